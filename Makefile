@@ -1,0 +1,81 @@
+# pgcarry: build, test, demo and benchmark.
+#
+#   make            build ./pgcarry
+#   make check      every test (installs missing Debian packages when root)
+#   make demo       seven databases moved between two local servers
+#   make bench      pgcarry against pg_dump/pg_restore on the same data
+#   make check-asan the tests again with AddressSanitizer + UBSan
+#
+# Libraries come from Debian's packages only; see scripts/deps.sh.
+
+CC       ?= cc
+PG_INC   := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(PG_INC)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread
+LDLIBS   += -lpq -lzstd -ljansson -lxxhash -lsqlite3 -lcrypto -lpthread
+
+BUILD    ?= build
+SRCS     := $(sort $(wildcard src/*.c src/*/*.c))
+OBJS     := $(SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+PROVE_FLAGS ?=
+TESTS    ?= tests/t/*.t
+
+.PHONY: all check check-unit check-asan deps demo bench clean unit
+
+all: pgcarry
+
+pgcarry: $(BUILD)/pgcarry
+	cp $< $@
+
+$(BUILD)/pgcarry: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+unit: $(UNIT_BINS)
+
+deps:
+	@sh scripts/deps.sh
+
+# Every test: unit tests (C, TAP) and integration tests against throwaway
+# servers, all run by prove.  PGCARRY_BIN and PGCARRY_UNIT_DIR tell the
+# scripts which build to test.
+check: deps
+	@$(MAKE) --no-print-directory pgcarry unit
+	PGCARRY_BIN=$(abspath $(BUILD)/pgcarry) PGCARRY_UNIT_DIR=$(abspath $(BUILD)/tests) \
+		prove --exec bash $(PROVE_FLAGS) $(TESTS)
+
+check-unit: deps
+	@$(MAKE) --no-print-directory pgcarry unit
+	PGCARRY_BIN=$(abspath $(BUILD)/pgcarry) PGCARRY_UNIT_DIR=$(abspath $(BUILD)/tests) \
+		prove --exec bash $(PROVE_FLAGS) tests/t/00*.t
+
+# The same tests with AddressSanitizer, UndefinedBehaviorSanitizer and
+# LeakSanitizer; any report fails the run.
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" build-asan/pgcarry unit
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	PGCARRY_BIN=$(abspath build-asan/pgcarry) PGCARRY_UNIT_DIR=$(abspath build-asan/tests) \
+		prove --exec bash $(PROVE_FLAGS) $(TESTS)
+
+demo: deps pgcarry
+	bash scripts/demo.sh
+
+bench: deps pgcarry
+	bash bench/copy-bench.sh
+
+clean:
+	rm -rf build build-asan pgcarry

@@ -1,0 +1,132 @@
+/*
+ * cli.c: shared command-line handling (see cli.h).
+ */
+#include "cli.h"
+#include "conn.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cli_common_help[] =
+	"Output options:\n"
+	"  -q, --quiet              only warnings and errors\n"
+	"  -v, --verbose            more detail about each step\n"
+	"      --debug              everything, including each SQL statement\n"
+	"      --log-format FORMAT  text (default) or json, one object per line\n"
+	"      --connect-timeout S  seconds to wait for a server (default 10)\n"
+	"  -h, --help               show this help, then exit\n";
+
+static int
+cli_help_pointer(const char *cmd)
+{
+	if (cmd)
+		fprintf(stderr, "Try \"pgcarry %s --help\" for more information.\n", cmd);
+	else
+		fprintf(stderr, "Try \"pgcarry --help\" for more information.\n");
+	return EXIT_USAGE;
+}
+
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	log_report(LOG_ERROR, m, NULL, NULL);
+	free(m);
+	return cli_help_pointer(cmd);
+}
+
+int
+cli_bad_option(const char *cmd, int opt, char **argv)
+{
+	const char *word = argv[optind - 1];
+	if (opt == ':')
+		return cli_usage_error(cmd, "option %s needs a value", word);
+	if (optopt && !(word[0] == '-' && word[1] == '-'))
+		return cli_usage_error(cmd, "unrecognized option \"-%c\"", optopt);
+	return cli_usage_error(cmd, "unrecognized option \"%s\"", word);
+}
+
+int
+cli_common_option(const char *cmd, int opt, const char *arg)
+{
+	log_level lvl = log_threshold();
+	log_format fmt = log_get_format();
+	switch (opt)
+	{
+		case CLI_OPT_HELP:
+			return 2;
+		case CLI_OPT_QUIET:
+			log_setup(LOG_WARNING, fmt);
+			return 1;
+		case CLI_OPT_VERBOSE:
+			log_setup(lvl < LOG_INFO ? LOG_INFO : lvl, fmt);
+			return 1;
+		case CLI_OPT_DEBUG:
+			log_setup(LOG_DEBUG, fmt);
+			return 1;
+		case CLI_OPT_LOG_FORMAT:
+			if (log_parse_format(arg, &fmt) != 0)
+			{
+				cli_usage_error(cmd, "--log-format must be \"text\" or \"json\", not \"%s\"", arg);
+				return -1;
+			}
+			log_setup(lvl, fmt);
+			return 1;
+		case CLI_OPT_CONNECT_TIMEOUT:
+		{
+			long v;
+			if (cli_parse_int(cmd, "--connect-timeout", arg, 1, 3600, &v) != 0)
+				return -1;
+			conn_configure((int) v, -1);
+			return 1;
+		}
+		default:
+			return 0;
+	}
+}
+
+int
+cli_resolve_conn(const char *cmd, const char *option, const char *arg, const char *env_name,
+				 bool required, const char **out)
+{
+	bool from_argv = arg != NULL;
+	const char *val = arg ? arg : getenv(env_name);
+	*out = NULL;
+	if (!val || !*val)
+	{
+		if (!required)
+			return 0;
+		return cli_usage_error(cmd, "%s is required (or set %s)", option, env_name);
+	}
+	pgc_err err = PGC_ERR_INIT;
+	const char *what = from_argv ? option : env_name;
+	if (conn_check_arg(val, what, from_argv, &err) != 0)
+	{
+		err_report(&err);
+		err_clear(&err);
+		return EXIT_USAGE;
+	}
+	*out = val;
+	return 0;
+}
+
+int
+cli_parse_int(const char *cmd, const char *option, const char *arg, long min, long max, long *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < min || v > max)
+		return cli_usage_error(cmd, "%s must be a whole number from %ld to %ld, not \"%s\"",
+							   option, min, max, arg);
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,207 @@
+# harness.sh: what every pgcarry test script sources.
+#
+# TAP output (plan, ok, is, like, unlike, done_testing), a wrapper that runs
+# pgcarry and keeps its output for the secrets scan, and throwaway PostgreSQL
+# servers: initdb into a temporary directory, a free port on 127.0.0.1, a
+# private socket directory, fsync=off, wal_level=logical.  Servers run as
+# the "postgres" OS user when the tests run as root.  Everything is removed
+# at exit; with PGCARRY_KEEP=1 a failed test's directory is kept and named.
+#
+# Servers authenticate TCP connections with SCRAM and a random password per
+# server, found by pgcarry through a private PGPASSFILE; local socket
+# connections (psql in the tests themselves) are trusted.
+
+set -u
+
+HARNESS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PGCARRY=${PGCARRY_BIN:-$HARNESS_ROOT/build/pgcarry}
+UNIT_DIR=${PGCARRY_UNIT_DIR:-$HARNESS_ROOT/build/tests}
+PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
+# Every pgcarry output of the test run lands here, for the secrets scan.
+TEST_LOG_DIR=${PGCARRY_TEST_LOG_DIR:-$HARNESS_ROOT/build/test-logs}
+mkdir -p "$TEST_LOG_DIR"
+export PGCARRY_CONNECT_RETRIES=${PGCARRY_CONNECT_RETRIES:-1}
+
+T_NUM=0
+T_FAILED=0
+T_NAME=$(basename "$0" .t)
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pgcarry-test.XXXXXX")
+chmod 755 "$T_TMP"
+T_SERVERS=()
+export PGPASSFILE=$T_TMP/pgpass
+: >"$PGPASSFILE"
+chmod 600 "$PGPASSFILE"
+# An empty password file: "no password known" without libpq warnings.
+NO_PGPASS=$T_TMP/no-pgpass
+: >"$NO_PGPASS"
+chmod 600 "$NO_PGPASS"
+unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGCARRY_SOURCE PGCARRY_TARGET
+
+# ---------------------------------------------------------------- TAP
+
+plan() { echo "1..$1"; }
+
+ok() {
+	local cond=$1 name=$2
+	T_NUM=$((T_NUM + 1))
+	if [ "$cond" = 0 ]; then
+		echo "ok $T_NUM - $name"
+	else
+		echo "not ok $T_NUM - $name"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+	return "$cond"
+}
+
+# is GOT EXPECTED NAME
+is() {
+	if [ "$1" == "$2" ]; then ok 0 "$3"; else
+		ok 1 "$3"
+		diag "got:      '$1'"
+		diag "expected: '$2'"
+		return 1
+	fi
+}
+
+# like TEXT REGEX NAME (extended regex, grep -E)
+like() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else
+		ok 1 "$3"
+		diag "text:  '$(printf '%s' "$1" | head -c 2000)'"
+		diag "wanted: /$2/"
+		return 1
+	fi
+}
+
+unlike() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		ok 1 "$3"
+		diag "text:  '$(printf '%s' "$1" | head -c 2000)'"
+		diag "unwanted: /$2/"
+		return 1
+	else ok 0 "$3"; fi
+}
+
+diag() { printf '# %s\n' "$*" | sed '2,$s/^/# /' >&2; }
+note() { printf '# %s\n' "$*"; }
+done_testing() { echo "1..$T_NUM"; }
+bail() { echo "Bail out! $*"; exit 255; }
+
+# ------------------------------------------------------------- pgcarry
+
+# run_pgcarry ARGS...: runs the binary under test; sets RC, OUT, ERR.
+# Output is also appended to the run's log directory for the secrets scan.
+RUN_SEQ=0
+run_pgcarry() {
+	RUN_SEQ=$((RUN_SEQ + 1))
+	local base="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
+	printf '%s\n' "$*" >"$base.cmd"
+	"$PGCARRY" "$@" >"$base.out" 2>"$base.err" </dev/null
+	RC=$?
+	OUT=$(cat "$base.out")
+	ERR=$(cat "$base.err")
+	return 0
+}
+
+# ------------------------------------------------------------- servers
+
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 25000))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# pg_start NAME [extra postgresql.conf lines...]: a new server.
+pg_start() {
+	local name=$1
+	shift
+	local dir=$T_TMP/$name
+	mkdir -p "$dir/sock"
+	local pw
+	pw="pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	printf '%s\n' "$pw" >"$dir/pwfile"
+	echo "$pw" >>"$TEST_LOG_DIR/.passwords"
+	[ "$(id -u)" = 0 ] && chown -R postgres "$dir"
+	if ! as_pg "$PG_BINDIR/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
+		--auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1; then
+		cat "$dir/initdb.log" >&2
+		bail "initdb failed for $name"
+	fi
+	rm -f "$dir/pwfile"
+	local port started=1
+	for _ in 1 2 3 4 5; do
+		port=$(free_port) || bail "no free port"
+		{
+			echo "port = $port"
+			echo "listen_addresses = '127.0.0.1'"
+			echo "unix_socket_directories = '$dir/sock'"
+			echo "fsync = off"
+			echo "synchronous_commit = off"
+			echo "full_page_writes = off"
+			echo "wal_level = logical"
+			echo "max_wal_senders = 10"
+			echo "max_replication_slots = 10"
+			echo "max_connections = 60"
+			echo "shared_buffers = 64MB"
+			echo "log_min_messages = warning"
+			for line in "$@"; do echo "$line"; done
+		} >>"$dir/data/postgresql.conf"
+		if as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1; then
+			started=0
+			break
+		fi
+	done
+	[ $started = 0 ] || { cat "$dir/server.log" >&2; bail "could not start server $name"; }
+	T_SERVERS+=("$name")
+	echo "127.0.0.1:$port:*:postgres:$pw" >>"$PGPASSFILE"
+	eval "PORT_$name=$port"
+	eval "PW_$name=$pw"
+}
+
+pg_port() { eval "echo \$PORT_$1"; }
+pg_password() { eval "echo \$PW_$1"; }
+# pg_uri NAME [DB]: password-free URI pgcarry gets (the password comes from PGPASSFILE)
+pg_uri() { echo "postgresql://postgres@127.0.0.1:$(pg_port "$1")/${2:-postgres}"; }
+pg_sockdir() { echo "$T_TMP/$1/sock"; }
+
+# pg_sql NAME DB SQL: runs SQL through psql on the trusted socket; output unaligned
+pg_sql() {
+	local name=$1 db=$2
+	shift 2
+	PGPASSFILE=$NO_PGPASS psql -X -q -v ON_ERROR_STOP=1 -At -h "$(pg_sockdir "$name")" -p "$(pg_port "$name")" \
+		-U postgres -d "$db" -c "$*"
+}
+
+# pg_psql NAME DB [psql args...]: psql with stdin, e.g. for a SQL file
+pg_psql() {
+	local name=$1 db=$2
+	shift 2
+	PGPASSFILE=$NO_PGPASS psql -X -q -v ON_ERROR_STOP=1 -At -h "$(pg_sockdir "$name")" -p "$(pg_port "$name")" \
+		-U postgres -d "$db" "$@"
+}
+
+pg_stop() {
+	as_pg "$PG_BINDIR/pg_ctl" -D "$T_TMP/$1/data" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+harness_cleanup() {
+	local rc=$?
+	for s in "${T_SERVERS[@]}"; do pg_stop "$s"; done
+	if [ "$T_FAILED" -gt 0 ] && [ "${PGCARRY_KEEP:-0}" = 1 ]; then
+		echo "# kept $T_TMP for inspection" >&2
+	else
+		rm -rf "$T_TMP"
+	fi
+	exit $rc
+}
+trap harness_cleanup EXIT

@@ -1,0 +1,71 @@
+/* test_conn.c: connection-string checks, masking and description. */
+#include "conn.h"
+#include "tap.h"
+
+#include <stdlib.h>
+
+int
+main(void)
+{
+	pgc_err err = PGC_ERR_INIT;
+
+	TAP_EQ_INT(conn_check_arg("postgresql://bob@db.example/app", "--source", true, &err), 0,
+			   "URI without password accepted");
+	TAP_EQ_INT(conn_check_arg("host=h dbname=d user=u", "--source", true, &err), 0,
+			   "key=value without password accepted");
+	TAP_EQ_INT(conn_check_arg("accounts", "--source", true, &err), 0, "bare database name accepted");
+
+	TAP_EQ_INT(conn_check_arg("postgresql://bob:s3cret@db.example/app", "--source", true, &err), -1,
+			   "URI with password refused on argv");
+	TAP_EQ_STR(err.message, "--source holds a password, and passwords are not accepted on the command line",
+			   "password refusal message");
+	TAP_CONTAINS(err.hint, "PGPASSWORD, ~/.pgpass or a service file", "refusal points to the ways out");
+	TAP_EQ_INT(err.exit_status, EXIT_USAGE, "refusal is a usage error");
+	TAP_NOT_CONTAINS(err.message, "s3cret", "refusal does not repeat the password");
+	err_clear(&err);
+
+	TAP_EQ_INT(conn_check_arg("host=h password=s3cret", "--target", true, &err), -1,
+			   "key=value with password refused on argv");
+	err_clear(&err);
+	TAP_EQ_INT(conn_check_arg("postgresql://bob:s3cret@db.example/app", "PGCARRY_SOURCE", false, &err), 0,
+			   "password allowed in the environment");
+
+	TAP_EQ_INT(conn_check_arg("host=h password", "--source", true, &err), -1, "malformed string refused");
+	TAP_EQ_STR(err.message, "--source is not a valid connection URI or key=value string", "malformed message");
+	err_clear(&err);
+	TAP_EQ_INT(conn_check_arg("", "--source", true, &err), -1, "empty string refused");
+	TAP_EQ_STR(err.message, "--source is empty", "empty message");
+	err_clear(&err);
+
+	char *m = conn_mask("postgresql://bob:s3cret@db.example:5433/app?sslmode=require");
+	TAP_NOT_CONTAINS(m, "s3cret", "masked URI hides the password");
+	TAP_CONTAINS(m, "password=********", "masked URI marks the password");
+	TAP_CONTAINS(m, "host=db.example", "masked URI keeps the host");
+	free(m);
+	m = conn_mask("host=h password='a b' user=u");
+	TAP_NOT_CONTAINS(m, "a b", "masked key=value hides a quoted password");
+	free(m);
+	m = conn_mask("host=h password");
+	TAP_EQ_STR(m, "(unreadable connection string)", "unparseable strings are not echoed");
+	free(m);
+
+	char *d = conn_describe("postgresql://bob:s3cret@db.example:5433/app");
+	TAP_EQ_STR(d, "db.example:5433/app", "describe URI");
+	free(d);
+	d = conn_describe("host=10.0.0.1 port=6000");
+	TAP_EQ_STR(d, "10.0.0.1:6000", "describe key=value");
+	free(d);
+
+	char *v = conn_version_string(150004);
+	TAP_EQ_STR(v, "15.4", "version 15.4");
+	free(v);
+	v = conn_version_string(90624);
+	TAP_EQ_STR(v, "9.6.24", "version 9.6.24");
+	free(v);
+
+	TAP_OK(conn_sqlstate_retryable("08006"), "08006 retryable");
+	TAP_OK(conn_sqlstate_retryable("57P01"), "57P01 retryable");
+	TAP_OK(!conn_sqlstate_retryable("28P01"), "28P01 not retryable");
+	TAP_OK(!conn_sqlstate_retryable("23505"), "23505 not retryable");
+	return TAP_DONE();
+}
