@@ -25,7 +25,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PROVE_FLAGS ?=
 TESTS    ?= tests/t/*.t
 
-.PHONY: all check check-unit check-asan deps demo bench clean unit
+.PHONY: all bin check check-unit check-asan deps demo bench clean unit
 
 all: pgcarry
 
@@ -44,6 +44,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJS)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
 
 unit: $(UNIT_BINS)
+
+# The binary and the unit tests in $(BUILD) only (make BUILD=build-x bin).
+bin: $(BUILD)/pgcarry $(UNIT_BINS)
 
 deps:
 	@sh scripts/deps.sh
@@ -78,4 +81,4 @@ bench: deps pgcarry
 	bash bench/copy-bench.sh
 
 clean:
-	rm -rf build build-asan pgcarry
+	rm -rf build build-* pgcarry

@@ -25,3 +25,24 @@ PENDING_COMMAND(cmd_export, "export")
 PENDING_COMMAND(cmd_import, "import")
 PENDING_COMMAND(cmd_verify_archive, "verify-archive")
 PENDING_COMMAND(cmd_schema, "schema")
+
+/* Expand/contract placeholders (src/expand/ defines the real ones). */
+#include "expand/expand.h"
+
+__attribute__((weak)) int
+expand_main(int argc, char **argv)
+{
+	(void) argc;
+	log_report(LOG_ERROR, "expand/contract migrations are not available in this build", NULL, NULL);
+	(void) argv;
+	return EXIT_FAIL;
+}
+
+__attribute__((weak)) int
+expand_status_show(PGconn *conn, json_t *json_out, pgc_err *err)
+{
+	(void) conn;
+	(void) json_out;
+	(void) err;
+	return 0;
+}

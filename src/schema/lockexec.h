@@ -1,0 +1,48 @@
+/*
+ * lockexec.h: running DDL on a live database under lock discipline.
+ *
+ * Every statement pgcarry runs against a live application's tables goes
+ * through here: in its own short transaction with SET LOCAL lock_timeout and
+ * statement_timeout (SET LOCAL, so it also works behind a transaction-mode
+ * pooler), so the application's own queries never queue behind pgcarry for
+ * longer than the lock timeout.  On a lock timeout (SQLSTATE 55P03) the
+ * transaction is rolled back, the sessions that blocked it are reported
+ * (pg_blocking_pids: pid, application, state, query), and the statement is
+ * retried after a capped, jittered backoff until the budget is spent.
+ */
+#ifndef PGCARRY_LOCKEXEC_H
+#define PGCARRY_LOCKEXEC_H
+
+#include <libpq-fe.h>
+
+#include "util/err.h"
+
+typedef struct lockexec_opts
+{
+	int			lock_timeout_ms;		/* per attempt; default 2000 */
+	int			statement_timeout_ms;	/* per attempt; 0 = none; default 0 */
+	int			budget_ms;				/* total retry time on 55P03; default 60000 */
+	int			backoff_base_ms;		/* default 200 */
+	int			backoff_cap_ms;			/* default 5000 */
+} lockexec_opts;
+
+/* Fills o with the defaults above. */
+void lockexec_defaults(lockexec_opts *o);
+
+/*
+ * Runs sql (one or more statements, no parameters) in one transaction with
+ * the lock discipline above.  Returns 0 once committed; -1 with err set when
+ * it failed for another reason or the budget ran out (err names the
+ * blocking sessions and the way out).
+ */
+int lockexec_run(PGconn *conn, const char *sql, const lockexec_opts *o, pgc_err *err);
+
+/*
+ * Runs one statement that cannot run inside a transaction block (CREATE
+ * INDEX CONCURRENTLY, ALTER TYPE ... ADD VALUE on old servers, VACUUM) with
+ * session-level lock_timeout/statement_timeout, reset afterwards, retried the
+ * same way on 55P03.  Returns 0 or -1 with err set.
+ */
+int lockexec_run_autocommit(PGconn *conn, const char *sql, const lockexec_opts *o, pgc_err *err);
+
+#endif
