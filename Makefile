@@ -56,7 +56,8 @@ deps:
 # scripts which build to test.
 check: deps
 	@$(MAKE) --no-print-directory pgcarry unit
-	PGCARRY_BIN=$(abspath $(BUILD)/pgcarry) PGCARRY_UNIT_DIR=$(abspath $(BUILD)/tests) \
+	@rm -rf $(BUILD)/test-logs
+	PGCARRY_TEST_LOG_DIR=$(abspath $(BUILD)/test-logs) PGCARRY_BIN=$(abspath $(BUILD)/pgcarry) PGCARRY_UNIT_DIR=$(abspath $(BUILD)/tests) \
 		prove --exec bash $(PROVE_FLAGS) $(TESTS)
 
 check-unit: deps
@@ -70,7 +71,8 @@ check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/pgcarry unit
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	@rm -rf build-asan/test-logs
+	PGCARRY_TEST_LOG_DIR=$(abspath build-asan/test-logs) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	PGCARRY_BIN=$(abspath build-asan/pgcarry) PGCARRY_UNIT_DIR=$(abspath build-asan/tests) \
 		prove --exec bash $(PROVE_FLAGS) $(TESTS)
 

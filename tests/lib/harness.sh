@@ -25,6 +25,8 @@ export PGCARRY_CONNECT_RETRIES=${PGCARRY_CONNECT_RETRIES:-1}
 T_NUM=0
 T_FAILED=0
 T_NAME=$(basename "$0" .t)
+# Keep a copy of everything this script prints, for the secrets scan.
+exec > >(tee -a "$TEST_LOG_DIR/$T_NAME.tap") 2> >(tee -a "$TEST_LOG_DIR/$T_NAME.stderr" >&2)
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pgcarry-test.XXXXXX")
 chmod 755 "$T_TMP"
 T_SERVERS=()
@@ -100,6 +102,11 @@ run_pgcarry() {
 	RC=$?
 	OUT=$(cat "$base.out")
 	ERR=$(cat "$base.err")
+	# In the sanitizer build any report is a failure of its own.
+	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$base.err"; then
+		ok 1 "sanitizer report from: pgcarry $(head -c 200 "$base.cmd")"
+		diag "$(head -c 4000 "$base.err")"
+	fi
 	return 0
 }
 
