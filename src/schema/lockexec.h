@@ -45,4 +45,20 @@ int lockexec_run(PGconn *conn, const char *sql, const lockexec_opts *o, pgc_err 
  */
 int lockexec_run_autocommit(PGconn *conn, const char *sql, const lockexec_opts *o, pgc_err *err);
 
+/*
+ * Called by lockexec_run_tx inside the transaction, after sql succeeded and
+ * before COMMIT (for example to write a history row with parameters).
+ * Returns 0, or -1 with err set; a 55P03 error it returns is retried like
+ * one from sql.
+ */
+typedef int (*lockexec_tx_fn) (PGconn *conn, void *ctx, pgc_err *err);
+
+/*
+ * Like lockexec_run, and calls fn(conn, ctx, err) in the same transaction
+ * after sql, so both commit or neither does.  fn may be called once per
+ * attempt.  Returns 0 once committed, or -1 with err set.
+ */
+int lockexec_run_tx(PGconn *conn, const char *sql, const lockexec_opts *o,
+					lockexec_tx_fn fn, void *ctx, pgc_err *err);
+
 #endif

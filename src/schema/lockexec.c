@@ -1,0 +1,434 @@
+/*
+ * lockexec.c: running DDL on a live database under lock discipline (see
+ * lockexec.h for the contract).
+ *
+ * How it works:
+ *   attempt := 0; start := now
+ *   loop:
+ *     BEGIN; SET LOCAL lock_timeout, statement_timeout       (lockexec_run)
+ *       or SET lock_timeout, statement_timeout for the session (autocommit)
+ *     send the statement asynchronously and poll its socket; once it has
+ *     run longer than a short threshold, ask a second ("monitor")
+ *     connection, opened lazily with the same parameters, whether our
+ *     backend waits on a lock and which sessions block it
+ *     (pg_blocking_pids); name them once per attempt
+ *     success  -> (callback inside the transaction) COMMIT; return 0
+ *     55P03 / 40P01 -> ROLLBACK; if the budget allows another attempt after
+ *                  a capped, jittered backoff, sleep and loop; else fail
+ *                  naming the blockers and the way out
+ *     other    -> ROLLBACK; fail with the server's error
+ *   session settings changed by the autocommit path are restored at the end.
+ *
+ * Because every attempt holds (or queues for) its lock for at most
+ * lock_timeout, an application query queued behind pgcarry waits at most
+ * that long too.
+ */
+#include "schema/lockexec.h"
+
+#include "cleanup.h"
+#include "conn.h"
+#include "util/backoff.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* How long a statement runs before the monitor looks for blockers. */
+#define LOCKEXEC_REPORT_AFTER_MS 300
+
+static const char lockexec_blockers_sql[] =
+	"SELECT a.pid, coalesce(nullif(a.application_name, ''), 'unnamed'), "
+	"       coalesce(a.state, 'unknown'), "
+	"       coalesce(extract(epoch FROM now() - a.xact_start)::bigint, 0), "
+	"       left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 160), "
+	"       (SELECT w.wait_event_type FROM pg_stat_activity w WHERE w.pid = $1::int) "
+	"FROM pg_stat_activity a "
+	"WHERE a.pid = ANY (pg_blocking_pids($1::int)) "
+	"ORDER BY a.pid";
+
+void
+lockexec_defaults(lockexec_opts *o)
+{
+	o->lock_timeout_ms = 2000;
+	o->statement_timeout_ms = 0;
+	o->budget_ms = 60000;
+	o->backoff_base_ms = 200;
+	o->backoff_cap_ms = 5000;
+}
+
+static int64_t
+lockexec_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------------
+ * The monitor connection: who blocks us
+ * ------------------------------------------------------------------------ */
+
+typedef struct lockexec_state
+{
+	PGconn	   *conn;			/* the connection running the DDL */
+	PGconn	   *monitor;		/* opened lazily; NULL until needed */
+	bool		monitor_failed; /* do not try again */
+	char	   *blockers;		/* last description of blockers, or NULL */
+	int			first_blocker;	/* pid, for the hint; 0 when unknown */
+} lockexec_state;
+
+/* Opens a second connection with the parameters of st->conn (password
+ * included, never printed).  Returns it, or NULL. */
+static PGconn *
+lockexec_open_monitor(PGconn *conn)
+{
+	PQconninfoOption *opts = PQconninfo(conn);
+	if (!opts)
+		return NULL;
+	int n = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		n++;
+	const char **kw = xcalloc((size_t) n + 2, sizeof *kw);
+	const char **val = xcalloc((size_t) n + 2, sizeof *val);
+	int k = 0;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+	{
+		if (!o->val || !*o->val || strcmp(o->keyword, "application_name") == 0)
+			continue;
+		kw[k] = o->keyword;
+		val[k++] = o->val;
+	}
+	kw[k] = "application_name";
+	val[k++] = "pgcarry-monitor";
+	kw[k] = NULL;
+	val[k] = NULL;
+	PGconn *m = PQconnectdbParams(kw, val, 0);
+	free(kw);
+	free(val);
+	PQconninfoFree(opts);
+	if (!m || PQstatus(m) != CONNECTION_OK)
+	{
+		PQfinish(m);
+		return NULL;
+	}
+	cleanup_track_conn(m);
+	return m;
+}
+
+/* Describes the sessions that block st->conn right now, into st->blockers
+ * (replacing the previous description).  Returns true when our backend waits
+ * on a lock held by at least one session. */
+static bool
+lockexec_find_blockers(lockexec_state *st)
+{
+	if (!st->monitor && !st->monitor_failed)
+	{
+		st->monitor = lockexec_open_monitor(st->conn);
+		if (!st->monitor)
+		{
+			st->monitor_failed = true;
+			log_info("could not open a second connection to see which sessions block pgcarry");
+		}
+	}
+	if (!st->monitor)
+		return false;
+	char pid[16];
+	snprintf(pid, sizeof pid, "%d", PQbackendPID(st->conn));
+	const char *params[1] = {pid};
+	pgc_err e = PGC_ERR_INIT;
+	PGresult *res = conn_query(st->monitor, lockexec_blockers_sql, 1, params, &e);
+	if (!res)
+	{
+		log_info("could not list the sessions that block pgcarry: %s", e.message);
+		err_clear(&e);
+		return false;
+	}
+	bool found = false;
+	if (PQntuples(res) > 0)
+	{
+		buf_t b = {0};
+		for (int i = 0; i < PQntuples(res); i++)
+		{
+			buf_printf(&b, "%spid %s (application \"%s\", %s, transaction open for %s s",
+					   i ? "; " : "", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+					   PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+			if (*PQgetvalue(res, i, 4))
+				buf_printf(&b, ", last query: %s", PQgetvalue(res, i, 4));
+			buf_putc(&b, ')');
+		}
+		free(st->blockers);
+		st->blockers = buf_steal(&b);
+		st->first_blocker = atoi(PQgetvalue(res, 0, 0));
+		found = true;
+	}
+	PQclear(res);
+	return found;
+}
+
+static void
+lockexec_state_free(lockexec_state *st)
+{
+	if (st->monitor)
+	{
+		cleanup_untrack_conn(st->monitor);
+		PQfinish(st->monitor);
+	}
+	free(st->blockers);
+}
+
+/* ------------------------------------------------------------------------
+ * One attempt
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Sends sql and waits for all its results, naming blockers once while it
+ * waits on a lock.  Returns 0, or -1 with err filled from the first failed
+ * result.
+ */
+static int
+lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc_err *err)
+{
+	PGconn *conn = st->conn;
+	if (!PQsendQuery(conn, sql))
+	{
+		conn_err_from_result(err, conn, NULL, sql);
+		return -1;
+	}
+	int64_t started = lockexec_now_ms();
+	bool reported = false;
+	int64_t first = LOCKEXEC_REPORT_AFTER_MS;
+	if (lock_timeout_ms > 0 && lock_timeout_ms / 2 < first)
+		first = lock_timeout_ms / 2;
+	int64_t next_check = started + first;
+	for (;;)
+	{
+		if (!PQconsumeInput(conn))
+		{
+			conn_err_from_result(err, conn, NULL, sql);
+			break;
+		}
+		if (!PQisBusy(conn))
+			break;
+		struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+		(void) poll(&pfd, 1, 25);
+		int64_t now = lockexec_now_ms();
+		if (!reported && now >= next_check)
+		{
+			if (lockexec_find_blockers(st))
+			{
+				log_notice("waiting for a lock (up to lock_timeout); blocked by %s", st->blockers);
+				reported = true;
+			}
+			next_check = now + 250;
+		}
+	}
+	PGresult *res;
+	int rc = err->set ? -1 : 0;
+	while ((res = PQgetResult(conn)) != NULL)
+	{
+		ExecStatusType s = PQresultStatus(res);
+		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY)
+		{
+			conn_err_from_result(err, conn, res, sql);
+			rc = -1;
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+static bool
+lockexec_is_lock_failure(const pgc_err *e)
+{
+	return strcmp(e->sqlstate, "55P03") == 0 || strcmp(e->sqlstate, "40P01") == 0;
+}
+
+static void
+lockexec_rollback(PGconn *conn)
+{
+	if (PQtransactionStatus(conn) == PQTRANS_IDLE)
+		return;
+	PGresult *r = PQexec(conn, "ROLLBACK");
+	PQclear(r);
+}
+
+/* Builds the error for a spent budget. */
+static void
+lockexec_budget_error(lockexec_state *st, const lockexec_opts *o, int attempts,
+					  int64_t elapsed, const char *sql, pgc_err *last, pgc_err *err)
+{
+	err_set(err, "gave up waiting for a lock after %d attempts in %lld s (retry budget %d s)",
+			attempts, (long long) (elapsed / 1000), o->budget_ms / 1000);
+	if (st->blockers)
+		err_detail(err, "Each attempt waited at most %d ms so the application's queries never "
+				   "queued longer; blocked by %s.", o->lock_timeout_ms, st->blockers);
+	else
+		err_detail(err, "Each attempt waited at most %d ms so the application's queries never "
+				   "queued longer; last error: %s.", o->lock_timeout_ms,
+				   last->message ? last->message : "lock timeout");
+	if (st->first_blocker > 0)
+		err_hint(err, "Let the blocking transaction finish, or end it with SELECT "
+				 "pg_terminate_backend(%d), then run again; --retry-budget and --lock-timeout "
+				 "set how long pgcarry keeps trying.", st->first_blocker);
+	else
+		err_hint(err, "Let the blocking transactions finish, then run again; --retry-budget "
+				 "and --lock-timeout set how long pgcarry keeps trying.");
+	err_query(err, sql);
+	strcpy(err->sqlstate, "55P03");
+	err->retryable = true;
+}
+
+/* The session value of a setting, owned by the caller; NULL on failure. */
+static char *
+lockexec_show(PGconn *conn, const char *name, pgc_err *err)
+{
+	const char *p[1] = {name};
+	return conn_query_value(conn, "SELECT current_setting($1)", 1, p, err);
+}
+
+static int
+lockexec_set(PGconn *conn, const char *name, const char *value, bool local, pgc_err *err)
+{
+	const char *p[3] = {name, value, local ? "true" : "false"};
+	PGresult *r = conn_query(conn, "SELECT set_config($1, $2, $3::boolean)", 3, p, err);
+	if (!r)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+static int
+lockexec_set_ms(PGconn *conn, const char *name, int ms, bool local, pgc_err *err)
+{
+	char v[32];
+	snprintf(v, sizeof v, "%dms", ms < 0 ? 0 : ms);
+	return lockexec_set(conn, name, v, local, err);
+}
+
+/* ------------------------------------------------------------------------
+ * The retry loop shared by both entry points
+ * ------------------------------------------------------------------------ */
+
+static int
+lockexec_loop(PGconn *conn, const char *sql, const lockexec_opts *opts, bool in_tx,
+			  lockexec_tx_fn fn, void *ctx, pgc_err *err)
+{
+	lockexec_opts o;
+	if (opts)
+		o = *opts;
+	else
+		lockexec_defaults(&o);
+	lockexec_state st = {.conn = conn};
+	int64_t start = lockexec_now_ms();
+	int rc = -1;
+	char *saved_lt = NULL, *saved_st = NULL;
+
+	if (!in_tx)
+	{
+		saved_lt = lockexec_show(conn, "lock_timeout", err);
+		saved_st = saved_lt ? lockexec_show(conn, "statement_timeout", err) : NULL;
+		if (!saved_st)
+			goto done;
+	}
+
+	for (int attempt = 0;; attempt++)
+	{
+		pgc_err e = PGC_ERR_INIT;
+		int r;
+		if (in_tx)
+		{
+			r = conn_exec(conn, "BEGIN", &e);
+			if (r == 0)
+				r = lockexec_set_ms(conn, "lock_timeout", o.lock_timeout_ms, true, &e);
+			if (r == 0)
+				r = lockexec_set_ms(conn, "statement_timeout", o.statement_timeout_ms, true, &e);
+		}
+		else
+		{
+			r = lockexec_set_ms(conn, "lock_timeout", o.lock_timeout_ms, false, &e);
+			if (r == 0)
+				r = lockexec_set_ms(conn, "statement_timeout", o.statement_timeout_ms, false, &e);
+		}
+		if (r == 0)
+		{
+			log_debug("running (attempt %d): %s", attempt + 1, sql);
+			r = lockexec_send_wait(&st, sql, o.lock_timeout_ms, &e);
+		}
+		if (r == 0 && fn)
+			r = fn(conn, ctx, &e);
+		if (r == 0 && in_tx)
+			r = conn_exec(conn, "COMMIT", &e);
+		if (r == 0)
+		{
+			rc = 0;
+			break;
+		}
+		if (in_tx)
+			lockexec_rollback(conn);
+		if (!lockexec_is_lock_failure(&e) || cleanup_interrupted())
+		{
+			err_move(err, &e);
+			break;
+		}
+		int64_t elapsed = lockexec_now_ms() - start;
+		int64_t delay = backoff_delay_ms(attempt, o.backoff_base_ms, o.backoff_cap_ms,
+										 backoff_random());
+		if (elapsed + delay + o.lock_timeout_ms > o.budget_ms)
+		{
+			lockexec_budget_error(&st, &o, attempt + 1, elapsed, sql, &e, err);
+			err_clear(&e);
+			break;
+		}
+		log_notice("%s; retrying in %lld ms (attempt %d, %lld s of %d s budget used)",
+				   strcmp(e.sqlstate, "40P01") == 0 ? "deadlock detected, pgcarry's statement was cancelled"
+				   : "lock not granted within lock_timeout",
+				   (long long) delay, attempt + 2, (long long) (elapsed / 1000), o.budget_ms / 1000);
+		err_clear(&e);
+		backoff_sleep_ms(delay);
+		if (cleanup_interrupted())
+		{
+			err_set(err, "interrupted while waiting to retry a statement");
+			err_hint(err, "Run the same command again; nothing of this statement was applied.");
+			break;
+		}
+	}
+
+done:
+	if (!in_tx && saved_lt && saved_st && PQstatus(conn) == CONNECTION_OK
+		&& PQtransactionStatus(conn) == PQTRANS_IDLE)
+	{
+		pgc_err e = PGC_ERR_INIT;
+		(void) lockexec_set(conn, "lock_timeout", saved_lt, false, &e);
+		(void) lockexec_set(conn, "statement_timeout", saved_st, false, &e);
+		err_clear(&e);
+	}
+	free(saved_lt);
+	free(saved_st);
+	lockexec_state_free(&st);
+	return rc;
+}
+
+int
+lockexec_run(PGconn *conn, const char *sql, const lockexec_opts *o, pgc_err *err)
+{
+	return lockexec_loop(conn, sql, o, true, NULL, NULL, err);
+}
+
+int
+lockexec_run_tx(PGconn *conn, const char *sql, const lockexec_opts *o,
+				lockexec_tx_fn fn, void *ctx, pgc_err *err)
+{
+	return lockexec_loop(conn, sql, o, true, fn, ctx, err);
+}
+
+int
+lockexec_run_autocommit(PGconn *conn, const char *sql, const lockexec_opts *o, pgc_err *err)
+{
+	return lockexec_loop(conn, sql, o, false, NULL, NULL, err);
+}
