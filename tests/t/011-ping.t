@@ -65,4 +65,28 @@ pg_sql src postgres "ALTER DATABASE accounts SET DateStyle = 'SQL, DMY'"
 run_pgcarry ping --source "$(pg_uri src accounts)"
 is "$RC" 0 "ping works on a database with odd session defaults"
 
+# A password typed at the prompt: asked on the terminal, not echoed, used.
+sock=tmux-$$
+pw=$(pg_password src)
+tmux -L "$sock" new-session -d -x 200 -y 40 \
+	"env PGPASSFILE=$NO_PGPASS PGCARRY_CONNECT_RETRIES=0 $PGCARRY ping --source '$(pg_uri src)'; echo EXIT=\$?; sleep 60"
+screen=""
+for _ in $(seq 1 100); do
+	screen=$(tmux -L "$sock" capture-pane -p 2>/dev/null)
+	grep -q "Password for the source server" <<<"$screen" && break
+	sleep 0.1
+done
+like "$screen" "Password for the source server \(127.0.0.1:$(pg_port src)/postgres\):" "prompts for the password on the terminal"
+tmux -L "$sock" send-keys "$pw" Enter
+for _ in $(seq 1 100); do
+	screen=$(tmux -L "$sock" capture-pane -p -S -100 2>/dev/null)
+	grep -q "EXIT=" <<<"$screen" && break
+	sleep 0.1
+done
+tmux -L "$sock" kill-server 2>/dev/null
+printf '%s\n' "$screen" >"$TEST_LOG_DIR/$T_NAME.prompt-screen"
+like "$screen" "EXIT=0" "the typed password is used"
+like "$screen" "version +PostgreSQL" "ping output follows the prompt"
+unlike "$screen" "$pw" "the typed password is not echoed"
+
 done_testing
