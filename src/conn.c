@@ -307,6 +307,19 @@ conn_failure_error(pgc_err *err, PGconn *conn, const char *side, const char *des
 	free(reason);
 }
 
+int
+conn_check_version(int version, const char *side, const char *desc, pgc_err *err)
+{
+	if (version >= CONN_MIN_VERSION)
+		return 0;
+	char *vs = conn_version_string(version);
+	err_set(err, "the %s server %s runs PostgreSQL %s, older than 12, the oldest version pgcarry supports",
+			side, desc, vs);
+	err_hint(err, "Upgrade the server first, or move this database with pg_dump and pg_restore.");
+	free(vs);
+	return -1;
+}
+
 PGconn *
 conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *err)
 {
@@ -401,14 +414,8 @@ conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *e
 		return NULL;
 	}
 
-	int version = PQserverVersion(conn);
-	if (version < CONN_MIN_VERSION)
+	if (conn_check_version(PQserverVersion(conn), side, desc, err) != 0)
 	{
-		char *vs = conn_version_string(version);
-		err_set(err, "the %s server %s runs PostgreSQL %s, older than 12, the oldest version pgcarry supports",
-				side, desc, vs);
-		err_hint(err, "Upgrade the server first, or move this database with pg_dump and pg_restore.");
-		free(vs);
 		PQfinish(conn);
 		free(desc);
 		return NULL;

@@ -91,6 +91,10 @@ char *conn_quote_literal(PGconn *conn, const char *lit);
 /* "schema"."name", quoted; owned by the caller. */
 char *conn_qualify(PGconn *conn, const char *schema, const char *name);
 
+/* Refuses server versions older than CONN_MIN_VERSION: returns 0, or -1
+ * with err naming the server (desc) and the way out. */
+int conn_check_version(int version, const char *side, const char *desc, pgc_err *err);
+
 /* "15.4" style text for a PQserverVersion number; owned by the caller. */
 char *conn_version_string(int version);
 

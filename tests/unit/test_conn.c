@@ -63,6 +63,13 @@ main(void)
 	TAP_EQ_STR(v, "9.6.24", "version 9.6.24");
 	free(v);
 
+	TAP_EQ_INT(conn_check_version(120000, "source", "h:5432", &err), 0, "PostgreSQL 12 accepted");
+	TAP_EQ_INT(conn_check_version(110019, "source", "h:5432", &err), -1, "PostgreSQL 11 refused");
+	TAP_EQ_STR(err.message, "the source server h:5432 runs PostgreSQL 11.19, older than 12, the oldest version pgcarry supports",
+			   "old server message");
+	TAP_EQ_STR(err.hint, "Upgrade the server first, or move this database with pg_dump and pg_restore.", "old server hint");
+	err_clear(&err);
+
 	TAP_OK(conn_sqlstate_retryable("08006"), "08006 retryable");
 	TAP_OK(conn_sqlstate_retryable("57P01"), "57P01 retryable");
 	TAP_OK(!conn_sqlstate_retryable("28P01"), "28P01 not retryable");
