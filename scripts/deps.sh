@@ -5,7 +5,7 @@
 set -e
 
 PACKAGES="gcc make libc6-dev libpq-dev libzstd-dev libjansson-dev libxxhash-dev
-libsqlite3-dev libssl-dev postgresql postgresql-client zstd perl tar procps valgrind tmux"
+libsqlite3-dev libssl-dev libarchive-dev postgresql postgresql-client zstd perl tar procps valgrind tmux"
 
 missing=""
 for p in $PACKAGES; do
