@@ -1,0 +1,661 @@
+/*
+ * manifest.c: reading, validating and writing manifest.json (manifest.h).
+ *
+ * The JSON shape is documented in docs/archive-format.md.  Reading goes
+ * through small typed getters that name the JSON path of the first field
+ * that is missing or of the wrong type, so a hand-edited or damaged
+ * manifest gets one precise error.
+ */
+#include "archive/manifest.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/rowhash.h"
+#include "util/xalloc.h"
+#include "version.h"
+
+/* ------------------------------------------------------------ records */
+
+manifest *
+manifest_create(void)
+{
+	manifest *m = xcalloc(1, sizeof *m);
+	m->format_version = MANIFEST_FORMAT_VERSION;
+	m->pgcarry_version = xstrdup(PGCARRY_VERSION);
+	return m;
+}
+
+#define MANIFEST_APPEND(arr, n) \
+	((arr) = xrealloc((arr), sizeof *(arr) * (size_t) ((n) + 1)), \
+	 memset(&(arr)[(n)], 0, sizeof *(arr)), &(arr)[(n)++])
+
+manifest_db *
+manifest_add_db(manifest *m)
+{
+	return MANIFEST_APPEND(m->dbs, m->ndbs);
+}
+
+manifest_table *
+manifest_db_add_table(manifest_db *db)
+{
+	return MANIFEST_APPEND(db->tables, db->ntables);
+}
+
+manifest_part *
+manifest_table_add_part(manifest_table *t)
+{
+	return MANIFEST_APPEND(t->parts, t->nparts);
+}
+
+manifest_sequence *
+manifest_db_add_sequence(manifest_db *db)
+{
+	return MANIFEST_APPEND(db->sequences, db->nsequences);
+}
+
+manifest_file *
+manifest_add_file(manifest_file **files, int *nfiles, const char *path, const archive_file_info *info)
+{
+	manifest_file *f = MANIFEST_APPEND(*files, *nfiles);
+	f->path = xstrdup(path);
+	if (info)
+		f->info = *info;
+	return f;
+}
+
+static void
+manifest_files_free(manifest_file *files, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(files[i].path);
+	free(files);
+}
+
+void
+manifest_db_clear(manifest_db *db)
+{
+	free(db->name);
+	free(db->dir);
+	free(db->encoding);
+	free(db->lc_collate);
+	free(db->lc_ctype);
+	free(db->owner);
+	free(db->schema_file);
+	free(db->sequences_file);
+	for (int i = 0; i < db->ntables; i++)
+	{
+		manifest_table *t = &db->tables[i];
+		free(t->schema);
+		free(t->name);
+		for (int c = 0; c < t->ncolumns; c++)
+			free(t->columns[c]);
+		free(t->columns);
+		for (int p = 0; p < t->nparts; p++)
+			free(t->parts[p].file);
+		free(t->parts);
+	}
+	free(db->tables);
+	for (int i = 0; i < db->nsequences; i++)
+	{
+		free(db->sequences[i].schema);
+		free(db->sequences[i].name);
+		free(db->sequences[i].last_value);
+	}
+	free(db->sequences);
+	free(db->lo_file);
+	manifest_files_free(db->files, db->nfiles);
+	memset(db, 0, sizeof *db);
+}
+
+void
+manifest_destroy(manifest *m)
+{
+	if (!m)
+		return;
+	free(m->pgcarry_version);
+	free(m->created_at);
+	free(m->server_version);
+	free(m->compression);
+	free(m->roles_file);
+	for (int i = 0; i < m->ndbs; i++)
+		manifest_db_clear(&m->dbs[i]);
+	free(m->dbs);
+	manifest_files_free(m->files, m->nfiles);
+	free(m);
+}
+
+const manifest_file *
+manifest_find_file(const manifest *m, const char *path)
+{
+	for (int i = 0; i < m->nfiles; i++)
+		if (strcmp(m->files[i].path, path) == 0)
+			return &m->files[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------- to JSON */
+
+static json_t *
+manifest_str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *
+manifest_files_json(const manifest_file *files, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "path", files[i].path,
+										   "size", (json_int_t) files[i].info.size,
+										   "sha256", files[i].info.sha256));
+	return a;
+}
+
+static json_t *
+manifest_db_json(const manifest_db *db, bool with_files)
+{
+	json_t *tables = json_array();
+	for (int i = 0; i < db->ntables; i++)
+	{
+		const manifest_table *t = &db->tables[i];
+		json_t *cols = json_array();
+		for (int c = 0; c < t->ncolumns; c++)
+			json_array_append_new(cols, json_string(t->columns[c]));
+		json_t *parts = json_array();
+		for (int p = 0; p < t->nparts; p++)
+			json_array_append_new(parts, json_pack("{s:s, s:I, s:s}", "file", t->parts[p].file,
+												   "rows", (json_int_t) t->parts[p].rows,
+												   "checksum", t->parts[p].checksum));
+		json_array_append_new(tables, json_pack("{s:s, s:s, s:o, s:I, s:s, s:o}",
+												"schema", t->schema, "name", t->name,
+												"columns", cols, "rows", (json_int_t) t->rows,
+												"checksum", t->checksum, "parts", parts));
+	}
+	json_t *seqs = json_array();
+	for (int i = 0; i < db->nsequences; i++)
+		json_array_append_new(seqs, json_pack("{s:s, s:s, s:s, s:b}",
+											  "schema", db->sequences[i].schema,
+											  "name", db->sequences[i].name,
+											  "last_value", db->sequences[i].last_value,
+											  "is_called", db->sequences[i].is_called));
+	json_t *lo = json_null();
+	if (db->lo_file)
+		lo = json_pack("{s:I, s:s, s:I, s:s}", "count", (json_int_t) db->lo_count,
+					   "file", db->lo_file, "rows", (json_int_t) db->lo_rows,
+					   "checksum", db->lo_checksum);
+	json_t *o = json_object();
+	json_object_set_new(o, "name", manifest_str(db->name));
+	json_object_set_new(o, "dir", manifest_str(db->dir));
+	json_object_set_new(o, "encoding", manifest_str(db->encoding));
+	json_object_set_new(o, "lc_collate", manifest_str(db->lc_collate));
+	json_object_set_new(o, "lc_ctype", manifest_str(db->lc_ctype));
+	json_object_set_new(o, "owner", manifest_str(db->owner));
+	json_object_set_new(o, "schema", manifest_str(db->schema_file));
+	json_object_set_new(o, "sequences_file", manifest_str(db->sequences_file));
+	json_object_set_new(o, "tables", tables);
+	json_object_set_new(o, "sequences", seqs);
+	json_object_set_new(o, "large_objects", lo);
+	if (with_files)
+		json_object_set_new(o, "files", manifest_files_json(db->files, db->nfiles));
+	return o;
+}
+
+/* Writes a JSON document atomically to root/relpath. */
+static int
+manifest_write_json(const char *root, const char *relpath, json_t *doc, pgc_err *err)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!text)
+	{
+		err_set(err, "could not format \"%s\"", relpath);
+		return -1;
+	}
+	archive_file_writer *w = archive_file_writer_create(root, relpath, 0, err);
+	int rc = -1;
+	if (w && archive_file_writer_write(w, text, strlen(text), err) == 0 &&
+		archive_file_writer_write(w, "\n", 1, err) == 0 &&
+		archive_file_writer_finish(w, NULL, err) == 0)
+		rc = 0;
+	archive_file_writer_destroy(w);
+	free(text);
+	return rc;
+}
+
+int
+manifest_write(const char *root, manifest *m, pgc_err *err)
+{
+	if (!m->created_at)
+	{
+		char ts[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		m->created_at = xstrdup(ts);
+	}
+	json_t *dbs = json_array();
+	for (int i = 0; i < m->ndbs; i++)
+		json_array_append_new(dbs, manifest_db_json(&m->dbs[i], false));
+	json_t *roles = json_null();
+	if (m->roles_file)
+		roles = json_pack("{s:s, s:b}", "file", m->roles_file, "passwords", m->roles_passwords);
+	json_t *doc = json_object();
+	json_object_set_new(doc, "format", json_string(MANIFEST_FORMAT));
+	json_object_set_new(doc, "format_version", json_integer(m->format_version));
+	json_object_set_new(doc, "pgcarry_version", manifest_str(m->pgcarry_version));
+	json_object_set_new(doc, "created_at", manifest_str(m->created_at));
+	json_object_set_new(doc, "source", json_pack("{s:s?, s:i}", "server_version", m->server_version,
+												 "server_version_num", m->server_version_num));
+	json_object_set_new(doc, "compression", json_pack("{s:s, s:i}", "method",
+													  m->compression ? m->compression : "none",
+													  "level", m->compression_level));
+	json_object_set_new(doc, "roles", roles);
+	json_object_set_new(doc, "databases", dbs);
+	json_object_set_new(doc, "files", manifest_files_json(m->files, m->nfiles));
+	int rc = manifest_write_json(root, MANIFEST_NAME, doc, err);
+	json_decref(doc);
+	return rc;
+}
+
+int
+manifest_db_write(const char *root, const manifest_db *db, pgc_err *err)
+{
+	json_t *doc = manifest_db_json(db, true);
+	char *rel = xasprintf("%s/%s", db->dir, MANIFEST_DB_NAME);
+	int rc = manifest_write_json(root, rel, doc, err);
+	free(rel);
+	json_decref(doc);
+	return rc;
+}
+
+/* ----------------------------------------------------------- from JSON */
+
+/* The reading context: which document, for messages. */
+typedef struct manifest_reader
+{
+	const char *doc;
+	pgc_err    *err;
+} manifest_reader;
+
+static bool
+manifest_bad(manifest_reader *r, const char *path, const char *what)
+{
+	err_set(r->err, "the archive's %s is malformed", r->doc);
+	err_detail(r->err, "%s: %s.", path, what);
+	err_hint(r->err, "The archive was damaged or edited; export it again.");
+	return false;
+}
+
+static bool
+manifest_get_str(manifest_reader *r, json_t *o, const char *key, const char *path, bool nullable,
+				 char **out)
+{
+	json_t *v = json_object_get(o, key);
+	char *p = xasprintf("%s.%s", path, key);
+	bool ok = true;
+	if ((!v || json_is_null(v)) && nullable)
+		*out = NULL;
+	else if (!json_is_string(v))
+		ok = manifest_bad(r, p, v ? "expected a string" : "missing");
+	else
+		*out = xstrdup(json_string_value(v));
+	free(p);
+	return ok;
+}
+
+static bool
+manifest_get_u64(manifest_reader *r, json_t *o, const char *key, const char *path, uint64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	{
+		char *p = xasprintf("%s.%s", path, key);
+		manifest_bad(r, p, v ? "expected a whole number" : "missing");
+		free(p);
+		return false;
+	}
+	*out = (uint64_t) json_integer_value(v);
+	return true;
+}
+
+static bool
+manifest_get_hex(manifest_reader *r, json_t *o, const char *key, const char *path, size_t len,
+				 char *out)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s = json_string_value(v);
+	bool ok = s && strlen(s) == len;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+	if (!ok)
+	{
+		char *p = xasprintf("%s.%s", path, key);
+		char *what = xasprintf("expected %zu lower-case hex digits", len);
+		manifest_bad(r, p, v ? what : "missing");
+		free(what);
+		free(p);
+		return false;
+	}
+	memcpy(out, s, len + 1);
+	return true;
+}
+
+static bool
+manifest_get_array(manifest_reader *r, json_t *o, const char *key, const char *path, json_t **out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_array(v))
+	{
+		char *p = xasprintf("%s.%s", path, key);
+		manifest_bad(r, p, v ? "expected an array" : "missing");
+		free(p);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool
+manifest_get_path(manifest_reader *r, json_t *o, const char *key, const char *path, bool nullable,
+				  char **out)
+{
+	if (!manifest_get_str(r, o, key, path, nullable, out))
+		return false;
+	if (*out && !archive_file_path_safe(*out))
+	{
+		char *p = xasprintf("%s.%s", path, key);
+		manifest_bad(r, p, "not a safe relative path");
+		free(p);
+		return false;
+	}
+	return true;
+}
+
+static bool
+manifest_read_files(manifest_reader *r, json_t *o, const char *path, manifest_file **files, int *n)
+{
+	json_t *arr;
+	if (!manifest_get_array(r, o, "files", path, &arr))
+		return false;
+	size_t i;
+	json_t *f;
+	json_array_foreach(arr, i, f)
+	{
+		char *p = xasprintf("%s.files[%zu]", path, i);
+		char *fp = NULL;
+		archive_file_info info = {0};
+		bool ok = json_is_object(f) ? true : manifest_bad(r, p, "expected an object");
+		ok = ok && manifest_get_path(r, f, "path", p, false, &fp) &&
+			manifest_get_u64(r, f, "size", p, &info.size) &&
+			manifest_get_hex(r, f, "sha256", p, ARCHIVE_FILE_SHA256_HEX, info.sha256);
+		if (ok)
+			manifest_add_file(files, n, fp, &info);
+		free(fp);
+		free(p);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static bool
+manifest_read_db(manifest_reader *r, json_t *o, const char *path, manifest_db *db, bool with_files)
+{
+	if (!json_is_object(o))
+		return manifest_bad(r, path, "expected an object");
+	json_t *tables, *seqs;
+	if (!manifest_get_str(r, o, "name", path, false, &db->name) ||
+		!manifest_get_path(r, o, "dir", path, false, &db->dir) ||
+		!manifest_get_str(r, o, "encoding", path, false, &db->encoding) ||
+		!manifest_get_str(r, o, "lc_collate", path, true, &db->lc_collate) ||
+		!manifest_get_str(r, o, "lc_ctype", path, true, &db->lc_ctype) ||
+		!manifest_get_str(r, o, "owner", path, true, &db->owner) ||
+		!manifest_get_path(r, o, "schema", path, false, &db->schema_file) ||
+		!manifest_get_path(r, o, "sequences_file", path, true, &db->sequences_file) ||
+		!manifest_get_array(r, o, "tables", path, &tables) ||
+		!manifest_get_array(r, o, "sequences", path, &seqs))
+		return false;
+	size_t i;
+	json_t *tj;
+	json_array_foreach(tables, i, tj)
+	{
+		char *tp = xasprintf("%s.tables[%zu]", path, i);
+		manifest_table *t = manifest_db_add_table(db);
+		json_t *cols = NULL, *parts = NULL;
+		bool ok = json_is_object(tj) ? true : manifest_bad(r, tp, "expected an object");
+		ok = ok && manifest_get_str(r, tj, "schema", tp, false, &t->schema) &&
+			manifest_get_str(r, tj, "name", tp, false, &t->name) &&
+			manifest_get_array(r, tj, "columns", tp, &cols) &&
+			manifest_get_u64(r, tj, "rows", tp, &t->rows) &&
+			manifest_get_hex(r, tj, "checksum", tp, ROWHASH_HEX_LEN, t->checksum) &&
+			manifest_get_array(r, tj, "parts", tp, &parts);
+		if (ok)
+		{
+			t->columns = xcalloc(json_array_size(cols) + 1, sizeof(char *));
+			size_t c;
+			json_t *cj;
+			json_array_foreach(cols, c, cj)
+			{
+				if (!json_is_string(cj))
+				{
+					char *cp = xasprintf("%s.columns[%zu]", tp, c);
+					ok = manifest_bad(r, cp, "expected a string");
+					free(cp);
+					break;
+				}
+				t->columns[t->ncolumns++] = xstrdup(json_string_value(cj));
+			}
+		}
+		size_t p;
+		json_t *pj;
+		if (ok)
+			json_array_foreach(parts, p, pj)
+		{
+			char *pp = xasprintf("%s.parts[%zu]", tp, p);
+			manifest_part *part = manifest_table_add_part(t);
+			ok = json_is_object(pj) ? true : manifest_bad(r, pp, "expected an object");
+			ok = ok && manifest_get_path(r, pj, "file", pp, false, &part->file) &&
+				manifest_get_u64(r, pj, "rows", pp, &part->rows) &&
+				manifest_get_hex(r, pj, "checksum", pp, ROWHASH_HEX_LEN, part->checksum);
+			free(pp);
+			if (!ok)
+				break;
+		}
+		free(tp);
+		if (!ok)
+			return false;
+	}
+	json_t *sj;
+	json_array_foreach(seqs, i, sj)
+	{
+		char *sp = xasprintf("%s.sequences[%zu]", path, i);
+		manifest_sequence *s = manifest_db_add_sequence(db);
+		bool ok = json_is_object(sj) ? true : manifest_bad(r, sp, "expected an object");
+		ok = ok && manifest_get_str(r, sj, "schema", sp, false, &s->schema) &&
+			manifest_get_str(r, sj, "name", sp, false, &s->name) &&
+			manifest_get_str(r, sj, "last_value", sp, false, &s->last_value);
+		if (ok && !json_is_boolean(json_object_get(sj, "is_called")))
+		{
+			char *kp = xasprintf("%s.is_called", sp);
+			ok = manifest_bad(r, kp, "expected true or false");
+			free(kp);
+		}
+		if (ok)
+			s->is_called = json_is_true(json_object_get(sj, "is_called"));
+		free(sp);
+		if (!ok)
+			return false;
+	}
+	json_t *lo = json_object_get(o, "large_objects");
+	if (lo && !json_is_null(lo))
+	{
+		char *lp = xasprintf("%s.large_objects", path);
+		bool ok = json_is_object(lo) ? true : manifest_bad(r, lp, "expected an object or null");
+		ok = ok && manifest_get_u64(r, lo, "count", lp, &db->lo_count) &&
+			manifest_get_path(r, lo, "file", lp, false, &db->lo_file) &&
+			manifest_get_u64(r, lo, "rows", lp, &db->lo_rows) &&
+			manifest_get_hex(r, lo, "checksum", lp, ROWHASH_HEX_LEN, db->lo_checksum);
+		free(lp);
+		if (!ok)
+			return false;
+	}
+	if (with_files && !manifest_read_files(r, o, path, &db->files, &db->nfiles))
+		return false;
+	return true;
+}
+
+static json_t *
+manifest_load(const char *root, const char *relpath, manifest_reader *r, int *missing)
+{
+	char *path = xasprintf("%s/%s", root, relpath);
+	json_error_t jerr;
+	FILE *f = fopen(path, "r");
+	free(path);
+	*missing = 0;
+	if (!f)
+	{
+		if (errno == ENOENT)
+		{
+			*missing = 1;
+			return NULL;
+		}
+		err_set(r->err, "could not read the archive's %s: %s", r->doc, strerror(errno));
+		return NULL;
+	}
+	json_t *doc = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
+	if (!doc)
+	{
+		err_set(r->err, "the archive's %s is malformed", r->doc);
+		err_detail(r->err, "line %d: %s.", jerr.line, jerr.text);
+		err_hint(r->err, "The archive was damaged or edited; export it again.");
+		return NULL;
+	}
+	if (!json_is_object(doc))
+	{
+		manifest_bad(r, "$", "expected an object");
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+manifest *
+manifest_read(const char *root, pgc_err *err)
+{
+	manifest_reader r = {MANIFEST_NAME, err};
+	int missing;
+	json_t *doc = manifest_load(root, MANIFEST_NAME, &r, &missing);
+	if (missing)
+	{
+		err_set(err, "archive \"%s\" has no %s", root, MANIFEST_NAME);
+		err_detail(err, "An archive gets its manifest last: this export did not finish, or this is not a pgcarry archive.");
+		err_hint(err, "Finish the export with \"pgcarry export --resume\", or export again.");
+	}
+	if (!doc)
+		return NULL;
+	manifest *m = xcalloc(1, sizeof *m);
+	json_t *fmt = json_object_get(doc, "format");
+	json_t *ver = json_object_get(doc, "format_version");
+	json_t *src = json_object_get(doc, "source");
+	json_t *comp = json_object_get(doc, "compression");
+	json_t *roles = json_object_get(doc, "roles");
+	json_t *dbs;
+	bool ok = true;
+	if (!json_is_string(fmt) || strcmp(json_string_value(fmt), MANIFEST_FORMAT) != 0)
+		ok = manifest_bad(&r, "$.format", "expected \"" MANIFEST_FORMAT "\"");
+	else if (!json_is_integer(ver))
+		ok = manifest_bad(&r, "$.format_version", "expected a whole number");
+	else if (json_integer_value(ver) != MANIFEST_FORMAT_VERSION)
+	{
+		err_set(err, "archive format version %lld is not supported", (long long) json_integer_value(ver));
+		err_detail(err, "This pgcarry reads format version %d.", MANIFEST_FORMAT_VERSION);
+		err_hint(err, "Use the pgcarry that wrote the archive, or a newer one.");
+		ok = false;
+	}
+	if (ok)
+	{
+		m->format_version = (int) json_integer_value(ver);
+		ok = manifest_get_str(&r, doc, "pgcarry_version", "$", false, &m->pgcarry_version) &&
+			manifest_get_str(&r, doc, "created_at", "$", false, &m->created_at);
+	}
+	if (ok && !json_is_object(src))
+		ok = manifest_bad(&r, "$.source", "expected an object");
+	if (ok)
+	{
+		ok = manifest_get_str(&r, src, "server_version", "$.source", true, &m->server_version);
+		m->server_version_num = (int) json_integer_value(json_object_get(src, "server_version_num"));
+	}
+	if (ok && !json_is_object(comp))
+		ok = manifest_bad(&r, "$.compression", "expected an object");
+	if (ok)
+	{
+		ok = manifest_get_str(&r, comp, "method", "$.compression", false, &m->compression);
+		if (ok && strcmp(m->compression, "zstd") != 0 && strcmp(m->compression, "none") != 0)
+			ok = manifest_bad(&r, "$.compression.method", "expected \"zstd\" or \"none\"");
+		m->compression_level = (int) json_integer_value(json_object_get(comp, "level"));
+	}
+	if (ok && roles && !json_is_null(roles))
+	{
+		if (!json_is_object(roles))
+			ok = manifest_bad(&r, "$.roles", "expected an object or null");
+		else
+		{
+			ok = manifest_get_path(&r, roles, "file", "$.roles", false, &m->roles_file);
+			m->roles_passwords = json_is_true(json_object_get(roles, "passwords"));
+		}
+	}
+	if (ok)
+		ok = manifest_get_array(&r, doc, "databases", "$", &dbs);
+	if (ok)
+	{
+		size_t i;
+		json_t *dj;
+		json_array_foreach(dbs, i, dj)
+		{
+			char *dp = xasprintf("$.databases[%zu]", i);
+			ok = manifest_read_db(&r, dj, dp, manifest_add_db(m), false);
+			free(dp);
+			if (!ok)
+				break;
+		}
+	}
+	if (ok)
+		ok = manifest_read_files(&r, doc, "$", &m->files, &m->nfiles);
+	json_decref(doc);
+	if (!ok)
+	{
+		manifest_destroy(m);
+		return NULL;
+	}
+	return m;
+}
+
+int
+manifest_db_read(const char *root, const char *dir, manifest_db *db, pgc_err *err)
+{
+	char *rel = xasprintf("%s/%s", dir, MANIFEST_DB_NAME);
+	manifest_reader r = {rel, err};
+	int missing;
+	memset(db, 0, sizeof *db);
+	json_t *doc = manifest_load(root, rel, &r, &missing);
+	int rc = 0;
+	if (missing)
+		rc = 1;
+	else if (!doc)
+		rc = -1;
+	else if (!manifest_read_db(&r, doc, "$", db, true))
+	{
+		manifest_db_clear(db);
+		rc = -1;
+	}
+	json_decref(doc);
+	free(rel);
+	return rc;
+}

@@ -1,0 +1,143 @@
+/*
+ * manifest.h: the manifest of a pgcarry archive (docs/archive-format.md).
+ *
+ * A manifest is a plain record: the archive's header, its databases with
+ * their tables, sequences and large objects, and every file with its size
+ * and SHA-256.  manifest_read parses and validates manifest.json (each
+ * problem named by its JSON path); manifest_write writes it atomically
+ * (temporary name, fsync, rename), so an archive without a whole manifest
+ * never looks complete.  A database's entry alone is also written as
+ * database.json, for resuming an export.
+ *
+ * Ownership: every string and array in these records belongs to the
+ * manifest and is freed by manifest_destroy.  Fields are public and
+ * read-write for the modules that build a manifest (export) and read-only
+ * for the others.
+ */
+#ifndef PGCARRY_MANIFEST_H
+#define PGCARRY_MANIFEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "archive/archive_file.h"
+#include "util/err.h"
+
+#define MANIFEST_FORMAT "pgcarry-archive"
+#define MANIFEST_FORMAT_VERSION 1
+#define MANIFEST_NAME "manifest.json"
+#define MANIFEST_DB_NAME "database.json"
+
+typedef struct manifest_file
+{
+	char	   *path;			/* relative to the archive root */
+	archive_file_info info;
+} manifest_file;
+
+typedef struct manifest_part
+{
+	char	   *file;
+	uint64_t	rows;
+	char		checksum[33];	/* rowhash hex */
+} manifest_part;
+
+typedef struct manifest_table
+{
+	char	   *schema;
+	char	   *name;
+	char	  **columns;
+	int			ncolumns;
+	uint64_t	rows;
+	char		checksum[33];
+	manifest_part *parts;
+	int			nparts;
+} manifest_table;
+
+typedef struct manifest_sequence
+{
+	char	   *schema;
+	char	   *name;
+	char	   *last_value;		/* text, as the server printed it */
+	bool		is_called;
+} manifest_sequence;
+
+typedef struct manifest_db
+{
+	char	   *name;
+	char	   *dir;
+	char	   *encoding;
+	char	   *lc_collate;
+	char	   *lc_ctype;
+	char	   *owner;
+	char	   *schema_file;
+	char	   *sequences_file;
+	manifest_table *tables;
+	int			ntables;
+	manifest_sequence *sequences;
+	int			nsequences;
+	uint64_t	lo_count;		/* 0: no large objects (lo_file NULL) */
+	char	   *lo_file;
+	uint64_t	lo_rows;
+	char		lo_checksum[33];
+	manifest_file *files;		/* this database's files (database.json only) */
+	int			nfiles;
+} manifest_db;
+
+typedef struct manifest
+{
+	int			format_version;
+	char	   *pgcarry_version;
+	char	   *created_at;
+	char	   *server_version;
+	int			server_version_num;
+	char	   *compression;	/* "zstd" or "none" */
+	int			compression_level;
+	char	   *roles_file;		/* NULL without roles */
+	bool		roles_passwords;
+	manifest_db *dbs;
+	int			ndbs;
+	manifest_file *files;
+	int			nfiles;
+} manifest;
+
+/* A new empty manifest (format version set), owned by the caller. */
+manifest *manifest_create(void);
+/* Frees a manifest and everything in it; NULL ok. */
+void manifest_destroy(manifest *m);
+
+/* Appends a zeroed database / table / part / sequence / file and returns
+ * it (valid until the next append to the same array). */
+manifest_db *manifest_add_db(manifest *m);
+manifest_table *manifest_db_add_table(manifest_db *db);
+manifest_part *manifest_table_add_part(manifest_table *t);
+manifest_sequence *manifest_db_add_sequence(manifest_db *db);
+manifest_file *manifest_add_file(manifest_file **files, int *nfiles, const char *path,
+								 const archive_file_info *info);
+
+/* Frees the contents of one database entry (for a database redone). */
+void manifest_db_clear(manifest_db *db);
+
+/* Finds a file entry by path; NULL when absent. */
+const manifest_file *manifest_find_file(const manifest *m, const char *path);
+
+/*
+ * Reads and validates root/manifest.json.  Returns the manifest (owned by
+ * the caller), or NULL with err set: "archive ... has no manifest" when the
+ * file is missing, otherwise the first problem named by its JSON path.
+ */
+manifest *manifest_read(const char *root, pgc_err *err);
+
+/* Writes m as root/manifest.json, atomically (mode 0600).  Sets
+ * created_at when NULL.  Returns 0, or -1 with err set. */
+int manifest_write(const char *root, manifest *m, pgc_err *err);
+
+/* Writes one database's entry (with its files) as root/db->dir/database.json,
+ * atomically.  Returns 0, or -1 with err set. */
+int manifest_db_write(const char *root, const manifest_db *db, pgc_err *err);
+
+/* Reads root/dir/database.json into *db (zeroed first; clear it with
+ * manifest_db_clear).  Returns 0, 1 when the file does not exist, -1 with
+ * err set when it is malformed. */
+int manifest_db_read(const char *root, const char *dir, manifest_db *db, pgc_err *err);
+
+#endif

@@ -1,0 +1,369 @@
+/* test_archive.c: archive files (zstd, SHA-256, modes, atomic names), the
+ * manifest (round trip, malformed input), tar streams, the archive check. */
+#include "tap.h"
+#include "archive/archive_file.h"
+#include "archive/archive_verify.h"
+#include "archive/manifest.h"
+#include "archive/tarstream.h"
+#include "cleanup.h"
+#include "util/xalloc.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *root;
+
+static int
+mode_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (int) (st.st_mode & 0777) : -1;
+}
+
+static bool
+exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Writes relpath with content repeated n times; returns its info. */
+static archive_file_info
+make_file(const char *rel, int level, const char *content, int n)
+{
+	pgc_err err = PGC_ERR_INIT;
+	archive_file_info info = {0};
+	archive_file_writer *w = archive_file_writer_create(root, rel, level, &err);
+	for (int i = 0; w && i < n; i++)
+		archive_file_writer_write(w, content, strlen(content), &err);
+	if (w)
+		archive_file_writer_finish(w, &info, &err);
+	archive_file_writer_destroy(w);
+	err_clear(&err);
+	return info;
+}
+
+/* Reads a whole file through a reader; returns the bytes (owned) or NULL
+ * with err set. */
+static char *
+read_all(const char *rel, bool compressed, pgc_err *err, archive_file_info *info)
+{
+	archive_file_reader *r = archive_file_reader_open(root, rel, compressed, err);
+	if (!r)
+		return NULL;
+	size_t cap = 1 << 20, len = 0;
+	char *out = xmalloc(cap);
+	for (;;)
+	{
+		if (len + 4096 > cap)
+			out = xrealloc(out, cap *= 2);
+		ssize_t n = archive_file_reader_read(r, out + len, 4096, err);
+		if (n < 0)
+		{
+			free(out);
+			archive_file_reader_destroy(r);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t) n;
+	}
+	out[len] = '\0';
+	if (info)
+		archive_file_reader_info(r, info);
+	archive_file_reader_destroy(r);
+	return out;
+}
+
+static void
+test_files(void)
+{
+	pgc_err err = PGC_ERR_INIT;
+	archive_file_info w = make_file("db/01-x/data/t.copy.zst", 3, "1\thello\n", 10000);
+	TAP_EQ_INT(strlen(w.sha256), 64, "writer reports a SHA-256");
+	char *p = xasprintf("%s/db/01-x/data/t.copy.zst", root);
+	char *d = xasprintf("%s/db/01-x", root);
+	TAP_EQ_INT(mode_of(p), 0600, "archive file is mode 0600");
+	TAP_EQ_INT(mode_of(d), 0700, "archive directory is mode 0700");
+	archive_file_info on_disk;
+	TAP_EQ_INT(archive_file_checksum(p, &on_disk, &err), 0, "checksum of a file");
+	TAP_EQ_STR(on_disk.sha256, w.sha256, "SHA-256 while writing equals SHA-256 of the file");
+	TAP_EQ_INT((long long) on_disk.size, (long long) w.size, "size while writing equals file size");
+	TAP_OK(w.size < 90000, "zstd compresses");
+
+	archive_file_info r;
+	char *back = read_all("db/01-x/data/t.copy.zst", true, &err, &r);
+	TAP_OK(back && strlen(back) == 80000, "zstd file reads back whole");
+	TAP_OK(back && strncmp(back, "1\thello\n1\thello\n", 16) == 0, "content reads back");
+	TAP_EQ_STR(r.sha256, w.sha256, "reader computes the same SHA-256");
+	free(back);
+
+	make_file("plain.copy", 0, "abc\n", 3);
+	back = read_all("plain.copy", false, &err, NULL);
+	TAP_EQ_STR(back, "abc\nabc\nabc\n", "uncompressed file round trip");
+	free(back);
+
+	/* An abandoned writer leaves nothing behind. */
+	archive_file_writer *aw = archive_file_writer_create(root, "gone.copy.zst", 3, &err);
+	archive_file_writer_write(aw, "x\n", 2, &err);
+	char *partial = xasprintf("%s/.gone.copy.zst.partial", root);
+	TAP_OK(exists(partial), "a file being written has a temporary name");
+	archive_file_writer_destroy(aw);
+	char *gone = xasprintf("%s/gone.copy.zst", root);
+	TAP_OK(!exists(partial) && !exists(gone), "an unfinished file is removed");
+	free(partial);
+	free(gone);
+
+	/* Truncated and corrupt zstd files. */
+	TAP_EQ_INT(truncate(p, (off_t) (w.size / 2)), 0, "cut the file in half");
+	back = read_all("db/01-x/data/t.copy.zst", true, &err, NULL);
+	TAP_OK(back == NULL, "a truncated file fails to read");
+	TAP_EQ_STR(err.message, "archive file \"db/01-x/data/t.copy.zst\" is truncated", "truncation named");
+	err_clear(&err);
+	free(back);
+
+	make_file("c.copy.zst", 3, "2\tworld and more text\n", 5000);
+	char *cp = xasprintf("%s/c.copy.zst", root);
+	int fd = open(cp, O_RDWR);
+	unsigned char byte;
+	pread(fd, &byte, 1, 20);
+	byte ^= 0xff;
+	pwrite(fd, &byte, 1, 20);
+	close(fd);
+	back = read_all("c.copy.zst", true, &err, NULL);
+	TAP_OK(back == NULL, "a corrupt file fails to read");
+	TAP_EQ_STR(err.message, "archive file \"c.copy.zst\" is corrupt", "corruption named");
+	err_clear(&err);
+	free(back);
+	free(cp);
+
+	back = read_all("nope.copy.zst", true, &err, NULL);
+	TAP_EQ_STR(err.message, "archive file \"nope.copy.zst\" is missing", "missing file named");
+	err_clear(&err);
+	free(p);
+	free(d);
+
+	TAP_OK(archive_file_path_safe("databases/01-a/data/x.copy.zst"), "relative path is safe");
+	TAP_OK(!archive_file_path_safe("/etc/passwd"), "absolute path is not safe");
+	TAP_OK(!archive_file_path_safe("a/../../etc"), "dot-dot is not safe");
+	TAP_OK(!archive_file_path_safe("a//b"), "empty component is not safe");
+	TAP_OK(!archive_file_path_safe(""), "empty path is not safe");
+	char *s = archive_file_safe_name(".Ünïcode \"table\"/x", 40);
+	TAP_EQ_STR(s, "___n__code__table__x", "odd names become safe file names");
+	free(s);
+}
+
+static manifest *
+sample_manifest(void)
+{
+	manifest *m = manifest_create();
+	m->server_version = xstrdup("15.4");
+	m->server_version_num = 150004;
+	m->compression = xstrdup("zstd");
+	m->compression_level = 3;
+	manifest_db *db = manifest_add_db(m);
+	db->name = xstrdup("accounts");
+	db->dir = xstrdup("databases/01-accounts");
+	db->encoding = xstrdup("UTF8");
+	db->schema_file = xstrdup("databases/01-accounts/schema.dump");
+	manifest_table *t = manifest_db_add_table(db);
+	t->schema = xstrdup("public");
+	t->name = xstrdup("odd \"name\"");
+	t->columns = xcalloc(3, sizeof(char *));
+	t->columns[t->ncolumns++] = xstrdup("id");
+	t->columns[t->ncolumns++] = xstrdup("Data");
+	t->rows = 42;
+	strcpy(t->checksum, "000102030405060708090a0b0c0d0e0f");
+	manifest_part *pt = manifest_table_add_part(t);
+	pt->file = xstrdup("databases/01-accounts/data/00001-public.odd.000.copy.zst");
+	pt->rows = 42;
+	strcpy(pt->checksum, t->checksum);
+	manifest_sequence *sq = manifest_db_add_sequence(db);
+	sq->schema = xstrdup("public");
+	sq->name = xstrdup("s");
+	sq->last_value = xstrdup("9223372036854775807");
+	sq->is_called = true;
+	return m;
+}
+
+static void
+test_manifest(void)
+{
+	pgc_err err = PGC_ERR_INIT;
+	char *mroot = xasprintf("%s/m", root);
+	manifest *m = sample_manifest();
+	archive_file_info info = {7, "aa"};
+	memset(info.sha256, 'a', 64);
+	info.sha256[64] = '\0';
+	manifest_add_file(&m->files, &m->nfiles, "databases/01-accounts/schema.dump", &info);
+	TAP_EQ_INT(manifest_write(mroot, m, &err), 0, "manifest written");
+	char *mp = xasprintf("%s/manifest.json", mroot);
+	TAP_EQ_INT(mode_of(mp), 0600, "manifest is mode 0600");
+	manifest *back = manifest_read(mroot, &err);
+	TAP_OK(back != NULL, "manifest reads back");
+	if (back)
+	{
+		TAP_EQ_INT(back->ndbs, 1, "one database");
+		TAP_EQ_STR(back->dbs[0].tables[0].name, "odd \"name\"", "odd table name survives");
+		TAP_EQ_STR(back->dbs[0].tables[0].columns[1], "Data", "column list survives");
+		TAP_EQ_INT((long long) back->dbs[0].tables[0].rows, 42, "row count survives");
+		TAP_EQ_STR(back->dbs[0].sequences[0].last_value, "9223372036854775807", "big sequence value survives");
+		TAP_EQ_INT(back->nfiles, 1, "file list survives");
+		TAP_EQ_INT((long long) back->files[0].info.size, 7, "file size survives");
+		TAP_EQ_STR(back->created_at, m->created_at, "creation time written");
+	}
+	manifest_destroy(back);
+
+	/* The database entry alone, for resume. */
+	manifest_add_file(&m->dbs[0].files, &m->dbs[0].nfiles, "databases/01-accounts/schema.dump", &info);
+	TAP_EQ_INT(manifest_db_write(mroot, &m->dbs[0], &err), 0, "database.json written");
+	manifest_db dbb;
+	TAP_EQ_INT(manifest_db_read(mroot, "databases/01-accounts", &dbb, &err), 0, "database.json read");
+	TAP_EQ_INT(dbb.nfiles, 1, "database.json keeps its files");
+	manifest_db_clear(&dbb);
+	TAP_EQ_INT(manifest_db_read(mroot, "databases/02-none", &dbb, &err), 1, "missing database.json is not an error");
+
+	/* Malformed manifests name the problem. */
+	write_text(mp, "{\"format\": \"pgcarry-archive\", \"format_version\": 1,");
+	back = manifest_read(mroot, &err);
+	TAP_OK(back == NULL, "cut-short JSON refused");
+	TAP_EQ_STR(err.message, "the archive's manifest.json is malformed", "malformed JSON message");
+	err_clear(&err);
+	write_text(mp, "{\"format\": \"pgcarry-archive\", \"format_version\": 2}");
+	back = manifest_read(mroot, &err);
+	TAP_EQ_STR(err.message, "archive format version 2 is not supported", "newer format refused");
+	err_clear(&err);
+	write_text(mp, "{\"format\": \"pgcarry-archive\", \"format_version\": 1, \"pgcarry_version\": \"0\","
+			   "\"created_at\": \"x\", \"source\": {}, \"compression\": {\"method\": \"zstd\"},"
+			   "\"databases\": [{\"name\": \"a\", \"dir\": \"../etc\"}], \"files\": []}");
+	back = manifest_read(mroot, &err);
+	TAP_EQ_STR(err.detail, "$.databases[0].dir: not a safe relative path.", "unsafe path refused by JSON path");
+	err_clear(&err);
+	unlink(mp);
+	back = manifest_read(mroot, &err);
+	TAP_CONTAINS(err.message, "has no manifest.json", "missing manifest named");
+	err_clear(&err);
+	manifest_destroy(m);
+	free(mp);
+	free(mroot);
+}
+
+static void
+test_tar_and_verify(void)
+{
+	pgc_err err = PGC_ERR_INIT;
+	char *aroot = xasprintf("%s/a", root);
+	char *saved = root;
+	root = aroot;
+	manifest *m = sample_manifest();
+	archive_file_info i1 = make_file("databases/01-accounts/schema.dump", 0, "PGDMP fake", 1);
+	archive_file_info i2 = make_file("databases/01-accounts/data/00001-public.odd.000.copy.zst", 3, "1\tx\n", 42);
+	manifest_add_file(&m->files, &m->nfiles, "databases/01-accounts/schema.dump", &i1);
+	manifest_add_file(&m->files, &m->nfiles, "databases/01-accounts/data/00001-public.odd.000.copy.zst", &i2);
+	manifest_write(aroot, m, &err);
+	root = saved;
+
+	archive_verify_report rep = {0};
+	TAP_EQ_INT(archive_verify_run(aroot, m, NULL, true, false, &rep, &err), 0, "check runs");
+	TAP_EQ_INT(rep.nproblems, 0, "a whole archive has no problems");
+	archive_verify_report_free(&rep);
+
+	/* Tar round trip. */
+	char *tarp = xasprintf("%s/a.tar", root);
+	tarstream_writer *tw = tarstream_writer_create(tarp, &err);
+	const char *names[] = {"databases/01-accounts/schema.dump",
+		"databases/01-accounts/data/00001-public.odd.000.copy.zst", "manifest.json"};
+	for (int i = 0; i < 3; i++)
+	{
+		char *src = xasprintf("%s/%s", aroot, names[i]);
+		tarstream_writer_add_file(tw, names[i], src, &err);
+		free(src);
+	}
+	TAP_EQ_INT(tarstream_writer_finish(tw, &err), 0, "tar written");
+	tarstream_writer_destroy(tw);
+	TAP_EQ_INT(mode_of(tarp), 0600, "tar file is mode 0600");
+	char *first = tarstream_first_entry(tarp);
+	TAP_EQ_STR(first, "databases/", "first tar entry is the first directory");
+	free(first);
+	char *x = xasprintf("%s/x", root);
+	mkdir(x, 0700);
+	TAP_EQ_INT(tarstream_extract(tarp, x, &err), 0, "tar unpacks");
+	manifest *mx = manifest_read(x, &err);
+	TAP_OK(mx != NULL, "unpacked manifest reads");
+	if (mx)
+	{
+		TAP_EQ_INT(archive_verify_run(x, mx, NULL, true, false, &rep, &err), 0, "check of unpacked tar runs");
+		TAP_EQ_INT(rep.nproblems, 0, "unpacked tar is whole");
+		archive_verify_report_free(&rep);
+	}
+	manifest_destroy(mx);
+	struct stat st;
+	stat(tarp, &st);
+	TAP_EQ_INT(truncate(tarp, st.st_size - 1024 - 100), 0, "cut the tar inside its last entry");
+	char *y = xasprintf("%s/y", root);
+	mkdir(y, 0700);
+	TAP_EQ_INT(tarstream_extract(tarp, y, &err), -1, "a cut tar fails to unpack");
+	TAP_CONTAINS(err.message, "is truncated or damaged", "cut tar named");
+	err_clear(&err);
+
+	/* Flip, cut, remove: each problem named. */
+	char *dp = xasprintf("%s/databases/01-accounts/data/00001-public.odd.000.copy.zst", aroot);
+	int fd = open(dp, O_RDWR);
+	char c;
+	pread(fd, &c, 1, 5);
+	c ^= 1;
+	pwrite(fd, &c, 1, 5);
+	close(fd);
+	archive_verify_run(aroot, m, NULL, true, false, &rep, &err);
+	TAP_EQ_INT(rep.nproblems, 1, "flipped byte found");
+	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "",
+				 "archive file \"databases/01-accounts/data/00001-public.odd.000.copy.zst\" has the wrong checksum: expected sha256 ",
+				 "flipped byte named");
+	archive_verify_report_free(&rep);
+	truncate(dp, 3);
+	archive_verify_run(aroot, m, NULL, true, false, &rep, &err);
+	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "", "has the wrong size: expected ", "cut file named");
+	archive_verify_report_free(&rep);
+	unlink(dp);
+	archive_verify_run(aroot, m, NULL, true, false, &rep, &err);
+	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "", "is missing", "missing file named");
+	archive_verify_report_free(&rep);
+	archive_verify_run(aroot, m, "otherdb", false, false, &rep, &err);
+	TAP_EQ_INT(rep.nproblems, 0, "another database's files are not checked");
+	archive_verify_report_free(&rep);
+
+	manifest_destroy(m);
+	free(dp);
+	free(x);
+	free(y);
+	free(tarp);
+	free(aroot);
+}
+
+int
+main(void)
+{
+	pgc_err err = PGC_ERR_INIT;
+	const char *tmp = cleanup_private_tmpdir(&err);
+	if (!tmp)
+		return 1;
+	root = xasprintf("%s/archive", tmp);
+	test_files();
+	test_manifest();
+	test_tar_and_verify();
+	free(root);
+	cleanup_run();
+	return TAP_DONE();
+}
