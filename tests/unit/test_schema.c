@@ -11,7 +11,9 @@
 #include "tap.h"
 
 #include "conn.h"
+#include "schema/lint.h"
 #include "schema/lockexec.h"
+#include "schema/sqlsplit.h"
 #include "util/backoff.h"
 #include "util/xalloc.h"
 
@@ -177,6 +179,238 @@ test_lockexec(const char *uri)
 	conn_close(c);
 }
 
+
+/* ------------------------------------------------------------------------
+ * The splitter
+ * ------------------------------------------------------------------------ */
+
+static sqlsplit_list
+test_split(const char *sql)
+{
+	sqlsplit_list l;
+	pgc_err err = PGC_ERR_INIT;
+	if (sqlsplit_split(sql, strlen(sql), 1, &l, &err) != 0)
+	{
+		printf("# split failed: %s\n", err.message);
+		l.items = NULL;
+		l.n = 0;
+	}
+	err_clear(&err);
+	return l;
+}
+
+static void
+test_splitter(void)
+{
+	sqlsplit_list l = test_split("CREATE TABLE a (x int);\nINSERT INTO a VALUES (1)  ;  ;\n SELECT 1");
+	TAP_EQ_INT(l.n, 3, "three statements, empty ones dropped");
+	TAP_EQ_STR(l.items[0].sql, "CREATE TABLE a (x int)", "first statement without its semicolon");
+	TAP_EQ_STR(l.items[1].sql, "INSERT INTO a VALUES (1)", "second statement trimmed");
+	TAP_EQ_INT(l.items[1].line, 2, "line of the second statement");
+	TAP_EQ_STR(l.items[2].sql, "SELECT 1", "last statement without a semicolon");
+	TAP_EQ_INT(l.items[2].line, 3, "line of the third statement");
+	sqlsplit_list_free(&l);
+
+	l = test_split("SELECT 'a;b', 'it''s;'; SELECT E'x\\';y'; SELECT \"we;ird\"\"id\" FROM t");
+	TAP_EQ_INT(l.n, 3, "semicolons inside strings, E'' strings and quoted identifiers do not split");
+	TAP_EQ_STR(l.items[1].sql, "SELECT E'x\\';y'", "E'' string with an escaped quote kept whole");
+	TAP_EQ_STR(l.items[2].sql, "SELECT \"we;ird\"\"id\" FROM t", "quoted identifier with a doubled quote");
+	sqlsplit_list_free(&l);
+
+	l = test_split("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n"
+				   "CREATE FUNCTION g() RETURNS int AS $body$ BEGIN RETURN $$;$$::int; END $body$ LANGUAGE plpgsql;"
+				   "SELECT $1, a$b FROM t");
+	TAP_EQ_INT(l.n, 3, "dollar quoting, nested tags, $1 and a$b");
+	TAP_CONTAINS(l.items[1].sql, "END $body$ LANGUAGE plpgsql", "tagged dollar quote kept whole");
+	sqlsplit_list_free(&l);
+
+	l = test_split("SELECT 1 -- a comment; not a split\n; /* block ; /* nested ; */ still ; */ SELECT 2;");
+	TAP_EQ_INT(l.n, 2, "comments, nested block comments do not split");
+	TAP_EQ_STR(l.items[1].sql, "SELECT 2", "statement after a nested comment");
+	sqlsplit_list_free(&l);
+
+	l = test_split("CREATE FUNCTION h(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN 1 ELSE 2 END; "
+				   "SELECT 3; END; SELECT 4");
+	TAP_EQ_INT(l.n, 2, "BEGIN ATOMIC body with CASE ... END stays one statement");
+	sqlsplit_list_free(&l);
+
+	l = test_split("-- pgcarry:allow drop-column the app stopped using it in v41\n"
+				   "ALTER TABLE t DROP COLUMN c;\nALTER TABLE t DROP COLUMN d /* pgcarry:allow rename,drop-column why */");
+	TAP_EQ_INT(l.n, 2, "two statements with acknowledgements");
+	TAP_OK(l.n == 2 && sqlsplit_allows(&l.items[0], "drop-column"), "comment before a statement acknowledges a rule");
+	TAP_OK(l.n == 2 && !sqlsplit_allows(&l.items[0], "rename"), "only the rules named");
+	TAP_OK(l.n == 2 && sqlsplit_allows(&l.items[1], "rename") && sqlsplit_allows(&l.items[1], "drop-column"),
+		   "a list of rules inside a statement");
+	sqlsplit_list_free(&l);
+
+	sqlsplit_list bad;
+	pgc_err err = PGC_ERR_INIT;
+	TAP_EQ_INT(sqlsplit_split("SELECT 1;\nSELECT 'oops", 19, 1, &bad, &err), -1, "unterminated string fails");
+	TAP_EQ_STR(err.message, "unterminated string starting on line 2", "unterminated string message");
+	err_clear(&err);
+	const char *d = "SELECT $x$ never closed";
+	TAP_EQ_INT(sqlsplit_split(d, strlen(d), 1, &bad, &err), -1, "unterminated dollar quote fails");
+	TAP_EQ_STR(err.message, "unterminated dollar-quoted string starting on line 1", "dollar message");
+	err_clear(&err);
+	d = "SELECT 1 /* /* */";
+	TAP_EQ_INT(sqlsplit_split(d, strlen(d), 1, &bad, &err), -1, "unclosed nested comment fails");
+	err_clear(&err);
+	d = "SELECT \"abc";
+	TAP_EQ_INT(sqlsplit_split(d, strlen(d), 1, &bad, &err), -1, "unterminated identifier fails");
+	TAP_CONTAINS(err.message, "unterminated quoted identifier", "identifier message");
+	err_clear(&err);
+}
+
+/* ------------------------------------------------------------------------
+ * Classifier and lint rules
+ * ------------------------------------------------------------------------ */
+
+/* Lints sql as one file; returns the rules of the unacknowledged findings,
+ * comma-separated (static buffer). */
+static const char *
+test_lint(const char *sql)
+{
+	static char out[512];
+	out[0] = '\0';
+	sqlsplit_list l = test_split(sql);
+	lint_state *st = lint_create();
+	lint_begin_file(st);
+	for (size_t i = 0; i < l.n; i++)
+		lint_statement(st, &l.items[i]);
+	size_t n;
+	const lint_finding *f = lint_findings(st, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!f[i].acknowledged)
+		{
+			if (out[0])
+				strcat(out, ",");
+			strncat(out, f[i].rule, sizeof out - strlen(out) - 2);
+		}
+	lint_destroy(st);
+	sqlsplit_list_free(&l);
+	return out;
+}
+
+static void
+test_lint_rules(void)
+{
+	static const struct
+	{
+		const char *sql;
+		const char *want;
+		const char *name;
+	} cases[] = {
+		{"CREATE INDEX i ON users (email)", "index-not-concurrent", "index without CONCURRENTLY"},
+		{"CREATE INDEX CONCURRENTLY i ON users (email)", "", "index made concurrently"},
+		{"CREATE TABLE n (id int); CREATE INDEX ON n (id)", "", "index on a table made in the same file"},
+		{"ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid()", "add-column-volatile-default",
+		 "volatile default"},
+		{"ALTER TABLE users ADD COLUMN id2 bigserial", "add-column-volatile-default", "serial column"},
+		{"ALTER TABLE users ADD COLUMN created timestamptz DEFAULT now()", "", "stable default"},
+		{"ALTER TABLE users ADD COLUMN n numeric DEFAULT '0'::numeric(10,2) NOT NULL", "", "constant default"},
+		{"ALTER TABLE users ALTER COLUMN email SET NOT NULL", "set-not-null", "SET NOT NULL"},
+		{"ALTER TABLE users ALTER COLUMN email DROP NOT NULL", "", "DROP NOT NULL"},
+		{"ALTER TABLE users ADD CONSTRAINT fk FOREIGN KEY (org) REFERENCES orgs (id)", "constraint-not-valid",
+		 "foreign key without NOT VALID"},
+		{"ALTER TABLE users ADD CONSTRAINT fk FOREIGN KEY (org) REFERENCES orgs (id) NOT VALID", "",
+		 "foreign key NOT VALID"},
+		{"ALTER TABLE users ADD CHECK (age > 0)", "constraint-not-valid", "check without NOT VALID"},
+		{"ALTER TABLE users ADD CONSTRAINT c CHECK (age > 0) NOT VALID; ALTER TABLE users VALIDATE CONSTRAINT c",
+		 "", "check NOT VALID then VALIDATE"},
+		{"ALTER TABLE users ALTER COLUMN age TYPE bigint", "type-change", "type change"},
+		{"ALTER TABLE users ALTER COLUMN name TYPE varchar(200)", "", "widening to varchar"},
+		{"ALTER TABLE users ALTER COLUMN name SET DATA TYPE text USING upper(name)", "type-change",
+		 "text with USING rewrites"},
+		{"ALTER TABLE users ADD CONSTRAINT u UNIQUE (email)", "unique-not-using-index", "unique constraint"},
+		{"ALTER TABLE users ADD PRIMARY KEY (id)", "unique-not-using-index", "primary key"},
+		{"ALTER TABLE users ADD CONSTRAINT u UNIQUE USING INDEX users_email", "", "unique USING INDEX"},
+		{"ALTER TABLE users DROP COLUMN legacy", "drop-column", "drop column"},
+		{"ALTER TABLE users DROP CONSTRAINT legacy_check", "", "drop constraint"},
+		{"DROP TABLE users", "drop-table", "drop table"},
+		{"CREATE TABLE tmp (id int); DROP TABLE tmp", "", "drop of a table made in the same file"},
+		{"ALTER TABLE users RENAME COLUMN name TO full_name", "rename", "rename column"},
+		{"ALTER TABLE users RENAME TO members", "rename", "rename table"},
+		{"ALTER TABLE users RENAME CONSTRAINT a TO b", "", "rename constraint"},
+		{"VACUUM FULL users", "vacuum-full", "VACUUM FULL"},
+		{"VACUUM (FULL, VERBOSE) users", "vacuum-full", "VACUUM (FULL)"},
+		{"VACUUM ANALYZE users", "", "plain VACUUM"},
+		{"CLUSTER users USING users_pkey", "cluster", "CLUSTER"},
+		{"LOCK TABLE users IN SHARE MODE", "lock-table", "LOCK TABLE"},
+		{"SET lock_timeout = 0", "timeout-override", "SET lock_timeout"},
+		{"SET LOCAL statement_timeout = '1h'", "timeout-override", "SET LOCAL statement_timeout"},
+		{"SET search_path = app", "", "other SET"},
+		{"-- pgcarry:allow drop-column shipped in v41\nALTER TABLE users DROP COLUMN legacy", "",
+		 "acknowledged finding"},
+		{"-- pgcarry:allow rename wrong rule\nALTER TABLE users DROP COLUMN legacy", "drop-column",
+		 "acknowledging another rule does not help"},
+		{"ALTER TABLE users ADD COLUMN a int, DROP COLUMN b, ALTER COLUMN c SET NOT NULL", "drop-column,set-not-null",
+		 "every action of one ALTER TABLE"},
+		{"INSERT INTO users (name) VALUES ('DROP TABLE x; CREATE INDEX y ON z (a)')", "",
+		 "SQL inside a string is not a statement"},
+	};
+	char name[256];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+	{
+		snprintf(name, sizeof name, "lint: %s", cases[i].name);
+		TAP_EQ_STR(test_lint(cases[i].sql), cases[i].want, name);
+	}
+	TAP_OK(lint_rule_exists("set-not-null") && !lint_rule_exists("no-such-rule"), "rule names known");
+}
+
+static void
+test_classify_one(const char *sql, const char *kind, const char *lock, lint_effect effect, bool no_tx,
+				  const char *table)
+{
+	sqlsplit_list l = test_split(sql);
+	lint_info info;
+	lint_classify(&l.items[0], &info);
+	char name[300];
+	snprintf(name, sizeof name, "classify kind: %s", sql);
+	TAP_EQ_STR(info.kind, kind, name);
+	snprintf(name, sizeof name, "classify lock: %s", sql);
+	TAP_EQ_STR(info.lock, lock, name);
+	snprintf(name, sizeof name, "classify effect and transaction: %s", sql);
+	TAP_OK(info.effect == effect && info.no_tx == no_tx, name);
+	snprintf(name, sizeof name, "classify table: %s", sql);
+	TAP_EQ_STR(info.table ? info.table : "", table, name);
+	lint_info_free(&info);
+	sqlsplit_list_free(&l);
+}
+
+static void
+test_classify(void)
+{
+	test_classify_one("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ix ON ONLY app.\"Users\" (id)",
+					  "CREATE INDEX CONCURRENTLY", "SHARE UPDATE EXCLUSIVE", LINT_EFFECT_SCANS, true, "app.\"Users\"");
+	test_classify_one("create index ix on t (a)", "CREATE INDEX", "SHARE", LINT_EFFECT_SCANS, false, "t");
+	test_classify_one("DROP INDEX CONCURRENTLY ix", "DROP INDEX CONCURRENTLY", "SHARE UPDATE EXCLUSIVE",
+					  LINT_EFFECT_CATALOG, true, "");
+	test_classify_one("ALTER TABLE t ADD COLUMN a int", "ALTER TABLE", "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG,
+					  false, "t");
+	test_classify_one("ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id)", "ALTER TABLE",
+					  "SHARE ROW EXCLUSIVE", LINT_EFFECT_SCANS, false, "t");
+	test_classify_one("ALTER TABLE t VALIDATE CONSTRAINT f", "ALTER TABLE", "SHARE UPDATE EXCLUSIVE",
+					  LINT_EFFECT_SCANS, false, "t");
+	test_classify_one("ALTER TABLE t ALTER COLUMN a TYPE bigint", "ALTER TABLE", "ACCESS EXCLUSIVE",
+					  LINT_EFFECT_REWRITES, false, "t");
+	test_classify_one("VACUUM t", "VACUUM", "SHARE UPDATE EXCLUSIVE", LINT_EFFECT_SCANS, true, "");
+	test_classify_one("ALTER SYSTEM SET work_mem = '8MB'", "ALTER SYSTEM", "none", LINT_EFFECT_NONE, true, "");
+	test_classify_one("CREATE DATABASE x", "CREATE DATABASE", "none", LINT_EFFECT_NONE, true, "");
+	test_classify_one("REINDEX INDEX CONCURRENTLY ix", "REINDEX CONCURRENTLY", "SHARE UPDATE EXCLUSIVE",
+					  LINT_EFFECT_SCANS, true, "");
+	test_classify_one("ALTER TYPE mood ADD VALUE 'meh'", "ALTER TYPE ADD VALUE", "none", LINT_EFFECT_CATALOG,
+					  false, "");
+	test_classify_one("UPDATE t SET a = 1 WHERE id < 10", "UPDATE", "ROW EXCLUSIVE", LINT_EFFECT_WRITES, false, "t");
+	test_classify_one("LOCK TABLE t IN SHARE ROW EXCLUSIVE MODE", "LOCK TABLE", "SHARE ROW EXCLUSIVE",
+					  LINT_EFFECT_NONE, false, "t");
+	sqlsplit_list l = test_split("COMMIT");
+	lint_info info;
+	lint_classify(&l.items[0], &info);
+	TAP_OK(info.tx_control, "COMMIT is transaction control");
+	lint_info_free(&info);
+	sqlsplit_list_free(&l);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -191,5 +425,8 @@ main(int argc, char **argv)
 		test_lockexec(uri);
 		return TAP_DONE();
 	}
+	test_splitter();
+	test_lint_rules();
+	test_classify();
 	return TAP_DONE();
 }
