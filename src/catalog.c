@@ -1,0 +1,704 @@
+/*
+ * catalog.c: catalog queries (see catalog.h).  Every query is a named
+ * constant below; values travel as parameters, lists as JSON arrays.
+ */
+#include "catalog.h"
+#include "conn.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Schemas that never hold user objects. */
+#define CATALOG_USER_NAMESPACE(alias) \
+	"(" alias ".nspname NOT IN ('pg_catalog', 'information_schema') " \
+	"AND " alias ".nspname !~ '^pg_(toast|temp_|toast_temp_)')"
+
+/* An object that belongs to an extension (created by CREATE EXTENSION). */
+#define CATALOG_NOT_EXTENSION_MEMBER(classid, objid) \
+	"NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep WHERE dep.classid = " classid \
+	" AND dep.objid = " objid " AND dep.deptype = 'e')"
+
+/* ------------------------------------------------------------------------
+ * Queries
+ * ------------------------------------------------------------------------ */
+
+/* $1: every database (bool), $2: JSON array of names. */
+static const char catalog_dbs_sql[] =
+	"SELECT d.datname, d.oid, pg_catalog.pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, "
+	"       pg_catalog.pg_get_userbyid(d.datdba), "
+	"       pg_catalog.shobj_description(d.oid, 'pg_database'), d.datconnlimit, d.datacl::text, "
+	"       (SELECT pg_catalog.json_agg(x) FROM pg_catalog.pg_db_role_setting s, "
+	"               pg_catalog.unnest(s.setconfig) x "
+	"         WHERE s.setdatabase = d.oid AND s.setrole = 0), "
+	"       CASE WHEN pg_catalog.has_database_privilege(d.oid, 'CONNECT') "
+	"            THEN pg_catalog.pg_database_size(d.oid) ELSE -1 END, "
+	"       d.datistemplate, d.datallowconn "
+	"FROM pg_catalog.pg_database d "
+	"WHERE ($1::bool AND NOT d.datistemplate AND d.datallowconn) "
+	"   OR d.datname IN (SELECT pg_catalog.json_array_elements_text($2::json)) "
+	"ORDER BY d.datname";
+
+static const char catalog_db_exists_sql[] =
+	"SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1";
+
+/* One example of a user object, or no row. */
+static const char catalog_user_object_sql[] =
+	"SELECT w FROM ("
+	" (SELECT 'relation ' || n.nspname || '.' || c.relname AS w"
+	"    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " LIMIT 1)"
+	" UNION ALL"
+	" (SELECT 'schema ' || n.nspname FROM pg_catalog.pg_namespace n"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " AND n.nspname <> 'public' LIMIT 1)"
+	" UNION ALL"
+	" (SELECT 'function ' || n.nspname || '.' || p.proname"
+	"    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " LIMIT 1)"
+	" UNION ALL"
+	" (SELECT 'type ' || n.nspname || '.' || t.typname"
+	"    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " LIMIT 1)"
+	" UNION ALL"
+	" (SELECT 'extension ' || extname FROM pg_catalog.pg_extension"
+	"   WHERE extname <> 'plpgsql' LIMIT 1)"
+	" UNION ALL"
+	" (SELECT 'large object ' || oid FROM pg_catalog.pg_largeobject_metadata LIMIT 1)"
+	") s LIMIT 1";
+
+/*
+ * Whether a column of type t (with base type b for a domain, range r) can
+ * travel in binary COPY between two servers of the same major version.  It
+ * cannot when the type has no binary send/receive functions, or when its
+ * binary form names OIDs that differ between servers: reg* types (OIDs of
+ * objects), and arrays or composites of user-defined types (array_recv and
+ * record_recv check element type OIDs).  User-defined base types stay in
+ * text too: their binary form may differ between extension versions.
+ */
+#define CATALOG_BINARY_OK \
+	"(t.typsend <> 0 AND t.typreceive <> 0" \
+	" AND NOT (tn.nspname = 'pg_catalog' AND t.typname ~ '^_?reg')" \
+	" AND (t.oid < 16384" \
+	"      OR t.typtype = 'e'" \
+	"      OR (t.typtype = 'd' AND b.oid < 16384 AND b.typsend <> 0 AND b.typreceive <> 0" \
+	"          AND b.typname !~ '^_?reg')" \
+	"      OR (t.typtype = 'r' AND r.rngsubtype < 16384)))"
+
+static const char catalog_tables_sql[] =
+	"SELECT c.oid, n.nspname, c.relname, c.relpersistence, c.relispartition, "
+	"       pg_catalog.pg_relation_size(c.oid) AS main_bytes, "
+	"       pg_catalog.pg_relation_size(c.oid) "
+	"         + COALESCE(pg_catalog.pg_relation_size(NULLIF(c.reltoastrelid, 0)), 0) AS est_bytes, "
+	"       c.reltuples, cols.list, cols.n, NOT cols.unsafe "
+	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"CROSS JOIN LATERAL ("
+	"  SELECT COALESCE(pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum), '') AS list,"
+	"         pg_catalog.count(*) AS n,"
+	"         COALESCE(pg_catalog.bool_or(NOT " CATALOG_BINARY_OK "), false) AS unsafe"
+	"    FROM pg_catalog.pg_attribute a"
+	"    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+	"    JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace"
+	"    LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype"
+	"    LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid"
+	"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''"
+	") cols "
+	"WHERE c.relkind = 'r' AND c.relpersistence IN ('p', 'u') "
+	"  AND " CATALOG_USER_NAMESPACE("n") " "
+	"  AND " CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_class'::pg_catalog.regclass", "c.oid") " "
+	"ORDER BY est_bytes DESC, n.nspname, c.relname";
+
+static const char catalog_sequences_sql[] =
+	"SELECT n.nspname, c.relname "
+	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"WHERE c.relkind = 'S' AND " CATALOG_USER_NAMESPACE("n") " "
+	"  AND " CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_class'::pg_catalog.regclass", "c.oid") " "
+	"ORDER BY n.nspname, c.relname";
+
+/* Sequence values are read this many sequences per query. */
+#define CATALOG_SEQUENCE_BATCH 100
+
+static const char catalog_large_objects_sql[] =
+	"SELECT pg_catalog.count(*), pg_catalog.pg_relation_size('pg_catalog.pg_largeobject') "
+	"FROM pg_catalog.pg_largeobject_metadata";
+
+static const char catalog_large_object_batches_sql[] =
+	"SELECT oid FROM (SELECT oid, pg_catalog.row_number() OVER (ORDER BY oid) AS rn "
+	"                   FROM pg_catalog.pg_largeobject_metadata) s "
+	"WHERE (rn - 1) % $1::int = 0 ORDER BY oid";
+
+/*
+ * Schema objects: kind, identity, fingerprint.  Identities are
+ * schema-qualified whatever the search_path; fingerprints are server-made
+ * definitions, so two servers of different versions may word them
+ * differently only where PostgreSQL itself changed.
+ */
+static const char catalog_objects_sql[] =
+	"SELECT kind, name, extra FROM ("
+	" SELECT 'schema' AS kind, pg_catalog.quote_ident(n.nspname) AS name, '' AS extra"
+	"   FROM pg_catalog.pg_namespace n WHERE " CATALOG_USER_NAMESPACE("n")
+	" UNION ALL"
+	" SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'"
+	"          WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'"
+	"          WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' END,"
+	"        pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
+	"        CASE WHEN c.relkind = 'm' THEN CASE WHEN c.relispopulated THEN 'populated' ELSE 'not populated' END"
+	"             ELSE '' END"
+	"        || CASE WHEN c.relpersistence = 'u' THEN 'unlogged ' ELSE '' END"
+	"        || COALESCE((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' '"
+	"                      || pg_catalog.format_type(a.atttypid, a.atttypmod)"
+	"                      || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END, ', ' ORDER BY a.attname)"
+	"                       FROM pg_catalog.pg_attribute a"
+	"                      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+	"                        AND c.relkind <> 'S'), '')"
+	"   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	"  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND " CATALOG_USER_NAMESPACE("n")
+	" UNION ALL"
+	" SELECT 'index', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
+	"        pg_catalog.pg_get_indexdef(c.oid)"
+	"   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	"  WHERE c.relkind IN ('i', 'I') AND " CATALOG_USER_NAMESPACE("n")
+	" UNION ALL"
+	" SELECT 'constraint', COALESCE(pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(t.relname),"
+	"                               pg_catalog.format_type(co.contypid, NULL))"
+	"        || ' ' || pg_catalog.quote_ident(co.conname),"
+	"        pg_catalog.pg_get_constraintdef(co.oid)"
+	"   FROM pg_catalog.pg_constraint co JOIN pg_catalog.pg_namespace n ON n.oid = co.connamespace"
+	"   LEFT JOIN pg_catalog.pg_class t ON t.oid = co.conrelid"
+	"   LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace"
+	"  WHERE " CATALOG_USER_NAMESPACE("n")
+	" UNION ALL"
+	" SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,"
+	"        p.oid::pg_catalog.regprocedure::text, pg_catalog.md5(COALESCE(p.prosrc, ''))"
+	"   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+	"  WHERE " CATALOG_USER_NAMESPACE("n")
+	"    AND " CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_proc'::pg_catalog.regclass", "p.oid")
+	" UNION ALL"
+	" SELECT 'type', pg_catalog.format_type(t.oid, NULL),"
+	"        t.typtype::text || CASE WHEN t.typtype = 'e' THEN ' ' || COALESCE((SELECT pg_catalog.string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)"
+	"                                      FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid), '') ELSE '' END"
+	"   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+	"  WHERE " CATALOG_USER_NAMESPACE("n")
+	"    AND t.typtype IN ('e', 'd', 'r', 'b', 'm') AND t.typelem = 0"
+	"    AND " CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_type'::pg_catalog.regclass", "t.oid")
+	"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_range rr WHERE rr.rngmultitypid = t.oid)"
+	" UNION ALL"
+	" SELECT 'type', pg_catalog.format_type(t.oid, NULL), 'c'"
+	"   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+	"   JOIN pg_catalog.pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'"
+	"  WHERE " CATALOG_USER_NAMESPACE("n")
+	" UNION ALL"
+	" SELECT 'trigger', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
+	"        || ' ' || pg_catalog.quote_ident(tg.tgname), pg_catalog.pg_get_triggerdef(tg.oid)"
+	"   FROM pg_catalog.pg_trigger tg JOIN pg_catalog.pg_class c ON c.oid = tg.tgrelid"
+	"   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	"  WHERE NOT tg.tgisinternal AND " CATALOG_USER_NAMESPACE("n")
+	" UNION ALL"
+	" SELECT 'policy', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
+	"        || ' ' || pg_catalog.quote_ident(po.polname),"
+	"        po.polcmd::text || ' ' || COALESCE(pg_catalog.pg_get_expr(po.polqual, po.polrelid), '')"
+	"   FROM pg_catalog.pg_policy po JOIN pg_catalog.pg_class c ON c.oid = po.polrelid"
+	"   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	" UNION ALL"
+	" SELECT 'extension', pg_catalog.quote_ident(extname), extversion FROM pg_catalog.pg_extension"
+	") o ORDER BY kind COLLATE \"C\", name COLLATE \"C\"";
+
+static const char catalog_db_roles_sql[] =
+	"SELECT r.rolname FROM pg_catalog.pg_shdepend d JOIN pg_catalog.pg_roles r ON r.oid = d.refobjid "
+	"WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass "
+	"  AND (d.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
+	"       OR (d.classid = 'pg_catalog.pg_database'::pg_catalog.regclass "
+	"           AND d.objid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()))) "
+	"UNION "
+	"SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database "
+	" WHERE datname = pg_catalog.current_database() "
+	"UNION "
+	"SELECT rolname FROM pg_catalog.pg_roles WHERE oid = 10 "
+	"ORDER BY 1";
+
+static const char catalog_missing_roles_sql[] =
+	"SELECT x FROM pg_catalog.json_array_elements_text($1::json) x "
+	"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = x)";
+
+static const char catalog_is_superuser_sql[] =
+	"SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user";
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ * ------------------------------------------------------------------------ */
+
+static char *
+catalog_value(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
+}
+
+static int64_t
+catalog_int64(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static bool
+catalog_bool(PGresult *res, int row, int col)
+{
+	return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+/* A JSON array of the strings, for passing lists as one parameter. */
+static char *
+catalog_json_array(const char *const *items, int n)
+{
+	json_t	   *a = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_string(items[i]));
+	char	   *s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (!s)
+		s = strdup("[]");		/* a name that is not valid UTF-8 */
+	char	   *r = xstrdup(s);
+	free(s);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Databases
+ * ------------------------------------------------------------------------ */
+
+static void
+catalog_db_fill(catalog_db *d, PGresult *res, int row)
+{
+	d->name = catalog_value(res, row, 0);
+	d->oid = (uint32_t) strtoul(PQgetvalue(res, row, 1), NULL, 10);
+	d->encoding = catalog_value(res, row, 2);
+	d->collate = catalog_value(res, row, 3);
+	d->ctype = catalog_value(res, row, 4);
+	d->owner = catalog_value(res, row, 5);
+	d->comment = catalog_value(res, row, 6);
+	d->conn_limit = (int) catalog_int64(res, row, 7);
+	d->acl = catalog_value(res, row, 8);
+	if (!PQgetisnull(res, row, 9))
+	{
+		json_t	   *a = json_loads(PQgetvalue(res, row, 9), 0, NULL);
+		if (json_is_array(a))
+		{
+			d->nsettings = (int) json_array_size(a);
+			d->settings = xcalloc((size_t) d->nsettings + 1, sizeof(char *));
+			for (int i = 0; i < d->nsettings; i++)
+			{
+				const char *s = json_string_value(json_array_get(a, (size_t) i));
+				d->settings[i] = xstrdup(s ? s : "");
+			}
+		}
+		json_decref(a);
+	}
+	d->size_bytes = catalog_int64(res, row, 10);
+}
+
+int
+catalog_dbs(PGconn *conn, const char *side, const char *const *names, int nnames,
+			bool all, catalog_db **out, int *nout, pgc_err *err)
+{
+	*out = NULL;
+	*nout = 0;
+	char	   *json = catalog_json_array(names, nnames);
+	const char *params[2] = {all ? "true" : "false", json};
+	PGresult   *res = conn_query(conn, catalog_dbs_sql, 2, params, err);
+	free(json);
+	if (!res)
+	{
+		err_prefix(err, "could not list the databases of the %s server: ", side);
+		return -1;
+	}
+	int			nrows = PQntuples(res);
+	catalog_db *dbs = NULL;
+	int			n = 0;
+	if (all)
+	{
+		dbs = xcalloc((size_t) nrows + 1, sizeof *dbs);
+		for (int i = 0; i < nrows; i++)
+			if (!catalog_bool(res, i, 11) && catalog_bool(res, i, 12))
+				catalog_db_fill(&dbs[n++], res, i);
+	}
+	else
+	{
+		dbs = xcalloc((size_t) nnames + 1, sizeof *dbs);
+		for (int k = 0; k < nnames; k++)
+		{
+			int			found = -1;
+			for (int i = 0; i < nrows; i++)
+				if (strcmp(PQgetvalue(res, i, 0), names[k]) == 0)
+					found = i;
+			if (found < 0)
+			{
+				err_set(err, "database \"%s\" does not exist on the %s server %s:%s", names[k], side,
+						PQhost(conn), PQport(conn));
+				err_hint(err, "Check the name; \"pgcarry ping --%s URI\" lists the databases of a server.",
+						 side);
+				goto fail;
+			}
+			if (!catalog_bool(res, found, 12))
+			{
+				err_set(err, "database \"%s\" on the %s server does not allow connections", names[k], side);
+				err_hint(err, "Template databases such as template0 are not copied.");
+				goto fail;
+			}
+			bool		dup = false;
+			for (int j = 0; j < n; j++)
+				if (strcmp(dbs[j].name, names[k]) == 0)
+					dup = true;
+			if (!dup)
+				catalog_db_fill(&dbs[n++], res, found);
+		}
+	}
+	PQclear(res);
+	*out = dbs;
+	*nout = n;
+	return 0;
+
+fail:
+	PQclear(res);
+	catalog_dbs_free(dbs, n);
+	return -1;
+}
+
+void
+catalog_dbs_free(catalog_db *dbs, int n)
+{
+	if (!dbs)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		catalog_db *d = &dbs[i];
+		free(d->name);
+		free(d->encoding);
+		free(d->collate);
+		free(d->ctype);
+		free(d->owner);
+		free(d->comment);
+		free(d->acl);
+		for (int j = 0; j < d->nsettings; j++)
+			free(d->settings[j]);
+		free(d->settings);
+	}
+	free(dbs);
+}
+
+int
+catalog_db_exists(PGconn *conn, const char *name, bool *exists, pgc_err *err)
+{
+	const char *params[1] = {name};
+	PGresult   *res = conn_query(conn, catalog_db_exists_sql, 1, params, err);
+	if (!res)
+		return -1;
+	*exists = PQntuples(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+int
+catalog_db_has_user_objects(PGconn *conn, bool *has, char **what, pgc_err *err)
+{
+	*has = false;
+	if (what)
+		*what = NULL;
+	PGresult   *res = conn_query(conn, catalog_user_object_sql, 0, NULL, err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) > 0)
+	{
+		*has = true;
+		if (what)
+			*what = xstrdup(PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Tables
+ * ------------------------------------------------------------------------ */
+
+int
+catalog_tables(PGconn *conn, catalog_table **out, int *nout, pgc_err *err)
+{
+	*out = NULL;
+	*nout = 0;
+	PGresult   *res = conn_query(conn, catalog_tables_sql, 0, NULL, err);
+	if (!res)
+	{
+		err_prefix(err, "could not list the tables: ");
+		return -1;
+	}
+	int			n = PQntuples(res);
+	catalog_table *t = xcalloc((size_t) n + 1, sizeof *t);
+	for (int i = 0; i < n; i++)
+	{
+		t[i].oid = (uint32_t) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		t[i].schema = catalog_value(res, i, 1);
+		t[i].name = catalog_value(res, i, 2);
+		t[i].qualified = conn_qualify(conn, t[i].schema, t[i].name);
+		t[i].display = xasprintf("%s.%s", t[i].schema, t[i].name);
+		t[i].persistence = PQgetvalue(res, i, 3)[0];
+		t[i].is_partition = catalog_bool(res, i, 4);
+		t[i].pages = catalog_int64(res, i, 5) / 8192;
+		t[i].est_bytes = catalog_int64(res, i, 6);
+		t[i].est_rows = PQgetisnull(res, i, 7) ? -1 : strtod(PQgetvalue(res, i, 7), NULL);
+		t[i].columns = catalog_value(res, i, 8);
+		t[i].ncolumns = (int) catalog_int64(res, i, 9);
+		t[i].binary_ok = catalog_bool(res, i, 10);
+	}
+	PQclear(res);
+	*out = t;
+	*nout = n;
+	return 0;
+}
+
+void
+catalog_tables_free(catalog_table *t, int n)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		free(t[i].schema);
+		free(t[i].name);
+		free(t[i].qualified);
+		free(t[i].display);
+		free(t[i].columns);
+	}
+	free(t);
+}
+
+/* ------------------------------------------------------------------------
+ * Sequences
+ * ------------------------------------------------------------------------ */
+
+int
+catalog_sequences(PGconn *conn, catalog_sequence **out, int *nout, pgc_err *err)
+{
+	*out = NULL;
+	*nout = 0;
+	PGresult   *res = conn_query(conn, catalog_sequences_sql, 0, NULL, err);
+	if (!res)
+	{
+		err_prefix(err, "could not list the sequences: ");
+		return -1;
+	}
+	int			n = PQntuples(res);
+	catalog_sequence *s = xcalloc((size_t) n + 1, sizeof *s);
+	for (int i = 0; i < n; i++)
+	{
+		s[i].schema = catalog_value(res, i, 0);
+		s[i].name = catalog_value(res, i, 1);
+		s[i].qualified = conn_qualify(conn, s[i].schema, s[i].name);
+		s[i].display = xasprintf("%s.%s", s[i].schema, s[i].name);
+	}
+	PQclear(res);
+
+	/* The values, a batch of sequences per query. */
+	for (int first = 0; first < n; first += CATALOG_SEQUENCE_BATCH)
+	{
+		int			last = first + CATALOG_SEQUENCE_BATCH < n ? first + CATALOG_SEQUENCE_BATCH : n;
+		buf_t		q = {0};
+		for (int i = first; i < last; i++)
+			buf_printf(&q, "%sSELECT %d, last_value::text, is_called FROM %s",
+					   i > first ? " UNION ALL " : "", i, s[i].qualified);
+		PGresult   *vr = conn_query(conn, q.data, 0, NULL, err);
+		buf_free(&q);
+		if (!vr)
+		{
+			err_prefix(err, "could not read the sequences: ");
+			catalog_sequences_free(s, n);
+			return -1;
+		}
+		for (int r = 0; r < PQntuples(vr); r++)
+		{
+			int			i = atoi(PQgetvalue(vr, r, 0));
+			if (i < first || i >= last)
+				continue;
+			free(s[i].last_value);
+			s[i].last_value = catalog_value(vr, r, 1);
+			s[i].is_called = catalog_bool(vr, r, 2);
+		}
+		PQclear(vr);
+	}
+	*out = s;
+	*nout = n;
+	return 0;
+}
+
+void
+catalog_sequences_free(catalog_sequence *s, int n)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		free(s[i].schema);
+		free(s[i].name);
+		free(s[i].qualified);
+		free(s[i].display);
+		free(s[i].last_value);
+	}
+	free(s);
+}
+
+/* ------------------------------------------------------------------------
+ * Large objects
+ * ------------------------------------------------------------------------ */
+
+int
+catalog_large_objects(PGconn *conn, int64_t *count, int64_t *est_bytes, pgc_err *err)
+{
+	PGresult   *res = conn_query(conn, catalog_large_objects_sql, 0, NULL, err);
+	if (!res)
+	{
+		err_prefix(err, "could not count the large objects: ");
+		return -1;
+	}
+	*count = catalog_int64(res, 0, 0);
+	*est_bytes = catalog_int64(res, 0, 1);
+	PQclear(res);
+	return 0;
+}
+
+int
+catalog_large_object_batches(PGconn *conn, int per_batch, uint32_t **bounds, int *nbounds,
+							 pgc_err *err)
+{
+	*bounds = NULL;
+	*nbounds = 0;
+	char		pb[16];
+	snprintf(pb, sizeof pb, "%d", per_batch > 0 ? per_batch : 1);
+	const char *params[1] = {pb};
+	PGresult   *res = conn_query(conn, catalog_large_object_batches_sql, 1, params, err);
+	if (!res)
+	{
+		err_prefix(err, "could not list the large objects: ");
+		return -1;
+	}
+	int			n = PQntuples(res);
+	uint32_t   *b = xcalloc((size_t) n + 1, sizeof *b);
+	for (int i = 0; i < n; i++)
+		b[i] = (uint32_t) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+	PQclear(res);
+	*bounds = b;
+	*nbounds = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Schema objects
+ * ------------------------------------------------------------------------ */
+
+int
+catalog_objects(PGconn *conn, catalog_object **out, int *nout, pgc_err *err)
+{
+	*out = NULL;
+	*nout = 0;
+	PGresult   *res = conn_query(conn, catalog_objects_sql, 0, NULL, err);
+	if (!res)
+	{
+		err_prefix(err, "could not list the schema objects: ");
+		return -1;
+	}
+	int			n = PQntuples(res);
+	catalog_object *o = xcalloc((size_t) n + 1, sizeof *o);
+	for (int i = 0; i < n; i++)
+	{
+		o[i].kind = catalog_value(res, i, 0);
+		o[i].name = catalog_value(res, i, 1);
+		o[i].extra = catalog_value(res, i, 2);
+		if (!o[i].extra)
+			o[i].extra = xstrdup("");
+		if (!o[i].name)
+			o[i].name = xstrdup("?");
+	}
+	PQclear(res);
+	*out = o;
+	*nout = n;
+	return 0;
+}
+
+void
+catalog_objects_free(catalog_object *o, int n)
+{
+	if (!o)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		free(o[i].kind);
+		free(o[i].name);
+		free(o[i].extra);
+	}
+	free(o);
+}
+
+/* ------------------------------------------------------------------------
+ * Roles
+ * ------------------------------------------------------------------------ */
+
+int
+catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err)
+{
+	*out = NULL;
+	*nout = 0;
+	PGresult   *res = conn_query(conn, catalog_db_roles_sql, 0, NULL, err);
+	if (!res)
+	{
+		err_prefix(err, "could not list the roles the database depends on: ");
+		return -1;
+	}
+	int			n = PQntuples(res);
+	char	  **r = xcalloc((size_t) n + 1, sizeof *r);
+	for (int i = 0; i < n; i++)
+		r[i] = xstrdup(PQgetvalue(res, i, 0));
+	PQclear(res);
+	*out = r;
+	*nout = n;
+	return 0;
+}
+
+int
+catalog_missing_roles(PGconn *conn, char *const *roles, int nroles, const char ***missing,
+					  int *nmissing, pgc_err *err)
+{
+	*missing = NULL;
+	*nmissing = 0;
+	char	   *json = catalog_json_array((const char *const *) roles, nroles);
+	const char *params[1] = {json};
+	PGresult   *res = conn_query(conn, catalog_missing_roles_sql, 1, params, err);
+	free(json);
+	if (!res)
+	{
+		err_prefix(err, "could not check the roles of the target server: ");
+		return -1;
+	}
+	const char **m = xcalloc((size_t) PQntuples(res) + 1, sizeof *m);
+	int			n = 0;
+	for (int i = 0; i < PQntuples(res); i++)
+		for (int k = 0; k < nroles; k++)
+			if (strcmp(roles[k], PQgetvalue(res, i, 0)) == 0)
+			{
+				m[n++] = roles[k];
+				break;
+			}
+	PQclear(res);
+	*missing = m;
+	*nmissing = n;
+	return 0;
+}
+
+int
+catalog_is_superuser(PGconn *conn, bool *super, pgc_err *err)
+{
+	char	   *v = conn_query_value(conn, catalog_is_superuser_sql, 0, NULL, err);
+	if (err->set)
+		return -1;
+	*super = v && v[0] == 't';
+	free(v);
+	return 0;
+}

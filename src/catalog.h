@@ -1,0 +1,190 @@
+/*
+ * catalog.h: what a server holds, read from its system catalogs.
+ *
+ * Databases and their properties; the tables whose rows are carried (with
+ * the column list every COPY uses); sequences with their state; large
+ * objects; materialized views; and a list of schema objects for comparing
+ * two databases.  Every function takes an open connection and runs plain
+ * catalog queries (constants in catalog.c); when the connection is inside a
+ * snapshot (snapshot.h), the answers describe that snapshot.  Names come
+ * back in the connection's client_encoding; quoted forms use libpq's
+ * escaping.
+ *
+ * Which tables carry rows: ordinary tables ('r'), including partitions and
+ * inheritance children, in every schema but pg_catalog, information_schema,
+ * pg_toast and temporary schemas; not partitioned parents (their leaves hold
+ * the rows), not views, foreign tables or materialized views (refreshed on
+ * the target instead), not tables that belong to an extension.  COPY of an
+ * inheritance parent reads only its own rows, so every row is carried once.
+ * Generated columns are left out of the column list: the target computes
+ * them.
+ */
+#ifndef PGCARRY_CATALOG_H
+#define PGCARRY_CATALOG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+/* ------------------------------------------------------------------------
+ * Databases
+ * ------------------------------------------------------------------------ */
+
+typedef struct catalog_db
+{
+	char	   *name;
+	uint32_t	oid;
+	char	   *encoding;		/* "UTF8", "LATIN1", "SQL_ASCII", ... */
+	char	   *collate;
+	char	   *ctype;
+	char	   *owner;
+	char	   *comment;		/* NULL when none */
+	int			conn_limit;		/* -1: no limit */
+	char	   *acl;			/* datacl as text; NULL: default privileges */
+	char	  **settings;		/* ALTER DATABASE SET, "name=value" each */
+	int			nsettings;
+	int64_t		size_bytes;		/* pg_database_size, -1 without CONNECT right */
+} catalog_db;
+
+/*
+ * The databases to work on.  With all, every database that is not a
+ * template and allows connections (names must then be empty); otherwise
+ * the nnames given, in that order.  side ("source") names the server in
+ * messages.  Returns 0 with *out (free with catalog_dbs_free) and *nout set;
+ * -1 with err set, for example when a named database does not exist or is
+ * a template that refuses connections.
+ */
+int catalog_dbs(PGconn *conn, const char *side, const char *const *names, int nnames,
+				bool all, catalog_db **out, int *nout, pgc_err *err);
+void catalog_dbs_free(catalog_db *dbs, int n);
+
+/* Whether database name exists on the server of conn.  Returns 0 with
+ * *exists set, -1 with err set. */
+int catalog_db_exists(PGconn *conn, const char *name, bool *exists, pgc_err *err);
+
+/*
+ * Whether the database conn is connected to holds user objects: any
+ * relation, type, function, extension (other than plpgsql), schema (other
+ * than public) or large object that a fresh database does not have.
+ * Returns 0 with *has set (and *what, owned by the caller, naming one such
+ * object, e.g. "table public.users"), or -1 with err set.
+ */
+int catalog_db_has_user_objects(PGconn *conn, bool *has, char **what, pgc_err *err);
+
+/* ------------------------------------------------------------------------
+ * Tables
+ * ------------------------------------------------------------------------ */
+
+typedef struct catalog_table
+{
+	uint32_t	oid;
+	char	   *schema;
+	char	   *name;
+	char	   *qualified;		/* "schema"."name", quoted */
+	char	   *display;		/* schema.name, unquoted, for messages */
+	char		persistence;	/* 'p' permanent, 'u' unlogged */
+	bool		is_partition;
+	int64_t		pages;			/* main fork size in 8 kB pages, now */
+	int64_t		est_bytes;		/* main fork + TOAST, bytes, now */
+	double		est_rows;		/* pg_class.reltuples, -1 when unknown */
+	char	   *columns;		/* quoted COPY column list, "" for none */
+	int			ncolumns;
+	bool		binary_ok;		/* every column can travel in binary COPY
+								 * between servers of the same major version */
+} catalog_table;
+
+/*
+ * Every table that carries rows (see the top of this file), biggest first.
+ * Returns 0 with *out (free with catalog_tables_free) and *nout set, or -1
+ * with err set.
+ */
+int catalog_tables(PGconn *conn, catalog_table **out, int *nout, pgc_err *err);
+void catalog_tables_free(catalog_table *t, int n);
+
+/* ------------------------------------------------------------------------
+ * Sequences
+ * ------------------------------------------------------------------------ */
+
+typedef struct catalog_sequence
+{
+	char	   *schema;
+	char	   *name;
+	char	   *qualified;		/* quoted */
+	char	   *display;		/* unquoted, for messages */
+	char	   *last_value;		/* as text, exactly as the server gave it */
+	bool		is_called;
+} catalog_sequence;
+
+/*
+ * Every sequence outside the system schemas, with its last_value and
+ * is_called (sequences are not transactional: the value read is the current
+ * one, which for a session inside a snapshot is at least as large as any
+ * value used by rows that snapshot sees).  Sorted by schema and name.
+ * Returns 0 with *out (free with catalog_sequences_free), -1 with err set.
+ */
+int catalog_sequences(PGconn *conn, catalog_sequence **out, int *nout, pgc_err *err);
+void catalog_sequences_free(catalog_sequence *s, int n);
+
+/* ------------------------------------------------------------------------
+ * Large objects
+ * ------------------------------------------------------------------------ */
+
+/* Number of large objects and an estimate of their total size in bytes.
+ * Returns 0 or -1 with err set. */
+int catalog_large_objects(PGconn *conn, int64_t *count, int64_t *est_bytes, pgc_err *err);
+
+/*
+ * Splits the large objects into batches of about per_batch objects:
+ * *bounds receives the first OID of every batch, ascending (batch i holds
+ * the OIDs from bounds[i] up to, not including, bounds[i+1]; the last batch
+ * is open-ended).  Returns 0 with *bounds (free()) and *nbounds set (0 when
+ * there are no large objects), or -1 with err set.
+ */
+int catalog_large_object_batches(PGconn *conn, int per_batch, uint32_t **bounds,
+								 int *nbounds, pgc_err *err);
+
+/* ------------------------------------------------------------------------
+ * Schema objects, for comparing two databases
+ * ------------------------------------------------------------------------ */
+
+typedef struct catalog_object
+{
+	char	   *kind;			/* "table", "index", "function", ... */
+	char	   *name;			/* identity, e.g. "public.users" or
+								 * "public.f(integer)" */
+	char	   *extra;			/* a short fingerprint that must match
+								 * (e.g. "populated" for a matview), or "" */
+} catalog_object;
+
+/*
+ * The database's schema objects (schemas, tables, partitioned tables,
+ * views, materialized views, sequences, indexes, constraints, functions,
+ * types, triggers, policies, extensions), sorted by kind then name.
+ * Returns 0 with *out (free with catalog_objects_free), -1 with err set.
+ */
+int catalog_objects(PGconn *conn, catalog_object **out, int *nout, pgc_err *err);
+void catalog_objects_free(catalog_object *o, int n);
+
+/* ------------------------------------------------------------------------
+ * Roles
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The roles the current database depends on: owners of its objects and of
+ * the database itself, roles named in its grants and policies, and the
+ * bootstrap superuser (which owns what initdb made).  Sorted.  Returns 0
+ * with *out (free each and the array) and *nout, -1 with err set.
+ */
+int catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err);
+
+/* Of the nroles names, those that do not exist on conn's server (an array
+ * of borrowed pointers into roles; free the array only).  Returns 0 or -1. */
+int catalog_missing_roles(PGconn *conn, char *const *roles, int nroles,
+						  const char ***missing, int *nmissing, pgc_err *err);
+
+/* Whether the current user is a superuser (which may read role passwords). */
+int catalog_is_superuser(PGconn *conn, bool *super, pgc_err *err);
+
+#endif
