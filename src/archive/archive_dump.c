@@ -1,0 +1,366 @@
+/*
+ * archive_dump.c: recognising import input, and loading pg_dump's own
+ * formats with pg_restore or psql (see archive_dump.h).
+ */
+#include "archive/archive_dump.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive/archive_child.h"
+#include "archive/archive_target.h"
+#include "archive/manifest.h"
+#include "archive/tarstream.h"
+#include "conn.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* What a database holds, for the report after a load. */
+static const char archive_dump_report_sql[] =
+	"SELECT count(*) FILTER (WHERE c.relkind IN ('r', 'p')), "
+	"       count(*) FILTER (WHERE c.relkind IN ('v', 'm')), "
+	"       count(*) FILTER (WHERE c.relkind = 'S'), "
+	"       count(*) FILTER (WHERE c.relkind IN ('i', 'I')), "
+	"       (SELECT count(*) FROM pg_largeobject_metadata), "
+	"       (SELECT count(*) FROM pg_proc p JOIN pg_namespace pn ON pn.oid = p.pronamespace "
+	"         WHERE pn.nspname NOT IN ('pg_catalog', 'information_schema')) "
+	"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+	"WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'";
+
+const char *
+archive_dump_kind_name(archive_dump_kind kind)
+{
+	switch (kind)
+	{
+		case ARCHIVE_DUMP_PGCARRY_DIR:
+			return "pgcarry archive";
+		case ARCHIVE_DUMP_PGCARRY_TAR:
+			return "pgcarry tar archive";
+		case ARCHIVE_DUMP_CUSTOM:
+			return "pg_dump custom archive";
+		case ARCHIVE_DUMP_DIRECTORY:
+			return "pg_dump directory archive";
+		case ARCHIVE_DUMP_TAR:
+			return "pg_dump tar archive";
+		case ARCHIVE_DUMP_SQL:
+			return "plain SQL file";
+	}
+	return "input";
+}
+
+int
+archive_dump_detect(const char *path, archive_dump_kind *kind, pgc_err *err)
+{
+	if (strcmp(path, "-") == 0)
+	{
+		*kind = ARCHIVE_DUMP_PGCARRY_TAR;
+		return 0;
+	}
+	struct stat st;
+	if (stat(path, &st) != 0)
+	{
+		err_set(err, "input \"%s\" does not exist", path);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode))
+	{
+		char *m = xasprintf("%s/%s", path, MANIFEST_NAME);
+		char *t = xasprintf("%s/toc.dat", path);
+		struct stat s2;
+		int rc = 0;
+		if (stat(t, &s2) == 0)
+			*kind = ARCHIVE_DUMP_DIRECTORY;
+		else if (stat(m, &s2) == 0)
+			*kind = ARCHIVE_DUMP_PGCARRY_DIR;
+		else
+		{
+			err_set(err, "directory \"%s\" is neither a pgcarry archive nor a pg_dump directory archive", path);
+			err_detail(err, "It holds no manifest.json and no toc.dat.");
+			err_hint(err, "An interrupted export has no manifest: finish it with \"pgcarry export --resume\".");
+			rc = -1;
+		}
+		free(m);
+		free(t);
+		return rc;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+	{
+		err_set(err, "could not open \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
+	char head[512];
+	ssize_t n = read(fd, head, sizeof head);
+	close(fd);
+	if (n <= 0)
+	{
+		err_set(err, "input \"%s\" is empty", path);
+		return -1;
+	}
+	if (n >= 5 && memcmp(head, "PGDMP", 5) == 0)
+	{
+		*kind = ARCHIVE_DUMP_CUSTOM;
+		return 0;
+	}
+	/* A tar has "ustar" at offset 257 of its first header. */
+	if (n == 512 && memcmp(head + 257, "ustar", 5) == 0)
+	{
+		char *first = tarstream_first_entry(path);
+		bool toc = first && (strcmp(first, "toc.dat") == 0 || strcmp(first, "./toc.dat") == 0);
+		free(first);
+		*kind = toc ? ARCHIVE_DUMP_TAR : ARCHIVE_DUMP_PGCARRY_TAR;
+		return 0;
+	}
+	*kind = ARCHIVE_DUMP_SQL;
+	return 0;
+}
+
+char *
+archive_dump_name_from_path(const char *path)
+{
+	static const char *const exts[] = {".sql.tar", ".tar", ".sql", ".dump", ".backup", ".custom",
+		".dir", ".pgdump", NULL};
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	const char *base = path;
+	for (size_t i = 0; i < len; i++)
+		if (path[i] == '/')
+			base = path + i + 1;
+	char *name = xstrndup(base, len - (size_t) (base - path));
+	for (int i = 0; exts[i]; i++)
+	{
+		size_t n = strlen(name), e = strlen(exts[i]);
+		if (n > e && strcasecmp(name + n - e, exts[i]) == 0)
+		{
+			name[n - e] = '\0';
+			break;
+		}
+	}
+	return name;
+}
+
+/* The database name written in a pg_dump archive's header, or NULL. */
+static char *
+archive_dump_header_dbname(const char *path)
+{
+	buf_t out = {0}, errout = {0};
+	const char *argv[] = {"pg_restore", "-l", path, NULL};
+	archive_child_io io = {.out = &out, .errout = &errout};
+	pgc_err err = PGC_ERR_INIT;
+	char *name = NULL;
+	if (archive_child_run(argv, &io, &err) == 0 && out.data)
+	{
+		const char *p = strstr(out.data, ";     dbname: ");
+		if (p)
+		{
+			p += strlen(";     dbname: ");
+			name = xstrndup(p, strcspn(p, "\n"));
+		}
+	}
+	err_clear(&err);
+	buf_free(&out);
+	buf_free(&errout);
+	return name;
+}
+
+/* Whether a plain SQL file can run in one transaction: no statements
+ * that refuse a transaction block, no \connect.  Sets *why. */
+static bool
+archive_dump_sql_transactional(const char *path, char **why)
+{
+	static const char *const words[] = {"CREATE DATABASE", "DROP DATABASE", "VACUUM", "CONCURRENTLY",
+		"ALTER SYSTEM", "CREATE TABLESPACE", "DROP TABLESPACE", "COMMIT;", "BEGIN;", NULL};
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	char *line = NULL;
+	size_t cap = 0;
+	long lineno = 0;
+	bool ok = true;
+	while (ok && getline(&line, &cap, f) >= 0)
+	{
+		lineno++;
+		const char *p = line + strspn(line, " \t");
+		if (strncmp(p, "--", 2) == 0)
+			continue;
+		if (strncmp(p, "\\connect", 8) == 0 || strncmp(p, "\\c ", 3) == 0)
+		{
+			*why = xasprintf("line %ld switches databases (\\connect)", lineno);
+			ok = false;
+			break;
+		}
+		for (int i = 0; words[i]; i++)
+			if (strncasecmp(p, words[i], strlen(words[i])) == 0 ||
+				(strcmp(words[i], "CONCURRENTLY") == 0 && strcasestr(p, words[i])))
+			{
+				*why = xasprintf("line %ld runs %s", lineno, words[i]);
+				ok = false;
+				break;
+			}
+	}
+	free(line);
+	fclose(f);
+	return ok;
+}
+
+/* Turns psql's "psql:FILE:LINE: ERROR:  text" into the error. */
+static void
+archive_dump_psql_error(pgc_err *err, const char *path, const char *errout, bool single)
+{
+	regex_t re;
+	const char *text = errout ? errout : "";
+	regcomp(&re, "psql:(.*):([0-9]+): (ERROR|FATAL|error):  ?([^\n]*)", REG_EXTENDED);
+	regmatch_t mm[5];
+	if (regexec(&re, text, 5, mm, 0) == 0)
+	{
+		char *line = xstrndup(text + mm[2].rm_so, (size_t) (mm[2].rm_eo - mm[2].rm_so));
+		char *msg = xstrndup(text + mm[4].rm_so, (size_t) (mm[4].rm_eo - mm[4].rm_so));
+		err_set(err, "plain SQL file \"%s\" failed at line %s: %s", path, line, msg);
+		free(line);
+		free(msg);
+	}
+	else
+		err_set(err, "plain SQL file \"%s\" could not be loaded", path);
+	regfree(&re);
+	char *lines = archive_child_error_lines(errout, 12);
+	if (*lines)
+		err_detail(err, "%s", lines);
+	free(lines);
+	err_hint(err, single ? "Nothing of the file was kept: it ran in one transaction.  The database stays "
+			 "marked unfinished; fix the file and import again with --clean."
+			 : "The file ran statement by statement and stopped at the error; the database stays "
+			 "marked unfinished.  Fix the file and import again with --clean.");
+}
+
+static void
+archive_dump_report(const char *path, archive_dump_kind kind, const char *target, const char *dbname)
+{
+	pgc_err err = PGC_ERR_INIT;
+	PGconn *conn = conn_open(target, dbname, "target", &err);
+	PGresult *res = conn ? conn_query(conn, archive_dump_report_sql, 0, NULL, &err) : NULL;
+	if (res && PQntuples(res) == 1)
+		printf("imported %s \"%s\" into database \"%s\": %s tables, %s views, %s sequences, "
+			   "%s indexes, %s functions, %s large objects\n",
+			   archive_dump_kind_name(kind), path, dbname, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+			   PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 4));
+	else
+		printf("imported %s \"%s\" into database \"%s\"\n", archive_dump_kind_name(kind), path, dbname);
+	fflush(stdout);
+	PQclear(res);
+	conn_close(conn);
+	err_clear(&err);
+}
+
+int
+archive_dump_import(const char *path, archive_dump_kind kind, const archive_dump_opts *o, pgc_err *err)
+{
+	char *dbname = o->dbname ? xstrdup(o->dbname) : NULL;
+	if (!dbname && kind != ARCHIVE_DUMP_SQL)
+		dbname = archive_dump_header_dbname(path);
+	if (!dbname)
+		dbname = archive_dump_name_from_path(path);
+	log_set_database(dbname);
+
+	int rc = EXIT_FAIL;
+	char *password = NULL;
+	char *child_conn = NULL;
+	buf_t out = {0}, errout = {0};
+	bool resuming;
+	archive_target_opts topts = {.clean = o->clean};
+	if (archive_target_prepare(o->target, dbname, &topts, &resuming, err) != 0)
+		goto done;
+	child_conn = archive_child_conninfo(o->target, dbname, "target", &password, err);
+	if (!child_conn)
+		goto done;
+	log_info("loading %s \"%s\" into database \"%s\"", archive_dump_kind_name(kind), path, dbname);
+
+	if (kind == ARCHIVE_DUMP_SQL)
+	{
+		char *why = NULL;
+		bool single = archive_dump_sql_transactional(path, &why);
+		if (!single)
+			log_warning("plain SQL file \"%s\" cannot run in one transaction (%s): a failure leaves "
+						"what ran before it", path, why);
+		const char *argv[] = {"psql", "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-d", child_conn,
+			"-f", path, single ? "--single-transaction" : NULL, NULL};
+		archive_child_io io = {.errout = &errout, .password = password};
+		int st = archive_child_run(argv, &io, err);
+		if (st < 0)
+			goto done;
+		if (st != 0)
+		{
+			archive_dump_psql_error(err, path, errout.data, single);
+			free(why);
+			goto done;
+		}
+		if (errout.len && strstr(errout.data, "ERROR"))
+			log_warning("psql reported: %s", errout.data);
+		free(why);
+	}
+	else
+	{
+		char jobs[16];
+		snprintf(jobs, sizeof jobs, "%d", o->jobs);
+		const char *argv[16];
+		int n = 0;
+		argv[n++] = "pg_restore";
+		argv[n++] = "-w";
+		argv[n++] = "--exit-on-error";
+		argv[n++] = "-d";
+		argv[n++] = child_conn;
+		if (o->no_owner)
+			argv[n++] = "--no-owner";
+		if (o->jobs > 1 && kind != ARCHIVE_DUMP_TAR)
+		{
+			argv[n++] = "-j";
+			argv[n++] = jobs;
+		}
+		if (kind == ARCHIVE_DUMP_TAR)
+			argv[n++] = "--single-transaction";
+		argv[n++] = path;
+		argv[n] = NULL;
+		if (o->jobs > 1 && kind == ARCHIVE_DUMP_TAR)
+			log_info("pg_dump's tar format is restored by one job: pg_restore allows no more");
+		archive_child_io io = {.errout = &errout, .password = password};
+		int st = archive_child_run(argv, &io, err);
+		if (st < 0)
+			goto done;
+		if (st != 0)
+		{
+			err_set(err, "could not restore %s \"%s\" into database \"%s\"", archive_dump_kind_name(kind),
+					path, dbname);
+			char *lines = archive_child_error_lines(errout.data, 12);
+			err_detail(err, "%s", lines);
+			free(lines);
+			err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause and "
+					 "import again with --clean.");
+			goto done;
+		}
+	}
+	if (archive_target_mark_done(o->target, dbname, err) != 0)
+		goto done;
+	archive_dump_report(path, kind, o->target, dbname);
+	rc = EXIT_OK;
+
+done:
+	log_set_database(NULL);
+	if (password)
+	{
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	free(child_conn);
+	buf_free(&out);
+	buf_free(&errout);
+	free(dbname);
+	return rc;
+}
