@@ -275,7 +275,13 @@ expand_batch(expand_run *r, json_t *item, const char *lo, const char *end, char 
 {
 	*hi_out = NULL;
 	*n_out = 0;
+	/*
+	 * Join choices off: a batch is a few thousand rows probing the new
+	 * shape by index; the new table's statistics lag behind its growth, and
+	 * a hash join would read all of it once per batch.
+	 */
 	char *begin = xasprintf("BEGIN; SET LOCAL lock_timeout = %d; SET LOCAL statement_timeout = %d; "
+							"SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
 							"SELECT set_config('" EXPAND_PLAN_GUARD "', 'off', true)",
 							r->lock.lock_timeout_ms,
 							r->lock.statement_timeout_ms > 0 ? r->lock.statement_timeout_ms : 0);
@@ -507,7 +513,10 @@ expand_verify(expand_run *r, expand_verdict *v, pgc_err *err)
 				buf_printf(&v->report, "%s: %s: %s / %s%s\n", label, PQgetvalue(res, i, 0),
 						   PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), same ? "" : " (different)");
 				if (!same)
+				{
 					v->diffs++;
+					v->shown++;
+				}
 			}
 			PQclear(res);
 		}
@@ -881,8 +890,9 @@ expand_rollback(expand_run *r, const char *arg, pgc_err *err)
 			}
 			else if (n && strcmp(n, "0") != 0)
 			{
-				err_set(err, "rollback of \"%s\" would lose %s row%s that exist only in the new shape",
-						r->name, n, strcmp(n, "1") == 0 ? "" : "s");
+				int one = strcmp(n, "1") == 0;
+				err_set(err, "rollback of \"%s\" would lose %s row%s that exist%s only in the new shape",
+						r->name, n, one ? "" : "s", one ? "s" : "");
 				err_detail(err, "The new application version wrote them; the old shape cannot hold them.");
 				err_hint(err, "Run rollback with --force to drop them anyway.");
 				free(n);
