@@ -18,6 +18,10 @@
  *                  naming the blockers and the way out
  *     other    -> ROLLBACK; fail with the server's error
  *   session settings changed by the autocommit path are restored at the end.
+ *   Before each autocommit attempt of a CREATE INDEX CONCURRENTLY, an
+ *   INVALID index of the same name (left by a failed or cancelled build) is
+ *   dropped concurrently, so the build starts afresh instead of failing
+ *   with "already exists" (or, with IF NOT EXISTS, keeping a useless index).
  *
  * Because every attempt holds (or queues for) its lock for at most
  * lock_timeout, an application query queued behind pgcarry waits at most
@@ -27,6 +31,8 @@
 
 #include "cleanup.h"
 #include "conn.h"
+#include "schema/lint.h"
+#include "schema/sqlsplit.h"
 #include "util/backoff.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -311,6 +317,125 @@ lockexec_set_ms(PGconn *conn, const char *name, int ms, bool local, pgc_err *err
 	return lockexec_set(conn, name, v, local, err);
 }
 
+
+/* ------------------------------------------------------------------------
+ * Leftovers of CREATE INDEX CONCURRENTLY
+ * ------------------------------------------------------------------------ */
+
+static const char lockexec_index_sql[] =
+	"SELECT i.indisvalid, "
+	"       EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = c.oid), "
+	"       n.nspname, c.relname "
+	"FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+	"     JOIN pg_namespace n ON n.oid = c.relnamespace "
+	"WHERE i.indrelid = to_regclass($1) AND c.relname = $2";
+
+/* The identifier as PostgreSQL stores it: unquoted folded to lower case. */
+static char *
+lockexec_ident(const char *name)
+{
+	buf_t b = {0};
+	if (name[0] == '"')
+	{
+		for (const char *p = name + 1; *p; p++)
+		{
+			if (*p == '"' && p[1] == '"')
+				buf_putc(&b, *p++);
+			else if (*p != '"')
+				buf_putc(&b, *p);
+		}
+	}
+	else
+		for (const char *p = name; *p; p++)
+			buf_putc(&b, (*p >= 'A' && *p <= 'Z') ? (char) (*p - 'A' + 'a') : *p);
+	return buf_steal(&b);
+}
+
+/* Like lockexec_index_check; *qualified (when not NULL) receives the
+ * quoted schema.name of an existing index. */
+static int
+lockexec_index_lookup(PGconn *conn, const char *sql, lockexec_index_state *state, char **qualified,
+					  pgc_err *err)
+{
+	*state = LOCKEXEC_INDEX_NOT_NAMED;
+	if (qualified)
+		*qualified = NULL;
+	sqlsplit_list l;
+	pgc_err e = PGC_ERR_INIT;
+	if (sqlsplit_split(sql, strlen(sql), 1, &l, &e) != 0)
+	{
+		err_clear(&e);
+		return 0;
+	}
+	int rc = 0;
+	if (l.n == 1)
+	{
+		lint_info info;
+		lint_classify(&l.items[0], &info);
+		if (strcmp(info.kind, "CREATE INDEX CONCURRENTLY") == 0 && info.index && info.table)
+		{
+			char *name = lockexec_ident(info.index);
+			const char *p[2] = {info.table, name};
+			PGresult *r = conn_query(conn, lockexec_index_sql, 2, p, err);
+			if (!r)
+				rc = -1;
+			else
+			{
+				if (PQntuples(r) == 0)
+					*state = LOCKEXEC_INDEX_ABSENT;
+				else if (PQgetvalue(r, 0, 1)[0] == 't')
+					*state = LOCKEXEC_INDEX_BUILDING;
+				else
+					*state = PQgetvalue(r, 0, 0)[0] == 't' ? LOCKEXEC_INDEX_VALID : LOCKEXEC_INDEX_INVALID;
+				if (PQntuples(r) > 0 && qualified)
+					*qualified = conn_qualify(conn, PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3));
+				PQclear(r);
+			}
+			free(name);
+		}
+		lint_info_free(&info);
+	}
+	sqlsplit_list_free(&l);
+	return rc;
+}
+
+int
+lockexec_index_check(PGconn *conn, const char *sql, lockexec_index_state *state, pgc_err *err)
+{
+	return lockexec_index_lookup(conn, sql, state, NULL, err);
+}
+
+static int lockexec_loop(PGconn *conn, const char *sql, const lockexec_opts *opts, bool in_tx,
+						 lockexec_tx_fn fn, void *ctx, pgc_err *err);
+
+/* Drops an INVALID index left by an earlier build of sql.  Returns 0 (also
+ * when there is nothing to drop) or -1 with err set. */
+static int
+lockexec_drop_invalid_index(PGconn *conn, const char *sql, const lockexec_opts *o, pgc_err *err)
+{
+	lockexec_index_state state;
+	char *qualified = NULL;
+	if (lockexec_index_lookup(conn, sql, &state, &qualified, err) != 0)
+		return -1;
+	int rc = 0;
+	if (state == LOCKEXEC_INDEX_BUILDING)
+	{
+		err_set(err, "index %s is being built right now by another session", qualified);
+		err_hint(err, "Wait for that build to finish (see pg_stat_progress_create_index), then run again.");
+		rc = -1;
+	}
+	else if (state == LOCKEXEC_INDEX_INVALID)
+	{
+		log_notice("dropping invalid index %s left by an earlier failed CREATE INDEX CONCURRENTLY; "
+				   "building it again", qualified);
+		char *drop = xasprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qualified);
+		rc = lockexec_loop(conn, drop, o, false, NULL, NULL, err);
+		free(drop);
+	}
+	free(qualified);
+	return rc;
+}
+
 /* ------------------------------------------------------------------------
  * The retry loop shared by both entry points
  * ------------------------------------------------------------------------ */
@@ -351,7 +476,9 @@ lockexec_loop(PGconn *conn, const char *sql, const lockexec_opts *opts, bool in_
 		}
 		else
 		{
-			r = lockexec_set_ms(conn, "lock_timeout", o.lock_timeout_ms, false, &e);
+			r = lockexec_drop_invalid_index(conn, sql, &o, &e);
+			if (r == 0)
+				r = lockexec_set_ms(conn, "lock_timeout", o.lock_timeout_ms, false, &e);
 			if (r == 0)
 				r = lockexec_set_ms(conn, "statement_timeout", o.statement_timeout_ms, false, &e);
 		}

@@ -61,4 +61,22 @@ typedef int (*lockexec_tx_fn) (PGconn *conn, void *ctx, pgc_err *err);
 int lockexec_run_tx(PGconn *conn, const char *sql, const lockexec_opts *o,
 					lockexec_tx_fn fn, void *ctx, pgc_err *err);
 
+typedef enum lockexec_index_state
+{
+	LOCKEXEC_INDEX_NOT_NAMED = 0,	/* not a CREATE INDEX CONCURRENTLY naming its index */
+	LOCKEXEC_INDEX_ABSENT,			/* no such index yet */
+	LOCKEXEC_INDEX_VALID,			/* exists and is valid */
+	LOCKEXEC_INDEX_INVALID,			/* left INVALID by a failed build */
+	LOCKEXEC_INDEX_BUILDING			/* being built right now by some session */
+} lockexec_index_state;
+
+/*
+ * For sql = CREATE [UNIQUE] INDEX CONCURRENTLY name ON table ...: the state
+ * of the index it names on that table.  Returns 0 with *state set, or -1
+ * with err set.  lockexec_run_autocommit uses it before every attempt to
+ * drop (concurrently, under the same discipline) an INVALID index that a
+ * failed build left, so a retry or a rerun builds it afresh.
+ */
+int lockexec_index_check(PGconn *conn, const char *sql, lockexec_index_state *state, pgc_err *err);
+
 #endif
