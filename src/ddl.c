@@ -1,0 +1,1043 @@
+/*
+ * ddl.c: pg_dump, pg_restore, pg_dumpall and psql as children (see ddl.h).
+ *
+ * How a child runs: posix_spawn with an empty signal mask (pgcarry's
+ * threads block SIGINT/SIGTERM for the cleanup thread, and a child must not
+ * inherit that), stdin from a file or /dev/null, stdout to a file, a buffer
+ * or nowhere, stderr into a bounded buffer; both pipes are read with poll()
+ * until they close, then the child is reaped.  The cleanup module knows the
+ * pid meanwhile, so Ctrl-C stops it.
+ */
+#include "ddl.h"
+#include "cleanup.h"
+#include "conn.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* At most this much of a child's stderr is kept. */
+#define DDL_STDERR_MAX (256 * 1024)
+
+/* Where Debian installs each major version's programs. */
+#define DDL_DEBIAN_LIBDIR "/usr/lib/postgresql"
+
+struct ddl_tools
+{
+	char	   *bindir;
+	int			major;
+};
+
+struct ddl_dump
+{
+	char	   *path;
+	bool		owned;			/* remove the file on free */
+};
+
+static atomic_int ddl_file_seq;
+
+/* ------------------------------------------------------------------------
+ * Running a child
+ * ------------------------------------------------------------------------ */
+
+/* The child's environment: ours, with PGPASSWORD replaced when a password
+ * is given.  The strings are borrowed except the PGPASSWORD one. */
+static char **
+ddl_child_env(const char *password, char **owned)
+{
+	int			n = 0;
+	while (environ[n])
+		n++;
+	char	  **env = xcalloc((size_t) n + 2, sizeof(char *));
+	int			k = 0;
+	*owned = NULL;
+	for (int i = 0; i < n; i++)
+		if (!password || strncmp(environ[i], "PGPASSWORD=", 11) != 0)
+			env[k++] = environ[i];
+	if (password)
+	{
+		*owned = xasprintf("PGPASSWORD=%s", password);
+		env[k++] = *owned;
+	}
+	env[k] = NULL;
+	return env;
+}
+
+int
+ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
+{
+	int			outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	int			infd = -1, outfd = -1, nullfd = -1;
+	int			rc = -1;
+	char	  **env = NULL;
+	char	   *pwenv = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	sigset_t	none, dfl;
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGHUP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+	const char *in = io && io->stdin_path ? io->stdin_path : "/dev/null";
+	infd = open(in, O_RDONLY | O_CLOEXEC);
+	if (infd < 0)
+	{
+		err_set(err, "could not open \"%s\": %s", in, strerror(errno));
+		goto out;
+	}
+	if (io && io->stdout_path)
+	{
+		outfd = open(io->stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (outfd < 0)
+		{
+			err_set(err, "could not create \"%s\": %s", io->stdout_path, strerror(errno));
+			goto out;
+		}
+	}
+	else if (io && io->out)
+	{
+		if (pipe2(outp, O_CLOEXEC) != 0)
+		{
+			err_set(err, "could not create a pipe: %s", strerror(errno));
+			goto out;
+		}
+	}
+	else if ((nullfd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+	{
+		err_set(err, "could not open /dev/null: %s", strerror(errno));
+		goto out;
+	}
+	if (pipe2(errp, O_CLOEXEC) != 0)
+	{
+		err_set(err, "could not create a pipe: %s", strerror(errno));
+		goto out;
+	}
+	posix_spawn_file_actions_adddup2(&fa, infd, 0);
+	posix_spawn_file_actions_adddup2(&fa, outfd >= 0 ? outfd : outp[1] >= 0 ? outp[1] : nullfd, 1);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	env = ddl_child_env(io ? io->password : NULL, &pwenv);
+
+	pid_t		pid;
+	int			sr = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *) argv, env);
+	if (sr != 0)
+	{
+		err_set(err, "could not run %s: %s", argv[0], strerror(sr));
+		err_hint(err, "Install PostgreSQL's client programs (Debian: postgresql-client) "
+				 "or set PG_BINDIR to their directory.");
+		goto out;
+	}
+	cleanup_track_pid(pid);
+	close(infd);
+	infd = -1;
+	if (outfd >= 0)
+		close(outfd), outfd = -1;
+	if (nullfd >= 0)
+		close(nullfd), nullfd = -1;
+	if (outp[1] >= 0)
+		close(outp[1]), outp[1] = -1;
+	close(errp[1]);
+	errp[1] = -1;
+
+	char		chunk[16384];
+	for (;;)
+	{
+		struct pollfd pf[2];
+		int			n = 0, io_out = -1;
+		if (outp[0] >= 0)
+		{
+			pf[n].fd = outp[0];
+			pf[n].events = POLLIN;
+			io_out = n++;
+		}
+		if (errp[0] >= 0)
+		{
+			pf[n].fd = errp[0];
+			pf[n].events = POLLIN;
+			n++;
+		}
+		if (n == 0)
+			break;
+		if (poll(pf, (nfds_t) n, -1) < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < n; i++)
+		{
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t		got = read(pf[i].fd, chunk, sizeof chunk);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+			{
+				close(pf[i].fd);
+				if (i == io_out)
+					outp[0] = -1;
+				else
+					errp[0] = -1;
+				continue;
+			}
+			if (i == io_out)
+				buf_append(io->out, chunk, (size_t) got);
+			else if (io && io->errout && io->errout->len < DDL_STDERR_MAX)
+				buf_append(io->errout, chunk, (size_t) got);
+		}
+	}
+	int			status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	cleanup_untrack_pid(pid);
+	if (WIFEXITED(status))
+		rc = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		rc = 128 + WTERMSIG(status);
+	else
+		rc = 255;
+
+out:
+	if (pwenv)
+	{
+		memset(pwenv, 0, strlen(pwenv));
+		free(pwenv);
+	}
+	free(env);
+	for (int i = 0; i < 2; i++)
+	{
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (infd >= 0)
+		close(infd);
+	if (outfd >= 0)
+		close(outfd);
+	if (nullfd >= 0)
+		close(nullfd);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return rc;
+}
+
+static void
+ddl_quote_value(buf_t *b, const char *v)
+{
+	buf_putc(b, '\'');
+	for (const char *p = v; *p; p++)
+	{
+		if (*p == '\'' || *p == '\\')
+			buf_putc(b, '\\');
+		buf_putc(b, *p);
+	}
+	buf_putc(b, '\'');
+}
+
+char *
+ddl_conninfo(const char *conninfo, const char *dbname, const char *side, char **password,
+			 pgc_err *err)
+{
+	*password = NULL;
+	const char *ci = conninfo ? conninfo : "";
+	bool		is_conninfo = strchr(ci, '=') != NULL || strncmp(ci, "postgresql://", 13) == 0
+		|| strncmp(ci, "postgres://", 11) == 0;
+	buf_t		b = {0};
+	const char *given_db = is_conninfo ? NULL : (*ci ? ci : NULL);
+	PQconninfoOption *opts = NULL;
+	if (is_conninfo)
+	{
+		char	   *perr = NULL;
+		opts = PQconninfoParse(ci, &perr);
+		PQfreemem(perr);
+		if (!opts)
+		{
+			err_set(err, "the %s connection string is not valid", side);
+			return NULL;
+		}
+		for (PQconninfoOption *o = opts; o->keyword; o++)
+		{
+			if (!o->val || !*o->val)
+				continue;
+			if (strcmp(o->keyword, "password") == 0)
+			{
+				free(*password);
+				*password = xstrdup(o->val);
+				continue;
+			}
+			if (strcmp(o->keyword, "dbname") == 0)
+			{
+				given_db = o->val;
+				continue;
+			}
+			buf_printf(&b, "%s%s=", b.len ? " " : "", o->keyword);
+			ddl_quote_value(&b, o->val);
+		}
+	}
+	const char *db = dbname ? dbname : given_db;
+	if (db)
+	{
+		buf_printf(&b, "%sdbname=", b.len ? " " : "");
+		ddl_quote_value(&b, db);
+	}
+	PQconninfoFree(opts);
+	if (!*password && conn_prompted_password(side))
+		*password = xstrdup(conn_prompted_password(side));
+	return buf_steal(&b);
+}
+
+/* The database a connection string names, or NULL (owned by the caller). */
+static char *
+ddl_conninfo_dbname(const char *conninfo)
+{
+	const char *ci = conninfo ? conninfo : "";
+	bool		is_conninfo = strchr(ci, '=') != NULL || strncmp(ci, "postgresql://", 13) == 0
+		|| strncmp(ci, "postgres://", 11) == 0;
+	if (!is_conninfo)
+		return *ci ? xstrdup(ci) : NULL;
+	PQconninfoOption *opts = PQconninfoParse(ci, NULL);
+	char	   *db = NULL;
+	if (opts)
+		for (PQconninfoOption *o = opts; o->keyword; o++)
+			if (strcmp(o->keyword, "dbname") == 0 && o->val && *o->val)
+				db = xstrdup(o->val);
+	PQconninfoFree(opts);
+	return db;
+}
+
+char *
+ddl_error_lines(const char *errout, int max)
+{
+	static const char *const keep[] = {
+		"error:", "ERROR:", "FATAL:", "DETAIL:", "HINT:", "Command was:", "from TOC entry", NULL
+	};
+	buf_t		b = {0};
+	int			n = 0;
+	const char *p = errout ? errout : "";
+	while (*p && n < max)
+	{
+		size_t		len = strcspn(p, "\n");
+		bool		wanted = false;
+		for (int i = 0; keep[i] && !wanted; i++)
+		{
+			const char *hit = strstr(p, keep[i]);
+			wanted = hit && (size_t) (hit - p) < len;
+		}
+		if (wanted)
+		{
+			buf_printf(&b, "%s%.*s", b.len ? "\n" : "", (int) len, p);
+			n++;
+		}
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	if (b.len == 0 && errout)
+	{
+		size_t		len = strlen(errout);
+		while (len > 0 && errout[len - 1] == '\n')
+			len--;
+		buf_append(&b, errout, len);
+	}
+	return buf_steal(&b);
+}
+
+/* ------------------------------------------------------------------------
+ * Programs
+ * ------------------------------------------------------------------------ */
+
+/* The major version "prog --version" reports, or -1. */
+static int
+ddl_program_major(const char *path)
+{
+	if (access(path, X_OK) != 0)
+		return -1;
+	const char *argv[] = {path, "--version", NULL};
+	buf_t		out = {0};
+	ddl_child_io io = {.out = &out};
+	pgc_err		e = PGC_ERR_INIT;
+	int			rc = ddl_run(argv, &io, &e);
+	err_clear(&e);
+	int			major = -1;
+	if (rc == 0 && out.data)
+	{
+		/* "pg_dump (PostgreSQL) 15.18 (Debian ...)" */
+		const char *p = strstr(out.data, ") ");
+		if (p)
+			major = atoi(p + 2);
+	}
+	buf_free(&out);
+	return major > 0 ? major : -1;
+}
+
+static void
+ddl_consider(const char *dir, char **best_dir, int *best_major)
+{
+	char	   *path = xasprintf("%s/pg_dump", dir);
+	int			m = ddl_program_major(path);
+	free(path);
+	if (m > *best_major)
+	{
+		free(*best_dir);
+		*best_dir = xstrdup(dir);
+		*best_major = m;
+	}
+}
+
+ddl_tools *
+ddl_tools_find(int server_version, const char *side, pgc_err *err)
+{
+	char	   *best = NULL;
+	int			major = -1;
+	const char *env = getenv("PG_BINDIR");
+	if (env && *env)
+		ddl_consider(env, &best, &major);
+	else
+	{
+		const char *argv[] = {"pg_config", "--bindir", NULL};
+		buf_t		out = {0};
+		ddl_child_io io = {.out = &out};
+		pgc_err		e = PGC_ERR_INIT;
+		if (ddl_run(argv, &io, &e) == 0 && out.len)
+		{
+			out.data[strcspn(out.data, "\r\n")] = '\0';
+			ddl_consider(out.data, &best, &major);
+		}
+		err_clear(&e);
+		buf_free(&out);
+		DIR		   *d = opendir(DDL_DEBIAN_LIBDIR);
+		if (d)
+		{
+			struct dirent *de;
+			while ((de = readdir(d)) != NULL)
+			{
+				if (de->d_name[0] < '0' || de->d_name[0] > '9')
+					continue;
+				char	   *dir = xasprintf("%s/%s/bin", DDL_DEBIAN_LIBDIR, de->d_name);
+				ddl_consider(dir, &best, &major);
+				free(dir);
+			}
+			closedir(d);
+		}
+	}
+	int			server_major = server_version / 10000;
+	if (!best)
+	{
+		err_set(err, "could not find pg_dump%s%s", env && *env ? " in PG_BINDIR " : "",
+				env && *env ? env : "");
+		err_hint(err, "Install the PostgreSQL %d client programs (Debian: apt-get install "
+				 "postgresql-client-%d) or set PG_BINDIR to their directory.",
+				 server_major, server_major);
+		return NULL;
+	}
+	if (major < server_major)
+	{
+		char	   *sv = conn_version_string(server_version);
+		err_set(err, "pg_dump %d (in %s) is older than the %s server, which runs PostgreSQL %s",
+				major, best, side, sv);
+		err_detail(err, "pg_dump can dump servers of its own major version or older, never newer ones.");
+		err_hint(err, "Install the PostgreSQL %d client programs (Debian: apt-get install "
+				 "postgresql-client-%d) and set PG_BINDIR to their directory, for example "
+				 "/usr/lib/postgresql/%d/bin.", server_major, server_major, server_major);
+		free(sv);
+		free(best);
+		return NULL;
+	}
+	ddl_tools  *t = xcalloc(1, sizeof *t);
+	t->bindir = best;
+	t->major = major;
+	return t;
+}
+
+void
+ddl_tools_free(ddl_tools *t)
+{
+	if (!t)
+		return;
+	free(t->bindir);
+	free(t);
+}
+
+const char *
+ddl_tools_bindir(const ddl_tools *t)
+{
+	return t->bindir;
+}
+
+int
+ddl_tools_major(const ddl_tools *t)
+{
+	return t->major;
+}
+
+char *
+ddl_tools_path(const ddl_tools *t, const char *program)
+{
+	return xasprintf("%s/%s", t->bindir, program);
+}
+
+/* Creates an empty file readable by its owner only (children then write
+ * into it without widening its mode). */
+static int
+ddl_create_private_file(const char *path, pgc_err *err)
+{
+	int			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+	{
+		err_set(err, "could not create \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Runs a child; on a non-zero exit sets err to what, with the child's
+ * error lines as detail. */
+static int
+ddl_run_checked(const char *const *argv, const char *password, const char *stdout_path,
+				buf_t *out, const char *what, pgc_err *err)
+{
+	buf_t		errout = {0};
+	ddl_child_io io = {.stdout_path = stdout_path, .out = out, .errout = &errout,
+	.password = password};
+	int			rc = ddl_run(argv, &io, err);
+	if (rc == 0)
+	{
+		buf_free(&errout);
+		return 0;
+	}
+	if (rc > 0)
+	{
+		char	   *lines = ddl_error_lines(errout.data, 12);
+		if (cleanup_interrupted())
+			err_set(err, "%s: interrupted", what);
+		else
+			err_set(err, "%s", what);
+		if (*lines)
+			err_detail(err, "%s", lines);
+		free(lines);
+	}
+	buf_free(&errout);
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Database schema
+ * ------------------------------------------------------------------------ */
+
+ddl_dump *
+ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, const char *dbname,
+				const char *snapshot_id, const char *dir, pgc_err *err)
+{
+	char	   *password = NULL;
+	char	   *ci = ddl_conninfo(conninfo, dbname, side, &password, err);
+	if (!ci)
+		return NULL;
+	char	   *path = xasprintf("%s/schema-%d.dump", dir, atomic_fetch_add(&ddl_file_seq, 1));
+	char	   *prog = ddl_tools_path(t, "pg_dump");
+	char	   *snap = snapshot_id ? xasprintf("--snapshot=%s", snapshot_id) : NULL;
+	char	   *what = xasprintf("pg_dump could not read the schema of database \"%s\" on the %s server",
+							   dbname, side);
+	const char *argv[16];
+	int			n = 0;
+	argv[n++] = prog;
+	argv[n++] = "--format=custom";
+	argv[n++] = "--create";
+	argv[n++] = "--section=pre-data";
+	argv[n++] = "--section=post-data";
+	argv[n++] = "--no-sync";
+	if (snap)
+		argv[n++] = snap;
+	argv[n++] = "--file";
+	argv[n++] = path;
+	argv[n++] = "--dbname";
+	argv[n++] = ci;
+	argv[n] = NULL;
+	ddl_dump   *d = NULL;
+	if (ddl_create_private_file(path, err) == 0
+		&& ddl_run_checked(argv, password, NULL, NULL, what, err) == 0)
+	{
+		d = xcalloc(1, sizeof *d);
+		d->path = path;
+		d->owned = true;
+		path = NULL;
+	}
+	if (path)
+	{
+		unlink(path);
+		free(path);
+	}
+	free(what);
+	free(snap);
+	free(prog);
+	free(ci);
+	free(password);
+	return d;
+}
+
+ddl_dump *
+ddl_dump_open(const char *path)
+{
+	ddl_dump   *d = xcalloc(1, sizeof *d);
+	d->path = xstrdup(path);
+	return d;
+}
+
+const char *
+ddl_dump_path(const ddl_dump *d)
+{
+	return d->path;
+}
+
+void
+ddl_dump_free(ddl_dump *d)
+{
+	if (!d)
+		return;
+	if (d->owned)
+		unlink(d->path);
+	free(d->path);
+	free(d);
+}
+
+/* Whether a line of "pg_restore -l" names a database-level entry: the
+ * database itself, its properties, or its comment, grants or label. */
+static bool
+ddl_is_database_entry(const char *line, bool with_create)
+{
+	if (line[0] == ';')
+		return false;
+	/* "<id>; <tableoid> <oid> <desc> <schema> <tag> <owner>" */
+	const char *p = strchr(line, ';');
+	if (!p)
+		return false;
+	p++;
+	for (int field = 0; field < 2; field++)
+	{
+		while (*p == ' ')
+			p++;
+		while (*p && *p != ' ')
+			p++;
+	}
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, "DATABASE PROPERTIES ", 20) == 0)
+		return true;
+	if (strncmp(p, "DATABASE ", 9) == 0)
+		return with_create;
+	return strncmp(p, "COMMENT - DATABASE ", 19) == 0
+		|| strncmp(p, "ACL - DATABASE ", 15) == 0
+		|| strncmp(p, "SECURITY LABEL - DATABASE ", 26) == 0;
+}
+
+/* Writes the list of database-level entries of dump d into list_path. */
+static int
+ddl_database_list(const ddl_tools *t, const ddl_dump *d, bool with_create, const char *list_path,
+				  pgc_err *err)
+{
+	char	   *prog = ddl_tools_path(t, "pg_restore");
+	const char *argv[] = {prog, "--list", "--create", d->path, NULL};
+	buf_t		out = {0};
+	int			rc = ddl_run_checked(argv, NULL, NULL, &out, "pg_restore could not read the schema dump",
+									 err);
+	free(prog);
+	if (rc != 0)
+	{
+		buf_free(&out);
+		return -1;
+	}
+	FILE	   *f = fopen(list_path, "w");
+	if (!f)
+	{
+		err_set(err, "could not create \"%s\": %s", list_path, strerror(errno));
+		buf_free(&out);
+		return -1;
+	}
+	char	   *save = NULL;
+	for (char *line = strtok_r(out.data ? out.data : "", "\n", &save); line;
+		 line = strtok_r(NULL, "\n", &save))
+		if (ddl_is_database_entry(line, with_create))
+			fprintf(f, "%s\n", line);
+	buf_free(&out);
+	if (fclose(f) != 0)
+	{
+		err_set(err, "could not write \"%s\": %s", list_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether every error pg_restore printed says an object already exists
+ * (what a second run of post-data meets). */
+static bool
+ddl_only_existing_errors(const char *errout)
+{
+	const char *p = errout ? errout : "";
+	int			errors = 0;
+	while (*p)
+	{
+		size_t		len = strcspn(p, "\n");
+		char	   *line = xstrndup(p, len);
+		if (strstr(line, "pg_restore: error:"))
+		{
+			errors++;
+			bool		ok = strstr(line, "could not execute query") &&
+				(strstr(line, "already exists") || strstr(line, "multiple primary keys"));
+			if (!ok)
+			{
+				free(line);
+				return false;
+			}
+		}
+		free(line);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	return errors > 0;
+}
+
+int
+ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *conninfo,
+			const char *side, const char *dbname, const ddl_restore_opts *o, pgc_err *err)
+{
+	ddl_restore_opts defaults = {0};
+	if (!o)
+		o = &defaults;
+	bool		db_level = part == DDL_CREATE_DATABASE || part == DDL_DATABASE_PROPERTIES;
+	char	   *maint = NULL;
+	if (db_level)
+	{
+		maint = ddl_conninfo_dbname(conninfo);
+		if (!maint)
+			maint = xstrdup("postgres");
+	}
+	char	   *password = NULL;
+	char	   *ci = ddl_conninfo(conninfo, db_level ? maint : dbname, side, &password, err);
+	if (!ci)
+	{
+		free(maint);
+		return -1;
+	}
+	char	   *prog = ddl_tools_path(t, "pg_restore");
+	char	   *list = NULL;
+	char	   *jobs = NULL;
+	const char *argv[20];
+	int			n = 0;
+	const char *what_part;
+	argv[n++] = prog;
+	switch (part)
+	{
+		case DDL_CREATE_DATABASE:
+		case DDL_DATABASE_PROPERTIES:
+			what_part = part == DDL_CREATE_DATABASE ? "create database" : "set the properties of database";
+			list = xasprintf("%s.dblist-%d", d->path, atomic_fetch_add(&ddl_file_seq, 1));
+			if (ddl_database_list(t, d, part == DDL_CREATE_DATABASE, list, err) != 0)
+				goto done;
+			argv[n++] = "--create";
+			argv[n++] = "--use-list";
+			argv[n++] = list;
+			break;
+		case DDL_PRE_DATA:
+			what_part = "apply the pre-data schema (types, tables, functions) to database";
+			argv[n++] = "--section=pre-data";
+			break;
+		case DDL_POST_DATA:
+		default:
+			what_part = "apply the post-data schema (indexes, constraints, triggers) to database";
+			argv[n++] = "--section=post-data";
+			if (o->jobs > 1)
+			{
+				jobs = xasprintf("--jobs=%d", o->jobs);
+				argv[n++] = jobs;
+			}
+			break;
+	}
+	if (!o->tolerate_existing)
+		argv[n++] = "--exit-on-error";
+	if (o->no_owner)
+		argv[n++] = "--no-owner";
+	if (o->no_privileges)
+		argv[n++] = "--no-privileges";
+	argv[n++] = "--dbname";
+	argv[n++] = ci;
+	argv[n++] = d->path;
+	argv[n] = NULL;
+
+	buf_t		errout = {0};
+	ddl_child_io io = {.errout = &errout, .password = password};
+	int			rc = ddl_run(argv, &io, err);
+	if (rc > 0 && o->tolerate_existing && !cleanup_interrupted()
+		&& ddl_only_existing_errors(errout.data))
+	{
+		log_info("pg_restore met objects that already exist in database \"%s\" (left as they are)",
+				 dbname);
+		rc = 0;
+	}
+	if (rc > 0)
+	{
+		char	   *lines = ddl_error_lines(errout.data, 12);
+		err_set(err, "pg_restore could not %s \"%s\" on the %s server%s", what_part, dbname, side,
+				cleanup_interrupted() ? ": interrupted" : "");
+		if (*lines)
+			err_detail(err, "%s", lines);
+		free(lines);
+	}
+	buf_free(&errout);
+	if (rc != 0 && !err->set)
+		err_set(err, "pg_restore could not %s \"%s\" on the %s server", what_part, dbname, side);
+
+done:
+	if (list)
+	{
+		unlink(list);
+		free(list);
+	}
+	free(jobs);
+	free(prog);
+	free(ci);
+	free(password);
+	free(maint);
+	return err->set ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Roles
+ * ------------------------------------------------------------------------ */
+
+int
+ddl_dump_roles(const ddl_tools *t, const char *conninfo, const char *side, bool with_passwords,
+			   const char *path, pgc_err *err)
+{
+	char	   *password = NULL;
+	char	   *ci = ddl_conninfo(conninfo, NULL, side, &password, err);
+	if (!ci)
+		return -1;
+	char	   *prog = ddl_tools_path(t, "pg_dumpall");
+	const char *argv[10];
+	int			n = 0;
+	argv[n++] = prog;
+	argv[n++] = "--roles-only";
+	if (!with_passwords)
+		argv[n++] = "--no-role-passwords";
+	argv[n++] = "--file";
+	argv[n++] = path;
+	argv[n++] = "--dbname";
+	argv[n++] = ci;
+	argv[n] = NULL;
+	char	   *what = xasprintf("pg_dumpall could not read the roles of the %s server", side);
+	int			rc = ddl_create_private_file(path, err);
+	if (rc == 0)
+		rc = ddl_run_checked(argv, password, NULL, NULL, what, err);
+	free(what);
+	free(prog);
+	free(ci);
+	free(password);
+	return rc;
+}
+
+/* Parses the SQL identifier at *p (quoted or not) into a new string and
+ * moves *p past it; NULL when there is none. */
+static char *
+ddl_parse_ident(const char **p)
+{
+	const char *s = *p;
+	buf_t		b = {0};
+	if (*s == '"')
+	{
+		s++;
+		while (*s)
+		{
+			if (*s == '"')
+			{
+				if (s[1] == '"')
+				{
+					buf_putc(&b, '"');
+					s += 2;
+					continue;
+				}
+				s++;
+				break;
+			}
+			buf_putc(&b, *s++);
+		}
+	}
+	else
+	{
+		while (*s && *s != ' ' && *s != ';' && *s != '\n' && *s != ',')
+			buf_putc(&b, *s++);
+	}
+	*p = s;
+	if (b.len == 0)
+	{
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+static bool
+ddl_in_list(const char *name, char *const *list, int n)
+{
+	for (int i = 0; name && i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the role named right after prefix in line exists. */
+static bool
+ddl_line_names_existing(const char *line, const char *prefix, char *const *existing, int n,
+						char **name_out)
+{
+	size_t		pl = strlen(prefix);
+	if (strncmp(line, prefix, pl) != 0)
+		return false;
+	const char *p = line + pl;
+	char	   *name = ddl_parse_ident(&p);
+	bool		hit = ddl_in_list(name, existing, n);
+	if (name_out && hit)
+		*name_out = name;
+	else
+		free(name);
+	return hit;
+}
+
+int
+ddl_filter_roles(const char *in_path, const char *out_path, char *const *existing,
+				 int nexisting, int *nskipped, pgc_err *err)
+{
+	FILE	   *in = fopen(in_path, "r");
+	if (!in)
+	{
+		err_set(err, "could not read \"%s\": %s", in_path, strerror(errno));
+		return -1;
+	}
+	int			fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE	   *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!out)
+	{
+		err_set(err, "could not create \"%s\": %s", out_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fclose(in);
+		return -1;
+	}
+	char	  **met = NULL;
+	int			nmet = 0;
+	char	   *line = NULL;
+	size_t		cap = 0;
+	ssize_t		len;
+	while ((len = getline(&line, &cap, in)) >= 0)
+	{
+		char	   *name = NULL;
+		bool		skip = ddl_line_names_existing(line, "CREATE ROLE ", existing, nexisting, &name)
+			|| ddl_line_names_existing(line, "ALTER ROLE ", existing, nexisting, &name)
+			|| ddl_line_names_existing(line, "COMMENT ON ROLE ", existing, nexisting, &name);
+		if (!skip && strncmp(line, "SECURITY LABEL ", 15) == 0)
+		{
+			const char *on = strstr(line, " ON ROLE ");
+			if (on)
+				skip = ddl_line_names_existing(on, " ON ROLE ", existing, nexisting, &name);
+		}
+		if (!skip && strncmp(line, "GRANT ", 6) == 0)
+		{
+			/* GRANT role TO member [WITH ADMIN OPTION] [GRANTED BY x]; */
+			const char *to = strstr(line, " TO ");
+			if (to)
+				skip = ddl_line_names_existing(to, " TO ", existing, nexisting, &name);
+		}
+		if (name)
+		{
+			if (!ddl_in_list(name, met, nmet))
+			{
+				met = xrealloc(met, (size_t) (nmet + 1) * sizeof *met);
+				met[nmet++] = name;
+			}
+			else
+				free(name);
+		}
+		if (!skip)
+			fwrite(line, 1, (size_t) len, out);
+	}
+	free(line);
+	for (int i = 0; i < nmet; i++)
+		free(met[i]);
+	free(met);
+	fclose(in);
+	if (fclose(out) != 0)
+	{
+		err_set(err, "could not write \"%s\": %s", out_path, strerror(errno));
+		return -1;
+	}
+	if (nskipped)
+		*nskipped = nmet;
+	return 0;
+}
+
+int
+ddl_run_script(const ddl_tools *t, const char *path, const char *conninfo, const char *side,
+			   const char *dbname, buf_t *errors, pgc_err *err)
+{
+	char	   *password = NULL;
+	char	   *ci = ddl_conninfo(conninfo, dbname, side, &password, err);
+	if (!ci)
+		return -1;
+	char	   *prog = ddl_tools_path(t, "psql");
+	const char *argv[] = {prog, "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=0",
+	"--file", path, "--dbname", ci, NULL};
+	buf_t		errout = {0};
+	ddl_child_io io = {.errout = &errout, .password = password};
+	int			rc = ddl_run(argv, &io, err);
+	int			failed = 0;
+	if (rc >= 0)
+	{
+		for (const char *p = errout.data ? errout.data : ""; (p = strstr(p, "ERROR:")) != NULL; p++)
+			failed++;
+		if (rc != 0 && failed == 0)
+		{
+			char	   *lines = ddl_error_lines(errout.data, 6);
+			err_set(err, "psql could not run the roles script on the %s server", side);
+			if (*lines)
+				err_detail(err, "%s", lines);
+			free(lines);
+			failed = -1;
+		}
+		else if (failed > 0 && errors)
+		{
+			char	   *lines = ddl_error_lines(errout.data, 12);
+			buf_puts(errors, lines);
+			free(lines);
+		}
+	}
+	else
+		failed = -1;
+	buf_free(&errout);
+	free(prog);
+	free(ci);
+	free(password);
+	return failed;
+}

@@ -1,0 +1,180 @@
+/*
+ * ddl.h: schema through PostgreSQL's own programs.
+ *
+ * pgcarry never writes DDL of its own: pg_dump writes a database's schema
+ * (pre-data: types, tables, functions, views...; post-data: indexes,
+ * constraints, triggers, foreign keys, materialized view refreshes) into a
+ * custom-format file, and pg_restore applies it; pg_dumpall writes roles and
+ * psql applies them.  This module finds those programs, checks that they are
+ * recent enough for the server, runs them and turns their failures into one
+ * clear error.
+ *
+ * Programs come from PG_BINDIR when set, otherwise from the newest of
+ * `pg_config --bindir` and /usr/lib/postgresql/N/bin.  Children get a
+ * password-free connection string on their command line (ddl_conninfo);
+ * a password pgcarry knows (typed at its prompt, or held in a connection
+ * string from the environment) reaches them only through PGPASSWORD in
+ * their environment.  Every child is tracked by the cleanup module (an
+ * interrupt stops it), starts with no signal blocked, and has its stderr
+ * captured (bounded) for messages.  Dump files live in the caller's
+ * directory, normally cleanup_private_tmpdir().
+ */
+#ifndef PGCARRY_DDL_H
+#define PGCARRY_DDL_H
+
+#include <stdbool.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+/* ------------------------------------------------------------------------
+ * Programs
+ * ------------------------------------------------------------------------ */
+
+typedef struct ddl_tools ddl_tools;
+
+/*
+ * Finds pg_dump, pg_restore, pg_dumpall and psql for a server of version
+ * server_version (PQserverVersion form) on the given side.  Fails when the
+ * newest pg_dump found is older than the server's major version: pg_dump
+ * cannot dump a newer server; the message says which version to install.
+ * Returns the handle (ddl_tools_free), or NULL with err set.
+ */
+ddl_tools *ddl_tools_find(int server_version, const char *side, pgc_err *err);
+void ddl_tools_free(ddl_tools *t);
+
+/* The directory the programs come from, and their major version (15...). */
+const char *ddl_tools_bindir(const ddl_tools *t);
+int ddl_tools_major(const ddl_tools *t);
+
+/* Full path of a program of that directory ("pg_dump"); owned by caller. */
+char *ddl_tools_path(const ddl_tools *t, const char *program);
+
+/* ------------------------------------------------------------------------
+ * Running a child
+ * ------------------------------------------------------------------------ */
+
+typedef struct ddl_child_io
+{
+	const char *stdin_path;		/* file for stdin; NULL: /dev/null */
+	const char *stdout_path;	/* file (created 0600) for stdout; NULL: see out */
+	buf_t	   *out;			/* stdout captured here when stdout_path is NULL
+								 * (NULL: discarded) */
+	buf_t	   *errout;			/* stderr captured here (first 256 kB); NULL: discarded */
+	const char *password;		/* PGPASSWORD for the child; NULL: the
+								 * environment's own, if any */
+} ddl_child_io;
+
+/*
+ * Runs argv[0] (a path, or a name looked up on PATH) with argv and waits.
+ * Returns the child's exit status (0..255, 128+N when killed by signal N),
+ * or -1 with err set when it could not be started.
+ */
+int ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err);
+
+/*
+ * A key=value connection string for a child: conninfo (a URI, key=value
+ * string or bare database name) with the database replaced by dbname (when
+ * not NULL) and any password removed.  The password conninfo held, or else
+ * the one typed at pgcarry's prompt for side, goes to *password (owned by
+ * the caller; NULL when none).  Returns the string (owned by the caller), or
+ * NULL with err set.
+ */
+char *ddl_conninfo(const char *conninfo, const char *dbname, const char *side,
+				   char **password, pgc_err *err);
+
+/*
+ * The lines of a child's stderr worth showing (errors, DETAIL, HINT,
+ * "Command was", the TOC entry), at most max, joined by newlines; the whole
+ * text when none matches.  Owned by the caller.
+ */
+char *ddl_error_lines(const char *errout, int max);
+
+/* ------------------------------------------------------------------------
+ * Database schema
+ * ------------------------------------------------------------------------ */
+
+typedef struct ddl_dump ddl_dump;
+
+/*
+ * Runs pg_dump -Fc --create --section=pre-data --section=post-data on
+ * database dbname of the server conninfo, into a new file in dir.  With
+ * snapshot_id (not NULL), pg_dump reads under that exported snapshot, so the
+ * schema matches the data copied under it.  Large object metadata (OIDs,
+ * owners, grants) is part of pre-data.  Returns the dump (ddl_dump_free
+ * removes its file), or NULL with err set.
+ */
+ddl_dump *ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side,
+						  const char *dbname, const char *snapshot_id, const char *dir,
+						  pgc_err *err);
+
+/* Wraps an existing custom-format dump file (not removed on free). */
+ddl_dump *ddl_dump_open(const char *path);
+
+const char *ddl_dump_path(const ddl_dump *d);
+void ddl_dump_free(ddl_dump *d);
+
+typedef enum ddl_part
+{
+	DDL_CREATE_DATABASE,		/* CREATE DATABASE (encoding, locale, owner)
+								 * and its properties: comment, settings,
+								 * connection limit, grants */
+	DDL_DATABASE_PROPERTIES,	/* the same without CREATE DATABASE, for a
+								 * database that already exists */
+	DDL_PRE_DATA,
+	DDL_POST_DATA
+} ddl_part;
+
+typedef struct ddl_restore_opts
+{
+	int			jobs;			/* pg_restore -j (post-data only); 0 or 1: one */
+	bool		no_owner;		/* --no-owner: objects belong to the target user */
+	bool		no_privileges;	/* --no-privileges: no GRANT/REVOKE */
+	bool		tolerate_existing;	/* an object that already exists is no
+									 * error (resuming a half-done post-data) */
+} ddl_restore_opts;
+
+/*
+ * Applies one part of the dump to database dbname on the server conninfo
+ * (side names it in messages).  For DDL_CREATE_DATABASE and
+ * DDL_DATABASE_PROPERTIES, pg_restore connects first to the database named
+ * in conninfo (postgres when none).  Stops at the first error, unless
+ * tolerate_existing and every error says the object exists.  Returns 0, or
+ * -1 with err set: the first errors pg_restore printed, as detail.
+ */
+int ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *conninfo,
+				const char *side, const char *dbname, const ddl_restore_opts *o, pgc_err *err);
+
+/* ------------------------------------------------------------------------
+ * Roles
+ * ------------------------------------------------------------------------ */
+
+/*
+ * pg_dumpall --roles-only from the server conninfo into path (0600).
+ * Without with_passwords, --no-role-passwords (what a non-superuser or a
+ * managed service allows).  Returns 0 or -1 with err set.
+ */
+int ddl_dump_roles(const ddl_tools *t, const char *conninfo, const char *side,
+				   bool with_passwords, const char *path, pgc_err *err);
+
+/*
+ * Rewrites the roles script in_path into out_path without what would change
+ * a role that already exists (the nexisting names): its CREATE ROLE, ALTER
+ * ROLE, COMMENT ON ROLE and SECURITY LABEL ... ON ROLE, and grants that
+ * would make it a member of another role.  *nskipped (may be NULL) receives
+ * the number of existing roles met.  Returns 0 or -1 with err set.
+ */
+int ddl_filter_roles(const char *in_path, const char *out_path, char *const *existing,
+					 int nexisting, int *nskipped, pgc_err *err);
+
+/*
+ * Runs the SQL script path with psql on database dbname of conninfo,
+ * statement after statement (a failing statement does not stop the rest).
+ * Returns the number of statements that failed (their messages, bounded,
+ * appended to errors when not NULL), or -1 with err set when psql could not
+ * run at all.
+ */
+int ddl_run_script(const ddl_tools *t, const char *path, const char *conninfo, const char *side,
+				   const char *dbname, buf_t *errors, pgc_err *err);
+
+#endif

@@ -1,0 +1,515 @@
+/*
+ * verify.c: checksums of one side, and the verification report (see
+ * verify.h).
+ */
+#include "verify.h"
+#include "conn.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Modes
+ * ------------------------------------------------------------------------ */
+
+int
+verify_parse_mode(const char *s, verify_mode *out)
+{
+	if (strcmp(s, "full") == 0)
+		*out = VERIFY_FULL;
+	else if (strcmp(s, "count") == 0)
+		*out = VERIFY_COUNT;
+	else if (strcmp(s, "none") == 0)
+		*out = VERIFY_NONE;
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+verify_mode_name(verify_mode m)
+{
+	return m == VERIFY_FULL ? "full" : m == VERIFY_COUNT ? "count" : "none";
+}
+
+/* ------------------------------------------------------------------------
+ * Reading one side
+ * ------------------------------------------------------------------------ */
+
+int
+verify_table_checksum(PGconn *conn, const char *qualified, const char *columns,
+					  const stream_range *range, const char *filter, stream_format fmt,
+					  const stream_tick *tick, stream_result *res, pgc_err *err)
+{
+	char	   *sql = stream_copy_out_sql(qualified, columns, range, filter, fmt);
+	int			rc = stream_copy_out(conn, sql, fmt, NULL, NULL, tick, res, err);
+	free(sql);
+	return rc;
+}
+
+int
+verify_table_count(PGconn *conn, const char *qualified, const char *filter, int64_t *rows,
+				   pgc_err *err)
+{
+	char	   *sql = filter
+		? xasprintf("SELECT pg_catalog.count(*) FROM ONLY %s WHERE (%s)", qualified, filter)
+		: xasprintf("SELECT pg_catalog.count(*) FROM ONLY %s", qualified);
+	char	   *v = conn_query_value(conn, sql, 0, NULL, err);
+	free(sql);
+	if (!v)
+	{
+		if (!err->set)
+			err_set(err, "could not count the rows of %s", qualified);
+		return -1;
+	}
+	*rows = strtoll(v, NULL, 10);
+	free(v);
+	return 0;
+}
+
+int
+verify_large_objects(PGconn *conn, uint32_t first, uint32_t end, const stream_tick *tick,
+					 stream_result *res, pgc_err *err)
+{
+	return stream_large_objects_read(conn, first, end, NULL, NULL, tick, res, err);
+}
+
+/* ------------------------------------------------------------------------
+ * The report
+ * ------------------------------------------------------------------------ */
+
+typedef enum verify_kind
+{
+	VK_DATABASE = 0,
+	VK_SCHEMA,
+	VK_TABLE,
+	VK_SEQUENCE,
+	VK_LARGE_OBJECTS,
+	VK_OTHER
+} verify_kind;
+
+typedef struct verify_entry
+{
+	char	   *db;
+	verify_kind kind;
+	char	   *kind_name;		/* for VK_SCHEMA / VK_OTHER */
+	char	   *name;
+	char	   *src;			/* source column text */
+	char	   *tgt;
+	const char *checksum;		/* "equal", "differs", "-" */
+	verify_status status;
+	char	   *note;
+} verify_entry;
+
+struct verify_report
+{
+	verify_mode mode;
+	char	   *source_label;
+	char	   *target_label;
+	pthread_mutex_t lock;
+	verify_entry *e;
+	size_t		n;
+	size_t		cap;
+};
+
+verify_report *
+verify_report_create(verify_mode mode, const char *source_label, const char *target_label)
+{
+	verify_report *r = xcalloc(1, sizeof *r);
+	r->mode = mode;
+	r->source_label = xstrdup(source_label ? source_label : "source");
+	r->target_label = xstrdup(target_label ? target_label : "target");
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+void
+verify_report_free(verify_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+	{
+		free(r->e[i].db);
+		free(r->e[i].kind_name);
+		free(r->e[i].name);
+		free(r->e[i].src);
+		free(r->e[i].tgt);
+		free(r->e[i].note);
+	}
+	free(r->e);
+	free(r->source_label);
+	free(r->target_label);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* Adds an entry; takes ownership of src, tgt (may be NULL). */
+static void
+verify_add(verify_report *r, const char *db, verify_kind kind, const char *kind_name,
+		   const char *name, char *src, char *tgt, const char *checksum, verify_status st,
+		   const char *note)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->n == r->cap)
+	{
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->e = xrealloc(r->e, r->cap * sizeof *r->e);
+	}
+	verify_entry *e = &r->e[r->n++];
+	e->db = xstrdup(db ? db : "");
+	e->kind = kind;
+	e->kind_name = kind_name ? xstrdup(kind_name) : NULL;
+	e->name = xstrdup(name ? name : "");
+	e->src = src ? src : xstrdup("-");
+	e->tgt = tgt ? tgt : xstrdup("-");
+	e->checksum = checksum ? checksum : "-";
+	e->status = st;
+	e->note = note && *note ? xstrdup(note) : NULL;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static char *
+verify_rows_text(const rowhash *h)
+{
+	return h ? xasprintf("%" PRIu64, h->rows) : NULL;
+}
+
+verify_status
+verify_report_table(verify_report *r, const char *db, const char *table, const rowhash *src,
+					const rowhash *tgt, const char *note)
+{
+	verify_status st;
+	const char *checksum = "-";
+	if (!src && !tgt)
+		st = VERIFY_FAILED;
+	else if (!tgt)
+		st = VERIFY_MISSING_TARGET;
+	else if (!src)
+		st = VERIFY_MISSING_SOURCE;
+	else if (r->mode == VERIFY_NONE)
+		st = VERIFY_UNCHECKED;
+	else if (src->rows != tgt->rows)
+	{
+		st = VERIFY_DIFFERENT;
+		if (r->mode == VERIFY_FULL)
+			checksum = rowhash_equal(src, tgt) ? "equal" : "differs";
+	}
+	else if (r->mode == VERIFY_COUNT)
+		st = VERIFY_OK;
+	else
+	{
+		st = rowhash_equal(src, tgt) ? VERIFY_OK : VERIFY_DIFFERENT;
+		checksum = st == VERIFY_OK ? "equal" : "differs";
+	}
+	char	   *tgt_text = r->mode == VERIFY_NONE && tgt && src ? xstrdup("-") : verify_rows_text(tgt);
+	verify_add(r, db, VK_TABLE, NULL, table, verify_rows_text(src), tgt_text, checksum, st, note);
+	return st;
+}
+
+verify_status
+verify_report_sequence(verify_report *r, const char *db, const char *seq, const char *src_value,
+					   bool src_called, const char *tgt_value, bool tgt_called)
+{
+	verify_status st;
+	if (!src_value && !tgt_value)
+		st = VERIFY_FAILED;
+	else if (!tgt_value)
+		st = VERIFY_MISSING_TARGET;
+	else if (!src_value)
+		st = VERIFY_MISSING_SOURCE;
+	else if (r->mode == VERIFY_NONE)
+		st = VERIFY_UNCHECKED;
+	else
+		st = strcmp(src_value, tgt_value) == 0 && src_called == tgt_called ? VERIFY_OK : VERIFY_DIFFERENT;
+	char	   *s = src_value ? xasprintf("%s%s", src_value, src_called ? "" : " (not called)") : NULL;
+	char	   *t = tgt_value ? xasprintf("%s%s", tgt_value, tgt_called ? "" : " (not called)") : NULL;
+	verify_add(r, db, VK_SEQUENCE, NULL, seq, s, t, "-", st, NULL);
+	return st;
+}
+
+verify_status
+verify_report_large_objects(verify_report *r, const char *db, const rowhash *src, const rowhash *tgt)
+{
+	verify_status st;
+	const char *checksum = "-";
+	if (!src || !tgt)
+		st = VERIFY_FAILED;
+	else if (r->mode == VERIFY_NONE)
+		st = VERIFY_UNCHECKED;
+	else if (src->rows != tgt->rows)
+		st = VERIFY_DIFFERENT;
+	else
+	{
+		st = rowhash_equal(src, tgt) ? VERIFY_OK : VERIFY_DIFFERENT;
+		checksum = st == VERIFY_OK ? "equal" : "differs";
+	}
+	verify_add(r, db, VK_LARGE_OBJECTS, NULL, "large objects", verify_rows_text(src),
+			   r->mode == VERIFY_NONE ? NULL : verify_rows_text(tgt), checksum, st, NULL);
+	return st;
+}
+
+void
+verify_report_schema(verify_report *r, const char *db, const char *kind, const char *name,
+					 const char *what)
+{
+	verify_status st = VERIFY_DIFFERENT;
+	if (what && strcmp(what, "missing on the target") == 0)
+		st = VERIFY_MISSING_TARGET;
+	else if (what && strcmp(what, "missing on the source") == 0)
+		st = VERIFY_MISSING_SOURCE;
+	verify_add(r, db, VK_SCHEMA, kind, name, NULL, NULL, "-", st,
+			   st == VERIFY_DIFFERENT ? what : NULL);
+}
+
+void
+verify_report_failed(verify_report *r, const char *db, const char *kind, const char *name,
+					 const char *why)
+{
+	verify_kind k = VK_OTHER;
+	if (kind && strcmp(kind, "table") == 0)
+		k = VK_TABLE;
+	else if (kind && strcmp(kind, "sequence") == 0)
+		k = VK_SEQUENCE;
+	else if (kind && strcmp(kind, "large objects") == 0)
+		k = VK_LARGE_OBJECTS;
+	verify_add(r, db, k, kind, name, NULL, NULL, "-", VERIFY_FAILED, why);
+}
+
+void
+verify_report_db_failed(verify_report *r, const char *db, const char *why)
+{
+	verify_add(r, db, VK_DATABASE, "database", db, NULL, NULL, "-", VERIFY_FAILED, why);
+}
+
+static bool
+verify_is_problem(verify_status st)
+{
+	return st != VERIFY_OK && st != VERIFY_UNCHECKED;
+}
+
+int
+verify_report_problems(verify_report *r, const char *db)
+{
+	int			n = 0;
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->n; i++)
+		if (verify_is_problem(r->e[i].status) && (!db || strcmp(r->e[i].db, db) == 0))
+			n++;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+int
+verify_report_failures(verify_report *r)
+{
+	int			n = 0;
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->n; i++)
+		if (r->e[i].status == VERIFY_FAILED)
+			n++;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+static const char *
+verify_status_text(verify_status st)
+{
+	switch (st)
+	{
+		case VERIFY_OK:
+			return "ok";
+		case VERIFY_UNCHECKED:
+			return "not verified";
+		case VERIFY_DIFFERENT:
+			return "different";
+		case VERIFY_MISSING_TARGET:
+			return "missing on target";
+		case VERIFY_MISSING_SOURCE:
+			return "missing on source";
+		case VERIFY_FAILED:
+		default:
+			return "failed";
+	}
+}
+
+static const char *
+verify_kind_text(const verify_entry *e)
+{
+	switch (e->kind)
+	{
+		case VK_TABLE:
+			return "table";
+		case VK_SEQUENCE:
+			return "sequence";
+		case VK_LARGE_OBJECTS:
+			return "";
+		default:
+			return e->kind_name ? e->kind_name : "";
+	}
+}
+
+static int
+verify_entry_cmp(const void *a, const void *b)
+{
+	const verify_entry *x = a, *y = b;
+	int			c = strcmp(x->db, y->db);
+	if (c)
+		return c;
+	if (x->kind != y->kind)
+		return (int) x->kind - (int) y->kind;
+	c = strcmp(verify_kind_text(x), verify_kind_text(y));
+	if (c)
+		return c;
+	return strcmp(x->name, y->name);
+}
+
+static char *
+verify_object_text(const verify_entry *e)
+{
+	const char *k = verify_kind_text(e);
+	if (e->kind == VK_DATABASE)
+		return xstrdup("(database)");
+	return *k ? xasprintf("%s %s", k, e->name) : xstrdup(e->name);
+}
+
+static const char *
+verify_plural(int n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+int
+verify_report_print(verify_report *r, FILE *out, bool all_objects)
+{
+	pthread_mutex_lock(&r->lock);
+	qsort(r->e, r->n, sizeof *r->e, verify_entry_cmp);
+
+	const char *what = r->mode == VERIFY_FULL ? "row count and checksum"
+		: r->mode == VERIFY_COUNT ? "row count" : "not verified (--verify none)";
+	fprintf(out, "Verification (%s), %s against %s:\n\n", what, r->source_label, r->target_label);
+
+	/* Column widths. */
+	char		h_src[64], h_tgt[64];
+	snprintf(h_src, sizeof h_src, "%s", r->source_label);
+	snprintf(h_tgt, sizeof h_tgt, "%s", r->target_label);
+	size_t		w_db = strlen("DATABASE"), w_obj = strlen("OBJECT"),
+				w_src = strlen(h_src) + 5, w_tgt = strlen(h_tgt) + 5, w_sum = strlen("CHECKSUM");
+	char	  **objs = xcalloc(r->n + 1, sizeof *objs);
+	int			problems = 0;
+	for (size_t i = 0; i < r->n; i++)
+	{
+		verify_entry *e = &r->e[i];
+		objs[i] = verify_object_text(e);
+		if (verify_is_problem(e->status))
+			problems++;
+		if (!all_objects && !verify_is_problem(e->status))
+			continue;
+#define WIDEN(w, s) do { size_t l_ = strlen(s); if (l_ > (w)) (w) = l_; } while (0)
+		WIDEN(w_db, e->db);
+		WIDEN(w_obj, objs[i]);
+		WIDEN(w_src, e->src);
+		WIDEN(w_tgt, e->tgt);
+#undef WIDEN
+	}
+	char		hs[80], ht[80];
+	snprintf(hs, sizeof hs, "%s ROWS", h_src);
+	snprintf(ht, sizeof ht, "%s ROWS", h_tgt);
+	for (char *p = hs; *p; p++)
+		*p = (char) (*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	for (char *p = ht; *p; p++)
+		*p = (char) (*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	bool		any_line = false;
+	for (size_t i = 0; i < r->n; i++)
+		if (all_objects || verify_is_problem(r->e[i].status))
+			any_line = true;
+	if (any_line)
+	{
+		fprintf(out, "%-*s  %-*s  %*s  %*s  %-*s  %s\n", (int) w_db, "DATABASE", (int) w_obj, "OBJECT",
+				(int) w_src, hs, (int) w_tgt, ht, (int) w_sum, "CHECKSUM", "STATUS");
+		for (size_t i = 0; i < r->n; i++)
+		{
+			verify_entry *e = &r->e[i];
+			if (!all_objects && !verify_is_problem(e->status))
+				continue;
+			fprintf(out, "%-*s  %-*s  %*s  %*s  %-*s  %s\n", (int) w_db, e->db, (int) w_obj, objs[i],
+					(int) w_src, e->src, (int) w_tgt, e->tgt, (int) w_sum, e->checksum,
+					verify_status_text(e->status));
+		}
+		fputc('\n', out);
+	}
+
+	/* What went wrong, in words. */
+	bool		noted = false;
+	for (size_t i = 0; i < r->n; i++)
+	{
+		verify_entry *e = &r->e[i];
+		if (!e->note || (!verify_is_problem(e->status) && !all_objects))
+			continue;
+		if (!verify_is_problem(e->status))
+			continue;
+		fprintf(out, "%s %s: %s\n", e->db, objs[i], e->note);
+		noted = true;
+	}
+	if (noted)
+		fputc('\n', out);
+
+	/* A summary per database. */
+	int			ndb = 0, bad_dbs = 0;
+	for (size_t i = 0; i < r->n;)
+	{
+		size_t		j = i;
+		int			tables = 0, seqs = 0, bad = 0;
+		uint64_t	los = 0;
+		bool		lo_seen = false;
+		while (j < r->n && strcmp(r->e[j].db, r->e[i].db) == 0)
+		{
+			verify_entry *e = &r->e[j];
+			if (e->kind == VK_TABLE)
+				tables++;
+			else if (e->kind == VK_SEQUENCE)
+				seqs++;
+			else if (e->kind == VK_LARGE_OBJECTS)
+			{
+				lo_seen = true;
+				los = strtoull(e->src, NULL, 10);
+			}
+			if (verify_is_problem(e->status))
+				bad++;
+			j++;
+		}
+		ndb++;
+		if (bad)
+			bad_dbs++;
+		fprintf(out, "%s: %d %s, %d %s", r->e[i].db, tables, verify_plural(tables, "table", "tables"),
+				seqs, verify_plural(seqs, "sequence", "sequences"));
+		if (lo_seen)
+			fprintf(out, ", %" PRIu64 " large %s", los, los == 1 ? "object" : "objects");
+		if (bad)
+			fprintf(out, ": %d %s\n", bad, verify_plural(bad, "problem", "problems"));
+		else if (r->mode == VERIFY_NONE)
+			fprintf(out, ": not verified\n");
+		else
+			fprintf(out, ": all equal\n");
+		i = j;
+	}
+	if (problems)
+		fprintf(out, "Verification found %d %s in %d of %d %s.\n", problems,
+				verify_plural(problems, "problem", "problems"), bad_dbs, ndb,
+				verify_plural(ndb, "database", "databases"));
+	else if (r->mode == VERIFY_NONE)
+		fprintf(out, "Not verified: %d %s.\n", ndb, verify_plural(ndb, "database", "databases"));
+	else
+		fprintf(out, "Verified: %d %s, every object equal.\n", ndb,
+				verify_plural(ndb, "database", "databases"));
+	for (size_t i = 0; i < r->n; i++)
+		free(objs[i]);
+	free(objs);
+	pthread_mutex_unlock(&r->lock);
+	fflush(out);
+	return problems;
+}
