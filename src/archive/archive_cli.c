@@ -1,0 +1,323 @@
+/*
+ * archive_cli.c: the command lines of "pgcarry export" and "pgcarry import":
+ * options, their combinations (each refusal pinned by a test), help, and
+ * dispatch to archive_export_run, archive_import_run and archive_dump_import.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive/archive_dump.h"
+#include "archive/archive_export.h"
+#include "archive/archive_import.h"
+#include "cli.h"
+#include "commands.h"
+#include "conn.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+enum
+{
+	ARCHIVE_OPT_SOURCE = CLI_OPT_FIRST_COMMAND_OPT,
+	ARCHIVE_OPT_TARGET,
+	ARCHIVE_OPT_ALL,
+	ARCHIVE_OPT_OUTPUT,
+	ARCHIVE_OPT_INPUT,
+	ARCHIVE_OPT_JOBS,
+	ARCHIVE_OPT_ROLES,
+	ARCHIVE_OPT_COMPRESS,
+	ARCHIVE_OPT_FORMAT,
+	ARCHIVE_OPT_RESUME,
+	ARCHIVE_OPT_CLEAN,
+	ARCHIVE_OPT_DB,
+	ARCHIVE_OPT_NO_OWNER
+};
+
+#define ARCHIVE_DEFAULT_LEVEL 3
+
+static void
+archive_cli_export_help(void)
+{
+	printf("pgcarry export writes databases into a checksummed archive.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  pgcarry export --source URI DB... --output PATH [OPTION]...\n"
+		   "  pgcarry export --source URI --all --output PATH [OPTION]...\n"
+		   "\n"
+		   "Options:\n"
+		   "      --source URI          the server to read (default: $PGCARRY_SOURCE)\n"
+		   "      --all                 every database that allows connections\n"
+		   "      --output PATH         the archive: a new or empty directory, a new tar\n"
+		   "                            file with --format tar, or - for standard output\n"
+		   "  -j, --jobs N              sessions reading in parallel (default 2)\n"
+		   "      --roles               also the roles (pg_dumpall --roles-only)\n"
+		   "      --compress METHOD     zstd, zstd:LEVEL (1..19) or none (default zstd:%d)\n"
+		   "      --format dir|tar      a directory (default) or one tar stream\n"
+		   "      --resume              finish an interrupted export into the same directory\n"
+		   "\n"
+		   "Each database is read from one snapshot.  The archive's format is described\n"
+		   "in docs/archive-format.md; it can be restored without pgcarry.\n"
+		   "\n%s", ARCHIVE_DEFAULT_LEVEL, cli_common_help);
+}
+
+static void
+archive_cli_import_help(void)
+{
+	printf("pgcarry import loads an archive, or any pg_dump output, into a server.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  pgcarry import --target URI --input PATH [DB...] [OPTION]...\n"
+		   "\n"
+		   "Options:\n"
+		   "      --target URI          the server to load (default: $PGCARRY_TARGET)\n"
+		   "      --input PATH          a pgcarry archive (directory or tar; - reads a tar\n"
+		   "                            from standard input), or a pg_dump custom,\n"
+		   "                            directory or tar archive, or a plain SQL file\n"
+		   "      DB...                 of a pgcarry archive, only these databases\n"
+		   "      --db NAME             the target database's name (one database only)\n"
+		   "  -j, --jobs N              sessions loading in parallel (default 2)\n"
+		   "      --roles               also create the archive's roles\n"
+		   "      --clean               replace target databases that already exist\n"
+		   "      --resume              finish an interrupted import (pgcarry archives)\n"
+		   "      --no-owner            do not restore object owners (pg_restore --no-owner)\n"
+		   "\n"
+		   "A pgcarry archive is checked file by file before it is loaded, and the loaded\n"
+		   "database is verified against the archive (row counts and checksums).\n"
+		   "Exit status 3 when the verification finds a difference.\n"
+		   "\n%s", cli_common_help);
+}
+
+/* Parses --compress. Returns 0 or -1. */
+static int
+archive_cli_compress(const char *arg, int *level)
+{
+	if (strcmp(arg, "none") == 0)
+	{
+		*level = 0;
+		return 0;
+	}
+	if (strcmp(arg, "zstd") == 0)
+	{
+		*level = ARCHIVE_DEFAULT_LEVEL;
+		return 0;
+	}
+	if (strncmp(arg, "zstd:", 5) == 0)
+	{
+		char *end;
+		long v = strtol(arg + 5, &end, 10);
+		if (*end == '\0' && end != arg + 5 && v >= 1 && v <= 19)
+		{
+			*level = (int) v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+cmd_export(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"source", required_argument, NULL, ARCHIVE_OPT_SOURCE},
+		{"all", no_argument, NULL, ARCHIVE_OPT_ALL},
+		{"output", required_argument, NULL, ARCHIVE_OPT_OUTPUT},
+		{"jobs", required_argument, NULL, ARCHIVE_OPT_JOBS},
+		{"roles", no_argument, NULL, ARCHIVE_OPT_ROLES},
+		{"compress", required_argument, NULL, ARCHIVE_OPT_COMPRESS},
+		{"format", required_argument, NULL, ARCHIVE_OPT_FORMAT},
+		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
+		CLI_COMMON_LONGOPTS,
+		{NULL, 0, NULL, 0}
+	};
+	archive_export_opts o = {.jobs = 2, .zstd_level = ARCHIVE_DEFAULT_LEVEL};
+	const char *source_arg = NULL;
+	long jobs = 2;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	{
+		switch (opt)
+		{
+			case ARCHIVE_OPT_SOURCE:
+				source_arg = optarg;
+				break;
+			case ARCHIVE_OPT_ALL:
+				o.all = true;
+				break;
+			case ARCHIVE_OPT_OUTPUT:
+				o.output = optarg;
+				break;
+			case 'j':
+			case ARCHIVE_OPT_JOBS:
+				if (cli_parse_int("export", "--jobs", optarg, 1, 64, &jobs) != 0)
+					return EXIT_USAGE;
+				break;
+			case ARCHIVE_OPT_ROLES:
+				o.roles = true;
+				break;
+			case ARCHIVE_OPT_COMPRESS:
+				if (archive_cli_compress(optarg, &o.zstd_level) != 0)
+					return cli_usage_error("export", "--compress must be zstd, zstd:LEVEL (1..19) or none, not \"%s\"", optarg);
+				break;
+			case ARCHIVE_OPT_FORMAT:
+				if (strcmp(optarg, "tar") == 0)
+					o.tar = true;
+				else if (strcmp(optarg, "dir") == 0)
+					o.tar = false;
+				else
+					return cli_usage_error("export", "--format must be dir or tar, not \"%s\"", optarg);
+				break;
+			case ARCHIVE_OPT_RESUME:
+				o.resume = true;
+				break;
+			case '?':
+			case ':':
+				return cli_bad_option("export", opt, argv);
+			default:
+			{
+				int c = cli_common_option("export", opt, optarg);
+				if (c == 2)
+				{
+					archive_cli_export_help();
+					return EXIT_OK;
+				}
+				if (c != 1)
+					return EXIT_USAGE;
+			}
+		}
+	}
+	o.jobs = (int) jobs;
+	o.dbs = argv + optind;
+	o.ndbs = argc - optind;
+	if (!o.output)
+		return cli_usage_error("export", "give where to write the archive with --output");
+	if (o.all && o.ndbs > 0)
+		return cli_usage_error("export", "give database names or --all, not both");
+	if (!o.all && o.ndbs == 0)
+		return cli_usage_error("export", "name the databases to export, or give --all");
+	if (strcmp(o.output, "-") == 0 && !o.tar)
+		return cli_usage_error("export", "--output - writes a tar stream: add --format tar");
+	if (o.resume && o.tar)
+		return cli_usage_error("export", "--resume works with --format dir only");
+	int rc;
+	if ((rc = cli_resolve_conn("export", "--source", source_arg, "PGCARRY_SOURCE", true, &o.source)) != 0)
+		return rc;
+
+	pgc_err err = PGC_ERR_INIT;
+	rc = archive_export_run(&o, &err);
+	if (rc != EXIT_OK)
+		err_report(&err);
+	err_clear(&err);
+	return rc;
+}
+
+int
+cmd_import(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"target", required_argument, NULL, ARCHIVE_OPT_TARGET},
+		{"input", required_argument, NULL, ARCHIVE_OPT_INPUT},
+		{"jobs", required_argument, NULL, ARCHIVE_OPT_JOBS},
+		{"roles", no_argument, NULL, ARCHIVE_OPT_ROLES},
+		{"clean", no_argument, NULL, ARCHIVE_OPT_CLEAN},
+		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
+		{"db", required_argument, NULL, ARCHIVE_OPT_DB},
+		{"no-owner", no_argument, NULL, ARCHIVE_OPT_NO_OWNER},
+		CLI_COMMON_LONGOPTS,
+		{NULL, 0, NULL, 0}
+	};
+	archive_import_opts o = {.jobs = 2};
+	const char *target_arg = NULL;
+	long jobs = 2;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	{
+		switch (opt)
+		{
+			case ARCHIVE_OPT_TARGET:
+				target_arg = optarg;
+				break;
+			case ARCHIVE_OPT_INPUT:
+				o.input = optarg;
+				break;
+			case 'j':
+			case ARCHIVE_OPT_JOBS:
+				if (cli_parse_int("import", "--jobs", optarg, 1, 64, &jobs) != 0)
+					return EXIT_USAGE;
+				break;
+			case ARCHIVE_OPT_ROLES:
+				o.roles = true;
+				break;
+			case ARCHIVE_OPT_CLEAN:
+				o.clean = true;
+				break;
+			case ARCHIVE_OPT_RESUME:
+				o.resume = true;
+				break;
+			case ARCHIVE_OPT_DB:
+				o.dbname = optarg;
+				break;
+			case ARCHIVE_OPT_NO_OWNER:
+				o.no_owner = true;
+				break;
+			case '?':
+			case ':':
+				return cli_bad_option("import", opt, argv);
+			default:
+			{
+				int c = cli_common_option("import", opt, optarg);
+				if (c == 2)
+				{
+					archive_cli_import_help();
+					return EXIT_OK;
+				}
+				if (c != 1)
+					return EXIT_USAGE;
+			}
+		}
+	}
+	o.jobs = (int) jobs;
+	o.dbs = argv + optind;
+	o.ndbs = argc - optind;
+	if (!o.input)
+		return cli_usage_error("import", "give the archive or dump to load with --input");
+	if (o.clean && o.resume)
+		return cli_usage_error("import", "--clean and --resume cannot be used together");
+	if (o.dbname && !*o.dbname)
+		return cli_usage_error("import", "--db needs a database name");
+
+	pgc_err err = PGC_ERR_INIT;
+	archive_dump_kind kind;
+	if (archive_dump_detect(o.input, &kind, &err) != 0)
+	{
+		err_report(&err);
+		err_clear(&err);
+		return EXIT_FAIL;
+	}
+	bool pgcarry = kind == ARCHIVE_DUMP_PGCARRY_DIR || kind == ARCHIVE_DUMP_PGCARRY_TAR;
+	if (!pgcarry)
+	{
+		if (o.ndbs > 0)
+			return cli_usage_error("import", "a pg_dump file holds one database: name the target database with --db");
+		if (o.resume)
+			return cli_usage_error("import", "--resume works with pgcarry archives only; load a pg_dump file again with --clean");
+		if (o.roles)
+			return cli_usage_error("import", "--roles works with pgcarry archives only; pg_dump files hold no roles");
+	}
+	int rc;
+	if ((rc = cli_resolve_conn("import", "--target", target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
+		return rc;
+	if (pgcarry)
+		rc = archive_import_run(&o, kind == ARCHIVE_DUMP_PGCARRY_TAR, &err);
+	else
+	{
+		archive_dump_opts d = {.target = o.target, .dbname = o.dbname, .jobs = o.jobs, .clean = o.clean,
+			.no_owner = o.no_owner};
+		rc = archive_dump_import(o.input, kind, &d, &err);
+	}
+	if (rc != EXIT_OK)
+		err_report(&err);
+	err_clear(&err);
+	return rc;
+}

@@ -1,0 +1,879 @@
+/*
+ * archive_export.c: "pgcarry export", databases into a checksummed archive.
+ *
+ * How it works: for each database, a coordinator session exports a snapshot
+ * (snapshot.h) and reads the catalog in it (catalog.h).  One work queue
+ * (workq.h) with --jobs workers then runs three kinds of task: the schema
+ * (pg_dump -Fc --snapshot, sections pre-data and post-data), each table part
+ * (COPY TO STDOUT in text, through stream_copy_out, each row hashed, into a
+ * zstd archive file), and the large objects.  Every worker attaches its own
+ * session to the database's snapshot, so every file of a database shows the
+ * same moment.  When all tasks of a database are done, its entry is written
+ * as database.json; when every database is done, manifest.json is written
+ * last.  With --format tar, each finished file is appended to the tar stream
+ * at once (and removed from the private work directory), and the manifest
+ * is the last entry.
+ *
+ * Resume (--format dir only): a database whose database.json exists and
+ * whose files match it is kept; any other is exported again, whole, from a
+ * new snapshot (see docs/archive-format.md, "Resume").
+ */
+#include "archive/archive_export.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive/archive_child.h"
+#include "archive/archive_file.h"
+#include "archive/manifest.h"
+#include "archive/tarstream.h"
+#include "catalog.h"
+#include "cleanup.h"
+#include "conn.h"
+#include "snapshot.h"
+#include "stream.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "workq.h"
+
+/* Tables bigger than this many 8 kB pages are exported in parts of this
+ * size (128 MB), on servers with TID range scans (14 and later). */
+#define EXPORT_PART_PAGES 16384
+#define EXPORT_PART_MIN_VERSION 140000
+
+typedef struct export_run
+{
+	const archive_export_opts *o;
+	const char *root;			/* where files are written */
+	tarstream_writer *tar;		/* NULL for --format dir */
+	pthread_mutex_t lock;		/* tar and manifest file lists */
+	int			server_version;
+} export_run;
+
+typedef struct export_db
+{
+	export_run *run;
+	const catalog_db *cdb;
+	manifest_db *mdb;
+	const char *snapshot_id;
+	char	   *child_conn;
+	char	   *password;
+	pthread_mutex_t lock;
+	pgc_err		err;			/* the first failure of a task */
+	uint64_t	rows;
+	uint64_t	bytes;
+} export_db;
+
+typedef enum export_kind
+{
+	EXPORT_SCHEMA,
+	EXPORT_PART,
+	EXPORT_LARGE_OBJECTS
+} export_kind;
+
+typedef struct export_task
+{
+	export_kind kind;
+	export_db  *db;
+	int			table;			/* index into db->mdb->tables */
+	int			part;
+	char	   *qualified;		/* quoted table name */
+	char	   *columns;		/* quoted column list */
+	stream_range range;
+} export_task;
+
+typedef struct export_worker
+{
+	PGconn	   *conn;
+} export_worker;
+
+/* ------------------------------------------------------------ helpers */
+
+/* Splits a list made by quote_ident joined with ", " into names. */
+static char **
+archive_export_columns(const char *list, int *n)
+{
+	char **out = NULL;
+	*n = 0;
+	const char *p = list;
+	while (*p)
+	{
+		buf_t b = {0};
+		if (*p == '"')
+		{
+			p++;
+			while (*p)
+			{
+				if (*p == '"' && p[1] == '"')
+				{
+					buf_putc(&b, '"');
+					p += 2;
+				}
+				else if (*p == '"')
+				{
+					p++;
+					break;
+				}
+				else
+					buf_putc(&b, *p++);
+			}
+		}
+		else
+			while (*p && *p != ',')
+				buf_putc(&b, *p++);
+		out = xrealloc(out, sizeof(char *) * (size_t) (*n + 1));
+		out[(*n)++] = buf_steal(&b);
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	return out;
+}
+
+/* Records a task's failure on its database (first one wins). */
+static void
+archive_export_fail(export_db *db, pgc_err *err)
+{
+	pthread_mutex_lock(&db->lock);
+	if (!db->err.set)
+		err_move(&db->err, err);
+	pthread_mutex_unlock(&db->lock);
+	err_clear(err);
+}
+
+static bool
+archive_export_failed(export_db *db)
+{
+	pthread_mutex_lock(&db->lock);
+	bool f = db->err.set;
+	pthread_mutex_unlock(&db->lock);
+	return f || cleanup_interrupted();
+}
+
+/* A file of this database is finished: list it, and with --format tar
+ * move it into the tar stream. */
+static int
+archive_export_file_done(export_db *db, const char *rel, const archive_file_info *info, pgc_err *err)
+{
+	export_run *run = db->run;
+	int rc = 0;
+	pthread_mutex_lock(&run->lock);
+	manifest_add_file(&db->mdb->files, &db->mdb->nfiles, rel, info);
+	db->bytes += info->size;
+	if (run->tar)
+	{
+		char *path = xasprintf("%s/%s", run->root, rel);
+		rc = tarstream_writer_add_file(run->tar, rel, path, err);
+		unlink(path);
+		free(path);
+	}
+	pthread_mutex_unlock(&run->lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------- tasks */
+
+static int
+archive_export_schema(export_db *db, pgc_err *err)
+{
+	export_run *run = db->run;
+	char *rel = xasprintf("%s/schema.dump", db->mdb->dir);
+	char *tmp = xasprintf("%s/%s/.schema.dump.partial", run->root, db->mdb->dir);
+	char *final = xasprintf("%s/%s", run->root, rel);
+	char *snap = xasprintf("--snapshot=%s", db->snapshot_id);
+	const char *argv[] = {"pg_dump", "-w", "-Fc", "--section=pre-data", "--section=post-data",
+		snap, "-d", db->child_conn, "-f", tmp, NULL};
+	buf_t errout = {0};
+	archive_child_io io = {.errout = &errout, .password = db->password};
+	int rc = -1;
+	int st = archive_child_run(argv, &io, err);
+	if (st > 0)
+	{
+		err_set(err, "could not dump the schema of database \"%s\"", db->cdb->name);
+		char *lines = archive_child_error_lines(errout.data, 10);
+		err_detail(err, "%s", lines);
+		free(lines);
+		err_hint(err, "pg_dump must be of the source server's major version or newer.");
+	}
+	else if (st == 0)
+	{
+		archive_file_info info;
+		chmod(tmp, 0600);
+		if (archive_file_checksum(tmp, &info, err) == 0 && rename(tmp, final) == 0)
+			rc = archive_export_file_done(db, rel, &info, err);
+		else
+			err_set(err, "could not write \"%s\"", final);
+	}
+	if (rc != 0)
+		unlink(tmp);
+	buf_free(&errout);
+	free(rel);
+	free(tmp);
+	free(final);
+	free(snap);
+	return rc;
+}
+
+typedef struct export_sink
+{
+	archive_file_writer *w;
+} export_sink;
+
+static int
+archive_export_sink(void *arg, const char *data, size_t len, pgc_err *err)
+{
+	export_sink *s = arg;
+	return archive_file_writer_write(s->w, data, len, err);
+}
+
+static const char *
+archive_export_ext(const export_run *run)
+{
+	return run->o->zstd_level > 0 ? ".copy.zst" : ".copy";
+}
+
+static int
+archive_export_part(export_db *db, export_task *t, PGconn *conn, pgc_err *err)
+{
+	export_run *run = db->run;
+	manifest_table *mt = &db->mdb->tables[t->table];
+	manifest_part *mp = &mt->parts[t->part];
+	char *full = xasprintf("%s.%s", mt->schema, mt->name);
+	log_set_table(full);
+	free(full);
+	archive_file_writer *w = archive_file_writer_create(run->root, mp->file, run->o->zstd_level, err);
+	if (!w)
+		return -1;
+	export_sink sink = {w};
+	char *sql = stream_copy_out_sql(t->qualified, t->columns, &t->range, NULL, STREAM_TEXT);
+	stream_result res;
+	memset(&res, 0, sizeof res);
+	int rc = stream_copy_out(conn, sql, STREAM_TEXT, archive_export_sink, &sink, NULL, &res, err);
+	archive_file_info info;
+	if (rc == 0)
+		rc = archive_file_writer_finish(w, &info, err);
+	archive_file_writer_destroy(w);
+	free(sql);
+	if (rc == 0)
+	{
+		mp->rows = res.hash.rows;
+		rowhash_hex(&res.hash, mp->checksum);
+		rc = archive_export_file_done(db, mp->file, &info, err);
+		pthread_mutex_lock(&db->lock);
+		db->rows += res.hash.rows;
+		pthread_mutex_unlock(&db->lock);
+		log_info("exported %llu rows (%llu bytes compressed)", (unsigned long long) res.hash.rows,
+				 (unsigned long long) info.size);
+	}
+	log_set_table(NULL);
+	return rc;
+}
+
+typedef struct export_lo_sink
+{
+	archive_file_writer *w;
+	uint32_t	oid;
+	int64_t		offset;
+	buf_t		row;
+	uint64_t	rows;
+} export_lo_sink;
+
+static int
+archive_export_lo_chunk(void *arg, uint32_t oid, const char *data, size_t len, pgc_err *err)
+{
+	static const char hx[] = "0123456789abcdef";
+	export_lo_sink *s = arg;
+	if (oid != s->oid)
+	{
+		s->oid = oid;
+		s->offset = 0;
+	}
+	if (len == 0)
+		return 0;
+	buf_reset(&s->row);
+	buf_printf(&s->row, "%u\t%lld\t\\\\x", oid, (long long) s->offset);
+	buf_reserve(&s->row, len * 2 + 2);
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) data[i];
+		char two[2] = {hx[c >> 4], hx[c & 15]};
+		buf_append(&s->row, two, 2);
+	}
+	buf_putc(&s->row, '\n');
+	s->offset += (int64_t) len;
+	s->rows++;
+	return archive_file_writer_write(s->w, s->row.data, s->row.len, err);
+}
+
+static int
+archive_export_large_objects(export_db *db, PGconn *conn, pgc_err *err)
+{
+	export_run *run = db->run;
+	log_set_table("large objects");
+	archive_file_writer *w = archive_file_writer_create(run->root, db->mdb->lo_file, run->o->zstd_level, err);
+	if (!w)
+		return -1;
+	export_lo_sink sink = {.w = w, .oid = 0};
+	stream_result res;
+	memset(&res, 0, sizeof res);
+	int rc = stream_large_objects_read(conn, 0, 0, archive_export_lo_chunk, &sink, NULL, &res, err);
+	archive_file_info info;
+	if (rc == 0)
+		rc = archive_file_writer_finish(w, &info, err);
+	archive_file_writer_destroy(w);
+	buf_free(&sink.row);
+	if (rc == 0)
+	{
+		db->mdb->lo_count = res.hash.rows;
+		db->mdb->lo_rows = sink.rows;
+		rowhash_hex(&res.hash, db->mdb->lo_checksum);
+		rc = archive_export_file_done(db, db->mdb->lo_file, &info, err);
+		log_info("exported %llu large objects", (unsigned long long) res.hash.rows);
+	}
+	log_set_table(NULL);
+	return rc;
+}
+
+static void *
+archive_export_worker_start(int worker, void *ctx)
+{
+	(void) ctx;
+	log_set_worker(worker + 1);
+	return xcalloc(1, sizeof(export_worker));
+}
+
+static void
+archive_export_worker_end(int worker, void *state, void *ctx)
+{
+	(void) worker;
+	(void) ctx;
+	export_worker *w = state;
+	conn_close(w->conn);
+	free(w);
+}
+
+static void
+archive_export_task_free(export_task *t)
+{
+	free(t->qualified);
+	free(t->columns);
+	free(t);
+}
+
+static void
+archive_export_run_task(void *task, int worker, void *state, void *ctx)
+{
+	(void) worker;
+	(void) ctx;
+	export_task *t = task;
+	export_db *db = t->db;
+	export_worker *ws = state;
+	pgc_err err = PGC_ERR_INIT;
+	log_set_database(db->cdb->name);
+	if (archive_export_failed(db))
+		goto done;
+	if (t->kind != EXPORT_SCHEMA && !ws->conn)
+	{
+		ws->conn = stream_conn_open(db->run->o->source, db->cdb->name, "source", db->cdb->encoding, true, &err);
+		if (!ws->conn || snapshot_attach(ws->conn, db->snapshot_id, &err) != 0)
+		{
+			archive_export_fail(db, &err);
+			goto done;
+		}
+	}
+	int rc;
+	if (t->kind == EXPORT_SCHEMA)
+		rc = archive_export_schema(db, &err);
+	else if (t->kind == EXPORT_PART)
+		rc = archive_export_part(db, t, ws->conn, &err);
+	else
+		rc = archive_export_large_objects(db, ws->conn, &err);
+	if (rc != 0)
+		archive_export_fail(db, &err);
+done:
+	log_set_database(NULL);
+	archive_export_task_free(t);
+}
+
+static void
+archive_export_dropped(void *task, void *ctx)
+{
+	(void) ctx;
+	archive_export_task_free(task);
+}
+
+/* ----------------------------------------------------------- database */
+
+/* Writes sequences.sql: one setval per sequence, for restoring by hand. */
+static int
+archive_export_sequences_file(export_db *db, PGconn *conn, const catalog_sequence *seqs, int n,
+							  pgc_err *err)
+{
+	export_run *run = db->run;
+	buf_t b = {0};
+	buf_puts(&b, "-- pgcarry: sequence values, read in the export's snapshot\n");
+	for (int i = 0; i < n; i++)
+	{
+		char *lit = conn_quote_literal(conn, seqs[i].qualified);
+		buf_printf(&b, "SELECT pg_catalog.setval(%s, %s, %s);\n", lit, seqs[i].last_value,
+				   seqs[i].is_called ? "true" : "false");
+		free(lit);
+	}
+	archive_file_writer *w = archive_file_writer_create(run->root, db->mdb->sequences_file, 0, err);
+	archive_file_info info;
+	int rc = -1;
+	if (w && archive_file_writer_write(w, b.data, b.len, err) == 0 &&
+		archive_file_writer_finish(w, &info, err) == 0)
+		rc = archive_export_file_done(db, db->mdb->sequences_file, &info, err);
+	archive_file_writer_destroy(w);
+	buf_free(&b);
+	return rc;
+}
+
+/* Exports one database into mdb (whose name and dir are set). */
+static int
+archive_export_database(export_run *run, const catalog_db *cdb, manifest_db *mdb, pgc_err *err)
+{
+	const archive_export_opts *o = run->o;
+	export_db db = {.run = run, .cdb = cdb, .mdb = mdb};
+	pthread_mutex_init(&db.lock, NULL);
+	time_t start = time(NULL);
+	int rc = -1;
+	catalog_table *tables = NULL;
+	catalog_sequence *seqs = NULL;
+	int ntables = 0, nseqs = 0;
+	int64_t lo_count = 0, lo_bytes = 0;
+	snapshot *snap = NULL;
+	workq *q = NULL;
+	PGconn *coord = NULL;
+
+	log_set_database(cdb->name);
+	mdb->encoding = xstrdup(cdb->encoding);
+	mdb->lc_collate = xstrdup(cdb->collate);
+	mdb->lc_ctype = xstrdup(cdb->ctype);
+	mdb->owner = xstrdup(cdb->owner);
+	mdb->schema_file = xasprintf("%s/schema.dump", mdb->dir);
+	if (!run->tar && archive_file_mkdirs(run->root, mdb->dir, err) != 0)
+		goto done;
+	if (run->tar && archive_file_mkdirs(run->root, mdb->dir, err) != 0)
+		goto done;
+
+	coord = stream_conn_open(o->source, cdb->name, "source", cdb->encoding, true, err);
+	if (!coord)
+		goto done;
+	snap = snapshot_export(coord, err);
+	if (!snap)
+		goto release;
+	db.snapshot_id = snapshot_id(snap);
+	if (catalog_tables(coord, &tables, &ntables, err) != 0 ||
+		catalog_sequences(coord, &seqs, &nseqs, err) != 0 ||
+		catalog_large_objects(coord, &lo_count, &lo_bytes, err) != 0)
+		goto release;
+	db.child_conn = archive_child_conninfo(o->source, cdb->name, "source", &db.password, err);
+	if (!db.child_conn)
+		goto release;
+
+	/* The manifest entries first: tasks fill them in place. */
+	for (int i = 0; i < ntables; i++)
+	{
+		manifest_table *mt = manifest_db_add_table(mdb);
+		mt->schema = xstrdup(tables[i].schema);
+		mt->name = xstrdup(tables[i].name);
+		mt->columns = archive_export_columns(tables[i].columns, &mt->ncolumns);
+		int nparts = 1;
+		if (run->server_version >= EXPORT_PART_MIN_VERSION && tables[i].pages > EXPORT_PART_PAGES)
+			nparts = (int) ((tables[i].pages + EXPORT_PART_PAGES - 1) / EXPORT_PART_PAGES);
+		char *safe = archive_file_safe_name(tables[i].display, 48);
+		for (int p = 0; p < nparts; p++)
+		{
+			manifest_part *mp = manifest_table_add_part(mt);
+			mp->file = xasprintf("%s/data/%05d-%s.%03d%s", mdb->dir, i + 1, safe, p, archive_export_ext(run));
+		}
+		free(safe);
+	}
+	if (lo_count > 0)
+		mdb->lo_file = xasprintf("%s/large-objects%s", mdb->dir, archive_export_ext(run));
+	if (nseqs > 0)
+	{
+		mdb->sequences_file = xasprintf("%s/sequences.sql", mdb->dir);
+		for (int i = 0; i < nseqs; i++)
+		{
+			manifest_sequence *ms = manifest_db_add_sequence(mdb);
+			ms->schema = xstrdup(seqs[i].schema);
+			ms->name = xstrdup(seqs[i].name);
+			ms->last_value = xstrdup(seqs[i].last_value);
+			ms->is_called = seqs[i].is_called;
+		}
+		if (archive_export_sequences_file(&db, coord, seqs, nseqs, err) != 0)
+			goto release;
+	}
+
+	workq_ops ops = {
+		.worker_start = archive_export_worker_start,
+		.run = archive_export_run_task,
+		.worker_end = archive_export_worker_end,
+		.dropped = archive_export_dropped,
+	};
+	q = workq_create(o->jobs, &ops, NULL);
+	export_task *st = xcalloc(1, sizeof *st);
+	st->kind = EXPORT_SCHEMA;
+	st->db = &db;
+	workq_push(q, st, INT64_MAX);
+	if (lo_count > 0)
+	{
+		export_task *lt = xcalloc(1, sizeof *lt);
+		lt->kind = EXPORT_LARGE_OBJECTS;
+		lt->db = &db;
+		workq_push(q, lt, lo_bytes);
+	}
+	for (int i = 0; i < ntables; i++)
+	{
+		manifest_table *mt = &mdb->tables[i];
+		for (int p = 0; p < mt->nparts; p++)
+		{
+			export_task *t = xcalloc(1, sizeof *t);
+			t->kind = EXPORT_PART;
+			t->db = &db;
+			t->table = i;
+			t->part = p;
+			t->qualified = xstrdup(tables[i].qualified);
+			t->columns = xstrdup(tables[i].columns);
+			if (mt->nparts == 1)
+				t->range = STREAM_WHOLE_TABLE;
+			else
+			{
+				t->range.first_page = (int64_t) p * EXPORT_PART_PAGES;
+				t->range.end_page = p == mt->nparts - 1 ? -1 : (int64_t) (p + 1) * EXPORT_PART_PAGES;
+			}
+			workq_push(q, t, mt->nparts == 1 ? tables[i].est_bytes
+					   : tables[i].est_bytes / mt->nparts);
+		}
+	}
+	workq_wait(q);
+	workq_destroy(q);
+	q = NULL;
+	if (db.err.set)
+	{
+		err_move(err, &db.err);
+		goto release;
+	}
+	if (cleanup_interrupted())
+	{
+		err_set(err, "export interrupted");
+		goto release;
+	}
+	/* Table checksums: the sum of their parts. */
+	for (int i = 0; i < mdb->ntables; i++)
+	{
+		manifest_table *mt = &mdb->tables[i];
+		rowhash h;
+		rowhash_init(&h);
+		for (int p = 0; p < mt->nparts; p++)
+		{
+			rowhash ph;
+			rowhash_init(&ph);
+			rowhash_parse_hex(&ph, mt->parts[p].checksum);
+			ph.rows = mt->parts[p].rows;
+			rowhash_merge(&h, &ph);
+		}
+		mt->rows = h.rows;
+		rowhash_hex(&h, mt->checksum);
+	}
+	if (!run->tar && manifest_db_write(run->root, mdb, err) != 0)
+		goto release;
+	log_notice("exported database \"%s\": %d tables, %llu rows, %d sequences, %lld large objects, "
+			   "%llu bytes in %lld s", cdb->name, ntables, (unsigned long long) db.rows, nseqs,
+			   (long long) lo_count, (unsigned long long) db.bytes, (long long) (time(NULL) - start));
+	rc = 0;
+
+release:
+	snapshot_release(snap);
+done:
+	conn_close(coord);
+	workq_destroy(q);
+	catalog_tables_free(tables, ntables);
+	catalog_sequences_free(seqs, nseqs);
+	if (db.password)
+	{
+		memset(db.password, 0, strlen(db.password));
+		free(db.password);
+	}
+	free(db.child_conn);
+	err_clear(&db.err);
+	pthread_mutex_destroy(&db.lock);
+	log_set_database(NULL);
+	return rc;
+}
+
+/* With --resume: keeps the database when database.json and its files
+ * agree.  Returns 1 kept (mdb filled), 0 redo, -1 error. */
+static int
+archive_export_keep(export_run *run, const char *dir, const char *name, manifest_db *mdb, pgc_err *err)
+{
+	int r = manifest_db_read(run->root, dir, mdb, err);
+	if (r != 0)
+	{
+		if (r < 0)
+		{
+			log_warning("%s/%s cannot be read: database \"%s\" is exported again", dir, MANIFEST_DB_NAME, name);
+			err_clear(err);
+		}
+		return 0;
+	}
+	if (strcmp(mdb->name, name) != 0)
+	{
+		manifest_db_clear(mdb);
+		return 0;
+	}
+	for (int i = 0; i < mdb->nfiles; i++)
+	{
+		char *path = xasprintf("%s/%s", run->root, mdb->files[i].path);
+		archive_file_info info;
+		int c = archive_file_checksum(path, &info, err);
+		free(path);
+		if (c < 0)
+			return -1;
+		if (c == 1 || info.size != mdb->files[i].info.size ||
+			strcmp(info.sha256, mdb->files[i].info.sha256) != 0)
+		{
+			log_notice("database \"%s\": file \"%s\" is missing or changed; exporting the database again",
+					   name, mdb->files[i].path);
+			manifest_db_clear(mdb);
+			return 0;
+		}
+	}
+	log_notice("database \"%s\" was exported completely before; keeping its %d files", name, mdb->nfiles);
+	return 1;
+}
+
+/* Exports the roles with pg_dumpall --roles-only into roles.sql. */
+static int
+archive_export_roles(export_run *run, manifest *m, PGconn *conn, pgc_err *err)
+{
+	bool super = false;
+	if (catalog_is_superuser(conn, &super, err) != 0)
+		return -1;
+	char *password = NULL;
+	char *cc = archive_child_conninfo(run->o->source, "postgres", "source", &password, err);
+	if (!cc)
+		return -1;
+	char *tmp = xasprintf("%s/.roles.sql.partial", run->root);
+	char *final = xasprintf("%s/roles.sql", run->root);
+	const char *argv[] = {"pg_dumpall", "-w", "--roles-only", "-d", cc, "-f", tmp,
+		super ? NULL : "--no-role-passwords", NULL};
+	buf_t errout = {0};
+	archive_child_io io = {.errout = &errout, .password = password};
+	int rc = -1;
+	int st = archive_child_run(argv, &io, err);
+	if (st > 0)
+	{
+		err_set(err, "could not dump the roles of the source server");
+		char *lines = archive_child_error_lines(errout.data, 10);
+		err_detail(err, "%s", lines);
+		free(lines);
+	}
+	else if (st == 0)
+	{
+		archive_file_info info;
+		chmod(tmp, 0600);
+		if (archive_file_checksum(tmp, &info, err) == 0 && rename(tmp, final) == 0)
+		{
+			m->roles_file = xstrdup("roles.sql");
+			m->roles_passwords = super;
+			manifest_add_file(&m->files, &m->nfiles, "roles.sql", &info);
+			rc = 0;
+			if (run->tar)
+			{
+				rc = tarstream_writer_add_file(run->tar, "roles.sql", final, err);
+				unlink(final);
+			}
+			if (!super)
+				log_warning("role passwords are not in the archive: role \"%s\" may not read them",
+							PQuser(conn));
+		}
+	}
+	unlink(tmp);
+	buf_free(&errout);
+	if (password)
+	{
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	free(cc);
+	free(tmp);
+	free(final);
+	return rc;
+}
+
+/* Refuses an output that is not new (or empty), unless resuming. */
+static int
+archive_export_check_output(const archive_export_opts *o, pgc_err *err)
+{
+	if (o->tar)
+	{
+		if (strcmp(o->output, "-") == 0)
+			return 0;
+		struct stat st;
+		if (stat(o->output, &st) == 0)
+		{
+			err_set(err, "output file \"%s\" already exists", o->output);
+			err_hint(err, "Choose a new file name, or remove the file.");
+			return -1;
+		}
+		return 0;
+	}
+	DIR *d = opendir(o->output);
+	if (!d)
+	{
+		if (errno == ENOENT)
+			return 0;
+		err_set(err, "output \"%s\" is not a directory that pgcarry can use: %s", o->output, strerror(errno));
+		return -1;
+	}
+	bool empty = true;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = false;
+	closedir(d);
+	if (!empty && !o->resume)
+	{
+		err_set(err, "output directory \"%s\" is not empty", o->output);
+		err_hint(err, "Choose a new directory, or finish an interrupted export into it with --resume.");
+		return -1;
+	}
+	chmod(o->output, 0700);
+	return 0;
+}
+
+int
+archive_export_run(const archive_export_opts *o, pgc_err *err)
+{
+	umask(077);
+	if (archive_export_check_output(o, err) != 0)
+		return EXIT_FAIL;
+	export_run run = {.o = o};
+	pthread_mutex_init(&run.lock, NULL);
+	int rc = EXIT_FAIL;
+	catalog_db *dbs = NULL;
+	int ndbs = 0;
+	manifest *m = NULL;
+	PGconn *conn = NULL;
+
+	if (o->resume && !o->tar)
+	{
+		char *mp = xasprintf("%s/%s", o->output, MANIFEST_NAME);
+		struct stat st;
+		bool done = stat(mp, &st) == 0;
+		free(mp);
+		if (done)
+		{
+			log_notice("archive \"%s\" is already complete: nothing to resume", o->output);
+			pthread_mutex_destroy(&run.lock);
+			return EXIT_OK;
+		}
+	}
+	if (o->tar)
+	{
+		const char *tmp = cleanup_private_tmpdir(err);
+		if (!tmp)
+			goto done;
+		run.root = tmp;
+		run.tar = tarstream_writer_create(o->output, err);
+		if (!run.tar)
+			goto done;
+	}
+	else
+	{
+		run.root = o->output;
+		if (archive_file_mkdirs(o->output, NULL, err) != 0)
+			goto done;
+	}
+
+	conn = conn_open(o->source, NULL, "source", err);
+	if (!conn)
+		goto done;
+	run.server_version = PQserverVersion(conn);
+	if (catalog_dbs(conn, "source", (const char *const *) o->dbs, o->ndbs, o->all, &dbs, &ndbs, err) != 0)
+		goto done;
+	m = manifest_create();
+	m->server_version = conn_version_string(run.server_version);
+	m->server_version_num = run.server_version;
+	m->compression = xstrdup(o->zstd_level > 0 ? "zstd" : "none");
+	m->compression_level = o->zstd_level;
+	if (o->roles && archive_export_roles(&run, m, conn, err) != 0)
+		goto done;
+
+	for (int i = 0; i < ndbs; i++)
+	{
+		char *safe = archive_file_safe_name(dbs[i].name, 40);
+		char *dir = xasprintf("databases/%02d-%s", i + 1, safe);
+		free(safe);
+		manifest_db *mdb = manifest_add_db(m);
+		int kept = 0;
+		if (o->resume && !o->tar)
+		{
+			kept = archive_export_keep(&run, dir, dbs[i].name, mdb, err);
+			if (kept < 0)
+			{
+				free(dir);
+				goto done;
+			}
+			if (!kept)
+			{
+				char *path = xasprintf("%s/%s", run.root, dir);
+				cleanup_remove_tree(path);
+				free(path);
+			}
+		}
+		if (!kept)
+		{
+			mdb->name = xstrdup(dbs[i].name);
+			mdb->dir = xstrdup(dir);
+			if (archive_export_database(&run, &dbs[i], mdb, err) != 0)
+			{
+				err_prefix(err, "database \"%s\": ", dbs[i].name);
+				free(dir);
+				goto done;
+			}
+		}
+		free(dir);
+		for (int f = 0; f < mdb->nfiles; f++)
+			manifest_add_file(&m->files, &m->nfiles, mdb->files[f].path, &mdb->files[f].info);
+	}
+
+	/* The manifest last: only now does the archive look complete. */
+	if (manifest_write(run.root, m, err) != 0)
+		goto done;
+	if (run.tar)
+	{
+		char *mp = xasprintf("%s/%s", run.root, MANIFEST_NAME);
+		int r = tarstream_writer_add_file(run.tar, MANIFEST_NAME, mp, err);
+		free(mp);
+		if (r != 0 || tarstream_writer_finish(run.tar, err) != 0)
+			goto done;
+	}
+	uint64_t bytes = 0;
+	for (int i = 0; i < m->nfiles; i++)
+		bytes += m->files[i].info.size;
+	log_notice("archive \"%s\" is complete: %d database%s, %d files, %llu bytes",
+			   strcmp(o->output, "-") == 0 ? "standard output" : o->output, m->ndbs,
+			   m->ndbs == 1 ? "" : "s", m->nfiles, (unsigned long long) bytes);
+	rc = EXIT_OK;
+
+done:
+	if (rc != EXIT_OK && !o->tar && err->set && !err->hint)
+		err_hint(err, "Files already written are kept; finish the export with --resume.");
+	tarstream_writer_destroy(run.tar);
+	manifest_destroy(m);
+	catalog_dbs_free(dbs, ndbs);
+	conn_close(conn);
+	pthread_mutex_destroy(&run.lock);
+	return rc;
+}

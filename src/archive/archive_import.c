@@ -1,0 +1,939 @@
+/*
+ * archive_import.c: loading a pgcarry archive into a server
+ * (archive_import.h).
+ *
+ * How it works, for each database:
+ *   1. every file of the database (and roles.sql with --roles) is checked
+ *      against the manifest (size, SHA-256) before the target is touched;
+ *   2. the target database is created, or refused, and marked unfinished
+ *      (archive_target.h);
+ *   3. pre-data with pg_restore;
+ *   4. data: one task per file on a work queue of --jobs sessions.  A table
+ *      in one file is loaded in one transaction: TRUNCATE ONLY, then COPY
+ *      ... FREEZE.  A table in several parts is truncated first, then its
+ *      parts load in parallel.  Each file's rows are hashed as they go to
+ *      the server and compared with the manifest before COMMIT;
+ *   5. sequences (setval), large objects (lo_put in chunks);
+ *   6. post-data with pg_restore -j;
+ *   7. verification: every table read back from the target and checksummed
+ *      (row count and content), large objects and sequences compared; any
+ *      difference is named and gives exit status 3;
+ *   8. the unfinished mark is removed.
+ * With --resume, tables whose content already matches the manifest are not
+ * loaded again.
+ */
+#include "archive/archive_import.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "archive/archive_child.h"
+#include "archive/archive_file.h"
+#include "archive/archive_target.h"
+#include "archive/archive_verify.h"
+#include "archive/manifest.h"
+#include "archive/tarstream.h"
+#include "cleanup.h"
+#include "conn.h"
+#include "stream.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "workq.h"
+
+#define IMPORT_READ_CHUNK (256 * 1024)
+#define IMPORT_BYTEA_OID 17
+
+typedef struct import_db
+{
+	const archive_import_opts *o;
+	const char *root;
+	const manifest *m;
+	const manifest_db *mdb;
+	const char *name;			/* target database */
+	bool		compressed;
+	bool		resuming;
+	pthread_mutex_t lock;
+	pgc_err		err;			/* first failure */
+	int			ndiff;			/* verification differences */
+	uint64_t	rows;
+	int			skipped;		/* tables kept on resume */
+} import_db;
+
+typedef enum import_kind
+{
+	IMPORT_LOAD,				/* load one file */
+	IMPORT_VERIFY				/* checksum one table on the target */
+} import_kind;
+
+typedef struct import_task
+{
+	import_kind kind;
+	import_db  *db;
+	int			table;
+	int			part;
+	bool		whole;			/* the table's only part: TRUNCATE + FREEZE */
+} import_task;
+
+typedef struct import_worker
+{
+	PGconn	   *conn;
+} import_worker;
+
+/* ------------------------------------------------------------ helpers */
+
+static void
+archive_import_fail(import_db *db, pgc_err *err)
+{
+	pthread_mutex_lock(&db->lock);
+	if (!db->err.set)
+		err_move(&db->err, err);
+	pthread_mutex_unlock(&db->lock);
+	err_clear(err);
+}
+
+static bool
+archive_import_failed(import_db *db)
+{
+	pthread_mutex_lock(&db->lock);
+	bool f = db->err.set;
+	pthread_mutex_unlock(&db->lock);
+	return f || cleanup_interrupted();
+}
+
+/* Quoted qualified name and column list of a manifest table. */
+static void
+archive_import_names(PGconn *conn, const manifest_table *t, char **qualified, char **columns)
+{
+	*qualified = conn_qualify(conn, t->schema, t->name);
+	buf_t b = {0};
+	for (int c = 0; c < t->ncolumns; c++)
+	{
+		char *q = conn_quote_ident(conn, t->columns[c]);
+		buf_printf(&b, "%s%s", c ? ", " : "", q);
+		free(q);
+	}
+	*columns = b.data ? buf_steal(&b) : xstrdup("");
+}
+
+/* The target table's rows and checksum, read whole. */
+static int
+archive_import_table_hash(PGconn *conn, const manifest_table *t, rowhash *out, pgc_err *err)
+{
+	char *q, *cols;
+	archive_import_names(conn, t, &q, &cols);
+	char *sql = stream_copy_out_sql(q, cols, NULL, NULL, STREAM_TEXT);
+	stream_result res;
+	memset(&res, 0, sizeof res);
+	int rc = stream_copy_out(conn, sql, STREAM_TEXT, NULL, NULL, NULL, &res, err);
+	if (rc == 0)
+		*out = res.hash;
+	free(sql);
+	free(q);
+	free(cols);
+	return rc;
+}
+
+static bool
+archive_import_hash_matches(const rowhash *h, uint64_t rows, const char *checksum)
+{
+	char hex[ROWHASH_HEX_LEN + 1];
+	rowhash_hex(h, hex);
+	return h->rows == rows && strcmp(hex, checksum) == 0;
+}
+
+/* ---------------------------------------------------------- data load */
+
+typedef struct import_source
+{
+	archive_file_reader *r;
+	stream_hasher hasher;
+	char	   *buf;
+} import_source;
+
+static ssize_t
+archive_import_source(void *arg, const char **data, pgc_err *err)
+{
+	import_source *s = arg;
+	ssize_t n = archive_file_reader_read(s->r, s->buf, IMPORT_READ_CHUNK, err);
+	if (n > 0)
+		stream_hasher_feed(&s->hasher, s->buf, (size_t) n);
+	*data = s->buf;
+	return n;
+}
+
+static int
+archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
+{
+	const manifest_table *mt = &db->mdb->tables[t->table];
+	const manifest_part *mp = &mt->parts[t->part];
+	char *full = xasprintf("%s.%s", mt->schema, mt->name);
+	log_set_table(full);
+	free(full);
+	if (t->whole && db->resuming)
+	{
+		rowhash h;
+		if (archive_import_table_hash(conn, mt, &h, err) != 0)
+			return -1;
+		if (archive_import_hash_matches(&h, mt->rows, mt->checksum))
+		{
+			log_info("already loaded (%llu rows): kept", (unsigned long long) mt->rows);
+			pthread_mutex_lock(&db->lock);
+			db->skipped++;
+			pthread_mutex_unlock(&db->lock);
+			log_set_table(NULL);
+			return 0;
+		}
+	}
+	char *q, *cols;
+	archive_import_names(conn, mt, &q, &cols);
+	import_source src = {0};
+	int rc = -1;
+	src.r = archive_file_reader_open(db->root, mp->file, db->compressed, err);
+	if (!src.r)
+		goto out;
+	stream_hasher_init(&src.hasher, STREAM_TEXT);
+	src.buf = xmalloc(IMPORT_READ_CHUNK);
+	if (conn_exec(conn, "BEGIN", err) != 0)
+		goto out;
+	if (t->whole)
+	{
+		char *sql = xasprintf("TRUNCATE ONLY %s", q);
+		int r = conn_exec(conn, sql, err);
+		free(sql);
+		if (r != 0)
+			goto rollback;
+	}
+	char *in_sql = stream_copy_in_sql(q, cols, STREAM_TEXT, t->whole);
+	int64_t bytes = 0;
+	int r = stream_copy_in(conn, in_sql, archive_import_source, &src, NULL, &bytes, err);
+	free(in_sql);
+	if (r != 0)
+	{
+		err_prefix(err, "could not load archive file \"%s\": ", mp->file);
+		goto rollback;
+	}
+	rowhash h;
+	if (stream_hasher_finish(&src.hasher, &h, err) != 0)
+	{
+		err_prefix(err, "archive file \"%s\": ", mp->file);
+		goto rollback;
+	}
+	if (!archive_import_hash_matches(&h, mp->rows, mp->checksum))
+	{
+		char hex[ROWHASH_HEX_LEN + 1];
+		rowhash_hex(&h, hex);
+		err_set(err, "archive file \"%s\" does not match the manifest", mp->file);
+		err_detail(err, "Expected %llu rows with checksum %s, found %llu rows with checksum %s.",
+				   (unsigned long long) mp->rows, mp->checksum, (unsigned long long) h.rows, hex);
+		goto rollback;
+	}
+	if (conn_exec(conn, "COMMIT", err) != 0)
+		goto out;
+	pthread_mutex_lock(&db->lock);
+	db->rows += h.rows;
+	pthread_mutex_unlock(&db->lock);
+	log_info("loaded %llu rows from %s", (unsigned long long) h.rows, mp->file);
+	rc = 0;
+	goto out;
+
+rollback:
+	{
+		pgc_err ignore = PGC_ERR_INIT;
+		conn_exec(conn, "ROLLBACK", &ignore);
+		err_clear(&ignore);
+	}
+out:
+	archive_file_reader_destroy(src.r);
+	stream_hasher_free(&src.hasher);
+	free(src.buf);
+	free(q);
+	free(cols);
+	log_set_table(NULL);
+	return rc;
+}
+
+static int
+archive_import_verify_table(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
+{
+	const manifest_table *mt = &db->mdb->tables[t->table];
+	rowhash h;
+	if (archive_import_table_hash(conn, mt, &h, err) != 0)
+	{
+		err_prefix(err, "could not verify table %s.%s: ", mt->schema, mt->name);
+		return -1;
+	}
+	if (!archive_import_hash_matches(&h, mt->rows, mt->checksum))
+	{
+		char hex[ROWHASH_HEX_LEN + 1];
+		rowhash_hex(&h, hex);
+		char *msg = xasprintf("table %s.%s differs from the archive: expected %llu rows (checksum %s), "
+							  "found %llu rows (checksum %s)", mt->schema, mt->name,
+							  (unsigned long long) mt->rows, mt->checksum, (unsigned long long) h.rows, hex);
+		log_report(LOG_ERROR, msg, NULL, NULL);
+		free(msg);
+		pthread_mutex_lock(&db->lock);
+		db->ndiff++;
+		pthread_mutex_unlock(&db->lock);
+	}
+	return 0;
+}
+
+static void *
+archive_import_worker_start(int worker, void *ctx)
+{
+	(void) ctx;
+	log_set_worker(worker + 1);
+	return xcalloc(1, sizeof(import_worker));
+}
+
+static void
+archive_import_worker_end(int worker, void *state, void *ctx)
+{
+	(void) worker;
+	(void) ctx;
+	import_worker *w = state;
+	conn_close(w->conn);
+	free(w);
+}
+
+static void
+archive_import_run_task(void *task, int worker, void *state, void *ctx)
+{
+	(void) worker;
+	(void) ctx;
+	import_task *t = task;
+	import_db *db = t->db;
+	import_worker *ws = state;
+	pgc_err err = PGC_ERR_INIT;
+	log_set_database(db->name);
+	if (archive_import_failed(db))
+		goto done;
+	if (!ws->conn)
+	{
+		ws->conn = stream_conn_open(db->o->target, db->name, "target", db->mdb->encoding, false, &err);
+		if (!ws->conn)
+		{
+			archive_import_fail(db, &err);
+			goto done;
+		}
+	}
+	int rc = t->kind == IMPORT_LOAD ? archive_import_load(db, t, ws->conn, &err)
+		: archive_import_verify_table(db, t, ws->conn, &err);
+	if (rc != 0)
+		archive_import_fail(db, &err);
+done:
+	log_set_database(NULL);
+	free(t);
+}
+
+static void
+archive_import_dropped(void *task, void *ctx)
+{
+	(void) ctx;
+	free(task);
+}
+
+/* Runs one kind of task over every table (or part) on --jobs sessions. */
+static int
+archive_import_parallel(import_db *db, import_kind kind, PGconn *coord, pgc_err *err)
+{
+	workq_ops ops = {
+		.worker_start = archive_import_worker_start,
+		.run = archive_import_run_task,
+		.worker_end = archive_import_worker_end,
+		.dropped = archive_import_dropped,
+	};
+	workq *q = workq_create(db->o->jobs, &ops, NULL);
+	for (int i = 0; i < db->mdb->ntables && !archive_import_failed(db); i++)
+	{
+		const manifest_table *mt = &db->mdb->tables[i];
+		if (kind == IMPORT_VERIFY)
+		{
+			import_task *t = xcalloc(1, sizeof *t);
+			*t = (import_task) {.kind = kind, .db = db, .table = i};
+			workq_push(q, t, (int64_t) mt->rows);
+			continue;
+		}
+		bool whole = mt->nparts == 1;
+		if (!whole)
+		{
+			/* Several parts load in parallel into a table emptied first. */
+			pgc_err e2 = PGC_ERR_INIT;
+			bool keep = false;
+			if (db->resuming)
+			{
+				rowhash h;
+				if (archive_import_table_hash(coord, mt, &h, &e2) != 0)
+				{
+					archive_import_fail(db, &e2);
+					break;
+				}
+				keep = archive_import_hash_matches(&h, mt->rows, mt->checksum);
+			}
+			if (keep)
+			{
+				db->skipped++;
+				continue;
+			}
+			char *q, *cols;
+			archive_import_names(coord, mt, &q, &cols);
+			char *sql = xasprintf("TRUNCATE ONLY %s", q);
+			if (conn_exec(coord, sql, &e2) != 0)
+				archive_import_fail(db, &e2);
+			free(sql);
+			free(q);
+			free(cols);
+		}
+		for (int p = 0; p < mt->nparts; p++)
+		{
+			import_task *t = xcalloc(1, sizeof *t);
+			*t = (import_task) {.kind = kind, .db = db, .table = i, .part = p, .whole = whole};
+			workq_push(q, t, (int64_t) (mt->rows / (uint64_t) mt->nparts));
+		}
+	}
+	workq_wait(q);
+	workq_destroy(q);
+	if (db->err.set)
+	{
+		err_move(err, &db->err);
+		return -1;
+	}
+	if (cleanup_interrupted())
+	{
+		err_set(err, "import interrupted");
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------- sequences, objects */
+
+static int
+archive_import_sequences(import_db *db, PGconn *conn, pgc_err *err)
+{
+	for (int i = 0; i < db->mdb->nsequences; i++)
+	{
+		const manifest_sequence *s = &db->mdb->sequences[i];
+		char *q = conn_qualify(conn, s->schema, s->name);
+		const char *params[] = {q, s->last_value, s->is_called ? "true" : "false"};
+		int rc = conn_exec_params(conn, "SELECT pg_catalog.setval($1::regclass, $2::bigint, $3::boolean)",
+								  3, params, err);
+		free(q);
+		if (rc != 0)
+		{
+			err_prefix(err, "could not set sequence %s.%s: ", s->schema, s->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+archive_import_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Loads one "oid \t offset \t \\xHEX" row of large-objects.copy. */
+static int
+archive_import_lo_row(import_db *db, PGconn *conn, char *line, uint32_t *last_oid, buf_t *bin, pgc_err *err)
+{
+	char *t1 = strchr(line, '\t');
+	char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+	if (!t1 || !t2 || strncmp(t2 + 1, "\\\\x", 3) != 0)
+	{
+		err_set(err, "archive file \"%s\" holds a malformed row", db->mdb->lo_file);
+		return -1;
+	}
+	*t1 = '\0';
+	*t2 = '\0';
+	const char *hex = t2 + 4;
+	size_t hl = strlen(hex);
+	buf_reset(bin);
+	buf_reserve(bin, hl / 2 + 1);
+	for (size_t i = 0; i + 1 < hl + 1 && i < hl; i += 2)
+	{
+		int a = archive_import_hexval(hex[i]), b = i + 1 < hl ? archive_import_hexval(hex[i + 1]) : -1;
+		if (a < 0 || b < 0)
+		{
+			err_set(err, "archive file \"%s\" holds a malformed row", db->mdb->lo_file);
+			return -1;
+		}
+		char c = (char) (a * 16 + b);
+		buf_append(bin, &c, 1);
+	}
+	uint32_t oid = (uint32_t) strtoul(line, NULL, 10);
+	if (oid != *last_oid)
+	{
+		const char *p1[] = {line};
+		if (conn_exec_params(conn, "SELECT pg_catalog.lo_create($1::oid) WHERE NOT EXISTS "
+							 "(SELECT 1 FROM pg_catalog.pg_largeobject_metadata WHERE oid = $1::oid)",
+							 1, p1, err) != 0)
+			return -1;
+		*last_oid = oid;
+	}
+	const char *values[3] = {line, t1 + 1, bin->data ? bin->data : ""};
+	int lengths[3] = {0, 0, (int) bin->len};
+	int formats[3] = {0, 0, 1};
+	Oid types[3] = {0, 0, IMPORT_BYTEA_OID};
+	PGresult *res = PQexecParams(conn, "SELECT pg_catalog.lo_put($1::oid, $2::bigint, $3)", 3, types,
+								 values, lengths, formats, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		conn_err_from_result(err, conn, res, NULL);
+		err_prefix(err, "could not write large object %u: ", oid);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+archive_import_large_objects(import_db *db, PGconn *conn, pgc_err *err)
+{
+	if (!db->mdb->lo_file)
+		return 0;
+	log_set_table("large objects");
+	archive_file_reader *r = archive_file_reader_open(db->root, db->mdb->lo_file, db->compressed, err);
+	if (!r)
+		return -1;
+	char *chunk = xmalloc(IMPORT_READ_CHUNK);
+	buf_t line = {0}, bin = {0};
+	uint32_t last_oid = 0;
+	int rc = conn_exec(conn, "BEGIN", err);
+	while (rc == 0)
+	{
+		ssize_t n = archive_file_reader_read(r, chunk, IMPORT_READ_CHUNK, err);
+		if (n < 0)
+		{
+			rc = -1;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t i = 0; i < n && rc == 0; i++)
+		{
+			if (chunk[i] != '\n')
+			{
+				buf_putc(&line, chunk[i]);
+				continue;
+			}
+			rc = archive_import_lo_row(db, conn, line.data ? line.data : (char *) "", &last_oid, &bin, err);
+			buf_reset(&line);
+		}
+	}
+	if (rc == 0 && line.len > 0)
+	{
+		err_set(err, "archive file \"%s\" ends in the middle of a row", db->mdb->lo_file);
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = conn_exec(conn, "COMMIT", err);
+	else
+	{
+		pgc_err ignore = PGC_ERR_INIT;
+		conn_exec(conn, "ROLLBACK", &ignore);
+		err_clear(&ignore);
+	}
+	archive_file_reader_destroy(r);
+	free(chunk);
+	buf_free(&line);
+	buf_free(&bin);
+	log_set_table(NULL);
+	return rc;
+}
+
+/* Compares large objects and sequences with the manifest; counts
+ * differences into db->ndiff. */
+static int
+archive_import_verify_rest(import_db *db, PGconn *conn, pgc_err *err)
+{
+	const manifest_db *mdb = db->mdb;
+	if (conn_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", err) != 0)
+		return -1;
+	stream_result res;
+	memset(&res, 0, sizeof res);
+	int rc = stream_large_objects_read(conn, 0, 0, NULL, NULL, NULL, &res, err);
+	pgc_err ignore = PGC_ERR_INIT;
+	conn_exec(conn, "COMMIT", &ignore);
+	err_clear(&ignore);
+	if (rc != 0)
+		return -1;
+	uint64_t want = mdb->lo_file ? mdb->lo_count : 0;
+	char hex[ROWHASH_HEX_LEN + 1];
+	rowhash_hex(&res.hash, hex);
+	if (res.hash.rows != want || (mdb->lo_file && strcmp(hex, mdb->lo_checksum) != 0))
+	{
+		char *msg = xasprintf("large objects differ from the archive: expected %llu (checksum %s), "
+							  "found %llu (checksum %s)", (unsigned long long) want,
+							  mdb->lo_file ? mdb->lo_checksum : "-", (unsigned long long) res.hash.rows, hex);
+		log_report(LOG_ERROR, msg, NULL, NULL);
+		free(msg);
+		db->ndiff++;
+	}
+	for (int i = 0; i < mdb->nsequences; i++)
+	{
+		const manifest_sequence *s = &mdb->sequences[i];
+		char *q = conn_qualify(conn, s->schema, s->name);
+		char *sql = xasprintf("SELECT last_value::text, is_called FROM %s", q);
+		PGresult *r = conn_query(conn, sql, 0, NULL, err);
+		free(sql);
+		free(q);
+		if (!r)
+			return -1;
+		bool same = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), s->last_value) == 0 &&
+			(PQgetvalue(r, 0, 1)[0] == 't') == s->is_called;
+		if (!same)
+		{
+			char *msg = xasprintf("sequence %s.%s differs from the archive: expected %s%s, found %s%s",
+								  s->schema, s->name, s->last_value, s->is_called ? "" : " (not called)",
+								  PQntuples(r) ? PQgetvalue(r, 0, 0) : "nothing",
+								  PQntuples(r) && PQgetvalue(r, 0, 1)[0] != 't' ? " (not called)" : "");
+			log_report(LOG_ERROR, msg, NULL, NULL);
+			free(msg);
+			db->ndiff++;
+		}
+		PQclear(r);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- pg_restore */
+
+static int
+archive_import_restore(import_db *db, const char *section, const char *cc, const char *password,
+					   pgc_err *err)
+{
+	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
+	char sect[32], jobs[16];
+	snprintf(sect, sizeof sect, "--section=%s", section);
+	snprintf(jobs, sizeof jobs, "%d", db->o->jobs);
+	const char *argv[16];
+	int n = 0;
+	bool tolerant = db->resuming && strcmp(section, "post-data") == 0;
+	argv[n++] = "pg_restore";
+	argv[n++] = "-w";
+	if (!tolerant)
+		argv[n++] = "--exit-on-error";
+	argv[n++] = sect;
+	argv[n++] = "-d";
+	argv[n++] = cc;
+	if (db->o->no_owner)
+		argv[n++] = "--no-owner";
+	if (strcmp(section, "post-data") == 0 && db->o->jobs > 1)
+	{
+		argv[n++] = "-j";
+		argv[n++] = jobs;
+	}
+	argv[n++] = file;
+	argv[n] = NULL;
+	buf_t errout = {0};
+	archive_child_io io = {.errout = &errout, .password = password};
+	int rc = 0;
+	int st = archive_child_run(argv, &io, err);
+	if (st < 0)
+		rc = -1;
+	else if (st != 0)
+	{
+		/* On resume, objects an earlier run made are expected. */
+		bool only_exists = tolerant && errout.data;
+		for (const char *p = errout.data; only_exists && (p = strstr(p, "ERROR:")); p += 6)
+		{
+			const char *eol = strchr(p, '\n');
+			size_t len = eol ? (size_t) (eol - p) : strlen(p);
+			char *l = xstrndup(p, len);
+			if (!strstr(l, "already exists") && !strstr(l, "multiple primary keys"))
+				only_exists = false;
+			free(l);
+		}
+		if (!only_exists)
+		{
+			err_set(err, "could not restore the %s schema of database \"%s\"", section, db->name);
+			char *lines = archive_child_error_lines(errout.data, 12);
+			err_detail(err, "%s", lines);
+			free(lines);
+			err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause and "
+					 "import again with --clean.");
+			rc = -1;
+		}
+	}
+	buf_free(&errout);
+	free(file);
+	return rc;
+}
+
+/* On resume: 1 when every table of the archive exists, 0 when none does,
+ * -1 (err set) when some do: the schema is half made. */
+static int
+archive_import_schema_state(import_db *db, PGconn *conn, pgc_err *err)
+{
+	int found = 0;
+	for (int i = 0; i < db->mdb->ntables; i++)
+	{
+		char *q = conn_qualify(conn, db->mdb->tables[i].schema, db->mdb->tables[i].name);
+		const char *params[] = {q};
+		char *v = conn_query_value(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
+		free(q);
+		if (!v && err->set)
+			return -1;
+		if (v && v[0] == 't')
+			found++;
+		free(v);
+	}
+	if (found == db->mdb->ntables)
+		return 1;
+	if (found == 0)
+		return 0;
+	err_set(err, "cannot resume the import of database \"%s\": its schema is incomplete", db->name);
+	err_detail(err, "%d of its %d tables exist.", found, db->mdb->ntables);
+	err_hint(err, "Start again with --clean.");
+	return -1;
+}
+
+/* ----------------------------------------------------------- database */
+
+static int
+archive_import_database(const archive_import_opts *o, const char *root, const manifest *m,
+						const manifest_db *mdb, const char *name, pgc_err *err)
+{
+	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name};
+	db.compressed = strcmp(m->compression, "zstd") == 0;
+	pthread_mutex_init(&db.lock, NULL);
+	time_t start = time(NULL);
+	int rc = EXIT_FAIL;
+	char *cc = NULL, *password = NULL;
+	PGconn *coord = NULL;
+	log_set_database(name);
+
+	archive_target_opts topts = {.clean = o->clean, .resume = o->resume, .encoding = mdb->encoding,
+		.lc_collate = mdb->lc_collate, .lc_ctype = mdb->lc_ctype, .owner = mdb->owner};
+	if (archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
+		goto done;
+	if (db.resuming)
+		log_notice("resuming the import of database \"%s\"", name);
+	cc = archive_child_conninfo(o->target, name, "target", &password, err);
+	if (!cc)
+		goto done;
+	coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
+	if (!coord)
+		goto done;
+	int schema = db.resuming ? archive_import_schema_state(&db, coord, err) : 0;
+	if (schema < 0)
+		goto done;
+	if (schema == 0 && archive_import_restore(&db, "pre-data", cc, password, err) != 0)
+		goto done;
+	if (archive_import_parallel(&db, IMPORT_LOAD, coord, err) != 0)
+		goto done;
+	if (archive_import_sequences(&db, coord, err) != 0)
+		goto done;
+	if (archive_import_large_objects(&db, coord, err) != 0)
+		goto done;
+	if (archive_import_restore(&db, "post-data", cc, password, err) != 0)
+		goto done;
+	if (archive_import_parallel(&db, IMPORT_VERIFY, coord, err) != 0)
+		goto done;
+	if (archive_import_verify_rest(&db, coord, err) != 0)
+		goto done;
+	if (db.ndiff > 0)
+	{
+		err_set(err, "database \"%s\" differs from the archive: %d difference%s", name, db.ndiff,
+				db.ndiff == 1 ? "" : "s");
+		err_hint(err, "The database stays marked unfinished (pgcarry.import); each difference is listed above.");
+		rc = EXIT_DIFFERENT;
+		goto done;
+	}
+	if (archive_target_mark_done(o->target, name, err) != 0)
+		goto done;
+	printf("imported database \"%s\": %d tables, %llu rows loaded%s, %d sequences, %llu large objects; "
+		   "verified against the archive in %lld s\n", name, mdb->ntables, (unsigned long long) db.rows,
+		   db.skipped ? " (some kept from an earlier run)" : "", mdb->nsequences,
+		   (unsigned long long) (mdb->lo_file ? mdb->lo_count : 0), (long long) (time(NULL) - start));
+	fflush(stdout);
+	rc = EXIT_OK;
+
+done:
+	conn_close(coord);
+	if (password)
+	{
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	free(cc);
+	err_clear(&db.err);
+	pthread_mutex_destroy(&db.lock);
+	log_set_database(NULL);
+	return rc;
+}
+
+/* Creates the archive's roles (errors for roles that exist are expected). */
+static int
+archive_import_roles(const archive_import_opts *o, const char *root, const manifest *m, pgc_err *err)
+{
+	if (!m->roles_file)
+	{
+		log_warning("the archive holds no roles (it was exported without --roles)");
+		return 0;
+	}
+	char *password = NULL;
+	char *cc = archive_child_conninfo(o->target, "postgres", "target", &password, err);
+	if (!cc)
+		return -1;
+	char *file = xasprintf("%s/%s", root, m->roles_file);
+	const char *argv[] = {"psql", "-X", "-q", "-w", "-d", cc, "-f", file, NULL};
+	buf_t errout = {0};
+	archive_child_io io = {.errout = &errout, .password = password};
+	int rc = archive_child_run(argv, &io, err) < 0 ? -1 : 0;
+	int other = 0;
+	for (const char *p = errout.data; rc == 0 && p && (p = strstr(p, "ERROR:")); p += 6)
+	{
+		const char *eol = strchr(p, '\n');
+		char *l = xstrndup(p, eol ? (size_t) (eol - p) : strlen(p));
+		if (!strstr(l, "already exists"))
+		{
+			log_warning("creating roles: %s", l);
+			other++;
+		}
+		free(l);
+	}
+	if (rc == 0)
+		log_notice("roles created from %s%s", m->roles_file,
+				   m->roles_passwords ? "" : " (without passwords: the export could not read them)");
+	buf_free(&errout);
+	if (password)
+	{
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	free(cc);
+	free(file);
+	return rc;
+}
+
+int
+archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
+{
+	umask(077);
+	const char *root = o->input;
+	if (tar)
+	{
+		const char *tmp = cleanup_private_tmpdir(err);
+		if (!tmp)
+			return EXIT_FAIL;
+		log_info("unpacking %s", strcmp(o->input, "-") == 0 ? "standard input" : o->input);
+		if (tarstream_extract(o->input, tmp, err) != 0)
+		{
+			err_hint(err, "Nothing was loaded into the target.");
+			return EXIT_FAIL;
+		}
+		root = tmp;
+	}
+	manifest *m = manifest_read(root, err);
+	if (!m)
+	{
+		if (tar && err->message && strstr(err->message, "has no " MANIFEST_NAME))
+		{
+			err_clear(err);
+			err_set(err, "archive \"%s\" has no %s", strcmp(o->input, "-") == 0 ? "on standard input" : o->input,
+					MANIFEST_NAME);
+			err_detail(err, "The tar stream ends before its manifest: it was cut short, or the export did not finish.");
+			err_hint(err, "Nothing was loaded into the target.");
+		}
+		return EXIT_FAIL;
+	}
+	int rc = EXIT_OK;
+	const manifest_db **chosen = xcalloc((size_t) m->ndbs + 1, sizeof *chosen);
+	int nchosen = 0;
+	if (o->ndbs == 0)
+		for (int i = 0; i < m->ndbs; i++)
+			chosen[nchosen++] = &m->dbs[i];
+	for (int k = 0; k < o->ndbs; k++)
+	{
+		const manifest_db *found = NULL;
+		for (int i = 0; i < m->ndbs && !found; i++)
+			if (strcmp(m->dbs[i].name, o->dbs[k]) == 0)
+				found = &m->dbs[i];
+		if (!found)
+		{
+			buf_t names = {0};
+			for (int i = 0; i < m->ndbs; i++)
+				buf_printf(&names, "%s\"%s\"", i ? ", " : "", m->dbs[i].name);
+			err_set(err, "database \"%s\" is not in the archive", o->dbs[k]);
+			err_detail(err, "The archive holds %s.", names.len ? names.data : "no database");
+			buf_free(&names);
+			rc = EXIT_FAIL;
+			goto done;
+		}
+		chosen[nchosen++] = found;
+	}
+	if (o->dbname && nchosen != 1)
+	{
+		err_set(err, "--db names the target of one database, and %d are to be imported", nchosen);
+		err_hint(err, "Name the one database of the archive to import, e.g. \"pgcarry import ... %s --db %s\".",
+				 nchosen ? chosen[0]->name : "DB", o->dbname);
+		rc = EXIT_USAGE;
+		goto done;
+	}
+
+	/* Every file, before anything touches the target. */
+	for (int i = 0; i < nchosen; i++)
+	{
+		archive_verify_report rep = {0};
+		if (archive_verify_run(root, m, chosen[i]->name, o->roles && i == 0, true, &rep, err) != 0)
+		{
+			rc = EXIT_FAIL;
+			goto done;
+		}
+		if (rep.nproblems > 0)
+		{
+			err_set(err, "%s", rep.problems[0].message);
+			err_detail(err, "The archive was damaged after it was written: database \"%s\" cannot be loaded from it.",
+					   chosen[i]->name);
+			err_hint(err, "Nothing was loaded into the target.  Copy the archive again from where it came "
+					 "from (pgcarry verify-archive checks it), or export again.");
+			archive_verify_report_free(&rep);
+			rc = EXIT_FAIL;
+			goto done;
+		}
+		archive_verify_report_free(&rep);
+	}
+	if (o->roles && archive_import_roles(o, root, m, err) != 0)
+	{
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	for (int i = 0; i < nchosen; i++)
+	{
+		const char *name = o->dbname ? o->dbname : chosen[i]->name;
+		int r = archive_import_database(o, root, m, chosen[i], name, err);
+		if (r == EXIT_FAIL || r == EXIT_USAGE)
+		{
+			rc = r;
+			goto done;
+		}
+		if (r == EXIT_DIFFERENT)
+		{
+			/* Report this one now and go on with the others. */
+			err_report(err);
+			err_clear(err);
+			rc = EXIT_DIFFERENT;
+		}
+	}
+	if (rc == EXIT_DIFFERENT)
+		err_set(err, "the import found differences: see above");
+
+done:
+	free(chosen);
+	manifest_destroy(m);
+	return rc;
+}
