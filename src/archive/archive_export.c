@@ -187,7 +187,7 @@ archive_export_schema(export_db *db, pgc_err *err)
 	char *tmp = xasprintf("%s/%s/.schema.dump.partial", run->root, db->mdb->dir);
 	char *final = xasprintf("%s/%s", run->root, rel);
 	char *snap = xasprintf("--snapshot=%s", db->snapshot_id);
-	const char *argv[] = {"pg_dump", "-w", "-Fc", "--section=pre-data", "--section=post-data",
+	const char *argv[] = {"pg_dump", "-w", "-Fc", "--create", "--section=pre-data", "--section=post-data",
 		snap, "-d", db->child_conn, "-f", tmp, NULL};
 	buf_t errout = {0};
 	archive_child_io io = {.errout = &errout, .password = db->password};

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "archive/archive_child.h"
 #include "archive/archive_file.h"
@@ -673,6 +674,114 @@ archive_import_restore(import_db *db, const char *section, const char *cc, const
 	return rc;
 }
 
+/*
+ * Database-level properties (ALTER DATABASE ... SET, COMMENT ON DATABASE,
+ * GRANT ... ON DATABASE) are in schema.dump (pg_dump --create), and
+ * pg_restore applies them only with --create: pick those entries out of
+ * the archive's table of contents and run them on the target.
+ */
+static int
+archive_import_db_properties(import_db *db, const char *cc, const char *password, pgc_err *err)
+{
+	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
+	buf_t toc = {0}, errout = {0}, sql = {0};
+	const char *largv[] = {"pg_restore", "-C", "-l", file, NULL};
+	archive_child_io lio = {.out = &toc, .errout = &errout};
+	int rc = -1;
+	char *list = NULL, *script = NULL;
+	const char *tmp = cleanup_private_tmpdir(err);
+	if (!tmp)
+		goto out;
+	if (archive_child_run(largv, &lio, err) != 0)
+	{
+		err_set(err, "could not read the table of contents of \"%s\"", db->mdb->schema_file);
+		goto out;
+	}
+	buf_t sel = {0};
+	for (char *line = toc.data; line && *line;)
+	{
+		char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t) (nl - line) : strlen(line);
+		char *l = xstrndup(line, len);
+		if (l[0] != ';' && (strstr(l, " - DATABASE ") || strstr(l, " DATABASE PROPERTIES - ")))
+			buf_printf(&sel, "%s\n", l);
+		free(l);
+		line = nl ? nl + 1 : NULL;
+	}
+	if (sel.len == 0)
+	{
+		buf_free(&sel);
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(db->name, db->mdb->name) != 0)
+	{
+		log_warning("the settings, comment and privileges of database \"%s\" are not applied to \"%s\" "
+					"(imported under another name)", db->mdb->name, db->name);
+		buf_free(&sel);
+		rc = 0;
+		goto out;
+	}
+	list = xasprintf("%s/database.list", tmp);
+	script = xasprintf("%s/database.sql", tmp);
+	FILE *f = fopen(list, "w");
+	if (f)
+	{
+		fputs(sel.data, f);
+		fclose(f);
+	}
+	buf_free(&sel);
+	const char *rargv[] = {"pg_restore", "-C", "-L", list, "-f", "-", file, NULL};
+	archive_child_io rio = {.out = &sql, .errout = &errout};
+	if (archive_child_run(rargv, &rio, err) != 0)
+	{
+		err_set(err, "could not read the database properties in \"%s\"", db->mdb->schema_file);
+		goto out;
+	}
+	f = fopen(script, "w");
+	for (char *line = sql.data; f && line && *line;)
+	{
+		char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t) (nl - line) : strlen(line);
+		/* The database exists already, with its owner set when the role
+		 * exists: keep only its properties. */
+		bool skip = strncmp(line, "\\connect", 8) == 0 || strncmp(line, "CREATE DATABASE ", 16) == 0 ||
+			(strncmp(line, "ALTER DATABASE ", 15) == 0 && strstr(line, " OWNER TO ") && len > 0 &&
+			 line[len - 1] == ';' && !strstr(line, " SET "));
+		if (!skip)
+			fprintf(f, "%.*s\n", (int) len, line);
+		line = nl ? nl + 1 : NULL;
+	}
+	if (f)
+		fclose(f);
+	const char *pargv[] = {"psql", "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-d", cc, "-f", script, NULL};
+	buf_reset(&errout);
+	archive_child_io pio = {.errout = &errout, .password = password};
+	int st = archive_child_run(pargv, &pio, err);
+	if (st > 0)
+	{
+		err_set(err, "could not apply the properties of database \"%s\"", db->name);
+		char *lines = archive_child_error_lines(errout.data, 8);
+		err_detail(err, "%s", lines);
+		free(lines);
+	}
+	else if (st == 0)
+		rc = 0;
+
+out:
+	if (list)
+		unlink(list);
+	if (script)
+		unlink(script);
+	free(list);
+	free(script);
+	buf_free(&toc);
+	buf_free(&errout);
+	buf_free(&sql);
+	free(file);
+	return rc;
+}
+
 /* On resume: 1 when every table of the archive exists, 0 when none does,
  * -1 (err set) when some do: the schema is half made. */
 static int
@@ -753,6 +862,8 @@ archive_import_database(const archive_import_opts *o, const char *root, const ma
 		rc = EXIT_DIFFERENT;
 		goto done;
 	}
+	if (archive_import_db_properties(&db, cc, password, err) != 0)
+		goto done;
 	if (archive_target_mark_done(o->target, name, err) != 0)
 		goto done;
 	printf("imported database \"%s\": %d tables, %llu rows loaded%s, %d sequences, %llu large objects; "
