@@ -9,6 +9,8 @@ source "$(dirname "$0")/../lib/harness.sh"
 pg_start db
 pg_sql db postgres "CREATE DATABASE app"
 U=$(pg_uri db app)
+# json EXPR: evaluates a Perl expression over the JSON on stdin ($d)
+json() { perl -MJSON::PP -0777 -e 'my $d = decode_json(<STDIN>); my $r = eval $ARGV[0]; die $@ if $@; print defined $r ? $r : "null"' "$1"; }
 cd "$T_TMP" || bail "no temp dir"
 
 # ------------------------------------------------------------ init and new
@@ -114,13 +116,13 @@ like "$OUT" "applied +20990101000000 +users_email +[0-9T:-]+Z +postgres +[0-9]+ 
 
 run_pgcarry schema status --json --target "$U"
 is "$RC" 0 "status --json exits 0"
-is "$(jq -r .version <<<"$OUT")" 20990102000000 "JSON version"
-is "$(jq -r '.applied, .pending' <<<"$OUT" | tr '\n' ' ')" "3 0 " "JSON counts"
-is "$(jq -r '.migrations[1].state + " " + .migrations[1].name + " " + .migrations[1].applied_by' <<<"$OUT")" \
+is "$(json '$d->{version}' <<<"$OUT")" 20990102000000 "JSON version"
+is "$(json '"$d->{applied} $d->{pending}"' <<<"$OUT")" "3 0" "JSON counts"
+is "$(json 'my $m = $d->{migrations}[1]; "$m->{state} $m->{name} $m->{applied_by}"' <<<"$OUT")" \
 	"applied users_email postgres" "JSON migration entry"
-is "$(jq -r '.drift | length' <<<"$OUT")" 0 "JSON drift is empty"
-is "$(jq -r '.in_progress' <<<"$OUT")" null "JSON nothing in progress"
-ok "$(jq -e 'has("expand")' <<<"$OUT" >/dev/null && echo 0 || echo 1)" "JSON carries the expand/contract section"
+is "$(json 'scalar @{$d->{drift}}' <<<"$OUT")" 0 "JSON drift is empty"
+is "$(json '$d->{in_progress}' <<<"$OUT")" null "JSON nothing in progress"
+is "$(json 'exists $d->{expand} ? "yes" : "no"' <<<"$OUT")" yes "JSON carries the expand/contract section"
 
 # ------------------------------------------------------------ down
 run_pgcarry schema down --target "$U"
