@@ -602,12 +602,8 @@ expand_verify_refuse(expand_run *r, expand_verdict *v, const char *what, pgc_err
 /* ------------------------------------------------------------- verbs */
 
 static int
-expand_start(expand_run *r, const char *file, pgc_err *err)
+expand_start(expand_run *r, const char *file, json_t *spec, const char *checksum, pgc_err *err)
 {
-	char *checksum = NULL;
-	json_t *spec = expand_spec_load(file, &checksum, err);
-	if (!spec)
-		return -1;
 	int rc = -1;
 	PGresult *row = NULL;
 	r->name = xstrdup(expand_spec_str(spec, "name", ""));
@@ -740,8 +736,6 @@ phase_out:
 	rc = ok ? 0 : -1;
 out:
 	PQclear(row);
-	json_decref(spec);
-	free(checksum);
 	return rc;
 }
 
@@ -1004,12 +998,15 @@ expand_main(int argc, char **argv)
 		return rc;
 
 	pgc_err err = PGC_ERR_INIT;
-	r.conn = conn_open(target, NULL, "target", &err);
+	/* A malformed file is refused before any connection is made. */
+	char *checksum = NULL;
+	json_t *spec = is_start ? expand_spec_load(argv[optind], &checksum, &err) : NULL;
+	r.conn = is_start && !spec ? NULL : conn_open(target, NULL, "target", &err);
 	if (r.conn)
 	{
 		int frc;
 		if (is_start)
-			frc = expand_start(&r, argv[optind], &err);
+			frc = expand_start(&r, argv[optind], spec, checksum, &err);
 		else if (strcmp(verb, "complete") == 0)
 			frc = expand_complete(&r, argv[optind], &err);
 		else
@@ -1026,6 +1023,8 @@ expand_main(int argc, char **argv)
 	}
 	log_set_table(NULL);
 	err_clear(&err);
+	json_decref(spec);
+	free(checksum);
 	conn_close(r.conn);
 	json_decref(r.plan);
 	free(r.name);
