@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# pgcarry schema on a live database: two runners at once (the second waits,
+# then names the first and exits 1); an application transaction holding a
+# lock on the table (pgcarry retries and succeeds once it is released, and
+# meanwhile a third session's SELECT on that table never waits longer than
+# the lock timeout); the retry budget running out (clear error naming the
+# blocking session, nothing applied); --statement-timeout.
+source "$(dirname "$0")/../lib/harness.sh"
+
+pg_start db
+U=$(pg_uri db postgres)
+cd "$T_TMP" || bail "no temp dir"
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+mkdir migrations
+cat >migrations/001_users.sql <<'SQL'
+-- migrate:up
+CREATE TABLE users (id int PRIMARY KEY, name text);
+INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 20000) g;
+SQL
+run_pgcarry schema up --target "$U"
+is "$RC" 0 "table created"
+
+# ------------------------------------------------------------ two runners
+cat >migrations/002_slow.sql <<'SQL'
+-- migrate:up
+SELECT pg_sleep(4);
+SQL
+"$PGCARRY" schema up --target "$U" >a.out 2>a.err &
+a_pid=$!
+holder=""
+for _ in $(seq 1 100); do
+	holder=$(pg_sql db postgres "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2")
+	[ -n "$holder" ] && break
+	sleep 0.1
+done
+ok "$([ -n "$holder" ] && echo 0 || echo 1)" "first runner holds the advisory lock"
+t0=$(now_ms)
+run_pgcarry schema up --target "$U" --lock-wait 1s
+waited=$(($(now_ms) - t0))
+is "$RC" 1 "second runner exits 1"
+like "$ERR" "pgcarry: another pgcarry schema run holds the migration lock; waiting up to 1 s" "second runner says it waits"
+like "$ERR" "pgcarry: error: another pgcarry schema run holds the migration lock on this database" "second runner's error"
+like "$ERR" "detail: Held by pid $holder \(application \"pgcarry schema \(lock since [0-9-]+ [0-9:]+Z\)\", user postgres, connected since [0-9-]+ [0-9:]+Z, active: SELECT pg_sleep\(4\)\)" \
+	"second runner names the holder, since when and what it runs"
+like "$ERR" "hint: Wait for that run to finish, or give --lock-wait more seconds" "second runner's way out"
+ok "$([ "$waited" -ge 900 ] && echo 0 || echo 1)" "second runner polled for --lock-wait (${waited} ms)"
+is "$(pg_sql db postgres "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND NOT l.granted")" 0 \
+	"nobody queues for the advisory lock (it is polled, not waited for)"
+
+run_pgcarry schema up --target "$U" --lock-wait 20s
+is "$RC" 0 "a runner with a longer --lock-wait waits for the first and succeeds"
+like "$ERR" "nothing to apply" "it finds the work done"
+wait "$a_pid"
+is "$?" 0 "first runner exits 0"
+like "$(cat a.err)" "1 migration applied" "first runner applied the migration"
+
+# ------------------------------------------------------------ an application holds a lock, then releases it
+cat >migrations/003_nickname.sql <<'SQL'
+-- migrate:up
+ALTER TABLE users ADD COLUMN nickname text;
+SQL
+PGAPPNAME=app pg_sql db postgres "BEGIN; SELECT count(*) FROM users; SELECT pg_sleep(6); COMMIT" >/dev/null &
+app=$!
+sleep 0.5
+app_pid=$(pg_sql db postgres "SELECT pid FROM pg_stat_activity WHERE application_name = 'app'")
+"$PGCARRY" schema up --target "$U" --lock-timeout 500ms --retry-budget 30s >b.out 2>b.err &
+b=$!
+sleep 1
+# A third session reads the table again and again while pgcarry waits.
+max=0
+for _ in 1 2 3 4 5 6; do
+	s=$(now_ms)
+	pg_sql db postgres "SELECT count(*) FROM users" >/dev/null
+	d=$(($(now_ms) - s))
+	[ "$d" -gt "$max" ] && max=$d
+	sleep 0.4
+done
+note "longest SELECT on users while pgcarry waited: ${max} ms (lock_timeout 500 ms)"
+ok "$([ "$max" -le 2000 ] && echo 0 || echo 1)" "the application's SELECTs never waited much longer than the lock timeout (${max} ms)"
+ok "$(kill -0 "$b" 2>/dev/null && echo 0 || echo 1)" "pgcarry is still retrying while the application holds its lock"
+wait "$b"
+is "$?" 0 "pgcarry succeeds once the application's transaction ends"
+wait "$app"
+berr=$(cat b.err)
+like "$berr" "waiting for a lock \(up to lock_timeout\); blocked by pid $app_pid \(application \"app\", active, transaction open for [0-9]+ s, last query: BEGIN; SELECT count\(\*\) FROM users; SELECT pg_sleep\(6\); COMMIT\)" \
+	"pgcarry names the blocking session and what it runs"
+like "$berr" "lock not granted within lock_timeout; retrying in [0-9]+ ms \(attempt 2," "pgcarry retries with backoff"
+is "$(pg_sql db postgres "SELECT count(*) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'nickname'")" 1 "column added"
+
+# ------------------------------------------------------------ the budget runs out
+cat >migrations/004_age.sql <<'SQL'
+-- migrate:up
+ALTER TABLE users ADD COLUMN age int;
+SQL
+PGAPPNAME=app pg_sql db postgres "BEGIN; SELECT count(*) FROM users; SELECT pg_sleep(30); COMMIT" >/dev/null 2>&1 &
+app=$!
+sleep 0.5
+app_pid=$(pg_sql db postgres "SELECT pid FROM pg_stat_activity WHERE application_name = 'app'")
+run_pgcarry schema up --target "$U" --lock-timeout 300ms --retry-budget 2s
+is "$RC" 1 "pgcarry stops when the retry budget is spent"
+like "$ERR" "pgcarry: error: applying 004_age.sql: gave up waiting for a lock after [0-9]+ attempts in [0-9]+ s \(retry budget 2 s\)" \
+	"budget message"
+like "$ERR" "pgcarry: detail: Each attempt waited at most 300 ms so the application's queries never queued longer; blocked by pid $app_pid \(application \"app\"" \
+	"budget detail names the blocker"
+like "$ERR" "pgcarry: hint: Let the blocking transaction finish, or end it with SELECT pg_terminate_backend\($app_pid\), then run again; --retry-budget and --lock-timeout set how long pgcarry keeps trying." \
+	"budget hint gives the way out"
+is "$(pg_sql db postgres "SELECT count(*) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'age'")" 0 "nothing applied"
+is "$(pg_sql db postgres "SELECT count(*) FROM pgcarry_schema.migrations WHERE version = '004'")" 0 "not recorded as applied"
+pg_sql db postgres "SELECT pg_terminate_backend($app_pid)" >/dev/null
+wait "$app" 2>/dev/null
+run_pgcarry schema up --target "$U" --lock-timeout 300ms
+is "$RC" 0 "once the blocker is gone the migration applies"
+
+# ------------------------------------------------------------ statement timeout
+mkdir slow
+printf -- '-- migrate:up\nSELECT pg_sleep(5);\n' >slow/1_slow.sql
+pg_sql db postgres "CREATE DATABASE other"
+run_pgcarry schema up --target "$(pg_uri db other)" --dir slow --statement-timeout 500ms
+is "$RC" 1 "--statement-timeout stops a long statement"
+like "$ERR" "error: applying 1_slow.sql: canceling statement due to statement timeout" "statement timeout message"
+
+done_testing
