@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive/archive_child.h"
+#include "ddl.h"
 #include "archive/archive_target.h"
 #include "archive/manifest.h"
 #include "archive/tarstream.h"
@@ -154,10 +154,10 @@ archive_dump_header_dbname(const char *path)
 {
 	buf_t out = {0}, errout = {0};
 	const char *argv[] = {"pg_restore", "-l", path, NULL};
-	archive_child_io io = {.out = &out, .errout = &errout};
+	ddl_child_io io = {.out = &out, .errout = &errout};
 	pgc_err err = PGC_ERR_INIT;
 	char *name = NULL;
-	if (archive_child_run(argv, &io, &err) == 0 && out.data)
+	if (ddl_run(argv, &io, &err) == 0 && out.data)
 	{
 		const char *p = strstr(out.data, ";     dbname: ");
 		if (p)
@@ -231,7 +231,7 @@ archive_dump_psql_error(pgc_err *err, const char *path, const char *errout, bool
 	else
 		err_set(err, "plain SQL file \"%s\" could not be loaded", path);
 	regfree(&re);
-	char *lines = archive_child_error_lines(errout, 12);
+	char *lines = ddl_error_lines(errout, 12);
 	if (*lines)
 		err_detail(err, "%s", lines);
 	free(lines);
@@ -278,7 +278,7 @@ archive_dump_import(const char *path, archive_dump_kind kind, const archive_dump
 	archive_target_opts topts = {.clean = o->clean};
 	if (archive_target_prepare(o->target, dbname, &topts, &resuming, err) != 0)
 		goto done;
-	child_conn = archive_child_conninfo(o->target, dbname, "target", &password, err);
+	child_conn = ddl_conninfo(o->target, dbname, "target", &password, err);
 	if (!child_conn)
 		goto done;
 	log_info("loading %s \"%s\" into database \"%s\"", archive_dump_kind_name(kind), path, dbname);
@@ -292,8 +292,8 @@ archive_dump_import(const char *path, archive_dump_kind kind, const archive_dump
 						"what ran before it", path, why);
 		const char *argv[] = {"psql", "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-d", child_conn,
 			"-f", path, single ? "--single-transaction" : NULL, NULL};
-		archive_child_io io = {.errout = &errout, .password = password};
-		int st = archive_child_run(argv, &io, err);
+		ddl_child_io io = {.errout = &errout, .password = password};
+		int st = ddl_run(argv, &io, err);
 		if (st < 0)
 			goto done;
 		if (st != 0)
@@ -330,15 +330,15 @@ archive_dump_import(const char *path, archive_dump_kind kind, const archive_dump
 		argv[n] = NULL;
 		if (o->jobs > 1 && kind == ARCHIVE_DUMP_TAR)
 			log_info("pg_dump's tar format is restored by one job: pg_restore allows no more");
-		archive_child_io io = {.errout = &errout, .password = password};
-		int st = archive_child_run(argv, &io, err);
+		ddl_child_io io = {.errout = &errout, .password = password};
+		int st = ddl_run(argv, &io, err);
 		if (st < 0)
 			goto done;
 		if (st != 0)
 		{
 			err_set(err, "could not restore %s \"%s\" into database \"%s\"", archive_dump_kind_name(kind),
 					path, dbname);
-			char *lines = archive_child_error_lines(errout.data, 12);
+			char *lines = ddl_error_lines(errout.data, 12);
 			err_detail(err, "%s", lines);
 			free(lines);
 			err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause and "

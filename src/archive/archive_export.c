@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive/archive_child.h"
+#include "ddl.h"
 #include "archive/archive_file.h"
 #include "archive/manifest.h"
 #include "archive/tarstream.h"
@@ -55,6 +55,8 @@ typedef struct export_run
 	tarstream_writer *tar;		/* NULL for --format dir */
 	pthread_mutex_t lock;		/* tar and manifest file lists */
 	int			server_version;
+	char	   *pg_dump;		/* paths of PostgreSQL's programs (ddl.h) */
+	char	   *pg_dumpall;
 } export_run;
 
 typedef struct export_db
@@ -187,16 +189,16 @@ archive_export_schema(export_db *db, pgc_err *err)
 	char *tmp = xasprintf("%s/%s/.schema.dump.partial", run->root, db->mdb->dir);
 	char *final = xasprintf("%s/%s", run->root, rel);
 	char *snap = xasprintf("--snapshot=%s", db->snapshot_id);
-	const char *argv[] = {"pg_dump", "-w", "-Fc", "--create", "--section=pre-data", "--section=post-data",
+	const char *argv[] = {run->pg_dump, "-w", "-Fc", "--create", "--section=pre-data", "--section=post-data",
 		snap, "-d", db->child_conn, "-f", tmp, NULL};
 	buf_t errout = {0};
-	archive_child_io io = {.errout = &errout, .password = db->password};
+	ddl_child_io io = {.errout = &errout, .password = db->password};
 	int rc = -1;
-	int st = archive_child_run(argv, &io, err);
+	int st = ddl_run(argv, &io, err);
 	if (st > 0)
 	{
 		err_set(err, "could not dump the schema of database \"%s\"", db->cdb->name);
-		char *lines = archive_child_error_lines(errout.data, 10);
+		char *lines = ddl_error_lines(errout.data, 10);
 		err_detail(err, "%s", lines);
 		free(lines);
 		err_hint(err, "pg_dump must be of the source server's major version or newer.");
@@ -475,7 +477,7 @@ archive_export_database(export_run *run, const catalog_db *cdb, manifest_db *mdb
 		catalog_sequences(coord, &seqs, &nseqs, err) != 0 ||
 		catalog_large_objects(coord, &lo_count, &lo_bytes, err) != 0)
 		goto release;
-	db.child_conn = archive_child_conninfo(o->source, cdb->name, "source", &db.password, err);
+	db.child_conn = ddl_conninfo(o->source, cdb->name, "source", &db.password, err);
 	if (!db.child_conn)
 		goto release;
 
@@ -660,21 +662,21 @@ archive_export_roles(export_run *run, manifest *m, PGconn *conn, pgc_err *err)
 	if (catalog_is_superuser(conn, &super, err) != 0)
 		return -1;
 	char *password = NULL;
-	char *cc = archive_child_conninfo(run->o->source, "postgres", "source", &password, err);
+	char *cc = ddl_conninfo(run->o->source, "postgres", "source", &password, err);
 	if (!cc)
 		return -1;
 	char *tmp = xasprintf("%s/.roles.sql.partial", run->root);
 	char *final = xasprintf("%s/roles.sql", run->root);
-	const char *argv[] = {"pg_dumpall", "-w", "--roles-only", "-d", cc, "-f", tmp,
+	const char *argv[] = {run->pg_dumpall, "-w", "--roles-only", "-d", cc, "-f", tmp,
 		super ? NULL : "--no-role-passwords", NULL};
 	buf_t errout = {0};
-	archive_child_io io = {.errout = &errout, .password = password};
+	ddl_child_io io = {.errout = &errout, .password = password};
 	int rc = -1;
-	int st = archive_child_run(argv, &io, err);
+	int st = ddl_run(argv, &io, err);
 	if (st > 0)
 	{
 		err_set(err, "could not dump the roles of the source server");
-		char *lines = archive_child_error_lines(errout.data, 10);
+		char *lines = ddl_error_lines(errout.data, 10);
 		err_detail(err, "%s", lines);
 		free(lines);
 	}
@@ -800,6 +802,12 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 	if (!conn)
 		goto done;
 	run.server_version = PQserverVersion(conn);
+	ddl_tools *tools = ddl_tools_find(run.server_version, "source", err);
+	if (!tools)
+		goto done;
+	run.pg_dump = ddl_tools_path(tools, "pg_dump");
+	run.pg_dumpall = ddl_tools_path(tools, "pg_dumpall");
+	ddl_tools_free(tools);
 	if (catalog_dbs(conn, "source", (const char *const *) o->dbs, o->ndbs, o->all, &dbs, &ndbs, err) != 0)
 		goto done;
 	m = manifest_create();
@@ -874,6 +882,8 @@ done:
 	manifest_destroy(m);
 	catalog_dbs_free(dbs, ndbs);
 	conn_close(conn);
+	free(run.pg_dump);
+	free(run.pg_dumpall);
 	pthread_mutex_destroy(&run.lock);
 	return rc;
 }

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive/archive_child.h"
+#include "ddl.h"
 #include "archive/archive_file.h"
 #include "archive/archive_target.h"
 #include "archive/archive_verify.h"
@@ -640,9 +640,9 @@ archive_import_restore(import_db *db, const char *section, const char *cc, const
 	argv[n++] = file;
 	argv[n] = NULL;
 	buf_t errout = {0};
-	archive_child_io io = {.errout = &errout, .password = password};
+	ddl_child_io io = {.errout = &errout, .password = password};
 	int rc = 0;
-	int st = archive_child_run(argv, &io, err);
+	int st = ddl_run(argv, &io, err);
 	if (st < 0)
 		rc = -1;
 	else if (st != 0)
@@ -661,7 +661,7 @@ archive_import_restore(import_db *db, const char *section, const char *cc, const
 		if (!only_exists)
 		{
 			err_set(err, "could not restore the %s schema of database \"%s\"", section, db->name);
-			char *lines = archive_child_error_lines(errout.data, 12);
+			char *lines = ddl_error_lines(errout.data, 12);
 			err_detail(err, "%s", lines);
 			free(lines);
 			err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause and "
@@ -686,13 +686,13 @@ archive_import_db_properties(import_db *db, const char *cc, const char *password
 	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
 	buf_t toc = {0}, errout = {0}, sql = {0};
 	const char *largv[] = {"pg_restore", "-C", "-l", file, NULL};
-	archive_child_io lio = {.out = &toc, .errout = &errout};
+	ddl_child_io lio = {.out = &toc, .errout = &errout};
 	int rc = -1;
 	char *list = NULL, *script = NULL;
 	const char *tmp = cleanup_private_tmpdir(err);
 	if (!tmp)
 		goto out;
-	if (archive_child_run(largv, &lio, err) != 0)
+	if (ddl_run(largv, &lio, err) != 0)
 	{
 		err_set(err, "could not read the table of contents of \"%s\"", db->mdb->schema_file);
 		goto out;
@@ -732,8 +732,8 @@ archive_import_db_properties(import_db *db, const char *cc, const char *password
 	}
 	buf_free(&sel);
 	const char *rargv[] = {"pg_restore", "-C", "-L", list, "-f", "-", file, NULL};
-	archive_child_io rio = {.out = &sql, .errout = &errout};
-	if (archive_child_run(rargv, &rio, err) != 0)
+	ddl_child_io rio = {.out = &sql, .errout = &errout};
+	if (ddl_run(rargv, &rio, err) != 0)
 	{
 		err_set(err, "could not read the database properties in \"%s\"", db->mdb->schema_file);
 		goto out;
@@ -756,12 +756,12 @@ archive_import_db_properties(import_db *db, const char *cc, const char *password
 		fclose(f);
 	const char *pargv[] = {"psql", "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-d", cc, "-f", script, NULL};
 	buf_reset(&errout);
-	archive_child_io pio = {.errout = &errout, .password = password};
-	int st = archive_child_run(pargv, &pio, err);
+	ddl_child_io pio = {.errout = &errout, .password = password};
+	int st = ddl_run(pargv, &pio, err);
 	if (st > 0)
 	{
 		err_set(err, "could not apply the properties of database \"%s\"", db->name);
-		char *lines = archive_child_error_lines(errout.data, 8);
+		char *lines = ddl_error_lines(errout.data, 8);
 		err_detail(err, "%s", lines);
 		free(lines);
 	}
@@ -831,7 +831,7 @@ archive_import_database(const archive_import_opts *o, const char *root, const ma
 		goto done;
 	if (db.resuming)
 		log_notice("resuming the import of database \"%s\"", name);
-	cc = archive_child_conninfo(o->target, name, "target", &password, err);
+	cc = ddl_conninfo(o->target, name, "target", &password, err);
 	if (!cc)
 		goto done;
 	coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
@@ -897,14 +897,48 @@ archive_import_roles(const archive_import_opts *o, const char *root, const manif
 		return 0;
 	}
 	char *password = NULL;
-	char *cc = archive_child_conninfo(o->target, "postgres", "target", &password, err);
+	char *cc = ddl_conninfo(o->target, "postgres", "target", &password, err);
 	if (!cc)
 		return -1;
-	char *file = xasprintf("%s/%s", root, m->roles_file);
+	/* The importing role itself is left as it is: its password and rights
+	 * on the target are not the source's business. */
+	char *me = NULL;
+	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	if (conn)
+		me = conn_query_value(conn, "SELECT pg_catalog.quote_ident(current_user)", 0, NULL, err);
+	conn_close(conn);
+	const char *tmp = me ? cleanup_private_tmpdir(err) : NULL;
+	if (!tmp)
+	{
+		free(me);
+		free(cc);
+		if (password)
+			free(password);
+		return -1;
+	}
+	char *src = xasprintf("%s/%s", root, m->roles_file);
+	char *file = xasprintf("%s/roles.sql", tmp);
+	char *create = xasprintf("CREATE ROLE %s;", me);
+	char *alter = xasprintf("ALTER ROLE %s WITH ", me);
+	FILE *in = fopen(src, "r"), *out = fopen(file, "w");
+	char *line = NULL;
+	size_t cap = 0;
+	while (in && out && getline(&line, &cap, in) >= 0)
+		if (strncmp(line, create, strlen(create)) != 0 && strncmp(line, alter, strlen(alter)) != 0)
+			fputs(line, out);
+	free(line);
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	free(create);
+	free(alter);
+	free(src);
+	free(me);
 	const char *argv[] = {"psql", "-X", "-q", "-w", "-d", cc, "-f", file, NULL};
 	buf_t errout = {0};
-	archive_child_io io = {.errout = &errout, .password = password};
-	int rc = archive_child_run(argv, &io, err) < 0 ? -1 : 0;
+	ddl_child_io io = {.errout = &errout, .password = password};
+	int rc = ddl_run(argv, &io, err) < 0 ? -1 : 0;
 	int other = 0;
 	for (const char *p = errout.data; rc == 0 && p && (p = strstr(p, "ERROR:")); p += 6)
 	{
