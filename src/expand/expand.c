@@ -910,6 +910,17 @@ out:
 	return rc;
 }
 
+/* Server notices ("... does not exist, skipping") are for --verbose only. */
+static void
+expand_notice(void *arg, const char *message)
+{
+	(void) arg;
+	size_t n = strlen(message);
+	while (n > 0 && message[n - 1] == '\n')
+		n--;
+	log_info("server: %.*s", (int) n, message);
+}
+
 int
 expand_main(int argc, char **argv)
 {
@@ -1004,6 +1015,7 @@ expand_main(int argc, char **argv)
 	r.conn = is_start && !spec ? NULL : conn_open(target, NULL, "target", &err);
 	if (r.conn)
 	{
+		PQsetNoticeProcessor(r.conn, expand_notice, NULL);
 		int frc;
 		if (is_start)
 			frc = expand_start(&r, argv[optind], spec, checksum, &err);
