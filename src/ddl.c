@@ -731,7 +731,7 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 	char	   *maint = NULL;
 	if (db_level)
 	{
-		maint = ddl_conninfo_dbname(conninfo);
+		maint = o->maintenance_db ? xstrdup(o->maintenance_db) : ddl_conninfo_dbname(conninfo);
 		if (!maint)
 			maint = xstrdup("postgres");
 	}

@@ -132,13 +132,16 @@ typedef struct ddl_restore_opts
 	bool		no_privileges;	/* --no-privileges: no GRANT/REVOKE */
 	bool		tolerate_existing;	/* an object that already exists is no
 									 * error (resuming a half-done post-data) */
+	const char *maintenance_db; /* where DDL_CREATE_DATABASE and
+								 * DDL_DATABASE_PROPERTIES connect first;
+								 * NULL: the database conninfo names, else
+								 * postgres */
 } ddl_restore_opts;
 
 /*
  * Applies one part of the dump to database dbname on the server conninfo
  * (side names it in messages).  For DDL_CREATE_DATABASE and
- * DDL_DATABASE_PROPERTIES, pg_restore connects first to the database named
- * in conninfo (postgres when none).  Stops at the first error, unless
+ * DDL_DATABASE_PROPERTIES, pg_restore connects first to o->maintenance_db.  Stops at the first error, unless
  * tolerate_existing and every error says the object exists.  Returns 0, or
  * -1 with err set: the first errors pg_restore printed, as detail.
  */

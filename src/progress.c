@@ -127,6 +127,14 @@ progress_unit_done(progress *p, int db, int64_t est_bytes)
 	atomic_fetch_add(&p->db[db].est_done, est_bytes);
 }
 
+void
+progress_credit(progress *p, int db, int64_t est_bytes)
+{
+	if (db < 0 || db >= p->ndb)
+		return;
+	atomic_fetch_add(&p->db[db].est_done, est_bytes);
+}
+
 /* ------------------------------------------------------------------------
  * Formatting
  * ------------------------------------------------------------------------ */

@@ -57,6 +57,10 @@ void progress_add(progress *p, int db, int64_t bytes, int64_t rows);
  * estimate (thread-safe). */
 void progress_unit_done(progress *p, int db, int64_t est_bytes);
 
+/* Credits est_bytes of database db's estimate as done without finishing a
+ * unit (a slice of a big table); thread-safe. */
+void progress_credit(progress *p, int db, int64_t est_bytes);
+
 /* Starts the display thread (no-op in mode none). */
 void progress_start(progress *p);
 

@@ -292,3 +292,38 @@ state_unit_forget(state *s, const char *db, const char *unit, pgc_err *err)
 	const void *p[] = {db, unit};
 	return state_run(s, "DELETE FROM unit WHERE db = ?1 AND unit = ?2", "tt", p, NULL, NULL, err);
 }
+
+typedef struct state_each_arg
+{
+	int			(*fn) (void *arg, const char *unit, const state_unit *u);
+	void	   *arg;
+	bool		stop;
+} state_each_arg;
+
+static void
+state_each_row(sqlite3_stmt *st, void *arg)
+{
+	state_each_arg *a = arg;
+	if (a->stop)
+		return;
+	state_unit	u;
+	memset(&u, 0, sizeof u);
+	u.done = true;
+	u.hash.rows = (uint64_t) sqlite3_column_int64(st, 1);
+	if (rowhash_parse_hex(&u.hash, (const char *) sqlite3_column_text(st, 2)) != 0)
+		u.done = false;
+	u.verified = sqlite3_column_int(st, 3) != 0;
+	if (a->fn(a->arg, (const char *) sqlite3_column_text(st, 0), &u) != 0)
+		a->stop = true;
+}
+
+int
+state_unit_each(state *s, const char *db,
+				int (*fn) (void *arg, const char *unit, const state_unit *u), void *arg,
+				pgc_err *err)
+{
+	state_each_arg a = {.fn = fn, .arg = arg};
+	const void *p[] = {db};
+	return state_run(s, "SELECT unit, rows, hash, verified FROM unit WHERE db = ?1 ORDER BY unit",
+					 "t", p, state_each_row, &a, err);
+}

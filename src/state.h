@@ -83,4 +83,12 @@ int state_unit_verified(state *s, const char *db, const char *unit, bool equal, 
 /* Forgets one unit (it will be redone). */
 int state_unit_forget(state *s, const char *db, const char *unit, pgc_err *err);
 
+/*
+ * Calls fn for every unit recorded for db (in name order) until fn returns
+ * non-zero.  Returns 0, or -1 with err set.
+ */
+int state_unit_each(state *s, const char *db,
+					int (*fn) (void *arg, const char *unit, const state_unit *u), void *arg,
+					pgc_err *err);
+
 #endif

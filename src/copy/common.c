@@ -1,0 +1,153 @@
+/*
+ * common.c: worker sessions, retries and server checks shared by copy and
+ * compare (see common.h).
+ */
+#include "copy/common.h"
+#include "cleanup.h"
+#include "conn.h"
+#include "stream.h"
+#include "util/backoff.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char copy_server_identity_sql[] =
+	"SELECT system_identifier::text || ' ' || pg_catalog.pg_postmaster_start_time()::text "
+	"FROM pg_catalog.pg_control_system()";
+
+static bool
+copy_conn_alive(PGconn *c)
+{
+	return c && PQstatus(c) == CONNECTION_OK;
+}
+
+int
+copy_pair_open(copy_pair *p, const void *key, const char *source, const char *target,
+			   const char *dbname, const char *encoding, bool tgt_read_only, pgc_err *err)
+{
+	if (p->key != key)
+	{
+		copy_pair_close(p);
+		p->key = key;
+	}
+	if (!copy_conn_alive(p->src))
+	{
+		conn_close(p->src);
+		p->src = stream_conn_open(source, dbname, "source", encoding, true, err);
+		if (!p->src)
+			return -1;
+	}
+	if (!copy_conn_alive(p->tgt))
+	{
+		conn_close(p->tgt);
+		p->tgt = stream_conn_open(target, dbname, "target", encoding, tgt_read_only, err);
+		if (!p->tgt)
+			return -1;
+	}
+	return 0;
+}
+
+void
+copy_pair_close(copy_pair *p)
+{
+	conn_close(p->src);
+	conn_close(p->tgt);
+	p->src = p->tgt = NULL;
+	p->key = NULL;
+}
+
+static void
+copy_conn_recover(PGconn **c)
+{
+	if (!*c)
+		return;
+	if (!copy_conn_alive(*c))
+	{
+		conn_close(*c);
+		*c = NULL;
+		return;
+	}
+	if (PQtransactionStatus(*c) != PQTRANS_IDLE)
+	{
+		pgc_err		e = PGC_ERR_INIT;
+		if (conn_exec(*c, "ROLLBACK", &e) != 0)
+		{
+			conn_close(*c);
+			*c = NULL;
+		}
+		err_clear(&e);
+	}
+}
+
+void
+copy_pair_recover(copy_pair *p)
+{
+	copy_conn_recover(&p->src);
+	copy_conn_recover(&p->tgt);
+}
+
+bool
+copy_retry(const pgc_err *err, int attempt, const char *what)
+{
+	if (!err->retryable || attempt + 1 >= COPY_TASK_ATTEMPTS || cleanup_interrupted())
+		return false;
+	int64_t		ms = backoff_delay_ms(attempt, 500, 5000, backoff_random());
+	log_warning("%s failed: %s; retrying in %lld ms (attempt %d of %d)", what, err->message,
+				(long long) ms, attempt + 2, COPY_TASK_ATTEMPTS);
+	backoff_sleep_ms(ms);
+	return !cleanup_interrupted();
+}
+
+char *
+copy_server_key(PGconn *conn)
+{
+	const char *host = PQhost(conn);
+	const char *port = PQport(conn);
+	return xasprintf("%s:%s", host && *host ? host : "localhost", port && *port ? port : "5432");
+}
+
+int
+copy_same_server(PGconn *a, PGconn *b, bool *same, pgc_err *err)
+{
+	*same = false;
+	char	   *ia = conn_query_value(a, copy_server_identity_sql, 0, NULL, err);
+	if (!ia)
+		return err->set ? -1 : 0;
+	char	   *ib = conn_query_value(b, copy_server_identity_sql, 0, NULL, err);
+	if (!ib)
+	{
+		free(ia);
+		return err->set ? -1 : 0;
+	}
+	*same = strcmp(ia, ib) == 0;
+	free(ia);
+	free(ib);
+	return 0;
+}
+
+char *
+copy_maintenance_db(const char *conninfo, const char *const *avoid, int navoid)
+{
+	const char *ci = conninfo ? conninfo : "";
+	char	   *db = NULL;
+	if (strchr(ci, '=') || strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0)
+	{
+		PQconninfoOption *opts = PQconninfoParse(ci, NULL);
+		if (opts)
+			for (PQconninfoOption *o = opts; o->keyword; o++)
+				if (strcmp(o->keyword, "dbname") == 0 && o->val && *o->val)
+					db = xstrdup(o->val);
+		PQconninfoFree(opts);
+	}
+	else if (*ci)
+		db = xstrdup(ci);
+	for (int i = 0; db && i < navoid; i++)
+		if (strcmp(db, avoid[i]) == 0)
+		{
+			free(db);
+			db = NULL;
+		}
+	return db ? db : xstrdup("postgres");
+}

@@ -1,0 +1,1573 @@
+/*
+ * copy.c: "pgcarry copy", databases from a source server straight into a
+ * target server, in parallel, then proven equal.
+ *
+ * How it works.  The coordinator (the main thread) checks the whole job
+ * before touching anything: every database exists on the source, no target
+ * database holds user objects unless --clean or --resume says what to do
+ * with it.  It then starts the workers and prepares one database after the
+ * other: it exports a snapshot of the source database, reads its catalog
+ * under that snapshot, has pg_dump write its schema under the same
+ * snapshot, creates the target database (pg_restore of the database-level
+ * entries: encoding, locale, owner, comment, settings, grants) and applies
+ * the pre-data schema.  Then it queues one task per table (big tables cut
+ * into slices of pages), and per batch of large objects, and goes on with
+ * the next database while the workers copy.
+ *
+ * A worker attaches its source session to the database's snapshot and
+ * streams a table with COPY TO STDOUT -> COPY FROM STDIN (stream.h),
+ * hashing each row as it passes.  A whole table loads in one transaction:
+ * TRUNCATE, COPY ... FREEZE, COMMIT; a slice loads with a plain COPY.  Once
+ * a table's data committed it is recorded in the resume state with its row
+ * count and checksum, then (--verify full) the target table is read back
+ * and its checksum compared with the stream's, or (--verify count) its rows
+ * counted.  A lost connection is retried with backoff.
+ *
+ * When the last data task of a database ends, a finalize task sets the
+ * sequences (values read at the snapshot), releases the snapshot, applies
+ * the post-data schema with pg_restore -j N (indexes, constraints,
+ * triggers, foreign keys, materialized view refreshes), runs ANALYZE, and
+ * records the database as verified when nothing differs.
+ *
+ * Resume.  Each database's phase and each finished table live in a SQLite
+ * file per pair of servers (state.h).  With --resume a database whose
+ * pre-data was not finished is dropped and started again; otherwise the
+ * tables recorded done are kept (and verified if they were not yet), the
+ * others are truncated and copied again, and post-data is run again,
+ * leaving alone what already exists.
+ */
+#include "catalog.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "commands.h"
+#include "conn.h"
+#include "copy/common.h"
+#include "copy/plan.h"
+#include "ddl.h"
+#include "progress.h"
+#include "snapshot.h"
+#include "state.h"
+#include "stream.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "verify.h"
+#include "workq.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum
+{
+	COPY_OPT_SOURCE = CLI_OPT_FIRST_COMMAND_OPT,
+	COPY_OPT_TARGET,
+	COPY_OPT_ALL,
+	COPY_OPT_JOBS,
+	COPY_OPT_ROLES,
+	COPY_OPT_CLEAN,
+	COPY_OPT_RESUME,
+	COPY_OPT_VERIFY,
+	COPY_OPT_PROGRESS,
+	COPY_OPT_STATE_DIR
+};
+
+/* Large objects per batch (one task). */
+#define COPY_LO_BATCH 500
+
+/* Task priorities: finishing a database first, then big before small. */
+#define COPY_PRIO_FINALIZE INT64_MAX
+#define COPY_PRIO_VERIFY (INT64_MAX - 1)
+
+/* Sequences set per statement batch. */
+#define COPY_SEQ_BATCH 200
+
+typedef struct copy_opts
+{
+	const char *source;
+	const char *target;
+	const char **dbs;
+	int			ndbs;
+	bool		all;
+	int			jobs;
+	bool		roles;
+	bool		clean;
+	bool		resume;
+	verify_mode verify;
+	progress_mode progress;
+	const char *state_dir;
+} copy_opts;
+
+/* What the coordinator decided to do with a database. */
+typedef enum copy_action
+{
+	COPY_ACT_CREATE,			/* missing on the target: create it */
+	COPY_ACT_INTO_EMPTY,		/* exists, holds nothing: fill it */
+	COPY_ACT_RECREATE,			/* drop it first (--clean, or a resume
+								 * before pre-data was done) */
+	COPY_ACT_RESUME,			/* pre-data done earlier: go on */
+	COPY_ACT_DONE				/* verified by an earlier run */
+} copy_action;
+
+typedef struct copy_run copy_run;
+typedef struct copy_db copy_db;
+
+typedef struct copy_table
+{
+	copy_db    *db;
+	catalog_table *t;
+	stream_format fmt;
+	char	   *unit;			/* resume state key */
+	int			nparts;
+	atomic_int	parts_left;
+	rowhash		src;			/* merged from the parts, under db->lock */
+	bool		failed;			/* under db->lock */
+} copy_table;
+
+struct copy_db
+{
+	copy_run   *run;
+	int			index;
+	catalog_db *info;
+	copy_action action;
+	state_phase phase_at_start;
+
+	PGconn	   *snap_conn;
+	snapshot   *snap;
+	char	   *snap_id;
+	ddl_dump   *dump;
+	ddl_restore_opts ddl;
+
+	catalog_table *tables;
+	int			ntables;
+	copy_table *ct;
+	catalog_sequence *seqs;
+	int			nseqs;
+
+	/* Large objects. */
+	int64_t		lo_count;
+	atomic_int	lo_left;
+	rowhash		lo_src;			/* under lock */
+	rowhash		lo_tgt;
+	bool		lo_failed;
+	bool		lo_verify_failed;
+
+	atomic_int	pending;		/* data tasks not finished, +1 while planning */
+	atomic_bool failed;
+	pthread_mutex_t lock;
+	struct timespec started;
+};
+
+struct copy_run
+{
+	copy_opts  *o;
+	int			source_version;
+	int			target_version;
+	ddl_tools  *tools;
+	const char *tmpdir;
+	state	   *st;
+	verify_report *report;
+	progress   *prog;
+	workq	   *q;
+	copy_db    *dbs;
+	int			ndbs;
+	char	   *target_maint;	/* maintenance database on the target */
+};
+
+typedef enum copy_task_kind
+{
+	COPY_TASK_TABLE,			/* a whole table */
+	COPY_TASK_PART,				/* a slice of a table */
+	COPY_TASK_VERIFY,			/* verify a table copied by an earlier run */
+	COPY_TASK_LO,				/* a batch of large objects */
+	COPY_TASK_FINALIZE			/* sequences, post-data, ANALYZE */
+} copy_task_kind;
+
+typedef struct copy_task
+{
+	copy_task_kind kind;
+	copy_db    *db;
+	copy_table *tbl;
+	stream_range range;
+	uint32_t	lo_first;
+	uint32_t	lo_end;
+} copy_task;
+
+typedef struct copy_worker
+{
+	int			id;
+	copy_pair	pair;
+} copy_worker;
+
+/* ------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------ */
+
+static void
+copy_help(void)
+{
+	printf("pgcarry copy copies databases from a source server into a target server:\n"
+		   "schema (by pg_dump/pg_restore), data (streamed, in parallel), sequences,\n"
+		   "large objects, and roles on request; then it proves every table equal.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  pgcarry copy --source URI --target URI [OPTION]... DBNAME...\n"
+		   "  pgcarry copy --source URI --target URI [OPTION]... --all\n"
+		   "\n"
+		   "Options:\n"
+		   "      --source URI         the server to read from (default: $PGCARRY_SOURCE)\n"
+		   "      --target URI         the server to write to (default: $PGCARRY_TARGET)\n"
+		   "      --all                every database of the source but templates\n"
+		   "  -j, --jobs N             tables copied at once, and pg_restore jobs (default 2)\n"
+		   "      --roles              copy roles and memberships first (pg_dumpall --roles-only)\n"
+		   "      --clean              drop and recreate target databases that already exist\n"
+		   "      --resume             finish an interrupted copy, keeping finished tables\n"
+		   "      --verify MODE        full (rows and checksum, default), count, or none\n"
+		   "      --progress MODE      auto (default), tty, log, json, or none\n"
+		   "      --state-dir DIR      where resume state is kept\n"
+		   "                           (default: $XDG_STATE_HOME/pgcarry or ~/.local/state/pgcarry)\n"
+		   "\n"
+		   "The source is only read.  A target database that already holds objects is\n"
+		   "refused unless --clean or --resume is given.  The verification report goes to\n"
+		   "stdout, progress and messages to stderr.\n"
+		   "\n"
+		   "Exit status: 0 copied and verified, 1 failure (run again with --resume),\n"
+		   "2 usage error, 3 verification found a difference.\n"
+		   "\n%s", cli_common_help);
+}
+
+/* Parses the command line into o; returns 0, or an exit status (EXIT_OK
+ * after --help). */
+static int
+copy_parse(int argc, char **argv, copy_opts *o)
+{
+	static const struct option longopts[] = {
+		{"source", required_argument, NULL, COPY_OPT_SOURCE},
+		{"target", required_argument, NULL, COPY_OPT_TARGET},
+		{"all", no_argument, NULL, COPY_OPT_ALL},
+		{"jobs", required_argument, NULL, COPY_OPT_JOBS},
+		{"roles", no_argument, NULL, COPY_OPT_ROLES},
+		{"clean", no_argument, NULL, COPY_OPT_CLEAN},
+		{"resume", no_argument, NULL, COPY_OPT_RESUME},
+		{"verify", required_argument, NULL, COPY_OPT_VERIFY},
+		{"progress", required_argument, NULL, COPY_OPT_PROGRESS},
+		{"state-dir", required_argument, NULL, COPY_OPT_STATE_DIR},
+		CLI_COMMON_LONGOPTS,
+		{NULL, 0, NULL, 0}
+	};
+	const char *source_arg = NULL, *target_arg = NULL;
+	memset(o, 0, sizeof *o);
+	o->jobs = 2;
+	o->verify = VERIFY_FULL;
+	o->progress = PROGRESS_AUTO;
+	int			opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	{
+		switch (opt)
+		{
+			case COPY_OPT_SOURCE:
+				source_arg = optarg;
+				break;
+			case COPY_OPT_TARGET:
+				target_arg = optarg;
+				break;
+			case COPY_OPT_ALL:
+				o->all = true;
+				break;
+			case 'j':
+			case COPY_OPT_JOBS:
+			{
+				long		v;
+				if (cli_parse_int("copy", "--jobs", optarg, 1, 64, &v) != 0)
+					return EXIT_USAGE;
+				o->jobs = (int) v;
+				break;
+			}
+			case COPY_OPT_ROLES:
+				o->roles = true;
+				break;
+			case COPY_OPT_CLEAN:
+				o->clean = true;
+				break;
+			case COPY_OPT_RESUME:
+				o->resume = true;
+				break;
+			case COPY_OPT_VERIFY:
+				if (verify_parse_mode(optarg, &o->verify) != 0)
+					return cli_usage_error("copy", "--verify must be \"full\", \"count\" or \"none\", not \"%s\"",
+										   optarg);
+				break;
+			case COPY_OPT_PROGRESS:
+				if (progress_parse_mode(optarg, &o->progress) != 0)
+					return cli_usage_error("copy", "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
+										   "or \"none\", not \"%s\"", optarg);
+				break;
+			case COPY_OPT_STATE_DIR:
+				if (!*optarg)
+					return cli_usage_error("copy", "--state-dir is empty");
+				o->state_dir = optarg;
+				break;
+			case '?':
+			case ':':
+				return cli_bad_option("copy", opt, argv);
+			default:
+			{
+				int			c = cli_common_option("copy", opt, optarg);
+				if (c == 2)
+				{
+					copy_help();
+					return -1;
+				}
+				if (c != 1)
+					return EXIT_USAGE;
+			}
+		}
+	}
+	o->dbs = (const char **) argv + optind;
+	o->ndbs = argc - optind;
+	if (o->clean && o->resume)
+		return cli_usage_error("copy", "--clean and --resume cannot be used together");
+	if (o->all && o->ndbs > 0)
+		return cli_usage_error("copy", "give database names or --all, not both");
+	if (!o->all && o->ndbs == 0)
+		return cli_usage_error("copy", "name the databases to copy, or give --all");
+	for (int i = 0; i < o->ndbs; i++)
+		if (!*o->dbs[i])
+			return cli_usage_error("copy", "a database name is empty");
+	int			rc;
+	if ((rc = cli_resolve_conn("copy", "--source", source_arg, "PGCARRY_SOURCE", true, &o->source)) != 0)
+		return rc;
+	if ((rc = cli_resolve_conn("copy", "--target", target_arg, "PGCARRY_TARGET", true, &o->target)) != 0)
+		return rc;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Small helpers
+ * ------------------------------------------------------------------------ */
+
+static double
+copy_seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double) (now.tv_sec - t0->tv_sec) + (double) (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+copy_tick(void *arg, int64_t bytes, int64_t rows)
+{
+	copy_db    *d = arg;
+	progress_add(d->run->prog, d->index, bytes, rows);
+}
+
+/* Records that something of database d failed: logs err (tagged by the
+ * caller's log_set_table) and puts it in the report. */
+static void
+copy_fail(copy_db *d, const char *kind, const char *name, const pgc_err *err)
+{
+	atomic_store(&d->failed, true);
+	err_report(err);
+	char	   *why = err->detail ? xasprintf("%s (%s)", err->message, err->detail) : xstrdup(err->message);
+	verify_report_failed(d->run->report, d->info->name, kind, name, why);
+	free(why);
+}
+
+static void copy_task_done(copy_db *d);
+
+static copy_task *
+copy_task_new(copy_task_kind kind, copy_db *d, copy_table *t)
+{
+	copy_task  *k = xcalloc(1, sizeof *k);
+	k->kind = kind;
+	k->db = d;
+	k->tbl = t;
+	k->range = STREAM_WHOLE_TABLE;
+	return k;
+}
+
+/* Queues a data task of database d (counted until copy_task_done). */
+static void
+copy_push(copy_db *d, copy_task *k, int64_t prio)
+{
+	atomic_fetch_add(&d->pending, 1);
+	workq_push(d->run->q, k, prio);
+}
+
+/* ------------------------------------------------------------------------
+ * Tables
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Reads the target's copy of a table back and records the verdict against
+ * the source's rows and checksum src (in the report and the state).
+ */
+static void
+copy_verify_table(copy_worker *w, copy_table *ct, const rowhash *src, const char *note)
+{
+	copy_db    *d = ct->db;
+	copy_run   *r = d->run;
+	if (r->o->verify == VERIFY_NONE)
+	{
+		verify_report_table(r->report, d->info->name, ct->t->display, src, src, note);
+		return;
+	}
+	pgc_err		err = PGC_ERR_INIT;
+	rowhash		tgt;
+	rowhash_init(&tgt);
+	for (int attempt = 0;; attempt++)
+	{
+		int			rc = copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name,
+										d->info->encoding, false, &err);
+		if (rc == 0 && r->o->verify == VERIFY_FULL)
+		{
+			stream_result res;
+			rc = verify_table_checksum(w->pair.tgt, ct->t->qualified, ct->t->columns, NULL, NULL,
+									   ct->fmt, NULL, &res, &err);
+			tgt = res.hash;
+		}
+		else if (rc == 0)
+		{
+			int64_t		rows = 0;
+			rc = verify_table_count(w->pair.tgt, ct->t->qualified, NULL, &rows, &err);
+			tgt.rows = (uint64_t) rows;
+		}
+		if (rc == 0)
+			break;
+		copy_pair_recover(&w->pair);
+		if (!copy_retry(&err, attempt, "verifying the table"))
+		{
+			err_prefix(&err, "could not verify the table on the target: ");
+			copy_fail(d, "table", ct->t->display, &err);
+			err_clear(&err);
+			return;
+		}
+		err_clear(&err);
+	}
+	verify_status vs = verify_report_table(r->report, d->info->name, ct->t->display, src, &tgt, note);
+	if (vs != VERIFY_OK)
+		log_error("the table differs on the target: %" PRIu64 " rows on the source, %" PRIu64
+				  " on the target%s", src->rows, tgt.rows,
+				  src->rows == tgt.rows ? ", checksums differ" : "");
+	if (state_unit_verified(r->st, d->info->name, ct->unit, vs == VERIFY_OK, &err) != 0)
+	{
+		err_report(&err);
+		err_clear(&err);
+	}
+}
+
+/*
+ * One attempt at streaming a table (whole: TRUNCATE + COPY FREEZE in one
+ * transaction) or a slice (plain COPY).  *commit_sent tells whether the
+ * COMMIT went out (after which the outcome of a lost connection is unknown).
+ */
+static int
+copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool whole,
+			   stream_result *res, bool *commit_sent, pgc_err *err)
+{
+	copy_db    *d = ct->db;
+	copy_run   *r = d->run;
+	*commit_sent = false;
+	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name, d->info->encoding,
+					   false, err) != 0)
+		return -1;
+	if (snapshot_attach(w->pair.src, d->snap_id, err) != 0)
+	{
+		err_prefix(err, "could not attach to the source snapshot: ");
+		return -1;
+	}
+	if (conn_exec(w->pair.tgt, "BEGIN", err) != 0)
+		return -1;
+	if (whole)
+	{
+		char	   *trunc = xasprintf("TRUNCATE ONLY %s", ct->t->qualified);
+		int			rc = conn_exec(w->pair.tgt, trunc, err);
+		free(trunc);
+		if (rc != 0)
+		{
+			err_prefix(err, "writing to the target: ");
+			return -1;
+		}
+	}
+	char	   *out = stream_copy_out_sql(ct->t->qualified, ct->t->columns, range, NULL, ct->fmt);
+	char	   *in = stream_copy_in_sql(ct->t->qualified, ct->t->columns, ct->fmt, whole);
+	stream_tick tick = {copy_tick, d};
+	int			rc = stream_copy(w->pair.src, out, w->pair.tgt, in, ct->fmt, &tick, res, err);
+	free(out);
+	free(in);
+	if (rc != 0)
+		return -1;
+	*commit_sent = true;
+	if (conn_exec(w->pair.tgt, "COMMIT", err) != 0)
+	{
+		err_prefix(err, "writing to the target: ");
+		return -1;
+	}
+	pgc_err		ignore = PGC_ERR_INIT;
+	(void) snapshot_detach(w->pair.src, &ignore);
+	err_clear(&ignore);
+	return 0;
+}
+
+/* The table's data is all in: record it, then verify it. */
+static void
+copy_table_complete(copy_worker *w, copy_table *ct, const rowhash *src)
+{
+	copy_db    *d = ct->db;
+	copy_run   *r = d->run;
+	pgc_err		err = PGC_ERR_INIT;
+	if (state_unit_done(r->st, d->info->name, ct->unit, src, &err) != 0)
+	{
+		err_report(&err);
+		err_clear(&err);
+	}
+	progress_unit_done(r->prog, d->index, 0);
+	copy_verify_table(w, ct, src, NULL);
+}
+
+static void
+copy_do_table(copy_worker *w, copy_task *k)
+{
+	copy_table *ct = k->tbl;
+	copy_db    *d = k->db;
+	bool		whole = k->kind == COPY_TASK_TABLE;
+	int64_t		est = whole ? ct->t->est_bytes : ct->t->est_bytes / (ct->nparts ? ct->nparts : 1);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pgc_err		err = PGC_ERR_INIT;
+	stream_result res;
+	for (int attempt = 0;; attempt++)
+	{
+		bool		commit_sent = false;
+		if (copy_load_once(w, ct, &k->range, whole, &res, &commit_sent, &err) == 0)
+			break;
+		copy_pair_recover(&w->pair);
+		/* A slice whose COMMIT may have gone through cannot be loaded again
+		 * (its rows would be there twice): the table is redone whole by
+		 * --resume instead. */
+		bool		unsure = !whole && commit_sent;
+		if (unsure || !copy_retry(&err, attempt, "copying the table"))
+		{
+			if (unsure)
+				err_hint(&err, "Run the same command with --resume: the table will be copied again.");
+			copy_fail(d, "table", ct->t->display, &err);
+			err_clear(&err);
+			pthread_mutex_lock(&d->lock);
+			ct->failed = true;
+			pthread_mutex_unlock(&d->lock);
+			if (!whole)
+				atomic_fetch_sub(&ct->parts_left, 1);
+			return;
+		}
+		err_clear(&err);
+	}
+	progress_credit(d->run->prog, d->index, est);
+	if (whole)
+	{
+		log_info("copied %" PRIu64 " rows (%" PRId64 " bytes, %s) in %.1f s", res.hash.rows, res.bytes,
+				 stream_format_name(ct->fmt), copy_seconds_since(&t0));
+		copy_table_complete(w, ct, &res.hash);
+		return;
+	}
+	/* A slice: merge it; the last slice in completes the table. */
+	pthread_mutex_lock(&d->lock);
+	rowhash_merge(&ct->src, &res.hash);
+	bool		failed = ct->failed;
+	pthread_mutex_unlock(&d->lock);
+	log_info("copied slice of pages %" PRId64 "..%s: %" PRIu64 " rows in %.1f s", k->range.first_page,
+			 k->range.end_page < 0 ? "end" : "", res.hash.rows, copy_seconds_since(&t0));
+	if (atomic_fetch_sub(&ct->parts_left, 1) == 1 && !failed)
+	{
+		rowhash		src;
+		pthread_mutex_lock(&d->lock);
+		src = ct->src;
+		pthread_mutex_unlock(&d->lock);
+		copy_table_complete(w, ct, &src);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Large objects
+ * ------------------------------------------------------------------------ */
+
+static const char copy_lo_count_sql[] =
+	"SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata "
+	"WHERE oid >= $1::oid AND ($2::oid = 0 OR oid < $2::oid)";
+
+static int
+copy_lo_once(copy_worker *w, copy_task *k, stream_result *src, rowhash *tgt, pgc_err *err)
+{
+	copy_db    *d = k->db;
+	copy_run   *r = d->run;
+	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name, d->info->encoding,
+					   false, err) != 0)
+		return -1;
+	if (snapshot_attach(w->pair.src, d->snap_id, err) != 0)
+	{
+		err_prefix(err, "could not attach to the source snapshot: ");
+		return -1;
+	}
+	if (conn_exec(w->pair.tgt, "BEGIN", err) != 0)
+		return -1;
+	stream_tick tick = {copy_tick, d};
+	if (stream_large_objects_copy(w->pair.src, w->pair.tgt, k->lo_first, k->lo_end, &tick, src, err) != 0)
+		return -1;
+	if (conn_exec(w->pair.tgt, "COMMIT", err) != 0)
+		return -1;
+	pgc_err		ignore = PGC_ERR_INIT;
+	(void) snapshot_detach(w->pair.src, &ignore);
+	err_clear(&ignore);
+
+	rowhash_init(tgt);
+	if (r->o->verify == VERIFY_FULL)
+	{
+		stream_result res;
+		if (conn_exec(w->pair.tgt, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err) != 0
+			|| verify_large_objects(w->pair.tgt, k->lo_first, k->lo_end, NULL, &res, err) != 0
+			|| conn_exec(w->pair.tgt, "COMMIT", err) != 0)
+		{
+			err_prefix(err, "verifying on the target: ");
+			return -1;
+		}
+		*tgt = res.hash;
+	}
+	else if (r->o->verify == VERIFY_COUNT)
+	{
+		char		a[16], b[16];
+		snprintf(a, sizeof a, "%u", k->lo_first);
+		snprintf(b, sizeof b, "%u", k->lo_end);
+		const char *params[2] = {a, b};
+		char	   *v = conn_query_value(w->pair.tgt, copy_lo_count_sql, 2, params, err);
+		if (!v)
+			return -1;
+		tgt->rows = strtoull(v, NULL, 10);
+		free(v);
+	}
+	return 0;
+}
+
+static void
+copy_do_lo(copy_worker *w, copy_task *k)
+{
+	copy_db    *d = k->db;
+	copy_run   *r = d->run;
+	log_set_table("large objects");
+	pgc_err		err = PGC_ERR_INIT;
+	stream_result src;
+	rowhash		tgt;
+	for (int attempt = 0;; attempt++)
+	{
+		if (copy_lo_once(w, k, &src, &tgt, &err) == 0)
+			break;
+		copy_pair_recover(&w->pair);
+		if (!copy_retry(&err, attempt, "copying large objects"))
+		{
+			copy_fail(d, "large objects", "large objects", &err);
+			err_clear(&err);
+			pthread_mutex_lock(&d->lock);
+			d->lo_failed = true;
+			pthread_mutex_unlock(&d->lock);
+			atomic_fetch_sub(&d->lo_left, 1);
+			return;
+		}
+		err_clear(&err);
+	}
+	pthread_mutex_lock(&d->lock);
+	rowhash_merge(&d->lo_src, &src.hash);
+	rowhash_merge(&d->lo_tgt, &tgt);
+	bool		failed = d->lo_failed;
+	rowhash		all_src = d->lo_src, all_tgt = d->lo_tgt;
+	pthread_mutex_unlock(&d->lock);
+	if (atomic_fetch_sub(&d->lo_left, 1) == 1 && !failed)
+	{
+		/* The last batch: record and report the large objects as a whole. */
+		verify_status vs = r->o->verify == VERIFY_NONE
+			? verify_report_large_objects(r->report, d->info->name, &all_src, &all_src)
+			: verify_report_large_objects(r->report, d->info->name, &all_src, &all_tgt);
+		if (state_unit_done(r->st, d->info->name, "large objects", &all_src, &err) != 0
+			|| state_unit_verified(r->st, d->info->name, "large objects", vs == VERIFY_OK, &err) != 0)
+		{
+			err_report(&err);
+			err_clear(&err);
+		}
+		progress_unit_done(r->prog, d->index, 0);
+		if (vs != VERIFY_OK && vs != VERIFY_UNCHECKED)
+			log_error("the large objects differ on the target");
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Finishing a database
+ * ------------------------------------------------------------------------ */
+
+/* Sets every sequence on the target to its value at the snapshot, then
+ * reads them back into the report. */
+static int
+copy_sequences(copy_worker *w, copy_db *d, pgc_err *err)
+{
+	copy_run   *r = d->run;
+	if (d->nseqs == 0)
+		return 0;
+	PGconn	   *tgt = w->pair.tgt;
+	for (int first = 0; first < d->nseqs; first += COPY_SEQ_BATCH)
+	{
+		buf_t		sql = {0};
+		for (int i = first; i < d->nseqs && i < first + COPY_SEQ_BATCH; i++)
+		{
+			catalog_sequence *s = &d->seqs[i];
+			if (!s->last_value)
+				continue;
+			char	   *name = conn_quote_literal(tgt, s->qualified);
+			char	   *val = conn_quote_literal(tgt, s->last_value);
+			buf_printf(&sql, "SELECT pg_catalog.setval(%s::pg_catalog.regclass, %s::bigint, %s);", name,
+					   val, s->is_called ? "true" : "false");
+			free(name);
+			free(val);
+		}
+		int			rc = sql.len ? conn_exec(tgt, sql.data, err) : 0;
+		buf_free(&sql);
+		if (rc != 0)
+		{
+			err_prefix(err, "could not set the sequences on the target: ");
+			return -1;
+		}
+	}
+	catalog_sequence *ts = NULL;
+	int			nts = 0;
+	if (catalog_sequences(tgt, &ts, &nts, err) != 0)
+		return -1;
+	for (int i = 0; i < d->nseqs; i++)
+	{
+		catalog_sequence *s = &d->seqs[i];
+		catalog_sequence *t = NULL;
+		for (int j = 0; j < nts && !t; j++)
+			if (strcmp(ts[j].qualified, s->qualified) == 0)
+				t = &ts[j];
+		verify_report_sequence(r->report, d->info->name, s->display, s->last_value, s->is_called,
+							   t ? t->last_value : NULL, t ? t->is_called : false);
+	}
+	catalog_sequences_free(ts, nts);
+	return 0;
+}
+
+static void
+copy_release_snapshot(copy_db *d)
+{
+	snapshot_release(d->snap);
+	d->snap = NULL;
+	conn_close(d->snap_conn);
+	d->snap_conn = NULL;
+}
+
+static void
+copy_do_finalize(copy_worker *w, copy_task *k)
+{
+	copy_db    *d = k->db;
+	copy_run   *r = d->run;
+	pgc_err		err = PGC_ERR_INIT;
+	copy_release_snapshot(d);
+	if (atomic_load(&d->failed) || cleanup_interrupted())
+	{
+		progress_phase(r->prog, d->index, "failed");
+		log_error("database \"%s\" was not copied completely%s", d->info->name,
+				  cleanup_interrupted() ? " (interrupted)" : "");
+		return;
+	}
+	progress_phase(r->prog, d->index, "sequences");
+	for (int attempt = 0;; attempt++)
+	{
+		if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name,
+						   d->info->encoding, false, &err) == 0
+			&& copy_sequences(w, d, &err) == 0)
+			break;
+		copy_pair_recover(&w->pair);
+		if (!copy_retry(&err, attempt, "setting the sequences"))
+		{
+			copy_fail(d, "sequences", "sequences", &err);
+			err_clear(&err);
+			progress_phase(r->prog, d->index, "failed");
+			return;
+		}
+		err_clear(&err);
+	}
+	if (state_db_set(r->st, d->info->name, STATE_DATA, &err) != 0)
+		goto fail;
+
+	/* Post-data: indexes, constraints, triggers, matview refreshes. */
+	if (d->phase_at_start < STATE_POST_DATA)
+	{
+		progress_phase(r->prog, d->index, "indexes");
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ddl_restore_opts ro = d->ddl;
+		ro.jobs = r->o->jobs;
+		ro.tolerate_existing = d->phase_at_start == STATE_DATA;
+		if (ddl_restore(r->tools, d->dump, DDL_POST_DATA, r->o->target, "target", d->info->name, &ro,
+						&err) != 0)
+			goto fail;
+		log_info("post-data schema applied in %.1f s", copy_seconds_since(&t0));
+		if (state_db_set(r->st, d->info->name, STATE_POST_DATA, &err) != 0)
+			goto fail;
+	}
+	progress_phase(r->prog, d->index, "analyze");
+	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name, d->info->encoding,
+					   false, &err) != 0
+		|| conn_exec(w->pair.tgt, "ANALYZE", &err) != 0)
+	{
+		err_prefix(&err, "could not ANALYZE the target database: ");
+		goto fail;
+	}
+	if (verify_report_problems(r->report, d->info->name) == 0 && r->o->verify != VERIFY_NONE)
+	{
+		if (state_db_set(r->st, d->info->name, STATE_VERIFIED, &err) != 0)
+			goto fail;
+		log_notice("database \"%s\" copied and verified in %.1f s", d->info->name,
+				   copy_seconds_since(&d->started));
+	}
+	else if (r->o->verify == VERIFY_NONE)
+		log_notice("database \"%s\" copied (not verified) in %.1f s", d->info->name,
+				   copy_seconds_since(&d->started));
+	else
+		log_error("database \"%s\" copied, but verification found %d %s", d->info->name,
+				  verify_report_problems(r->report, d->info->name),
+				  verify_report_problems(r->report, d->info->name) == 1 ? "difference" : "differences");
+	progress_phase(r->prog, d->index, "done");
+	return;
+
+fail:
+	copy_fail(d, "database", d->info->name, &err);
+	err_clear(&err);
+	progress_phase(r->prog, d->index, "failed");
+}
+
+/* ------------------------------------------------------------------------
+ * Workers
+ * ------------------------------------------------------------------------ */
+
+static void *
+copy_worker_start(int worker, void *ctx)
+{
+	(void) ctx;
+	copy_worker *w = xcalloc(1, sizeof *w);
+	w->id = worker;
+	log_set_worker(worker + 1);
+	return w;
+}
+
+static void
+copy_worker_end(int worker, void *state, void *ctx)
+{
+	(void) worker;
+	(void) ctx;
+	copy_worker *w = state;
+	copy_pair_close(&w->pair);
+	free(w);
+}
+
+static void
+copy_task_run(void *task, int worker, void *state, void *ctx)
+{
+	(void) worker;
+	copy_run   *r = ctx;
+	copy_worker *w = state;
+	copy_task  *k = task;
+	copy_db    *d = k->db;
+	log_set_database(d->info->name);
+	log_set_table(k->tbl ? k->tbl->t->display : NULL);
+	if (cleanup_interrupted())
+		workq_stop(r->q);
+	else
+		switch (k->kind)
+		{
+			case COPY_TASK_TABLE:
+			case COPY_TASK_PART:
+				copy_do_table(w, k);
+				break;
+			case COPY_TASK_VERIFY:
+			{
+				state_unit	u;
+				pgc_err		err = PGC_ERR_INIT;
+				if (state_unit_get(r->st, d->info->name, k->tbl->unit, &u, &err) == 0 && u.done)
+					copy_verify_table(w, k->tbl, &u.hash, "copied by an earlier run");
+				else
+					copy_fail(d, "table", k->tbl->t->display, &err);
+				err_clear(&err);
+				progress_unit_done(r->prog, d->index, 0);
+				break;
+			}
+			case COPY_TASK_LO:
+				copy_do_lo(w, k);
+				break;
+			case COPY_TASK_FINALIZE:
+				copy_do_finalize(w, k);
+				break;
+		}
+	log_set_table(NULL);
+	log_set_database(NULL);
+	bool		data_task = k->kind != COPY_TASK_FINALIZE;
+	free(k);
+	if (data_task)
+		copy_task_done(d);
+	if (cleanup_interrupted())
+		workq_stop(r->q);
+}
+
+static void
+copy_task_dropped(void *task, void *ctx)
+{
+	(void) ctx;
+	copy_task  *k = task;
+	copy_db    *d = k->db;
+	bool		data_task = k->kind != COPY_TASK_FINALIZE;
+	free(k);
+	if (data_task)
+		copy_task_done(d);
+}
+
+/* A data task of d is over (or dropped): the last one queues the finalize
+ * task, or, when the queue is stopped, releases the snapshot. */
+static void
+copy_task_done(copy_db *d)
+{
+	if (atomic_fetch_sub(&d->pending, 1) != 1)
+		return;
+	copy_task  *f = copy_task_new(COPY_TASK_FINALIZE, d, NULL);
+	if (workq_stopped(d->run->q))
+	{
+		free(f);
+		copy_release_snapshot(d);
+		progress_phase(d->run->prog, d->index, "failed");
+		return;
+	}
+	workq_push(d->run->q, f, COPY_PRIO_FINALIZE);
+}
+
+/* ------------------------------------------------------------------------
+ * Before anything: what to do with each database
+ * ------------------------------------------------------------------------ */
+
+/* Whether the target database d holds user objects; *what names one. */
+static int
+copy_target_has_objects(copy_run *r, copy_db *d, bool *has, char **what, pgc_err *err)
+{
+	PGconn	   *c = conn_open(r->o->target, d->info->name, "target", err);
+	if (!c)
+		return -1;
+	int			rc = catalog_db_has_user_objects(c, has, what, err);
+	conn_close(c);
+	return rc;
+}
+
+/*
+ * Decides the action for every database.  Returns 0, or EXIT_FAIL after
+ * reporting every database that must be refused.
+ */
+static int
+copy_preflight(copy_run *r, PGconn *tgt_maint)
+{
+	int			refused = 0;
+	for (int i = 0; i < r->ndbs; i++)
+	{
+		copy_db    *d = &r->dbs[i];
+		pgc_err		err = PGC_ERR_INIT;
+		bool		exists = false;
+		state_phase phase = STATE_NONE;
+		if (catalog_db_exists(tgt_maint, d->info->name, &exists, &err) != 0
+			|| state_db_get(r->st, d->info->name, &phase, &err) != 0)
+		{
+			err_report(&err);
+			err_clear(&err);
+			return EXIT_FAIL;
+		}
+		d->phase_at_start = phase;
+		if (!exists)
+		{
+			d->action = COPY_ACT_CREATE;
+			d->phase_at_start = STATE_NONE;
+			continue;
+		}
+		if (r->o->clean)
+		{
+			d->action = COPY_ACT_RECREATE;
+			d->phase_at_start = STATE_NONE;
+			continue;
+		}
+		if (r->o->resume && phase == STATE_VERIFIED)
+		{
+			d->action = COPY_ACT_DONE;
+			continue;
+		}
+		if (r->o->resume && phase >= STATE_PRE_DATA)
+		{
+			d->action = COPY_ACT_RESUME;
+			continue;
+		}
+		if (r->o->resume && phase >= STATE_CREATING)
+		{
+			/* Created by an earlier run, its schema half applied: start over. */
+			d->action = COPY_ACT_RECREATE;
+			d->phase_at_start = STATE_NONE;
+			continue;
+		}
+		bool		has = false;
+		char	   *what = NULL;
+		if (copy_target_has_objects(r, d, &has, &what, &err) != 0)
+		{
+			err_report(&err);
+			err_clear(&err);
+			return EXIT_FAIL;
+		}
+		if (!has)
+		{
+			d->action = COPY_ACT_INTO_EMPTY;
+			d->phase_at_start = STATE_NONE;
+			free(what);
+			continue;
+		}
+		refused++;
+		err_set(&err, "database \"%s\" already exists on the target and holds objects (%s)",
+				d->info->name, what);
+		if (r->o->resume)
+		{
+			err_detail(&err, "There is no record of an earlier copy of it to resume (state file \"%s\").",
+					   state_path(r->st));
+			err_hint(&err, "Use --clean to drop and recreate it.");
+		}
+		else
+			err_hint(&err, "Use --clean to drop and recreate it, or --resume to finish an interrupted copy.");
+		err_report(&err);
+		err_clear(&err);
+		free(what);
+	}
+	return refused ? EXIT_FAIL : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Preparing a database
+ * ------------------------------------------------------------------------ */
+
+static int
+copy_drop_target_db(copy_run *r, PGconn *tgt_maint, copy_db *d, pgc_err *err)
+{
+	char	   *q = conn_quote_ident(tgt_maint, d->info->name);
+	char	   *sql = xasprintf("DROP DATABASE IF EXISTS %s", q);
+	int			rc = conn_exec(tgt_maint, sql, err);
+	free(sql);
+	free(q);
+	if (rc != 0)
+	{
+		bool		in_use = strcmp(err->sqlstate, "55006") == 0;
+		char	   *detail = err->detail ? xstrdup(err->detail) : NULL;
+		err_clear(err);
+		if (in_use)
+		{
+			err_set(err, "could not drop database \"%s\" on the target: other sessions are connected to it",
+					d->info->name);
+			if (detail)
+				err_detail(err, "%s", detail);
+			err_hint(err, "pgcarry does not end other sessions: close them (or end them with "
+					 "pg_terminate_backend) and run the command again.");
+		}
+		else
+			err_set(err, "could not drop database \"%s\" on the target", d->info->name);
+		free(detail);
+		return -1;
+	}
+	return state_db_forget(r->st, d->info->name, err);
+}
+
+/* Checks that the roles the database depends on exist on the target; if
+ * not, warns and restores without ownership and grants. */
+static int
+copy_check_roles(copy_db *d, PGconn *tgt_maint, pgc_err *err)
+{
+	char	  **roles = NULL;
+	int			nroles = 0;
+	const char **missing = NULL;
+	int			nmissing = 0;
+	if (catalog_db_roles(d->snap_conn, &roles, &nroles, err) != 0
+		|| catalog_missing_roles(tgt_maint, roles, nroles, &missing, &nmissing, err) != 0)
+	{
+		for (int i = 0; i < nroles; i++)
+			free(roles[i]);
+		free(roles);
+		return -1;
+	}
+	if (nmissing > 0)
+	{
+		buf_t		b = {0};
+		for (int i = 0; i < nmissing; i++)
+			buf_printf(&b, "%s\"%s\"", i ? ", " : "", missing[i]);
+		char	   *msg = xasprintf("%s %s of database \"%s\" %s not exist on the target: its objects will "
+									"belong to the target's user, and grants are not copied",
+									nmissing == 1 ? "role" : "roles", b.data, d->info->name,
+									nmissing == 1 ? "does" : "do");
+		log_report(LOG_WARNING, msg, NULL, "Create the roles first, or copy them with --roles.");
+		free(msg);
+		buf_free(&b);
+		d->ddl.no_owner = true;
+		d->ddl.no_privileges = true;
+	}
+	free(missing);
+	for (int i = 0; i < nroles; i++)
+		free(roles[i]);
+	free(roles);
+	return 0;
+}
+
+/* Queues the tasks of database d: tables not done yet, large objects. */
+static int
+copy_plan(copy_run *r, copy_db *d, pgc_err *err)
+{
+	bool		resuming = d->action == COPY_ACT_RESUME;
+	bool		same_major = r->source_version / 10000 == r->target_version / 10000;
+	int64_t		split = copy_plan_split_bytes();
+	int64_t		est_total = 0;
+	int			units = 0;
+	PGconn	   *tgt = NULL;			/* to truncate tables redone in slices */
+	stream_range *ranges = xcalloc(COPY_PLAN_MAX_PARTS, sizeof *ranges);
+
+	d->ct = xcalloc((size_t) d->ntables + 1, sizeof *d->ct);
+	for (int i = 0; i < d->ntables; i++)
+	{
+		copy_table *ct = &d->ct[i];
+		ct->db = d;
+		ct->t = &d->tables[i];
+		ct->fmt = same_major && ct->t->binary_ok ? STREAM_BINARY : STREAM_TEXT;
+		ct->unit = xasprintf("table %s", ct->t->qualified);
+		rowhash_init(&ct->src);
+		units++;
+		if (resuming)
+		{
+			state_unit	u;
+			if (state_unit_get(r->st, d->info->name, ct->unit, &u, err) != 0)
+				goto fail;
+			if (u.done && (u.verified || r->o->verify == VERIFY_NONE))
+			{
+				verify_report_table(r->report, d->info->name, ct->t->display, &u.hash, &u.hash,
+									"copied by an earlier run");
+				progress_unit_done(r->prog, d->index, 0);
+				continue;
+			}
+			if (u.done)
+			{
+				copy_push(d, copy_task_new(COPY_TASK_VERIFY, d, ct), COPY_PRIO_VERIFY);
+				continue;
+			}
+		}
+		est_total += ct->t->est_bytes;
+		int			n = 1;
+		if (copy_plan_should_split(ct->t->pages * 8192, split, r->o->jobs, r->source_version))
+			n = copy_plan_ranges(ct->t->pages, split / 8192, COPY_PLAN_MAX_PARTS, ranges);
+		if (n <= 1)
+		{
+			copy_push(d, copy_task_new(COPY_TASK_TABLE, d, ct), ct->t->est_bytes);
+			continue;
+		}
+		/* Slices load without TRUNCATE: empty the table first (it may hold
+		 * part of an interrupted run). */
+		if (!tgt && !(tgt = stream_conn_open(r->o->target, d->info->name, "target", d->info->encoding,
+											 false, err)))
+			goto fail;
+		char	   *trunc = xasprintf("TRUNCATE ONLY %s", ct->t->qualified);
+		int			rc = conn_exec(tgt, trunc, err);
+		free(trunc);
+		if (rc != 0)
+		{
+			err_prefix(err, "could not empty table %s on the target: ", ct->t->display);
+			goto fail;
+		}
+		ct->nparts = n;
+		atomic_store(&ct->parts_left, n);
+		log_info("table %s (%" PRId64 " MB) is copied in %d slices", ct->t->display,
+				 ct->t->est_bytes >> 20, n);
+		for (int p = 0; p < n; p++)
+		{
+			copy_task  *k = copy_task_new(COPY_TASK_PART, d, ct);
+			k->range = ranges[p];
+			copy_push(d, k, ct->t->est_bytes / n);
+		}
+	}
+
+	/* Large objects. */
+	int64_t		lo_bytes = 0;
+	if (catalog_large_objects(d->snap_conn, &d->lo_count, &lo_bytes, err) != 0)
+		goto fail;
+	if (d->lo_count > 0)
+	{
+		state_unit	u = {0};
+		units++;
+		if (resuming && state_unit_get(r->st, d->info->name, "large objects", &u, err) != 0)
+			goto fail;
+		if (u.done && u.verified)
+		{
+			verify_report_large_objects(r->report, d->info->name, &u.hash, &u.hash);
+			progress_unit_done(r->prog, d->index, 0);
+		}
+		else
+		{
+			uint32_t   *bounds = NULL;
+			int			nb = 0;
+			if (catalog_large_object_batches(d->snap_conn, COPY_LO_BATCH, &bounds, &nb, err) != 0)
+				goto fail;
+			atomic_store(&d->lo_left, nb);
+			est_total += lo_bytes;
+			for (int b = 0; b < nb; b++)
+			{
+				copy_task  *k = copy_task_new(COPY_TASK_LO, d, NULL);
+				copy_plan_lo_batch(bounds, nb, b, &k->lo_first, &k->lo_end);
+				copy_push(d, k, lo_bytes / nb);
+			}
+			free(bounds);
+		}
+	}
+	progress_add_total(r->prog, d->index, units, est_total);
+	conn_close(tgt);
+	free(ranges);
+	return 0;
+
+fail:
+	conn_close(tgt);
+	free(ranges);
+	return -1;
+}
+
+/*
+ * Everything the coordinator does for one database before the workers take
+ * over: snapshot, catalog, schema dump, database creation, pre-data, tasks.
+ */
+static int
+copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
+{
+	const char *name = d->info->name;
+	clock_gettime(CLOCK_MONOTONIC, &d->started);
+	progress_phase(r->prog, d->index, "schema");
+
+	if (d->action == COPY_ACT_RECREATE)
+	{
+		log_notice("dropping database \"%s\" on the target to copy it again", name);
+		if (copy_drop_target_db(r, tgt_maint, d, err) != 0)
+			return -1;
+	}
+	if (d->action != COPY_ACT_RESUME && state_db_forget(r->st, name, err) != 0)
+		return -1;
+
+	/* One snapshot for the catalog, pg_dump and every worker. */
+	d->snap_conn = stream_conn_open(r->o->source, name, "source", d->info->encoding, true, err);
+	if (!d->snap_conn)
+		return -1;
+	d->snap = snapshot_export(d->snap_conn, err);
+	if (!d->snap)
+		return -1;
+	d->snap_id = xstrdup(snapshot_id(d->snap));
+	if (catalog_tables(d->snap_conn, &d->tables, &d->ntables, err) != 0
+		|| catalog_sequences(d->snap_conn, &d->seqs, &d->nseqs, err) != 0)
+		return -1;
+	if (copy_check_roles(d, tgt_maint, err) != 0)
+		return -1;
+
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	d->dump = ddl_dump_schema(r->tools, r->o->source, "source", name, d->snap_id, r->tmpdir, err);
+	if (!d->dump)
+		return -1;
+	log_info("schema of \"%s\" dumped in %.1f s", name, copy_seconds_since(&t0));
+
+	d->ddl.maintenance_db = r->target_maint;
+	if (d->action == COPY_ACT_CREATE || d->action == COPY_ACT_RECREATE)
+	{
+		if (state_db_set(r->st, name, STATE_CREATING, err) != 0
+			|| ddl_restore(r->tools, d->dump, DDL_CREATE_DATABASE, r->o->target, "target", name,
+						   &d->ddl, err) != 0
+			|| state_db_set(r->st, name, STATE_CREATED, err) != 0)
+			return -1;
+	}
+	else if (d->action == COPY_ACT_INTO_EMPTY)
+	{
+		if (ddl_restore(r->tools, d->dump, DDL_DATABASE_PROPERTIES, r->o->target, "target", name,
+						&d->ddl, err) != 0
+			|| state_db_set(r->st, name, STATE_CREATED, err) != 0)
+			return -1;
+	}
+	if (d->phase_at_start < STATE_PRE_DATA)
+	{
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (ddl_restore(r->tools, d->dump, DDL_PRE_DATA, r->o->target, "target", name, &d->ddl, err) != 0
+			|| state_db_set(r->st, name, STATE_PRE_DATA, err) != 0)
+			return -1;
+		log_info("pre-data schema of \"%s\" applied in %.1f s", name, copy_seconds_since(&t0));
+	}
+	else
+		log_notice("resuming database \"%s\" (%s)", name, state_phase_name(d->phase_at_start));
+
+	progress_phase(r->prog, d->index, "data");
+	return copy_plan(r, d, err);
+}
+
+/* Reports the tables of a database verified by an earlier run. */
+static int
+copy_report_done_unit(void *arg, const char *unit, const state_unit *u)
+{
+	copy_db    *d = arg;
+	if (strncmp(unit, "table ", 6) == 0)
+		verify_report_table(d->run->report, d->info->name, unit + 6, &u->hash, &u->hash,
+							"copied by an earlier run");
+	else if (strcmp(unit, "large objects") == 0)
+		verify_report_large_objects(d->run->report, d->info->name, &u->hash, &u->hash);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Roles
+ * ------------------------------------------------------------------------ */
+
+static const char copy_target_roles_sql[] = "SELECT rolname FROM pg_catalog.pg_roles ORDER BY 1";
+
+static int
+copy_roles(copy_run *r, PGconn *src_maint, PGconn *tgt_maint, pgc_err *err)
+{
+	bool		super = false;
+	if (catalog_is_superuser(src_maint, &super, err) != 0)
+		return -1;
+	if (!super)
+		log_report(LOG_WARNING, "the source role is not a superuser, so role passwords cannot be read: "
+				   "roles are created on the target without passwords",
+				   "Managed services never let passwords be read.",
+				   "Set the passwords on the target afterwards (ALTER ROLE ... PASSWORD).");
+	char	   *dump = xasprintf("%s/roles.sql", r->tmpdir);
+	char	   *filtered = xasprintf("%s/roles-filtered.sql", r->tmpdir);
+	PGresult   *res = NULL;
+	char	  **existing = NULL;
+	int			rc = -1;
+	if (ddl_dump_roles(r->tools, r->o->source, "source", super, dump, err) != 0)
+		goto done;
+	res = conn_query(tgt_maint, copy_target_roles_sql, 0, NULL, err);
+	if (!res)
+		goto done;
+	int			n = PQntuples(res);
+	existing = xcalloc((size_t) n + 1, sizeof *existing);
+	for (int i = 0; i < n; i++)
+		existing[i] = PQgetvalue(res, i, 0);
+	int			skipped = 0;
+	if (ddl_filter_roles(dump, filtered, existing, n, &skipped, err) != 0)
+		goto done;
+	buf_t		errors = {0};
+	int			failed = ddl_run_script(r->tools, filtered, r->o->target, "target", r->target_maint,
+										&errors, err);
+	if (failed < 0)
+	{
+		buf_free(&errors);
+		goto done;
+	}
+	if (failed > 0)
+		log_report(LOG_WARNING, "some roles could not be created or altered on the target",
+				   errors.data, "Check the target role's rights (CREATEROLE, or superuser for "
+				   "SUPERUSER and REPLICATION roles).");
+	buf_free(&errors);
+	log_notice("roles copied (%d already existed on the target and were left as they are)", skipped);
+	rc = 0;
+done:
+	free(existing);
+	PQclear(res);
+	unlink(dump);
+	unlink(filtered);
+	free(dump);
+	free(filtered);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The command
+ * ------------------------------------------------------------------------ */
+
+static int
+copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
+{
+	pgc_err		err = PGC_ERR_INIT;
+	int			rc = copy_preflight(r, tgt_maint);
+	if (rc != 0)
+		return rc;
+
+	if (r->o->roles && copy_roles(r, src_maint, tgt_maint, &err) != 0)
+	{
+		err_report(&err);
+		err_clear(&err);
+		return EXIT_FAIL;
+	}
+
+	r->report = verify_report_create(r->o->verify, "source", "target");
+	r->prog = progress_create(r->o->progress, "copy", r->ndbs);
+	for (int i = 0; i < r->ndbs; i++)
+		progress_db_name(r->prog, i, r->dbs[i].info->name);
+	workq_ops	ops = {copy_worker_start, copy_task_run, copy_worker_end, copy_task_dropped};
+	r->q = workq_create(r->o->jobs, &ops, r);
+	progress_start(r->prog);
+
+	for (int i = 0; i < r->ndbs && !cleanup_interrupted(); i++)
+	{
+		copy_db    *d = &r->dbs[i];
+		log_set_database(d->info->name);
+		if (d->action == COPY_ACT_DONE)
+		{
+			log_notice("database \"%s\" was copied and verified by an earlier run", d->info->name);
+			if (state_unit_each(r->st, d->info->name, copy_report_done_unit, d, &err) != 0)
+			{
+				err_report(&err);
+				err_clear(&err);
+			}
+			progress_phase(r->prog, d->index, "done");
+			continue;
+		}
+		atomic_store(&d->pending, 1);	/* held while planning */
+		if (copy_prepare(r, d, tgt_maint, &err) != 0)
+		{
+			copy_fail(d, "database", d->info->name, &err);
+			err_clear(&err);
+			progress_phase(r->prog, d->index, "failed");
+		}
+		log_set_database(NULL);
+		copy_task_done(d);		/* the planning hold */
+	}
+	workq_wait(r->q);
+	workq_destroy(r->q);
+	r->q = NULL;
+	progress_stop(r->prog);
+
+	for (int i = 0; i < r->ndbs; i++)
+		copy_release_snapshot(&r->dbs[i]);
+
+	if (cleanup_interrupted())
+	{
+		log_report(LOG_ERROR, "copy interrupted", NULL,
+				   "Run the same command with --resume to finish: finished tables are kept.");
+		return EXIT_FAIL;
+	}
+	int			problems = verify_report_print(r->report, stdout, log_enabled(LOG_NOTICE));
+	if (verify_report_failures(r->report) > 0)
+	{
+		log_report(LOG_ERROR, "copy failed", NULL,
+				   "Fix the cause above, then run the same command with --resume: finished tables are kept.");
+		return EXIT_FAIL;
+	}
+	return problems > 0 ? EXIT_DIFFERENT : EXIT_OK;
+}
+
+int
+cmd_copy(int argc, char **argv)
+{
+	copy_opts	o;
+	int			rc = copy_parse(argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? EXIT_OK : rc;
+
+	copy_run	r;
+	memset(&r, 0, sizeof r);
+	r.o = &o;
+	pgc_err		err = PGC_ERR_INIT;
+	PGconn	   *src = NULL, *tgt = NULL;
+	catalog_db *dbs = NULL;
+	int			ndbs = 0;
+	char	   *src_key = NULL, *tgt_key = NULL, *state_dir = NULL, *src_maint = NULL;
+	rc = EXIT_FAIL;
+
+	src_maint = copy_maintenance_db(o.source, NULL, 0);
+	src = conn_open(o.source, src_maint, "source", &err);
+	if (!src)
+		goto out;
+	if (catalog_dbs(src, "source", o.dbs, o.ndbs, o.all, &dbs, &ndbs, &err) != 0)
+		goto out;
+	{
+		const char **names = xcalloc((size_t) ndbs + 1, sizeof *names);
+		for (int i = 0; i < ndbs; i++)
+			names[i] = dbs[i].name;
+		r.target_maint = copy_maintenance_db(o.target, names, ndbs);
+		free(names);
+	}
+	tgt = conn_open(o.target, r.target_maint, "target", &err);
+	if (!tgt)
+		goto out;
+	bool		same = false;
+	if (copy_same_server(src, tgt, &same, &err) != 0)
+		goto out;
+	if (same)
+	{
+		err_set(&err, "the source and the target are the same server");
+		err_hint(&err, "Give a different server for --target.");
+		err.exit_status = EXIT_USAGE;
+		goto out;
+	}
+	if (ndbs == 0)
+	{
+		log_notice("the source has no database to copy");
+		rc = EXIT_OK;
+		goto out;
+	}
+	r.source_version = PQserverVersion(src);
+	r.target_version = PQserverVersion(tgt);
+	r.tools = ddl_tools_find(r.source_version, "source", &err);
+	if (!r.tools)
+		goto out;
+	src_key = copy_server_key(src);
+	tgt_key = copy_server_key(tgt);
+	state_dir = o.state_dir ? xstrdup(o.state_dir) : state_default_dir();
+	r.st = state_open(state_dir, "copy", src_key, tgt_key, &err);
+	if (!r.st)
+		goto out;
+	r.tmpdir = cleanup_private_tmpdir(&err);
+	if (!r.tmpdir)
+		goto out;
+
+	r.ndbs = ndbs;
+	r.dbs = xcalloc((size_t) ndbs + 1, sizeof *r.dbs);
+	for (int i = 0; i < ndbs; i++)
+	{
+		r.dbs[i].run = &r;
+		r.dbs[i].index = i;
+		r.dbs[i].info = &dbs[i];
+		pthread_mutex_init(&r.dbs[i].lock, NULL);
+		rowhash_init(&r.dbs[i].lo_src);
+		rowhash_init(&r.dbs[i].lo_tgt);
+	}
+	rc = copy_run_all(&r, src, tgt);
+
+out:
+	if (err.set)
+	{
+		err_report(&err);
+		rc = err.exit_status ? err.exit_status : EXIT_FAIL;
+	}
+	err_clear(&err);
+	for (int i = 0; i < r.ndbs; i++)
+	{
+		copy_db    *d = &r.dbs[i];
+		copy_release_snapshot(d);
+		ddl_dump_free(d->dump);
+		catalog_tables_free(d->tables, d->ntables);
+		catalog_sequences_free(d->seqs, d->nseqs);
+		for (int j = 0; d->ct && j < d->ntables; j++)
+			free(d->ct[j].unit);
+		free(d->ct);
+		free(d->snap_id);
+		pthread_mutex_destroy(&d->lock);
+	}
+	free(r.dbs);
+	verify_report_free(r.report);
+	progress_free(r.prog);
+	state_close(r.st);
+	ddl_tools_free(r.tools);
+	catalog_dbs_free(dbs, ndbs);
+	conn_close(src);
+	conn_close(tgt);
+	free(src_key);
+	free(tgt_key);
+	free(state_dir);
+	free(src_maint);
+	free(r.target_maint);
+	return rc;
+}

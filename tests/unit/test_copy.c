@@ -1,0 +1,275 @@
+/* test_copy.c: the pure logic under copy and compare: cutting tables into
+ * slices, batches of large objects, the COPY statements, the COPY byte
+ * stream hasher, the roles script filter, the work queue. */
+#include "copy/plan.h"
+#include "ddl.h"
+#include "stream.h"
+#include "tap.h"
+#include "workq.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+test_ranges(void)
+{
+	stream_range r[COPY_PLAN_MAX_PARTS];
+	int			n = copy_plan_ranges(0, 100, 10, r);
+	TAP_EQ_INT(n, 1, "an empty table is one slice");
+	TAP_EQ_INT(r[0].first_page, -1, "the one slice is the whole table");
+	n = copy_plan_ranges(199, 100, 10, r);
+	TAP_EQ_INT(n, 1, "less than two slices' worth is not cut");
+	n = copy_plan_ranges(1000, 100, 64, r);
+	TAP_EQ_INT(n, 10, "1000 pages in slices of 100: 10 slices");
+	TAP_EQ_INT(r[0].first_page, 0, "the first slice starts at page 0");
+	TAP_EQ_INT(r[0].end_page, 100, "the first slice ends at page 100");
+	TAP_EQ_INT(r[9].first_page, 900, "the last slice starts at page 900");
+	TAP_EQ_INT(r[9].end_page, -1, "the last slice is open-ended");
+	bool		contiguous = true;
+	for (int i = 1; i < n; i++)
+		if (r[i].first_page != r[i - 1].end_page)
+			contiguous = false;
+	TAP_OK(contiguous, "slices are contiguous");
+	n = copy_plan_ranges(1050, 100, 64, r);
+	TAP_EQ_INT(n, 11, "a remainder makes one more slice");
+	n = copy_plan_ranges(100000, 10, 8, r);
+	TAP_EQ_INT(n, 8, "at most max_parts slices");
+	TAP_EQ_INT(r[1].first_page, 12500, "slices grow to respect max_parts");
+	TAP_EQ_INT(r[7].end_page, -1, "the last of the capped slices is open-ended");
+	n = copy_plan_ranges(1000, 100, 1, r);
+	TAP_EQ_INT(n, 1, "max_parts 1 means whole");
+
+	TAP_OK(!copy_plan_should_split(1LL << 40, 1 << 20, 1, 150000), "one job: never split");
+	TAP_OK(!copy_plan_should_split(1LL << 40, 1 << 20, 4, 130000), "PostgreSQL 13: never split");
+	TAP_OK(copy_plan_should_split(2 << 20, 1 << 20, 2, 140000), "twice the split size on 14 with 2 jobs: split");
+	TAP_OK(!copy_plan_should_split((2 << 20) - 1, 1 << 20, 2, 140000), "just under twice: whole");
+}
+
+static void
+test_lo_batches(void)
+{
+	uint32_t	b[] = {100, 600, 1100};
+	uint32_t	f, e;
+	copy_plan_lo_batch(b, 3, 0, &f, &e);
+	TAP_OK(f == 0 && e == 600, "the first batch starts at OID 0");
+	copy_plan_lo_batch(b, 3, 1, &f, &e);
+	TAP_OK(f == 600 && e == 1100, "a middle batch spans two bounds");
+	copy_plan_lo_batch(b, 3, 2, &f, &e);
+	TAP_OK(f == 1100 && e == 0, "the last batch has no upper bound");
+}
+
+static void
+test_sql(void)
+{
+	char	   *s = stream_copy_out_sql("\"s\".\"t\"", "a, \"B\"", NULL, NULL, STREAM_TEXT);
+	TAP_EQ_STR(s, "COPY \"s\".\"t\" (a, \"B\") TO STDOUT", "whole table, text");
+	free(s);
+	s = stream_copy_out_sql("t", "", NULL, NULL, STREAM_BINARY);
+	TAP_EQ_STR(s, "COPY t TO STDOUT (FORMAT binary)", "no columns, binary");
+	free(s);
+	stream_range r = {10, 20};
+	s = stream_copy_out_sql("t", "a", &r, NULL, STREAM_BINARY);
+	TAP_EQ_STR(s, "COPY (SELECT a FROM ONLY t WHERE ctid >= '(10,0)'::pg_catalog.tid AND "
+			   "ctid < '(20,0)'::pg_catalog.tid) TO STDOUT (FORMAT binary)", "a slice");
+	free(s);
+	r.end_page = -1;
+	s = stream_copy_out_sql("t", "a", &r, "a > 1", STREAM_TEXT);
+	TAP_EQ_STR(s, "COPY (SELECT a FROM ONLY t WHERE ctid >= '(10,0)'::pg_catalog.tid AND (a > 1)) TO STDOUT",
+			   "an open-ended slice with a filter");
+	free(s);
+	s = stream_copy_in_sql("t", "a", STREAM_BINARY, true);
+	TAP_EQ_STR(s, "COPY t (a) FROM STDIN (FORMAT binary, FREEZE)", "binary load with FREEZE");
+	free(s);
+	s = stream_copy_in_sql("t", "", STREAM_TEXT, false);
+	TAP_EQ_STR(s, "COPY t FROM STDIN", "plain text load");
+	free(s);
+}
+
+/* A binary COPY stream of rows (one int4 field each), fed in chunks of
+ * chunk bytes; returns the hash. */
+static int
+hash_binary(const int *vals, int n, size_t chunk, rowhash *out, const char *tail, size_t tail_len)
+{
+	unsigned char buf[4096];
+	size_t		len = 0;
+	memcpy(buf, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+	len = 19;
+	for (int i = 0; i < n; i++)
+	{
+		unsigned char row[10] = {0, 1, 0, 0, 0, 4,
+			(unsigned char) (vals[i] >> 24), (unsigned char) (vals[i] >> 16),
+		(unsigned char) (vals[i] >> 8), (unsigned char) vals[i]};
+		memcpy(buf + len, row, 10);
+		len += 10;
+	}
+	memcpy(buf + len, tail, tail_len);
+	len += tail_len;
+	stream_hasher h;
+	stream_hasher_init(&h, STREAM_BINARY);
+	for (size_t off = 0; off < len; off += chunk)
+		stream_hasher_feed(&h, buf + off, len - off < chunk ? len - off : chunk);
+	pgc_err		err = PGC_ERR_INIT;
+	int			rc = stream_hasher_finish(&h, out, &err);
+	err_clear(&err);
+	stream_hasher_free(&h);
+	return rc;
+}
+
+static void
+test_hasher(void)
+{
+	int			a[] = {1, 2, 3, 3};
+	int			b[] = {3, 2, 3, 1};
+	rowhash		h1, h2, h3;
+	TAP_EQ_INT(hash_binary(a, 4, 1, &h1, "\377\377", 2), 0, "binary stream fed byte by byte");
+	TAP_EQ_INT(hash_binary(b, 4, 7, &h2, "\377\377", 2), 0, "binary stream fed in 7-byte chunks");
+	TAP_EQ_INT(h1.rows, 4, "four rows counted");
+	TAP_OK(rowhash_equal(&h1, &h2), "row order and chunking do not change the checksum");
+	int			c[] = {1, 2, 3, 4};
+	hash_binary(c, 4, 4096, &h3, "\377\377", 2);
+	TAP_OK(!rowhash_equal(&h1, &h3), "a different row changes the checksum");
+	TAP_EQ_INT(hash_binary(a, 4, 5, &h3, "", 0), -1, "a binary stream without its trailer is refused");
+	TAP_EQ_INT(hash_binary(a, 4, 5, &h3, "\0\1\0", 3), -1, "a binary stream cut inside a row is refused");
+
+	/* The same rows hashed as CopyData messages would be, by hand. */
+	rowhash		m;
+	rowhash_init(&m);
+	for (int i = 0; i < 4; i++)
+	{
+		unsigned char row[10] = {0, 1, 0, 0, 0, 4, 0, 0, 0, (unsigned char) a[i]};
+		rowhash_add(&m, row, 10);
+	}
+	TAP_OK(rowhash_equal(&h1, &m), "the hasher gives a row the checksum of its CopyData message");
+
+	stream_hasher t;
+	stream_hasher_init(&t, STREAM_TEXT);
+	stream_hasher_feed(&t, "1\ta\n2\t", 6);
+	stream_hasher_feed(&t, "b\n", 2);
+	rowhash		th, tm;
+	pgc_err		err = PGC_ERR_INIT;
+	TAP_EQ_INT(stream_hasher_finish(&t, &th, &err), 0, "text stream split inside a row");
+	stream_hasher_free(&t);
+	rowhash_init(&tm);
+	rowhash_add(&tm, "2\tb\n", 4);
+	rowhash_add(&tm, "1\ta\n", 4);
+	TAP_OK(rowhash_equal(&th, &tm), "text rows hash like their messages");
+	stream_hasher_init(&t, STREAM_TEXT);
+	stream_hasher_feed(&t, "1\ta", 3);
+	TAP_EQ_INT(stream_hasher_finish(&t, &th, &err), -1, "a text stream ending inside a row is refused");
+	TAP_EQ_STR(err.message, "the COPY data ends in the middle of a row", "its message");
+	err_clear(&err);
+	stream_hasher_free(&t);
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE	   *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	static char buf[8192];
+	size_t		n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void
+test_roles_filter(void)
+{
+	char		dir[] = "/tmp/pgcarry-test-copy.XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	char		in[256], out[256];
+	snprintf(in, sizeof in, "%s/in.sql", dir);
+	snprintf(out, sizeof out, "%s/out.sql", dir);
+	FILE	   *f = fopen(in, "w");
+	fputs("SET default_transaction_read_only = off;\n"
+		  "CREATE ROLE alice;\n"
+		  "ALTER ROLE alice WITH NOSUPERUSER INHERIT LOGIN PASSWORD 'SCRAM-SHA-256$x';\n"
+		  "CREATE ROLE postgres;\n"
+		  "ALTER ROLE postgres WITH SUPERUSER;\n"
+		  "CREATE ROLE \"Odd \"\"One\"\"\";\n"
+		  "ALTER ROLE \"Odd \"\"One\"\"\" WITH NOLOGIN;\n"
+		  "COMMENT ON ROLE postgres IS 'the boss';\n"
+		  "ALTER ROLE postgres SET search_path TO app;\n"
+		  "GRANT readers TO alice GRANTED BY postgres;\n"
+		  "GRANT readers TO postgres GRANTED BY postgres;\n", f);
+	fclose(f);
+	char	   *existing[] = {"postgres", "Odd \"One\"", "readers"};
+	int			skipped = -1;
+	pgc_err		err = PGC_ERR_INIT;
+	TAP_EQ_INT(ddl_filter_roles(in, out, existing, 3, &skipped, &err), 0, "roles script filtered");
+	TAP_EQ_INT(skipped, 2, "two existing roles met");
+	TAP_EQ_STR(slurp(out),
+			   "SET default_transaction_read_only = off;\n"
+			   "CREATE ROLE alice;\n"
+			   "ALTER ROLE alice WITH NOSUPERUSER INHERIT LOGIN PASSWORD 'SCRAM-SHA-256$x';\n"
+			   "GRANT readers TO alice GRANTED BY postgres;\n",
+			   "existing roles are left alone; new roles and their memberships kept");
+	err_clear(&err);
+	unlink(in);
+	unlink(out);
+	rmdir(dir);
+}
+
+static atomic_int wq_sum;
+static atomic_int wq_started;
+static workq *wq_self;
+
+static void *
+wq_start(int worker, void *ctx)
+{
+	(void) worker;
+	(void) ctx;
+	atomic_fetch_add(&wq_started, 1);
+	return NULL;
+}
+
+static void
+wq_run(void *task, int worker, void *state, void *ctx)
+{
+	(void) worker;
+	(void) state;
+	(void) ctx;
+	intptr_t	v = (intptr_t) task;
+	atomic_fetch_add(&wq_sum, (int) v);
+	/* A task may push more: 100 pushes 1 three times. */
+	if (v == 100)
+		for (int i = 0; i < 3; i++)
+			workq_push(wq_self, (void *) (intptr_t) 1, 0);
+}
+
+static void
+test_workq(void)
+{
+	workq_ops	ops = {wq_start, wq_run, NULL, NULL};
+	wq_self = workq_create(4, &ops, NULL);
+	for (int i = 1; i <= 50; i++)
+		workq_push(wq_self, (void *) (intptr_t) i, i);
+	workq_push(wq_self, (void *) (intptr_t) 100, 0);
+	TAP_OK(workq_wait(wq_self), "the queue drains, tasks pushed by tasks included");
+	TAP_EQ_INT(atomic_load(&wq_sum), 1275 + 100 + 3, "every task ran exactly once");
+	workq_stop(wq_self);
+	TAP_OK(workq_stopped(wq_self), "a stopped queue says so");
+	workq_push(wq_self, (void *) (intptr_t) 1000, 0);
+	TAP_OK(workq_wait(wq_self) == false, "a push after stop is dropped");
+	TAP_EQ_INT(atomic_load(&wq_sum), 1378, "the dropped task never ran");
+	workq_destroy(wq_self);
+	TAP_EQ_INT(atomic_load(&wq_started), 4, "every worker started");
+}
+
+int
+main(void)
+{
+	test_ranges();
+	test_lo_batches();
+	test_sql();
+	test_hasher();
+	test_roles_filter();
+	test_workq();
+	return TAP_DONE();
+}
