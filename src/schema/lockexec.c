@@ -269,8 +269,8 @@ static void
 lockexec_budget_error(lockexec_state *st, const lockexec_opts *o, int attempts,
 					  int64_t elapsed, const char *sql, pgc_err *last, pgc_err *err)
 {
-	err_set(err, "gave up waiting for a lock after %d attempts in %lld s (retry budget %d s)",
-			attempts, (long long) (elapsed / 1000), o->budget_ms / 1000);
+	err_set(err, "gave up waiting for a lock after %d attempt%s in %lld s (retry budget %d s)",
+			attempts, attempts == 1 ? "" : "s", (long long) (elapsed / 1000), o->budget_ms / 1000);
 	if (st->blockers)
 		err_detail(err, "Each attempt waited at most %d ms so the application's queries never "
 				   "queued longer; blocked by %s.", o->lock_timeout_ms, st->blockers);

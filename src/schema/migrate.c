@@ -183,6 +183,7 @@ typedef struct migrate_step
 	char	   *sql;			/* statements joined with ";\n" */
 	char	   *checksum;
 	const char *kind;			/* for no_tx steps: the statement kind */
+	bool		weak_lock;		/* no_tx step that only takes SHARE UPDATE EXCLUSIVE */
 } migrate_step;
 
 typedef struct migrate_steps
@@ -236,7 +237,8 @@ migrate_build_steps(const sqlsplit_list *l, migrate_steps *out)
 				out->items = xrealloc(out->items, (out->n + 1) * sizeof *out->items);
 				out->items[out->n++] = (migrate_step) {
 					.no_tx = true, .sql = xstrdup(sql),
-					.checksum = migfile_sha256_hex(sql, strlen(sql)), .kind = info.kind
+					.checksum = migfile_sha256_hex(sql, strlen(sql)), .kind = info.kind,
+					.weak_lock = strcmp(info.lock, "SHARE UPDATE EXCLUSIVE") == 0
 				};
 			}
 			else
@@ -402,7 +404,22 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 		bool skip = migrate_step_already_done(conn, s, err);
 		if (err->set)
 			goto fail;
-		if (!skip && lockexec_run_autocommit(conn, s->sql, &o->lx, err) != 0)
+		/*
+		 * A statement that only takes SHARE UPDATE EXCLUSIVE (CREATE INDEX
+		 * CONCURRENTLY, VACUUM ...) never makes the application's reads and
+		 * writes queue behind it, but CREATE INDEX CONCURRENTLY waits (as a
+		 * lock wait) for every older transaction: give it the whole budget
+		 * in one attempt rather than failing and rebuilding every few seconds.
+		 */
+		lockexec_opts lx = o->lx;
+		if (s->weak_lock && lx.budget_ms > lx.lock_timeout_ms)
+		{
+			lx.lock_timeout_ms = lx.budget_ms;
+			log_info("it takes only SHARE UPDATE EXCLUSIVE, which the application's reads and writes do not "
+					 "wait for: it may wait up to the retry budget (%d s) for older transactions",
+					 lx.budget_ms / 1000);
+		}
+		if (!skip && lockexec_run_autocommit(conn, s->sql, &lx, err) != 0)
 			goto fail;
 		if (last)
 		{

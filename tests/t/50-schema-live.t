@@ -112,6 +112,38 @@ wait "$app" 2>/dev/null
 run_pgcarry schema up --target "$U" --lock-timeout 300ms
 is "$RC" 0 "once the blocker is gone the migration applies"
 
+# ------------------------------------------------------------ CREATE INDEX CONCURRENTLY waits for an old transaction
+# It takes only SHARE UPDATE EXCLUSIVE, so it may wait (up to the budget, in
+# one attempt) for the application's open transaction, while the
+# application keeps writing.
+cat >migrations/005_name_idx.sql <<'SQL'
+-- migrate:up
+CREATE INDEX CONCURRENTLY users_name ON users (name);
+SQL
+PGAPPNAME=app2 pg_sql db postgres "BEGIN; INSERT INTO users (id, name) VALUES (900001, 'open'); SELECT pg_sleep(4); COMMIT" >/dev/null &
+app=$!
+sleep 0.5
+app_pid=$(pg_sql db postgres "SELECT pid FROM pg_stat_activity WHERE application_name = 'app2'")
+"$PGCARRY" schema up --target "$U" --lock-timeout 300ms --retry-budget 30s >c.out 2>c.err &
+c=$!
+sleep 1
+max=0
+for i in 1 2 3 4 5; do
+	s=$(now_ms)
+	pg_sql db postgres "INSERT INTO users (id, name) VALUES (91000$i, 'writer')" >/dev/null
+	d=$(($(now_ms) - s))
+	[ "$d" -gt "$max" ] && max=$d
+	sleep 0.3
+done
+ok "$([ "$max" -le 2000 ] && echo 0 || echo 1)" "the application keeps writing while the index waits (${max} ms)"
+wait "$c"
+is "$?" 0 "the concurrent index is built once the old transaction ends"
+wait "$app"
+cerr=$(cat c.err)
+like "$cerr" "blocked by pid $app_pid \(application \"app2\"" "pgcarry names the transaction the index waits for"
+unlike "$cerr" "retrying|dropping invalid index" "it waited in one attempt instead of failing and rebuilding"
+is "$(pg_sql db postgres "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_name'::regclass")" t "index valid"
+
 # ------------------------------------------------------------ statement timeout
 mkdir slow
 printf -- '-- migrate:up\nSELECT pg_sleep(5);\n' >slow/1_slow.sql
