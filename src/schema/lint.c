@@ -57,6 +57,8 @@ static const struct
 	 "remove it: pgcarry takes only the locks each statement needs, each under lock_timeout"},
 	{"timeout-override",
 	 "remove it, and use --lock-timeout and --statement-timeout instead"},
+	{"unknown-rule",
+	 "name one of the rules listed in docs/schema-migrations.md (a misspelt rule acknowledges nothing)"},
 	{NULL, NULL}
 };
 
@@ -112,6 +114,11 @@ struct lint_state
 	size_t		nfindings;
 	const sqlsplit_stmt *cur;	/* statement being checked; NULL = classify only */
 	size_t		fresh;			/* unacknowledged findings of the current statement */
+	/* CHECK (col IS NOT NULL) constraints added in the current file, as
+	 * "table\x1fcolumn\x1fconstraint" (normalised), and whether validated. */
+	char	  **nn_checks;
+	bool	   *nn_valid;
+	size_t		nnn;
 };
 
 lint_state *
@@ -123,6 +130,13 @@ lint_create(void)
 void
 lint_begin_file(lint_state *st)
 {
+	for (size_t i = 0; i < st->nnn; i++)
+		free(st->nn_checks[i]);
+	free(st->nn_checks);
+	free(st->nn_valid);
+	st->nn_checks = NULL;
+	st->nn_valid = NULL;
+	st->nnn = 0;
 	for (size_t i = 0; i < st->ncreated; i++)
 		free(st->created[i]);
 	free(st->created);
@@ -234,6 +248,67 @@ lint_remember_table(lint_state *st, const char *table)
 		return;
 	st->created = xrealloc(st->created, (st->ncreated + 1) * sizeof *st->created);
 	st->created[st->ncreated++] = lint_norm_name(table);
+}
+
+static char *
+lint_nn_key(const char *table, const char *col, const char *cname)
+{
+	char *t = lint_norm_name(table ? table : "");
+	char *c = lint_norm_name(col ? col : "");
+	char *n = lint_norm_name(cname ? cname : "");
+	char *k = xasprintf("%s\x1f%s\x1f%s", t, c, n);
+	free(t);
+	free(c);
+	free(n);
+	return k;
+}
+
+/* Remembers CHECK (col IS NOT NULL) named cname on table. */
+static void
+lint_nn_add(lint_state *st, const char *table, const char *col, const char *cname, bool valid)
+{
+	if (!st)
+		return;
+	st->nn_checks = xrealloc(st->nn_checks, (st->nnn + 1) * sizeof *st->nn_checks);
+	st->nn_valid = xrealloc(st->nn_valid, (st->nnn + 1) * sizeof *st->nn_valid);
+	st->nn_checks[st->nnn] = lint_nn_key(table, col, cname);
+	st->nn_valid[st->nnn++] = valid;
+}
+
+/* VALIDATE CONSTRAINT cname on table. */
+static void
+lint_nn_validate(lint_state *st, const char *table, const char *cname)
+{
+	if (!st)
+		return;
+	char *k = lint_nn_key(table, "", cname);
+	char *tail = strchr(k, '\x1f');	/* "\x1f\x1fcname" after the table */
+	size_t tl = (size_t) (tail - k);
+	char *want = lint_norm_name(cname);
+	for (size_t i = 0; i < st->nnn; i++)
+	{
+		const char *e = st->nn_checks[i];
+		const char *last = strrchr(e, '\x1f');
+		if (strncmp(e, k, tl) == 0 && e[tl] == '\x1f' && strcmp(last + 1, want) == 0)
+			st->nn_valid[i] = true;
+	}
+	free(want);
+	free(k);
+}
+
+/* True when a validated CHECK (col IS NOT NULL) on table was seen. */
+static bool
+lint_nn_has(const lint_state *st, const char *table, const char *col)
+{
+	if (!st)
+		return false;
+	char *k = lint_nn_key(table, col, "");
+	size_t kl = strlen(k);		/* "table\x1fcol\x1f" */
+	bool found = false;
+	for (size_t i = 0; i < st->nnn && !found; i++)
+		found = st->nn_valid[i] && strncmp(st->nn_checks[i], k, kl) == 0;
+	free(k);
+	return found;
 }
 
 /* ------------------------------------------------------------------------
@@ -461,6 +536,17 @@ lint_alter_action(lint_state *st, lint_cur *c, size_t to, lint_info *info, bool 
 		if (lint_at(c, "FOREIGN") || lint_at(c, "CHECK"))
 		{
 			bool fk = lint_at(c, "FOREIGN");
+			/* CHECK ( col IS NOT NULL ): the safe way to SET NOT NULL later. */
+			size_t k = c->i;
+			if (!fk && lint_punct(c, k + 1, '(') && k + 6 < to
+				&& (c->t[k + 2].kind == SQLSPLIT_WORD || c->t[k + 2].kind == SQLSPLIT_QIDENT)
+				&& sqlsplit_is_word(c->sql, &c->t[k + 3], "IS") && sqlsplit_is_word(c->sql, &c->t[k + 4], "NOT")
+				&& sqlsplit_is_word(c->sql, &c->t[k + 5], "NULL") && lint_punct(c, k + 6, ')'))
+			{
+				char *col = lint_tok_text(c, k + 2);
+				lint_nn_add(st, info->table, col, cname ? cname : "", !not_valid);
+				free(col);
+			}
 			if (not_valid)
 				lint_raise(info, fk ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
 			else
@@ -507,9 +593,14 @@ lint_alter_action(lint_state *st, lint_cur *c, size_t to, lint_info *info, bool 
 		}
 		else if (LINT_SEQ(c, "SET", "NOT", "NULL"))
 		{
-			lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
-			lint_flag(chk, "set-not-null",
-					  "SET NOT NULL on %s.%s scans the whole table under an ACCESS EXCLUSIVE lock", tbl, col);
+			if (lint_nn_has(st, info->table, col))
+				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
+			else
+			{
+				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
+				lint_flag(chk, "set-not-null",
+						  "SET NOT NULL on %s.%s scans the whole table under an ACCESS EXCLUSIVE lock", tbl, col);
+			}
 		}
 		else if (LINT_SEQ(c, "SET", "STATISTICS") || lint_at(c, "SET") || lint_at(c, "RESET"))
 			lint_raise(info, lint_has_word(c, c->i, to, "DEFAULT") ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE",
@@ -538,6 +629,9 @@ lint_alter_action(lint_state *st, lint_cur *c, size_t to, lint_info *info, bool 
 	if (LINT_SEQ(c, "VALIDATE", "CONSTRAINT"))
 	{
 		lint_raise(info, "SHARE UPDATE EXCLUSIVE", LINT_EFFECT_SCANS);
+		char *cname = lint_tok_text(c, c->i);
+		lint_nn_validate(st, info->table, cname);
+		free(cname);
 		return;
 	}
 	if (lint_at(c, "ENABLE") || lint_at(c, "DISABLE"))
@@ -964,6 +1058,9 @@ lint_statement(lint_state *st, const sqlsplit_stmt *s)
 	st->fresh = 0;
 	lint_run(st, s, &info);
 	lint_info_free(&info);
+	for (size_t i = 0; i < s->nallow; i++)
+		if (!lint_rule_exists(s->allow[i]))
+			lint_flag(st, "unknown-rule", "\"pgcarry:allow %s\" names no lint rule", s->allow[i]);
 	st->cur = NULL;
 	return st->fresh;
 }

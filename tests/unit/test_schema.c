@@ -11,7 +11,9 @@
 #include "tap.h"
 
 #include "conn.h"
+#include "schema/history.h"
 #include "schema/lint.h"
+#include "schema/migfile.h"
 #include "schema/lockexec.h"
 #include "schema/sqlsplit.h"
 #include "util/backoff.h"
@@ -347,6 +349,19 @@ test_lint_rules(void)
 		 "every action of one ALTER TABLE"},
 		{"INSERT INTO users (name) VALUES ('DROP TABLE x; CREATE INDEX y ON z (a)')", "",
 		 "SQL inside a string is not a statement"},
+		{"ALTER TABLE users ADD CONSTRAINT nn CHECK (email IS NOT NULL) NOT VALID;\n"
+		 "ALTER TABLE users VALIDATE CONSTRAINT nn;\n"
+		 "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"
+		 "ALTER TABLE users DROP CONSTRAINT nn", "", "SET NOT NULL after a validated CHECK (col IS NOT NULL)"},
+		{"ALTER TABLE users ADD CONSTRAINT nn CHECK (email IS NOT NULL) NOT VALID;\n"
+		 "ALTER TABLE users ALTER COLUMN email SET NOT NULL", "set-not-null", "SET NOT NULL with the check not validated"},
+		{"ALTER TABLE users ADD CONSTRAINT nn CHECK (name IS NOT NULL) NOT VALID;\n"
+		 "ALTER TABLE users VALIDATE CONSTRAINT nn;\n"
+		 "ALTER TABLE users ALTER COLUMN email SET NOT NULL", "set-not-null", "a check on another column does not count"},
+		{"-- pgcarry:allow drop-colum typo\nALTER TABLE users DROP COLUMN x", "drop-column,unknown-rule",
+		 "a misspelt rule acknowledges nothing and is flagged"},
+		{"CREATE TABLE t2 (id int); ALTER TABLE t2 ADD CONSTRAINT c CHECK (id > 0); ALTER TABLE t2 DROP COLUMN id",
+		 "", "no findings on a table made in the same file"},
 	};
 	char name[256];
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -411,6 +426,170 @@ test_classify(void)
 	sqlsplit_list_free(&l);
 }
 
+/* ------------------------------------------------------------------------
+ * Migration files and the history check
+ * ------------------------------------------------------------------------ */
+
+static void
+test_migfile(void)
+{
+	char *v = NULL, *n = NULL;
+	TAP_EQ_INT(migfile_parse_name("20261122093000_add_users.sql", &v, &n), 0, "VERSION_NAME.sql parses");
+	TAP_EQ_STR(v, "20261122093000", "version part");
+	TAP_EQ_STR(n, "add_users", "name part");
+	free(v);
+	free(n);
+	TAP_EQ_INT(migfile_parse_name("1_a-b_c.sql", &v, &n), 0, "short version, dashes and underscores");
+	free(v);
+	free(n);
+	TAP_EQ_INT(migfile_parse_name("add_users.sql", &v, &n), -1, "no version refused");
+	TAP_EQ_INT(migfile_parse_name("12_.sql", &v, &n), -1, "empty name refused");
+	TAP_EQ_INT(migfile_parse_name("12_a b.sql", &v, &n), -1, "space in name refused");
+	TAP_EQ_INT(migfile_parse_name("12_ab.sql.bak", &v, &n), -1, "other extension refused");
+	TAP_OK(migfile_compare_versions("9", "10") < 0, "versions compare as numbers");
+	TAP_OK(migfile_compare_versions("007", "7") == 0, "leading zeros ignored");
+	TAP_OK(migfile_compare_versions("20261122093000", "20261122093001") < 0, "timestamps order");
+	char *h = migfile_sha256_hex("abc", 3);
+	TAP_EQ_STR(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "SHA-256 of abc");
+	free(h);
+
+	migfile f = {0};
+	pgc_err err = PGC_ERR_INIT;
+	const char *text = "-- header comment\n-- migrate:up\nCREATE TABLE a (x int);\nSELECT '-- migrate:down';\n"
+		"-- migrate:down\nDROP TABLE a;\n";
+	TAP_EQ_INT(migfile_parse_text("1_a.sql", text, strlen(text), &f, &err), 0, "sections parse");
+	TAP_EQ_INT(f.up.n, 2, "up section has two statements (a marker in a string is not a marker)");
+	TAP_EQ_INT(f.up.items[0].line, 3, "statement lines count from the top of the file");
+	TAP_EQ_INT(f.down.n, 1, "down section has one statement");
+	TAP_OK(f.has_down, "down section found");
+	sqlsplit_list_free(&f.up);
+	sqlsplit_list_free(&f.down);
+	const char *noup = "-- migrate:down\nDROP TABLE a;\n";
+	TAP_EQ_INT(migfile_parse_text("2_b.sql", noup, strlen(noup), &f, &err), -1, "no up section refused");
+	TAP_EQ_STR(err.message, "migration file 2_b.sql has no \"-- migrate:up\" section", "no up section message");
+	err_clear(&err);
+	const char *indented = "  -- migrate:up\nSELECT 1; -- migrate:down\n";
+	TAP_EQ_INT(migfile_parse_text("3_c.sql", indented, strlen(indented), &f, &err), 0,
+			   "indented marker counts; one after SQL on a line does not");
+	TAP_OK(!f.has_down && f.up.n == 1, "trailing comment is not a down section");
+	sqlsplit_list_free(&f.up);
+	sqlsplit_list_free(&f.down);
+}
+
+static history_row
+test_row(const char *version, const char *name, const char *checksum, const char *prev_chain, long long seq)
+{
+	history_row r = {0};
+	r.version = xstrdup(version);
+	r.name = xstrdup(name);
+	r.checksum = xstrdup(checksum);
+	r.chain = history_chain_next(prev_chain, version, checksum);
+	r.applied_at = xstrdup("2026-11-22T00:00:00Z");
+	r.applied_by = xstrdup("postgres");
+	r.seq = seq;
+	return r;
+}
+
+static migfile
+test_file(const char *version, const char *name, const char *checksum)
+{
+	migfile f = {0};
+	f.version = xstrdup(version);
+	f.name = xstrdup(name);
+	f.file = xasprintf("%s_%s.sql", version, name);
+	f.checksum = xstrdup(checksum);
+	return f;
+}
+
+/* Runs history_check and returns the drift kinds, comma-separated. */
+static const char *
+test_drift(history *h, migfile_set *fs)
+{
+	static char out[256];
+	out[0] = '\0';
+	history_drift_list dl;
+	history_check(h, fs, &dl);
+	for (size_t i = 0; i < dl.n; i++)
+	{
+		if (out[0])
+			strcat(out, ",");
+		strcat(out, history_drift_name(dl.items[i].kind));
+	}
+	history_drift_free(&dl);
+	return out;
+}
+
+static void
+test_history(void)
+{
+	char *c1 = history_chain_next("", "1", "aa");
+	char *c2 = history_chain_next(c1, "2", "bb");
+	char *c2b = history_chain_next(c1, "2", "bc");
+	TAP_OK(strlen(c1) == 64 && strcmp(c2, c2b) != 0, "the chain depends on every checksum");
+	free(c2b);
+
+	history h = {0};
+	h.exists = true;
+	h.n = 2;
+	h.rows = xcalloc(3, sizeof *h.rows);
+	h.rows[0] = test_row("1", "a", "aa", "", 1);
+	h.rows[1] = test_row("2", "b", "bb", h.rows[0].chain, 2);
+	migfile_set fs = {0};
+	fs.items = xcalloc(4, sizeof *fs.items);
+	fs.items[0] = test_file("1", "a", "aa");
+	fs.items[1] = test_file("2", "b", "bb");
+	fs.items[2] = test_file("3", "c", "cc");
+	fs.n = 3;
+	TAP_EQ_STR(test_drift(&h, &fs), "", "in sync: no drift, a pending file is fine");
+	free(fs.items[1].checksum);
+	fs.items[1].checksum = xstrdup("XX");
+	TAP_EQ_STR(test_drift(&h, &fs), "edited", "edited file");
+	free(fs.items[1].checksum);
+	fs.items[1].checksum = xstrdup("bb");
+	free(fs.items[1].name);
+	fs.items[1].name = xstrdup("bee");
+	TAP_EQ_STR(test_drift(&h, &fs), "renamed", "renamed file");
+	free(fs.items[1].name);
+	fs.items[1].name = xstrdup("b");
+	/* swap the contents of 1 and 2 */
+	free(fs.items[0].checksum);
+	free(fs.items[1].checksum);
+	fs.items[0].checksum = xstrdup("bb");
+	fs.items[1].checksum = xstrdup("aa");
+	TAP_EQ_STR(test_drift(&h, &fs), "reordered,reordered", "swapped versions");
+	free(fs.items[0].checksum);
+	free(fs.items[1].checksum);
+	fs.items[0].checksum = xstrdup("aa");
+	fs.items[1].checksum = xstrdup("bb");
+	/* remove 2: move 3 down */
+	migfile two = fs.items[1];
+	fs.items[1] = fs.items[2];
+	fs.n = 2;
+	TAP_EQ_STR(test_drift(&h, &fs), "removed", "removed file");
+	fs.items[2] = fs.items[1];
+	fs.items[1] = two;
+	fs.n = 3;
+	fs.items[3] = test_file("0", "early", "ee");
+	fs.n = 4;
+	TAP_EQ_STR(test_drift(&h, &fs), "out-of-order", "unapplied file before the last applied one");
+	fs.n = 3;
+	free(h.rows[0].checksum);
+	h.rows[0].checksum = xstrdup("ZZ");
+	TAP_EQ_STR(test_drift(&h, &fs), "history-changed,edited", "history row edited by hand breaks the chain");
+
+	free(c1);
+	free(c2);
+	for (size_t i = 0; i < 4; i++)
+	{
+		free(fs.items[i].version);
+		free(fs.items[i].name);
+		free(fs.items[i].file);
+		free(fs.items[i].checksum);
+	}
+	free(fs.items);
+	history_free(&h);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -428,5 +607,7 @@ main(int argc, char **argv)
 	test_splitter();
 	test_lint_rules();
 	test_classify();
+	test_migfile();
+	test_history();
 	return TAP_DONE();
 }
