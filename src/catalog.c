@@ -105,7 +105,8 @@ static const char catalog_tables_sql[] =
 	"    LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid"
 	"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''"
 	") cols "
-	"WHERE c.relkind = 'r' AND c.relpersistence IN ('p', 'u') "
+	"WHERE c.relkind = $1::\"char\" AND c.relpersistence IN ('p', 'u') "
+	"  AND (c.relkind <> 'm' OR c.relispopulated) "
 	"  AND " CATALOG_USER_NAMESPACE("n") " "
 	"  AND " CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_class'::pg_catalog.regclass", "c.oid") " "
 	"ORDER BY est_bytes DESC, n.nspname, c.relname";
@@ -421,15 +422,17 @@ catalog_db_has_user_objects(PGconn *conn, bool *has, char **what, pgc_err *err)
  * Tables
  * ------------------------------------------------------------------------ */
 
-int
-catalog_tables(PGconn *conn, catalog_table **out, int *nout, pgc_err *err)
+static int
+catalog_relations(PGconn *conn, const char *relkind, catalog_table **out, int *nout, pgc_err *err)
 {
 	*out = NULL;
 	*nout = 0;
-	PGresult   *res = conn_query(conn, catalog_tables_sql, 0, NULL, err);
+	const char *params[1] = {relkind};
+	PGresult   *res = conn_query(conn, catalog_tables_sql, 1, params, err);
 	if (!res)
 	{
-		err_prefix(err, "could not list the tables: ");
+		err_prefix(err, relkind[0] == 'm' ? "could not list the materialized views: "
+				   : "could not list the tables: ");
 		return -1;
 	}
 	int			n = PQntuples(res);
@@ -454,6 +457,18 @@ catalog_tables(PGconn *conn, catalog_table **out, int *nout, pgc_err *err)
 	*out = t;
 	*nout = n;
 	return 0;
+}
+
+int
+catalog_tables(PGconn *conn, catalog_table **out, int *nout, pgc_err *err)
+{
+	return catalog_relations(conn, "r", out, nout, err);
+}
+
+int
+catalog_matviews(PGconn *conn, catalog_table **out, int *nout, pgc_err *err)
+{
+	return catalog_relations(conn, "m", out, nout, err);
 }
 
 void

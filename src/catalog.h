@@ -103,6 +103,14 @@ typedef struct catalog_table
 int catalog_tables(PGconn *conn, catalog_table **out, int *nout, pgc_err *err);
 void catalog_tables_free(catalog_table *t, int n);
 
+/*
+ * The populated materialized views, described like tables (read them with
+ * a filter, e.g. "true": COPY cannot read a materialized view by name).
+ * Their contents are computed, not carried: compare reads them, copy
+ * refreshes them.  Free with catalog_tables_free.
+ */
+int catalog_matviews(PGconn *conn, catalog_table **out, int *nout, pgc_err *err);
+
 /* ------------------------------------------------------------------------
  * Sequences
  * ------------------------------------------------------------------------ */

@@ -105,9 +105,17 @@ typedef struct verify_entry
 	char	   *note;
 } verify_entry;
 
+typedef struct verify_count
+{
+	char	   *db;
+	int			n;
+} verify_count;
+
 struct verify_report
 {
 	verify_mode mode;
+	verify_count *objects;		/* schema objects compared, per database */
+	int			nobjects;
 	char	   *source_label;
 	char	   *target_label;
 	pthread_mutex_t lock;
@@ -142,6 +150,9 @@ verify_report_free(verify_report *r)
 		free(r->e[i].note);
 	}
 	free(r->e);
+	for (int i = 0; i < r->nobjects; i++)
+		free(r->objects[i].db);
+	free(r->objects);
 	free(r->source_label);
 	free(r->target_label);
 	pthread_mutex_destroy(&r->lock);
@@ -183,6 +194,13 @@ verify_status
 verify_report_table(verify_report *r, const char *db, const char *table, const rowhash *src,
 					const rowhash *tgt, const char *note)
 {
+	return verify_report_relation(r, db, NULL, table, src, tgt, note);
+}
+
+verify_status
+verify_report_relation(verify_report *r, const char *db, const char *kind, const char *table,
+					   const rowhash *src, const rowhash *tgt, const char *note)
+{
 	verify_status st;
 	const char *checksum = "-";
 	if (!src && !tgt)
@@ -207,7 +225,8 @@ verify_report_table(verify_report *r, const char *db, const char *table, const r
 		checksum = st == VERIFY_OK ? "equal" : "differs";
 	}
 	char	   *tgt_text = r->mode == VERIFY_NONE && tgt && src ? xstrdup("-") : verify_rows_text(tgt);
-	verify_add(r, db, VK_TABLE, NULL, table, verify_rows_text(src), tgt_text, checksum, st, note);
+	verify_add(r, db, VK_TABLE, kind && strcmp(kind, "table") != 0 ? kind : NULL, table,
+			   verify_rows_text(src), tgt_text, checksum, st, note);
 	return st;
 }
 
@@ -251,6 +270,26 @@ verify_report_large_objects(verify_report *r, const char *db, const rowhash *src
 	verify_add(r, db, VK_LARGE_OBJECTS, NULL, "large objects", verify_rows_text(src),
 			   r->mode == VERIFY_NONE ? NULL : verify_rows_text(tgt), checksum, st, NULL);
 	return st;
+}
+
+void
+verify_report_objects_checked(verify_report *r, const char *db, int nobjects)
+{
+	pthread_mutex_lock(&r->lock);
+	r->objects = xrealloc(r->objects, (size_t) (r->nobjects + 1) * sizeof *r->objects);
+	r->objects[r->nobjects].db = xstrdup(db);
+	r->objects[r->nobjects].n = nobjects;
+	r->nobjects++;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int
+verify_objects_of(const verify_report *r, const char *db)
+{
+	for (int i = 0; i < r->nobjects; i++)
+		if (strcmp(r->objects[i].db, db) == 0)
+			return r->objects[i].n;
+	return -1;
 }
 
 void
@@ -343,7 +382,7 @@ verify_kind_text(const verify_entry *e)
 	switch (e->kind)
 	{
 		case VK_TABLE:
-			return "table";
+			return e->kind_name ? e->kind_name : "table";
 		case VK_SEQUENCE:
 			return "sequence";
 		case VK_LARGE_OBJECTS:
@@ -463,14 +502,16 @@ verify_report_print(verify_report *r, FILE *out, bool all_objects)
 	for (size_t i = 0; i < r->n;)
 	{
 		size_t		j = i;
-		int			tables = 0, seqs = 0, bad = 0;
+		int			tables = 0, mviews = 0, seqs = 0, bad = 0;
 		uint64_t	los = 0;
 		bool		lo_seen = false;
 		while (j < r->n && strcmp(r->e[j].db, r->e[i].db) == 0)
 		{
 			verify_entry *e = &r->e[j];
-			if (e->kind == VK_TABLE)
+			if (e->kind == VK_TABLE && !e->kind_name)
 				tables++;
+			else if (e->kind == VK_TABLE)
+				mviews++;
 			else if (e->kind == VK_SEQUENCE)
 				seqs++;
 			else if (e->kind == VK_LARGE_OBJECTS)
@@ -485,8 +526,14 @@ verify_report_print(verify_report *r, FILE *out, bool all_objects)
 		ndb++;
 		if (bad)
 			bad_dbs++;
-		fprintf(out, "%s: %d %s, %d %s", r->e[i].db, tables, verify_plural(tables, "table", "tables"),
-				seqs, verify_plural(seqs, "sequence", "sequences"));
+		fprintf(out, "%s: ", r->e[i].db);
+		int			nobj = verify_objects_of(r, r->e[i].db);
+		if (nobj >= 0)
+			fprintf(out, "%d schema %s, ", nobj, verify_plural(nobj, "object", "objects"));
+		fprintf(out, "%d %s, ", tables, verify_plural(tables, "table", "tables"));
+		if (mviews)
+			fprintf(out, "%d materialized %s, ", mviews, verify_plural(mviews, "view", "views"));
+		fprintf(out, "%d %s", seqs, verify_plural(seqs, "sequence", "sequences"));
 		if (lo_seen)
 			fprintf(out, ", %" PRIu64 " large %s", los, los == 1 ? "object" : "objects");
 		if (bad)

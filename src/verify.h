@@ -93,6 +93,16 @@ void verify_report_free(verify_report *r);
 verify_status verify_report_table(verify_report *r, const char *db, const char *table,
 								  const rowhash *src, const rowhash *tgt, const char *note);
 
+/* The same for another kind of relation whose rows are compared ("materialized
+ * view"); kind NULL means "table". */
+verify_status verify_report_relation(verify_report *r, const char *db, const char *kind,
+									 const char *name, const rowhash *src, const rowhash *tgt,
+									 const char *note);
+
+/* Records that nobjects schema objects of db were compared (shown in the
+ * database's summary). */
+void verify_report_objects_checked(verify_report *r, const char *db, int nobjects);
+
 /* Records a sequence: values as text, NULL for a side that lacks it. */
 verify_status verify_report_sequence(verify_report *r, const char *db, const char *seq,
 									 const char *src_value, bool src_called,

@@ -1,0 +1,827 @@
+/*
+ * compare.c: "pgcarry compare", two servers' databases compared, saying
+ * exactly what differs.
+ *
+ * How it works.  For each database, the coordinator exports a snapshot on
+ * both servers (so each side is read as one consistent view, however many
+ * sessions read it), and compares the schema objects of both sides (tables
+ * and their columns, views, materialized views and whether they are
+ * populated, sequences, indexes, constraints, functions, types, triggers,
+ * policies, extensions; catalog.h).  Then workers checksum every table
+ * present on both sides with the same columns, and every populated
+ * materialized view, one side per task (big relations in slices of each
+ * side's own pages: checksums add up), and the large objects in batches of
+ * OIDs; the coordinator compares the sequences.  The report goes to stdout;
+ * exit 3 when anything differs, 1 when something could not be read.
+ */
+#include "catalog.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "commands.h"
+#include "conn.h"
+#include "copy/common.h"
+#include "copy/plan.h"
+#include "progress.h"
+#include "snapshot.h"
+#include "stream.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+#include "verify.h"
+#include "workq.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum
+{
+	CMP_OPT_SOURCE = CLI_OPT_FIRST_COMMAND_OPT,
+	CMP_OPT_TARGET,
+	CMP_OPT_ALL,
+	CMP_OPT_JOBS,
+	CMP_OPT_PROGRESS
+};
+
+#define CMP_LO_BATCH 500
+
+typedef struct cmp_opts
+{
+	const char *source;
+	const char *target;
+	const char **dbs;
+	int			ndbs;
+	bool		all;
+	int			jobs;
+	progress_mode progress;
+} cmp_opts;
+
+typedef struct cmp_run cmp_run;
+typedef struct cmp_db cmp_db;
+
+typedef enum cmp_side
+{
+	CMP_SOURCE = 0,
+	CMP_TARGET = 1
+} cmp_side;
+
+typedef struct cmp_rel
+{
+	cmp_db	   *db;
+	catalog_table *t[2];		/* per side */
+	const char *kind;			/* "table", "materialized view" */
+	stream_format fmt;
+	atomic_int	parts_left;
+	rowhash		hash[2];		/* under db->lock */
+	bool		failed;
+} cmp_rel;
+
+struct cmp_db
+{
+	cmp_run    *run;
+	int			index;
+	char	   *name;
+	char	   *encoding;
+	bool		on_target;
+	PGconn	   *conn[2];
+	snapshot   *snap[2];
+	char	   *snap_id[2];
+	catalog_table *tables[2];
+	int			ntables[2];
+	catalog_table *mviews[2];
+	int			nmviews[2];
+	cmp_rel    *rels;
+	int			nrels;
+	atomic_int	lo_left;
+	rowhash		lo[2];
+	bool		lo_failed;
+	atomic_int	pending;
+	pthread_mutex_t lock;
+};
+
+struct cmp_run
+{
+	cmp_opts   *o;
+	bool		same_major;
+	int			versions[2];
+	verify_report *report;
+	progress   *prog;
+	workq	   *q;
+	cmp_db	   *dbs;
+	int			ndbs;
+};
+
+typedef enum cmp_task_kind
+{
+	CMP_TASK_REL,
+	CMP_TASK_LO,
+	CMP_TASK_FINISH
+} cmp_task_kind;
+
+typedef struct cmp_task
+{
+	cmp_task_kind kind;
+	cmp_db	   *db;
+	cmp_rel    *rel;
+	cmp_side	side;
+	stream_range range;
+	uint32_t	lo_first;
+	uint32_t	lo_end;
+} cmp_task;
+
+typedef struct cmp_worker
+{
+	copy_pair	pair;
+} cmp_worker;
+
+static const char *const cmp_side_names[2] = {"source", "target"};
+
+/* ------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------ */
+
+static void
+cmp_help(void)
+{
+	printf("pgcarry compare checks that databases on two servers hold the same schema\n"
+		   "objects and the same data: every table's rows and checksum, populated\n"
+		   "materialized views, sequences and large objects, each side read under one\n"
+		   "snapshot.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  pgcarry compare --source URI --target URI [OPTION]... DBNAME...\n"
+		   "  pgcarry compare --source URI --target URI [OPTION]... --all\n"
+		   "\n"
+		   "Options:\n"
+		   "      --source URI         one server (default: $PGCARRY_SOURCE)\n"
+		   "      --target URI         the other server (default: $PGCARRY_TARGET)\n"
+		   "      --all                every database of either server but templates\n"
+		   "  -j, --jobs N             tables read at once (default 2)\n"
+		   "      --progress MODE      auto (default), tty, log, json, or none\n"
+		   "\n"
+		   "Both servers are only read.  The report goes to stdout.\n"
+		   "\n"
+		   "Exit status: 0 equal, 1 failure, 2 usage error, 3 a difference was found.\n"
+		   "\n%s", cli_common_help);
+}
+
+static int
+cmp_parse(int argc, char **argv, cmp_opts *o)
+{
+	static const struct option longopts[] = {
+		{"source", required_argument, NULL, CMP_OPT_SOURCE},
+		{"target", required_argument, NULL, CMP_OPT_TARGET},
+		{"all", no_argument, NULL, CMP_OPT_ALL},
+		{"jobs", required_argument, NULL, CMP_OPT_JOBS},
+		{"progress", required_argument, NULL, CMP_OPT_PROGRESS},
+		CLI_COMMON_LONGOPTS,
+		{NULL, 0, NULL, 0}
+	};
+	const char *source_arg = NULL, *target_arg = NULL;
+	memset(o, 0, sizeof *o);
+	o->jobs = 2;
+	o->progress = PROGRESS_AUTO;
+	int			opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	{
+		switch (opt)
+		{
+			case CMP_OPT_SOURCE:
+				source_arg = optarg;
+				break;
+			case CMP_OPT_TARGET:
+				target_arg = optarg;
+				break;
+			case CMP_OPT_ALL:
+				o->all = true;
+				break;
+			case 'j':
+			case CMP_OPT_JOBS:
+			{
+				long		v;
+				if (cli_parse_int("compare", "--jobs", optarg, 1, 64, &v) != 0)
+					return EXIT_USAGE;
+				o->jobs = (int) v;
+				break;
+			}
+			case CMP_OPT_PROGRESS:
+				if (progress_parse_mode(optarg, &o->progress) != 0)
+					return cli_usage_error("compare", "--progress must be \"auto\", \"tty\", \"log\", "
+										   "\"json\" or \"none\", not \"%s\"", optarg);
+				break;
+			case '?':
+			case ':':
+				return cli_bad_option("compare", opt, argv);
+			default:
+			{
+				int			c = cli_common_option("compare", opt, optarg);
+				if (c == 2)
+				{
+					cmp_help();
+					return -1;
+				}
+				if (c != 1)
+					return EXIT_USAGE;
+			}
+		}
+	}
+	o->dbs = (const char **) argv + optind;
+	o->ndbs = argc - optind;
+	if (o->all && o->ndbs > 0)
+		return cli_usage_error("compare", "give database names or --all, not both");
+	if (!o->all && o->ndbs == 0)
+		return cli_usage_error("compare", "name the databases to compare, or give --all");
+	int			rc;
+	if ((rc = cli_resolve_conn("compare", "--source", source_arg, "PGCARRY_SOURCE", true, &o->source)) != 0)
+		return rc;
+	if ((rc = cli_resolve_conn("compare", "--target", target_arg, "PGCARRY_TARGET", true, &o->target)) != 0)
+		return rc;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Tasks
+ * ------------------------------------------------------------------------ */
+
+static void
+cmp_tick(void *arg, int64_t bytes, int64_t rows)
+{
+	cmp_db	   *d = arg;
+	progress_add(d->run->prog, d->index, bytes, rows);
+}
+
+static void
+cmp_fail(cmp_db *d, const char *kind, const char *name, const pgc_err *err)
+{
+	err_report(err);
+	char	   *why = err->detail ? xasprintf("%s (%s)", err->message, err->detail) : xstrdup(err->message);
+	verify_report_failed(d->run->report, d->name, kind, name, why);
+	free(why);
+}
+
+/* Opens the worker's sessions to d and attaches side's one to its snapshot. */
+static int
+cmp_attach(cmp_worker *w, cmp_db *d, cmp_side side, PGconn **conn, pgc_err *err)
+{
+	cmp_run    *r = d->run;
+	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->name, d->encoding, true, err) != 0)
+		return -1;
+	*conn = side == CMP_SOURCE ? w->pair.src : w->pair.tgt;
+	if (snapshot_attach(*conn, d->snap_id[side], err) != 0)
+	{
+		err_prefix(err, "could not attach to the %s snapshot: ", cmp_side_names[side]);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+cmp_detach(PGconn *conn)
+{
+	pgc_err		e = PGC_ERR_INIT;
+	(void) snapshot_detach(conn, &e);
+	err_clear(&e);
+}
+
+static void
+cmp_do_rel(cmp_worker *w, cmp_task *k)
+{
+	cmp_rel    *rel = k->rel;
+	cmp_db	   *d = k->db;
+	catalog_table *t = rel->t[k->side];
+	/* Columns: the source's list, which compare checked equals the target's. */
+	const char *columns = rel->t[CMP_SOURCE]->columns;
+	const char *filter = strcmp(rel->kind, "table") == 0 ? NULL : "true";
+	stream_result res;
+	pgc_err		err = PGC_ERR_INIT;
+	for (int attempt = 0;; attempt++)
+	{
+		PGconn	   *c = NULL;
+		stream_tick tick = {cmp_tick, d};
+		if (cmp_attach(w, d, k->side, &c, &err) == 0
+			&& verify_table_checksum(c, t->qualified, columns, &k->range, filter, rel->fmt, &tick, &res,
+									 &err) == 0)
+		{
+			cmp_detach(c);
+			break;
+		}
+		copy_pair_recover(&w->pair);
+		if (!copy_retry(&err, attempt, "reading the table"))
+		{
+			err_prefix(&err, "reading from the %s: ", cmp_side_names[k->side]);
+			cmp_fail(d, rel->kind, t->display, &err);
+			err_clear(&err);
+			pthread_mutex_lock(&d->lock);
+			rel->failed = true;
+			pthread_mutex_unlock(&d->lock);
+			atomic_fetch_sub(&rel->parts_left, 1);
+			return;
+		}
+		err_clear(&err);
+	}
+	pthread_mutex_lock(&d->lock);
+	rowhash_merge(&rel->hash[k->side], &res.hash);
+	pthread_mutex_unlock(&d->lock);
+	if (atomic_fetch_sub(&rel->parts_left, 1) != 1)
+		return;
+	pthread_mutex_lock(&d->lock);
+	bool		failed = rel->failed;
+	rowhash		a = rel->hash[CMP_SOURCE], b = rel->hash[CMP_TARGET];
+	pthread_mutex_unlock(&d->lock);
+	progress_unit_done(d->run->prog, d->index, rel->t[CMP_SOURCE]->est_bytes);
+	if (failed)
+		return;
+	const char *name = rel->t[CMP_SOURCE]->display;
+	verify_status st = verify_report_relation(d->run->report, d->name, rel->kind, name, &a, &b, NULL);
+	if (st != VERIFY_OK)
+		log_error("%s %s differs: %" PRIu64 " rows on the source, %" PRIu64 " on the target%s", rel->kind,
+				  name, a.rows, b.rows, a.rows == b.rows ? ", checksums differ" : "");
+}
+
+static void
+cmp_do_lo(cmp_worker *w, cmp_task *k)
+{
+	cmp_db	   *d = k->db;
+	stream_result res[2];
+	pgc_err		err = PGC_ERR_INIT;
+	log_set_table("large objects");
+	for (int side = 0; side < 2; side++)
+		for (int attempt = 0;; attempt++)
+		{
+			PGconn	   *c = NULL;
+			stream_tick tick = {cmp_tick, d};
+			if (cmp_attach(w, d, (cmp_side) side, &c, &err) == 0
+				&& verify_large_objects(c, k->lo_first, k->lo_end, &tick, &res[side], &err) == 0)
+			{
+				cmp_detach(c);
+				break;
+			}
+			copy_pair_recover(&w->pair);
+			if (!copy_retry(&err, attempt, "reading large objects"))
+			{
+				err_prefix(&err, "reading from the %s: ", cmp_side_names[side]);
+				cmp_fail(d, "large objects", "large objects", &err);
+				err_clear(&err);
+				pthread_mutex_lock(&d->lock);
+				d->lo_failed = true;
+				pthread_mutex_unlock(&d->lock);
+				atomic_fetch_sub(&d->lo_left, 1);
+				return;
+			}
+			err_clear(&err);
+		}
+	pthread_mutex_lock(&d->lock);
+	rowhash_merge(&d->lo[0], &res[0].hash);
+	rowhash_merge(&d->lo[1], &res[1].hash);
+	bool		failed = d->lo_failed;
+	rowhash		a = d->lo[0], b = d->lo[1];
+	pthread_mutex_unlock(&d->lock);
+	if (atomic_fetch_sub(&d->lo_left, 1) == 1 && !failed)
+	{
+		progress_unit_done(d->run->prog, d->index, 0);
+		if (verify_report_large_objects(d->run->report, d->name, &a, &b) != VERIFY_OK)
+			log_error("the large objects differ: %" PRIu64 " on the source, %" PRIu64 " on the target",
+					  a.rows, b.rows);
+	}
+}
+
+static void
+cmp_release(cmp_db *d)
+{
+	for (int s = 0; s < 2; s++)
+	{
+		snapshot_release(d->snap[s]);
+		d->snap[s] = NULL;
+		conn_close(d->conn[s]);
+		d->conn[s] = NULL;
+	}
+}
+
+static void cmp_task_done(cmp_db *d);
+
+static void *
+cmp_worker_start(int worker, void *ctx)
+{
+	(void) ctx;
+	log_set_worker(worker + 1);
+	return xcalloc(1, sizeof(cmp_worker));
+}
+
+static void
+cmp_worker_end(int worker, void *state, void *ctx)
+{
+	(void) worker;
+	(void) ctx;
+	cmp_worker *w = state;
+	copy_pair_close(&w->pair);
+	free(w);
+}
+
+static void
+cmp_task_run(void *task, int worker, void *state, void *ctx)
+{
+	(void) worker;
+	cmp_run    *r = ctx;
+	cmp_task   *k = task;
+	cmp_db	   *d = k->db;
+	log_set_database(d->name);
+	log_set_table(k->rel ? k->rel->t[CMP_SOURCE]->display : NULL);
+	if (cleanup_interrupted())
+		workq_stop(r->q);
+	else if (k->kind == CMP_TASK_REL)
+		cmp_do_rel(state, k);
+	else if (k->kind == CMP_TASK_LO)
+		cmp_do_lo(state, k);
+	else
+	{
+		cmp_release(d);
+		progress_phase(r->prog, d->index, "done");
+	}
+	log_set_table(NULL);
+	log_set_database(NULL);
+	bool		data = k->kind != CMP_TASK_FINISH;
+	free(k);
+	if (data)
+		cmp_task_done(d);
+	if (cleanup_interrupted())
+		workq_stop(r->q);
+}
+
+static void
+cmp_task_dropped(void *task, void *ctx)
+{
+	(void) ctx;
+	cmp_task   *k = task;
+	cmp_db	   *d = k->db;
+	bool		data = k->kind != CMP_TASK_FINISH;
+	free(k);
+	if (data)
+		cmp_task_done(d);
+}
+
+static void
+cmp_task_done(cmp_db *d)
+{
+	if (atomic_fetch_sub(&d->pending, 1) != 1)
+		return;
+	if (workq_stopped(d->run->q))
+	{
+		cmp_release(d);
+		return;
+	}
+	cmp_task   *f = xcalloc(1, sizeof *f);
+	f->kind = CMP_TASK_FINISH;
+	f->db = d;
+	workq_push(d->run->q, f, INT64_MAX);
+}
+
+static void
+cmp_push(cmp_db *d, cmp_task *k, int64_t prio)
+{
+	atomic_fetch_add(&d->pending, 1);
+	workq_push(d->run->q, k, prio);
+}
+
+/* ------------------------------------------------------------------------
+ * The coordinator
+ * ------------------------------------------------------------------------ */
+
+/* Compares the two sorted object lists; each difference goes to the report. */
+static void
+cmp_objects(cmp_db *d, catalog_object *a, int na, catalog_object *b, int nb)
+{
+	int			i = 0, j = 0;
+	while (i < na || j < nb)
+	{
+		int			c;
+		if (i >= na)
+			c = 1;
+		else if (j >= nb)
+			c = -1;
+		else
+		{
+			c = strcmp(a[i].kind, b[j].kind);
+			if (c == 0)
+				c = strcmp(a[i].name, b[j].name);
+		}
+		if (c < 0)
+		{
+			verify_report_schema(d->run->report, d->name, a[i].kind, a[i].name, "missing on the target");
+			i++;
+		}
+		else if (c > 0)
+		{
+			verify_report_schema(d->run->report, d->name, b[j].kind, b[j].name, "missing on the source");
+			j++;
+		}
+		else
+		{
+			if (strcmp(a[i].extra, b[j].extra) != 0)
+			{
+				char	   *what = xasprintf("definition differs: source \"%s\", target \"%s\"", a[i].extra,
+											 b[j].extra);
+				verify_report_schema(d->run->report, d->name, a[i].kind, a[i].name, what);
+				free(what);
+			}
+			i++;
+			j++;
+		}
+	}
+}
+
+static void
+cmp_sequences(cmp_db *d, catalog_sequence *a, int na, catalog_sequence *b, int nb)
+{
+	for (int i = 0; i < na; i++)
+	{
+		catalog_sequence *t = NULL;
+		for (int j = 0; j < nb && !t; j++)
+			if (strcmp(a[i].qualified, b[j].qualified) == 0)
+				t = &b[j];
+		if (!t)
+			continue;			/* reported by the object comparison */
+		if (verify_report_sequence(d->run->report, d->name, a[i].display, a[i].last_value, a[i].is_called,
+								   t->last_value, t->is_called) != VERIFY_OK)
+			log_error("sequence %s differs: %s%s on the source, %s%s on the target", a[i].display,
+					  a[i].last_value, a[i].is_called ? "" : " (not called)", t->last_value,
+					  t->is_called ? "" : " (not called)");
+	}
+}
+
+/* Pairs the relations of both sides and queues their reads. */
+static void
+cmp_plan_rels(cmp_db *d, catalog_table *src, int nsrc, catalog_table *tgt, int ntgt, const char *kind)
+{
+	cmp_run    *r = d->run;
+	int64_t		split = copy_plan_split_bytes();
+	stream_range *ranges = xcalloc(COPY_PLAN_MAX_PARTS, sizeof *ranges);
+	for (int i = 0; i < nsrc; i++)
+	{
+		catalog_table *t = NULL;
+		for (int j = 0; j < ntgt && !t; j++)
+			if (strcmp(src[i].qualified, tgt[j].qualified) == 0)
+				t = &tgt[j];
+		if (!t)
+			continue;			/* reported by the object comparison */
+		if (strcmp(src[i].columns, t->columns) != 0)
+		{
+			/* Different columns: the object comparison reports how; the
+			 * rows cannot be compared. */
+			log_warning("%s %s has other columns on the target: its rows are not compared", kind,
+						src[i].display);
+			continue;
+		}
+		cmp_rel    *rel = &d->rels[d->nrels++];
+		rel->db = d;
+		rel->kind = kind;
+		rel->t[CMP_SOURCE] = &src[i];
+		rel->t[CMP_TARGET] = t;
+		rel->fmt = r->same_major && src[i].binary_ok && t->binary_ok ? STREAM_BINARY : STREAM_TEXT;
+		rowhash_init(&rel->hash[0]);
+		rowhash_init(&rel->hash[1]);
+		int			n[2];
+		stream_range *sides[2] = {NULL, NULL};
+		for (int s = 0; s < 2; s++)
+		{
+			catalog_table *x = rel->t[s];
+			n[s] = 1;
+			if (strcmp(kind, "table") == 0
+				&& copy_plan_should_split(x->pages * 8192, split, r->o->jobs, r->versions[s]))
+				n[s] = copy_plan_ranges(x->pages, split / 8192, COPY_PLAN_MAX_PARTS, ranges);
+			sides[s] = xcalloc((size_t) n[s], sizeof(stream_range));
+			if (n[s] == 1)
+				sides[s][0] = STREAM_WHOLE_TABLE;
+			else
+				memcpy(sides[s], ranges, (size_t) n[s] * sizeof(stream_range));
+		}
+		atomic_store(&rel->parts_left, n[0] + n[1]);
+		progress_add_total(r->prog, d->index, 1, src[i].est_bytes);
+		for (int s = 0; s < 2; s++)
+		{
+			for (int p = 0; p < n[s]; p++)
+			{
+				cmp_task   *k = xcalloc(1, sizeof *k);
+				k->kind = CMP_TASK_REL;
+				k->db = d;
+				k->rel = rel;
+				k->side = (cmp_side) s;
+				k->range = sides[s][p];
+				cmp_push(d, k, rel->t[s]->est_bytes / n[s]);
+			}
+			free(sides[s]);
+		}
+	}
+	free(ranges);
+}
+
+static int
+cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
+{
+	progress_phase(r->prog, d->index, "schema");
+	static const char *const sides[2] = {"source", "target"};
+	const char *conninfo[2] = {r->o->source, r->o->target};
+	catalog_object *objs[2] = {NULL, NULL};
+	int			nobjs[2] = {0, 0};
+	catalog_sequence *seqs[2] = {NULL, NULL};
+	int			nseqs[2] = {0, 0};
+	int			rc = -1;
+	for (int s = 0; s < 2; s++)
+	{
+		d->conn[s] = stream_conn_open(conninfo[s], d->name, sides[s], d->encoding, true, err);
+		if (!d->conn[s])
+			goto done;
+		d->snap[s] = snapshot_export(d->conn[s], err);
+		if (!d->snap[s])
+			goto done;
+		d->snap_id[s] = xstrdup(snapshot_id(d->snap[s]));
+		if (catalog_objects(d->conn[s], &objs[s], &nobjs[s], err) != 0
+			|| catalog_tables(d->conn[s], &d->tables[s], &d->ntables[s], err) != 0
+			|| catalog_matviews(d->conn[s], &d->mviews[s], &d->nmviews[s], err) != 0
+			|| catalog_sequences(d->conn[s], &seqs[s], &nseqs[s], err) != 0)
+		{
+			err_prefix(err, "on the %s: ", sides[s]);
+			goto done;
+		}
+	}
+	cmp_objects(d, objs[0], nobjs[0], objs[1], nobjs[1]);
+	verify_report_objects_checked(r->report, d->name, nobjs[0]);
+	cmp_sequences(d, seqs[0], nseqs[0], seqs[1], nseqs[1]);
+
+	progress_phase(r->prog, d->index, "data");
+	d->rels = xcalloc((size_t) (d->ntables[0] + d->nmviews[0]) + 1, sizeof *d->rels);
+	cmp_plan_rels(d, d->tables[0], d->ntables[0], d->tables[1], d->ntables[1], "table");
+	cmp_plan_rels(d, d->mviews[0], d->nmviews[0], d->mviews[1], d->nmviews[1], "materialized view");
+
+	/* Large objects: batches by the source's OIDs, read on both sides. */
+	int64_t		count[2] = {0, 0}, bytes = 0;
+	for (int s = 0; s < 2; s++)
+		if (catalog_large_objects(d->conn[s], &count[s], &bytes, err) != 0)
+			goto done;
+	if (count[0] > 0 || count[1] > 0)
+	{
+		uint32_t   *bounds = NULL;
+		int			nb = 0;
+		if (catalog_large_object_batches(d->conn[count[0] > 0 ? 0 : 1], CMP_LO_BATCH, &bounds, &nb, err) != 0)
+			goto done;
+		atomic_store(&d->lo_left, nb);
+		progress_add_total(r->prog, d->index, 1, bytes);
+		for (int b = 0; b < nb; b++)
+		{
+			cmp_task   *k = xcalloc(1, sizeof *k);
+			k->kind = CMP_TASK_LO;
+			k->db = d;
+			copy_plan_lo_batch(bounds, nb, b, &k->lo_first, &k->lo_end);
+			cmp_push(d, k, 0);
+		}
+		free(bounds);
+	}
+	rc = 0;
+done:
+	for (int s = 0; s < 2; s++)
+	{
+		catalog_objects_free(objs[s], nobjs[s]);
+		catalog_sequences_free(seqs[s], nseqs[s]);
+	}
+	return rc;
+}
+
+/* The databases to compare: the names given, or with --all every one on
+ * either server.  Databases missing on the target are reported. */
+static int
+cmp_databases(cmp_run *r, PGconn *src, PGconn *tgt, catalog_db **sdb, int *nsdb, pgc_err *err)
+{
+	if (catalog_dbs(src, "source", r->o->dbs, r->o->ndbs, r->o->all, sdb, nsdb, err) != 0)
+		return -1;
+	catalog_db *tdb = NULL;
+	int			ntdb = 0;
+	if (r->o->all && catalog_dbs(tgt, "target", NULL, 0, true, &tdb, &ntdb, err) != 0)
+		return -1;
+	r->report = verify_report_create(VERIFY_FULL, "source", "target");
+	for (int j = 0; j < ntdb; j++)
+	{
+		bool		found = false;
+		for (int i = 0; i < *nsdb && !found; i++)
+			found = strcmp((*sdb)[i].name, tdb[j].name) == 0;
+		if (!found)
+			verify_report_schema(r->report, tdb[j].name, "database", tdb[j].name, "missing on the source");
+	}
+	catalog_dbs_free(tdb, ntdb);
+	r->ndbs = *nsdb;
+	r->dbs = xcalloc((size_t) *nsdb + 1, sizeof *r->dbs);
+	for (int i = 0; i < *nsdb; i++)
+	{
+		cmp_db	   *d = &r->dbs[i];
+		d->run = r;
+		d->index = i;
+		d->name = (*sdb)[i].name;
+		d->encoding = (*sdb)[i].encoding;
+		pthread_mutex_init(&d->lock, NULL);
+		if (catalog_db_exists(tgt, d->name, &d->on_target, err) != 0)
+			return -1;
+		if (!d->on_target)
+			verify_report_schema(r->report, d->name, "database", d->name, "missing on the target");
+	}
+	return 0;
+}
+
+int
+cmd_compare(int argc, char **argv)
+{
+	cmp_opts	o;
+	int			rc = cmp_parse(argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? EXIT_OK : rc;
+
+	cmp_run		r;
+	memset(&r, 0, sizeof r);
+	r.o = &o;
+	pgc_err		err = PGC_ERR_INIT;
+	catalog_db *dbs = NULL;
+	int			ndbs = 0;
+	char	   *smaint = copy_maintenance_db(o.source, NULL, 0);
+	char	   *tmaint = copy_maintenance_db(o.target, NULL, 0);
+	PGconn	   *src = conn_open(o.source, smaint, "source", &err);
+	PGconn	   *tgt = src ? conn_open(o.target, tmaint, "target", &err) : NULL;
+	rc = EXIT_FAIL;
+	if (!src || !tgt)
+		goto out;
+	r.versions[0] = PQserverVersion(src);
+	r.versions[1] = PQserverVersion(tgt);
+	r.same_major = r.versions[0] / 10000 == r.versions[1] / 10000;
+	if (cmp_databases(&r, src, tgt, &dbs, &ndbs, &err) != 0)
+		goto out;
+
+	r.prog = progress_create(o.progress, "compare", r.ndbs);
+	for (int i = 0; i < r.ndbs; i++)
+		progress_db_name(r.prog, i, r.dbs[i].name);
+	workq_ops	ops = {cmp_worker_start, cmp_task_run, cmp_worker_end, cmp_task_dropped};
+	r.q = workq_create(o.jobs, &ops, &r);
+	progress_start(r.prog);
+	for (int i = 0; i < r.ndbs && !cleanup_interrupted(); i++)
+	{
+		cmp_db	   *d = &r.dbs[i];
+		if (!d->on_target)
+		{
+			progress_phase(r.prog, i, "done");
+			continue;
+		}
+		log_set_database(d->name);
+		atomic_store(&d->pending, 1);
+		if (cmp_prepare(&r, d, &err) != 0)
+		{
+			cmp_fail(d, "database", d->name, &err);
+			err_clear(&err);
+			progress_phase(r.prog, i, "failed");
+		}
+		log_set_database(NULL);
+		cmp_task_done(d);
+	}
+	workq_wait(r.q);
+	workq_destroy(r.q);
+	r.q = NULL;
+	progress_stop(r.prog);
+	if (cleanup_interrupted())
+	{
+		log_error("compare interrupted");
+		goto out;
+	}
+	int			problems = verify_report_print(r.report, stdout, log_enabled(LOG_NOTICE));
+	if (verify_report_failures(r.report) > 0)
+		rc = EXIT_FAIL;
+	else
+		rc = problems > 0 ? EXIT_DIFFERENT : EXIT_OK;
+
+out:
+	if (err.set)
+	{
+		err_report(&err);
+		rc = EXIT_FAIL;
+	}
+	err_clear(&err);
+	for (int i = 0; i < r.ndbs; i++)
+	{
+		cmp_db	   *d = &r.dbs[i];
+		cmp_release(d);
+		for (int s = 0; s < 2; s++)
+		{
+			catalog_tables_free(d->tables[s], d->ntables[s]);
+			catalog_tables_free(d->mviews[s], d->nmviews[s]);
+			free(d->snap_id[s]);
+		}
+		free(d->rels);
+		pthread_mutex_destroy(&d->lock);
+	}
+	free(r.dbs);
+	verify_report_free(r.report);
+	progress_free(r.prog);
+	catalog_dbs_free(dbs, ndbs);
+	conn_close(src);
+	conn_close(tgt);
+	free(smaint);
+	free(tmaint);
+	return rc;
+}
