@@ -148,7 +148,11 @@ void
 lint_clear_findings(lint_state *st)
 {
 	for (size_t i = 0; i < st->nfindings; i++)
+	{
 		free(st->findings[i].message);
+		free(st->findings[i].table);
+		free(st->findings[i].column);
+	}
 	free(st->findings);
 	st->findings = NULL;
 	st->nfindings = 0;
@@ -226,6 +230,12 @@ lint_norm_name(const char *name)
 		buf_putc(&b, inq ? *p : (char) tolower((unsigned char) *p));
 	}
 	return buf_steal(&b);
+}
+
+char *
+lint_ident_norm(const char *name)
+{
+	return lint_norm_name(name);
 }
 
 static bool
@@ -598,8 +608,14 @@ lint_alter_action(lint_state *st, lint_cur *c, size_t to, lint_info *info, bool 
 			else
 			{
 				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
+				size_t before = chk ? chk->nfindings : 0;
 				lint_flag(chk, "set-not-null",
 						  "SET NOT NULL on %s.%s scans the whole table under an ACCESS EXCLUSIVE lock", tbl, col);
+				if (chk && chk->nfindings > before)
+				{
+					chk->findings[before].table = xstrdup(info->table);
+					chk->findings[before].column = xstrdup(col);
+				}
 			}
 		}
 		else if (LINT_SEQ(c, "SET", "STATISTICS") || lint_at(c, "SET") || lint_at(c, "RESET"))

@@ -61,6 +61,8 @@ typedef struct lint_finding
 	char	   *message;		/* one sentence: the danger */
 	const char *advice;			/* the safe alternative; static */
 	bool		acknowledged;	/* a pgcarry:allow comment names the rule */
+	char	   *table;			/* set-not-null: the table as written; else NULL */
+	char	   *column;			/* set-not-null: the column as written; else NULL */
 } lint_finding;
 
 typedef struct lint_state lint_state;
@@ -81,6 +83,11 @@ const lint_finding *lint_findings(const lint_state *st, size_t *n);
 
 /* Forgets the findings (keeps the created tables of the current file). */
 void lint_clear_findings(lint_state *st);
+
+/* An identifier as PostgreSQL stores it (the last part of a qualified
+ * name; unquoted letters folded to lower case, quotes removed); owned by
+ * the caller. */
+char *lint_ident_norm(const char *name);
 
 /* True when rule names a lint rule. */
 bool lint_rule_exists(const char *rule);

@@ -141,8 +141,37 @@ migrate_unlock(PGconn *conn)
  * Lint before running
  * ------------------------------------------------------------------------ */
 
+static const char migrate_not_null_check_sql[] =
+	"SELECT c.conname FROM pg_constraint c "
+	"WHERE c.conrelid = to_regclass($1) AND c.contype = 'c' AND c.convalidated "
+	"  AND cardinality(c.conkey) = 1 "
+	"  AND c.conkey[1] = (SELECT a.attnum FROM pg_attribute a "
+	"                     WHERE a.attrelid = c.conrelid AND a.attname = $2 AND NOT a.attisdropped) "
+	"  AND pg_get_constraintdef(c.oid) ~ '^CHECK \\(\\(?[^()]* IS NOT NULL\\)?\\)$' "
+	"  AND pg_get_constraintdef(c.oid) !~* '( OR | AND )' "
+	"LIMIT 1";
+
+bool
+migrate_not_null_proven(PGconn *conn, const lint_finding *f)
+{
+	if (!conn || strcmp(f->rule, "set-not-null") != 0 || !f->table || !f->column)
+		return false;
+	char *col = lint_ident_norm(f->column);
+	const char *p[2] = {f->table, col};
+	pgc_err e = PGC_ERR_INIT;
+	char *name = conn_query_value(conn, migrate_not_null_check_sql, 2, p, &e);
+	err_clear(&e);
+	free(col);
+	if (!name)
+		return false;
+	log_info("SET NOT NULL on %s.%s uses the validated constraint %s, so it does not scan the table",
+			 f->table, f->column, name);
+	free(name);
+	return true;
+}
+
 size_t
-migrate_lint_report(const migfile *const *files, size_t n, bool down)
+migrate_lint_report(PGconn *conn, const migfile *const *files, size_t n, bool down)
 {
 	lint_state *st = lint_create();
 	size_t bad = 0;
@@ -158,6 +187,8 @@ migrate_lint_report(const migfile *const *files, size_t n, bool down)
 		const lint_finding *fs = lint_findings(st, &nf);
 		for (size_t k = 0; k < nf; k++)
 		{
+			if (!fs[k].acknowledged && migrate_not_null_proven(conn, &fs[k]))
+				continue;
 			char *m = xasprintf("%s:%d: %s: %s%s", f->file, fs[k].line, fs[k].rule, fs[k].message,
 								fs[k].acknowledged ? " (acknowledged)" : "");
 			char *h = xasprintf("Instead, %s; or acknowledge it with a comment \"-- pgcarry:allow %s reason\" "
@@ -545,7 +576,7 @@ migrate_up(PGconn *conn, const migfile_set *files, const migrate_opts *o, pgc_er
 		rc = 0;
 		goto out;
 	}
-	size_t bad = migrate_lint_report(pending, np, false);
+	size_t bad = migrate_lint_report(conn, pending, np, false);
 	if (bad > 0 && !o->force)
 	{
 		err_set(err, "%zu dangerous statement%s in the pending migrations; nothing was applied", bad,
@@ -626,7 +657,7 @@ migrate_down(PGconn *conn, const migfile_set *files, const migrate_opts *o, pgc_
 					 "applied file (see \"pgcarry schema repair\").");
 			goto out;
 		}
-	size_t bad = migrate_lint_report(targets, nt, true);
+	size_t bad = migrate_lint_report(conn, targets, nt, true);
 	if (bad > 0 && !o->force)
 	{
 		err_set(err, "%zu dangerous statement%s in the down sections to run; nothing was rolled back", bad,

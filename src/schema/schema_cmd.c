@@ -75,7 +75,7 @@ schema_help(void)
 		   "  pgcarry schema up     [--to VERSION] [--force] --target URI [--dir DIR]\n"
 		   "  pgcarry schema down   [--to VERSION] [--force] --target URI [--dir DIR]\n"
 		   "  pgcarry schema plan   [--to VERSION] [--target URI] [--dir DIR]\n"
-		   "  pgcarry schema lint   [--dir DIR]\n"
+		   "  pgcarry schema lint   [--target URI] [--dir DIR]\n"
 		   "  pgcarry schema repair --target URI [--dir DIR]\n"
 		   "  pgcarry schema start | complete | rollback ...   (expand/contract; see their --help)\n"
 		   "\n"
@@ -452,8 +452,10 @@ schema_plan(const schema_args *a, PGconn *conn)
 			size_t nf;
 			const lint_finding *fs = lint_findings(st, &nf);
 			for (size_t j = 0; j < nf; j++)
-				printf("            %s %s: %s\n", fs[j].acknowledged ? "acknowledged" : "DANGER", fs[j].rule,
-					   fs[j].message);
+				printf("            %s %s: %s\n",
+					   fs[j].acknowledged ? "acknowledged" : migrate_not_null_proven(conn, &fs[j])
+					   ? "safe here (a validated CHECK (col IS NOT NULL) exists)" : "DANGER",
+					   fs[j].rule, fs[j].message);
 			free(size);
 			lint_info_free(&info);
 		}
@@ -467,7 +469,7 @@ schema_plan(const schema_args *a, PGconn *conn)
 }
 
 static int
-schema_lint(const schema_args *a)
+schema_lint(const schema_args *a, PGconn *conn)
 {
 	pgc_err err = PGC_ERR_INIT;
 	migfile_set files;
@@ -493,7 +495,7 @@ schema_lint(const schema_args *a)
 			const lint_finding *fs = lint_findings(st, &nf);
 			for (size_t k = 0; k < nf; k++)
 			{
-				if (fs[k].acknowledged)
+				if (fs[k].acknowledged || migrate_not_null_proven(conn, &fs[k]))
 				{
 					acked++;
 					if (log_enabled(LOG_INFO))
@@ -694,11 +696,10 @@ cmd_schema(int argc, char **argv)
 
 	if (strcmp(verb, "new") == 0)
 		return schema_new(&a);
-	if (strcmp(verb, "lint") == 0)
-		return schema_lint(&a);
-
-	bool needs_target = strcmp(verb, "init") != 0 && strcmp(verb, "plan") != 0;
-	if ((rc = cli_resolve_conn("schema", "--target", target_arg, "PGCARRY_TARGET", needs_target, &a.target)) != 0)
+	bool needs_target = strcmp(verb, "init") != 0 && strcmp(verb, "plan") != 0 && strcmp(verb, "lint") != 0;
+	/* lint works without a server; it asks one only when told to. */
+	if ((strcmp(verb, "lint") != 0 || target_arg)
+		&& (rc = cli_resolve_conn("schema", "--target", target_arg, "PGCARRY_TARGET", needs_target, &a.target)) != 0)
 		return rc;
 	if (strcmp(verb, "init") == 0)
 		return schema_init(&a);
@@ -720,6 +721,8 @@ cmd_schema(int argc, char **argv)
 		rc = schema_status(&a, conn);
 	else if (strcmp(verb, "plan") == 0)
 		rc = schema_plan(&a, conn);
+	else if (strcmp(verb, "lint") == 0)
+		rc = schema_lint(&a, conn);
 	else
 		rc = schema_run(&a, conn);
 	conn_close(conn);

@@ -195,6 +195,31 @@ run_pgcarry schema up --target "$U" --force
 is "$RC" 0 "--force runs it anyway"
 is "$(pg_sql db app "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'id'")" bigint "forced migration applied"
 
+# ------------------------------------------------------------ SET NOT NULL after a validated check
+cat >migrations/20990105000000_name_check.sql <<'SQL'
+-- migrate:up
+ALTER TABLE users ADD CONSTRAINT users_name_nn CHECK (name IS NOT NULL) NOT VALID;
+ALTER TABLE users VALIDATE CONSTRAINT users_name_nn;
+SQL
+run_pgcarry schema up --target "$U"
+is "$RC" 0 "check added NOT VALID and validated"
+cat >migrations/20990106000000_name_not_null.sql <<'SQL'
+-- migrate:up
+ALTER TABLE users ALTER COLUMN name SET NOT NULL;
+SQL
+run_pgcarry schema lint
+is "$RC" 1 "without a server, lint cannot know about the validated check"
+like "$OUT" "20990106000000_name_not_null.sql:2: set-not-null: SET NOT NULL on users.name scans the whole table" "set-not-null flagged"
+run_pgcarry schema lint --target "$U"
+unlike "$OUT" "set-not-null" "with --target, lint sees the validated check on the server"
+like "$OUT" "type-change" "and still reports the other findings"
+run_pgcarry schema plan --target "$U"
+like "$OUT" "safe here \(a validated CHECK \(col IS NOT NULL\) exists\) set-not-null" "plan says why it is safe"
+run_pgcarry schema up --target "$U" --verbose
+is "$RC" 0 "up applies SET NOT NULL backed by a validated check"
+like "$ERR" "SET NOT NULL on users.name uses the validated constraint users_name_nn, so it does not scan the table" "up says why"
+is "$(pg_sql db app "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'name'")" t "column is NOT NULL"
+
 # ------------------------------------------------------------ malformed files
 mkdir bad1 && printf 'CREATE TABLE x (id int);\n' >bad1/1_noup.sql
 run_pgcarry schema lint --dir bad1
