@@ -276,7 +276,44 @@ mkdir ok1 && printf -- "-- migrate:up\nSELECT '-- migrate:down';\nSELECT \$\$\n-
 run_pgcarry schema lint --dir ok1
 is "$RC" 0 "section markers inside strings and dollar quotes do not count"
 
+# ------------------------------------------------------------ down refuses dangerous down sections
+mkdir downrisk
+printf -- '-- migrate:up\nALTER TABLE users ADD COLUMN tmp int;\n-- migrate:down\nALTER TABLE users DROP COLUMN tmp;\n' >downrisk/1_tmp.sql
+pg_sql db postgres "CREATE DATABASE other"
+U2=$(pg_uri db other)
+pg_sql db other "CREATE TABLE users (id int)"
+run_pgcarry schema up --target "$U2" --dir downrisk
+is "$RC" 0 "migration with a risky down section applies"
+run_pgcarry schema down --target "$U2" --dir downrisk
+is "$RC" 1 "down refuses a dangerous down section"
+like "$ERR" "warning: 1_tmp.sql:4: drop-column: DROP COLUMN tmp on users breaks application code that still reads or writes it" "down shows the finding"
+like "$ERR" "error: 1 dangerous statement in the down sections to run; nothing was rolled back" "down refusal message"
+run_pgcarry schema down --target "$U2" --dir downrisk --force
+is "$RC" 0 "down --force rolls back"
+
+# ------------------------------------------------------------ a role without the right to create the history
+pg_sql db postgres "CREATE ROLE plain LOGIN PASSWORD 'plain-pw-51x'"
+echo "plain-pw-51x" >>"$TEST_LOG_DIR/.passwords"
+PGPASSWORD=plain-pw-51x PGPASSFILE=$NO_PGPASS run_pgcarry schema up --target "postgresql://plain@127.0.0.1:$(pg_port db)/other" --dir downrisk
+is "$RC" 1 "a role that cannot create pgcarry's schema fails clearly"
+is "$ERR" "pgcarry: error: could not create pgcarry's history tables in schema pgcarry_schema: permission denied for database other
+pgcarry: hint: The role needs the CREATE privilege on the database." "missing privilege message"
+
+# ------------------------------------------------------------ init errors
+touch notadir
+run_pgcarry schema init --dir notadir
+is "$RC" 1 "init on a file exits 1"
+is "$ERR" "pgcarry: error: the migration directory path exists but is not a directory
+pgcarry: hint: Point --dir at a directory." "init on a file message"
+run_pgcarry schema init --dir "$T_TMP/no/such/parent"
+is "$RC" 1 "init under a missing parent exits 1"
+is "$ERR" "pgcarry: error: could not create migration directory $T_TMP/no/such/parent: No such file or directory
+pgcarry: hint: Check the path and the permissions of its parent directory." "init under a missing parent message"
+
 # ------------------------------------------------------------ usage errors
+run_pgcarry schema status extra --target "$U"
+is "$RC" 2 "an extra argument is a usage error"
+like "$ERR" "error: unexpected argument \"extra\"" "extra argument message"
 run_pgcarry schema
 is "$RC" 2 "no verb is a usage error"
 like "$ERR" "error: a verb is required: init, new, status, up, down, plan, lint, repair, start, complete or rollback" "no verb message"
