@@ -98,9 +98,42 @@ is "$(pg_sql db postgres "SELECT count(*) FROM audit")" 1 "last step ran once"
 is "$(pg_sql db postgres "SELECT count(*) FROM pgcarry_schema.steps")" 0 "no step rows left"
 is "$(pg_sql db postgres "SELECT count(*) FROM pgcarry_schema.migrations WHERE version = '003'")" 1 "migration recorded"
 
+# A rollback that stops midway is finished by the next down, and up waits for it.
+pg_sql db postgres "CREATE VIEW audit_view AS SELECT * FROM audit"
 run_pgcarry schema down --target "$U"
-is "$RC" 0 "down in steps works too"
+is "$RC" 1 "down stops at a failing step"
+like "$ERR" "error: rolling back 003_multi.sql: cannot drop table audit because other objects depend on it" "failing down step's error"
+run_pgcarry schema up --target "$U"
+is "$RC" 1 "up refuses while a rollback is half done"
+is "$ERR" "pgcarry: error: migration 003 was interrupted while being rolled back (1 step done)
+pgcarry: hint: Run \"pgcarry schema down\" again to finish it first." "up refusal message"
+pg_sql db postgres "DROP VIEW audit_view"
+run_pgcarry schema down --target "$U"
+is "$RC" 0 "down finishes the rollback"
+like "$ERR" "step 1 of 2 already done by an interrupted run; skipping it" "the finished down step is not run again"
 is "$(pg_sql db postgres "SELECT count(*) FROM pg_class WHERE relname IN ('audit', 'users_name')")" 0 "down removed both"
+
+# ------------------------------------------------------------ an index being built by someone else
+PGAPPNAME=writer pg_sql db postgres "BEGIN; INSERT INTO users (id) VALUES (99999); SELECT pg_sleep(5); COMMIT" >/dev/null &
+w=$!
+sleep 0.5
+pg_sql db postgres "CREATE INDEX CONCURRENTLY users_other ON users (name)" >/dev/null 2>&1 &
+other=$!
+for _ in $(seq 1 50); do
+	[ "$(pg_sql db postgres "SELECT count(*) FROM pg_stat_progress_create_index")" = 1 ] && break
+	sleep 0.1
+done
+rm migrations/003_multi.sql
+printf -- '-- migrate:up\nCREATE INDEX CONCURRENTLY users_other ON users (name);\n' >migrations/005_other.sql
+run_pgcarry schema up --target "$U"
+is "$RC" 1 "an index another session is building is left alone"
+like "$ERR" "error: applying 005_other.sql: index \"public\".\"users_other\" is being built right now by another session" "building index message"
+like "$ERR" "hint: Wait for that build to finish \(see pg_stat_progress_create_index\), then run again." "building index hint"
+wait "$w"
+wait "$other"
+is "$(pg_sql db postgres "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_other'::regclass")" t "the other session's build finished untouched"
+pg_sql db postgres "DROP INDEX users_other"
+rm migrations/005_other.sql
 
 # ------------------------------------------------------------ kill -9 in the middle of a migration
 cat >migrations/004_sleepy.sql <<'SQL'
@@ -108,7 +141,6 @@ cat >migrations/004_sleepy.sql <<'SQL'
 CREATE TABLE sleepy (id int);
 SELECT pg_sleep(3);
 SQL
-rm migrations/003_multi.sql
 "$PGCARRY" schema up --target "$U" >k.out 2>k.err &
 k=$!
 for _ in $(seq 1 50); do
