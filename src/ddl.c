@@ -720,6 +720,97 @@ ddl_only_existing_errors(const char *errout)
 	return errors > 0;
 }
 
+/*
+ * The properties of a database that exists already: pg_restore --create
+ * always includes CREATE DATABASE, so its script is written to a file and
+ * run with psql without the CREATE DATABASE, the \connect lines and the
+ * change of owner (the existing database keeps its owner).
+ */
+static int
+ddl_database_properties(const ddl_tools *t, const ddl_dump *d, const char *ci, const char *password,
+						const char *side, const char *dbname, const ddl_restore_opts *o, pgc_err *err)
+{
+	int			seq = atomic_fetch_add(&ddl_file_seq, 1);
+	char	   *list = xasprintf("%s.dblist-%d", d->path, seq);
+	char	   *raw = xasprintf("%s.dbprops-%d.raw", d->path, seq);
+	char	   *script = xasprintf("%s.dbprops-%d.sql", d->path, seq);
+	char	   *restore = ddl_tools_path(t, "pg_restore");
+	char	   *psql = ddl_tools_path(t, "psql");
+	char	   *what = xasprintf("pg_restore could not read the properties of database \"%s\"", dbname);
+	int			rc = -1;
+	FILE	   *in = NULL, *out = NULL;
+	if (ddl_database_list(t, d, false, list, err) != 0)
+		goto done;
+	const char *rargv[12];
+	int			n = 0;
+	rargv[n++] = restore;
+	rargv[n++] = "--create";
+	rargv[n++] = "--use-list";
+	rargv[n++] = list;
+	if (o->no_owner)
+		rargv[n++] = "--no-owner";
+	if (o->no_privileges)
+		rargv[n++] = "--no-privileges";
+	rargv[n++] = "--file";
+	rargv[n++] = raw;
+	rargv[n++] = d->path;
+	rargv[n] = NULL;
+	if (ddl_create_private_file(raw, err) != 0
+		|| ddl_run_checked(rargv, NULL, NULL, NULL, what, err) != 0)
+		goto done;
+	in = fopen(raw, "r");
+	int			fd = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!in || !out)
+	{
+		err_set(err, "could not write \"%s\": %s", script, strerror(errno));
+		if (fd >= 0 && !out)
+			close(fd);
+		goto done;
+	}
+	char	   *line = NULL;
+	size_t		cap = 0;
+	ssize_t		len;
+	while ((len = getline(&line, &cap, in)) >= 0)
+	{
+		bool		skip = strncmp(line, "\\connect", 8) == 0
+			|| strncmp(line, "CREATE DATABASE ", 16) == 0
+			|| (strncmp(line, "ALTER DATABASE ", 15) == 0 && strstr(line, " OWNER TO ")
+				&& !strstr(line, " SET "));
+		if (!skip)
+			fwrite(line, 1, (size_t) len, out);
+	}
+	free(line);
+	if (fclose(out) != 0)
+	{
+		out = NULL;
+		err_set(err, "could not write \"%s\": %s", script, strerror(errno));
+		goto done;
+	}
+	out = NULL;
+	const char *pargv[] = {psql, "--no-psqlrc", "--quiet", "--no-password", "--set", "ON_ERROR_STOP=1",
+	"--file", script, "--dbname", ci, NULL};
+	free(what);
+	what = xasprintf("psql could not set the properties of database \"%s\" on the %s server", dbname, side);
+	rc = ddl_run_checked(pargv, password, NULL, NULL, what, err);
+
+done:
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	unlink(list);
+	unlink(raw);
+	unlink(script);
+	free(list);
+	free(raw);
+	free(script);
+	free(restore);
+	free(psql);
+	free(what);
+	return rc;
+}
+
 int
 ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *conninfo,
 			const char *side, const char *dbname, const ddl_restore_opts *o, pgc_err *err)
@@ -742,6 +833,14 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 		free(maint);
 		return -1;
 	}
+	if (part == DDL_DATABASE_PROPERTIES)
+	{
+		int			rc = ddl_database_properties(t, d, ci, password, side, dbname, o, err);
+		free(ci);
+		free(password);
+		free(maint);
+		return rc;
+	}
 	char	   *prog = ddl_tools_path(t, "pg_restore");
 	char	   *list = NULL;
 	char	   *jobs = NULL;
@@ -753,9 +852,9 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 	{
 		case DDL_CREATE_DATABASE:
 		case DDL_DATABASE_PROPERTIES:
-			what_part = part == DDL_CREATE_DATABASE ? "create database" : "set the properties of database";
+			what_part = "create database";
 			list = xasprintf("%s.dblist-%d", d->path, atomic_fetch_add(&ddl_file_seq, 1));
-			if (ddl_database_list(t, d, part == DDL_CREATE_DATABASE, list, err) != 0)
+			if (ddl_database_list(t, d, true, list, err) != 0)
 				goto done;
 			argv[n++] = "--create";
 			argv[n++] = "--use-list";

@@ -119,8 +119,10 @@ typedef enum ddl_part
 	DDL_CREATE_DATABASE,		/* CREATE DATABASE (encoding, locale, owner)
 								 * and its properties: comment, settings,
 								 * connection limit, grants */
-	DDL_DATABASE_PROPERTIES,	/* the same without CREATE DATABASE, for a
-								 * database that already exists */
+	DDL_DATABASE_PROPERTIES,	/* the same without CREATE DATABASE and
+								 * without changing the owner, for a
+								 * database that already exists (the
+								 * script pg_restore writes, run by psql) */
 	DDL_PRE_DATA,
 	DDL_POST_DATA
 } ddl_part;

@@ -475,9 +475,11 @@ verify_report_print(verify_report *r, FILE *out, bool all_objects)
 			verify_entry *e = &r->e[i];
 			if (!all_objects && !verify_is_problem(e->status))
 				continue;
-			fprintf(out, "%-*s  %-*s  %*s  %*s  %-*s  %s\n", (int) w_db, e->db, (int) w_obj, objs[i],
+			fprintf(out, "%-*s  %-*s  %*s  %*s  %-*s  %s%s%s%s\n", (int) w_db, e->db, (int) w_obj, objs[i],
 					(int) w_src, e->src, (int) w_tgt, e->tgt, (int) w_sum, e->checksum,
-					verify_status_text(e->status));
+					verify_status_text(e->status), e->note && !verify_is_problem(e->status) ? " (" : "",
+					e->note && !verify_is_problem(e->status) ? e->note : "",
+					e->note && !verify_is_problem(e->status) ? ")" : "");
 		}
 		fputc('\n', out);
 	}
