@@ -144,6 +144,30 @@ like "$cerr" "blocked by pid $app_pid \(application \"app2\"" "pgcarry names the
 unlike "$cerr" "retrying|dropping invalid index" "it waited in one attempt instead of failing and rebuilding"
 is "$(pg_sql db postgres "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_name'::regclass")" t "index valid"
 
+# ------------------------------------------------------------ Ctrl-C while waiting for a lock
+cat >migrations/006_score.sql <<'SQL'
+-- migrate:up
+ALTER TABLE users ADD COLUMN score int;
+SQL
+PGAPPNAME=app3 pg_sql db postgres "BEGIN; SELECT count(*) FROM users; SELECT pg_sleep(30); COMMIT" >/dev/null 2>&1 &
+app=$!
+sleep 0.5
+"$PGCARRY" schema up --target "$U" --lock-timeout 300ms --retry-budget 30s >d.out 2>d.err &
+d=$!
+sleep 1.5
+kill -INT "$d"
+wait "$d"
+is "$?" 1 "an interrupted run exits 1"
+derr=$(cat d.err)
+like "$derr" "error: applying 006_score.sql: (interrupted while waiting to retry a statement|canceling statement due to user request)" \
+	"it stops at once, whether waiting in the queue or between attempts"
+is "$(pg_sql db postgres "SELECT count(*) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'score'")" 0 "nothing applied"
+is "$(pg_sql db postgres "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgcarry%'")" 0 "no pgcarry session left behind"
+pg_sql db postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'app3'" >/dev/null
+wait "$app" 2>/dev/null
+run_pgcarry schema up --target "$U"
+is "$RC" 0 "the next run applies it"
+
 # ------------------------------------------------------------ statement timeout
 mkdir slow
 printf -- '-- migrate:up\nSELECT pg_sleep(5);\n' >slow/1_slow.sql
