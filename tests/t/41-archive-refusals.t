@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Every refusal of export, import and verify-archive: a flipped byte, a
+# truncated file, a missing file, a cut tar, an archive without manifest,
+# a difference found by the verification (exit 3, target left marked
+# unfinished), an unfinished import refused then resumed, a non-empty output
+# directory, an existing tar file, bad option combinations (exit 2).  Also
+# export --resume after an interruption.
+source "$(dirname "$0")/../lib/harness.sh"
+
+mj() { perl -MJSON::PP -0777 -ne '$m = JSON::PP->new->decode($_); '"$2" "$1"; }
+# mjw FILE PERL: edits the JSON file in place ($m decoded, written back).
+mjw() { perl -MJSON::PP -0777 -i -ne '$m = JSON::PP->new->decode($_); '"$2"'; print JSON::PP->new->pretty->canonical->encode($m)' "$1"; }
+marked() {
+	pg_sql tgt postgres "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+		WHERE d.datname = '$1' AND 'pgcarry.import=unfinished' = ANY (s.setconfig)"
+}
+db_exists() { pg_sql tgt postgres "SELECT count(*) FROM pg_database WHERE datname = '$1'"; }
+
+pg_start src
+pg_start tgt
+for db in shop books; do
+	pg_sql src postgres "CREATE DATABASE $db"
+	pg_sql src "$db" "CREATE TABLE items (id int PRIMARY KEY, name text, price numeric);
+		INSERT INTO items SELECT i, 'item ' || i, i * 1.5 FROM generate_series(1, 2000) i;
+		CREATE TABLE notes (id serial, body text); INSERT INTO notes (body) SELECT repeat('x', i) FROM generate_series(1, 50) i;
+		SELECT lo_from_bytea(0, 'a large object');" >/dev/null
+done
+
+A=$T_TMP/a
+run_pgcarry export --source "$(pg_uri src)" shop books --output "$A" --jobs 2
+is "$RC" 0 "export of two databases exits 0"
+file=$(mj "$A/manifest.json" 'print $m->{databases}[0]{tables}[0]{parts}[0]{file}')
+like "$file" '^databases/01-shop/data/0000[12]-public\.(items|notes)\.000\.copy\.zst$' "data file named after its table"
+
+# ----------------------------------------------------------- damage
+
+cp -a "$A" "$T_TMP/flip"
+perl -e 'open(F, "+<", $ARGV[0]) or die; seek(F, 30, 0); read(F, $c, 1); seek(F, 30, 0); print F chr(ord($c) ^ 0x55); close F' "$T_TMP/flip/$file"
+run_pgcarry verify-archive "$T_TMP/flip"
+is "$RC" 3 "verify-archive: a flipped byte exits 3"
+like "$ERR" "error: archive file \"$file\" has the wrong checksum: expected sha256 [0-9a-f]{64}, found [0-9a-f]{64}" \
+	"verify-archive names the file with the flipped byte, expected and found"
+like "$ERR" "error: archive \"$T_TMP/flip\" failed verification: 1 problem" "verify-archive counts the problems"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/flip"
+is "$RC" 1 "import: a flipped byte exits 1"
+is "$(grep -c 'error:' <<<"$ERR")" 1 "import gives one error"
+is "$(head -1 <<<"$ERR")" "pgcarry: error: archive file \"$file\" has the wrong checksum: expected sha256 $(mj "$A/manifest.json" 'print map { $_->{sha256} } grep { $_->{path} eq "'"$file"'" } @{$m->{files}}'), found $(sha256sum "$T_TMP/flip/$file" | cut -c1-64)" \
+	"import names the damaged file"
+like "$ERR" "hint: Nothing was loaded into the target" "import says the target was not touched"
+is "$(db_exists shop)" 0 "the target is left as it was: no database created"
+
+cp -a "$A" "$T_TMP/cut"
+size=$(stat -c %s "$T_TMP/cut/$file")
+truncate -s $((size / 2)) "$T_TMP/cut/$file"
+run_pgcarry verify-archive "$T_TMP/cut"
+is "$RC" 3 "verify-archive: a truncated file exits 3"
+like "$ERR" "archive file \"$file\" has the wrong size: expected $size bytes, found $((size / 2))" "truncated file named with sizes"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/cut"
+is "$RC" 1 "import: a truncated file exits 1"
+like "$(head -1 <<<"$ERR")" "error: archive file \"$file\" has the wrong size" "import names the truncated file"
+
+cp -a "$A" "$T_TMP/gone"
+rm "$T_TMP/gone/$file"
+run_pgcarry verify-archive "$T_TMP/gone"
+is "$RC" 3 "verify-archive: a missing file exits 3"
+like "$ERR" "error: archive file \"$file\" is missing" "missing file named"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/gone" books
+is "$RC" 0 "import of the other database is not stopped by the missing file"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/gone" shop
+is "$RC" 1 "import: a missing file exits 1"
+is "$(head -1 <<<"$ERR")" "pgcarry: error: archive file \"$file\" is missing" "import names the missing file"
+is "$(db_exists shop)" 0 "the target is left as it was"
+
+cp -a "$A" "$T_TMP/nomanifest"
+rm "$T_TMP/nomanifest/manifest.json"
+run_pgcarry verify-archive "$T_TMP/nomanifest"
+is "$RC" 3 "verify-archive: no manifest exits 3"
+is "$(head -1 <<<"$ERR")" "pgcarry: error: archive \"$T_TMP/nomanifest\" has no manifest.json" "no manifest named"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/nomanifest"
+is "$RC" 1 "import: an archive without manifest exits 1"
+like "$ERR" "neither a pgcarry archive nor a pg_dump directory archive" "import says what is missing"
+
+# A tar archive, cut short.
+run_pgcarry export --source "$(pg_uri src)" shop --output "$T_TMP/shop.tar" --format tar
+is "$RC" 0 "export --format tar to a file exits 0"
+is "$(stat -c %a "$T_TMP/shop.tar")" 600 "the tar file is mode 0600"
+run_pgcarry verify-archive "$T_TMP/shop.tar"
+is "$RC" 0 "verify-archive reads a tar archive"
+head -c $(( $(stat -c %s "$T_TMP/shop.tar") - 3000 )) "$T_TMP/shop.tar" >"$T_TMP/cut.tar"
+run_pgcarry verify-archive "$T_TMP/cut.tar"
+is "$RC" 3 "verify-archive: a cut tar exits 3"
+like "$ERR" "error: (the tar archive .*cut.tar is truncated or damaged|archive \".*cut.tar\" has no manifest.json)" "the cut tar named"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/cut.tar"
+is "$RC" 1 "import: a cut tar exits 1"
+is "$(grep -c 'error:' <<<"$ERR")" 1 "one error for a cut tar"
+is "$(db_exists shop)" 0 "nothing created from a cut tar"
+
+# ------------------------------------------ verification differences
+
+# The manifest promises other large objects than the archive holds: the
+# load goes through, the verification finds the difference.
+cp -a "$A" "$T_TMP/lie"
+mjw "$T_TMP/lie/manifest.json" '$_->{large_objects}{checksum} = "0" x 32 for @{$m->{databases}}'
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/lie" shop
+is "$RC" 3 "import: a difference found by the verification exits 3"
+like "$ERR" "error: large objects differ from the archive: expected 1 \(checksum 0{32}\), found 1 \(checksum [0-9a-f]{32}\)" \
+	"the difference is named"
+like "$ERR" 'error: database "shop" differs from the archive: 1 difference' "the database is named"
+is "$(marked shop)" 1 "the database stays marked unfinished"
+is "$(pg_sql tgt shop "SHOW pgcarry.import")" "unfinished" "the mark is visible in the database"
+
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop
+is "$RC" 1 "import into an unfinished import without --resume exits 1"
+is "$ERR" 'pgcarry: error: database "shop" on the target holds an unfinished import
+pgcarry: detail: An earlier import into it stopped before it was verified.
+pgcarry: hint: Finish it with --resume, or replace it with --clean.' "the unfinished import is refused with the way out"
+
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --resume
+is "$RC" 0 "import --resume finishes the unfinished import"
+like "$OUT" 'imported database "shop": 2 tables, 0 rows loaded \(some kept from an earlier run\)' "resume keeps the tables already loaded"
+is "$(marked shop)" 0 "the finished database is no longer marked"
+is "$(pg_sql tgt shop "SELECT count(*), sum(price) FROM items")" "$(pg_sql src shop "SELECT count(*), sum(price) FROM items")" "the data is there"
+
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --clean
+is "$RC" 0 "import --clean replaces a database"
+like "$ERR" 'dropped database "shop" on the target \(--clean\)' "--clean says what it dropped"
+
+# The data file does not hold what the manifest says (manifest edited, files
+# intact): refused at load time, before COMMIT.
+cp -a "$A" "$T_TMP/rows"
+mjw "$T_TMP/rows/manifest.json" 'for my $d (@{$m->{databases}}) { for my $t (@{$d->{tables}}) { $_->{rows} += 1 for @{$t->{parts}}; $t->{rows} += 1 } }'
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/rows" books --db books2
+is "$RC" 1 "a data file that does not match its manifest entry exits 1"
+like "$ERR" "error: archive file \"databases/02-books/data/.*\" does not match the manifest" "the file is named"
+like "$ERR" "detail: Expected [0-9]+ rows with checksum [0-9a-f]{32}, found [0-9]+ rows" "expected and found rows"
+is "$(marked books2)" 1 "the database is left marked unfinished"
+
+# --------------------------------------------------- export refusals
+
+mkdir -p "$T_TMP/full"
+echo keep >"$T_TMP/full/something"
+run_pgcarry export --source "$(pg_uri src)" shop --output "$T_TMP/full"
+is "$RC" 1 "export into a non-empty directory exits 1"
+is "$ERR" "pgcarry: error: output directory \"$T_TMP/full\" is not empty
+pgcarry: hint: Choose a new directory, or finish an interrupted export into it with --resume." "non-empty output refused"
+is "$(cat "$T_TMP/full/something")" keep "the directory is untouched"
+
+run_pgcarry export --source "$(pg_uri src)" shop --output "$T_TMP/shop.tar" --format tar
+is "$RC" 1 "export onto an existing tar file exits 1"
+is "$(head -1 <<<"$ERR")" "pgcarry: error: output file \"$T_TMP/shop.tar\" already exists" "existing tar refused"
+
+# An interrupted export (no manifest, one database unfinished) is resumed.
+cp -a "$A" "$T_TMP/resume"
+rm "$T_TMP/resume/manifest.json" "$T_TMP/resume/databases/02-books/database.json"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/resume" --db never
+is "$RC" 1 "an interrupted export cannot be imported"
+run_pgcarry export --source "$(pg_uri src)" shop books --output "$T_TMP/resume" --resume
+is "$RC" 0 "export --resume exits 0"
+like "$ERR" 'database "shop" was exported completely before; keeping its [0-9]+ files' "finished database kept"
+unlike "$ERR" 'database "books" was exported completely before' "unfinished database redone"
+run_pgcarry verify-archive "$T_TMP/resume"
+is "$RC" 0 "the resumed archive is whole"
+run_pgcarry export --source "$(pg_uri src)" shop books --output "$T_TMP/resume" --resume
+is "$RC" 0 "resuming a complete archive exits 0"
+like "$ERR" "is already complete: nothing to resume" "and says there is nothing to do"
+
+# ------------------------------------------------------- usage (exit 2)
+
+usage() { # usage EXPECTED-MESSAGE ARGS...
+	local msg=$1
+	shift
+	run_pgcarry "$@"
+	is "$RC" 2 "exit 2: $*"
+	is "$(head -1 <<<"$ERR")" "pgcarry: error: $msg" "message: $msg"
+}
+S=$(pg_uri src)
+usage "give where to write the archive with --output" export --source "$S" shop
+usage "name the databases to export, or give --all" export --source "$S" --output "$T_TMP/x"
+usage "give database names or --all, not both" export --source "$S" --all shop --output "$T_TMP/x"
+usage "--output - writes a tar stream: add --format tar" export --source "$S" shop --output -
+usage "--resume works with --format dir only" export --source "$S" shop --output "$T_TMP/x.tar" --format tar --resume
+usage '--compress must be zstd, zstd:LEVEL (1..19) or none, not "gzip"' export --source "$S" shop --output "$T_TMP/x" --compress gzip
+usage '--compress must be zstd, zstd:LEVEL (1..19) or none, not "zstd:25"' export --source "$S" shop --output "$T_TMP/x" --compress zstd:25
+usage '--format must be dir or tar, not "zip"' export --source "$S" shop --output "$T_TMP/x" --format zip
+usage "give the archive or dump to load with --input" import --target "$(pg_uri tgt)"
+usage "--clean and --resume cannot be used together" import --target "$(pg_uri tgt)" --input "$A" --clean --resume
+usage "give the archive to check" verify-archive
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" --db one
+is "$RC" 2 "--db with two databases exits 2"
+is "$(head -1 <<<"$ERR")" "pgcarry: error: --db names the target of one database, and 2 are to be imported" "--db with two databases refused"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" nosuch
+is "$RC" 1 "a database not in the archive exits 1"
+is "$ERR" 'pgcarry: error: database "nosuch" is not in the archive
+pgcarry: detail: The archive holds "shop", "books".' "a database not in the archive is named, with what the archive holds"
+
+# Uncompressed archives work the same way.
+run_pgcarry export --source "$(pg_uri src)" books --output "$T_TMP/plain" --compress none
+is "$RC" 0 "export --compress none exits 0"
+f=$(ls "$T_TMP"/plain/databases/01-books/data/ | head -1)
+like "$f" '\.copy$' "uncompressed data files end in .copy"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/plain" --db books_plain
+is "$RC" 0 "an uncompressed archive imports"
+
+done_testing
