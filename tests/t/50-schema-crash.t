@@ -148,7 +148,7 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 kill -9 "$k"
-wait "$k" 2>/dev/null
+{ wait "$k"; } 2>/dev/null
 # The server ends the orphaned session (as it would on its own once it
 # notices the client is gone).
 pg_sql db postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pgcarry%'" >/dev/null
