@@ -494,7 +494,6 @@ lint_alter_action(lint_state *st, lint_cur *c, size_t to, lint_info *info, bool 
 {
 	const char *tbl = info->table ? info->table : "the table";
 	lint_state *chk = new_table ? NULL : st;	/* no findings on new tables */
-	size_t start = c->i;
 
 	if (lint_accept(c, "ADD"))
 	{
@@ -686,7 +685,6 @@ lint_alter_action(lint_state *st, lint_cur *c, size_t to, lint_info *info, bool 
 		lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_REWRITES);
 		return;
 	}
-	(void) start;
 	lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
 }
 

@@ -52,8 +52,7 @@ static const char lockexec_blockers_sql[] =
 	"SELECT a.pid, coalesce(nullif(a.application_name, ''), 'unnamed'), "
 	"       coalesce(a.state, 'unknown'), "
 	"       coalesce(extract(epoch FROM now() - a.xact_start)::bigint, 0), "
-	"       left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 160), "
-	"       (SELECT w.wait_event_type FROM pg_stat_activity w WHERE w.pid = $1::int) "
+	"       left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 160) "
 	"FROM pg_stat_activity a "
 	"WHERE a.pid = ANY (pg_blocking_pids($1::int)) "
 	"ORDER BY a.pid";

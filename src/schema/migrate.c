@@ -633,7 +633,7 @@ migrate_down(PGconn *conn, const migfile_set *files, const migrate_opts *o, pgc_
 		err->exit_status = EXIT_USAGE;
 		goto out;
 	}
-	/* An interrupted rollback is finished first, whatever --to says. */
+	/* Newest first; an interrupted rollback always concerns the newest. */
 	for (size_t i = h.n; i > 0; i--)
 	{
 		const history_row *row = &h.rows[i - 1];
@@ -712,7 +712,6 @@ migrate_repair(PGconn *conn, const migfile_set *files, const migrate_opts *o, pg
 		rc = 0;
 		goto out;
 	}
-	buf_t sql = {0};
 	if (conn_exec(conn, "BEGIN", err) != 0)
 		goto out;
 	const char *chain = "";
@@ -744,7 +743,6 @@ migrate_repair(PGconn *conn, const migfile_set *files, const migrate_opts *o, pg
 			break;
 	}
 	free(cur);
-	buf_free(&sql);
 	if (err->set || conn_exec(conn, "COMMIT", err) != 0)
 	{
 		PQclear(PQexec(conn, "ROLLBACK"));
