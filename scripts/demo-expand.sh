@@ -42,7 +42,7 @@ sleep 2
 
 say "pgcarry schema start bench/cats.json  (expand, sync triggers, backfill, verify; lock timeout ${LOCK_TIMEOUT} ms)"
 cat "$ROOT/bench/cats.json" | sed 's/^/   /'
-"$PGCARRY_BIN" schema start "$ROOT/bench/cats.json" --target "$URI" --lock-timeout "$LOCK_TIMEOUT" 2>&1 | tee "$T_TMP/start.log"
+"$PGCARRY_BIN" schema start "$ROOT/bench/cats.json" --target "$URI" --lock-timeout "${LOCK_TIMEOUT}ms" 2>&1 | tee "$T_TMP/start.log"
 mkdir -p "$T_TMP/migrations"
 "$PGCARRY_BIN" schema status --dir "$T_TMP/migrations" --target "$URI" | sed -n '/expand\/contract/,$p'
 sleep 2
@@ -57,7 +57,7 @@ NEW=$!
 sleep 3
 
 say "pgcarry schema complete cats_own_table  (verify again, then drop the old columns and the triggers)"
-"$PGCARRY_BIN" schema complete cats_own_table --target "$URI" --lock-timeout "$LOCK_TIMEOUT" 2>&1 | tee "$T_TMP/complete.log"
+"$PGCARRY_BIN" schema complete cats_own_table --target "$URI" --lock-timeout "${LOCK_TIMEOUT}ms" 2>&1 | tee "$T_TMP/complete.log"
 sleep 2
 kill -TERM $NEW
 wait $NEW

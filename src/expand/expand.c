@@ -45,6 +45,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ enum
 	EXPAND_OPT_PAUSE,
 	EXPAND_OPT_LOCK_TIMEOUT,
 	EXPAND_OPT_STATEMENT_TIMEOUT,
-	EXPAND_OPT_LOCK_BUDGET,
+	EXPAND_OPT_RETRY_BUDGET,
 	EXPAND_OPT_FORCE
 };
 
@@ -110,7 +111,7 @@ expand_help(const char *verb)
 	printf("pgcarry schema %s runs an expand/contract migration on a live database.\n"
 		   "\n"
 		   "Usage:\n"
-		   "  pgcarry schema start FILE --target URI [--batch-size N] [--pause MS]\n"
+		   "  pgcarry schema start FILE --target URI [--batch-size N] [--pause D]\n"
 		   "  pgcarry schema complete NAME|FILE --target URI\n"
 		   "  pgcarry schema rollback NAME|FILE --target URI [--force]\n"
 		   "\n"
@@ -122,12 +123,13 @@ expand_help(const char *verb)
 		   "Options:\n"
 		   "      --target URI             the database (default: $PGCARRY_TARGET)\n"
 		   "      --batch-size N           rows per backfill transaction (default 1000)\n"
-		   "      --pause MS               pause between backfill batches (default 0)\n"
-		   "      --lock-timeout MS        lock_timeout of every statement (default 2000)\n"
-		   "      --statement-timeout MS   statement_timeout of DDL steps (default 0: none)\n"
-		   "      --lock-budget MS         how long to retry lock timeouts (default 60000)\n"
+		   "      --pause D                pause between backfill batches (default 0)\n"
+		   "      --lock-timeout D         how long one statement may wait for its lock (default 2s)\n"
+		   "      --statement-timeout D    how long one DDL step may run (default 0: no limit)\n"
+		   "      --retry-budget D         how long to keep retrying after lock timeouts (default 1min)\n"
 		   "      --force                  rollback even when rows exist only in the new shape\n"
 		   "\n"
+		   "Durations: 2s, 500ms, 1min; a bare number is seconds.\n"
 		   "The file format is described in docs/expand-contract.md.\n"
 		   "\n%s", verb, cli_common_help);
 }
@@ -405,7 +407,7 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 					{
 						err_prefix(err, "backfill %s gave up after key %s: ", label, last ? last : "(start)");
 						err_hint(err, "A session holds locks on these rows for longer than the lock budget; "
-								 "run start again later, or raise --lock-budget.");
+								 "run start again later, or raise --retry-budget.");
 						goto out;
 					}
 					log_info("backfill batch after key %s could not lock its rows, retrying",
@@ -910,6 +912,23 @@ out:
 	return rc;
 }
 
+/* Parses a duration as "pgcarry schema" does ("2s", "500ms", "1min", "3" =
+ * 3 s) into ms; returns 0 or EXIT_USAGE after printing a message. */
+static int
+expand_parse_duration(const char *cmd, const char *option, const char *arg, int *out_ms)
+{
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(arg, &end);
+	double mult = 1000;
+	if (end && *end)
+		mult = strcmp(end, "ms") == 0 ? 1 : strcmp(end, "s") == 0 ? 1000 : strcmp(end, "min") == 0 ? 60000 : -1;
+	if (errno != 0 || end == arg || mult < 0 || v < 0 || v * mult > 86400000.0)
+		return cli_usage_error(cmd, "%s must be a duration such as 2s, 500ms or 1min, not \"%s\"", option, arg);
+	*out_ms = (int) (v * mult);
+	return 0;
+}
+
 /* Server notices ("... does not exist, skipping") are for --verbose only. */
 static void
 expand_notice(void *arg, const char *message)
@@ -930,7 +949,7 @@ expand_main(int argc, char **argv)
 		{"pause", required_argument, NULL, EXPAND_OPT_PAUSE},
 		{"lock-timeout", required_argument, NULL, EXPAND_OPT_LOCK_TIMEOUT},
 		{"statement-timeout", required_argument, NULL, EXPAND_OPT_STATEMENT_TIMEOUT},
-		{"lock-budget", required_argument, NULL, EXPAND_OPT_LOCK_BUDGET},
+		{"retry-budget", required_argument, NULL, EXPAND_OPT_RETRY_BUDGET},
 		{"force", no_argument, NULL, EXPAND_OPT_FORCE},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
@@ -944,7 +963,7 @@ expand_main(int argc, char **argv)
 	r.batch_size = 1000;
 	lockexec_defaults(&r.lock);
 	const char *target_arg = NULL;
-	long v;
+	int iv;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
@@ -959,23 +978,24 @@ expand_main(int argc, char **argv)
 					return EXIT_USAGE;
 				break;
 			case EXPAND_OPT_PAUSE:
-				if (cli_parse_int(cmd, "--pause", optarg, 0, 3600000, &r.pause_ms) != 0)
+				if (expand_parse_duration(cmd, "--pause", optarg, &iv) != 0)
 					return EXIT_USAGE;
+				r.pause_ms = iv;
 				break;
 			case EXPAND_OPT_LOCK_TIMEOUT:
-				if (cli_parse_int(cmd, "--lock-timeout", optarg, 1, 3600000, &v) != 0)
+				if (expand_parse_duration(cmd, "--lock-timeout", optarg, &r.lock.lock_timeout_ms) != 0)
 					return EXIT_USAGE;
-				r.lock.lock_timeout_ms = (int) v;
+				if (r.lock.lock_timeout_ms == 0)
+					return cli_usage_error(cmd, "--lock-timeout must be more than 0: without it the "
+										   "application's queries could queue behind pgcarry without limit");
 				break;
 			case EXPAND_OPT_STATEMENT_TIMEOUT:
-				if (cli_parse_int(cmd, "--statement-timeout", optarg, 0, 86400000, &v) != 0)
+				if (expand_parse_duration(cmd, "--statement-timeout", optarg, &r.lock.statement_timeout_ms) != 0)
 					return EXIT_USAGE;
-				r.lock.statement_timeout_ms = (int) v;
 				break;
-			case EXPAND_OPT_LOCK_BUDGET:
-				if (cli_parse_int(cmd, "--lock-budget", optarg, 0, 86400000, &v) != 0)
+			case EXPAND_OPT_RETRY_BUDGET:
+				if (expand_parse_duration(cmd, "--retry-budget", optarg, &r.lock.budget_ms) != 0)
 					return EXIT_USAGE;
-				r.lock.budget_ms = (int) v;
 				break;
 			case EXPAND_OPT_FORCE:
 				r.force = 1;

@@ -19,7 +19,7 @@ build_catapp || bail "could not build bench/catapp.c"
 
 app_start s old
 sleep 1
-run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout $LOCK_TIMEOUT
+run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms
 is "$RC" 0 "start exits 0 with the old application writing"
 like "$ERR" "expand 2/2: install sync triggers" "start installs the sync triggers"
 like "$ERR" "backfill .*cat_lovers.* -> .*cats.*: done, [0-9]+ rows" "start backfills"
@@ -48,7 +48,7 @@ is "$(pg_sql s club "SELECT count(*) > 0 FROM cats c JOIN cat_lovers m ON m.id =
 # The new version takes over, and complete runs while it writes.
 app_start s new
 sleep 2
-run_pgcarry schema complete cats_own_table --target "$URI" --lock-timeout $LOCK_TIMEOUT
+run_pgcarry schema complete cats_own_table --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms
 is "$RC" 0 "complete exits 0 with the new application writing"
 like "$OUT" "verified cats_own_table: [0-9]{6} rows compared row by row, 0 differences" "complete verifies again"
 like "$OUT" "is complete" "complete says so"

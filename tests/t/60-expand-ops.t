@@ -70,7 +70,7 @@ cat >"$T_TMP/ops.json" <<'JSON'
 JSON
 
 # ---- start, then rollback: every trace goes
-run_pgcarry schema start "$T_TMP/ops.json" --target "$URI" --lock-timeout $LOCK_TIMEOUT
+run_pgcarry schema start "$T_TMP/ops.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms
 is "$RC" 0 "start of six operations exits 0"
 like "$OUT" "0 differences" "verified"
 run_pgcarry schema rollback items_v2 --target "$URI"
@@ -84,14 +84,14 @@ is "$(pg_sql s club "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'items'::re
 # ---- start and complete under the workload
 bench_start "$T_TMP/old.sql" 25
 sleep 2
-run_pgcarry schema start "$T_TMP/ops.json" --target "$URI" --lock-timeout $LOCK_TIMEOUT
+run_pgcarry schema start "$T_TMP/ops.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms
 is "$RC" 0 "start under the workload exits 0"
 like "$ERR" "expand 4/[0-9]+: build unique index .*items_code_key.* concurrently" "the unique index is built concurrently"
 like "$ERR" "validate [0-9]/[0-9]: validate constraint .*items_owner_fk" "the foreign key is validated after NOT VALID"
 like "$OUT" "0 differences" "verified under the workload"
 is "$(pg_sql s club "SELECT count(*) FROM items WHERE qty_new IS DISTINCT FROM qty::bigint")" 0 "change_type: the new column is in sync"
 sleep 2
-run_pgcarry schema complete items_v2 --target "$URI" --lock-timeout $LOCK_TIMEOUT
+run_pgcarry schema complete items_v2 --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms
 is "$RC" 0 "complete under the workload exits 0"
 bench_stop "six operations"
 
@@ -114,7 +114,7 @@ cat >"$T_TMP/rename.json" <<'JSON'
 JSON
 bench_start "$T_TMP/old.sql" 12
 sleep 1
-run_pgcarry schema start "$T_TMP/rename.json" --target "$URI" --lock-timeout $LOCK_TIMEOUT
+run_pgcarry schema start "$T_TMP/rename.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms
 is "$RC" 0 "rename_column: start under the workload exits 0"
 bench_stop "rename, old version"
 pg_sql s club "UPDATE items SET title = 'via the new name' WHERE id = 1; UPDATE items SET label = 'via the old name' WHERE id = 2; INSERT INTO items (id, qty, title, code, owner_id) VALUES (-1, 1, 'inserted new', 'x-1', 1); INSERT INTO items (id, qty, label, code, owner_id) VALUES (-2, 1, 'inserted old', 'x-2', 1)"
@@ -123,7 +123,7 @@ is "$(pg_sql s club "SELECT string_agg(label || '=' || title, ',' ORDER BY id) F
 	"rename_column: writes through either name show in both"
 bench_start "$T_TMP/new.sql" 10
 sleep 1
-run_pgcarry schema complete items_title --target "$URI" --lock-timeout $LOCK_TIMEOUT
+run_pgcarry schema complete items_title --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms
 is "$RC" 0 "rename_column: complete under the new version's workload exits 0"
 bench_stop "rename, new version"
 is "$(pg_sql s club "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'items'::regclass AND attnum > 0 AND NOT attisdropped")" \

@@ -18,8 +18,8 @@ build_catapp || bail "could not build bench/catapp.c"
 app_start s old
 sleep 1
 # Small batches with a pause, so the kill lands in the middle of the backfill.
-"$PGCARRY" schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout $LOCK_TIMEOUT \
-	--batch-size 500 --pause 5 >"$T_TMP/start1.out" 2>"$T_TMP/start1.err" </dev/null &
+"$PGCARRY" schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms \
+	--batch-size 500 --pause 5ms >"$T_TMP/start1.out" 2>"$T_TMP/start1.err" </dev/null &
 PID=$!
 done_rows=0
 for _ in $(seq 1 600); do
@@ -37,7 +37,7 @@ ok $([ "$rows_done" -gt 0 ] && [ "$rows_done" -lt "$rows_total" ] && echo 0 || e
 	"the state holds the progress ($rows_done of $rows_total)"
 cats_at_kill=$(pg_sql s club "SELECT count(*) FROM cats")
 
-run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout $LOCK_TIMEOUT --batch-size 2000
+run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms --batch-size 2000
 is "$RC" 0 "start again exits 0"
 like "$ERR" "resuming expand/contract migration cats_own_table in phase backfill" "it resumes the backfill phase"
 like "$ERR" "resuming after key [0-9]+ \(${rows_done} of ${rows_total} rows done\)" "it resumes after the last committed batch"
@@ -54,7 +54,7 @@ app_max_below "$APP_OUT" $((LOCK_TIMEOUT + MARGIN)) "old application: no stateme
 
 app_start s new
 sleep 1
-run_pgcarry schema complete "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout $LOCK_TIMEOUT
+run_pgcarry schema complete "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms
 is "$RC" 0 "complete (given the file) exits 0"
 sleep 1
 app_stop new

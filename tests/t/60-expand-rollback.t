@@ -96,6 +96,13 @@ is "$RC" 2 "--force with start is a usage error"
 like "$ERR" 'error: --force applies to rollback only' "--force message"
 run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --batch-size 0
 is "$RC" 2 "--batch-size 0 is a usage error"
+run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --pause 5q
+is "$RC" 2 "a bad duration is a usage error"
+is "$(head -1 <<<"$ERR")" 'pgcarry: error: --pause must be a duration such as 2s, 500ms or 1min, not "5q"' "bad duration message"
+run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout 0
+is "$RC" 2 "--lock-timeout 0 is a usage error"
+like "$ERR" "error: --lock-timeout must be more than 0: without it the application's queries could queue behind pgcarry without limit" \
+	"--lock-timeout 0 message"
 
 printf '{"name": "broken", "operations": [\n' >"$T_TMP/broken.json"
 run_pgcarry schema start "$T_TMP/broken.json" --target "postgresql://postgres@127.0.0.1:1/none"
