@@ -606,8 +606,12 @@ migrate_up(PGconn *conn, const migfile_set *files, const migrate_opts *o, pgc_er
 		rc = 0;
 	}
 	else if (applied > 0)
-		err_detail(err, "%zu migration%s before it %s applied and recorded.", applied,
-				   applied == 1 ? "" : "s", applied == 1 ? "was" : "were");
+	{
+		char *prev = err->detail ? xstrdup(err->detail) : NULL;
+		err_detail(err, "%s%s%zu migration%s before it %s applied and recorded.", prev ? prev : "",
+				   prev ? " " : "", applied, applied == 1 ? "" : "s", applied == 1 ? "was" : "were");
+		free(prev);
+	}
 out:
 	free(pending);
 	history_free(&h);

@@ -299,6 +299,21 @@ is "$RC" 1 "a role that cannot create pgcarry's schema fails clearly"
 is "$ERR" "pgcarry: error: could not create pgcarry's history tables in schema pgcarry_schema: permission denied for database other
 pgcarry: hint: The role needs the CREATE privilege on the database." "missing privilege message"
 
+# ------------------------------------------------------------ the second of two migrations fails
+pg_sql db postgres "CREATE DATABASE third"
+mkdir twofiles
+printf -- '-- migrate:up\nCREATE TABLE k (id int PRIMARY KEY);\n' >twofiles/1_k.sql
+printf -- '-- migrate:up\nINSERT INTO k VALUES (1), (1);\n' >twofiles/2_dup.sql
+run_pgcarry schema up --target "$(pg_uri db third)" --dir twofiles
+is "$RC" 1 "a failing second migration exits 1"
+is "$ERR" "pgcarry: applying 1_k.sql (1 statement)
+pgcarry: applied 1_k.sql in $(grep -o 'applied 1_k.sql in [0-9]* ms' <<<"$ERR" | grep -o '[0-9]* ms')
+pgcarry: applying 2_dup.sql (1 statement)
+pgcarry: error: applying 2_dup.sql: duplicate key value violates unique constraint \"k_pkey\"
+pgcarry: detail: Key (id)=(1) already exists. 1 migration before it was applied and recorded." \
+	"the server's error and detail, and what was applied before it"
+is "$(pg_sql db third "SELECT string_agg(version, ',') FROM pgcarry_schema.migrations")" 1 "the first one is recorded, the failed one not"
+
 # ------------------------------------------------------------ init errors
 touch notadir
 run_pgcarry schema init --dir notadir
