@@ -238,6 +238,21 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 	while ((res = PQgetResult(conn)) != NULL)
 	{
 		ExecStatusType s = PQresultStatus(res);
+		if (s == PGRES_COPY_IN || s == PGRES_COPY_BOTH)
+		{
+			/* No COPY data comes with a statement: end the COPY with an error. */
+			PQclear(res);
+			(void) PQputCopyEnd(conn, "pgcarry runs no COPY ... FROM STDIN: there is no data to send");
+			continue;
+		}
+		if (s == PGRES_COPY_OUT)
+		{
+			char *row;
+			while (PQgetCopyData(conn, &row, 0) > 0)
+				PQfreemem(row);
+			PQclear(res);
+			continue;
+		}
 		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY)
 		{
 			conn_err_from_result(err, conn, res, sql);

@@ -152,7 +152,26 @@ migfile_check_section(const char *file, const char *section, sqlsplit_list *l, p
 		lint_info info;
 		lint_classify(&l->items[i], &info);
 		bool txc = info.tx_control;
+		bool copy_stdin = strcmp(info.kind, "COPY") == 0;
 		lint_info_free(&info);
+		const sqlsplit_stmt *st = &l->items[i];
+		if (copy_stdin)
+		{
+			copy_stdin = false;
+			for (size_t k = 0; k + 1 < st->ntoks; k++)
+				if ((sqlsplit_is_word(st->sql, &st->toks[k], "FROM") || sqlsplit_is_word(st->sql, &st->toks[k], "TO"))
+					&& (sqlsplit_is_word(st->sql, &st->toks[k + 1], "STDIN")
+						|| sqlsplit_is_word(st->sql, &st->toks[k + 1], "STDOUT")))
+					copy_stdin = true;
+		}
+		if (copy_stdin)
+		{
+			err_set(err, "migration file %s has COPY ... FROM STDIN on line %d", file, st->line);
+			err_detail(err, "Migration files are SQL only; pgcarry sends no COPY data.");
+			err_hint(err, "Load the rows with INSERT statements in the file, or COPY them from a file on the "
+					 "server.");
+			return -1;
+		}
 		if (txc)
 		{
 			err_set(err, "migration file %s has a transaction statement (%.*s) on line %d", file,

@@ -267,6 +267,13 @@ run_pgcarry schema lint --dir bad8
 is "$RC" 1 "two up sections exit 1"
 is "$(head -1 <<<"$ERR")" "pgcarry: error: migration file 1_twice.sql has more than one \"-- migrate:up\" line (line 3)" "two up sections message"
 
+mkdir bad9 && printf -- '-- migrate:up\nCOPY users (id) FROM stdin;\n1\n\\.\n' >bad9/1_copy.sql
+run_pgcarry schema lint --dir bad9
+is "$RC" 1 "COPY FROM STDIN in a file exits 1"
+is "$ERR" "pgcarry: error: migration file 1_copy.sql has COPY ... FROM STDIN on line 2
+pgcarry: detail: Migration files are SQL only; pgcarry sends no COPY data.
+pgcarry: hint: Load the rows with INSERT statements in the file, or COPY them from a file on the server." "COPY FROM STDIN message"
+
 run_pgcarry schema status --dir nowhere --target "$U"
 is "$RC" 1 "missing directory exits 1"
 is "$ERR" "pgcarry: error: migration directory \"nowhere\" does not exist

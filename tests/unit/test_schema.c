@@ -165,6 +165,13 @@ test_lockexec(const char *uri)
 	TAP_OK(test_now_ms() - t0 < 1000, "no retry on a non-lock error");
 	err_clear(&err);
 
+	/* COPY with no data to send fails cleanly; COPY TO STDOUT is drained. */
+	TAP_EQ_INT(lockexec_run(c, "COPY t (id) FROM STDIN", &o, &err), -1, "COPY FROM STDIN fails instead of hanging");
+	TAP_CONTAINS(err.message, "pgcarry runs no COPY ... FROM STDIN", "COPY FROM STDIN message");
+	err_clear(&err);
+	TAP_EQ_INT(lockexec_run(c, "COPY t TO STDOUT", &o, &err), 0, "COPY TO STDOUT is drained");
+	err_clear(&err);
+
 	/* Outside a transaction. */
 	PQclear(PQexec(c, "SET lock_timeout = '7s'"));
 	TAP_EQ_INT(lockexec_run_autocommit(c, "CREATE INDEX CONCURRENTLY t_id ON t (id)", &o, &err), 0,
