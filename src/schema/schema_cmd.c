@@ -392,6 +392,33 @@ schema_status(const schema_args *a, PGconn *conn)
  * plan, lint
  * ------------------------------------------------------------------------ */
 
+/* sql on one line (runs of white space as one space), cut at max bytes
+ * with "..."; owned by the caller. */
+static char *
+schema_one_line(const char *sql, size_t max)
+{
+	buf_t b = {0};
+	bool space = false;
+	for (const char *p = sql; *p; p++)
+	{
+		if (isspace((unsigned char) *p))
+		{
+			space = true;
+			continue;
+		}
+		if (space && b.len)
+			buf_putc(&b, ' ');
+		space = false;
+		if (b.len >= max && (unsigned char) *p < 0x80)	/* never inside a UTF-8 character */
+		{
+			buf_puts(&b, "...");
+			break;
+		}
+		buf_putc(&b, *p);
+	}
+	return buf_steal(&b);
+}
+
 static char *
 schema_table_size(PGconn *conn, const char *table)
 {
@@ -444,7 +471,9 @@ schema_plan(const schema_args *a, PGconn *conn)
 			lint_clear_findings(st);
 			lint_statement(st, s);
 			char *size = schema_table_size(conn, info.table);
-			printf("  line %-4d %s\n", s->line, s->sql);
+			char *one = schema_one_line(s->sql, 160);
+			printf("  line %-4d %s\n", s->line, one);
+			free(one);
 			printf("            %s; lock %s; %s", info.kind, info.lock, lint_effect_text(info.effect));
 			if (info.table)
 				printf("; table %s%s%s%s", info.table, size ? " (" : "", size ? size : "", size ? ")" : "");
