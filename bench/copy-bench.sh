@@ -1,0 +1,368 @@
+#!/usr/bin/env bash
+# copy-bench.sh: pgcarry copy against the other ways of moving the guide's
+# seven databases from one server to another, on the same data, one method
+# after the other in the same run (run by `make bench`).
+#
+# Two throwaway local servers (tests/lib/harness.sh) get the same settings;
+# tests/fixtures/seven.sh builds the seven databases on the source at
+# BENCH_SCALE (1 = about 1.1 GB).  Then, with the target's seven databases
+# dropped (and a CHECKPOINT) before each method, each method moves all seven:
+#
+#   guide        the migration guide: per database pg_dump -F t to a file,
+#                createdb, pg_restore, delete the file; one after another
+#   dump-dir-jN  per database pg_dump -F d -j N (its default gzip
+#                compression), createdb, pg_restore -j N, delete the directory
+#   floor        about the least work any tool can do: per database the
+#                schema's pre-data (pg_dump -s | pg_restore --section=pre-data),
+#                then every table piped through two psql's, COPY TO STDOUT
+#                (FORMAT binary) -> COPY FROM STDIN (FORMAT binary), N at a
+#                time, large objects and sequences, then post-data with
+#                pg_restore -j N
+#   pgcarry      pgcarry copy --jobs N (default verification: full)
+#   pgcarry-count  pgcarry copy --jobs N --verify count
+#
+# Every method connects over TCP with a password from a private PGPASSFILE,
+# as the guide's servers would.  For each: wall seconds; CPU seconds of the
+# whole client process tree (rusage of waited-for children, via bash's
+# `times`); CPU seconds of both servers (postmaster and its children, from
+# /proc/PID/stat before and after); the ratio of its wall time to pgcarry's;
+# pgcarry's peak RSS (GNU time's "Maximum resident set size" when
+# /usr/bin/time exists, else VmHWM polled from /proc); and a check, not
+# timed, that the target holds as many tables, rows and large objects as
+# the source.  No method is given an advantage: the same servers, the same
+# data, caches warm from the build.
+#
+#   bash bench/copy-bench.sh
+#   BENCH_SCALE=0.05 BENCH_JOBS=2 bash bench/copy-bench.sh
+#   BENCH_METHODS="floor pgcarry-count" bash bench/copy-bench.sh
+#
+# Prints the table and writes it as markdown into bench/results/.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SCALE=${BENCH_SCALE:-1}
+N=${BENCH_JOBS:-2}
+METHODS=${BENCH_METHODS:-guide dump-dir floor pgcarry pgcarry-count}
+DBS="accounts analysis filestore jobs metrics results results201709"
+export PGCARRY_BIN=${PGCARRY_BIN:-$ROOT/pgcarry}
+[ -x "$PGCARRY_BIN" ] || { echo "copy-bench: build pgcarry first (make)" >&2; exit 1; }
+
+exec 3>&1 4>&2
+# shellcheck source=../tests/lib/harness.sh
+source "$ROOT/tests/lib/harness.sh"
+exec 1>&3 2>&4 3>&- 4>&-
+trap 'echo "copy-bench: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+
+say() { printf 'copy-bench: %s\n' "$*" >&2; }
+
+SETTINGS=("shared_buffers = 256MB" "max_wal_size = 4GB" "checkpoint_timeout = 30min"
+	"maintenance_work_mem = 256MB" "max_connections = 100")
+say "starting two servers ($(pg_config --version))"
+pg_start src "${SETTINGS[@]}"
+pg_start tgt "${SETTINGS[@]}"
+SRC_PORT=$(pg_port src)
+TGT_PORT=$(pg_port tgt)
+export SRC_PORT TGT_PORT PGPASSFILE
+
+say "building the seven databases at scale $SCALE"
+build_start=$(date +%s)
+bash "$ROOT/tests/fixtures/seven.sh" --host "$(pg_sockdir src)" --port "$SRC_PORT" --scale "$SCALE" --jobs 2
+say "built in $(($(date +%s) - build_start)) s"
+DBLIST=$(printf "'%s'," $DBS)
+DBLIST=${DBLIST%,}
+TOTAL_BYTES=$(pg_sql src postgres "SELECT sum(pg_database_size(datname)) FROM pg_database WHERE datname IN ($DBLIST)")
+TOTAL_MB=$(awk -v b="$TOTAL_BYTES" 'BEGIN { printf "%.0f", b / 1048576 }')
+
+# PostgreSQL's own binaries, not Debian's wrapper scripts (a perl start-up
+# per call would weigh on the methods that call psql per table).
+PSQL=$PG_BINDIR/psql
+PG_DUMP=$PG_BINDIR/pg_dump
+PG_RESTORE=$PG_BINDIR/pg_restore
+CREATEDB=$PG_BINDIR/createdb
+export PSQL
+
+WORK=$T_TMP/work
+mkdir -p "$WORK"
+[ "$(id -u)" = 0 ] && chown postgres "$WORK"
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------- measures
+
+# Client CPU: user+sys of all waited-for children of this shell, in
+# seconds, from the second line of bash's `times` (which must run in this
+# shell, not in a command substitution) saved in FILE.
+children_cpu() {
+	tail -n 1 "$1" | awk '{
+		s = 0
+		for (i = 1; i <= NF; i++) { m = $i; sub(/s$/, "", m); split(m, p, "m"); s += p[1] * 60 + p[2] }
+		printf "%.2f", s }'
+}
+
+# Server CPU: ticks of the postmaster (own and reaped children) plus its
+# live children, for both servers.
+server_ticks() {
+	local name pm sum=0 pid rest
+	for name in src tgt; do
+		pm=$(head -n 1 "$T_TMP/$name/data/postmaster.pid")
+		for pid in "$pm" $(pgrep -P "$pm" || true); do
+			rest=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+			rest=${rest##*) }
+			# fields after "pid (comm) ": utime stime cutime cstime are 12..15
+			sum=$((sum + $(awk '{ print $12 + $13 + $14 + $15 }' <<<"$rest")))
+		done
+	done
+	echo "$sum"
+}
+
+now_ns() { date +%s%N; }
+
+# ------------------------------------------------------------------ methods
+
+src_uri() { pg_uri src "$1"; }
+tgt_uri() { pg_uri tgt "$1"; }
+
+drop_targets() {
+	local db
+	for db in $DBS; do
+		PGOPTIONS="-c client_min_messages=warning" pg_sql tgt postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+	done
+	pg_sql tgt postgres "CHECKPOINT" >/dev/null
+	pg_sql src postgres "CHECKPOINT" >/dev/null
+}
+
+method_guide() {
+	local db
+	for db in $DBS; do
+		"$PG_DUMP" -F t -f "$WORK/$db.sql.tar" -d "$(src_uri "$db")"
+		"$CREATEDB" -h 127.0.0.1 -p "$TGT_PORT" -U postgres "$db"
+		"$PG_RESTORE" -d "$(tgt_uri "$db")" "$WORK/$db.sql.tar"
+		rm -f "$WORK/$db.sql.tar"
+	done
+}
+
+method_dump-dir() {
+	local db
+	for db in $DBS; do
+		"$PG_DUMP" -F d -j "$N" -f "$WORK/$db.dir" -d "$(src_uri "$db")"
+		"$CREATEDB" -h 127.0.0.1 -p "$TGT_PORT" -U postgres "$db"
+		"$PG_RESTORE" -j "$N" -d "$(tgt_uri "$db")" "$WORK/$db.dir"
+		rm -rf "$WORK/$db.dir"
+	done
+}
+
+# floor_table DB TABLE: one table, binary COPY piped between two psql's.
+floor_table() {
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "postgresql://postgres@127.0.0.1:$SRC_PORT/$1" \
+		-c "COPY $2 TO STDOUT (FORMAT binary)" |
+		"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "postgresql://postgres@127.0.0.1:$TGT_PORT/$1" \
+			-c "COPY $2 FROM STDIN (FORMAT binary)"
+	local st=("${PIPESTATUS[@]}")
+	[ "${st[0]}" = 0 ] && [ "${st[1]}" = 0 ]
+}
+export -f floor_table
+
+method_floor() {
+	local db
+	for db in $DBS; do
+		"$PG_DUMP" -F c -s -f "$WORK/$db.schema" -d "$(src_uri "$db")"
+		"$CREATEDB" -h 127.0.0.1 -p "$TGT_PORT" -U postgres "$db"
+		"$PG_RESTORE" --section=pre-data -d "$(tgt_uri "$db")" "$WORK/$db.schema"
+		# Every table with rows of its own (partitions, not their parents),
+		# largest first, N at a time.
+		"$PSQL" -X -At -d "$(src_uri "$db")" -c "
+			SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+			ORDER BY pg_total_relation_size(c.oid) DESC" |
+			tr '\n' '\0' | xargs -0 -r -P "$N" -I{} bash -c 'floor_table "$1" "$2"' _ "$db" {}
+		# Large objects (none in most databases): oid and contents in one
+		# binary COPY, written with lo_from_bytea.
+		if [ "$("$PSQL" -X -At -d "$(src_uri "$db")" -c "SELECT count(*) > 0 FROM pg_largeobject_metadata")" = t ]; then
+			"$PSQL" -X -q -d "$(src_uri "$db")" -c "COPY (SELECT oid, lo_get(oid) FROM pg_largeobject_metadata) TO STDOUT (FORMAT binary)" |
+				"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$(tgt_uri "$db")" \
+					-c "CREATE TEMP TABLE lo_in (o oid, d bytea)" \
+					-c "COPY lo_in FROM STDIN (FORMAT binary)" \
+					-c "SELECT count(lo_from_bytea(o, d)) FROM lo_in" >/dev/null
+		fi
+		# Sequences.
+		"$PSQL" -X -At -d "$(src_uri "$db")" -c "
+			SELECT format('SELECT setval(%L, %s, true);', format('%I.%I', schemaname, sequencename), last_value)
+			FROM pg_sequences WHERE last_value IS NOT NULL" |
+			"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$(tgt_uri "$db")" >/dev/null
+		"$PG_RESTORE" --section=post-data -j "$N" -d "$(tgt_uri "$db")" "$WORK/$db.schema"
+		# A schema-only dump leaves materialized views empty: refresh those
+		# that are populated on the source, as a full restore would.
+		"$PSQL" -X -At -d "$(src_uri "$db")" -c "
+			SELECT format('REFRESH MATERIALIZED VIEW %I.%I;', schemaname, matviewname) FROM pg_matviews WHERE ispopulated" |
+			"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$(tgt_uri "$db")" >/dev/null
+		rm -f "$WORK/$db.schema"
+	done
+}
+
+# run_pgcarry_copy NAME EXTRA...: pgcarry copy with its peak RSS recorded.
+if [ -x /usr/bin/time ]; then
+	RSS_HOW="GNU time's Maximum resident set size"
+else
+	RSS_HOW="VmHWM polled from /proc every 50 ms"
+fi
+run_pgcarry_copy() {
+	local log=$WORK/pgcarry.$1.log out=$WORK/pgcarry.$1.out
+	shift
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -f '%M' -o "$WORK/rss" "$PGCARRY_BIN" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" \
+			$DBS --jobs "$N" "$@" >"$out" 2>"$log"
+	else
+		"$PGCARRY_BIN" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" $DBS --jobs "$N" "$@" >"$out" 2>"$log" &
+		local pid=$! hwm=0 v
+		while kill -0 "$pid" 2>/dev/null; do
+			v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+			[ -n "$v" ] && hwm=$v
+			sleep 0.05
+		done
+		wait "$pid"
+		local rc=$?
+		echo "$hwm" >"$WORK/rss"
+		return "$rc"
+	fi
+}
+
+method_pgcarry() { run_pgcarry_copy full; }
+method_pgcarry-count() { run_pgcarry_copy count --verify count; }
+
+copy_available() {
+	local help
+	help=$("$PGCARRY_BIN" copy --help 2>&1 || true)
+	! grep -q "is not available in this build" <<<"$help"
+}
+
+# ------------------------------------------------------------------- check
+
+# Tables, rows and large objects of the seven databases on one server.
+census() {
+	local db
+	for db in $DBS; do
+		printf '%s ' "$db"
+		pg_sql "$1" "$db" "
+			SELECT count(*) || ' tables ' ||
+			       coalesce(sum((xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM ONLY %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint), 0) || ' rows ' ||
+			       (SELECT count(*) FROM pg_largeobject_metadata) || ' large objects'
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'" 2>/dev/null ||
+			echo "missing"
+	done
+}
+
+# ------------------------------------------------------------------- run
+
+SOURCE_CENSUS=$(census src)
+declare -A R_WALL=() R_CPU=() R_SRV=() R_CHECK=() R_NOTE=()
+PGCARRY_RSS=""
+PGCARRY_COUNT_RSS=""
+for m in $METHODS; do
+	case $m in
+	guide | dump-dir | floor | pgcarry | pgcarry-count) ;;
+	*) say "unknown method $m"; exit 2 ;;
+	esac
+	if [[ $m == pgcarry* ]] && ! copy_available; then
+		say "$m: pgcarry copy is not available in this build; skipped"
+		R_NOTE[$m]="not available in this build"
+		continue
+	fi
+	drop_targets
+	say "$m: running"
+	times >"$WORK/times0"
+	srv0=$(server_ticks)
+	t0=$(now_ns)
+	set +e
+	(
+		set -e
+		"method_$m"
+	)
+	rc=$?
+	set -e
+	t1=$(now_ns)
+	srv1=$(server_ticks)
+	times >"$WORK/times1"
+	cpu0=$(children_cpu "$WORK/times0")
+	cpu1=$(children_cpu "$WORK/times1")
+	R_WALL[$m]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+	R_CPU[$m]=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.1f", b - a }')
+	R_SRV[$m]=$(awk -v a="$srv0" -v b="$srv1" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / hz }')
+	if [ "$rc" != 0 ]; then
+		R_NOTE[$m]="exit status $rc"
+	fi
+	if [ "$(census tgt)" = "$SOURCE_CENSUS" ]; then R_CHECK[$m]="same"; else R_CHECK[$m]="DIFFERENT"; fi
+	case $m in
+	pgcarry) PGCARRY_RSS=$(tail -n 1 "$WORK/rss" 2>/dev/null | tr -cd 0-9) ;;
+	pgcarry-count) PGCARRY_COUNT_RSS=$(tail -n 1 "$WORK/rss" 2>/dev/null | tr -cd 0-9) ;;
+	esac
+	say "$m: ${R_WALL[$m]} s wall, ${R_CPU[$m]} s client CPU, ${R_SRV[$m]} s server CPU, target ${R_CHECK[$m]}${R_NOTE[$m]:+, ${R_NOTE[$m]}}"
+	if [[ $m == pgcarry* ]] && [ "$rc" != 0 ]; then
+		say "$m: last lines of its log:"
+		tail -n 15 "$WORK/pgcarry.${m#pgcarry-}.log" "$WORK/pgcarry.full.log" 2>/dev/null | sed 's/^/    /' >&2 || true
+	fi
+done
+
+# ------------------------------------------------------------------ report
+
+label() {
+	case $1 in
+	guide) echo "guide: pg_dump -F t, createdb, pg_restore, rm" ;;
+	dump-dir) echo "pg_dump -F d -j $N / pg_restore -j $N" ;;
+	floor) echo "floor: binary COPY → COPY through psql, $N at a time" ;;
+	pgcarry) echo "pgcarry copy --jobs $N" ;;
+	pgcarry-count) echo "pgcarry copy --jobs $N --verify count" ;;
+	esac
+}
+
+base=${R_WALL[pgcarry]:-}
+table() {
+	echo "| method | wall s | MB/s | client CPU s | servers CPU s | wall / pgcarry | target |"
+	echo "|---|---:|---:|---:|---:|---:|---|"
+	local m ratio mbs
+	for m in $METHODS; do
+		if [ -z "${R_WALL[$m]:-}" ]; then
+			echo "| $(label "$m") | - | - | - | - | - | ${R_NOTE[$m]:-} |"
+			continue
+		fi
+		ratio="-"
+		[ -n "$base" ] && ratio=$(awk -v a="${R_WALL[$m]}" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')
+		mbs=$(awk -v mb="$TOTAL_MB" -v s="${R_WALL[$m]}" 'BEGIN { printf "%.0f", mb / s }')
+		echo "| $(label "$m") | ${R_WALL[$m]} | $mbs | ${R_CPU[$m]} | ${R_SRV[$m]} | $ratio | ${R_CHECK[$m]}${R_NOTE[$m]:+ (${R_NOTE[$m]})} |"
+	done
+}
+
+mkdir -p "$ROOT/bench/results"
+stamp=$(date -u +%Y%m%d-%H%M%S)
+result=$ROOT/bench/results/copy-$stamp.md
+{
+	echo "# pgcarry copy benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "Seven databases at scale $SCALE: $TOTAL_MB MB on the source (pg_database_size). N = $N."
+	echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM; $(pg_config --version);"
+	echo "pgcarry $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); both servers and the client on this machine."
+	echo "Command: \`BENCH_SCALE=$SCALE BENCH_JOBS=$N bash bench/copy-bench.sh\`"
+	echo
+	table
+	echo
+	if [ -n "$PGCARRY_RSS" ]; then
+		echo "pgcarry copy peak RSS: $((PGCARRY_RSS / 1024)) MB (default verification), measured by $RSS_HOW."
+	fi
+	if [ -n "$PGCARRY_COUNT_RSS" ]; then
+		echo "pgcarry copy --verify count peak RSS: $((PGCARRY_COUNT_RSS / 1024)) MB."
+	fi
+	if [ -n "$base" ] && [ -n "${R_WALL[guide]:-}" ]; then
+		echo "The guide's way takes $(awk -v a="${R_WALL[guide]}" -v b="$base" 'BEGIN { printf "%.2f", a / b }')x as long as pgcarry copy (aim: at least 1.5x)."
+	fi
+	if [ -n "${R_WALL[pgcarry-count]:-}" ] && [ -n "${R_WALL[floor]:-}" ]; then
+		echo "pgcarry copy --verify count takes $(awk -v a="${R_WALL[pgcarry-count]}" -v b="${R_WALL[floor]}" 'BEGIN { printf "%.2f", a / b }')x the floor's time (aim: within 1.1x)."
+	fi
+	echo
+	echo "Client CPU: the whole client process tree (pg_dump, pg_restore, psql, pgcarry and their children)."
+	echo "Servers CPU: source and target postmasters and all their backends, from /proc."
+	echo "Target: tables, rows and large objects of the seven databases counted on both sides after the method."
+} >"$result"
+echo
+cat "$result"
+echo
+say "written to ${result#"$ROOT"/}"
