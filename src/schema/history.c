@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char history_exists_sql[] =
+	"SELECT to_regclass('" HISTORY_SCHEMA ".migrations') IS NOT NULL "
+	"   AND to_regclass('" HISTORY_SCHEMA ".steps') IS NOT NULL";
+
 static const char history_ddl[] =
 	"SET LOCAL client_min_messages = warning;\n"
 	"CREATE SCHEMA IF NOT EXISTS " HISTORY_SCHEMA ";\n"
@@ -35,10 +39,6 @@ static const char history_ddl[] =
 	");\n"
 	"COMMENT ON SCHEMA " HISTORY_SCHEMA " IS 'pgcarry schema: applied migrations; do not edit by hand'";
 
-static const char history_exists_sql[] =
-	"SELECT to_regclass('" HISTORY_SCHEMA ".migrations') IS NOT NULL "
-	"   AND to_regclass('" HISTORY_SCHEMA ".steps') IS NOT NULL";
-
 static const char history_rows_sql[] =
 	"SELECT version, name, checksum, chain, "
 	"       to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
@@ -52,6 +52,15 @@ static const char history_steps_sql[] =
 int
 history_ensure(PGconn *conn, pgc_err *err)
 {
+	/* Existing tables are used as they are: a role that may write them but
+	 * not create schemas can run migrations. */
+	char *ex = conn_query_value(conn, history_exists_sql, 0, NULL, err);
+	if (!ex && err->set)
+		return -1;
+	bool exists = ex && ex[0] == 't';
+	free(ex);
+	if (exists)
+		return 0;
 	lockexec_opts o;
 	lockexec_defaults(&o);
 	if (lockexec_run(conn, history_ddl, &o, err) != 0)

@@ -301,10 +301,17 @@ is "$RC" 0 "down --force rolls back"
 # ------------------------------------------------------------ a role without the right to create the history
 pg_sql db postgres "CREATE ROLE plain LOGIN PASSWORD 'plain-pw-51x'"
 echo "plain-pw-51x" >>"$TEST_LOG_DIR/.passwords"
-PGPASSWORD=plain-pw-51x PGPASSFILE=$NO_PGPASS run_pgcarry schema up --target "postgresql://plain@127.0.0.1:$(pg_port db)/other" --dir downrisk
+pg_sql db postgres "CREATE DATABASE fourth"
+PGPASSWORD=plain-pw-51x PGPASSFILE=$NO_PGPASS run_pgcarry schema up --target "postgresql://plain@127.0.0.1:$(pg_port db)/fourth" --dir downrisk
 is "$RC" 1 "a role that cannot create pgcarry's schema fails clearly"
-is "$ERR" "pgcarry: error: could not create pgcarry's history tables in schema pgcarry_schema: permission denied for database other
+is "$ERR" "pgcarry: error: could not create pgcarry's history tables in schema pgcarry_schema: permission denied for database fourth
 pgcarry: hint: The role needs the CREATE privilege on the database." "missing privilege message"
+# Once the tables exist, a role that may only write them can run migrations.
+pg_sql db other "GRANT USAGE ON SCHEMA pgcarry_schema TO plain; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pgcarry_schema TO plain"
+mkdir plaindir && printf -- '-- migrate:up\nSELECT 1;\n' >plaindir/1_noop.sql
+PGPASSWORD=plain-pw-51x PGPASSFILE=$NO_PGPASS run_pgcarry schema up --target "postgresql://plain@127.0.0.1:$(pg_port db)/other" --dir plaindir
+is "$RC" 0 "a role without CREATE on the database uses the existing history tables"
+is "$(pg_sql db other "SELECT applied_by FROM pgcarry_schema.migrations WHERE version = '1'")" plain "applied_by names the role"
 
 # ------------------------------------------------------------ the second of two migrations fails
 pg_sql db postgres "CREATE DATABASE third"
