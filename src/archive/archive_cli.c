@@ -11,6 +11,7 @@
 #include "archive/archive_export.h"
 #include "archive/archive_import.h"
 #include "cli.h"
+#include "progress.h"
 #include "commands.h"
 #include "conn.h"
 #include "util/log.h"
@@ -30,7 +31,8 @@ enum
 	ARCHIVE_OPT_RESUME,
 	ARCHIVE_OPT_CLEAN,
 	ARCHIVE_OPT_DB,
-	ARCHIVE_OPT_NO_OWNER
+	ARCHIVE_OPT_NO_OWNER,
+	ARCHIVE_OPT_PROGRESS
 };
 
 #define ARCHIVE_DEFAULT_LEVEL 3
@@ -54,6 +56,7 @@ archive_cli_export_help(void)
 		   "      --compress METHOD     zstd, zstd:LEVEL (1..19) or none (default zstd:%d)\n"
 		   "      --format dir|tar      a directory (default) or one tar stream\n"
 		   "      --resume              finish an interrupted export into the same directory\n"
+		   "      --progress MODE       auto (default), tty, log, json, or none\n"
 		   "\n"
 		   "Each database is read from one snapshot.  The archive's format is described\n"
 		   "in docs/archive-format.md; it can be restored without pgcarry.\n"
@@ -80,6 +83,7 @@ archive_cli_import_help(void)
 		   "      --clean               replace target databases that already exist\n"
 		   "      --resume              finish an interrupted import (pgcarry archives)\n"
 		   "      --no-owner            do not restore object owners (pg_restore --no-owner)\n"
+		   "      --progress MODE       auto (default), tty, log, json, or none\n"
 		   "\n"
 		   "A pgcarry archive is checked file by file before it is loaded, and the loaded\n"
 		   "database is verified against the archive (row counts and checksums).\n"
@@ -126,6 +130,7 @@ cmd_export(int argc, char **argv)
 		{"compress", required_argument, NULL, ARCHIVE_OPT_COMPRESS},
 		{"format", required_argument, NULL, ARCHIVE_OPT_FORMAT},
 		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
+		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -169,6 +174,11 @@ cmd_export(int argc, char **argv)
 				break;
 			case ARCHIVE_OPT_RESUME:
 				o.resume = true;
+				break;
+			case ARCHIVE_OPT_PROGRESS:
+				if (progress_parse_mode(optarg, &o.progress) != 0)
+					return cli_usage_error("export", "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
+										   "or \"none\", not \"%s\"", optarg);
 				break;
 			case '?':
 			case ':':
@@ -223,6 +233,7 @@ cmd_import(int argc, char **argv)
 		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
 		{"db", required_argument, NULL, ARCHIVE_OPT_DB},
 		{"no-owner", no_argument, NULL, ARCHIVE_OPT_NO_OWNER},
+		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -260,6 +271,11 @@ cmd_import(int argc, char **argv)
 				break;
 			case ARCHIVE_OPT_NO_OWNER:
 				o.no_owner = true;
+				break;
+			case ARCHIVE_OPT_PROGRESS:
+				if (progress_parse_mode(optarg, &o.progress) != 0)
+					return cli_usage_error("import", "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
+										   "or \"none\", not \"%s\"", optarg);
 				break;
 			case '?':
 			case ':':

@@ -57,6 +57,7 @@ typedef struct export_run
 	int			server_version;
 	char	   *pg_dump;		/* paths of PostgreSQL's programs (ddl.h) */
 	char	   *pg_dumpall;
+	progress   *prog;
 } export_run;
 
 typedef struct export_db
@@ -71,6 +72,7 @@ typedef struct export_db
 	pgc_err		err;			/* the first failure of a task */
 	uint64_t	rows;
 	uint64_t	bytes;
+	int			index;			/* for progress */
 } export_db;
 
 typedef enum export_kind
@@ -89,6 +91,7 @@ typedef struct export_task
 	char	   *qualified;		/* quoted table name */
 	char	   *columns;		/* quoted column list */
 	stream_range range;
+	int64_t		est_bytes;		/* its share of the size estimate */
 } export_task;
 
 typedef struct export_worker
@@ -222,6 +225,13 @@ archive_export_schema(export_db *db, pgc_err *err)
 	return rc;
 }
 
+static void
+archive_export_tick(void *arg, int64_t bytes, int64_t rows)
+{
+	export_db *db = arg;
+	progress_add(db->run->prog, db->index, bytes, rows);
+}
+
 typedef struct export_sink
 {
 	archive_file_writer *w;
@@ -256,7 +266,8 @@ archive_export_part(export_db *db, export_task *t, PGconn *conn, pgc_err *err)
 	char *sql = stream_copy_out_sql(t->qualified, t->columns, &t->range, NULL, STREAM_TEXT);
 	stream_result res;
 	memset(&res, 0, sizeof res);
-	int rc = stream_copy_out(conn, sql, STREAM_TEXT, archive_export_sink, &sink, NULL, &res, err);
+	stream_tick tick = {archive_export_tick, db};
+	int rc = stream_copy_out(conn, sql, STREAM_TEXT, archive_export_sink, &sink, &tick, &res, err);
 	archive_file_info info;
 	if (rc == 0)
 		rc = archive_file_writer_finish(w, &info, err);
@@ -324,7 +335,8 @@ archive_export_large_objects(export_db *db, PGconn *conn, pgc_err *err)
 	export_lo_sink sink = {.w = w, .oid = 0};
 	stream_result res;
 	memset(&res, 0, sizeof res);
-	int rc = stream_large_objects_read(conn, 0, 0, archive_export_lo_chunk, &sink, NULL, &res, err);
+	stream_tick tick = {archive_export_tick, db};
+	int rc = stream_large_objects_read(conn, 0, 0, archive_export_lo_chunk, &sink, &tick, &res, err);
 	archive_file_info info;
 	if (rc == 0)
 		rc = archive_file_writer_finish(w, &info, err);
@@ -398,6 +410,8 @@ archive_export_run_task(void *task, int worker, void *state, void *ctx)
 		rc = archive_export_large_objects(db, ws->conn, &err);
 	if (rc != 0)
 		archive_export_fail(db, &err);
+	else if (t->kind != EXPORT_SCHEMA)
+		progress_unit_done(db->run->prog, db->index, t->est_bytes);
 done:
 	log_set_database(NULL);
 	archive_export_task_free(t);
@@ -440,10 +454,10 @@ archive_export_sequences_file(export_db *db, PGconn *conn, const catalog_sequenc
 
 /* Exports one database into mdb (whose name and dir are set). */
 static int
-archive_export_database(export_run *run, const catalog_db *cdb, manifest_db *mdb, pgc_err *err)
+archive_export_database(export_run *run, int index, const catalog_db *cdb, manifest_db *mdb, pgc_err *err)
 {
 	const archive_export_opts *o = run->o;
-	export_db db = {.run = run, .cdb = cdb, .mdb = mdb};
+	export_db db = {.run = run, .cdb = cdb, .mdb = mdb, .index = index};
 	pthread_mutex_init(&db.lock, NULL);
 	time_t start = time(NULL);
 	int rc = -1;
@@ -516,6 +530,15 @@ archive_export_database(export_run *run, const catalog_db *cdb, manifest_db *mdb
 			goto release;
 	}
 
+	int units = lo_count > 0 ? 1 : 0;
+	int64_t est_total = lo_bytes;
+	for (int i = 0; i < ntables; i++)
+	{
+		units += mdb->tables[i].nparts;
+		est_total += tables[i].est_bytes;
+	}
+	progress_add_total(run->prog, index, units, est_total);
+	progress_phase(run->prog, index, "data");
 	workq_ops ops = {
 		.worker_start = archive_export_worker_start,
 		.run = archive_export_run_task,
@@ -532,6 +555,7 @@ archive_export_database(export_run *run, const catalog_db *cdb, manifest_db *mdb
 		export_task *lt = xcalloc(1, sizeof *lt);
 		lt->kind = EXPORT_LARGE_OBJECTS;
 		lt->db = &db;
+		lt->est_bytes = lo_bytes;
 		workq_push(q, lt, lo_bytes);
 	}
 	for (int i = 0; i < ntables; i++)
@@ -553,8 +577,8 @@ archive_export_database(export_run *run, const catalog_db *cdb, manifest_db *mdb
 				t->range.first_page = (int64_t) p * EXPORT_PART_PAGES;
 				t->range.end_page = p == mt->nparts - 1 ? -1 : (int64_t) (p + 1) * EXPORT_PART_PAGES;
 			}
-			workq_push(q, t, mt->nparts == 1 ? tables[i].est_bytes
-					   : tables[i].est_bytes / mt->nparts);
+			t->est_bytes = tables[i].est_bytes / mt->nparts;
+			workq_push(q, t, t->est_bytes);
 		}
 	}
 	workq_wait(q);
@@ -589,6 +613,7 @@ archive_export_database(export_run *run, const catalog_db *cdb, manifest_db *mdb
 	}
 	if (!run->tar && manifest_db_write(run->root, mdb, err) != 0)
 		goto release;
+	progress_phase(run->prog, index, "done");
 	log_notice("exported database \"%s\": %d tables, %llu rows, %d sequences, %lld large objects, "
 			   "%llu bytes in %lld s", cdb->name, ntables, (unsigned long long) db.rows, nseqs,
 			   (long long) lo_count, (unsigned long long) db.bytes, (long long) (time(NULL) - start));
@@ -597,6 +622,8 @@ archive_export_database(export_run *run, const catalog_db *cdb, manifest_db *mdb
 release:
 	snapshot_release(snap);
 done:
+	if (rc != 0)
+		progress_phase(run->prog, index, "failed");
 	conn_close(coord);
 	workq_destroy(q);
 	catalog_tables_free(tables, ntables);
@@ -817,6 +844,10 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 	m->compression_level = o->zstd_level;
 	if (o->roles && archive_export_roles(&run, m, conn, err) != 0)
 		goto done;
+	run.prog = progress_create(o->progress, "export", ndbs);
+	for (int i = 0; i < ndbs; i++)
+		progress_db_name(run.prog, i, dbs[i].name);
+	progress_start(run.prog);
 
 	for (int i = 0; i < ndbs; i++)
 	{
@@ -840,11 +871,13 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 				free(path);
 			}
 		}
+		if (kept)
+			progress_phase(run.prog, i, "done");
 		if (!kept)
 		{
 			mdb->name = xstrdup(dbs[i].name);
 			mdb->dir = xstrdup(dir);
-			if (archive_export_database(&run, &dbs[i], mdb, err) != 0)
+			if (archive_export_database(&run, i, &dbs[i], mdb, err) != 0)
 			{
 				err_prefix(err, "database \"%s\": ", dbs[i].name);
 				free(dir);
@@ -856,6 +889,7 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 			manifest_add_file(&m->files, &m->nfiles, mdb->files[f].path, &mdb->files[f].info);
 	}
 
+	progress_stop(run.prog);
 	/* The manifest last: only now does the archive look complete. */
 	if (manifest_write(run.root, m, err) != 0)
 		goto done;
@@ -878,6 +912,11 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 done:
 	if (rc != EXIT_OK && !o->tar && err->set && !err->hint)
 		err_hint(err, "Files already written are kept; finish the export with --resume.");
+	if (run.prog)
+	{
+		progress_stop(run.prog);
+		progress_free(run.prog);
+	}
 	tarstream_writer_destroy(run.tar);
 	manifest_destroy(m);
 	catalog_dbs_free(dbs, ndbs);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "progress.h"
 #include "util/err.h"
 
 typedef struct archive_export_opts
@@ -21,6 +22,7 @@ typedef struct archive_export_opts
 	int			zstd_level;		/* 0: no compression */
 	bool		tar;			/* --format tar */
 	bool		resume;			/* finish an interrupted export (dir only) */
+	progress_mode progress;		/* --progress */
 } archive_export_opts;
 
 /*

@@ -62,6 +62,8 @@ typedef struct import_db
 	int			ndiff;			/* verification differences */
 	uint64_t	rows;
 	int			skipped;		/* tables kept on resume */
+	progress   *prog;
+	int			index;			/* for progress */
 } import_db;
 
 typedef enum import_kind
@@ -148,6 +150,13 @@ archive_import_hash_matches(const rowhash *h, uint64_t rows, const char *checksu
 
 /* ---------------------------------------------------------- data load */
 
+static void
+archive_import_tick(void *arg, int64_t bytes, int64_t rows)
+{
+	import_db *db = arg;
+	progress_add(db->prog, db->index, bytes, rows);
+}
+
 typedef struct import_source
 {
 	archive_file_reader *r;
@@ -210,7 +219,8 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	}
 	char *in_sql = stream_copy_in_sql(q, cols, STREAM_TEXT, t->whole);
 	int64_t bytes = 0;
-	int r = stream_copy_in(conn, in_sql, archive_import_source, &src, NULL, &bytes, err);
+	stream_tick tick = {archive_import_tick, db};
+	int r = stream_copy_in(conn, in_sql, archive_import_source, &src, &tick, &bytes, err);
 	free(in_sql);
 	if (r != 0)
 	{
@@ -326,6 +336,8 @@ archive_import_run_task(void *task, int worker, void *state, void *ctx)
 		: archive_import_verify_table(db, t, ws->conn, &err);
 	if (rc != 0)
 		archive_import_fail(db, &err);
+	else if (t->kind == IMPORT_LOAD)
+		progress_unit_done(db->prog, db->index, 0);
 done:
 	log_set_database(NULL);
 	free(t);
@@ -814,9 +826,10 @@ archive_import_schema_state(import_db *db, PGconn *conn, pgc_err *err)
 
 static int
 archive_import_database(const archive_import_opts *o, const char *root, const manifest *m,
-						const manifest_db *mdb, const char *name, pgc_err *err)
+						const manifest_db *mdb, const char *name, progress *prog, int index,
+						pgc_err *err)
 {
-	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name};
+	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name, .prog = prog, .index = index};
 	db.compressed = strcmp(m->compression, "zstd") == 0;
 	pthread_mutex_init(&db.lock, NULL);
 	time_t start = time(NULL);
@@ -840,16 +853,25 @@ archive_import_database(const archive_import_opts *o, const char *root, const ma
 	int schema = db.resuming ? archive_import_schema_state(&db, coord, err) : 0;
 	if (schema < 0)
 		goto done;
+	int units = 0;
+	for (int i = 0; i < mdb->ntables; i++)
+		units += mdb->tables[i].nparts;
+	progress_add_total(prog, index, units, 0);
+	progress_phase(prog, index, "schema");
 	if (schema == 0 && archive_import_restore(&db, "pre-data", cc, password, err) != 0)
 		goto done;
+	progress_phase(prog, index, "data");
 	if (archive_import_parallel(&db, IMPORT_LOAD, coord, err) != 0)
 		goto done;
+	progress_phase(prog, index, "sequences");
 	if (archive_import_sequences(&db, coord, err) != 0)
 		goto done;
 	if (archive_import_large_objects(&db, coord, err) != 0)
 		goto done;
+	progress_phase(prog, index, "indexes");
 	if (archive_import_restore(&db, "post-data", cc, password, err) != 0)
 		goto done;
+	progress_phase(prog, index, "verifying");
 	if (archive_import_parallel(&db, IMPORT_VERIFY, coord, err) != 0)
 		goto done;
 	if (archive_import_verify_rest(&db, coord, err) != 0)
@@ -866,6 +888,7 @@ archive_import_database(const archive_import_opts *o, const char *root, const ma
 		goto done;
 	if (archive_target_mark_done(o->target, name, err) != 0)
 		goto done;
+	progress_phase(prog, index, "done");
 	printf("imported database \"%s\": %d tables, %llu rows loaded%s, %d sequences, %llu large objects; "
 		   "verified against the archive in %lld s\n", name, mdb->ntables, (unsigned long long) db.rows,
 		   db.skipped ? " (some kept from an earlier run)" : "", mdb->nsequences,
@@ -874,6 +897,8 @@ archive_import_database(const archive_import_opts *o, const char *root, const ma
 	rc = EXIT_OK;
 
 done:
+	if (rc != EXIT_OK)
+		progress_phase(prog, index, "failed");
 	conn_close(coord);
 	if (password)
 	{
@@ -997,6 +1022,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		return EXIT_FAIL;
 	}
 	int rc = EXIT_OK;
+	progress *prog = NULL;
 	const manifest_db **chosen = xcalloc((size_t) m->ndbs + 1, sizeof *chosen);
 	int nchosen = 0;
 	if (o->ndbs == 0)
@@ -1057,10 +1083,14 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		rc = EXIT_FAIL;
 		goto done;
 	}
+	prog = progress_create(o->progress, "import", nchosen);
+	for (int i = 0; i < nchosen; i++)
+		progress_db_name(prog, i, o->dbname ? o->dbname : chosen[i]->name);
+	progress_start(prog);
 	for (int i = 0; i < nchosen; i++)
 	{
 		const char *name = o->dbname ? o->dbname : chosen[i]->name;
-		int r = archive_import_database(o, root, m, chosen[i], name, err);
+		int r = archive_import_database(o, root, m, chosen[i], name, prog, i, err);
 		if (r == EXIT_FAIL || r == EXIT_USAGE)
 		{
 			rc = r;
@@ -1078,6 +1108,11 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		err_set(err, "the import found differences: see above");
 
 done:
+	if (prog)
+	{
+		progress_stop(prog);
+		progress_free(prog);
+	}
 	free(chosen);
 	manifest_destroy(m);
 	return rc;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "progress.h"
 #include "util/err.h"
 
 typedef struct archive_import_opts
@@ -22,6 +23,7 @@ typedef struct archive_import_opts
 	bool		clean;
 	bool		resume;
 	bool		no_owner;
+	progress_mode progress;		/* --progress */
 } archive_import_opts;
 
 /*

@@ -27,8 +27,9 @@ for db in shop books; do
 done
 
 A=$T_TMP/a
-run_pgcarry export --source "$(pg_uri src)" shop books --output "$A" --jobs 2
+run_pgcarry export --source "$(pg_uri src)" shop books --output "$A" --jobs 2 --progress log
 is "$RC" 0 "export of two databases exits 0"
+like "$ERR" "export finished: .* 4102 rows, 6/6 tables" "--progress log reports the export (4 tables, 2 sets of large objects)"
 file=$(mj "$A/manifest.json" 'print $m->{databases}[0]{tables}[0]{parts}[0]{file}')
 like "$file" '^databases/01-shop/data/0000[12]-public\.(items|notes)\.000\.copy\.zst$' "data file named after its table"
 
@@ -109,14 +110,15 @@ like "$ERR" 'error: database "shop" differs from the archive: 1 difference' "the
 is "$(marked shop)" 1 "the database stays marked unfinished"
 is "$(pg_sql tgt shop "SHOW pgcarry.import")" "unfinished" "the mark is visible in the database"
 
-run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --progress none
 is "$RC" 1 "import into an unfinished import without --resume exits 1"
 is "$ERR" 'pgcarry: error: database "shop" on the target holds an unfinished import
 pgcarry: detail: An earlier import into it stopped before it was verified.
 pgcarry: hint: Finish it with --resume, or replace it with --clean.' "the unfinished import is refused with the way out"
 
-run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --resume
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --resume --progress log
 is "$RC" 0 "import --resume finishes the unfinished import"
+like "$ERR" "import finished: .* rows" "--progress log reports the import"
 like "$OUT" 'imported database "shop": 2 tables, 0 rows loaded \(some kept from an earlier run\)' "resume keeps the tables already loaded"
 is "$(marked shop)" 0 "the finished database is no longer marked"
 is "$(pg_sql tgt shop "SELECT count(*), sum(price) FROM items")" "$(pg_sql src shop "SELECT count(*), sum(price) FROM items")" "the data is there"
@@ -182,6 +184,8 @@ usage "--resume works with --format dir only" export --source "$S" shop --output
 usage '--compress must be zstd, zstd:LEVEL (1..19) or none, not "gzip"' export --source "$S" shop --output "$T_TMP/x" --compress gzip
 usage '--compress must be zstd, zstd:LEVEL (1..19) or none, not "zstd:25"' export --source "$S" shop --output "$T_TMP/x" --compress zstd:25
 usage '--format must be dir or tar, not "zip"' export --source "$S" shop --output "$T_TMP/x" --format zip
+usage '--progress must be "auto", "tty", "log", "json" or "none", not "fancy"' export --source "$S" shop --output "$T_TMP/x" --progress fancy
+usage '--progress must be "auto", "tty", "log", "json" or "none", not "fancy"' import --target "$(pg_uri tgt)" --input "$A" --progress fancy
 usage "give the archive or dump to load with --input" import --target "$(pg_uri tgt)"
 usage "--clean and --resume cannot be used together" import --target "$(pg_uri tgt)" --input "$A" --clean --resume
 usage "give the archive to check" verify-archive
