@@ -468,6 +468,15 @@ lockexec_loop(PGconn *conn, const char *sql, const lockexec_opts *opts, bool in_
 	int rc = -1;
 	char *saved_lt = NULL, *saved_st = NULL;
 
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+	{
+		/* Our BEGIN would be ignored and our COMMIT would end the caller's
+		 * transaction: a programming error, reported rather than risked. */
+		err_set(err, "internal error: a statement was given to lockexec inside an open transaction");
+		err_query(err, sql);
+		return -1;
+	}
+
 	if (!in_tx)
 	{
 		saved_lt = lockexec_show(conn, "lock_timeout", err);

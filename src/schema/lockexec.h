@@ -54,6 +54,9 @@ int lockexec_run_autocommit(PGconn *conn, const char *sql, const lockexec_opts *
 typedef int (*lockexec_tx_fn) (PGconn *conn, void *ctx, pgc_err *err);
 
 /*
+ * All of these expect conn outside a transaction block (they fail with an
+ * internal error otherwise).
+ *
  * Like lockexec_run, and calls fn(conn, ctx, err) in the same transaction
  * after sql, so both commit or neither does.  fn may be called once per
  * attempt.  Returns 0 once committed, or -1 with err set.
