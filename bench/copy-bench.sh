@@ -54,82 +54,13 @@ exec 1>&3 2>&4 3>&- 4>&-
 trap 'echo "copy-bench: interrupted" >&2; exit 130' INT
 trap 'exit 143' TERM
 
-say() { printf 'copy-bench: %s\n' "$*" >&2; }
 
-SETTINGS=("shared_buffers = 256MB" "max_wal_size = 4GB" "checkpoint_timeout = 30min"
-	"maintenance_work_mem = 256MB" "max_connections = 100")
-say "starting two servers ($(pg_config --version))"
-pg_start src "${SETTINGS[@]}"
-pg_start tgt "${SETTINGS[@]}"
-SRC_PORT=$(pg_port src)
-TGT_PORT=$(pg_port tgt)
-export SRC_PORT TGT_PORT PGPASSFILE
-
-say "building the seven databases at scale $SCALE"
-build_start=$(date +%s)
-bash "$ROOT/tests/fixtures/seven.sh" --host "$(pg_sockdir src)" --port "$SRC_PORT" --scale "$SCALE" --jobs 2
-say "built in $(($(date +%s) - build_start)) s"
-DBLIST=$(printf "'%s'," $DBS)
-DBLIST=${DBLIST%,}
-TOTAL_BYTES=$(pg_sql src postgres "SELECT sum(pg_database_size(datname)) FROM pg_database WHERE datname IN ($DBLIST)")
-TOTAL_MB=$(awk -v b="$TOTAL_BYTES" 'BEGIN { printf "%.0f", b / 1048576 }')
-
-# PostgreSQL's own binaries, not Debian's wrapper scripts (a perl start-up
-# per call would weigh on the methods that call psql per table).
-PSQL=$PG_BINDIR/psql
-PG_DUMP=$PG_BINDIR/pg_dump
-PG_RESTORE=$PG_BINDIR/pg_restore
-CREATEDB=$PG_BINDIR/createdb
-export PSQL
-
-WORK=$T_TMP/work
-mkdir -p "$WORK"
-[ "$(id -u)" = 0 ] && chown postgres "$WORK"
-CLK_TCK=$(getconf CLK_TCK)
-
-# ---------------------------------------------------------------- measures
-
-# Client CPU: user+sys of all waited-for children of this shell, in
-# seconds, from the second line of bash's `times` (which must run in this
-# shell, not in a command substitution) saved in FILE.
-children_cpu() {
-	tail -n 1 "$1" | awk '{
-		s = 0
-		for (i = 1; i <= NF; i++) { m = $i; sub(/s$/, "", m); split(m, p, "m"); s += p[1] * 60 + p[2] }
-		printf "%.2f", s }'
-}
-
-# Server CPU: ticks of the postmaster (own and reaped children) plus its
-# live children, for both servers.
-server_ticks() {
-	local name pm sum=0 pid rest
-	for name in src tgt; do
-		pm=$(head -n 1 "$T_TMP/$name/data/postmaster.pid")
-		for pid in "$pm" $(pgrep -P "$pm" || true); do
-			rest=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-			rest=${rest##*) }
-			# fields after "pid (comm) ": utime stime cutime cstime are 12..15
-			sum=$((sum + $(awk '{ print $12 + $13 + $14 + $15 }' <<<"$rest")))
-		done
-	done
-	echo "$sum"
-}
-
-now_ns() { date +%s%N; }
+BENCH_NAME=copy-bench
+# shellcheck source=lib.sh
+source "$ROOT/bench/lib.sh"
+bench_start
 
 # ------------------------------------------------------------------ methods
-
-src_uri() { pg_uri src "$1"; }
-tgt_uri() { pg_uri tgt "$1"; }
-
-drop_targets() {
-	local db
-	for db in $DBS; do
-		PGOPTIONS="-c client_min_messages=warning" pg_sql tgt postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
-	done
-	pg_sql tgt postgres "CHECKPOINT" >/dev/null
-	pg_sql src postgres "CHECKPOINT" >/dev/null
-}
 
 method_guide() {
 	local db
@@ -199,107 +130,52 @@ method_floor() {
 	done
 }
 
-# run_pgcarry_copy NAME EXTRA...: pgcarry copy with its peak RSS recorded.
-if [ -x /usr/bin/time ]; then
-	RSS_HOW="GNU time's Maximum resident set size"
-else
-	RSS_HOW="VmHWM polled from /proc every 50 ms"
-fi
+# run_pgcarry_copy NAME EXTRA...: pgcarry copy, its peak RSS in $WORK/rss.
 run_pgcarry_copy() {
 	local log=$WORK/pgcarry.$1.log out=$WORK/pgcarry.$1.out
 	shift
-	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -f '%M' -o "$WORK/rss" "$PGCARRY_BIN" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" \
-			$DBS --jobs "$N" "$@" >"$out" 2>"$log"
-	else
-		"$PGCARRY_BIN" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" $DBS --jobs "$N" "$@" >"$out" 2>"$log" &
-		local pid=$! hwm=0 v
-		while kill -0 "$pid" 2>/dev/null; do
-			v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-			[ -n "$v" ] && hwm=$v
-			sleep 0.05
-		done
-		wait "$pid"
-		local rc=$?
-		echo "$hwm" >"$WORK/rss"
-		return "$rc"
-	fi
+	# shellcheck disable=SC2086
+	bench_rss_run "$WORK/rss" "$PGCARRY_BIN" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" \
+		$DBS --jobs "$N" "$@" >"$out" 2>"$log"
 }
 
 method_pgcarry() { run_pgcarry_copy full; }
 method_pgcarry-count() { run_pgcarry_copy count --verify count; }
 
-copy_available() {
-	local help
-	help=$("$PGCARRY_BIN" copy --help 2>&1 || true)
-	! grep -q "is not available in this build" <<<"$help"
-}
-
-# ------------------------------------------------------------------- check
-
-# Tables, rows and large objects of the seven databases on one server.
-census() {
-	local db
-	for db in $DBS; do
-		printf '%s ' "$db"
-		pg_sql "$1" "$db" "
-			SELECT count(*) || ' tables ' ||
-			       coalesce(sum((xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM ONLY %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint), 0) || ' rows ' ||
-			       (SELECT count(*) FROM pg_largeobject_metadata) || ' large objects'
-			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-			WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'" 2>/dev/null ||
-			echo "missing"
-	done
-}
-
 # ------------------------------------------------------------------- run
 
-SOURCE_CENSUS=$(census src)
+SOURCE_CENSUS=$(bench_census src)
 declare -A R_WALL=() R_CPU=() R_SRV=() R_CHECK=() R_NOTE=()
 PGCARRY_RSS=""
 PGCARRY_COUNT_RSS=""
 for m in $METHODS; do
 	case $m in
 	guide | dump-dir | floor | pgcarry | pgcarry-count) ;;
-	*) say "unknown method $m"; exit 2 ;;
+	*) bench_say "unknown method $m"; exit 2 ;;
 	esac
-	if [[ $m == pgcarry* ]] && ! copy_available; then
-		say "$m: pgcarry copy is not available in this build; skipped"
+	if [[ $m == pgcarry* ]] && ! bench_available copy; then
+		bench_say "$m: pgcarry copy is not available in this build; skipped"
 		R_NOTE[$m]="not available in this build"
 		continue
 	fi
-	drop_targets
-	say "$m: running"
-	times >"$WORK/times0"
-	srv0=$(server_ticks)
-	t0=$(now_ns)
-	set +e
-	(
-		set -e
-		"method_$m"
-	)
-	rc=$?
-	set -e
-	t1=$(now_ns)
-	srv1=$(server_ticks)
-	times >"$WORK/times1"
-	cpu0=$(children_cpu "$WORK/times0")
-	cpu1=$(children_cpu "$WORK/times1")
-	R_WALL[$m]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
-	R_CPU[$m]=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.1f", b - a }')
-	R_SRV[$m]=$(awk -v a="$srv0" -v b="$srv1" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / hz }')
-	if [ "$rc" != 0 ]; then
-		R_NOTE[$m]="exit status $rc"
+	bench_drop_targets
+	bench_say "$m: running"
+	bench_measure "method_$m"
+	R_WALL[$m]=$M_WALL
+	R_CPU[$m]=$M_CPU
+	R_SRV[$m]=$M_SRV
+	if [ "$M_RC" != 0 ]; then
+		R_NOTE[$m]="exit status $M_RC"
 	fi
-	if [ "$(census tgt)" = "$SOURCE_CENSUS" ]; then R_CHECK[$m]="same"; else R_CHECK[$m]="DIFFERENT"; fi
+	if [ "$(bench_census tgt)" = "$SOURCE_CENSUS" ]; then R_CHECK[$m]="same"; else R_CHECK[$m]="DIFFERENT"; fi
 	case $m in
-	pgcarry) PGCARRY_RSS=$(tail -n 1 "$WORK/rss" 2>/dev/null | tr -cd 0-9) ;;
-	pgcarry-count) PGCARRY_COUNT_RSS=$(tail -n 1 "$WORK/rss" 2>/dev/null | tr -cd 0-9) ;;
+	pgcarry) PGCARRY_RSS=$(cat "$WORK/rss" 2>/dev/null || true) ;;
+	pgcarry-count) PGCARRY_COUNT_RSS=$(cat "$WORK/rss" 2>/dev/null || true) ;;
 	esac
-	say "$m: ${R_WALL[$m]} s wall, ${R_CPU[$m]} s client CPU, ${R_SRV[$m]} s server CPU, target ${R_CHECK[$m]}${R_NOTE[$m]:+, ${R_NOTE[$m]}}"
-	if [[ $m == pgcarry* ]] && [ "$rc" != 0 ]; then
-		say "$m: last lines of its log:"
-		tail -n 15 "$WORK/pgcarry.${m#pgcarry-}.log" "$WORK/pgcarry.full.log" 2>/dev/null | sed 's/^/    /' >&2 || true
+	bench_say "$m: ${R_WALL[$m]} s wall, ${R_CPU[$m]} s client CPU, ${R_SRV[$m]} s server CPU, target ${R_CHECK[$m]}${R_NOTE[$m]:+, ${R_NOTE[$m]}}"
+	if [[ $m == pgcarry* ]] && [ "$M_RC" != 0 ]; then
+		bench_say "$m: last lines of its log:"
+		tail -n 15 "$WORK/pgcarry.$([ "$m" = pgcarry ] && echo full || echo count).log" 2>/dev/null | sed 's/^/    /' >&2 || true
 	fi
 done
 
@@ -339,14 +215,13 @@ result=$ROOT/bench/results/copy-$stamp.md
 	echo "# pgcarry copy benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "Seven databases at scale $SCALE: $TOTAL_MB MB on the source (pg_database_size). N = $N."
-	echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM; $(pg_config --version);"
-	echo "pgcarry $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); both servers and the client on this machine."
+	bench_machine
 	echo "Command: \`BENCH_SCALE=$SCALE BENCH_JOBS=$N bash bench/copy-bench.sh\`"
 	echo
 	table
 	echo
 	if [ -n "$PGCARRY_RSS" ]; then
-		echo "pgcarry copy peak RSS: $((PGCARRY_RSS / 1024)) MB (default verification), measured by $RSS_HOW."
+		echo "pgcarry copy peak RSS: $((PGCARRY_RSS / 1024)) MB (default verification), measured by $BENCH_RSS_HOW."
 	fi
 	if [ -n "$PGCARRY_COUNT_RSS" ]; then
 		echo "pgcarry copy --verify count peak RSS: $((PGCARRY_COUNT_RSS / 1024)) MB."
@@ -365,4 +240,4 @@ result=$ROOT/bench/results/copy-$stamp.md
 echo
 cat "$result"
 echo
-say "written to ${result#"$ROOT"/}"
+bench_say "written to ${result#"$ROOT"/}"

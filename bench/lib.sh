@@ -1,0 +1,168 @@
+# bench/lib.sh: what copy-bench.sh and archive-bench.sh share: two local
+# servers with the same settings, the seven databases, and measuring a step
+# (wall time, CPU of the client process tree, CPU of both servers).
+# Sourced after tests/lib/harness.sh, with ROOT, SCALE and DBS set.
+
+# PostgreSQL's own binaries, not Debian's wrapper scripts (a perl start-up
+# per call would weigh on the methods that call psql per table).
+PSQL=$PG_BINDIR/psql
+PG_DUMP=$PG_BINDIR/pg_dump
+PG_RESTORE=$PG_BINDIR/pg_restore
+CREATEDB=$PG_BINDIR/createdb
+export PSQL
+
+BENCH_SETTINGS=("shared_buffers = 256MB" "max_wal_size = 4GB" "checkpoint_timeout = 30min"
+	"maintenance_work_mem = 256MB" "max_connections = 100")
+
+bench_say() { printf '%s: %s\n' "$BENCH_NAME" "$*" >&2; }
+
+# bench_start: the source (src) and target (tgt) servers, the seven
+# databases on the source, a work directory.  Sets SRC_PORT, TGT_PORT,
+# TOTAL_MB, WORK, DBLIST.
+bench_start() {
+	bench_say "starting two servers ($(pg_config --version))"
+	pg_start src "${BENCH_SETTINGS[@]}"
+	pg_start tgt "${BENCH_SETTINGS[@]}"
+	SRC_PORT=$(pg_port src)
+	TGT_PORT=$(pg_port tgt)
+	export SRC_PORT TGT_PORT PGPASSFILE
+
+	bench_say "building the seven databases at scale $SCALE"
+	local t0
+	t0=$(date +%s)
+	bash "$ROOT/tests/fixtures/seven.sh" --host "$(pg_sockdir src)" --port "$SRC_PORT" --scale "$SCALE" --jobs 2
+	bench_say "built in $(($(date +%s) - t0)) s"
+	DBLIST=$(printf "'%s'," $DBS)
+	DBLIST=${DBLIST%,}
+	local bytes
+	bytes=$(pg_sql src postgres "SELECT sum(pg_database_size(datname)) FROM pg_database WHERE datname IN ($DBLIST)")
+	TOTAL_MB=$(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 1048576 }')
+
+	WORK=$T_TMP/work
+	mkdir -p "$WORK"
+	if [ "$(id -u)" = 0 ]; then chown postgres "$WORK"; fi
+	CLK_TCK=$(getconf CLK_TCK)
+}
+
+src_uri() { pg_uri src "$1"; }
+tgt_uri() { pg_uri tgt "$1"; }
+
+# bench_drop_targets: the seven databases dropped on the target, and both
+# servers checkpointed, so that every method starts from the same state.
+bench_drop_targets() {
+	local db
+	for db in $DBS; do
+		PGOPTIONS="-c client_min_messages=warning" pg_sql tgt postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+	done
+	pg_sql tgt postgres "CHECKPOINT" >/dev/null
+	pg_sql src postgres "CHECKPOINT" >/dev/null
+}
+
+# _bench_children_cpu FILE: user+sys seconds from the second line of bash's
+# `times` saved in FILE (all waited-for children and their descendants).
+_bench_children_cpu() {
+	tail -n 1 "$1" | awk '{
+		s = 0
+		for (i = 1; i <= NF; i++) { m = $i; sub(/s$/, "", m); split(m, p, "m"); s += p[1] * 60 + p[2] }
+		printf "%.2f", s }'
+}
+
+# _bench_server_ticks: clock ticks used by both servers: each postmaster's
+# own and reaped children's (utime stime cutime cstime), plus its live
+# children's.
+_bench_server_ticks() {
+	local name pm sum=0 pid rest
+	for name in src tgt; do
+		pm=$(head -n 1 "$T_TMP/$name/data/postmaster.pid")
+		for pid in "$pm" $(pgrep -P "$pm" || true); do
+			rest=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+			rest=${rest##*) }
+			# fields after "pid (comm) ": utime stime cutime cstime are 12..15
+			sum=$((sum + $(awk '{ print $12 + $13 + $14 + $15 }' <<<"$rest")))
+		done
+	done
+	echo "$sum"
+}
+
+# bench_measure FUNCTION [ARGS...]: runs FUNCTION in a subshell with set -e
+# (it stops at its first failing command); sets M_WALL, M_CPU, M_SRV
+# (seconds, one decimal) and M_RC.  Must be called in the main shell, not in
+# a command substitution, for the CPU figures to be right.
+bench_measure() {
+	local t0 t1 s0 s1
+	times >"$WORK/times0"
+	s0=$(_bench_server_ticks)
+	t0=$(date +%s%N)
+	set +e
+	(
+		set -e
+		"$@"
+	)
+	M_RC=$?
+	set -e
+	t1=$(date +%s%N)
+	s1=$(_bench_server_ticks)
+	times >"$WORK/times1"
+	M_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+	M_CPU=$(awk -v a="$(_bench_children_cpu "$WORK/times0")" -v b="$(_bench_children_cpu "$WORK/times1")" 'BEGIN { printf "%.1f", b - a }')
+	M_SRV=$(awk -v a="$s0" -v b="$s1" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / hz }')
+}
+
+# bench_census SERVER: tables, rows and large objects of each of the seven
+# databases, one line per database ("missing" when it does not exist).
+bench_census() {
+	local db
+	for db in $DBS; do
+		printf '%s ' "$db"
+		pg_sql "$1" "$db" "
+			SELECT count(*) || ' tables ' ||
+			       coalesce(sum((xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM ONLY %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint), 0) || ' rows ' ||
+			       (SELECT count(*) FROM pg_largeobject_metadata) || ' large objects'
+			FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'" 2>/dev/null ||
+			echo "missing"
+	done
+}
+
+# bench_available COMMAND: 0 when "pgcarry COMMAND" is in this build.
+bench_available() {
+	local help
+	help=$("$PGCARRY_BIN" "$1" --help 2>&1 || true)
+	! grep -q "is not available in this build" <<<"$help"
+}
+
+# bench_rss_run RSSFILE CMD...: runs CMD, writing its peak RSS in kB to
+# RSSFILE; BENCH_RSS_HOW says how it was measured.
+if [ -x /usr/bin/time ]; then
+	BENCH_RSS_HOW="GNU time's Maximum resident set size"
+else
+	BENCH_RSS_HOW="VmHWM polled from /proc every 50 ms"
+fi
+bench_rss_run() {
+	local rssfile=$1
+	shift
+	if [ -x /usr/bin/time ]; then
+		local rc=0
+		/usr/bin/time -f '%M' -o "$rssfile.raw" "$@" || rc=$?
+		tail -n 1 "$rssfile.raw" | tr -cd 0-9 >"$rssfile"
+		return "$rc"
+	fi
+	"$@" &
+	local pid=$! hwm=0 v rc=0
+	while kill -0 "$pid" 2>/dev/null; do
+		v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+		[ -n "$v" ] && hwm=$v
+		sleep 0.05
+	done
+	wait "$pid" || rc=$?
+	echo "$hwm" >"$rssfile"
+	return "$rc"
+}
+
+# bench_machine: one line describing where the figures come from.
+bench_machine() {
+	echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM; $(pg_config --version);" \
+		"pgcarry $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); both servers and the client on this machine;" \
+		"load average before the run: $BENCH_LOAD_BEFORE."
+}
+BENCH_LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
