@@ -3,6 +3,7 @@
  */
 #include "stream.h"
 #include "conn.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #include <libpq/libpq-fs.h>
@@ -36,6 +37,27 @@ stream_format_name(stream_format f)
  * Sessions
  * ------------------------------------------------------------------------ */
 
+/* Server notices on data sessions go through the log, whole lines, tagged
+ * like everything else (libpq would print them raw on stderr). */
+static void
+stream_notice(void *arg, const PGresult *res)
+{
+	(void) arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	if (!msg)
+		return;
+	bool		loud = sev && (strcmp(sev, "WARNING") == 0 || strcmp(sev, "ERROR") == 0
+							   || strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0);
+	char	   *line = xasprintf("server %s: %s", sev ? sev : "NOTICE", msg);
+	for (char *p = line + 7; *p && p < line + 7 + (sev ? strlen(sev) : 6); p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char) (*p + 32);
+	log_report(loud ? LOG_WARNING : LOG_INFO, line, detail, NULL);
+	free(line);
+}
+
 PGconn *
 stream_conn_open(const char *conninfo, const char *dbname, const char *side,
 				 const char *encoding, bool read_only, pgc_err *err)
@@ -43,6 +65,7 @@ stream_conn_open(const char *conninfo, const char *dbname, const char *side,
 	PGconn	   *conn = conn_open(conninfo, dbname, side, err);
 	if (!conn)
 		return NULL;
+	PQsetNoticeReceiver(conn, stream_notice, NULL);
 	char	   *enc = conn_quote_literal(conn, encoding && *encoding ? encoding : "UTF8");
 	char	   *sql = xasprintf(stream_session_sql_fmt, enc, read_only ? "on" : "off");
 	int			rc = conn_exec(conn, sql, err);

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Interrupted copies: Ctrl-C stops cleanly (statements cancelled, no
+# session left, exit 1 with the way out) and --resume finishes; kill -9
+# mid-copy, then --resume keeps the finished tables (their files on the
+# target are the same ones: not truncated, not reloaded) and redoes the
+# half-copied one; a backend terminated on the target or the source
+# mid-COPY is retried and the copy still ends verified.
+#
+# To have a copy in progress for long enough, the target server runs with
+# pgcarry_test.slow = on, which makes a domain check sleep 3 ms per row
+# there (and not on the source): loading table "slow" takes several seconds.
+source "$(dirname "$0")/../lib/harness.sh"
+
+pg_start src
+pg_start dst "pgcarry_test.slow = on"
+STATE=$T_TMP/state
+export TMPDIR=$T_TMP/tmp
+mkdir -p "$TMPDIR"
+
+pg_sql src postgres "CREATE DATABASE app"
+pg_psql src app >/dev/null <<'SQL' || bail "could not fill app"
+CREATE FUNCTION slow_ok(int) RETURNS bool LANGUAGE sql AS
+  $$SELECT CASE WHEN current_setting('pgcarry_test.slow', true) = 'on' THEN pg_sleep(0.003) IS NOT NULL ELSE true END$$;
+CREATE DOMAIN slow_int AS int CHECK (slow_ok(VALUE));
+CREATE TABLE slow (id slow_int PRIMARY KEY, pad text);
+INSERT INTO slow SELECT g, repeat(md5(g::text), 800) FROM generate_series(1, 800) g;
+CREATE SEQUENCE s;
+SELECT setval('s', 77);
+DO $$ BEGIN
+  FOR i IN 1..8 LOOP
+    EXECUTE format('CREATE TABLE fast%s (id int PRIMARY KEY, v text)', i);
+    EXECUTE format('INSERT INTO fast%s SELECT g, %L || g FROM generate_series(1, 1000) g', i, 'v' || i || '-');
+  END LOOP;
+END $$;
+SQL
+
+# Row count and md5 of every table.
+sums() {
+	local server=$1 t
+	for t in slow fast1 fast2 fast3 fast4 fast5 fast6 fast7 fast8; do
+		echo "$t $(pg_sql "$server" app "SELECT count(*), md5(coalesce(string_agg(x::text, ',' ORDER BY id), '')) FROM $t x" 2>&1)"
+	done
+	pg_sql "$server" app "SELECT last_value FROM s"
+}
+filenodes() { pg_sql dst app "SELECT string_agg(relname || '=' || relfilenode, ' ' ORDER BY relname) FROM pg_class WHERE relname LIKE 'fast%' AND relkind = 'r'"; }
+sessions() { pg_sql "$1" postgres "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'"; }
+
+# wait_for SERVER SQL EXPECTED: polls (up to 30 s) until SQL returns EXPECTED.
+wait_for() {
+	for _ in $(seq 1 300); do
+		[ "$(pg_sql "$1" postgres "$2" 2>/dev/null)" = "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+slow_loading="SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry' AND query LIKE 'COPY \"public\".\"slow\" %FROM STDIN%'"
+fast_done() { [ "$(grep -c 'info: copied 1000 rows' "$1")" = 8 ]; }
+
+# start_copy NAME ARGS...: pgcarry copy in the background; sets BG_PID, BG_OUT, BG_ERR.
+start_copy() {
+	local name=$1
+	shift
+	BG_OUT=$TEST_LOG_DIR/$T_NAME.$name.out
+	BG_ERR=$TEST_LOG_DIR/$T_NAME.$name.err
+	"$PGCARRY" copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none \
+		--state-dir "$STATE" --verbose "$@" app >"$BG_OUT" 2>"$BG_ERR" </dev/null &
+	BG_PID=$!
+}
+copy() { run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none --state-dir "$STATE" "$@" app; }
+
+# ------------------------------------------------------------ Ctrl-C
+
+start_copy sigint
+wait_for dst "$slow_loading" 1 || diag "the slow table never started loading"
+for _ in $(seq 1 100); do fast_done "$BG_ERR" && break; sleep 0.1; done
+kill -INT "$BG_PID"
+wait "$BG_PID"
+rc=$?
+is "$rc" 1 "Ctrl-C: exit 1"
+err=$(cat "$BG_ERR")
+like "$err" "warning: interrupted: cancelling running statements and stopping" "Ctrl-C: says it is stopping"
+like "$err" "error: copy interrupted" "Ctrl-C: says the copy was interrupted"
+like "$err" "hint: Run the same command with --resume to finish: finished tables are kept\." "Ctrl-C: points to --resume"
+ok "$(wait_for dst "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'" 0; echo $?)" "Ctrl-C: no pgcarry session left on the target"
+is "$(sessions src)" 0 "Ctrl-C: no pgcarry session left on the source"
+is "$(pg_sql dst app "SELECT count(*) FROM slow")" "0" "Ctrl-C: the table being loaded was rolled back"
+is "$(ls "$TMPDIR")" "" "Ctrl-C: the temporary directory is removed"
+
+before=$(filenodes)
+copy --resume
+is "$RC" 0 "after Ctrl-C, --resume finishes: exit 0"
+like "$OUT" "app +table public.fast1 +1000 +1000 +equal +ok \(copied by an earlier run\)" "--resume keeps a finished table"
+like "$OUT" "app +table public.slow +800 +800 +equal +ok$" "--resume copies the interrupted table"
+is "$(filenodes)" "$before" "finished tables were not truncated or reloaded"
+is "$(sums dst)" "$(sums src)" "after Ctrl-C and --resume: every table and the sequence equal"
+
+# ------------------------------------------------------------ kill -9
+
+pg_sql dst postgres "DROP DATABASE app"
+start_copy kill9
+wait_for dst "$slow_loading" 1 || diag "the slow table never started loading"
+for _ in $(seq 1 100); do fast_done "$BG_ERR" && break; sleep 0.1; done
+ok "$(fast_done "$BG_ERR"; echo $?)" "kill -9: the fast tables were done before the kill"
+kill -KILL "$BG_PID"
+wait "$BG_PID" 2>/dev/null
+ok "$(wait_for dst "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'" 0; echo $?)" "kill -9: the target ends the orphaned sessions itself"
+
+copy
+is "$RC" 1 "after kill -9, a copy without --resume is refused"
+like "$ERR" "database \"app\" already exists on the target and holds objects" "the half-copied database is not touched"
+
+before=$(filenodes)
+copy --resume --verbose
+is "$RC" 0 "after kill -9, --resume finishes: exit 0"
+like "$ERR" "resuming database \"app\" \(pre-data done\)" "--resume says where it starts from"
+is "$(grep -c 'info: copied 1000 rows' <<<"$ERR")" "0" "no finished table is copied again"
+like "$ERR" "info: copied 800 rows" "the half-copied table is copied again"
+like "$OUT" "app +table public.fast8 +1000 +1000 +equal +ok \(copied by an earlier run\)" "the report says which tables an earlier run copied"
+is "$(filenodes)" "$before" "finished tables kept their files"
+is "$(sums dst)" "$(sums src)" "after kill -9 and --resume: every table and the sequence equal"
+is "$(pg_sql dst app "SELECT count(*) FROM pg_indexes WHERE tablename = 'slow'")" "1" "post-data applied (the primary key index exists)"
+
+copy --resume
+is "$RC" 0 "--resume of a finished copy exits 0"
+like "$ERR" "database \"app\" was copied and verified by an earlier run" "and says there is nothing left to do"
+
+# ------------------------------------------- backends terminated mid-COPY
+
+for side in dst src; do
+	pg_sql dst postgres "DROP DATABASE app"
+	rm -rf "$STATE"
+	start_copy "terminate-$side"
+	wait_for dst "$slow_loading" 1 || diag "the slow table never started loading"
+	if [ "$side" = dst ]; then
+		what="SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'pgcarry' AND query LIKE 'COPY \"public\".\"slow\" %FROM STDIN%'"
+	else
+		what="SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'pgcarry' AND query LIKE 'COPY \"public\".\"slow\" %TO STDOUT%'"
+	fi
+	sleep 0.5
+	is "$(pg_sql "$side" postgres "$what")" "1" "terminate on the $side: pgcarry's COPY backend is terminated"
+	wait "$BG_PID"
+	rc=$?
+	is "$rc" 0 "terminate on the $side: the copy still succeeds"
+	like "$(cat "$BG_ERR")" "\[w[0-9] app public.slow\] warning: copying the table failed: .*; retrying in [0-9]+ ms \(attempt 2 of 3\)" \
+		"terminate on the $side: the table is retried, and it says why"
+	like "$(cat "$BG_OUT")" "app +table public.slow +800 +800 +equal +ok" "terminate on the $side: the table is verified"
+	is "$(sums dst)" "$(sums src)" "terminate on the $side: every table equal"
+done
+
+done_testing
