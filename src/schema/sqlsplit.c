@@ -10,8 +10,9 @@
  * identifier and $ opens a dollar quote that ends at the same tag; $digits
  * is a parameter; letters start a word (identifier characters and $);
  * digits start a number; ( ) , . ; [ ] are punctuation; everything else is
- * an operator run.  The splitter then cuts at ';' tokens, except inside a
- * BEGIN ATOMIC ... END body (where CASE ... END nests).
+ * an operator run.  The splitter then cuts at ';' tokens, except inside
+ * parentheses (CREATE RULE ... DO (a; b)) and inside a BEGIN ATOMIC ... END
+ * body (where CASE ... END nests), as psql does.
  */
 #include "schema/sqlsplit.h"
 
@@ -422,6 +423,7 @@ sqlsplit_split(const char *text, size_t len, int first_line, sqlsplit_list *out,
 	size_t first = SIZE_MAX;	/* first non-comment token of the current statement */
 	size_t last = 0;
 	int atomic = 0;				/* depth inside BEGIN ATOMIC ... END */
+	int			parens = 0;			/* depth inside ( ... ), as psql counts it */
 	bool routine = false;		/* statement creates a function or procedure */
 	for (size_t i = 0; i < n; i++)
 	{
@@ -432,7 +434,11 @@ sqlsplit_split(const char *text, size_t len, int first_line, sqlsplit_list *out,
 			continue;
 		}
 		bool semi = t->kind == SQLSPLIT_PUNCT && text[t->off] == ';';
-		if (semi && atomic == 0)
+		if (t->kind == SQLSPLIT_PUNCT && text[t->off] == '(')
+			parens++;
+		else if (t->kind == SQLSPLIT_PUNCT && text[t->off] == ')' && parens > 0)
+			parens--;
+		if (semi && atomic == 0 && parens == 0)
 		{
 			if (first != SIZE_MAX)
 			{
@@ -442,6 +448,7 @@ sqlsplit_split(const char *text, size_t len, int first_line, sqlsplit_list *out,
 			}
 			first = SIZE_MAX;
 			routine = false;
+			parens = 0;
 			continue;
 		}
 		if (first == SIZE_MAX)

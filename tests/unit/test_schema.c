@@ -244,6 +244,11 @@ test_splitter(void)
 	TAP_EQ_INT(l.n, 2, "BEGIN ATOMIC body with CASE ... END stays one statement");
 	sqlsplit_list_free(&l);
 
+	l = test_split("CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)); "
+				   "SELECT 5");
+	TAP_EQ_INT(l.n, 2, "semicolons inside parentheses (a rule's actions) do not split");
+	sqlsplit_list_free(&l);
+
 	l = test_split("-- pgcarry:allow drop-column the app stopped using it in v41\n"
 				   "ALTER TABLE t DROP COLUMN c;\nALTER TABLE t DROP COLUMN d /* pgcarry:allow rename,drop-column why */");
 	TAP_EQ_INT(l.n, 2, "two statements with acknowledgements");
