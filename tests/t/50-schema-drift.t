@@ -73,6 +73,17 @@ like "$ERR" "detail: removed: 003_c.sql was applied on" "up names the missing fi
 restore
 run_pgcarry schema status --target "$U"
 is "$RC" 0 "status clean once the file is back"
+rm migrations/003_c.sql
+run_pgcarry schema repair --target "$U"
+is "$RC" 0 "repair forgets a migration whose file is gone"
+like "$ERR" "warning: forgetting 003_c: its file is gone \(what it changed stays in the database\)" "repair says what it forgot"
+run_pgcarry schema status --target "$U"
+is "$RC" 0 "status clean after repair"
+like "$OUT" "version 002 \(2 applied, 0 pending\)" "history now ends at 002"
+pg_sql db postgres "DROP TABLE c"
+restore
+run_pgcarry schema up --target "$U"
+is "$RC" 0 "the file back means the migration is pending again and applies"
 
 # ------------------------------------------------------------ reordered
 mv migrations/001_a.sql migrations/tmp && mv migrations/002_b.sql migrations/001_b.sql && mv migrations/tmp migrations/002_a.sql
