@@ -308,12 +308,17 @@ expand_batch(expand_run *r, json_t *item, const char *lo, const char *end, char 
 			free(hi);
 			goto rollback;
 		}
-		char ns[24];
-		snprintf(ns, sizeof ns, "%lld", n);
-		const char *sp[3] = {r->name, hi, ns};
-		if (conn_exec_params(r->conn, "UPDATE " EXPAND_PLAN_SCHEMA ".migrations SET last_key = $2, "
-							 "rows_done = rows_done + $3::bigint, updated_at = now() WHERE name = $1",
-							 3, sp, err) != 0)
+		/* record the batch and commit in one round trip */
+		char *qname = conn_quote_literal(r->conn, r->name);
+		char *qhi = conn_quote_literal(r->conn, hi);
+		char *fin = xasprintf("UPDATE " EXPAND_PLAN_SCHEMA ".migrations SET last_key = %s, "
+							  "rows_done = rows_done + %lld, updated_at = now() WHERE name = %s; COMMIT",
+							  qhi, n, qname);
+		free(qname);
+		free(qhi);
+		rc = conn_exec(r->conn, fin, err);
+		free(fin);
+		if (rc != 0)
 		{
 			free(hi);
 			goto rollback;
@@ -321,12 +326,10 @@ expand_batch(expand_run *r, json_t *item, const char *lo, const char *end, char 
 		*hi_out = hi;
 	}
 	else
-		PQclear(keys);
-	if (conn_exec(r->conn, "COMMIT", err) != 0)
 	{
-		free(*hi_out);
-		*hi_out = NULL;
-		return -1;
+		PQclear(keys);
+		if (conn_exec(r->conn, "COMMIT", err) != 0)
+			return -1;
 	}
 	*n_out = n;
 	return 0;

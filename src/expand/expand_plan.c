@@ -8,8 +8,9 @@
  * statements) is the author's SQL and is used as written, like any
  * migration file's SQL.
  *
- * Sync triggers all start with the same guard: when the transaction-local
- * setting pgcarry.expand_sync is 'off' they do nothing.  A trigger sets it
+ * Sync triggers all have the same guard: when the transaction-local setting
+ * pgcarry.expand_sync is 'off' they do nothing (a WHEN clause, so that the
+ * backfill's rows do not even queue trigger events, and again inside).  A trigger sets it
  * to 'off' around the writes it makes into the other shape, so the other
  * shape's trigger does not write back (no recursion between the two
  * directions); the backfill sets it for its whole batch transaction.
@@ -290,17 +291,23 @@ plan_check_text(plan_gen *g, const char *what, const char *s, pgc_err *err)
 
 /* --------------------------------------------------- shared fragments */
 
-/* keys_sql: the next batch of keys, locked against concurrent writers. */
+/*
+ * keys_sql: the next batch of keys.  filter (on alias m, or NULL) keeps only
+ * rows that still need work, so rows already written by the sync triggers
+ * cost nothing; lock locks the batch's rows against concurrent writers (an
+ * UPDATE-style backfill needs no lock: its UPDATE locks and rechecks rows).
+ */
 static const char *
-plan_keys_sql(plan_gen *g, const plan_table *t, int lock)
+plan_keys_sql(plan_gen *g, const plan_table *t, int lock, const char *filter)
 {
 	return plan_fmt(g,
-					"SELECT max(k)::text, count(*) FROM (SELECT %s AS k FROM %s "
-					"WHERE ($1::text IS NULL OR %s > ($1::text)::%s) "
-					"AND ($3::text IS NULL OR %s <= ($3::text)::%s) "
-					"ORDER BY %s LIMIT $2::int%s) AS pgcarry_keys",
-					t->pk, t->qt, t->pk, t->pk_type, t->pk, t->pk_type, t->pk,
-					lock ? " FOR NO KEY UPDATE" : "");
+					"SELECT max(k)::text, count(*) FROM (SELECT m.%s AS k FROM %s AS m "
+					"WHERE ($1::text IS NULL OR m.%s > ($1::text)::%s) "
+					"AND ($3::text IS NULL OR m.%s <= ($3::text)::%s)%s%s%s "
+					"ORDER BY m.%s LIMIT $2::int%s) AS pgcarry_keys",
+					t->pk, t->qt, t->pk, t->pk_type, t->pk, t->pk_type,
+					filter ? " AND (" : "", filter ? filter : "", filter ? ")" : "", t->pk,
+					lock ? " FOR NO KEY UPDATE OF m" : "");
 }
 
 /* The range predicate of a batch on alias a. */
@@ -312,14 +319,16 @@ plan_range(plan_gen *g, const plan_table *t, const char *a)
 }
 
 static void
-plan_backfill(plan_gen *g, const plan_table *t, const char *label, const char *batch_sql)
+plan_backfill(plan_gen *g, const plan_table *t, const char *label, const char *batch_sql,
+			  const char *filter, int lock)
 {
 	json_t *b = json_object();
 	json_object_set_new(b, "label", json_string(label));
 	json_object_set_new(b, "end_sql", json_string(plan_fmt(g, "SELECT max(%s)::text FROM %s", t->pk, t->qt)));
 	json_object_set_new(b, "count_sql", json_string(plan_fmt(g,
-		"SELECT count(*) FROM %s WHERE %s <= ($1::text)::%s", t->qt, t->pk, t->pk_type)));
-	json_object_set_new(b, "keys_sql", json_string(plan_keys_sql(g, t, 1)));
+		"SELECT count(*) FROM %s AS m WHERE m.%s <= ($1::text)::%s%s%s%s", t->qt, t->pk, t->pk_type,
+		filter ? " AND (" : "", filter ? filter : "", filter ? ")" : "")));
+	json_object_set_new(b, "keys_sql", json_string(plan_keys_sql(g, t, lock, filter)));
 	json_object_set_new(b, "batch_sql", json_string(batch_sql));
 	json_array_append_new(json_object_get(g->plan, "backfill"), b);
 }
@@ -332,7 +341,7 @@ plan_verify(plan_gen *g, const plan_table *t, const char *label, const char *bat
 	json_object_set_new(v, "label", json_string(label));
 	if (batch_sql)
 	{
-		json_object_set_new(v, "keys_sql", json_string(plan_keys_sql(g, t, 0)));
+		json_object_set_new(v, "keys_sql", json_string(plan_keys_sql(g, t, 0, NULL)));
 		json_object_set_new(v, "batch_sql", json_string(batch_sql));
 	}
 	if (once_sql)
@@ -411,7 +420,7 @@ plan_add_column(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 	const char *label = plan_fmt(g, "%s.%s", t.qt, qc);
 	plan_backfill(g, &t, label, plan_fmt(g,
 		"UPDATE %s AS t SET %s = %s WHERE %s AND t.%s IS NULL",
-		t.qt, qc, def, plan_range(g, &t, "t"), qc));
+		t.qt, qc, def, plan_range(g, &t, "t"), qc), plan_fmt(g, "m.%s IS NULL", qc), 0);
 	if (not_null)
 	{
 		const char *ck = plan_q(g, plan_own(g, "not_null"));
@@ -628,7 +637,8 @@ plan_new_column(plan_gen *g, json_t *op, int rename, int *rb, pgc_err *err)
 		"  RETURN NEW;\n"
 		"END\n"
 		"$pgcarry$;\n"
-		"CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s()",
+		"CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW\n"
+		"  WHEN (current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off') EXECUTE FUNCTION %s()",
 		t.qt, qn, type, fn,
 		qn, qn, to_new, qc, to_old,
 		qc, qc, qn, qn, qn, to_new,
@@ -646,7 +656,8 @@ plan_new_column(plan_gen *g, json_t *op, int rename, int *rb, pgc_err *err)
 	const char *src_t = plan_fmt(g, "(SELECT (%s) FROM (SELECT t.%s AS %s) AS pgcarry_src)", using, qc, qc);
 	plan_backfill(g, &t, label, plan_fmt(g,
 		"UPDATE %s AS t SET %s = %s WHERE %s AND t.%s IS NULL AND t.%s IS NOT NULL",
-		t.qt, qn, src_t, plan_range(g, &t, "t"), qn, qc));
+		t.qt, qn, src_t, plan_range(g, &t, "t"), qn, qc),
+		plan_fmt(g, "m.%s IS NULL AND m.%s IS NOT NULL", qn, qc), 0);
 	if (c.not_null)
 	{
 		plan_step(g, "validate", plan_fmt(g, "add CHECK (%s IS NOT NULL) NOT VALID", qn),
@@ -790,7 +801,8 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		"  PERFORM set_config('" EXPAND_PLAN_GUARD "', '', true);\n"
 		"  RETURN NULL;\n"
 		"END\n$pgcarry$;\n"
-		"CREATE TRIGGER %s AFTER INSERT OR UPDATE OF %s ON %s FOR EACH ROW EXECUTE FUNCTION %s();\n",
+		"CREATE TRIGGER %s AFTER INSERT OR UPDATE OF %s ON %s FOR EACH ROW\n"
+		"  WHEN (current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off') EXECUTE FUNCTION %s();\n",
 		fold, declare.data,
 		qk, qn, qr, t.pk,
 		all_null.data,
@@ -820,7 +832,8 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		"  PERFORM set_config('" EXPAND_PLAN_GUARD "', '', true);\n"
 		"  RETURN NULL;\n"
 		"END\n$pgcarry$;\n"
-		"CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION %s()",
+		"CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW\n"
+		"  WHEN (current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off') EXECUTE FUNCTION %s()",
 		fnew, t.pk_type, t.pk_type, declare.data,
 		qr, qr, qr, qr, qr, qr, qr,
 		t.qt, t.pk,
@@ -842,7 +855,8 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		"INSERT INTO %s (%s, %s) SELECT %s, m.%s FROM %s AS m "
 		"WHERE %s AND (%s) AND NOT EXISTS (SELECT 1 FROM %s AS c WHERE c.%s = m.%s) ORDER BY m.%s",
 		qn, to_list.data, qr, m_vals.data, t.pk, t.qt,
-		plan_range(g, &t, "m"), m_any.data, qn, qr, t.pk, t.pk));
+		plan_range(g, &t, "m"), m_any.data, qn, qr, t.pk, t.pk),
+		plan_fmt(g, "(%s) AND NOT EXISTS (SELECT 1 FROM %s AS c WHERE c.%s = m.%s)", m_any.data, qn, qr, t.pk), 1);
 
 	/* verify: row by row, old shape against new, as anti-joins */
 	buf_t c_vals = {0}, c_row = {0};
@@ -954,7 +968,7 @@ plan_sql(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 								 &t, err) != 0)
 		return -1;
 	if (backfill)
-		plan_backfill(g, &t, plan_fmt(g, "sql backfill of %s", t.qt), backfill);
+		plan_backfill(g, &t, plan_fmt(g, "sql backfill of %s", t.qt), backfill, NULL, 1);
 	if (verify)
 		plan_verify(g, &t, plan_fmt(g, "sql verification %d", g->n), NULL, verify, NULL);
 	return 0;
