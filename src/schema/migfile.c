@@ -191,6 +191,12 @@ migfile_parse_text(const char *file, const char *text, size_t len, migfile *f, p
 {
 	sqlsplit_token *toks = NULL;
 	size_t n = 0;
+	/* A UTF-8 byte order mark, as some editors write, is not SQL. */
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+	{
+		text += 3;
+		len -= 3;
+	}
 	if (sqlsplit_tokenize(text, len, 1, &toks, &n, err) != 0)
 	{
 		err_prefix(err, "migration file %s: ", file);

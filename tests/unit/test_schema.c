@@ -479,6 +479,13 @@ test_migfile(void)
 	TAP_OK(f.has_down, "down section found");
 	sqlsplit_list_free(&f.up);
 	sqlsplit_list_free(&f.down);
+	const char *bom = "\xEF\xBB\xBF-- migrate:up\r\nSELECT 1;\r\n-- migrate:down\r\nSELECT 2;\r\n";
+	TAP_EQ_INT(migfile_parse_text("4_bom.sql", bom, strlen(bom), &f, &err), 0,
+			   "a byte order mark and CRLF line ends are accepted");
+	TAP_OK(f.up.n == 1 && f.down.n == 1 && strcmp(f.up.items[0].sql, "SELECT 1") == 0, "CRLF sections split");
+	sqlsplit_list_free(&f.up);
+	sqlsplit_list_free(&f.down);
+	err_clear(&err);
 	const char *noup = "-- migrate:down\nDROP TABLE a;\n";
 	TAP_EQ_INT(migfile_parse_text("2_b.sql", noup, strlen(noup), &f, &err), -1, "no up section refused");
 	TAP_EQ_STR(err.message, "migration file 2_b.sql has no \"-- migrate:up\" section", "no up section message");
