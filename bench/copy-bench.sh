@@ -174,8 +174,15 @@ for m in $METHODS; do
 	esac
 	bench_say "$m: ${R_WALL[$m]} s wall, ${R_CPU[$m]} s client CPU, ${R_SRV[$m]} s server CPU, target ${R_CHECK[$m]}${R_NOTE[$m]:+, ${R_NOTE[$m]}}"
 	if [[ $m == pgcarry* ]] && [ "$M_RC" != 0 ]; then
-		bench_say "$m: last lines of its log:"
-		tail -n 15 "$WORK/pgcarry.$([ "$m" = pgcarry ] && echo full || echo count).log" 2>/dev/null | sed 's/^/    /' >&2 || true
+		# Keep what pgcarry said, next to the results.
+		kind=$([ "$m" = pgcarry ] && echo full || echo count)
+		mkdir -p "$ROOT/bench/results"
+		keep=$ROOT/bench/results/copy-$(date -u +%Y%m%d-%H%M%S)-$m
+		cp "$WORK/pgcarry.$kind.log" "$keep.log" 2>/dev/null || true
+		cp "$WORK/pgcarry.$kind.out" "$keep.out" 2>/dev/null || true
+		bench_say "$m: exit status $M_RC; its report and log are kept in ${keep#"$ROOT"/}.{out,log}; what it reported:"
+		grep -Ev ' ok$|^$' "$WORK/pgcarry.$kind.out" 2>/dev/null | head -n 30 | sed 's/^/    /' >&2 || true
+		grep -E 'error|warning|differ' "$WORK/pgcarry.$kind.log" 2>/dev/null | head -n 15 | sed 's/^/    /' >&2 || true
 	fi
 done
 
