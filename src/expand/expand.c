@@ -1039,6 +1039,11 @@ expand_main(int argc, char **argv)
 	if (r.conn)
 	{
 		PQsetNoticeProcessor(r.conn, expand_notice, NULL);
+		/* Batches are short, index-driven statements: JIT compiling them
+		 * costs more than it saves.  This session only. */
+		pgc_err jerr = PGC_ERR_INIT;
+		if (conn_exec(r.conn, "SET jit = off", &jerr) != 0)
+			err_clear(&jerr);
 		int frc;
 		if (is_start)
 			frc = expand_start(&r, argv[optind], spec, checksum, &err);

@@ -858,6 +858,9 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		plan_range(g, &t, "m"), m_any.data, qn, qr, t.pk, t.pk),
 		plan_fmt(g, "(%s) AND NOT EXISTS (SELECT 1 FROM %s AS c WHERE c.%s = m.%s)", m_any.data, qn, qr, t.pk), 1);
 
+	/* validate: fresh statistics for the new table, for the new version's queries */
+	plan_step(g, "validate", plan_fmt(g, "analyze %s", qn), plan_fmt(g, "ANALYZE %s", qn), 0, NULL, NULL);
+
 	/* verify: row by row, old shape against new, as anti-joins */
 	buf_t c_vals = {0}, c_row = {0};
 	for (size_t i = 0; i < np; i++)
