@@ -32,7 +32,9 @@ enum
 	ARCHIVE_OPT_CLEAN,
 	ARCHIVE_OPT_DB,
 	ARCHIVE_OPT_NO_OWNER,
-	ARCHIVE_OPT_PROGRESS
+	ARCHIVE_OPT_PROGRESS,
+	ARCHIVE_OPT_VERIFY,
+	ARCHIVE_OPT_PART_SIZE
 };
 
 #define ARCHIVE_DEFAULT_LEVEL 3
@@ -56,6 +58,8 @@ archive_cli_export_help(void)
 		   "      --compress METHOD     zstd, zstd:LEVEL (1..19) or none (default zstd:%d)\n"
 		   "      --format dir|tar      a directory (default) or one tar stream\n"
 		   "      --resume              finish an interrupted export into the same directory\n"
+		   "      --part-size MB        tables bigger than this are written in parts of\n"
+		   "                            this size, read and loaded in parallel (default 128)\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
 		   "\n"
 		   "Each database is read from one snapshot.  The archive's format is described\n"
@@ -83,6 +87,7 @@ archive_cli_import_help(void)
 		   "      --clean               replace target databases that already exist\n"
 		   "      --resume              finish an interrupted import (pgcarry archives)\n"
 		   "      --no-owner            do not restore object owners (pg_restore --no-owner)\n"
+		   "      --verify MODE         full (default: row counts and checksums), count, none\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
 		   "\n"
 		   "A pgcarry archive is checked file by file before it is loaded, and the loaded\n"
@@ -131,6 +136,7 @@ cmd_export(int argc, char **argv)
 		{"format", required_argument, NULL, ARCHIVE_OPT_FORMAT},
 		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
 		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
+		{"part-size", required_argument, NULL, ARCHIVE_OPT_PART_SIZE},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -175,6 +181,14 @@ cmd_export(int argc, char **argv)
 			case ARCHIVE_OPT_RESUME:
 				o.resume = true;
 				break;
+			case ARCHIVE_OPT_PART_SIZE:
+			{
+				long mb;
+				if (cli_parse_int("export", "--part-size", optarg, 1, 1048576, &mb) != 0)
+					return EXIT_USAGE;
+				o.part_mb = (int) mb;
+				break;
+			}
 			case ARCHIVE_OPT_PROGRESS:
 				if (progress_parse_mode(optarg, &o.progress) != 0)
 					return cli_usage_error("export", "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
@@ -233,11 +247,12 @@ cmd_import(int argc, char **argv)
 		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
 		{"db", required_argument, NULL, ARCHIVE_OPT_DB},
 		{"no-owner", no_argument, NULL, ARCHIVE_OPT_NO_OWNER},
+		{"verify", required_argument, NULL, ARCHIVE_OPT_VERIFY},
 		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	archive_import_opts o = {.jobs = 2};
+	archive_import_opts o = {.jobs = 2, .verify = VERIFY_FULL};
 	const char *target_arg = NULL;
 	long jobs = 2;
 	int opt;
@@ -271,6 +286,11 @@ cmd_import(int argc, char **argv)
 				break;
 			case ARCHIVE_OPT_NO_OWNER:
 				o.no_owner = true;
+				break;
+			case ARCHIVE_OPT_VERIFY:
+				if (verify_parse_mode(optarg, &o.verify) != 0)
+					return cli_usage_error("import", "--verify must be \"full\", \"count\" or \"none\", not \"%s\"",
+										   optarg);
 				break;
 			case ARCHIVE_OPT_PROGRESS:
 				if (progress_parse_mode(optarg, &o.progress) != 0)

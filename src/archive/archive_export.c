@@ -43,9 +43,9 @@
 #include "util/xalloc.h"
 #include "workq.h"
 
-/* Tables bigger than this many 8 kB pages are exported in parts of this
- * size (128 MB), on servers with TID range scans (14 and later). */
-#define EXPORT_PART_PAGES 16384
+/* Tables bigger than --part-size are exported in parts of that size (by
+ * ranges of 8 kB pages), on servers with TID range scans (14 and later). */
+#define EXPORT_PART_MB_DEFAULT 128
 #define EXPORT_PART_MIN_VERSION 140000
 
 typedef struct export_run
@@ -468,6 +468,7 @@ archive_export_database(export_run *run, int index, const catalog_db *cdb, manif
 	snapshot *snap = NULL;
 	workq *q = NULL;
 	PGconn *coord = NULL;
+	int64_t part_pages = (int64_t) (o->part_mb > 0 ? o->part_mb : EXPORT_PART_MB_DEFAULT) * 128;
 
 	log_set_database(cdb->name);
 	mdb->encoding = xstrdup(cdb->encoding);
@@ -503,8 +504,8 @@ archive_export_database(export_run *run, int index, const catalog_db *cdb, manif
 		mt->name = xstrdup(tables[i].name);
 		mt->columns = archive_export_columns(tables[i].columns, &mt->ncolumns);
 		int nparts = 1;
-		if (run->server_version >= EXPORT_PART_MIN_VERSION && tables[i].pages > EXPORT_PART_PAGES)
-			nparts = (int) ((tables[i].pages + EXPORT_PART_PAGES - 1) / EXPORT_PART_PAGES);
+		if (run->server_version >= EXPORT_PART_MIN_VERSION && tables[i].pages > part_pages)
+			nparts = (int) ((tables[i].pages + part_pages - 1) / part_pages);
 		char *safe = archive_file_safe_name(tables[i].display, 48);
 		for (int p = 0; p < nparts; p++)
 		{
@@ -574,8 +575,8 @@ archive_export_database(export_run *run, int index, const catalog_db *cdb, manif
 				t->range = STREAM_WHOLE_TABLE;
 			else
 			{
-				t->range.first_page = (int64_t) p * EXPORT_PART_PAGES;
-				t->range.end_page = p == mt->nparts - 1 ? -1 : (int64_t) (p + 1) * EXPORT_PART_PAGES;
+				t->range.first_page = (int64_t) p * part_pages;
+				t->range.end_page = p == mt->nparts - 1 ? -1 : (int64_t) (p + 1) * part_pages;
 			}
 			t->est_bytes = tables[i].est_bytes / mt->nparts;
 			workq_push(q, t, t->est_bytes);

@@ -23,6 +23,8 @@ typedef struct archive_export_opts
 	bool		tar;			/* --format tar */
 	bool		resume;			/* finish an interrupted export (dir only) */
 	progress_mode progress;		/* --progress */
+	int			part_mb;		/* tables bigger than this go in parts of this
+								 * size (MB); 0: the default */
 } archive_export_opts;
 
 /*

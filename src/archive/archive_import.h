@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "progress.h"
+#include "verify.h"
 #include "util/err.h"
 
 typedef struct archive_import_opts
@@ -24,6 +25,7 @@ typedef struct archive_import_opts
 	bool		resume;
 	bool		no_owner;
 	progress_mode progress;		/* --progress */
+	verify_mode verify;			/* --verify: full (default), count, none */
 } archive_import_opts;
 
 /*

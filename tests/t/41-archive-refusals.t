@@ -197,6 +197,31 @@ is "$RC" 1 "a database not in the archive exits 1"
 is "$ERR" 'pgcarry: error: database "nosuch" is not in the archive
 pgcarry: detail: The archive holds "shop", "books".' "a database not in the archive is named, with what the archive holds"
 
+usage '--verify must be "full", "count" or "none", not "some"' import --target "$(pg_uri tgt)" --input "$A" --verify some
+usage '--part-size must be a whole number from 1 to 1048576, not "0"' export --source "$S" shop --output "$T_TMP/x" --part-size 0
+
+# A big table in parts: exported by several sessions, loaded by several
+# sessions (one table, two jobs), verified whole.
+pg_sql src postgres "CREATE DATABASE big"
+pg_sql src big "CREATE TABLE wide (id int, pad text); INSERT INTO wide SELECT i, repeat(md5(i::text), 8) FROM generate_series(1, 40000) i"
+run_pgcarry export --source "$(pg_uri src)" big --output "$T_TMP/parts" --part-size 2 --jobs 2
+is "$RC" 0 "export with --part-size exits 0"
+nparts=$(mj "$T_TMP/parts/manifest.json" 'print scalar @{$m->{databases}[0]{tables}[0]{parts}}')
+ok "$([ "$nparts" -ge 4 ] && echo 0 || echo 1)" "a 12 MB table in 2 MB parts has several parts ($nparts)"
+is "$(mj "$T_TMP/parts/manifest.json" 'my $n = 0; $n += $_->{rows} for @{$m->{databases}[0]{tables}[0]{parts}}; print $n')" 40000 \
+	"the parts' rows add up to the table"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/parts" --jobs 2
+is "$RC" 0 "a table in parts imports"
+like "$OUT" 'imported database "big": 1 tables, 40000 rows loaded, 0 sequences, 0 large objects; verified against the archive' \
+	"every row of every part loaded and verified"
+is "$(pg_sql tgt big "SELECT count(*), sum(id) FROM wide")" "40000|800020000" "the table is whole on the target"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/parts" --db big_count --verify count
+is "$RC" 0 "--verify count exits 0"
+like "$OUT" "row counts verified against the archive" "--verify count says what it checked"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/parts" --db big_none --verify none
+is "$RC" 0 "--verify none exits 0"
+like "$OUT" "not verified \(--verify none\)" "--verify none says nothing was verified"
+
 # Uncompressed archives work the same way.
 run_pgcarry export --source "$(pg_uri src)" books --output "$T_TMP/plain" --compress none
 is "$RC" 0 "export --compress none exits 0"
