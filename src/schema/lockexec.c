@@ -419,8 +419,8 @@ lockexec_index_check(PGconn *conn, const char *sql, lockexec_index_state *state,
 	return lockexec_index_lookup(conn, sql, state, NULL, err);
 }
 
-static int lockexec_loop(PGconn *conn, const char *sql, const lockexec_opts *opts, bool in_tx,
-						 lockexec_tx_fn fn, void *ctx, pgc_err *err);
+static int lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_opts *opts,
+						 bool in_tx, lockexec_tx_fn fn, void *ctx, size_t *failed, pgc_err *err);
 
 /* Drops an INVALID index left by an earlier build of sql.  Returns 0 (also
  * when there is nothing to drop) or -1 with err set. */
@@ -443,7 +443,8 @@ lockexec_drop_invalid_index(PGconn *conn, const char *sql, const lockexec_opts *
 		log_notice("dropping invalid index %s left by an earlier failed CREATE INDEX CONCURRENTLY; "
 				   "building it again", qualified);
 		char *drop = xasprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qualified);
-		rc = lockexec_loop(conn, drop, o, false, NULL, NULL, err);
+		const char *one[1] = {drop};
+		rc = lockexec_loop(conn, one, 1, o, false, NULL, NULL, NULL, err);
 		free(drop);
 	}
 	free(qualified);
@@ -455,9 +456,12 @@ lockexec_drop_invalid_index(PGconn *conn, const char *sql, const lockexec_opts *
  * ------------------------------------------------------------------------ */
 
 static int
-lockexec_loop(PGconn *conn, const char *sql, const lockexec_opts *opts, bool in_tx,
-			  lockexec_tx_fn fn, void *ctx, pgc_err *err)
+lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_opts *opts, bool in_tx,
+			  lockexec_tx_fn fn, void *ctx, size_t *failed, pgc_err *err)
 {
+	const char *sql = stmts[0];	/* for messages until a statement fails */
+	if (failed)
+		*failed = n;
 	lockexec_opts o;
 	if (opts)
 		o = *opts;
@@ -505,13 +509,23 @@ lockexec_loop(PGconn *conn, const char *sql, const lockexec_opts *opts, bool in_
 			if (r == 0)
 				r = lockexec_set_ms(conn, "statement_timeout", o.statement_timeout_ms, false, &e);
 		}
-		if (r == 0)
+		for (size_t i = 0; r == 0 && i < n; i++)
 		{
-			log_debug("running (attempt %d): %s", attempt + 1, sql);
-			r = lockexec_send_wait(&st, sql, o.lock_timeout_ms, &e);
+			log_debug("running (attempt %d): %s", attempt + 1, stmts[i]);
+			r = lockexec_send_wait(&st, stmts[i], o.lock_timeout_ms, &e);
+			if (r != 0)
+			{
+				sql = stmts[i];
+				if (failed)
+					*failed = i;
+			}
 		}
 		if (r == 0 && fn)
+		{
 			r = fn(conn, ctx, &e);
+			if (r != 0 && failed)
+				*failed = n;	/* not one of the statements */
+		}
 		if (r == 0 && in_tx)
 			r = conn_exec(conn, "COMMIT", &e);
 		if (r == 0)
@@ -567,18 +581,33 @@ done:
 int
 lockexec_run(PGconn *conn, const char *sql, const lockexec_opts *o, pgc_err *err)
 {
-	return lockexec_loop(conn, sql, o, true, NULL, NULL, err);
+	const char *one[1] = {sql};
+	return lockexec_loop(conn, one, 1, o, true, NULL, NULL, NULL, err);
 }
 
 int
 lockexec_run_tx(PGconn *conn, const char *sql, const lockexec_opts *o,
 				lockexec_tx_fn fn, void *ctx, pgc_err *err)
 {
-	return lockexec_loop(conn, sql, o, true, fn, ctx, err);
+	const char *one[1] = {sql};
+	return lockexec_loop(conn, one, 1, o, true, fn, ctx, NULL, err);
+}
+
+int
+lockexec_run_tx_list(PGconn *conn, const char *const *stmts, size_t n, const lockexec_opts *o,
+					 lockexec_tx_fn fn, void *ctx, size_t *failed, pgc_err *err)
+{
+	if (n == 0)
+	{
+		static const char *const none[1] = {"SELECT 1"};
+		return lockexec_loop(conn, none, 1, o, true, fn, ctx, NULL, err);
+	}
+	return lockexec_loop(conn, stmts, n, o, true, fn, ctx, failed, err);
 }
 
 int
 lockexec_run_autocommit(PGconn *conn, const char *sql, const lockexec_opts *o, pgc_err *err)
 {
-	return lockexec_loop(conn, sql, o, false, NULL, NULL, err);
+	const char *one[1] = {sql};
+	return lockexec_loop(conn, one, 1, o, false, NULL, NULL, NULL, err);
 }

@@ -64,6 +64,16 @@ typedef int (*lockexec_tx_fn) (PGconn *conn, void *ctx, pgc_err *err);
 int lockexec_run_tx(PGconn *conn, const char *sql, const lockexec_opts *o,
 					lockexec_tx_fn fn, void *ctx, pgc_err *err);
 
+/*
+ * Like lockexec_run_tx for n statements sent one at a time in the same
+ * transaction (fn may be NULL), so a failure is pinned to one statement:
+ * *failed (when not NULL) receives the index of the statement that failed,
+ * or n when none did (success, or fn or COMMIT failed).  n == 0 runs only
+ * fn.  Returns 0 once committed, or -1 with err set.
+ */
+int lockexec_run_tx_list(PGconn *conn, const char *const *stmts, size_t n, const lockexec_opts *o,
+						 lockexec_tx_fn fn, void *ctx, size_t *failed, pgc_err *err);
+
 typedef enum lockexec_index_state
 {
 	LOCKEXEC_INDEX_NOT_NAMED = 0,	/* not a CREATE INDEX CONCURRENTLY naming its index */

@@ -215,6 +215,9 @@ typedef struct migrate_step
 	char	   *checksum;
 	const char *kind;			/* for no_tx steps: the statement kind */
 	bool		weak_lock;		/* no_tx step that only takes SHARE UPDATE EXCLUSIVE */
+	const char **stmts;			/* its statements (owned by the migfile) */
+	int		   *lines;			/* and their lines in the file */
+	size_t		nstmts;
 } migrate_step;
 
 typedef struct migrate_steps
@@ -230,6 +233,8 @@ migrate_steps_free(migrate_steps *s)
 	{
 		free(s->items[i].sql);
 		free(s->items[i].checksum);
+		free(s->items[i].stmts);
+		free(s->items[i].lines);
 	}
 	free(s->items);
 	s->items = NULL;
@@ -242,6 +247,7 @@ migrate_build_steps(const sqlsplit_list *l, migrate_steps *out)
 	out->items = NULL;
 	out->n = 0;
 	buf_t cur = {0};
+	size_t first = 0;			/* first statement of the current transactional run */
 	for (size_t i = 0; i <= l->n; i++)
 	{
 		lint_info info = {0};
@@ -254,10 +260,19 @@ migrate_build_steps(const sqlsplit_list *l, migrate_steps *out)
 		if ((i == l->n || no_tx) && cur.len > 0)
 		{
 			out->items = xrealloc(out->items, (out->n + 1) * sizeof *out->items);
-			out->items[out->n++] = (migrate_step) {
+			migrate_step st = {
 				.no_tx = false, .sql = xstrdup(cur.data),
 				.checksum = migfile_sha256_hex(cur.data, cur.len), .kind = "transaction"
 			};
+			st.nstmts = i - first;
+			st.stmts = xcalloc(st.nstmts, sizeof *st.stmts);
+			st.lines = xcalloc(st.nstmts, sizeof *st.lines);
+			for (size_t k = 0; k < st.nstmts; k++)
+			{
+				st.stmts[k] = l->items[first + k].sql;
+				st.lines[k] = l->items[first + k].line;
+			}
+			out->items[out->n++] = st;
 			buf_reset(&cur);
 		}
 		if (i < l->n)
@@ -266,14 +281,25 @@ migrate_build_steps(const sqlsplit_list *l, migrate_steps *out)
 			{
 				const char *sql = l->items[i].sql;
 				out->items = xrealloc(out->items, (out->n + 1) * sizeof *out->items);
-				out->items[out->n++] = (migrate_step) {
+				migrate_step st = {
 					.no_tx = true, .sql = xstrdup(sql),
 					.checksum = migfile_sha256_hex(sql, strlen(sql)), .kind = info.kind,
 					.weak_lock = strcmp(info.lock, "SHARE UPDATE EXCLUSIVE") == 0
 				};
+				st.nstmts = 1;
+				st.stmts = xcalloc(1, sizeof *st.stmts);
+				st.lines = xcalloc(1, sizeof *st.lines);
+				st.stmts[0] = sql;
+				st.lines[0] = l->items[i].line;
+				out->items[out->n++] = st;
+				first = i + 1;
 			}
 			else
+			{
+				if (cur.len == 0)
+					first = i;
 				buf_printf(&cur, "%s%s", cur.len ? ";\n" : "", l->items[i].sql);
+			}
 		}
 		lint_info_free(&info);
 	}
@@ -401,6 +427,7 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 		}
 	int64_t started = migrate_now_ms();
 	bool multi = steps.n > 1;
+	int fail_line = 0;			/* line of the statement that failed, when known */
 	log_notice("%s %s (%zu statement%s%s)", up ? "applying" : "rolling back", f->file,
 			   up ? f->up.n : f->down.n, (up ? f->up.n : f->down.n) == 1 ? "" : "s",
 			   multi ? ", in steps: some statements cannot run in a transaction" : "");
@@ -415,7 +442,7 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 		if (i < ndone && done[i])
 		{
 			log_notice("step %zu of %zu already done by an interrupted run; skipping it", i + 1, steps.n);
-			if (last && lockexec_run_tx(conn, "SELECT 1", &o->lx, migrate_tx_write, &t, err) != 0)
+			if (last && lockexec_run_tx_list(conn, NULL, 0, &o->lx, migrate_tx_write, &t, NULL, err) != 0)
 				goto out;
 			continue;
 		}
@@ -427,10 +454,16 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 		}
 		if (!s->no_tx)
 		{
-			if (lockexec_run_tx(conn, s->sql, &o->lx, migrate_tx_write, &t, err) != 0)
+			size_t failed = s->nstmts;
+			if (lockexec_run_tx_list(conn, s->stmts, s->nstmts, &o->lx, migrate_tx_write, &t, &failed, err) != 0)
+			{
+				if (failed < s->nstmts)
+					fail_line = s->lines[failed];
 				goto fail;
+			}
 			continue;
 		}
+		fail_line = s->lines[0];
 		log_notice("step %zu of %zu runs outside a transaction: %s", i + 1, steps.n, s->kind);
 		bool skip = migrate_step_already_done(conn, s, err);
 		if (err->set)
@@ -452,9 +485,10 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 		}
 		if (!skip && lockexec_run_autocommit(conn, s->sql, &lx, err) != 0)
 			goto fail;
+		fail_line = 0;
 		if (last)
 		{
-			if (lockexec_run_tx(conn, "SELECT 1", &o->lx, migrate_tx_write, &t, err) != 0)
+			if (lockexec_run_tx_list(conn, NULL, 0, &o->lx, migrate_tx_write, &t, NULL, err) != 0)
 				goto fail;
 		}
 		else if (migrate_tx_write(conn, &t, err) != 0)
@@ -465,7 +499,10 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 	rc = 0;
 	goto out;
 fail:
-	err_prefix(err, "%s %s: ", up ? "applying" : "rolling back", f->file);
+	if (fail_line > 0)
+		err_prefix(err, "%s %s, line %d: ", up ? "applying" : "rolling back", f->file, fail_line);
+	else
+		err_prefix(err, "%s %s: ", up ? "applying" : "rolling back", f->file);
 	if (multi && !err->hint)
 		err_hint(err, "Fix the cause and run again; steps that finished are recorded and will not run twice.");
 out:

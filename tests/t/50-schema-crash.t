@@ -31,7 +31,7 @@ DROP INDEX CONCURRENTLY users_email;
 SQL
 run_pgcarry schema up --target "$U"
 is "$RC" 1 "unique index over duplicates fails"
-like "$ERR" "error: applying 002_email_unique.sql: could not create unique index \"users_email\"" "the server's reason is shown"
+like "$ERR" "error: applying 002_email_unique.sql, line 2: could not create unique index \"users_email\"" "the server's reason is shown"
 like "$ERR" "detail: Key \(email\)=\(dup@example.org\) is duplicated." "the server's detail is shown"
 is "$(pg_sql db postgres "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass")" f \
 	"the failed build left an INVALID index behind"
@@ -60,7 +60,7 @@ SQL
 cp migrations/003_multi.sql 003.orig
 run_pgcarry schema up --target "$U"
 is "$RC" 1 "third step fails"
-like "$ERR" "error: applying 003_multi.sql: relation \"needed\" does not exist" "failing step's error"
+like "$ERR" "error: applying 003_multi.sql, line 4: relation \"needed\" does not exist" "failing step's error"
 like "$ERR" "hint: Fix the cause and run again; steps that finished are recorded and will not run twice." "the way out"
 is "$(pg_sql db postgres "SELECT string_agg(step::text, ',' ORDER BY step) FROM pgcarry_schema.steps WHERE version = '003'")" "1,2" \
 	"the finished steps are recorded"
@@ -102,7 +102,7 @@ is "$(pg_sql db postgres "SELECT count(*) FROM pgcarry_schema.migrations WHERE v
 pg_sql db postgres "CREATE VIEW audit_view AS SELECT * FROM audit"
 run_pgcarry schema down --target "$U"
 is "$RC" 1 "down stops at a failing step"
-like "$ERR" "error: rolling back 003_multi.sql: cannot drop table audit because other objects depend on it" "failing down step's error"
+like "$ERR" "error: rolling back 003_multi.sql, line 8: cannot drop table audit because other objects depend on it" "failing down step's error"
 run_pgcarry schema up --target "$U"
 is "$RC" 1 "up refuses while a rollback is half done"
 is "$ERR" "pgcarry: error: migration 003 was interrupted while being rolled back (1 step done)
@@ -127,7 +127,7 @@ rm migrations/003_multi.sql
 printf -- '-- migrate:up\nCREATE INDEX CONCURRENTLY users_other ON users (name);\n' >migrations/005_other.sql
 run_pgcarry schema up --target "$U"
 is "$RC" 1 "an index another session is building is left alone"
-like "$ERR" "error: applying 005_other.sql: index \"public\".\"users_other\" is being built right now by another session" "building index message"
+like "$ERR" "error: applying 005_other.sql, line 2: index \"public\".\"users_other\" is being built right now by another session" "building index message"
 like "$ERR" "hint: Wait for that build to finish \(see pg_stat_progress_create_index\), then run again." "building index hint"
 wait "$w"
 wait "$other"
@@ -147,8 +147,10 @@ for _ in $(seq 1 50); do
 	[ "$(pg_sql db postgres "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()")" = 1 ] && break
 	sleep 0.1
 done
-kill -9 "$k"
-{ wait "$k"; } 2>/dev/null
+{
+	kill -9 "$k"
+	wait "$k"
+} 2>/dev/null
 # The server ends the orphaned session (as it would on its own once it
 # notices the client is gone).
 pg_sql db postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pgcarry%'" >/dev/null

@@ -99,7 +99,7 @@ sleep 0.5
 app_pid=$(pg_sql db postgres "SELECT pid FROM pg_stat_activity WHERE application_name = 'app'")
 run_pgcarry schema up --target "$U" --lock-timeout 300ms --retry-budget 2s
 is "$RC" 1 "pgcarry stops when the retry budget is spent"
-like "$ERR" "pgcarry: error: applying 004_age.sql: gave up waiting for a lock after [0-9]+ attempts in [0-9]+ s \(retry budget 2 s\)" \
+like "$ERR" "pgcarry: error: applying 004_age.sql, line 2: gave up waiting for a lock after [0-9]+ attempts in [0-9]+ s \(retry budget 2 s\)" \
 	"budget message"
 like "$ERR" "pgcarry: detail: Each attempt waited at most 300 ms so the application's queries never queued longer; blocked by pid $app_pid \(application \"app\"" \
 	"budget detail names the blocker"
@@ -159,7 +159,7 @@ kill -INT "$d"
 wait "$d"
 is "$?" 1 "an interrupted run exits 1"
 derr=$(cat d.err)
-like "$derr" "error: applying 006_score.sql: (interrupted while waiting to retry a statement|canceling statement due to user request)" \
+like "$derr" "error: applying 006_score.sql, line 2: (interrupted while waiting to retry a statement|canceling statement due to user request)" \
 	"it stops at once, whether waiting in the queue or between attempts"
 is "$(pg_sql db postgres "SELECT count(*) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'score'")" 0 "nothing applied"
 is "$(pg_sql db postgres "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgcarry%'")" 0 "no pgcarry session left behind"
@@ -174,6 +174,6 @@ printf -- '-- migrate:up\nSELECT pg_sleep(5);\n' >slow/1_slow.sql
 pg_sql db postgres "CREATE DATABASE other"
 run_pgcarry schema up --target "$(pg_uri db other)" --dir slow --statement-timeout 500ms
 is "$RC" 1 "--statement-timeout stops a long statement"
-like "$ERR" "error: applying 1_slow.sql: canceling statement due to statement timeout" "statement timeout message"
+like "$ERR" "error: applying 1_slow.sql, line 2: canceling statement due to statement timeout" "statement timeout message"
 
 done_testing
