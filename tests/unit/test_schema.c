@@ -158,6 +158,25 @@ test_lockexec(const char *uri)
 	TAP_EQ_STR(v, "0", "statement rolled back with the callback");
 	free(v);
 
+	/* Statements one at a time in one transaction: the failing one is named. */
+	const char *list[3] = {"CREATE TABLE l1 (id int)", "SELECT nosuchcol FROM t", "CREATE TABLE l2 (id int)"};
+	size_t failed = 99;
+	TAP_EQ_INT(lockexec_run_tx_list(c, list, 3, &o, NULL, NULL, &failed, &err), -1, "list with a bad statement fails");
+	TAP_EQ_INT(failed, 1, "the failing statement's index is returned");
+	TAP_EQ_STR(err.query, "SELECT nosuchcol FROM t", "the error carries the failing statement");
+	err_clear(&err);
+	v = test_value(c, "SELECT count(*) FROM pg_class WHERE relname IN ('l1', 'l2')");
+	TAP_EQ_STR(v, "0", "the whole transaction rolled back");
+	free(v);
+	TAP_EQ_INT(lockexec_run_tx_list(c, list, 1, &o, test_insert_marker, "list", &failed, &err), 0, "list succeeds");
+	TAP_EQ_INT(failed, 1, "no statement failed: index is n");
+	TAP_EQ_INT(lockexec_run_tx_list(c, NULL, 0, &o, test_insert_marker, "only the callback", NULL, &err), 0,
+			   "an empty list runs only the callback");
+	err_clear(&err);
+	v = test_value(c, "SELECT string_agg(m, ',' ORDER BY m) FROM marks");
+	TAP_EQ_STR(v, "added x,list,only the callback", "callback rows committed");
+	free(v);
+
 	/* A plain SQL error is not retried. */
 	t0 = test_now_ms();
 	TAP_EQ_INT(lockexec_run(c, "ALTER TABLE nosuch ADD COLUMN z int", &o, &err), -1, "error fails");
