@@ -874,28 +874,44 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		buf_printf(&mq, "%squote_nullable(m.%s)", i ? " || ', ' || " : "", from[i]);
 		buf_printf(&d_vals, "%sd.%s", i ? ", " : "", to[i]);
 	}
+	/*
+	 * One batch of old keys against the same range of references in the new
+	 * table: set-based (range scans and hash joins), one statement, so one
+	 * snapshot of both shapes.
+	 */
+	buf_t m_cols = {0}, x_cols = {0};
+	for (size_t i = 0; i < np; i++)
+	{
+		buf_printf(&m_cols, ", m.%s", from[i]);
+		buf_printf(&x_cols, ", x.%s", to[i]);
+	}
 	const char *batch = plan_fmt(g,
-		"SELECT m.%s::text, CASE "
-		"WHEN f.%s IS NULL THEN 'has (' || %s || ') but no row in ' || %s "
-		"WHEN NOT (%s) THEN 'has no values but ' || f.n || ' row(s) in ' || %s "
-		"WHEN f.dup > 1 THEN 'its row appears ' || f.dup || ' times in ' || %s "
+		"WITH m AS (SELECT m.%s AS pgcarry_k%s FROM %s AS m WHERE %s), "
+		"c AS (SELECT x.%s AS pgcarry_k%s, row_number() OVER (PARTITION BY x.%s ORDER BY x.%s) AS pgcarry_rn, "
+		"      count(*) OVER (PARTITION BY x.%s) AS pgcarry_n FROM %s AS x "
+		"      WHERE ($1::text IS NULL OR x.%s > ($1::text)::%s) AND x.%s <= ($2::text)::%s), "
+		"f AS (SELECT * FROM c WHERE pgcarry_rn = 1), "
+		"d AS (SELECT d.pgcarry_k, count(*) AS pgcarry_dup FROM c AS d JOIN m ON m.pgcarry_k = d.pgcarry_k "
+		"      WHERE (%s) IS NOT DISTINCT FROM (%s) GROUP BY d.pgcarry_k) "
+		"SELECT m.pgcarry_k::text, CASE "
+		"WHEN f.pgcarry_k IS NULL THEN 'has (' || %s || ') but no row in ' || %s "
+		"WHEN NOT (%s) THEN 'has no values but ' || f.pgcarry_n || ' row(s) in ' || %s "
+		"WHEN coalesce(dd.pgcarry_dup, 0) > 1 THEN 'its row appears ' || dd.pgcarry_dup || ' times in ' || %s "
 		"ELSE 'has (' || %s || ') but ' || %s || ' has (' || %s || ')' END "
-		"FROM %s AS m LEFT JOIN LATERAL ("
-		"  SELECT x.*, count(*) OVER () AS n, "
-		"         (SELECT count(*) FROM %s AS d WHERE d.%s = m.%s AND (%s) IS NOT DISTINCT FROM (%s)) AS dup "
-		"  FROM %s AS x WHERE x.%s = m.%s ORDER BY x.%s LIMIT 1) AS f ON true "
-		"WHERE %s AND ("
-		"  ((%s) AND (f.%s IS NULL OR (%s) IS DISTINCT FROM (%s) OR f.dup > 1)) "
-		"  OR (NOT (%s) AND f.%s IS NOT NULL))",
-		t.pk, qk, mq.data, plan_lit(g, qn),
-		m_any.data, plan_lit(g, qn), plan_lit(g, qn),
+		"FROM m LEFT JOIN f ON f.pgcarry_k = m.pgcarry_k LEFT JOIN d AS dd ON dd.pgcarry_k = m.pgcarry_k "
+		"WHERE ((%s) AND (f.pgcarry_k IS NULL OR (%s) IS DISTINCT FROM (%s) OR coalesce(dd.pgcarry_dup, 0) > 1)) "
+		"OR (NOT (%s) AND f.pgcarry_k IS NOT NULL)",
+		t.pk, m_cols.data, t.qt, plan_range(g, &t, "m"),
+		qr, x_cols.data, qr, qk, qr, qn, qr, t.pk_type, qr, t.pk_type,
+		m_vals.data, d_vals.data,
+		mq.data, plan_lit(g, qn),
+		m_any.data, plan_lit(g, qn),
+		plan_lit(g, qn),
 		mq.data, plan_lit(g, qn), c_row.data,
-		t.qt,
-		qn, qr, t.pk, m_vals.data, d_vals.data,
-		qn, qr, t.pk, qk,
-		plan_range(g, &t, "m"),
-		m_any.data, qk, m_vals.data, c_vals.data,
-		m_any.data, qk);
+		m_any.data, m_vals.data, c_vals.data,
+		m_any.data);
+	buf_free(&m_cols);
+	buf_free(&x_cols);
 	const char *once = plan_fmt(g,
 		"SELECT c.%s::text, 'row of ' || %s || ' has no matching row in ' || %s "
 		"FROM %s AS c WHERE NOT EXISTS (SELECT 1 FROM %s AS m WHERE m.%s = c.%s)",
