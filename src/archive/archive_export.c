@@ -48,6 +48,9 @@
 #define EXPORT_PART_MB_DEFAULT 128
 #define EXPORT_PART_MIN_VERSION 140000
 
+/* Databases exported at the same time (each holds a snapshot session). */
+#define EXPORT_BATCH 4
+
 typedef struct export_run
 {
 	const archive_export_opts *o;
@@ -58,6 +61,7 @@ typedef struct export_run
 	char	   *pg_dump;		/* paths of PostgreSQL's programs (ddl.h) */
 	char	   *pg_dumpall;
 	progress   *prog;
+	workq	   *q;				/* one queue for every database of a batch */
 } export_run;
 
 typedef struct export_db
@@ -73,6 +77,15 @@ typedef struct export_db
 	uint64_t	rows;
 	uint64_t	bytes;
 	int			index;			/* for progress */
+	/* Held from start to finish (coordinator side only): */
+	PGconn	   *coord;			/* holds the snapshot */
+	snapshot   *snap;
+	catalog_table *tables;
+	int			ntables;
+	catalog_sequence *seqs;
+	int			nseqs;
+	int64_t		lo_count;
+	time_t		start;
 } export_db;
 
 typedef enum export_kind
@@ -97,6 +110,7 @@ typedef struct export_task
 typedef struct export_worker
 {
 	PGconn	   *conn;
+	export_db  *db;				/* the database conn is attached to */
 } export_worker;
 
 /* ------------------------------------------------------------ helpers */
@@ -150,6 +164,9 @@ archive_export_fail(export_db *db, pgc_err *err)
 		err_move(&db->err, err);
 	pthread_mutex_unlock(&db->lock);
 	err_clear(err);
+	/* The export fails as a whole: start nothing more. */
+	if (db->run->q)
+		workq_stop(db->run->q);
 }
 
 static bool
@@ -392,11 +409,17 @@ archive_export_run_task(void *task, int worker, void *state, void *ctx)
 	log_set_database(db->cdb->name);
 	if (archive_export_failed(db))
 		goto done;
-	if (t->kind != EXPORT_SCHEMA && !ws->conn)
+	if (t->kind != EXPORT_SCHEMA && ws->db != db)
 	{
+		/* A session of another database (or none yet): attach anew. */
+		conn_close(ws->conn);
+		ws->db = db;
 		ws->conn = stream_conn_open(db->run->o->source, db->cdb->name, "source", db->cdb->encoding, true, &err);
 		if (!ws->conn || snapshot_attach(ws->conn, db->snapshot_id, &err) != 0)
 		{
+			conn_close(ws->conn);
+			ws->conn = NULL;
+			ws->db = NULL;
 			archive_export_fail(db, &err);
 			goto done;
 		}
@@ -452,52 +475,48 @@ archive_export_sequences_file(export_db *db, PGconn *conn, const catalog_sequenc
 	return rc;
 }
 
-/* Exports one database into mdb (whose name and dir are set). */
+/*
+ * Starts the export of one database (mdb's name and dir are set): its
+ * snapshot, its catalog read in that snapshot, its manifest entries, and
+ * its tasks pushed on run->q.  Returns 0, or -1 with err set.
+ */
 static int
-archive_export_database(export_run *run, int index, const catalog_db *cdb, manifest_db *mdb, pgc_err *err)
+archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 {
 	const archive_export_opts *o = run->o;
-	export_db db = {.run = run, .cdb = cdb, .mdb = mdb, .index = index};
-	pthread_mutex_init(&db.lock, NULL);
-	time_t start = time(NULL);
-	int rc = -1;
-	catalog_table *tables = NULL;
-	catalog_sequence *seqs = NULL;
-	int ntables = 0, nseqs = 0;
-	int64_t lo_count = 0, lo_bytes = 0;
-	snapshot *snap = NULL;
-	workq *q = NULL;
-	PGconn *coord = NULL;
+	const catalog_db *cdb = db->cdb;
+	manifest_db *mdb = db->mdb;
+	int64_t lo_bytes = 0;
 	int64_t part_pages = (int64_t) (o->part_mb > 0 ? o->part_mb : EXPORT_PART_MB_DEFAULT) * 128;
+	int rc = -1;
 
+	db->start = time(NULL);
 	log_set_database(cdb->name);
 	mdb->encoding = xstrdup(cdb->encoding);
 	mdb->lc_collate = xstrdup(cdb->collate);
 	mdb->lc_ctype = xstrdup(cdb->ctype);
 	mdb->owner = xstrdup(cdb->owner);
 	mdb->schema_file = xasprintf("%s/schema.dump", mdb->dir);
-	if (!run->tar && archive_file_mkdirs(run->root, mdb->dir, err) != 0)
+	if (archive_file_mkdirs(run->root, mdb->dir, err) != 0)
 		goto done;
-	if (run->tar && archive_file_mkdirs(run->root, mdb->dir, err) != 0)
+	db->coord = stream_conn_open(o->source, cdb->name, "source", cdb->encoding, true, err);
+	if (!db->coord)
 		goto done;
-
-	coord = stream_conn_open(o->source, cdb->name, "source", cdb->encoding, true, err);
-	if (!coord)
+	db->snap = snapshot_export(db->coord, err);
+	if (!db->snap)
 		goto done;
-	snap = snapshot_export(coord, err);
-	if (!snap)
-		goto release;
-	db.snapshot_id = snapshot_id(snap);
-	if (catalog_tables(coord, &tables, &ntables, err) != 0 ||
-		catalog_sequences(coord, &seqs, &nseqs, err) != 0 ||
-		catalog_large_objects(coord, &lo_count, &lo_bytes, err) != 0)
-		goto release;
-	db.child_conn = ddl_conninfo(o->source, cdb->name, "source", &db.password, err);
-	if (!db.child_conn)
-		goto release;
+	db->snapshot_id = snapshot_id(db->snap);
+	if (catalog_tables(db->coord, &db->tables, &db->ntables, err) != 0 ||
+		catalog_sequences(db->coord, &db->seqs, &db->nseqs, err) != 0 ||
+		catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0)
+		goto done;
+	db->child_conn = ddl_conninfo(o->source, cdb->name, "source", &db->password, err);
+	if (!db->child_conn)
+		goto done;
 
 	/* The manifest entries first: tasks fill them in place. */
-	for (int i = 0; i < ntables; i++)
+	const catalog_table *tables = db->tables;
+	for (int i = 0; i < db->ntables; i++)
 	{
 		manifest_table *mt = manifest_db_add_table(mdb);
 		mt->schema = xstrdup(tables[i].schema);
@@ -514,59 +533,52 @@ archive_export_database(export_run *run, int index, const catalog_db *cdb, manif
 		}
 		free(safe);
 	}
-	if (lo_count > 0)
+	if (db->lo_count > 0)
 		mdb->lo_file = xasprintf("%s/large-objects%s", mdb->dir, archive_export_ext(run));
-	if (nseqs > 0)
+	if (db->nseqs > 0)
 	{
 		mdb->sequences_file = xasprintf("%s/sequences.sql", mdb->dir);
-		for (int i = 0; i < nseqs; i++)
+		for (int i = 0; i < db->nseqs; i++)
 		{
 			manifest_sequence *ms = manifest_db_add_sequence(mdb);
-			ms->schema = xstrdup(seqs[i].schema);
-			ms->name = xstrdup(seqs[i].name);
-			ms->last_value = xstrdup(seqs[i].last_value);
-			ms->is_called = seqs[i].is_called;
+			ms->schema = xstrdup(db->seqs[i].schema);
+			ms->name = xstrdup(db->seqs[i].name);
+			ms->last_value = xstrdup(db->seqs[i].last_value);
+			ms->is_called = db->seqs[i].is_called;
 		}
-		if (archive_export_sequences_file(&db, coord, seqs, nseqs, err) != 0)
-			goto release;
+		if (archive_export_sequences_file(db, db->coord, db->seqs, db->nseqs, err) != 0)
+			goto done;
 	}
 
-	int units = lo_count > 0 ? 1 : 0;
+	int units = db->lo_count > 0 ? 1 : 0;
 	int64_t est_total = lo_bytes;
-	for (int i = 0; i < ntables; i++)
+	for (int i = 0; i < db->ntables; i++)
 	{
 		units += mdb->tables[i].nparts;
 		est_total += tables[i].est_bytes;
 	}
-	progress_add_total(run->prog, index, units, est_total);
-	progress_phase(run->prog, index, "data");
-	workq_ops ops = {
-		.worker_start = archive_export_worker_start,
-		.run = archive_export_run_task,
-		.worker_end = archive_export_worker_end,
-		.dropped = archive_export_dropped,
-	};
-	q = workq_create(o->jobs, &ops, NULL);
+	progress_add_total(run->prog, db->index, units, est_total);
+	progress_phase(run->prog, db->index, "data");
 	export_task *st = xcalloc(1, sizeof *st);
 	st->kind = EXPORT_SCHEMA;
-	st->db = &db;
-	workq_push(q, st, INT64_MAX);
-	if (lo_count > 0)
+	st->db = db;
+	workq_push(run->q, st, INT64_MAX);
+	if (db->lo_count > 0)
 	{
 		export_task *lt = xcalloc(1, sizeof *lt);
 		lt->kind = EXPORT_LARGE_OBJECTS;
-		lt->db = &db;
+		lt->db = db;
 		lt->est_bytes = lo_bytes;
-		workq_push(q, lt, lo_bytes);
+		workq_push(run->q, lt, lo_bytes);
 	}
-	for (int i = 0; i < ntables; i++)
+	for (int i = 0; i < db->ntables; i++)
 	{
 		manifest_table *mt = &mdb->tables[i];
 		for (int p = 0; p < mt->nparts; p++)
 		{
 			export_task *t = xcalloc(1, sizeof *t);
 			t->kind = EXPORT_PART;
-			t->db = &db;
+			t->db = db;
 			t->table = i;
 			t->part = p;
 			t->qualified = xstrdup(tables[i].qualified);
@@ -579,21 +591,28 @@ archive_export_database(export_run *run, int index, const catalog_db *cdb, manif
 				t->range.end_page = p == mt->nparts - 1 ? -1 : (int64_t) (p + 1) * part_pages;
 			}
 			t->est_bytes = tables[i].est_bytes / mt->nparts;
-			workq_push(q, t, t->est_bytes);
+			workq_push(run->q, t, t->est_bytes);
 		}
 	}
-	workq_wait(q);
-	workq_destroy(q);
-	q = NULL;
-	if (db.err.set)
+	rc = 0;
+done:
+	if (rc != 0)
+		progress_phase(run->prog, db->index, "failed");
+	log_set_database(NULL);
+	return rc;
+}
+
+/* Ends the export of a database whose tasks all ran: table checksums,
+ * database.json.  Returns 0, or -1 with err set. */
+static int
+archive_export_db_finish(export_run *run, export_db *db, pgc_err *err)
+{
+	manifest_db *mdb = db->mdb;
+	if (db->err.set)
 	{
-		err_move(err, &db.err);
-		goto release;
-	}
-	if (cleanup_interrupted())
-	{
-		err_set(err, "export interrupted");
-		goto release;
+		err_move(err, &db->err);
+		progress_phase(run->prog, db->index, "failed");
+		return -1;
 	}
 	/* Table checksums: the sum of their parts. */
 	for (int i = 0; i < mdb->ntables; i++)
@@ -613,32 +632,33 @@ archive_export_database(export_run *run, int index, const catalog_db *cdb, manif
 		rowhash_hex(&h, mt->checksum);
 	}
 	if (!run->tar && manifest_db_write(run->root, mdb, err) != 0)
-		goto release;
-	progress_phase(run->prog, index, "done");
+		return -1;
+	progress_phase(run->prog, db->index, "done");
+	log_set_database(db->cdb->name);
 	log_notice("exported database \"%s\": %d tables, %llu rows, %d sequences, %lld large objects, "
-			   "%llu bytes in %lld s", cdb->name, ntables, (unsigned long long) db.rows, nseqs,
-			   (long long) lo_count, (unsigned long long) db.bytes, (long long) (time(NULL) - start));
-	rc = 0;
-
-release:
-	snapshot_release(snap);
-done:
-	if (rc != 0)
-		progress_phase(run->prog, index, "failed");
-	conn_close(coord);
-	workq_destroy(q);
-	catalog_tables_free(tables, ntables);
-	catalog_sequences_free(seqs, nseqs);
-	if (db.password)
-	{
-		memset(db.password, 0, strlen(db.password));
-		free(db.password);
-	}
-	free(db.child_conn);
-	err_clear(&db.err);
-	pthread_mutex_destroy(&db.lock);
+			   "%llu bytes in %lld s", db->cdb->name, db->ntables, (unsigned long long) db->rows, db->nseqs,
+			   (long long) db->lo_count, (unsigned long long) db->bytes, (long long) (time(NULL) - db->start));
 	log_set_database(NULL);
-	return rc;
+	return 0;
+}
+
+/* Releases what a database held (snapshot, sessions, catalog). */
+static void
+archive_export_db_free(export_db *db)
+{
+	snapshot_release(db->snap);
+	conn_close(db->coord);
+	catalog_tables_free(db->tables, db->ntables);
+	catalog_sequences_free(db->seqs, db->nseqs);
+	if (db->password)
+	{
+		memset(db->password, 0, strlen(db->password));
+		free(db->password);
+	}
+	free(db->child_conn);
+	err_clear(&db->err);
+	pthread_mutex_destroy(&db->lock);
+	memset(db, 0, sizeof *db);
 }
 
 /* With --resume: keeps the database when database.json and its files
@@ -795,6 +815,7 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 	int ndbs = 0;
 	manifest *m = NULL;
 	PGconn *conn = NULL;
+	export_db *edbs = NULL;
 
 	if (o->resume && !o->tar)
 	{
@@ -850,45 +871,86 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 		progress_db_name(run.prog, i, dbs[i].name);
 	progress_start(run.prog);
 
+	/* Every database's manifest entry first: tasks point into them. */
 	for (int i = 0; i < ndbs; i++)
+		manifest_add_db(m);
+	edbs = xcalloc((size_t) ndbs + 1, sizeof *edbs);
+	workq_ops ops = {
+		.worker_start = archive_export_worker_start,
+		.run = archive_export_run_task,
+		.worker_end = archive_export_worker_end,
+		.dropped = archive_export_dropped,
+	};
+	/* Databases go in batches that share one queue of --jobs sessions, so
+	 * small databases do not leave sessions idle; each holds its snapshot
+	 * (one session) until its batch is done. */
+	for (int first = 0; first < ndbs; first += EXPORT_BATCH)
 	{
-		char *safe = archive_file_safe_name(dbs[i].name, 40);
-		char *dir = xasprintf("databases/%02d-%s", i + 1, safe);
-		free(safe);
-		manifest_db *mdb = manifest_add_db(m);
-		int kept = 0;
-		if (o->resume && !o->tar)
+		int last = first + EXPORT_BATCH < ndbs ? first + EXPORT_BATCH : ndbs;
+		run.q = workq_create(o->jobs, &ops, NULL);
+		int failed = 0;
+		for (int i = first; i < last && !failed; i++)
 		{
-			kept = archive_export_keep(&run, dir, dbs[i].name, mdb, err);
-			if (kept < 0)
+			char *safe = archive_file_safe_name(dbs[i].name, 40);
+			char *dir = xasprintf("databases/%02d-%s", i + 1, safe);
+			free(safe);
+			manifest_db *mdb = &m->dbs[i];
+			int kept = 0;
+			if (o->resume && !o->tar)
 			{
-				free(dir);
-				goto done;
+				kept = archive_export_keep(&run, dir, dbs[i].name, mdb, err);
+				if (kept < 0)
+					failed = 1;
+				else if (!kept)
+				{
+					char *path = xasprintf("%s/%s", run.root, dir);
+					cleanup_remove_tree(path);
+					free(path);
+				}
 			}
-			if (!kept)
+			if (kept > 0)
+				progress_phase(run.prog, i, "done");
+			else if (kept == 0)
 			{
-				char *path = xasprintf("%s/%s", run.root, dir);
-				cleanup_remove_tree(path);
-				free(path);
+				mdb->name = xstrdup(dbs[i].name);
+				mdb->dir = xstrdup(dir);
+				edbs[i] = (export_db) {.run = &run, .cdb = &dbs[i], .mdb = mdb, .index = i};
+				pthread_mutex_init(&edbs[i].lock, NULL);
+				edbs[i].run = &run;
+				if (archive_export_db_start(&run, &edbs[i], err) != 0)
+				{
+					err_prefix(err, "database \"%s\": ", dbs[i].name);
+					failed = 1;
+				}
 			}
+			free(dir);
 		}
-		if (kept)
-			progress_phase(run.prog, i, "done");
-		if (!kept)
+		if (failed)
+			workq_stop(run.q);
+		workq_wait(run.q);
+		workq_destroy(run.q);
+		run.q = NULL;
+		for (int i = first; i < last; i++)
 		{
-			mdb->name = xstrdup(dbs[i].name);
-			mdb->dir = xstrdup(dir);
-			if (archive_export_database(&run, i, &dbs[i], mdb, err) != 0)
+			if (edbs[i].run && !failed && archive_export_db_finish(&run, &edbs[i], err) != 0)
 			{
 				err_prefix(err, "database \"%s\": ", dbs[i].name);
-				free(dir);
-				goto done;
+				failed = 1;
 			}
+			if (edbs[i].run)
+				archive_export_db_free(&edbs[i]);
 		}
-		free(dir);
-		for (int f = 0; f < mdb->nfiles; f++)
-			manifest_add_file(&m->files, &m->nfiles, mdb->files[f].path, &mdb->files[f].info);
+		if (!failed && cleanup_interrupted())
+		{
+			err_set(err, "export interrupted");
+			failed = 1;
+		}
+		if (failed)
+			goto done;
 	}
+	for (int i = 0; i < ndbs; i++)
+		for (int f = 0; f < m->dbs[i].nfiles; f++)
+			manifest_add_file(&m->files, &m->nfiles, m->dbs[i].files[f].path, &m->dbs[i].files[f].info);
 
 	progress_stop(run.prog);
 	/* The manifest last: only now does the archive look complete. */
@@ -918,6 +980,10 @@ done:
 		progress_stop(run.prog);
 		progress_free(run.prog);
 	}
+	for (int i = 0; edbs && i < ndbs; i++)
+		if (edbs[i].run)
+			archive_export_db_free(&edbs[i]);
+	free(edbs);
 	tarstream_writer_destroy(run.tar);
 	manifest_destroy(m);
 	catalog_dbs_free(dbs, ndbs);
