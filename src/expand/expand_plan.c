@@ -22,9 +22,11 @@
 #include "util/buf.h"
 #include "util/xalloc.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Everything one operation's generator needs, and the strings to free. */
 typedef struct plan_gen
