@@ -498,6 +498,16 @@ test_migfile(void)
 	TAP_OK(f.has_down, "down section found");
 	sqlsplit_list_free(&f.up);
 	sqlsplit_list_free(&f.down);
+	const char *dbmate = "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (a);\n";
+	TAP_EQ_INT(migfile_parse_text("5_dbmate.sql", dbmate, strlen(dbmate), &f, &err), 0,
+			   "dbmate's transaction:false after the marker is accepted");
+	TAP_EQ_INT(f.up.n, 1, "dbmate file's statement found");
+	sqlsplit_list_free(&f.up);
+	sqlsplit_list_free(&f.down);
+	const char *notmarker = "-- migrate:upgrade\nSELECT 1;\n";
+	TAP_EQ_INT(migfile_parse_text("6_x.sql", notmarker, strlen(notmarker), &f, &err), -1,
+			   "-- migrate:upgrade is not a marker");
+	err_clear(&err);
 	const char *bom = "\xEF\xBB\xBF-- migrate:up\r\nSELECT 1;\r\n-- migrate:down\r\nSELECT 2;\r\n";
 	TAP_EQ_INT(migfile_parse_text("4_bom.sql", bom, strlen(bom), &f, &err), 0,
 			   "a byte order mark and CRLF line ends are accepted");
