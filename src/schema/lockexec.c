@@ -211,6 +211,7 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 	if (lock_timeout_ms > 0 && lock_timeout_ms / 2 < first)
 		first = lock_timeout_ms / 2;
 	int64_t next_check = started + first;
+	int64_t interval = 250;		/* grows while a long statement runs unblocked */
 	for (;;)
 	{
 		if (!PQconsumeInput(conn))
@@ -230,7 +231,9 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 				log_notice("waiting for a lock (up to lock_timeout); blocked by %s", st->blockers);
 				reported = true;
 			}
-			next_check = now + 250;
+			next_check = now + interval;
+			if (interval < 5000)
+				interval *= 2;
 		}
 	}
 	PGresult *res;
