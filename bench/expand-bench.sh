@@ -60,8 +60,10 @@ b50=$(field p50_ms "$BASE"); b99=$(field p99_ms "$BASE")
 d50=$(field p50_ms "$DURING"); d99=$(field p99_ms "$DURING")
 ratio=$(awk -v a="$d99" -v b="$b99" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
 echo
-echo "expand-bench results ($ROWS members, batch size $BATCH, $THREADS clients at $RATE tx/s, $(nproc) CPUs)"
-printf '  backfill:                      %s rows in %s s = %s rows/s\n' "${bf_rows:-?}" "${bf_secs:-?}" "${bf_rate:-?}"
+echo "expand-bench results ($ROWS members, batch size $BATCH, $THREADS clients at $RATE tx/s, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+walked=$(awk -v n="$ROWS" -v s="${bf_secs:-0}" 'BEGIN { if (s > 0) printf "%.0f", n / s; else print "?" }')
+printf '  backfill:                      %s members walked in %s s = %s rows/s (%s cats copied = %s rows/s; the rest had no cat)\n' \
+	"$ROWS" "${bf_secs:-?}" "$walked" "${bf_rows:-?}" "${bf_rate:-?}"
 printf '  application p50 / p99 alone:   %s / %s ms (errors %s)\n' "$b50" "$b99" "$(field errors "$BASE")"
 printf '  application p50 / p99 during:  %s / %s ms (errors %s)\n' "$d50" "$d99" "$(field errors "$DURING")"
 printf '  p99 during / alone:            %s\n' "$ratio"
