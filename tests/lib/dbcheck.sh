@@ -10,6 +10,8 @@
 #                                   objects.  Prints one line per difference
 #                                   on stdout, a summary on stderr; returns 0
 #                                   when equal, 1 when anything differs.
+#   dbcheck_compare_all SRC TGT DB...  dbcheck_compare for each database;
+#                                   returns 1 when any differs.
 #   dbcheck_schema_diff SRC TGT DB  pg_dump --schema-only --create of both
 #                                   sides, diffed; only the header lines
 #                                   (versions, \restrict keys) are removed.
@@ -206,6 +208,16 @@ dbcheck_compare() {
 	fi
 	echo "# dbcheck: $db: $nrel relations and $nlo_s large objects equal on $src and $tgt" >&2
 	return 0
+}
+
+# dbcheck_compare_all SRC TGT DB...: see the top of this file.
+dbcheck_compare_all() {
+	local src=$1 tgt=$2 db rc=0
+	shift 2
+	for db in "$@"; do
+		dbcheck_compare "$src" "$tgt" "$db" || rc=1
+	done
+	return "$rc"
 }
 
 _dbcheck_kind_word() {

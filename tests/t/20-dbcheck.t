@@ -131,4 +131,14 @@ out=$(dbcheck_compare src tgt only_src)
 is "$?" 1 "a database missing on the target"
 like "$out" "^dbcheck: only_src: database missing on the target \(tgt\)$" "is named"
 
+for s in src tgt; do
+	pg_sql "$s" postgres "CREATE DATABASE tiny"
+	pg_sql "$s" tiny "CREATE TABLE t AS SELECT g FROM generate_series(1, 10) g"
+done
+out=$(dbcheck_compare_all src tgt tiny 2>/dev/null)
+is "$?" 0 "dbcheck_compare_all: equal databases"
+out=$(dbcheck_compare_all src tgt tiny only_src 2>/dev/null)
+is "$?" 1 "dbcheck_compare_all: one database of two differs"
+is "$out" "dbcheck: only_src: database missing on the target (tgt)" "and only that one is reported"
+
 done_testing
