@@ -896,7 +896,7 @@ archive_import_schema_state(import_db *db, PGconn *conn, pgc_err *err)
 static int
 archive_import_database(const archive_import_opts *o, const char *root, const manifest *m,
 						const manifest_db *mdb, const char *name, progress *prog, int index,
-						pgc_err *err)
+						bool *prog_started, pgc_err *err)
 {
 	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name, .prog = prog, .index = index,
 		.verify = o->verify};
@@ -914,6 +914,12 @@ archive_import_database(const archive_import_opts *o, const char *root, const ma
 		goto done;
 	if (db.resuming)
 		log_notice("resuming the import of database \"%s\"", name);
+	/* Progress shows once there is something to load (not for a refusal). */
+	if (!*prog_started)
+	{
+		progress_start(prog);
+		*prog_started = true;
+	}
 	cc = ddl_conninfo(o->target, name, "target", &password, err);
 	if (!cc)
 		goto done;
@@ -1096,6 +1102,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	}
 	int rc = EXIT_OK;
 	progress *prog = NULL;
+	bool prog_started = false;
 	const manifest_db **chosen = xcalloc((size_t) m->ndbs + 1, sizeof *chosen);
 	int nchosen = 0;
 	if (o->ndbs == 0)
@@ -1159,11 +1166,10 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	prog = progress_create(o->progress, "import", nchosen);
 	for (int i = 0; i < nchosen; i++)
 		progress_db_name(prog, i, o->dbname ? o->dbname : chosen[i]->name);
-	progress_start(prog);
 	for (int i = 0; i < nchosen; i++)
 	{
 		const char *name = o->dbname ? o->dbname : chosen[i]->name;
-		int r = archive_import_database(o, root, m, chosen[i], name, prog, i, err);
+		int r = archive_import_database(o, root, m, chosen[i], name, prog, i, &prog_started, err);
 		if (r == EXIT_FAIL || r == EXIT_USAGE)
 		{
 			rc = r;
@@ -1183,7 +1189,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 done:
 	if (prog)
 	{
-		progress_stop(prog);
+		if (prog_started)
+			progress_stop(prog);
 		progress_free(prog);
 	}
 	free(chosen);
