@@ -532,8 +532,15 @@ lint_alter_action(lint_state *st, lint_cur *c, size_t to, lint_info *info, bool 
 						  "ADD COLUMN %s with UNIQUE or PRIMARY KEY builds an index over %s while holding an "
 						  "ACCESS EXCLUSIVE lock", col, tbl);
 			}
-			if (lint_has_word(c, type_at, to, "REFERENCES"))
-				lint_raise(info, "SHARE ROW EXCLUSIVE", LINT_EFFECT_CATALOG);
+			bool refs = lint_has_word(c, type_at, to, "REFERENCES");
+			bool check = lint_has_word(c, type_at, to, "CHECK");
+			if (refs || check)
+			{
+				lint_raise(info, refs ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
+				lint_flag(chk, "constraint-not-valid",
+						  "ADD COLUMN %s with an inline %s validates it over every row of %s while holding a "
+						  "lock that blocks writes", col, refs ? "REFERENCES" : "CHECK", tbl);
+			}
 			free(col);
 			return;
 		}
