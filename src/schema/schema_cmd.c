@@ -202,6 +202,23 @@ schema_drift_of(const history_drift_list *dl, const char *v)
 	return NULL;
 }
 
+/* Unacknowledged lint findings in f's up section (what "up" would refuse). */
+static size_t
+schema_pending_findings(PGconn *conn, const migfile *f)
+{
+	lint_state *st = lint_create();
+	lint_begin_file(st);
+	for (size_t k = 0; k < f->up.n; k++)
+		lint_statement(st, &f->up.items[k]);
+	size_t nf, bad = 0;
+	const lint_finding *fs = lint_findings(st, &nf);
+	for (size_t k = 0; k < nf; k++)
+		if (!fs[k].acknowledged && !migrate_not_null_proven(conn, &fs[k]))
+			bad++;
+	lint_destroy(st);
+	return bad;
+}
+
 static int
 schema_status(const schema_args *a, PGconn *conn)
 {
@@ -249,6 +266,7 @@ schema_status(const schema_args *a, PGconn *conn)
 
 	/* Merge files and rows in version order. */
 	size_t fi = 0;
+	size_t total_findings = 0;
 	const history_row **rows = xcalloc(h.n + 1, sizeof *rows);
 	for (size_t i = 0; i < h.n; i++)
 		rows[i] = &h.rows[i];
@@ -264,6 +282,7 @@ schema_status(const schema_args *a, PGconn *conn)
 				orphan = rows[i];
 		const char *v, *name, *state;
 		const history_row *row;
+		size_t findings = 0;
 		if (orphan)
 		{
 			row = orphan;
@@ -287,6 +306,11 @@ schema_status(const schema_args *a, PGconn *conn)
 				state = row ? "applied" : "pending";
 			if (!row && h.step_version && migfile_compare_versions(h.step_version, v) == 0)
 				state = "partial";
+			if (!row)
+			{
+				findings = schema_pending_findings(conn, f);
+				total_findings += findings;
+			}
 		}
 		else
 			break;
@@ -298,6 +322,8 @@ schema_status(const schema_args *a, PGconn *conn)
 			json_object_set_new(o, "state", json_string(state));
 			if (f && !orphan)
 				json_object_set_new(o, "checksum", json_string(f->checksum));
+			if (f && !orphan && !row)
+				json_object_set_new(o, "lint_findings", json_integer((json_int_t) findings));
 			if (row)
 			{
 				json_object_set_new(o, "applied_at", json_string(row->applied_at));
@@ -325,6 +351,7 @@ schema_status(const schema_args *a, PGconn *conn)
 		json_object_set_new(root, "applied", json_integer((json_int_t) napplied));
 		json_object_set_new(root, "pending", json_integer((json_int_t) npending));
 		json_object_set_new(root, "migrations", list);
+		json_object_set_new(root, "lint_findings", json_integer((json_int_t) total_findings));
 		json_t *drift = json_array();
 		for (size_t i = 0; i < dl.n; i++)
 		{
@@ -353,6 +380,10 @@ schema_status(const schema_args *a, PGconn *conn)
 				   "to finish it\n", h.step_version,
 				   strcmp(h.step_direction, "up") == 0 ? "being applied" : "being rolled back", h.steps_done,
 				   h.steps_done == 1 ? "" : "s", h.step_direction);
+		if (total_findings)
+			printf("\nlint: %zu dangerous statement%s in the pending migrations; \"pgcarry schema up\" refuses "
+				   "them until they are made safe or acknowledged (see \"pgcarry schema lint\")\n",
+				   total_findings, total_findings == 1 ? "" : "s");
 		if (dl.n)
 		{
 			printf("\ndrift: the history does not match the files (%zu problem%s)\n", dl.n, dl.n == 1 ? "" : "s");

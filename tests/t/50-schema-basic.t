@@ -173,6 +173,12 @@ like "$OUT" "instead: use CREATE INDEX CONCURRENTLY" "lint gives the safe altern
 like "$OUT" "20990104000000_risky.sql:3: type-change: changing the type of users.id rewrites the table" "lint flags the type change"
 like "$OUT" "2 findings to fix or acknowledge, [0-9]+ acknowledged, in 5 files" "lint summary"
 
+run_pgcarry schema status --target "$U"
+is "$RC" 0 "status exits 0 with dangerous pending migrations (nothing drifted)"
+like "$OUT" "lint: 2 dangerous statements in the pending migrations; \"pgcarry schema up\" refuses them until they are made safe or acknowledged" \
+	"status warns that up will refuse"
+run_pgcarry schema status --json --target "$U"
+is "$(json '"$d->{lint_findings} " . $d->{migrations}[-1]{lint_findings}' <<<"$OUT")" "2 2" "JSON counts lint findings of pending migrations"
 run_pgcarry schema up --target "$U"
 is "$RC" 1 "up refuses dangerous migrations"
 like "$ERR" "warning: 20990104000000_risky.sql:2: index-not-concurrent" "up shows the findings"
