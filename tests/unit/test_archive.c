@@ -1,6 +1,7 @@
 /* test_archive.c: archive files (zstd, SHA-256, modes, atomic names), the
  * manifest (round trip, malformed input), tar streams, the archive check. */
 #include "tap.h"
+#include "archive/archive_dump.h"
 #include "archive/archive_file.h"
 #include "archive/archive_verify.h"
 #include "archive/manifest.h"
@@ -352,6 +353,69 @@ test_tar_and_verify(void)
 	free(aroot);
 }
 
+static void
+test_dump_detect(void)
+{
+	pgc_err err = PGC_ERR_INIT;
+	char *n = archive_dump_name_from_path("/backups/accounts.sql.tar");
+	TAP_EQ_STR(n, "accounts", "the guide's DB.sql.tar names its database");
+	free(n);
+	n = archive_dump_name_from_path("results201709.dump");
+	TAP_EQ_STR(n, "results201709", ".dump is cut");
+	free(n);
+	n = archive_dump_name_from_path("dir/metrics.dir/");
+	TAP_EQ_STR(n, "metrics", "a directory dump names its database");
+	free(n);
+	n = archive_dump_name_from_path("plain");
+	TAP_EQ_STR(n, "plain", "a name without extension stays");
+	free(n);
+
+	char *d = xasprintf("%s/detect", root);
+	mkdir(d, 0700);
+	char *f = xasprintf("%s/c.bin", d);
+	write_text(f, "PGDMP\001\016rest of a custom dump");
+	archive_dump_kind k = ARCHIVE_DUMP_SQL;
+	TAP_EQ_INT(archive_dump_detect(f, &k, &err), 0, "custom dump detected");
+	TAP_EQ_INT(k, ARCHIVE_DUMP_CUSTOM, "PGDMP magic means custom format");
+	write_text(f, "CREATE TABLE t (id int);\n");
+	archive_dump_detect(f, &k, &err);
+	TAP_EQ_INT(k, ARCHIVE_DUMP_SQL, "anything else is plain SQL");
+	write_text(f, "");
+	TAP_EQ_INT(archive_dump_detect(f, &k, &err), -1, "an empty file is refused");
+	TAP_CONTAINS(err.message, "is empty", "an empty file is named");
+	err_clear(&err);
+	char *toc = xasprintf("%s/toc.dat", d);
+	write_text(toc, "x");
+	archive_dump_detect(d, &k, &err);
+	TAP_EQ_INT(k, ARCHIVE_DUMP_DIRECTORY, "a directory with toc.dat is pg_dump's directory format");
+	unlink(toc);
+	TAP_EQ_INT(archive_dump_detect(d, &k, &err), -1, "a directory with neither manifest nor toc.dat is refused");
+	TAP_CONTAINS(err.message, "neither a pgcarry archive nor a pg_dump directory archive", "and named");
+	err_clear(&err);
+
+	/* A tar whose first entry is toc.dat is pg_dump's tar format. */
+	char *tarp = xasprintf("%s/t.tar", d);
+	tarstream_writer *tw = tarstream_writer_create(tarp, &err);
+	write_text(toc, "x");
+	tarstream_writer_add_file(tw, "toc.dat", toc, &err);
+	tarstream_writer_finish(tw, &err);
+	tarstream_writer_destroy(tw);
+	archive_dump_detect(tarp, &k, &err);
+	TAP_EQ_INT(k, ARCHIVE_DUMP_TAR, "a tar starting with toc.dat is pg_dump's tar format");
+	unlink(tarp);
+	tw = tarstream_writer_create(tarp, &err);
+	tarstream_writer_add_file(tw, "manifest.json", toc, &err);
+	tarstream_writer_finish(tw, &err);
+	tarstream_writer_destroy(tw);
+	archive_dump_detect(tarp, &k, &err);
+	TAP_EQ_INT(k, ARCHIVE_DUMP_PGCARRY_TAR, "another tar is a pgcarry archive");
+	err_clear(&err);
+	free(tarp);
+	free(toc);
+	free(f);
+	free(d);
+}
+
 int
 main(void)
 {
@@ -363,6 +427,7 @@ main(void)
 	test_files();
 	test_manifest();
 	test_tar_and_verify();
+	test_dump_detect();
 	free(root);
 	cleanup_run();
 	return TAP_DONE();
