@@ -61,7 +61,7 @@ cleanup_signal_thread(void *arg)
 		{
 			atomic_store(&cleanup_flag, true);
 			log_report(LOG_WARNING, "interrupted: cancelling running statements and stopping",
-					   NULL, "Run the same command again with --resume to finish the work.");
+					   NULL, "Run the same command again to finish the work (copy, export and import need --resume).");
 			cleanup_cancel_all();
 		}
 		else
