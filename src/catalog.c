@@ -111,6 +111,14 @@ static const char catalog_tables_sql[] =
 	"  AND " CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_class'::pg_catalog.regclass", "c.oid") " "
 	"ORDER BY est_bytes DESC, n.nspname, c.relname";
 
+static const char catalog_table_objects_sql[] =
+	"SELECT 1259, i.indexrelid, i.indrelid FROM pg_catalog.pg_index i "
+	"  JOIN pg_catalog.pg_class t ON t.oid = i.indrelid WHERE t.relkind = 'r' "
+	"UNION ALL "
+	"SELECT 2606, c.oid, c.conrelid FROM pg_catalog.pg_constraint c "
+	"  JOIN pg_catalog.pg_class t ON t.oid = c.conrelid "
+	" WHERE t.relkind = 'r' AND c.contype IN ('p', 'u', 'x')";
+
 static const char catalog_sequences_sql[] =
 	"SELECT n.nspname, c.relname "
 	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -485,6 +493,31 @@ catalog_tables_free(catalog_table *t, int n)
 		free(t[i].columns);
 	}
 	free(t);
+}
+
+int
+catalog_table_objects(PGconn *conn, catalog_table_object **out, int *nout, pgc_err *err)
+{
+	*out = NULL;
+	*nout = 0;
+	PGresult   *res = conn_query(conn, catalog_table_objects_sql, 0, NULL, err);
+	if (!res)
+	{
+		err_prefix(err, "could not list the indexes and constraints: ");
+		return -1;
+	}
+	int			n = PQntuples(res);
+	catalog_table_object *o = xcalloc((size_t) n + 1, sizeof *o);
+	for (int i = 0; i < n; i++)
+	{
+		o[i].classid = (uint32_t) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		o[i].objid = (uint32_t) strtoul(PQgetvalue(res, i, 1), NULL, 10);
+		o[i].table = (uint32_t) strtoul(PQgetvalue(res, i, 2), NULL, 10);
+	}
+	PQclear(res);
+	*out = o;
+	*nout = n;
+	return 0;
 }
 
 /* ------------------------------------------------------------------------

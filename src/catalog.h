@@ -111,6 +111,22 @@ void catalog_tables_free(catalog_table *t, int n);
  */
 int catalog_matviews(PGconn *conn, catalog_table **out, int *nout, pgc_err *err);
 
+/*
+ * The objects whose post-data entries belong to one ordinary table alone:
+ * its indexes (classid 1259) and its primary key, unique and exclusion
+ * constraints (classid 2606), with the table's OID; foreign keys are left
+ * out (they need two tables).  *out (free()) receives triples
+ * {classid, objid, table oid}.  Returns 0, or -1 with err set.
+ */
+typedef struct catalog_table_object
+{
+	uint32_t	classid;
+	uint32_t	objid;
+	uint32_t	table;
+} catalog_table_object;
+
+int catalog_table_objects(PGconn *conn, catalog_table_object **out, int *nout, pgc_err *err);
+
 /* ------------------------------------------------------------------------
  * Sequences
  * ------------------------------------------------------------------------ */

@@ -47,6 +47,7 @@ struct ddl_dump
 {
 	char	   *path;
 	bool		owned;			/* remove the file on free */
+	char	   *toc;			/* "pg_restore --list" output, once read */
 };
 
 static atomic_int ddl_file_seq;
@@ -620,7 +621,108 @@ ddl_dump_free(ddl_dump *d)
 	if (d->owned)
 		unlink(d->path);
 	free(d->path);
+	free(d->toc);
 	free(d);
+}
+
+/* Parses "<id>; <classid> <objid> ..." */
+static bool
+ddl_toc_parse(const char *line, ddl_toc_entry *e)
+{
+	char	   *end;
+	if (line[0] == ';' || line[0] < '0' || line[0] > '9')
+		return false;
+	long		id = strtol(line, &end, 10);
+	if (*end != ';')
+		return false;
+	unsigned long c = strtoul(end + 1, &end, 10);
+	unsigned long o = strtoul(end, &end, 10);
+	e->id = (int) id;
+	e->classid = (uint32_t) c;
+	e->objid = (uint32_t) o;
+	return true;
+}
+
+int
+ddl_dump_toc(const ddl_tools *t, ddl_dump *d, ddl_toc_entry **out, int *nout, pgc_err *err)
+{
+	if (out)
+		*out = NULL;
+	if (nout)
+		*nout = 0;
+	if (!d->toc)
+	{
+		char	   *prog = ddl_tools_path(t, "pg_restore");
+		const char *argv[] = {prog, "--list", d->path, NULL};
+		buf_t		b = {0};
+		int			rc = ddl_run_checked(argv, NULL, NULL, &b, "pg_restore could not read the schema dump", err);
+		free(prog);
+		if (rc != 0)
+		{
+			buf_free(&b);
+			return -1;
+		}
+		d->toc = buf_steal(&b);
+	}
+	if (!out)
+		return 0;
+	int			cap = 64, n = 0;
+	ddl_toc_entry *e = xcalloc((size_t) cap, sizeof *e);
+	for (const char *p = d->toc; *p;)
+	{
+		size_t		len = strcspn(p, "\n");
+		if (n == cap)
+		{
+			cap *= 2;
+			e = xrealloc(e, (size_t) cap * sizeof *e);
+		}
+		if (ddl_toc_parse(p, &e[n]))
+			n++;
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	*out = e;
+	*nout = n;
+	return 0;
+}
+
+static bool
+ddl_id_in(int id, const int *ids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Writes a list file with the TOC entries that are (only) or are not
+ * (skip) among ids. */
+static int
+ddl_write_list(const ddl_dump *d, const int *ids, int nids, bool only, const char *path, pgc_err *err)
+{
+	FILE	   *f = fopen(path, "w");
+	if (!f)
+	{
+		err_set(err, "could not create \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
+	for (const char *p = d->toc ? d->toc : ""; *p;)
+	{
+		size_t		len = strcspn(p, "\n");
+		ddl_toc_entry e;
+		if (ddl_toc_parse(p, &e) && ddl_id_in(e.id, ids, nids) == only)
+			fprintf(f, "%.*s\n", (int) len, p);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	if (fclose(f) != 0)
+	{
+		err_set(err, "could not write \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Whether a line of "pg_restore -l" names a database-level entry: the
@@ -865,15 +967,32 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 			argv[n++] = "--section=pre-data";
 			break;
 		case DDL_POST_DATA:
+		case DDL_ENTRIES:
 		default:
-			what_part = "apply the post-data schema (indexes, constraints, triggers) to database";
-			argv[n++] = "--section=post-data";
+			what_part = part == DDL_ENTRIES ? "build indexes and constraints in database"
+				: "apply the post-data schema (indexes, constraints, triggers) to database";
+			if (part == DDL_POST_DATA)
+				argv[n++] = "--section=post-data";
 			if (o->jobs > 1)
 			{
 				jobs = xasprintf("--jobs=%d", o->jobs);
 				argv[n++] = jobs;
 			}
 			break;
+	}
+	if (part == DDL_ENTRIES || (o->nskip > 0 && (part == DDL_PRE_DATA || part == DDL_POST_DATA)))
+	{
+		if (!d->toc)
+		{
+			err_set(err, "internal error: the dump's table of contents was not read");
+			goto done;
+		}
+		list = xasprintf("%s.list-%d", d->path, atomic_fetch_add(&ddl_file_seq, 1));
+		if (ddl_write_list(d, part == DDL_ENTRIES ? o->only_ids : o->skip_ids,
+						   part == DDL_ENTRIES ? o->nonly : o->nskip, part == DDL_ENTRIES, list, err) != 0)
+			goto done;
+		argv[n++] = "--use-list";
+		argv[n++] = list;
 	}
 	if (!o->tolerate_existing)
 		argv[n++] = "--exit-on-error";

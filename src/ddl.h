@@ -23,6 +23,7 @@
 #define PGCARRY_DDL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -112,6 +113,24 @@ ddl_dump *ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *
 ddl_dump *ddl_dump_open(const char *path);
 
 const char *ddl_dump_path(const ddl_dump *d);
+
+/* One entry of a dump's table of contents (pg_restore --list). */
+typedef struct ddl_toc_entry
+{
+	int			id;				/* dump ID */
+	uint32_t	classid;		/* catalog of the object: 1259 pg_class (tables,
+								 * indexes), 2606 pg_constraint, 0 for entries
+								 * such as comments and grants */
+	uint32_t	objid;			/* the object's OID on the dumped server */
+} ddl_toc_entry;
+
+/*
+ * Reads the dump's table of contents (once; later calls and the restores
+ * that filter entries reuse it, so call this before sharing d between
+ * threads).  *out (free()) receives its entries in order.  Returns 0, or -1
+ * with err set.
+ */
+int ddl_dump_toc(const ddl_tools *t, ddl_dump *d, ddl_toc_entry **out, int *nout, pgc_err *err);
 void ddl_dump_free(ddl_dump *d);
 
 typedef enum ddl_part
@@ -124,7 +143,9 @@ typedef enum ddl_part
 								 * database that already exists (the
 								 * script pg_restore writes, run by psql) */
 	DDL_PRE_DATA,
-	DDL_POST_DATA
+	DDL_POST_DATA,
+	DDL_ENTRIES					/* only the entries o->only_ids, for
+								 * example one table's indexes */
 } ddl_part;
 
 typedef struct ddl_restore_opts
@@ -138,6 +159,11 @@ typedef struct ddl_restore_opts
 								 * DDL_DATABASE_PROPERTIES connect first;
 								 * NULL: the database conninfo names, else
 								 * postgres */
+	const int  *only_ids;		/* DDL_ENTRIES: the dump IDs to restore */
+	int			nonly;
+	const int  *skip_ids;		/* DDL_PRE_DATA, DDL_POST_DATA: dump IDs to
+								 * leave out (restored already) */
+	int			nskip;
 } ddl_restore_opts;
 
 /*

@@ -127,6 +127,10 @@ typedef struct copy_table
 	atomic_int	parts_left;
 	rowhash		src;			/* merged from the parts, under db->lock */
 	bool		failed;			/* under db->lock */
+	int		   *early_ids;		/* dump IDs of its own indexes and
+								 * constraints, built once its data is in */
+	int			nearly;
+	bool		early_done;		/* under db->lock */
 } copy_table;
 
 struct copy_db
@@ -515,7 +519,37 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 	return 0;
 }
 
-/* The table's data is all in: record it, then verify it. */
+/* Builds the table's own indexes and constraints (pg_restore of their
+ * entries) right after its data is in, while other tables still copy.  On
+ * failure they are left to the database's post-data pass. */
+static void
+copy_early_indexes(copy_table *ct)
+{
+	copy_db    *d = ct->db;
+	copy_run   *r = d->run;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ddl_restore_opts ro = d->ddl;
+	ro.jobs = 1;
+	ro.only_ids = ct->early_ids;
+	ro.nonly = ct->nearly;
+	ro.tolerate_existing = d->action == COPY_ACT_RESUME;
+	pgc_err		err = PGC_ERR_INIT;
+	if (ddl_restore(r->tools, d->dump, DDL_ENTRIES, r->o->target, "target", d->info->name, &ro, &err) != 0)
+	{
+		log_report(LOG_WARNING, err.message, err.detail,
+				   "They are built again with the rest of the database's indexes.");
+		err_clear(&err);
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	ct->early_done = true;
+	pthread_mutex_unlock(&d->lock);
+	log_info("%d %s built in %.1f s", ct->nearly, ct->nearly == 1 ? "index or constraint" : "indexes and constraints",
+			 copy_seconds_since(&t0));
+}
+
+/* The table's data is all in: record it, verify it, build its indexes. */
 static void
 copy_table_complete(copy_worker *w, copy_table *ct, const rowhash *src)
 {
@@ -529,6 +563,8 @@ copy_table_complete(copy_worker *w, copy_table *ct, const rowhash *src)
 	}
 	progress_unit_done(r->prog, d->index, 0);
 	copy_verify_table(w, ct, src, NULL);
+	if (ct->nearly > 0 && !cleanup_interrupted())
+		copy_early_indexes(ct);
 }
 
 static void
@@ -807,9 +843,23 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ddl_restore_opts ro = d->ddl;
 		ro.jobs = r->o->jobs;
-		ro.tolerate_existing = d->phase_at_start == STATE_DATA;
-		if (ddl_restore(r->tools, d->dump, DDL_POST_DATA, r->o->target, "target", d->info->name, &ro,
-						&err) != 0)
+		/* A resumed database may hold indexes built by the earlier run. */
+		ro.tolerate_existing = d->action == COPY_ACT_RESUME;
+		int		   *skip = NULL;
+		int			nskip = 0;
+		for (int i = 0; i < d->ntables; i++)
+			if (d->ct && d->ct[i].early_done)
+			{
+				skip = xrealloc(skip, (size_t) (nskip + d->ct[i].nearly) * sizeof *skip);
+				memcpy(skip + nskip, d->ct[i].early_ids, (size_t) d->ct[i].nearly * sizeof *skip);
+				nskip += d->ct[i].nearly;
+			}
+		ro.skip_ids = skip;
+		ro.nskip = nskip;
+		int			rc = ddl_restore(r->tools, d->dump, DDL_POST_DATA, r->o->target, "target", d->info->name,
+									 &ro, &err);
+		free(skip);
+		if (rc != 0)
 			goto fail;
 		log_info("post-data schema applied in %.1f s", copy_seconds_since(&t0));
 		if (state_db_set(r->st, d->info->name, STATE_POST_DATA, &err) != 0)
@@ -1121,6 +1171,75 @@ copy_check_roles(copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	return 0;
 }
 
+static int
+copy_cmp_object(const void *a, const void *b)
+{
+	const catalog_table_object *x = a, *y = b;
+	if (x->classid != y->classid)
+		return x->classid < y->classid ? -1 : 1;
+	return x->objid < y->objid ? -1 : x->objid > y->objid ? 1 : 0;
+}
+
+static int
+copy_cmp_table_oid(const void *a, const void *b)
+{
+	const copy_table *const *x = a, *const *y = b;
+	return (*x)->t->oid < (*y)->t->oid ? -1 : (*x)->t->oid > (*y)->t->oid ? 1 : 0;
+}
+
+/* Tables at least this big get their indexes built as soon as their data is
+ * in (PGCARRY_EARLY_INDEX_BYTES overrides); smaller ones wait for the
+ * database's post-data pass, where pg_restore -j builds them together. */
+#define COPY_EARLY_INDEX_BYTES (8LL * 1024 * 1024)
+
+/* Finds, for each big table of d, the dump entries of its own indexes and
+ * constraints. */
+static int
+copy_plan_early_indexes(copy_run *r, copy_db *d, pgc_err *err)
+{
+	int64_t		min_bytes = COPY_EARLY_INDEX_BYTES;
+	const char *e = getenv("PGCARRY_EARLY_INDEX_BYTES");
+	if (e && *e)
+		min_bytes = strtoll(e, NULL, 10);
+	ddl_toc_entry *toc = NULL;
+	int			ntoc = 0;
+	catalog_table_object *objs = NULL;
+	int			nobjs = 0;
+	if (ddl_dump_toc(r->tools, d->dump, &toc, &ntoc, err) != 0
+		|| catalog_table_objects(d->snap_conn, &objs, &nobjs, err) != 0)
+	{
+		free(toc);
+		return -1;
+	}
+	qsort(objs, (size_t) nobjs, sizeof *objs, copy_cmp_object);
+	copy_table **by_oid = xcalloc((size_t) d->ntables + 1, sizeof *by_oid);
+	for (int i = 0; i < d->ntables; i++)
+		by_oid[i] = &d->ct[i];
+	qsort(by_oid, (size_t) d->ntables, sizeof *by_oid, copy_cmp_table_oid);
+	for (int i = 0; i < ntoc; i++)
+	{
+		if (toc[i].classid != 1259 && toc[i].classid != 2606)
+			continue;
+		catalog_table_object key = {toc[i].classid, toc[i].objid, 0};
+		catalog_table_object *o = bsearch(&key, objs, (size_t) nobjs, sizeof *objs, copy_cmp_object);
+		if (!o)
+			continue;
+		catalog_table tkey = {.oid = o->table};
+		copy_table	ckey = {.t = &tkey};
+		copy_table *ckp = &ckey;
+		copy_table **hit = bsearch(&ckp, by_oid, (size_t) d->ntables, sizeof *by_oid, copy_cmp_table_oid);
+		if (!hit || (*hit)->t->est_bytes < min_bytes)
+			continue;
+		copy_table *ct = *hit;
+		ct->early_ids = xrealloc(ct->early_ids, (size_t) (ct->nearly + 1) * sizeof *ct->early_ids);
+		ct->early_ids[ct->nearly++] = toc[i].id;
+	}
+	free(by_oid);
+	free(objs);
+	free(toc);
+	return 0;
+}
+
 /* Queues the tasks of database d: tables not done yet, large objects. */
 static int
 copy_plan(copy_run *r, copy_db *d, pgc_err *err)
@@ -1142,6 +1261,12 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		ct->fmt = same_major && ct->t->binary_ok ? STREAM_BINARY : STREAM_TEXT;
 		ct->unit = xasprintf("table %s", ct->t->qualified);
 		rowhash_init(&ct->src);
+	}
+	if (copy_plan_early_indexes(r, d, err) != 0)
+		goto fail;
+	for (int i = 0; i < d->ntables; i++)
+	{
+		copy_table *ct = &d->ct[i];
 		units++;
 		if (resuming)
 		{
@@ -1551,7 +1676,10 @@ out:
 		catalog_tables_free(d->tables, d->ntables);
 		catalog_sequences_free(d->seqs, d->nseqs);
 		for (int j = 0; d->ct && j < d->ntables; j++)
+		{
 			free(d->ct[j].unit);
+			free(d->ct[j].early_ids);
+		}
 		free(d->ct);
 		free(d->snap_id);
 		pthread_mutex_destroy(&d->lock);
