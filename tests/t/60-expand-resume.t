@@ -36,6 +36,11 @@ is "$phase" "backfill" "the state says backfill"
 ok $([ "$rows_done" -gt 0 ] && [ "$rows_done" -lt "$rows_total" ] && echo 0 || echo 1) \
 	"the state holds the progress ($rows_done of $rows_total)"
 cats_at_kill=$(pg_sql s club "SELECT count(*) FROM cats")
+mkdir -p "$T_TMP/migrations"
+run_pgcarry schema status --dir "$T_TMP/migrations" --target "$URI"
+like "$OUT" "cats_own_table +phase backfill" "status shows the interrupted phase"
+like "$OUT" "backfill item 1 of 1: ${rows_done}/${rows_total} rows \([0-9]+%\)" "status shows the backfill's progress"
+like "$OUT" "not verified yet" "status says it is not verified yet"
 
 run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms --batch-size 2000
 is "$RC" 0 "start again exits 0"
