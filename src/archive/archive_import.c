@@ -66,6 +66,8 @@ typedef struct import_db
 	progress   *prog;
 	int			index;			/* for progress */
 	verify_mode verify;
+	int			jobs;			/* sessions for this database */
+	const char *scratch;		/* private directory for temporary files */
 	workq	   *q;				/* the load queue (verify tasks are pushed on it) */
 	int		   *parts_left;		/* per table loaded in parallel parts */
 } import_db;
@@ -424,9 +426,9 @@ archive_import_tables(import_db *db, PGconn *coord, pgc_err *err)
 		.worker_end = archive_import_worker_end,
 		.dropped = archive_import_dropped,
 	};
-	bool split = db->mdb->ntables < db->o->jobs;
+	bool split = db->mdb->ntables < db->jobs;
 	db->parts_left = xcalloc((size_t) db->mdb->ntables + 1, sizeof(int));
-	workq *q = workq_create(db->o->jobs, &ops, NULL);
+	workq *q = workq_create(db->jobs, &ops, NULL);
 	db->q = q;
 	for (int i = 0; i < db->mdb->ntables && !archive_import_failed(db); i++)
 	{
@@ -700,7 +702,7 @@ archive_import_restore(import_db *db, const char *section, const char *cc, const
 	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
 	char sect[32], jobs[16];
 	snprintf(sect, sizeof sect, "--section=%s", section);
-	snprintf(jobs, sizeof jobs, "%d", db->o->jobs);
+	snprintf(jobs, sizeof jobs, "%d", db->jobs);
 	const char *argv[16];
 	int n = 0;
 	bool tolerant = db->resuming && strcmp(section, "post-data") == 0;
@@ -713,7 +715,7 @@ archive_import_restore(import_db *db, const char *section, const char *cc, const
 	argv[n++] = cc;
 	if (db->o->no_owner)
 		argv[n++] = "--no-owner";
-	if (strcmp(section, "post-data") == 0 && db->o->jobs > 1)
+	if (strcmp(section, "post-data") == 0 && db->jobs > 1)
 	{
 		argv[n++] = "-j";
 		argv[n++] = jobs;
@@ -770,9 +772,7 @@ archive_import_db_properties(import_db *db, const char *cc, const char *password
 	ddl_child_io lio = {.out = &toc, .errout = &errout};
 	int rc = -1;
 	char *list = NULL, *script = NULL;
-	const char *tmp = cleanup_private_tmpdir(err);
-	if (!tmp)
-		goto out;
+	const char *tmp = db->scratch;
 	if (ddl_run(largv, &lio, err) != 0)
 	{
 		err_set(err, "could not read the table of contents of \"%s\"", db->mdb->schema_file);
@@ -803,8 +803,8 @@ archive_import_db_properties(import_db *db, const char *cc, const char *password
 		rc = 0;
 		goto out;
 	}
-	list = xasprintf("%s/database.list", tmp);
-	script = xasprintf("%s/database.sql", tmp);
+	list = xasprintf("%s/database-%d.list", tmp, db->index);
+	script = xasprintf("%s/database-%d.sql", tmp, db->index);
 	FILE *f = fopen(list, "w");
 	if (f)
 	{
@@ -893,13 +893,35 @@ archive_import_schema_state(import_db *db, PGconn *conn, pgc_err *err)
 
 /* ----------------------------------------------------------- database */
 
-static int
-archive_import_database(const archive_import_opts *o, const char *root, const manifest *m,
-						const manifest_db *mdb, const char *name, progress *prog, int index,
-						bool *prog_started, pgc_err *err)
+/* What the databases of one import share, loaded one or several at a time. */
+typedef struct import_runner
 {
+	const archive_import_opts *o;
+	const char *root;
+	const manifest *m;
+	const manifest_db **chosen;
+	int			nchosen;
+	progress   *prog;
+	const char *scratch;
+	int			jobs_per_db;
+	pthread_mutex_t lock;
+	bool		prog_started;
+	int			next;			/* next database to load */
+	bool		stop;			/* a database failed: start no other */
+	int			rc;				/* EXIT_OK, EXIT_DIFFERENT or the failure's */
+	pgc_err		err;			/* the first failure */
+} import_runner;
+
+static int
+archive_import_database(import_runner *run, int index, const char *name, pgc_err *err)
+{
+	const archive_import_opts *o = run->o;
+	const char *root = run->root;
+	const manifest *m = run->m;
+	const manifest_db *mdb = run->chosen[index];
+	progress *prog = run->prog;
 	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name, .prog = prog, .index = index,
-		.verify = o->verify};
+		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch};
 	db.compressed = strcmp(m->compression, "zstd") == 0;
 	pthread_mutex_init(&db.lock, NULL);
 	time_t start = time(NULL);
@@ -915,11 +937,13 @@ archive_import_database(const archive_import_opts *o, const char *root, const ma
 	if (db.resuming)
 		log_notice("resuming the import of database \"%s\"", name);
 	/* Progress shows once there is something to load (not for a refusal). */
-	if (!*prog_started)
+	pthread_mutex_lock(&run->lock);
+	if (!run->prog_started)
 	{
 		progress_start(prog);
-		*prog_started = true;
+		run->prog_started = true;
 	}
+	pthread_mutex_unlock(&run->lock);
 	cc = ddl_conninfo(o->target, name, "target", &password, err);
 	if (!cc)
 		goto done;
@@ -993,7 +1017,8 @@ done:
 
 /* Creates the archive's roles (errors for roles that exist are expected). */
 static int
-archive_import_roles(const archive_import_opts *o, const char *root, const manifest *m, pgc_err *err)
+archive_import_roles(const archive_import_opts *o, const char *root, const manifest *m, const char *scratch,
+					 pgc_err *err)
 {
 	if (!m->roles_file)
 	{
@@ -1011,7 +1036,7 @@ archive_import_roles(const archive_import_opts *o, const char *root, const manif
 	if (conn)
 		me = conn_query_value(conn, "SELECT pg_catalog.quote_ident(current_user)", 0, NULL, err);
 	conn_close(conn);
-	const char *tmp = me ? cleanup_private_tmpdir(err) : NULL;
+	const char *tmp = me ? scratch : NULL;
 	if (!tmp)
 	{
 		free(me);
@@ -1069,6 +1094,47 @@ archive_import_roles(const archive_import_opts *o, const char *root, const manif
 	return rc;
 }
 
+/* A loader thread: takes the next database until none is left or one
+ * failed. */
+static void *
+archive_import_runner_main(void *arg)
+{
+	import_runner *run = arg;
+	for (;;)
+	{
+		pthread_mutex_lock(&run->lock);
+		int i = run->stop || cleanup_interrupted() ? run->nchosen : run->next++;
+		pthread_mutex_unlock(&run->lock);
+		if (i >= run->nchosen)
+			break;
+		const char *name = run->o->dbname ? run->o->dbname : run->chosen[i]->name;
+		pgc_err err = PGC_ERR_INIT;
+		int r = archive_import_database(run, i, name, &err);
+		pthread_mutex_lock(&run->lock);
+		if (r == EXIT_DIFFERENT)
+		{
+			/* Reported now; the other databases go on. */
+			err_report(&err);
+			if (run->rc == EXIT_OK)
+				run->rc = EXIT_DIFFERENT;
+		}
+		else if (r != EXIT_OK)
+		{
+			if (!run->err.set)
+			{
+				err_move(&run->err, &err);
+				run->rc = r;
+			}
+			else
+				err_report(&err);
+			run->stop = true;
+		}
+		pthread_mutex_unlock(&run->lock);
+		err_clear(&err);
+	}
+	return NULL;
+}
+
 int
 archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 {
@@ -1102,7 +1168,9 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	}
 	int rc = EXIT_OK;
 	progress *prog = NULL;
-	bool prog_started = false;
+	import_runner runner;
+	bool runner_ready = false;
+	const char *scratch = NULL;
 	const manifest_db **chosen = xcalloc((size_t) m->ndbs + 1, sizeof *chosen);
 	int nchosen = 0;
 	if (o->ndbs == 0)
@@ -1158,7 +1226,13 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		}
 		archive_verify_report_free(&rep);
 	}
-	if (o->roles && archive_import_roles(o, root, m, err) != 0)
+	scratch = cleanup_private_tmpdir(err);
+	if (!scratch)
+	{
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	if (o->roles && archive_import_roles(o, root, m, scratch, err) != 0)
 	{
 		rc = EXIT_FAIL;
 		goto done;
@@ -1166,32 +1240,40 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	prog = progress_create(o->progress, "import", nchosen);
 	for (int i = 0; i < nchosen; i++)
 		progress_db_name(prog, i, o->dbname ? o->dbname : chosen[i]->name);
-	for (int i = 0; i < nchosen; i++)
-	{
-		const char *name = o->dbname ? o->dbname : chosen[i]->name;
-		int r = archive_import_database(o, root, m, chosen[i], name, prog, i, &prog_started, err);
-		if (r == EXIT_FAIL || r == EXIT_USAGE)
-		{
-			rc = r;
-			goto done;
-		}
-		if (r == EXIT_DIFFERENT)
-		{
-			/* Report this one now and go on with the others. */
-			err_report(err);
-			err_clear(err);
-			rc = EXIT_DIFFERENT;
-		}
-	}
-	if (rc == EXIT_DIFFERENT)
+
+	/* Several databases load at a time when there are sessions enough:
+	 * while one builds its indexes, another loads its rows. */
+	int concurrent = nchosen < o->jobs ? nchosen : o->jobs;
+	if (concurrent < 1)
+		concurrent = 1;
+	runner = (import_runner) {.o = o, .root = root, .m = m, .chosen = chosen, .nchosen = nchosen,
+		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent, .rc = EXIT_OK};
+	pthread_mutex_init(&runner.lock, NULL);
+	runner_ready = true;
+	pthread_t *threads = xcalloc((size_t) concurrent, sizeof *threads);
+	for (int i = 0; i < concurrent; i++)
+		if (pthread_create(&threads[i], NULL, archive_import_runner_main, &runner) != 0)
+			abort();
+	for (int i = 0; i < concurrent; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	rc = runner.rc;
+	if (runner.err.set)
+		err_move(err, &runner.err);
+	else if (rc == EXIT_DIFFERENT)
 		err_set(err, "the import found differences: see above");
 
 done:
 	if (prog)
 	{
-		if (prog_started)
+		if (runner_ready && runner.prog_started)
 			progress_stop(prog);
 		progress_free(prog);
+	}
+	if (runner_ready)
+	{
+		err_clear(&runner.err);
+		pthread_mutex_destroy(&runner.lock);
 	}
 	free(chosen);
 	manifest_destroy(m);
