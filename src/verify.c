@@ -318,7 +318,7 @@ verify_report_failed(verify_report *r, const char *db, const char *kind, const c
 		k = VK_SEQUENCE;
 	else if (kind && strcmp(kind, "large objects") == 0)
 		k = VK_LARGE_OBJECTS;
-	verify_add(r, db, k, kind, name, NULL, NULL, "-", VERIFY_FAILED, why);
+	verify_add(r, db, k, k == VK_OTHER ? kind : NULL, name, NULL, NULL, "-", VERIFY_FAILED, why);
 }
 
 void

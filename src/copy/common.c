@@ -143,11 +143,17 @@ copy_maintenance_db(const char *conninfo, const char *const *avoid, int navoid)
 	}
 	else if (*ci)
 		db = xstrdup(ci);
-	for (int i = 0; db && i < navoid; i++)
-		if (strcmp(db, avoid[i]) == 0)
-		{
-			free(db);
-			db = NULL;
-		}
-	return db ? db : xstrdup("postgres");
+	static const char *const fallbacks[] = {"postgres", "template1"};
+	for (int f = 0; f < 3; f++)
+	{
+		bool		avoided = false;
+		for (int i = 0; db && i < navoid; i++)
+			if (strcmp(db, avoid[i]) == 0)
+				avoided = true;
+		if (db && !avoided)
+			return db;
+		free(db);
+		db = f < 2 ? xstrdup(fallbacks[f]) : NULL;
+	}
+	return xstrdup("template1");
 }

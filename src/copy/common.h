@@ -61,7 +61,8 @@ int copy_same_server(PGconn *a, PGconn *b, bool *same, pgc_err *err);
 /*
  * The database for server-level work (listing databases, CREATE and DROP
  * DATABASE) on the server conninfo: the one conninfo names, unless it names
- * none or one of the navoid databases being worked on; then "postgres".
+ * none or one of the navoid databases being worked on; then "postgres",
+ * or "template1" when "postgres" is one of them.
  * Owned by the caller.
  */
 char *copy_maintenance_db(const char *conninfo, const char *const *avoid, int navoid);
