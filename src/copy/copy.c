@@ -127,6 +127,9 @@ typedef struct copy_table
 	atomic_int	parts_left;
 	rowhash		src;			/* merged from the parts, under db->lock */
 	bool		failed;			/* under db->lock */
+	atomic_int	vparts_left;	/* verify slices not read yet */
+	rowhash		tgt;			/* merged from the verify slices, under db->lock */
+	bool		vfailed;		/* a verify slice failed, under db->lock */
 	int		   *early_ids;		/* dump IDs of its own indexes and
 								 * constraints, built once its data is in */
 	int			nearly;
@@ -188,6 +191,7 @@ typedef enum copy_task_kind
 	COPY_TASK_TABLE,			/* a whole table */
 	COPY_TASK_PART,				/* a slice of a table */
 	COPY_TASK_VERIFY,			/* verify a table copied by an earlier run */
+	COPY_TASK_VERIFY_PART,		/* verify a slice of a big table's target pages */
 	COPY_TASK_LO,				/* a batch of large objects */
 	COPY_TASK_FINALIZE			/* sequences, post-data, ANALYZE */
 } copy_task_kind;
@@ -409,22 +413,18 @@ copy_push(copy_db *d, copy_task *k, int64_t prio)
  * ------------------------------------------------------------------------ */
 
 /*
- * Reads the target's copy of a table back and records the verdict against
- * the source's rows and checksum src (in the report and the state).
+ * Reads the target's copy of a table (or one slice of its pages) and
+ * checksums it (--verify full) or counts its rows (--verify count) into
+ * *tgt, retrying lost connections.  Returns 0, or -1 after reporting the
+ * failure.
  */
-static void
-copy_verify_table(copy_worker *w, copy_table *ct, const rowhash *src, const char *note)
+static int
+copy_verify_read(copy_worker *w, copy_table *ct, const stream_range *range, rowhash *tgt)
 {
 	copy_db    *d = ct->db;
 	copy_run   *r = d->run;
-	if (r->o->verify == VERIFY_NONE)
-	{
-		verify_report_table(r->report, d->info->name, ct->t->display, src, src, note);
-		return;
-	}
 	pgc_err		err = PGC_ERR_INIT;
-	rowhash		tgt;
-	rowhash_init(&tgt);
+	rowhash_init(tgt);
 	for (int attempt = 0;; attempt++)
 	{
 		int			rc = copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name,
@@ -432,38 +432,61 @@ copy_verify_table(copy_worker *w, copy_table *ct, const rowhash *src, const char
 		if (rc == 0 && r->o->verify == VERIFY_FULL)
 		{
 			stream_result res;
-			rc = verify_table_checksum(w->pair.tgt, ct->t->qualified, ct->t->columns, NULL, NULL,
+			rc = verify_table_checksum(w->pair.tgt, ct->t->qualified, ct->t->columns, range, NULL,
 									   ct->fmt, NULL, &res, &err);
-			tgt = res.hash;
+			*tgt = res.hash;
 		}
 		else if (rc == 0)
 		{
 			int64_t		rows = 0;
 			rc = verify_table_count(w->pair.tgt, ct->t->qualified, NULL, &rows, &err);
-			tgt.rows = (uint64_t) rows;
+			tgt->rows = (uint64_t) rows;
 		}
 		if (rc == 0)
-			break;
+			return 0;
 		copy_pair_recover(&w->pair);
 		if (!copy_retry(&err, attempt, "verifying the table"))
 		{
 			err_prefix(&err, "could not verify the table on the target: ");
 			copy_fail(d, "table", ct->t->display, &err);
 			err_clear(&err);
-			return;
+			return -1;
 		}
 		err_clear(&err);
 	}
-	verify_status vs = verify_report_table(r->report, d->info->name, ct->t->display, src, &tgt, note);
-	if (vs != VERIFY_OK)
+}
+
+/* Records the verdict on a table, source against target, in the report and
+ * the state. */
+static void
+copy_verify_conclude(copy_table *ct, const rowhash *src, const rowhash *tgt, const char *note)
+{
+	copy_db    *d = ct->db;
+	copy_run   *r = d->run;
+	pgc_err		err = PGC_ERR_INIT;
+	verify_status vs = verify_report_table(r->report, d->info->name, ct->t->display, src,
+										   r->o->verify == VERIFY_NONE ? src : tgt, note);
+	if (vs != VERIFY_OK && vs != VERIFY_UNCHECKED)
 		log_error("the table differs on the target: %" PRIu64 " rows on the source, %" PRIu64
-				  " on the target%s", src->rows, tgt.rows,
-				  src->rows == tgt.rows ? ", checksums differ" : "");
-	if (state_unit_verified(r->st, d->info->name, ct->unit, vs == VERIFY_OK, &err) != 0)
+				  " on the target%s", src->rows, tgt->rows,
+				  src->rows == tgt->rows ? ", checksums differ" : "");
+	if (r->o->verify != VERIFY_NONE
+		&& state_unit_verified(r->st, d->info->name, ct->unit, vs == VERIFY_OK, &err) != 0)
 	{
 		err_report(&err);
 		err_clear(&err);
 	}
+}
+
+/* Verifies a whole table against the source's rows and checksum src. */
+static void
+copy_verify_table(copy_worker *w, copy_table *ct, const rowhash *src, const char *note)
+{
+	rowhash		tgt;
+	rowhash_init(&tgt);
+	if (ct->db->run->o->verify != VERIFY_NONE && copy_verify_read(w, ct, NULL, &tgt) != 0)
+		return;
+	copy_verify_conclude(ct, src, &tgt, note);
 }
 
 /*
@@ -549,6 +572,63 @@ copy_early_indexes(copy_table *ct)
 			 copy_seconds_since(&t0));
 }
 
+static void copy_push(copy_db *d, copy_task *k, int64_t prio);
+static copy_task *copy_task_new(copy_task_kind kind, copy_db *d, copy_table *t);
+
+static const char copy_target_pages_sql[] =
+	"SELECT pg_catalog.pg_relation_size($1::pg_catalog.regclass) / 8192";
+
+/*
+ * A table copied in slices is verified in slices too, of the target's own
+ * pages, so the check of one big table keeps every job busy as well.
+ * Returns true when the slices were queued (the last one concludes).
+ */
+static bool
+copy_verify_in_slices(copy_worker *w, copy_table *ct)
+{
+	copy_db    *d = ct->db;
+	copy_run   *r = d->run;
+	if (r->o->verify != VERIFY_FULL || ct->nparts <= 1)
+		return false;
+	pgc_err		err = PGC_ERR_INIT;
+	const char *params[1] = {ct->t->qualified};
+	char	   *v = copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name,
+								   d->info->encoding, false, &err) == 0
+		? conn_query_value(w->pair.tgt, copy_target_pages_sql, 1, params, &err) : NULL;
+	err_clear(&err);			/* then it is verified whole */
+	if (!v)
+		return false;
+	int64_t		pages = strtoll(v, NULL, 10);
+	free(v);
+	int64_t		split = copy_plan_split_bytes();
+	stream_range *ranges = xcalloc(COPY_PLAN_MAX_PARTS, sizeof *ranges);
+	int			n = copy_plan_ranges(pages, split / 8192, COPY_PLAN_MAX_PARTS, ranges);
+	if (n <= 1)
+	{
+		free(ranges);
+		return false;
+	}
+	log_info("verifying the target in %d slices", n);
+	rowhash_init(&ct->tgt);
+	atomic_store(&ct->vparts_left, n);
+	for (int i = 0; i < n; i++)
+	{
+		copy_task  *k = copy_task_new(COPY_TASK_VERIFY_PART, d, ct);
+		k->range = ranges[i];
+		copy_push(d, k, COPY_PRIO_VERIFY);
+	}
+	free(ranges);
+	return true;
+}
+
+/* The table is verified (whole or in slices): build its indexes. */
+static void
+copy_table_verified(copy_table *ct)
+{
+	if (ct->nearly > 0 && !cleanup_interrupted())
+		copy_early_indexes(ct);
+}
+
 /* The table's data is all in: record it, verify it, build its indexes. */
 static void
 copy_table_complete(copy_worker *w, copy_table *ct, const rowhash *src)
@@ -562,9 +642,36 @@ copy_table_complete(copy_worker *w, copy_table *ct, const rowhash *src)
 		err_clear(&err);
 	}
 	progress_unit_done(r->prog, d->index, 0);
+	if (copy_verify_in_slices(w, ct))
+		return;
 	copy_verify_table(w, ct, src, NULL);
-	if (ct->nearly > 0 && !cleanup_interrupted())
-		copy_early_indexes(ct);
+	copy_table_verified(ct);
+}
+
+/* One slice of a big table's target pages; the last one concludes. */
+static void
+copy_do_verify_part(copy_worker *w, copy_task *k)
+{
+	copy_table *ct = k->tbl;
+	copy_db    *d = k->db;
+	rowhash		part;
+	bool		ok = copy_verify_read(w, ct, &k->range, &part) == 0;
+	pthread_mutex_lock(&d->lock);
+	if (ok)
+		rowhash_merge(&ct->tgt, &part);
+	else
+		ct->vfailed = true;
+	pthread_mutex_unlock(&d->lock);
+	if (atomic_fetch_sub(&ct->vparts_left, 1) != 1)
+		return;
+	pthread_mutex_lock(&d->lock);
+	bool		failed = ct->vfailed;
+	rowhash		src = ct->src, tgt = ct->tgt;
+	pthread_mutex_unlock(&d->lock);
+	if (failed)
+		return;
+	copy_verify_conclude(ct, &src, &tgt, NULL);
+	copy_table_verified(ct);
 }
 
 static void
@@ -951,6 +1058,9 @@ copy_task_run(void *task, int worker, void *state, void *ctx)
 				progress_unit_done(r->prog, d->index, 0);
 				break;
 			}
+			case COPY_TASK_VERIFY_PART:
+				copy_do_verify_part(w, k);
+				break;
 			case COPY_TASK_LO:
 				copy_do_lo(w, k);
 				break;

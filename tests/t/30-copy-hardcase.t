@@ -58,6 +58,8 @@ PGCARRY_SPLIT_BYTES=65536 run_pgcarry copy --source "$(pg_uri src)" --target "$(
 	--progress none --state-dir "$STATE" --verbose hardcase
 is "$RC" 0 "copy with slices exits 0"
 like "$ERR" "info: table [^ ]+ \([0-9]+ MB\) is copied in [0-9]+ slices" "some tables were cut into slices"
+like "$ERR" "\[w[0-9] hardcase app.bulk\] info: verifying the target in [0-9]+ slices" "and verified in slices of the target's pages"
+like "$OUT" "hardcase +table app.bulk +[0-9]+ +[0-9]+ +equal +ok" "a table verified in slices is equal"
 diffs=$(dbcheck_compare src dst2 hardcase 2>/dev/null)
 is "$?" 0 "with slices: every table equal (independent check)"
 [ -n "$diffs" ] && diag "$diffs"
