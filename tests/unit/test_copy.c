@@ -3,9 +3,14 @@
  * stream hasher, the roles script filter, the work queue. */
 #include "copy/plan.h"
 #include "ddl.h"
+#include "progress.h"
+#include "state.h"
 #include "stream.h"
 #include "tap.h"
+#include "verify.h"
 #include "workq.h"
+
+#include <sys/stat.h>
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -165,6 +170,15 @@ test_hasher(void)
 }
 
 static char *
+xasprintf_test(const char *a, const char *b)
+{
+	size_t		n = strlen(a) + strlen(b) + 1;
+	char	   *s = malloc(n);
+	snprintf(s, n, "%s%s", a, b);
+	return s;
+}
+
+static char *
 slurp(const char *path)
 {
 	FILE	   *f = fopen(path, "r");
@@ -262,6 +276,120 @@ test_workq(void)
 	TAP_EQ_INT(atomic_load(&wq_started), 4, "every worker started");
 }
 
+static void
+test_state(void)
+{
+	char		dir[] = "/tmp/pgcarry-test-state.XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	char	   *sub = xasprintf_test(dir, "/a/b");
+	pgc_err		err = PGC_ERR_INIT;
+	state	   *s = state_open(sub, "copy", "127.0.0.1:5432", "127.0.0.1:5433", &err);
+	TAP_OK(s != NULL, "state opens, creating its directories");
+	if (!s)
+	{
+		err_clear(&err);
+		return;
+	}
+	struct stat st;
+	TAP_OK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700, "state directory mode 0700");
+	TAP_OK(stat(state_path(s), &st) == 0 && (st.st_mode & 0777) == 0600, "state file mode 0600");
+	state	   *again = state_open(sub, "copy", "127.0.0.1:5432", "127.0.0.1:5433", &err);
+	TAP_OK(again == NULL, "a second run on the same pair is refused");
+	TAP_CONTAINS(err.message, "another pgcarry copy between the same servers is running", "refusal message");
+	err_clear(&err);
+	state	   *other = state_open(sub, "copy", "127.0.0.1:5432", "127.0.0.1:5999", &err);
+	TAP_OK(other != NULL, "another pair has its own state");
+	state_close(other);
+
+	state_phase ph = STATE_VERIFIED;
+	TAP_EQ_INT(state_db_get(s, "db", &ph, &err), 0, "phase of an unknown database");
+	TAP_EQ_INT(ph, STATE_NONE, "is none");
+	state_db_set(s, "db", STATE_PRE_DATA, &err);
+	state_db_get(s, "db", &ph, &err);
+	TAP_EQ_INT(ph, STATE_PRE_DATA, "a phase is kept");
+	TAP_EQ_STR(state_phase_name(ph), "pre-data done", "phase names");
+
+	rowhash		h;
+	rowhash_init(&h);
+	rowhash_add(&h, "1\n", 2);
+	rowhash_add(&h, "2\n", 2);
+	state_unit	u;
+	state_unit_get(s, "db", "table \"t\"", &u, &err);
+	TAP_OK(!u.done, "an unknown unit is not done");
+	state_unit_done(s, "db", "table \"t\"", &h, &err);
+	state_unit_get(s, "db", "table \"t\"", &u, &err);
+	TAP_OK(u.done && !u.verified && rowhash_equal(&u.hash, &h), "a done unit keeps rows and checksum");
+	state_unit_verified(s, "db", "table \"t\"", true, &err);
+	state_unit_get(s, "db", "table \"t\"", &u, &err);
+	TAP_OK(u.verified, "and whether it was verified");
+	state_close(s);
+
+	s = state_open(sub, "copy", "127.0.0.1:5432", "127.0.0.1:5433", &err);
+	TAP_OK(s != NULL, "the state opens again once closed");
+	state_unit_get(s, "db", "table \"t\"", &u, &err);
+	TAP_OK(u.done && u.verified && u.hash.rows == 2, "and remembers");
+	state_db_forget(s, "db", &err);
+	state_unit_get(s, "db", "table \"t\"", &u, &err);
+	state_db_get(s, "db", &ph, &err);
+	TAP_OK(!u.done && ph == STATE_NONE, "forgetting a database forgets its units");
+	TAP_OK(!err.set, "no error on the way");
+	state_close(s);
+	err_clear(&err);
+	free(sub);
+	char		cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		return;
+}
+
+static void
+test_report(void)
+{
+	verify_mode m;
+	TAP_EQ_INT(verify_parse_mode("count", &m), 0, "verify mode count");
+	TAP_EQ_INT(verify_parse_mode("fast", &m), -1, "an unknown verify mode");
+	progress_mode pm;
+	TAP_EQ_INT(progress_parse_mode("json", &pm), 0, "progress mode json");
+	TAP_EQ_INT(progress_parse_mode("fancy", &pm), -1, "an unknown progress mode");
+
+	verify_report *r = verify_report_create(VERIFY_FULL, "source", "target");
+	rowhash		a, b;
+	rowhash_init(&a);
+	rowhash_add(&a, "x\n", 2);
+	b = a;
+	verify_report_table(r, "db", "public.t", &a, &b, NULL);
+	rowhash_add(&b, "y\n", 2);
+	TAP_EQ_INT(verify_report_table(r, "db", "public.u", &a, &b, NULL), VERIFY_DIFFERENT, "a table with another row differs");
+	verify_report_sequence(r, "db", "public.s", "5", true, "5", true);
+	verify_report_schema(r, "db", "index", "public.i", "missing on the target");
+	TAP_EQ_INT(verify_report_problems(r, "db"), 2, "two problems");
+	TAP_EQ_INT(verify_report_problems(r, "other"), 0, "none in another database");
+	char	   *text = NULL;
+	size_t		len = 0;
+	FILE	   *f = open_memstream(&text, &len);
+	TAP_EQ_INT(verify_report_print(r, f, true), 2, "print returns the number of problems");
+	fclose(f);
+	TAP_CONTAINS(text, "Verification (row count and checksum), source against target:\n\n"
+				 "DATABASE  OBJECT             SOURCE ROWS  TARGET ROWS  CHECKSUM  STATUS\n"
+				 "db        index public.i               -            -  -         missing on target\n"
+				 "db        table public.t               1            1  equal     ok\n"
+				 "db        table public.u               1            2  differs   different\n"
+				 "db        sequence public.s            5            5  -         ok\n",
+				 "the report is a table, sorted by database, kind and name");
+	TAP_CONTAINS(text, "db: 2 tables, 1 sequence: 2 problems\n"
+				 "Verification found 2 problems in 1 of 1 database.\n", "summary and verdict");
+	free(text);
+	verify_report_free(r);
+
+	r = verify_report_create(VERIFY_COUNT, "source", "target");
+	rowhash		c = a;
+	c.lo ^= 1;				/* same count, other checksum */
+	TAP_EQ_INT(verify_report_table(r, "db", "t", &a, &c, NULL), VERIFY_OK, "count mode compares counts only");
+	TAP_EQ_INT(verify_report_large_objects(r, "db", &a, &c), VERIFY_OK, "count mode: large objects by number");
+	verify_report_free(r);
+}
+
 int
 main(void)
 {
@@ -271,5 +399,7 @@ main(void)
 	test_hasher();
 	test_roles_filter();
 	test_workq();
+	test_state();
+	test_report();
 	return TAP_DONE();
 }
