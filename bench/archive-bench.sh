@@ -96,7 +96,7 @@ size_mb() { du -sb "$1" 2>/dev/null | awk '{ printf "%.1f", $1 / 1048576 }'; }
 # ------------------------------------------------------------------- run
 
 SOURCE_CENSUS=$(bench_census src)
-declare -A R_WALL=() R_CPU=() R_SRV=() R_SIZE=() R_CHECK=() R_NOTE=() R_RSS=()
+declare -A R_WALL=() R_CPU=() R_SRV=() R_SIZE=() R_CHECK=() R_NOTE=() R_RSS=() R_LOAD=()
 
 run_step() {
 	local key=$1 fn=$2
@@ -105,6 +105,7 @@ run_step() {
 	R_WALL[$key]=$M_WALL
 	R_CPU[$key]=$M_CPU
 	R_SRV[$key]=$M_SRV
+	R_LOAD[$key]=$M_LOAD
 	[ "$M_RC" = 0 ] || R_NOTE[$key]="exit status $M_RC"
 	bench_say "$key: $M_WALL s wall, $M_CPU s client CPU, $M_SRV s server CPU${R_NOTE[$key]:+, ${R_NOTE[$key]}}"
 }
@@ -171,8 +172,8 @@ ratio() { # ratio A B: A's wall time over B's
 }
 
 table() {
-	echo "| step | wall s | MB/s | client CPU s | servers CPU s | archive MB | pg_dump side / pgcarry | result |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---|"
+	echo "| step | wall s | MB/s | client CPU s | servers CPU s | archive MB | pg_dump side / pgcarry | result | load at start |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|---:|"
 	local k r mbs
 	for k in pg_dump export pg_restore import; do
 		case $k in
@@ -180,11 +181,11 @@ table() {
 		*) r=$(ratio pg_restore import) ;;
 		esac
 		if [ -z "${R_WALL[$k]:-}" ]; then
-			echo "| $(label "$k") | - | - | - | - | - | - | ${R_NOTE[$k]:-} |"
+			echo "| $(label "$k") | - | - | - | - | - | - | ${R_NOTE[$k]:-} | |"
 			continue
 		fi
 		mbs=$(awk -v mb="$TOTAL_MB" -v s="${R_WALL[$k]}" 'BEGIN { printf "%.0f", mb / s }')
-		echo "| $(label "$k") | ${R_WALL[$k]} | $mbs | ${R_CPU[$k]} | ${R_SRV[$k]} | ${R_SIZE[$k]:-} | $r | ${R_CHECK[$k]:-}${R_NOTE[$k]:+ ${R_NOTE[$k]}} |"
+		echo "| $(label "$k") | ${R_WALL[$k]} | $mbs | ${R_CPU[$k]} | ${R_SRV[$k]} | ${R_SIZE[$k]:-} | $r | ${R_CHECK[$k]:-}${R_NOTE[$k]:+ ${R_NOTE[$k]}} | ${R_LOAD[$k]} |"
 	done
 }
 
@@ -212,6 +213,7 @@ result=$ROOT/bench/results/archive-$stamp.md
 	echo "Client CPU: the whole client process tree (pg_dump and its workers, pg_restore, pgcarry)."
 	echo "Servers CPU: source and target postmasters and all their backends, from /proc."
 	echo "Result: tables, rows and large objects of the seven databases counted on both sides after the import."
+	echo "Load at start: the machine's 1-minute load average when the step started; wall times are comparable only at similar loads."
 } >"$result"
 echo
 cat "$result"

@@ -145,7 +145,7 @@ method_pgcarry-count() { run_pgcarry_copy count --verify count; }
 # ------------------------------------------------------------------- run
 
 SOURCE_CENSUS=$(bench_census src)
-declare -A R_WALL=() R_CPU=() R_SRV=() R_CHECK=() R_NOTE=()
+declare -A R_WALL=() R_CPU=() R_SRV=() R_CHECK=() R_NOTE=() R_LOAD=()
 PGCARRY_RSS=""
 PGCARRY_COUNT_RSS=""
 for m in $METHODS; do
@@ -164,6 +164,7 @@ for m in $METHODS; do
 	R_WALL[$m]=$M_WALL
 	R_CPU[$m]=$M_CPU
 	R_SRV[$m]=$M_SRV
+	R_LOAD[$m]=$M_LOAD
 	if [ "$M_RC" != 0 ]; then
 		R_NOTE[$m]="exit status $M_RC"
 	fi
@@ -200,18 +201,18 @@ label() {
 
 base=${R_WALL[pgcarry]:-}
 table() {
-	echo "| method | wall s | MB/s | client CPU s | servers CPU s | wall / pgcarry | target |"
-	echo "|---|---:|---:|---:|---:|---:|---|"
+	echo "| method | wall s | MB/s | client CPU s | servers CPU s | wall / pgcarry | target | load at start |"
+	echo "|---|---:|---:|---:|---:|---:|---|---:|"
 	local m ratio mbs
 	for m in $METHODS; do
 		if [ -z "${R_WALL[$m]:-}" ]; then
-			echo "| $(label "$m") | - | - | - | - | - | ${R_NOTE[$m]:-} |"
+			echo "| $(label "$m") | - | - | - | - | - | ${R_NOTE[$m]:-} | |"
 			continue
 		fi
 		ratio="-"
 		[ -n "$base" ] && ratio=$(awk -v a="${R_WALL[$m]}" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')
 		mbs=$(awk -v mb="$TOTAL_MB" -v s="${R_WALL[$m]}" 'BEGIN { printf "%.0f", mb / s }')
-		echo "| $(label "$m") | ${R_WALL[$m]} | $mbs | ${R_CPU[$m]} | ${R_SRV[$m]} | $ratio | ${R_CHECK[$m]}${R_NOTE[$m]:+ (${R_NOTE[$m]})} |"
+		echo "| $(label "$m") | ${R_WALL[$m]} | $mbs | ${R_CPU[$m]} | ${R_SRV[$m]} | $ratio | ${R_CHECK[$m]}${R_NOTE[$m]:+ (${R_NOTE[$m]})} | ${R_LOAD[$m]} |"
 	done
 }
 
@@ -243,6 +244,7 @@ result=$ROOT/bench/results/copy-$stamp.md
 	echo "Client CPU: the whole client process tree (pg_dump, pg_restore, psql, pgcarry and their children)."
 	echo "Servers CPU: source and target postmasters and all their backends, from /proc."
 	echo "Target: tables, rows and large objects of the seven databases counted on both sides after the method."
+	echo "Load at start: the machine's 1-minute load average when the method started; wall times are comparable only at similar loads (CPU seconds are steadier)."
 } >"$result"
 echo
 cat "$result"

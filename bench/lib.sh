@@ -86,10 +86,12 @@ _bench_server_ticks() {
 
 # bench_measure FUNCTION [ARGS...]: runs FUNCTION in a subshell with set -e
 # (it stops at its first failing command); sets M_WALL, M_CPU, M_SRV
-# (seconds, one decimal) and M_RC.  Must be called in the main shell, not in
+# (seconds, one decimal), M_RC, and M_LOAD (the 1-minute load average when
+# it started: other work on the machine makes wall times longer).  Must be called in the main shell, not in
 # a command substitution, for the CPU figures to be right.
 bench_measure() {
 	local t0 t1 s0 s1
+	M_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 	times >"$WORK/times0"
 	s0=$(_bench_server_ticks)
 	t0=$(date +%s%N)
