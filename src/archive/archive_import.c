@@ -747,8 +747,13 @@ archive_import_restore(import_db *db, const char *section, const char *cc, const
 			char *lines = ddl_error_lines(errout.data, 12);
 			err_detail(err, "%s", lines);
 			free(lines);
-			err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause and "
-					 "import again with --clean.");
+			if (errout.data && strstr(errout.data, "ERROR:  role \""))
+				err_hint(err, "A role the archive's objects belong to is missing on the target: import "
+						 "the roles too (--roles), or load without owners (--no-owner).  The database "
+						 "stays marked unfinished; import again with --clean.");
+			else
+				err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause and "
+						 "import again with --clean.");
 			rc = -1;
 		}
 	}

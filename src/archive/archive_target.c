@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "conn.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -21,21 +22,6 @@ static const char archive_target_state_sql[] =
 	"       EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
 	"               WHERE d.datname = $1 AND s.setrole = 0 "
 	"                 AND 'pgcarry.import=unfinished' = ANY (s.setconfig))";
-
-/* Objects a user made: relations, functions, types outside the system
- * schemas, schemas other than public, extensions other than plpgsql,
- * large objects. */
-static const char archive_target_objects_sql[] =
-	"SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-	"         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
-	"           AND n.nspname !~ '^pg_(toast|temp)') "
-	"     + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-	"         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')) "
-	"     + (SELECT count(*) FROM pg_namespace "
-	"         WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'public') "
-	"           AND nspname !~ '^pg_') "
-	"     + (SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql') "
-	"     + (SELECT count(*) FROM pg_largeobject_metadata)";
 
 int
 archive_target_state(const char *target, const char *dbname, bool *exists, bool *marked, pgc_err *err)
@@ -154,18 +140,20 @@ archive_target_prepare(const char *target, const char *dbname, const archive_tar
 	else if (exists)
 	{
 		PGconn *dbc = conn_open(target, dbname, "target", err);
-		char *n = dbc ? conn_query_value(dbc, archive_target_objects_sql, 0, NULL, err) : NULL;
-		conn_close(dbc);
-		if (!n)
+		bool has = false;
+		char *what = NULL;
+		if (!dbc || catalog_db_has_user_objects(dbc, &has, &what, err) != 0)
 			rc = -1;
-		else if (strcmp(n, "0") != 0)
+		else if (has)
 		{
 			err_set(err, "database \"%s\" on the target already holds objects", dbname);
-			err_detail(err, "pgcarry does not load into a database that holds data of its own (%s objects found).", n);
+			err_detail(err, "pgcarry does not load into a database that holds objects of its own, such as %s.",
+					   what ? what : "this one");
 			err_hint(err, "Replace it with --clean, or import into another database.");
 			rc = -1;
 		}
-		free(n);
+		free(what);
+		conn_close(dbc);
 	}
 	if (rc == 0 && !exists)
 		rc = archive_target_create(conn, dbname, o, err);

@@ -126,6 +126,13 @@ like "$OUT" 'imported database "shop": 2 tables, 0 rows loaded \(some kept from 
 is "$(marked shop)" 0 "the finished database is no longer marked"
 is "$(pg_sql tgt shop "SELECT count(*), sum(price) FROM items")" "$(pg_sql src shop "SELECT count(*), sum(price) FROM items")" "the data is there"
 
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --db shop_copy --progress none
+is "$RC" 0 "a second copy under another name"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --db shop_copy --progress none
+is "$ERR" 'pgcarry: error: database "shop_copy" on the target already holds objects
+pgcarry: detail: pgcarry does not load into a database that holds objects of its own, such as relation public.notes_id_seq.
+pgcarry: hint: Replace it with --clean, or import into another database.' "a loaded database is refused, naming one of its objects"
+
 run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --clean
 is "$RC" 0 "import --clean replaces a database"
 like "$ERR" 'dropped database "shop" on the target \(--clean\)' "--clean says what it dropped"
@@ -139,6 +146,23 @@ is "$RC" 1 "a data file that does not match its manifest entry exits 1"
 like "$ERR" "error: archive file \"databases/02-books/data/.*\" does not match the manifest" "the file is named"
 like "$ERR" "detail: Expected [0-9]+ rows with checksum [0-9a-f]{32}, found [0-9]+ rows" "expected and found rows"
 is "$(marked books2)" 1 "the database is left marked unfinished"
+
+# Objects owned by a role the target lacks: the error says what to do.
+pg_sql src postgres "CREATE ROLE only_on_src"
+pg_sql src postgres "CREATE DATABASE owned OWNER only_on_src"
+pg_sql src owned "CREATE TABLE t (id int); ALTER TABLE t OWNER TO only_on_src; INSERT INTO t VALUES (1)"
+run_pgcarry export --source "$(pg_uri src)" owned --output "$T_TMP/owned"
+is "$RC" 0 "export of a database owned by another role"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/owned" --progress none
+is "$RC" 1 "import without the owner role exits 1"
+is "$(head -1 <<<"$ERR")" 'pgcarry: [owned] warning: role "only_on_src", owner of database "owned" on the source, does not exist on the target; the database belongs to the importing role' \
+	"the missing database owner is a warning"
+like "$ERR" 'error: could not restore the pre-data schema of database "owned"' "the pre-data failure is named"
+like "$ERR" 'role "only_on_src" does not exist' "with the server's reason"
+like "$ERR" 'hint: A role the archive.s objects belong to is missing on the target: import the roles too \(--roles\), or load without owners \(--no-owner\)' \
+	"and the ways out"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/owned" --clean --no-owner
+is "$RC" 0 "--no-owner loads it"
 
 # --------------------------------------------------- export refusals
 
