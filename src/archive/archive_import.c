@@ -68,6 +68,7 @@ typedef struct import_db
 	verify_mode verify;
 	int			jobs;			/* sessions for this database */
 	const char *scratch;		/* private directory for temporary files */
+	verify_report *report;		/* shared by every database of the import */
 	workq	   *q;				/* the load queue (verify tasks are pushed on it) */
 	int		   *parts_left;		/* per table loaded in parallel parts */
 } import_db;
@@ -228,6 +229,24 @@ archive_import_load_part(import_db *db, PGconn *conn, const char *q, const char 
 
 static int archive_import_verify_table(import_db *db, int table, PGconn *conn, pgc_err *err);
 
+/* The manifest's rows and checksum as a rowhash. */
+static rowhash
+archive_import_expected(uint64_t rows, const char *checksum)
+{
+	rowhash h;
+	rowhash_init(&h);
+	rowhash_parse_hex(&h, checksum);
+	h.rows = rows;
+	return h;
+}
+
+/* "schema.name" for the report; owned by the caller. */
+static char *
+archive_import_display(const char *schema, const char *name)
+{
+	return xasprintf("%s.%s", schema, name);
+}
+
 static int
 archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 {
@@ -246,6 +265,10 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 			pthread_mutex_lock(&db->lock);
 			db->skipped++;
 			pthread_mutex_unlock(&db->lock);
+			rowhash want = archive_import_expected(mt->rows, mt->checksum);
+			char *disp = archive_import_display(mt->schema, mt->name);
+			verify_report_table(db->report, db->name, disp, &want, &h, "loaded earlier");
+			free(disp);
 			log_set_table(NULL);
 			return 0;
 		}
@@ -273,6 +296,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	}
 	if (conn_exec(conn, "COMMIT", err) != 0)
 		goto out;
+	progress_add(db->prog, db->index, 0, (int64_t) total);
 	pthread_mutex_lock(&db->lock);
 	db->rows += total;
 	bool verify_now = t->whole;
@@ -350,6 +374,10 @@ archive_import_verify_table(import_db *db, int table, PGconn *conn, pgc_err *err
 		db->ndiff++;
 		pthread_mutex_unlock(&db->lock);
 	}
+	rowhash want = archive_import_expected(mt->rows, mt->checksum);
+	char *disp = archive_import_display(mt->schema, mt->name);
+	verify_report_table(db->report, db->name, disp, &want, &h, NULL);
+	free(disp);
 	return 0;
 }
 
@@ -637,6 +665,12 @@ archive_import_large_objects(import_db *db, PGconn *conn, pgc_err *err)
 	return rc;
 }
 
+static uint64_t
+want_rows_lo(const manifest_db *mdb)
+{
+	return mdb->lo_file ? mdb->lo_count : 0;
+}
+
 /* Compares large objects and sequences with the manifest; counts
  * differences into db->ndiff. */
 static int
@@ -666,6 +700,11 @@ archive_import_verify_rest(import_db *db, PGconn *conn, pgc_err *err)
 		free(msg);
 		db->ndiff++;
 	}
+	if (mdb->lo_file || res.hash.rows > 0)
+	{
+		rowhash want = archive_import_expected(want_rows_lo(mdb), mdb->lo_file ? mdb->lo_checksum : NULL);
+		verify_report_large_objects(db->report, db->name, &want, &res.hash);
+	}
 	for (int i = 0; i < mdb->nsequences; i++)
 	{
 		const manifest_sequence *s = &mdb->sequences[i];
@@ -688,6 +727,11 @@ archive_import_verify_rest(import_db *db, PGconn *conn, pgc_err *err)
 			free(msg);
 			db->ndiff++;
 		}
+		char *disp = archive_import_display(s->schema, s->name);
+		verify_report_sequence(db->report, db->name, disp, s->last_value, s->is_called,
+							   PQntuples(r) ? PQgetvalue(r, 0, 0) : NULL,
+							   PQntuples(r) && PQgetvalue(r, 0, 1)[0] == 't');
+		free(disp);
 		PQclear(r);
 	}
 	return 0;
@@ -915,6 +959,7 @@ typedef struct import_runner
 	bool		stop;			/* a database failed: start no other */
 	int			rc;				/* EXIT_OK, EXIT_DIFFERENT or the failure's */
 	pgc_err		err;			/* the first failure */
+	verify_report *report;
 } import_runner;
 
 static int
@@ -926,7 +971,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	const manifest_db *mdb = run->chosen[index];
 	progress *prog = run->prog;
 	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name, .prog = prog, .index = index,
-		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch};
+		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report};
 	db.compressed = strcmp(m->compression, "zstd") == 0;
 	pthread_mutex_init(&db.lock, NULL);
 	time_t start = time(NULL);
@@ -1252,7 +1297,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	if (concurrent < 1)
 		concurrent = 1;
 	runner = (import_runner) {.o = o, .root = root, .m = m, .chosen = chosen, .nchosen = nchosen,
-		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent, .rc = EXIT_OK};
+		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent, .rc = EXIT_OK,
+		.report = verify_report_create(o->verify, "archive", "target")};
 	pthread_mutex_init(&runner.lock, NULL);
 	runner_ready = true;
 	pthread_t *threads = xcalloc((size_t) concurrent, sizeof *threads);
@@ -1262,6 +1308,14 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	for (int i = 0; i < concurrent; i++)
 		pthread_join(threads[i], NULL);
 	free(threads);
+	if (runner.prog_started)
+	{
+		progress_stop(prog);
+		/* The verification report, as copy prints it. */
+		printf("\n");
+		verify_report_print(runner.report, stdout, false);
+		fflush(stdout);
+	}
 	rc = runner.rc;
 	if (runner.err.set)
 		err_move(err, &runner.err);
@@ -1278,6 +1332,7 @@ done:
 	if (runner_ready)
 	{
 		err_clear(&runner.err);
+		verify_report_free(runner.report);
 		pthread_mutex_destroy(&runner.lock);
 	}
 	free(chosen);

@@ -110,6 +110,7 @@ is "$RC" 3 "import: a difference found by the verification exits 3"
 like "$ERR" "error: large objects differ from the archive: expected 1 \(checksum 0{32}\), found 1 \(checksum [0-9a-f]{32}\)" \
 	"the difference is named"
 like "$ERR" 'error: database "shop" differs from the archive: 1 difference' "the database is named"
+like "$OUT" 'Verification found 1 problem' "the verification report counts the problem"
 is "$(marked shop)" 1 "the database stays marked unfinished"
 is "$(pg_sql tgt shop "SHOW pgcarry.import")" "unfinished" "the mark is visible in the database"
 
@@ -122,6 +123,7 @@ pgcarry: hint: Finish it with --resume, or replace it with --clean.' "the unfini
 run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --resume --progress log
 is "$RC" 0 "import --resume finishes the unfinished import"
 like "$ERR" "import finished: .* rows" "--progress log reports the import"
+like "$OUT" "shop: 2 tables, 1 sequence, 1 large object: all equal" "the verification report says every object is equal"
 like "$OUT" 'imported database "shop": 2 tables, 0 rows loaded \(some kept from an earlier run\)' "resume keeps the tables already loaded"
 is "$(marked shop)" 0 "the finished database is no longer marked"
 is "$(pg_sql tgt shop "SELECT count(*), sum(price) FROM items")" "$(pg_sql src shop "SELECT count(*), sum(price) FROM items")" "the data is there"
