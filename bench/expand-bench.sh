@@ -10,7 +10,7 @@
 # backfill at least 50,000 rows/s.
 #
 #   bash bench/expand-bench.sh
-#   BENCH_ROWS=1000000 BENCH_BATCH=2000 BENCH_THREADS=4 BENCH_RATE=400 bash bench/expand-bench.sh
+#   BENCH_ROWS=1000000 BENCH_BATCH=5000 BENCH_THREADS=4 BENCH_RATE=400 bash bench/expand-bench.sh
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export PGCARRY_BIN=${PGCARRY_BIN:-$ROOT/pgcarry}
@@ -18,7 +18,7 @@ export PGCARRY_BIN=${PGCARRY_BIN:-$ROOT/pgcarry}
 source "$ROOT/tests/lib/harness.sh"
 
 ROWS=${BENCH_ROWS:-1000000}
-BATCH=${BENCH_BATCH:-2000}
+BATCH=${BENCH_BATCH:-5000}
 THREADS=${BENCH_THREADS:-4}
 RATE=${BENCH_RATE:-400}
 BASE_SECONDS=${BENCH_BASE_SECONDS:-20}
