@@ -572,9 +572,14 @@ archive_import_lo_row(import_db *db, PGconn *conn, char *line, uint32_t *last_oi
 	size_t hl = strlen(hex);
 	buf_reset(bin);
 	buf_reserve(bin, hl / 2 + 1);
-	for (size_t i = 0; i + 1 < hl + 1 && i < hl; i += 2)
+	if (hl % 2 != 0)
 	{
-		int a = archive_import_hexval(hex[i]), b = i + 1 < hl ? archive_import_hexval(hex[i + 1]) : -1;
+		err_set(err, "archive file \"%s\" holds a malformed row", db->mdb->lo_file);
+		return -1;
+	}
+	for (size_t i = 0; i < hl; i += 2)
+	{
+		int a = archive_import_hexval(hex[i]), b = archive_import_hexval(hex[i + 1]);
 		if (a < 0 || b < 0)
 		{
 			err_set(err, "archive file \"%s\" holds a malformed row", db->mdb->lo_file);

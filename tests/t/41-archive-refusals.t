@@ -176,6 +176,12 @@ is "$ERR" "pgcarry: error: output directory \"$T_TMP/full\" is not empty
 pgcarry: hint: Choose a new directory, or finish an interrupted export into it with --resume." "non-empty output refused"
 is "$(cat "$T_TMP/full/something")" keep "the directory is untouched"
 
+run_pgcarry export --source "$(pg_uri src)" nosuchdb --output "$T_TMP/nosuch"
+is "$RC" 1 "export of a database that does not exist exits 1"
+is "$(head -1 <<<"$ERR")" "pgcarry: error: database \"nosuchdb\" does not exist on the source server 127.0.0.1:$(pg_port src)" \
+	"the missing database is named"
+ok "$([ ! -e "$T_TMP/nosuch/manifest.json" ] && echo 0 || echo 1)" "no manifest for a failed export"
+
 run_pgcarry export --source "$(pg_uri src)" shop --output "$T_TMP/shop.tar" --format tar
 is "$RC" 1 "export onto an existing tar file exits 1"
 is "$(head -1 <<<"$ERR")" "pgcarry: error: output file \"$T_TMP/shop.tar\" already exists" "existing tar refused"
