@@ -26,7 +26,8 @@
  * When the last data task of a database ends, a finalize task sets the
  * sequences (values read at the snapshot), releases the snapshot, applies
  * the post-data schema with pg_restore -j N (indexes, constraints,
- * triggers, foreign keys, materialized view refreshes), runs ANALYZE, and
+ * triggers, foreign keys, materialized view refreshes), runs ANALYZE of
+ * what the per-table ANALYZE after each load did not cover, and
  * records the database as verified when nothing differs.
  *
  * Resume.  Each database's phase and each finished table live in a SQLite
@@ -621,12 +622,36 @@ copy_verify_in_slices(copy_worker *w, copy_table *ct)
 	return true;
 }
 
-/* The table is verified (whole or in slices): build its indexes. */
+/* ANALYZE of one table, right after its load while its pages are in cache
+ * (spread over the jobs instead of one ANALYZE of the database at the end).
+ * A failure is only a warning: statistics are not data. */
 static void
-copy_table_verified(copy_table *ct)
+copy_analyze_table(copy_worker *w, copy_table *ct)
 {
-	if (ct->nearly > 0 && !cleanup_interrupted())
+	copy_db    *d = ct->db;
+	copy_run   *r = d->run;
+	pgc_err		err = PGC_ERR_INIT;
+	char	   *sql = xasprintf("ANALYZE %s", ct->t->qualified);
+	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name, d->info->encoding,
+					   false, &err) != 0 || conn_exec(w->pair.tgt, sql, &err) != 0)
+	{
+		log_warning("could not ANALYZE the table on the target: %s", err.message);
+		copy_pair_recover(&w->pair);
+	}
+	err_clear(&err);
+	free(sql);
+}
+
+/* The table is verified (whole or in slices): build its indexes, gather
+ * its statistics. */
+static void
+copy_table_verified(copy_worker *w, copy_table *ct)
+{
+	if (cleanup_interrupted())
+		return;
+	if (ct->nearly > 0)
 		copy_early_indexes(ct);
+	copy_analyze_table(w, ct);
 }
 
 /* The table's data is all in: record it, verify it, build its indexes. */
@@ -645,7 +670,7 @@ copy_table_complete(copy_worker *w, copy_table *ct, const rowhash *src)
 	if (copy_verify_in_slices(w, ct))
 		return;
 	copy_verify_table(w, ct, src, NULL);
-	copy_table_verified(ct);
+	copy_table_verified(w, ct);
 }
 
 /* One slice of a big table's target pages; the last one concludes. */
@@ -671,7 +696,7 @@ copy_do_verify_part(copy_worker *w, copy_task *k)
 	if (failed)
 		return;
 	copy_verify_conclude(ct, &src, &tgt, NULL);
-	copy_table_verified(ct);
+	copy_table_verified(w, ct);
 }
 
 static void
@@ -899,6 +924,15 @@ copy_sequences(copy_worker *w, copy_db *d, pgc_err *err)
 	return 0;
 }
 
+/* The relations of a database the per-table ANALYZE did not cover, as one
+ * comma-separated list (NULL when none). */
+static const char copy_analyze_rest_sql[] =
+	"SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', n.nspname, c.relname), ', ') "
+	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"WHERE (c.relkind = 'p' OR (c.relkind = 'm' AND c.relispopulated)) "
+	"  AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+	"  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'";
+
 static void
 copy_release_snapshot(copy_db *d)
 {
@@ -972,13 +1006,30 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		if (state_db_set(r->st, d->info->name, STATE_POST_DATA, &err) != 0)
 			goto fail;
 	}
+	/* Tables were analyzed one by one as they came in; what is left are
+	 * partitioned tables (statistics over their partitions) and the
+	 * materialized views post-data refreshed. */
 	progress_phase(r->prog, d->index, "analyze");
 	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name, d->info->encoding,
-					   false, &err) != 0
-		|| conn_exec(w->pair.tgt, "ANALYZE", &err) != 0)
+					   false, &err) != 0)
+		goto fail;
+	char	   *rels = conn_query_value(w->pair.tgt, copy_analyze_rest_sql, 0, NULL, &err);
+	if (err.set)
 	{
 		err_prefix(&err, "could not ANALYZE the target database: ");
 		goto fail;
+	}
+	if (rels)
+	{
+		char	   *sql = xasprintf("ANALYZE %s", rels);
+		int			arc = conn_exec(w->pair.tgt, sql, &err);
+		free(sql);
+		free(rels);
+		if (arc != 0)
+		{
+			err_prefix(&err, "could not ANALYZE the target database: ");
+			goto fail;
+		}
 	}
 	if (verify_report_problems(r->report, d->info->name) == 0 && r->o->verify != VERIFY_NONE)
 	{
@@ -1051,7 +1102,10 @@ copy_task_run(void *task, int worker, void *state, void *ctx)
 				state_unit	u;
 				pgc_err		err = PGC_ERR_INIT;
 				if (state_unit_get(r->st, d->info->name, k->tbl->unit, &u, &err) == 0 && u.done)
+				{
 					copy_verify_table(w, k->tbl, &u.hash, "copied by an earlier run");
+					copy_analyze_table(w, k->tbl);
+				}
 				else
 					copy_fail(d, "table", k->tbl->t->display, &err);
 				err_clear(&err);
