@@ -17,13 +17,15 @@
  *     done.  A step that cannot (CREATE INDEX CONCURRENTLY) first asks
  *     whether it is already done (a valid index), else drops what a failed
  *     attempt left behind, runs, and is recorded afterwards.
- *   backfill: per item, batches of batch_size keys: one short transaction
- *     that sets lock_timeout, turns the sync triggers off for itself, locks
- *     the batch's rows (FOR NO KEY UPDATE, so concurrent writers of those
- *     rows wait for at most one batch), copies them, and records the last
- *     key; a crash resumes after the last committed batch.  The end key is
- *     the table's largest key when the item began: later rows are written
- *     by the sync triggers.
+ *   backfill: per item, batches of batch_size keys that still need work:
+ *     one short transaction that sets lock_timeout, turns the sync triggers
+ *     off for itself, picks the batch (locking its rows FOR NO KEY UPDATE
+ *     when the copy needs it, so concurrent writers of those rows wait for
+ *     at most one batch), copies it, and records the last key; a crash
+ *     resumes after the last committed batch.  A batch that cannot get its
+ *     locks within lock_timeout is retried with backoff within the budget.
+ *     The end key is the table's largest key when the item began: later
+ *     rows are written by the sync triggers.
  *   verify: per item, counts (one statement, one snapshot) plus a
  *     row-by-row comparison of the old shape with the new in batches of
  *     keys; the result is stored.  start stops at a difference (exit 3);

@@ -17,8 +17,8 @@
  *    "loss_sql": "a count of rows only in the new shape" (optional)}
  *   step: {"what", "sql", "autocommit", "done_sql"?, "undo_sql"?}
  * Batch statements take text parameters: keys_sql ($1 last key or NULL,
- * $2 batch size, $3 end key) returns (max key, count) of the next batch and
- * locks it; batch_sql ($1 low key exclusive or NULL, $2 high key inclusive)
+ * $2 batch size, $3 end key) returns (max key, count) of the next batch of
+ * rows that need work, locking them when the copy needs it; batch_sql ($1 low key exclusive or NULL, $2 high key inclusive)
  * does or checks that batch.  Verification statements return
  * (key, problem) rows; counts_sql returns (what, old, new) rows.
  */
