@@ -3,7 +3,9 @@
 #   make            build ./pgcarry
 #   make check      every test (installs missing Debian packages when root)
 #   make demo       seven databases moved between two local servers
-#   make bench      pgcarry against pg_dump/pg_restore on the same data
+#   make bench      pgcarry copy against pg_dump/pg_restore on the same data
+#   make bench-archive, make bench-expand   export/import, and live backfill
+#   make demo-expand  a live expand/contract migration under an application
 #   make check-asan the tests again with AddressSanitizer + UBSan
 #
 # Libraries come from Debian's packages only; see scripts/deps.sh.
@@ -25,7 +27,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PROVE_FLAGS ?=
 TESTS    ?= tests/t/*.t
 
-.PHONY: all bin check check-unit check-asan deps demo bench clean unit
+.PHONY: all bin check check-unit check-asan deps demo demo-expand bench bench-archive bench-expand clean unit
 
 all: pgcarry
 
@@ -79,8 +81,18 @@ check-asan: deps
 demo: deps pgcarry
 	bash scripts/demo.sh
 
+# The cat lovers moved to a cats table while a simulated application runs.
+demo-expand: deps pgcarry
+	bash scripts/demo-expand.sh
+
 bench: deps pgcarry
 	bash bench/copy-bench.sh
+
+bench-archive: deps pgcarry
+	bash bench/archive-bench.sh
+
+bench-expand: deps pgcarry
+	bash bench/expand-bench.sh
 
 clean:
 	rm -rf build build-* pgcarry

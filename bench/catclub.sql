@@ -5,6 +5,7 @@
 -- the simulated application (bench/catapp.c): what it believes each member's
 -- cats are, written in the same transaction as its own writes, so a test can
 -- prove at the end that every cat is present exactly once.
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS cats, cat_lovers, catapp_expect, catapp_extra CASCADE;
 CREATE TABLE cat_lovers (
   id bigserial PRIMARY KEY,
