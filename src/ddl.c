@@ -56,6 +56,9 @@ static atomic_int ddl_file_seq;
  * Running a child
  * ------------------------------------------------------------------------ */
 
+/* The environment variable libpq reads a password from. */
+#define DDL_PASSWORD_VAR "PGPASSWORD"
+
 /* The child's environment: ours, with PGPASSWORD replaced when a password
  * is given.  The strings are borrowed except the PGPASSWORD one. */
 static char **
@@ -66,13 +69,14 @@ ddl_child_env(const char *password, char **owned)
 		n++;
 	char	  **env = xcalloc((size_t) n + 2, sizeof(char *));
 	int			k = 0;
+	size_t		vl = strlen(DDL_PASSWORD_VAR);
 	*owned = NULL;
 	for (int i = 0; i < n; i++)
-		if (!password || strncmp(environ[i], "PGPASSWORD=", 11) != 0)
+		if (!password || strncmp(environ[i], DDL_PASSWORD_VAR, vl) != 0 || environ[i][vl] != '=')
 			env[k++] = environ[i];
 	if (password)
 	{
-		*owned = xasprintf("PGPASSWORD=%s", password);
+		*owned = xasprintf("%s=%s", DDL_PASSWORD_VAR, password);
 		env[k++] = *owned;
 	}
 	env[k] = NULL;

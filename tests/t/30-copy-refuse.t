@@ -104,6 +104,15 @@ pgcarry: hint: Install the PostgreSQL $major client programs (Debian: apt-get in
 	"old pg_dump message names what to install"
 is "$(pg_sql dst app "SELECT count(*) FROM t")" "500" "nothing was dropped"
 
+# Passwords held by connection strings in the environment reach pg_dump,
+# pg_restore and psql through PGPASSWORD in their environment only.
+pg_sql dst postgres "DROP DATABASE other"
+PGCARRY_SOURCE="postgresql://postgres:$(pg_password src)@127.0.0.1:$(pg_port src)/postgres" \
+PGCARRY_TARGET="postgresql://postgres:$(pg_password dst)@127.0.0.1:$(pg_port dst)/postgres" \
+PGPASSFILE=$NO_PGPASS run_pgcarry copy --progress none --state-dir "$STATE" other
+is "$RC" 0 "passwords from connection strings in the environment work for every child program"
+unlike "$OUT$ERR" "$(pg_password src)|$(pg_password dst)" "and appear in no output"
+
 is "$(ls "$TMPDIR")" "" "no temporary directory left behind"
 
 done_testing
