@@ -6,12 +6,17 @@
 #include "xalloc.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+static pthread_mutex_t log_writer_lock = PTHREAD_MUTEX_INITIALIZER;
+static log_writer_fn log_writer;
+static void *log_writer_arg;
 
 static log_level log_cur_threshold = LOG_NOTICE;
 static log_format log_cur_format = LOG_FORMAT_TEXT;
@@ -79,8 +84,17 @@ log_parse_format(const char *s, log_format *out)
 	return 0;
 }
 
-static void
-log_write_all(const char *data, size_t len)
+void
+log_set_writer(log_writer_fn fn, void *arg)
+{
+	pthread_mutex_lock(&log_writer_lock);
+	log_writer = fn;
+	log_writer_arg = arg;
+	pthread_mutex_unlock(&log_writer_lock);
+}
+
+void
+log_write_stderr(const char *data, size_t len)
 {
 	while (len > 0)
 	{
@@ -166,7 +180,14 @@ log_report(log_level level, const char *message, const char *detail, const char 
 		log_format_json(&b, level, message ? message : "", detail, hint);
 	else
 		log_format_text(&b, level, message ? message : "", detail, hint);
-	log_write_all(b.data, b.len);
+	pthread_mutex_lock(&log_writer_lock);
+	log_writer_fn fn = log_writer;
+	void *arg = log_writer_arg;
+	pthread_mutex_unlock(&log_writer_lock);
+	if (fn)
+		fn(b.data, b.len, arg);
+	else
+		log_write_stderr(b.data, b.len);
 	buf_free(&b);
 }
 

@@ -14,6 +14,7 @@
 #define PGCARRY_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef enum log_level
 {
@@ -43,6 +44,19 @@ void log_set_table(const char *table);
 
 /* Parses "text"/"json"; returns -1 on anything else. */
 int log_parse_format(const char *s, log_format *out);
+
+/*
+ * Routes finished log lines (one or more whole lines, newline-terminated)
+ * through fn instead of writing them to stderr directly: a live progress
+ * display uses it to erase itself, write the line, and redraw below it, so
+ * log lines and the display never overwrite each other.  fn must write the
+ * data once and be thread-safe.  NULL restores direct writes.
+ */
+typedef void (*log_writer_fn) (const char *data, size_t len, void *arg);
+void log_set_writer(log_writer_fn fn, void *arg);
+
+/* Writes data to stderr in full with write(2) (no stdio buffering). */
+void log_write_stderr(const char *data, size_t len);
 
 /* One log line with optional detail and hint (each may be NULL). */
 void log_report(log_level level, const char *message, const char *detail, const char *hint);
