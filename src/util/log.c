@@ -180,14 +180,14 @@ log_report(log_level level, const char *message, const char *detail, const char 
 		log_format_json(&b, level, message ? message : "", detail, hint);
 	else
 		log_format_text(&b, level, message ? message : "", detail, hint);
+	/* Held across the call, so a writer is never called after
+	 * log_set_writer(NULL) returned (its owner may then free arg). */
 	pthread_mutex_lock(&log_writer_lock);
-	log_writer_fn fn = log_writer;
-	void *arg = log_writer_arg;
-	pthread_mutex_unlock(&log_writer_lock);
-	if (fn)
-		fn(b.data, b.len, arg);
+	if (log_writer)
+		log_writer(b.data, b.len, log_writer_arg);
 	else
 		log_write_stderr(b.data, b.len);
+	pthread_mutex_unlock(&log_writer_lock);
 	buf_free(&b);
 }
 

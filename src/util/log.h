@@ -50,7 +50,8 @@ int log_parse_format(const char *s, log_format *out);
  * through fn instead of writing them to stderr directly: a live progress
  * display uses it to erase itself, write the line, and redraw below it, so
  * log lines and the display never overwrite each other.  fn must write the
- * data once and be thread-safe.  NULL restores direct writes.
+ * data once and must not log; calls are serialised.  NULL restores direct
+ * writes, and once it returns fn is not called again.
  */
 typedef void (*log_writer_fn) (const char *data, size_t len, void *arg);
 void log_set_writer(log_writer_fn fn, void *arg);
