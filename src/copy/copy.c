@@ -508,6 +508,8 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 	if (snapshot_attach(w->pair.src, d->snap_id, err) != 0)
 	{
 		err_prefix(err, "could not attach to the source snapshot: ");
+		err_hint(err, "The source session holding the snapshot may have been lost: "
+				 "run the same command with --resume.");
 		return -1;
 	}
 	if (conn_exec(w->pair.tgt, "BEGIN", err) != 0)
@@ -846,6 +848,7 @@ copy_do_lo(copy_worker *w, copy_task *k)
 		}
 		err_clear(&err);
 	}
+	log_info("copied %" PRIu64 " large objects (%" PRId64 " bytes)", src.hash.rows, src.bytes);
 	pthread_mutex_lock(&d->lock);
 	rowhash_merge(&d->lo_src, &src.hash);
 	rowhash_merge(&d->lo_tgt, &tgt);
