@@ -70,6 +70,11 @@ small=$(rss)
 pg_sql src big "INSERT INTO t SELECT g, repeat(md5(g::text), 8) FROM generate_series(40001, 400000) g"
 large=$(rss)
 note "peak RSS: $small kB for 40000 rows, $large kB for 400000 rows"
-ok "$([ "$large" -lt $((small * 3 / 2)) ] && echo 0 || echo 1)" "ten times the rows do not make peak memory grow ($small kB, then $large kB)"
+if nm -D "$PGCARRY" 2>/dev/null | grep -q __asan_init || ldd "$PGCARRY" | grep -q libasan; then
+	# AddressSanitizer keeps freed memory in quarantine: RSS means nothing there.
+	ok 0 "# SKIP peak memory is not measured on a sanitizer build"
+else
+	ok "$([ "$large" -lt $((small * 3 / 2)) ] && echo 0 || echo 1)" "ten times the rows do not make peak memory grow ($small kB, then $large kB)"
+fi
 
 done_testing
