@@ -205,6 +205,7 @@ typedef struct copy_task
 	stream_range range;
 	uint32_t	lo_first;
 	uint32_t	lo_end;
+	int64_t		lo_est;			/* estimated bytes of a large object batch */
 } copy_task;
 
 typedef struct copy_worker
@@ -849,6 +850,7 @@ copy_do_lo(copy_worker *w, copy_task *k)
 		err_clear(&err);
 	}
 	log_info("copied %" PRIu64 " large objects (%" PRId64 " bytes)", src.hash.rows, src.bytes);
+	progress_credit(r->prog, d->index, k->lo_est);
 	pthread_mutex_lock(&d->lock);
 	rowhash_merge(&d->lo_src, &src.hash);
 	rowhash_merge(&d->lo_tgt, &tgt);
@@ -1514,7 +1516,8 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			{
 				copy_task  *k = copy_task_new(COPY_TASK_LO, d, NULL);
 				copy_plan_lo_batch(bounds, nb, b, &k->lo_first, &k->lo_end);
-				copy_push(d, k, lo_bytes / nb);
+				k->lo_est = lo_bytes / nb;
+				copy_push(d, k, k->lo_est);
 			}
 			free(bounds);
 		}
