@@ -69,6 +69,7 @@ typedef struct import_db
 	int			jobs;			/* sessions for this database */
 	const char *scratch;		/* private directory for temporary files */
 	verify_report *report;		/* shared by every database of the import */
+	int		   *nrecorded;		/* entries recorded in report (atomic) */
 	workq	   *q;				/* the load queue (verify tasks are pushed on it) */
 	int		   *parts_left;		/* per table loaded in parallel parts */
 } import_db;
@@ -240,6 +241,13 @@ archive_import_expected(uint64_t rows, const char *checksum)
 	return h;
 }
 
+/* Counts an entry recorded in the shared report. */
+static void
+archive_import_recorded(import_db *db)
+{
+	__atomic_fetch_add(db->nrecorded, 1, __ATOMIC_RELAXED);
+}
+
 /* "schema.name" for the report; owned by the caller. */
 static char *
 archive_import_display(const char *schema, const char *name)
@@ -268,6 +276,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 			rowhash want = archive_import_expected(mt->rows, mt->checksum);
 			char *disp = archive_import_display(mt->schema, mt->name);
 			verify_report_table(db->report, db->name, disp, &want, &h, "loaded earlier");
+			archive_import_recorded(db);
 			free(disp);
 			log_set_table(NULL);
 			return 0;
@@ -308,6 +317,14 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	/* The table is complete: read it back now, while other tables load. */
 	if (verify_now && db->verify != VERIFY_NONE)
 		rc = archive_import_verify_table(db, t->table, conn, err);
+	else if (verify_now)
+	{
+		rowhash want = archive_import_expected(mt->rows, mt->checksum);
+		char *disp = archive_import_display(mt->schema, mt->name);
+		verify_report_table(db->report, db->name, disp, &want, &want, NULL);
+		archive_import_recorded(db);
+		free(disp);
+	}
 	goto out;
 
 rollback:
@@ -377,6 +394,7 @@ archive_import_verify_table(import_db *db, int table, PGconn *conn, pgc_err *err
 	rowhash want = archive_import_expected(mt->rows, mt->checksum);
 	char *disp = archive_import_display(mt->schema, mt->name);
 	verify_report_table(db->report, db->name, disp, &want, &h, NULL);
+	archive_import_recorded(db);
 	free(disp);
 	return 0;
 }
@@ -709,6 +727,7 @@ archive_import_verify_rest(import_db *db, PGconn *conn, pgc_err *err)
 	{
 		rowhash want = archive_import_expected(want_rows_lo(mdb), mdb->lo_file ? mdb->lo_checksum : NULL);
 		verify_report_large_objects(db->report, db->name, &want, &res.hash);
+		archive_import_recorded(db);
 	}
 	for (int i = 0; i < mdb->nsequences; i++)
 	{
@@ -736,6 +755,7 @@ archive_import_verify_rest(import_db *db, PGconn *conn, pgc_err *err)
 		verify_report_sequence(db->report, db->name, disp, s->last_value, s->is_called,
 							   PQntuples(r) ? PQgetvalue(r, 0, 0) : NULL,
 							   PQntuples(r) && PQgetvalue(r, 0, 1)[0] == 't');
+		archive_import_recorded(db);
 		free(disp);
 		PQclear(r);
 	}
@@ -965,6 +985,7 @@ typedef struct import_runner
 	int			rc;				/* EXIT_OK, EXIT_DIFFERENT or the failure's */
 	pgc_err		err;			/* the first failure */
 	verify_report *report;
+	int			nrecorded;		/* entries in report */
 } import_runner;
 
 static int
@@ -976,7 +997,8 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	const manifest_db *mdb = run->chosen[index];
 	progress *prog = run->prog;
 	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name, .prog = prog, .index = index,
-		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report};
+		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report,
+		.nrecorded = &run->nrecorded};
 	db.compressed = strcmp(m->compression, "zstd") == 0;
 	pthread_mutex_init(&db.lock, NULL);
 	time_t start = time(NULL);
@@ -1314,8 +1336,9 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		pthread_join(threads[i], NULL);
 	free(threads);
 	if (runner.prog_started)
-	{
 		progress_stop(prog);
+	if (runner.prog_started && __atomic_load_n(&runner.nrecorded, __ATOMIC_RELAXED) > 0)
+	{
 		/* The verification report, as copy prints it. */
 		printf("\n");
 		verify_report_print(runner.report, stdout, false);
