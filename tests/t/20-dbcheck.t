@@ -141,4 +141,21 @@ out=$(dbcheck_compare_all src tgt tiny only_src 2>/dev/null)
 is "$?" 1 "dbcheck_compare_all: one database of two differs"
 is "$out" "dbcheck: only_src: database missing on the target (tgt)" "and only that one is reported"
 
+# ------------------------------------------- seven.sh is deterministic
+
+# Two of the seven databases built independently on both servers hold the
+# same rows (no random(), no now()): the checker finds them equal.
+SEVEN=$HARNESS_ROOT/tests/fixtures/seven.sh
+for s in src tgt; do
+	bash "$SEVEN" --host "$(pg_sockdir "$s")" --port "$(pg_port "$s")" --scale 0.01 --only metrics,results201709 2>"$T_TMP/seven.$s"
+	is "$?" 0 "seven.sh builds metrics and results201709 on $s"
+done
+out=$(dbcheck_compare_all src tgt metrics results201709 2>/dev/null)
+is "$?" 0 "seven.sh is deterministic: two builds are equal" || diag "$out"
+out=$(dbcheck_schema_diff src tgt metrics)
+is "$?" 0 "and so are their schemas" || diag "$out"
+bash "$SEVEN" --host "$(pg_sockdir src)" --port "$(pg_port src)" --scale 0.01 --only metrics 2>"$T_TMP/seven.again"
+is "$?" 1 "seven.sh refuses a database that exists"
+like "$(cat "$T_TMP/seven.again")" "these databases exist already: metrics \(use --drop to replace them\)" "and says how to replace it"
+
 done_testing
