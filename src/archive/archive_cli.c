@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "archive/archive_dump.h"
 #include "archive/archive_export.h"
@@ -223,6 +224,8 @@ cmd_export(int argc, char **argv)
 		return cli_usage_error("export", "--output - writes a tar stream: add --format tar");
 	if (o.resume && o.tar)
 		return cli_usage_error("export", "--resume works with --format dir only");
+	if (strcmp(o.output, "-") == 0 && isatty(STDOUT_FILENO))
+		return cli_usage_error("export", "standard output is a terminal: redirect --output - to a file or a pipe");
 	int rc;
 	if ((rc = cli_resolve_conn("export", "--source", source_arg, "PGCARRY_SOURCE", true, &o.source)) != 0)
 		return rc;

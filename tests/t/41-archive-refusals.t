@@ -224,6 +224,13 @@ usage '--progress must be "auto", "tty", "log", "json" or "none", not "fancy"' i
 usage "give the archive or dump to load with --input" import --target "$(pg_uri tgt)"
 usage "--clean and --resume cannot be used together" import --target "$(pg_uri tgt)" --input "$A" --clean --resume
 usage "give the archive to check" verify-archive
+# A tar stream is not written onto a terminal (script(1) gives pgcarry one).
+if command -v script >/dev/null; then
+	script -qec "$PGCARRY export --source $S shop --output - --format tar" /dev/null >"$T_TMP/tty.out" 2>&1
+	is "$?" 2 "export --output - onto a terminal exits 2"
+	like "$(tr -d '\r' <"$T_TMP/tty.out")" "pgcarry: error: standard output is a terminal: redirect --output - to a file or a pipe" \
+		"a tar stream onto a terminal is refused"
+fi
 run_pgcarry import --target "$(pg_uri tgt)" --input "$A" --db one
 is "$RC" 2 "--db with two databases exits 2"
 is "$(head -1 <<<"$ERR")" "pgcarry: error: --db names the target of one database, and 2 are to be imported" "--db with two databases refused"
