@@ -3,6 +3,7 @@
  * progress.h).
  */
 #include "progress.h"
+#include "util/log.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 
@@ -45,6 +46,7 @@ struct progress
 	pthread_cond_t wake;
 	bool		stop;
 	int			lines_drawn;	/* tty: lines to move up before redrawing */
+	pthread_mutex_t draw_lock;	/* tty: one drawing or log line at a time */
 	int			interval_ms;
 	int64_t		log_interval_ms;
 };
@@ -76,6 +78,7 @@ progress_create(progress_mode mode, const char *verb, int ndb)
 		atomic_store(&p->db[i].phase, "waiting");
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->draw_lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
 	const char *iv = getenv("PGCARRY_PROGRESS_INTERVAL_MS");
 	p->log_interval_ms = iv && atoi(iv) > 0 ? atoi(iv) : PROGRESS_LOG_MS;
@@ -359,13 +362,37 @@ progress_draw_json(progress *p, bool final)
 	}
 }
 
+/*
+ * The log writer while a live display runs (see log_set_writer): erases the
+ * display, writes the log line where the display was, and redraws the
+ * display below it, so neither overwrites the other.
+ */
+static void
+progress_log_writer(const char *data, size_t len, void *arg)
+{
+	progress   *p = arg;
+	pthread_mutex_lock(&p->draw_lock);
+	if (p->lines_drawn > 0)
+	{
+		char		up[32];
+		int			n = snprintf(up, sizeof up, "\r\033[%dA\033[J", p->lines_drawn);
+		progress_write(up, (size_t) n);
+		p->lines_drawn = 0;
+	}
+	progress_write(data, len);
+	progress_draw_tty(p, false);
+	pthread_mutex_unlock(&p->draw_lock);
+}
+
 static void
 progress_draw(progress *p, bool final)
 {
 	switch (p->mode)
 	{
 		case PROGRESS_TTY:
+			pthread_mutex_lock(&p->draw_lock);
 			progress_draw_tty(p, final);
+			pthread_mutex_unlock(&p->draw_lock);
 			break;
 		case PROGRESS_LOG:
 			progress_draw_log(p, final);
@@ -408,7 +435,11 @@ progress_start(progress *p)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
 	if (pthread_create(&p->thread, NULL, progress_thread, p) == 0)
+	{
 		p->running = true;
+		if (p->mode == PROGRESS_TTY)
+			log_set_writer(progress_log_writer, p);
+	}
 }
 
 void
@@ -422,6 +453,8 @@ progress_stop(progress *p)
 	pthread_mutex_unlock(&p->lock);
 	pthread_join(p->thread, NULL);
 	p->running = false;
+	if (p->mode == PROGRESS_TTY)
+		log_set_writer(NULL, NULL);
 	progress_draw(p, true);
 }
 
@@ -436,6 +469,7 @@ progress_free(progress *p)
 	free(p->db);
 	free(p->verb);
 	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->draw_lock);
 	pthread_cond_destroy(&p->wake);
 	free(p);
 }
