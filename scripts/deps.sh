@@ -5,7 +5,8 @@
 set -e
 
 PACKAGES="gcc make libc6-dev libpq-dev libzstd-dev libjansson-dev libxxhash-dev
-libsqlite3-dev libssl-dev libarchive-dev postgresql postgresql-client zstd perl tar procps valgrind tmux"
+libsqlite3-dev libssl-dev libarchive-dev postgresql postgresql-client postgresql-contrib zstd
+perl tar procps valgrind tmux time util-linux"
 
 missing=""
 for p in $PACKAGES; do
