@@ -428,7 +428,8 @@ int
 verify_report_print(verify_report *r, FILE *out, bool all_objects)
 {
 	pthread_mutex_lock(&r->lock);
-	qsort(r->e, r->n, sizeof *r->e, verify_entry_cmp);
+	if (r->n > 1)
+		qsort(r->e, r->n, sizeof *r->e, verify_entry_cmp);
 
 	const char *what = r->mode == VERIFY_FULL ? "row count and checksum"
 		: r->mode == VERIFY_COUNT ? "row count" : "not verified (--verify none)";

@@ -1380,7 +1380,8 @@ copy_plan_early_indexes(copy_run *r, copy_db *d, pgc_err *err)
 		free(toc);
 		return -1;
 	}
-	qsort(objs, (size_t) nobjs, sizeof *objs, copy_cmp_object);
+	if (nobjs > 1)
+		qsort(objs, (size_t) nobjs, sizeof *objs, copy_cmp_object);
 	copy_table **by_oid = xcalloc((size_t) d->ntables + 1, sizeof *by_oid);
 	for (int i = 0; i < d->ntables; i++)
 		by_oid[i] = &d->ct[i];
