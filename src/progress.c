@@ -245,17 +245,12 @@ progress_total(const progress *p, progress_snap *t)
 	t->phase = done == p->ndb ? "done" : "running";
 }
 
+/* One whole write of a drawing to stderr. */
 static void
 progress_write(const char *data, size_t len)
 {
-	while (len > 0)
-	{
-		ssize_t		n = write(STDERR_FILENO, data, len);
-		if (n <= 0)
-			return;
-		data += n;
-		len -= (size_t) n;
-	}
+	log_write_stderr(data, len);
+}
 }
 
 static void
