@@ -251,7 +251,6 @@ progress_write(const char *data, size_t len)
 {
 	log_write_stderr(data, len);
 }
-}
 
 static void
 progress_draw_tty(progress *p, bool final)
