@@ -557,7 +557,9 @@ copy_early_indexes(copy_table *ct)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ddl_restore_opts ro = d->ddl;
-	ro.jobs = 1;
+	/* Several indexes of one table build at once (pg_restore keeps apart
+	 * the entries that lock the table exclusively). */
+	ro.jobs = ct->nearly < r->o->jobs ? ct->nearly : r->o->jobs;
 	ro.only_ids = ct->early_ids;
 	ro.nonly = ct->nearly;
 	ro.tolerate_existing = d->action == COPY_ACT_RESUME;
