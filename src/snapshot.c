@@ -85,12 +85,6 @@ snapshot_attach(PGconn *conn, const char *id, pgc_err *err)
 }
 
 int
-snapshot_begin_private(PGconn *conn, pgc_err *err)
-{
-	return conn_exec(conn, snapshot_begin_sql, err);
-}
-
-int
 snapshot_detach(PGconn *conn, pgc_err *err)
 {
 	return conn_exec(conn, "COMMIT", err);

@@ -52,13 +52,7 @@ void snapshot_release(snapshot *s);
  */
 int snapshot_attach(PGconn *conn, const char *id, pgc_err *err);
 
-/*
- * Starts a REPEATABLE READ READ ONLY transaction of conn's own (no imported
- * snapshot): for sessions that must see one view but share it with no one.
- */
-int snapshot_begin_private(PGconn *conn, pgc_err *err);
-
-/* Ends the transaction snapshot_attach or snapshot_begin_private started
+/* Ends the transaction snapshot_attach started
  * (a read-only COMMIT).  Returns 0, or -1 with err set. */
 int snapshot_detach(PGconn *conn, pgc_err *err);
 

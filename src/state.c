@@ -286,12 +286,6 @@ state_unit_verified(state *s, const char *db, const char *unit, bool equal, pgc_
 					 "WHERE db = ?1 AND unit = ?2", "tti", p, NULL, NULL, err);
 }
 
-int
-state_unit_forget(state *s, const char *db, const char *unit, pgc_err *err)
-{
-	const void *p[] = {db, unit};
-	return state_run(s, "DELETE FROM unit WHERE db = ?1 AND unit = ?2", "tt", p, NULL, NULL, err);
-}
 
 typedef struct state_each_arg
 {

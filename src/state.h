@@ -80,8 +80,6 @@ int state_unit_get(state *s, const char *db, const char *unit, state_unit *out, 
 int state_unit_done(state *s, const char *db, const char *unit, const rowhash *hash, pgc_err *err);
 /* Records whether the target was verified equal. */
 int state_unit_verified(state *s, const char *db, const char *unit, bool equal, pgc_err *err);
-/* Forgets one unit (it will be redone). */
-int state_unit_forget(state *s, const char *db, const char *unit, pgc_err *err);
 
 /*
  * Calls fn for every unit recorded for db (in name order) until fn returns

@@ -84,8 +84,7 @@ verify_large_objects(PGconn *conn, uint32_t first, uint32_t end, const stream_ti
 
 typedef enum verify_kind
 {
-	VK_DATABASE = 0,
-	VK_SCHEMA,
+	VK_SCHEMA = 0,
 	VK_TABLE,
 	VK_SEQUENCE,
 	VK_LARGE_OBJECTS,
@@ -321,12 +320,6 @@ verify_report_failed(verify_report *r, const char *db, const char *kind, const c
 	verify_add(r, db, k, k == VK_OTHER ? kind : NULL, name, NULL, NULL, "-", VERIFY_FAILED, why);
 }
 
-void
-verify_report_db_failed(verify_report *r, const char *db, const char *why)
-{
-	verify_add(r, db, VK_DATABASE, "database", db, NULL, NULL, "-", VERIFY_FAILED, why);
-}
-
 static bool
 verify_is_problem(verify_status st)
 {
@@ -413,8 +406,6 @@ static char *
 verify_object_text(const verify_entry *e)
 {
 	const char *k = verify_kind_text(e);
-	if (e->kind == VK_DATABASE)
-		return xstrdup("(database)");
 	return *k ? xasprintf("%s %s", k, e->name) : xstrdup(e->name);
 }
 

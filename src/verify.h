@@ -121,8 +121,6 @@ void verify_report_schema(verify_report *r, const char *db, const char *kind, co
 void verify_report_failed(verify_report *r, const char *db, const char *kind, const char *name,
 						  const char *why);
 
-/* Records that a whole database could not be carried or compared. */
-void verify_report_db_failed(verify_report *r, const char *db, const char *why);
 
 /* Number of entries that differ or failed, in db (NULL: in every database). */
 int verify_report_problems(verify_report *r, const char *db);

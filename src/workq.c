@@ -224,12 +224,6 @@ workq_stopped(workq *q)
 	return s;
 }
 
-int
-workq_workers(const workq *q)
-{
-	return q->nworkers;
-}
-
 void
 workq_destroy(workq *q)
 {

@@ -60,9 +60,6 @@ void workq_stop(workq *q);
 /* True once workq_stop was called. */
 bool workq_stopped(workq *q);
 
-/* Number of worker threads. */
-int workq_workers(const workq *q);
-
 /* Stops the threads (after letting queued tasks run, unless stopped) and
  * frees the queue.  NULL is allowed. */
 void workq_destroy(workq *q);
