@@ -60,7 +60,7 @@ cat >migrations/003_nickname.sql <<'SQL'
 -- migrate:up
 ALTER TABLE users ADD COLUMN nickname text;
 SQL
-PGAPPNAME=app pg_sql db postgres "BEGIN; SELECT count(*) FROM users; SELECT pg_sleep(6); COMMIT" >/dev/null &
+PGAPPNAME=app pg_sql db postgres "BEGIN; SELECT count(*) FROM users; SELECT pg_sleep(10); COMMIT" >/dev/null &
 app=$!
 sleep 0.5
 app_pid=$(pg_sql db postgres "SELECT pid FROM pg_stat_activity WHERE application_name = 'app'")
@@ -83,7 +83,7 @@ wait "$b"
 is "$?" 0 "pgcarry succeeds once the application's transaction ends"
 wait "$app"
 berr=$(cat b.err)
-like "$berr" "waiting for a lock \(up to lock_timeout\); blocked by pid $app_pid \(application \"app\", active, transaction open for [0-9]+ s, last query: BEGIN; SELECT count\(\*\) FROM users; SELECT pg_sleep\(6\); COMMIT\)" \
+like "$berr" "waiting for a lock \(up to lock_timeout\); blocked by pid $app_pid \(application \"app\", active, transaction open for [0-9]+ s, last query: BEGIN; SELECT count\(\*\) FROM users; SELECT pg_sleep\(10\); COMMIT\)" \
 	"pgcarry names the blocking session and what it runs"
 like "$berr" "lock not granted within lock_timeout; retrying in [0-9]+ ms \(attempt 2," "pgcarry retries with backoff"
 is "$(pg_sql db postgres "SELECT count(*) FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'nickname'")" 1 "column added"
