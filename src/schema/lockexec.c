@@ -266,6 +266,16 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 	return rc;
 }
 
+
+/* The error of a run stopped by Ctrl-C (or SIGTERM) between or at the end
+ * of attempts: nothing of the statement was applied. */
+static void
+lockexec_interrupted_error(pgc_err *err)
+{
+	err_set(err, "interrupted while waiting to retry a statement");
+	err_hint(err, "Run the same command again; nothing of this statement was applied.");
+}
+
 static bool
 lockexec_is_lock_failure(const pgc_err *e)
 {
@@ -538,6 +548,14 @@ lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_o
 		}
 		if (in_tx)
 			lockexec_rollback(conn);
+		if (lockexec_is_lock_failure(&e) && cleanup_interrupted())
+		{
+			/* The signal landed as the lock timeout fired: it is an
+			 * interruption, reported as one, not a lock failure. */
+			err_clear(&e);
+			lockexec_interrupted_error(err);
+			break;
+		}
 		if (!lockexec_is_lock_failure(&e) || cleanup_interrupted())
 		{
 			err_move(err, &e);
@@ -560,8 +578,7 @@ lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_o
 		backoff_sleep_ms(delay);
 		if (cleanup_interrupted())
 		{
-			err_set(err, "interrupted while waiting to retry a statement");
-			err_hint(err, "Run the same command again; nothing of this statement was applied.");
+			lockexec_interrupted_error(err);
 			break;
 		}
 	}
