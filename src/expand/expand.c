@@ -249,8 +249,23 @@ expand_steps(expand_run *r, const char *phase, int from, pgc_err *err)
 			if (expand_record_step(r->conn, r, err) != 0)
 				return -1;
 		}
-		else if (lockexec_run_tx(r->conn, sql, &r->lock, expand_record_step, r, err) != 0)
-			goto fail;
+		else
+		{
+			/* Steps that lock both sides of a sync take those locks first,
+			 * deadlock-free (lockexec.h). */
+			lockexec_opts o = r->lock;
+			lockexec_lock locks[2];
+			json_t *names = json_object_get(s, "locks");
+			for (size_t k = 0; k < json_array_size(names) && k < 2; k++)
+			{
+				locks[k].table = json_string_value(json_array_get(names, k));
+				locks[k].mode = expand_spec_str(s, "lock_mode", "ACCESS EXCLUSIVE");
+				o.nlocks = k + 1;
+			}
+			o.locks = o.nlocks ? locks : NULL;
+			if (lockexec_run_tx(r->conn, sql, &o, expand_record_step, r, err) != 0)
+				goto fail;
+		}
 		continue;
 fail:
 		err_prefix(err, "%s step %d (%s) failed: ", phase, i + 1, what);

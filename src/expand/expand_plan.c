@@ -84,7 +84,8 @@ plan_fmt(plan_gen *g, const char *fmt, ...)
 	return plan_keep(g, s);
 }
 
-static void
+/* Appends a step to a phase; returns it (owned by the plan). */
+static json_t *
 plan_step(plan_gen *g, const char *phase, const char *what, const char *sql, int autocommit,
 		  const char *done_sql, const char *undo_sql)
 {
@@ -97,10 +98,12 @@ plan_step(plan_gen *g, const char *phase, const char *what, const char *sql, int
 	if (undo_sql)
 		json_object_set_new(s, "undo_sql", json_string(undo_sql));
 	json_array_append_new(json_object_get(g->plan, phase), s);
+	return s;
 }
 
-/* Rollback steps run in reverse operation order: they are prepended. */
-static void
+/* Rollback steps run in reverse operation order: they are prepended.
+ * Returns the step (owned by the plan). */
+static json_t *
 plan_rollback_step(plan_gen *g, const char *what, const char *sql, int autocommit, int *pos)
 {
 	json_t *s = json_object();
@@ -108,6 +111,24 @@ plan_rollback_step(plan_gen *g, const char *what, const char *sql, int autocommi
 	json_object_set_new(s, "sql", json_string(sql));
 	json_object_set_new(s, "autocommit", json_boolean(autocommit));
 	json_array_insert_new(json_object_get(g->plan, "rollback"), (size_t) (*pos)++, s);
+	return s;
+}
+
+/*
+ * Names the two tables a step locks, in the order to take them: the step
+ * runs with lockexec's deadlock-free locking (lockexec.h), so a step that
+ * touches both sides of a sync does not deadlock with an application that
+ * writes one table and, through the triggers, the other.  first is the
+ * table the application running at that moment most likely locks first.
+ */
+static void
+plan_locks(json_t *step, const char *mode, const char *first, const char *second)
+{
+	json_t *l = json_array();
+	json_array_append_new(l, json_string(first));
+	json_array_append_new(l, json_string(second));
+	json_object_set_new(step, "locks", l);
+	json_object_set_new(step, "lock_mode", json_string(mode));
 }
 
 static void
@@ -499,6 +520,7 @@ plan_add_constraint(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		return 0;
 	}
 	const char *batch;
+	const char *fk_ref = NULL;	/* the referenced table of a foreign key */
 	if (check)
 	{
 		if (plan_check_text(g, "\"check\"", check, err) != 0)
@@ -528,10 +550,13 @@ plan_add_constraint(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 			if (plan_need_column(g, &r, json_string_value(v), &c, err) != 0)
 				return -1;
 		const char *od = expand_spec_str(fk, "on_delete", NULL);
-		plan_step(g, "expand", plan_fmt(g, "add foreign key %s NOT VALID", qk),
-				  plan_fmt(g, "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s)%s%s NOT VALID",
-						   t.qt, qk, plan_ident_list(g, cols, ""), r.qt, plan_ident_list(g, rcols, ""),
-						   od ? " ON DELETE " : "", od ? od : ""), 0, NULL, NULL);
+		plan_locks(plan_step(g, "expand", plan_fmt(g, "add foreign key %s NOT VALID", qk),
+							 plan_fmt(g, "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s)%s%s "
+									  "NOT VALID", t.qt, qk, plan_ident_list(g, cols, ""), r.qt,
+									  plan_ident_list(g, rcols, ""), od ? " ON DELETE " : "", od ? od : ""),
+							 0, NULL, NULL),
+				   "SHARE ROW EXCLUSIVE", t.qt, r.qt);
+		fk_ref = r.qt;
 		buf_t b = {0};
 		buf_printf(&b, "SELECT t.%s::text, %s FROM %s AS t WHERE %s", t.pk,
 				   plan_lit(g, plan_fmt(g, "no matching row in %s", r.qt)), t.qt, plan_range(g, &t, "t"));
@@ -547,8 +572,10 @@ plan_add_constraint(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 	}
 	plan_step(g, "validate", plan_fmt(g, "validate constraint %s", qk),
 			  plan_fmt(g, "ALTER TABLE %s VALIDATE CONSTRAINT %s", t.qt, qk), 0, NULL, NULL);
-	plan_rollback_step(g, plan_fmt(g, "drop constraint %s", qk),
-					   plan_fmt(g, "ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", t.qt, qk), 0, rb);
+	json_t *drop = plan_rollback_step(g, plan_fmt(g, "drop constraint %s", qk),
+									  plan_fmt(g, "ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", t.qt, qk), 0, rb);
+	if (fk_ref)
+		plan_locks(drop, "ACCESS EXCLUSIVE", t.qt, fk_ref);
 	plan_verify(g, &t, label, batch, plan_constraint_validated(g, &t, name), NULL);
 	return 0;
 }
@@ -863,13 +890,15 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 			"  WHEN (current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off') EXECUTE FUNCTION %s()",
 			fdel, qn, qr, t.pk, tdel, t.qt, fdel);
 	char *fn_sql = buf_steal(&b);
-	plan_step(g, "expand", plan_fmt(g, "install sync triggers on %s and %s", t.qt, qn),
-			  plan_keep(g, fn_sql), 0, NULL, NULL);
-	plan_rollback_step(g, plan_fmt(g, "drop the sync triggers and table %s", qn),
+	plan_locks(plan_step(g, "expand", plan_fmt(g, "install sync triggers on %s and %s", t.qt, qn),
+						 plan_keep(g, fn_sql), 0, NULL, NULL),
+			   "SHARE ROW EXCLUSIVE", t.qt, qn);
+	plan_locks(plan_rollback_step(g, plan_fmt(g, "drop the sync triggers and table %s", qn),
 					   plan_fmt(g, "DROP TRIGGER IF EXISTS %s ON %s;\nDROP TRIGGER IF EXISTS %s ON %s;\n"
 								"DROP TABLE IF EXISTS %s;\nDROP FUNCTION IF EXISTS %s();\n"
 								"DROP FUNCTION IF EXISTS %s();\nDROP FUNCTION IF EXISTS %s()",
-								told, t.qt, tdel, t.qt, qn, fold, fnew, fdel), 0, rb);
+								told, t.qt, tdel, t.qt, qn, fold, fnew, fdel), 0, rb),
+			   "ACCESS EXCLUSIVE", t.qt, qn);
 
 	/* backfill: members with a cat and no row in the new table yet */
 	const char *label = plan_fmt(g, "%s -> %s", t.qt, qn);
@@ -882,9 +911,10 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 
 	/* validate: the foreign key, checked once for all copied rows */
 	const char *fk = plan_q(g, plan_fmt(g, "%s_%s_fkey", newname, ref));
-	plan_step(g, "validate", plan_fmt(g, "add foreign key %s NOT VALID", fk),
-			  plan_fmt(g, "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s) ON DELETE %s NOT VALID",
-					   qn, fk, qr, t.qt, t.pk, od), 0, NULL, NULL);
+	plan_locks(plan_step(g, "validate", plan_fmt(g, "add foreign key %s NOT VALID", fk),
+						 plan_fmt(g, "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s) "
+								  "ON DELETE %s NOT VALID", qn, fk, qr, t.qt, t.pk, od), 0, NULL, NULL),
+			   "SHARE ROW EXCLUSIVE", t.qt, qn);
 	plan_step(g, "validate", plan_fmt(g, "validate foreign key %s", fk),
 			  plan_fmt(g, "ALTER TABLE %s VALIDATE CONSTRAINT %s", qn, fk), 0, NULL, NULL);
 	/* validate: fresh statistics for the new table, for the new version's queries */
@@ -962,8 +992,9 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 	buf_printf(&b, "ALTER TABLE %s", t.qt);
 	for (size_t i = 0; i < np; i++)
 		buf_printf(&b, "%s DROP COLUMN %s", i ? "," : "", from[i]);
-	plan_step(g, "contract", plan_fmt(g, "drop the sync triggers and the moved columns of %s", t.qt),
-			  plan_keep(g, buf_steal(&b)), 0, NULL, NULL);
+	plan_locks(plan_step(g, "contract", plan_fmt(g, "drop the sync triggers and the moved columns of %s", t.qt),
+						 plan_keep(g, buf_steal(&b)), 0, NULL, NULL),
+			   "ACCESS EXCLUSIVE", qn, t.qt);
 	buf_free(&all_null); buf_free(&set_new); buf_free(&new_vals); buf_free(&to_list);
 	buf_free(&nulls); buf_free(&into); buf_free(&set_old); buf_free(&old_row); buf_free(&var_row);
 	buf_free(&declare); buf_free(&of_list); buf_free(&m_vals); buf_free(&m_any);

@@ -18,6 +18,12 @@
  *                  naming the blockers and the way out
  *     other    -> ROLLBACK; fail with the server's error
  *   session settings changed by the autocommit path are restored at the end.
+ *   When the caller names the tables it will lock (opts.locks), each attempt
+ *   takes those locks first, in order, with LOCK TABLE: the first with most
+ *   of lock_timeout, the others each with a short wait below half the
+ *   server's deadlock_timeout (lockexec_take_locks), so pgcarry gives way
+ *   before the server would pick an application transaction as a deadlock
+ *   victim.
  *   Before each autocommit attempt of a CREATE INDEX CONCURRENTLY, an
  *   INVALID index of the same name (left by a failed or cancelled build) is
  *   dropped concurrently, so the build starts afresh instead of failing
@@ -65,6 +71,8 @@ lockexec_defaults(lockexec_opts *o)
 	o->budget_ms = 60000;
 	o->backoff_base_ms = 200;
 	o->backoff_cap_ms = 5000;
+	o->locks = NULL;
+	o->nlocks = 0;
 }
 
 static int64_t
@@ -86,6 +94,7 @@ typedef struct lockexec_state
 	bool		monitor_failed; /* do not try again */
 	char	   *blockers;		/* last description of blockers, or NULL */
 	int			first_blocker;	/* pid, for the hint; 0 when unknown */
+	char	   *lock_sql;		/* the last LOCK TABLE sent by lockexec_take_locks */
 } lockexec_state;
 
 /* Opens a second connection with the parameters of st->conn (password
@@ -185,6 +194,7 @@ lockexec_state_free(lockexec_state *st)
 		PQfinish(st->monitor);
 	}
 	free(st->blockers);
+	free(st->lock_sql);
 }
 
 /* ------------------------------------------------------------------------
@@ -432,6 +442,51 @@ lockexec_index_check(PGconn *conn, const char *sql, lockexec_index_state *state,
 	return lockexec_index_lookup(conn, sql, state, NULL, err);
 }
 
+/*
+ * Takes o->locks in order inside the open transaction (see lockexec.h).
+ * deadlock_ms is the server's deadlock_timeout.  Leaves lock_timeout at
+ * o->lock_timeout_ms for the statements that follow.  Returns 0, or -1 with
+ * err set (55P03 when a lock was not granted in time).
+ */
+static int
+lockexec_take_locks(lockexec_state *st, const lockexec_opts *o, int deadlock_ms, pgc_err *err)
+{
+	int total = o->lock_timeout_ms > 0 ? o->lock_timeout_ms : 60000;
+	int rest = deadlock_ms / 2;
+	if (rest > total / 4)
+		rest = total / 4;
+	if (rest < 1)
+		rest = 1;
+	int first = total - (int) (o->nlocks - 1) * rest;
+	if (first < rest)
+		first = rest;
+	for (size_t i = 0; i < o->nlocks; i++)
+	{
+		int ms = i == 0 ? first : rest;
+		if (lockexec_set_ms(st->conn, "lock_timeout", ms, true, err) != 0)
+			return -1;
+		free(st->lock_sql);
+		st->lock_sql = xasprintf("LOCK TABLE %s IN %s MODE", o->locks[i].table, o->locks[i].mode);
+		log_debug("taking lock %zu of %zu (wait up to %d ms): %s", i + 1, o->nlocks, ms, st->lock_sql);
+		if (lockexec_send_wait(st, st->lock_sql, ms, err) != 0)
+			return -1;
+	}
+	return lockexec_set_ms(st->conn, "lock_timeout", o->lock_timeout_ms, true, err);
+}
+
+/* The server's deadlock_timeout in milliseconds (1000 when unreadable). */
+static int
+lockexec_deadlock_ms(PGconn *conn)
+{
+	pgc_err e = PGC_ERR_INIT;
+	char *v = conn_query_value(conn, "SELECT setting FROM pg_settings WHERE name = 'deadlock_timeout'",
+							   0, NULL, &e);
+	err_clear(&e);
+	int ms = v ? atoi(v) : 0;
+	free(v);
+	return ms > 0 ? ms : 1000;
+}
+
 static int lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_opts *opts,
 						 bool in_tx, lockexec_tx_fn fn, void *ctx, size_t *failed, pgc_err *err);
 
@@ -494,6 +549,7 @@ lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_o
 		return -1;
 	}
 
+	int deadlock_ms = in_tx && o.nlocks > 0 ? lockexec_deadlock_ms(conn) : 0;
 	if (!in_tx)
 	{
 		saved_lt = lockexec_show(conn, "lock_timeout", err);
@@ -513,6 +569,12 @@ lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_o
 				r = lockexec_set_ms(conn, "lock_timeout", o.lock_timeout_ms, true, &e);
 			if (r == 0)
 				r = lockexec_set_ms(conn, "statement_timeout", o.statement_timeout_ms, true, &e);
+			if (r == 0 && o.nlocks > 0)
+			{
+				r = lockexec_take_locks(&st, &o, deadlock_ms, &e);
+				if (r != 0)
+					sql = st.lock_sql;
+			}
 		}
 		else
 		{

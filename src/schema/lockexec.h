@@ -17,6 +17,16 @@
 
 #include "util/err.h"
 
+/*
+ * A table lock to take before the statements, e.g. {"\"public\".\"cats\"",
+ * "SHARE ROW EXCLUSIVE"}: table is already quoted, mode is a LOCK TABLE mode.
+ */
+typedef struct lockexec_lock
+{
+	const char *table;
+	const char *mode;
+} lockexec_lock;
+
 typedef struct lockexec_opts
 {
 	int			lock_timeout_ms;		/* per attempt; default 2000 */
@@ -24,6 +34,20 @@ typedef struct lockexec_opts
 	int			budget_ms;				/* total retry time on 55P03; default 60000 */
 	int			backoff_base_ms;		/* default 200 */
 	int			backoff_cap_ms;			/* default 5000 */
+	/*
+	 * Tables whose locks the statements need, taken first in this order by
+	 * the transactional runs (lockexec_run*, not autocommit) so that pgcarry
+	 * is never part of a deadlock with the application: it queues for the
+	 * first lock while holding nothing, and waits for each further lock
+	 * for less than half the server's deadlock_timeout, so that if an
+	 * application session queues behind a lock pgcarry holds while pgcarry
+	 * waits for one that session holds, pgcarry's wait ends (55P03, rolled
+	 * back and retried) before the server's deadlock check would cancel the
+	 * application's transaction.  All the waits of one attempt together stay
+	 * within lock_timeout_ms.  Default none.
+	 */
+	const lockexec_lock *locks;
+	size_t		nlocks;
 } lockexec_opts;
 
 /* Fills o with the defaults above. */

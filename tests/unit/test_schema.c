@@ -209,6 +209,139 @@ test_lockexec(const char *uri)
 }
 
 
+/*
+ * The application of the deadlock test.  Its transaction has written p
+ * already (RowExclusiveLock on p, held); this thread waits until pgcarry's
+ * backend waits on a lock, then join_after_ms longer (past the server's
+ * deadlock_timeout, so pgcarry's own deadlock check has passed), then writes
+ * ch and commits.  sqlstate receives the error of its transaction, or ""
+ * when it committed.
+ */
+typedef struct test_deadlock_app
+{
+	PGconn	   *app;			/* inside BEGIN, p written */
+	PGconn	   *watch;
+	int			pgcarry_pid;
+	int			join_after_ms;
+	char		sqlstate[8];
+} test_deadlock_app;
+
+static void *
+test_deadlock_app_run(void *arg)
+{
+	test_deadlock_app *a = arg;
+	char pid[16];
+	snprintf(pid, sizeof pid, "%d", a->pgcarry_pid);
+	const char *params[1] = {pid};
+	for (int i = 0; i < 1000; i++)
+	{
+		PGresult *r = PQexecParams(a->watch, "SELECT 1 FROM pg_locks WHERE pid = $1::int AND NOT granted",
+								   1, NULL, params, NULL, NULL, 0);
+		int waiting = PQntuples(r) > 0;
+		PQclear(r);
+		if (waiting)
+			break;
+		backoff_sleep_ms(10);
+	}
+	backoff_sleep_ms(a->join_after_ms);
+	PGresult *r = PQexec(a->app, "INSERT INTO ch VALUES (1)");
+	const char *st = PQresultStatus(r) == PGRES_COMMAND_OK ? "" : PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	snprintf(a->sqlstate, sizeof a->sqlstate, "%s", st ? st : "?");
+	PQclear(r);
+	PQclear(PQexec(a->app, *a->sqlstate ? "ROLLBACK" : "COMMIT"));
+	return NULL;
+}
+
+/*
+ * Runs the foreign key DDL (which locks ch, then p) with locks (or none)
+ * while the application writes p, then ch.  Returns lockexec's result; the
+ * application's outcome is in a->sqlstate.
+ */
+static int
+test_deadlock_round(PGconn *c, test_deadlock_app *a, const lockexec_lock *locks, size_t nlocks,
+					pgc_err *err)
+{
+	lockexec_opts o;
+	lockexec_defaults(&o);
+	o.lock_timeout_ms = 3000;
+	o.budget_ms = 20000;
+	o.backoff_base_ms = 50;
+	o.backoff_cap_ms = 100;
+	o.locks = locks;
+	o.nlocks = nlocks;
+	PQclear(PQexec(a->app, "BEGIN"));
+	PQclear(PQexec(a->app, "UPDATE p SET v = v + 1 WHERE id = 1"));
+	a->pgcarry_pid = PQbackendPID(c);
+	a->sqlstate[0] = 0;
+	pthread_t th;
+	pthread_create(&th, NULL, test_deadlock_app_run, a);
+	int rc = lockexec_run(c, "ALTER TABLE ch ADD CONSTRAINT ch_fk FOREIGN KEY (pid) REFERENCES p (id) NOT VALID",
+						  &o, err);
+	pthread_join(th, NULL);
+	return rc;
+}
+
+/*
+ * An application that writes p then ch, and a statement that locks ch then
+ * p: without declared locks the server cancels the application's
+ * transaction as the deadlock victim; with them pgcarry queues for p first,
+ * holding nothing, and the application commits.
+ */
+static void
+test_lockexec_deadlock(const char *uri)
+{
+	PGconn *c = test_connect(uri);
+	test_deadlock_app a = {.app = test_connect(uri), .watch = test_connect(uri), .join_after_ms = 1300};
+	pgc_err err = PGC_ERR_INIT;
+	PQclear(PQexec(c, "CREATE TABLE p (id int PRIMARY KEY, v int); INSERT INTO p VALUES (1, 0); "
+				   "CREATE TABLE ch (pid int)"));
+
+	int rc = test_deadlock_round(c, &a, NULL, 0, &err);
+	TAP_EQ_STR(a.sqlstate, "40P01", "without declared locks the application is the deadlock victim");
+	TAP_EQ_INT(rc, 0, "(pgcarry's statement then runs)");
+	err_clear(&err);
+	PQclear(PQexec(c, "ALTER TABLE ch DROP CONSTRAINT ch_fk"));
+
+	const lockexec_lock locks[2] = {{"p", "SHARE ROW EXCLUSIVE"}, {"ch", "SHARE ROW EXCLUSIVE"}};
+	rc = test_deadlock_round(c, &a, locks, 2, &err);
+	TAP_EQ_STR(a.sqlstate, "", "with the locks declared the application commits");
+	TAP_EQ_INT(rc, 0, "and pgcarry's statement runs after it");
+	err_clear(&err);
+	char *v = test_value(c, "SELECT count(*) || ' ' || (SELECT count(*) FROM pg_constraint WHERE conname = 'ch_fk') "
+						 "FROM ch");
+	TAP_EQ_STR(v, "1 1", "the application's row and the constraint are both there");
+	free(v);
+	v = test_value(c, "SHOW lock_timeout");
+	TAP_EQ_STR(v, "0", "the lock waits leave no setting behind");
+	free(v);
+
+	/* The application locks ch first this time: pgcarry, holding p, gives
+	 * way (55P03 on ch within half of deadlock_timeout) and retries. */
+	PQclear(PQexec(c, "ALTER TABLE ch DROP CONSTRAINT ch_fk"));
+	PQclear(PQexec(a.app, "BEGIN"));
+	PQclear(PQexec(a.app, "INSERT INTO ch VALUES (1)"));
+	test_release rel = {.conn = a.app, .after_ms = 1500};
+	pthread_t th;
+	pthread_create(&th, NULL, test_release_later, &rel);
+	lockexec_opts o;
+	lockexec_defaults(&o);
+	o.locks = locks;
+	o.nlocks = 2;
+	o.backoff_base_ms = 50;
+	o.backoff_cap_ms = 100;
+	TAP_EQ_INT(lockexec_run(c, "ALTER TABLE ch ADD CONSTRAINT ch_fk FOREIGN KEY (pid) REFERENCES p (id) NOT VALID",
+							&o, &err), 0, "a lock held on the second table is waited out by retries");
+	pthread_join(th, NULL);
+	err_clear(&err);
+	v = test_value(c, "SELECT count(*) FROM ch");
+	TAP_EQ_STR(v, "2", "the application's second row committed");
+	free(v);
+
+	conn_close(a.app);
+	conn_close(a.watch);
+	conn_close(c);
+}
+
 /* ------------------------------------------------------------------------
  * The splitter
  * ------------------------------------------------------------------------ */
@@ -658,6 +791,7 @@ main(int argc, char **argv)
 		}
 		log_setup(LOG_WARNING, LOG_FORMAT_TEXT);	/* the retries' notices are expected */
 		test_lockexec(uri);
+		test_lockexec_deadlock(uri);
 		return TAP_DONE();
 	}
 	test_splitter();
