@@ -119,7 +119,9 @@ plan_rollback_step(plan_gen *g, const char *what, const char *sql, int autocommi
  * runs with lockexec's deadlock-free locking (lockexec.h), so a step that
  * touches both sides of a sync does not deadlock with an application that
  * writes one table and, through the triggers, the other.  first is the
- * table the application running at that moment most likely locks first.
+ * table the application most likely locks first: for a move, the old table,
+ * whose row both versions write or lock before they touch the new one (see
+ * docs/expand-contract.md); any other order costs retries, not errors.
  */
 static void
 plan_locks(json_t *step, const char *mode, const char *first, const char *second)
@@ -994,7 +996,7 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		buf_printf(&b, "%s DROP COLUMN %s", i ? "," : "", from[i]);
 	plan_locks(plan_step(g, "contract", plan_fmt(g, "drop the sync triggers and the moved columns of %s", t.qt),
 						 plan_keep(g, buf_steal(&b)), 0, NULL, NULL),
-			   "ACCESS EXCLUSIVE", qn, t.qt);
+			   "ACCESS EXCLUSIVE", t.qt, qn);
 	buf_free(&all_null); buf_free(&set_new); buf_free(&new_vals); buf_free(&to_list);
 	buf_free(&nulls); buf_free(&into); buf_free(&set_old); buf_free(&old_row); buf_free(&var_row);
 	buf_free(&declare); buf_free(&of_list); buf_free(&m_vals); buf_free(&m_any);
