@@ -810,21 +810,38 @@ expand_load_existing(expand_run *r, const char *arg, pgc_err *err)
 	return row;
 }
 
+/*
+ * Runs the steps of phase to its end and records the phase final.  current
+ * is the recorded phase: when it is phase already (an interrupted run), the
+ * steps continue from step; otherwise phase is recorded first and its steps
+ * run from the first.  Returns 0, or -1 with err set (each finished step is
+ * recorded, so running the command again continues).
+ */
 static int
-expand_complete(expand_run *r, const char *arg, pgc_err *err)
+expand_run_phase(expand_run *r, const char *current, const char *phase, int step, const char *final,
+				 pgc_err *err)
 {
-	PGresult *row = expand_load_existing(r, arg, err);
-	if (!row)
-		return -1;
-	int rc = -1;
-	const char *phase = PQgetvalue(row, 0, 0);
-	int step = atoi(PQgetvalue(row, 0, 1));
-	if (strcmp(phase, "complete") == 0)
+	if (strcmp(current, phase) != 0)
 	{
-		printf("expand/contract migration %s is already complete\n", r->name);
-		rc = 0;
-		goto out;
+		if (expand_set_phase(r, phase, err) != 0)
+			return -1;
+		step = 0;
 	}
+	if (expand_steps(r, phase, step, err) != 0)
+		return -1;
+	return expand_set_phase(r, final, err);
+}
+
+/*
+ * Before complete's contract: only a migration that was verified (ready),
+ * failed a verification (verify) or stopped in contract may go on; unless it
+ * is continuing its contract, it is verified again, and any difference
+ * refuses the contract (listing the rows).  Returns 0 to go on, or -1 with
+ * err set.
+ */
+static int
+expand_before_contract(expand_run *r, const char *phase, pgc_err *err)
+{
 	if (strcmp(phase, "ready") != 0 && strcmp(phase, "verify") != 0 && strcmp(phase, "contract") != 0)
 	{
 		err_set(err, "expand/contract migration \"%s\" is not ready to complete: it is in phase %s",
@@ -833,57 +850,33 @@ expand_complete(expand_run *r, const char *arg, pgc_err *err)
 			err_hint(err, "It was rolled back; start it again with \"pgcarry schema start FILE\".");
 		else
 			err_hint(err, "Finish the expand phase first: run \"pgcarry schema start FILE\" again.");
-		goto out;
+		return -1;
 	}
-	if (strcmp(phase, "contract") != 0)
+	if (strcmp(phase, "contract") == 0)
+		return 0;
+	expand_verdict v;
+	int rc = expand_verify(r, &v, err);
+	if (rc == 0 && v.diffs > 0)
 	{
-		expand_verdict v;
-		if (expand_verify(r, &v, err) != 0)
-		{
-			buf_free(&v.report);
-			goto out;
-		}
-		if (v.diffs > 0)
-		{
-			pgc_err e2 = PGC_ERR_INIT;
-			expand_set_phase(r, "verify", &e2);
-			err_clear(&e2);
-			expand_verify_refuse(r, &v, "refusing to contract", err);
-			buf_free(&v.report);
-			goto out;
-		}
-		buf_free(&v.report);
-		if (expand_set_phase(r, "contract", err) != 0)
-			goto out;
-		step = 0;
+		pgc_err e2 = PGC_ERR_INIT;
+		expand_set_phase(r, "verify", &e2);
+		err_clear(&e2);
+		expand_verify_refuse(r, &v, "refusing to contract", err);
+		rc = -1;
 	}
-	if (expand_steps(r, "contract", step, err) != 0)
-		goto out;
-	if (expand_set_phase(r, "complete", err) != 0)
-		goto out;
-	printf("expand/contract migration %s is complete: the old shape is gone and its data verified in the new\n",
-		   r->name);
-	rc = 0;
-out:
-	PQclear(row);
+	buf_free(&v.report);
 	return rc;
 }
 
+/*
+ * Before rollback: refused once contract began; unless it is continuing a
+ * rollback (or --force is given), refused when rows exist only in the new
+ * shape, which the old one cannot hold.  Returns 0 to go on, or -1 with err
+ * set.
+ */
 static int
-expand_rollback(expand_run *r, const char *arg, pgc_err *err)
+expand_before_rollback(expand_run *r, const char *phase, pgc_err *err)
 {
-	PGresult *row = expand_load_existing(r, arg, err);
-	if (!row)
-		return -1;
-	int rc = -1;
-	const char *phase = PQgetvalue(row, 0, 0);
-	int step = atoi(PQgetvalue(row, 0, 1));
-	if (strcmp(phase, "rolled back") == 0)
-	{
-		printf("expand/contract migration %s is already rolled back\n", r->name);
-		rc = 0;
-		goto out;
-	}
 	if (strcmp(phase, "contract") == 0 || strcmp(phase, "complete") == 0)
 	{
 		err_set(err, "cannot roll back expand/contract migration \"%s\": it is in phase %s", r->name, phase);
@@ -891,43 +884,74 @@ expand_rollback(expand_run *r, const char *arg, pgc_err *err)
 		err_hint(err, "%s", strcmp(phase, "contract") == 0
 				 ? "Finish it with \"pgcarry schema complete\"."
 				 : "Write a new migration for the change you want.");
-		goto out;
+		return -1;
 	}
-	if (strcmp(phase, "rollback") != 0)
+	const char *loss = expand_spec_str(r->plan, "loss_sql", NULL);
+	if (strcmp(phase, "rollback") == 0 || !loss || r->force)
+		return 0;
+	char *n = conn_query_value(r->conn, loss, 0, NULL, err);
+	int rc = 0;
+	if (err->set)
+		err_clear(err);		/* the new table may not exist yet: nothing to lose */
+	else if (n && strcmp(n, "0") != 0)
 	{
-		const char *loss = expand_spec_str(r->plan, "loss_sql", NULL);
-		if (loss && !r->force)
-		{
-			char *n = conn_query_value(r->conn, loss, 0, NULL, err);
-			if (err->set)
-			{
-				/* the new table may not exist yet: nothing to lose */
-				err_clear(err);
-			}
-			else if (n && strcmp(n, "0") != 0)
-			{
-				int one = strcmp(n, "1") == 0;
-				err_set(err, "rollback of \"%s\" would lose %s row%s that exist%s only in the new shape",
-						r->name, n, one ? "" : "s", one ? "s" : "");
-				err_detail(err, "The new application version wrote them; the old shape cannot hold them.");
-				err_hint(err, "Run rollback with --force to drop them anyway.");
-				free(n);
-				goto out;
-			}
-			free(n);
-		}
-		if (expand_set_phase(r, "rollback", err) != 0)
-			goto out;
-		step = 0;
+		int one = strcmp(n, "1") == 0;
+		err_set(err, "rollback of \"%s\" would lose %s row%s that exist%s only in the new shape",
+				r->name, n, one ? "" : "s", one ? "s" : "");
+		err_detail(err, "The new application version wrote them; the old shape cannot hold them.");
+		err_hint(err, "Run rollback with --force to drop them anyway.");
+		rc = -1;
 	}
-	if (expand_steps(r, "rollback", step, err) != 0)
-		goto out;
-	if (expand_set_phase(r, "rolled back", err) != 0)
-		goto out;
-	printf("expand/contract migration %s is rolled back: what start added is gone, the old shape was never touched\n",
-		   r->name);
-	rc = 0;
-out:
+	free(n);
+	return rc;
+}
+
+/* How complete and rollback end a migration: the phase whose steps they
+ * run, the phase recorded at the end, the check made before, and what they
+ * print. */
+typedef struct expand_ending
+{
+	const char *phase;
+	const char *final;
+	int			(*before) (expand_run *r, const char *phase, pgc_err *err);
+	const char *done;			/* printf format, with the migration's name */
+} expand_ending;
+
+static const expand_ending expand_complete_ending = {
+	"contract", "complete", expand_before_contract,
+	"expand/contract migration %s is complete: the old shape is gone and its data verified in the new\n"
+};
+
+static const expand_ending expand_rollback_ending = {
+	"rollback", "rolled back", expand_before_rollback,
+	"expand/contract migration %s is rolled back: what start added is gone, the old shape was never touched\n"
+};
+
+/*
+ * complete or rollback (as e says) of the migration named by arg (a name or
+ * its file): harmless when it already ended that way; otherwise e->before
+ * decides, then the steps run (continuing an interrupted run).  Returns 0,
+ * or -1 with err set.
+ */
+static int
+expand_end(expand_run *r, const char *arg, const expand_ending *e, pgc_err *err)
+{
+	PGresult *row = expand_load_existing(r, arg, err);
+	if (!row)
+		return -1;
+	int rc = -1;
+	const char *phase = PQgetvalue(row, 0, 0);
+	int step = atoi(PQgetvalue(row, 0, 1));
+	if (strcmp(phase, e->final) == 0)
+	{
+		printf("expand/contract migration %s is already %s\n", r->name, e->final);
+		rc = 0;
+	}
+	else if (e->before(r, phase, err) == 0 && expand_run_phase(r, phase, e->phase, step, e->final, err) == 0)
+	{
+		printf(e->done, r->name);
+		rc = 0;
+	}
 	PQclear(row);
 	return rc;
 }
@@ -1065,9 +1089,9 @@ expand_main(int argc, char **argv)
 		if (is_start)
 			frc = expand_start(&r, argv[optind], spec, checksum, &err);
 		else if (strcmp(verb, "complete") == 0)
-			frc = expand_complete(&r, argv[optind], &err);
+			frc = expand_end(&r, argv[optind], &expand_complete_ending, &err);
 		else
-			frc = expand_rollback(&r, argv[optind], &err);
+			frc = expand_end(&r, argv[optind], &expand_rollback_ending, &err);
 		rc = frc == 0 ? EXIT_OK : EXIT_FAIL;
 	}
 	else
