@@ -1,6 +1,6 @@
 /*
- * common.c: worker sessions, retries and server checks shared by copy and
- * compare (see common.h).
+ * common.c: command-line options, worker sessions, retries and server
+ * checks shared by copy and compare (see common.h).
  */
 #include "copy/common.h"
 #include "cleanup.h"
@@ -16,6 +16,84 @@
 static const char copy_server_identity_sql[] =
 	"SELECT system_identifier::text || ' ' || pg_catalog.pg_postmaster_start_time()::text "
 	"FROM pg_catalog.pg_control_system()";
+
+/* ------------------------------------------------------------------------
+ * Command line
+ * ------------------------------------------------------------------------ */
+
+void
+copy_cli_init(copy_cli_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->jobs = 2;
+	o->progress = PROGRESS_AUTO;
+}
+
+int
+copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*help) (void))
+{
+	switch (opt)
+	{
+		case COPY_CLI_OPT_SOURCE:
+			o->source_arg = optarg;
+			return 0;
+		case COPY_CLI_OPT_TARGET:
+			o->target_arg = optarg;
+			return 0;
+		case COPY_CLI_OPT_ALL:
+			o->all = true;
+			return 0;
+		case 'j':
+		case COPY_CLI_OPT_JOBS:
+		{
+			long		v;
+			if (cli_parse_int(cmd, "--jobs", optarg, 1, 64, &v) != 0)
+				return EXIT_USAGE;
+			o->jobs = (int) v;
+			return 0;
+		}
+		case COPY_CLI_OPT_PROGRESS:
+			if (progress_parse_mode(optarg, &o->progress) != 0)
+				return cli_usage_error(cmd, "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
+									   "or \"none\", not \"%s\"", optarg);
+			return 0;
+		case '?':
+		case ':':
+			return cli_bad_option(cmd, opt, argv);
+		default:
+		{
+			int			c = cli_common_option(cmd, opt, optarg);
+			if (c == 2)
+			{
+				help();
+				return -1;
+			}
+			return c == 1 ? 0 : EXIT_USAGE;
+		}
+	}
+}
+
+int
+copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv, bool refuse_empty_name)
+{
+	o->dbs = (const char **) argv + optind;
+	o->ndbs = argc - optind;
+	if (o->all && o->ndbs > 0)
+		return cli_usage_error(cmd, "give database names or --all, not both");
+	if (!o->all && o->ndbs == 0)
+		return cli_usage_error(cmd, "name the databases to %s, or give --all", cmd);
+	for (int i = 0; refuse_empty_name && i < o->ndbs; i++)
+		if (!*o->dbs[i])
+			return cli_usage_error(cmd, "a database name is empty");
+	int			rc;
+	if ((rc = cli_resolve_conn(cmd, "--source", o->source_arg, "PGCARRY_SOURCE", true, &o->source)) != 0)
+		return rc;
+	return cli_resolve_conn(cmd, "--target", o->target_arg, "PGCARRY_TARGET", true, &o->target);
+}
+
+/* ------------------------------------------------------------------------
+ * Worker sessions
+ * ------------------------------------------------------------------------ */
 
 static bool
 copy_conn_alive(PGconn *c)

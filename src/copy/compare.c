@@ -37,27 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum
-{
-	CMP_OPT_SOURCE = CLI_OPT_FIRST_COMMAND_OPT,
-	CMP_OPT_TARGET,
-	CMP_OPT_ALL,
-	CMP_OPT_JOBS,
-	CMP_OPT_PROGRESS
-};
-
 #define CMP_LO_BATCH 500
-
-typedef struct cmp_opts
-{
-	const char *source;
-	const char *target;
-	const char **dbs;
-	int			ndbs;
-	bool		all;
-	int			jobs;
-	progress_mode progress;
-} cmp_opts;
 
 typedef struct cmp_run cmp_run;
 typedef struct cmp_db cmp_db;
@@ -104,7 +84,7 @@ struct cmp_db
 
 struct cmp_run
 {
-	cmp_opts   *o;
+	copy_cli_opts *o;
 	bool		same_major;
 	int			versions[2];
 	verify_report *report;
@@ -168,79 +148,25 @@ cmp_help(void)
 		   "\n%s", cli_common_help);
 }
 
+/* Parses the command line into o; returns 0, -1 after --help (the command
+ * exits with EXIT_OK), or an exit status.  compare has no options of its
+ * own: all are those it shares with copy. */
 static int
-cmp_parse(int argc, char **argv, cmp_opts *o)
+cmp_parse(int argc, char **argv, copy_cli_opts *o)
 {
 	static const struct option longopts[] = {
-		{"source", required_argument, NULL, CMP_OPT_SOURCE},
-		{"target", required_argument, NULL, CMP_OPT_TARGET},
-		{"all", no_argument, NULL, CMP_OPT_ALL},
-		{"jobs", required_argument, NULL, CMP_OPT_JOBS},
-		{"progress", required_argument, NULL, CMP_OPT_PROGRESS},
+		COPY_CLI_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	const char *source_arg = NULL, *target_arg = NULL;
-	memset(o, 0, sizeof *o);
-	o->jobs = 2;
-	o->progress = PROGRESS_AUTO;
+	copy_cli_init(o);
 	int			opt;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
-	{
-		switch (opt)
-		{
-			case CMP_OPT_SOURCE:
-				source_arg = optarg;
-				break;
-			case CMP_OPT_TARGET:
-				target_arg = optarg;
-				break;
-			case CMP_OPT_ALL:
-				o->all = true;
-				break;
-			case 'j':
-			case CMP_OPT_JOBS:
-			{
-				long		v;
-				if (cli_parse_int("compare", "--jobs", optarg, 1, 64, &v) != 0)
-					return EXIT_USAGE;
-				o->jobs = (int) v;
-				break;
-			}
-			case CMP_OPT_PROGRESS:
-				if (progress_parse_mode(optarg, &o->progress) != 0)
-					return cli_usage_error("compare", "--progress must be \"auto\", \"tty\", \"log\", "
-										   "\"json\" or \"none\", not \"%s\"", optarg);
-				break;
-			case '?':
-			case ':':
-				return cli_bad_option("compare", opt, argv);
-			default:
-			{
-				int			c = cli_common_option("compare", opt, optarg);
-				if (c == 2)
-				{
-					cmp_help();
-					return -1;
-				}
-				if (c != 1)
-					return EXIT_USAGE;
-			}
-		}
-	}
-	o->dbs = (const char **) argv + optind;
-	o->ndbs = argc - optind;
-	if (o->all && o->ndbs > 0)
-		return cli_usage_error("compare", "give database names or --all, not both");
-	if (!o->all && o->ndbs == 0)
-		return cli_usage_error("compare", "name the databases to compare, or give --all");
 	int			rc;
-	if ((rc = cli_resolve_conn("compare", "--source", source_arg, "PGCARRY_SOURCE", true, &o->source)) != 0)
-		return rc;
-	if ((rc = cli_resolve_conn("compare", "--target", target_arg, "PGCARRY_TARGET", true, &o->target)) != 0)
-		return rc;
-	return 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
+		if ((rc = copy_cli_option("compare", o, opt, argv, cmp_help)) != 0)
+			return rc;
+	return copy_cli_finish("compare", o, argc, argv, false);
 }
 
 /* ------------------------------------------------------------------------
@@ -731,7 +657,7 @@ cmp_databases(cmp_run *r, PGconn *src, PGconn *tgt, catalog_db **sdb, int *nsdb,
 int
 cmd_compare(int argc, char **argv)
 {
-	cmp_opts	o;
+	copy_cli_opts o;
 	int			rc = cmp_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? EXIT_OK : rc;

@@ -66,15 +66,10 @@
 
 enum
 {
-	COPY_OPT_SOURCE = CLI_OPT_FIRST_COMMAND_OPT,
-	COPY_OPT_TARGET,
-	COPY_OPT_ALL,
-	COPY_OPT_JOBS,
-	COPY_OPT_ROLES,
+	COPY_OPT_ROLES = COPY_CLI_OPT_FIRST_OWN,
 	COPY_OPT_CLEAN,
 	COPY_OPT_RESUME,
 	COPY_OPT_VERIFY,
-	COPY_OPT_PROGRESS,
 	COPY_OPT_STATE_DIR
 };
 
@@ -90,17 +85,11 @@ enum
 
 typedef struct copy_opts
 {
-	const char *source;
-	const char *target;
-	const char **dbs;
-	int			ndbs;
-	bool		all;
-	int			jobs;
+	copy_cli_opts cli;			/* what compare takes too */
 	bool		roles;
 	bool		clean;
 	bool		resume;
 	verify_mode verify;
-	progress_mode progress;
 	const char *state_dir;
 } copy_opts;
 
@@ -251,54 +240,31 @@ copy_help(void)
 		   "\n%s", cli_common_help);
 }
 
-/* Parses the command line into o; returns 0, or an exit status (EXIT_OK
- * after --help). */
+/* Parses the command line into o; returns 0, -1 after --help (the command
+ * exits with EXIT_OK), or an exit status. */
 static int
 copy_parse(int argc, char **argv, copy_opts *o)
 {
 	static const struct option longopts[] = {
-		{"source", required_argument, NULL, COPY_OPT_SOURCE},
-		{"target", required_argument, NULL, COPY_OPT_TARGET},
-		{"all", no_argument, NULL, COPY_OPT_ALL},
-		{"jobs", required_argument, NULL, COPY_OPT_JOBS},
+		COPY_CLI_LONGOPTS,
 		{"roles", no_argument, NULL, COPY_OPT_ROLES},
 		{"clean", no_argument, NULL, COPY_OPT_CLEAN},
 		{"resume", no_argument, NULL, COPY_OPT_RESUME},
 		{"verify", required_argument, NULL, COPY_OPT_VERIFY},
-		{"progress", required_argument, NULL, COPY_OPT_PROGRESS},
 		{"state-dir", required_argument, NULL, COPY_OPT_STATE_DIR},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	const char *source_arg = NULL, *target_arg = NULL;
 	memset(o, 0, sizeof *o);
-	o->jobs = 2;
+	copy_cli_init(&o->cli);
 	o->verify = VERIFY_FULL;
-	o->progress = PROGRESS_AUTO;
 	int			opt;
+	int			rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
-			case COPY_OPT_SOURCE:
-				source_arg = optarg;
-				break;
-			case COPY_OPT_TARGET:
-				target_arg = optarg;
-				break;
-			case COPY_OPT_ALL:
-				o->all = true;
-				break;
-			case 'j':
-			case COPY_OPT_JOBS:
-			{
-				long		v;
-				if (cli_parse_int("copy", "--jobs", optarg, 1, 64, &v) != 0)
-					return EXIT_USAGE;
-				o->jobs = (int) v;
-				break;
-			}
 			case COPY_OPT_ROLES:
 				o->roles = true;
 				break;
@@ -313,49 +279,20 @@ copy_parse(int argc, char **argv, copy_opts *o)
 					return cli_usage_error("copy", "--verify must be \"full\", \"count\" or \"none\", not \"%s\"",
 										   optarg);
 				break;
-			case COPY_OPT_PROGRESS:
-				if (progress_parse_mode(optarg, &o->progress) != 0)
-					return cli_usage_error("copy", "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
-										   "or \"none\", not \"%s\"", optarg);
-				break;
 			case COPY_OPT_STATE_DIR:
 				if (!*optarg)
 					return cli_usage_error("copy", "--state-dir is empty");
 				o->state_dir = optarg;
 				break;
-			case '?':
-			case ':':
-				return cli_bad_option("copy", opt, argv);
 			default:
-			{
-				int			c = cli_common_option("copy", opt, optarg);
-				if (c == 2)
-				{
-					copy_help();
-					return -1;
-				}
-				if (c != 1)
-					return EXIT_USAGE;
-			}
+				if ((rc = copy_cli_option("copy", &o->cli, opt, argv, copy_help)) != 0)
+					return rc;
+				break;
 		}
 	}
-	o->dbs = (const char **) argv + optind;
-	o->ndbs = argc - optind;
 	if (o->clean && o->resume)
 		return cli_usage_error("copy", "--clean and --resume cannot be used together");
-	if (o->all && o->ndbs > 0)
-		return cli_usage_error("copy", "give database names or --all, not both");
-	if (!o->all && o->ndbs == 0)
-		return cli_usage_error("copy", "name the databases to copy, or give --all");
-	for (int i = 0; i < o->ndbs; i++)
-		if (!*o->dbs[i])
-			return cli_usage_error("copy", "a database name is empty");
-	int			rc;
-	if ((rc = cli_resolve_conn("copy", "--source", source_arg, "PGCARRY_SOURCE", true, &o->source)) != 0)
-		return rc;
-	if ((rc = cli_resolve_conn("copy", "--target", target_arg, "PGCARRY_TARGET", true, &o->target)) != 0)
-		return rc;
-	return 0;
+	return copy_cli_finish("copy", &o->cli, argc, argv, true);
 }
 
 /* ------------------------------------------------------------------------
@@ -429,7 +366,7 @@ copy_verify_read(copy_worker *w, copy_table *ct, const stream_range *range, rowh
 	rowhash_init(tgt);
 	for (int attempt = 0;; attempt++)
 	{
-		int			rc = copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name,
+		int			rc = copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name,
 										d->info->encoding, false, &err);
 		if (rc == 0 && r->o->verify == VERIFY_FULL)
 		{
@@ -503,7 +440,7 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 	copy_db    *d = ct->db;
 	copy_run   *r = d->run;
 	*commit_sent = false;
-	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name, d->info->encoding,
+	if (copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name, d->info->encoding,
 					   false, err) != 0)
 		return -1;
 	if (snapshot_attach(w->pair.src, d->snap_id, err) != 0)
@@ -559,12 +496,12 @@ copy_early_indexes(copy_table *ct)
 	ddl_restore_opts ro = d->ddl;
 	/* Several indexes of one table build at once (pg_restore keeps apart
 	 * the entries that lock the table exclusively). */
-	ro.jobs = ct->nearly < r->o->jobs ? ct->nearly : r->o->jobs;
+	ro.jobs = ct->nearly < r->o->cli.jobs ? ct->nearly : r->o->cli.jobs;
 	ro.only_ids = ct->early_ids;
 	ro.nonly = ct->nearly;
 	ro.tolerate_existing = d->action == COPY_ACT_RESUME;
 	pgc_err		err = PGC_ERR_INIT;
-	if (ddl_restore(r->tools, d->dump, DDL_ENTRIES, r->o->target, "target", d->info->name, &ro, &err) != 0)
+	if (ddl_restore(r->tools, d->dump, DDL_ENTRIES, r->o->cli.target, "target", d->info->name, &ro, &err) != 0)
 	{
 		log_report(LOG_WARNING, err.message, err.detail,
 				   "They are built again with the rest of the database's indexes.");
@@ -598,7 +535,7 @@ copy_verify_in_slices(copy_worker *w, copy_table *ct)
 		return false;
 	pgc_err		err = PGC_ERR_INIT;
 	const char *params[1] = {ct->t->qualified};
-	char	   *v = copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name,
+	char	   *v = copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name,
 								   d->info->encoding, false, &err) == 0
 		? conn_query_value(w->pair.tgt, copy_target_pages_sql, 1, params, &err) : NULL;
 	err_clear(&err);			/* then it is verified whole */
@@ -637,7 +574,7 @@ copy_analyze_table(copy_worker *w, copy_table *ct)
 	copy_run   *r = d->run;
 	pgc_err		err = PGC_ERR_INIT;
 	char	   *sql = xasprintf("ANALYZE %s", ct->t->qualified);
-	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name, d->info->encoding,
+	if (copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name, d->info->encoding,
 					   false, &err) != 0 || conn_exec(w->pair.tgt, sql, &err) != 0)
 	{
 		log_warning("could not ANALYZE the table on the target: %s", err.message);
@@ -778,7 +715,7 @@ copy_lo_once(copy_worker *w, copy_task *k, stream_result *src, rowhash *tgt, pgc
 {
 	copy_db    *d = k->db;
 	copy_run   *r = d->run;
-	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name, d->info->encoding,
+	if (copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name, d->info->encoding,
 					   false, err) != 0)
 		return -1;
 	if (snapshot_attach(w->pair.src, d->snap_id, err) != 0)
@@ -966,7 +903,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 	progress_phase(r->prog, d->index, "sequences");
 	for (int attempt = 0;; attempt++)
 	{
-		if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name,
+		if (copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name,
 						   d->info->encoding, false, &err) == 0
 			&& copy_sequences(w, d, &err) == 0)
 			break;
@@ -990,7 +927,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ddl_restore_opts ro = d->ddl;
-		ro.jobs = r->o->jobs;
+		ro.jobs = r->o->cli.jobs;
 		/* A resumed database may hold indexes built by the earlier run. */
 		ro.tolerate_existing = d->action == COPY_ACT_RESUME;
 		int		   *skip = NULL;
@@ -1004,7 +941,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 			}
 		ro.skip_ids = skip;
 		ro.nskip = nskip;
-		int			rc = ddl_restore(r->tools, d->dump, DDL_POST_DATA, r->o->target, "target", d->info->name,
+		int			rc = ddl_restore(r->tools, d->dump, DDL_POST_DATA, r->o->cli.target, "target", d->info->name,
 									 &ro, &err);
 		free(skip);
 		if (rc != 0)
@@ -1017,7 +954,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 	 * partitioned tables (statistics over their partitions) and the
 	 * materialized views post-data refreshed. */
 	progress_phase(r->prog, d->index, "analyze");
-	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->info->name, d->info->encoding,
+	if (copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name, d->info->encoding,
 					   false, &err) != 0)
 		goto fail;
 	char	   *rels = conn_query_value(w->pair.tgt, copy_analyze_rest_sql, 0, NULL, &err);
@@ -1177,7 +1114,7 @@ copy_task_done(copy_db *d)
 static int
 copy_target_has_objects(copy_run *r, copy_db *d, bool *has, char **what, pgc_err *err)
 {
-	PGconn	   *c = conn_open(r->o->target, d->info->name, "target", err);
+	PGconn	   *c = conn_open(r->o->cli.target, d->info->name, "target", err);
 	if (!c)
 		return -1;
 	int			rc = catalog_db_has_user_objects(c, has, what, err);
@@ -1460,7 +1397,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		}
 		est_total += ct->t->est_bytes;
 		int			n = 1;
-		if (copy_plan_should_split(ct->t->pages * 8192, split, r->o->jobs, r->source_version))
+		if (copy_plan_should_split(ct->t->pages * 8192, split, r->o->cli.jobs, r->source_version))
 			n = copy_plan_ranges(ct->t->pages, split / 8192, COPY_PLAN_MAX_PARTS, ranges);
 		if (n <= 1)
 		{
@@ -1469,7 +1406,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		}
 		/* Slices load without TRUNCATE: empty the table first (it may hold
 		 * part of an interrupted run). */
-		if (!tgt && !(tgt = stream_conn_open(r->o->target, d->info->name, "target", d->info->encoding,
+		if (!tgt && !(tgt = stream_conn_open(r->o->cli.target, d->info->name, "target", d->info->encoding,
 											 false, err)))
 			goto fail;
 		char	   *trunc = xasprintf("TRUNCATE ONLY %s", ct->t->qualified);
@@ -1557,7 +1494,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		return -1;
 
 	/* One snapshot for the catalog, pg_dump and every worker. */
-	d->snap_conn = stream_conn_open(r->o->source, name, "source", d->info->encoding, true, err);
+	d->snap_conn = stream_conn_open(r->o->cli.source, name, "source", d->info->encoding, true, err);
 	if (!d->snap_conn)
 		return -1;
 	d->snap = snapshot_export(d->snap_conn, err);
@@ -1572,7 +1509,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	d->dump = ddl_dump_schema(r->tools, r->o->source, "source", name, d->snap_id, r->tmpdir, err);
+	d->dump = ddl_dump_schema(r->tools, r->o->cli.source, "source", name, d->snap_id, r->tmpdir, err);
 	if (!d->dump)
 		return -1;
 	log_info("schema of \"%s\" dumped in %.1f s", name, copy_seconds_since(&t0));
@@ -1581,14 +1518,14 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	if (d->action == COPY_ACT_CREATE || d->action == COPY_ACT_RECREATE)
 	{
 		if (state_db_set(r->st, name, STATE_CREATING, err) != 0
-			|| ddl_restore(r->tools, d->dump, DDL_CREATE_DATABASE, r->o->target, "target", name,
+			|| ddl_restore(r->tools, d->dump, DDL_CREATE_DATABASE, r->o->cli.target, "target", name,
 						   &d->ddl, err) != 0
 			|| state_db_set(r->st, name, STATE_CREATED, err) != 0)
 			return -1;
 	}
 	else if (d->action == COPY_ACT_INTO_EMPTY)
 	{
-		if (ddl_restore(r->tools, d->dump, DDL_DATABASE_PROPERTIES, r->o->target, "target", name,
+		if (ddl_restore(r->tools, d->dump, DDL_DATABASE_PROPERTIES, r->o->cli.target, "target", name,
 						&d->ddl, err) != 0
 			|| state_db_set(r->st, name, STATE_CREATED, err) != 0)
 			return -1;
@@ -1596,7 +1533,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	if (d->phase_at_start < STATE_PRE_DATA)
 	{
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (ddl_restore(r->tools, d->dump, DDL_PRE_DATA, r->o->target, "target", name, &d->ddl, err) != 0
+		if (ddl_restore(r->tools, d->dump, DDL_PRE_DATA, r->o->cli.target, "target", name, &d->ddl, err) != 0
 			|| state_db_set(r->st, name, STATE_PRE_DATA, err) != 0)
 			return -1;
 		log_info("pre-data schema of \"%s\" applied in %.1f s", name, copy_seconds_since(&t0));
@@ -1643,7 +1580,7 @@ copy_roles(copy_run *r, PGconn *src_maint, PGconn *tgt_maint, pgc_err *err)
 	PGresult   *res = NULL;
 	char	  **existing = NULL;
 	int			rc = -1;
-	if (ddl_dump_roles(r->tools, r->o->source, "source", super, dump, err) != 0)
+	if (ddl_dump_roles(r->tools, r->o->cli.source, "source", super, dump, err) != 0)
 		goto done;
 	res = conn_query(tgt_maint, copy_target_roles_sql, 0, NULL, err);
 	if (!res)
@@ -1656,7 +1593,7 @@ copy_roles(copy_run *r, PGconn *src_maint, PGconn *tgt_maint, pgc_err *err)
 	if (ddl_filter_roles(dump, filtered, existing, n, &skipped, err) != 0)
 		goto done;
 	buf_t		errors = {0};
-	int			failed = ddl_run_script(r->tools, filtered, r->o->target, "target", r->target_maint,
+	int			failed = ddl_run_script(r->tools, filtered, r->o->cli.target, "target", r->target_maint,
 										&errors, err);
 	if (failed < 0)
 	{
@@ -1700,11 +1637,11 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 	}
 
 	r->report = verify_report_create(r->o->verify, "source", "target");
-	r->prog = progress_create(r->o->progress, "copy", r->ndbs);
+	r->prog = progress_create(r->o->cli.progress, "copy", r->ndbs);
 	for (int i = 0; i < r->ndbs; i++)
 		progress_db_name(r->prog, i, r->dbs[i].info->name);
 	workq_ops	ops = {copy_worker_start, copy_task_run, copy_worker_end, copy_task_dropped};
-	r->q = workq_create(r->o->jobs, &ops, r);
+	r->q = workq_create(r->o->cli.jobs, &ops, r);
 	progress_start(r->prog);
 
 	for (int i = 0; i < r->ndbs && !cleanup_interrupted(); i++)
@@ -1774,20 +1711,20 @@ cmd_copy(int argc, char **argv)
 	char	   *src_key = NULL, *tgt_key = NULL, *state_dir = NULL, *src_maint = NULL;
 	rc = EXIT_FAIL;
 
-	src_maint = copy_maintenance_db(o.source, NULL, 0);
-	src = conn_open(o.source, src_maint, "source", &err);
+	src_maint = copy_maintenance_db(o.cli.source, NULL, 0);
+	src = conn_open(o.cli.source, src_maint, "source", &err);
 	if (!src)
 		goto out;
-	if (catalog_dbs(src, "source", o.dbs, o.ndbs, o.all, &dbs, &ndbs, &err) != 0)
+	if (catalog_dbs(src, "source", o.cli.dbs, o.cli.ndbs, o.cli.all, &dbs, &ndbs, &err) != 0)
 		goto out;
 	{
 		const char **names = xcalloc((size_t) ndbs + 1, sizeof *names);
 		for (int i = 0; i < ndbs; i++)
 			names[i] = dbs[i].name;
-		r.target_maint = copy_maintenance_db(o.target, names, ndbs);
+		r.target_maint = copy_maintenance_db(o.cli.target, names, ndbs);
 		free(names);
 	}
-	tgt = conn_open(o.target, r.target_maint, "target", &err);
+	tgt = conn_open(o.cli.target, r.target_maint, "target", &err);
 	if (!tgt)
 		goto out;
 	bool		same = false;
