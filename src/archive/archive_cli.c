@@ -124,6 +124,61 @@ archive_cli_compress(const char *arg, int *level)
 	return -1;
 }
 
+/*
+ * Handles an option code that export and import treat alike, for command
+ * cmd ("export", "import", in messages): -j/--jobs into *jobs, --progress
+ * into *progress, --help (prints it with help), the common output options
+ * (cli_common_option), and getopt_long's '?' and ':' (cli_bad_option).
+ * Returns 0 when the option was applied, -1 after printing the help (the
+ * command returns EXIT_OK), or EXIT_USAGE after printing a usage error.
+ */
+static int
+archive_cli_option(const char *cmd, int opt, char **argv, int *jobs, progress_mode *progress,
+				   void (*help) (void))
+{
+	switch (opt)
+	{
+		case 'j':
+		case ARCHIVE_OPT_JOBS:
+		{
+			long v;
+			if (cli_parse_int(cmd, "--jobs", optarg, 1, 64, &v) != 0)
+				return EXIT_USAGE;
+			*jobs = (int) v;
+			return 0;
+		}
+		case ARCHIVE_OPT_PROGRESS:
+			if (progress_parse_mode(optarg, progress) != 0)
+				return cli_usage_error(cmd, "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
+									   "or \"none\", not \"%s\"", optarg);
+			return 0;
+		case '?':
+		case ':':
+			return cli_bad_option(cmd, opt, argv);
+		default:
+		{
+			int c = cli_common_option(cmd, opt, optarg);
+			if (c == 2)
+			{
+				help();
+				return -1;
+			}
+			return c == 1 ? 0 : EXIT_USAGE;
+		}
+	}
+}
+
+/* Ends a command that ran: reports err when rc is not EXIT_OK, clears it,
+ * and returns rc. */
+static int
+archive_cli_done(int rc, pgc_err *err)
+{
+	if (rc != EXIT_OK)
+		err_report(err);
+	err_clear(err);
+	return rc;
+}
+
 int
 cmd_export(int argc, char **argv)
 {
@@ -143,8 +198,8 @@ cmd_export(int argc, char **argv)
 	};
 	archive_export_opts o = {.jobs = 2, .zstd_level = ARCHIVE_DEFAULT_LEVEL};
 	const char *source_arg = NULL;
-	long jobs = 2;
 	int opt;
+	int rc;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
 	{
@@ -158,11 +213,6 @@ cmd_export(int argc, char **argv)
 				break;
 			case ARCHIVE_OPT_OUTPUT:
 				o.output = optarg;
-				break;
-			case 'j':
-			case ARCHIVE_OPT_JOBS:
-				if (cli_parse_int("export", "--jobs", optarg, 1, 64, &jobs) != 0)
-					return EXIT_USAGE;
 				break;
 			case ARCHIVE_OPT_ROLES:
 				o.roles = true;
@@ -190,28 +240,13 @@ cmd_export(int argc, char **argv)
 				o.part_mb = (int) mb;
 				break;
 			}
-			case ARCHIVE_OPT_PROGRESS:
-				if (progress_parse_mode(optarg, &o.progress) != 0)
-					return cli_usage_error("export", "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
-										   "or \"none\", not \"%s\"", optarg);
-				break;
-			case '?':
-			case ':':
-				return cli_bad_option("export", opt, argv);
 			default:
-			{
-				int c = cli_common_option("export", opt, optarg);
-				if (c == 2)
-				{
-					archive_cli_export_help();
-					return EXIT_OK;
-				}
-				if (c != 1)
-					return EXIT_USAGE;
-			}
+				if ((rc = archive_cli_option("export", opt, argv, &o.jobs, &o.progress,
+											 archive_cli_export_help)) != 0)
+					return rc < 0 ? EXIT_OK : rc;
+				break;
 		}
 	}
-	o.jobs = (int) jobs;
 	o.dbs = argv + optind;
 	o.ndbs = argc - optind;
 	if (!o.output)
@@ -226,16 +261,11 @@ cmd_export(int argc, char **argv)
 		return cli_usage_error("export", "--resume works with --format dir only");
 	if (strcmp(o.output, "-") == 0 && isatty(STDOUT_FILENO))
 		return cli_usage_error("export", "standard output is a terminal: redirect --output - to a file or a pipe");
-	int rc;
 	if ((rc = cli_resolve_conn("export", "--source", source_arg, "PGCARRY_SOURCE", true, &o.source)) != 0)
 		return rc;
 
 	pgc_err err = PGC_ERR_INIT;
-	rc = archive_export_run(&o, &err);
-	if (rc != EXIT_OK)
-		err_report(&err);
-	err_clear(&err);
-	return rc;
+	return archive_cli_done(archive_export_run(&o, &err), &err);
 }
 
 int
@@ -257,8 +287,8 @@ cmd_import(int argc, char **argv)
 	};
 	archive_import_opts o = {.jobs = 2, .verify = VERIFY_FULL};
 	const char *target_arg = NULL;
-	long jobs = 2;
 	int opt;
+	int rc;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
 	{
@@ -269,11 +299,6 @@ cmd_import(int argc, char **argv)
 				break;
 			case ARCHIVE_OPT_INPUT:
 				o.input = optarg;
-				break;
-			case 'j':
-			case ARCHIVE_OPT_JOBS:
-				if (cli_parse_int("import", "--jobs", optarg, 1, 64, &jobs) != 0)
-					return EXIT_USAGE;
 				break;
 			case ARCHIVE_OPT_ROLES:
 				o.roles = true;
@@ -295,28 +320,13 @@ cmd_import(int argc, char **argv)
 					return cli_usage_error("import", "--verify must be \"full\", \"count\" or \"none\", not \"%s\"",
 										   optarg);
 				break;
-			case ARCHIVE_OPT_PROGRESS:
-				if (progress_parse_mode(optarg, &o.progress) != 0)
-					return cli_usage_error("import", "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
-										   "or \"none\", not \"%s\"", optarg);
-				break;
-			case '?':
-			case ':':
-				return cli_bad_option("import", opt, argv);
 			default:
-			{
-				int c = cli_common_option("import", opt, optarg);
-				if (c == 2)
-				{
-					archive_cli_import_help();
-					return EXIT_OK;
-				}
-				if (c != 1)
-					return EXIT_USAGE;
-			}
+				if ((rc = archive_cli_option("import", opt, argv, &o.jobs, &o.progress,
+											 archive_cli_import_help)) != 0)
+					return rc < 0 ? EXIT_OK : rc;
+				break;
 		}
 	}
-	o.jobs = (int) jobs;
 	o.dbs = argv + optind;
 	o.ndbs = argc - optind;
 	if (!o.input)
@@ -329,11 +339,7 @@ cmd_import(int argc, char **argv)
 	pgc_err err = PGC_ERR_INIT;
 	archive_dump_kind kind;
 	if (archive_dump_detect(o.input, &kind, &err) != 0)
-	{
-		err_report(&err);
-		err_clear(&err);
-		return EXIT_FAIL;
-	}
+		return archive_cli_done(EXIT_FAIL, &err);
 	bool pgcarry = kind == ARCHIVE_DUMP_PGCARRY_DIR || kind == ARCHIVE_DUMP_PGCARRY_TAR;
 	if (!pgcarry)
 	{
@@ -344,7 +350,6 @@ cmd_import(int argc, char **argv)
 		if (o.roles)
 			return cli_usage_error("import", "--roles works with pgcarry archives only; pg_dump files hold no roles");
 	}
-	int rc;
 	if ((rc = cli_resolve_conn("import", "--target", target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
 		return rc;
 	if (pgcarry)
@@ -355,8 +360,5 @@ cmd_import(int argc, char **argv)
 			.no_owner = o.no_owner};
 		rc = archive_dump_import(o.input, kind, &d, &err);
 	}
-	if (rc != EXIT_OK)
-		err_report(&err);
-	err_clear(&err);
-	return rc;
+	return archive_cli_done(rc, &err);
 }
