@@ -48,6 +48,8 @@ struct ddl_dump
 	char	   *path;
 	bool		owned;			/* remove the file on free */
 	char	   *toc;			/* "pg_restore --list" output, once read */
+	char	   *create_toc;		/* "pg_restore --list --create" output, once
+								 * read by ddl_dump_has_database_properties */
 };
 
 static atomic_int ddl_file_seq;
@@ -501,6 +503,8 @@ ddl_tools_major(const ddl_tools *t)
 char *
 ddl_tools_path(const ddl_tools *t, const char *program)
 {
+	if (!t)
+		return xstrdup(program);
 	return xasprintf("%s/%s", t->bindir, program);
 }
 
@@ -626,6 +630,7 @@ ddl_dump_free(ddl_dump *d)
 		unlink(d->path);
 	free(d->path);
 	free(d->toc);
+	free(d->create_toc);
 	free(d);
 }
 
@@ -759,11 +764,14 @@ ddl_is_database_entry(const char *line, bool with_create)
 		|| strncmp(p, "SECURITY LABEL - DATABASE ", 26) == 0;
 }
 
-/* Writes the list of database-level entries of dump d into list_path. */
-static int
-ddl_database_list(const ddl_tools *t, const ddl_dump *d, bool with_create, const char *list_path,
-				  pgc_err *err)
+/* The table of contents pg_restore --list --create gives for dump d (the
+ * one that names the database's own entries), owned by the caller: d's
+ * copy when read already.  NULL with err set when pg_restore fails. */
+static char *
+ddl_create_toc(const ddl_tools *t, const ddl_dump *d, pgc_err *err)
 {
+	if (d->create_toc)
+		return xstrdup(d->create_toc);
 	char	   *prog = ddl_tools_path(t, "pg_restore");
 	const char *argv[] = {prog, "--list", "--create", d->path, NULL};
 	buf_t		out = {0};
@@ -773,27 +781,62 @@ ddl_database_list(const ddl_tools *t, const ddl_dump *d, bool with_create, const
 	if (rc != 0)
 	{
 		buf_free(&out);
-		return -1;
+		return NULL;
 	}
+	return buf_steal(&out);
+}
+
+/* Writes the list of database-level entries of dump d into list_path. */
+static int
+ddl_database_list(const ddl_tools *t, const ddl_dump *d, bool with_create, const char *list_path,
+				  pgc_err *err)
+{
+	char	   *toc = ddl_create_toc(t, d, err);
+	if (!toc)
+		return -1;
 	FILE	   *f = fopen(list_path, "w");
 	if (!f)
 	{
 		err_set(err, "could not create \"%s\": %s", list_path, strerror(errno));
-		buf_free(&out);
+		free(toc);
 		return -1;
 	}
 	char	   *save = NULL;
-	for (char *line = strtok_r(out.data ? out.data : "", "\n", &save); line;
-		 line = strtok_r(NULL, "\n", &save))
+	for (char *line = strtok_r(toc, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		if (ddl_is_database_entry(line, with_create))
 			fprintf(f, "%s\n", line);
-	buf_free(&out);
+	free(toc);
 	if (fclose(f) != 0)
 	{
 		err_set(err, "could not write \"%s\": %s", list_path, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+int
+ddl_dump_has_database_properties(const ddl_tools *t, ddl_dump *d, bool *has, pgc_err *err)
+{
+	*has = false;
+	char	   *toc = ddl_create_toc(t, d, err);
+	if (!toc)
+		return -1;
+	char	   *save = NULL;
+	char	   *copy = xstrdup(toc);
+	for (char *line = strtok_r(copy, "\n", &save); line && !*has; line = strtok_r(NULL, "\n", &save))
+		*has = ddl_is_database_entry(line, false);
+	free(copy);
+	free(d->create_toc);
+	d->create_toc = toc;
+	return 0;
+}
+
+/* The stem of d's temporary files: d's own path (they go beside it), or a
+ * name in o->tmpdir.  Owned by the caller. */
+static char *
+ddl_temp_stem(const ddl_dump *d, const ddl_restore_opts *o)
+{
+	return o->tmpdir ? xasprintf("%s/schema", o->tmpdir) : xstrdup(d->path);
 }
 
 /* Whether every error pg_restore printed says an object already exists
@@ -837,9 +880,10 @@ ddl_database_properties(const ddl_tools *t, const ddl_dump *d, const char *ci, c
 						const char *side, const char *dbname, const ddl_restore_opts *o, pgc_err *err)
 {
 	int			seq = atomic_fetch_add(&ddl_file_seq, 1);
-	char	   *list = xasprintf("%s.dblist-%d", d->path, seq);
-	char	   *raw = xasprintf("%s.dbprops-%d.raw", d->path, seq);
-	char	   *script = xasprintf("%s.dbprops-%d.sql", d->path, seq);
+	char	   *stem = ddl_temp_stem(d, o);
+	char	   *list = xasprintf("%s.dblist-%d", stem, seq);
+	char	   *raw = xasprintf("%s.dbprops-%d.raw", stem, seq);
+	char	   *script = xasprintf("%s.dbprops-%d.sql", stem, seq);
 	char	   *restore = ddl_tools_path(t, "pg_restore");
 	char	   *psql = ddl_tools_path(t, "psql");
 	char	   *what = xasprintf("pg_restore could not read the properties of database \"%s\"", dbname);
@@ -908,6 +952,7 @@ done:
 	unlink(list);
 	unlink(raw);
 	unlink(script);
+	free(stem);
 	free(list);
 	free(raw);
 	free(script);
@@ -948,6 +993,7 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 		return rc;
 	}
 	char	   *prog = ddl_tools_path(t, "pg_restore");
+	char	   *stem = ddl_temp_stem(d, o);
 	char	   *list = NULL;
 	char	   *jobs = NULL;
 	const char *argv[20];
@@ -959,7 +1005,7 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 		case DDL_CREATE_DATABASE:
 		case DDL_DATABASE_PROPERTIES:
 			what_part = "create database";
-			list = xasprintf("%s.dblist-%d", d->path, atomic_fetch_add(&ddl_file_seq, 1));
+			list = xasprintf("%s.dblist-%d", stem, atomic_fetch_add(&ddl_file_seq, 1));
 			if (ddl_database_list(t, d, true, list, err) != 0)
 				goto done;
 			argv[n++] = "--create";
@@ -991,7 +1037,7 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 			err_set(err, "internal error: the dump's table of contents was not read");
 			goto done;
 		}
-		list = xasprintf("%s.list-%d", d->path, atomic_fetch_add(&ddl_file_seq, 1));
+		list = xasprintf("%s.list-%d", stem, atomic_fetch_add(&ddl_file_seq, 1));
 		if (ddl_write_list(d, part == DDL_ENTRIES ? o->only_ids : o->skip_ids,
 						   part == DDL_ENTRIES ? o->nonly : o->nskip, part == DDL_ENTRIES, list, err) != 0)
 			goto done;
@@ -1039,6 +1085,7 @@ done:
 		free(list);
 	}
 	free(jobs);
+	free(stem);
 	free(prog);
 	free(ci);
 	free(password);

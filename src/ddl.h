@@ -48,7 +48,11 @@ void ddl_tools_free(ddl_tools *t);
 const char *ddl_tools_bindir(const ddl_tools *t);
 int ddl_tools_major(const ddl_tools *t);
 
-/* Full path of a program of that directory ("pg_dump"); owned by caller. */
+/*
+ * Full path of a program of that directory ("pg_dump"); owned by caller.
+ * With t NULL, the bare name: the program is then looked up on PATH when
+ * run (what import does, having no server version to match programs to).
+ */
 char *ddl_tools_path(const ddl_tools *t, const char *program);
 
 /* ------------------------------------------------------------------------
@@ -131,6 +135,16 @@ typedef struct ddl_toc_entry
  * with err set.
  */
 int ddl_dump_toc(const ddl_tools *t, ddl_dump *d, ddl_toc_entry **out, int *nout, pgc_err *err);
+
+/*
+ * Whether the dump holds properties of its database (settings, comment,
+ * privileges, security label: what DDL_DATABASE_PROPERTIES applies); *has
+ * receives the answer.  The listing read is kept in d for a later
+ * DDL_DATABASE_PROPERTIES restore (call this before sharing d between
+ * threads).  t may be NULL (programs from PATH).  Returns 0, or -1 with err
+ * set.
+ */
+int ddl_dump_has_database_properties(const ddl_tools *t, ddl_dump *d, bool *has, pgc_err *err);
 void ddl_dump_free(ddl_dump *d);
 
 typedef enum ddl_part
@@ -159,6 +173,8 @@ typedef struct ddl_restore_opts
 								 * DDL_DATABASE_PROPERTIES connect first;
 								 * NULL: the database conninfo names, else
 								 * postgres */
+	const char *tmpdir;			/* where temporary files (entry lists,
+								 * scripts) go; NULL: beside the dump file */
 	const int  *only_ids;		/* DDL_ENTRIES: the dump IDs to restore */
 	int			nonly;
 	const int  *skip_ids;		/* DDL_PRE_DATA, DDL_POST_DATA: dump IDs to
@@ -169,9 +185,13 @@ typedef struct ddl_restore_opts
 /*
  * Applies one part of the dump to database dbname on the server conninfo
  * (side names it in messages).  For DDL_CREATE_DATABASE and
- * DDL_DATABASE_PROPERTIES, pg_restore connects first to o->maintenance_db.  Stops at the first error, unless
- * tolerate_existing and every error says the object exists.  Returns 0, or
- * -1 with err set: the first errors pg_restore printed, as detail.
+ * DDL_DATABASE_PROPERTIES, pg_restore connects first to o->maintenance_db.
+ * DDL_DATABASE_PROPERTIES applies what the dump says of the database it
+ * was dumped from, so dbname must be that database's name.  t may be NULL
+ * (programs from PATH); o may be NULL (defaults).  Stops at the first
+ * error, unless tolerate_existing and every error says the object exists.
+ * Returns 0, or -1 with err set: the first errors pg_restore (or psql)
+ * printed, as detail.
  */
 int ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *conninfo,
 				const char *side, const char *dbname, const ddl_restore_opts *o, pgc_err *err);

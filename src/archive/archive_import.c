@@ -834,105 +834,46 @@ archive_import_restore(import_db *db, const char *section, const char *cc, const
 /*
  * Database-level properties (ALTER DATABASE ... SET, COMMENT ON DATABASE,
  * GRANT ... ON DATABASE) are in schema.dump (pg_dump --create), and
- * pg_restore applies them only with --create: pick those entries out of
- * the archive's table of contents and run them on the target.
+ * pg_restore applies them only with --create: ddl_restore applies them to
+ * the database import created, as copy does to a database that exists.
+ * A database imported under another name gets none of them, with a
+ * warning (they name the database they were dumped from).  Returns 0, or
+ * -1 with err set.
  */
 static int
-archive_import_db_properties(import_db *db, const char *cc, const char *password, pgc_err *err)
+archive_import_db_properties(import_db *db, pgc_err *err)
 {
 	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
-	buf_t toc = {0}, errout = {0}, sql = {0};
-	const char *largv[] = {"pg_restore", "-C", "-l", file, NULL};
-	ddl_child_io lio = {.out = &toc, .errout = &errout};
-	int rc = -1;
-	char *list = NULL, *script = NULL;
-	const char *tmp = db->scratch;
-	if (ddl_run(largv, &lio, err) != 0)
+	ddl_dump *dump = ddl_dump_open(file);
+	/* Connects to the database itself; temporary files in the private
+	 * directory, never in the archive. */
+	ddl_restore_opts ro = {.maintenance_db = db->name, .tmpdir = db->scratch};
+	pgc_err e = PGC_ERR_INIT;
+	bool has = false;
+	int rc = 0;
+	if (ddl_dump_has_database_properties(NULL, dump, &has, &e) != 0)
 	{
 		err_set(err, "could not read the table of contents of \"%s\"", db->mdb->schema_file);
-		goto out;
+		rc = -1;
 	}
-	buf_t sel = {0};
-	for (char *line = toc.data; line && *line;)
-	{
-		char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t) (nl - line) : strlen(line);
-		char *l = xstrndup(line, len);
-		if (l[0] != ';' && (strstr(l, " - DATABASE ") || strstr(l, " DATABASE PROPERTIES - ")))
-			buf_printf(&sel, "%s\n", l);
-		free(l);
-		line = nl ? nl + 1 : NULL;
-	}
-	if (sel.len == 0)
-	{
-		buf_free(&sel);
-		rc = 0;
-		goto out;
-	}
-	if (strcmp(db->name, db->mdb->name) != 0)
-	{
+	else if (has && strcmp(db->name, db->mdb->name) != 0)
 		log_warning("the settings, comment and privileges of database \"%s\" are not applied to \"%s\" "
 					"(imported under another name)", db->mdb->name, db->name);
-		buf_free(&sel);
-		rc = 0;
-		goto out;
-	}
-	list = xasprintf("%s/database-%d.list", tmp, db->index);
-	script = xasprintf("%s/database-%d.sql", tmp, db->index);
-	FILE *f = fopen(list, "w");
-	if (f)
-	{
-		fputs(sel.data, f);
-		fclose(f);
-	}
-	buf_free(&sel);
-	const char *rargv[] = {"pg_restore", "-C", "-L", list, "-f", "-", file, NULL};
-	ddl_child_io rio = {.out = &sql, .errout = &errout};
-	if (ddl_run(rargv, &rio, err) != 0)
-	{
-		err_set(err, "could not read the database properties in \"%s\"", db->mdb->schema_file);
-		goto out;
-	}
-	f = fopen(script, "w");
-	for (char *line = sql.data; f && line && *line;)
-	{
-		char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t) (nl - line) : strlen(line);
-		/* The database exists already, with its owner set when the role
-		 * exists: keep only its properties. */
-		bool skip = strncmp(line, "\\connect", 8) == 0 || strncmp(line, "CREATE DATABASE ", 16) == 0 ||
-			(strncmp(line, "ALTER DATABASE ", 15) == 0 && strstr(line, " OWNER TO ") && len > 0 &&
-			 line[len - 1] == ';' && !strstr(line, " SET "));
-		if (!skip)
-			fprintf(f, "%.*s\n", (int) len, line);
-		line = nl ? nl + 1 : NULL;
-	}
-	if (f)
-		fclose(f);
-	const char *pargv[] = {"psql", "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-d", cc, "-f", script, NULL};
-	buf_reset(&errout);
-	ddl_child_io pio = {.errout = &errout, .password = password};
-	int st = ddl_run(pargv, &pio, err);
-	if (st > 0)
+	else if (has && ddl_restore(NULL, dump, DDL_DATABASE_PROPERTIES, db->o->target, "target", db->name, &ro,
+								&e) != 0)
 	{
 		err_set(err, "could not apply the properties of database \"%s\"", db->name);
-		char *lines = ddl_error_lines(errout.data, 8);
-		err_detail(err, "%s", lines);
-		free(lines);
+		rc = -1;
 	}
-	else if (st == 0)
-		rc = 0;
-
-out:
-	if (list)
-		unlink(list);
-	if (script)
-		unlink(script);
-	free(list);
-	free(script);
-	buf_free(&toc);
-	buf_free(&errout);
-	buf_free(&sql);
+	if (rc != 0)
+	{
+		/* What pg_restore or psql printed (or why it could not run). */
+		err_detail(err, "%s", e.detail ? e.detail : e.message ? e.message : "");
+		if (e.hint)
+			err_hint(err, "%s", e.hint);
+	}
+	err_clear(&e);
+	ddl_dump_free(dump);
 	free(file);
 	return rc;
 }
@@ -1061,7 +1002,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		rc = EXIT_DIFFERENT;
 		goto done;
 	}
-	if (archive_import_db_properties(&db, cc, password, err) != 0)
+	if (archive_import_db_properties(&db, err) != 0)
 		goto done;
 	if (archive_target_mark_done(o->target, name, err) != 0)
 		goto done;
