@@ -128,6 +128,40 @@ schema_parse_duration(const char *option, const char *arg, int *out_ms)
 }
 
 /* ------------------------------------------------------------------------
+ * Errors and migration files
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Reports err (message, detail and hint on stderr), clears it, and returns
+ * the exit status it carries: EXIT_FAIL unless the failing call chose
+ * another (EXIT_USAGE for a bad migration name, for example).
+ */
+static int
+schema_report(pgc_err *err)
+{
+	err_report(err);
+	int rc = err->exit_status ? err->exit_status : EXIT_FAIL;
+	err_clear(err);
+	return rc;
+}
+
+/*
+ * Loads the migration files of dir into *files, which the caller frees with
+ * migfile_set_free.  Returns 0, or -1 after reporting why they could not be
+ * loaded (the caller returns EXIT_FAIL; *files holds nothing to free).
+ */
+static int
+schema_load_files(const char *dir, migfile_set *files)
+{
+	pgc_err err = PGC_ERR_INIT;
+	if (migfile_load_dir(dir, files, &err) == 0)
+		return 0;
+	err_report(&err);
+	err_clear(&err);
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
  * init, new
  * ------------------------------------------------------------------------ */
 
@@ -160,13 +194,9 @@ schema_init(const schema_args *a)
 	PGconn *conn = conn_open(a->target, NULL, "target", &err);
 	int rc = EXIT_OK;
 	if (!conn || history_ensure(conn, &err) != 0)
-	{
-		err_report(&err);
-		rc = err.exit_status ? err.exit_status : EXIT_FAIL;
-	}
+		rc = schema_report(&err);
 	else
 		log_notice("history tables ready in schema %s", HISTORY_SCHEMA);
-	err_clear(&err);
 	conn_close(conn);
 	return rc;
 }
@@ -177,12 +207,7 @@ schema_new(const schema_args *a)
 	pgc_err err = PGC_ERR_INIT;
 	char *path = NULL;
 	if (migfile_create(a->dir, a->name, &path, &err) != 0)
-	{
-		err_report(&err);
-		int rc = err.exit_status ? err.exit_status : EXIT_FAIL;
-		err_clear(&err);
-		return rc;
-	}
+		return schema_report(&err);
 	printf("%s\n", path);
 	free(path);
 	return EXIT_OK;
@@ -224,12 +249,8 @@ schema_status(const schema_args *a, PGconn *conn)
 {
 	pgc_err err = PGC_ERR_INIT;
 	migfile_set files;
-	if (migfile_load_dir(a->dir, &files, &err) != 0)
-	{
-		err_report(&err);
-		err_clear(&err);
+	if (schema_load_files(a->dir, &files) != 0)
 		return EXIT_FAIL;
-	}
 	history h;
 	if (history_load(conn, &h, &err) != 0)
 	{
@@ -468,12 +489,8 @@ schema_plan(const schema_args *a, PGconn *conn)
 {
 	pgc_err err = PGC_ERR_INIT;
 	migfile_set files;
-	if (migfile_load_dir(a->dir, &files, &err) != 0)
-	{
-		err_report(&err);
-		err_clear(&err);
+	if (schema_load_files(a->dir, &files) != 0)
 		return EXIT_FAIL;
-	}
 	history h = {0};
 	if (conn && history_load(conn, &h, &err) != 0)
 	{
@@ -531,14 +548,9 @@ schema_plan(const schema_args *a, PGconn *conn)
 static int
 schema_lint(const schema_args *a, PGconn *conn)
 {
-	pgc_err err = PGC_ERR_INIT;
 	migfile_set files;
-	if (migfile_load_dir(a->dir, &files, &err) != 0)
-	{
-		err_report(&err);
-		err_clear(&err);
+	if (schema_load_files(a->dir, &files) != 0)
 		return EXIT_FAIL;
-	}
 	lint_state *st = lint_create();
 	size_t bad = 0, acked = 0;
 	for (size_t i = 0; i < files.n; i++)
@@ -586,12 +598,8 @@ schema_run(const schema_args *a, PGconn *conn)
 {
 	pgc_err err = PGC_ERR_INIT;
 	migfile_set files;
-	if (migfile_load_dir(a->dir, &files, &err) != 0)
-	{
-		err_report(&err);
-		err_clear(&err);
+	if (schema_load_files(a->dir, &files) != 0)
 		return EXIT_FAIL;
-	}
 	migrate_opts mo = a->mo;
 	mo.dir = a->dir;
 	mo.force = a->force;
@@ -603,13 +611,7 @@ schema_run(const schema_args *a, PGconn *conn)
 		r = migrate_down(conn, &files, &mo, &err);
 	else
 		r = migrate_repair(conn, &files, &mo, &err);
-	int rc = EXIT_OK;
-	if (r != 0)
-	{
-		err_report(&err);
-		rc = err.exit_status ? err.exit_status : EXIT_FAIL;
-	}
-	err_clear(&err);
+	int rc = r != 0 ? schema_report(&err) : EXIT_OK;
 	migfile_set_free(&files);
 	return rc;
 }
