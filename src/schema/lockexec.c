@@ -11,7 +11,10 @@
  *     run longer than a short threshold, ask a second ("monitor")
  *     connection, opened lazily with the same parameters, whether our
  *     backend waits on a lock and which sessions block it
- *     (pg_blocking_pids); name them once per attempt
+ *     (pg_blocking_pids); name them once per attempt.  Every 100 ms of a
+ *     wait, the monitor also looks for a lock cycle through our backend; in
+ *     one, pgcarry cancels its own statement (so the server's deadlock check
+ *     cannot pick an application transaction) and retries as after 40P01
  *     success  -> (callback inside the transaction) COMMIT; return 0
  *     55P03 / 40P01 -> ROLLBACK; if the budget allows another attempt after
  *                  a capped, jittered backoff, sleep and loop; else fail
@@ -63,6 +66,20 @@ static const char lockexec_blockers_sql[] =
 	"WHERE a.pid = ANY (pg_blocking_pids($1::int)) "
 	"ORDER BY a.pid";
 
+/*
+ * Whether the backend $1 waits, directly or through other waiting sessions,
+ * for itself: a lock cycle that the server's deadlock check will break by
+ * cancelling one of its members, possibly the application's.
+ */
+static const char lockexec_cycle_sql[] =
+	"WITH RECURSIVE w(pid) AS ("
+	"  SELECT unnest(pg_blocking_pids($1::int)) "
+	"  UNION SELECT unnest(pg_blocking_pids(w.pid)) FROM w) "
+	"SELECT EXISTS (SELECT 1 FROM w WHERE pid = $1::int)";
+
+/* How often a statement waiting on a lock looks for a lock cycle. */
+#define LOCKEXEC_CYCLE_EVERY_MS 100
+
 void
 lockexec_defaults(lockexec_opts *o)
 {
@@ -95,6 +112,7 @@ typedef struct lockexec_state
 	char	   *blockers;		/* last description of blockers, or NULL */
 	int			first_blocker;	/* pid, for the hint; 0 when unknown */
 	char	   *lock_sql;		/* the last LOCK TABLE sent by lockexec_take_locks */
+	bool		gave_way;		/* the statement was cancelled to end a lock cycle */
 } lockexec_state;
 
 /* Opens a second connection with the parameters of st->conn (password
@@ -185,6 +203,29 @@ lockexec_find_blockers(lockexec_state *st)
 	return found;
 }
 
+/* Whether st->conn's backend is part of a lock cycle right now (false when
+ * the monitor connection is not available). */
+static bool
+lockexec_in_cycle(lockexec_state *st)
+{
+	if (!st->monitor && !st->monitor_failed)
+	{
+		st->monitor = lockexec_open_monitor(st->conn);
+		st->monitor_failed = st->monitor == NULL;
+	}
+	if (!st->monitor)
+		return false;
+	char pid[16];
+	snprintf(pid, sizeof pid, "%d", PQbackendPID(st->conn));
+	const char *params[1] = {pid};
+	pgc_err e = PGC_ERR_INIT;
+	char *v = conn_query_value(st->monitor, lockexec_cycle_sql, 1, params, &e);
+	err_clear(&e);
+	bool cycle = v && strcmp(v, "t") == 0;
+	free(v);
+	return cycle;
+}
+
 static void
 lockexec_state_free(lockexec_state *st)
 {
@@ -222,6 +263,9 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 		first = lock_timeout_ms / 2;
 	int64_t next_check = started + first;
 	int64_t interval = 250;		/* grows while a long statement runs unblocked */
+	int64_t next_cycle = started + LOCKEXEC_CYCLE_EVERY_MS;
+	bool cancelled = false;
+	st->gave_way = false;
 	for (;;)
 	{
 		if (!PQconsumeInput(conn))
@@ -234,6 +278,29 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 		struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
 		(void) poll(&pfd, 1, 25);
 		int64_t now = lockexec_now_ms();
+		/*
+		 * A lock cycle that includes us: the server breaks it only after
+		 * deadlock_timeout, and by cancelling whichever member checks first,
+		 * which may be an application transaction.  pgcarry gives way at
+		 * once instead: it cancels its own statement, and the caller rolls
+		 * back and retries (as after 40P01).
+		 */
+		if (!cancelled && now >= next_cycle)
+		{
+			next_cycle = now + LOCKEXEC_CYCLE_EVERY_MS;
+			if (lockexec_in_cycle(st))
+			{
+				PGcancel *c = PQgetCancel(conn);
+				char errbuf[256];
+				if (c && PQcancel(c, errbuf, sizeof errbuf))
+				{
+					cancelled = true;
+					st->gave_way = true;
+					log_info("pgcarry's statement is in a lock cycle with the application: giving way");
+				}
+				PQfreeCancel(c);
+			}
+		}
 		if (!reported && now >= next_check)
 		{
 			if (lockexec_find_blockers(st))
@@ -269,6 +336,11 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY)
 		{
 			conn_err_from_result(err, conn, res, sql);
+			if (st->gave_way && strcmp(err->sqlstate, "57014") == 0)
+			{
+				/* our own cancel: reported and retried as a deadlock */
+				snprintf(err->sqlstate, sizeof err->sqlstate, "40P01");
+			}
 			rc = -1;
 		}
 		PQclear(res);
@@ -633,7 +705,8 @@ lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_o
 			break;
 		}
 		log_notice("%s; retrying in %lld ms (attempt %d, %lld s of %d s budget used)",
-				   strcmp(e.sqlstate, "40P01") == 0 ? "deadlock detected, pgcarry's statement was cancelled"
+				   st.gave_way ? "lock cycle with the application, pgcarry gave way"
+				   : strcmp(e.sqlstate, "40P01") == 0 ? "deadlock detected, pgcarry's statement was cancelled"
 				   : "lock not granted within lock_timeout",
 				   (long long) delay, attempt + 2, (long long) (elapsed / 1000), o.budget_ms / 1000);
 		err_clear(&e);

@@ -8,7 +8,11 @@
  * longer than the lock timeout.  On a lock timeout (SQLSTATE 55P03) the
  * transaction is rolled back, the sessions that blocked it are reported
  * (pg_blocking_pids: pid, application, state, query), and the statement is
- * retried after a capped, jittered backoff until the budget is spent.
+ * retried after a capped, jittered backoff until the budget is spent.  A
+ * statement found waiting in a lock cycle (it waits, through other waiting
+ * sessions, for itself) is cancelled by pgcarry and retried the same way,
+ * so that the application's transaction is never the one the server
+ * cancels to break it.
  */
 #ifndef PGCARRY_LOCKEXEC_H
 #define PGCARRY_LOCKEXEC_H

@@ -253,14 +253,17 @@ test_deadlock_app_run(void *arg)
 }
 
 /*
- * Runs the foreign key DDL (which locks ch, then p) with locks (or none)
- * while the application writes p, then ch.  Returns lockexec's result; the
+ * Runs the foreign key DDL (which locks ch, then p) while the application
+ * writes p, then ch: plainly with a 3 s lock_timeout when plain is true
+ * (what a migration tool without pgcarry's discipline does), else through
+ * lockexec with locks (or none).  Returns 0 when the DDL committed; the
  * application's outcome is in a->sqlstate.
  */
 static int
-test_deadlock_round(PGconn *c, test_deadlock_app *a, const lockexec_lock *locks, size_t nlocks,
+test_deadlock_round(PGconn *c, test_deadlock_app *a, bool plain, const lockexec_lock *locks, size_t nlocks,
 					pgc_err *err)
 {
+	static const char ddl[] = "ALTER TABLE ch ADD CONSTRAINT ch_fk FOREIGN KEY (pid) REFERENCES p (id) NOT VALID";
 	lockexec_opts o;
 	lockexec_defaults(&o);
 	o.lock_timeout_ms = 3000;
@@ -275,17 +278,28 @@ test_deadlock_round(PGconn *c, test_deadlock_app *a, const lockexec_lock *locks,
 	a->sqlstate[0] = 0;
 	pthread_t th;
 	pthread_create(&th, NULL, test_deadlock_app_run, a);
-	int rc = lockexec_run(c, "ALTER TABLE ch ADD CONSTRAINT ch_fk FOREIGN KEY (pid) REFERENCES p (id) NOT VALID",
-						  &o, err);
+	int rc;
+	if (plain)
+	{
+		PQclear(PQexec(c, "SET lock_timeout = 3000"));
+		PGresult *r = PQexec(c, ddl);
+		rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+		PQclear(r);
+		PQclear(PQexec(c, "RESET lock_timeout"));
+	}
+	else
+		rc = lockexec_run(c, ddl, &o, err);
 	pthread_join(th, NULL);
+	PQclear(PQexec(c, "ALTER TABLE ch DROP CONSTRAINT IF EXISTS ch_fk"));
 	return rc;
 }
 
 /*
  * An application that writes p then ch, and a statement that locks ch then
- * p: without declared locks the server cancels the application's
- * transaction as the deadlock victim; with them pgcarry queues for p first,
- * holding nothing, and the application commits.
+ * p.  Run plainly, the server cancels the application's transaction as the
+ * deadlock victim.  Through lockexec the application commits: with the locks
+ * declared, pgcarry queues for p first, holding nothing; without them,
+ * pgcarry sees the lock cycle and cancels its own statement first.
  */
 static void
 test_lockexec_deadlock(const char *uri)
@@ -296,20 +310,22 @@ test_lockexec_deadlock(const char *uri)
 	PQclear(PQexec(c, "CREATE TABLE p (id int PRIMARY KEY, v int); INSERT INTO p VALUES (1, 0); "
 				   "CREATE TABLE ch (pid int)"));
 
-	int rc = test_deadlock_round(c, &a, NULL, 0, &err);
-	TAP_EQ_STR(a.sqlstate, "40P01", "without declared locks the application is the deadlock victim");
-	TAP_EQ_INT(rc, 0, "(pgcarry's statement then runs)");
+	int rc = test_deadlock_round(c, &a, true, NULL, 0, &err);
+	TAP_EQ_STR(a.sqlstate, "40P01", "run plainly, the DDL makes the application the deadlock victim");
+	TAP_EQ_INT(rc, 0, "(and the DDL then runs)");
+
+	rc = test_deadlock_round(c, &a, false, NULL, 0, &err);
+	TAP_EQ_STR(a.sqlstate, "", "through lockexec the application commits: pgcarry gives way in the cycle");
+	TAP_EQ_INT(rc, 0, "and pgcarry's statement runs after a retry");
 	err_clear(&err);
-	PQclear(PQexec(c, "ALTER TABLE ch DROP CONSTRAINT ch_fk"));
 
 	const lockexec_lock locks[2] = {{"p", "SHARE ROW EXCLUSIVE"}, {"ch", "SHARE ROW EXCLUSIVE"}};
-	rc = test_deadlock_round(c, &a, locks, 2, &err);
+	rc = test_deadlock_round(c, &a, false, locks, 2, &err);
 	TAP_EQ_STR(a.sqlstate, "", "with the locks declared the application commits");
 	TAP_EQ_INT(rc, 0, "and pgcarry's statement runs after it");
 	err_clear(&err);
-	char *v = test_value(c, "SELECT count(*) || ' ' || (SELECT count(*) FROM pg_constraint WHERE conname = 'ch_fk') "
-						 "FROM ch");
-	TAP_EQ_STR(v, "1 1", "the application's row and the constraint are both there");
+	char *v = test_value(c, "SELECT count(*) FROM ch");
+	TAP_EQ_STR(v, "2", "the application's rows are there");
 	free(v);
 	v = test_value(c, "SHOW lock_timeout");
 	TAP_EQ_STR(v, "0", "the lock waits leave no setting behind");
@@ -317,7 +333,6 @@ test_lockexec_deadlock(const char *uri)
 
 	/* The application locks ch first this time: pgcarry, holding p, gives
 	 * way (55P03 on ch within half of deadlock_timeout) and retries. */
-	PQclear(PQexec(c, "ALTER TABLE ch DROP CONSTRAINT ch_fk"));
 	PQclear(PQexec(a.app, "BEGIN"));
 	PQclear(PQexec(a.app, "INSERT INTO ch VALUES (1)"));
 	test_release rel = {.conn = a.app, .after_ms = 1500};
@@ -333,8 +348,8 @@ test_lockexec_deadlock(const char *uri)
 							&o, &err), 0, "a lock held on the second table is waited out by retries");
 	pthread_join(th, NULL);
 	err_clear(&err);
-	v = test_value(c, "SELECT count(*) FROM ch");
-	TAP_EQ_STR(v, "2", "the application's second row committed");
+	v = test_value(c, "SELECT count(*) || ' ' || (SELECT count(*) FROM pg_constraint WHERE conname = 'ch_fk') FROM ch");
+	TAP_EQ_STR(v, "3 1", "the application's row and the constraint are both there");
 	free(v);
 
 	conn_close(a.app);
