@@ -92,6 +92,20 @@ copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv, bool r
 }
 
 /* ------------------------------------------------------------------------
+ * Failures
+ * ------------------------------------------------------------------------ */
+
+void
+copy_report_failure(verify_report *report, const char *db, const char *kind, const char *name,
+					const pgc_err *err)
+{
+	err_report(err);
+	char	   *why = err->detail ? xasprintf("%s (%s)", err->message, err->detail) : xstrdup(err->message);
+	verify_report_failed(report, db, kind, name, why);
+	free(why);
+}
+
+/* ------------------------------------------------------------------------
  * Worker sessions
  * ------------------------------------------------------------------------ */
 

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "progress.h"
 #include "util/err.h"
+#include "verify.h"
 
 /*
  * The options copy and compare share: --source, --target, --all,
@@ -76,6 +77,14 @@ int copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, voi
  * $PGCARRY_TARGET).  Returns 0, or EXIT_USAGE after printing one message.
  */
 int copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv, bool refuse_empty_name);
+
+/*
+ * Records that kind name of database db failed: logs err (tagged by the
+ * caller's log_set_table) and puts it in report as the cause, its message
+ * followed by its detail in parentheses.
+ */
+void copy_report_failure(verify_report *report, const char *db, const char *kind, const char *name,
+						 const pgc_err *err);
 
 /* Attempts per task when a connection drops (the first included). */
 #define COPY_TASK_ATTEMPTS 3

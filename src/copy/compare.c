@@ -183,10 +183,7 @@ cmp_tick(void *arg, int64_t bytes, int64_t rows)
 static void
 cmp_fail(cmp_db *d, const char *kind, const char *name, const pgc_err *err)
 {
-	err_report(err);
-	char	   *why = err->detail ? xasprintf("%s (%s)", err->message, err->detail) : xstrdup(err->message);
-	verify_report_failed(d->run->report, d->name, kind, name, why);
-	free(why);
+	copy_report_failure(d->run->report, d->name, kind, name, err);
 }
 
 /* Opens the worker's sessions to d and attaches side's one to its snapshot. */

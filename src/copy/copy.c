@@ -320,10 +320,7 @@ static void
 copy_fail(copy_db *d, const char *kind, const char *name, const pgc_err *err)
 {
 	atomic_store(&d->failed, true);
-	err_report(err);
-	char	   *why = err->detail ? xasprintf("%s (%s)", err->message, err->detail) : xstrdup(err->message);
-	verify_report_failed(d->run->report, d->info->name, kind, name, why);
-	free(why);
+	copy_report_failure(d->run->report, d->info->name, kind, name, err);
 }
 
 static void copy_task_done(copy_db *d);
