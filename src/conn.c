@@ -22,7 +22,8 @@ static const int64_t conn_backoff_cap_ms = 4000;
 
 static const char conn_session_settings[] =
 	"SET DateStyle = ISO; SET IntervalStyle = postgres; "
-	"SET extra_float_digits = 3; SET TimeZone = 'UTC'; SET bytea_output = hex";
+	"SET extra_float_digits = 3; SET TimeZone = 'UTC'; SET bytea_output = hex; "
+	"SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0";
 
 /* Passwords typed at a prompt, per side; guarded by conn_pw_lock. */
 static pthread_mutex_t conn_pw_lock = PTHREAD_MUTEX_INITIALIZER;

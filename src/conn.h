@@ -8,7 +8,10 @@
  * retries connection-class failures with capped exponential backoff and
  * jitter, makes the session's text output stable (DateStyle ISO,
  * IntervalStyle postgres, extra_float_digits 3, TimeZone UTC, client_encoding
- * UTF8, bytea_output hex), and refuses servers older than CONN_MIN_VERSION.
+ * UTF8, bytea_output hex), lifts the database's or role's statement,
+ * lock and idle-in-transaction timeouts (pgcarry's long reads and loads
+ * must not be cut off; lockexec sets its own per transaction), and refuses
+ * servers older than CONN_MIN_VERSION.
  *
  * Passwords: a connection string given on the command line must not hold
  * one (conn_check_arg refuses it); any connection string that reaches a

@@ -734,10 +734,11 @@ ddl_write_list(const ddl_dump *d, const int *ids, int nids, bool only, const cha
 	return 0;
 }
 
-/* Whether a line of "pg_restore -l" names a database-level entry: the
- * database itself, its properties, or its comment, grants or label. */
+/* Whether a line of "pg_restore -l" names a database-level entry: when
+ * create, the database itself (CREATE DATABASE and its owner); otherwise its
+ * properties: settings, comment, grants or label. */
 static bool
-ddl_is_database_entry(const char *line, bool with_create)
+ddl_is_database_entry(const char *line, bool create)
 {
 	if (line[0] == ';')
 		return false;
@@ -756,12 +757,12 @@ ddl_is_database_entry(const char *line, bool with_create)
 	while (*p == ' ')
 		p++;
 	if (strncmp(p, "DATABASE PROPERTIES ", 20) == 0)
-		return true;
+		return !create;
 	if (strncmp(p, "DATABASE ", 9) == 0)
-		return with_create;
-	return strncmp(p, "COMMENT - DATABASE ", 19) == 0
-		|| strncmp(p, "ACL - DATABASE ", 15) == 0
-		|| strncmp(p, "SECURITY LABEL - DATABASE ", 26) == 0;
+		return create;
+	return !create && (strncmp(p, "COMMENT - DATABASE ", 19) == 0
+					   || strncmp(p, "ACL - DATABASE ", 15) == 0
+					   || strncmp(p, "SECURITY LABEL - DATABASE ", 26) == 0);
 }
 
 /* The table of contents pg_restore --list --create gives for dump d (the
@@ -786,9 +787,10 @@ ddl_create_toc(const ddl_tools *t, const ddl_dump *d, pgc_err *err)
 	return buf_steal(&out);
 }
 
-/* Writes the list of database-level entries of dump d into list_path. */
+/* Writes the list of database-level entries of dump d into list_path: the
+ * database itself when create, else its properties. */
 static int
-ddl_database_list(const ddl_tools *t, const ddl_dump *d, bool with_create, const char *list_path,
+ddl_database_list(const ddl_tools *t, const ddl_dump *d, bool create, const char *list_path,
 				  pgc_err *err)
 {
 	char	   *toc = ddl_create_toc(t, d, err);
@@ -803,7 +805,7 @@ ddl_database_list(const ddl_tools *t, const ddl_dump *d, bool with_create, const
 	}
 	char	   *save = NULL;
 	for (char *line = strtok_r(toc, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (ddl_is_database_entry(line, with_create))
+		if (ddl_is_database_entry(line, create))
 			fprintf(f, "%s\n", line);
 	free(toc);
 	if (fclose(f) != 0)
@@ -870,14 +872,31 @@ ddl_only_existing_errors(const char *errout)
 }
 
 /*
- * The properties of a database that exists already: pg_restore --create
- * always includes CREATE DATABASE, so its script is written to a file and
- * run with psql without the CREATE DATABASE, the \connect lines and the
- * change of owner (the existing database keeps its owner).
+ * Whether a line of the script pg_restore --create writes for a database's
+ * entries belongs to the part asked for: when create, only CREATE DATABASE
+ * and the change of owner; otherwise everything else but the \connect
+ * lines (the properties: settings, comment, connection limit, grants).
+ */
+static bool
+ddl_database_script_line(const char *line, bool create)
+{
+	bool		created = strncmp(line, "CREATE DATABASE ", 16) == 0
+		|| (strncmp(line, "ALTER DATABASE ", 15) == 0 && strstr(line, " OWNER TO ") && !strstr(line, " SET "));
+	if (create)
+		return created;
+	return !created && strncmp(line, "\\connect", 8) != 0;
+}
+
+/*
+ * One part of a database's own entries, run by psql on ci (the maintenance
+ * database): create the database (create), or set its properties on a
+ * database that exists.  pg_restore --create writes both parts whatever the
+ * entry list says, so its script goes to a private file and only the lines
+ * of the part asked for are run.  Returns 0, or -1 with err set.
  */
 static int
-ddl_database_properties(const ddl_tools *t, const ddl_dump *d, const char *ci, const char *password,
-						const char *side, const char *dbname, const ddl_restore_opts *o, pgc_err *err)
+ddl_database_part(const ddl_tools *t, const ddl_dump *d, const char *ci, const char *password,
+				  const char *side, const char *dbname, const ddl_restore_opts *o, bool create, pgc_err *err)
 {
 	int			seq = atomic_fetch_add(&ddl_file_seq, 1);
 	char	   *stem = ddl_temp_stem(d, o);
@@ -886,10 +905,11 @@ ddl_database_properties(const ddl_tools *t, const ddl_dump *d, const char *ci, c
 	char	   *script = xasprintf("%s.dbprops-%d.sql", stem, seq);
 	char	   *restore = ddl_tools_path(t, "pg_restore");
 	char	   *psql = ddl_tools_path(t, "psql");
-	char	   *what = xasprintf("pg_restore could not read the properties of database \"%s\"", dbname);
+	char	   *what = xasprintf("pg_restore could not read the %s of database \"%s\"",
+								 create ? "creation" : "properties", dbname);
 	int			rc = -1;
 	FILE	   *in = NULL, *out = NULL;
-	if (ddl_database_list(t, d, false, list, err) != 0)
+	if (ddl_database_list(t, d, create, list, err) != 0)
 		goto done;
 	const char *rargv[12];
 	int			n = 0;
@@ -923,11 +943,7 @@ ddl_database_properties(const ddl_tools *t, const ddl_dump *d, const char *ci, c
 	ssize_t		len;
 	while ((len = getline(&line, &cap, in)) >= 0)
 	{
-		bool		skip = strncmp(line, "\\connect", 8) == 0
-			|| strncmp(line, "CREATE DATABASE ", 16) == 0
-			|| (strncmp(line, "ALTER DATABASE ", 15) == 0 && strstr(line, " OWNER TO ")
-				&& !strstr(line, " SET "));
-		if (!skip)
+		if (ddl_database_script_line(line, create))
 			fwrite(line, 1, (size_t) len, out);
 	}
 	free(line);
@@ -941,7 +957,8 @@ ddl_database_properties(const ddl_tools *t, const ddl_dump *d, const char *ci, c
 	const char *pargv[] = {psql, "--no-psqlrc", "--quiet", "--no-password", "--set", "ON_ERROR_STOP=1",
 	"--file", script, "--dbname", ci, NULL};
 	free(what);
-	what = xasprintf("psql could not set the properties of database \"%s\" on the %s server", dbname, side);
+	what = create ? xasprintf("psql could not create database \"%s\" on the %s server", dbname, side)
+		: xasprintf("psql could not set the properties of database \"%s\" on the %s server", dbname, side);
 	rc = ddl_run_checked(pargv, password, NULL, NULL, what, err);
 
 done:
@@ -984,9 +1001,9 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 		free(maint);
 		return -1;
 	}
-	if (part == DDL_DATABASE_PROPERTIES)
+	if (db_level)
 	{
-		int			rc = ddl_database_properties(t, d, ci, password, side, dbname, o, err);
+		int			rc = ddl_database_part(t, d, ci, password, side, dbname, o, part == DDL_CREATE_DATABASE, err);
 		free(ci);
 		free(password);
 		free(maint);
@@ -1002,16 +1019,6 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 	argv[n++] = prog;
 	switch (part)
 	{
-		case DDL_CREATE_DATABASE:
-		case DDL_DATABASE_PROPERTIES:
-			what_part = "create database";
-			list = xasprintf("%s.dblist-%d", stem, atomic_fetch_add(&ddl_file_seq, 1));
-			if (ddl_database_list(t, d, true, list, err) != 0)
-				goto done;
-			argv[n++] = "--create";
-			argv[n++] = "--use-list";
-			argv[n++] = list;
-			break;
 		case DDL_PRE_DATA:
 			what_part = "apply the pre-data schema (types, tables, functions) to database";
 			argv[n++] = "--section=pre-data";

@@ -150,12 +150,15 @@ void ddl_dump_free(ddl_dump *d);
 typedef enum ddl_part
 {
 	DDL_CREATE_DATABASE,		/* CREATE DATABASE (encoding, locale, owner)
-								 * and its properties: comment, settings,
-								 * connection limit, grants */
-	DDL_DATABASE_PROPERTIES,	/* the same without CREATE DATABASE and
+								 * only: its properties come last, so that
+								 * none of its settings (such as
+								 * default_transaction_read_only) gets in
+								 * the way of loading it */
+	DDL_DATABASE_PROPERTIES,	/* the database's properties: comment,
+								 * settings, connection limit, grants,
 								 * without changing the owner, for a
-								 * database that already exists (the
-								 * script pg_restore writes, run by psql) */
+								 * database that exists (the script
+								 * pg_restore writes, run by psql) */
 	DDL_PRE_DATA,
 	DDL_POST_DATA,
 	DDL_ENTRIES					/* only the entries o->only_ids, for

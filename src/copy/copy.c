@@ -972,6 +972,16 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 			goto fail;
 		}
 	}
+	/*
+	 * The database's own properties last, once nothing more is written:
+	 * settings such as default_transaction_read_only or statement_timeout
+	 * would otherwise apply to the sessions that load it.  Applying them
+	 * again (a resumed database) changes nothing.
+	 */
+	progress_phase(r->prog, d->index, "properties");
+	if (ddl_restore(r->tools, d->dump, DDL_DATABASE_PROPERTIES, r->o->cli.target, "target", d->info->name,
+					&d->ddl, &err) != 0)
+		goto fail;
 	if (verify_report_problems(r->report, d->info->name) == 0 && r->o->verify != VERIFY_NONE)
 	{
 		if (state_db_set(r->st, d->info->name, STATE_VERIFIED, &err) != 0)
@@ -1522,9 +1532,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	}
 	else if (d->action == COPY_ACT_INTO_EMPTY)
 	{
-		if (ddl_restore(r->tools, d->dump, DDL_DATABASE_PROPERTIES, r->o->cli.target, "target", name,
-						&d->ddl, err) != 0
-			|| state_db_set(r->st, name, STATE_CREATED, err) != 0)
+		if (state_db_set(r->st, name, STATE_CREATED, err) != 0)
 			return -1;
 	}
 	if (d->phase_at_start < STATE_PRE_DATA)
