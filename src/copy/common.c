@@ -74,7 +74,7 @@ copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*
 }
 
 int
-copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv, bool refuse_empty_name)
+copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv)
 {
 	o->dbs = (const char **) argv + optind;
 	o->ndbs = argc - optind;
@@ -82,7 +82,7 @@ copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv, bool r
 		return cli_usage_error(cmd, "give database names or --all, not both");
 	if (!o->all && o->ndbs == 0)
 		return cli_usage_error(cmd, "name the databases to %s, or give --all", cmd);
-	for (int i = 0; refuse_empty_name && i < o->ndbs; i++)
+	for (int i = 0; i < o->ndbs; i++)
 		if (!*o->dbs[i])
 			return cli_usage_error(cmd, "a database name is empty");
 	int			rc;

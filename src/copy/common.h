@@ -72,11 +72,11 @@ int copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, voi
 /*
  * Ends the parsing of cmd's command line once getopt_long returned -1:
  * takes the rest of argv as the database names, requires either names or
- * --all (not both), refuses an empty name when refuse_empty_name, then
+ * --all (not both), refuses an empty name, then
  * resolves and checks --source and --target ($PGCARRY_SOURCE,
  * $PGCARRY_TARGET).  Returns 0, or EXIT_USAGE after printing one message.
  */
-int copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv, bool refuse_empty_name);
+int copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv);
 
 /*
  * Records that kind name of database db failed: logs err (tagged by the

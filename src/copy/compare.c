@@ -166,7 +166,7 @@ cmp_parse(int argc, char **argv, copy_cli_opts *o)
 	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
 		if ((rc = copy_cli_option("compare", o, opt, argv, cmp_help)) != 0)
 			return rc;
-	return copy_cli_finish("compare", o, argc, argv, false);
+	return copy_cli_finish("compare", o, argc, argv);
 }
 
 /* ------------------------------------------------------------------------

@@ -292,7 +292,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 	}
 	if (o->clean && o->resume)
 		return cli_usage_error("copy", "--clean and --resume cannot be used together");
-	return copy_cli_finish("copy", &o->cli, argc, argv, true);
+	return copy_cli_finish("copy", &o->cli, argc, argv);
 }
 
 /* ------------------------------------------------------------------------

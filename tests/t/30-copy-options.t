@@ -50,5 +50,6 @@ usage_is compare $S $T --all db -- "give database names or --all, not both" "com
 usage_is compare $S $T -- "name the databases to compare, or give --all" "compare: no database"
 usage_is compare $S $T --jobs 0 db -- '--jobs must be a whole number from 1 to 64, not "0"' "compare: --jobs 0"
 usage_is compare $T db -- "--source is required (or set PGCARRY_SOURCE)" "compare: no --source"
+usage_is compare $S $T "" -- "a database name is empty" "compare: empty database name"
 
 done_testing
