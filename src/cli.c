@@ -130,3 +130,31 @@ cli_parse_int(const char *cmd, const char *option, const char *arg, long min, lo
 	*out = v;
 	return 0;
 }
+
+int
+cli_other_option(const char *cmd, int opt, char **argv)
+{
+	if (opt == '?' || opt == ':')
+		return cli_bad_option(cmd, opt, argv);
+	int			c = cli_common_option(cmd, opt, optarg);
+	return c == 2 ? -1 : c == 1 ? 0 : EXIT_USAGE;
+}
+
+int
+cli_parse_jobs(const char *cmd, const char *arg, int *jobs)
+{
+	long		v;
+	if (cli_parse_int(cmd, "--jobs", arg, 1, 64, &v) != 0)
+		return EXIT_USAGE;
+	*jobs = (int) v;
+	return 0;
+}
+
+int
+cli_parse_progress(const char *cmd, const char *arg, progress_mode *mode)
+{
+	if (progress_parse_mode(arg, mode) != 0)
+		return cli_usage_error(cmd, "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
+							   "or \"none\", not \"%s\"", arg);
+	return 0;
+}

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "progress.h"
 #include "util/err.h"
 
 /* Option codes shared by every command (outside the char range). */
@@ -54,6 +55,23 @@ int cli_common_option(const char *cmd, int opt, const char *arg);
  * returns '?' or ':'; returns EXIT_USAGE.  optstring must start with ':'.
  */
 int cli_bad_option(const char *cmd, int opt, char **argv);
+
+/*
+ * For a command's option loop, once its own options are handled: getopt's
+ * '?' and ':' (cli_bad_option), then the shared options
+ * (cli_common_option, with optarg).  Returns 0 when opt was applied, -1 for
+ * --help (the caller prints its help and exits EXIT_OK), or EXIT_USAGE
+ * after printing one message.
+ */
+int cli_other_option(const char *cmd, int opt, char **argv);
+
+/*
+ * --jobs and --progress, as copy, compare, export and import take them:
+ * *jobs gets a whole number from 1 to 64, *mode a progress mode
+ * (progress.h).  Return 0, or EXIT_USAGE after printing one message.
+ */
+int cli_parse_jobs(const char *cmd, const char *arg, int *jobs);
+int cli_parse_progress(const char *cmd, const char *arg, progress_mode *mode);
 
 /* Prints "pgcarry: error: <message>" and the --help pointer; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

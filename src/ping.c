@@ -141,19 +141,16 @@ cmd_ping(int argc, char **argv)
 			case PING_OPT_TARGET:
 				target_arg = optarg;
 				break;
-			case '?':
-			case ':':
-				return cli_bad_option("ping", opt, argv);
 			default:
 			{
-				int c = cli_common_option("ping", opt, optarg);
-				if (c == 2)
+				int c = cli_other_option("ping", opt, argv);
+				if (c < 0)
 				{
 					ping_help();
 					return EXIT_OK;
 				}
-				if (c != 1)
-					return EXIT_USAGE;
+				if (c != 0)
+					return c;
 			}
 		}
 	}

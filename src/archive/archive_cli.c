@@ -128,7 +128,7 @@ archive_cli_compress(const char *arg, int *level)
  * Handles an option code that export and import treat alike, for command
  * cmd ("export", "import", in messages): -j/--jobs into *jobs, --progress
  * into *progress, --help (prints it with help), the common output options
- * (cli_common_option), and getopt_long's '?' and ':' (cli_bad_option).
+ * and getopt_long's '?' and ':' (cli_other_option).
  * Returns 0 when the option was applied, -1 after printing the help (the
  * command returns EXIT_OK), or EXIT_USAGE after printing a usage error.
  */
@@ -140,30 +140,15 @@ archive_cli_option(const char *cmd, int opt, char **argv, int *jobs, progress_mo
 	{
 		case 'j':
 		case ARCHIVE_OPT_JOBS:
-		{
-			long v;
-			if (cli_parse_int(cmd, "--jobs", optarg, 1, 64, &v) != 0)
-				return EXIT_USAGE;
-			*jobs = (int) v;
-			return 0;
-		}
+			return cli_parse_jobs(cmd, optarg, jobs);
 		case ARCHIVE_OPT_PROGRESS:
-			if (progress_parse_mode(optarg, progress) != 0)
-				return cli_usage_error(cmd, "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
-									   "or \"none\", not \"%s\"", optarg);
-			return 0;
-		case '?':
-		case ':':
-			return cli_bad_option(cmd, opt, argv);
+			return cli_parse_progress(cmd, optarg, progress);
 		default:
 		{
-			int c = cli_common_option(cmd, opt, optarg);
-			if (c == 2)
-			{
+			int c = cli_other_option(cmd, opt, argv);
+			if (c < 0)
 				help();
-				return -1;
-			}
-			return c == 1 ? 0 : EXIT_USAGE;
+			return c;
 		}
 	}
 }

@@ -148,19 +148,16 @@ cmd_verify_archive(int argc, char **argv)
 	{
 		switch (opt)
 		{
-			case '?':
-			case ':':
-				return cli_bad_option("verify-archive", opt, argv);
 			default:
 			{
-				int c = cli_common_option("verify-archive", opt, optarg);
-				if (c == 2)
+				int c = cli_other_option("verify-archive", opt, argv);
+				if (c < 0)
 				{
 					archive_verify_help();
 					return EXIT_OK;
 				}
-				if (c != 1)
-					return EXIT_USAGE;
+				if (c != 0)
+					return c;
 			}
 		}
 	}

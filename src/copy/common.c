@@ -45,30 +45,15 @@ copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*
 			return 0;
 		case 'j':
 		case COPY_CLI_OPT_JOBS:
-		{
-			long		v;
-			if (cli_parse_int(cmd, "--jobs", optarg, 1, 64, &v) != 0)
-				return EXIT_USAGE;
-			o->jobs = (int) v;
-			return 0;
-		}
+			return cli_parse_jobs(cmd, optarg, &o->jobs);
 		case COPY_CLI_OPT_PROGRESS:
-			if (progress_parse_mode(optarg, &o->progress) != 0)
-				return cli_usage_error(cmd, "--progress must be \"auto\", \"tty\", \"log\", \"json\" "
-									   "or \"none\", not \"%s\"", optarg);
-			return 0;
-		case '?':
-		case ':':
-			return cli_bad_option(cmd, opt, argv);
+			return cli_parse_progress(cmd, optarg, &o->progress);
 		default:
 		{
-			int			c = cli_common_option(cmd, opt, optarg);
-			if (c == 2)
-			{
+			int			c = cli_other_option(cmd, opt, argv);
+			if (c < 0)
 				help();
-				return -1;
-			}
-			return c == 1 ? 0 : EXIT_USAGE;
+			return c;
 		}
 	}
 }

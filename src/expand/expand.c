@@ -1044,19 +1044,16 @@ expand_main(int argc, char **argv)
 			case EXPAND_OPT_FORCE:
 				r.force = 1;
 				break;
-			case '?':
-			case ':':
-				return cli_bad_option(cmd, opt, argv);
 			default:
 			{
-				int c = cli_common_option(cmd, opt, optarg);
-				if (c == 2)
+				int c = cli_other_option(cmd, opt, argv);
+				if (c < 0)
 				{
 					expand_help(verb);
 					return EXIT_OK;
 				}
-				if (c != 1)
-					return EXIT_USAGE;
+				if (c != 0)
+					return c;
 			}
 		}
 	}

@@ -729,19 +729,16 @@ cmd_schema(int argc, char **argv)
 				if ((rc = schema_parse_duration("--lock-wait", optarg, &a.mo.lock_wait_ms)) != 0)
 					return rc;
 				break;
-			case '?':
-			case ':':
-				return cli_bad_option("schema", opt, vargv);
 			default:
 			{
-				int c = cli_common_option("schema", opt, optarg);
-				if (c == 2)
+				int c = cli_other_option("schema", opt, vargv);
+				if (c < 0)
 				{
 					schema_help();
 					return EXIT_OK;
 				}
-				if (c != 1)
-					return EXIT_USAGE;
+				if (c != 0)
+					return c;
 			}
 		}
 	}
