@@ -153,11 +153,14 @@ lockexec_open_monitor(PGconn *conn)
 	return m;
 }
 
-/* Describes the sessions that block st->conn right now, into st->blockers
- * (replacing the previous description).  Returns true when our backend waits
- * on a lock held by at least one session. */
-static bool
-lockexec_find_blockers(lockexec_state *st)
+/*
+ * Runs sql, whose one parameter is the backend pid of st->conn, on the
+ * monitor connection (opened at the first call).  Returns the result; NULL
+ * with err set when the query failed, or NULL with err unset when there is
+ * no monitor connection (said once, at --verbose).
+ */
+static PGresult *
+lockexec_monitor_query(lockexec_state *st, const char *sql, pgc_err *err)
 {
 	if (!st->monitor && !st->monitor_failed)
 	{
@@ -169,15 +172,25 @@ lockexec_find_blockers(lockexec_state *st)
 		}
 	}
 	if (!st->monitor)
-		return false;
+		return NULL;
 	char pid[16];
 	snprintf(pid, sizeof pid, "%d", PQbackendPID(st->conn));
 	const char *params[1] = {pid};
+	return conn_query(st->monitor, sql, 1, params, err);
+}
+
+/* Describes the sessions that block st->conn right now, into st->blockers
+ * (replacing the previous description).  Returns true when our backend waits
+ * on a lock held by at least one session. */
+static bool
+lockexec_find_blockers(lockexec_state *st)
+{
 	pgc_err e = PGC_ERR_INIT;
-	PGresult *res = conn_query(st->monitor, lockexec_blockers_sql, 1, params, &e);
+	PGresult *res = lockexec_monitor_query(st, lockexec_blockers_sql, &e);
 	if (!res)
 	{
-		log_info("could not list the sessions that block pgcarry: %s", e.message);
+		if (e.set)
+			log_info("could not list the sessions that block pgcarry: %s", e.message);
 		err_clear(&e);
 		return false;
 	}
@@ -208,21 +221,11 @@ lockexec_find_blockers(lockexec_state *st)
 static bool
 lockexec_in_cycle(lockexec_state *st)
 {
-	if (!st->monitor && !st->monitor_failed)
-	{
-		st->monitor = lockexec_open_monitor(st->conn);
-		st->monitor_failed = st->monitor == NULL;
-	}
-	if (!st->monitor)
-		return false;
-	char pid[16];
-	snprintf(pid, sizeof pid, "%d", PQbackendPID(st->conn));
-	const char *params[1] = {pid};
 	pgc_err e = PGC_ERR_INIT;
-	char *v = conn_query_value(st->monitor, lockexec_cycle_sql, 1, params, &e);
+	PGresult *res = lockexec_monitor_query(st, lockexec_cycle_sql, &e);
 	err_clear(&e);
-	bool cycle = v && strcmp(v, "t") == 0;
-	free(v);
+	bool cycle = res && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
 	return cycle;
 }
 
