@@ -19,12 +19,12 @@
 static const char stream_binary_signature[11] = "PGCOPY\n\377\r\n\0";
 #define STREAM_BINARY_HEADER 19
 
-/* Session settings every data session gets (see stream_conn_open). */
+/* Session settings every data session gets (see stream_conn_open), on top
+ * of conn_open's (stable text output, no statement or lock timeouts). */
 static const char stream_session_sql_fmt[] =
 	"SET client_encoding = %s; SET row_security = off; "
 	"SELECT pg_catalog.set_config('search_path', '', false); "
-	"SET lc_monetary = 'C'; SET xmloption = content; SET statement_timeout = 0; "
-	"SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0; "
+	"SET lc_monetary = 'C'; SET xmloption = content; "
 	"SET default_transaction_read_only = %s";
 
 const char *

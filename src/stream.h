@@ -81,7 +81,7 @@ typedef struct stream_result
  * database's encoding, on both sides, so text travels byte for byte),
  * row_security off (a policy must never hide rows: it raises an error
  * instead), search_path '' (reg* values come out qualified), lc_monetary C,
- * xmloption content, no statement/lock/idle timeouts, and
+ * xmloption content (no statement/lock/idle timeouts: conn_open), and
  * default_transaction_read_only on when read_only (every source session) or
  * off otherwise.  side names the server in messages.  Returns the connection
  * (conn_close), or NULL with err set.

@@ -4,7 +4,7 @@
 # and session defaults of the source database (DateStyle, IntervalStyle,
 # extra_float_digits, TimeZone, bytea_output) or of the target server never
 # change a value, in binary or in text format; a read-only source database
-# with a 1 ms statement timeout is copied, exported and imported.
+# with a short statement timeout is copied, exported and imported.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/dbcheck.sh"
 
@@ -72,20 +72,21 @@ is "$(pg_sql dst odd "SET extra_float_digits = 3; SELECT f8 FROM b_values WHERE 
 is "$(pg_sql dst odd "SET TimeZone = UTC; SET DateStyle = ISO; SELECT tstz FROM t_values WHERE id = 1")" "2024-02-29 07:29:15.123456+00" "a timestamptz keeps its instant"
 
 # Settings of the source database that would stop a load (read-only, a
-# 1 ms statement timeout): pgcarry's sessions lift the timeouts, and the
-# database's properties reach the target last.
+# statement timeout far shorter than reading its table takes): pgcarry's
+# sessions lift the timeouts, and the database's properties reach the target
+# last.
 pg_sql src postgres "CREATE DATABASE frozen"
-pg_sql src frozen "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 20000) g;
+pg_sql src frozen "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, repeat('v', 100) || g FROM generate_series(1, 400000) g;
                    CREATE INDEX t_v ON t (v)"
 pg_sql src postgres "COMMENT ON DATABASE frozen IS 'kept read-only';
                      ALTER DATABASE frozen SET default_transaction_read_only = on;
-                     ALTER DATABASE frozen SET statement_timeout = '1ms'"
+                     ALTER DATABASE frozen SET statement_timeout = '100ms'"
 run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --state-dir "$STATE" frozen
-is "$RC" 0 "copy of a read-only database with a 1 ms statement timeout exits 0"
-like "$OUT" "frozen +table public.t +20000 +20000 +equal +ok" "its table is copied and verified"
+is "$RC" 0 "copy of a read-only database with a 100 ms statement timeout exits 0"
+like "$OUT" "frozen +table public.t +400000 +400000 +equal +ok" "its table is copied and verified"
 is "$(pg_sql dst postgres "SELECT array_to_string(s.setconfig, ',') FROM pg_db_role_setting s
                            JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'frozen' AND s.setrole = 0")" \
-	"default_transaction_read_only=on,statement_timeout=1ms" "its settings reached the target"
+	"default_transaction_read_only=on,statement_timeout=100ms" "its settings reached the target"
 is "$(pg_sql dst postgres "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'frozen'")" \
 	"kept read-only" "its comment reached the target"
 run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none frozen
@@ -98,6 +99,6 @@ run_pgcarry import --input "$T_TMP/frozen-archive" --target "$(pg_uri dst)" --pr
 is "$RC" 0 "import of it exits 0"
 is "$(pg_sql dst postgres "SELECT array_to_string(s.setconfig, ',') FROM pg_db_role_setting s
                            JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'frozen' AND s.setrole = 0")" \
-	"default_transaction_read_only=on,statement_timeout=1ms" "import: its settings reached the target"
+	"default_transaction_read_only=on,statement_timeout=100ms" "import: its settings reached the target"
 
 done_testing
