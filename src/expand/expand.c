@@ -287,10 +287,18 @@ expand_now(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-/* One batch in one transaction; *n_out = rows in it (0 when finished). */
+/*
+ * One batch of at most size keys in one transaction; *n_out = rows in it
+ * (0 when finished).  Each statement may run for at most limit_ms
+ * (statement_timeout) and wait for a lock for half that (lock_timeout, so a
+ * lock wait ends as 55P03 before the statement's own time runs out), so an
+ * application statement that waits for a row the batch holds waits about
+ * one lock timeout at most.  Returns 0, or -1 with err set (55P03: a lock
+ * was not granted; 57014: a statement ran out of time).
+ */
 static int
-expand_batch(expand_run *r, json_t *item, const char *lo, const char *end, char **hi_out,
-			 long long *n_out, pgc_err *err)
+expand_batch(expand_run *r, json_t *item, long size, int limit_ms, const char *lo, const char *end,
+			 char **hi_out, long long *n_out, pgc_err *err)
 {
 	*hi_out = NULL;
 	*n_out = 0;
@@ -302,14 +310,13 @@ expand_batch(expand_run *r, json_t *item, const char *lo, const char *end, char 
 	char *begin = xasprintf("BEGIN; SET LOCAL lock_timeout = %d; SET LOCAL statement_timeout = %d; "
 							"SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
 							"SELECT set_config('" EXPAND_PLAN_GUARD "', 'off', true)",
-							r->lock.lock_timeout_ms,
-							r->lock.statement_timeout_ms > 0 ? r->lock.statement_timeout_ms : 0);
+							limit_ms / 2 > 0 ? limit_ms / 2 : 1, limit_ms);
 	int rc = conn_exec(r->conn, begin, err);
 	free(begin);
 	if (rc != 0)
 		return -1;
 	char bs[24];
-	snprintf(bs, sizeof bs, "%ld", r->batch_size);
+	snprintf(bs, sizeof bs, "%ld", size);
 	const char *kp[3] = {lo, bs, end};
 	PGresult *keys = conn_query(r->conn, expand_spec_str(item, "keys_sql", ""), 3, kp, err);
 	if (!keys)
@@ -369,6 +376,15 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 	long long total = atoll(PQgetvalue(row, 0, 7));
 	long long done = atoll(PQgetvalue(row, 0, 8));
 	int rc = 0;
+	/*
+	 * A batch's rows stay locked until it commits, and an application
+	 * statement that writes one of them waits that long: each of a batch's
+	 * statements gets half the lock timeout (or --statement-timeout when
+	 * given), and a batch that runs out of time is retried with half as
+	 * many rows.
+	 */
+	int limit_ms = r->lock.statement_timeout_ms > 0 ? r->lock.statement_timeout_ms
+		: r->lock.lock_timeout_ms > 0 ? r->lock.lock_timeout_ms / 2 : 0;
 	for (; item_no < (int) json_array_size(items); item_no++)
 	{
 		json_t *item = json_array_get(items, (size_t) item_no);
@@ -407,6 +423,7 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 		long long done0 = done;
 		int attempt = 0;
 		double lock_wait_start = 0;
+		long size = r->batch_size;
 		while (end)
 		{
 			if (cleanup_interrupted())
@@ -417,9 +434,11 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 			}
 			char *hi = NULL;
 			long long n = 0;
-			if (expand_batch(r, item, last, end, &hi, &n, err) != 0)
+			double tb = expand_now();
+			if (expand_batch(r, item, size, limit_ms, last, end, &hi, &n, err) != 0)
 			{
-				if (strcmp(err->sqlstate, "55P03") == 0 || strcmp(err->sqlstate, "40P01") == 0)
+				bool slow = strcmp(err->sqlstate, "57014") == 0 && !cleanup_interrupted();
+				if (slow || strcmp(err->sqlstate, "55P03") == 0 || strcmp(err->sqlstate, "40P01") == 0)
 				{
 					if (attempt == 0)
 						lock_wait_start = expand_now();
@@ -430,10 +449,21 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 								 "run start again later, or raise --retry-budget.");
 						goto out;
 					}
-					log_info("backfill batch after key %s could not lock its rows, retrying",
-							 last ? last : "(start)");
-					backoff_sleep_ms(backoff_delay_ms(attempt++, r->lock.backoff_base_ms,
-													  r->lock.backoff_cap_ms, backoff_random()));
+					if (slow && size > 1)
+					{
+						/* fewer rows, so the batch holds them for less time */
+						size = (size + 1) / 2;
+						log_info("backfill batch after key %s ran longer than %d ms; retrying with %ld rows",
+								 last ? last : "(start)", limit_ms, size);
+						attempt++;
+					}
+					else
+					{
+						log_info("backfill batch after key %s could not lock its rows, retrying",
+								 last ? last : "(start)");
+						backoff_sleep_ms(backoff_delay_ms(attempt++, r->lock.backoff_base_ms,
+														  r->lock.backoff_cap_ms, backoff_random()));
+					}
 					err_clear(err);
 					continue;
 				}
@@ -444,6 +474,9 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 			attempt = 0;
 			if (n == 0)
 				break;
+			/* back towards --batch-size while batches stay well inside the limit */
+			if (size < r->batch_size && (expand_now() - tb) * 1000 < limit_ms / 4)
+				size = size * 2 < r->batch_size ? size * 2 : r->batch_size;
 			free(last);
 			last = hi;
 			done += n;

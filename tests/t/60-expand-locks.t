@@ -5,7 +5,8 @@
 # released, while the application's other queries on the table are never
 # queued behind it for longer than the lock timeout (plus a margin); when
 # the retry budget runs out it stops with a clear message, and a later start
-# continues.  The backfill waits for rows an application transaction holds.
+# continues.  The backfill waits for rows an application transaction holds,
+# and a batch that would hold its rows too long is retried with fewer.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/60-expand-lib.bash"
 
@@ -71,5 +72,24 @@ wait $HOLD_PID
 is "$RC" 0 "the backfill gets past rows held by an application transaction"
 like "$ERR" "backfill batch after key [0-9]+ could not lock its rows, retrying" "it retried the held batch"
 is "$(pg_sql s club "SELECT color FROM cats WHERE cat_lover_id = 19000")" "held" "the held row's final value reached the new table"
+
+# ---- a batch that holds its rows longer than the limit is retried smaller:
+# a backfill that takes 1 ms a row, with a 200 ms lock timeout (100 ms per
+# batch statement), shrinks from 1000 rows to what fits, and grows back
+# where rows need no work.
+cat >"$T_TMP/slow.json" <<'JSON'
+{"name": "slow_rows", "operations": [{"op": "sql", "table": "cat_lovers",
+  "expand": ["ALTER TABLE cat_lovers ADD COLUMN n int"],
+  "backfill": "UPDATE cat_lovers SET n = length(pg_sleep(0.001)::text) WHERE ($1::bigint IS NULL OR id > $1::bigint) AND id <= $2::bigint AND id <= 3000 AND n IS NULL",
+  "verify": "SELECT id::text, 'n is missing' FROM cat_lovers WHERE id <= 3000 AND n IS NULL",
+  "rollback": ["ALTER TABLE cat_lovers DROP COLUMN IF EXISTS n"]}]}
+JSON
+run_pgcarry schema start "$T_TMP/slow.json" --target "$URI" --lock-timeout 200ms --batch-size 1000 --verbose
+is "$RC" 0 "a slow backfill completes"
+like "$ERR" "backfill batch after key \(start\) ran longer than 100 ms; retrying with 500 rows" "a batch over the limit is retried with half the rows"
+max_rows=$(sed -n 's/.*retrying with \([0-9]*\) rows.*/\1/p' <<<"$ERR" | tail -1)
+ok $([ -n "$max_rows" ] && [ "$max_rows" -lt 100 ] && echo 0 || echo 1) "it shrinks until a batch fits (${max_rows:-?} rows)"
+is "$(pg_sql s club "SELECT count(*) FROM cat_lovers WHERE id <= 3000 AND n IS NULL")" 0 "every row was backfilled"
+like "$OUT" "0 differences" "and verified"
 
 done_testing
