@@ -112,7 +112,9 @@ typedef struct lockexec_state
 	char	   *blockers;		/* last description of blockers, or NULL */
 	int			first_blocker;	/* pid, for the hint; 0 when unknown */
 	char	   *lock_sql;		/* the last LOCK TABLE sent by lockexec_take_locks */
-	bool		gave_way;		/* the statement was cancelled to end a lock cycle */
+	bool		gave_way;		/* this attempt cancelled its statement to end a
+								 * lock cycle (the cancel may land on a later
+								 * statement of the attempt) */
 } lockexec_state;
 
 /* Opens a second connection with the parameters of st->conn (password
@@ -268,7 +270,6 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 	int64_t interval = 250;		/* grows while a long statement runs unblocked */
 	int64_t next_cycle = started + LOCKEXEC_CYCLE_EVERY_MS;
 	bool cancelled = false;
-	st->gave_way = false;
 	for (;;)
 	{
 		if (!PQconsumeInput(conn))
@@ -339,11 +340,6 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY)
 		{
 			conn_err_from_result(err, conn, res, sql);
-			if (st->gave_way && strcmp(err->sqlstate, "57014") == 0)
-			{
-				/* our own cancel: reported and retried as a deadlock */
-				snprintf(err->sqlstate, sizeof err->sqlstate, "40P01");
-			}
 			rc = -1;
 		}
 		PQclear(res);
@@ -637,6 +633,7 @@ lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_o
 	{
 		pgc_err e = PGC_ERR_INIT;
 		int r;
+		st.gave_way = false;
 		if (in_tx)
 		{
 			r = conn_exec(conn, "BEGIN", &e);
@@ -685,6 +682,11 @@ lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_o
 		}
 		if (in_tx)
 			lockexec_rollback(conn);
+		if (st.gave_way && strcmp(e.sqlstate, "57014") == 0 && !cleanup_interrupted())
+		{
+			/* our own cancel, wherever it landed: retried as a deadlock */
+			snprintf(e.sqlstate, sizeof e.sqlstate, "40P01");
+		}
 		if (lockexec_is_lock_failure(&e) && cleanup_interrupted())
 		{
 			/* The signal landed as the lock timeout fired: it is an
