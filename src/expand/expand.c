@@ -312,7 +312,7 @@ expand_batch(expand_run *r, json_t *item, long size, int limit_ms, const char *l
 	char *begin = xasprintf("BEGIN; SET LOCAL lock_timeout = %d; SET LOCAL statement_timeout = %d; "
 							"SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
 							"SELECT set_config('" EXPAND_PLAN_GUARD "', 'off', true)",
-							limit_ms / 2 > 0 ? limit_ms / 2 : 1, limit_ms);
+							limit_ms > 1 ? limit_ms / 2 : limit_ms, limit_ms);
 	int rc = conn_exec(r->conn, begin, err);
 	free(begin);
 	if (rc != 0)
@@ -383,7 +383,7 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 	 * statement that writes one of them waits that long: each of a batch's
 	 * statements gets half the lock timeout (or --statement-timeout when
 	 * given), and a batch that runs out of time is retried with half as
-	 * many rows.
+	 * many rows.  0: no limit (--lock-timeout 0 and no --statement-timeout).
 	 */
 	int limit_ms = r->lock.statement_timeout_ms > 0 ? r->lock.statement_timeout_ms
 		: r->lock.lock_timeout_ms > 0 ? r->lock.lock_timeout_ms / 2 : 0;
