@@ -245,13 +245,6 @@ progress_total(const progress *p, progress_snap *t)
 	t->phase = done == p->ndb ? "done" : "running";
 }
 
-/* One whole write of a drawing to stderr. */
-static void
-progress_write(const char *data, size_t len)
-{
-	log_write_stderr(data, len);
-}
-
 static void
 progress_draw_tty(progress *p, bool final)
 {
@@ -279,7 +272,7 @@ progress_draw_tty(progress *p, bool final)
 	buf_printf(&b, "  %s\n", dur);
 	lines++;
 	p->lines_drawn = final ? 0 : lines;
-	progress_write(b.data, b.len);
+	log_write_stderr(b.data, b.len);
 	buf_free(&b);
 }
 
@@ -302,7 +295,7 @@ progress_draw_log(progress *p, bool final)
 	if (!final)
 		buf_printf(&b, ", ETA %s", e < 0 ? "?" : eta);
 	buf_putc(&b, '\n');
-	progress_write(b.data, b.len);
+	log_write_stderr(b.data, b.len);
 	buf_free(&b);
 }
 
@@ -350,7 +343,7 @@ progress_draw_json(progress *p, bool final)
 		buf_t		b = {0};
 		buf_puts(&b, s);
 		buf_putc(&b, '\n');
-		progress_write(b.data, b.len);
+		log_write_stderr(b.data, b.len);
 		buf_free(&b);
 		free(s);
 	}
@@ -370,10 +363,10 @@ progress_log_writer(const char *data, size_t len, void *arg)
 	{
 		char		up[32];
 		int			n = snprintf(up, sizeof up, "\r\033[%dA\033[J", p->lines_drawn);
-		progress_write(up, (size_t) n);
+		log_write_stderr(up, (size_t) n);
 		p->lines_drawn = 0;
 	}
-	progress_write(data, len);
+	log_write_stderr(data, len);
 	progress_draw_tty(p, false);
 	pthread_mutex_unlock(&p->draw_lock);
 }
