@@ -259,6 +259,7 @@ stream_finish_results(PGconn *conn, const char *query, pgc_err *err)
 static int
 stream_start(PGconn *conn, const char *sql, ExecStatusType want, pgc_err *err)
 {
+	conn_log_sql(conn, sql, 0);
 	PGresult   *r = PQexec(conn, sql);
 	if (PQresultStatus(r) == want)
 	{
