@@ -1,9 +1,10 @@
 /*
  * ddl.c: pg_dump, pg_restore, pg_dumpall and psql as children (see ddl.h).
  *
- * How a child runs: posix_spawn with an empty signal mask (pgcarry's
+ * How a child runs: cleanup_spawn with an empty signal mask (pgcarry's
  * threads block SIGINT/SIGTERM for the cleanup thread, and a child must not
- * inherit that), stdin from a file or /dev/null, stdout to a file, a buffer
+ * inherit that) and a parent-death signal (the child never outlives
+ * pgcarry, even after kill -9), stdin from a file or /dev/null, stdout to a file, a buffer
  * or nowhere, stderr into a bounded buffer; both pipes are read with poll()
  * until they close, then the child is reaped.  The cleanup module knows the
  * pid meanwhile, so Ctrl-C stops it.
@@ -20,7 +21,6 @@
 #include <libpq-fe.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,20 +93,6 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 	int			rc = -1;
 	char	  **env = NULL;
 	char	   *pwenv = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	sigset_t	none, dfl;
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGHUP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
 	const char *in = io && io->stdin_path ? io->stdin_path : "/dev/null";
 	infd = open(in, O_RDONLY | O_CLOEXEC);
@@ -142,21 +128,18 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 		err_set(err, "could not create a pipe: %s", strerror(errno));
 		goto out;
 	}
-	posix_spawn_file_actions_adddup2(&fa, infd, 0);
-	posix_spawn_file_actions_adddup2(&fa, outfd >= 0 ? outfd : outp[1] >= 0 ? outp[1] : nullfd, 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
 	env = ddl_child_env(io ? io->password : NULL, &pwenv);
 
-	pid_t		pid;
-	int			sr = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *) argv, env);
-	if (sr != 0)
+	int			sr = 0;
+	pid_t		pid = cleanup_spawn(argv, env, infd,
+									outfd >= 0 ? outfd : outp[1] >= 0 ? outp[1] : nullfd, errp[1], &sr);
+	if (pid < 0)
 	{
 		err_set(err, "could not run %s: %s", argv[0], strerror(sr));
 		err_hint(err, "Install PostgreSQL's client programs (Debian: postgresql-client) "
 				 "or set PG_BINDIR to their directory.");
 		goto out;
 	}
-	cleanup_track_pid(pid);
 	close(infd);
 	infd = -1;
 	if (outfd >= 0)
@@ -246,8 +229,6 @@ out:
 		close(outfd);
 	if (nullfd >= 0)
 		close(nullfd);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
 	return rc;
 }
 
