@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -93,6 +94,8 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 	int			rc = -1;
 	char	  **env = NULL;
 	char	   *pwenv = NULL;
+	char	   *chosen = NULL;
+	const char **run_argv = NULL;
 
 	const char *in = io && io->stdin_path ? io->stdin_path : "/dev/null";
 	infd = open(in, O_RDONLY | O_CLOEXEC);
@@ -130,8 +133,23 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 	}
 	env = ddl_child_env(io ? io->password : NULL, &pwenv);
 
+	/* A PostgreSQL program named bare runs from the chosen directory, the
+	 * same version check and choice as copy's, never whatever PATH holds. */
+	const char *const *use_argv = argv;
+	chosen = strchr(argv[0], '/') ? NULL : ddl_tools_path(NULL, argv[0]);
+	if (chosen && strcmp(chosen, argv[0]) != 0)
+	{
+		int			n = 0;
+		while (argv[n])
+			n++;
+		run_argv = xcalloc((size_t) n + 1, sizeof *run_argv);
+		run_argv[0] = chosen;
+		for (int k = 1; k < n; k++)
+			run_argv[k] = argv[k];
+		use_argv = run_argv;
+	}
 	int			sr = 0;
-	pid_t		pid = cleanup_spawn(argv, env, infd,
+	pid_t		pid = cleanup_spawn(use_argv, env, infd,
 									outfd >= 0 ? outfd : outp[1] >= 0 ? outp[1] : nullfd, errp[1], &sr);
 	if (pid < 0)
 	{
@@ -210,6 +228,8 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 		rc = 255;
 
 out:
+	free(run_argv);
+	free(chosen);
 	if (pwenv)
 	{
 		memset(pwenv, 0, strlen(pwenv));
@@ -481,11 +501,37 @@ ddl_tools_major(const ddl_tools *t)
 	return t->major;
 }
 
+/* The programs that are never taken from PATH: a bare name is resolved
+ * in the directory ddl_tools_find chooses. */
+static const char *const ddl_pg_programs[] = {"pg_dump", "pg_restore", "pg_dumpall", "psql", NULL};
+
+static pthread_once_t ddl_default_once = PTHREAD_ONCE_INIT;
+static ddl_tools *ddl_default_tools;
+
+/* The newest programs found, for a caller with no server version to match
+ * (import before it connects, a bare name given to ddl_run). */
+static void
+ddl_default_find(void)
+{
+	pgc_err		e = PGC_ERR_INIT;
+	ddl_default_tools = ddl_tools_find(0, "target", &e);
+	err_clear(&e);
+}
+
 char *
 ddl_tools_path(const ddl_tools *t, const char *program)
 {
 	if (!t)
-		return xstrdup(program);
+	{
+		bool		pg = false;
+		for (int i = 0; ddl_pg_programs[i] && !pg; i++)
+			pg = strcmp(program, ddl_pg_programs[i]) == 0;
+		if (pg)
+			pthread_once(&ddl_default_once, ddl_default_find);
+		t = pg ? ddl_default_tools : NULL;
+		if (!t)
+			return xstrdup(program);
+	}
 	return xasprintf("%s/%s", t->bindir, program);
 }
 
