@@ -396,8 +396,11 @@ catalog_dbs(PGconn *conn, const char *side, const char *const *names, int nnames
 					found = i;
 			if (found < 0)
 			{
-				err_set(err, "database \"%s\" does not exist on the %s server %s:%s", names[k], side,
+				/* A name that is a connection string shows no password. */
+				char	   *shown = conn_scrub(names[k], names[k]);
+				err_set(err, "database \"%s\" does not exist on the %s server %s:%s", shown, side,
 						PQhost(conn), PQport(conn));
+				free(shown);
 				err_hint(err, "Check the name; \"pgcarry ping --%s URI\" lists the databases of a server.",
 						 side);
 				goto fail;

@@ -46,6 +46,14 @@ no_secret "export --source"
 [ ! -e "$T_TMP/a" ]
 ok $? "export refused before writing anything"
 
+# A database name that is a connection string: named, its password masked.
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --state-dir "$T_TMP/state" \
+	"host=127.0.0.1 password=$NESTED_PW"
+is "$RC" 1 "copy of a database that does not exist exits 1"
+like "$ERR" "error: database \"host=127.0.0.1 password=\*\*\*\*\*\*\*\*\" does not exist on the source server" \
+	"the missing database is named, its password masked"
+no_secret "a database name holding a password"
+
 # From the environment a password is allowed, but a connection string in
 # dbname is not (libpq would take it as a database's name, and the server's
 # answer would quote it, password and all).
