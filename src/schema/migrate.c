@@ -178,7 +178,7 @@ migrate_lint_report(PGconn *conn, const migfile *const *files, size_t n, bool do
 	for (size_t i = 0; i < n; i++)
 	{
 		const migfile *f = files[i];
-		const sqlsplit_list *l = down ? &f->down : &f->up;
+		const sqlparse_list *l = down ? &f->down : &f->up;
 		lint_begin_file(st);
 		lint_clear_findings(st);
 		for (size_t k = 0; k < l->n; k++)
@@ -242,7 +242,7 @@ migrate_steps_free(migrate_steps *s)
 }
 
 static void
-migrate_build_steps(const sqlsplit_list *l, migrate_steps *out)
+migrate_build_steps(const sqlparse_list *l, migrate_steps *out)
 {
 	out->items = NULL;
 	out->n = 0;

@@ -513,7 +513,7 @@ schema_plan(const schema_args *a, PGconn *conn)
 		lint_begin_file(st);
 		for (size_t k = 0; k < f->up.n; k++)
 		{
-			const sqlsplit_stmt *s = &f->up.items[k];
+			const sqlparse_stmt *s = &f->up.items[k];
 			lint_info info;
 			lint_classify(s, &info);
 			lint_clear_findings(st);
@@ -558,7 +558,7 @@ schema_lint(const schema_args *a, PGconn *conn)
 		const migfile *f = &files.items[i];
 		for (int down = 0; down < 2; down++)
 		{
-			const sqlsplit_list *l = down ? &f->down : &f->up;
+			const sqlparse_list *l = down ? &f->down : &f->up;
 			lint_begin_file(st);
 			lint_clear_findings(st);
 			for (size_t k = 0; k < l->n; k++)
