@@ -1,7 +1,7 @@
 /*
  * test_schema.c: unit tests of the schema-migration module.
  *
- *   test_schema            pure logic: the SQL splitter, the statement
+ *   test_schema            pure logic: the SQL parser's split and errors, the statement
  *                          classifier and lint rules, migration file names
  *                          and sections, the hash chain
  *   test_schema lockexec   lockexec against the real server named by
@@ -443,6 +443,41 @@ test_splitter(void)
 	err_clear(&err);
 }
 
+/* Syntax errors as PostgreSQL's parser reports them, with line, column
+ * (in characters) and a caret that keeps tabs; the statements before the
+ * failing one are kept. */
+static void
+test_parser_errors(void)
+{
+	sqlparse_list l;
+	pgc_err err = PGC_ERR_INIT;
+	const char *t = "SELECT 1;\nSELECT '\xc3\xa9',\tx FROM WHERE";
+	TAP_EQ_INT(sqlparse_split(t, strlen(t), 1, NULL, &l, &err), -1, "a syntax error fails the split");
+	TAP_EQ_STR(err.message, "line 2:20: syntax error at or near \"WHERE\"",
+			   "line and column in characters, PostgreSQL's message");
+	TAP_EQ_STR(err.detail, "Where PostgreSQL's parser stopped:\n  2 | SELECT '\xc3\xa9',\tx FROM WHERE\n"
+			   "    |            \t       ^", "the line, and a caret under the place (tabs kept)");
+	TAP_EQ_INT(l.n, 1, "the statement before the failing one is kept");
+	sqlparse_list_free(&l);
+	err_clear(&err);
+
+	t = "-- migrate:up\nCREATE TABL x (id int);";
+	TAP_EQ_INT(sqlparse_split(t, strlen(t), 10, "9_x.sql", &l, &err), -1, "a named text fails the same way");
+	TAP_EQ_STR(err.message, "9_x.sql:11:8: syntax error at or near \"TABL\"", "NAME:LINE:COLUMN from first_line");
+	sqlparse_list_free(&l);
+	err_clear(&err);
+
+	const char *u = "a\xc3\xa9" "b";
+	TAP_EQ_INT(sqlparse_char_offset(u, strlen(u), 3), 3, "character 3 after a two-byte character is byte 3");
+	TAP_EQ_INT(sqlparse_char_offset(u, strlen(u), 9), strlen(u), "past the end: the end");
+
+	l = test_split("SELECT 1; SELECT 2 /* pgcarry:allow rename why */;\n-- after\n");
+	TAP_OK(l.n == 2 && !sqlparse_allows(&l.items[0], "rename") && sqlparse_allows(&l.items[1], "rename"),
+		   "a comment before a statement's semicolon is that statement's");
+	TAP_OK(l.n == 2 && json_object_get(l.items[1].tree, "SelectStmt") != NULL, "each statement has its parse tree");
+	sqlparse_list_free(&l);
+}
+
 /* ------------------------------------------------------------------------
  * Classifier and lint rules
  * ------------------------------------------------------------------------ */
@@ -604,6 +639,29 @@ test_classify(void)
 	test_classify_one("UPDATE t SET a = 1 WHERE id < 10", "UPDATE", "ROW EXCLUSIVE", LINT_EFFECT_WRITES, false, "t");
 	test_classify_one("LOCK TABLE t IN SHARE ROW EXCLUSIVE MODE", "LOCK TABLE", "SHARE ROW EXCLUSIVE",
 					  LINT_EFFECT_NONE, false, "t");
+	test_classify_one("ALTER TYPE mood RENAME VALUE 'a' TO 'b'", "ALTER TYPE", "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG,
+					  false, "");
+	test_classify_one("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", "INSERT", "ROW EXCLUSIVE",
+					  LINT_EFFECT_WRITES, false, "t");
+	test_classify_one("CREATE INDEX ON \"Order\" (id)", "CREATE INDEX", "SHARE", LINT_EFFECT_SCANS, false, "\"Order\"");
+	test_classify_one("CREATE VIEW v AS SELECT 1", "CREATE (other object)", "none", LINT_EFFECT_CATALOG, false, "");
+
+	/* A foreign key also locks the table it references. */
+	static const char *const fks[] = {
+		"ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES app.u (id) NOT VALID",
+		"ALTER TABLE t ADD COLUMN a int REFERENCES app.u",
+	};
+	for (size_t i = 0; i < 2; i++)
+	{
+		sqlparse_list fl = test_split(fks[i]);
+		lint_info fi;
+		lint_classify(&fl.items[0], &fi);
+		TAP_EQ_STR(fi.ref_table ? fi.ref_table : "", "app.u", "foreign key: the referenced table");
+		TAP_EQ_STR(fi.ref_lock ? fi.ref_lock : "", "SHARE ROW EXCLUSIVE", "foreign key: its lock there");
+		lint_info_free(&fi);
+		sqlparse_list_free(&fl);
+	}
+
 	sqlparse_list l = test_split("COMMIT");
 	lint_info info;
 	lint_classify(&l.items[0], &info);
@@ -810,6 +868,7 @@ main(int argc, char **argv)
 		return TAP_DONE();
 	}
 	test_splitter();
+	test_parser_errors();
 	test_lint_rules();
 	test_classify();
 	test_migfile();
