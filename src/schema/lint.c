@@ -361,6 +361,19 @@ lint_bool(const json_t *o, const char *key)
 	return json_is_true(json_object_get(o, key));
 }
 
+/* True when a list of DefElem options (VACUUM (FULL), REINDEX
+ * (CONCURRENTLY)) holds the option named name. */
+static bool
+lint_has_option(const json_t *options, const char *name)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(options, i, o)
+		if (lint_streq(lint_node(o, "DefElem"), "defname", name))
+			return true;
+	return false;
+}
+
 /* A name as SQL would write it: quoted unless plain lower case. */
 static void
 lint_put_ident(buf_t *b, const char *name)
@@ -870,12 +883,7 @@ lint_drop(lint_state *st, const json_t *n, lint_info *info)
 static void
 lint_vacuum(lint_state *st, const json_t *n, lint_info *info)
 {
-	bool full = false;
-	size_t i;
-	json_t *o;
-	json_array_foreach(json_object_get(n, "options"), i, o)
-		if (lint_streq(lint_node(o, "DefElem"), "defname", "full"))
-			full = true;
+	bool full = lint_has_option(json_object_get(n, "options"), "full");
 	if (!lint_bool(n, "is_vacuumcmd"))
 	{
 		info->kind = "ANALYZE";
@@ -1030,12 +1038,7 @@ lint_run(lint_state *st, const sqlparse_stmt *s, lint_info *info)
 	}
 	else if (strcmp(type, "ReindexStmt") == 0)
 	{
-		bool conc = false;
-		size_t i;
-		json_t *o;
-		json_array_foreach(json_object_get(n, "params"), i, o)
-			if (lint_streq(lint_node(o, "DefElem"), "defname", "concurrently"))
-				conc = true;
+		bool conc = lint_has_option(json_object_get(n, "params"), "concurrently");
 		const char *k = lint_str(n, "kind");
 		info->kind = conc ? "REINDEX CONCURRENTLY" : "REINDEX";
 		info->lock = conc ? "SHARE UPDATE EXCLUSIVE" : "SHARE";
