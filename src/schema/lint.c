@@ -593,7 +593,8 @@ lint_add_column(lint_state *chk, const json_t *cd, lint_info *info, const char *
 		lint_raise(info, refs ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
 		lint_flag(chk, "constraint-not-valid",
 				  "ADD COLUMN %s with an inline %s validates it over every row of %s while holding a "
-				  "lock that blocks writes", col, refs ? "REFERENCES" : "CHECK", tbl);
+				  "lock that blocks writes%s%s", col, refs ? "REFERENCES" : "CHECK", tbl,
+				  refs && info->ref_table ? " to it and to " : "", refs && info->ref_table ? info->ref_table : "");
 	}
 	free(col);
 }
@@ -629,7 +630,9 @@ lint_add_constraint(lint_state *st, lint_state *chk, const json_t *con, lint_inf
 			lint_raise(info, fk ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
 			lint_flag(chk, "constraint-not-valid",
 					  "ADD CONSTRAINT %s%s%s without NOT VALID checks every row of %s while holding a lock "
-					  "that blocks writes", what, *what ? " " : "", fk ? "FOREIGN KEY" : "CHECK", tbl);
+					  "that blocks writes%s%s%s%s", what, *what ? " " : "", fk ? "FOREIGN KEY" : "CHECK", tbl,
+					  fk && info->ref_table ? " to " : "", fk && info->ref_table ? tbl : "",
+					  fk && info->ref_table ? " and to " : "", fk && info->ref_table ? info->ref_table : "");
 		}
 	}
 	else if (ct && (strcmp(ct, "CONSTR_UNIQUE") == 0 || strcmp(ct, "CONSTR_PRIMARY") == 0

@@ -112,6 +112,11 @@ is "$RC" 0 "plan exits 0"
 like "$OUT" "ALTER TABLE; lock SHARE ROW EXCLUSIVE; catalog only; table users \([0-9]+ kB\); lock SHARE ROW EXCLUSIVE on the referenced table orgs \([0-9]+ (kB|bytes)\); in the migration's transaction" \
 	"plan shows the lock on the referencing and on the referenced table"
 
+printf -- '-- migrate:up\nALTER TABLE users ADD CONSTRAINT users_org_fk FOREIGN KEY (org) REFERENCES orgs (id);\n' >fk/2_fk_valid.sql
+run_pgcarry schema lint --dir fk
+like "$OUT" "2_fk_valid.sql:2: constraint-not-valid: ADD CONSTRAINT users_org_fk FOREIGN KEY without NOT VALID checks every row of users while holding a lock that blocks writes to users and to orgs" \
+	"lint names both tables whose writes a validating foreign key blocks"
+
 # ------------------------------------------------------------ each verb has its own --help
 for verb in init new status up down plan lint repair; do
 	run_pgcarry schema "$verb" --help
