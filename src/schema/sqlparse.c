@@ -330,8 +330,9 @@ sqlparse_read_allow(const char *c, size_t n, sqlparse_stmt *s)
 /*
  * Parses text[0..len) and appends its statements to out, their text and
  * comments taken from toks (the scanner's tokens of at least that much
- * text).  Returns 0, or -1 with *perr set to libpg_query's error (free
- * with pg_query_free_parse_result of *res) or err set.
+ * text).  *res is libpg_query's result, which the caller frees with
+ * pg_query_free_parse_result whatever happens.  Returns 0, or -1 with
+ * res->error set (a syntax error) or err set (a tree pgcarry cannot read).
  */
 static int
 sqlparse_build(const char *text, size_t len, const sqlparse_token *toks, size_t ntoks, sqlparse_list *out,
