@@ -95,6 +95,11 @@ stream_copy_out_sql(const char *qualified, const char *columns, const stream_ran
 					const char *filter, stream_format fmt)
 {
 	bool		ranged = range && range->first_page >= 0;
+	bool		tree = range && range->first_page == STREAM_WHOLE_TREE.first_page;
+	if (tree)
+		return xasprintf("COPY (SELECT %s FROM %s%s%s%s) TO STDOUT%s", columns && *columns ? columns : "",
+						 qualified, filter ? " WHERE (" : "", filter ? filter : "", filter ? ")" : "",
+						 stream_format_option(fmt));
 	if (!ranged && !filter)
 	{
 		if (columns && *columns)
@@ -113,6 +118,18 @@ stream_copy_out_sql(const char *qualified, const char *columns, const stream_ran
 		buf_printf(&b, "%s(%s)", ranged ? " AND " : "", filter);
 	buf_printf(&b, ") TO STDOUT%s", stream_format_option(fmt));
 	return buf_steal(&b);
+}
+
+stream_range
+stream_whole(bool via_root)
+{
+	return via_root ? STREAM_WHOLE_TREE : STREAM_WHOLE_TABLE;
+}
+
+char *
+stream_truncate_sql(const char *qualified, bool via_root)
+{
+	return xasprintf("TRUNCATE %s%s", via_root ? "" : "ONLY ", qualified);
 }
 
 char *
@@ -242,6 +259,7 @@ stream_finish_results(PGconn *conn, const char *query, pgc_err *err)
 static int
 stream_start(PGconn *conn, const char *sql, ExecStatusType want, pgc_err *err)
 {
+	conn_log_sql(conn, sql, 0);
 	PGresult   *r = PQexec(conn, sql);
 	if (PQresultStatus(r) == want)
 	{

@@ -584,7 +584,7 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 			t->qualified = xstrdup(tables[i].qualified);
 			t->columns = xstrdup(tables[i].columns);
 			if (mt->nparts == 1)
-				t->range = STREAM_WHOLE_TABLE;
+				t->range = stream_whole(tables[i].via_root);
 			else
 			{
 				t->range.first_page = (int64_t) p * part_pages;

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "ddl.h"
 #include "archive/archive_file.h"
 #include "archive/archive_target.h"
@@ -139,7 +140,8 @@ archive_import_table_hash(PGconn *conn, const manifest_table *t, rowhash *out, p
 {
 	char *q, *cols;
 	archive_import_names(conn, t, &q, &cols);
-	char *sql = stream_copy_out_sql(q, cols, NULL, NULL, STREAM_TEXT);
+	stream_range whole = stream_whole(catalog_is_partitioned(conn, q));
+	char *sql = stream_copy_out_sql(q, cols, &whole, NULL, STREAM_TEXT);
 	stream_result res;
 	memset(&res, 0, sizeof res);
 	int rc = stream_copy_out(conn, sql, STREAM_TEXT, NULL, NULL, NULL, &res, err);
@@ -284,13 +286,16 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	}
 	char *q, *cols;
 	archive_import_names(conn, mt, &q, &cols);
+	/* Partitions whose hash differs between clusters load through their
+	 * root (catalog.h): no ONLY, no FREEZE. */
+	bool tree = catalog_is_partitioned(conn, q);
 	int rc = -1;
 	uint64_t total = 0;
 	if (conn_exec(conn, "BEGIN", err) != 0)
 		goto out;
 	if (t->whole)
 	{
-		char *sql = xasprintf("TRUNCATE ONLY %s", q);
+		char *sql = stream_truncate_sql(q, tree);
 		int r = conn_exec(conn, sql, err);
 		free(sql);
 		if (r != 0)
@@ -299,7 +304,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	for (int p = t->part; p < t->part + t->nparts; p++)
 	{
 		uint64_t rows = 0;
-		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole, &rows, err) != 0)
+		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree, &rows, err) != 0)
 			goto rollback;
 		total += rows;
 	}
@@ -353,7 +358,7 @@ archive_import_verify_table(import_db *db, int table, PGconn *conn, pgc_err *err
 	if (db->verify == VERIFY_COUNT)
 	{
 		char *q = conn_qualify(conn, mt->schema, mt->name);
-		char *sql = xasprintf("SELECT count(*) FROM ONLY %s", q);
+		char *sql = xasprintf("SELECT count(*) FROM %s%s", catalog_is_partitioned(conn, q) ? "" : "ONLY ", q);
 		char *n = conn_query_value(conn, sql, 0, NULL, err);
 		free(sql);
 		free(q);
@@ -506,7 +511,7 @@ archive_import_tables(import_db *db, PGconn *coord, pgc_err *err)
 		}
 		char *qn, *cols;
 		archive_import_names(coord, mt, &qn, &cols);
-		char *sql = xasprintf("TRUNCATE ONLY %s", qn);
+		char *sql = stream_truncate_sql(qn, catalog_is_partitioned(coord, qn));
 		if (conn_exec(coord, sql, &e2) != 0)
 			archive_import_fail(db, &e2);
 		free(sql);

@@ -517,7 +517,7 @@ cmp_plan_rels(cmp_db *d, catalog_table *src, int nsrc, catalog_table *tgt, int n
 				n[s] = copy_plan_ranges(x->pages, split / 8192, COPY_PLAN_MAX_PARTS, ranges);
 			sides[s] = xcalloc((size_t) n[s], sizeof(stream_range));
 			if (n[s] == 1)
-				sides[s][0] = STREAM_WHOLE_TABLE;
+				sides[s][0] = stream_whole(x->via_root);
 			else
 				memcpy(sides[s], ranges, (size_t) n[s] * sizeof(stream_range));
 		}

@@ -332,7 +332,7 @@ copy_task_new(copy_task_kind kind, copy_db *d, copy_table *t)
 	k->kind = kind;
 	k->db = d;
 	k->tbl = t;
-	k->range = STREAM_WHOLE_TABLE;
+	k->range = stream_whole(t && t->t->via_root);
 	return k;
 }
 
@@ -347,6 +347,21 @@ copy_push(copy_db *d, copy_task *k, int64_t prio)
 /* ------------------------------------------------------------------------
  * Tables
  * ------------------------------------------------------------------------ */
+
+/* Counts every row of a partitioned table (all of its partitions) into
+ * *rows.  Returns 0, or -1 with err set. */
+static int
+copy_count_tree(PGconn *conn, const char *qualified, int64_t *rows, pgc_err *err)
+{
+	char	   *sql = xasprintf("SELECT pg_catalog.count(*) FROM %s", qualified);
+	char	   *v = conn_query_value(conn, sql, 0, NULL, err);
+	free(sql);
+	if (!v)
+		return -1;
+	*rows = strtoll(v, NULL, 10);
+	free(v);
+	return 0;
+}
 
 /*
  * Reads the target's copy of a table (or one slice of its pages) and
@@ -368,14 +383,17 @@ copy_verify_read(copy_worker *w, copy_table *ct, const stream_range *range, rowh
 		if (rc == 0 && r->o->verify == VERIFY_FULL)
 		{
 			stream_result res;
-			rc = verify_table_checksum(w->pair.tgt, ct->t->qualified, ct->t->columns, range, NULL,
-									   ct->fmt, NULL, &res, &err);
+			stream_range whole = stream_whole(ct->t->via_root);
+			rc = verify_table_checksum(w->pair.tgt, ct->t->qualified, ct->t->columns,
+									   range ? range : &whole, NULL, ct->fmt, NULL, &res, &err);
 			*tgt = res.hash;
 		}
 		else if (rc == 0)
 		{
 			int64_t		rows = 0;
-			rc = verify_table_count(w->pair.tgt, ct->t->qualified, NULL, &rows, &err);
+			rc = ct->t->via_root
+				? copy_count_tree(w->pair.tgt, ct->t->qualified, &rows, &err)
+				: verify_table_count(w->pair.tgt, ct->t->qualified, NULL, &rows, &err);
 			tgt->rows = (uint64_t) rows;
 		}
 		if (rc == 0)
@@ -451,7 +469,7 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 		return -1;
 	if (whole)
 	{
-		char	   *trunc = xasprintf("TRUNCATE ONLY %s", ct->t->qualified);
+		char	   *trunc = stream_truncate_sql(ct->t->qualified, ct->t->via_root);
 		int			rc = conn_exec(w->pair.tgt, trunc, err);
 		free(trunc);
 		if (rc != 0)
@@ -461,7 +479,10 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 		}
 	}
 	char	   *out = stream_copy_out_sql(ct->t->qualified, ct->t->columns, range, NULL, ct->fmt);
-	char	   *in = stream_copy_in_sql(ct->t->qualified, ct->t->columns, ct->fmt, whole);
+	/* COPY FREEZE is refused for a partitioned table: rows routed through
+	 * the root load without it. */
+	char	   *in = stream_copy_in_sql(ct->t->qualified, ct->t->columns, ct->fmt,
+										whole && !ct->t->via_root);
 	stream_tick tick = {copy_tick, d};
 	int			rc = stream_copy(w->pair.src, out, w->pair.tgt, in, ct->fmt, &tick, res, err);
 	free(out);
@@ -1416,7 +1437,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		if (!tgt && !(tgt = stream_conn_open(r->o->cli.target, d->info->name, "target", d->info->encoding,
 											 false, err)))
 			goto fail;
-		char	   *trunc = xasprintf("TRUNCATE ONLY %s", ct->t->qualified);
+		char	   *trunc = stream_truncate_sql(ct->t->qualified, ct->t->via_root);
 		int			rc = conn_exec(tgt, trunc, err);
 		free(trunc);
 		if (rc != 0)

@@ -17,6 +17,12 @@
 #                                   (versions, \restrict keys) are removed.
 #                                   Prints the diff; returns 0 or 1.
 #
+# DBCHECK_WHOLE_TREES, when set, names partitioned tables (space-separated,
+# as schema.name) whose rows are compared as one whole tree instead of
+# partition by partition: where a hash partition key's hash differs between
+# clusters (an enum's hash is that of its OID), the same rows may rightly sit
+# in other partitions on the other side, as pg_dump | pg_restore leaves them.
+#
 # SRC and TGT are harness server names (pg_start NAME).  How a table is
 # summed up: its row count, and the md5 of its rows' text forms sorted
 # bytewise (COLLATE "C"), one row per line as COPY writes them.  Every
@@ -45,13 +51,19 @@ _dbcheck_db_exists() {
 }
 
 # _dbcheck_relations SERVER DB: "KIND NAME" per relation, NUL-terminated,
-# sorted; KIND is r, m (populated matview), u (unpopulated matview) or S.
+# sorted; KIND is r, m (populated matview), u (unpopulated matview), S, or
+# p (a partitioned table of DBCHECK_WHOLE_TREES, read as a whole).
 _dbcheck_relations() {
+	local trees=${DBCHECK_WHOLE_TREES:-}
+	trees=${trees//\'/\'\'}
 	_dbcheck_psql "$1" "$2" -0 -c "
+		WITH trees AS (SELECT x::regclass AS oid FROM unnest(string_to_array('$trees', ' ')) x WHERE x <> '')
 		SELECT CASE WHEN c.relkind = 'm' AND NOT c.relispopulated THEN 'u' ELSE c.relkind::text END
 		       || ' ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind IN ('r', 'm', 'S')
+		WHERE ((c.relkind IN ('r', 'm', 'S')
+		        AND NOT EXISTS (SELECT 1 FROM pg_partition_ancestors(c.oid) a WHERE a.relid IN (SELECT oid FROM trees)))
+		       OR c.oid IN (SELECT oid FROM trees))
 		  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 		  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
 		ORDER BY 1" | sort -z
@@ -69,7 +81,7 @@ _dbcheck_script_add() {
 	S)
 		printf "SELECT '%s last_value=' || last_value || ' is_called=' || is_called FROM %s;\n" "$n" "$name" >>"$script"
 		;;
-	r | m)
+	r | m | p)
 		[ "$kind" = r ] && only="ONLY"
 		{
 			printf "SELECT '%s rows=' || count(*) FROM %s %s;\n" "$n" "$only" "$name"
@@ -226,6 +238,7 @@ _dbcheck_kind_word() {
 	m) echo "materialized view" ;;
 	u) echo "materialized view" ;;
 	S) echo "sequence" ;;
+	p) echo "partitioned table" ;;
 	*) echo "relation" ;;
 	esac
 }
