@@ -1226,7 +1226,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	for (int i = 0; i < nchosen; i++)
 	{
 		archive_verify_report rep = {0};
-		if (archive_verify_run(root, m, chosen[i]->name, o->roles && i == 0, true, &rep, err) != 0)
+		if (archive_verify_run(root, m, chosen[i]->name, o->roles && i == 0,
+							   ARCHIVE_VERIFY_FIRST | ARCHIVE_VERIFY_SCHEMA, &rep, err) != 0)
 		{
 			rc = EXIT_FAIL;
 			goto done;

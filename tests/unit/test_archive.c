@@ -347,7 +347,7 @@ test_tar_and_verify(void)
 	root = saved;
 
 	archive_verify_report rep = {0};
-	TAP_EQ_INT(archive_verify_run(aroot, m, NULL, true, false, &rep, &err), 0, "check runs");
+	TAP_EQ_INT(archive_verify_run(aroot, m, NULL, true, 0, &rep, &err), 0, "check runs");
 	TAP_EQ_INT(rep.nproblems, 0, "a whole archive has no problems");
 	archive_verify_report_free(&rep);
 
@@ -375,7 +375,7 @@ test_tar_and_verify(void)
 	TAP_OK(mx != NULL, "unpacked manifest reads");
 	if (mx)
 	{
-		TAP_EQ_INT(archive_verify_run(x, mx, NULL, true, false, &rep, &err), 0, "check of unpacked tar runs");
+		TAP_EQ_INT(archive_verify_run(x, mx, NULL, true, 0, &rep, &err), 0, "check of unpacked tar runs");
 		TAP_EQ_INT(rep.nproblems, 0, "unpacked tar is whole");
 		archive_verify_report_free(&rep);
 	}
@@ -397,21 +397,21 @@ test_tar_and_verify(void)
 	c ^= 1;
 	pwrite(fd, &c, 1, 5);
 	close(fd);
-	archive_verify_run(aroot, m, NULL, true, false, &rep, &err);
+	archive_verify_run(aroot, m, NULL, true, 0, &rep, &err);
 	TAP_EQ_INT(rep.nproblems, 1, "flipped byte found");
 	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "",
 				 "archive file \"databases/01-accounts/data/00001-public.odd.000.copy.zst\" has the wrong checksum: expected sha256 ",
 				 "flipped byte named");
 	archive_verify_report_free(&rep);
 	truncate(dp, 3);
-	archive_verify_run(aroot, m, NULL, true, false, &rep, &err);
+	archive_verify_run(aroot, m, NULL, true, 0, &rep, &err);
 	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "", "has the wrong size: expected ", "cut file named");
 	archive_verify_report_free(&rep);
 	unlink(dp);
-	archive_verify_run(aroot, m, NULL, true, false, &rep, &err);
+	archive_verify_run(aroot, m, NULL, true, 0, &rep, &err);
 	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "", "is missing", "missing file named");
 	archive_verify_report_free(&rep);
-	archive_verify_run(aroot, m, "otherdb", false, false, &rep, &err);
+	archive_verify_run(aroot, m, "otherdb", false, 0, &rep, &err);
 	TAP_EQ_INT(rep.nproblems, 0, "another database's files are not checked");
 	archive_verify_report_free(&rep);
 
