@@ -147,15 +147,7 @@ archive_verify_table_sums(const manifest_db *db, const manifest_table *t, archiv
 		return;
 	}
 	rowhash sum;
-	rowhash_init(&sum);
-	for (int p = 0; p < t->nparts; p++)
-	{
-		rowhash ph;
-		rowhash_init(&ph);
-		rowhash_parse_hex(&ph, t->parts[p].checksum);
-		ph.rows = t->parts[p].rows;
-		rowhash_merge(&sum, &ph);
-	}
+	manifest_table_sum_parts(t, &sum);
 	char hex[ROWHASH_HEX_LEN + 1];
 	rowhash_hex(&sum, hex);
 	if (sum.rows != t->rows || strcmp(hex, t->checksum) != 0)
@@ -287,6 +279,16 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 
 /* ------------------------------------------------ the data, recomputed */
 
+static bool
+archive_verify_has_problem(const archive_verify_report *r, const char *file)
+{
+	for (int i = 0; file && i < r->nproblems; i++)
+		if (strcmp(r->problems[i].file, file) == 0)
+			return true;
+	return false;
+}
+
+
 #define ARCHIVE_VERIFY_CHUNK (256 * 1024)
 
 /* Reads a data file whole, decompressing it, and hashes its COPY rows as
@@ -334,6 +336,8 @@ archive_verify_data(const char *root, const manifest *m, const manifest_db *db, 
 		for (int p = 0; p < db->tables[t].nparts; p++)
 		{
 			const manifest_part *mp = &db->tables[t].parts[p];
+			if (archive_verify_has_problem(r, mp->file))
+				continue;		/* damaged or missing: said already */
 			rowhash h;
 			int rc = archive_verify_hash_file(root, mp->file, compressed, &h, r, err);
 			if (rc < 0)
@@ -347,7 +351,7 @@ archive_verify_data(const char *root, const manifest *m, const manifest_db *db, 
 											 (unsigned long long) mp->rows, mp->checksum,
 											 (unsigned long long) h.rows, hex));
 		}
-	if (db->lo_file)
+	if (db->lo_file && !archive_verify_has_problem(r, db->lo_file))
 	{
 		rowhash h;
 		int rc = archive_verify_hash_file(root, db->lo_file, compressed, &h, r, err);
@@ -360,15 +364,6 @@ archive_verify_data(const char *root, const manifest *m, const manifest_db *db, 
 										 (unsigned long long) db->lo_rows, (unsigned long long) h.rows));
 	}
 	return 0;
-}
-
-static bool
-archive_verify_has_problem(const archive_verify_report *r, const char *file)
-{
-	for (int i = 0; file && i < r->nproblems; i++)
-		if (strcmp(r->problems[i].file, file) == 0)
-			return true;
-	return false;
 }
 
 int

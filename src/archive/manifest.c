@@ -130,6 +130,20 @@ manifest_destroy(manifest *m)
 	free(m);
 }
 
+void
+manifest_table_sum_parts(const manifest_table *t, rowhash *sum)
+{
+	rowhash_init(sum);
+	for (int p = 0; p < t->nparts; p++)
+	{
+		rowhash ph;
+		rowhash_init(&ph);
+		rowhash_parse_hex(&ph, t->parts[p].checksum);
+		ph.rows = t->parts[p].rows;
+		rowhash_merge(sum, &ph);
+	}
+}
+
 const manifest_file *
 manifest_find_file(const manifest *m, const char *path)
 {
