@@ -62,6 +62,8 @@ like "$ERR" "archive file \"$file\" has the wrong size: expected $size bytes, fo
 run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/cut"
 is "$RC" 1 "import: a truncated file exits 1"
 like "$(head -1 <<<"$ERR")" "error: archive file \"$file\" has the wrong size" "import names the truncated file"
+is "$(db_exists shop)" 0 "the database with the truncated file never touched the target"
+pg_sql tgt postgres "DROP DATABASE books"
 
 cp -a "$A" "$T_TMP/gone"
 rm "$T_TMP/gone/$file"
