@@ -1270,9 +1270,21 @@ copy_drop_target_db(copy_run *r, PGconn *tgt_maint, copy_db *d, pgc_err *err)
 	if (rc != 0)
 	{
 		bool		in_use = strcmp(err->sqlstate, "55006") == 0;
+		/* 55006 is also a subscription that uses the database: then the
+		 * server's own reason is the message. */
+		bool		sessions = in_use && err->message && strstr(err->message, "other users");
+		char	   *reason = err->message ? xstrdup(err->message) : NULL;
 		char	   *detail = err->detail ? xstrdup(err->detail) : NULL;
 		err_clear(err);
-		if (in_use)
+		if (in_use && !sessions && reason)
+		{
+			err_set(err, "could not drop database \"%s\" on the target: %s", d->info->name, reason);
+			if (detail)
+				err_detail(err, "%s", detail);
+			err_hint(err, "Remove what uses it on the target (for a subscription: DROP SUBSCRIPTION) "
+					 "and run the command again.");
+		}
+		else if (in_use)
 		{
 			err_set(err, "could not drop database \"%s\" on the target: other sessions are connected to it",
 					d->info->name);
@@ -1283,6 +1295,7 @@ copy_drop_target_db(copy_run *r, PGconn *tgt_maint, copy_db *d, pgc_err *err)
 		}
 		else
 			err_set(err, "could not drop database \"%s\" on the target", d->info->name);
+		free(reason);
 		free(detail);
 		return -1;
 	}
