@@ -1048,19 +1048,23 @@ ddl_restore_failures(const char *errout, ddl_failures *fails)
 			/* The error line, then every line up to pg_restore's next one. */
 			buf_t		msg = {0};
 			bool		first = true;
-			while (*p && (first || strncmp(p, "pg_restore: ", 12) != 0))
+			while (*p)
 			{
+				/* Its errors (an entry may fail more than once: its
+				 * CREATE, then its ALTER ... OWNER), each with its lines. */
+				bool		error_line = strncmp(p, error_prefix, sizeof error_prefix - 1) == 0;
+				if ((first && !error_line) || (!error_line && strncmp(p, "pg_restore: ", 12) == 0))
+					break;
 				size_t		l = strcspn(p, "\n");
 				const char *text = p;
-				if (first)
+				if (error_line)
 				{
-					if (strncmp(p, error_prefix, sizeof error_prefix - 1) != 0)
-						break;
 					text += sizeof error_prefix - 1;
 					if (strncmp(text, query_prefix, sizeof query_prefix - 1) == 0)
 						text += sizeof query_prefix - 1;
 				}
-				buf_printf(&msg, "%s%.*s", first ? "" : "\n", (int) (l - (size_t) (text - p)), text);
+				if (l > 0)
+					buf_printf(&msg, "%s%.*s", first ? "" : "\n", (int) (l - (size_t) (text - p)), text);
 				first = false;
 				p += l;
 				if (*p == '\n')

@@ -825,7 +825,9 @@ archive_import_report_schema_failures(import_db *db)
 	for (int i = 0; i < db->schema_failures.n; i++)
 	{
 		const ddl_failure *f = &db->schema_failures.items[i];
-		log_report(LOG_ERROR, f->object, f->message, NULL);
+		char *what = xasprintf("could not create %s in database \"%s\" on the target", f->object, db->name);
+		log_report(LOG_ERROR, what, f->message, NULL);
+		free(what);
 		char *why = xasprintf("could not be created: %s", f->message);
 		verify_report_failed(db->report, db->name, "schema object", f->object, why);
 		__atomic_add_fetch(db->nrecorded, 1, __ATOMIC_RELAXED);
