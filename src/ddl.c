@@ -697,6 +697,12 @@ ddl_dump_toc(const ddl_tools *t, ddl_dump *d, ddl_toc_entry **out, int *nout, pg
 	return 0;
 }
 
+const char *
+ddl_dump_toc_text(const ddl_dump *d)
+{
+	return d->toc;
+}
+
 static bool
 ddl_id_in(int id, const int *ids, int n)
 {

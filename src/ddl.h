@@ -137,6 +137,10 @@ typedef struct ddl_toc_entry
  */
 int ddl_dump_toc(const ddl_tools *t, ddl_dump *d, ddl_toc_entry **out, int *nout, pgc_err *err);
 
+/* The text of d's table of contents as pg_restore --list printed it, once
+ * ddl_dump_toc has read it (NULL before).  Owned by d. */
+const char *ddl_dump_toc_text(const ddl_dump *d);
+
 /*
  * Whether the dump holds properties of its database (settings, comment,
  * privileges, security label: what DDL_DATABASE_PROPERTIES applies); *has

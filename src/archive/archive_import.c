@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "ddl.h"
+#include "objects.h"
 #include "archive/archive_file.h"
 #include "archive/archive_target.h"
 #include "archive/archive_verify.h"
@@ -816,6 +817,42 @@ archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 	return rc;
 }
 
+/*
+ * The schema itself: the table of contents of the archive's schema dump
+ * against that of a pg_dump of the target (PostgreSQL's own reading of
+ * both, entry by entry), and the target's indexes valid.  Each difference
+ * goes to the report and counts in db->ndiff.  Returns 0, or -1 with err
+ * set when either could not be read.
+ */
+static int
+archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
+{
+	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
+	ddl_dump *want = ddl_dump_open(file);
+	ddl_dump *got = NULL;
+	int rc = -1;
+	if (ddl_dump_toc(NULL, want, NULL, NULL, err) != 0
+		|| !(got = ddl_dump_schema(NULL, db->o->target, "target", db->name, NULL, db->scratch, err))
+		|| ddl_dump_toc(NULL, got, NULL, NULL, err) != 0)
+		goto done;
+	int n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,
+								db->name);
+	int invalid = objects_invalid(conn, db->report, db->name, err);
+	if (invalid < 0)
+		goto done;
+	n += invalid;
+	pthread_mutex_lock(&db->lock);
+	db->ndiff += n;
+	pthread_mutex_unlock(&db->lock);
+	__atomic_add_fetch(db->nrecorded, n, __ATOMIC_RELAXED);
+	rc = 0;
+done:
+	ddl_dump_free(got);
+	ddl_dump_free(want);
+	free(file);
+	return rc;
+}
+
 /* Names each object pg_restore could not create as a failure of the
  * database, with the server's whole message and statement.  Returns how
  * many. */
@@ -1006,6 +1043,8 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	}
 	progress_phase(prog, index, "verifying");
 	if (db.verify != VERIFY_NONE && archive_import_verify_rest(&db, coord, err) != 0)
+		goto done;
+	if (db.verify != VERIFY_NONE && archive_import_verify_schema(&db, coord, err) != 0)
 		goto done;
 	if (db.ndiff > 0)
 	{

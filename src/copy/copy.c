@@ -45,6 +45,7 @@
 #include "copy/common.h"
 #include "copy/plan.h"
 #include "ddl.h"
+#include "objects.h"
 #include "progress.h"
 #include "snapshot.h"
 #include "state.h"
@@ -144,6 +145,8 @@ struct copy_db
 	ddl_restore_opts ddl;
 	ddl_failures schema_failures;	/* objects pg_restore could not create
 									 * (pre-data, then post-data) */
+	objects    *src_objects;	/* the source's schema inventory, read under
+								 * the snapshot (NULL: --verify none) */
 
 	catalog_table *tables;
 	int			ntables;
@@ -536,6 +539,29 @@ copy_table_not_created(const copy_db *d, uint32_t oid)
 		if (d->schema_failures.items[i].classid == 1259 && d->schema_failures.items[i].objid == oid)
 			return true;
 	return false;
+}
+
+/* Compares the target's schema inventory with the source's (read under
+ * the snapshot); differences go to the report.  Returns 0, or -1 with err
+ * set when the target's could not be read. */
+static int
+copy_verify_objects(copy_worker *w, copy_db *d, pgc_err *err)
+{
+	progress_phase(d->run->prog, d->index, "verifying schema");
+	objects    *tgt = objects_read(w->pair.tgt, err);
+	if (!tgt)
+	{
+		err_prefix(err, "on the target: ");
+		return -1;
+	}
+	objects_compare_opts o = {.no_owner = d->ddl.no_owner, .no_privileges = d->ddl.no_privileges};
+	int			ndiff = objects_compare(d->src_objects, tgt, &o, d->run->report, d->info->name);
+	char	   *kinds = objects_summary(d->src_objects);
+	log_info("schema verified: %d objects on the source (%s), %d on the target, %d %s", objects_count(d->src_objects),
+			 kinds, objects_count(tgt), ndiff, ndiff == 1 ? "difference" : "differences");
+	free(kinds);
+	objects_free(tgt);
+	return 0;
 }
 
 /* Names each object pg_restore could not create, with the server's whole
@@ -1014,6 +1040,9 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 			goto fail;
 		}
 	}
+	/* The schema itself, object by object, against the source's. */
+	if (d->src_objects && copy_verify_objects(w, d, &err) != 0)
+		goto fail;
 	/*
 	 * The database's own properties last, once nothing more is written:
 	 * settings such as default_transaction_read_only or statement_timeout
@@ -1573,6 +1602,11 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	if (catalog_tables(d->snap_conn, &d->tables, &d->ntables, err) != 0
 		|| catalog_sequences(d->snap_conn, &d->seqs, &d->nseqs, err) != 0)
 		return -1;
+	if (r->o->verify != VERIFY_NONE && !(d->src_objects = objects_read(d->snap_conn, err)))
+	{
+		err_prefix(err, "on the source: ");
+		return -1;
+	}
 	if (copy_check_roles(d, tgt_maint, err) != 0)
 		return -1;
 
@@ -1853,6 +1887,7 @@ out:
 		copy_release_snapshot(d);
 		ddl_dump_free(d->dump);
 		ddl_failures_free(&d->schema_failures);
+		objects_free(d->src_objects);
 		catalog_tables_free(d->tables, d->ntables);
 		catalog_sequences_free(d->seqs, d->nseqs);
 		for (int j = 0; d->ct && j < d->ntables; j++)
