@@ -1113,7 +1113,6 @@ typedef struct ddl_restore_run
 	const ddl_tools *t;
 	const ddl_dump *d;
 	const ddl_restore_opts *o;
-	const char *section;		/* "--section=..." or NULL */
 	const char *ci;
 	const char *password;
 	const char *side;
@@ -1191,8 +1190,6 @@ ddl_restore_step(const ddl_restore_run *run, int step, const int *only, int nonl
 	const char *argv[20];
 	argv[n++] = prog;
 	argv[n++] = "--verbose";
-	if (run->section)
-		argv[n++] = run->section;
 	if (jobs > 1 && nentries > 1)
 	{
 		jobs_arg = xasprintf("--jobs=%d", jobs);
@@ -1356,12 +1353,20 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 		free(maint);
 		return rc;
 	}
-	/* The table of contents: d's when read already, else read now. */
+	/*
+	 * The entries to run, in the dump's order.  For a section, pg_restore
+	 * lists them itself (--list --section): an entry without a section of
+	 * its own (a comment, a grant) belongs to the section of the entry
+	 * before it in the whole dump, which an entry list of our own would
+	 * change; the restores then run without --section.
+	 */
+	const char *section = part == DDL_PRE_DATA ? "--section=pre-data"
+		: part == DDL_POST_DATA ? "--section=post-data" : NULL;
 	char	   *toc = NULL;
-	if (!d->toc)
+	if (section || !d->toc)
 	{
 		char	   *prog = ddl_tools_path(t, "pg_restore");
-		const char *argv[] = {prog, "--list", d->path, NULL};
+		const char *argv[] = {prog, "--list", section ? section : d->path, section ? d->path : NULL, NULL};
 		buf_t		b = {0};
 		int			lrc = ddl_run_checked(argv, NULL, NULL, &b, "pg_restore could not read the schema dump", err);
 		free(prog);
@@ -1375,16 +1380,14 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 		toc = buf_steal(&b);
 	}
 	ddl_restore_run run = {.t = t, .d = d, .o = o, .ci = ci, .password = password, .side = side,
-		.dbname = dbname, .stem = ddl_temp_stem(d, o), .toc = d->toc ? d->toc : toc};
+		.dbname = dbname, .stem = ddl_temp_stem(d, o), .toc = toc ? toc : d->toc};
 	switch (part)
 	{
 		case DDL_PRE_DATA:
 			run.what_part = "apply the pre-data schema (types, tables, functions) to database";
-			run.section = "--section=pre-data";
 			break;
 		case DDL_POST_DATA:
 			run.what_part = "apply the post-data schema (indexes, constraints, triggers) to database";
-			run.section = "--section=post-data";
 			break;
 		case DDL_ENTRIES:
 		default:
