@@ -34,6 +34,7 @@
 
 #include "catalog.h"
 #include "ddl.h"
+#include "objects.h"
 #include "archive/archive_file.h"
 #include "archive/archive_target.h"
 #include "archive/archive_verify.h"
@@ -74,6 +75,7 @@ typedef struct import_db
 	workq	   *q;				/* the load queue (verify tasks are pushed on it) */
 	int		   *parts_left;		/* per table loaded in parallel parts */
 	bool	   *recorded;		/* per table: its entry is in the report */
+	ddl_failures schema_failures;	/* objects pg_restore could not create */
 } import_db;
 
 typedef enum import_kind
@@ -464,6 +466,25 @@ archive_import_dropped(void *task, void *ctx)
 	free(task);
 }
 
+/* Whether the archive's table mt is missing on the target after a pre-data
+ * that could not create every object: its rows are then not loaded. */
+static bool
+archive_import_not_created(PGconn *conn, const manifest_table *mt)
+{
+	pgc_err e = PGC_ERR_INIT;
+	char *q = conn_qualify(conn, mt->schema, mt->name);
+	const char *params[] = {q};
+	char *v = conn_query_value(conn, "SELECT pg_catalog.to_regclass($1) IS NULL", 1, params, &e);
+	bool missing = v && v[0] == 't';
+	if (missing)
+		log_error("table %s.%s could not be created on the target: its rows are not loaded", mt->schema,
+				  mt->name);
+	free(v);
+	free(q);
+	err_clear(&e);
+	return missing;
+}
+
 /*
  * Loads every table on --jobs sessions, each verified as soon as it is
  * complete.  A table is one task (its parts one after another, in one
@@ -487,6 +508,8 @@ archive_import_tables(import_db *db, PGconn *coord, pgc_err *err)
 	for (int i = 0; i < db->mdb->ntables && !archive_import_failed(db); i++)
 	{
 		const manifest_table *mt = &db->mdb->tables[i];
+		if (db->schema_failures.n > 0 && archive_import_not_created(coord, mt))
+			continue;
 		if (!split || mt->nparts == 1)
 		{
 			import_task *t = xcalloc(1, sizeof *t);
@@ -773,71 +796,90 @@ archive_import_verify_rest(import_db *db, PGconn *conn, pgc_err *err)
 
 /* ---------------------------------------------------------- pg_restore */
 
+/*
+ * One section of the archive's schema (ddl_restore: every object that can
+ * be created is, those that cannot are kept in db->schema_failures, unless
+ * --exit-on-error).  Returns 0, or -1 with err set.
+ */
 static int
-archive_import_restore(import_db *db, const char *section, const char *cc, const char *password,
-					   pgc_err *err)
+archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 {
 	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
-	char sect[32], jobs[16];
-	snprintf(sect, sizeof sect, "--section=%s", section);
-	snprintf(jobs, sizeof jobs, "%d", db->jobs);
-	const char *argv[16];
-	int n = 0;
-	bool tolerant = db->resuming && strcmp(section, "post-data") == 0;
-	argv[n++] = "pg_restore";
-	argv[n++] = "-w";
-	if (!tolerant)
-		argv[n++] = "--exit-on-error";
-	argv[n++] = sect;
-	argv[n++] = "-d";
-	argv[n++] = cc;
-	if (db->o->no_owner)
-		argv[n++] = "--no-owner";
-	if (strcmp(section, "post-data") == 0 && db->jobs > 1)
+	ddl_dump *dump = ddl_dump_open(file);
+	ddl_restore_opts ro = {.jobs = part == DDL_POST_DATA ? db->jobs : 1, .no_owner = db->o->no_owner,
+		.tolerate_existing = db->resuming && part == DDL_POST_DATA, .tmpdir = db->scratch,
+		.exit_on_error = db->o->exit_on_error, .failures = &db->schema_failures};
+	int rc = ddl_restore(NULL, dump, part, db->o->target, "target", db->name, &ro, err);
+	if (rc != 0)
 	{
-		argv[n++] = "-j";
-		argv[n++] = jobs;
+		const char *detail = err->detail ? err->detail : "";
+		if (strstr(detail, "ERROR:  role \""))
+			err_hint(err, "A role the archive's objects belong to is missing on the target: import "
+					 "the roles too (--roles), or load without owners (--no-owner).  The database "
+					 "stays marked unfinished; then run the same import with --resume.");
+		else
+			err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause, then "
+					 "run the same import with --resume.");
 	}
-	argv[n++] = file;
-	argv[n] = NULL;
-	buf_t errout = {0};
-	ddl_child_io io = {.errout = &errout, .password = password};
-	int rc = 0;
-	int st = ddl_run(argv, &io, err);
-	if (st < 0)
-		rc = -1;
-	else if (st != 0)
-	{
-		/* On resume, objects an earlier run made are expected. */
-		bool only_exists = tolerant && errout.data;
-		for (const char *p = errout.data; only_exists && (p = strstr(p, "ERROR:")); p += 6)
-		{
-			const char *eol = strchr(p, '\n');
-			size_t len = eol ? (size_t) (eol - p) : strlen(p);
-			char *l = xstrndup(p, len);
-			if (!strstr(l, "already exists") && !strstr(l, "multiple primary keys"))
-				only_exists = false;
-			free(l);
-		}
-		if (!only_exists)
-		{
-			err_set(err, "could not restore the %s schema of database \"%s\"", section, db->name);
-			char *lines = ddl_error_lines(errout.data, 12);
-			err_detail(err, "%s", lines);
-			free(lines);
-			if (errout.data && strstr(errout.data, "ERROR:  role \""))
-				err_hint(err, "A role the archive's objects belong to is missing on the target: import "
-						 "the roles too (--roles), or load without owners (--no-owner).  The database "
-						 "stays marked unfinished; then run the same import with --resume.");
-			else
-				err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause, then "
-						 "run the same import with --resume.");
-			rc = -1;
-		}
-	}
-	buf_free(&errout);
+	ddl_dump_free(dump);
 	free(file);
 	return rc;
+}
+
+/*
+ * The schema itself: the table of contents of the archive's schema dump
+ * against that of a pg_dump of the target (PostgreSQL's own reading of
+ * both, entry by entry), and the target's indexes valid.  Each difference
+ * goes to the report and counts in db->ndiff.  Returns 0, or -1 with err
+ * set when either could not be read.
+ */
+static int
+archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
+{
+	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
+	ddl_dump *want = ddl_dump_open(file);
+	ddl_dump *got = NULL;
+	int rc = -1;
+	if (ddl_dump_toc(NULL, want, NULL, NULL, err) != 0
+		|| !(got = ddl_dump_schema(NULL, db->o->target, "target", db->name, NULL, db->scratch, err))
+		|| ddl_dump_toc(NULL, got, NULL, NULL, err) != 0)
+		goto done;
+	int n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,
+								db->name);
+	int invalid = objects_invalid(conn, db->report, db->name, err);
+	if (invalid < 0)
+		goto done;
+	n += invalid;
+	pthread_mutex_lock(&db->lock);
+	db->ndiff += n;
+	pthread_mutex_unlock(&db->lock);
+	__atomic_add_fetch(db->nrecorded, n, __ATOMIC_RELAXED);
+	rc = 0;
+done:
+	ddl_dump_free(got);
+	ddl_dump_free(want);
+	free(file);
+	return rc;
+}
+
+/* Names each object pg_restore could not create as a failure of the
+ * database, with the server's whole message and statement.  Returns how
+ * many. */
+static int
+archive_import_report_schema_failures(import_db *db)
+{
+	for (int i = 0; i < db->schema_failures.n; i++)
+	{
+		const ddl_failure *f = &db->schema_failures.items[i];
+		char *what = xasprintf("could not create %s in database \"%s\" on the target", f->object, db->name);
+		log_report(LOG_ERROR, what, f->message, NULL);
+		free(what);
+		char *why = xasprintf("could not be created: %s", f->message);
+		verify_report_failed(db->report, db->name, "schema object", f->object, why);
+		__atomic_add_fetch(db->nrecorded, 1, __ATOMIC_RELAXED);
+		free(why);
+	}
+	return db->schema_failures.n;
 }
 
 /*
@@ -1089,7 +1131,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		units += mdb->tables[i].nparts;
 	progress_add_total(prog, index, units, 0);
 	progress_phase(prog, index, "schema");
-	if (schema == 0 && archive_import_restore(&db, "pre-data", cc, password, err) != 0)
+	if (schema == 0 && archive_import_restore(&db, DDL_PRE_DATA, err) != 0)
 		goto done;
 	progress_phase(prog, index, "data");
 	if (archive_import_tables(&db, coord, err) != 0)
@@ -1102,10 +1144,20 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	progress_phase(prog, index, "indexes");
 	log_info("restoring indexes, constraints and triggers (post-data)");
-	if (archive_import_restore(&db, "post-data", cc, password, err) != 0)
+	if (archive_import_restore(&db, DDL_POST_DATA, err) != 0)
 		goto done;
+	if (archive_import_report_schema_failures(&db) > 0)
+	{
+		err_set(err, "%d schema object%s of database \"%s\" could not be created", db.schema_failures.n,
+				db.schema_failures.n == 1 ? "" : "s", name);
+		err_hint(err, "Each is named above with the server's message.  The database stays marked "
+				 "unfinished (pgcarry.import); fix the cause and import again with --clean.");
+		goto done;
+	}
 	progress_phase(prog, index, "verifying");
 	if (db.verify != VERIFY_NONE && archive_import_verify_rest(&db, coord, err) != 0)
+		goto done;
+	if (db.verify != VERIFY_NONE && archive_import_verify_schema(&db, coord, err) != 0)
 		goto done;
 	if (db.ndiff > 0)
 	{
@@ -1163,6 +1215,7 @@ done:
 			free(why);
 		}
 	}
+	ddl_failures_free(&db.schema_failures);
 	conn_close(coord);
 	if (password)
 	{
