@@ -15,7 +15,7 @@ PG_INC   := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/post
 CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(PG_INC)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread
-LDLIBS   += -lpq -lzstd -ljansson -lxxhash -lsqlite3 -lcrypto -larchive -lpthread
+LDLIBS   += -lpq -lzstd -ljansson -lxxhash -lsqlite3 -lcrypto -larchive -lpg_query -lpthread
 
 BUILD    ?= build
 SRCS     := $(sort $(wildcard src/*.c src/*/*.c))
@@ -27,7 +27,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PROVE_FLAGS ?=
 TESTS    ?= tests/t/*.t
 
-.PHONY: all bin check check-unit check-asan deps demo demo-expand bench bench-archive bench-expand clean unit
+.PHONY: all bin check check-race check-unit check-asan deps demo demo-expand bench bench-archive bench-expand clean unit
 
 all: pgcarry
 
@@ -61,6 +61,12 @@ check: deps
 	@rm -rf $(BUILD)/test-logs
 	PGCARRY_TEST_LOG_DIR=$(abspath $(BUILD)/test-logs) PGCARRY_BIN=$(abspath $(BUILD)/pgcarry) PGCARRY_UNIT_DIR=$(abspath $(BUILD)/tests) \
 		prove --exec bash $(PROVE_FLAGS) $(TESTS)
+
+# The post-data race test a hundred times (make check runs it ten times).
+check-race: deps
+	@$(MAKE) --no-print-directory pgcarry
+	PGCARRY_RACE_RUNS=100 PGCARRY_TEST_LOG_DIR=$(abspath $(BUILD)/test-logs) PGCARRY_BIN=$(abspath $(BUILD)/pgcarry) \
+		prove --exec bash $(PROVE_FLAGS) tests/t/32-postdata-race.t
 
 check-unit: deps
 	@$(MAKE) --no-print-directory pgcarry unit

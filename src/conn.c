@@ -619,6 +619,8 @@ conn_err_from_result(pgc_err *err, PGconn *conn, const PGresult *res, const char
 		err_hint(err, "%s", hint);
 	if (query)
 		err_query(err, query);
+	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+	err->position = pos ? atoi(pos) : 0;
 	err->retryable = conn_sqlstate_retryable(err->sqlstate);
 }
 

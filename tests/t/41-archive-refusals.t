@@ -44,11 +44,14 @@ like "$ERR" "error: archive file \"$file\" has the wrong checksum: expected sha2
 like "$ERR" "error: archive \"$T_TMP/flip\" failed verification: 1 problem" "verify-archive counts the problems"
 run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/flip"
 is "$RC" 1 "import: a flipped byte exits 1"
-is "$(grep -c 'error:' <<<"$ERR")" 1 "import gives one error"
+is "$(grep -c 'error:' <<<"$ERR")" 2 "import gives the damaged file's error, then the summary's"
 is "$(head -1 <<<"$ERR")" "pgcarry: error: archive file \"$file\" has the wrong checksum: expected sha256 $(mj "$A/manifest.json" 'print map { $_->{sha256} } grep { $_->{path} eq "'"$file"'" } @{$m->{files}}'), found $(sha256sum "$T_TMP/flip/$file" | cut -c1-64)" \
 	"import names the damaged file"
-like "$ERR" "hint: Nothing was loaded into the target" "import says the target was not touched"
-is "$(db_exists shop)" 0 "the target is left as it was: no database created"
+like "$ERR" 'hint: Database "shop" is not loaded; the others are' "import says the damaged database was not loaded"
+like "$ERR" "error: import failed: 1 of 2 databases not imported" "import ends with how many failed"
+is "$(db_exists shop)" 0 "the damaged database never touched the target"
+is "$(db_exists books)" 1 "the other database was loaded all the same"
+pg_sql tgt postgres "DROP DATABASE books"
 
 cp -a "$A" "$T_TMP/cut"
 size=$(stat -c %s "$T_TMP/cut/$file")
@@ -59,6 +62,8 @@ like "$ERR" "archive file \"$file\" has the wrong size: expected $size bytes, fo
 run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/cut"
 is "$RC" 1 "import: a truncated file exits 1"
 like "$(head -1 <<<"$ERR")" "error: archive file \"$file\" has the wrong size" "import names the truncated file"
+is "$(db_exists shop)" 0 "the database with the truncated file never touched the target"
+pg_sql tgt postgres "DROP DATABASE books"
 
 cp -a "$A" "$T_TMP/gone"
 rm "$T_TMP/gone/$file"
