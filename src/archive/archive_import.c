@@ -1189,8 +1189,15 @@ done:
 	else if (rc != EXIT_OK)
 	{
 		run->outcome[index] = IMPORT_FAILED;
-		if (!err->set)
+		if (cleanup_interrupted())
+		{
+			/* Whatever the interrupt cancelled, it is the interrupt. */
+			err_clear(err);
 			err_set(err, "import interrupted");
+			err_hint(err, "Run the same import with --resume to finish it.");
+		}
+		else if (!err->set)
+			err_set(err, "import of database \"%s\" failed", name);
 		run->why[index] = xstrdup(err->message);
 		progress_phase(prog, index, "failed");
 	}

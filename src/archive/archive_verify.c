@@ -175,6 +175,7 @@ archive_verify_toc_name(const char *s)
 typedef struct archive_verify_toc_table
 {
 	char	   *header;			/* "Name: N; Type: TABLE; Schema: S; Owner: " */
+	bool		partitioned;	/* holds no rows of its own */
 	bool		matched;
 } archive_verify_toc_table;
 
@@ -184,7 +185,8 @@ typedef struct archive_verify_toc_table
  * except partitioned tables (their rows live in their partitions).  The
  * dump has no TABLE DATA entries (it is made without its data section), so
  * the TABLE entries stand for them.  Compares them with the database's
- * tables in the manifest, both ways.  Returns 0 (problems into r), or -1
+ * tables in the manifest, both ways (a manifest table may also be a
+ * partitioned table of the dump: rows loaded through a partition root).  Returns 0 (problems into r), or -1
  * with err set when pg_restore could not run.
  */
 static int
@@ -223,10 +225,11 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 		/* The entry's text runs to the next header: a partitioned table's
 		 * CREATE TABLE ends with ")\nPARTITION BY ...". */
 		char *body = xstrndup(eol, next ? (size_t) (next - eol) : strlen(eol));
-		if (strstr(hdr, type) && !strstr(body, "\n)\nPARTITION BY "))
+		if (strstr(hdr, type))
 		{
 			toc = xrealloc(toc, sizeof *toc * (size_t) (ntoc + 1));
 			toc[ntoc].header = hdr;
+			toc[ntoc].partitioned = strstr(body, "\n)\nPARTITION BY ") != NULL;
 			toc[ntoc].matched = false;
 			ntoc++;
 		}
@@ -254,7 +257,7 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 	}
 	for (int k = 0; k < ntoc; k++)
 	{
-		if (!toc[k].matched)
+		if (!toc[k].matched && !toc[k].partitioned)
 		{
 			/* "Name: N; Type: TABLE; Schema: S; Owner: O" -> "S.N" */
 			const char *h = toc[k].header + 6;
