@@ -73,7 +73,7 @@ ping_one(const char *side, const char *conninfo)
 		err_clear(&err);
 		return EXIT_FAIL;
 	}
-	char *desc = conn_describe(conninfo);
+	char *desc = conn_describe_live(conn);
 	char *version = conn_version_string(PQserverVersion(conn));
 	PGresult *role = conn_query(conn, ping_role_sql, 0, NULL, &err);
 	PGresult *dbs = role ? conn_query(conn, ping_catalog_sql, 0, NULL, &err) : NULL;
