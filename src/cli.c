@@ -7,6 +7,7 @@
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,17 @@ cli_common_option(const char *cmd, int opt, const char *arg)
 			}
 			log_setup(lvl, fmt);
 			return 1;
+		case CLI_OPT_PROGRESS_FILE:
+		{
+			int			fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (fd < 0)
+			{
+				cli_usage_error(cmd, "could not open the --progress-file \"%s\": %s", arg, strerror(errno));
+				return -1;
+			}
+			progress_set_file(fd);
+			return 1;
+		}
 		case CLI_OPT_CONNECT_TIMEOUT:
 		{
 			long v;

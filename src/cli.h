@@ -24,6 +24,7 @@ enum
 	CLI_OPT_DEBUG = 1000,
 	CLI_OPT_LOG_FORMAT,
 	CLI_OPT_CONNECT_TIMEOUT,
+	CLI_OPT_PROGRESS_FILE,		/* commands with progress add it to their table */
 	CLI_OPT_FIRST_COMMAND_OPT = 1100		/* commands number their own from here */
 };
 
