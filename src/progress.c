@@ -623,11 +623,16 @@ progress_draw_tty(progress *p, const progress_snap *s, double el, bool final)
 			label_w = (int) strlen(p->db[i].name);
 	if (label_w > 20)
 		label_w = 20;
+	if (cols < 72 && label_w > cols / 3)
+		label_w = cols / 3 > 4 ? cols / 3 : 4;		/* room for the numbers */
 	int			bar_w = cols >= 100 ? 20 : cols >= 72 ? 10 : 0;
 	buf_t		b = {0}, line = {0};
-	/* Move up over the previous drawing and clear what it left below. */
+	/* Move up over the previous drawing; each line is cleared as it is
+	 * redrawn, and what is left below the new drawing after it.  (Clearing
+	 * from the top-left corner would push the screen into a terminal's
+	 * scrollback, as tmux does: stale copies there.) */
 	if (p->lines_drawn > 0)
-		buf_printf(&b, "\r\033[%dA\033[J", p->lines_drawn);
+		buf_printf(&b, "\r\033[%dA", p->lines_drawn);
 	int			lines = 0;
 	for (int i = 0; i < p->ndb; i++)
 	{
@@ -643,6 +648,7 @@ progress_draw_tty(progress *p, const progress_snap *s, double el, bool final)
 	buf_printf(&line, "  %s elapsed", dur);
 	progress_put_line(&b, &line, cols);
 	lines++;
+	buf_puts(&b, "\033[J");
 	p->lines_drawn = final ? 0 : lines;
 	log_write_stderr(b.data, b.len);
 	buf_free(&b);
@@ -756,14 +762,25 @@ progress_log_writer(const char *data, size_t len, void *arg)
 {
 	progress   *p = arg;
 	pthread_mutex_lock(&p->draw_lock);
-	if (p->lines_drawn > 0)
+	if (p->lines_drawn == 0)
 	{
-		char		up[32];
-		int			n = snprintf(up, sizeof up, "\r\033[%dA\033[J", p->lines_drawn);
-		log_write_stderr(up, (size_t) n);
-		p->lines_drawn = 0;
+		log_write_stderr(data, len);
+		pthread_mutex_unlock(&p->draw_lock);
+		return;
 	}
-	log_write_stderr(data, len);
+	/* Clear the display's lines one by one, go back up, write the log
+	 * line where the display was (it may wrap), then clear what is left
+	 * below it. */
+	buf_t		b = {0};
+	buf_printf(&b, "\r\033[%dA", p->lines_drawn);
+	for (int i = 0; i < p->lines_drawn; i++)
+		buf_puts(&b, "\033[2K\n");
+	buf_printf(&b, "\033[%dA", p->lines_drawn);
+	buf_append(&b, data, len);
+	buf_puts(&b, "\033[J");
+	log_write_stderr(b.data, b.len);
+	buf_free(&b);
+	p->lines_drawn = 0;
 	pthread_mutex_unlock(&p->draw_lock);
 }
 
