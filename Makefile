@@ -7,6 +7,9 @@
 #   make bench-archive, make bench-expand   export/import, and live backfill
 #   make demo-expand  a live expand/contract migration under an application
 #   make check-asan the tests again with AddressSanitizer + UBSan
+#   make install    the binary, man pages and bash completion under PREFIX
+#                   (default /usr/local), staged under DESTDIR if given;
+#                   make uninstall removes exactly those files
 #
 # Libraries come from Debian's packages only; see scripts/deps.sh.
 
@@ -24,10 +27,18 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MANPAGES := $(sort $(wildcard man/*.1))
+INSTALL  ?= install
+
 PROVE_FLAGS ?=
 TESTS    ?= tests/t/*.t
 
-.PHONY: all bin check check-race check-unit check-asan deps demo demo-expand bench bench-archive bench-expand clean unit
+.PHONY: all bin check check-race check-unit check-asan deps demo demo-expand bench bench-archive bench-expand clean unit \
+	install uninstall
 
 all: pgcarry
 
@@ -99,6 +110,16 @@ bench-archive: deps pgcarry
 
 bench-expand: deps pgcarry
 	bash bench/expand-bench.sh
+
+install: $(BUILD)/pgcarry
+	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BASHCOMPDIR)"
+	$(INSTALL) -m 755 $(BUILD)/pgcarry "$(DESTDIR)$(BINDIR)/pgcarry"
+	$(INSTALL) -m 644 $(MANPAGES) "$(DESTDIR)$(MANDIR)/man1/"
+	$(INSTALL) -m 644 completion/pgcarry.bash "$(DESTDIR)$(BASHCOMPDIR)/pgcarry"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/pgcarry" "$(DESTDIR)$(BASHCOMPDIR)/pgcarry"
+	rm -f $(patsubst man/%,"$(DESTDIR)$(MANDIR)/man1/%",$(MANPAGES))
 
 clean:
 	rm -rf build build-* pgcarry

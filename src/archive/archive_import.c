@@ -282,6 +282,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	const manifest_table *mt = &db->mdb->tables[t->table];
 	char *full = xasprintf("%s.%s", mt->schema, mt->name);
 	log_set_table(full);
+	progress_unit_begin(db->prog, db->index, full, 0);
 	free(full);
 	if (t->whole && db->resuming)
 	{
@@ -1128,7 +1129,10 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	int units = 0;
 	for (int i = 0; i < mdb->ntables; i++)
+	{
 		units += mdb->tables[i].nparts;
+		progress_expect_rows(prog, index, (int64_t) mdb->tables[i].rows);
+	}
 	progress_add_total(prog, index, units, 0);
 	progress_phase(prog, index, "schema");
 	if (schema == 0 && archive_import_restore(&db, DDL_PRE_DATA, err) != 0)

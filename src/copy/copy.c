@@ -236,6 +236,7 @@ copy_help(void)
 		   "      --resume             finish an interrupted copy, keeping finished tables\n"
 		   "      --verify MODE        full (rows and checksum, default), count, or none\n"
 		   "      --progress MODE      auto (default), tty, log, json, or none\n"
+		   "      --progress-file FILE JSON progress lines into FILE, not stderr\n"
 		   "      --state-dir DIR      where resume state is kept\n"
 		   "                           (default: $XDG_STATE_HOME/pgcarry or ~/.local/state/pgcarry)\n"
 		   "      --exit-on-error      stop a database at its first schema object that cannot\n"
@@ -732,6 +733,7 @@ copy_do_table(copy_worker *w, copy_task *k)
 	copy_db    *d = k->db;
 	bool		whole = k->kind == COPY_TASK_TABLE;
 	int64_t		est = whole ? ct->t->est_bytes : ct->t->est_bytes / (ct->nparts ? ct->nparts : 1);
+	progress_unit_begin(d->run->prog, d->index, ct->t->display, est);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pgc_err		err = PGC_ERR_INIT;
