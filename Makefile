@@ -7,6 +7,7 @@
 #   make bench-archive, make bench-expand   export/import, and live backfill
 #   make demo-expand  a live expand/contract migration under an application
 #   make check-asan the tests again with AddressSanitizer + UBSan
+#   make check-faults  proof that the tests catch each injected fault
 #
 # Libraries come from Debian's packages only; see scripts/deps.sh.
 
@@ -27,7 +28,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PROVE_FLAGS ?=
 TESTS    ?= tests/t/*.t
 
-.PHONY: all bin check check-unit check-asan deps demo demo-expand bench bench-archive bench-expand clean unit
+.PHONY: all bin check check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand clean unit
 
 all: pgcarry
 
@@ -77,6 +78,16 @@ check-asan: deps
 	PGCARRY_TEST_LOG_DIR=$(abspath build-asan/test-logs) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	PGCARRY_BIN=$(abspath build-asan/pgcarry) PGCARRY_UNIT_DIR=$(abspath build-asan/tests) \
 		prove --exec bash $(PROVE_FLAGS) $(TESTS)
+
+# The fault build (-DPGCARRY_FAULTS, src/util/fault.h): each fault that
+# PGCARRY_FAULT can inject must make at least one test fail
+# (tests/lib/faults.sh lists them).  FAULTS="name ..." runs only those.
+check-faults: deps
+	@$(MAKE) --no-print-directory BUILD=build-faults \
+		CFLAGS="-O1 -g -std=c11 -Wall -Wextra -Werror -pthread -DPGCARRY_FAULTS" build-faults/pgcarry
+	@rm -rf build-faults/test-logs
+	PGCARRY_TEST_LOG_DIR=$(abspath build-faults/test-logs) PGCARRY_BIN=$(abspath build-faults/pgcarry) \
+		bash tests/lib/faults.sh $(FAULTS)
 
 demo: deps pgcarry
 	bash scripts/demo.sh
