@@ -122,6 +122,41 @@ run_pgcarry_via() {
 	return 0
 }
 
+# run_pgcarry_in FILE ARGS...: as run_pgcarry, with standard input from FILE.
+run_pgcarry_in() {
+	local in=$1
+	shift
+	RUN_SEQ=$((RUN_SEQ + 1))
+	local base="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
+	printf '%s <%s\n' "$*" "$in" >"$base.cmd"
+	"$PGCARRY" "$@" >"$base.out" 2>"$base.err" <"$in"
+	RC=$?
+	OUT=$(cat "$base.out")
+	ERR=$(cat "$base.err")
+	pgcarry_scan "$base.err"
+	return 0
+}
+
+# run_pgcarry_pipe ARGS1... '|' ARGS2...: pgcarry ARGS1 | pgcarry ARGS2; sets
+# RC to both exit statuses ("0 0"), OUT to the second one's output, ERR1
+# and ERR to each one's standard error.
+run_pgcarry_pipe() {
+	local -a first=()
+	while [ $# -gt 0 ] && [ "$1" != '|' ]; do first+=("$1"); shift; done
+	shift
+	RUN_SEQ=$((RUN_SEQ + 1))
+	local base="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
+	printf '%s | %s\n' "${first[*]}" "$*" >"$base.cmd"
+	"$PGCARRY" "${first[@]}" 2>"$base.1.err" </dev/null | "$PGCARRY" "$@" >"$base.out" 2>"$base.err"
+	RC="${PIPESTATUS[*]}"
+	OUT=$(cat "$base.out")
+	ERR1=$(cat "$base.1.err")
+	ERR=$(cat "$base.err")
+	pgcarry_scan "$base.1.err"
+	pgcarry_scan "$base.err"
+	return 0
+}
+
 # pgcarry_start ARGS...: runs pgcarry in the background; sets PGCARRY_PID,
 # and BG_OUT and BG_ERR (the files its output goes to).  pgcarry_wait
 # collects it.
