@@ -75,7 +75,7 @@ for f in "${selected[@]}"; do
 	elif [ "${base_ok[$test]}" != yes ]; then
 		result="NOT PROVEN: the test fails without the fault too"
 	else
-		result="caught ($(grep -m1 -E 'Failed tests:' "$LOGS/faults.$name.log" | sed 's/^ *//' | cut -c1-60))"
+		result="caught ($(grep -m1 -E 'Failed tests?:' "$LOGS/faults.$name.log" | sed 's/^ *//' | cut -c1-60))"
 	fi
 	printf '%-24s %-30s %s (%d s)\n' "$name" "$(basename "$test")" "$result" $((SECONDS - start))
 	printf '%-24s   %s\n' "" "$what"
