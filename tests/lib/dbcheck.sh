@@ -229,11 +229,17 @@ _dbcheck_data() {
 	done < <(diff "$tmp/lo.src" "$tmp/lo.tgt")
 
 	rm -rf "$tmp"
-	if [ "$diffs" -gt 0 ]; then
-		echo "# dbcheck: $db: $diffs difference(s) between $src and $tgt" >&2
+	_dbcheck_verdict "$db" "$diffs" "$src" "$tgt" "$nrel relations and $nlo_s large objects"
+}
+
+# _dbcheck_verdict WHAT DIFFS SRC TGT EQUAL: the summary line on stderr
+# ("N difference(s)", or "EQUAL equal"); returns 1 when DIFFS > 0.
+_dbcheck_verdict() {
+	if [ "$2" -gt 0 ]; then
+		echo "# dbcheck: $1: $2 difference(s) between $3 and $4" >&2
 		return 1
 	fi
-	echo "# dbcheck: $db: $nrel relations and $nlo_s large objects equal on $src and $tgt" >&2
+	echo "# dbcheck: $1: $5 equal on $3 and $4" >&2
 	return 0
 }
 
@@ -361,10 +367,5 @@ dbcheck_roles() {
 	local nroles
 	nroles=$(grep -c '^role ' "$tmp/src")
 	rm -rf "$tmp"
-	if [ "$diffs" -gt 0 ]; then
-		echo "# dbcheck: roles: $diffs difference(s) between $src and $tgt" >&2
-		return 1
-	fi
-	echo "# dbcheck: roles: $nroles roles equal on $src and $tgt" >&2
-	return 0
+	_dbcheck_verdict roles "$diffs" "$src" "$tgt" "$nroles roles"
 }

@@ -98,11 +98,27 @@ bail() { echo "Bail out! $*"; exit 255; }
 # Every way of running pgcarry below keeps its output in the run's log
 # directory (for the secrets scan) and fails the test on a sanitizer report;
 # tests never run "$PGCARRY" themselves.
-#
-# run_pgcarry ARGS...: runs the binary under test; sets RC, OUT, ERR.
 RUN_SEQ=0
+
+# _pgcarry_base ARGS...: the next run's file name stem in the log
+# directory, in PGCARRY_BASE; ARGS go to its .cmd file.
+_pgcarry_base() {
+	RUN_SEQ=$((RUN_SEQ + 1))
+	PGCARRY_BASE="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
+	printf '%s\n' "$*" >"$PGCARRY_BASE.cmd"
+}
+
+# _pgcarry_collect OUTFILE ERRFILE: OUT and ERR from a finished run's files,
+# and the sanitizer scan of its stderr.
+_pgcarry_collect() {
+	OUT=$(cat "$1")
+	ERR=$(cat "$2")
+	pgcarry_scan "$2"
+}
+
+# run_pgcarry ARGS...: runs the binary under test; sets RC, OUT, ERR.
 run_pgcarry() {
-	run_pgcarry_via -- "$@"
+	_pgcarry_run /dev/null "$PGCARRY" "$@"
 }
 
 # run_pgcarry_via CMD... -- ARGS...: as run_pgcarry, with pgcarry run by
@@ -111,29 +127,26 @@ run_pgcarry_via() {
 	local -a pre=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do pre+=("$1"); shift; done
 	shift
-	RUN_SEQ=$((RUN_SEQ + 1))
-	local base="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
-	printf '%s\n' "$*" >"$base.cmd"
-	"${pre[@]}" "$PGCARRY" "$@" >"$base.out" 2>"$base.err" </dev/null
-	RC=$?
-	OUT=$(cat "$base.out")
-	ERR=$(cat "$base.err")
-	pgcarry_scan "$base.err"
-	return 0
+	_pgcarry_run /dev/null "${pre[@]}" "$PGCARRY" "$@"
 }
 
 # run_pgcarry_in FILE ARGS...: as run_pgcarry, with standard input from FILE.
 run_pgcarry_in() {
 	local in=$1
 	shift
-	RUN_SEQ=$((RUN_SEQ + 1))
-	local base="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
-	printf '%s <%s\n' "$*" "$in" >"$base.cmd"
-	"$PGCARRY" "$@" >"$base.out" 2>"$base.err" <"$in"
+	_pgcarry_run "$in" "$PGCARRY" "$@"
+}
+
+# _pgcarry_run STDIN CMD...: runs CMD (pgcarry, or a program that runs it)
+# with standard input from STDIN; sets RC, OUT, ERR; keeps the output.
+_pgcarry_run() {
+	local in=$1
+	shift
+	_pgcarry_base "$@"
+	local base=$PGCARRY_BASE
+	"$@" >"$base.out" 2>"$base.err" <"$in"
 	RC=$?
-	OUT=$(cat "$base.out")
-	ERR=$(cat "$base.err")
-	pgcarry_scan "$base.err"
+	_pgcarry_collect "$base.out" "$base.err"
 	return 0
 }
 
@@ -144,9 +157,8 @@ run_pgcarry_pipe() {
 	local -a first=()
 	while [ $# -gt 0 ] && [ "$1" != '|' ]; do first+=("$1"); shift; done
 	shift
-	RUN_SEQ=$((RUN_SEQ + 1))
-	local base="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
-	printf '%s | %s\n' "${first[*]}" "$*" >"$base.cmd"
+	_pgcarry_base "${first[@]}" '|' "$@"
+	local base=$PGCARRY_BASE
 	"$PGCARRY" "${first[@]}" 2>"$base.1.err" </dev/null | "$PGCARRY" "$@" >"$base.out" 2>"$base.err"
 	RC="${PIPESTATUS[*]}"
 	OUT=$(cat "$base.out")
@@ -161,9 +173,8 @@ run_pgcarry_pipe() {
 # and BG_OUT and BG_ERR (the files its output goes to).  pgcarry_wait
 # collects it.
 pgcarry_start() {
-	RUN_SEQ=$((RUN_SEQ + 1))
-	local base="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
-	printf '%s\n' "$*" >"$base.cmd"
+	_pgcarry_base "$@"
+	local base=$PGCARRY_BASE
 	BG_OUT=$base.out
 	BG_ERR=$base.err
 	"$PGCARRY" "$@" >"$BG_OUT" 2>"$BG_ERR" </dev/null &
@@ -174,9 +185,7 @@ pgcarry_start() {
 pgcarry_wait() {
 	RC=0
 	wait "$PGCARRY_PID" 2>/dev/null || RC=$?
-	OUT=$(cat "$BG_OUT")
-	ERR=$(cat "$BG_ERR")
-	pgcarry_scan "$BG_ERR"
+	_pgcarry_collect "$BG_OUT" "$BG_ERR"
 	return 0
 }
 
@@ -185,9 +194,8 @@ pgcarry_wait() {
 pgcarry_tty() {
 	local file=$1
 	shift
-	RUN_SEQ=$((RUN_SEQ + 1))
-	local base="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
-	printf '%s\n' "$*" >"$base.cmd"
+	_pgcarry_base "$@"
+	local base=$PGCARRY_BASE
 	RC=0
 	script -qec "$(printf '%q ' "$PGCARRY" "$@")" "$file" >/dev/null 2>&1 </dev/null || RC=$?
 	cp "$file" "$base.err"
