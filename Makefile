@@ -10,6 +10,7 @@
 #   make install    the binary, man pages and bash completion under PREFIX
 #                   (default /usr/local), staged under DESTDIR if given;
 #                   make uninstall removes exactly those files
+#   make check-faults  proof that the tests catch each injected fault
 #
 # Libraries come from Debian's packages only; see scripts/deps.sh.
 
@@ -37,7 +38,7 @@ INSTALL  ?= install
 PROVE_FLAGS ?=
 TESTS    ?= tests/t/*.t
 
-.PHONY: all bin check check-race check-unit check-asan deps demo demo-expand bench bench-archive bench-expand clean unit \
+.PHONY: all bin check check-race check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand clean unit \
 	install uninstall
 
 all: pgcarry
@@ -94,6 +95,16 @@ check-asan: deps
 	PGCARRY_TEST_LOG_DIR=$(abspath build-asan/test-logs) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	PGCARRY_BIN=$(abspath build-asan/pgcarry) PGCARRY_UNIT_DIR=$(abspath build-asan/tests) \
 		prove --exec bash $(PROVE_FLAGS) $(TESTS)
+
+# The fault build (-DPGCARRY_FAULTS, src/util/fault.h): each fault that
+# PGCARRY_FAULT can inject must make at least one test fail
+# (tests/lib/faults.sh lists them).  FAULTS="name ..." runs only those.
+check-faults: deps
+	@$(MAKE) --no-print-directory BUILD=build-faults \
+		CFLAGS="-O1 -g -std=c11 -Wall -Wextra -Werror -pthread -DPGCARRY_FAULTS" build-faults/pgcarry
+	@rm -rf build-faults/test-logs
+	PGCARRY_TEST_LOG_DIR=$(abspath build-faults/test-logs) PGCARRY_BIN=$(abspath build-faults/pgcarry) \
+		bash tests/lib/faults.sh $(FAULTS)
 
 demo: deps pgcarry
 	bash scripts/demo.sh

@@ -44,6 +44,7 @@
 #include "schema/lockexec.h"
 #include "util/backoff.h"
 #include "util/buf.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -421,6 +422,7 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 		else
 			log_notice("backfill %s: resuming after key %s (%lld of %lld rows done)", label,
 					   last ? last : "(start)", done, total);
+		FAULT_IF("expand-resume-too-far", last && end) { const char *fp[3] = {last, "1000", end}; PGresult *fk = conn_query(r->conn, expand_spec_str(item, "keys_sql", ""), 3, fp, err); if (fk) { free(last); last = xstrdup(PQgetvalue(fk, 0, 0)); PQclear(fk); } }
 		double t0 = expand_now(), tlast = t0;
 		long long done0 = done;
 		int attempt = 0;

@@ -20,6 +20,7 @@
 #include "conn.h"
 #include "expand/expand_spec.h"
 #include "util/buf.h"
+#include "util/fault.h"
 #include "util/xalloc.h"
 
 #include <stdarg.h>
@@ -848,6 +849,7 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		qn, to_list.data, qr, new_vals.data, t.pk,
 		qn, set_new.data, qk, to_list.data, new_vals.data,
 		told, of_list.data, t.qt, fold);
+	FAULT_IF("sync-trigger-delete-row", true) buf_printf(&b, "CREATE SEQUENCE pgcarry_fault_seq;\nCREATE FUNCTION pgcarry_fault_delete() RETURNS trigger LANGUAGE plpgsql AS $f$BEGIN IF nextval('pgcarry_fault_seq') = 1 THEN DELETE FROM %s WHERE %s = NEW.%s; END IF; RETURN NULL; END$f$;\nCREATE TRIGGER zz_pgcarry_fault_delete AFTER INSERT ON %s FOR EACH ROW EXECUTE FUNCTION pgcarry_fault_delete();\n", qn, qr, t.pk, t.qt);
 	buf_printf(&b,
 		"CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $pgcarry$\n"
 		"DECLARE\n  k %s;\n  ks %s[];\n%s"

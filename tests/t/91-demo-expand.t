@@ -7,6 +7,8 @@ source "$(dirname "$0")/../lib/harness.sh"
 out=$(DEMO_ROWS=20000 DEMO_RATE=200 PGCARRY_BIN=$PGCARRY bash "$HARNESS_ROOT/scripts/demo-expand.sh" 2>&1 </dev/null)
 rc=$?
 printf '%s\n' "$out" >"$TEST_LOG_DIR/$T_NAME.demo-output"
+# The demo runs pgcarry itself: its output gets the harness's scans.
+pgcarry_scan "$TEST_LOG_DIR/$T_NAME.demo-output"
 is "$rc" 0 "the expand demo exits 0" || diag "$(tail -n 40 <<<"$out")"
 like "$out" "== the old application version starts" "the old version runs first"
 like "$out" "verified cats_own_table: [0-9]+ rows compared row by row, 0 differences" "start verifies row by row"
