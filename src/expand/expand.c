@@ -105,7 +105,19 @@ static const char expand_state_ddl[] =
 	"  verify_rows bigint,\n"
 	"  verify_diffs bigint,\n"
 	"  verify_report text\n"
-	")";
+	");\n"
+	/* every row the sync triggers deleted or overwrote (expand_plan.h) */
+	"CREATE TABLE IF NOT EXISTS " EXPAND_PLAN_SCHEMA ".sync_changes (\n"
+	"  id bigserial PRIMARY KEY,\n"
+	"  migration text NOT NULL,\n"
+	"  shape text NOT NULL,\n"
+	"  action text NOT NULL,\n"
+	"  relation text NOT NULL,\n"
+	"  key text,\n"
+	"  cause text,\n"
+	"  at timestamptz NOT NULL DEFAULT now()\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS sync_changes_migration_idx ON " EXPAND_PLAN_SCHEMA ".sync_changes (migration, id)";
 
 static void
 expand_help(const char *verb)
