@@ -229,18 +229,22 @@ free_port() {
 	return 1
 }
 
-# pg_start NAME [extra postgresql.conf lines...]: a new server.
+# pg_start NAME [extra postgresql.conf lines...]: a new server, from the
+# programs in PG_BINDIR_NAME when that is set (another major version, see
+# scripts/pgversions.sh), else in PG_BINDIR.
 pg_start() {
 	local name=$1
 	shift
 	local dir=$T_TMP/$name
+	local bindir
+	bindir=$(pg_bindir "$name")
 	mkdir -p "$dir/sock"
 	local pw
 	pw="pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 	printf '%s\n' "$pw" >"$dir/pwfile"
 	echo "$pw" >>"$TEST_LOG_DIR/.passwords"
 	[ "$(id -u)" = 0 ] && chown -R postgres "$dir"
-	if ! as_pg "$PG_BINDIR/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
+	if ! as_pg "$bindir/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
 		--auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1; then
 		cat "$dir/initdb.log" >&2
 		bail "initdb failed for $name"
@@ -264,7 +268,7 @@ pg_start() {
 			echo "log_min_messages = warning"
 			for line in "$@"; do echo "$line"; done
 		} >>"$dir/data/postgresql.conf"
-		if as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1; then
+		if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1; then
 			started=0
 			break
 		fi
@@ -277,6 +281,8 @@ pg_start() {
 }
 
 pg_port() { eval "echo \$PORT_$1"; }
+# pg_bindir NAME: the directory of server NAME's initdb, pg_ctl and postgres.
+pg_bindir() { eval "echo \${PG_BINDIR_$1:-\$PG_BINDIR}"; }
 pg_password() { eval "echo \$PW_$1"; }
 # pg_uri NAME [DB]: password-free URI pgcarry gets (the password comes from PGPASSFILE)
 pg_uri() { echo "postgresql://postgres@127.0.0.1:$(pg_port "$1")/${2:-postgres}"; }
@@ -299,7 +305,7 @@ pg_psql() {
 }
 
 pg_stop() {
-	as_pg "$PG_BINDIR/pg_ctl" -D "$T_TMP/$1/data" -m immediate -w stop >/dev/null 2>&1 || true
+	as_pg "$(pg_bindir "$1")/pg_ctl" -D "$T_TMP/$1/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
 harness_cleanup() {
