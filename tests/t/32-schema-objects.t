@@ -39,12 +39,18 @@ is "$RC" 0 "copy of every object kind: exit 0"
 like "$ERR" "schema verified: [0-9]+ objects on the source \(.*cast.*operator class.*publication.*rule.*text search configuration.*\), [0-9]+ on the target, 0 differences" \
 	"copy verified the schema object by object, by kind"
 like "$OUT" "Verified: 1 database, every object equal\." "and says so"
-out=$(dbcheck_compare src dst objects)
-is "$?" 0 "dbcheck: the data is equal" || diag "$out"
-out=$(dbcheck_schema_diff src dst objects)
-is "$?" 0 "dbcheck: the schema is equal, where pg_dump | pg_restore's is not" || diag "$out"
-run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none objects
-is "$RC" 0 "compare finds nothing missing after copy (the reference: exit $REF_CMP)" || diag "$OUT"
+# judge_carried HOW: what dst holds, judged against the source by dbcheck
+# and by compare's object comparison.
+judge_carried() {
+	local out
+	out=$(dbcheck_compare src dst objects)
+	is "$?" 0 "dbcheck after $1: the data is equal" || diag "$out"
+	out=$(dbcheck_schema_diff src dst objects)
+	is "$?" 0 "dbcheck after $1: the schema is equal, where pg_dump | pg_restore's is not" || diag "$out"
+	run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none objects
+	is "$RC" 0 "compare after $1 finds nothing missing (against the reference: exit $REF_CMP)" || diag "$OUT"
+}
+judge_carried copy
 
 # export -> import of the same database.
 A=$T_TMP/objects.archive
@@ -53,12 +59,7 @@ is "$RC" 0 "export"
 run_pgcarry import --target "$(pg_uri dst)" --input "$A" --clean --jobs 2 --progress none
 is "$RC" 0 "import of every object kind: exit 0" || diag "$OUT"
 like "$OUT" "Verified: 1 database, every object equal\." "import verified"
-out=$(dbcheck_compare src dst objects)
-is "$?" 0 "dbcheck: imported data equal" || diag "$out"
-out=$(dbcheck_schema_diff src dst objects)
-is "$?" 0 "dbcheck: imported schema equal" || diag "$out"
-run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none objects
-is "$RC" 0 "compare finds nothing missing after import" || diag "$OUT"
+judge_carried import
 
 # compare names what the target lost or left unfinished.
 pg_psql dst objects >/dev/null <<'SQL'
