@@ -1118,17 +1118,20 @@ ddl_failure_is_existing(const ddl_failure *f)
 }
 
 /* With o->tolerate_existing, drops from f the objects that exist already
- * (no failure when resuming). */
-static void
+ * (no failure when resuming).  Returns how many. */
+static int
 ddl_failures_drop_existing(const ddl_restore_opts *o, ddl_failures *f)
 {
+	int			dropped = 0;
 	for (int i = 0; o->tolerate_existing && i < f->n; i++)
 		if (ddl_failure_is_existing(&f->items[i]))
 		{
 			free(f->items[i].object);
 			free(f->items[i].message);
 			f->items[i--] = f->items[--f->n];
+			dropped++;
 		}
+	return dropped;
 }
 
 /* What a ddl_restore of the pg_restore parts shares, step after step. */
@@ -1286,12 +1289,13 @@ ddl_restore_entries(ddl_restore_run *run, ddl_part part, pgc_err *err)
 	int			jobs = o->jobs > 1 ? o->jobs : 1;
 	ddl_failures fails = {0};
 	int			rc = 0;
+	int			existing = 0;
 	int			first = part == DDL_PRE_DATA ? DDL_STEP_ALL : DDL_STEP_INDEXES;
 	int			last = part == DDL_PRE_DATA ? DDL_STEP_ALL : DDL_NSTEPS - 1;
 	for (int step = first; step <= last && rc == 0; step++)
 	{
 		rc = ddl_restore_step(run, step, only, nonly, step == DDL_STEP_ATTACH ? 1 : jobs, &fails, err);
-		ddl_failures_drop_existing(o, &fails);
+		existing += ddl_failures_drop_existing(o, &fails);
 		if (o->exit_on_error && fails.n > 0)
 			break;
 	}
@@ -1307,13 +1311,28 @@ ddl_restore_entries(ddl_restore_run *run, ddl_part part, pgc_err *err)
 				 nids == 1 ? "" : "s", run->dbname);
 		rc = ddl_restore_step(run, DDL_STEP_ALL, ids, nids, 1, &again, err);
 		free(ids);
-		ddl_failures_drop_existing(o, &again);
+		existing += ddl_failures_drop_existing(o, &again);
 		bool		progress = again.n < nids;
+		/* An object that fails again keeps its first message: the retry
+		 * may only meet what its first attempt left (a table created
+		 * before its ALTER ... OWNER failed "already exists"). */
+		for (int i = 0; i < again.n; i++)
+			for (int k = 0; k < fails.n; k++)
+				if (fails.items[k].id == again.items[i].id && fails.items[k].message)
+				{
+					free(again.items[i].message);
+					again.items[i].message = fails.items[k].message;
+					fails.items[k].message = NULL;
+					break;
+				}
 		ddl_failures_free(&fails);
 		fails = again;
 		if (!progress)
 			break;
 	}
+	if (existing > 0)
+		log_info("pg_restore met objects that already exist in database \"%s\" (left as they are)",
+				 run->dbname);
 	if (rc == 0 && fails.n > 0)
 	{
 		if (o->failures && !o->exit_on_error)
