@@ -263,6 +263,22 @@ conn_describe(const char *conninfo)
 	return s;
 }
 
+char *
+conn_describe_live(PGconn *conn)
+{
+	const char *host = conn ? PQhost(conn) : NULL;
+	if (!host || !*host)
+		return NULL;
+	const char *port = PQport(conn);
+	const char *db = PQdb(conn);
+	if (!port || !*port)
+		port = "5432";
+	if (host[0] == '/' || host[0] == '@')
+		return db && *db ? xasprintf("on socket \"%s/.s.PGSQL.%s\" (database %s)", host, port, db)
+			: xasprintf("on socket \"%s/.s.PGSQL.%s\"", host, port);
+	return xasprintf("%s:%s%s%s", host, port, db && *db ? "/" : "", db && *db ? db : "");
+}
+
 /* ------------------------------------------------------------------------
  * Opening connections
  * ------------------------------------------------------------------------ */
@@ -496,6 +512,12 @@ conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *e
 		if (conn && PQstatus(conn) == CONNECTION_OK)
 			break;
 
+		char *live = conn_describe_live(conn);
+		if (live)
+		{
+			free(desc);
+			desc = live;
+		}
 		if (conn && PQconnectionNeedsPassword(conn) && !pw && !prompted
 			&& conn_prompt_password(side, desc) == 0)
 		{
@@ -525,6 +547,12 @@ conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *e
 		return NULL;
 	}
 
+	char *live = conn_describe_live(conn);
+	if (live)
+	{
+		free(desc);
+		desc = live;
+	}
 	if (conn_check_version(PQserverVersion(conn), side, desc, err) != 0)
 	{
 		PQfinish(conn);

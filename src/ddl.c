@@ -1078,6 +1078,16 @@ ddl_restore_failures(const char *errout, ddl_failures *fails)
 			size_t		wlen = owner > what ? (size_t) (owner - what - 1) : (size_t) (eol - what);
 			char	   *object = xstrndup(what, wlen);
 			p = *eol ? eol + 1 : eol;
+			/* Lines of other workers (pg_restore -j) may come between the
+			 * entry's line and its error: skip them. */
+			for (int k = 0; k < 8 && *p && strncmp(p, "pg_restore: ", 12) == 0
+				 && strncmp(p, error_prefix, sizeof error_prefix - 1) != 0
+				 && strncmp(p, entry_prefix, sizeof entry_prefix - 1) != 0; k++)
+			{
+				p += strcspn(p, "\n");
+				if (*p == '\n')
+					p++;
+			}
 			/* The error line, then every line up to pg_restore's next one. */
 			buf_t		msg = {0};
 			bool		first = true;
@@ -1132,6 +1142,23 @@ ddl_failure_is_existing(const ddl_failure *f)
 	bool		existing = strstr(first, "already exists") || strstr(first, "multiple primary keys");
 	free(first);
 	return existing;
+}
+
+/* With o->tolerate_existing, drops from f the objects that exist already
+ * (no failure when resuming).  Returns how many. */
+static int
+ddl_failures_drop_existing(const ddl_restore_opts *o, ddl_failures *f)
+{
+	int			dropped = 0;
+	for (int i = 0; o->tolerate_existing && i < f->n; i++)
+		if (ddl_failure_is_existing(&f->items[i]))
+		{
+			free(f->items[i].object);
+			free(f->items[i].message);
+			f->items[i--] = f->items[--f->n];
+			dropped++;
+		}
+	return dropped;
 }
 
 /* What a ddl_restore of the pg_restore parts shares, step after step. */
@@ -1222,7 +1249,8 @@ ddl_restore_step(const ddl_restore_run *run, int step, const int *only, int nonl
 		jobs_arg = xasprintf("--jobs=%d", jobs);
 		argv[n++] = jobs_arg;
 	}
-	if (o->exit_on_error)
+	/* Resuming, an object that exists already must not stop the rest. */
+	if (o->exit_on_error && !o->tolerate_existing)
 		argv[n++] = "--exit-on-error";
 	if (o->no_owner)
 		argv[n++] = "--no-owner";
@@ -1288,23 +1316,16 @@ ddl_restore_entries(ddl_restore_run *run, ddl_part part, pgc_err *err)
 	int			jobs = o->jobs > 1 ? o->jobs : 1;
 	ddl_failures fails = {0};
 	int			rc = 0;
-	if (part == DDL_PRE_DATA)
-		rc = ddl_restore_step(run, DDL_STEP_ALL, only, nonly, 1, &fails, err);
-	else
-		for (int step = DDL_STEP_INDEXES; step < DDL_NSTEPS && rc == 0; step++)
-		{
-			rc = ddl_restore_step(run, step, only, nonly, step == DDL_STEP_ATTACH ? 1 : jobs, &fails, err);
-			if (o->exit_on_error && fails.n > 0)
-				break;
-		}
-	/* Objects that exist already are no failure when resuming. */
-	for (int i = 0; rc == 0 && o->tolerate_existing && i < fails.n; i++)
-		if (ddl_failure_is_existing(&fails.items[i]))
-		{
-			free(fails.items[i].object);
-			free(fails.items[i].message);
-			fails.items[i--] = fails.items[--fails.n];
-		}
+	int			existing = 0;
+	int			first = part == DDL_PRE_DATA ? DDL_STEP_ALL : DDL_STEP_INDEXES;
+	int			last = part == DDL_PRE_DATA ? DDL_STEP_ALL : DDL_NSTEPS - 1;
+	for (int step = first; step <= last && rc == 0; step++)
+	{
+		rc = ddl_restore_step(run, step, only, nonly, step == DDL_STEP_ATTACH ? 1 : jobs, &fails, err);
+		existing += ddl_failures_drop_existing(o, &fails);
+		if (o->exit_on_error && fails.n > 0)
+			break;
+	}
 	/* Rounds of the failed entries, one at a time, while one succeeds. */
 	while (rc == 0 && !o->exit_on_error && fails.n > 0 && !cleanup_interrupted())
 	{
@@ -1315,22 +1336,30 @@ ddl_restore_entries(ddl_restore_run *run, ddl_part part, pgc_err *err)
 		ddl_failures again = {0};
 		log_info("trying again %d object%s that could not be created in database \"%s\"", nids,
 				 nids == 1 ? "" : "s", run->dbname);
-		rc = ddl_restore_step(run, DDL_STEP_ALL, ids, nids, 1,
-							  &again, err);
+		rc = ddl_restore_step(run, DDL_STEP_ALL, ids, nids, 1, &again, err);
 		free(ids);
-		for (int i = 0; rc == 0 && o->tolerate_existing && i < again.n; i++)
-			if (ddl_failure_is_existing(&again.items[i]))
-			{
-				free(again.items[i].object);
-				free(again.items[i].message);
-				again.items[i--] = again.items[--again.n];
-			}
+		existing += ddl_failures_drop_existing(o, &again);
 		bool		progress = again.n < nids;
+		/* An object that fails again keeps its first message: the retry
+		 * may only meet what its first attempt left (a table created
+		 * before its ALTER ... OWNER failed "already exists"). */
+		for (int i = 0; i < again.n; i++)
+			for (int k = 0; k < fails.n; k++)
+				if (fails.items[k].id == again.items[i].id && fails.items[k].message)
+				{
+					free(again.items[i].message);
+					again.items[i].message = fails.items[k].message;
+					fails.items[k].message = NULL;
+					break;
+				}
 		ddl_failures_free(&fails);
 		fails = again;
 		if (!progress)
 			break;
 	}
+	if (existing > 0)
+		log_info("pg_restore met objects that already exist in database \"%s\" (left as they are)",
+				 run->dbname);
 	if (rc == 0 && fails.n > 0)
 	{
 		if (o->failures && !o->exit_on_error)

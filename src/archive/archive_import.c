@@ -76,6 +76,7 @@ typedef struct import_db
 	int		   *parts_left;		/* per table loaded in parallel parts */
 	bool	   *recorded;		/* per table: its entry is in the report */
 	ddl_failures schema_failures;	/* objects pg_restore could not create */
+	int			pre_data_failures;	/* how many of them in pre-data */
 } import_db;
 
 typedef enum import_kind
@@ -282,6 +283,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	const manifest_table *mt = &db->mdb->tables[t->table];
 	char *full = xasprintf("%s.%s", mt->schema, mt->name);
 	log_set_table(full);
+	progress_unit_begin(db->prog, db->index, full, 0);
 	free(full);
 	if (t->whole && db->resuming)
 	{
@@ -1128,11 +1130,15 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	int units = 0;
 	for (int i = 0; i < mdb->ntables; i++)
+	{
 		units += mdb->tables[i].nparts;
+		progress_expect_rows(prog, index, (int64_t) mdb->tables[i].rows);
+	}
 	progress_add_total(prog, index, units, 0);
 	progress_phase(prog, index, "schema");
 	if (schema == 0 && archive_import_restore(&db, DDL_PRE_DATA, err) != 0)
 		goto done;
+	db.pre_data_failures = db.schema_failures.n;
 	progress_phase(prog, index, "data");
 	if (archive_import_tables(&db, coord, err) != 0)
 		goto done;
@@ -1148,10 +1154,19 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	if (archive_import_report_schema_failures(&db) > 0)
 	{
-		err_set(err, "%d schema object%s of database \"%s\" could not be created", db.schema_failures.n,
-				db.schema_failures.n == 1 ? "" : "s", name);
-		err_hint(err, "Each is named above with the server's message.  The database stays marked "
-				 "unfinished (pgcarry.import); fix the cause and import again with --clean.");
+		err_set(err, "could not restore the %s schema of database \"%s\": %d schema object%s could not be "
+				"created", db.pre_data_failures > 0 ? "pre-data" : "post-data", name, db.schema_failures.n,
+				db.schema_failures.n == 1 ? "" : "s");
+		bool role = false;
+		for (int i = 0; i < db.schema_failures.n && !role; i++)
+			role = strstr(db.schema_failures.items[i].message, "ERROR:  role \"") != NULL;
+		if (role)
+			err_hint(err, "A role the archive's objects belong to is missing on the target: import "
+					 "the roles too (--roles), or load without owners (--no-owner).  The database "
+					 "stays marked unfinished; import again with --clean.");
+		else
+			err_hint(err, "Each is named above with the server's message.  The database stays marked "
+					 "unfinished (pgcarry.import); fix the cause and import again with --clean.");
 		goto done;
 	}
 	progress_phase(prog, index, "verifying");
@@ -1189,8 +1204,15 @@ done:
 	else if (rc != EXIT_OK)
 	{
 		run->outcome[index] = IMPORT_FAILED;
-		if (!err->set)
+		if (cleanup_interrupted())
+		{
+			/* Whatever the interrupt cancelled, it is the interrupt. */
+			err_clear(err);
 			err_set(err, "import interrupted");
+			err_hint(err, "Run the same import with --resume to finish it.");
+		}
+		else if (!err->set)
+			err_set(err, "import of database \"%s\" failed", name);
 		run->why[index] = xstrdup(err->message);
 		progress_phase(prog, index, "failed");
 	}

@@ -177,8 +177,8 @@ archive_verify_toc_name(const char *s)
 typedef struct archive_verify_toc_table
 {
 	char	   *header;			/* "Name: N; Type: TABLE; Schema: S; Owner: " */
+	bool		partitioned;	/* holds no rows of its own */
 	bool		matched;
-	bool		partitioned;	/* PARTITION BY: holds no rows itself */
 } archive_verify_toc_table;
 
 /* "Name: N; Type: T; Schema: S; Owner: O" -> "S.N" (type is
@@ -317,8 +317,8 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 		{
 			toc = xrealloc(toc, sizeof *toc * (size_t) (ntoc + 1));
 			toc[ntoc].header = hdr;
-			toc[ntoc].matched = false;
 			toc[ntoc].partitioned = strstr(body, "\n)\nPARTITION BY ") != NULL;
+			toc[ntoc].matched = false;
 			ntoc++;
 		}
 		else if (k)

@@ -142,6 +142,7 @@ cmp_help(void)
 		   "      --all                every database of either server but templates\n"
 		   "  -j, --jobs N             tables read at once (default 2)\n"
 		   "      --progress MODE      auto (default), tty, log, json, or none\n"
+		   "      --progress-file FILE JSON progress lines into FILE, not stderr\n"
 		   "\n"
 		   "Both servers are only read.  The report goes to stdout.\n"
 		   "\n"
@@ -222,6 +223,7 @@ cmp_do_rel(cmp_worker *w, cmp_task *k)
 	const char *filter = strcmp(rel->kind, "table") == 0 ? NULL : "true";
 	stream_result res;
 	pgc_err		err = PGC_ERR_INIT;
+	progress_unit_begin(d->run->prog, d->index, t->display, 0);
 	for (int attempt = 0;; attempt++)
 	{
 		PGconn	   *c = NULL;
@@ -247,6 +249,7 @@ cmp_do_rel(cmp_worker *w, cmp_task *k)
 		}
 		err_clear(&err);
 	}
+	progress_unit_end(d->run->prog);
 	pthread_mutex_lock(&d->lock);
 	rowhash_merge(&rel->hash[k->side], &res.hash);
 	pthread_mutex_unlock(&d->lock);

@@ -410,7 +410,7 @@ schema_status(const schema_args *a, PGconn *conn)
 	for (size_t i = 0; i < h.n; i++)
 		if (!version || migfile_compare_versions(h.rows[i].version, version) > 0)
 			version = h.rows[i].version;
-	char *desc = conn_describe(a->target);
+	char *desc = conn_describe_live(conn);
 
 	json_t *root = a->json ? json_object() : NULL;
 	json_t *list = a->json ? json_array() : NULL;

@@ -351,6 +351,42 @@ test_tar_and_verify(void)
 	TAP_EQ_INT(rep.nproblems, 0, "a whole archive has no problems");
 	archive_verify_report_free(&rep);
 
+	/* A file on disk that the manifest does not list, a listed file that
+	 * belongs to no entry, a table whose count is not its parts'. */
+	root = aroot;
+	make_file("databases/01-accounts/data/00009-stray.000.copy.zst", 3, "1\n", 1);
+	root = saved;
+	archive_verify_run(aroot, m, NULL, true, 0, &rep, &err);
+	TAP_EQ_INT(rep.nproblems, 1, "a stray file is found");
+	TAP_EQ_STR(rep.nproblems ? rep.problems[0].message : "",
+			   "archive file \"databases/01-accounts/data/00009-stray.000.copy.zst\" is not listed in the manifest",
+			   "a stray file is named");
+	archive_verify_report_free(&rep);
+	char *stray = xasprintf("%s/databases/01-accounts/data/00009-stray.000.copy.zst", aroot);
+	unlink(stray);
+	free(stray);
+	manifest_add_file(&m->files, &m->nfiles, "databases/01-accounts/extra.sql", &i1);
+	archive_verify_run(aroot, m, NULL, true, 0, &rep, &err);
+	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "",
+				 "archive file \"databases/01-accounts/extra.sql\" belongs to no table or other entry of the manifest",
+				 "a listed file nothing refers to is named");
+	archive_verify_report_free(&rep);
+	m->nfiles--;
+	free(m->files[m->nfiles].path);
+	m->dbs[0].tables[0].rows = 43;
+	archive_verify_run(aroot, m, NULL, true, 0, &rep, &err);
+	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "",
+				 "table public.odd \"name\" of database \"accounts\" disagrees with its data files in the manifest: "
+				 "43 rows", "a table that is not the sum of its parts is named");
+	archive_verify_report_free(&rep);
+	m->dbs[0].tables[0].rows = 42;
+	archive_verify_run(aroot, m, NULL, true, ARCHIVE_VERIFY_DATA, &rep, &err);
+	TAP_EQ_INT(rep.nproblems, 1, "the data file is read again");
+	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "",
+				 "does not match the manifest: expected 42 rows (checksum 000102030405060708090a0b0c0d0e0f), found 42 rows",
+				 "its rows are counted and hashed against the manifest");
+	archive_verify_report_free(&rep);
+
 	/* Tar round trip. */
 	char *tarp = xasprintf("%s/a.tar", root);
 	tarstream_writer *tw = tarstream_writer_create(tarp, &err);
