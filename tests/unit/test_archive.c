@@ -316,6 +316,19 @@ test_manifest_encodings(void)
 	TAP_CONTAINS(text, "\"name_hex\": \"74eb7374\"", "the bytes are recorded in hex beside the name");
 	TAP_CONTAINS(text, "\"name\": \"t\xef\xbf\xbdst\"", "and the readable name marks what is not UTF-8");
 
+	/* A value the JSON library refuses (a path is never written in hex)
+	 * fails the whole manifest: none is written, nothing is left out. */
+	unlink(mp);
+	free(db->dir);
+	db->dir = xstrdup("databases/01-\xff");
+	TAP_EQ_INT(manifest_write(mroot, m, &err), -1, "a value that cannot be recorded fails the manifest");
+	TAP_EQ_STR(err.message, "could not record $.databases[0].dir in the archive's manifest.json",
+			   "the value is named by its JSON path");
+	TAP_OK(!exists(mp), "and no manifest is written");
+	err_clear(&err);
+	TAP_EQ_INT(manifest_db_write(mroot, db, &err), -1, "nor a database record");
+	err_clear(&err);
+
 	/* A hand-edited hex field is refused by its JSON path. */
 	write_text(mp, "{\"format\": \"pgcarry-archive\", \"format_version\": 1, \"pgcarry_version\": \"0\","
 			   "\"created_at\": \"x\", \"source\": {}, \"compression\": {\"method\": \"zstd\"},"
