@@ -1,9 +1,10 @@
 /*
  * ddl.c: pg_dump, pg_restore, pg_dumpall and psql as children (see ddl.h).
  *
- * How a child runs: posix_spawn with an empty signal mask (pgcarry's
+ * How a child runs: cleanup_spawn with an empty signal mask (pgcarry's
  * threads block SIGINT/SIGTERM for the cleanup thread, and a child must not
- * inherit that), stdin from a file or /dev/null, stdout to a file, a buffer
+ * inherit that) and a parent-death signal (the child never outlives
+ * pgcarry, even after kill -9), stdin from a file or /dev/null, stdout to a file, a buffer
  * or nowhere, stderr into a bounded buffer; both pipes are read with poll()
  * until they close, then the child is reaped.  The cleanup module knows the
  * pid meanwhile, so Ctrl-C stops it.
@@ -19,8 +20,8 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,20 +94,8 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 	int			rc = -1;
 	char	  **env = NULL;
 	char	   *pwenv = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	sigset_t	none, dfl;
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGHUP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	char	   *chosen = NULL;
+	const char **run_argv = NULL;
 
 	const char *in = io && io->stdin_path ? io->stdin_path : "/dev/null";
 	infd = open(in, O_RDONLY | O_CLOEXEC);
@@ -142,21 +131,33 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 		err_set(err, "could not create a pipe: %s", strerror(errno));
 		goto out;
 	}
-	posix_spawn_file_actions_adddup2(&fa, infd, 0);
-	posix_spawn_file_actions_adddup2(&fa, outfd >= 0 ? outfd : outp[1] >= 0 ? outp[1] : nullfd, 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
 	env = ddl_child_env(io ? io->password : NULL, &pwenv);
 
-	pid_t		pid;
-	int			sr = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *) argv, env);
-	if (sr != 0)
+	/* A PostgreSQL program named bare runs from the chosen directory, the
+	 * same version check and choice as copy's, never whatever PATH holds. */
+	const char *const *use_argv = argv;
+	chosen = strchr(argv[0], '/') ? NULL : ddl_tools_path(NULL, argv[0]);
+	if (chosen && strcmp(chosen, argv[0]) != 0)
+	{
+		int			n = 0;
+		while (argv[n])
+			n++;
+		run_argv = xcalloc((size_t) n + 1, sizeof *run_argv);
+		run_argv[0] = chosen;
+		for (int k = 1; k < n; k++)
+			run_argv[k] = argv[k];
+		use_argv = run_argv;
+	}
+	int			sr = 0;
+	pid_t		pid = cleanup_spawn(use_argv, env, infd,
+									outfd >= 0 ? outfd : outp[1] >= 0 ? outp[1] : nullfd, errp[1], &sr);
+	if (pid < 0)
 	{
 		err_set(err, "could not run %s: %s", argv[0], strerror(sr));
 		err_hint(err, "Install PostgreSQL's client programs (Debian: postgresql-client) "
 				 "or set PG_BINDIR to their directory.");
 		goto out;
 	}
-	cleanup_track_pid(pid);
 	close(infd);
 	infd = -1;
 	if (outfd >= 0)
@@ -228,6 +229,8 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 		rc = 255;
 
 out:
+	free(run_argv);
+	free(chosen);
 	if (pwenv)
 	{
 		memset(pwenv, 0, strlen(pwenv));
@@ -247,8 +250,6 @@ out:
 		close(outfd);
 	if (nullfd >= 0)
 		close(nullfd);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
 	return rc;
 }
 
@@ -501,11 +502,37 @@ ddl_tools_major(const ddl_tools *t)
 	return t->major;
 }
 
+/* The programs that are never taken from PATH: a bare name is resolved
+ * in the directory ddl_tools_find chooses. */
+static const char *const ddl_pg_programs[] = {"pg_dump", "pg_restore", "pg_dumpall", "psql", NULL};
+
+static pthread_once_t ddl_default_once = PTHREAD_ONCE_INIT;
+static ddl_tools *ddl_default_tools;
+
+/* The newest programs found, for a caller with no server version to match
+ * (import before it connects, a bare name given to ddl_run). */
+static void
+ddl_default_find(void)
+{
+	pgc_err		e = PGC_ERR_INIT;
+	ddl_default_tools = ddl_tools_find(0, "target", &e);
+	err_clear(&e);
+}
+
 char *
 ddl_tools_path(const ddl_tools *t, const char *program)
 {
 	if (!t)
-		return xstrdup(program);
+	{
+		bool		pg = false;
+		for (int i = 0; ddl_pg_programs[i] && !pg; i++)
+			pg = strcmp(program, ddl_pg_programs[i]) == 0;
+		if (pg)
+			pthread_once(&ddl_default_once, ddl_default_find);
+		t = pg ? ddl_default_tools : NULL;
+		if (!t)
+			return xstrdup(program);
+	}
 	return xasprintf("%s/%s", t->bindir, program);
 }
 

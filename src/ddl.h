@@ -50,8 +50,11 @@ int ddl_tools_major(const ddl_tools *t);
 
 /*
  * Full path of a program of that directory ("pg_dump"); owned by caller.
- * With t NULL, the bare name: the program is then looked up on PATH when
- * run (what import does, having no server version to match programs to).
+ * With t NULL (import, having no server version to match programs to),
+ * pg_dump, pg_restore, pg_dumpall and psql come from the directory
+ * ddl_tools_find chooses with no server to match (the newest found, found
+ * once per process); other names, or when none is found, stay bare (looked
+ * up on PATH).
  */
 char *ddl_tools_path(const ddl_tools *t, const char *program);
 
@@ -72,7 +75,10 @@ typedef struct ddl_child_io
 } ddl_child_io;
 
 /*
- * Runs argv[0] (a path, or a name looked up on PATH) with argv and waits.
+ * Runs argv[0] (a path, or a name looked up on PATH; a bare pg_dump,
+ * pg_restore, pg_dumpall or psql is first resolved by ddl_tools_path, so no
+ * PostgreSQL program is ever taken from PATH unchosen) with argv and waits.
+ * The child dies with pgcarry (cleanup_spawn).
  * Returns the child's exit status (0..255, 128+N when killed by signal N),
  * or -1 with err set when it could not be started.
  */

@@ -142,6 +142,7 @@ cmp_help(void)
 		   "      --all                every database of either server but templates\n"
 		   "  -j, --jobs N             tables read at once (default 2)\n"
 		   "      --progress MODE      auto (default), tty, log, json, or none\n"
+		   "      --progress-file FILE JSON progress lines into FILE, not stderr\n"
 		   "\n"
 		   "Both servers are only read.  The report goes to stdout.\n"
 		   "\n"
@@ -222,6 +223,7 @@ cmp_do_rel(cmp_worker *w, cmp_task *k)
 	const char *filter = strcmp(rel->kind, "table") == 0 ? NULL : "true";
 	stream_result res;
 	pgc_err		err = PGC_ERR_INIT;
+	progress_unit_begin(d->run->prog, d->index, t->display, 0);
 	for (int attempt = 0;; attempt++)
 	{
 		PGconn	   *c = NULL;
@@ -247,6 +249,7 @@ cmp_do_rel(cmp_worker *w, cmp_task *k)
 		}
 		err_clear(&err);
 	}
+	progress_unit_end(d->run->prog);
 	pthread_mutex_lock(&d->lock);
 	rowhash_merge(&rel->hash[k->side], &res.hash);
 	pthread_mutex_unlock(&d->lock);
@@ -518,7 +521,7 @@ cmp_plan_rels(cmp_db *d, catalog_table *src, int nsrc, catalog_table *tgt, int n
 				n[s] = copy_plan_ranges(x->pages, split / 8192, COPY_PLAN_MAX_PARTS, ranges);
 			sides[s] = xcalloc((size_t) n[s], sizeof(stream_range));
 			if (n[s] == 1)
-				sides[s][0] = STREAM_WHOLE_TABLE;
+				sides[s][0] = stream_whole(x->via_root);
 			else
 				memcpy(sides[s], ranges, (size_t) n[s] * sizeof(stream_range));
 		}
