@@ -11,6 +11,7 @@
 # application's own values; after contract items must hold exactly that:
 # qty, title and flag of every row, no row missing and none extra.
 source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/60-expand-lib.bash"
 
 ROWS=3000
 pg_start s
@@ -114,33 +115,10 @@ DELETE FROM w_item WHERE id = :k;
 ROLLBACK TO SAVEPOINT s;
 END;
 SQL
-cat >"$A/new-delete.sql" <<SQL
-$pick
-\\set d random(1, 5)
-BEGIN;
-DELETE FROM items i USING w_item w WHERE w.id = i.id AND i.id = :k AND :d = 1;
-DELETE FROM w_item WHERE id = :k AND :d = 1;
-END;
-SQL
+cp "$A/old-delete.sql" "$A/new-delete.sql"  # both versions delete rows alike
 
-# app_run NAME SCRIPTS... / app_end NAME: an application version in the
-# background, 2 clients at 40 transactions/s; zero errors while it ran.
-app_run() {
-	local name=$1 args=()
-	shift
-	for f in "$@"; do args+=(-f "$A/$f.sql"); done
-	PGPASSFILE=$NO_PGPASS pgbench -n -c 2 -j 1 -R 40 -T 600 "${args[@]}" \
-		-h "$(pg_sockdir s)" -p "$(pg_port s)" -U postgres shop >"$T_TMP/$name.out" 2>"$T_TMP/$name.err" &
-	eval "PID_$name=$!"
-}
-app_end() {
-	local pid
-	pid=$(eval "echo \$PID_$1")
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	unlike "$(cat "$T_TMP/$1.err")" "ERROR|aborted|error" "$1 application version: no error" ||
-		diag "$(head -c 2000 "$T_TMP/$1.err")"
-}
+app_run() { script_app_run s shop "$A" "$@"; }
+app_end() { script_app_end "$@"; }
 
 app_run old old-insert old-update old-upsert old-delete old-savepoint
 sleep 1
