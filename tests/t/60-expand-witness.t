@@ -111,8 +111,9 @@ SQL
 } >"$A/old-savepoint.sql"
 
 # ---- the new version: it locks the member it works on first, as the guide
-# asks (two of its own transactions on one member then take turns)
-lock_k='SELECT id FROM cat_lovers WHERE id = :k FOR NO KEY UPDATE;'
+# asks (two of its own transactions on one member then take turns), and
+# gives cats only to a member that is still there
+lock_k='SELECT coalesce((SELECT 1 FROM cat_lovers WHERE id = :k FOR NO KEY UPDATE), 0) AS alive \gset'
 cat >"$A/new-cte.sql" <<'SQL'
 \set n random(1, 1000000000)
 BEGIN;
@@ -126,10 +127,12 @@ SQL
 { pick new; cat <<SQL
 BEGIN;
 $lock_k
+\\if :alive
 WITH c AS (INSERT INTO cats (name, color, cat_lover_id)
            VALUES ('second ' || :k, 'grey', :k), ('third ' || :k, 'white', :k)
            RETURNING id, cat_lover_id, name, color)
 INSERT INTO w_cat (cat_id, member_id, name, color) SELECT id, cat_lover_id, name, color FROM c;
+\\endif
 END;
 SQL
 } >"$A/new-more-cats.sql"
@@ -187,6 +190,7 @@ SQL
 { pick new; cat <<SQL
 BEGIN;
 $lock_k
+\\if :alive
 SAVEPOINT s;
 WITH c AS (INSERT INTO cats (name, color, cat_lover_id) VALUES ('undone', 'pink', :k) RETURNING id, cat_lover_id, name, color)
 INSERT INTO w_cat (cat_id, member_id, name, color) SELECT id, cat_lover_id, name, color FROM c;
@@ -195,6 +199,7 @@ DELETE FROM w_cat WHERE member_id = :k;
 ROLLBACK TO SAVEPOINT s;
 WITH c AS (INSERT INTO cats (name, color, cat_lover_id) VALUES ('kept', 'pink', :k) RETURNING id, cat_lover_id, name, color)
 INSERT INTO w_cat (cat_id, member_id, name, color) SELECT id, cat_lover_id, name, color FROM c;
+\\endif
 END;
 SQL
 } >"$A/new-savepoint.sql"
