@@ -160,7 +160,7 @@ app_run newer new-title new-delete
 sleep 1
 run_pgcarry schema complete items_v2 --target "$URI"
 is "$RC" 0 "complete exits 0 while the new version writes" || diag "$ERR"
-like "$OUT" "sync changes of items_v2: none" "the column sync deletes nothing"
+like "$OUT" "sync changes of items_v2: none recorded" "complete says what the sync recorded (the column operations record nothing)"
 sleep 1
 app_end newer
 
