@@ -33,6 +33,7 @@ enum
 	ARCHIVE_OPT_CLEAN,
 	ARCHIVE_OPT_DB,
 	ARCHIVE_OPT_NO_OWNER,
+	ARCHIVE_OPT_EXIT_ON_ERROR,
 	ARCHIVE_OPT_PROGRESS,
 	ARCHIVE_OPT_VERIFY,
 	ARCHIVE_OPT_PART_SIZE
@@ -89,6 +90,8 @@ archive_cli_import_help(void)
 		   "      --clean               replace target databases that already exist\n"
 		   "      --resume              finish an interrupted import (pgcarry archives)\n"
 		   "      --no-owner            do not restore object owners (pg_restore --no-owner)\n"
+		   "      --exit-on-error       stop a database at its first schema object that cannot\n"
+		   "                            be created (default: carry every other one, then fail)\n"
 		   "      --verify MODE         full (default: row counts and checksums), count, none\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
 		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
@@ -268,6 +271,7 @@ cmd_import(int argc, char **argv)
 		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
 		{"db", required_argument, NULL, ARCHIVE_OPT_DB},
 		{"no-owner", no_argument, NULL, ARCHIVE_OPT_NO_OWNER},
+		{"exit-on-error", no_argument, NULL, ARCHIVE_OPT_EXIT_ON_ERROR},
 		{"verify", required_argument, NULL, ARCHIVE_OPT_VERIFY},
 		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
 		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
@@ -303,6 +307,9 @@ cmd_import(int argc, char **argv)
 				break;
 			case ARCHIVE_OPT_NO_OWNER:
 				o.no_owner = true;
+				break;
+			case ARCHIVE_OPT_EXIT_ON_ERROR:
+				o.exit_on_error = true;
 				break;
 			case ARCHIVE_OPT_VERIFY:
 				if (verify_parse_mode(optarg, &o.verify) != 0)

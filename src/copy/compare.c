@@ -15,6 +15,7 @@
  * exit 3 when anything differs, 1 when something could not be read.
  */
 #include "catalog.h"
+#include "objects.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
@@ -520,7 +521,7 @@ cmp_plan_rels(cmp_db *d, catalog_table *src, int nsrc, catalog_table *tgt, int n
 				n[s] = copy_plan_ranges(x->pages, split / 8192, COPY_PLAN_MAX_PARTS, ranges);
 			sides[s] = xcalloc((size_t) n[s], sizeof(stream_range));
 			if (n[s] == 1)
-				sides[s][0] = STREAM_WHOLE_TABLE;
+				sides[s][0] = stream_whole(x->via_root);
 			else
 				memcpy(sides[s], ranges, (size_t) n[s] * sizeof(stream_range));
 		}
@@ -554,6 +555,7 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 	int			nobjs[2] = {0, 0};
 	catalog_sequence *seqs[2] = {NULL, NULL};
 	int			nseqs[2] = {0, 0};
+	objects    *inv[2] = {NULL, NULL};
 	int			rc = -1;
 	for (int s = 0; s < 2; s++)
 	{
@@ -567,13 +569,18 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 		if (catalog_objects(d->conn[s], &objs[s], &nobjs[s], err) != 0
 			|| catalog_tables(d->conn[s], &d->tables[s], &d->ntables[s], err) != 0
 			|| catalog_matviews(d->conn[s], &d->mviews[s], &d->nmviews[s], err) != 0
-			|| catalog_sequences(d->conn[s], &seqs[s], &nseqs[s], err) != 0)
+			|| catalog_sequences(d->conn[s], &seqs[s], &nseqs[s], err) != 0
+			|| !(inv[s] = objects_read(d->conn[s], err)))
 		{
 			err_prefix(err, "on the %s: ", sides[s]);
 			goto done;
 		}
 	}
 	cmp_objects(d, objs[0], nobjs[0], objs[1], nobjs[1]);
+	/* Validity, owners, privileges, comments, and the kinds above does not
+	 * list (casts, operators, rules, publications...). */
+	objects_compare_opts oo = {.known_kinds_elsewhere = true};
+	objects_compare(inv[0], inv[1], &oo, r->report, d->name);
 	verify_report_objects_checked(r->report, d->name, nobjs[0]);
 	cmp_sequences(d, seqs[0], nseqs[0], seqs[1], nseqs[1]);
 
@@ -611,6 +618,7 @@ done:
 	{
 		catalog_objects_free(objs[s], nobjs[s]);
 		catalog_sequences_free(seqs[s], nseqs[s]);
+		objects_free(inv[s]);
 	}
 	return rc;
 }

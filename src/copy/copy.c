@@ -45,11 +45,13 @@
 #include "copy/common.h"
 #include "copy/plan.h"
 #include "ddl.h"
+#include "objects.h"
 #include "progress.h"
 #include "snapshot.h"
 #include "state.h"
 #include "stream.h"
 #include "util/buf.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "verify.h"
@@ -70,7 +72,8 @@ enum
 	COPY_OPT_CLEAN,
 	COPY_OPT_RESUME,
 	COPY_OPT_VERIFY,
-	COPY_OPT_STATE_DIR
+	COPY_OPT_STATE_DIR,
+	COPY_OPT_EXIT_ON_ERROR
 };
 
 /* Large objects per batch (one task). */
@@ -91,6 +94,8 @@ typedef struct copy_opts
 	bool		resume;
 	verify_mode verify;
 	const char *state_dir;
+	bool		exit_on_error;	/* stop a database at its first schema
+								 * object that cannot be created */
 } copy_opts;
 
 /* What the coordinator decided to do with a database. */
@@ -139,6 +144,10 @@ struct copy_db
 	char	   *snap_id;
 	ddl_dump   *dump;
 	ddl_restore_opts ddl;
+	ddl_failures schema_failures;	/* objects pg_restore could not create
+									 * (pre-data, then post-data) */
+	objects    *src_objects;	/* the source's schema inventory, read under
+								 * the snapshot (NULL: --verify none) */
 
 	catalog_table *tables;
 	int			ntables;
@@ -231,6 +240,8 @@ copy_help(void)
 		   "      --progress-file FILE JSON progress lines into FILE, not stderr\n"
 		   "      --state-dir DIR      where resume state is kept\n"
 		   "                           (default: $XDG_STATE_HOME/pgcarry or ~/.local/state/pgcarry)\n"
+		   "      --exit-on-error      stop a database at its first schema object that cannot\n"
+		   "                           be created (default: carry every other one, then fail)\n"
 		   "\n"
 		   "The source is only read.  A target database that already holds objects is\n"
 		   "refused unless --clean or --resume is given.  The verification report goes to\n"
@@ -253,6 +264,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		{"resume", no_argument, NULL, COPY_OPT_RESUME},
 		{"verify", required_argument, NULL, COPY_OPT_VERIFY},
 		{"state-dir", required_argument, NULL, COPY_OPT_STATE_DIR},
+		{"exit-on-error", no_argument, NULL, COPY_OPT_EXIT_ON_ERROR},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -274,6 +286,9 @@ copy_parse(int argc, char **argv, copy_opts *o)
 				break;
 			case COPY_OPT_RESUME:
 				o->resume = true;
+				break;
+			case COPY_OPT_EXIT_ON_ERROR:
+				o->exit_on_error = true;
 				break;
 			case COPY_OPT_VERIFY:
 				if (verify_parse_mode(optarg, &o->verify) != 0)
@@ -333,7 +348,7 @@ copy_task_new(copy_task_kind kind, copy_db *d, copy_table *t)
 	k->kind = kind;
 	k->db = d;
 	k->tbl = t;
-	k->range = STREAM_WHOLE_TABLE;
+	k->range = stream_whole(t && t->t->via_root);
 	return k;
 }
 
@@ -348,6 +363,21 @@ copy_push(copy_db *d, copy_task *k, int64_t prio)
 /* ------------------------------------------------------------------------
  * Tables
  * ------------------------------------------------------------------------ */
+
+/* Counts every row of a partitioned table (all of its partitions) into
+ * *rows.  Returns 0, or -1 with err set. */
+static int
+copy_count_tree(PGconn *conn, const char *qualified, int64_t *rows, pgc_err *err)
+{
+	char	   *sql = xasprintf("SELECT pg_catalog.count(*) FROM %s", qualified);
+	char	   *v = conn_query_value(conn, sql, 0, NULL, err);
+	free(sql);
+	if (!v)
+		return -1;
+	*rows = strtoll(v, NULL, 10);
+	free(v);
+	return 0;
+}
 
 /*
  * Reads the target's copy of a table (or one slice of its pages) and
@@ -369,14 +399,17 @@ copy_verify_read(copy_worker *w, copy_table *ct, const stream_range *range, rowh
 		if (rc == 0 && r->o->verify == VERIFY_FULL)
 		{
 			stream_result res;
-			rc = verify_table_checksum(w->pair.tgt, ct->t->qualified, ct->t->columns, range, NULL,
-									   ct->fmt, NULL, &res, &err);
+			stream_range whole = stream_whole(ct->t->via_root);
+			rc = verify_table_checksum(w->pair.tgt, ct->t->qualified, ct->t->columns,
+									   range ? range : &whole, NULL, ct->fmt, NULL, &res, &err);
 			*tgt = res.hash;
 		}
 		else if (rc == 0)
 		{
 			int64_t		rows = 0;
-			rc = verify_table_count(w->pair.tgt, ct->t->qualified, NULL, &rows, &err);
+			rc = ct->t->via_root
+				? copy_count_tree(w->pair.tgt, ct->t->qualified, &rows, &err)
+				: verify_table_count(w->pair.tgt, ct->t->qualified, NULL, &rows, &err);
 			tgt->rows = (uint64_t) rows;
 		}
 		if (rc == 0)
@@ -452,7 +485,7 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 		return -1;
 	if (whole)
 	{
-		char	   *trunc = xasprintf("TRUNCATE ONLY %s", ct->t->qualified);
+		char	   *trunc = stream_truncate_sql(ct->t->qualified, ct->t->via_root);
 		int			rc = conn_exec(w->pair.tgt, trunc, err);
 		free(trunc);
 		if (rc != 0)
@@ -462,7 +495,10 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 		}
 	}
 	char	   *out = stream_copy_out_sql(ct->t->qualified, ct->t->columns, range, NULL, ct->fmt);
-	char	   *in = stream_copy_in_sql(ct->t->qualified, ct->t->columns, ct->fmt, whole);
+	/* COPY FREEZE is refused for a partitioned table: rows routed through
+	 * the root load without it. */
+	char	   *in = stream_copy_in_sql(ct->t->qualified, ct->t->columns, ct->fmt,
+										whole && !ct->t->via_root);
 	stream_tick tick = {copy_tick, d};
 	int			rc = stream_copy(w->pair.src, out, w->pair.tgt, in, ct->fmt, &tick, res, err);
 	free(out);
@@ -498,6 +534,7 @@ copy_early_indexes(copy_table *ct)
 	ro.only_ids = ct->early_ids;
 	ro.nonly = ct->nearly;
 	ro.tolerate_existing = d->action == COPY_ACT_RESUME;
+	ro.failures = NULL;			/* what fails is left to post-data */
 	pgc_err		err = PGC_ERR_INIT;
 	if (ddl_restore(r->tools, d->dump, DDL_ENTRIES, r->o->cli.target, "target", d->info->name, &ro, &err) != 0)
 	{
@@ -515,6 +552,57 @@ copy_early_indexes(copy_table *ct)
 
 static void copy_push(copy_db *d, copy_task *k, int64_t prio);
 static copy_task *copy_task_new(copy_task_kind kind, copy_db *d, copy_table *t);
+
+/* Whether the table of that OID on the source is among the objects
+ * pre-data could not create. */
+static bool
+copy_table_not_created(const copy_db *d, uint32_t oid)
+{
+	for (int i = 0; i < d->schema_failures.n; i++)
+		if (d->schema_failures.items[i].classid == 1259 && d->schema_failures.items[i].objid == oid)
+			return true;
+	return false;
+}
+
+/* Compares the target's schema inventory with the source's (read under
+ * the snapshot); differences go to the report.  Returns 0, or -1 with err
+ * set when the target's could not be read. */
+static int
+copy_verify_objects(copy_worker *w, copy_db *d, pgc_err *err)
+{
+	progress_phase(d->run->prog, d->index, "verifying schema");
+	objects    *tgt = objects_read(w->pair.tgt, err);
+	if (!tgt)
+	{
+		err_prefix(err, "on the target: ");
+		return -1;
+	}
+	objects_compare_opts o = {.no_owner = d->ddl.no_owner, .no_privileges = d->ddl.no_privileges};
+	int			ndiff = objects_compare(d->src_objects, tgt, &o, d->run->report, d->info->name);
+	char	   *kinds = objects_summary(d->src_objects);
+	log_info("schema verified: %d objects on the source (%s), %d on the target, %d %s", objects_count(d->src_objects),
+			 kinds, objects_count(tgt), ndiff, ndiff == 1 ? "difference" : "differences");
+	free(kinds);
+	objects_free(tgt);
+	return 0;
+}
+
+/* Names each object pg_restore could not create, with the server's whole
+ * message and statement, as a failure of the database: it is not reported
+ * verified, and the run exits 1. */
+static void
+copy_report_schema_failures(copy_db *d)
+{
+	for (int i = 0; i < d->schema_failures.n; i++)
+	{
+		const ddl_failure *f = &d->schema_failures.items[i];
+		pgc_err		err = PGC_ERR_INIT;
+		err_set(&err, "could not create %s in database \"%s\" on the target", f->object, d->info->name);
+		err_detail(&err, "%s", f->message);
+		copy_fail(d, "schema object", f->object, &err);
+		err_clear(&err);
+	}
+}
 
 static const char copy_target_pages_sql[] =
 	"SELECT pg_catalog.pg_relation_size($1::pg_catalog.regclass) / 8192";
@@ -834,6 +922,7 @@ copy_sequences(copy_worker *w, copy_db *d, pgc_err *err)
 			catalog_sequence *s = &d->seqs[i];
 			if (!s->last_value)
 				continue;
+			FAULT_ONCE("copy-skip-setval", true) continue;
 			char	   *name = conn_quote_literal(tgt, s->qualified);
 			char	   *val = conn_quote_literal(tgt, s->last_value);
 			buf_printf(&sql, "SELECT pg_catalog.setval(%s::pg_catalog.regclass, %s::bigint, %s);", name,
@@ -946,9 +1035,11 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		if (rc != 0)
 			goto fail;
 		log_info("post-data schema applied in %.1f s", copy_seconds_since(&t0));
-		if (state_db_set(r->st, d->info->name, STATE_POST_DATA, &err) != 0)
+		/* With objects missing, a --resume runs post-data again. */
+		if (d->schema_failures.n == 0 && state_db_set(r->st, d->info->name, STATE_POST_DATA, &err) != 0)
 			goto fail;
 	}
+	copy_report_schema_failures(d);
 	/* Tables were analyzed one by one as they came in; what is left are
 	 * partitioned tables (statistics over their partitions) and the
 	 * materialized views post-data refreshed. */
@@ -974,6 +1065,9 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 			goto fail;
 		}
 	}
+	/* The schema itself, object by object, against the source's. */
+	if (d->src_objects && copy_verify_objects(w, d, &err) != 0)
+		goto fail;
 	/*
 	 * The database's own properties last, once nothing more is written:
 	 * settings such as default_transaction_read_only or statement_timeout
@@ -1230,9 +1324,21 @@ copy_drop_target_db(copy_run *r, PGconn *tgt_maint, copy_db *d, pgc_err *err)
 	if (rc != 0)
 	{
 		bool		in_use = strcmp(err->sqlstate, "55006") == 0;
+		/* 55006 is also a subscription that uses the database: then the
+		 * server's own reason is the message. */
+		bool		sessions = in_use && err->message && strstr(err->message, "other users");
+		char	   *reason = err->message ? xstrdup(err->message) : NULL;
 		char	   *detail = err->detail ? xstrdup(err->detail) : NULL;
 		err_clear(err);
-		if (in_use)
+		if (in_use && !sessions && reason)
+		{
+			err_set(err, "could not drop database \"%s\" on the target: %s", d->info->name, reason);
+			if (detail)
+				err_detail(err, "%s", detail);
+			err_hint(err, "Remove what uses it on the target (for a subscription: DROP SUBSCRIPTION) "
+					 "and run the command again.");
+		}
+		else if (in_use)
 		{
 			err_set(err, "could not drop database \"%s\" on the target: other sessions are connected to it",
 					d->info->name);
@@ -1243,6 +1349,7 @@ copy_drop_target_db(copy_run *r, PGconn *tgt_maint, copy_db *d, pgc_err *err)
 		}
 		else
 			err_set(err, "could not drop database \"%s\" on the target", d->info->name);
+		free(reason);
 		free(detail);
 		return -1;
 	}
@@ -1386,6 +1493,13 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 	{
 		copy_table *ct = &d->ct[i];
 		units++;
+		if (copy_table_not_created(d, ct->t->oid))
+		{
+			log_error("table %s could not be created on the target: its rows are not copied",
+					  ct->t->display);
+			progress_unit_done(r->prog, d->index, 0);
+			continue;
+		}
 		if (resuming)
 		{
 			state_unit	u;
@@ -1418,7 +1532,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		if (!tgt && !(tgt = stream_conn_open(r->o->cli.target, d->info->name, "target", d->info->encoding,
 											 false, err)))
 			goto fail;
-		char	   *trunc = xasprintf("TRUNCATE ONLY %s", ct->t->qualified);
+		char	   *trunc = stream_truncate_sql(ct->t->qualified, ct->t->via_root);
 		int			rc = conn_exec(tgt, trunc, err);
 		free(trunc);
 		if (rc != 0)
@@ -1513,6 +1627,11 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	if (catalog_tables(d->snap_conn, &d->tables, &d->ntables, err) != 0
 		|| catalog_sequences(d->snap_conn, &d->seqs, &d->nseqs, err) != 0)
 		return -1;
+	if (r->o->verify != VERIFY_NONE && !(d->src_objects = objects_read(d->snap_conn, err)))
+	{
+		err_prefix(err, "on the source: ");
+		return -1;
+	}
 	if (copy_check_roles(d, tgt_maint, err) != 0)
 		return -1;
 
@@ -1524,6 +1643,8 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	log_info("schema of \"%s\" dumped in %.1f s", name, copy_seconds_since(&t0));
 
 	d->ddl.maintenance_db = r->target_maint;
+	d->ddl.exit_on_error = r->o->exit_on_error;
+	d->ddl.failures = &d->schema_failures;
 	if (d->action == COPY_ACT_CREATE || d->action == COPY_ACT_RECREATE)
 	{
 		if (state_db_set(r->st, name, STATE_CREATING, err) != 0
@@ -1790,6 +1911,8 @@ out:
 		copy_db    *d = &r.dbs[i];
 		copy_release_snapshot(d);
 		ddl_dump_free(d->dump);
+		ddl_failures_free(&d->schema_failures);
+		objects_free(d->src_objects);
 		catalog_tables_free(d->tables, d->ntables);
 		catalog_sequences_free(d->seqs, d->nseqs);
 		for (int j = 0; d->ct && j < d->ntables; j++)
