@@ -184,6 +184,7 @@ verify_add(verify_report *r, const char *db, verify_kind kind, const char *kind_
 	e->checksum = checksum ? checksum : "-";
 	e->status = st;
 	e->note = note && *note ? xstrdup(note) : NULL;
+	e->keys = NULL;
 	pthread_mutex_unlock(&r->lock);
 }
 
