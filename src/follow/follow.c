@@ -167,6 +167,8 @@ follow_repl_open(const char *source, const char *dbname, pgc_err *err)
 		PQfinish(conn);
 		return NULL;
 	}
+	/* Ctrl-C cancels a slot creation waiting for transactions to end. */
+	cleanup_track_conn(conn);
 	return conn;
 }
 
@@ -461,6 +463,8 @@ follow_db_snapshot_done(follow_db *f)
 {
 	if (!f)
 		return;
+	if (f->repl)
+		cleanup_untrack_conn(f->repl);
 	PQfinish(f->repl);
 	f->repl = NULL;
 	free(f->snapshot);
