@@ -28,6 +28,8 @@ static const main_command main_commands[] = {
 	{"import", cmd_import, "load an archive or any pg_dump output into a server, then verify"},
 	{"verify-archive", cmd_verify_archive, "check an archive's files and checksums without a server"},
 	{"schema", cmd_schema, "versioned and expand/contract migrations on a live database"},
+	{"follow", cmd_follow, "status of databases copy --follow keeps in sync, or stop following"},
+	{"cutover", cmd_cutover, "fence the source, wait for the target, verify, and switch"},
 	{NULL, NULL, NULL}
 };
 

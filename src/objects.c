@@ -146,8 +146,9 @@ static const char objects_inventory_sql[] =
 	" SELECT 'pg_catalog.pg_foreign_server'::pg_catalog.regclass, s.oid, s.srvowner, " OBJECTS_ACL("s.srvacl") ", ''"
 	"   FROM pg_catalog.pg_foreign_server s"
 	" UNION ALL"
-	" SELECT 'pg_catalog.pg_user_mapping'::pg_catalog.regclass, um.oid, NULL, NULL, ''"
-	"   FROM pg_catalog.pg_user_mapping um"
+	/* the view, not the catalog: any role may read it, as pg_dump does */
+	" SELECT 'pg_catalog.pg_user_mapping'::pg_catalog.regclass, um.umid, NULL, NULL, ''"
+	"   FROM pg_catalog.pg_user_mappings um"
 	" UNION ALL"
 	" SELECT 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass, st.oid, st.stxowner, NULL, ''"
 	"   FROM pg_catalog.pg_statistic_ext st"

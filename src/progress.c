@@ -480,7 +480,7 @@ progress_estimate(const progress_ring *r, double now, progress_snap *s)
 	s->rate = rate_b > 0 ? rate_b : 0;
 	if (f >= 1.0)
 		s->eta = 0;
-	else if (since < 1.0 || rate_f <= 0 || f <= 0)
+	else if (since < 0.5 || rate_f <= 0 || f <= 0)
 		s->eta = -1;
 	else
 		s->eta = (1.0 - f) / rate_f;

@@ -1163,10 +1163,10 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		if (role)
 			err_hint(err, "A role the archive's objects belong to is missing on the target: import "
 					 "the roles too (--roles), or load without owners (--no-owner).  The database "
-					 "stays marked unfinished; import again with --clean.");
+					 "stays marked unfinished; then run the same import with --resume.");
 		else
 			err_hint(err, "Each is named above with the server's message.  The database stays marked "
-					 "unfinished (pgcarry.import); fix the cause and import again with --clean.");
+					 "unfinished (pgcarry.import); fix the cause and then run the same import with --resume.");
 		goto done;
 	}
 	progress_phase(prog, index, "verifying");
@@ -1174,6 +1174,21 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	if (db.verify != VERIFY_NONE && archive_import_verify_schema(&db, coord, err) != 0)
 		goto done;
+	/* Every table of the manifest was loaded and checked, or kept: one
+	 * that was not is a difference, never a silent omission. */
+	for (int t = 0; t < mdb->ntables; t++)
+		if (!db.recorded[t])
+		{
+			char *disp = archive_import_display(mdb->tables[t].schema, mdb->tables[t].name);
+			char *msg = xasprintf("table %s of the archive was not loaded into database \"%s\"", disp, name);
+			log_report(LOG_ERROR, msg, NULL, NULL);
+			verify_report_failed(run->report, name, "table", disp, "not loaded");
+			archive_import_recorded(&db);
+			db.recorded[t] = true;
+			db.ndiff++;
+			free(msg);
+			free(disp);
+		}
 	if (db.ndiff > 0)
 	{
 		err_set(err, "database \"%s\" differs from the archive: %d difference%s", name, db.ndiff,
@@ -1434,22 +1449,30 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 {
 	umask(077);
 	const char *root = o->input;
+	char *unpacked = NULL;		/* a tar's tree, in the private directory */
 	if (tar)
 	{
 		const char *tmp = cleanup_private_tmpdir(err);
 		if (!tmp)
 			return EXIT_FAIL;
+		/* Apart from the scratch files of the import: every file of the
+		 * archive's tree is checked against the manifest. */
+		if (archive_file_mkdirs(tmp, "archive", err) != 0)
+			return EXIT_FAIL;
+		unpacked = xasprintf("%s/archive", tmp);
 		log_info("unpacking %s", strcmp(o->input, "-") == 0 ? "standard input" : o->input);
-		if (tarstream_extract(o->input, tmp, err) != 0)
+		if (tarstream_extract(o->input, unpacked, err) != 0)
 		{
 			err_hint(err, "Nothing was loaded into the target.");
+			free(unpacked);
 			return EXIT_FAIL;
 		}
-		root = tmp;
+		root = unpacked;
 	}
 	manifest *m = manifest_read(root, err);
 	if (!m)
 	{
+		free(unpacked);
 		if (tar && err->message && strstr(err->message, "has no " MANIFEST_NAME))
 		{
 			err_clear(err);
@@ -1606,5 +1629,6 @@ done:
 	verify_report_free(report);
 	free(chosen);
 	manifest_destroy(m);
+	free(unpacked);
 	return rc;
 }

@@ -640,6 +640,7 @@ cmd_verify_archive(int argc, char **argv)
 
 	pgc_err err = PGC_ERR_INIT;
 	const char *root = path;
+	char *unpacked = NULL;		/* a tar's tree, in the private directory */
 	struct stat st;
 	if (strcmp(path, "-") != 0 && stat(path, &st) != 0)
 	{
@@ -657,13 +658,24 @@ cmd_verify_archive(int argc, char **argv)
 			err_clear(&err);
 			return EXIT_FAIL;
 		}
-		if (tarstream_extract(path, tmp, &err) != 0)
+		/* Apart from any other file of the private directory: every file
+		 * of the archive's tree is checked against the manifest. */
+		unpacked = xasprintf("%s/archive", tmp);
+		if (archive_file_mkdirs(tmp, "archive", &err) != 0)
 		{
 			err_report(&err);
 			err_clear(&err);
+			free(unpacked);
+			return EXIT_FAIL;
+		}
+		if (tarstream_extract(path, unpacked, &err) != 0)
+		{
+			err_report(&err);
+			err_clear(&err);
+			free(unpacked);
 			return EXIT_DIFFERENT;
 		}
-		root = tmp;
+		root = unpacked;
 	}
 	manifest *m = manifest_read(root, &err);
 	if (!m)
@@ -677,6 +689,7 @@ cmd_verify_archive(int argc, char **argv)
 		}
 		err_report(&err);
 		err_clear(&err);
+		free(unpacked);
 		return EXIT_DIFFERENT;
 	}
 	archive_verify_report rep = {0};
@@ -710,5 +723,6 @@ cmd_verify_archive(int argc, char **argv)
 	archive_verify_report_free(&rep);
 	manifest_destroy(m);
 	err_clear(&err);
+	free(unpacked);
 	return rc;
 }

@@ -45,6 +45,7 @@
 #include "copy/common.h"
 #include "copy/plan.h"
 #include "ddl.h"
+#include "follow/follow.h"
 #include "objects.h"
 #include "progress.h"
 #include "snapshot.h"
@@ -73,7 +74,8 @@ enum
 	COPY_OPT_RESUME,
 	COPY_OPT_VERIFY,
 	COPY_OPT_STATE_DIR,
-	COPY_OPT_EXIT_ON_ERROR
+	COPY_OPT_EXIT_ON_ERROR,
+	COPY_OPT_FOLLOW
 };
 
 /* Large objects per batch (one task). */
@@ -96,6 +98,8 @@ typedef struct copy_opts
 	const char *state_dir;
 	bool		exit_on_error;	/* stop a database at its first schema
 								 * object that cannot be created */
+	bool		follow;			/* --follow: then the target follows the
+								 * source (follow/follow.h) */
 } copy_opts;
 
 /* What the coordinator decided to do with a database. */
@@ -141,6 +145,7 @@ struct copy_db
 
 	PGconn	   *snap_conn;
 	snapshot   *snap;
+	follow_db  *follow;			/* --follow: the slot whose snapshot is read */
 	char	   *snap_id;
 	ddl_dump   *dump;
 	ddl_restore_opts ddl;
@@ -242,6 +247,8 @@ copy_help(void)
 		   "                           (default: $XDG_STATE_HOME/pgcarry or ~/.local/state/pgcarry)\n"
 		   "      --exit-on-error      stop a database at its first schema object that cannot\n"
 		   "                           be created (default: carry every other one, then fail)\n"
+		   "      --follow             then keep the target in sync through logical replication,\n"
+		   "                           until pgcarry cutover or follow stop (see docs/follow.md)\n"
 		   "\n"
 		   "The source is only read.  A target database that already holds objects is\n"
 		   "refused unless --clean or --resume is given.  The verification report goes to\n"
@@ -265,6 +272,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		{"verify", required_argument, NULL, COPY_OPT_VERIFY},
 		{"state-dir", required_argument, NULL, COPY_OPT_STATE_DIR},
 		{"exit-on-error", no_argument, NULL, COPY_OPT_EXIT_ON_ERROR},
+		{"follow", no_argument, NULL, COPY_OPT_FOLLOW},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -290,6 +298,9 @@ copy_parse(int argc, char **argv, copy_opts *o)
 			case COPY_OPT_EXIT_ON_ERROR:
 				o->exit_on_error = true;
 				break;
+			case COPY_OPT_FOLLOW:
+				o->follow = true;
+				break;
 			case COPY_OPT_VERIFY:
 				if (verify_parse_mode(optarg, &o->verify) != 0)
 					return cli_usage_error("copy", "--verify must be \"full\", \"count\" or \"none\", not \"%s\"",
@@ -308,6 +319,8 @@ copy_parse(int argc, char **argv, copy_opts *o)
 	}
 	if (o->clean && o->resume)
 		return cli_usage_error("copy", "--clean and --resume cannot be used together");
+	if (o->follow && o->resume)
+		return cli_usage_error("copy", "--follow and --resume cannot be used together yet");
 	return copy_cli_finish("copy", &o->cli, argc, argv);
 }
 
@@ -1620,7 +1633,16 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	d->snap_conn = stream_conn_open(r->o->cli.source, name, "source", d->info->encoding, true, err);
 	if (!d->snap_conn)
 		return -1;
-	d->snap = snapshot_export(d->snap_conn, err);
+	if (r->o->follow)
+	{
+		/* The slot's snapshot: the target then applies every later change. */
+		if (!(d->follow = follow_db_start(r->o->cli.source, name, err)))
+			return -1;
+		d->snap = snapshot_adopt(d->snap_conn, follow_db_snapshot(d->follow), err);
+		follow_db_snapshot_done(d->follow);
+	}
+	else
+		d->snap = snapshot_export(d->snap_conn, err);
 	if (!d->snap)
 		return -1;
 	d->snap_id = xstrdup(snapshot_id(d->snap));
@@ -1749,6 +1771,31 @@ done:
  * The command
  * ------------------------------------------------------------------------ */
 
+static int copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint);
+
+/* copy_run_all, then with --follow the subscriptions (or, when the copy
+ * did not succeed, the removal of every follow object it created). */
+static int
+copy_run_follow(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
+{
+	int			rc = copy_run_all(r, src_maint, tgt_maint);
+	if (!r->o->follow)
+		return rc;
+	follow_db **fs = xcalloc((size_t) r->ndbs + 1, sizeof *fs);
+	for (int i = 0; i < r->ndbs; i++)
+		fs[i] = r->dbs[i].follow;
+	pgc_err		err = PGC_ERR_INIT;
+	if (follow_finish_copy(fs, r->ndbs, rc == EXIT_OK, r->o->cli.source, r->o->cli.target, &err) != 0)
+	{
+		err_report(&err);
+		if (rc == EXIT_OK)
+			rc = EXIT_FAIL;
+	}
+	err_clear(&err);
+	free(fs);
+	return rc;
+}
+
 static int
 copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 {
@@ -1756,6 +1803,20 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 	int			rc = copy_preflight(r, tgt_maint);
 	if (rc != 0)
 		return rc;
+	if (r->o->follow)
+	{
+		const char **names = xcalloc((size_t) r->ndbs + 1, sizeof *names);
+		for (int i = 0; i < r->ndbs; i++)
+			names[i] = r->dbs[i].info->name;
+		rc = follow_preflight(src_maint, tgt_maint, r->o->cli.source, names, r->ndbs, &err);
+		free(names);
+		if (rc != 0)
+		{
+			err_report(&err);
+			err_clear(&err);
+			return EXIT_FAIL;
+		}
+	}
 
 	if (r->o->roles && copy_roles(r, src_maint, tgt_maint, &err) != 0)
 	{
@@ -1897,7 +1958,7 @@ cmd_copy(int argc, char **argv)
 		rowhash_init(&r.dbs[i].lo_src);
 		rowhash_init(&r.dbs[i].lo_tgt);
 	}
-	rc = copy_run_all(&r, src, tgt);
+	rc = copy_run_follow(&r, src, tgt);
 
 out:
 	if (err.set)
@@ -1910,6 +1971,7 @@ out:
 	{
 		copy_db    *d = &r.dbs[i];
 		copy_release_snapshot(d);
+		follow_db_free(d->follow);
 		ddl_dump_free(d->dump);
 		ddl_failures_free(&d->schema_failures);
 		objects_free(d->src_objects);

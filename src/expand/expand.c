@@ -30,6 +30,12 @@
  *     row-by-row comparison of the old shape with the new in batches of
  *     keys; the result is stored.  start stops at a difference (exit 3);
  *     complete refuses to contract (exit 3).
+ *   sync changes: the sync triggers' audit (expand_plan.h) records every
+ *     row they delete or overwrite in pgcarry_expand.sync_changes with its
+ *     cause; status shows the counts and first keys, complete shows them
+ *     before it contracts and refuses (exit 3) when rows of the new shape
+ *     were removed with no explicit old-version change as cause, unless
+ *     --force.
  *
  * One runner per migration: a session advisory lock, polled for a while (a
  * killed runner's session takes a moment to go away).
@@ -740,7 +746,7 @@ expand_changes_check(expand_run *r, pgc_err *err)
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0)
-		printf("sync changes of %s: none (the sync triggers deleted or overwrote no row)\n", r->name);
+		printf("sync changes of %s: none recorded (no row of a moved column was deleted or overwritten by the sync)\n", r->name);
 	else
 	{
 		printf("sync changes of %s:\n", r->name);

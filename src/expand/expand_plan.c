@@ -867,6 +867,8 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		"  IF current_setting('" EXPAND_PLAN_GUARD "', true) = 'off' THEN RETURN NULL; END IF;\n"
 		"  IF TG_OP = 'UPDATE' THEN\n"
 		"    IF (%s) IS NOT DISTINCT FROM (%s) THEN RETURN NULL; END IF;\n"
+		"  ELSIF %s THEN\n"
+		"    RETURN NULL;\n"
 		"  END IF;\n"
 		"  PERFORM set_config('" EXPAND_PLAN_GUARD "', 'off', true);\n"
 		"  SELECT min(%s) INTO first_key FROM %s WHERE %s = NEW.%s;\n"
@@ -879,7 +881,7 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		"    IF first_key IS NOT NULL AND NOT (%s) THEN\n"
 		"      SELECT %s INTO %s FROM %s WHERE %s = NEW.%s ORDER BY %s LIMIT 1;\n"
 		"      ", fold, declare.data,
-		old_vals.data, new_vals.data,
+		old_vals.data, new_vals.data, all_null.data,
 		qk, qn, qr, t.pk,
 		all_null.data,
 		qn, qr, t.pk, to_list.data, new_vals.data,

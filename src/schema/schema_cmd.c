@@ -797,7 +797,8 @@ schema_verb_known(const char *v)
 int
 cmd_schema(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
+		|| strcmp(argv[1], "-?") == 0)
 	{
 		if (argc < 2)
 		{

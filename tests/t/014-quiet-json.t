@@ -13,7 +13,7 @@ pg_sql src shop "CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO it
 all_json() { perl -MJSON::PP -ne 'eval { JSON::PP->new->decode($_); 1 } or print' <<<"$1"; }
 
 # -? is help, for pgcarry and for each command.
-for cmd in "" ping copy compare export import verify-archive "schema status"; do
+for cmd in "" ping copy compare export import verify-archive schema "schema status"; do
 	run_pgcarry $cmd -?
 	is "$RC" 0 "pgcarry $cmd -? exits 0"
 	like "$OUT" "Usage:|Options:" "pgcarry $cmd -? prints the help"

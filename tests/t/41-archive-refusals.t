@@ -165,7 +165,8 @@ run_pgcarry import --target "$(pg_uri tgt)" --input "$T_TMP/owned" --progress no
 is "$RC" 1 "import without the owner role exits 1"
 is "$(head -1 <<<"$ERR")" 'pgcarry: [owned] warning: role "only_on_src", owner of database "owned" on the source, does not exist on the target; the database belongs to the importing role' \
 	"the missing database owner is a warning"
-like "$ERR" 'error: could not restore the pre-data schema of database "owned"' "the pre-data failure is named"
+like "$ERR" 'error: (could not restore the pre-data schema of database "owned"|1 schema object of database "owned" could not be created)' \
+	"the pre-data failure is named"
 like "$ERR" 'role "only_on_src" does not exist' "with the server's reason"
 like "$ERR" 'hint: A role the archive.s objects belong to is missing on the target: import the roles too \(--roles\), or load without owners \(--no-owner\)' \
 	"and the ways out"
