@@ -97,7 +97,9 @@ archive_cli_import_help(void)
 		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
 		   "\n"
 		   "A pgcarry archive is checked file by file before it is loaded, and the loaded\n"
-		   "database is verified against the archive (row counts and checksums).\n"
+		   "database is verified against the archive (row counts and checksums).  A\n"
+		   "database that fails never stops the others; --resume finishes what an\n"
+		   "interrupted import left.\n"
 		   "Exit status 3 when the verification finds a difference.\n"
 		   "\n%s", cli_common_help);
 }

@@ -998,7 +998,8 @@ typedef struct import_runner
  * A database with no unfinished mark, met by --resume: an earlier run
  * finished it, or it is not the archive's at all.  When every table of the
  * archive is there, it is checked against the archive like a loaded one
- * (tables, sequences, large objects) and kept; otherwise it is refused.
+ * (tables, sequences, large objects, schema objects) and kept; otherwise
+ * it is refused.
  * Returns EXIT_OK, EXIT_DIFFERENT, or EXIT_FAIL with err set; 1 when the
  * database holds none of the archive's tables (then it is loaded as usual).
  */
@@ -1025,6 +1026,8 @@ archive_import_check_earlier(import_db *db, pgc_err *err)
 				rc = EXIT_FAIL;
 		}
 		if (rc == EXIT_OK && db->verify != VERIFY_NONE && archive_import_verify_rest(db, conn, err) != 0)
+			rc = EXIT_FAIL;
+		if (rc == EXIT_OK && db->verify != VERIFY_NONE && archive_import_verify_schema(db, conn, err) != 0)
 			rc = EXIT_FAIL;
 		if (rc == EXIT_OK && db->ndiff > 0)
 		{
