@@ -1101,6 +1101,10 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 	else if (r->o->verify == VERIFY_NONE)
 		log_notice("database \"%s\" copied (not verified) in %.1f s", d->info->name,
 				   copy_seconds_since(&d->started));
+	else if (d->schema_failures.n > 0)
+		log_error("database \"%s\" is incomplete: %d schema object%s could not be created (named above); "
+				  "once the cause is fixed, copy it again with --clean", d->info->name, d->schema_failures.n,
+				  d->schema_failures.n == 1 ? "" : "s");
 	else
 		log_error("database \"%s\" copied, but verification found %d %s", d->info->name,
 				  verify_report_problems(r->report, d->info->name),

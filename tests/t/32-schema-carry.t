@@ -78,6 +78,8 @@ like "$ERR" "    note text COLLATE pg_catalog.only_here" "whole, not cut at its 
 like "$OUT" "blocked +schema object TABLE blocker .*failed" "the report marks the object failed"
 like "$OUT" "blocked +schema object INDEX fine_t .*failed" "and the index post-data could not build"
 unlike "$OUT" "Verified: " "never called verified"
+like "$ERR" "error: database \"blocked\" is incomplete: 3 schema objects could not be created \(named above\); once the cause is fixed, copy it again with --clean" \
+	"the database is said to be incomplete"
 is "$(pg_sql dst blocked "SELECT count(*) FROM fine")" "300" "every other table arrives with its rows"
 is "$(pg_sql dst blocked "SELECT count(*) FROM pg_indexes WHERE indexname IN ('fine_b', 'fine_pkey', 'fine_t')")" "2" \
 	"with its indexes (post-data ran)"
