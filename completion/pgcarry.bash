@@ -1,5 +1,5 @@
-# bash completion for pgcarry: its commands, schema's verbs, and each
-# command's options with the values they take.  Commands and options are
+# bash completion for pgcarry: its commands, the verbs of schema and
+# follow, and each command's options with the values they take.  Commands and options are
 # read from "pgcarry --help" and "pgcarry COMMAND --help" of the pgcarry
 # being completed, so they are always those of the installed version.
 
@@ -21,11 +21,13 @@ _pgcarry()
 		return 0
 	fi
 	local cmd=${COMP_WORDS[1]} verb=""
-	if [ "$cmd" = schema ]; then
+	# Commands with verbs (schema, follow) list them in their usage lines.
+	local verbs
+	verbs=$("$prog" "$cmd" --help 2>/dev/null | sed -nE "s/^  pgcarry $cmd ([a-z]+) \| ([a-z]+) \| ([a-z]+).*/\1 \2 \3/p
+		t
+		s/^  pgcarry $cmd ([a-z]+)( .*)?$/\1/p")
+	if [ -n "$verbs" ]; then
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			local verbs
-			verbs=$("$prog" schema --help 2>/dev/null | sed -nE 's/^  pgcarry schema ([a-z]+).*/\1/p'
-				"$prog" schema --help 2>/dev/null | sed -nE 's/^  pgcarry schema [a-z]+ \| ([a-z]+) \| ([a-z]+).*/\1 \2/p')
 			COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
 			return 0
 		fi
@@ -40,16 +42,14 @@ _pgcarry()
 		--output | --input | --dir | --state-dir | --progress-file)
 			COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
 		--source | --target | --jobs | -j | --to | --db | --part-size | --connect-timeout | \
-			--lock-timeout | --statement-timeout | --retry-budget | --lock-wait | --batch-size | --pause)
+			--lock-timeout | --statement-timeout | --retry-budget | --lock-wait | --batch-size | --pause | \
+			--max-slot-wal | --lag-max | --wait-max)
 			return 0 ;;
 	esac
 	if [[ "$cur" == -* ]]; then
 		local opts
-		if [ -n "$verb" ]; then
-			opts=$(_pgcarry_options "$prog" schema "$verb")
-		else
-			opts=$(_pgcarry_options "$prog" "$cmd")
-		fi
+		[ -n "$verb" ] && opts=$(_pgcarry_options "$prog" "$cmd" "$verb")
+		[ -n "$opts" ] || opts=$(_pgcarry_options "$prog" "$cmd")
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 		return 0
 	fi

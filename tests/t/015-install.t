@@ -57,6 +57,7 @@ is "$(complete_words pgcarry copy --)" "$(help_opts copy | xargs)" "completion: 
 is "$(complete_words pgcarry copy --progress "")" "auto json log none tty" "completion: the values of --progress"
 is "$(complete_words pgcarry schema st)" "start status" "completion: schema's verbs"
 is "$(complete_words pgcarry schema start --ba)" "--batch-size" "completion: a schema verb's options"
+is "$(complete_words pgcarry follow "")" "status stop" "completion: follow's verbs"
 
 make -s -C "$ROOT" uninstall BUILD="$BUILD_DIR" DESTDIR="$STAGE" PREFIX=/usr >>"$T_TMP/install.log" 2>&1
 is "$?" 0 "make uninstall exits 0"
