@@ -7,6 +7,10 @@
 #   make bench-archive, make bench-expand   export/import, and live backfill
 #   make demo-expand  a live expand/contract migration under an application
 #   make check-asan the tests again with AddressSanitizer + UBSan
+#   make install    the binary, man pages and bash completion under PREFIX
+#                   (default /usr/local), staged under DESTDIR if given;
+#                   make uninstall removes exactly those files
+#   make check-faults  proof that the tests catch each injected fault
 #
 # Libraries come from Debian's packages only; see scripts/deps.sh.
 
@@ -15,7 +19,7 @@ PG_INC   := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/post
 CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(PG_INC)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread
-LDLIBS   += -lpq -lzstd -ljansson -lxxhash -lsqlite3 -lcrypto -larchive -lpthread
+LDLIBS   += -lpq -lzstd -ljansson -lxxhash -lsqlite3 -lcrypto -larchive -lpg_query -lpthread
 
 BUILD    ?= build
 SRCS     := $(sort $(wildcard src/*.c src/*/*.c))
@@ -24,10 +28,18 @@ LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MANPAGES := $(sort $(wildcard man/*.1))
+INSTALL  ?= install
+
 PROVE_FLAGS ?=
 TESTS    ?= tests/t/*.t
 
-.PHONY: all bin check check-unit check-asan deps demo demo-expand bench bench-archive bench-expand clean unit
+.PHONY: all bin check check-race check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand clean unit \
+	install uninstall
 
 all: pgcarry
 
@@ -62,6 +74,12 @@ check: deps
 	PGCARRY_TEST_LOG_DIR=$(abspath $(BUILD)/test-logs) PGCARRY_BIN=$(abspath $(BUILD)/pgcarry) PGCARRY_UNIT_DIR=$(abspath $(BUILD)/tests) \
 		prove --exec bash $(PROVE_FLAGS) $(TESTS)
 
+# The post-data race test a hundred times (make check runs it ten times).
+check-race: deps
+	@$(MAKE) --no-print-directory pgcarry
+	PGCARRY_RACE_RUNS=100 PGCARRY_TEST_LOG_DIR=$(abspath $(BUILD)/test-logs) PGCARRY_BIN=$(abspath $(BUILD)/pgcarry) \
+		prove --exec bash $(PROVE_FLAGS) tests/t/32-postdata-race.t
+
 check-unit: deps
 	@$(MAKE) --no-print-directory pgcarry unit
 	PGCARRY_BIN=$(abspath $(BUILD)/pgcarry) PGCARRY_UNIT_DIR=$(abspath $(BUILD)/tests) \
@@ -78,6 +96,16 @@ check-asan: deps
 	PGCARRY_BIN=$(abspath build-asan/pgcarry) PGCARRY_UNIT_DIR=$(abspath build-asan/tests) \
 		prove --exec bash $(PROVE_FLAGS) $(TESTS)
 
+# The fault build (-DPGCARRY_FAULTS, src/util/fault.h): each fault that
+# PGCARRY_FAULT can inject must make at least one test fail
+# (tests/lib/faults.sh lists them).  FAULTS="name ..." runs only those.
+check-faults: deps
+	@$(MAKE) --no-print-directory BUILD=build-faults \
+		CFLAGS="-O1 -g -std=c11 -Wall -Wextra -Werror -pthread -DPGCARRY_FAULTS" build-faults/pgcarry
+	@rm -rf build-faults/test-logs
+	PGCARRY_TEST_LOG_DIR=$(abspath build-faults/test-logs) PGCARRY_BIN=$(abspath build-faults/pgcarry) \
+		bash tests/lib/faults.sh $(FAULTS)
+
 demo: deps pgcarry
 	bash scripts/demo.sh
 
@@ -93,6 +121,16 @@ bench-archive: deps pgcarry
 
 bench-expand: deps pgcarry
 	bash bench/expand-bench.sh
+
+install: $(BUILD)/pgcarry
+	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BASHCOMPDIR)"
+	$(INSTALL) -m 755 $(BUILD)/pgcarry "$(DESTDIR)$(BINDIR)/pgcarry"
+	$(INSTALL) -m 644 $(MANPAGES) "$(DESTDIR)$(MANDIR)/man1/"
+	$(INSTALL) -m 644 completion/pgcarry.bash "$(DESTDIR)$(BASHCOMPDIR)/pgcarry"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/pgcarry" "$(DESTDIR)$(BASHCOMPDIR)/pgcarry"
+	rm -f $(patsubst man/%,"$(DESTDIR)$(MANDIR)/man1/%",$(MANPAGES))
 
 clean:
 	rm -rf build build-* pgcarry

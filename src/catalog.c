@@ -87,12 +87,69 @@ static const char catalog_user_object_sql[] =
 	"          AND b.typname !~ '^_?reg')" \
 	"      OR (t.typtype = 'r' AND r.rngsubtype < 16384)))"
 
+/*
+ * The partition roots that rows must be loaded through: for every leaf
+ * partition (relkind 'r'), its highest ancestor partitioned by a hash key
+ * whose hash is not the same on every cluster (see catalog.h).  A key is
+ * taken as unstable when it is an expression, uses an operator class or a
+ * type (after unwrapping domains) that is not built in (enums, arrays,
+ * ranges and composites of user types, extension types), a reg* type (its
+ * value is an OID), or a nondeterministic collation.  A tree holding a
+ * foreign table is never loaded through its root: rows routed there would
+ * be written to another server.  Columns: leaf, root.
+ */
+#define CATALOG_LOAD_ROOTS_CTE \
+	"WITH RECURSIVE keytype AS (" \
+	"  SELECT pt.partrelid, a.atttypid AS typ" \
+	"    FROM pg_catalog.pg_partitioned_table pt" \
+	"    CROSS JOIN LATERAL pg_catalog.unnest(pt.partattrs::pg_catalog.int2[]) AS k(attnum)" \
+	"    JOIN pg_catalog.pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = k.attnum" \
+	"   WHERE pt.partstrat = 'h'" \
+	"  UNION ALL" \
+	"  SELECT kt.partrelid, ty.typbasetype FROM keytype kt" \
+	"    JOIN pg_catalog.pg_type ty ON ty.oid = kt.typ WHERE ty.typtype = 'd'" \
+	"), unstable AS (" \
+	"  SELECT pt.partrelid FROM pg_catalog.pg_partitioned_table pt" \
+	"   WHERE pt.partstrat = 'h'" \
+	"     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(pt.partrelid) pd" \
+	"                      JOIN pg_catalog.pg_class f ON f.oid = pd.relid WHERE f.relkind = 'f')" \
+	"     AND (" \
+	"         0 = ANY (pt.partattrs::pg_catalog.int2[])" \
+	"      OR EXISTS (SELECT 1 FROM pg_catalog.unnest(pt.partclass::pg_catalog.oid[]) pc(oid)" \
+	"                  WHERE pc.oid >= 16384)" \
+	"      OR EXISTS (SELECT 1 FROM pg_catalog.unnest(pt.partcollation::pg_catalog.oid[]) pl(oid)" \
+	"                   JOIN pg_catalog.pg_collation co ON co.oid = pl.oid" \
+	"                  WHERE NOT co.collisdeterministic)" \
+	"      OR EXISTS (SELECT 1 FROM keytype kt JOIN pg_catalog.pg_type ty ON ty.oid = kt.typ" \
+	"                   JOIN pg_catalog.pg_namespace tn ON tn.oid = ty.typnamespace" \
+	"                  WHERE kt.partrelid = pt.partrelid AND ty.typtype <> 'd'" \
+	"                    AND (ty.oid >= 16384" \
+	"                         OR (tn.nspname = 'pg_catalog' AND ty.typname ~ '^_?reg'))))" \
+	"), load_root AS (" \
+	"  SELECT l.oid AS leaf," \
+	"         (SELECT anc.relid FROM pg_catalog.pg_partition_ancestors(l.oid) WITH ORDINALITY anc(relid, ord)" \
+	"           WHERE anc.relid IN (SELECT partrelid FROM unstable) ORDER BY anc.ord DESC LIMIT 1) AS root" \
+	"    FROM pg_catalog.pg_class l WHERE l.relkind = 'r' AND l.relispartition" \
+	") "
+
+/*
+ * $1: relkind.  With 'r', every table that carries rows, where the leaves
+ * that load through a partition root are replaced by that root (its sizes
+ * the sum of its leaves'; column via_root true).
+ */
 static const char catalog_tables_sql[] =
+	CATALOG_LOAD_ROOTS_CTE
 	"SELECT c.oid, n.nspname, c.relname, c.relpersistence, c.relispartition, "
-	"       pg_catalog.pg_relation_size(c.oid) AS main_bytes, "
-	"       pg_catalog.pg_relation_size(c.oid) "
-	"         + COALESCE(pg_catalog.pg_relation_size(NULLIF(c.reltoastrelid, 0)), 0) AS est_bytes, "
-	"       c.reltuples, cols.list, cols.n, NOT cols.unsafe "
+	"       CASE WHEN c.relkind = 'p' THEN 0 ELSE pg_catalog.pg_relation_size(c.oid) END AS main_bytes, "
+	"       CASE WHEN c.relkind = 'p' THEN (SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_relation_size(lr.leaf) "
+	"              + COALESCE(pg_catalog.pg_relation_size(NULLIF(lc.reltoastrelid, 0)), 0)), 0)"
+	"              FROM load_root lr JOIN pg_catalog.pg_class lc ON lc.oid = lr.leaf WHERE lr.root = c.oid)"
+	"            ELSE pg_catalog.pg_relation_size(c.oid) "
+	"         + COALESCE(pg_catalog.pg_relation_size(NULLIF(c.reltoastrelid, 0)), 0) END AS est_bytes, "
+	"       CASE WHEN c.relkind = 'p' THEN (SELECT pg_catalog.sum(GREATEST(lc.reltuples, 0))"
+	"              FROM load_root lr JOIN pg_catalog.pg_class lc ON lc.oid = lr.leaf WHERE lr.root = c.oid)"
+	"            ELSE c.reltuples END, "
+	"       cols.list, cols.n, NOT cols.unsafe, c.relkind = 'p' AS via_root "
 	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 	"CROSS JOIN LATERAL ("
 	"  SELECT COALESCE(pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum), '') AS list,"
@@ -105,7 +162,9 @@ static const char catalog_tables_sql[] =
 	"    LEFT JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid"
 	"   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''"
 	") cols "
-	"WHERE c.relkind = $1::\"char\" AND c.relpersistence IN ('p', 'u') "
+	"WHERE ((c.relkind = $1::\"char\" AND c.oid NOT IN (SELECT leaf FROM load_root WHERE root IS NOT NULL))"
+	"       OR ($1::\"char\" = 'r' AND c.oid IN (SELECT root FROM load_root))) "
+	"  AND c.relpersistence IN ('p', 'u') "
 	"  AND (c.relkind <> 'm' OR c.relispopulated) "
 	"  AND " CATALOG_USER_NAMESPACE("n") " "
 	"  AND " CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_class'::pg_catalog.regclass", "c.oid") " "
@@ -342,8 +401,11 @@ catalog_dbs(PGconn *conn, const char *side, const char *const *names, int nnames
 					found = i;
 			if (found < 0)
 			{
-				err_set(err, "database \"%s\" does not exist on the %s server %s:%s", names[k], side,
+				/* A name that is a connection string shows no password. */
+				char	   *shown = conn_scrub(names[k], names[k]);
+				err_set(err, "database \"%s\" does not exist on the %s server %s:%s", shown, side,
 						PQhost(conn), PQport(conn));
+				free(shown);
 				err_hint(err, "Check the name; \"pgcarry ping --%s URI\" lists the databases of a server.",
 						 side);
 				goto fail;
@@ -460,6 +522,7 @@ catalog_relations(PGconn *conn, const char *relkind, catalog_table **out, int *n
 		t[i].columns = catalog_value(res, i, 8);
 		t[i].ncolumns = (int) catalog_int64(res, i, 9);
 		t[i].binary_ok = catalog_bool(res, i, 10);
+		t[i].via_root = catalog_bool(res, i, 11);
 	}
 	PQclear(res);
 	*out = t;
@@ -471,6 +534,21 @@ int
 catalog_tables(PGconn *conn, catalog_table **out, int *nout, pgc_err *err)
 {
 	return catalog_relations(conn, "r", out, nout, err);
+}
+
+static const char catalog_is_partitioned_sql[] =
+	"SELECT c.relkind = 'p' FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.regclass";
+
+bool
+catalog_is_partitioned(PGconn *conn, const char *qualified)
+{
+	pgc_err		err = PGC_ERR_INIT;
+	const char *params[1] = {qualified};
+	char	   *v = conn_query_value(conn, catalog_is_partitioned_sql, 1, params, &err);
+	err_clear(&err);
+	bool		yes = v && strcmp(v, "t") == 0;
+	free(v);
+	return yes;
 }
 
 int

@@ -18,6 +18,18 @@
  * inheritance parent reads only its own rows, so every row is carried once.
  * Generated columns are left out of the column list: the target computes
  * them.
+ *
+ * Partitions that load through their root: where a table is partitioned
+ * by hash on a key whose hash is not the same on every cluster (an enum's
+ * hash is the hash of its label's OID, which pg_restore assigns anew; the
+ * same for arrays, ranges, composites and domains of user types, reg*
+ * values, extension types and operator classes, expression keys, and
+ * nondeterministic collations, whose sort keys depend on the ICU library),
+ * a row may belong to another partition on the target.  Such leaves are
+ * not listed: their highest such ancestor is listed instead (via_root),
+ * read as a whole tree (STREAM_WHOLE_TREE), loaded by COPY into the root
+ * (PostgreSQL routes each row) and verified as one table.  Not a tree that
+ * holds a foreign table: routing would write rows to another server.
  */
 #ifndef PGCARRY_CATALOG_H
 #define PGCARRY_CATALOG_H
@@ -93,6 +105,9 @@ typedef struct catalog_table
 	int			ncolumns;
 	bool		binary_ok;		/* every column can travel in binary COPY
 								 * between servers of the same major version */
+	bool		via_root;		/* a partitioned table standing for the
+								 * leaves below it (see the top of this
+								 * file); pages is then 0: never sliced */
 } catalog_table;
 
 /*
@@ -102,6 +117,16 @@ typedef struct catalog_table
  */
 int catalog_tables(PGconn *conn, catalog_table **out, int *nout, pgc_err *err);
 void catalog_tables_free(catalog_table *t, int n);
+
+/*
+ * Whether the relation qualified (a quoted name) on conn is a partitioned
+ * table, which then stands for its partitions (catalog_table.via_root):
+ * it is read as a whole tree, truncated without ONLY and loaded without
+ * FREEZE.  An archive names such a root where its leaves load through it.
+ * Returns true or false; false when the relation cannot be looked up (the
+ * statements that follow then report the problem).
+ */
+bool catalog_is_partitioned(PGconn *conn, const char *qualified);
 
 /*
  * The populated materialized views, described like tables (read them with

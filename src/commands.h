@@ -15,5 +15,7 @@ int cmd_export(int argc, char **argv);			/* archive/ */
 int cmd_import(int argc, char **argv);			/* archive/ */
 int cmd_verify_archive(int argc, char **argv);	/* archive/ */
 int cmd_schema(int argc, char **argv);			/* schema/ */
+int cmd_follow(int argc, char **argv);			/* follow/ */
+int cmd_cutover(int argc, char **argv);			/* follow/ */
 
 #endif

@@ -54,6 +54,82 @@ conn_is_conninfo(const char *s)
 		|| strncmp(s, "postgres://", 11) == 0;
 }
 
+/* How deep connection strings nested in dbname are looked into. */
+#define CONN_NEST_MAX 4
+
+/*
+ * Appends to *list (grown, NULL-terminated) every password value that
+ * conninfo holds, and those of the connection strings nested in its dbname
+ * (libpq takes dbname='host=h password=p' as the name of a database, and
+ * the programs it is passed to may read it again).  *nested, when not
+ * NULL, is set when a dbname is itself a valid connection string.
+ */
+static void
+conn_collect_passwords(const char *conninfo, int depth, char ***list, int *n, bool *nested)
+{
+	if (!conninfo || !conn_is_conninfo(conninfo) || depth > CONN_NEST_MAX)
+		return;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	if (!opts)
+		return;
+	if (depth > 0 && nested)
+		*nested = true;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+	{
+		if (!o->val || !*o->val)
+			continue;
+		if (strcmp(o->keyword, "password") == 0)
+		{
+			*list = xrealloc(*list, ((size_t) *n + 2) * sizeof(char *));
+			(*list)[(*n)++] = xstrdup(o->val);
+			(*list)[*n] = NULL;
+		}
+		else if (strcmp(o->keyword, "dbname") == 0)
+			conn_collect_passwords(o->val, depth + 1, list, n, nested);
+	}
+	PQconninfoFree(opts);
+}
+
+/* Frees a list from conn_collect_passwords, wiping the passwords. */
+static void
+conn_free_passwords(char **list, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		memset(list[i], 0, strlen(list[i]));
+		free(list[i]);
+	}
+	free(list);
+}
+
+char *
+conn_scrub(const char *text, const char *conninfo)
+{
+	if (!text)
+		return NULL;
+	char	  **pw = NULL;
+	int			npw = 0;
+	conn_collect_passwords(conninfo, 0, &pw, &npw, NULL);
+	char	   *out = xstrdup(text);
+	for (int i = 0; i < npw; i++)
+	{
+		size_t		len = strlen(pw[i]);
+		buf_t		b = {0};
+		const char *p = out, *hit;
+		while ((hit = strstr(p, pw[i])) != NULL)
+		{
+			buf_append(&b, p, (size_t) (hit - p));
+			buf_append(&b, "********", 8);
+			p = hit + len;
+		}
+		buf_append(&b, p, strlen(p));
+		free(out);
+		out = buf_steal(&b);
+	}
+	conn_free_passwords(pw, npw);
+	return out;
+}
+
 int
 conn_check_arg(const char *conninfo, const char *option, bool from_argv, pgc_err *err)
 {
@@ -77,28 +153,51 @@ conn_check_arg(const char *conninfo, const char *option, bool from_argv, pgc_err
 		err->exit_status = EXIT_USAGE;
 		return -1;
 	}
-	bool has_password = false;
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-			has_password = true;
 	PQconninfoFree(opts);
+	bool		nested = false;
+	char	  **pw = NULL;
+	int			npw = 0;
+	conn_collect_passwords(conninfo, 0, &pw, &npw, &nested);
+	conn_free_passwords(pw, npw);
+	bool		has_password = npw > 0;
 	if (has_password && from_argv)
 	{
 		err_set(err, "%s holds a password, and passwords are not accepted on the command line", option);
-		err_detail(err, "Every user of this machine can read a program's command line.");
+		err_detail(err, "%sEvery user of this machine can read a program's command line.",
+				   nested ? "The password is in a connection string nested in dbname.  " : "");
 		err_hint(err, "Remove the password from %s and put it in PGPASSWORD, ~/.pgpass or a service file (PGSERVICE).",
 				 option);
+		err->exit_status = EXIT_USAGE;
+		return -1;
+	}
+	if (nested)
+	{
+		err_set(err, "%s names a database that is itself a connection string", option);
+		err_detail(err, "A dbname holding key=value pairs or a URI is taken as the name of a database, "
+				   "not as connection parameters.");
+		err_hint(err, "Give the parameters in %s itself, such as postgresql://user@host:5432/dbname "
+				 "or \"host=H port=P dbname=D user=U\".", option);
 		err->exit_status = EXIT_USAGE;
 		return -1;
 	}
 	return 0;
 }
 
+static char *conn_mask_depth(const char *conninfo, int depth);
+
 char *
 conn_mask(const char *conninfo)
 {
+	return conn_mask_depth(conninfo, 0);
+}
+
+static char *
+conn_mask_depth(const char *conninfo, int depth)
+{
 	if (!conninfo)
 		return xstrdup("");
+	if (depth > CONN_NEST_MAX)
+		return xstrdup("(unreadable connection string)");
 	if (!conn_is_conninfo(conninfo))
 		return xasprintf("dbname=%s", conninfo);
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
@@ -110,6 +209,9 @@ conn_mask(const char *conninfo)
 		if (!o->val || !*o->val)
 			continue;
 		const char *v = strcmp(o->keyword, "password") == 0 ? "********" : o->val;
+		char	   *inner = NULL;
+		if (strcmp(o->keyword, "dbname") == 0 && conn_is_conninfo(o->val))
+			v = inner = conn_mask_depth(o->val, depth + 1);
 		buf_printf(&b, "%s%s=", b.len ? " " : "", o->keyword);
 		bool quote = strpbrk(v, " '\\") != NULL || !*v;
 		if (quote)
@@ -122,6 +224,7 @@ conn_mask(const char *conninfo)
 		}
 		if (quote)
 			buf_putc(&b, '\'');
+		free(inner);
 	}
 	PQconninfoFree(opts);
 	return buf_steal(&b);
@@ -152,10 +255,28 @@ conn_describe(const char *conninfo)
 		port = getenv("PGPORT");
 	if (!db && conninfo && !conn_is_conninfo(conninfo))
 		db = conninfo;
+	char	   *dbm = db && conn_is_conninfo(db) ? conn_mask(db) : NULL;
 	char *s = xasprintf("%s:%s%s%s", host && *host ? host : "localhost",
-						port && *port ? port : "5432", db ? "/" : "", db ? db : "");
+						port && *port ? port : "5432", db ? "/" : "", dbm ? dbm : db ? db : "");
+	free(dbm);
 	PQconninfoFree(opts);
 	return s;
+}
+
+char *
+conn_describe_live(PGconn *conn)
+{
+	const char *host = conn ? PQhost(conn) : NULL;
+	if (!host || !*host)
+		return NULL;
+	const char *port = PQport(conn);
+	const char *db = PQdb(conn);
+	if (!port || !*port)
+		port = "5432";
+	if (host[0] == '/' || host[0] == '@')
+		return db && *db ? xasprintf("on socket \"%s/.s.PGSQL.%s\" (database %s)", host, port, db)
+			: xasprintf("on socket \"%s/.s.PGSQL.%s\"", host, port);
+	return xasprintf("%s:%s%s%s", host, port, db && *db ? "/" : "", db && *db ? db : "");
 }
 
 /* ------------------------------------------------------------------------
@@ -271,10 +392,13 @@ conn_failure_retryable(const char *msg)
 
 static void
 conn_failure_error(pgc_err *err, PGconn *conn, const char *side, const char *desc,
-				   const char *dbname)
+				   const char *conninfo, const char *dbname)
 {
 	const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
-	char *reason = conn_failure_reason(msg);
+	char	   *raw = conn_failure_reason(msg);
+	/* libpq may quote what it was given: no password it held gets out. */
+	char	   *reason = conn_scrub(raw, conninfo);
+	free(raw);
 	if (strstr(msg, "password authentication failed") || strstr(msg, "no password supplied")
 		|| strstr(msg, "fe_sendauth"))
 	{
@@ -286,8 +410,10 @@ conn_failure_error(pgc_err *err, PGconn *conn, const char *side, const char *des
 	else if (strstr(msg, "does not exist") && strstr(msg, "database"))
 	{
 		const char *db = dbname ? dbname : (conn ? PQdb(conn) : NULL);
-		err_set(err, "database \"%s\" does not exist on the %s server %s", db ? db : "?",
+		char	   *dbm = db && conn_is_conninfo(db) ? conn_mask(db) : NULL;
+		err_set(err, "database \"%s\" does not exist on the %s server %s", dbm ? dbm : db ? db : "?",
 				side, desc);
+		free(dbm);
 		strcpy(err->sqlstate, "3D000");
 		err_hint(err, "Check the name; \"pgcarry ping\" lists the databases of a server.");
 	}
@@ -386,6 +512,12 @@ conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *e
 		if (conn && PQstatus(conn) == CONNECTION_OK)
 			break;
 
+		char *live = conn_describe_live(conn);
+		if (live)
+		{
+			free(desc);
+			desc = live;
+		}
 		if (conn && PQconnectionNeedsPassword(conn) && !pw && !prompted
 			&& conn_prompt_password(side, desc) == 0)
 		{
@@ -395,7 +527,7 @@ conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *e
 			continue;
 		}
 		pgc_err e = PGC_ERR_INIT;
-		conn_failure_error(&e, conn, side, desc, dbname);
+		conn_failure_error(&e, conn, side, desc, base, dbname);
 		PQfinish(conn);
 		conn = NULL;
 		if (!e.retryable || attempt >= conn_retries || cleanup_interrupted())
@@ -415,6 +547,12 @@ conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *e
 		return NULL;
 	}
 
+	char *live = conn_describe_live(conn);
+	if (live)
+	{
+		free(desc);
+		desc = live;
+	}
 	if (conn_check_version(PQserverVersion(conn), side, desc, err) != 0)
 	{
 		PQfinish(conn);
@@ -423,6 +561,7 @@ conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *e
 	}
 	free(desc);
 
+	conn_log_sql(conn, conn_session_settings, 0);
 	PGresult *res = PQexec(conn, conn_session_settings);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
@@ -448,6 +587,24 @@ conn_close(PGconn *conn)
 /* ------------------------------------------------------------------------
  * Statements
  * ------------------------------------------------------------------------ */
+
+void
+conn_log_sql(PGconn *conn, const char *sql, int nparams)
+{
+	if (!sql || !log_enabled(LOG_DEBUG))
+		return;
+	/* Statements name the server and database, never a password: values
+	 * travel as parameters and are not shown. */
+	const char *db = conn ? PQdb(conn) : NULL;
+	char	   *dbm = db && conn_is_conninfo(db) ? conn_mask(db) : NULL;
+	if (nparams > 0)
+		log_debug("sql (%s:%s/%s, %d parameter%s): %s", conn ? PQhost(conn) : "?", conn ? PQport(conn) : "?",
+				  dbm ? dbm : db ? db : "?", nparams, nparams == 1 ? "" : "s", sql);
+	else
+		log_debug("sql (%s:%s/%s): %s", conn ? PQhost(conn) : "?", conn ? PQport(conn) : "?",
+				  dbm ? dbm : db ? db : "?", sql);
+	free(dbm);
+}
 
 bool
 conn_sqlstate_retryable(const char *sqlstate)
@@ -490,6 +647,8 @@ conn_err_from_result(pgc_err *err, PGconn *conn, const PGresult *res, const char
 		err_hint(err, "%s", hint);
 	if (query)
 		err_query(err, query);
+	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+	err->position = pos ? atoi(pos) : 0;
 	err->retryable = conn_sqlstate_retryable(err->sqlstate);
 }
 
@@ -497,6 +656,7 @@ int
 conn_exec_params(PGconn *conn, const char *sql, int nparams,
 				 const char *const *values, pgc_err *err)
 {
+	conn_log_sql(conn, sql, nparams);
 	PGresult *res = nparams > 0
 		? PQexecParams(conn, sql, nparams, NULL, values, NULL, NULL, 0)
 		: PQexec(conn, sql);
@@ -520,6 +680,7 @@ conn_exec(PGconn *conn, const char *sql, pgc_err *err)
 PGresult *
 conn_query(PGconn *conn, const char *sql, int nparams, const char *const *values, pgc_err *err)
 {
+	conn_log_sql(conn, sql, nparams);
 	PGresult *res = PQexecParams(conn, sql, nparams, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{

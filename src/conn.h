@@ -14,8 +14,9 @@
  * servers older than CONN_MIN_VERSION.
  *
  * Passwords: a connection string given on the command line must not hold
- * one (conn_check_arg refuses it); any connection string that reaches a
- * message goes through conn_mask or conn_describe first.
+ * one, nested in dbname or not (conn_check_arg refuses it); any connection
+ * string that reaches a message goes through conn_mask or conn_describe
+ * first, and libpq's own messages through conn_scrub.
  */
 #ifndef PGCARRY_CONN_H
 #define PGCARRY_CONN_H
@@ -33,8 +34,10 @@ void conn_configure(int connect_timeout_s, int retries);
 
 /*
  * Checks a connection string that came from the command line (from_argv)
- * or from the environment: it must parse, and when from_argv it must not
- * hold a password.  option names the option for messages ("--source").
+ * or from the environment: it must parse, its dbname must not be a
+ * connection string itself (libpq would take it as a database's name),
+ * and when from_argv it must not hold a password, nested ones included.
+ * option names the option for messages ("--source").
  * Returns 0, or -1 with err set (exit status EXIT_USAGE).
  */
 int conn_check_arg(const char *conninfo, const char *option, bool from_argv, pgc_err *err);
@@ -43,9 +46,24 @@ int conn_check_arg(const char *conninfo, const char *option, bool from_argv, pgc
  * NULL; owned by the caller.  Unparseable input yields a fixed placeholder. */
 char *conn_mask(const char *conninfo);
 
+/* A copy of text (a message) with every password that conninfo holds,
+ * nested connection strings included, replaced by "********"; owned by
+ * the caller; NULL when text is NULL. */
+char *conn_scrub(const char *text, const char *conninfo);
+
 /* A short, password-free description such as "127.0.0.1:5432" for messages;
  * owned by the caller. */
 char *conn_describe(const char *conninfo);
+
+/*
+ * The server as libpq actually reached it (or last tried to reach it), after
+ * PQconnectdb*: PQhost, PQport and PQdb, so what a service file, PG*
+ * variables or defaults chose is shown, not what the connection string
+ * said.  "127.0.0.1:5432/db" for TCP, "on socket \"/dir/.s.PGSQL.5432\"
+ * (database db)" for a Unix socket.  NULL when conn is NULL or names no
+ * host; otherwise owned by the caller.
+ */
+char *conn_describe_live(PGconn *conn);
 
 /*
  * Opens a connection.  dbname, when not NULL, replaces the database named in
@@ -57,6 +75,14 @@ PGconn *conn_open(const char *conninfo, const char *dbname, const char *side, pg
 
 /* Closes a connection opened with conn_open; NULL is allowed. */
 void conn_close(PGconn *conn);
+
+/*
+ * With --debug, logs a statement about to be sent on conn (tagged with the
+ * server and database; parameter values are counted, never shown).  Every
+ * statement pgcarry sends goes through here: conn_exec, conn_query and
+ * the COPY statements of stream.h call it.
+ */
+void conn_log_sql(PGconn *conn, const char *sql, int nparams);
 
 /* Runs a statement that returns no rows.  Returns 0, or -1 with err set. */
 int conn_exec(PGconn *conn, const char *sql, pgc_err *err);

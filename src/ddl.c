@@ -1,9 +1,10 @@
 /*
  * ddl.c: pg_dump, pg_restore, pg_dumpall and psql as children (see ddl.h).
  *
- * How a child runs: posix_spawn with an empty signal mask (pgcarry's
+ * How a child runs: cleanup_spawn with an empty signal mask (pgcarry's
  * threads block SIGINT/SIGTERM for the cleanup thread, and a child must not
- * inherit that), stdin from a file or /dev/null, stdout to a file, a buffer
+ * inherit that) and a parent-death signal (the child never outlives
+ * pgcarry, even after kill -9), stdin from a file or /dev/null, stdout to a file, a buffer
  * or nowhere, stderr into a bounded buffer; both pipes are read with poll()
  * until they close, then the child is reaped.  The cleanup module knows the
  * pid meanwhile, so Ctrl-C stops it.
@@ -19,8 +20,8 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,20 +94,8 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 	int			rc = -1;
 	char	  **env = NULL;
 	char	   *pwenv = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	sigset_t	none, dfl;
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGHUP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	char	   *chosen = NULL;
+	const char **run_argv = NULL;
 
 	const char *in = io && io->stdin_path ? io->stdin_path : "/dev/null";
 	infd = open(in, O_RDONLY | O_CLOEXEC);
@@ -142,21 +131,33 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 		err_set(err, "could not create a pipe: %s", strerror(errno));
 		goto out;
 	}
-	posix_spawn_file_actions_adddup2(&fa, infd, 0);
-	posix_spawn_file_actions_adddup2(&fa, outfd >= 0 ? outfd : outp[1] >= 0 ? outp[1] : nullfd, 1);
-	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
 	env = ddl_child_env(io ? io->password : NULL, &pwenv);
 
-	pid_t		pid;
-	int			sr = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *) argv, env);
-	if (sr != 0)
+	/* A PostgreSQL program named bare runs from the chosen directory, the
+	 * same version check and choice as copy's, never whatever PATH holds. */
+	const char *const *use_argv = argv;
+	chosen = strchr(argv[0], '/') ? NULL : ddl_tools_path(NULL, argv[0]);
+	if (chosen && strcmp(chosen, argv[0]) != 0)
+	{
+		int			n = 0;
+		while (argv[n])
+			n++;
+		run_argv = xcalloc((size_t) n + 1, sizeof *run_argv);
+		run_argv[0] = chosen;
+		for (int k = 1; k < n; k++)
+			run_argv[k] = argv[k];
+		use_argv = run_argv;
+	}
+	int			sr = 0;
+	pid_t		pid = cleanup_spawn(use_argv, env, infd,
+									outfd >= 0 ? outfd : outp[1] >= 0 ? outp[1] : nullfd, errp[1], &sr);
+	if (pid < 0)
 	{
 		err_set(err, "could not run %s: %s", argv[0], strerror(sr));
 		err_hint(err, "Install PostgreSQL's client programs (Debian: postgresql-client) "
 				 "or set PG_BINDIR to their directory.");
 		goto out;
 	}
-	cleanup_track_pid(pid);
 	close(infd);
 	infd = -1;
 	if (outfd >= 0)
@@ -211,7 +212,8 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 			}
 			if (i == io_out)
 				buf_append(io->out, chunk, (size_t) got);
-			else if (io && io->errout && io->errout->len < DDL_STDERR_MAX)
+			else if (io && io->errout
+					 && io->errout->len < (io->errout_max ? io->errout_max : DDL_STDERR_MAX))
 				buf_append(io->errout, chunk, (size_t) got);
 		}
 	}
@@ -227,6 +229,8 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 		rc = 255;
 
 out:
+	free(run_argv);
+	free(chosen);
 	if (pwenv)
 	{
 		memset(pwenv, 0, strlen(pwenv));
@@ -246,8 +250,6 @@ out:
 		close(outfd);
 	if (nullfd >= 0)
 		close(nullfd);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
 	return rc;
 }
 
@@ -500,11 +502,37 @@ ddl_tools_major(const ddl_tools *t)
 	return t->major;
 }
 
+/* The programs that are never taken from PATH: a bare name is resolved
+ * in the directory ddl_tools_find chooses. */
+static const char *const ddl_pg_programs[] = {"pg_dump", "pg_restore", "pg_dumpall", "psql", NULL};
+
+static pthread_once_t ddl_default_once = PTHREAD_ONCE_INIT;
+static ddl_tools *ddl_default_tools;
+
+/* The newest programs found, for a caller with no server version to match
+ * (import before it connects, a bare name given to ddl_run). */
+static void
+ddl_default_find(void)
+{
+	pgc_err		e = PGC_ERR_INIT;
+	ddl_default_tools = ddl_tools_find(0, "target", &e);
+	err_clear(&e);
+}
+
 char *
 ddl_tools_path(const ddl_tools *t, const char *program)
 {
 	if (!t)
-		return xstrdup(program);
+	{
+		bool		pg = false;
+		for (int i = 0; ddl_pg_programs[i] && !pg; i++)
+			pg = strcmp(program, ddl_pg_programs[i]) == 0;
+		if (pg)
+			pthread_once(&ddl_default_once, ddl_default_find);
+		t = pg ? ddl_default_tools : NULL;
+		if (!t)
+			return xstrdup(program);
+	}
 	return xasprintf("%s/%s", t->bindir, program);
 }
 
@@ -696,6 +724,12 @@ ddl_dump_toc(const ddl_tools *t, ddl_dump *d, ddl_toc_entry **out, int *nout, pg
 	return 0;
 }
 
+const char *
+ddl_dump_toc_text(const ddl_dump *d)
+{
+	return d->toc;
+}
+
 static bool
 ddl_id_in(int id, const int *ids, int n)
 {
@@ -703,35 +737,6 @@ ddl_id_in(int id, const int *ids, int n)
 		if (ids[i] == id)
 			return true;
 	return false;
-}
-
-/* Writes a list file with the TOC entries that are (only) or are not
- * (skip) among ids. */
-static int
-ddl_write_list(const ddl_dump *d, const int *ids, int nids, bool only, const char *path, pgc_err *err)
-{
-	FILE	   *f = fopen(path, "w");
-	if (!f)
-	{
-		err_set(err, "could not create \"%s\": %s", path, strerror(errno));
-		return -1;
-	}
-	for (const char *p = d->toc ? d->toc : ""; *p;)
-	{
-		size_t		len = strcspn(p, "\n");
-		ddl_toc_entry e;
-		if (ddl_toc_parse(p, &e) && ddl_id_in(e.id, ids, nids) == only)
-			fprintf(f, "%.*s\n", (int) len, p);
-		p += len;
-		if (*p == '\n')
-			p++;
-	}
-	if (fclose(f) != 0)
-	{
-		err_set(err, "could not write \"%s\": %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 /* Whether a line of "pg_restore -l" names a database-level entry: when
@@ -839,36 +844,6 @@ static char *
 ddl_temp_stem(const ddl_dump *d, const ddl_restore_opts *o)
 {
 	return o->tmpdir ? xasprintf("%s/schema", o->tmpdir) : xstrdup(d->path);
-}
-
-/* Whether every error pg_restore printed says an object already exists
- * (what a second run of post-data meets). */
-static bool
-ddl_only_existing_errors(const char *errout)
-{
-	const char *p = errout ? errout : "";
-	int			errors = 0;
-	while (*p)
-	{
-		size_t		len = strcspn(p, "\n");
-		char	   *line = xstrndup(p, len);
-		if (strstr(line, "pg_restore: error:"))
-		{
-			errors++;
-			bool		ok = strstr(line, "could not execute query") &&
-				(strstr(line, "already exists") || strstr(line, "multiple primary keys"));
-			if (!ok)
-			{
-				free(line);
-				return false;
-			}
-		}
-		free(line);
-		p += len;
-		if (*p == '\n')
-			p++;
-	}
-	return errors > 0;
 }
 
 /*
@@ -979,6 +954,476 @@ done:
 	return rc;
 }
 
+/* ------------------------------------------------------------------------
+ * Restoring a section entry by entry
+ *
+ * How it works.  pg_restore runs with --verbose and without
+ * --exit-on-error: it tries every entry of its list, and for each one that
+ * fails prints "from TOC entry N; ..." followed by the server's error, its
+ * DETAIL and HINT lines and "Command was: " with the whole statement, up to
+ * its next line of its own.  ddl__restore_failures reads those blocks back,
+ * entry by entry; an error outside any block (a lost connection, a file it
+ * cannot read) is not an object's failure but the whole run's.
+ *
+ * A part runs in steps (ddl_restore_step): post-data first builds indexes
+ * and the constraints that own one (primary keys, unique, exclusion,
+ * checks), with -j; then attaches partitions' indexes to their parents' one
+ * at a time (two ALTER INDEX ... ATTACH PARTITION at once can each miss the
+ * other's work and leave a partitioned index invalid for good); then the
+ * rest with -j (foreign keys, which need their key valid, triggers, rules,
+ * policies, refreshes...).  Failed entries are tried again one at a time
+ * once the whole part has run, round after round while a round creates at
+ * least one of them: an object pg_dump ordered before one it needs (a cast
+ * before the cast its function needs) is created on the second round.
+ * ------------------------------------------------------------------------ */
+
+/* The steps of a part, by the kind of entry (ddl_entry_step). */
+enum
+{
+	DDL_STEP_ALL,				/* the pre-data section: one step */
+	DDL_STEP_INDEXES,			/* post-data: indexes, constraints but foreign keys */
+	DDL_STEP_ATTACH,			/* post-data: INDEX ATTACH, one at a time */
+	DDL_STEP_REST,				/* post-data: everything else */
+	DDL_NSTEPS
+};
+
+void
+ddl_failures_free(ddl_failures *f)
+{
+	if (!f)
+		return;
+	for (int i = 0; i < f->n; i++)
+	{
+		free(f->items[i].object);
+		free(f->items[i].message);
+	}
+	free(f->items);
+	f->items = NULL;
+	f->n = 0;
+}
+
+/* Appends a failure; object and message move into f. */
+static void
+ddl_failures_add(ddl_failures *f, const ddl_failure *one)
+{
+	f->items = xrealloc(f->items, (size_t) (f->n + 1) * sizeof *f->items);
+	f->items[f->n++] = *one;
+}
+
+/* The kind of a "pg_restore --list" entry line ("INDEX ATTACH", ...), as
+ * a pointer into line: what follows "<id>; <classid> <objid> ". */
+static const char *
+ddl_entry_desc(const char *line)
+{
+	const char *p = strchr(line, ';');
+	if (!p)
+		return "";
+	p++;
+	for (int field = 0; field < 2; field++)
+	{
+		while (*p == ' ')
+			p++;
+		while (*p && *p != ' ')
+			p++;
+	}
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+/* The step of a post-data entry. */
+static int
+ddl_entry_step(const char *line)
+{
+	const char *desc = ddl_entry_desc(line);
+	if (strncmp(desc, "INDEX ATTACH ", 13) == 0)
+		return DDL_STEP_ATTACH;
+	if (strncmp(desc, "INDEX ", 6) == 0 || strncmp(desc, "CONSTRAINT ", 11) == 0)
+		return DDL_STEP_INDEXES;
+	return DDL_STEP_REST;
+}
+
+/* Where prefix starts in the line at p (len bytes), or NULL.  Under
+ * pg_restore -j, workers' lines may run into each other
+ * ("pg_restore:pg_restore: from TOC entry ..."), so it is looked for
+ * anywhere in the line. */
+static const char *
+ddl_line_find(const char *p, size_t len, const char *prefix)
+{
+	size_t		pl = strlen(prefix);
+	for (const char *q = p; q + pl <= p + len; q++)
+		if (*q == *prefix && strncmp(q, prefix, pl) == 0)
+			return q;
+	return NULL;
+}
+
+/* The next line after the one at p. */
+static const char *
+ddl_next_line(const char *p)
+{
+	p += strcspn(p, "\n");
+	return *p == '\n' ? p + 1 : p;
+}
+
+/*
+ * Reads pg_restore --verbose's stderr: each failed entry goes to *fails
+ * (its dump ID, what it is, the server's whole message and statement).  A
+ * failed statement pg_restore did not tie to an entry (lines of parallel
+ * workers mixed beyond reading) goes with dump ID 0.  Returns false when
+ * an error is not a statement's (the run itself failed).
+ */
+bool
+ddl__restore_failures(const char *errout, ddl_failures *fails)
+{
+	static const char entry_prefix[] = "pg_restore: from TOC entry ";
+	static const char error_prefix[] = "pg_restore: error: ";
+	static const char query_prefix[] = "could not execute query: ";
+	bool		only_entries = true;
+	const char *p = errout ? errout : "";
+	while (*p)
+	{
+		size_t		len = strcspn(p, "\n");
+		const char *hit = ddl_line_find(p, len, entry_prefix);
+		const char *err_hit = hit ? NULL : ddl_line_find(p, len, error_prefix);
+		if (!hit && err_hit && strncmp(err_hit + sizeof error_prefix - 1, query_prefix, sizeof query_prefix - 1) != 0)
+			only_entries = false;
+		if (!hit && !err_hit)
+		{
+			p = ddl_next_line(p);
+			continue;
+		}
+		ddl_toc_entry e = {0};
+		char	   *object;
+		if (hit)
+		{
+			/* "from TOC entry N; classid objid DESC TAG OWNER" */
+			const char *q = hit + sizeof entry_prefix - 1;
+			(void) ddl_toc_parse(q, &e);
+			const char *what = ddl_entry_desc(q);
+			const char *eol = p + len;
+			const char *owner = eol;
+			static const char no_owner[] = " (no owner)";
+			if ((size_t) (eol - what) >= sizeof no_owner - 1
+				&& strncmp(eol - (sizeof no_owner - 1), no_owner, sizeof no_owner - 1) == 0)
+				owner = eol - (sizeof no_owner - 1) + 1;
+			else
+				while (owner > what && owner[-1] != ' ')
+					owner--;
+			size_t		wlen = owner > what ? (size_t) (owner - what - 1) : (size_t) (eol - what);
+			object = xstrndup(what, wlen);
+			p = ddl_next_line(p);
+			/* Lines of other workers may come between the entry's line
+			 * and its error: skip them. */
+			for (int k = 0; k < 8 && *p; k++)
+			{
+				size_t		l = strcspn(p, "\n");
+				if (ddl_line_find(p, l, error_prefix) || ddl_line_find(p, l, entry_prefix)
+					|| strncmp(p, "pg_restore:", 11) != 0)
+					break;
+				p = ddl_next_line(p);
+			}
+		}
+		else
+			object = xstrdup("an object pg_restore did not name");
+		/* Its errors (an entry may fail more than once: its CREATE, then
+		 * its ALTER ... OWNER), each with the lines that follow it, up to
+		 * pg_restore's next line of its own. */
+		buf_t		msg = {0};
+		bool		first = true;
+		while (*p)
+		{
+			size_t		l = strcspn(p, "\n");
+			const char *eh = ddl_line_find(p, l, error_prefix);
+			if ((first && !eh) || ddl_line_find(p, l, entry_prefix)
+				|| (!eh && strncmp(p, "pg_restore:", 11) == 0))
+				break;
+			const char *text = p;
+			if (eh)
+			{
+				text = eh + sizeof error_prefix - 1;
+				if (strncmp(text, query_prefix, sizeof query_prefix - 1) == 0)
+					text += sizeof query_prefix - 1;
+			}
+			if (l > 0)
+				buf_printf(&msg, "%s%.*s", first ? "" : "\n", (int) (l - (size_t) (text - p)), text);
+			first = false;
+			p = ddl_next_line(p);
+		}
+		while (msg.len > 0 && (msg.data[msg.len - 1] == '\n' || msg.data[msg.len - 1] == ' '))
+			msg.data[--msg.len] = '\0';
+		if (msg.len == 0)
+			buf_puts(&msg, "pg_restore gave no reason");
+		ddl_failure one = {.id = e.id, .classid = e.classid, .objid = e.objid, .object = object,
+		.message = buf_steal(&msg)};
+		ddl_failures_add(fails, &one);
+	}
+	return only_entries;
+}
+
+/* Whether an object's failure says it exists already (what a resumed
+ * post-data meets). */
+static bool
+ddl_failure_is_existing(const ddl_failure *f)
+{
+	const char *eol = strchr(f->message, '\n');
+	size_t		len = eol ? (size_t) (eol - f->message) : strlen(f->message);
+	char	   *first = xstrndup(f->message, len);
+	bool		existing = strstr(first, "already exists") || strstr(first, "multiple primary keys");
+	free(first);
+	return existing;
+}
+
+/* With o->tolerate_existing, drops from f the objects that exist already
+ * (no failure when resuming).  Returns how many. */
+static int
+ddl_failures_drop_existing(const ddl_restore_opts *o, ddl_failures *f)
+{
+	int			dropped = 0;
+	for (int i = 0; o->tolerate_existing && i < f->n; i++)
+		if (ddl_failure_is_existing(&f->items[i]))
+		{
+			free(f->items[i].object);
+			free(f->items[i].message);
+			f->items[i--] = f->items[--f->n];
+			dropped++;
+		}
+	return dropped;
+}
+
+/* What a ddl_restore of the pg_restore parts shares, step after step. */
+typedef struct ddl_restore_run
+{
+	const ddl_tools *t;
+	const ddl_dump *d;
+	const ddl_restore_opts *o;
+	const char *ci;
+	const char *password;
+	const char *side;
+	const char *dbname;
+	const char *what_part;
+	char	   *stem;
+	const char *toc;
+} ddl_restore_run;
+
+/* The entries (lines of run->toc) for the step: those not skipped (or,
+ * with only, among only), of the step, written as a list file at path.
+ * *n receives how many. */
+static int
+ddl_restore_list(const ddl_restore_run *run, int step, const int *only, int nonly,
+				 const char *path, int *n, pgc_err *err)
+{
+	const ddl_restore_opts *o = run->o;
+	FILE	   *f = fopen(path, "w");
+	*n = 0;
+	if (!f)
+	{
+		err_set(err, "could not create \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
+	for (const char *p = run->toc; *p;)
+	{
+		size_t		len = strcspn(p, "\n");
+		char	   *line = xstrndup(p, len);
+		ddl_toc_entry e;
+		bool		want = ddl_toc_parse(line, &e);
+		if (want && only)
+			want = ddl_id_in(e.id, only, nonly);
+		else if (want)
+			want = !ddl_id_in(e.id, o->skip_ids, o->nskip);
+		if (want && step != DDL_STEP_ALL)
+			want = ddl_entry_step(line) == step;
+		if (want)
+		{
+			fprintf(f, "%s\n", line);
+			(*n)++;
+		}
+		free(line);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	if (fclose(f) != 0)
+	{
+		err_set(err, "could not write \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One pg_restore: the entries of step (with only: those of only), with
+ * jobs, each failure appended to fails.  Returns 0, or -1 with err set when
+ * pg_restore itself failed (could not connect, was interrupted...).
+ */
+static int
+ddl_restore_step(const ddl_restore_run *run, int step, const int *only, int nonly, int jobs,
+				 ddl_failures *fails, pgc_err *err)
+{
+	const ddl_restore_opts *o = run->o;
+	char	   *prog = ddl_tools_path(run->t, "pg_restore");
+	char	   *list = xasprintf("%s.list-%d", run->stem, atomic_fetch_add(&ddl_file_seq, 1));
+	char	   *jobs_arg = NULL;
+	int			n = 0, nentries = 0, rc = -1;
+	buf_t		errout = {0};
+	if (ddl_restore_list(run, step, only, nonly, list, &nentries, err) != 0)
+		goto done;
+	rc = 0;
+	if (nentries == 0)
+		goto done;
+	const char *argv[20];
+	argv[n++] = prog;
+	argv[n++] = "--verbose";
+	if (jobs > 1 && nentries > 1)
+	{
+		jobs_arg = xasprintf("--jobs=%d", jobs);
+		argv[n++] = jobs_arg;
+	}
+	/* Resuming, an object that exists already must not stop the rest. */
+	if (o->exit_on_error && !o->tolerate_existing)
+		argv[n++] = "--exit-on-error";
+	if (o->no_owner)
+		argv[n++] = "--no-owner";
+	if (o->no_privileges)
+		argv[n++] = "--no-privileges";
+	argv[n++] = "--use-list";
+	argv[n++] = list;
+	argv[n++] = "--dbname";
+	argv[n++] = run->ci;
+	argv[n++] = run->d->path;
+	argv[n] = NULL;
+	/* --verbose names every entry: keep enough for a big schema's. */
+	ddl_child_io io = {.errout = &errout, .errout_max = 64 * 1024 * 1024, .password = run->password};
+	int			st = ddl_run(argv, &io, err);
+	if (st < 0)
+		rc = -1;
+	else if (st != 0)
+	{
+		int			before = fails->n;
+		bool		only_entries = ddl__restore_failures(errout.data, fails);
+		if (!only_entries || fails->n == before || cleanup_interrupted())
+		{
+			char	   *lines = ddl_error_lines(errout.data, 12);
+			err_set(err, "pg_restore could not %s \"%s\" on the %s server%s", run->what_part, run->dbname,
+					run->side, cleanup_interrupted() ? ": interrupted" : "");
+			if (*lines)
+				err_detail(err, "%s", lines);
+			free(lines);
+			rc = -1;
+		}
+	}
+
+done:
+	buf_free(&errout);
+	unlink(list);
+	free(list);
+	free(jobs_arg);
+	free(prog);
+	return rc;
+}
+
+/* Sets err to name the objects of f that could not be created, with the
+ * server's whole message and statement for each. */
+static void
+ddl_failures_to_err(const ddl_restore_run *run, const ddl_failures *f, pgc_err *err)
+{
+	buf_t		b = {0};
+	for (int i = 0; i < f->n; i++)
+		buf_printf(&b, "%s%s: %s", i ? "\n" : "", f->items[i].object, f->items[i].message);
+	err_set(err, "pg_restore could not %s \"%s\" on the %s server: %d object%s could not be created",
+			run->what_part, run->dbname, run->side, f->n, f->n == 1 ? "" : "s");
+	err_detail(err, "%s", b.data ? b.data : "");
+	buf_free(&b);
+}
+
+/* The pg_restore parts: pre-data, post-data, or o->only_ids. */
+static int
+ddl_restore_entries(ddl_restore_run *run, ddl_part part, pgc_err *err)
+{
+	const ddl_restore_opts *o = run->o;
+	const int  *only = part == DDL_ENTRIES ? o->only_ids : NULL;
+	int			nonly = part == DDL_ENTRIES ? o->nonly : 0;
+	int			jobs = o->jobs > 1 ? o->jobs : 1;
+	ddl_failures fails = {0};
+	int			rc = 0;
+	int			existing = 0;
+	int			first = part == DDL_PRE_DATA ? DDL_STEP_ALL : DDL_STEP_INDEXES;
+	int			last = part == DDL_PRE_DATA ? DDL_STEP_ALL : DDL_NSTEPS - 1;
+	for (int step = first; step <= last && rc == 0; step++)
+	{
+		rc = ddl_restore_step(run, step, only, nonly, step == DDL_STEP_ATTACH ? 1 : jobs, &fails, err);
+		existing += ddl_failures_drop_existing(o, &fails);
+		if (o->exit_on_error && fails.n > 0)
+			break;
+	}
+	/* Rounds of the failed entries, one at a time, while one succeeds. */
+	while (rc == 0 && !o->exit_on_error && fails.n > 0 && !cleanup_interrupted())
+	{
+		int		   *ids = xcalloc((size_t) fails.n, sizeof *ids);
+		int			nids = 0;
+		ddl_failures again = {0};
+		/* A failure pg_restore did not tie to an entry cannot be run
+		 * again: it stays as it is. */
+		for (int i = 0; i < fails.n; i++)
+			if (fails.items[i].id > 0)
+				ids[nids++] = fails.items[i].id;
+			else
+			{
+				ddl_failures_add(&again, &fails.items[i]);
+				fails.items[i].object = fails.items[i].message = NULL;
+			}
+		int			kept = again.n;
+		if (nids == 0)
+		{
+			free(ids);
+			ddl_failures_free(&fails);
+			fails = again;
+			break;
+		}
+		log_info("trying again %d object%s that could not be created in database \"%s\"", nids,
+				 nids == 1 ? "" : "s", run->dbname);
+		rc = ddl_restore_step(run, DDL_STEP_ALL, ids, nids, 1, &again, err);
+		free(ids);
+		existing += ddl_failures_drop_existing(o, &again);
+		bool		progress = again.n - kept < nids;
+		/* An object that fails again keeps its first message: the retry
+		 * may only meet what its first attempt left (a table created
+		 * before its ALTER ... OWNER failed "already exists"). */
+		for (int i = 0; i < again.n; i++)
+			for (int k = 0; k < fails.n; k++)
+				if (fails.items[k].id == again.items[i].id && fails.items[k].message)
+				{
+					free(again.items[i].message);
+					again.items[i].message = fails.items[k].message;
+					fails.items[k].message = NULL;
+					break;
+				}
+		ddl_failures_free(&fails);
+		fails = again;
+		if (!progress)
+			break;
+	}
+	if (existing > 0)
+		log_info("pg_restore met objects that already exist in database \"%s\" (left as they are)",
+				 run->dbname);
+	if (rc == 0 && fails.n > 0)
+	{
+		if (o->failures && !o->exit_on_error)
+		{
+			for (int i = 0; i < fails.n; i++)
+				ddl_failures_add(o->failures, &fails.items[i]);
+			free(fails.items);
+			fails = (ddl_failures) {0};
+		}
+		else
+		{
+			ddl_failures_to_err(run, &fails, err);
+			rc = -1;
+		}
+	}
+	ddl_failures_free(&fails);
+	return rc;
+}
+
 int
 ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *conninfo,
 			const char *side, const char *dbname, const ddl_restore_opts *o, pgc_err *err)
@@ -1009,95 +1454,54 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 		free(maint);
 		return rc;
 	}
-	char	   *prog = ddl_tools_path(t, "pg_restore");
-	char	   *stem = ddl_temp_stem(d, o);
-	char	   *list = NULL;
-	char	   *jobs = NULL;
-	const char *argv[20];
-	int			n = 0;
-	const char *what_part;
-	argv[n++] = prog;
+	/*
+	 * The entries to run, in the dump's order.  For a section, pg_restore
+	 * lists them itself (--list --section): an entry without a section of
+	 * its own (a comment, a grant) belongs to the section of the entry
+	 * before it in the whole dump, which an entry list of our own would
+	 * change; the restores then run without --section.
+	 */
+	const char *section = part == DDL_PRE_DATA ? "--section=pre-data"
+		: part == DDL_POST_DATA ? "--section=post-data" : NULL;
+	char	   *toc = NULL;
+	if (section || !d->toc)
+	{
+		char	   *prog = ddl_tools_path(t, "pg_restore");
+		const char *argv[] = {prog, "--list", section ? section : d->path, section ? d->path : NULL, NULL};
+		buf_t		b = {0};
+		int			lrc = ddl_run_checked(argv, NULL, NULL, &b, "pg_restore could not read the schema dump", err);
+		free(prog);
+		if (lrc != 0)
+		{
+			buf_free(&b);
+			free(ci);
+			free(password);
+			return -1;
+		}
+		toc = buf_steal(&b);
+	}
+	ddl_restore_run run = {.t = t, .d = d, .o = o, .ci = ci, .password = password, .side = side,
+		.dbname = dbname, .stem = ddl_temp_stem(d, o), .toc = toc ? toc : d->toc};
 	switch (part)
 	{
 		case DDL_PRE_DATA:
-			what_part = "apply the pre-data schema (types, tables, functions) to database";
-			argv[n++] = "--section=pre-data";
+			run.what_part = "apply the pre-data schema (types, tables, functions) to database";
 			break;
 		case DDL_POST_DATA:
+			run.what_part = "apply the post-data schema (indexes, constraints, triggers) to database";
+			break;
 		case DDL_ENTRIES:
 		default:
-			what_part = part == DDL_ENTRIES ? "build indexes and constraints in database"
-				: "apply the post-data schema (indexes, constraints, triggers) to database";
-			if (part == DDL_POST_DATA)
-				argv[n++] = "--section=post-data";
-			if (o->jobs > 1)
-			{
-				jobs = xasprintf("--jobs=%d", o->jobs);
-				argv[n++] = jobs;
-			}
+			run.what_part = "build indexes and constraints in database";
 			break;
 	}
-	if (part == DDL_ENTRIES || (o->nskip > 0 && (part == DDL_PRE_DATA || part == DDL_POST_DATA)))
-	{
-		if (!d->toc)
-		{
-			err_set(err, "internal error: the dump's table of contents was not read");
-			goto done;
-		}
-		list = xasprintf("%s.list-%d", stem, atomic_fetch_add(&ddl_file_seq, 1));
-		if (ddl_write_list(d, part == DDL_ENTRIES ? o->only_ids : o->skip_ids,
-						   part == DDL_ENTRIES ? o->nonly : o->nskip, part == DDL_ENTRIES, list, err) != 0)
-			goto done;
-		argv[n++] = "--use-list";
-		argv[n++] = list;
-	}
-	if (!o->tolerate_existing)
-		argv[n++] = "--exit-on-error";
-	if (o->no_owner)
-		argv[n++] = "--no-owner";
-	if (o->no_privileges)
-		argv[n++] = "--no-privileges";
-	argv[n++] = "--dbname";
-	argv[n++] = ci;
-	argv[n++] = d->path;
-	argv[n] = NULL;
-
-	buf_t		errout = {0};
-	ddl_child_io io = {.errout = &errout, .password = password};
-	int			rc = ddl_run(argv, &io, err);
-	if (rc > 0 && o->tolerate_existing && !cleanup_interrupted()
-		&& ddl_only_existing_errors(errout.data))
-	{
-		log_info("pg_restore met objects that already exist in database \"%s\" (left as they are)",
-				 dbname);
-		rc = 0;
-	}
-	if (rc > 0)
-	{
-		char	   *lines = ddl_error_lines(errout.data, 12);
-		err_set(err, "pg_restore could not %s \"%s\" on the %s server%s", what_part, dbname, side,
-				cleanup_interrupted() ? ": interrupted" : "");
-		if (*lines)
-			err_detail(err, "%s", lines);
-		free(lines);
-	}
-	buf_free(&errout);
-	if (rc != 0 && !err->set)
-		err_set(err, "pg_restore could not %s \"%s\" on the %s server", what_part, dbname, side);
-
-done:
-	if (list)
-	{
-		unlink(list);
-		free(list);
-	}
-	free(jobs);
-	free(stem);
-	free(prog);
+	int			rc = ddl_restore_entries(&run, part, err);
+	free(run.stem);
+	free(toc);
 	free(ci);
 	free(password);
 	free(maint);
-	return err->set ? -1 : 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------------------

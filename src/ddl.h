@@ -50,8 +50,11 @@ int ddl_tools_major(const ddl_tools *t);
 
 /*
  * Full path of a program of that directory ("pg_dump"); owned by caller.
- * With t NULL, the bare name: the program is then looked up on PATH when
- * run (what import does, having no server version to match programs to).
+ * With t NULL (import, having no server version to match programs to),
+ * pg_dump, pg_restore, pg_dumpall and psql come from the directory
+ * ddl_tools_find chooses with no server to match (the newest found, found
+ * once per process); other names, or when none is found, stay bare (looked
+ * up on PATH).
  */
 char *ddl_tools_path(const ddl_tools *t, const char *program);
 
@@ -66,12 +69,16 @@ typedef struct ddl_child_io
 	buf_t	   *out;			/* stdout captured here when stdout_path is NULL
 								 * (NULL: discarded) */
 	buf_t	   *errout;			/* stderr captured here (first 256 kB); NULL: discarded */
+	size_t		errout_max;		/* keep this much of stderr instead; 0: 256 kB */
 	const char *password;		/* PGPASSWORD for the child; NULL: the
 								 * environment's own, if any */
 } ddl_child_io;
 
 /*
- * Runs argv[0] (a path, or a name looked up on PATH) with argv and waits.
+ * Runs argv[0] (a path, or a name looked up on PATH; a bare pg_dump,
+ * pg_restore, pg_dumpall or psql is first resolved by ddl_tools_path, so no
+ * PostgreSQL program is ever taken from PATH unchosen) with argv and waits.
+ * The child dies with pgcarry (cleanup_spawn).
  * Returns the child's exit status (0..255, 128+N when killed by signal N),
  * or -1 with err set when it could not be started.
  */
@@ -136,6 +143,10 @@ typedef struct ddl_toc_entry
  */
 int ddl_dump_toc(const ddl_tools *t, ddl_dump *d, ddl_toc_entry **out, int *nout, pgc_err *err);
 
+/* The text of d's table of contents as pg_restore --list printed it, once
+ * ddl_dump_toc has read it (NULL before).  Owned by d. */
+const char *ddl_dump_toc_text(const ddl_dump *d);
+
 /*
  * Whether the dump holds properties of its database (settings, comment,
  * privileges, security label: what DDL_DATABASE_PROPERTIES applies); *has
@@ -165,6 +176,38 @@ typedef enum ddl_part
 								 * example one table's indexes */
 } ddl_part;
 
+/* An object pg_restore could not create. */
+typedef struct ddl_failure
+{
+	int			id;				/* its dump ID */
+	uint32_t	classid;		/* catalog and OID of the object on the */
+	uint32_t	objid;			/* dumped server (as ddl_toc_entry) */
+	char	   *object;			/* what it is, as pg_restore names it: kind
+								 * then name ("CAST CAST (integer AS
+								 * public.ctt)", "TABLE cmdata") */
+	char	   *message;		/* the server's whole message (ERROR, DETAIL,
+								 * HINT lines), then "Command was: " and the
+								 * whole statement */
+} ddl_failure;
+
+typedef struct ddl_failures
+{
+	ddl_failure *items;
+	int			n;
+} ddl_failures;
+
+/* Frees what f holds and leaves it empty. */
+void		ddl_failures_free(ddl_failures *f);
+
+/*
+ * Internal, for unit tests: reads the stderr of pg_restore --verbose and
+ * appends each failed entry to fails (dump ID, OIDs, what it is, the
+ * server's whole message and statement; dump ID 0 for a failed statement
+ * pg_restore did not tie to an entry).  Returns false when an error is not
+ * a statement's (the run itself failed).
+ */
+bool		ddl__restore_failures(const char *errout, ddl_failures *fails);
+
 typedef struct ddl_restore_opts
 {
 	int			jobs;			/* pg_restore -j (post-data only); 0 or 1: one */
@@ -183,6 +226,11 @@ typedef struct ddl_restore_opts
 	const int  *skip_ids;		/* DDL_PRE_DATA, DDL_POST_DATA: dump IDs to
 								 * leave out (restored already) */
 	int			nskip;
+	bool		exit_on_error;	/* stop at the first object that cannot be
+								 * created (pg_restore --exit-on-error) */
+	ddl_failures *failures;		/* not NULL: objects that still cannot be
+								 * created are appended here and are no
+								 * error; NULL: they are (see ddl_restore) */
 } ddl_restore_opts;
 
 /*
@@ -190,11 +238,24 @@ typedef struct ddl_restore_opts
  * (side names it in messages).  For DDL_CREATE_DATABASE and
  * DDL_DATABASE_PROPERTIES, pg_restore connects first to o->maintenance_db.
  * DDL_DATABASE_PROPERTIES applies what the dump says of the database it
- * was dumped from, so dbname must be that database's name.  t may be NULL
- * (programs from PATH); o may be NULL (defaults).  Stops at the first
- * error, unless tolerate_existing and every error says the object exists.
- * Returns 0, or -1 with err set: the first errors pg_restore (or psql)
- * printed, as detail.
+ * was dumped from, so dbname must be that database's name; it stops at the
+ * first error.  t may be NULL (programs from PATH); o may be NULL
+ * (defaults).
+ *
+ * DDL_PRE_DATA, DDL_POST_DATA and DDL_ENTRIES carry every object that can
+ * be carried: an object that cannot be created does not stop the others.
+ * Post-data (and DDL_ENTRIES) runs in steps that cannot race: indexes and
+ * the constraints that own one (o->jobs at once), then partitions' index
+ * attachments one at a time, then the rest (foreign keys, triggers...,
+ * o->jobs at once).  The objects that failed are tried again one at a time
+ * once the rest of the part exists, again while a round creates one of
+ * them.  Those that still fail are appended to o->failures (each with the
+ * server's whole message and statement) and the call returns 0; with
+ * o->failures NULL, it returns -1 with err naming them all.  With
+ * o->exit_on_error, the first object that fails ends the call (-1, err set,
+ * nothing retried).  With o->tolerate_existing, an object that exists
+ * already is no failure.  Returns -1 with err set when pg_restore itself
+ * fails (no connection, an unreadable dump, interrupted).
  */
 int ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *conninfo,
 				const char *side, const char *dbname, const ddl_restore_opts *o, pgc_err *err);

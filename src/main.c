@@ -28,6 +28,8 @@ static const main_command main_commands[] = {
 	{"import", cmd_import, "load an archive or any pg_dump output into a server, then verify"},
 	{"verify-archive", cmd_verify_archive, "check an archive's files and checksums without a server"},
 	{"schema", cmd_schema, "versioned and expand/contract migrations on a live database"},
+	{"follow", cmd_follow, "status of databases copy --follow keeps in sync, or stop following"},
+	{"cutover", cmd_cutover, "fence the source, wait for the target, verify, and switch"},
 	{NULL, NULL, NULL}
 };
 
@@ -63,6 +65,7 @@ main(int argc, char **argv)
 {
 	cleanup_init();
 	log_setup(LOG_NOTICE, LOG_FORMAT_TEXT);
+	cli_early_options(argc, argv);
 
 	if (argc < 2)
 	{
@@ -70,7 +73,8 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
-	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "-?") == 0
+		|| strcmp(cmd, "help") == 0)
 	{
 		if (strcmp(cmd, "help") == 0 && argc > 2)
 		{

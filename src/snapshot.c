@@ -19,16 +19,16 @@ struct snapshot
 	char	   *id;
 };
 
-snapshot *
-snapshot_export(PGconn *conn, pgc_err *err)
+/* Exports the snapshot of the transaction conn is in; rolls it back on
+ * failure. */
+static snapshot *
+snapshot_export_current(PGconn *conn, pgc_err *err)
 {
-	if (conn_exec(conn, snapshot_begin_sql, err) != 0)
-		return NULL;
 	char	   *id = conn_query_value(conn, snapshot_export_sql, 0, NULL, err);
 	if (!id)
 	{
 		err_set(err, "could not export a snapshot");
-		pgc_err ignore = PGC_ERR_INIT;
+		pgc_err		ignore = PGC_ERR_INIT;
 		(void) conn_exec(conn, "ROLLBACK", &ignore);
 		err_clear(&ignore);
 		return NULL;
@@ -37,6 +37,22 @@ snapshot_export(PGconn *conn, pgc_err *err)
 	s->conn = conn;
 	s->id = id;
 	return s;
+}
+
+snapshot *
+snapshot_export(PGconn *conn, pgc_err *err)
+{
+	if (conn_exec(conn, snapshot_begin_sql, err) != 0)
+		return NULL;
+	return snapshot_export_current(conn, err);
+}
+
+snapshot *
+snapshot_adopt(PGconn *conn, const char *external_id, pgc_err *err)
+{
+	if (snapshot_attach(conn, external_id, err) != 0)
+		return NULL;
+	return snapshot_export_current(conn, err);
 }
 
 const char *

@@ -30,6 +30,16 @@ typedef struct snapshot snapshot;
  */
 snapshot *snapshot_export(PGconn *conn, pgc_err *err);
 
+/*
+ * Like snapshot_export, but the transaction started on conn first imports
+ * the snapshot external_id, exported elsewhere (a logical replication
+ * slot's, which lives only as long as its replication connection stays
+ * idle), then exports it again: sessions attach to the returned handle's
+ * snapshot, which shows exactly what external_id shows and lasts until
+ * snapshot_release.  Returns the handle, or NULL with err set.
+ */
+snapshot   *snapshot_adopt(PGconn *conn, const char *external_id, pgc_err *err);
+
 /* The exported snapshot's identifier, valid until snapshot_release. */
 const char *snapshot_id(const snapshot *s);
 

@@ -3,6 +3,7 @@
  */
 #include "stream.h"
 #include "conn.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -95,6 +96,11 @@ stream_copy_out_sql(const char *qualified, const char *columns, const stream_ran
 					const char *filter, stream_format fmt)
 {
 	bool		ranged = range && range->first_page >= 0;
+	bool		tree = range && range->first_page == STREAM_WHOLE_TREE.first_page;
+	if (tree)
+		return xasprintf("COPY (SELECT %s FROM %s%s%s%s) TO STDOUT%s", columns && *columns ? columns : "",
+						 qualified, filter ? " WHERE (" : "", filter ? filter : "", filter ? ")" : "",
+						 stream_format_option(fmt));
 	if (!ranged && !filter)
 	{
 		if (columns && *columns)
@@ -113,6 +119,18 @@ stream_copy_out_sql(const char *qualified, const char *columns, const stream_ran
 		buf_printf(&b, "%s(%s)", ranged ? " AND " : "", filter);
 	buf_printf(&b, ") TO STDOUT%s", stream_format_option(fmt));
 	return buf_steal(&b);
+}
+
+stream_range
+stream_whole(bool via_root)
+{
+	return via_root ? STREAM_WHOLE_TREE : STREAM_WHOLE_TABLE;
+}
+
+char *
+stream_truncate_sql(const char *qualified, bool via_root)
+{
+	return xasprintf("TRUNCATE %s%s", via_root ? "" : "ONLY ", qualified);
 }
 
 char *
@@ -242,6 +260,7 @@ stream_finish_results(PGconn *conn, const char *query, pgc_err *err)
 static int
 stream_start(PGconn *conn, const char *sql, ExecStatusType want, pgc_err *err)
 {
+	conn_log_sql(conn, sql, 0);
 	PGresult   *r = PQexec(conn, sql);
 	if (PQresultStatus(r) == want)
 	{
@@ -315,6 +334,8 @@ stream_copy(PGconn *src, const char *out_sql, PGconn *dst, const char *in_sql,
 		int			n = PQgetCopyData(src, &buf, 0);
 		if (n > 0)
 		{
+			FAULT_ONCE("copy-drop-row", res->hash.rows == 1 && !(fmt == STREAM_BINARY && n == 2)) { PQfreemem(buf); continue; }
+			FAULT_DO(fault_change_copy_byte("copy-change-byte", buf, (size_t) n, fmt == STREAM_BINARY));
 			stream_msgs_add(&m, buf, (size_t) n);
 			int			put = PQputCopyData(dst, buf, n);
 			PQfreemem(buf);
@@ -598,6 +619,7 @@ stream_lo_run(PGconn *src, PGconn *dst, uint32_t first, uint32_t end, stream_lo_
 				break;
 			}
 		}
+		FAULT_ONCE("skip-large-object", dst != NULL) { (void) lo_close(dst, dfd); continue; }
 		rc = stream_lo_one(src, oid, dst, dfd, sink, arg, chunk, st, &m, err);
 		if (rc == 0 && dst && lo_close(dst, dfd) != 0)
 		{

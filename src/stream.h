@@ -56,6 +56,18 @@ typedef struct stream_range
 
 #define STREAM_WHOLE_TABLE ((stream_range) {-1, -1})
 
+/* Every row of a partitioned table, its partitions' rows included (a
+ * partition root that rows load through: catalog_table.via_root). */
+#define STREAM_WHOLE_TREE ((stream_range) {-2, -1})
+
+/* The range that reads all of a table's rows: STREAM_WHOLE_TREE for a
+ * partitioned table read as a whole (via_root), else STREAM_WHOLE_TABLE. */
+stream_range stream_whole(bool via_root);
+
+/* "TRUNCATE ONLY t", or "TRUNCATE t" for a partitioned table read as a
+ * whole (via_root); owned by the caller. */
+char *stream_truncate_sql(const char *qualified, bool via_root);
+
 /* Progress callback: bytes and rows passed since the previous call.  Called
  * about every megabyte, and once at the end, from the streaming thread. */
 typedef struct stream_tick
@@ -96,7 +108,8 @@ PGconn *stream_conn_open(const char *conninfo, const char *dbname, const char *s
 /*
  * "COPY ... TO STDOUT" for a table: qualified is the quoted table name,
  * columns the quoted column list ("" for a table without columns).  range
- * NULL or whole means the table's own rows (not its children's); filter,
+ * NULL or whole means the table's own rows (not its children's),
+ * STREAM_WHOLE_TREE every row of a partitioned table; filter,
  * when not NULL, is a WHERE condition.  Owned by the caller.
  */
 char *stream_copy_out_sql(const char *qualified, const char *columns, const stream_range *range,

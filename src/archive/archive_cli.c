@@ -33,6 +33,7 @@ enum
 	ARCHIVE_OPT_CLEAN,
 	ARCHIVE_OPT_DB,
 	ARCHIVE_OPT_NO_OWNER,
+	ARCHIVE_OPT_EXIT_ON_ERROR,
 	ARCHIVE_OPT_PROGRESS,
 	ARCHIVE_OPT_VERIFY,
 	ARCHIVE_OPT_PART_SIZE
@@ -62,6 +63,7 @@ archive_cli_export_help(void)
 		   "      --part-size MB        tables bigger than this are written in parts of\n"
 		   "                            this size, read and loaded in parallel (default 128)\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
+		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
 		   "\n"
 		   "Each database is read from one snapshot.  The archive's format is described\n"
 		   "in docs/archive-format.md; it can be restored without pgcarry.\n"
@@ -88,8 +90,11 @@ archive_cli_import_help(void)
 		   "      --clean               replace target databases that already exist\n"
 		   "      --resume              finish an interrupted import (pgcarry archives)\n"
 		   "      --no-owner            do not restore object owners (pg_restore --no-owner)\n"
+		   "      --exit-on-error       stop a database at its first schema object that cannot\n"
+		   "                            be created (default: carry every other one, then fail)\n"
 		   "      --verify MODE         full (default: row counts and checksums), count, none\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
+		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
 		   "\n"
 		   "A pgcarry archive is checked file by file before it is loaded, and the loaded\n"
 		   "database is verified against the archive (row counts and checksums).\n"
@@ -177,6 +182,7 @@ cmd_export(int argc, char **argv)
 		{"format", required_argument, NULL, ARCHIVE_OPT_FORMAT},
 		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
 		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
+		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
 		{"part-size", required_argument, NULL, ARCHIVE_OPT_PART_SIZE},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
@@ -265,8 +271,10 @@ cmd_import(int argc, char **argv)
 		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
 		{"db", required_argument, NULL, ARCHIVE_OPT_DB},
 		{"no-owner", no_argument, NULL, ARCHIVE_OPT_NO_OWNER},
+		{"exit-on-error", no_argument, NULL, ARCHIVE_OPT_EXIT_ON_ERROR},
 		{"verify", required_argument, NULL, ARCHIVE_OPT_VERIFY},
 		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
+		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -299,6 +307,9 @@ cmd_import(int argc, char **argv)
 				break;
 			case ARCHIVE_OPT_NO_OWNER:
 				o.no_owner = true;
+				break;
+			case ARCHIVE_OPT_EXIT_ON_ERROR:
+				o.exit_on_error = true;
 				break;
 			case ARCHIVE_OPT_VERIFY:
 				if (verify_parse_mode(optarg, &o.verify) != 0)

@@ -425,6 +425,8 @@ archive_export_run_task(void *task, int worker, void *state, void *ctx)
 		}
 	}
 	int rc;
+	if (t->kind == EXPORT_PART)
+		progress_unit_begin(db->run->prog, db->index, t->qualified, t->est_bytes);
 	if (t->kind == EXPORT_SCHEMA)
 		rc = archive_export_schema(db, &err);
 	else if (t->kind == EXPORT_PART)
@@ -584,7 +586,7 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 			t->qualified = xstrdup(tables[i].qualified);
 			t->columns = xstrdup(tables[i].columns);
 			if (mt->nparts == 1)
-				t->range = STREAM_WHOLE_TABLE;
+				t->range = stream_whole(tables[i].via_root);
 			else
 			{
 				t->range.first_page = (int64_t) p * part_pages;
@@ -602,8 +604,50 @@ done:
 	return rc;
 }
 
-/* Ends the export of a database whose tasks all ran: table checksums,
- * database.json.  Returns 0, or -1 with err set. */
+/* Is rel a file of this database that was written whole and listed, and
+ * (directory archives) is it on disk with the size listed? */
+static bool
+archive_export_file_written(export_run *run, const manifest_db *mdb, const char *rel)
+{
+	for (int i = 0; i < mdb->nfiles; i++)
+		if (strcmp(mdb->files[i].path, rel) == 0)
+		{
+			if (run->tar)
+				return true;	/* moved into the tar stream */
+			char *path = xasprintf("%s/%s", run->root, rel);
+			struct stat st;
+			bool ok = stat(path, &st) == 0 && (uint64_t) st.st_size == mdb->files[i].info.size;
+			free(path);
+			return ok;
+		}
+	return false;
+}
+
+/* The first file of the database that was not written (its task failed
+ * or was never run), or NULL when every one is there. */
+static const char *
+archive_export_missing_file(export_run *run, const manifest_db *mdb)
+{
+	if (!archive_export_file_written(run, mdb, mdb->schema_file))
+		return mdb->schema_file;
+	if (mdb->sequences_file && !archive_export_file_written(run, mdb, mdb->sequences_file))
+		return mdb->sequences_file;
+	if (mdb->lo_file && !archive_export_file_written(run, mdb, mdb->lo_file))
+		return mdb->lo_file;
+	for (int i = 0; i < mdb->ntables; i++)
+		for (int p = 0; p < mdb->tables[i].nparts; p++)
+			if (!archive_export_file_written(run, mdb, mdb->tables[i].parts[p].file))
+				return mdb->tables[i].parts[p].file;
+	return NULL;
+}
+
+/*
+ * Ends the export of a database whose tasks all ran: table checksums,
+ * database.json.  The record is written only when every file of the
+ * database was written whole and is there: a database whose tasks failed
+ * or were dropped (another database failed, an interrupt) gets none, and
+ * is exported again by --resume.  Returns 0, or -1 with err set.
+ */
 static int
 archive_export_db_finish(export_run *run, export_db *db, pgc_err *err)
 {
@@ -614,20 +658,28 @@ archive_export_db_finish(export_run *run, export_db *db, pgc_err *err)
 		progress_phase(run->prog, db->index, "failed");
 		return -1;
 	}
+	const char *missing = archive_export_missing_file(run, mdb);
+	if (missing)
+	{
+		if (cleanup_interrupted())
+		{
+			err_set(err, "export interrupted");
+			err_detail(err, "Archive file \"%s\" was not written.", missing);
+		}
+		else
+		{
+			err_set(err, "archive file \"%s\" was not written", missing);
+			err_detail(err, "The export stopped before this database was complete.");
+		}
+		progress_phase(run->prog, db->index, "failed");
+		return -1;
+	}
 	/* Table checksums: the sum of their parts. */
 	for (int i = 0; i < mdb->ntables; i++)
 	{
 		manifest_table *mt = &mdb->tables[i];
 		rowhash h;
-		rowhash_init(&h);
-		for (int p = 0; p < mt->nparts; p++)
-		{
-			rowhash ph;
-			rowhash_init(&ph);
-			rowhash_parse_hex(&ph, mt->parts[p].checksum);
-			ph.rows = mt->parts[p].rows;
-			rowhash_merge(&h, &ph);
-		}
+		manifest_table_sum_parts(mt, &h);
 		mt->rows = h.rows;
 		rowhash_hex(&h, mt->checksum);
 	}
@@ -930,12 +982,28 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 		workq_wait(run.q);
 		workq_destroy(run.q);
 		run.q = NULL;
+		/* The first database that failed is the cause; the others of the
+		 * batch get their record when they are complete (kept by --resume)
+		 * and none when their tasks were dropped. */
+		for (int i = first; i < last && !failed; i++)
+			if (edbs[i].run && edbs[i].err.set)
+			{
+				err_move(err, &edbs[i].err);
+				err_prefix(err, "database \"%s\": ", dbs[i].name);
+				progress_phase(run.prog, i, "failed");
+				failed = 1;
+			}
 		for (int i = first; i < last; i++)
 		{
-			if (edbs[i].run && !failed && archive_export_db_finish(&run, &edbs[i], err) != 0)
+			if (edbs[i].run && !edbs[i].err.set)
 			{
-				err_prefix(err, "database \"%s\": ", dbs[i].name);
-				failed = 1;
+				pgc_err e = PGC_ERR_INIT;
+				if (archive_export_db_finish(&run, &edbs[i], failed ? &e : err) != 0 && !failed)
+				{
+					err_prefix(err, "database \"%s\": ", dbs[i].name);
+					failed = 1;
+				}
+				err_clear(&e);
 			}
 			if (edbs[i].run)
 				archive_export_db_free(&edbs[i]);

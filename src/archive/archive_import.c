@@ -32,7 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "ddl.h"
+#include "objects.h"
 #include "archive/archive_file.h"
 #include "archive/archive_target.h"
 #include "archive/archive_verify.h"
@@ -72,6 +74,9 @@ typedef struct import_db
 	int		   *nrecorded;		/* entries recorded in report (atomic) */
 	workq	   *q;				/* the load queue (verify tasks are pushed on it) */
 	int		   *parts_left;		/* per table loaded in parallel parts */
+	bool	   *recorded;		/* per table: its entry is in the report */
+	ddl_failures schema_failures;	/* objects pg_restore could not create */
+	int			pre_data_failures;	/* how many of them in pre-data */
 } import_db;
 
 typedef enum import_kind
@@ -139,7 +144,8 @@ archive_import_table_hash(PGconn *conn, const manifest_table *t, rowhash *out, p
 {
 	char *q, *cols;
 	archive_import_names(conn, t, &q, &cols);
-	char *sql = stream_copy_out_sql(q, cols, NULL, NULL, STREAM_TEXT);
+	stream_range whole = stream_whole(catalog_is_partitioned(conn, q));
+	char *sql = stream_copy_out_sql(q, cols, &whole, NULL, STREAM_TEXT);
 	stream_result res;
 	memset(&res, 0, sizeof res);
 	int rc = stream_copy_out(conn, sql, STREAM_TEXT, NULL, NULL, NULL, &res, err);
@@ -255,12 +261,29 @@ archive_import_display(const char *schema, const char *name)
 	return xasprintf("%s.%s", schema, name);
 }
 
+/* Records table t of the manifest in the report: expected from the
+ * manifest, got as read from the target (NULL: not checked). */
+static void
+archive_import_record_table(import_db *db, int t, const rowhash *got, const char *note)
+{
+	const manifest_table *mt = &db->mdb->tables[t];
+	rowhash want = archive_import_expected(mt->rows, mt->checksum);
+	char *disp = archive_import_display(mt->schema, mt->name);
+	verify_report_table(db->report, db->name, disp, &want, got ? got : &want, note);
+	archive_import_recorded(db);
+	pthread_mutex_lock(&db->lock);
+	db->recorded[t] = true;
+	pthread_mutex_unlock(&db->lock);
+	free(disp);
+}
+
 static int
 archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 {
 	const manifest_table *mt = &db->mdb->tables[t->table];
 	char *full = xasprintf("%s.%s", mt->schema, mt->name);
 	log_set_table(full);
+	progress_unit_begin(db->prog, db->index, full, 0);
 	free(full);
 	if (t->whole && db->resuming)
 	{
@@ -273,24 +296,23 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 			pthread_mutex_lock(&db->lock);
 			db->skipped++;
 			pthread_mutex_unlock(&db->lock);
-			rowhash want = archive_import_expected(mt->rows, mt->checksum);
-			char *disp = archive_import_display(mt->schema, mt->name);
-			verify_report_table(db->report, db->name, disp, &want, &h, "loaded earlier");
-			archive_import_recorded(db);
-			free(disp);
+			archive_import_record_table(db, t->table, &h, "loaded earlier");
 			log_set_table(NULL);
 			return 0;
 		}
 	}
 	char *q, *cols;
 	archive_import_names(conn, mt, &q, &cols);
+	/* Partitions whose hash differs between clusters load through their
+	 * root (catalog.h): no ONLY, no FREEZE. */
+	bool tree = catalog_is_partitioned(conn, q);
 	int rc = -1;
 	uint64_t total = 0;
 	if (conn_exec(conn, "BEGIN", err) != 0)
 		goto out;
 	if (t->whole)
 	{
-		char *sql = xasprintf("TRUNCATE ONLY %s", q);
+		char *sql = stream_truncate_sql(q, tree);
 		int r = conn_exec(conn, sql, err);
 		free(sql);
 		if (r != 0)
@@ -299,7 +321,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	for (int p = t->part; p < t->part + t->nparts; p++)
 	{
 		uint64_t rows = 0;
-		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole, &rows, err) != 0)
+		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree, &rows, err) != 0)
 			goto rollback;
 		total += rows;
 	}
@@ -318,13 +340,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	if (verify_now && db->verify != VERIFY_NONE)
 		rc = archive_import_verify_table(db, t->table, conn, err);
 	else if (verify_now)
-	{
-		rowhash want = archive_import_expected(mt->rows, mt->checksum);
-		char *disp = archive_import_display(mt->schema, mt->name);
-		verify_report_table(db->report, db->name, disp, &want, &want, NULL);
-		archive_import_recorded(db);
-		free(disp);
-	}
+		archive_import_record_table(db, t->table, NULL, NULL);
 	goto out;
 
 rollback:
@@ -353,7 +369,7 @@ archive_import_verify_table(import_db *db, int table, PGconn *conn, pgc_err *err
 	if (db->verify == VERIFY_COUNT)
 	{
 		char *q = conn_qualify(conn, mt->schema, mt->name);
-		char *sql = xasprintf("SELECT count(*) FROM ONLY %s", q);
+		char *sql = xasprintf("SELECT count(*) FROM %s%s", catalog_is_partitioned(conn, q) ? "" : "ONLY ", q);
 		char *n = conn_query_value(conn, sql, 0, NULL, err);
 		free(sql);
 		free(q);
@@ -391,11 +407,7 @@ archive_import_verify_table(import_db *db, int table, PGconn *conn, pgc_err *err
 		db->ndiff++;
 		pthread_mutex_unlock(&db->lock);
 	}
-	rowhash want = archive_import_expected(mt->rows, mt->checksum);
-	char *disp = archive_import_display(mt->schema, mt->name);
-	verify_report_table(db->report, db->name, disp, &want, &h, NULL);
-	archive_import_recorded(db);
-	free(disp);
+	archive_import_record_table(db, table, &h, NULL);
 	return 0;
 }
 
@@ -456,6 +468,25 @@ archive_import_dropped(void *task, void *ctx)
 	free(task);
 }
 
+/* Whether the archive's table mt is missing on the target after a pre-data
+ * that could not create every object: its rows are then not loaded. */
+static bool
+archive_import_not_created(PGconn *conn, const manifest_table *mt)
+{
+	pgc_err e = PGC_ERR_INIT;
+	char *q = conn_qualify(conn, mt->schema, mt->name);
+	const char *params[] = {q};
+	char *v = conn_query_value(conn, "SELECT pg_catalog.to_regclass($1) IS NULL", 1, params, &e);
+	bool missing = v && v[0] == 't';
+	if (missing)
+		log_error("table %s.%s could not be created on the target: its rows are not loaded", mt->schema,
+				  mt->name);
+	free(v);
+	free(q);
+	err_clear(&e);
+	return missing;
+}
+
 /*
  * Loads every table on --jobs sessions, each verified as soon as it is
  * complete.  A table is one task (its parts one after another, in one
@@ -479,6 +510,8 @@ archive_import_tables(import_db *db, PGconn *coord, pgc_err *err)
 	for (int i = 0; i < db->mdb->ntables && !archive_import_failed(db); i++)
 	{
 		const manifest_table *mt = &db->mdb->tables[i];
+		if (db->schema_failures.n > 0 && archive_import_not_created(coord, mt))
+			continue;
 		if (!split || mt->nparts == 1)
 		{
 			import_task *t = xcalloc(1, sizeof *t);
@@ -489,9 +522,9 @@ archive_import_tables(import_db *db, PGconn *coord, pgc_err *err)
 		}
 		pgc_err e2 = PGC_ERR_INIT;
 		bool keep = false;
+		rowhash h;
 		if (db->resuming)
 		{
-			rowhash h;
 			if (archive_import_table_hash(coord, mt, &h, &e2) != 0)
 			{
 				archive_import_fail(db, &e2);
@@ -502,11 +535,12 @@ archive_import_tables(import_db *db, PGconn *coord, pgc_err *err)
 		if (keep)
 		{
 			db->skipped++;
+			archive_import_record_table(db, i, &h, "loaded earlier");
 			continue;
 		}
 		char *qn, *cols;
 		archive_import_names(coord, mt, &qn, &cols);
-		char *sql = xasprintf("TRUNCATE ONLY %s", qn);
+		char *sql = stream_truncate_sql(qn, catalog_is_partitioned(coord, qn));
 		if (conn_exec(coord, sql, &e2) != 0)
 			archive_import_fail(db, &e2);
 		free(sql);
@@ -764,71 +798,90 @@ archive_import_verify_rest(import_db *db, PGconn *conn, pgc_err *err)
 
 /* ---------------------------------------------------------- pg_restore */
 
+/*
+ * One section of the archive's schema (ddl_restore: every object that can
+ * be created is, those that cannot are kept in db->schema_failures, unless
+ * --exit-on-error).  Returns 0, or -1 with err set.
+ */
 static int
-archive_import_restore(import_db *db, const char *section, const char *cc, const char *password,
-					   pgc_err *err)
+archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 {
 	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
-	char sect[32], jobs[16];
-	snprintf(sect, sizeof sect, "--section=%s", section);
-	snprintf(jobs, sizeof jobs, "%d", db->jobs);
-	const char *argv[16];
-	int n = 0;
-	bool tolerant = db->resuming && strcmp(section, "post-data") == 0;
-	argv[n++] = "pg_restore";
-	argv[n++] = "-w";
-	if (!tolerant)
-		argv[n++] = "--exit-on-error";
-	argv[n++] = sect;
-	argv[n++] = "-d";
-	argv[n++] = cc;
-	if (db->o->no_owner)
-		argv[n++] = "--no-owner";
-	if (strcmp(section, "post-data") == 0 && db->jobs > 1)
+	ddl_dump *dump = ddl_dump_open(file);
+	ddl_restore_opts ro = {.jobs = part == DDL_POST_DATA ? db->jobs : 1, .no_owner = db->o->no_owner,
+		.tolerate_existing = db->resuming && part == DDL_POST_DATA, .tmpdir = db->scratch,
+		.exit_on_error = db->o->exit_on_error, .failures = &db->schema_failures};
+	int rc = ddl_restore(NULL, dump, part, db->o->target, "target", db->name, &ro, err);
+	if (rc != 0)
 	{
-		argv[n++] = "-j";
-		argv[n++] = jobs;
+		const char *detail = err->detail ? err->detail : "";
+		if (strstr(detail, "ERROR:  role \""))
+			err_hint(err, "A role the archive's objects belong to is missing on the target: import "
+					 "the roles too (--roles), or load without owners (--no-owner).  The database "
+					 "stays marked unfinished; then run the same import with --resume.");
+		else
+			err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause, then "
+					 "run the same import with --resume.");
 	}
-	argv[n++] = file;
-	argv[n] = NULL;
-	buf_t errout = {0};
-	ddl_child_io io = {.errout = &errout, .password = password};
-	int rc = 0;
-	int st = ddl_run(argv, &io, err);
-	if (st < 0)
-		rc = -1;
-	else if (st != 0)
-	{
-		/* On resume, objects an earlier run made are expected. */
-		bool only_exists = tolerant && errout.data;
-		for (const char *p = errout.data; only_exists && (p = strstr(p, "ERROR:")); p += 6)
-		{
-			const char *eol = strchr(p, '\n');
-			size_t len = eol ? (size_t) (eol - p) : strlen(p);
-			char *l = xstrndup(p, len);
-			if (!strstr(l, "already exists") && !strstr(l, "multiple primary keys"))
-				only_exists = false;
-			free(l);
-		}
-		if (!only_exists)
-		{
-			err_set(err, "could not restore the %s schema of database \"%s\"", section, db->name);
-			char *lines = ddl_error_lines(errout.data, 12);
-			err_detail(err, "%s", lines);
-			free(lines);
-			if (errout.data && strstr(errout.data, "ERROR:  role \""))
-				err_hint(err, "A role the archive's objects belong to is missing on the target: import "
-						 "the roles too (--roles), or load without owners (--no-owner).  The database "
-						 "stays marked unfinished; import again with --clean.");
-			else
-				err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause and "
-						 "import again with --clean.");
-			rc = -1;
-		}
-	}
-	buf_free(&errout);
+	ddl_dump_free(dump);
 	free(file);
 	return rc;
+}
+
+/*
+ * The schema itself: the table of contents of the archive's schema dump
+ * against that of a pg_dump of the target (PostgreSQL's own reading of
+ * both, entry by entry), and the target's indexes valid.  Each difference
+ * goes to the report and counts in db->ndiff.  Returns 0, or -1 with err
+ * set when either could not be read.
+ */
+static int
+archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
+{
+	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
+	ddl_dump *want = ddl_dump_open(file);
+	ddl_dump *got = NULL;
+	int rc = -1;
+	if (ddl_dump_toc(NULL, want, NULL, NULL, err) != 0
+		|| !(got = ddl_dump_schema(NULL, db->o->target, "target", db->name, NULL, db->scratch, err))
+		|| ddl_dump_toc(NULL, got, NULL, NULL, err) != 0)
+		goto done;
+	int n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,
+								db->name);
+	int invalid = objects_invalid(conn, db->report, db->name, err);
+	if (invalid < 0)
+		goto done;
+	n += invalid;
+	pthread_mutex_lock(&db->lock);
+	db->ndiff += n;
+	pthread_mutex_unlock(&db->lock);
+	__atomic_add_fetch(db->nrecorded, n, __ATOMIC_RELAXED);
+	rc = 0;
+done:
+	ddl_dump_free(got);
+	ddl_dump_free(want);
+	free(file);
+	return rc;
+}
+
+/* Names each object pg_restore could not create as a failure of the
+ * database, with the server's whole message and statement.  Returns how
+ * many. */
+static int
+archive_import_report_schema_failures(import_db *db)
+{
+	for (int i = 0; i < db->schema_failures.n; i++)
+	{
+		const ddl_failure *f = &db->schema_failures.items[i];
+		char *what = xasprintf("could not create %s in database \"%s\" on the target", f->object, db->name);
+		log_report(LOG_ERROR, what, f->message, NULL);
+		free(what);
+		char *why = xasprintf("could not be created: %s", f->message);
+		verify_report_failed(db->report, db->name, "schema object", f->object, why);
+		__atomic_add_fetch(db->nrecorded, 1, __ATOMIC_RELAXED);
+		free(why);
+	}
+	return db->schema_failures.n;
 }
 
 /*
@@ -900,13 +953,23 @@ archive_import_schema_state(import_db *db, PGconn *conn, pgc_err *err)
 		return 1;
 	if (found == 0)
 		return 0;
-	err_set(err, "cannot resume the import of database \"%s\": its schema is incomplete", db->name);
+	err_set(err, "database \"%s\" on the target holds some of the archive's tables", db->name);
 	err_detail(err, "%d of its %d tables exist.", found, db->mdb->ntables);
-	err_hint(err, "Start again with --clean.");
+	err_hint(err, "Replace it with --clean, or import into another database.");
 	return -1;
 }
 
 /* ----------------------------------------------------------- database */
+
+/* How one database of an import ended, for the summary. */
+typedef enum import_outcome
+{
+	IMPORT_NOT_STARTED = 0,		/* interrupted before its turn */
+	IMPORT_DONE,				/* loaded (and verified, unless --verify none) */
+	IMPORT_EARLIER,				/* finished by an earlier run, checked again */
+	IMPORT_DIFFERENT,			/* loaded, and differs from the archive */
+	IMPORT_FAILED				/* refused, or stopped by an error */
+} import_outcome;
 
 /* What the databases of one import share, loaded one or several at a time. */
 typedef struct import_runner
@@ -922,12 +985,60 @@ typedef struct import_runner
 	pthread_mutex_t lock;
 	bool		prog_started;
 	int			next;			/* next database to load */
-	bool		stop;			/* a database failed: start no other */
-	int			rc;				/* EXIT_OK, EXIT_DIFFERENT or the failure's */
-	pgc_err		err;			/* the first failure */
 	verify_report *report;
 	int			nrecorded;		/* entries in report */
+	import_outcome *outcome;	/* per database (each written by the thread
+								 * that loads it, read after every thread
+								 * ended) */
+	char	  **why;			/* per database: the failure, or NULL */
+	pgc_err		err;			/* with one database: its failure */
 } import_runner;
+
+/*
+ * A database with no unfinished mark, met by --resume: an earlier run
+ * finished it, or it is not the archive's at all.  When every table of the
+ * archive is there, it is checked against the archive like a loaded one
+ * (tables, sequences, large objects) and kept; otherwise it is refused.
+ * Returns EXIT_OK, EXIT_DIFFERENT, or EXIT_FAIL with err set; 1 when the
+ * database holds none of the archive's tables (then it is loaded as usual).
+ */
+static int
+archive_import_check_earlier(import_db *db, pgc_err *err)
+{
+	PGconn *conn = stream_conn_open(db->o->target, db->name, "target", db->mdb->encoding, false, err);
+	if (!conn)
+		return EXIT_FAIL;
+	int rc = EXIT_FAIL;
+	int schema = archive_import_schema_state(db, conn, err);
+	if (schema == 0)
+		rc = 1;
+	else if (schema > 0)
+	{
+		log_notice("database \"%s\" on the target was imported by an earlier run: checking it against the archive",
+				   db->name);
+		rc = EXIT_OK;
+		for (int t = 0; t < db->mdb->ntables && rc == EXIT_OK; t++)
+		{
+			if (db->verify == VERIFY_NONE)
+				archive_import_record_table(db, t, NULL, "imported earlier");
+			else if (archive_import_verify_table(db, t, conn, err) != 0)
+				rc = EXIT_FAIL;
+		}
+		if (rc == EXIT_OK && db->verify != VERIFY_NONE && archive_import_verify_rest(db, conn, err) != 0)
+			rc = EXIT_FAIL;
+		if (rc == EXIT_OK && db->ndiff > 0)
+		{
+			err_set(err, "database \"%s\" differs from the archive: %d difference%s", db->name, db->ndiff,
+					db->ndiff == 1 ? "" : "s");
+			err_detail(err, "It is not marked unfinished: it was imported earlier and changed since, or it "
+					   "is not this archive's.");
+			err_hint(err, "Replace it with --clean.");
+			rc = EXIT_DIFFERENT;
+		}
+	}
+	conn_close(conn);
+	return rc;
+}
 
 static int
 archive_import_database(import_runner *run, int index, const char *name, pgc_err *err)
@@ -941,17 +1052,45 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report,
 		.nrecorded = &run->nrecorded};
 	db.compressed = strcmp(m->compression, "zstd") == 0;
+	db.recorded = xcalloc((size_t) mdb->ntables + 1, sizeof(bool));
 	pthread_mutex_init(&db.lock, NULL);
 	time_t start = time(NULL);
 	int rc = EXIT_FAIL;
+	bool touched = false;		/* the target database was created or marked */
 	char *cc = NULL, *password = NULL;
 	PGconn *coord = NULL;
 	log_set_database(name);
 
+	if (o->resume)
+	{
+		bool exists = false, marked = false;
+		if (archive_target_state(o->target, name, &exists, &marked, err) != 0)
+			goto done;
+		if (exists && !marked)
+		{
+			rc = archive_import_check_earlier(&db, err);
+			if (rc != 1)
+			{
+				if (rc == EXIT_OK)
+				{
+					run->outcome[index] = IMPORT_EARLIER;
+					progress_phase(prog, index, "done");
+					printf("database \"%s\" was imported by an earlier run; %s\n", name,
+						   db.verify == VERIFY_NONE ? "not verified (--verify none)"
+						   : "verified against the archive");
+					fflush(stdout);
+				}
+				touched = true;	/* its tables are in the report */
+				goto done;
+			}
+			rc = EXIT_FAIL;
+		}
+	}
 	archive_target_opts topts = {.clean = o->clean, .resume = o->resume, .encoding = mdb->encoding,
 		.lc_collate = mdb->lc_collate, .lc_ctype = mdb->lc_ctype, .owner = mdb->owner};
 	if (archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
 		goto done;
+	touched = true;
 	if (db.resuming)
 		log_notice("resuming the import of database \"%s\"", name);
 	/* Progress shows once there is something to load (not for a refusal). */
@@ -969,15 +1108,37 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	if (!coord)
 		goto done;
 	int schema = db.resuming ? archive_import_schema_state(&db, coord, err) : 0;
+	if (schema < 0 && db.resuming)
+	{
+		/* Our own mark is on it: the earlier run stopped inside pre-data.
+		 * Nothing of it is worth keeping; the database starts again. */
+		err_clear(err);
+		log_notice("database \"%s\": the interrupted run left its schema half made; importing it again",
+				   name);
+		conn_close(coord);
+		coord = NULL;
+		topts.clean = true;
+		topts.resume = false;
+		if (archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
+			goto done;
+		coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
+		if (!coord)
+			goto done;
+		schema = 0;
+	}
 	if (schema < 0)
 		goto done;
 	int units = 0;
 	for (int i = 0; i < mdb->ntables; i++)
+	{
 		units += mdb->tables[i].nparts;
+		progress_expect_rows(prog, index, (int64_t) mdb->tables[i].rows);
+	}
 	progress_add_total(prog, index, units, 0);
 	progress_phase(prog, index, "schema");
-	if (schema == 0 && archive_import_restore(&db, "pre-data", cc, password, err) != 0)
+	if (schema == 0 && archive_import_restore(&db, DDL_PRE_DATA, err) != 0)
 		goto done;
+	db.pre_data_failures = db.schema_failures.n;
 	progress_phase(prog, index, "data");
 	if (archive_import_tables(&db, coord, err) != 0)
 		goto done;
@@ -989,11 +1150,45 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	progress_phase(prog, index, "indexes");
 	log_info("restoring indexes, constraints and triggers (post-data)");
-	if (archive_import_restore(&db, "post-data", cc, password, err) != 0)
+	if (archive_import_restore(&db, DDL_POST_DATA, err) != 0)
 		goto done;
+	if (archive_import_report_schema_failures(&db) > 0)
+	{
+		err_set(err, "could not restore the %s schema of database \"%s\": %d schema object%s could not be "
+				"created", db.pre_data_failures > 0 ? "pre-data" : "post-data", name, db.schema_failures.n,
+				db.schema_failures.n == 1 ? "" : "s");
+		bool role = false;
+		for (int i = 0; i < db.schema_failures.n && !role; i++)
+			role = strstr(db.schema_failures.items[i].message, "ERROR:  role \"") != NULL;
+		if (role)
+			err_hint(err, "A role the archive's objects belong to is missing on the target: import "
+					 "the roles too (--roles), or load without owners (--no-owner).  The database "
+					 "stays marked unfinished; then run the same import with --resume.");
+		else
+			err_hint(err, "Each is named above with the server's message.  The database stays marked "
+					 "unfinished (pgcarry.import); fix the cause and then run the same import with --resume.");
+		goto done;
+	}
 	progress_phase(prog, index, "verifying");
 	if (db.verify != VERIFY_NONE && archive_import_verify_rest(&db, coord, err) != 0)
 		goto done;
+	if (db.verify != VERIFY_NONE && archive_import_verify_schema(&db, coord, err) != 0)
+		goto done;
+	/* Every table of the manifest was loaded and checked, or kept: one
+	 * that was not is a difference, never a silent omission. */
+	for (int t = 0; t < mdb->ntables; t++)
+		if (!db.recorded[t])
+		{
+			char *disp = archive_import_display(mdb->tables[t].schema, mdb->tables[t].name);
+			char *msg = xasprintf("table %s of the archive was not loaded into database \"%s\"", disp, name);
+			log_report(LOG_ERROR, msg, NULL, NULL);
+			verify_report_failed(run->report, name, "table", disp, "not loaded");
+			archive_import_recorded(&db);
+			db.recorded[t] = true;
+			db.ndiff++;
+			free(msg);
+			free(disp);
+		}
 	if (db.ndiff > 0)
 	{
 		err_set(err, "database \"%s\" differs from the archive: %d difference%s", name, db.ndiff,
@@ -1015,11 +1210,49 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		   : db.verify == VERIFY_COUNT ? "row counts verified against the archive"
 		   : "not verified (--verify none)", (long long) (time(NULL) - start));
 	fflush(stdout);
+	run->outcome[index] = IMPORT_DONE;
 	rc = EXIT_OK;
 
 done:
-	if (rc != EXIT_OK)
+	if (rc == EXIT_DIFFERENT)
+		run->outcome[index] = IMPORT_DIFFERENT;
+	else if (rc != EXIT_OK)
+	{
+		run->outcome[index] = IMPORT_FAILED;
+		if (cleanup_interrupted())
+		{
+			/* Whatever the interrupt cancelled, it is the interrupt. */
+			err_clear(err);
+			err_set(err, "import interrupted");
+			err_hint(err, "Run the same import with --resume to finish it.");
+		}
+		else if (!err->set)
+			err_set(err, "import of database \"%s\" failed", name);
+		run->why[index] = xstrdup(err->message);
 		progress_phase(prog, index, "failed");
+	}
+	if (rc != EXIT_OK && touched)
+	{
+		/* Every table of the archive is in the report: one that did not
+		 * load (or was not checked) is a problem, never left out. */
+		for (int t = 0; t < mdb->ntables; t++)
+			if (!db.recorded[t])
+			{
+				char *disp = archive_import_display(mdb->tables[t].schema, mdb->tables[t].name);
+				verify_report_failed(run->report, name, "table", disp,
+									 rc == EXIT_DIFFERENT ? "not checked" : "not loaded or not checked");
+				archive_import_recorded(&db);
+				free(disp);
+			}
+		if (rc != EXIT_DIFFERENT)
+		{
+			char *why = xasprintf("import not finished: %s", err->message);
+			verify_report_failed(run->report, name, "database", name, why);
+			archive_import_recorded(&db);
+			free(why);
+		}
+	}
+	ddl_failures_free(&db.schema_failures);
 	conn_close(coord);
 	if (password)
 	{
@@ -1027,6 +1260,7 @@ done:
 		free(password);
 	}
 	free(cc);
+	free(db.recorded);
 	err_clear(&db.err);
 	pthread_mutex_destroy(&db.lock);
 	log_set_database(NULL);
@@ -1112,8 +1346,8 @@ archive_import_roles(const archive_import_opts *o, const char *root, const manif
 	return rc;
 }
 
-/* A loader thread: takes the next database until none is left or one
- * failed. */
+/* A loader thread: takes the next database until none is left (a failed
+ * database never stops the others; an interrupt does). */
 static void *
 archive_import_runner_main(void *arg)
 {
@@ -1121,36 +1355,93 @@ archive_import_runner_main(void *arg)
 	for (;;)
 	{
 		pthread_mutex_lock(&run->lock);
-		int i = run->stop || cleanup_interrupted() ? run->nchosen : run->next++;
+		int i = cleanup_interrupted() ? run->nchosen : run->next++;
 		pthread_mutex_unlock(&run->lock);
 		if (i >= run->nchosen)
 			break;
+		if (run->outcome[i] == IMPORT_FAILED)
+			continue;			/* its files failed the check */
 		const char *name = run->o->dbname ? run->o->dbname : run->chosen[i]->name;
 		pgc_err err = PGC_ERR_INIT;
 		int r = archive_import_database(run, i, name, &err);
-		pthread_mutex_lock(&run->lock);
-		if (r == EXIT_DIFFERENT)
-		{
-			/* Reported now; the other databases go on. */
-			err_report(&err);
-			if (run->rc == EXIT_OK)
-				run->rc = EXIT_DIFFERENT;
-		}
+		if (r != EXIT_OK && run->nchosen == 1)
+			err_move(&run->err, &err);	/* the command's own error */
 		else if (r != EXIT_OK)
 		{
-			if (!run->err.set)
-			{
-				err_move(&run->err, &err);
-				run->rc = r;
-			}
-			else
-				err_report(&err);
-			run->stop = true;
+			/* Said now, with its detail and hint; the summary names it again. */
+			pthread_mutex_lock(&run->lock);
+			err_report(&err);
+			pthread_mutex_unlock(&run->lock);
 		}
-		pthread_mutex_unlock(&run->lock);
 		err_clear(&err);
 	}
 	return NULL;
+}
+
+/* The outcome of every database, on stdout after the report; returns the
+ * exit status they add up to and sets err for a failure or difference. */
+static int
+archive_import_summary(import_runner *run, pgc_err *err)
+{
+	int failed = 0, different = 0, ok = 0;
+	if (run->nchosen > 1)
+		printf("\nImport of %d databases:\n", run->nchosen);
+	for (int i = 0; i < run->nchosen; i++)
+	{
+		const char *name = run->o->dbname ? run->o->dbname : run->chosen[i]->name;
+		const char *what = "";
+		switch (run->outcome[i])
+		{
+			case IMPORT_DONE:
+				what = run->o->verify == VERIFY_NONE ? "imported, not verified (--verify none)"
+					: "imported and verified";
+				ok++;
+				break;
+			case IMPORT_EARLIER:
+				what = run->o->verify == VERIFY_NONE ? "imported by an earlier run, not verified"
+					: "imported by an earlier run, verified";
+				ok++;
+				break;
+			case IMPORT_DIFFERENT:
+				what = "imported, differs from the archive (left marked unfinished)";
+				different++;
+				break;
+			case IMPORT_FAILED:
+				what = "failed";
+				failed++;
+				break;
+			case IMPORT_NOT_STARTED:
+				what = "not started";
+				failed++;
+				break;
+		}
+		if (run->nchosen > 1)
+			printf("  %s: %s%s%s\n", name, what, run->why[i] ? ": " : "", run->why[i] ? run->why[i] : "");
+	}
+	fflush(stdout);
+	if (run->err.set)
+	{
+		/* One database: its own error says it all. */
+		err_move(err, &run->err);
+		return different ? EXIT_DIFFERENT : EXIT_FAIL;
+	}
+	if (failed)
+	{
+		err_set(err, "import failed: %d of %d database%s not imported", failed, run->nchosen,
+				run->nchosen == 1 ? "" : "s");
+		if (different)
+			err_detail(err, "%d database%s differ%s from the archive.", different, different == 1 ? "" : "s",
+					   different == 1 ? "s" : "");
+		err_hint(err, "Fix the causes above, then run the same import with --resume: databases and "
+				 "tables finished already are kept.");
+		return EXIT_FAIL;
+	}
+	if (different)
+	{
+		err_set(err, "the import found differences: see above");
+		return EXIT_DIFFERENT;
+	}
+	return EXIT_OK;
 }
 
 int
@@ -1158,22 +1449,30 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 {
 	umask(077);
 	const char *root = o->input;
+	char *unpacked = NULL;		/* a tar's tree, in the private directory */
 	if (tar)
 	{
 		const char *tmp = cleanup_private_tmpdir(err);
 		if (!tmp)
 			return EXIT_FAIL;
+		/* Apart from the scratch files of the import: every file of the
+		 * archive's tree is checked against the manifest. */
+		if (archive_file_mkdirs(tmp, "archive", err) != 0)
+			return EXIT_FAIL;
+		unpacked = xasprintf("%s/archive", tmp);
 		log_info("unpacking %s", strcmp(o->input, "-") == 0 ? "standard input" : o->input);
-		if (tarstream_extract(o->input, tmp, err) != 0)
+		if (tarstream_extract(o->input, unpacked, err) != 0)
 		{
 			err_hint(err, "Nothing was loaded into the target.");
+			free(unpacked);
 			return EXIT_FAIL;
 		}
-		root = tmp;
+		root = unpacked;
 	}
 	manifest *m = manifest_read(root, err);
 	if (!m)
 	{
+		free(unpacked);
 		if (tar && err->message && strstr(err->message, "has no " MANIFEST_NAME))
 		{
 			err_clear(err);
@@ -1191,6 +1490,10 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	const char *scratch = NULL;
 	const manifest_db **chosen = xcalloc((size_t) m->ndbs + 1, sizeof *chosen);
 	int nchosen = 0;
+	import_outcome *outcome = xcalloc((size_t) m->ndbs + 1, sizeof *outcome);
+	char **why = xcalloc((size_t) m->ndbs + 1, sizeof *why);
+	verify_report *report = verify_report_create(o->verify, "archive", "target");
+	int nrecorded = 0;
 	if (o->ndbs == 0)
 		for (int i = 0; i < m->ndbs; i++)
 			chosen[nchosen++] = &m->dbs[i];
@@ -1226,7 +1529,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	for (int i = 0; i < nchosen; i++)
 	{
 		archive_verify_report rep = {0};
-		if (archive_verify_run(root, m, chosen[i]->name, o->roles && i == 0, true, &rep, err) != 0)
+		if (archive_verify_run(root, m, chosen[i]->name, o->roles && i == 0,
+							   ARCHIVE_VERIFY_FIRST | ARCHIVE_VERIFY_SCHEMA, &rep, err) != 0)
 		{
 			rc = EXIT_FAIL;
 			goto done;
@@ -1236,11 +1540,30 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			err_set(err, "%s", rep.problems[0].message);
 			err_detail(err, "The archive was damaged after it was written: database \"%s\" cannot be loaded from it.",
 					   chosen[i]->name);
-			err_hint(err, "Nothing was loaded into the target.  Copy the archive again from where it came "
-					 "from (pgcarry verify-archive checks it), or export again.");
 			archive_verify_report_free(&rep);
-			rc = EXIT_FAIL;
-			goto done;
+			if (nchosen == 1)
+			{
+				err_hint(err, "Nothing was loaded into the target.  Copy the archive again from where it came "
+						 "from (pgcarry verify-archive checks it), or export again.");
+				rc = EXIT_FAIL;
+				goto done;
+			}
+			/* That database is not loaded; the others are. */
+			err_hint(err, "Database \"%s\" is not loaded; the others are.  Copy the archive again from where "
+					 "it came from (pgcarry verify-archive checks it), or export again.", chosen[i]->name);
+			err_report(err);
+			outcome[i] = IMPORT_FAILED;
+			why[i] = xasprintf("the archive is damaged: %s", err->message);
+			const char *dname = o->dbname ? o->dbname : chosen[i]->name;
+			for (int t = 0; t < chosen[i]->ntables; t++)
+			{
+				char *disp = archive_import_display(chosen[i]->tables[t].schema, chosen[i]->tables[t].name);
+				verify_report_failed(report, dname, "table", disp, "not loaded: the archive is damaged");
+				nrecorded++;
+				free(disp);
+			}
+			err_clear(err);
+			continue;
 		}
 		archive_verify_report_free(&rep);
 	}
@@ -1265,8 +1588,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	if (concurrent < 1)
 		concurrent = 1;
 	runner = (import_runner) {.o = o, .root = root, .m = m, .chosen = chosen, .nchosen = nchosen,
-		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent, .rc = EXIT_OK,
-		.report = verify_report_create(o->verify, "archive", "target")};
+		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent,
+		.report = report, .nrecorded = nrecorded, .outcome = outcome, .why = why};
 	pthread_mutex_init(&runner.lock, NULL);
 	runner_ready = true;
 	pthread_t *threads = xcalloc((size_t) concurrent, sizeof *threads);
@@ -1278,18 +1601,14 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	free(threads);
 	if (runner.prog_started)
 		progress_stop(prog);
-	if (runner.prog_started && __atomic_load_n(&runner.nrecorded, __ATOMIC_RELAXED) > 0)
+	if (__atomic_load_n(&runner.nrecorded, __ATOMIC_RELAXED) > 0)
 	{
 		/* The verification report, as copy prints it. */
 		printf("\n");
 		verify_report_print(runner.report, stdout, false);
 		fflush(stdout);
 	}
-	rc = runner.rc;
-	if (runner.err.set)
-		err_move(err, &runner.err);
-	else if (rc == EXIT_DIFFERENT)
-		err_set(err, "the import found differences: see above");
+	rc = archive_import_summary(&runner, err);
 
 done:
 	if (prog)
@@ -1301,10 +1620,15 @@ done:
 	if (runner_ready)
 	{
 		err_clear(&runner.err);
-		verify_report_free(runner.report);
 		pthread_mutex_destroy(&runner.lock);
 	}
+	for (int i = 0; i < nchosen; i++)
+		free(why[i]);
+	free(why);
+	free(outcome);
+	verify_report_free(report);
 	free(chosen);
 	manifest_destroy(m);
+	free(unpacked);
 	return rc;
 }

@@ -24,6 +24,8 @@ typedef struct archive_import_opts
 	bool		clean;
 	bool		resume;
 	bool		no_owner;
+	bool		exit_on_error;	/* stop a database at its first schema object
+								 * that cannot be created */
 	progress_mode progress;		/* --progress */
 	verify_mode verify;			/* --verify: full (default), count, none */
 } archive_import_opts;

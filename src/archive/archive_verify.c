@@ -4,6 +4,9 @@
  */
 #include "archive/archive_verify.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,9 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
+#include "ddl.h"
+#include "stream.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -61,11 +67,439 @@ archive_verify_listed(const manifest *m, const char *path, archive_verify_report
 		archive_verify_add(r, path, xasprintf("archive file \"%s\" is not listed in the manifest", path));
 }
 
+/* Does an entry of the manifest (a database's schema, sequences, large
+ * objects, a table part, the roles) refer to path? */
+static bool
+archive_verify_referenced(const manifest *m, const char *path)
+{
+	if (m->roles_file && strcmp(m->roles_file, path) == 0)
+		return true;
+	for (int i = 0; i < m->ndbs; i++)
+	{
+		const manifest_db *db = &m->dbs[i];
+		if ((db->schema_file && strcmp(db->schema_file, path) == 0) ||
+			(db->sequences_file && strcmp(db->sequences_file, path) == 0) ||
+			(db->lo_file && strcmp(db->lo_file, path) == 0))
+			return true;
+		for (int t = 0; t < db->ntables; t++)
+			for (int p = 0; p < db->tables[t].nparts; p++)
+				if (strcmp(db->tables[t].parts[p].file, path) == 0)
+					return true;
+	}
+	return false;
+}
+
+/* Files on disk under root/rel (recursively) that the manifest does not
+ * list: a file that nothing checks and nothing loads.  manifest.json and
+ * the database.json files are the manifest itself. */
+static int
+archive_verify_walk(const char *root, const char *rel, const manifest *m, archive_verify_report *r,
+					pgc_err *err)
+{
+	char *dir = rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
+	DIR *d = opendir(dir);
+	if (!d)
+	{
+		int rc = 0;
+		if (errno != ENOENT)
+		{
+			err_set(err, "could not read directory \"%s\": %s", dir, strerror(errno));
+			rc = -1;
+		}
+		free(dir);
+		return rc;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d)))
+	{
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char *path = rel ? xasprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
+		char *full = xasprintf("%s/%s", root, path);
+		struct stat st;
+		if (lstat(full, &st) != 0)
+		{
+			err_set(err, "could not read \"%s\": %s", full, strerror(errno));
+			rc = -1;
+		}
+		else if (S_ISDIR(st.st_mode))
+			rc = archive_verify_walk(root, path, m, r, err);
+		else if (!(rel == NULL && strcmp(e->d_name, MANIFEST_NAME) == 0) &&
+				 !(rel != NULL && strcmp(e->d_name, MANIFEST_DB_NAME) == 0))
+			archive_verify_listed(m, path, r);
+		free(full);
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	return rc;
+}
+
+/* A table's entry agrees with its parts: it has some, and its row count
+ * and checksum are their sum. */
+static void
+archive_verify_table_sums(const manifest_db *db, const manifest_table *t, archive_verify_report *r)
+{
+	if (t->nparts == 0)
+	{
+		archive_verify_add(r, db->schema_file,
+						   xasprintf("table %s.%s of database \"%s\" has no data file in the manifest",
+									 t->schema, t->name, db->name));
+		return;
+	}
+	rowhash sum;
+	manifest_table_sum_parts(t, &sum);
+	char hex[ROWHASH_HEX_LEN + 1];
+	rowhash_hex(&sum, hex);
+	if (sum.rows != t->rows || strcmp(hex, t->checksum) != 0)
+		archive_verify_add(r, t->parts[0].file,
+						   xasprintf("table %s.%s of database \"%s\" disagrees with its data files in the "
+									 "manifest: %llu rows (checksum %s), its parts hold %llu rows "
+									 "(checksum %s)", t->schema, t->name, db->name,
+									 (unsigned long long) t->rows, t->checksum,
+									 (unsigned long long) sum.rows, hex));
+}
+
+/* ------------------------------------------------ the schema dump's list */
+
+/* pg_restore writes names in its comments with line breaks made spaces. */
+static char *
+archive_verify_toc_name(const char *s)
+{
+	char *out = xstrdup(s && *s ? s : "-");
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return out;
+}
+
+typedef struct archive_verify_toc_table
+{
+	char	   *header;			/* "Name: N; Type: TABLE; Schema: S; Owner: " */
+	bool		partitioned;	/* holds no rows of its own */
+	bool		matched;
+} archive_verify_toc_table;
+
+/* "Name: N; Type: T; Schema: S; Owner: O" -> "S.N" (type is
+ * "; Type: T; Schema: "); owned by the caller, NULL when it is not one. */
+static char *
+archive_verify_toc_qualified(const char *header, const char *type)
+{
+	const char *h = header + 6;
+	const char *ty = strstr(h, type);
+	if (strncmp(header, "Name: ", 6) != 0 || !ty)
+		return NULL;
+	const char *sc = ty + strlen(type);
+	const char *ow = strstr(sc, "; Owner: ");
+	return xasprintf("%.*s.%.*s", ow ? (int) (ow - sc) : (int) strlen(sc), sc, (int) (ty - h), h);
+}
+
+/* A qualified name as pg_dump writes it in SQL (each part in double quotes
+ * when needed) -> "S.N" unquoted, like the headers; NULL if unreadable. */
+static char *
+archive_verify_sql_name(const char *s, size_t len)
+{
+	buf_t b = {0};
+	const char *p = s, *end = s + len;
+	for (int part = 0; part < 2; part++)
+	{
+		if (p < end && *p == '"')
+		{
+			for (p++; p < end; p++)
+			{
+				if (*p == '"' && !(p + 1 < end && p[1] == '"'))
+					break;
+				buf_putc(&b, *p);
+				if (*p == '"')
+					p++;
+			}
+			p++;
+		}
+		else
+			while (p < end && *p != '.')
+				buf_putc(&b, *p++);
+		if (part == 0)
+		{
+			if (p >= end || *p != '.')
+			{
+				buf_free(&b);
+				return NULL;
+			}
+			buf_putc(&b, *p++);
+		}
+	}
+	return b.data ? buf_steal(&b) : NULL;
+}
+
+/* A partition and its parent, from a TABLE ATTACH entry, both "S.N". */
+typedef struct archive_verify_attach
+{
+	char	   *child;
+	char	   *parent;
+} archive_verify_attach;
+
+/* Whether table "S.N" lies below root (both "S.N") through the attach
+ * list (partitions of partitions included). */
+static bool
+archive_verify_below(const char *table, const char *root, const archive_verify_attach *at, int nat)
+{
+	const char *cur = table;
+	for (int depth = 0; depth < 64 && cur; depth++)
+	{
+		const char *up = NULL;
+		for (int i = 0; i < nat && !up; i++)
+			if (strcmp(at[i].child, cur) == 0)
+				up = at[i].parent;
+		if (up && strcmp(up, root) == 0)
+			return true;
+		cur = up;
+	}
+	return false;
+}
+
+/*
+ * The tables the schema dump holds rows for, from pg_dump's own table of
+ * contents: every TABLE entry of schema.dump (as pg_restore prints them),
+ * except partitioned tables (their rows live in their partitions).  The
+ * dump has no TABLE DATA entries (it is made without its data section), so
+ * the TABLE entries stand for them.  Compares them with the database's
+ * tables in the manifest, both ways.  A manifest table that is partitioned
+ * in the dump is a tree whose rows load through its root (catalog.h:
+ * their hash differs between clusters): it stands for every partition the
+ * dump's TABLE ATTACH entries place below it.  Returns 0 (problems into r), or -1
+ * with err set when pg_restore could not run.
+ */
+static int
+archive_verify_toc(const char *root, const manifest_db *db, archive_verify_report *r, pgc_err *err)
+{
+	char *file = xasprintf("%s/%s", root, db->schema_file);
+	char *prog = ddl_tools_path(NULL, "pg_restore");
+	const char *argv[] = {prog, "--section=pre-data", "-f", "-", file, NULL};
+	buf_t out = {0}, errout = {0};
+	ddl_child_io io = {.out = &out, .errout = &errout};
+	int st = ddl_run(argv, &io, err);
+	int rc = 0;
+	if (st < 0)
+		rc = -1;
+	else if (st != 0)
+	{
+		char *lines = ddl_error_lines(errout.data, 5);
+		archive_verify_add(r, db->schema_file,
+						   xasprintf("archive file \"%s\" is not a schema dump pg_restore can read: %s",
+									 db->schema_file, lines));
+		free(lines);
+	}
+	archive_verify_toc_table *toc = NULL;
+	int ntoc = 0;
+	archive_verify_attach *at = NULL;
+	int nat = 0;
+	const char *text = out.data ? out.data : "";
+	static const char head[] = "\n-- Name: ";
+	static const char type[] = "; Type: TABLE; Schema: ";
+	static const char attach_type[] = "; Type: TABLE ATTACH; Schema: ";
+	static const char attach_sql[] = "ALTER TABLE ONLY ";
+	static const char attach_kw[] = " ATTACH PARTITION ";
+	for (const char *p = st == 0 ? strstr(text, head) : NULL; p;)
+	{
+		const char *line = p + 4;	/* "Name: ..." */
+		const char *eol = strchr(line, '\n');
+		const char *next = strstr(line, head);
+		if (!eol)
+			break;
+		char *hdr = xstrndup(line, (size_t) (eol - line));
+		/* The entry's text runs to the next header: a partitioned table's
+		 * CREATE TABLE ends with ")\nPARTITION BY ...". */
+		char *body = xstrndup(eol, next ? (size_t) (next - eol) : strlen(eol));
+		const char *a = strstr(hdr, attach_type) ? strstr(body, attach_sql) : NULL;
+		const char *k = a ? strstr(a, attach_kw) : NULL;
+		if (strstr(hdr, type))
+		{
+			toc = xrealloc(toc, sizeof *toc * (size_t) (ntoc + 1));
+			toc[ntoc].header = hdr;
+			toc[ntoc].partitioned = strstr(body, "\n)\nPARTITION BY ") != NULL;
+			toc[ntoc].matched = false;
+			ntoc++;
+		}
+		else if (k)
+		{
+			char *child = archive_verify_toc_qualified(hdr, attach_type);
+			char *parent = archive_verify_sql_name(a + strlen(attach_sql),
+												   (size_t) (k - a - (ptrdiff_t) strlen(attach_sql)));
+			if (child && parent)
+			{
+				at = xrealloc(at, sizeof *at * (size_t) (nat + 1));
+				at[nat].child = child;
+				at[nat].parent = parent;
+				nat++;
+			}
+			else
+			{
+				free(child);
+				free(parent);
+			}
+			free(hdr);
+		}
+		else
+			free(hdr);
+		free(body);
+		p = next;
+	}
+	for (int t = 0; st == 0 && t < db->ntables; t++)
+	{
+		const manifest_table *mt = &db->tables[t];
+		char *n = archive_verify_toc_name(mt->name), *s = archive_verify_toc_name(mt->schema);
+		char *want = xasprintf("Name: %s%s%s; Owner: ", n, type, s);
+		bool found = false;
+		for (int k = 0; k < ntoc && !found; k++)
+			if (!toc[k].matched && strncmp(toc[k].header, want, strlen(want)) == 0)
+				found = toc[k].matched = true;
+		/* A partitioned table: its partitions' rows are in its file. */
+		for (int k = 0; found && k < ntoc; k++)
+			if (toc[k].partitioned && toc[k].matched && strncmp(toc[k].header, want, strlen(want)) == 0)
+			{
+				char *root = archive_verify_toc_qualified(toc[k].header, type);
+				for (int j = 0; root && j < ntoc; j++)
+					if (!toc[j].partitioned && !toc[j].matched)
+					{
+						char *q = archive_verify_toc_qualified(toc[j].header, type);
+						if (q && archive_verify_below(q, root, at, nat))
+							toc[j].matched = true;
+						free(q);
+					}
+				free(root);
+			}
+		if (!found)
+			archive_verify_add(r, db->schema_file,
+							   xasprintf("table %s.%s of the manifest is not in the schema dump of database \"%s\"",
+										 mt->schema, mt->name, db->name));
+		free(want);
+		free(n);
+		free(s);
+	}
+	for (int k = 0; k < ntoc; k++)
+	{
+		if (!toc[k].matched && !toc[k].partitioned)
+		{
+			char *name = archive_verify_toc_qualified(toc[k].header, type);
+			archive_verify_add(r, db->schema_file,
+							   xasprintf("table %s is in the schema dump of database \"%s\" but not in the "
+										 "manifest", name, db->name));
+			free(name);
+		}
+		free(toc[k].header);
+	}
+	free(toc);
+	for (int i = 0; i < nat; i++)
+	{
+		free(at[i].child);
+		free(at[i].parent);
+	}
+	free(at);
+	buf_free(&out);
+	buf_free(&errout);
+	free(prog);
+	free(file);
+	return rc;
+}
+
+/* ------------------------------------------------ the data, recomputed */
+
+static bool
+archive_verify_has_problem(const archive_verify_report *r, const char *file)
+{
+	for (int i = 0; file && i < r->nproblems; i++)
+		if (strcmp(r->problems[i].file, file) == 0)
+			return true;
+	return false;
+}
+
+
+#define ARCHIVE_VERIFY_CHUNK (256 * 1024)
+
+/* Reads a data file whole, decompressing it, and hashes its COPY rows as
+ * import does.  Returns 0 with *h set, 1 with a problem recorded (the file
+ * is damaged), or -1 with err set. */
+static int
+archive_verify_hash_file(const char *root, const char *rel, bool compressed, rowhash *h,
+						 archive_verify_report *r, pgc_err *err)
+{
+	(void) err;
+	pgc_err e = PGC_ERR_INIT;
+	archive_file_reader *rd = archive_file_reader_open(root, rel, compressed, &e);
+	stream_hasher hs;
+	stream_hasher_init(&hs, STREAM_TEXT);
+	char *buf = xmalloc(ARCHIVE_VERIFY_CHUNK);
+	ssize_t n = rd ? 1 : -1;
+	while (n > 0)
+	{
+		n = archive_file_reader_read(rd, buf, ARCHIVE_VERIFY_CHUNK, &e);
+		if (n > 0)
+			stream_hasher_feed(&hs, buf, (size_t) n);
+	}
+	int rc = 0;
+	if (n < 0 || stream_hasher_finish(&hs, h, &e) != 0)
+	{
+		archive_verify_add(r, rel, xasprintf("archive file \"%s\" cannot be read: %s", rel,
+											 e.message ? e.message : "unknown error"));
+		rc = 1;
+	}
+	err_clear(&e);
+	stream_hasher_free(&hs);
+	archive_file_reader_destroy(rd);
+	free(buf);
+	return rc;
+}
+
+/* Every data file of db read and its rows counted and hashed against the
+ * manifest's part; the large objects file's rows counted. */
+static int
+archive_verify_data(const char *root, const manifest *m, const manifest_db *db, archive_verify_report *r,
+					pgc_err *err)
+{
+	bool compressed = m->compression && strcmp(m->compression, "zstd") == 0;
+	for (int t = 0; t < db->ntables; t++)
+		for (int p = 0; p < db->tables[t].nparts; p++)
+		{
+			const manifest_part *mp = &db->tables[t].parts[p];
+			if (archive_verify_has_problem(r, mp->file))
+				continue;		/* damaged or missing: said already */
+			rowhash h;
+			int rc = archive_verify_hash_file(root, mp->file, compressed, &h, r, err);
+			if (rc < 0)
+				return -1;
+			char hex[ROWHASH_HEX_LEN + 1];
+			rowhash_hex(&h, hex);
+			if (rc == 0 && (h.rows != mp->rows || strcmp(hex, mp->checksum) != 0))
+				archive_verify_add(r, mp->file,
+								   xasprintf("archive file \"%s\" does not match the manifest: expected %llu "
+											 "rows (checksum %s), found %llu rows (checksum %s)", mp->file,
+											 (unsigned long long) mp->rows, mp->checksum,
+											 (unsigned long long) h.rows, hex));
+		}
+	if (db->lo_file && !archive_verify_has_problem(r, db->lo_file))
+	{
+		rowhash h;
+		int rc = archive_verify_hash_file(root, db->lo_file, compressed, &h, r, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && h.rows != db->lo_rows)
+			archive_verify_add(r, db->lo_file,
+							   xasprintf("archive file \"%s\" does not match the manifest: expected %llu "
+										 "rows of large object data, found %llu", db->lo_file,
+										 (unsigned long long) db->lo_rows, (unsigned long long) h.rows));
+	}
+	return 0;
+}
+
 int
 archive_verify_run(const char *root, const manifest *m, const char *dbname, bool roles,
-				   bool stop_at_first, archive_verify_report *r, pgc_err *err)
+				   unsigned flags, archive_verify_report *r, pgc_err *err)
 {
-	/* Files a database refers to must be listed, or they are unchecked. */
+	bool stop_at_first = flags & ARCHIVE_VERIFY_FIRST;
+#define ARCHIVE_VERIFY_STOP() do { if (stop_at_first && r->nproblems) return 0; } while (0)
+	/* Files a database refers to must be listed, or they are unchecked;
+	 * a table must have its files, and add up to them. */
 	for (int i = 0; i < m->ndbs; i++)
 	{
 		const manifest_db *db = &m->dbs[i];
@@ -75,18 +509,34 @@ archive_verify_run(const char *root, const manifest *m, const char *dbname, bool
 		archive_verify_listed(m, db->sequences_file, r);
 		archive_verify_listed(m, db->lo_file, r);
 		for (int t = 0; t < db->ntables; t++)
+		{
 			for (int p = 0; p < db->tables[t].nparts; p++)
 				archive_verify_listed(m, db->tables[t].parts[p].file, r);
-		if (stop_at_first && r->nproblems)
-			return 0;
+			archive_verify_table_sums(db, &db->tables[t], r);
+		}
+		ARCHIVE_VERIFY_STOP();
 	}
 	if (roles || !dbname)
 		archive_verify_listed(m, m->roles_file, r);
 
+	/* Every file listed belongs to an entry, and every file on disk is
+	 * listed: a data file whose table left the manifest is found. */
+	for (int i = 0; i < m->nfiles; i++)
+		if (archive_verify_wanted(m, m->files[i].path, dbname, roles) &&
+			!archive_verify_referenced(m, m->files[i].path))
+			archive_verify_add(r, m->files[i].path,
+							   xasprintf("archive file \"%s\" belongs to no table or other entry of the manifest",
+										 m->files[i].path));
+	for (int i = 0; dbname && i < m->ndbs; i++)
+		if (strcmp(m->dbs[i].name, dbname) == 0 && archive_verify_walk(root, m->dbs[i].dir, m, r, err) != 0)
+			return -1;
+	if (!dbname && archive_verify_walk(root, NULL, m, r, err) != 0)
+		return -1;
+	ARCHIVE_VERIFY_STOP();
+
 	for (int i = 0; i < m->nfiles; i++)
 	{
-		if (stop_at_first && r->nproblems)
-			return 0;
+		ARCHIVE_VERIFY_STOP();
 		const manifest_file *f = &m->files[i];
 		if (!archive_verify_wanted(m, f->path, dbname, roles))
 			continue;
@@ -113,6 +563,24 @@ archive_verify_run(const char *root, const manifest *m, const char *dbname, bool
 							   xasprintf("archive file \"%s\" has the wrong checksum: expected sha256 %s, found %s",
 										 f->path, f->info.sha256, got.sha256));
 	}
+	ARCHIVE_VERIFY_STOP();
+
+	/* Against what pgcarry did not write: pg_dump's table of contents; and
+	 * with ARCHIVE_VERIFY_DATA, the rows themselves. */
+	for (int i = 0; i < m->ndbs; i++)
+	{
+		const manifest_db *db = &m->dbs[i];
+		if (dbname && strcmp(db->name, dbname) != 0)
+			continue;
+		if ((flags & ARCHIVE_VERIFY_SCHEMA) && !archive_verify_has_problem(r, db->schema_file) &&
+			archive_verify_toc(root, db, r, err) != 0)
+			return -1;
+		ARCHIVE_VERIFY_STOP();
+		if ((flags & ARCHIVE_VERIFY_DATA) && archive_verify_data(root, m, db, r, err) != 0)
+			return -1;
+		ARCHIVE_VERIFY_STOP();
+	}
+#undef ARCHIVE_VERIFY_STOP
 	return 0;
 }
 
@@ -127,8 +595,11 @@ archive_verify_help(void)
 		   "  pgcarry verify-archive PATH\n"
 		   "\n"
 		   "PATH is an archive directory or a tar archive (\"-\" reads the tar from\n"
-		   "standard input).  Checks that the manifest is well formed and that every\n"
-		   "file it lists is there with the right size and SHA-256.\n"
+		   "standard input).  Checks that the manifest is well formed; that every\n"
+		   "file it lists is there with the right size and SHA-256, and every file\n"
+		   "there is listed; that each database's tables are the ones its schema dump\n"
+		   "(pg_dump's table of contents) holds; and reads every data file again to\n"
+		   "count and checksum its rows against the manifest.\n"
 		   "\n"
 		   "Exit status: 0 the archive is whole, 3 problems were found (each named),\n"
 		   "1 the check could not run, 2 usage error.\n"
@@ -169,6 +640,7 @@ cmd_verify_archive(int argc, char **argv)
 
 	pgc_err err = PGC_ERR_INIT;
 	const char *root = path;
+	char *unpacked = NULL;		/* a tar's tree, in the private directory */
 	struct stat st;
 	if (strcmp(path, "-") != 0 && stat(path, &st) != 0)
 	{
@@ -186,13 +658,24 @@ cmd_verify_archive(int argc, char **argv)
 			err_clear(&err);
 			return EXIT_FAIL;
 		}
-		if (tarstream_extract(path, tmp, &err) != 0)
+		/* Apart from any other file of the private directory: every file
+		 * of the archive's tree is checked against the manifest. */
+		unpacked = xasprintf("%s/archive", tmp);
+		if (archive_file_mkdirs(tmp, "archive", &err) != 0)
 		{
 			err_report(&err);
 			err_clear(&err);
+			free(unpacked);
+			return EXIT_FAIL;
+		}
+		if (tarstream_extract(path, unpacked, &err) != 0)
+		{
+			err_report(&err);
+			err_clear(&err);
+			free(unpacked);
 			return EXIT_DIFFERENT;
 		}
-		root = tmp;
+		root = unpacked;
 	}
 	manifest *m = manifest_read(root, &err);
 	if (!m)
@@ -206,11 +689,12 @@ cmd_verify_archive(int argc, char **argv)
 		}
 		err_report(&err);
 		err_clear(&err);
+		free(unpacked);
 		return EXIT_DIFFERENT;
 	}
 	archive_verify_report rep = {0};
 	int rc;
-	if (archive_verify_run(root, m, NULL, true, false, &rep, &err) != 0)
+	if (archive_verify_run(root, m, NULL, true, ARCHIVE_VERIFY_DATA | ARCHIVE_VERIFY_SCHEMA, &rep, &err) != 0)
 	{
 		err_report(&err);
 		rc = EXIT_FAIL;
@@ -239,5 +723,6 @@ cmd_verify_archive(int argc, char **argv)
 	archive_verify_report_free(&rep);
 	manifest_destroy(m);
 	err_clear(&err);
+	free(unpacked);
 	return rc;
 }

@@ -28,17 +28,30 @@ typedef struct archive_verify_report
 	unsigned long long bytes;	/* bytes checked */
 } archive_verify_report;
 
+/* Flags of archive_verify_run. */
+#define ARCHIVE_VERIFY_FIRST 1u		/* stop at the first problem */
+#define ARCHIVE_VERIFY_DATA 2u		/* read every data file again: rows and
+									 * checksums against the manifest */
+#define ARCHIVE_VERIFY_SCHEMA 4u	/* compare the tables with the schema
+									 * dump's table of contents */
+
 /*
  * Checks the archive at root against m: every file the manifest lists is
- * there with its size and SHA-256, and every file a database refers to is
- * listed.  dbname, when not NULL, limits the check to that database's
- * files (plus the roles file when roles is true).  Problems are appended
- * to report; stop_at_first ends at the first one.  Returns 0 when the
- * check ran (look at report->nproblems), -1 with err set when it could not
- * run (I/O errors other than a missing file).
+ * there with its size and SHA-256; every file a database refers to is
+ * listed, every listed file belongs to an entry, and every file on disk is
+ * listed; every table has data files and its row count and checksum are
+ * their sum; with ARCHIVE_VERIFY_SCHEMA, each database's tables are the
+ * tables its schema dump holds rows for (pg_restore's listing of
+ * schema.dump: pg_dump's own table of contents; pg_restore as ddl.h
+ * chooses it); with ARCHIVE_VERIFY_DATA, each data file's rows are
+ * counted and hashed again.  dbname, when not NULL, limits the check to
+ * that database (plus the roles file when roles is true).  Problems are
+ * appended to report.  Returns 0 when the check ran (look at
+ * report->nproblems), -1 with err set when it could not run (I/O errors
+ * other than a missing file, pg_restore not found).
  */
 int archive_verify_run(const char *root, const manifest *m, const char *dbname, bool roles,
-					   bool stop_at_first, archive_verify_report *report, pgc_err *err);
+					   unsigned flags, archive_verify_report *report, pgc_err *err);
 
 /* Frees the report's contents. */
 void archive_verify_report_free(archive_verify_report *report);

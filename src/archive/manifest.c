@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/buf.h"
+#include "util/fault.h"
 #include "util/rowhash.h"
 #include "util/xalloc.h"
 #include "version.h"
@@ -129,6 +131,20 @@ manifest_destroy(manifest *m)
 	free(m);
 }
 
+void
+manifest_table_sum_parts(const manifest_table *t, rowhash *sum)
+{
+	rowhash_init(sum);
+	for (int p = 0; p < t->nparts; p++)
+	{
+		rowhash ph;
+		rowhash_init(&ph);
+		rowhash_parse_hex(&ph, t->parts[p].checksum);
+		ph.rows = t->parts[p].rows;
+		rowhash_merge(sum, &ph);
+	}
+}
+
 const manifest_file *
 manifest_find_file(const manifest *m, const char *path)
 {
@@ -140,69 +156,274 @@ manifest_find_file(const manifest *m, const char *path)
 
 /* ------------------------------------------------------------- to JSON */
 
+/*
+ * Building a document: every jansson call can fail (a string that is not
+ * UTF-8, memory), and one failure must not leave an entry out silently.
+ * The builder keeps the first failure (sticky): later calls do nothing, and
+ * the document is never written.
+ */
+typedef struct manifest_builder
+{
+	const char *doc;			/* "manifest.json", for messages */
+	pgc_err    *err;
+	bool		failed;
+} manifest_builder;
+
+static void
+manifest_build_fail(manifest_builder *b, const char *path)
+{
+	if (b->failed)
+		return;
+	b->failed = true;
+	err_set(b->err, "could not record %s in the archive's %s", path, b->doc);
+	err_detail(b->err, "The JSON library refused the value.");
+	err_hint(b->err, "Nothing was written for it; the export does not finish without it.");
+}
+
+/* Takes v (may be NULL: a failed jansson call) into object o under key. */
+static void
+manifest_build_set(manifest_builder *b, json_t *o, const char *key, json_t *v, const char *path)
+{
+	if (b->failed || !o)
+		json_decref(v);
+	/* json_object_set_new takes v even when it fails. */
+	if (!b->failed && (!o || !v || json_object_set_new(o, key, v) != 0))
+	{
+		char *p = xasprintf("%s.%s", path, key);
+		manifest_build_fail(b, p);
+		free(p);
+	}
+}
+
+/* Takes v (may be NULL) onto array a. */
+static void
+manifest_build_append(manifest_builder *b, json_t *a, json_t *v, const char *path)
+{
+	if (b->failed || !a)
+		json_decref(v);
+	if (!b->failed && (!a || !v || json_array_append_new(a, v) != 0))
+		manifest_build_fail(b, path);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when there is none. */
+static size_t
+manifest_utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t n;
+	uint32_t cp;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++)
+	{
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+static bool
+manifest_utf8_valid(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *) s; *p;)
+	{
+		size_t n = manifest_utf8_len(p);
+		if (n == 0)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+/* The readable form of a name that is not UTF-8: each byte that is not
+ * part of a valid sequence becomes U+FFFD.  Owned by the caller. */
+static char *
+manifest_readable(const char *s)
+{
+	buf_t b = {0};
+	for (const unsigned char *p = (const unsigned char *) s; *p;)
+	{
+		size_t n = manifest_utf8_len(p);
+		if (n == 0)
+		{
+			buf_puts(&b, "\xef\xbf\xbd");
+			p++;
+		}
+		else
+		{
+			buf_append(&b, p, n);
+			p += n;
+		}
+	}
+	return b.data ? buf_steal(&b) : xstrdup("");
+}
+
+static char *
+manifest_hex(const char *s)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t n = strlen(s);
+	char *out = xmalloc(n * 2 + 1);
+	for (size_t i = 0; i < n; i++)
+	{
+		out[2 * i] = hx[(unsigned char) s[i] >> 4];
+		out[2 * i + 1] = hx[(unsigned char) s[i] & 15];
+	}
+	out[2 * n] = '\0';
+	return out;
+}
+
+/* A string as JSON, or null for NULL; NULL when jansson refuses it. */
 static json_t *
 manifest_str(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }
 
+/*
+ * A name from the server, in the database's encoding: as it is when it is
+ * UTF-8, otherwise a readable form under key and the exact bytes in hex
+ * under key_hex (docs/archive-format.md, "Names in any encoding").
+ */
+static void
+manifest_build_name(manifest_builder *b, json_t *o, const char *key, const char *name, const char *path)
+{
+	if (!name || manifest_utf8_valid(name))
+	{
+		manifest_build_set(b, o, key, manifest_str(name), path);
+		return;
+	}
+	char *readable = manifest_readable(name);
+	char *hex = manifest_hex(name);
+	char *hkey = xasprintf("%s_hex", key);
+	manifest_build_set(b, o, key, json_string(readable), path);
+	manifest_build_set(b, o, hkey, json_string(hex), path);
+	free(hkey);
+	free(hex);
+	free(readable);
+}
+
 static json_t *
-manifest_files_json(const manifest_file *files, int n)
+manifest_files_json(manifest_builder *b, const manifest_file *files, int n, const char *path)
 {
 	json_t *a = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "path", files[i].path,
-										   "size", (json_int_t) files[i].info.size,
-										   "sha256", files[i].info.sha256));
+	for (int i = 0; i < n && !b->failed; i++)
+	{
+		char *p = xasprintf("%s.files[%d]", path, i);
+		manifest_build_append(b, a, json_pack("{s:s, s:I, s:s}", "path", files[i].path,
+											  "size", (json_int_t) files[i].info.size,
+											  "sha256", files[i].info.sha256), p);
+		free(p);
+	}
 	return a;
 }
 
 static json_t *
-manifest_db_json(const manifest_db *db, bool with_files)
+manifest_table_json(manifest_builder *b, const manifest_table *t, const char *tp)
 {
-	json_t *tables = json_array();
-	for (int i = 0; i < db->ntables; i++)
+	json_t *o = json_object();
+	manifest_build_name(b, o, "schema", t->schema, tp);
+	manifest_build_name(b, o, "name", t->name, tp);
+	json_t *cols = json_array();
+	json_t *cols_hex = NULL;
+	for (int c = 0; c < t->ncolumns && !b->failed; c++)
 	{
-		const manifest_table *t = &db->tables[i];
-		json_t *cols = json_array();
-		for (int c = 0; c < t->ncolumns; c++)
-			json_array_append_new(cols, json_string(t->columns[c]));
-		json_t *parts = json_array();
-		for (int p = 0; p < t->nparts; p++)
-			json_array_append_new(parts, json_pack("{s:s, s:I, s:s}", "file", t->parts[p].file,
-												   "rows", (json_int_t) t->parts[p].rows,
-												   "checksum", t->parts[p].checksum));
-		json_array_append_new(tables, json_pack("{s:s, s:s, s:o, s:I, s:s, s:o}",
-												"schema", t->schema, "name", t->name,
-												"columns", cols, "rows", (json_int_t) t->rows,
-												"checksum", t->checksum, "parts", parts));
+		char *cp = xasprintf("%s.columns[%d]", tp, c);
+		if (manifest_utf8_valid(t->columns[c]))
+			manifest_build_append(b, cols, json_string(t->columns[c]), cp);
+		else
+		{
+			/* The bytes go into columns_hex, at the same index (null for
+			 * the columns that are UTF-8). */
+			if (!cols_hex)
+			{
+				cols_hex = json_array();
+				for (int k = 0; k < c; k++)
+					manifest_build_append(b, cols_hex, json_null(), cp);
+			}
+			char *readable = manifest_readable(t->columns[c]);
+			char *hex = manifest_hex(t->columns[c]);
+			manifest_build_append(b, cols, json_string(readable), cp);
+			manifest_build_append(b, cols_hex, json_string(hex), cp);
+			free(readable);
+			free(hex);
+		}
+		if (cols_hex && json_array_size(cols_hex) < json_array_size(cols))
+			manifest_build_append(b, cols_hex, json_null(), cp);
+		free(cp);
 	}
+	manifest_build_set(b, o, "columns", cols, tp);
+	if (cols_hex)
+		manifest_build_set(b, o, "columns_hex", cols_hex, tp);
+	manifest_build_set(b, o, "rows", json_integer((json_int_t) t->rows), tp);
+	manifest_build_set(b, o, "checksum", json_string(t->checksum), tp);
+	json_t *parts = json_array();
+	for (int p = 0; p < t->nparts && !b->failed; p++)
+	{
+		char *pp = xasprintf("%s.parts[%d]", tp, p);
+		manifest_build_append(b, parts, json_pack("{s:s, s:I, s:s}", "file", t->parts[p].file,
+												  "rows", (json_int_t) t->parts[p].rows,
+												  "checksum", t->parts[p].checksum), pp);
+		free(pp);
+	}
+	manifest_build_set(b, o, "parts", parts, tp);
+	return o;
+}
+
+static json_t *
+manifest_db_json(manifest_builder *b, const manifest_db *db, bool with_files, const char *path)
+{
+	json_t *o = json_object();
+	manifest_build_name(b, o, "name", db->name, path);
+	manifest_build_set(b, o, "dir", manifest_str(db->dir), path);
+	manifest_build_name(b, o, "encoding", db->encoding, path);
+	manifest_build_name(b, o, "lc_collate", db->lc_collate, path);
+	manifest_build_name(b, o, "lc_ctype", db->lc_ctype, path);
+	manifest_build_name(b, o, "owner", db->owner, path);
+	manifest_build_set(b, o, "schema", manifest_str(db->schema_file), path);
+	manifest_build_set(b, o, "sequences_file", manifest_str(db->sequences_file), path);
+	json_t *tables = json_array();
+	for (int i = 0; i < db->ntables && !b->failed; i++)
+	{
+		FAULT_IF("manifest-drop-table", i == db->ntables - 1) continue;
+		char *tp = xasprintf("%s.tables[%d]", path, i);
+		manifest_build_append(b, tables, manifest_table_json(b, &db->tables[i], tp), tp);
+		free(tp);
+	}
+	manifest_build_set(b, o, "tables", tables, path);
 	json_t *seqs = json_array();
-	for (int i = 0; i < db->nsequences; i++)
-		json_array_append_new(seqs, json_pack("{s:s, s:s, s:s, s:b}",
-											  "schema", db->sequences[i].schema,
-											  "name", db->sequences[i].name,
-											  "last_value", db->sequences[i].last_value,
-											  "is_called", db->sequences[i].is_called));
+	for (int i = 0; i < db->nsequences && !b->failed; i++)
+	{
+		const manifest_sequence *s = &db->sequences[i];
+		char *sp = xasprintf("%s.sequences[%d]", path, i);
+		json_t *so = json_object();
+		manifest_build_name(b, so, "schema", s->schema, sp);
+		manifest_build_name(b, so, "name", s->name, sp);
+		manifest_build_set(b, so, "last_value", json_string(s->last_value), sp);
+		manifest_build_set(b, so, "is_called", json_boolean(s->is_called), sp);
+		manifest_build_append(b, seqs, so, sp);
+		free(sp);
+	}
+	manifest_build_set(b, o, "sequences", seqs, path);
 	json_t *lo = json_null();
 	if (db->lo_file)
 		lo = json_pack("{s:I, s:s, s:I, s:s}", "count", (json_int_t) db->lo_count,
 					   "file", db->lo_file, "rows", (json_int_t) db->lo_rows,
 					   "checksum", db->lo_checksum);
-	json_t *o = json_object();
-	json_object_set_new(o, "name", manifest_str(db->name));
-	json_object_set_new(o, "dir", manifest_str(db->dir));
-	json_object_set_new(o, "encoding", manifest_str(db->encoding));
-	json_object_set_new(o, "lc_collate", manifest_str(db->lc_collate));
-	json_object_set_new(o, "lc_ctype", manifest_str(db->lc_ctype));
-	json_object_set_new(o, "owner", manifest_str(db->owner));
-	json_object_set_new(o, "schema", manifest_str(db->schema_file));
-	json_object_set_new(o, "sequences_file", manifest_str(db->sequences_file));
-	json_object_set_new(o, "tables", tables);
-	json_object_set_new(o, "sequences", seqs);
-	json_object_set_new(o, "large_objects", lo);
+	manifest_build_set(b, o, "large_objects", lo, path);
 	if (with_files)
-		json_object_set_new(o, "files", manifest_files_json(db->files, db->nfiles));
+		manifest_build_set(b, o, "files", manifest_files_json(b, db->files, db->nfiles, path), path);
 	return o;
 }
 
@@ -239,26 +460,31 @@ manifest_write(const char *root, manifest *m, pgc_err *err)
 		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
 		m->created_at = xstrdup(ts);
 	}
-	json_t *dbs = json_array();
-	for (int i = 0; i < m->ndbs; i++)
-		json_array_append_new(dbs, manifest_db_json(&m->dbs[i], false));
+	manifest_builder b = {MANIFEST_NAME, err, false};
+	json_t *doc = json_object();
+	manifest_build_set(&b, doc, "format", json_string(MANIFEST_FORMAT), "$");
+	manifest_build_set(&b, doc, "format_version", json_integer(m->format_version), "$");
+	manifest_build_set(&b, doc, "pgcarry_version", manifest_str(m->pgcarry_version), "$");
+	manifest_build_set(&b, doc, "created_at", manifest_str(m->created_at), "$");
+	manifest_build_set(&b, doc, "source", json_pack("{s:s?, s:i}", "server_version", m->server_version,
+													"server_version_num", m->server_version_num), "$");
+	manifest_build_set(&b, doc, "compression", json_pack("{s:s, s:i}", "method",
+														 m->compression ? m->compression : "none",
+														 "level", m->compression_level), "$");
 	json_t *roles = json_null();
 	if (m->roles_file)
 		roles = json_pack("{s:s, s:b}", "file", m->roles_file, "passwords", m->roles_passwords);
-	json_t *doc = json_object();
-	json_object_set_new(doc, "format", json_string(MANIFEST_FORMAT));
-	json_object_set_new(doc, "format_version", json_integer(m->format_version));
-	json_object_set_new(doc, "pgcarry_version", manifest_str(m->pgcarry_version));
-	json_object_set_new(doc, "created_at", manifest_str(m->created_at));
-	json_object_set_new(doc, "source", json_pack("{s:s?, s:i}", "server_version", m->server_version,
-												 "server_version_num", m->server_version_num));
-	json_object_set_new(doc, "compression", json_pack("{s:s, s:i}", "method",
-													  m->compression ? m->compression : "none",
-													  "level", m->compression_level));
-	json_object_set_new(doc, "roles", roles);
-	json_object_set_new(doc, "databases", dbs);
-	json_object_set_new(doc, "files", manifest_files_json(m->files, m->nfiles));
-	int rc = manifest_write_json(root, MANIFEST_NAME, doc, err);
+	manifest_build_set(&b, doc, "roles", roles, "$");
+	json_t *dbs = json_array();
+	for (int i = 0; i < m->ndbs && !b.failed; i++)
+	{
+		char *dp = xasprintf("$.databases[%d]", i);
+		manifest_build_append(&b, dbs, manifest_db_json(&b, &m->dbs[i], false, dp), dp);
+		free(dp);
+	}
+	manifest_build_set(&b, doc, "databases", dbs, "$");
+	manifest_build_set(&b, doc, "files", manifest_files_json(&b, m->files, m->nfiles, "$"), "$");
+	int rc = b.failed ? -1 : manifest_write_json(root, MANIFEST_NAME, doc, err);
 	json_decref(doc);
 	return rc;
 }
@@ -266,9 +492,10 @@ manifest_write(const char *root, manifest *m, pgc_err *err)
 int
 manifest_db_write(const char *root, const manifest_db *db, pgc_err *err)
 {
-	json_t *doc = manifest_db_json(db, true);
 	char *rel = xasprintf("%s/%s", db->dir, MANIFEST_DB_NAME);
-	int rc = manifest_write_json(root, rel, doc, err);
+	manifest_builder b = {rel, err, false};
+	json_t *doc = manifest_db_json(&b, db, true, "$");
+	int rc = b.failed ? -1 : manifest_write_json(root, rel, doc, err);
 	free(rel);
 	json_decref(doc);
 	return rc;
@@ -306,6 +533,74 @@ manifest_get_str(manifest_reader *r, json_t *o, const char *key, const char *pat
 	else
 		*out = xstrdup(json_string_value(v));
 	free(p);
+	return ok;
+}
+
+/* Decodes an even number of hex digits holding no NUL byte; NULL when
+ * malformed.  Owned by the caller. */
+static char *
+manifest_unhex(const char *hex)
+{
+	size_t n = strlen(hex);
+	if (n % 2 != 0)
+		return NULL;
+	char *out = xmalloc(n / 2 + 1);
+	for (size_t i = 0; i < n; i += 2)
+	{
+		int v = 0;
+		for (int k = 0; k < 2; k++)
+		{
+			char c = hex[i + (size_t) k];
+			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (d < 0)
+			{
+				free(out);
+				return NULL;
+			}
+			v = v * 16 + d;
+		}
+		if (v == 0)
+		{
+			free(out);
+			return NULL;
+		}
+		out[i / 2] = (char) v;
+	}
+	out[n / 2] = '\0';
+	return out;
+}
+
+/* The hex form of a name (key_hex, or one element of columns_hex) into
+ * *out, replacing what is there.  path names it in messages. */
+static bool
+manifest_hex_value(manifest_reader *r, json_t *v, const char *path, char **out)
+{
+	char *bytes = json_is_string(v) ? manifest_unhex(json_string_value(v)) : NULL;
+	if (!bytes)
+		return manifest_bad(r, path, "expected an even number of hex digits");
+	free(*out);
+	*out = bytes;
+	return true;
+}
+
+/* A name: key as a string, or its exact bytes from key_hex when present
+ * (a name that is not UTF-8, see manifest_build_name). */
+static bool
+manifest_get_name(manifest_reader *r, json_t *o, const char *key, const char *path, bool nullable,
+				  char **out)
+{
+	if (!manifest_get_str(r, o, key, path, nullable, out))
+		return false;
+	char *hkey = xasprintf("%s_hex", key);
+	json_t *hv = json_object_get(o, hkey);
+	bool ok = true;
+	if (hv && *out)
+	{
+		char *p = xasprintf("%s.%s", path, hkey);
+		ok = manifest_hex_value(r, hv, p, out);
+		free(p);
+	}
+	free(hkey);
 	return ok;
 }
 
@@ -410,12 +705,12 @@ manifest_read_db(manifest_reader *r, json_t *o, const char *path, manifest_db *d
 	if (!json_is_object(o))
 		return manifest_bad(r, path, "expected an object");
 	json_t *tables, *seqs;
-	if (!manifest_get_str(r, o, "name", path, false, &db->name) ||
+	if (!manifest_get_name(r, o, "name", path, false, &db->name) ||
 		!manifest_get_path(r, o, "dir", path, false, &db->dir) ||
-		!manifest_get_str(r, o, "encoding", path, false, &db->encoding) ||
-		!manifest_get_str(r, o, "lc_collate", path, true, &db->lc_collate) ||
-		!manifest_get_str(r, o, "lc_ctype", path, true, &db->lc_ctype) ||
-		!manifest_get_str(r, o, "owner", path, true, &db->owner) ||
+		!manifest_get_name(r, o, "encoding", path, false, &db->encoding) ||
+		!manifest_get_name(r, o, "lc_collate", path, true, &db->lc_collate) ||
+		!manifest_get_name(r, o, "lc_ctype", path, true, &db->lc_ctype) ||
+		!manifest_get_name(r, o, "owner", path, true, &db->owner) ||
 		!manifest_get_path(r, o, "schema", path, false, &db->schema_file) ||
 		!manifest_get_path(r, o, "sequences_file", path, true, &db->sequences_file) ||
 		!manifest_get_array(r, o, "tables", path, &tables) ||
@@ -429,8 +724,8 @@ manifest_read_db(manifest_reader *r, json_t *o, const char *path, manifest_db *d
 		manifest_table *t = manifest_db_add_table(db);
 		json_t *cols = NULL, *parts = NULL;
 		bool ok = json_is_object(tj) ? true : manifest_bad(r, tp, "expected an object");
-		ok = ok && manifest_get_str(r, tj, "schema", tp, false, &t->schema) &&
-			manifest_get_str(r, tj, "name", tp, false, &t->name) &&
+		ok = ok && manifest_get_name(r, tj, "schema", tp, false, &t->schema) &&
+			manifest_get_name(r, tj, "name", tp, false, &t->name) &&
 			manifest_get_array(r, tj, "columns", tp, &cols) &&
 			manifest_get_u64(r, tj, "rows", tp, &t->rows) &&
 			manifest_get_hex(r, tj, "checksum", tp, ROWHASH_HEX_LEN, t->checksum) &&
@@ -450,6 +745,24 @@ manifest_read_db(manifest_reader *r, json_t *o, const char *path, manifest_db *d
 					break;
 				}
 				t->columns[t->ncolumns++] = xstrdup(json_string_value(cj));
+			}
+			json_t *hex = json_object_get(tj, "columns_hex");
+			if (ok && hex)
+			{
+				char *hp = xasprintf("%s.columns_hex", tp);
+				if (!json_is_array(hex) || json_array_size(hex) != json_array_size(cols))
+					ok = manifest_bad(r, hp, "expected an array as long as columns");
+				json_array_foreach(hex, c, cj)
+				{
+					if (!ok)
+						break;
+					if (json_is_null(cj))
+						continue;
+					char *cp = xasprintf("%s[%zu]", hp, c);
+					ok = manifest_hex_value(r, cj, cp, &t->columns[c]);
+					free(cp);
+				}
+				free(hp);
 			}
 		}
 		size_t p;
@@ -477,8 +790,8 @@ manifest_read_db(manifest_reader *r, json_t *o, const char *path, manifest_db *d
 		char *sp = xasprintf("%s.sequences[%zu]", path, i);
 		manifest_sequence *s = manifest_db_add_sequence(db);
 		bool ok = json_is_object(sj) ? true : manifest_bad(r, sp, "expected an object");
-		ok = ok && manifest_get_str(r, sj, "schema", sp, false, &s->schema) &&
-			manifest_get_str(r, sj, "name", sp, false, &s->name) &&
+		ok = ok && manifest_get_name(r, sj, "schema", sp, false, &s->schema) &&
+			manifest_get_name(r, sj, "name", sp, false, &s->name) &&
 			manifest_get_str(r, sj, "last_value", sp, false, &s->last_value);
 		if (ok && !json_is_boolean(json_object_get(sj, "is_called")))
 		{

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "archive/archive_file.h"
+#include "util/rowhash.h"
 #include "util/err.h"
 
 #define MANIFEST_FORMAT "pgcarry-archive"
@@ -116,6 +117,10 @@ manifest_file *manifest_add_file(manifest_file **files, int *nfiles, const char 
 
 /* Frees the contents of one database entry (for a database redone). */
 void manifest_db_clear(manifest_db *db);
+
+/* The sum of a table's parts (rows and checksum) into *sum: what the
+ * table's own rows and checksum must be. */
+void manifest_table_sum_parts(const manifest_table *t, rowhash *sum);
 
 /* Finds a file entry by path; NULL when absent. */
 const manifest_file *manifest_find_file(const manifest *m, const char *path);

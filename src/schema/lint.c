@@ -1,12 +1,14 @@
 /*
  * lint.c: statement classifier and live-database lint rules (see lint.h).
  *
- * How it works: a statement's tokens (comments already removed by sqlsplit)
- * are read by a cursor that matches keywords.  The leading words pick the
- * statement kind; for ALTER TABLE the action list is cut at top-level
- * commas and each action is classified and checked on its own, the
- * statement taking the strongest lock and effect of its actions.  Rules are
- * checked while classifying, so plan and lint always agree.
+ * How it works: each statement comes with PostgreSQL's parse tree (JSON
+ * from libpg_query, see sqlparse.h).  The type of its top node picks the
+ * statement kind (IndexStmt, AlterTableStmt, ...); for ALTER TABLE each
+ * command of the list (AlterTableCmd, by subtype) is classified and checked
+ * on its own, the statement taking the strongest lock and effect of its
+ * commands.  Rules are checked while classifying, so plan and lint always
+ * agree.  Names come from the tree as PostgreSQL resolved them, and are
+ * shown quoted where SQL would need quotes.
  */
 #include "schema/lint.h"
 
@@ -112,7 +114,7 @@ struct lint_state
 	size_t		ncreated;
 	lint_finding *findings;
 	size_t		nfindings;
-	const sqlsplit_stmt *cur;	/* statement being checked; NULL = classify only */
+	const sqlparse_stmt *cur;	/* statement being checked; NULL = classify only */
 	size_t		fresh;			/* unacknowledged findings of the current statement */
 	/* CHECK (col IS NOT NULL) constraints added in the current file, as
 	 * "table\x1fcolumn\x1fconstraint" (normalised), and whether validated. */
@@ -189,7 +191,7 @@ lint_flag(lint_state *st, const char *rule, const char *fmt, ...)
 	va_end(ap);
 	const char *advice;
 	const char *name = lint_rule_name(rule, &advice);
-	bool ack = sqlsplit_allows(st->cur, name);
+	bool ack = sqlparse_allows(st->cur, name);
 	st->findings = xrealloc(st->findings, (st->nfindings + 1) * sizeof *st->findings);
 	st->findings[st->nfindings++] = (lint_finding) {
 		.rule = name, .line = st->cur->line, .message = m, .advice = advice, .acknowledged = ack
@@ -322,94 +324,138 @@ lint_nn_has(const lint_state *st, const char *table, const char *col)
 }
 
 /* ------------------------------------------------------------------------
- * Token cursor
+ * Reading the parse tree
  * ------------------------------------------------------------------------ */
 
-typedef struct lint_cur
+/* The type of node n ({"IndexStmt": {...}} is "IndexStmt"), or "". */
+static const char *
+lint_node_type(const json_t *n)
 {
-	const char *sql;
-	const sqlsplit_token *t;
-	size_t		n;				/* end (exclusive) */
-	size_t		i;
-} lint_cur;
+	const char *k = json_is_object(n) ? json_object_iter_key(json_object_iter((json_t *) n)) : NULL;
+	return k ? k : "";
+}
 
-static bool
-lint_at(const lint_cur *c, const char *w)
+/* The fields of node n when it is of type type, else NULL. */
+static json_t *
+lint_node(const json_t *n, const char *type)
 {
-	return c->i < c->n && sqlsplit_is_word(c->sql, &c->t[c->i], w);
+	return json_is_object(n) ? json_object_get(n, type) : NULL;
+}
+
+static const char *
+lint_str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
 }
 
 static bool
-lint_accept(lint_cur *c, const char *w)
+lint_streq(const json_t *o, const char *key, const char *want)
 {
-	if (lint_at(c, w))
+	const char *v = lint_str(o, key);
+	return v && strcmp(v, want) == 0;
+}
+
+static bool
+lint_bool(const json_t *o, const char *key)
+{
+	return json_is_true(json_object_get(o, key));
+}
+
+/* True when a list of DefElem options (VACUUM (FULL), REINDEX
+ * (CONCURRENTLY)) holds the option named name. */
+static bool
+lint_has_option(const json_t *options, const char *name)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(options, i, o)
+		if (lint_streq(lint_node(o, "DefElem"), "defname", name))
+			return true;
+	return false;
+}
+
+/* A name as SQL would write it: quoted unless plain lower case. */
+static void
+lint_put_ident(buf_t *b, const char *name)
+{
+	bool plain = *name && !isdigit((unsigned char) *name);
+	for (const char *p = name; *p && plain; p++)
+		plain = islower((unsigned char) *p) || isdigit((unsigned char) *p) || *p == '_';
+	if (plain)
 	{
-		c->i++;
-		return true;
+		buf_puts(b, name);
+		return;
 	}
-	return false;
+	buf_putc(b, '"');
+	for (const char *p = name; *p; p++)
+	{
+		if (*p == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *p);
+	}
+	buf_putc(b, '"');
 }
 
-/* Accepts a sequence of words, all or nothing. */
-static bool
-lint_accept_seq(lint_cur *c, const char *const *ws)
-{
-	size_t save = c->i;
-	for (; *ws; ws++)
-		if (!lint_accept(c, *ws))
-		{
-			c->i = save;
-			return false;
-		}
-	return true;
-}
-
-#define LINT_SEQ(c, ...) lint_accept_seq((c), (const char *const[]) {__VA_ARGS__, NULL})
-
-static bool
-lint_punct(const lint_cur *c, size_t i, char ch)
-{
-	return i < c->n && c->t[i].kind == SQLSPLIT_PUNCT && c->sql[c->t[i].off] == ch;
-}
-
-/* Reads a possibly qualified name (a.b."c"); returns it as written (owned)
- * or NULL when no name is here. */
+/* A RangeVar's relation as schema.name (owned), or NULL. */
 static char *
-lint_name(lint_cur *c)
+lint_rangevar(const json_t *rv)
 {
-	if (c->i >= c->n || (c->t[c->i].kind != SQLSPLIT_WORD && c->t[c->i].kind != SQLSPLIT_QIDENT))
+	if (lint_node(rv, "RangeVar"))
+		rv = lint_node(rv, "RangeVar");
+	const char *rel = lint_str(rv, "relname");
+	if (!rel)
 		return NULL;
-	size_t first = c->i;
-	c->i++;
-	while (lint_punct(c, c->i, '.') && c->i + 1 < c->n
-		   && (c->t[c->i + 1].kind == SQLSPLIT_WORD || c->t[c->i + 1].kind == SQLSPLIT_QIDENT))
-		c->i += 2;
-	size_t from = c->t[first].off;
-	size_t to = c->t[c->i - 1].off + c->t[c->i - 1].len;
-	return xstrndup(c->sql + from, to - from);
+	buf_t b = {0};
+	const char *sch = lint_str(rv, "schemaname");
+	if (sch)
+	{
+		lint_put_ident(&b, sch);
+		buf_putc(&b, '.');
+	}
+	lint_put_ident(&b, rel);
+	return buf_steal(&b);
 }
 
-/* True when a word w appears in [from, to) at any depth. */
-static bool
-lint_has_word(const lint_cur *c, size_t from, size_t to, const char *w)
+/* A list of String nodes (a qualified name) without its last skip_last
+ * items, joined with '.' (owned), or NULL when nothing is left. */
+static char *
+lint_names(const json_t *list, size_t skip_last)
 {
-	for (size_t i = from; i < to; i++)
-		if (sqlsplit_is_word(c->sql, &c->t[i], w))
-			return true;
-	return false;
+	if (lint_node(list, "List"))
+		list = json_object_get(lint_node(list, "List"), "items");
+	size_t n = json_array_size(list);
+	if (n <= skip_last)
+		return NULL;
+	buf_t b = {0};
+	for (size_t i = 0; i + skip_last < n; i++)
+	{
+		const char *s = lint_str(lint_node(json_array_get(list, i), "String"), "sval");
+		if (i)
+			buf_putc(&b, '.');
+		lint_put_ident(&b, s ? s : "?");
+	}
+	return buf_steal(&b);
 }
 
-static bool
-lint_has_seq2(const lint_cur *c, size_t from, size_t to, const char *a, const char *b)
+/* The last String of a name list (a type's own name without its schema). */
+static const char *
+lint_last_name(const json_t *list)
 {
-	for (size_t i = from; i + 1 < to; i++)
-		if (sqlsplit_is_word(c->sql, &c->t[i], a) && sqlsplit_is_word(c->sql, &c->t[i + 1], b))
-			return true;
-	return false;
+	size_t n = json_array_size(list);
+	return n ? lint_str(lint_node(json_array_get(list, n - 1), "String"), "sval") : NULL;
+}
+
+/* A name as shown in a message (quoted when needed); owned. */
+static char *
+lint_ident(const char *name)
+{
+	buf_t b = {0};
+	lint_put_ident(&b, name ? name : "?");
+	return buf_steal(&b);
 }
 
 /* ------------------------------------------------------------------------
- * Locks, ordered from weakest to strongest
+ * Locks, ordered from weakest to strongest (as PostgreSQL numbers them)
  * ------------------------------------------------------------------------ */
 
 static const char *const lint_locks[] = {
@@ -435,295 +481,337 @@ lint_raise(lint_info *info, const char *lock, lint_effect effect)
 		info->effect = effect;
 }
 
+/* A foreign key also locks the table it references (SHARE ROW EXCLUSIVE,
+ * for the triggers it adds there). */
+static void
+lint_references(lint_info *info, const json_t *pktable)
+{
+	char *ref = lint_rangevar(pktable);
+	if (!ref)
+		return;
+	free(info->ref_table);
+	info->ref_table = ref;
+	info->ref_lock = "SHARE ROW EXCLUSIVE";
+}
+
 /* ------------------------------------------------------------------------
  * ALTER TABLE actions
  * ------------------------------------------------------------------------ */
 
 static const char *const lint_safe_functions[] = {
-	"now", "transaction_timestamp", "statement_timestamp", "cast", "coalesce", "nullif",
-	"greatest", "least", "lower", "upper", "concat", "array", "row", "current_setting",
-	"make_interval", "interval", "date_trunc", "length", "jsonb_build_object",
-	"json_build_object", "jsonb_build_array", "json_build_array", "to_jsonb", "to_json",
-	"current_date", "localtimestamp", "localtime", NULL
+	"now", "transaction_timestamp", "statement_timestamp", "lower", "upper", "concat",
+	"current_setting", "make_interval", "date_trunc", "length", "jsonb_build_object",
+	"json_build_object", "jsonb_build_array", "json_build_array", "to_jsonb", "to_json", NULL
 };
 
-/* True when the expression [from, to) calls a function not known to be
- * stable or immutable (types after :: or AS are not calls). */
+/* True when expression e calls a function not known to be stable or
+ * immutable (casts, CASE, COALESCE and the like are not calls). */
 static bool
-lint_expr_volatile(const lint_cur *c, size_t from, size_t to)
+lint_expr_volatile(const json_t *e)
 {
-	for (size_t i = from; i < to; i++)
+	if (json_is_array(e))
 	{
-		if (c->t[i].kind != SQLSPLIT_WORD || !lint_punct(c, i + 1, '('))
-			continue;
-		if (i > from && c->t[i - 1].kind == SQLSPLIT_OP && c->t[i - 1].len == 2
-			&& memcmp(c->sql + c->t[i - 1].off, "::", 2) == 0)
-			continue;
-		if (i > from && sqlsplit_is_word(c->sql, &c->t[i - 1], "AS"))
-			continue;
-		bool safe = false;
-		for (int k = 0; lint_safe_functions[k] && !safe; k++)
-			safe = sqlsplit_is_word(c->sql, &c->t[i], lint_safe_functions[k]);
-		if (!safe)
+		size_t i;
+		json_t *v;
+		json_array_foreach(e, i, v)
+			if (lint_expr_volatile(v))
+				return true;
+		return false;
+	}
+	if (!json_is_object(e))
+		return false;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *) e, k, v)
+	{
+		if (strcmp(k, "FuncCall") == 0)
+		{
+			const char *fn = lint_last_name(json_object_get(v, "funcname"));
+			bool safe = false;
+			for (int i = 0; lint_safe_functions[i] && !safe; i++)
+				safe = fn && strcmp(fn, lint_safe_functions[i]) == 0;
+			if (!safe)
+				return true;
+		}
+		if (lint_expr_volatile(v))
 			return true;
 	}
 	return false;
 }
 
-static bool
-lint_type_is_textual(const lint_cur *c, size_t i, size_t to)
+/* ADD COLUMN: its default, its inline constraints. */
+static void
+lint_add_column(lint_state *chk, const json_t *cd, lint_info *info, const char *tbl)
 {
-	if (i >= to)
-		return false;
-	return sqlsplit_is_word(c->sql, &c->t[i], "text") || sqlsplit_is_word(c->sql, &c->t[i], "varchar")
-		|| (sqlsplit_is_word(c->sql, &c->t[i], "character") && i + 1 < to
-			&& sqlsplit_is_word(c->sql, &c->t[i + 1], "varying"));
+	char *col = lint_ident(lint_str(cd, "colname"));
+	const char *type = lint_last_name(json_object_get(json_object_get(cd, "typeName"), "names"));
+	static const char *const serials[] = {"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8", NULL};
+	bool serial = false;
+	for (int i = 0; serials[i] && type && !serial; i++)
+		serial = strcmp(type, serials[i]) == 0;
+	bool volatile_default = false, generated = false, unique = false, refs = false, check = false;
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(cd, "constraints"), i, c)
+	{
+		const json_t *con = lint_node(c, "Constraint");
+		const char *ct = lint_str(con, "contype");
+		if (!ct)
+			continue;
+		if (strcmp(ct, "CONSTR_DEFAULT") == 0 && lint_expr_volatile(json_object_get(con, "raw_expr")))
+			volatile_default = true;
+		else if (strcmp(ct, "CONSTR_GENERATED") == 0 || strcmp(ct, "CONSTR_IDENTITY") == 0)
+			generated = true;
+		else if (strcmp(ct, "CONSTR_UNIQUE") == 0 || strcmp(ct, "CONSTR_PRIMARY") == 0)
+			unique = true;
+		else if (strcmp(ct, "CONSTR_FOREIGN") == 0)
+		{
+			refs = true;
+			lint_references(info, json_object_get(con, "pktable"));
+		}
+		else if (strcmp(ct, "CONSTR_CHECK") == 0)
+			check = true;
+	}
+	if (serial || volatile_default || generated)
+	{
+		lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_REWRITES);
+		lint_flag(chk, "add-column-volatile-default",
+				  "ADD COLUMN %s with a %s fills every row, rewriting %s under an ACCESS EXCLUSIVE lock",
+				  col, serial ? "serial type" : generated ? "generated value" : "volatile default", tbl);
+	}
+	else
+		lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
+	if (unique)
+	{
+		lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
+		lint_flag(chk, "unique-not-using-index",
+				  "ADD COLUMN %s with UNIQUE or PRIMARY KEY builds an index over %s while holding an "
+				  "ACCESS EXCLUSIVE lock", col, tbl);
+	}
+	if (refs || check)
+	{
+		lint_raise(info, refs ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
+		lint_flag(chk, "constraint-not-valid",
+				  "ADD COLUMN %s with an inline %s validates it over every row of %s while holding a "
+				  "lock that blocks writes%s%s", col, refs ? "REFERENCES" : "CHECK", tbl,
+				  refs && info->ref_table ? " to it and to " : "", refs && info->ref_table ? info->ref_table : "");
+	}
+	free(col);
 }
 
-/* The text of the token at i (owned), or "?" */
-static char *
-lint_tok_text(const lint_cur *c, size_t i)
+/* ADD CONSTRAINT (or a table constraint without a name). */
+static void
+lint_add_constraint(lint_state *st, lint_state *chk, const json_t *con, lint_info *info, const char *tbl)
 {
-	if (i >= c->n)
-		return xstrdup("?");
-	return xstrndup(c->sql + c->t[i].off, c->t[i].len);
+	const char *ct = lint_str(con, "contype");
+	char *cname = lint_str(con, "conname") ? lint_ident(lint_str(con, "conname")) : xstrdup("");
+	const char *what = cname;
+	bool not_valid = lint_bool(con, "skip_validation");
+	if (ct && (strcmp(ct, "CONSTR_FOREIGN") == 0 || strcmp(ct, "CONSTR_CHECK") == 0))
+	{
+		bool fk = strcmp(ct, "CONSTR_FOREIGN") == 0;
+		if (fk)
+			lint_references(info, json_object_get(con, "pktable"));
+		/* CHECK (col IS NOT NULL): the safe way to SET NOT NULL later. */
+		const json_t *nt = lint_node(json_object_get(con, "raw_expr"), "NullTest");
+		const json_t *cref = nt ? lint_node(json_object_get(nt, "arg"), "ColumnRef") : NULL;
+		const json_t *fields = cref ? json_object_get(cref, "fields") : NULL;
+		if (!fk && nt && lint_streq(nt, "nulltesttype", "IS_NOT_NULL") && json_array_size(fields) == 1
+			&& lint_last_name(fields))
+		{
+			char *col = lint_ident(lint_last_name(fields));
+			lint_nn_add(st, info->table, col, cname, !not_valid);
+			free(col);
+		}
+		if (not_valid)
+			lint_raise(info, fk ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
+		else
+		{
+			lint_raise(info, fk ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
+			lint_flag(chk, "constraint-not-valid",
+					  "ADD CONSTRAINT %s%s%s without NOT VALID checks every row of %s while holding a lock "
+					  "that blocks writes%s%s%s%s", what, *what ? " " : "", fk ? "FOREIGN KEY" : "CHECK", tbl,
+					  fk && info->ref_table ? " to " : "", fk && info->ref_table ? tbl : "",
+					  fk && info->ref_table ? " and to " : "", fk && info->ref_table ? info->ref_table : "");
+		}
+	}
+	else if (ct && (strcmp(ct, "CONSTR_UNIQUE") == 0 || strcmp(ct, "CONSTR_PRIMARY") == 0
+					|| strcmp(ct, "CONSTR_EXCLUSION") == 0))
+	{
+		if (lint_str(con, "indexname"))
+			lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
+		else
+		{
+			lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
+			lint_flag(chk, "unique-not-using-index",
+					  "ADD CONSTRAINT %s%sbuilds its index over %s while holding an ACCESS EXCLUSIVE lock",
+					  what, *what ? " " : "", tbl);
+		}
+	}
+	else
+		lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
+	free(cname);
+}
+
+/* True when a type change to type name tn (without USING) keeps the data:
+ * to text or varchar, which PostgreSQL does without a rewrite from text
+ * types. */
+static bool
+lint_type_is_textual(const json_t *typename)
+{
+	const char *t = lint_last_name(json_object_get(typename, "names"));
+	return t && (strcmp(t, "text") == 0 || strcmp(t, "varchar") == 0);
 }
 
 static void
-lint_alter_action(lint_state *st, lint_cur *c, size_t to, lint_info *info, bool new_table)
+lint_alter_cmd(lint_state *st, const json_t *cmd, lint_info *info, bool new_table)
 {
 	const char *tbl = info->table ? info->table : "the table";
 	lint_state *chk = new_table ? NULL : st;	/* no findings on new tables */
+	const char *sub = lint_str(cmd, "subtype");
+	const json_t *def = json_object_get(cmd, "def");
+	char *name = lint_str(cmd, "name") ? lint_ident(lint_str(cmd, "name")) : NULL;
+	if (!sub)
+		sub = "";
 
-	if (lint_accept(c, "ADD"))
+	if (strcmp(sub, "AT_AddColumn") == 0)
+		lint_add_column(chk, lint_node(def, "ColumnDef"), info, tbl);
+	else if (strcmp(sub, "AT_AddConstraint") == 0)
+		lint_add_constraint(st, chk, lint_node(def, "Constraint"), info, tbl);
+	else if (strcmp(sub, "AT_AlterColumnType") == 0)
 	{
-		bool constraint = lint_at(c, "CONSTRAINT") || lint_at(c, "CHECK") || lint_at(c, "FOREIGN")
-			|| lint_at(c, "UNIQUE") || lint_at(c, "PRIMARY") || lint_at(c, "EXCLUDE");
-		if (!constraint)
-		{
-			lint_accept(c, "COLUMN");
-			LINT_SEQ(c, "IF", "NOT", "EXISTS");
-			char *col = lint_tok_text(c, c->i);
-			size_t type_at = c->i + 1;
-			bool serial = type_at < to && (sqlsplit_is_word(c->sql, &c->t[type_at], "serial")
-										   || sqlsplit_is_word(c->sql, &c->t[type_at], "bigserial")
-										   || sqlsplit_is_word(c->sql, &c->t[type_at], "smallserial")
-										   || sqlsplit_is_word(c->sql, &c->t[type_at], "serial4")
-										   || sqlsplit_is_word(c->sql, &c->t[type_at], "serial8"));
-			bool volatile_default = false;
-			for (size_t i = type_at; i < to; i++)
-				if (sqlsplit_is_word(c->sql, &c->t[i], "DEFAULT") && lint_expr_volatile(c, i + 1, to))
-					volatile_default = true;
-			bool generated = lint_has_word(c, type_at, to, "GENERATED")
-				&& (lint_has_word(c, type_at, to, "STORED") || lint_has_word(c, type_at, to, "IDENTITY"));
-			if (serial || volatile_default || generated)
-			{
-				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_REWRITES);
-				lint_flag(chk, "add-column-volatile-default",
-						  "ADD COLUMN %s with a %s fills every row, rewriting %s under an ACCESS EXCLUSIVE lock",
-						  col, serial ? "serial type" : generated ? "generated value" : "volatile default", tbl);
-			}
-			else
-				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
-			if (lint_has_word(c, type_at, to, "UNIQUE") || lint_has_seq2(c, type_at, to, "PRIMARY", "KEY"))
-			{
-				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
-				lint_flag(chk, "unique-not-using-index",
-						  "ADD COLUMN %s with UNIQUE or PRIMARY KEY builds an index over %s while holding an "
-						  "ACCESS EXCLUSIVE lock", col, tbl);
-			}
-			bool refs = lint_has_word(c, type_at, to, "REFERENCES");
-			bool check = lint_has_word(c, type_at, to, "CHECK");
-			if (refs || check)
-			{
-				lint_raise(info, refs ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
-				lint_flag(chk, "constraint-not-valid",
-						  "ADD COLUMN %s with an inline %s validates it over every row of %s while holding a "
-						  "lock that blocks writes", col, refs ? "REFERENCES" : "CHECK", tbl);
-			}
-			free(col);
-			return;
-		}
-		char *cname = NULL;
-		if (lint_accept(c, "CONSTRAINT"))
-			cname = lint_tok_text(c, c->i++);
-		bool not_valid = lint_has_seq2(c, c->i, to, "NOT", "VALID");
-		const char *what = cname ? cname : "";
-		if (lint_at(c, "FOREIGN") || lint_at(c, "CHECK"))
-		{
-			bool fk = lint_at(c, "FOREIGN");
-			/* CHECK ( col IS NOT NULL ): the safe way to SET NOT NULL later. */
-			size_t k = c->i;
-			if (!fk && lint_punct(c, k + 1, '(') && k + 6 < to
-				&& (c->t[k + 2].kind == SQLSPLIT_WORD || c->t[k + 2].kind == SQLSPLIT_QIDENT)
-				&& sqlsplit_is_word(c->sql, &c->t[k + 3], "IS") && sqlsplit_is_word(c->sql, &c->t[k + 4], "NOT")
-				&& sqlsplit_is_word(c->sql, &c->t[k + 5], "NULL") && lint_punct(c, k + 6, ')'))
-			{
-				char *col = lint_tok_text(c, k + 2);
-				lint_nn_add(st, info->table, col, cname ? cname : "", !not_valid);
-				free(col);
-			}
-			if (not_valid)
-				lint_raise(info, fk ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
-			else
-			{
-				lint_raise(info, fk ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
-				lint_flag(chk, "constraint-not-valid",
-						  "ADD CONSTRAINT %s%s%s without NOT VALID checks every row of %s while holding a lock "
-						  "that blocks writes", what, *what ? " " : "", fk ? "FOREIGN KEY" : "CHECK", tbl);
-			}
-		}
-		else if (lint_at(c, "UNIQUE") || lint_at(c, "PRIMARY") || lint_at(c, "EXCLUDE"))
-		{
-			if (lint_has_seq2(c, c->i, to, "USING", "INDEX") && !lint_at(c, "EXCLUDE"))
-				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
-			else
-			{
-				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
-				lint_flag(chk, "unique-not-using-index",
-						  "ADD CONSTRAINT %s%sbuilds its index over %s while holding an ACCESS EXCLUSIVE lock",
-						  what, *what ? " " : "", tbl);
-			}
-		}
+		const json_t *cd = lint_node(def, "ColumnDef");
+		if (lint_type_is_textual(json_object_get(cd, "typeName")) && !json_object_get(cd, "raw_default"))
+			lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
 		else
-			lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
-		free(cname);
-		return;
+		{
+			lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_REWRITES);
+			lint_flag(chk, "type-change",
+					  "changing the type of %s.%s rewrites the table under an ACCESS EXCLUSIVE lock", tbl,
+					  name ? name : "?");
+		}
 	}
-	if (lint_accept(c, "ALTER"))
+	else if (strcmp(sub, "AT_SetNotNull") == 0)
 	{
-		lint_accept(c, "COLUMN");
-		char *col = lint_tok_text(c, c->i++);
-		if (lint_accept(c, "TYPE") || LINT_SEQ(c, "SET", "DATA", "TYPE"))
-		{
-			bool textual = lint_type_is_textual(c, c->i, to) && !lint_has_word(c, c->i, to, "USING");
-			if (textual)
-				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
-			else
-			{
-				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_REWRITES);
-				lint_flag(chk, "type-change",
-						  "changing the type of %s.%s rewrites the table under an ACCESS EXCLUSIVE lock",
-						  tbl, col);
-			}
-		}
-		else if (LINT_SEQ(c, "SET", "NOT", "NULL"))
-		{
-			if (lint_nn_has(st, info->table, col))
-				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
-			else
-			{
-				lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
-				size_t before = chk ? chk->nfindings : 0;
-				lint_flag(chk, "set-not-null",
-						  "SET NOT NULL on %s.%s scans the whole table under an ACCESS EXCLUSIVE lock", tbl, col);
-				if (chk && chk->nfindings > before)
-				{
-					chk->findings[before].table = xstrdup(info->table);
-					chk->findings[before].column = xstrdup(col);
-				}
-			}
-		}
-		else if (LINT_SEQ(c, "SET", "STATISTICS") || lint_at(c, "SET") || lint_at(c, "RESET"))
-			lint_raise(info, lint_has_word(c, c->i, to, "DEFAULT") ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE",
-					   LINT_EFFECT_CATALOG);
+		if (lint_nn_has(st, info->table, name))
+			lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
 		else
-			lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
-		free(col);
-		return;
-	}
-	if (lint_accept(c, "DROP"))
-	{
-		if (lint_accept(c, "CONSTRAINT"))
 		{
-			lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
-			return;
+			lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_SCANS);
+			size_t before = chk ? chk->nfindings : 0;
+			lint_flag(chk, "set-not-null",
+					  "SET NOT NULL on %s.%s scans the whole table under an ACCESS EXCLUSIVE lock", tbl,
+					  name ? name : "?");
+			if (chk && chk->nfindings > before && info->table && name)
+			{
+				chk->findings[before].table = xstrdup(info->table);
+				chk->findings[before].column = xstrdup(name);
+			}
 		}
-		lint_accept(c, "COLUMN");
-		LINT_SEQ(c, "IF", "EXISTS");
-		char *col = lint_tok_text(c, c->i);
+	}
+	else if (strcmp(sub, "AT_DropColumn") == 0)
+	{
 		lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
 		lint_flag(chk, "drop-column",
-				  "DROP COLUMN %s on %s breaks application code that still reads or writes it", col, tbl);
-		free(col);
-		return;
+				  "DROP COLUMN %s on %s breaks application code that still reads or writes it",
+				  name ? name : "?", tbl);
 	}
-	if (LINT_SEQ(c, "VALIDATE", "CONSTRAINT"))
+	else if (strcmp(sub, "AT_ValidateConstraint") == 0)
 	{
 		lint_raise(info, "SHARE UPDATE EXCLUSIVE", LINT_EFFECT_SCANS);
-		char *cname = lint_tok_text(c, c->i);
-		lint_nn_validate(st, info->table, cname);
-		free(cname);
-		return;
+		lint_nn_validate(st, info->table, name);
 	}
-	if (lint_at(c, "ENABLE") || lint_at(c, "DISABLE"))
-	{
+	else if (strncmp(sub, "AT_EnableTrig", 13) == 0 || strncmp(sub, "AT_DisableTrig", 14) == 0
+			 || strncmp(sub, "AT_EnableAlwaysTrig", 19) == 0 || strncmp(sub, "AT_EnableReplicaTrig", 20) == 0)
 		lint_raise(info, "SHARE ROW EXCLUSIVE", LINT_EFFECT_CATALOG);
-		return;
-	}
-	if (lint_accept(c, "RENAME"))
-	{
-		lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
-		if (lint_at(c, "CONSTRAINT"))
-			return;
-		lint_flag(chk, "rename", "renaming %s%s breaks the running application, which still uses the old name",
-				  lint_at(c, "TO") ? "table " : "a column of ", tbl);
-		return;
-	}
-	if (LINT_SEQ(c, "SET", "SCHEMA"))
-	{
-		lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
-		lint_flag(chk, "rename", "moving %s to another schema breaks the running application, which still "
-				  "uses the old name", tbl);
-		return;
-	}
-	if (LINT_SEQ(c, "ATTACH", "PARTITION"))
-	{
+	else if (strcmp(sub, "AT_AttachPartition") == 0)
 		lint_raise(info, "SHARE UPDATE EXCLUSIVE", LINT_EFFECT_SCANS);
-		return;
-	}
-	if (lint_at(c, "SET") && (lint_punct(c, c->i + 1, '(') || LINT_SEQ(c, "SET", "STATISTICS")))
-	{
+	else if (strcmp(sub, "AT_SetRelOptions") == 0 || strcmp(sub, "AT_ResetRelOptions") == 0
+			 || strcmp(sub, "AT_SetStatistics") == 0 || strcmp(sub, "AT_SetOptions") == 0
+			 || strcmp(sub, "AT_ResetOptions") == 0)
 		lint_raise(info, "SHARE UPDATE EXCLUSIVE", LINT_EFFECT_CATALOG);
-		return;
-	}
-	if (LINT_SEQ(c, "SET", "LOGGED") || LINT_SEQ(c, "SET", "UNLOGGED") || LINT_SEQ(c, "SET", "TABLESPACE"))
-	{
+	else if (strcmp(sub, "AT_SetLogged") == 0 || strcmp(sub, "AT_SetUnLogged") == 0
+			 || strcmp(sub, "AT_SetTableSpace") == 0)
 		lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_REWRITES);
-		return;
-	}
-	lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
+	else
+		lint_raise(info, "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG);
+	free(name);
 }
 
 static void
-lint_alter_table(lint_state *st, lint_cur *c, lint_info *info)
+lint_alter_table(lint_state *st, const json_t *n, lint_info *info)
 {
-	LINT_SEQ(c, "IF", "EXISTS");
-	lint_accept(c, "ONLY");
-	info->table = lint_name(c);
+	info->table = lint_rangevar(json_object_get(n, "relation"));
+	const char *ot = lint_str(n, "objtype");
+	if (ot && (strcmp(ot, "OBJECT_VIEW") == 0 || strcmp(ot, "OBJECT_MATVIEW") == 0))
+	{
+		info->kind = "ALTER VIEW";
+		info->lock = "ACCESS EXCLUSIVE";
+		info->effect = LINT_EFFECT_CATALOG;
+		return;
+	}
+	if (ot && strcmp(ot, "OBJECT_INDEX") == 0)
+	{
+		info->kind = "ALTER INDEX";
+		info->index = info->table;
+		info->table = NULL;
+		info->lock = "SHARE UPDATE EXCLUSIVE";
+		info->effect = LINT_EFFECT_CATALOG;
+		return;
+	}
 	bool new_table = lint_is_new_table(st, info->table);
 	info->kind = "ALTER TABLE";
 	info->lock = "none";
-	/* Actions separated by top-level commas. */
-	while (c->i < c->n)
-	{
-		size_t from = c->i, to = from;
-		int depth = 0;
-		for (; to < c->n; to++)
-		{
-			if (lint_punct(c, to, '('))
-				depth++;
-			else if (lint_punct(c, to, ')'))
-				depth--;
-			else if (depth == 0 && lint_punct(c, to, ','))
-				break;
-		}
-		lint_cur sub = *c;
-		sub.n = to;
-		lint_alter_action(st, &sub, to, info, new_table);
-		c->i = to + 1;
-	}
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(n, "cmds"), i, c)
+		lint_alter_cmd(st, lint_node(c, "AlterTableCmd"), info, new_table);
 	if (strcmp(info->lock, "none") == 0)
+		info->lock = "ACCESS EXCLUSIVE";
+}
+
+/* ALTER TABLE ... RENAME, ALTER VIEW ... RENAME, and the like. */
+static void
+lint_rename(lint_state *st, const json_t *n, lint_info *info)
+{
+	const char *rt = lint_str(n, "renameType");
+	const char *relt = lint_str(n, "relationType");
+	info->table = lint_rangevar(json_object_get(n, "relation"));
+	info->lock = "ACCESS EXCLUSIVE";
+	info->effect = LINT_EFFECT_CATALOG;
+	bool on_table = rt && (strcmp(rt, "OBJECT_TABLE") == 0 || strcmp(rt, "OBJECT_TABCONSTRAINT") == 0
+						   || ((strcmp(rt, "OBJECT_COLUMN") == 0) && relt && strcmp(relt, "OBJECT_TABLE") == 0));
+	bool on_view = rt && (strcmp(rt, "OBJECT_VIEW") == 0 || strcmp(rt, "OBJECT_MATVIEW") == 0
+						  || (strcmp(rt, "OBJECT_COLUMN") == 0 && relt && strcmp(relt, "OBJECT_TABLE") != 0));
+	if (on_table)
+	{
+		info->kind = "ALTER TABLE";
+		if (strcmp(rt, "OBJECT_TABCONSTRAINT") == 0 || lint_is_new_table(st, info->table))
+			return;
+		lint_flag(st, "rename", "renaming %s%s breaks the running application, which still uses the old name",
+				  strcmp(rt, "OBJECT_TABLE") == 0 ? "table " : "a column of ", info->table ? info->table : "?");
+		return;
+	}
+	if (on_view)
+	{
+		info->kind = "ALTER VIEW";
+		lint_flag(st, "rename", "renaming view %s breaks the running application, which still uses the old name",
+				  info->table ? info->table : "?");
+		return;
+	}
+	if (rt && strcmp(rt, "OBJECT_INDEX") == 0)
+	{
+		info->kind = "ALTER INDEX";
+		info->index = info->table;
+		info->table = NULL;
+		info->lock = "SHARE UPDATE EXCLUSIVE";
+		return;
+	}
+	free(info->table);
+	info->table = NULL;
+	info->lock = "none";
+	info->kind = rt && strcmp(rt, "OBJECT_TYPE") == 0 ? "ALTER TYPE" : "ALTER (other object)";
+	if (strcmp(info->kind, "ALTER TYPE") == 0)
 		info->lock = "ACCESS EXCLUSIVE";
 }
 
@@ -732,26 +820,21 @@ lint_alter_table(lint_state *st, lint_cur *c, lint_info *info)
  * ------------------------------------------------------------------------ */
 
 static void
-lint_create_index(lint_state *st, lint_cur *c, lint_info *info)
+lint_create_index(lint_state *st, const json_t *n, lint_info *info)
 {
-	bool concurrently = lint_accept(c, "CONCURRENTLY");
-	LINT_SEQ(c, "IF", "NOT", "EXISTS");
-	if (!lint_at(c, "ON"))
-		info->index = lint_name(c);
-	lint_accept(c, "ON");
-	lint_accept(c, "ONLY");
-	info->table = lint_name(c);
-	if (concurrently)
+	info->table = lint_rangevar(json_object_get(n, "relation"));
+	if (lint_str(n, "idxname"))
+		info->index = lint_ident(lint_str(n, "idxname"));
+	info->effect = LINT_EFFECT_SCANS;
+	if (lint_bool(n, "concurrent"))
 	{
 		info->kind = "CREATE INDEX CONCURRENTLY";
 		info->lock = "SHARE UPDATE EXCLUSIVE";
 		info->no_tx = true;
-		info->effect = LINT_EFFECT_SCANS;
 		return;
 	}
 	info->kind = "CREATE INDEX";
 	info->lock = "SHARE";
-	info->effect = LINT_EFFECT_SCANS;
 	if (!lint_is_new_table(st, info->table))
 		lint_flag(st, "index-not-concurrent",
 				  "CREATE INDEX without CONCURRENTLY blocks every write to %s while the index builds",
@@ -759,175 +842,84 @@ lint_create_index(lint_state *st, lint_cur *c, lint_info *info)
 }
 
 static void
-lint_create_stmt(lint_state *st, lint_cur *c, lint_info *info)
+lint_drop(lint_state *st, const json_t *n, lint_info *info)
 {
-	LINT_SEQ(c, "OR", "REPLACE");
-	if (lint_accept(c, "UNIQUE") || lint_at(c, "INDEX"))
-	{
-		lint_accept(c, "INDEX");
-		lint_create_index(st, c, info);
-		return;
-	}
-	if (!lint_accept(c, "GLOBAL"))
-		lint_accept(c, "LOCAL");
-	bool temp = lint_accept(c, "TEMP") || lint_accept(c, "TEMPORARY");
-	lint_accept(c, "UNLOGGED");
-	if (lint_accept(c, "TABLE"))
-	{
-		LINT_SEQ(c, "IF", "NOT", "EXISTS");
-		info->table = lint_name(c);
-		if (!temp)
-			lint_remember_table(st, info->table);
-		info->kind = "CREATE TABLE";
-		info->lock = "none";
-		info->effect = lint_has_word(c, c->i, c->n, "AS") ? LINT_EFFECT_WRITES : LINT_EFFECT_CATALOG;
-		if (lint_has_seq2(c, c->i, c->n, "PARTITION", "OF"))
-		{
-			info->kind = "CREATE TABLE PARTITION OF";
-			info->lock = "ACCESS EXCLUSIVE";
-		}
-		return;
-	}
-	if (lint_accept(c, "DATABASE"))
-	{
-		info->kind = "CREATE DATABASE";
-		info->no_tx = true;
-		return;
-	}
-	if (lint_accept(c, "TRIGGER") || LINT_SEQ(c, "CONSTRAINT", "TRIGGER"))
-	{
-		info->kind = "CREATE TRIGGER";
-		for (; c->i < c->n; c->i++)
-			if (lint_accept(c, "ON"))
-			{
-				info->table = lint_name(c);
-				break;
-			}
-		info->lock = "SHARE ROW EXCLUSIVE";
-		info->effect = LINT_EFFECT_CATALOG;
-		return;
-	}
-	info->kind = "CREATE (other object)";
+	const char *rt = lint_str(n, "removeType");
+	const json_t *objs = json_object_get(n, "objects");
 	info->effect = LINT_EFFECT_CATALOG;
-}
-
-static void
-lint_drop(lint_state *st, lint_cur *c, lint_info *info)
-{
-	if (lint_accept(c, "INDEX"))
+	if (rt && strcmp(rt, "OBJECT_INDEX") == 0)
 	{
-		if (lint_accept(c, "CONCURRENTLY"))
-		{
-			info->kind = "DROP INDEX CONCURRENTLY";
-			info->lock = "SHARE UPDATE EXCLUSIVE";
-			info->no_tx = true;
-		}
-		else
-		{
-			info->kind = "DROP INDEX";
-			info->lock = "ACCESS EXCLUSIVE";
-		}
-		LINT_SEQ(c, "IF", "EXISTS");
-		info->index = lint_name(c);
-		info->effect = LINT_EFFECT_CATALOG;
+		bool conc = lint_bool(n, "concurrent");
+		info->kind = conc ? "DROP INDEX CONCURRENTLY" : "DROP INDEX";
+		info->lock = conc ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE";
+		info->no_tx = conc;
+		info->index = lint_names(json_array_get(objs, 0), 0);
 		return;
 	}
-	if (lint_accept(c, "TABLE"))
+	if (rt && strcmp(rt, "OBJECT_TABLE") == 0)
 	{
-		LINT_SEQ(c, "IF", "EXISTS");
 		info->kind = "DROP TABLE";
 		info->lock = "ACCESS EXCLUSIVE";
-		info->effect = LINT_EFFECT_CATALOG;
-		info->table = lint_name(c);
-		for (;;)
+		size_t i;
+		json_t *o;
+		json_array_foreach(objs, i, o)
 		{
+			free(info->table);
+			info->table = lint_names(o, 0);
 			if (info->table && !lint_is_new_table(st, info->table))
 				lint_flag(st, "drop-table", "DROP TABLE %s breaks application code that still uses it",
 						  info->table);
-			if (!lint_punct(c, c->i, ','))
-				break;
-			c->i++;
-			char *more = lint_name(c);
-			if (!more)
-				break;
-			free(info->table);
-			info->table = more;
 		}
 		return;
 	}
-	if (lint_accept(c, "DATABASE"))
-	{
-		info->kind = "DROP DATABASE";
-		info->no_tx = true;
-		return;
-	}
-	if (lint_accept(c, "TRIGGER"))
+	if (rt && strcmp(rt, "OBJECT_TRIGGER") == 0)
 	{
 		info->kind = "DROP TRIGGER";
-		for (; c->i < c->n; c->i++)
-			if (lint_accept(c, "ON"))
-			{
-				info->table = lint_name(c);
-				break;
-			}
+		info->table = lint_names(json_array_get(objs, 0), 1);
 		info->lock = "ACCESS EXCLUSIVE";
-		info->effect = LINT_EFFECT_CATALOG;
 		return;
 	}
 	info->kind = "DROP (other object)";
-	info->effect = LINT_EFFECT_CATALOG;
 }
 
+/* VACUUM and ANALYZE (which may name several tables: none is shown). */
 static void
-lint_alter(lint_state *st, lint_cur *c, lint_info *info)
+lint_vacuum(lint_state *st, const json_t *n, lint_info *info)
 {
-	if (lint_accept(c, "TABLE"))
+	bool full = lint_has_option(json_object_get(n, "options"), "full");
+	if (!lint_bool(n, "is_vacuumcmd"))
 	{
-		lint_alter_table(st, c, info);
-		return;
-	}
-	if (lint_accept(c, "SYSTEM"))
-	{
-		info->kind = "ALTER SYSTEM";
-		info->no_tx = true;
-		return;
-	}
-	if (lint_accept(c, "TYPE"))
-	{
-		free(lint_name(c));
-		if (lint_accept(c, "ADD") && lint_accept(c, "VALUE"))
-		{
-			info->kind = "ALTER TYPE ADD VALUE";
-			info->effect = LINT_EFFECT_CATALOG;
-			return;
-		}
-		info->kind = "ALTER TYPE";
-		info->lock = "ACCESS EXCLUSIVE";
-		info->effect = LINT_EFFECT_CATALOG;
-		return;
-	}
-	bool view = lint_accept(c, "VIEW") || LINT_SEQ(c, "MATERIALIZED", "VIEW");
-	if (view)
-	{
-		LINT_SEQ(c, "IF", "EXISTS");
-		info->table = lint_name(c);
-		info->kind = "ALTER VIEW";
-		info->lock = "ACCESS EXCLUSIVE";
-		info->effect = LINT_EFFECT_CATALOG;
-		if (lint_accept(c, "RENAME"))
-			lint_flag(st, "rename", "renaming view %s breaks the running application, which still uses the old name",
-					  info->table ? info->table : "?");
-		return;
-	}
-	if (lint_accept(c, "INDEX"))
-	{
-		info->kind = "ALTER INDEX";
+		info->kind = "ANALYZE";
 		info->lock = "SHARE UPDATE EXCLUSIVE";
-		info->effect = LINT_EFFECT_CATALOG;
+		info->effect = LINT_EFFECT_SCANS;
 		return;
 	}
-	info->kind = "ALTER (other object)";
-	info->effect = LINT_EFFECT_CATALOG;
+	info->no_tx = true;
+	info->kind = full ? "VACUUM FULL" : "VACUUM";
+	info->lock = full ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE";
+	info->effect = full ? LINT_EFFECT_REWRITES : LINT_EFFECT_SCANS;
+	if (full)
+		lint_flag(st, "vacuum-full", "VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock for "
+				  "its whole duration");
+}
+
+/* The first two words of the statement, upper-cased and separated by one
+ * space, for the kinds the tree does not name ("ALTER TYPE"). */
+static void
+lint_first_words(const char *sql, char *out, size_t size)
+{
+	size_t o = 0;
+	const char *p = sql;
+	for (int w = 0; w < 2 && *p; w++)
+	{
+		if (w && o + 1 < size)
+			out[o++] = ' ';
+		for (; *p && isalpha((unsigned char) *p) && o + 1 < size; p++)
+			out[o++] = (char) toupper((unsigned char) *p);
+		while (*p && isspace((unsigned char) *p))
+			p++;
+	}
+	out[o] = '\0';
 }
 
 void
@@ -935,144 +927,205 @@ lint_info_free(lint_info *info)
 {
 	free(info->table);
 	free(info->index);
+	free(info->ref_table);
 	info->table = NULL;
 	info->index = NULL;
+	info->ref_table = NULL;
 }
 
 static void
-lint_run(lint_state *st, const sqlsplit_stmt *s, lint_info *info)
+lint_run(lint_state *st, const sqlparse_stmt *s, lint_info *info)
 {
 	memset(info, 0, sizeof *info);
 	info->kind = "other";
-	info->lock = "none";
-	lint_cur c = {.sql = s->sql, .t = s->toks, .n = s->ntoks};
-	if (c.n == 0)
+	info->lock = "unknown";
+	const char *type = lint_node_type(s->tree);
+	const json_t *n = lint_node(s->tree, type);
+	if (!n)
 		return;
+	char words[32];
+	lint_first_words(s->sql, words, sizeof words);
+	char word[16];
+	snprintf(word, sizeof word, "%.*s", (int) strcspn(words, " "), words);
+	if (strcmp(words, "ALTER TYPE") == 0 && strcmp(type, "AlterEnumStmt") != 0)
+	{
+		info->kind = "ALTER TYPE";
+		info->lock = "ACCESS EXCLUSIVE";
+		info->effect = LINT_EFFECT_CATALOG;
+		return;
+	}
 
-	if (lint_at(&c, "BEGIN") || lint_at(&c, "COMMIT") || lint_at(&c, "ROLLBACK") || lint_at(&c, "ABORT")
-		|| lint_at(&c, "SAVEPOINT") || lint_at(&c, "RELEASE") || LINT_SEQ(&c, "START", "TRANSACTION")
-		|| (lint_at(&c, "END") && c.n <= 2))
+	if (strcmp(type, "TransactionStmt") == 0)
 	{
 		info->kind = "transaction control";
+		info->lock = "none";
 		info->tx_control = true;
-		return;
 	}
-	if (lint_accept(&c, "CREATE"))
-		lint_create_stmt(st, &c, info);
-	else if (lint_accept(&c, "DROP"))
-		lint_drop(st, &c, info);
-	else if (lint_accept(&c, "ALTER"))
-		lint_alter(st, &c, info);
-	else if (lint_accept(&c, "VACUUM"))
+	else if (strcmp(type, "IndexStmt") == 0)
+		lint_create_index(st, n, info);
+	else if (strcmp(type, "CreateStmt") == 0 || strcmp(type, "CreateTableAsStmt") == 0)
 	{
-		bool full = lint_has_word(&c, c.i, c.n, "FULL");
-		info->no_tx = true;
-		info->kind = full ? "VACUUM FULL" : "VACUUM";
-		info->lock = full ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE";
-		info->effect = full ? LINT_EFFECT_REWRITES : LINT_EFFECT_SCANS;
-		if (full)
-			lint_flag(st, "vacuum-full", "VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock for "
-					  "its whole duration");
+		const json_t *rel = strcmp(type, "CreateStmt") == 0 ? json_object_get(n, "relation")
+			: json_object_get(json_object_get(n, "into"), "rel");
+		if (strcmp(type, "CreateTableAsStmt") == 0 && !lint_streq(n, "objtype", "OBJECT_TABLE"))
+		{
+			info->kind = "CREATE (other object)";
+			info->lock = "none";
+			info->effect = LINT_EFFECT_CATALOG;
+			return;
+		}
+		info->table = lint_rangevar(rel);
+		if (!lint_streq(lint_node(rel, "RangeVar") ? lint_node(rel, "RangeVar") : rel, "relpersistence", "t"))
+			lint_remember_table(st, info->table);
+		info->kind = "CREATE TABLE";
+		info->lock = "none";
+		info->effect = strcmp(type, "CreateTableAsStmt") == 0 ? LINT_EFFECT_WRITES : LINT_EFFECT_CATALOG;
+		if (json_object_get(n, "partbound"))
+		{
+			info->kind = "CREATE TABLE PARTITION OF";
+			info->lock = "ACCESS EXCLUSIVE";
+		}
 	}
-	else if (lint_accept(&c, "CLUSTER"))
+	else if (strcmp(type, "CreatedbStmt") == 0 || strcmp(type, "DropdbStmt") == 0)
+	{
+		info->kind = strcmp(type, "CreatedbStmt") == 0 ? "CREATE DATABASE" : "DROP DATABASE";
+		info->lock = "none";
+		info->no_tx = true;
+	}
+	else if (strcmp(type, "CreateTrigStmt") == 0)
+	{
+		info->kind = "CREATE TRIGGER";
+		info->table = lint_rangevar(json_object_get(n, "relation"));
+		info->lock = "SHARE ROW EXCLUSIVE";
+		info->effect = LINT_EFFECT_CATALOG;
+	}
+	else if (strcmp(type, "DropStmt") == 0)
+		lint_drop(st, n, info);
+	else if (strcmp(type, "AlterTableStmt") == 0)
+		lint_alter_table(st, n, info);
+	else if (strcmp(type, "RenameStmt") == 0)
+		lint_rename(st, n, info);
+	else if (strcmp(type, "AlterObjectSchemaStmt") == 0 && lint_streq(n, "objectType", "OBJECT_TABLE"))
+	{
+		info->table = lint_rangevar(json_object_get(n, "relation"));
+		info->kind = "ALTER TABLE";
+		info->lock = "ACCESS EXCLUSIVE";
+		info->effect = LINT_EFFECT_CATALOG;
+		if (!lint_is_new_table(st, info->table))
+			lint_flag(st, "rename", "moving %s to another schema breaks the running application, which still "
+					  "uses the old name", info->table ? info->table : "the table");
+	}
+	else if (strcmp(type, "AlterSystemStmt") == 0)
+	{
+		info->kind = "ALTER SYSTEM";
+		info->lock = "none";
+		info->no_tx = true;
+	}
+	else if (strcmp(type, "AlterEnumStmt") == 0)
+	{
+		bool add = lint_str(n, "newVal") && !lint_str(n, "oldVal");
+		info->kind = add ? "ALTER TYPE ADD VALUE" : "ALTER TYPE";
+		info->lock = add ? "none" : "ACCESS EXCLUSIVE";
+		info->effect = LINT_EFFECT_CATALOG;
+	}
+	else if (strcmp(type, "VacuumStmt") == 0)
+		lint_vacuum(st, n, info);
+	else if (strcmp(type, "ClusterStmt") == 0)
 	{
 		info->kind = "CLUSTER";
 		info->lock = "ACCESS EXCLUSIVE";
 		info->effect = LINT_EFFECT_REWRITES;
-		lint_accept(&c, "VERBOSE");
-		info->table = lint_name(&c);
+		info->table = lint_rangevar(json_object_get(n, "relation"));
 		lint_flag(st, "cluster", "CLUSTER rewrites %s under an ACCESS EXCLUSIVE lock for its whole duration",
 				  info->table ? info->table : "the table");
 	}
-	else if (lint_accept(&c, "REINDEX"))
+	else if (strcmp(type, "ReindexStmt") == 0)
 	{
-		bool conc = lint_has_word(&c, c.i, c.n, "CONCURRENTLY");
+		bool conc = lint_has_option(json_object_get(n, "params"), "concurrently");
+		const char *k = lint_str(n, "kind");
 		info->kind = conc ? "REINDEX CONCURRENTLY" : "REINDEX";
 		info->lock = conc ? "SHARE UPDATE EXCLUSIVE" : "SHARE";
 		info->effect = LINT_EFFECT_SCANS;
-		info->no_tx = conc || lint_has_word(&c, c.i, c.n, "DATABASE") || lint_has_word(&c, c.i, c.n, "SYSTEM")
-			|| lint_has_word(&c, c.i, c.n, "SCHEMA");
+		info->no_tx = conc || (k && (strcmp(k, "REINDEX_OBJECT_SCHEMA") == 0 || strcmp(k, "REINDEX_OBJECT_SYSTEM") == 0
+									 || strcmp(k, "REINDEX_OBJECT_DATABASE") == 0));
 	}
-	else if (lint_accept(&c, "LOCK"))
+	else if (strcmp(type, "LockStmt") == 0)
 	{
-		lint_accept(&c, "TABLE");
-		lint_accept(&c, "ONLY");
-		info->table = lint_name(&c);
+		info->table = lint_rangevar(json_array_get(json_object_get(n, "relations"), 0));
 		info->kind = "LOCK TABLE";
-		info->lock = "ACCESS EXCLUSIVE";
-		while (c.i < c.n && !lint_at(&c, "IN"))
-			c.i++;
-		if (lint_accept(&c, "IN"))
-		{
-			buf_t b = {0};
-			for (; c.i < c.n && !lint_at(&c, "MODE"); c.i++)
-				buf_printf(&b, "%s%.*s", b.len ? " " : "", (int) c.t[c.i].len, s->sql + c.t[c.i].off);
-			for (int k = 1; lint_locks[k]; k++)
-				if (b.len && strcasecmp(b.data, lint_locks[k]) == 0)
-					info->lock = lint_locks[k];
-			buf_free(&b);
-		}
+		json_int_t mode = json_integer_value(json_object_get(n, "mode"));
+		info->lock = mode >= 1 && mode <= 8 ? lint_locks[mode] : "ACCESS EXCLUSIVE";
 		lint_flag(st, "lock-table", "LOCK TABLE holds an %s lock on %s until the migration commits",
 				  info->lock, info->table ? info->table : "the table");
 	}
-	else if (lint_accept(&c, "SET"))
+	else if (strcmp(type, "VariableSetStmt") == 0)
 	{
-		lint_accept(&c, "LOCAL");
-		lint_accept(&c, "SESSION");
 		info->kind = "SET";
-		if (lint_at(&c, "lock_timeout") || lint_at(&c, "statement_timeout")
-			|| lint_at(&c, "idle_in_transaction_session_timeout"))
-		{
-			char *name = lint_tok_text(&c, c.i);
+		info->lock = "none";
+		const char *name = lint_str(n, "name");
+		const char *k = lint_str(n, "kind");
+		if (name && k && strncmp(k, "VAR_SET_", 8) == 0
+			&& (strcmp(name, "lock_timeout") == 0 || strcmp(name, "statement_timeout") == 0
+				|| strcmp(name, "idle_in_transaction_session_timeout") == 0))
 			lint_flag(st, "timeout-override", "SET %s overrides the timeout pgcarry sets to protect the "
 					  "application's queries", name);
-			free(name);
-		}
 	}
-	else if (lint_at(&c, "INSERT") || lint_at(&c, "UPDATE") || lint_at(&c, "DELETE") || lint_at(&c, "MERGE")
-			 || lint_at(&c, "COPY"))
+	else if (strcmp(type, "InsertStmt") == 0 || strcmp(type, "UpdateStmt") == 0 || strcmp(type, "DeleteStmt") == 0
+			 || strcmp(type, "MergeStmt") == 0)
 	{
-		info->kind = lint_at(&c, "INSERT") ? "INSERT" : lint_at(&c, "UPDATE") ? "UPDATE"
-			: lint_at(&c, "DELETE") ? "DELETE" : lint_at(&c, "MERGE") ? "MERGE" : "COPY";
-		c.i++;
-		lint_accept(&c, "INTO");
-		lint_accept(&c, "FROM");
-		lint_accept(&c, "ONLY");
-		info->table = lint_name(&c);
+		info->kind = strcmp(type, "InsertStmt") == 0 ? "INSERT" : strcmp(type, "UpdateStmt") == 0 ? "UPDATE"
+			: strcmp(type, "DeleteStmt") == 0 ? "DELETE" : "MERGE";
+		info->table = lint_rangevar(json_object_get(n, "relation"));
 		info->lock = "ROW EXCLUSIVE";
 		info->effect = LINT_EFFECT_WRITES;
 	}
-	else if (lint_accept(&c, "TRUNCATE"))
+	else if (strcmp(type, "CopyStmt") == 0)
 	{
-		lint_accept(&c, "TABLE");
-		lint_accept(&c, "ONLY");
-		info->table = lint_name(&c);
+		info->kind = "COPY";
+		info->table = lint_rangevar(json_object_get(n, "relation"));
+		bool from = lint_bool(n, "is_from");
+		info->lock = from ? "ROW EXCLUSIVE" : "ACCESS SHARE";
+		info->effect = from ? LINT_EFFECT_WRITES : LINT_EFFECT_NONE;
+		info->copy_stdio = !lint_str(n, "filename") && !lint_bool(n, "is_program");
+	}
+	else if (strcmp(type, "TruncateStmt") == 0)
+	{
+		info->table = lint_rangevar(json_array_get(json_object_get(n, "relations"), 0));
 		info->kind = "TRUNCATE";
 		info->lock = "ACCESS EXCLUSIVE";
 		info->effect = LINT_EFFECT_WRITES;
 	}
-	else if (lint_at(&c, "COMMENT") || lint_at(&c, "GRANT") || lint_at(&c, "REVOKE"))
+	else if (strcmp(type, "CommentStmt") == 0 || strcmp(type, "GrantStmt") == 0
+			 || strcmp(type, "GrantRoleStmt") == 0)
 	{
-		info->kind = lint_at(&c, "COMMENT") ? "COMMENT" : "GRANT/REVOKE";
+		info->kind = strcmp(type, "CommentStmt") == 0 ? "COMMENT" : "GRANT/REVOKE";
+		info->lock = "none";
 		info->effect = LINT_EFFECT_CATALOG;
 	}
-	else if (lint_at(&c, "SELECT") || lint_at(&c, "WITH") || lint_at(&c, "DO"))
+	else if (strcmp(type, "SelectStmt") == 0)
 	{
-		info->kind = lint_at(&c, "DO") ? "DO block" : "SELECT";
-		info->lock = lint_at(&c, "DO") ? "unknown" : "ACCESS SHARE";
+		info->kind = "SELECT";
+		info->lock = "ACCESS SHARE";
 	}
-	else
-		info->lock = "unknown";
+	else if (strcmp(type, "DoStmt") == 0)
+		info->kind = "DO block";
+	else if (strcmp(word, "CREATE") == 0 || strcmp(word, "DROP") == 0 || strcmp(word, "ALTER") == 0)
+	{
+		info->kind = strcmp(word, "CREATE") == 0 ? "CREATE (other object)"
+			: strcmp(word, "DROP") == 0 ? "DROP (other object)" : "ALTER (other object)";
+		info->lock = "none";
+		info->effect = LINT_EFFECT_CATALOG;
+	}
 }
 
 void
-lint_classify(const sqlsplit_stmt *s, lint_info *out)
+lint_classify(const sqlparse_stmt *s, lint_info *out)
 {
 	lint_run(NULL, s, out);
 }
 
 size_t
-lint_statement(lint_state *st, const sqlsplit_stmt *s)
+lint_statement(lint_state *st, const sqlparse_stmt *s)
 {
 	lint_info info;
 	st->cur = s;

@@ -2,7 +2,8 @@
  * lint.h: what a migration statement does to a live database, and which
  * statements are dangerous there.
  *
- * Pure logic over sqlsplit's tokens: no server is asked.  lint_classify
+ * Pure logic over PostgreSQL's parse tree of each statement (sqlparse.h):
+ * no server is asked.  lint_classify
  * names a statement's kind, the lock it takes, whether it rewrites or scans
  * its table, and whether it must run outside a transaction block (for
  * "schema plan" and the runner).  A lint_state checks statements one file at
@@ -15,6 +16,8 @@
  *   drop-column  drop-table  rename  vacuum-full  cluster
  *   lock-table  timeout-override
  *
+ * A foreign key takes SHARE ROW EXCLUSIVE on both its table and the table
+ * it references; lint_info names the second one apart. *
  * Statements on a table created earlier in the same file are not flagged
  * (nobody else uses it yet).
  */
@@ -24,7 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "schema/sqlsplit.h"
+#include "schema/sqlparse.h"
 
 typedef enum lint_effect
 {
@@ -44,11 +47,14 @@ typedef struct lint_info
 	bool		tx_control;		/* BEGIN, COMMIT, ROLLBACK, SAVEPOINT ... */
 	char	   *table;			/* the table as written (for to_regclass), or NULL */
 	char	   *index;			/* CREATE INDEX: the index name as written, or NULL */
+	char	   *ref_table;		/* a foreign key's referenced table, or NULL */
+	const char *ref_lock;		/* the lock taken on ref_table; static, or NULL */
+	bool		copy_stdio;		/* COPY ... FROM STDIN or TO STDOUT */
 } lint_info;
 
 /* Fills out for statement s (free with lint_info_free).  Never fails:
  * unknown statements get kind "other" and lock "unknown". */
-void lint_classify(const sqlsplit_stmt *s, lint_info *out);
+void lint_classify(const sqlparse_stmt *s, lint_info *out);
 void lint_info_free(lint_info *info);
 
 /* "rewrites the table", "scans the table", ... for an effect; static. */
@@ -76,7 +82,7 @@ void lint_begin_file(lint_state *st);
 
 /* Checks one statement of the current file, adding findings.  Returns the
  * number of new findings that are not acknowledged. */
-size_t lint_statement(lint_state *st, const sqlsplit_stmt *s);
+size_t lint_statement(lint_state *st, const sqlparse_stmt *s);
 
 /* The findings so far (read-only; valid until the next call). */
 const lint_finding *lint_findings(const lint_state *st, size_t *n);

@@ -41,7 +41,7 @@
 #include "cleanup.h"
 #include "conn.h"
 #include "schema/lint.h"
-#include "schema/sqlsplit.h"
+#include "schema/sqlparse.h"
 #include "util/backoff.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -468,9 +468,9 @@ lockexec_index_lookup(PGconn *conn, const char *sql, lockexec_index_state *state
 	*state = LOCKEXEC_INDEX_NOT_NAMED;
 	if (qualified)
 		*qualified = NULL;
-	sqlsplit_list l;
+	sqlparse_list l;
 	pgc_err e = PGC_ERR_INIT;
-	if (sqlsplit_split(sql, strlen(sql), 1, &l, &e) != 0)
+	if (sqlparse_split(sql, strlen(sql), 1, NULL, &l, &e) != 0)
 	{
 		err_clear(&e);
 		return 0;
@@ -503,7 +503,7 @@ lockexec_index_lookup(PGconn *conn, const char *sql, lockexec_index_state *state
 		}
 		lint_info_free(&info);
 	}
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 	return rc;
 }
 

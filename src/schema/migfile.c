@@ -3,10 +3,11 @@
  * migfile.h).
  *
  * How it works: the directory's *.sql files are read whole; each name is
- * split into VERSION and NAME; the text is tokenized once (so section lines
- * inside a string or a dollar-quoted body do not count) and cut at the
- * "-- migrate:up" / "-- migrate:down" comment lines; each section is split
- * into statements.  The set is sorted by version and checked for
+ * split into VERSION and NAME; the text is scanned once by PostgreSQL's
+ * lexer (so section lines inside a string or a dollar-quoted body do not
+ * count) and cut at the "-- migrate:up" / "-- migrate:down" comment lines;
+ * each section is parsed into statements by PostgreSQL's parser, so a
+ * syntax error stops the load with its line and column.  The set is sorted by version and checked for
  * duplicates.  The first problem found stops the load: a half-read
  * directory is never used to change a database.
  */
@@ -113,9 +114,9 @@ migfile_find(const migfile_set *s, const char *version)
 
 /* 1 for "-- migrate:up", 2 for "-- migrate:down", 0 otherwise. */
 static int
-migfile_marker(const char *text, const sqlsplit_token *t)
+migfile_marker(const char *text, const sqlparse_token *t)
 {
-	if (t->kind != SQLSPLIT_LINE_COMMENT)
+	if (!t->line_comment)
 		return 0;
 	const char *p = text + t->off + 2, *end = text + t->off + t->len;
 	while (p < end && (*p == ' ' || *p == '\t'))
@@ -145,26 +146,17 @@ migfile_marker(const char *text, const sqlsplit_token *t)
 }
 
 static int
-migfile_check_section(const char *file, const char *section, sqlsplit_list *l, pgc_err *err)
+migfile_check_section(const char *file, const char *section, sqlparse_list *l, pgc_err *err)
 {
 	for (size_t i = 0; i < l->n; i++)
 	{
+		const sqlparse_stmt *st = &l->items[i];
 		lint_info info;
-		lint_classify(&l->items[i], &info);
+		lint_classify(st, &info);
 		bool txc = info.tx_control;
-		bool copy_stdin = strcmp(info.kind, "COPY") == 0;
+		bool copy_stdio = info.copy_stdio;
 		lint_info_free(&info);
-		const sqlsplit_stmt *st = &l->items[i];
-		if (copy_stdin)
-		{
-			copy_stdin = false;
-			for (size_t k = 0; k + 1 < st->ntoks; k++)
-				if ((sqlsplit_is_word(st->sql, &st->toks[k], "FROM") || sqlsplit_is_word(st->sql, &st->toks[k], "TO"))
-					&& (sqlsplit_is_word(st->sql, &st->toks[k + 1], "STDIN")
-						|| sqlsplit_is_word(st->sql, &st->toks[k + 1], "STDOUT")))
-					copy_stdin = true;
-		}
-		if (copy_stdin)
+		if (copy_stdio)
 		{
 			err_set(err, "migration file %s has COPY ... FROM STDIN on line %d", file, st->line);
 			err_detail(err, "Migration files are SQL only; pgcarry sends no COPY data.");
@@ -175,8 +167,7 @@ migfile_check_section(const char *file, const char *section, sqlsplit_list *l, p
 		if (txc)
 		{
 			err_set(err, "migration file %s has a transaction statement (%.*s) on line %d", file,
-					(int) l->items[i].toks[0].len, l->items[i].sql + l->items[i].toks[0].off,
-					l->items[i].line);
+					(int) strcspn(st->sql, " \t\r\n;"), st->sql, st->line);
 			err_detail(err, "pgcarry runs each migration's %s section in its own transaction, and statements "
 					   "that cannot run in one (such as CREATE INDEX CONCURRENTLY) on their own.", section);
 			err_hint(err, "Remove BEGIN, COMMIT and similar statements from the file.");
@@ -189,7 +180,7 @@ migfile_check_section(const char *file, const char *section, sqlsplit_list *l, p
 int
 migfile_parse_text(const char *file, const char *text, size_t len, migfile *f, pgc_err *err)
 {
-	sqlsplit_token *toks = NULL;
+	sqlparse_token *toks = NULL;
 	size_t n = 0;
 	/* A UTF-8 byte order mark, as some editors write, is not SQL. */
 	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
@@ -197,9 +188,9 @@ migfile_parse_text(const char *file, const char *text, size_t len, migfile *f, p
 		text += 3;
 		len -= 3;
 	}
-	if (sqlsplit_tokenize(text, len, 1, &toks, &n, err) != 0)
+	if (sqlparse_tokens(text, len, 1, file, &toks, &n, err) != 0)
 	{
-		err_prefix(err, "migration file %s: ", file);
+		err_prefix(err, "migration file ");
 		return -1;
 	}
 	ssize_t up = -1, down = -1;
@@ -209,8 +200,7 @@ migfile_parse_text(const char *file, const char *text, size_t len, migfile *f, p
 		int m = migfile_marker(text, &toks[i]);
 		if (m == 0)
 		{
-			if (up < 0 && down < 0 && toks[i].kind != SQLSPLIT_LINE_COMMENT
-				&& toks[i].kind != SQLSPLIT_BLOCK_COMMENT)
+			if (up < 0 && down < 0 && !toks[i].comment)
 			{
 				err_set(err, "migration file %s has SQL before its \"-- migrate:up\" line (line %d)", file,
 						toks[i].line);
@@ -248,10 +238,16 @@ migfile_parse_text(const char *file, const char *text, size_t len, migfile *f, p
 		ssize_t other = s == 0 ? down : up;
 		size_t from = toks[at].off + toks[at].len;
 		size_t to = (other > at) ? toks[other].off : len;
-		sqlsplit_list *l = s == 0 ? &f->up : &f->down;
-		if (sqlsplit_split(text + from, to - from, toks[at].line, l, err) != 0)
+		sqlparse_list *l = s == 0 ? &f->up : &f->down;
+		if (sqlparse_split(text + from, to - from, toks[at].line, file, l, err) != 0)
 		{
-			err_prefix(err, "migration file %s: ", file);
+			/* Rows after a COPY FROM STDIN are not SQL: say that instead. */
+			pgc_err cerr = PGC_ERR_INIT;
+			if (migfile_check_section(file, s == 0 ? "up" : "down", l, &cerr) != 0)
+				err_move(err, &cerr);
+			else
+				err_prefix(err, "migration file ");
+			err_clear(&cerr);
 			goto done;
 		}
 		if (migfile_check_section(file, s == 0 ? "up" : "down", l, err) != 0)
@@ -268,8 +264,8 @@ migfile_parse_text(const char *file, const char *text, size_t len, migfile *f, p
 done:
 	if (rc != 0)
 	{
-		sqlsplit_list_free(&f->up);
-		sqlsplit_list_free(&f->down);
+		sqlparse_list_free(&f->up);
+		sqlparse_list_free(&f->down);
 	}
 	free(toks);
 	return rc;
@@ -287,8 +283,8 @@ migfile_free_one(migfile *f)
 	free(f->file);
 	free(f->path);
 	free(f->checksum);
-	sqlsplit_list_free(&f->up);
-	sqlsplit_list_free(&f->down);
+	sqlparse_list_free(&f->up);
+	sqlparse_list_free(&f->down);
 }
 
 void

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "schema/sqlsplit.h"
+#include "schema/sqlparse.h"
 #include "util/err.h"
 
 typedef struct migfile
@@ -25,8 +25,8 @@ typedef struct migfile
 	char	   *file;			/* base name, VERSION_NAME.sql */
 	char	   *path;			/* directory/file */
 	char	   *checksum;		/* SHA-256 of the file, 64 hex digits */
-	sqlsplit_list up;			/* statements of the up section (at least one) */
-	sqlsplit_list down;			/* statements of the down section (maybe none) */
+	sqlparse_list up;			/* statements of the up section (at least one) */
+	sqlparse_list down;			/* statements of the down section (maybe none) */
 	bool		has_down;		/* a "-- migrate:down" line exists */
 } migfile;
 

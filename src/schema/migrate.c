@@ -27,6 +27,7 @@
 #include "cleanup.h"
 #include "conn.h"
 #include "schema/lint.h"
+#include "schema/sqlparse.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -151,23 +152,38 @@ static const char migrate_not_null_check_sql[] =
 	"  AND pg_get_constraintdef(c.oid) !~* '( OR | AND )' "
 	"LIMIT 1";
 
-bool
+static const char migrate_already_not_null_sql[] =
+	"SELECT a.attnotnull FROM pg_attribute a "
+	"WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped";
+
+const char *
 migrate_not_null_proven(PGconn *conn, const lint_finding *f)
 {
 	if (!conn || strcmp(f->rule, "set-not-null") != 0 || !f->table || !f->column)
-		return false;
+		return NULL;
 	char *col = lint_ident_norm(f->column);
 	const char *p[2] = {f->table, col};
 	pgc_err e = PGC_ERR_INIT;
-	char *name = conn_query_value(conn, migrate_not_null_check_sql, 2, p, &e);
+	const char *why = NULL;
+	char *already = conn_query_value(conn, migrate_already_not_null_sql, 2, p, &e);
+	err_clear(&e);
+	if (already && already[0] == 't')
+	{
+		why = "the column is already NOT NULL";
+		log_info("SET NOT NULL on %s.%s changes nothing: the column is already NOT NULL", f->table, f->column);
+	}
+	free(already);
+	char *name = why ? NULL : conn_query_value(conn, migrate_not_null_check_sql, 2, p, &e);
 	err_clear(&e);
 	free(col);
-	if (!name)
-		return false;
-	log_info("SET NOT NULL on %s.%s uses the validated constraint %s, so it does not scan the table",
-			 f->table, f->column, name);
+	if (name)
+	{
+		why = "a validated CHECK (col IS NOT NULL) exists";
+		log_info("SET NOT NULL on %s.%s uses the validated constraint %s, so it does not scan the table",
+				 f->table, f->column, name);
+	}
 	free(name);
-	return true;
+	return why;
 }
 
 size_t
@@ -178,7 +194,7 @@ migrate_lint_report(PGconn *conn, const migfile *const *files, size_t n, bool do
 	for (size_t i = 0; i < n; i++)
 	{
 		const migfile *f = files[i];
-		const sqlsplit_list *l = down ? &f->down : &f->up;
+		const sqlparse_list *l = down ? &f->down : &f->up;
 		lint_begin_file(st);
 		lint_clear_findings(st);
 		for (size_t k = 0; k < l->n; k++)
@@ -242,7 +258,7 @@ migrate_steps_free(migrate_steps *s)
 }
 
 static void
-migrate_build_steps(const sqlsplit_list *l, migrate_steps *out)
+migrate_build_steps(const sqlparse_list *l, migrate_steps *out)
 {
 	out->items = NULL;
 	out->n = 0;
@@ -402,6 +418,46 @@ migrate_step_already_done(PGconn *conn, const migrate_step *s, pgc_err *err)
 	return false;
 }
 
+/*
+ * Completes err for a statement of step s that failed (stmt: its index in
+ * the step, SIZE_MAX when the failure was not a statement's): the SQLSTATE
+ * in the message; in the detail, the statement's line with a caret under
+ * the place the server points at (or under its start), and what was rolled
+ * back.
+ */
+static void
+migrate_explain_failure(pgc_err *err, const migfile *f, bool up, const migrate_step *s, size_t stmt,
+						bool multi)
+{
+	if (!err->set || stmt >= s->nstmts)
+		return;
+	if (err->sqlstate[0])
+	{
+		char *m = xasprintf("%s (SQLSTATE %s)", err->message, err->sqlstate);
+		free(err->message);
+		err->message = m;
+	}
+	const char *sql = s->stmts[stmt];
+	size_t len = strlen(sql);
+	size_t pos = err->position > 0 ? sqlparse_char_offset(sql, len, err->position) : 0;
+	char *caret = sqlparse_caret(sql, len, pos, s->lines[stmt]);
+	const char *what;
+	if (s->no_tx)
+		what = "It runs outside a transaction, so nothing of it could be rolled back; the next run starts again "
+			"from this statement.";
+	else if (multi)
+		what = "The transaction of this step was rolled back; the steps before it stay committed and recorded.";
+	else
+		what = NULL;
+	char *d = xasprintf("%s%s%s:\n%s\n%s%s%s", err->detail ? err->detail : "", err->detail ? "\n" : "",
+						err->position > 0 ? "Where the server points" : "The statement", caret,
+						what ? what : "The migration's transaction was rolled back: nothing of ",
+						what ? "" : f->file, what ? "" : (up ? " was applied." : " was undone."));
+	err_detail(err, "%s", d);
+	free(d);
+	free(caret);
+}
+
 /* Runs f's up or down section.  chain/seq: for up, the history row. */
 static int
 migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o, const char *chain,
@@ -428,6 +484,8 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 	int64_t started = migrate_now_ms();
 	bool multi = steps.n > 1;
 	int fail_line = 0;			/* line of the statement that failed, when known */
+	size_t fail_step = 0;		/* the step that failed */
+	size_t fail_stmt = SIZE_MAX;	/* its statement that failed, when known */
 	log_notice("%s %s (%zu statement%s%s)", up ? "applying" : "rolling back", f->file,
 			   up ? f->up.n : f->down.n, (up ? f->up.n : f->down.n) == 1 ? "" : "s",
 			   multi ? ", in steps: some statements cannot run in a transaction" : "");
@@ -435,6 +493,7 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 	{
 		migrate_step *s = &steps.items[i];
 		bool last = i + 1 == steps.n;
+		fail_step = i;
 		migrate_tx t = {
 			.f = f, .up = up, .step = (int) i + 1, .step_checksum = s->checksum,
 			.record_step = multi, .finish = last, .chain = chain, .seq = seq, .started = started
@@ -458,7 +517,10 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 			if (lockexec_run_tx_list(conn, s->stmts, s->nstmts, &o->lx, migrate_tx_write, &t, &failed, err) != 0)
 			{
 				if (failed < s->nstmts)
+				{
 					fail_line = s->lines[failed];
+					fail_stmt = failed;
+				}
 				goto fail;
 			}
 			continue;
@@ -483,9 +545,11 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 					 "wait for: it may wait up to the retry budget (%d s) for older transactions",
 					 lx.budget_ms / 1000);
 		}
+		fail_stmt = 0;
 		if (!skip && lockexec_run_autocommit(conn, s->sql, &lx, err) != 0)
 			goto fail;
 		fail_line = 0;
+		fail_stmt = SIZE_MAX;
 		if (last)
 		{
 			if (lockexec_run_tx_list(conn, NULL, 0, &o->lx, migrate_tx_write, &t, NULL, err) != 0)
@@ -499,6 +563,8 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 	rc = 0;
 	goto out;
 fail:
+	if (fail_step < steps.n)
+		migrate_explain_failure(err, f, up, &steps.items[fail_step], fail_stmt, multi);
 	if (fail_line > 0)
 		err_prefix(err, "%s %s, line %d: ", up ? "applying" : "rolling back", f->file, fail_line);
 	else

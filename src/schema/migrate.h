@@ -48,19 +48,20 @@ void migrate_unlock(PGconn *conn);
 /*
  * Checks the pending migrations' (or, for down, the migrations to roll
  * back) statements with lint and prints each finding through the log.
- * With conn, a set-not-null finding on a column that already has a
- * validated CHECK (col IS NOT NULL) on the server counts as safe.  Returns
+ * With conn, a set-not-null finding that migrate_not_null_proven shows
+ * to be safe is not counted.  Returns
  * the number of unacknowledged findings.
  */
 size_t migrate_lint_report(PGconn *conn, const migfile *const *files, size_t n, bool down);
 
 /*
- * True when finding f is a set-not-null whose column already has a
- * validated CHECK (col IS NOT NULL) constraint on the server behind conn
- * (PostgreSQL 12 and later then skip the scan).  False otherwise, also on
+ * When finding f is a set-not-null that the server behind conn shows to
+ * be safe, why (static text): the column is already NOT NULL (nothing to
+ * do), or it has a validated CHECK (col IS NOT NULL) constraint
+ * (PostgreSQL 12 and later then skip the scan).  NULL otherwise, also on
  * errors or when conn is NULL.
  */
-bool migrate_not_null_proven(PGconn *conn, const lint_finding *f);
+const char *migrate_not_null_proven(PGconn *conn, const lint_finding *f);
 
 /*
  * Applies the pending migrations up to o->to (all when NULL).  Takes and

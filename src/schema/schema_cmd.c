@@ -79,6 +79,8 @@ schema_help(void)
 		   "  pgcarry schema repair --target URI [--dir DIR]\n"
 		   "  pgcarry schema start | complete | rollback ...   (expand/contract; see their --help)\n"
 		   "\n"
+		   "Each verb has its own page: pgcarry schema VERB --help.\n"
+		   "\n"
 		   "Options:\n"
 		   "      --target URI            the database to change (default: $PGCARRY_TARGET)\n"
 		   "      --dir DIR               the migration files (default: ./migrations)\n"
@@ -98,6 +100,142 @@ schema_help(void)
 		   "Exit status: 0 done, 1 failure (also lint findings and drift that stops up or down),\n"
 		   "2 usage error, 3 status found drift between the files and the database.\n"
 		   "\n%s", cli_common_help);
+}
+
+/* Option lines shared by the verb pages. */
+#define SCHEMA_HELP_TARGET "      --target URI            the database (default: $PGCARRY_TARGET)\n"
+#define SCHEMA_HELP_DIR    "      --dir DIR               the migration files (default: ./migrations)\n"
+#define SCHEMA_HELP_RUN \
+	"      --force                 run despite lint findings that are not acknowledged\n" \
+	"      --lock-timeout D        how long one statement may wait for its lock (default 2s)\n" \
+	"      --statement-timeout D   how long one statement may run (default 0: no limit)\n" \
+	"      --retry-budget D        how long to keep retrying a statement that timed out\n" \
+	"                              waiting for its lock (default 60s)\n" \
+	"      --lock-wait D           how long to wait for another pgcarry schema run (default 5s)\n" \
+	"\n" \
+	"Durations: a number with an optional unit ms, s or min (no unit: seconds).\n"
+
+/* Each versioned-migration verb's own page: what it does, how it is
+ * called, its options, its exit statuses. */
+static const struct
+{
+	const char *verb;
+	const char *text;
+} schema_verb_helps[] = {
+	{"init",
+	 "pgcarry schema init creates the migration directory and, with --target, the\n"
+	 "history tables (schema pgcarry_schema) in the database.\n"
+	 "\n"
+	 "Usage:\n"
+	 "  pgcarry schema init [--dir DIR] [--target URI]\n"
+	 "\n"
+	 "Options:\n" SCHEMA_HELP_DIR SCHEMA_HELP_TARGET
+	 "\n"
+	 "Exit status: 0 done, 1 failure, 2 usage error.\n"},
+	{"new",
+	 "pgcarry schema new creates an empty migration file VERSION_NAME.sql, VERSION\n"
+	 "being the current UTC time, and prints its path.\n"
+	 "\n"
+	 "Usage:\n"
+	 "  pgcarry schema new NAME [--dir DIR]\n"
+	 "\n"
+	 "NAME is letters, digits, '_' and '-', such as add_users_email.\n"
+	 "\n"
+	 "Options:\n" SCHEMA_HELP_DIR
+	 "\n"
+	 "Exit status: 0 done, 1 failure, 2 usage error.\n"},
+	{"status",
+	 "pgcarry schema status lists applied, pending and drifted migrations, lint\n"
+	 "findings that would stop \"schema up\", and expand/contract migrations.\n"
+	 "\n"
+	 "Usage:\n"
+	 "  pgcarry schema status [--json] --target URI [--dir DIR]\n"
+	 "\n"
+	 "Options:\n" SCHEMA_HELP_TARGET SCHEMA_HELP_DIR
+	 "      --json                  one JSON object on stdout\n"
+	 "\n"
+	 "Exit status: 0 in sync, 1 failure, 2 usage error, 3 drift between the files\n"
+	 "and the database.\n"},
+	{"up",
+	 "pgcarry schema up applies the pending migrations in version order, each in its\n"
+	 "own transaction (statements that cannot run in one, such as CREATE INDEX\n"
+	 "CONCURRENTLY, as steps of their own), with a lock timeout and retries.  Every\n"
+	 "file is parsed and linted first; nothing runs if one has a syntax error or a\n"
+	 "dangerous statement that is not acknowledged.\n"
+	 "\n"
+	 "Usage:\n"
+	 "  pgcarry schema up [--to VERSION] [--force] --target URI [--dir DIR]\n"
+	 "\n"
+	 "Options:\n" SCHEMA_HELP_TARGET SCHEMA_HELP_DIR
+	 "      --to VERSION            stop after VERSION\n" SCHEMA_HELP_RUN
+	 "\n"
+	 "Exit status: 0 done, 1 failure (also lint findings and drift), 2 usage error.\n"},
+	{"down",
+	 "pgcarry schema down rolls back the last applied migration (its \"-- migrate:down\"\n"
+	 "section), or every migration after --to.\n"
+	 "\n"
+	 "Usage:\n"
+	 "  pgcarry schema down [--to VERSION] [--force] --target URI [--dir DIR]\n"
+	 "\n"
+	 "Options:\n" SCHEMA_HELP_TARGET SCHEMA_HELP_DIR
+	 "      --to VERSION            roll back to VERSION (0: every migration)\n" SCHEMA_HELP_RUN
+	 "\n"
+	 "Exit status: 0 done, 1 failure (also lint findings and drift), 2 usage error.\n"},
+	{"plan",
+	 "pgcarry schema plan shows each pending statement with the locks it takes (a\n"
+	 "foreign key's on both tables), whether it scans or rewrites its table, whether\n"
+	 "it runs in a transaction and, with --target, the size of the table.  A syntax\n"
+	 "error is reported with its file, line and column.\n"
+	 "\n"
+	 "Usage:\n"
+	 "  pgcarry schema plan [--to VERSION] [--target URI] [--dir DIR]\n"
+	 "\n"
+	 "Options:\n" SCHEMA_HELP_TARGET SCHEMA_HELP_DIR
+	 "      --to VERSION            stop after VERSION\n"
+	 "\n"
+	 "Exit status: 0 done, 1 failure (also a syntax error), 2 usage error.\n"},
+	{"lint",
+	 "pgcarry schema lint finds statements that are dangerous on a live database and\n"
+	 "names the safe way; with --target it asks the database what is already safe\n"
+	 "(a column already NOT NULL, a validated CHECK (col IS NOT NULL)).  A syntax\n"
+	 "error is reported with its file, line and column.\n"
+	 "\n"
+	 "Usage:\n"
+	 "  pgcarry schema lint [--target URI] [--dir DIR]\n"
+	 "\n"
+	 "Options:\n"
+	 "      --target URI            the database to ask (lint reads no $PGCARRY_TARGET)\n"
+	 SCHEMA_HELP_DIR
+	 "\n"
+	 "Acknowledge a finding with a comment \"-- pgcarry:allow RULE reason\" before the\n"
+	 "statement; the rules are listed in docs/schema-migrations.md.\n"
+	 "\n"
+	 "Exit status: 0 no finding, 1 findings or a failure, 2 usage error.\n"},
+	{"repair",
+	 "pgcarry schema repair accepts edited or renamed migration files into the history,\n"
+	 "and forgets history rows whose file is gone.\n"
+	 "\n"
+	 "Usage:\n"
+	 "  pgcarry schema repair --target URI [--dir DIR]\n"
+	 "\n"
+	 "Options:\n" SCHEMA_HELP_TARGET SCHEMA_HELP_DIR
+	 "      --lock-wait D           how long to wait for another pgcarry schema run (default 5s)\n"
+	 "\n"
+	 "Exit status: 0 done, 1 failure, 2 usage error.\n"},
+};
+
+/* Prints verb's own help page (the general one for an unknown verb). */
+static void
+schema_verb_help(const char *verb)
+{
+	for (size_t i = 0; i < sizeof schema_verb_helps / sizeof schema_verb_helps[0]; i++)
+		if (strcmp(schema_verb_helps[i].verb, verb) == 0)
+		{
+			printf("%s\nMigration files: docs/schema-migrations.md.\n\n%s", schema_verb_helps[i].text,
+				   cli_common_help);
+			return;
+		}
+	schema_help();
 }
 
 /* Parses a duration ("2s", "500ms", "1min", "3" = 3 s) into ms; returns 0
@@ -272,7 +410,7 @@ schema_status(const schema_args *a, PGconn *conn)
 	for (size_t i = 0; i < h.n; i++)
 		if (!version || migfile_compare_versions(h.rows[i].version, version) > 0)
 			version = h.rows[i].version;
-	char *desc = conn_describe(a->target);
+	char *desc = conn_describe_live(conn);
 
 	json_t *root = a->json ? json_object() : NULL;
 	json_t *list = a->json ? json_array() : NULL;
@@ -513,7 +651,7 @@ schema_plan(const schema_args *a, PGconn *conn)
 		lint_begin_file(st);
 		for (size_t k = 0; k < f->up.n; k++)
 		{
-			const sqlsplit_stmt *s = &f->up.items[k];
+			const sqlparse_stmt *s = &f->up.items[k];
 			lint_info info;
 			lint_classify(s, &info);
 			lint_clear_findings(st);
@@ -525,14 +663,22 @@ schema_plan(const schema_args *a, PGconn *conn)
 			printf("            %s; lock %s; %s", info.kind, info.lock, lint_effect_text(info.effect));
 			if (info.table)
 				printf("; table %s%s%s%s", info.table, size ? " (" : "", size ? size : "", size ? ")" : "");
+			if (info.ref_table)
+			{
+				char *rsize = schema_table_size(conn, info.ref_table);
+				printf("; lock %s on the referenced table %s%s%s%s", info.ref_lock, info.ref_table,
+					   rsize ? " (" : "", rsize ? rsize : "", rsize ? ")" : "");
+				free(rsize);
+			}
 			printf("; %s\n", info.no_tx ? "outside a transaction" : "in the migration's transaction");
 			size_t nf;
 			const lint_finding *fs = lint_findings(st, &nf);
 			for (size_t j = 0; j < nf; j++)
-				printf("            %s %s: %s\n",
-					   fs[j].acknowledged ? "acknowledged" : migrate_not_null_proven(conn, &fs[j])
-					   ? "safe here (a validated CHECK (col IS NOT NULL) exists)" : "DANGER",
-					   fs[j].rule, fs[j].message);
+			{
+				const char *why = fs[j].acknowledged ? NULL : migrate_not_null_proven(conn, &fs[j]);
+				printf("            %s%s%s %s: %s\n", fs[j].acknowledged ? "acknowledged" : why ? "safe here (" : "DANGER",
+					   why ? why : "", why ? ")" : "", fs[j].rule, fs[j].message);
+			}
 			free(size);
 			lint_info_free(&info);
 		}
@@ -558,7 +704,7 @@ schema_lint(const schema_args *a, PGconn *conn)
 		const migfile *f = &files.items[i];
 		for (int down = 0; down < 2; down++)
 		{
-			const sqlsplit_list *l = down ? &f->down : &f->up;
+			const sqlparse_list *l = down ? &f->down : &f->up;
 			lint_begin_file(st);
 			lint_clear_findings(st);
 			for (size_t k = 0; k < l->n; k++)
@@ -651,7 +797,8 @@ schema_verb_known(const char *v)
 int
 cmd_schema(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
+		|| strcmp(argv[1], "-?") == 0)
 	{
 		if (argc < 2)
 		{
@@ -734,7 +881,7 @@ cmd_schema(int argc, char **argv)
 				int c = cli_other_option("schema", opt, vargv);
 				if (c < 0)
 				{
-					schema_help();
+					schema_verb_help(verb);
 					return EXIT_OK;
 				}
 				if (c != 0)

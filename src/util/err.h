@@ -32,6 +32,7 @@ typedef struct pgc_err
 	char	   *detail;			/* may be NULL */
 	char	   *hint;			/* may be NULL */
 	char	   *query;			/* may be NULL: the statement that failed */
+	int			position;		/* 1-based character in query the server points at; 0 if none */
 	bool		retryable;		/* connection-class or lock-timeout failure */
 	int			exit_status;	/* EXIT_FAIL unless set otherwise */
 } pgc_err;

@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
 # An export interrupted (SIGINT) while it waits on a lock: it stops, leaves
 # no manifest and no half-written file, and "export --resume" finishes it.
-# An import interrupted the same way leaves the target marked unfinished,
-# and "import --resume" finishes it.
+# An import of two databases interrupted while it loads the second one
+# (Ctrl-C, then kill -9): the first stays imported, the second marked
+# unfinished, nothing is reported equal or verified, and "import --resume"
+# finishes both.  Every end is judged by the independent checker
+# (tests/lib/dbcheck.sh), data and schema (indexes included).
 source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/../lib/dbcheck.sh"
 
 pg_start src
 pg_start tgt
 pg_sql src postgres "CREATE DATABASE app"
 pg_sql src app "CREATE TABLE a (id int PRIMARY KEY, v text); INSERT INTO a SELECT i, md5(i::text) FROM generate_series(1, 20000) i;
 	CREATE TABLE locked (id int); INSERT INTO locked SELECT generate_series(1, 100)"
+# A table whose rows load slowly on the target only: its CHECK calls a
+# function that sleeps when the session's role asks it to (set on the
+# target's role below), so an import can be caught in the middle of it.
+pg_sql src postgres "CREATE DATABASE slow"
+pg_sql src slow "CREATE FUNCTION public.slow(i int) RETURNS boolean LANGUAGE plpgsql AS \$\$
+	BEGIN
+		IF pg_catalog.current_setting('pgc.slow', true) <> '' THEN
+			PERFORM pg_catalog.pg_sleep(pg_catalog.current_setting('pgc.slow')::float8);
+		END IF;
+		RETURN true;
+	END \$\$;
+	CREATE TABLE s (id int PRIMARY KEY, v text, CHECK (public.slow(id)));
+	INSERT INTO s SELECT i, md5(i::text) FROM generate_series(1, 1500) i;
+	CREATE INDEX s_v ON s (v);
+	CREATE TABLE quick (id int PRIMARY KEY); INSERT INTO quick SELECT generate_series(1, 50)"
 
 # wait_lock SERVER DB: waits (up to 60 s) until a pgcarry or pg_dump session waits on a lock.
 wait_lock() {
@@ -28,7 +47,7 @@ pg_psql src app -c "BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE; SELECT pg
 locker=$!
 sleep 0.5
 base="$TEST_LOG_DIR/$T_NAME.int"
-"$PGCARRY" export --source "$(pg_uri src)" app --output "$A" --jobs 2 --progress none >"$base.out" 2>"$base.err" &
+"$PGCARRY" export --source "$(pg_uri src)" app slow --output "$A" --jobs 2 --progress none >"$base.out" 2>"$base.err" &
 pid=$!
 wait_lock src app
 ok $? "the export is waiting on the lock"
@@ -46,38 +65,68 @@ kill "$locker" 2>/dev/null
 wait "$locker" 2>/dev/null
 pg_sql src app "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
 
-run_pgcarry export --source "$(pg_uri src)" app --output "$A" --jobs 2 --resume
+run_pgcarry export --source "$(pg_uri src)" app slow --output "$A" --jobs 2 --resume
 is "$RC" 0 "export --resume finishes the interrupted export"
 run_pgcarry verify-archive "$A"
 is "$RC" 0 "the finished archive is whole"
 
-# Import, interrupted while a target table is locked.
-run_pgcarry import --target "$(pg_uri tgt)" --input "$A" --jobs 2 --verify none
-is "$RC" 0 "a first import loads"
-run_pgcarry import --target "$(pg_uri tgt)" --input "$A" --db app2 --jobs 2 --progress none
-is "$RC" 0 "a second import into another database loads"
-pg_sql tgt app2 "ALTER DATABASE app2 SET pgcarry.import = 'unfinished'"
-pg_sql tgt app2 "TRUNCATE a"
-pg_psql tgt app2 -c "BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" >/dev/null 2>&1 &
-locker=$!
-sleep 0.5
-"$PGCARRY" import --target "$(pg_uri tgt)" --input "$A" --db app2 --jobs 2 --resume --progress none >"$base.iout" 2>"$base.ierr" &
-pid=$!
-wait_lock tgt app2
-ok $? "the resumed import is waiting on the lock"
-kill -INT "$pid"
-wait "$pid"
-is "$?" 1 "an interrupted import exits 1"
-unlike "$(cat "$base.iout")" "imported" "an interrupted import is not reported done"
-is "$(pg_sql tgt app2 "SHOW pgcarry.import")" "unfinished" "the target stays marked unfinished"
-kill "$locker" 2>/dev/null
-wait "$locker" 2>/dev/null
-pg_sql tgt postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+# wait_copy SERVER DB: waits (up to 60 s) until pgcarry runs a COPY into DB.
+wait_copy() {
+	for _ in $(seq 1 600); do
+		n=$(pg_sql "$1" postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$2' AND query LIKE 'COPY %'")
+		[ "${n:-0}" -gt 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
-run_pgcarry import --target "$(pg_uri tgt)" --input "$A" --db app2 --jobs 2 --resume
-is "$RC" 0 "import --resume finishes it"
-is "$(pg_sql tgt app2 "SELECT count(*) FROM a")" 20000 "the truncated table was loaded again"
-is "$(pg_sql tgt postgres "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'app2'")" 0 \
-	"the finished database is no longer marked"
+# judge NAME: the target equals the source, data and schema, by the checker.
+judge() {
+	diffs=$(dbcheck_compare_all src tgt app slow 2>/dev/null)
+	is "$?" 0 "$1: the independent checker finds both databases equal to the source"
+	[ -n "$diffs" ] && diag "$diffs"
+	for db in app slow; do
+		d=$(dbcheck_schema_diff src tgt $db 2>/dev/null)
+		is "$?" 0 "$1: database $db has the source's schema (indexes included)"
+		[ -n "$d" ] && diag "$(printf '%s' "$d" | head -20)"
+	done
+}
+
+pg_sql tgt postgres "ALTER ROLE postgres SET pgc.slow = '0.003'"
+for how in INT KILL; do
+	for db in app slow; do pg_sql tgt postgres "DROP DATABASE IF EXISTS $db"; done
+	base="$TEST_LOG_DIR/$T_NAME.$how"
+	# One database at a time: "app" is finished when "slow" is interrupted.
+	"$PGCARRY" import --target "$(pg_uri tgt)" --input "$A" --jobs 1 --progress none >"$base.out" 2>"$base.err" &
+	pid=$!
+	wait_copy tgt slow
+	ok $? "SIG$how: the import is loading the second database"
+	kill -$how "$pid"
+	{ wait "$pid"; } 2>/dev/null	# no "Killed" notice from bash
+	rc=$?
+	if [ $how = INT ]; then
+		is "$rc" 1 "an import interrupted by Ctrl-C exits 1"
+		out=$(cat "$base.out")
+		unlike "$out" "every object equal|slow: .*(all equal|verified)|slow +.* ok" \
+			"no line says the interrupted database is equal or verified"
+		like "$out" "slow +table public.s .* failed" "its table is in the report, failed"
+		like "$out" 'imported database "app"' "the first database is reported imported"
+		like "$out" "slow: (failed|not started)" "the summary names the interrupted database"
+		like "$(cat "$base.err")" "with --resume" "the interrupt hint says --resume"
+		unlike "$(cat "$base.err")" "with --clean" "no hint says --clean"
+	else
+		is "$rc" 137 "kill -9 ends the import"
+	fi
+	is "$(pg_sql tgt slow "SHOW pgcarry.import")" "unfinished" "SIG$how: the interrupted database stays marked unfinished"
+
+	run_pgcarry import --target "$(pg_uri tgt)" --input "$A" --jobs 2 --resume --progress none
+	is "$RC" 0 "SIG$how: import --resume finishes the import"
+	like "$OUT" 'database "app" was imported by an earlier run; verified against the archive' \
+		"SIG$how: the database finished earlier is checked, not refused"
+	like "$OUT" 'imported database "slow"' "SIG$how: the interrupted database is finished"
+	is "$(pg_sql tgt postgres "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname IN ('app', 'slow')")" 0 \
+		"SIG$how: no database is left marked"
+	judge "SIG$how then --resume"
+done
 
 done_testing

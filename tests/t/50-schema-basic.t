@@ -329,9 +329,13 @@ is "$RC" 1 "a failing second migration exits 1"
 is "$ERR" "pgcarry: applying 1_k.sql (1 statement)
 pgcarry: applied 1_k.sql in $(grep -o 'applied 1_k.sql in [0-9]* ms' <<<"$ERR" | grep -o '[0-9]* ms')
 pgcarry: applying 2_dup.sql (1 statement)
-pgcarry: error: applying 2_dup.sql, line 2: duplicate key value violates unique constraint \"k_pkey\"
-pgcarry: detail: Key (id)=(1) already exists. 1 migration before it was applied and recorded." \
-	"the server's error and detail, and what was applied before it"
+pgcarry: error: applying 2_dup.sql, line 2: duplicate key value violates unique constraint \"k_pkey\" (SQLSTATE 23505)
+pgcarry: detail: Key (id)=(1) already exists.
+The statement:
+  2 | INSERT INTO k VALUES (1), (1)
+    | ^
+The migration's transaction was rolled back: nothing of 2_dup.sql was applied. 1 migration before it was applied and recorded." \
+	"the server's error, SQLSTATE and detail, the statement, what was rolled back and what was applied before it"
 is "$(pg_sql db third "SELECT string_agg(version, ',') FROM pgcarry_schema.migrations")" 1 "the first one is recorded, the failed one not"
 
 # ------------------------------------------------------------ init errors

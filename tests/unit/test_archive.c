@@ -261,6 +261,107 @@ test_manifest(void)
 	free(mroot);
 }
 
+/* Names in any server encoding travel byte for byte: a LATIN1 "tëst", an
+ * SQL_ASCII name that is not UTF-8, an EUC_JP one. */
+static void
+test_manifest_encodings(void)
+{
+	pgc_err err = PGC_ERR_INIT;
+	char *mroot = xasprintf("%s/enc", root);
+	manifest *m = sample_manifest();
+	manifest_db *db = &m->dbs[0];
+	free(db->name);
+	db->name = xstrdup("db\xe9");
+	free(db->owner);
+	db->owner = xstrdup("r\xf4le");
+	manifest_table *t = &db->tables[0];
+	free(t->name);
+	t->name = xstrdup("t\xebst");
+	free(t->schema);
+	t->schema = xstrdup("\xa4\xa2\xa4\xa4");	/* EUC_JP */
+	free(t->columns[1]);
+	t->columns[1] = xstrdup("c\xff\xfe");
+	free(db->sequences[0].name);
+	db->sequences[0].name = xstrdup("s\x80\xc0");
+	int rc = manifest_write(mroot, m, &err);
+	TAP_EQ_INT(rc, 0, "a manifest with non-UTF-8 names is written");
+	if (rc != 0)
+		printf("# %s: %s\n", err.message ? err.message : "", err.detail ? err.detail : "");
+	err_clear(&err);
+	manifest *back = rc == 0 ? manifest_read(mroot, &err) : NULL;
+	TAP_OK(back != NULL, "and reads back");
+	if (back && back->ndbs == 1 && back->dbs[0].ntables == 1 && back->dbs[0].nsequences == 1)
+	{
+		manifest_db *b = &back->dbs[0];
+		TAP_EQ_STR(b->name, "db\xe9", "a LATIN1 database name survives byte for byte");
+		TAP_EQ_STR(b->owner, "r\xf4le", "a LATIN1 owner survives");
+		TAP_EQ_STR(b->tables[0].name, "t\xebst", "a LATIN1 table name survives");
+		TAP_EQ_STR(b->tables[0].schema, "\xa4\xa2\xa4\xa4", "an EUC_JP schema name survives");
+		TAP_EQ_STR(b->tables[0].columns[0], "id", "a UTF-8 column beside it survives");
+		TAP_EQ_STR(b->tables[0].columns[1], "c\xff\xfe", "an invalid UTF-8 column survives");
+		TAP_EQ_STR(b->sequences[0].name, "s\x80\xc0", "an SQL_ASCII sequence name survives");
+	}
+	else
+		TAP_OK(false, "the manifest holds its database, table and sequence");
+	manifest_destroy(back);
+	char *mp = xasprintf("%s/manifest.json", mroot);
+	FILE *f = fopen(mp, "r");
+	char text[8192] = "";
+	if (f)
+	{
+		size_t n = fread(text, 1, sizeof text - 1, f);
+		text[n] = '\0';
+		fclose(f);
+	}
+	TAP_CONTAINS(text, "\"name_hex\": \"74eb7374\"", "the bytes are recorded in hex beside the name");
+	TAP_CONTAINS(text, "\"name\": \"t\xef\xbf\xbdst\"", "and the readable name marks what is not UTF-8");
+
+	/* A value the JSON library refuses (a path is never written in hex)
+	 * fails the whole manifest: none is written, nothing is left out. */
+	unlink(mp);
+	free(db->dir);
+	db->dir = xstrdup("databases/01-\xff");
+	TAP_EQ_INT(manifest_write(mroot, m, &err), -1, "a value that cannot be recorded fails the manifest");
+	TAP_EQ_STR(err.message, "could not record $.databases[0].dir in the archive's manifest.json",
+			   "the value is named by its JSON path");
+	TAP_OK(!exists(mp), "and no manifest is written");
+	err_clear(&err);
+	TAP_EQ_INT(manifest_db_write(mroot, db, &err), -1, "nor a database record");
+	err_clear(&err);
+
+	/* A hand-edited hex field is refused by its JSON path. */
+	write_text(mp, "{\"format\": \"pgcarry-archive\", \"format_version\": 1, \"pgcarry_version\": \"0\","
+			   "\"created_at\": \"x\", \"source\": {}, \"compression\": {\"method\": \"zstd\"},"
+			   "\"databases\": [{\"name\": \"a\", \"name_hex\": \"6g\", \"dir\": \"d\"}], \"files\": []}");
+	back = manifest_read(mroot, &err);
+	TAP_OK(back == NULL, "a malformed name_hex is refused");
+	TAP_EQ_STR(err.detail, "$.databases[0].name_hex: expected an even number of hex digits.",
+			   "malformed name_hex named by its JSON path");
+	err_clear(&err);
+	manifest_destroy(back);
+	manifest_destroy(m);
+	free(mp);
+	free(mroot);
+}
+
+/* Runs the archive check of aroot against m; returns the number of
+ * problems, and the first one's message in first (empty when none). */
+static int
+check_archive(const char *aroot, const manifest *m, const char *dbname, unsigned flags,
+			  char first[512])
+{
+	pgc_err err = PGC_ERR_INIT;
+	archive_verify_report rep = {0};
+	if (archive_verify_run(aroot, m, dbname, dbname == NULL, flags, &rep, &err) != 0)
+		snprintf(first, 512, "check failed: %s", err.message ? err.message : "");
+	else
+		snprintf(first, 512, "%s", rep.nproblems ? rep.problems[0].message : "");
+	int n = rep.nproblems;
+	archive_verify_report_free(&rep);
+	err_clear(&err);
+	return n;
+}
+
 static void
 test_tar_and_verify(void)
 {
@@ -277,9 +378,34 @@ test_tar_and_verify(void)
 	root = saved;
 
 	archive_verify_report rep = {0};
-	TAP_EQ_INT(archive_verify_run(aroot, m, NULL, true, false, &rep, &err), 0, "check runs");
-	TAP_EQ_INT(rep.nproblems, 0, "a whole archive has no problems");
-	archive_verify_report_free(&rep);
+	char first[512];
+	TAP_EQ_INT(check_archive(aroot, m, NULL, 0, first), 0, "a whole archive has no problems");
+
+	/* A file on disk that the manifest does not list, a listed file that
+	 * belongs to no entry, a table whose count is not its parts'. */
+	root = aroot;
+	make_file("databases/01-accounts/data/00009-stray.000.copy.zst", 3, "1\n", 1);
+	root = saved;
+	TAP_EQ_INT(check_archive(aroot, m, NULL, 0, first), 1, "a stray file is found");
+	TAP_EQ_STR(first, "archive file \"databases/01-accounts/data/00009-stray.000.copy.zst\" is not listed in the manifest",
+			   "a stray file is named");
+	char *stray = xasprintf("%s/databases/01-accounts/data/00009-stray.000.copy.zst", aroot);
+	unlink(stray);
+	free(stray);
+	manifest_add_file(&m->files, &m->nfiles, "databases/01-accounts/extra.sql", &i1);
+	check_archive(aroot, m, NULL, 0, first);
+	TAP_CONTAINS(first, "archive file \"databases/01-accounts/extra.sql\" belongs to no table or other entry of the manifest",
+				 "a listed file nothing refers to is named");
+	m->nfiles--;
+	free(m->files[m->nfiles].path);
+	m->dbs[0].tables[0].rows = 43;
+	check_archive(aroot, m, NULL, 0, first);
+	TAP_CONTAINS(first, "table public.odd \"name\" of database \"accounts\" disagrees with its data files in the manifest: "
+				 "43 rows", "a table that is not the sum of its parts is named");
+	m->dbs[0].tables[0].rows = 42;
+	TAP_EQ_INT(check_archive(aroot, m, NULL, ARCHIVE_VERIFY_DATA, first), 1, "the data file is read again");
+	TAP_CONTAINS(first, "does not match the manifest: expected 42 rows (checksum 000102030405060708090a0b0c0d0e0f), found 42 rows",
+				 "its rows are counted and hashed against the manifest");
 
 	/* Tar round trip. */
 	char *tarp = xasprintf("%s/a.tar", root);
@@ -295,9 +421,9 @@ test_tar_and_verify(void)
 	TAP_EQ_INT(tarstream_writer_finish(tw, &err), 0, "tar written");
 	tarstream_writer_destroy(tw);
 	TAP_EQ_INT(mode_of(tarp), 0600, "tar file is mode 0600");
-	char *first = tarstream_first_entry(tarp);
-	TAP_EQ_STR(first, "databases/", "first tar entry is the first directory");
-	free(first);
+	char *entry = tarstream_first_entry(tarp);
+	TAP_EQ_STR(entry, "databases/", "first tar entry is the first directory");
+	free(entry);
 	char *x = xasprintf("%s/x", root);
 	mkdir(x, 0700);
 	TAP_EQ_INT(tarstream_extract(tarp, x, &err), 0, "tar unpacks");
@@ -305,7 +431,7 @@ test_tar_and_verify(void)
 	TAP_OK(mx != NULL, "unpacked manifest reads");
 	if (mx)
 	{
-		TAP_EQ_INT(archive_verify_run(x, mx, NULL, true, false, &rep, &err), 0, "check of unpacked tar runs");
+		TAP_EQ_INT(archive_verify_run(x, mx, NULL, true, 0, &rep, &err), 0, "check of unpacked tar runs");
 		TAP_EQ_INT(rep.nproblems, 0, "unpacked tar is whole");
 		archive_verify_report_free(&rep);
 	}
@@ -327,23 +453,16 @@ test_tar_and_verify(void)
 	c ^= 1;
 	pwrite(fd, &c, 1, 5);
 	close(fd);
-	archive_verify_run(aroot, m, NULL, true, false, &rep, &err);
-	TAP_EQ_INT(rep.nproblems, 1, "flipped byte found");
-	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "",
-				 "archive file \"databases/01-accounts/data/00001-public.odd.000.copy.zst\" has the wrong checksum: expected sha256 ",
+	TAP_EQ_INT(check_archive(aroot, m, NULL, 0, first), 1, "flipped byte found");
+	TAP_CONTAINS(first, "archive file \"databases/01-accounts/data/00001-public.odd.000.copy.zst\" has the wrong checksum: expected sha256 ",
 				 "flipped byte named");
-	archive_verify_report_free(&rep);
 	truncate(dp, 3);
-	archive_verify_run(aroot, m, NULL, true, false, &rep, &err);
-	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "", "has the wrong size: expected ", "cut file named");
-	archive_verify_report_free(&rep);
+	check_archive(aroot, m, NULL, 0, first);
+	TAP_CONTAINS(first, "has the wrong size: expected ", "cut file named");
 	unlink(dp);
-	archive_verify_run(aroot, m, NULL, true, false, &rep, &err);
-	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "", "is missing", "missing file named");
-	archive_verify_report_free(&rep);
-	archive_verify_run(aroot, m, "otherdb", false, false, &rep, &err);
-	TAP_EQ_INT(rep.nproblems, 0, "another database's files are not checked");
-	archive_verify_report_free(&rep);
+	check_archive(aroot, m, NULL, 0, first);
+	TAP_CONTAINS(first, "is missing", "missing file named");
+	TAP_EQ_INT(check_archive(aroot, m, "otherdb", 0, first), 0, "another database's files are not checked");
 
 	manifest_destroy(m);
 	free(dp);
@@ -426,6 +545,7 @@ main(void)
 	root = xasprintf("%s/archive", tmp);
 	test_files();
 	test_manifest();
+	test_manifest_encodings();
 	test_tar_and_verify();
 	test_dump_detect();
 	free(root);

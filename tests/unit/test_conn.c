@@ -49,6 +49,59 @@ main(void)
 	TAP_EQ_STR(m, "(unreadable connection string)", "unparseable strings are not echoed");
 	free(m);
 
+	/* Passwords nested in dbname (libpq reads dbname='host=... password=...'
+	 * as a database's name; the string must still never be accepted on the
+	 * command line or shown). */
+	static const char *const nested_pw[] = {
+		"dbname='host=h password=s3cret'",
+		"host=h dbname='host=x user=u password=s3cret'",
+		"postgresql://h/?dbname=host%3Dx%20password%3Ds3cret",
+		"host=h dbname='postgresql://bob:s3cret@x/db'",
+		"dbname='dbname=\\'host=x password=s3cret\\''",
+		"postgresql://h:5432/app?password=s3cret",
+		NULL
+	};
+	for (int i = 0; nested_pw[i]; i++)
+	{
+		TAP_EQ_INT(conn_check_arg(nested_pw[i], "--source", true, &err), -1,
+				   "a password anywhere in the string is refused on argv");
+		TAP_EQ_STR(err.message, "--source holds a password, and passwords are not accepted on the command line",
+				   "nested password refusal message");
+		TAP_NOT_CONTAINS(err.message, "s3cret", "the refusal does not repeat the password");
+		TAP_NOT_CONTAINS(err.detail, "s3cret", "the detail does not repeat the password");
+		TAP_EQ_INT(err.exit_status, EXIT_USAGE, "nested password: a usage error");
+		err_clear(&err);
+		m = conn_mask(nested_pw[i]);
+		TAP_NOT_CONTAINS(m, "s3cret", "masking hides a nested password");
+		TAP_CONTAINS(m, "********", "masking marks a nested password");
+		free(m);
+		char *dd = conn_describe(nested_pw[i]);
+		TAP_NOT_CONTAINS(dd, "s3cret", "the description hides a nested password");
+		free(dd);
+	}
+	TAP_EQ_INT(conn_check_arg("host=h dbname='host=x password=s3cret'", "--source", true, &err), -1,
+			   "nested password refused");
+	TAP_CONTAINS(err.detail, "nested in dbname", "the detail says where the password is");
+	err_clear(&err);
+	TAP_EQ_INT(conn_check_arg("dbname='host=h password=s3cret'", "PGCARRY_SOURCE", false, &err), -1,
+			   "a connection string nested in dbname is refused from the environment too");
+	TAP_EQ_STR(err.message, "PGCARRY_SOURCE names a database that is itself a connection string",
+			   "nested connection string message");
+	TAP_CONTAINS(err.hint, "postgresql://user@host:5432/dbname", "the hint shows the way out");
+	TAP_NOT_CONTAINS(err.message, "s3cret", "no password in the message");
+	TAP_EQ_INT(err.exit_status, EXIT_USAGE, "nested connection string: a usage error");
+	err_clear(&err);
+	TAP_EQ_INT(conn_check_arg("host=h dbname='host=x port=5'", "--target", true, &err), -1,
+			   "a nested connection string without password is refused");
+	TAP_EQ_STR(err.message, "--target names a database that is itself a connection string", "its message");
+	err_clear(&err);
+	TAP_EQ_INT(conn_check_arg("host=h dbname='a=b'", "--target", true, &err), 0,
+			   "a database name with '=' that is no connection string is accepted");
+	char *sc = conn_scrub("database \"host=x password=s3cret\" does not exist",
+						  "host=h dbname='host=x password=s3cret'");
+	TAP_EQ_STR(sc, "database \"host=x password=********\" does not exist", "libpq's messages are scrubbed");
+	free(sc);
+
 	char *d = conn_describe("postgresql://bob:s3cret@db.example:5433/app");
 	TAP_EQ_STR(d, "db.example:5433/app", "describe URI");
 	free(d);

@@ -1,7 +1,7 @@
 /*
  * test_schema.c: unit tests of the schema-migration module.
  *
- *   test_schema            pure logic: the SQL splitter, the statement
+ *   test_schema            pure logic: the SQL parser's split and errors, the statement
  *                          classifier and lint rules, migration file names
  *                          and sections, the hash chain
  *   test_schema lockexec   lockexec against the real server named by
@@ -15,7 +15,7 @@
 #include "schema/lint.h"
 #include "schema/migfile.h"
 #include "schema/lockexec.h"
-#include "schema/sqlsplit.h"
+#include "schema/sqlparse.h"
 #include "util/backoff.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -361,12 +361,12 @@ test_lockexec_deadlock(const char *uri)
  * The splitter
  * ------------------------------------------------------------------------ */
 
-static sqlsplit_list
+static sqlparse_list
 test_split(const char *sql)
 {
-	sqlsplit_list l;
+	sqlparse_list l;
 	pgc_err err = PGC_ERR_INIT;
-	if (sqlsplit_split(sql, strlen(sql), 1, &l, &err) != 0)
+	if (sqlparse_split(sql, strlen(sql), 1, NULL, &l, &err) != 0)
 	{
 		printf("# split failed: %s\n", err.message);
 		l.items = NULL;
@@ -379,68 +379,103 @@ test_split(const char *sql)
 static void
 test_splitter(void)
 {
-	sqlsplit_list l = test_split("CREATE TABLE a (x int);\nINSERT INTO a VALUES (1)  ;  ;\n SELECT 1");
+	sqlparse_list l = test_split("CREATE TABLE a (x int);\nINSERT INTO a VALUES (1)  ;  ;\n SELECT 1");
 	TAP_EQ_INT(l.n, 3, "three statements, empty ones dropped");
 	TAP_EQ_STR(l.items[0].sql, "CREATE TABLE a (x int)", "first statement without its semicolon");
 	TAP_EQ_STR(l.items[1].sql, "INSERT INTO a VALUES (1)", "second statement trimmed");
 	TAP_EQ_INT(l.items[1].line, 2, "line of the second statement");
 	TAP_EQ_STR(l.items[2].sql, "SELECT 1", "last statement without a semicolon");
 	TAP_EQ_INT(l.items[2].line, 3, "line of the third statement");
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 
 	l = test_split("SELECT 'a;b', 'it''s;'; SELECT E'x\\';y'; SELECT \"we;ird\"\"id\" FROM t");
 	TAP_EQ_INT(l.n, 3, "semicolons inside strings, E'' strings and quoted identifiers do not split");
 	TAP_EQ_STR(l.items[1].sql, "SELECT E'x\\';y'", "E'' string with an escaped quote kept whole");
 	TAP_EQ_STR(l.items[2].sql, "SELECT \"we;ird\"\"id\" FROM t", "quoted identifier with a doubled quote");
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 
 	l = test_split("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n"
 				   "CREATE FUNCTION g() RETURNS int AS $body$ BEGIN RETURN $$;$$::int; END $body$ LANGUAGE plpgsql;"
 				   "SELECT $1, a$b FROM t");
 	TAP_EQ_INT(l.n, 3, "dollar quoting, nested tags, $1 and a$b");
 	TAP_CONTAINS(l.items[1].sql, "END $body$ LANGUAGE plpgsql", "tagged dollar quote kept whole");
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 
 	l = test_split("SELECT 1 -- a comment; not a split\n; /* block ; /* nested ; */ still ; */ SELECT 2;");
 	TAP_EQ_INT(l.n, 2, "comments, nested block comments do not split");
 	TAP_EQ_STR(l.items[1].sql, "SELECT 2", "statement after a nested comment");
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 
 	l = test_split("CREATE FUNCTION h(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN 1 ELSE 2 END; "
 				   "SELECT 3; END; SELECT 4");
 	TAP_EQ_INT(l.n, 2, "BEGIN ATOMIC body with CASE ... END stays one statement");
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 
 	l = test_split("CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)); "
 				   "SELECT 5");
 	TAP_EQ_INT(l.n, 2, "semicolons inside parentheses (a rule's actions) do not split");
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 
 	l = test_split("-- pgcarry:allow drop-column the app stopped using it in v41\n"
 				   "ALTER TABLE t DROP COLUMN c;\nALTER TABLE t DROP COLUMN d /* pgcarry:allow rename,drop-column why */");
 	TAP_EQ_INT(l.n, 2, "two statements with acknowledgements");
-	TAP_OK(l.n == 2 && sqlsplit_allows(&l.items[0], "drop-column"), "comment before a statement acknowledges a rule");
-	TAP_OK(l.n == 2 && !sqlsplit_allows(&l.items[0], "rename"), "only the rules named");
-	TAP_OK(l.n == 2 && sqlsplit_allows(&l.items[1], "rename") && sqlsplit_allows(&l.items[1], "drop-column"),
+	TAP_OK(l.n == 2 && sqlparse_allows(&l.items[0], "drop-column"), "comment before a statement acknowledges a rule");
+	TAP_OK(l.n == 2 && !sqlparse_allows(&l.items[0], "rename"), "only the rules named");
+	TAP_OK(l.n == 2 && sqlparse_allows(&l.items[1], "rename") && sqlparse_allows(&l.items[1], "drop-column"),
 		   "a list of rules inside a statement");
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 
-	sqlsplit_list bad;
+	sqlparse_list bad;
 	pgc_err err = PGC_ERR_INIT;
-	TAP_EQ_INT(sqlsplit_split("SELECT 1;\nSELECT 'oops", 19, 1, &bad, &err), -1, "unterminated string fails");
+	TAP_EQ_INT(sqlparse_split("SELECT 1;\nSELECT 'oops", 19, 1, NULL, &bad, &err), -1, "unterminated string fails");
 	TAP_EQ_STR(err.message, "unterminated string starting on line 2", "unterminated string message");
 	err_clear(&err);
 	const char *d = "SELECT $x$ never closed";
-	TAP_EQ_INT(sqlsplit_split(d, strlen(d), 1, &bad, &err), -1, "unterminated dollar quote fails");
+	TAP_EQ_INT(sqlparse_split(d, strlen(d), 1, NULL, &bad, &err), -1, "unterminated dollar quote fails");
 	TAP_EQ_STR(err.message, "unterminated dollar-quoted string starting on line 1", "dollar message");
 	err_clear(&err);
 	d = "SELECT 1 /* /* */";
-	TAP_EQ_INT(sqlsplit_split(d, strlen(d), 1, &bad, &err), -1, "unclosed nested comment fails");
+	TAP_EQ_INT(sqlparse_split(d, strlen(d), 1, NULL, &bad, &err), -1, "unclosed nested comment fails");
 	err_clear(&err);
 	d = "SELECT \"abc";
-	TAP_EQ_INT(sqlsplit_split(d, strlen(d), 1, &bad, &err), -1, "unterminated identifier fails");
+	TAP_EQ_INT(sqlparse_split(d, strlen(d), 1, NULL, &bad, &err), -1, "unterminated identifier fails");
 	TAP_CONTAINS(err.message, "unterminated quoted identifier", "identifier message");
 	err_clear(&err);
+}
+
+/* Syntax errors as PostgreSQL's parser reports them, with line, column
+ * (in characters) and a caret that keeps tabs; the statements before the
+ * failing one are kept. */
+static void
+test_parser_errors(void)
+{
+	sqlparse_list l;
+	pgc_err err = PGC_ERR_INIT;
+	const char *t = "SELECT 1;\nSELECT '\xc3\xa9',\tx FROM WHERE";
+	TAP_EQ_INT(sqlparse_split(t, strlen(t), 1, NULL, &l, &err), -1, "a syntax error fails the split");
+	TAP_EQ_STR(err.message, "line 2:20: syntax error at or near \"WHERE\"",
+			   "line and column in characters, PostgreSQL's message");
+	TAP_EQ_STR(err.detail, "Where PostgreSQL's parser stopped:\n  2 | SELECT '\xc3\xa9',\tx FROM WHERE\n"
+			   "    |            \t       ^", "the line, and a caret under the place (tabs kept)");
+	TAP_EQ_INT(l.n, 1, "the statement before the failing one is kept");
+	sqlparse_list_free(&l);
+	err_clear(&err);
+
+	t = "-- migrate:up\nCREATE TABL x (id int);";
+	TAP_EQ_INT(sqlparse_split(t, strlen(t), 10, "9_x.sql", &l, &err), -1, "a named text fails the same way");
+	TAP_EQ_STR(err.message, "9_x.sql:11:8: syntax error at or near \"TABL\"", "NAME:LINE:COLUMN from first_line");
+	sqlparse_list_free(&l);
+	err_clear(&err);
+
+	const char *u = "a\xc3\xa9" "b";
+	TAP_EQ_INT(sqlparse_char_offset(u, strlen(u), 3), 3, "character 3 after a two-byte character is byte 3");
+	TAP_EQ_INT(sqlparse_char_offset(u, strlen(u), 9), strlen(u), "past the end: the end");
+
+	l = test_split("SELECT 1; SELECT 2 /* pgcarry:allow rename why */;\n-- after\n");
+	TAP_OK(l.n == 2 && !sqlparse_allows(&l.items[0], "rename") && sqlparse_allows(&l.items[1], "rename"),
+		   "a comment before a statement's semicolon is that statement's");
+	TAP_OK(l.n == 2 && json_object_get(l.items[1].tree, "SelectStmt") != NULL, "each statement has its parse tree");
+	sqlparse_list_free(&l);
 }
 
 /* ------------------------------------------------------------------------
@@ -454,7 +489,7 @@ test_lint(const char *sql)
 {
 	static char out[512];
 	out[0] = '\0';
-	sqlsplit_list l = test_split(sql);
+	sqlparse_list l = test_split(sql);
 	lint_state *st = lint_create();
 	lint_begin_file(st);
 	for (size_t i = 0; i < l.n; i++)
@@ -469,7 +504,7 @@ test_lint(const char *sql)
 			strncat(out, f[i].rule, sizeof out - strlen(out) - 2);
 		}
 	lint_destroy(st);
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 	return out;
 }
 
@@ -562,7 +597,7 @@ static void
 test_classify_one(const char *sql, const char *kind, const char *lock, lint_effect effect, bool no_tx,
 				  const char *table)
 {
-	sqlsplit_list l = test_split(sql);
+	sqlparse_list l = test_split(sql);
 	lint_info info;
 	lint_classify(&l.items[0], &info);
 	char name[300];
@@ -575,7 +610,7 @@ test_classify_one(const char *sql, const char *kind, const char *lock, lint_effe
 	snprintf(name, sizeof name, "classify table: %s", sql);
 	TAP_EQ_STR(info.table ? info.table : "", table, name);
 	lint_info_free(&info);
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 }
 
 static void
@@ -604,12 +639,35 @@ test_classify(void)
 	test_classify_one("UPDATE t SET a = 1 WHERE id < 10", "UPDATE", "ROW EXCLUSIVE", LINT_EFFECT_WRITES, false, "t");
 	test_classify_one("LOCK TABLE t IN SHARE ROW EXCLUSIVE MODE", "LOCK TABLE", "SHARE ROW EXCLUSIVE",
 					  LINT_EFFECT_NONE, false, "t");
-	sqlsplit_list l = test_split("COMMIT");
+	test_classify_one("ALTER TYPE mood RENAME VALUE 'a' TO 'b'", "ALTER TYPE", "ACCESS EXCLUSIVE", LINT_EFFECT_CATALOG,
+					  false, "");
+	test_classify_one("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", "INSERT", "ROW EXCLUSIVE",
+					  LINT_EFFECT_WRITES, false, "t");
+	test_classify_one("CREATE INDEX ON \"Order\" (id)", "CREATE INDEX", "SHARE", LINT_EFFECT_SCANS, false, "\"Order\"");
+	test_classify_one("CREATE VIEW v AS SELECT 1", "CREATE (other object)", "none", LINT_EFFECT_CATALOG, false, "");
+
+	/* A foreign key also locks the table it references. */
+	static const char *const fks[] = {
+		"ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES app.u (id) NOT VALID",
+		"ALTER TABLE t ADD COLUMN a int REFERENCES app.u",
+	};
+	for (size_t i = 0; i < 2; i++)
+	{
+		sqlparse_list fl = test_split(fks[i]);
+		lint_info fi;
+		lint_classify(&fl.items[0], &fi);
+		TAP_EQ_STR(fi.ref_table ? fi.ref_table : "", "app.u", "foreign key: the referenced table");
+		TAP_EQ_STR(fi.ref_lock ? fi.ref_lock : "", "SHARE ROW EXCLUSIVE", "foreign key: its lock there");
+		lint_info_free(&fi);
+		sqlparse_list_free(&fl);
+	}
+
+	sqlparse_list l = test_split("COMMIT");
 	lint_info info;
 	lint_classify(&l.items[0], &info);
 	TAP_OK(info.tx_control, "COMMIT is transaction control");
 	lint_info_free(&info);
-	sqlsplit_list_free(&l);
+	sqlparse_list_free(&l);
 }
 
 /* ------------------------------------------------------------------------
@@ -648,14 +706,14 @@ test_migfile(void)
 	TAP_EQ_INT(f.up.items[0].line, 3, "statement lines count from the top of the file");
 	TAP_EQ_INT(f.down.n, 1, "down section has one statement");
 	TAP_OK(f.has_down, "down section found");
-	sqlsplit_list_free(&f.up);
-	sqlsplit_list_free(&f.down);
+	sqlparse_list_free(&f.up);
+	sqlparse_list_free(&f.down);
 	const char *dbmate = "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (a);\n";
 	TAP_EQ_INT(migfile_parse_text("5_dbmate.sql", dbmate, strlen(dbmate), &f, &err), 0,
 			   "dbmate's transaction:false after the marker is accepted");
 	TAP_EQ_INT(f.up.n, 1, "dbmate file's statement found");
-	sqlsplit_list_free(&f.up);
-	sqlsplit_list_free(&f.down);
+	sqlparse_list_free(&f.up);
+	sqlparse_list_free(&f.down);
 	const char *notmarker = "-- migrate:upgrade\nSELECT 1;\n";
 	TAP_EQ_INT(migfile_parse_text("6_x.sql", notmarker, strlen(notmarker), &f, &err), -1,
 			   "-- migrate:upgrade is not a marker");
@@ -664,8 +722,8 @@ test_migfile(void)
 	TAP_EQ_INT(migfile_parse_text("4_bom.sql", bom, strlen(bom), &f, &err), 0,
 			   "a byte order mark and CRLF line ends are accepted");
 	TAP_OK(f.up.n == 1 && f.down.n == 1 && strcmp(f.up.items[0].sql, "SELECT 1") == 0, "CRLF sections split");
-	sqlsplit_list_free(&f.up);
-	sqlsplit_list_free(&f.down);
+	sqlparse_list_free(&f.up);
+	sqlparse_list_free(&f.down);
 	err_clear(&err);
 	const char *noup = "-- migrate:down\nDROP TABLE a;\n";
 	TAP_EQ_INT(migfile_parse_text("2_b.sql", noup, strlen(noup), &f, &err), -1, "no up section refused");
@@ -675,8 +733,8 @@ test_migfile(void)
 	TAP_EQ_INT(migfile_parse_text("3_c.sql", indented, strlen(indented), &f, &err), 0,
 			   "indented marker counts; one after SQL on a line does not");
 	TAP_OK(!f.has_down && f.up.n == 1, "trailing comment is not a down section");
-	sqlsplit_list_free(&f.up);
-	sqlsplit_list_free(&f.down);
+	sqlparse_list_free(&f.up);
+	sqlparse_list_free(&f.down);
 }
 
 static history_row
@@ -810,6 +868,7 @@ main(int argc, char **argv)
 		return TAP_DONE();
 	}
 	test_splitter();
+	test_parser_errors();
 	test_lint_rules();
 	test_classify();
 	test_migfile();

@@ -1,0 +1,593 @@
+/*
+ * cutover.c: "pgcarry cutover", the switch from a followed source to its
+ * target: writes fenced on the source, the last of them applied on the
+ * target, sequences and large objects brought over, every table verified,
+ * and every follow object removed.
+ *
+ * How it works.  Checks first, for every database, fencing nothing when
+ * one fails: the database is followed (slot on the source, subscription
+ * streaming on the target), the target's lag is below --lag-max, and no
+ * prepared transaction waits (one could commit after the fence).  Then the
+ * fence, database by database: ALTER DATABASE ... SET
+ * default_transaction_read_only = on (every new session of every role is
+ * read only), then every other client session of the database is ended
+ * and waited for (its open transaction rolls back), twice, to catch a
+ * session that connected while the setting was being changed.  pgcarry's
+ * own sessions turn the setting off for themselves.  After the fence a
+ * marker row goes into pgcarry's helper table on the source; logical
+ * replication applies transactions in commit order, so once the target
+ * holds the marker it holds every write made before the fence.  Then the
+ * subscription, slot, publication and helper schema are removed on both
+ * sides, sequences set from the source (last_value and is_called), large
+ * objects copied again (logical replication does not carry them), and
+ * the compare command proves every table, sequence, large object and
+ * schema object equal.  The fence stays on the source in every case: the
+ * application moves to the target, or (on a difference) back to the source
+ * once the fence is lifted, as printed.
+ */
+#include "catalog.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "commands.h"
+#include "conn.h"
+#include "copy/common.h"
+#include "follow/follow.h"
+#include "stream.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum
+{
+	CUT_OPT_VERIFY = COPY_CLI_OPT_FIRST_OWN,
+	CUT_OPT_LAG_MAX,
+	CUT_OPT_WAIT_MAX
+};
+
+typedef struct cut_opts
+{
+	copy_cli_opts cli;
+	double		lag_max;		/* seconds */
+	double		wait_max;		/* seconds for the marker to arrive */
+	bool		count_only;		/* --verify count */
+} cut_opts;
+
+typedef struct cut_db
+{
+	const char *name;
+	PGconn	   *src;			/* writes allowed for itself */
+	PGconn	   *tgt;
+	char	   *slot;
+	bool		fenced;
+} cut_db;
+
+static const char cut_slot_sql[] =
+	"SELECT s.slot_name, s.active, "
+	"  pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint, "
+	"  (SELECT extract(epoch FROM r.replay_lag) FROM pg_catalog.pg_stat_replication r "
+	"    WHERE r.pid = s.active_pid) "
+	"FROM pg_catalog.pg_replication_slots s "
+	"WHERE s.database = pg_catalog.current_database() AND s.slot_name LIKE 'pgcarry\\_%' ORDER BY 1 LIMIT 1";
+
+static const char cut_prepared_sql[] =
+	"SELECT pg_catalog.string_agg(gid, ', ' ORDER BY gid) FROM pg_catalog.pg_prepared_xacts "
+	"WHERE database = pg_catalog.current_database()";
+
+/* Ends every other client session of database $1 but pgcarry's own ($2),
+ * waiting up to 5 s for each to be gone (PostgreSQL 14+). */
+static const char cut_terminate_sql[] =
+	"SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid, 5000)) FROM pg_catalog.pg_stat_activity "
+	"WHERE datname = $1 AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
+	"  AND pid <> pg_catalog.pg_backend_pid()";
+static const char cut_terminate_old_sql[] =
+	"SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity "
+	"WHERE datname = $1 AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
+	"  AND pid <> pg_catalog.pg_backend_pid()";
+
+static void
+cut_help(void)
+{
+	printf("pgcarry cutover switches followed databases to the target: it fences writes\n"
+		   "on the source, waits until the target has applied the last of them, sets the\n"
+		   "sequences, copies large objects, verifies every table, and removes the\n"
+		   "subscription, slot and publication.\n"
+		   "\n"
+		   "Usage:\n"
+		   "  pgcarry cutover --source URI --target URI [OPTION]... DBNAME...\n"
+		   "  pgcarry cutover --source URI --target URI [OPTION]... --all\n"
+		   "\n"
+		   "Options:\n"
+		   "      --source URI         the followed source server (default: $PGCARRY_SOURCE)\n"
+		   "      --target URI         the target server (default: $PGCARRY_TARGET)\n"
+		   "      --all                every database pgcarry follows\n"
+		   "      --verify MODE        full (rows and checksum, default) or count\n"
+		   "      --lag-max SECONDS    refuse when the target is further behind (default 10)\n"
+		   "      --wait-max SECONDS   how long to wait for the last writes to arrive (default 60)\n"
+		   "\n"
+		   "The fence (default_transaction_read_only = on for the database, every other\n"
+		   "session ended) stays on the source: the application moves to the target.\n"
+		   "\n"
+		   "Exit status: 0 switched and verified, 1 failure, 2 usage error,\n"
+		   "3 verification found a difference (the source stays fenced; the way back is printed).\n"
+		   "\n%s", cli_common_help);
+}
+
+static int
+cut_parse_seconds(const char *option, const char *arg, double *out)
+{
+	char	   *end = NULL;
+	double		v = strtod(arg, &end);
+	if (end && strcmp(end, "s") == 0)
+		end++;
+	if (!end || end == arg || *end || !isfinite(v) || v < 0)
+		return cli_usage_error("cutover", "%s must be a number of seconds, not \"%s\"", option, arg);
+	*out = v;
+	return 0;
+}
+
+static int
+cut_parse(int argc, char **argv, cut_opts *o)
+{
+	static const struct option longopts[] = {
+		COPY_CLI_LONGOPTS,
+		{"verify", required_argument, NULL, CUT_OPT_VERIFY},
+		{"lag-max", required_argument, NULL, CUT_OPT_LAG_MAX},
+		{"wait-max", required_argument, NULL, CUT_OPT_WAIT_MAX},
+		CLI_COMMON_LONGOPTS,
+		{NULL, 0, NULL, 0}
+	};
+	memset(o, 0, sizeof *o);
+	copy_cli_init(&o->cli);
+	o->lag_max = 10;
+	o->wait_max = 60;
+	int			opt, rc;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
+	{
+		switch (opt)
+		{
+			case CUT_OPT_VERIFY:
+				if (strcmp(optarg, "full") == 0)
+					o->count_only = false;
+				else if (strcmp(optarg, "count") == 0)
+					o->count_only = true;
+				else
+					return cli_usage_error("cutover", "--verify must be \"full\" or \"count\", not \"%s\"", optarg);
+				break;
+			case CUT_OPT_LAG_MAX:
+				if ((rc = cut_parse_seconds("--lag-max", optarg, &o->lag_max)) != 0)
+					return rc;
+				break;
+			case CUT_OPT_WAIT_MAX:
+				if ((rc = cut_parse_seconds("--wait-max", optarg, &o->wait_max)) != 0)
+					return rc;
+				break;
+			default:
+				if ((rc = copy_cli_option("cutover", &o->cli, opt, argv, cut_help)) != 0)
+					return rc;
+				break;
+		}
+	}
+	return copy_cli_finish("cutover", &o->cli, argc, argv);
+}
+
+static double
+cut_seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double) (now.tv_sec - t0->tv_sec) + (double) (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* ------------------------------------------------------------------------
+ * Checks before the fence
+ * ------------------------------------------------------------------------ */
+
+static int
+cut_check(cut_opts *o, cut_db *d, pgc_err *err)
+{
+	if (!(d->src = follow__conn_open(o->cli.source, d->name, "source", err))
+		|| !(d->tgt = conn_open(o->cli.target, d->name, "target", err)))
+		return -1;
+	PGresult   *res = conn_query(d->src, cut_slot_sql, 0, NULL, err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 0)
+	{
+		PQclear(res);
+		err_set(err, "database \"%s\" is not followed by pgcarry", d->name);
+		err_hint(err, "Start with pgcarry copy --follow, and check with pgcarry follow status.");
+		return -1;
+	}
+	d->slot = xstrdup(PQgetvalue(res, 0, 0));
+	bool		active = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	double		lag = PQgetisnull(res, 0, 3) ? 0 : atof(PQgetvalue(res, 0, 3));
+	char	   *bytes = xstrdup(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	if (!active)
+	{
+		err_set(err, "the target is not applying the changes of database \"%s\"", d->name);
+		err_detail(err, "Nothing streams from replication slot %s.", d->slot);
+		err_hint(err, "See pgcarry follow status and the target server's log.");
+		free(bytes);
+		return -1;
+	}
+	if (lag > o->lag_max)
+	{
+		err_set(err, "the target is %.1f s behind the source on database \"%s\", more than --lag-max %.1f s",
+				lag, d->name, o->lag_max);
+		err_detail(err, "%s bytes of WAL not yet confirmed by the target.", bytes);
+		err_hint(err, "Wait until pgcarry follow status shows a smaller lag, then run cutover again; nothing was fenced.");
+		free(bytes);
+		return -1;
+	}
+	free(bytes);
+	char	   *gids = conn_query_value(d->src, cut_prepared_sql, 0, NULL, err);
+	if (err->set)
+		return -1;
+	if (gids)
+	{
+		err_set(err, "database \"%s\" has prepared transactions, which could commit after the fence", d->name);
+		err_detail(err, "Prepared: %s", gids);
+		err_hint(err, "Finish them with COMMIT PREPARED or ROLLBACK PREPARED, then run cutover again; nothing was "
+				 "fenced.");
+		free(gids);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The fence
+ * ------------------------------------------------------------------------ */
+
+static int
+cut_fence(cut_db *d, PGconn *maint, const int *own, int nown, pgc_err *err)
+{
+	char	   *id = conn_quote_ident(maint, d->name);
+	char	   *sql = xasprintf("ALTER DATABASE %s SET default_transaction_read_only = on", id);
+	int			rc = conn_exec(maint, sql, err);
+	free(sql);
+	free(id);
+	if (rc != 0)
+	{
+		err_prefix(err, "could not fence writes on database \"%s\": ", d->name);
+		return -1;
+	}
+	d->fenced = true;
+	buf_t		pids = {0};
+	buf_printf(&pids, "{");
+	for (int i = 0; i < nown; i++)
+		buf_printf(&pids, "%s%d", i ? "," : "", own[i]);
+	buf_printf(&pids, "}");
+	const char *p[2] = {d->name, pids.data};
+	long		ended = 0;
+	/* Twice: a session may have been starting while the setting changed. */
+	for (int sweep = 0; sweep < 2 && rc == 0; sweep++)
+	{
+		char	   *n = conn_query_value(maint, PQserverVersion(maint) >= 140000 ? cut_terminate_sql
+										 : cut_terminate_old_sql, 2, p, err);
+		if (!n)
+			rc = -1;
+		else
+			ended += atol(n);
+		free(n);
+		if (sweep == 0)
+			usleep(200 * 1000);
+	}
+	buf_free(&pids);
+	if (rc != 0)
+	{
+		err_prefix(err, "could not end the sessions of database \"%s\": ", d->name);
+		return -1;
+	}
+	char	   *gids = conn_query_value(d->src, cut_prepared_sql, 0, NULL, err);
+	if (err->set)
+		return -1;
+	if (gids)
+	{
+		err_set(err, "a transaction of database \"%s\" was prepared while writes were being fenced", d->name);
+		err_detail(err, "Prepared: %s", gids);
+		free(gids);
+		return -1;
+	}
+	log_notice("writes to database \"%s\" on the source are fenced (%ld %s ended)", d->name, ended,
+			   ended == 1 ? "session" : "sessions");
+	return 0;
+}
+
+/* Writes the marker after the fence and waits until the target holds it. */
+static int
+cut_wait_marker(cut_opts *o, cut_db *d, pgc_err *err)
+{
+	char		marker[128];
+	snprintf(marker, sizeof marker, "cutover %s %ld", d->slot, (long) time(NULL));
+	const char *p[1] = {marker};
+	if (conn_exec_params(d->src, "INSERT INTO " FOLLOW_HELPER_SCHEMA ".marker (name) VALUES ($1)", 1, p, err) != 0)
+	{
+		err_prefix(err, "could not write the cutover marker on the source: ");
+		return -1;
+	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!cleanup_interrupted())
+	{
+		char	   *got = conn_query_value(d->tgt, "SELECT 1 FROM " FOLLOW_HELPER_SCHEMA ".marker WHERE name = $1", 1, p,
+										   err);
+		if (err->set)
+			return -1;
+		free(got);
+		if (got)
+		{
+			log_info("database \"%s\": the target applied every write made before the fence (%.2f s)", d->name,
+					 cut_seconds_since(&t0));
+			return 0;
+		}
+		if (cut_seconds_since(&t0) > o->wait_max)
+			break;
+		usleep(50 * 1000);
+	}
+	err_set(err, "the target did not apply the last writes of database \"%s\" within %.0f s", d->name, o->wait_max);
+	err_hint(err, "See pgcarry follow status and the target server's log; run cutover again once the target "
+			 "follows, or give a larger --wait-max.");
+	return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Sequences and large objects
+ * ------------------------------------------------------------------------ */
+
+static int
+cut_sequences(cut_db *d, pgc_err *err)
+{
+	catalog_sequence *s = NULL;
+	int			n = 0;
+	if (catalog_sequences(d->src, &s, &n, err) != 0)
+		return -1;
+	buf_t		sql = {0};
+	for (int i = 0; i < n; i++)
+	{
+		if (!s[i].last_value)
+			continue;
+		char	   *name = conn_quote_literal(d->tgt, s[i].qualified);
+		char	   *val = conn_quote_literal(d->tgt, s[i].last_value);
+		buf_printf(&sql, "SELECT pg_catalog.setval(%s::pg_catalog.regclass, %s::bigint, %s);", name, val,
+				   s[i].is_called ? "true" : "false");
+		free(name);
+		free(val);
+	}
+	int			rc = sql.len ? conn_exec(d->tgt, sql.data, err) : 0;
+	buf_free(&sql);
+	catalog_sequences_free(s, n);
+	if (rc != 0)
+		err_prefix(err, "could not set the sequences of database \"%s\" on the target: ", d->name);
+	return rc;
+}
+
+static int
+cut_large_objects(cut_db *d, pgc_err *err)
+{
+	int64_t		ns = 0, nt = 0, est = 0;
+	if (catalog_large_objects(d->src, &ns, &est, err) != 0 || catalog_large_objects(d->tgt, &nt, &est, err) != 0)
+		return -1;
+	if (ns == 0 && nt == 0)
+		return 0;
+	stream_result res;
+	memset(&res, 0, sizeof res);
+	int			rc = conn_exec(d->tgt, "BEGIN", err);
+	if (rc == 0)
+		rc = conn_exec(d->tgt, "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata", err);
+	if (rc == 0)
+		rc = conn_exec(d->src, "BEGIN ISOLATION LEVEL REPEATABLE READ", err);
+	if (rc == 0)
+		rc = stream_large_objects_copy(d->src, d->tgt, 0, 0, NULL, &res, err);
+	pgc_err		ignore = PGC_ERR_INIT;
+	(void) conn_exec(d->src, "COMMIT", &ignore);
+	err_clear(&ignore);
+	if (rc == 0)
+		rc = conn_exec(d->tgt, "COMMIT", err);
+	else
+		(void) conn_exec(d->tgt, "ROLLBACK", &ignore);
+	err_clear(&ignore);
+	if (rc != 0)
+		err_prefix(err, "could not copy the large objects of database \"%s\": ", d->name);
+	else
+		log_info("database \"%s\": %lld large objects copied", d->name, (long long) ns);
+	return rc;
+}
+
+/* --verify count: every table's rows counted on both sides. */
+static int
+cut_count(cut_db *d, int *differences, pgc_err *err)
+{
+	catalog_table *t = NULL;
+	int			n = 0;
+	if (catalog_tables(d->src, &t, &n, err) != 0)
+		return -1;
+	int			rc = 0;
+	for (int i = 0; i < n && rc == 0; i++)
+	{
+		char	   *sql = xasprintf("SELECT count(*) FROM ONLY %s", t[i].qualified);
+		char	   *a = conn_query_value(d->src, sql, 0, NULL, err);
+		char	   *b = a ? conn_query_value(d->tgt, sql, 0, NULL, err) : NULL;
+		free(sql);
+		if (!a || !b)
+			rc = -1;
+		else if (strcmp(a, b) != 0)
+		{
+			printf("%s table %s: %s rows on the source, %s on the target\n", d->name, t[i].display, a, b);
+			(*differences)++;
+		}
+		else
+			printf("%s table %s: %s rows on both\n", d->name, t[i].display, a);
+		free(a);
+		free(b);
+	}
+	catalog_tables_free(t, n);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The command
+ * ------------------------------------------------------------------------ */
+
+/* Runs the compare command on the cut over databases; returns its status. */
+static int
+cut_compare(cut_opts *o, cut_db *dbs, int n)
+{
+	char	  **av = xcalloc((size_t) n + 10, sizeof *av);
+	int			ac = 0;
+	av[ac++] = "compare";
+	av[ac++] = "--source";
+	av[ac++] = (char *) o->cli.source;
+	av[ac++] = "--target";
+	av[ac++] = (char *) o->cli.target;
+	av[ac++] = "--progress";
+	av[ac++] = "none";
+	for (int i = 0; i < n; i++)
+		av[ac++] = (char *) dbs[i].name;
+	av[ac] = NULL;
+	int			rc = cmd_compare(ac, av);
+	free(av);
+	return rc;
+}
+
+static void
+cut_way_back(cut_db *dbs, int n)
+{
+	buf_t		b = {0};
+	for (int i = 0; i < n; i++)
+		if (dbs[i].fenced)
+			buf_printf(&b, "%sALTER DATABASE \"%s\" RESET default_transaction_read_only;", b.len ? " " : "",
+					   dbs[i].name);
+	if (!b.len)
+		return;
+	char	   *hint = xasprintf("The source is unchanged and still fenced.  To go back to it, run on the source: %s "
+								 "and keep the application there.", b.data);
+	log_report(LOG_NOTICE, "the target is not declared ready", NULL, hint);
+	free(hint);
+	buf_free(&b);
+}
+
+int
+cmd_cutover(int argc, char **argv)
+{
+	cut_opts	o;
+	int			rc = cut_parse(argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	pgc_err		err = PGC_ERR_INIT;
+	char	  **names = NULL;
+	int			n = 0;
+	cut_db	   *dbs = NULL;
+	struct timespec fenced_at;
+	bool		fenced = false;
+	char	   *maint_name = copy_maintenance_db(o.cli.source, o.cli.dbs, o.cli.ndbs);
+	PGconn	   *maint = follow__conn_open(o.cli.source, maint_name, "source", &err);
+	free(maint_name);
+	rc = EXIT_FAIL;
+	if (!maint)
+		goto out;
+	if (o.cli.all)
+	{
+		if (follow_followed_dbs(maint, &names, &n, &err) != 0)
+			goto out;
+		if (n == 0)
+		{
+			err_set(&err, "no database of the source is followed by pgcarry");
+			err_hint(&err, "Start with pgcarry copy --follow.");
+			goto out;
+		}
+	}
+	else
+	{
+		n = o.cli.ndbs;
+		names = xcalloc((size_t) n + 1, sizeof *names);
+		for (int i = 0; i < n; i++)
+			names[i] = xstrdup(o.cli.dbs[i]);
+	}
+	dbs = xcalloc((size_t) n + 1, sizeof *dbs);
+	for (int i = 0; i < n; i++)
+		dbs[i].name = names[i];
+
+	/* Nothing is fenced until every database passed its checks. */
+	for (int i = 0; i < n; i++)
+		if (cut_check(&o, &dbs[i], &err) != 0)
+			goto out;
+
+	int		   *own = xcalloc((size_t) n + 1, sizeof *own);
+	for (int i = 0; i < n; i++)
+		own[i] = PQbackendPID(dbs[i].src);
+	clock_gettime(CLOCK_MONOTONIC, &fenced_at);
+	fenced = true;
+	int			frc = 0;
+	for (int i = 0; i < n && frc == 0; i++)
+		frc = cut_fence(&dbs[i], maint, own, n, &err);
+	free(own);
+	if (frc != 0)
+		goto out;
+	for (int i = 0; i < n; i++)
+	{
+		int			removed = 0;
+		if (cut_wait_marker(&o, &dbs[i], &err) != 0
+			|| follow_remove(o.cli.source, o.cli.target, dbs[i].name, &removed, &err) != 0
+			|| cut_sequences(&dbs[i], &err) != 0
+			|| cut_large_objects(&dbs[i], &err) != 0)
+			goto out;
+		log_info("database \"%s\": subscription, slot, publication and helper schema removed (%d objects)",
+				 dbs[i].name, removed);
+	}
+
+	/* The proof, against the fenced source. */
+	int			differences = 0;
+	if (o.count_only)
+	{
+		for (int i = 0; i < n; i++)
+			if (cut_count(&dbs[i], &differences, &err) != 0)
+				goto out;
+		rc = differences ? EXIT_DIFFERENT : EXIT_OK;
+	}
+	else
+		rc = cut_compare(&o, dbs, n);
+	if (rc == EXIT_OK)
+	{
+		log_notice("cutover complete: the target is ready; writes on the source were fenced for %.1f s",
+				   cut_seconds_since(&fenced_at));
+		log_report(LOG_NOTICE, "the source stays fenced (read only)", NULL,
+				   "Point the application at the target.  The source's databases keep "
+				   "default_transaction_read_only = on until you reset it.");
+		fenced = false;
+	}
+	else if (rc == EXIT_DIFFERENT)
+		log_msg(LOG_ERROR, "the target differs from the fenced source");
+
+out:
+	if (err.set)
+	{
+		err_report(&err);
+		rc = err.exit_status ? err.exit_status : EXIT_FAIL;
+	}
+	err_clear(&err);
+	if (fenced)
+	{
+		log_notice("writes on the source were fenced for %.1f s", cut_seconds_since(&fenced_at));
+		cut_way_back(dbs, n);
+	}
+	for (int i = 0; dbs && i < n; i++)
+	{
+		conn_close(dbs[i].src);
+		conn_close(dbs[i].tgt);
+		free(dbs[i].slot);
+	}
+	free(dbs);
+	follow_names_free(names, n);
+	conn_close(maint);
+	return rc;
+}

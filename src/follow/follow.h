@@ -1,0 +1,109 @@
+/*
+ * follow.h: the target kept in sync with a live source through PostgreSQL's
+ * own logical replication ("copy --follow", "follow status", "follow stop",
+ * "cutover").
+ *
+ * How it works.  For each database, copy --follow first checks the servers
+ * (follow_preflight) and creates nothing when a check fails.  Then
+ * follow_db_start creates on the source a helper schema (pgcarry_follow,
+ * holding the marker table cutover writes to), a publication FOR ALL
+ * TABLES and, through a replication connection, a logical replication slot
+ * (pgoutput) that exports its snapshot.  The copy reads everything (catalog,
+ * pg_dump, every worker) under that snapshot (snapshot_adopt), and the
+ * replication connection stays open, idle, until the copy has adopted it.
+ * Once the copy is verified, follow_finish_copy creates on the target a
+ * subscription without its own slot and without copying data, disabled,
+ * on the slot; advances its replication origin to the slot's consistent
+ * point, enables it, and waits until its apply worker streams.
+ *
+ * Every object pgcarry creates carries the prefix "pgcarry_" (publication,
+ * slot and subscription share one name per database and run), so the
+ * servers themselves say what exists: follow_remove finds and removes them
+ * after a crash, a kill -9 or an abandoned follow without any state file.
+ */
+#ifndef PGCARRY_FOLLOW_H
+#define PGCARRY_FOLLOW_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+/* The schema holding pgcarry's helper table on both servers. */
+#define FOLLOW_HELPER_SCHEMA "pgcarry_follow"
+
+typedef struct follow_db follow_db;
+
+/*
+ * Checks, before anything is created, that the databases dbs[0..ndbs) can
+ * be followed: wal_level, free replication slots and WAL senders, the
+ * rights on both servers (src and tgt are connections to each server's
+ * maintenance database), and per database (connecting to each through
+ * source): tables that cannot replicate UPDATE and DELETE, unlogged
+ * tables, a follow already in place.  Large objects only get a notice.
+ * Returns 0, or -1 with err set (every problem found in its detail).
+ */
+int follow_preflight(PGconn *src, PGconn *tgt, const char *source, const char *const *dbs, int ndbs,
+					 pgc_err *err);
+
+/*
+ * Creates the helper schema, the publication and the slot of database
+ * dbname on the source (conninfo source).  On success returns the handle,
+ * whose replication connection holds the slot's exported snapshot
+ * (follow_db_snapshot) until follow_db_snapshot_done; free with
+ * follow_db_free.  On failure removes whatever it created and returns NULL
+ * with err set.
+ */
+follow_db *follow_db_start(const char *source, const char *dbname, pgc_err *err);
+
+/* The slot's exported snapshot, valid until follow_db_snapshot_done. */
+const char *follow_db_snapshot(const follow_db *f);
+
+/* Closes the replication connection: call once the snapshot was adopted. */
+void follow_db_snapshot_done(follow_db *f);
+
+/* The name of the publication, slot and subscription of f. */
+const char *follow_db_name(const follow_db *f);
+
+/* Frees f (NULL allowed); removes nothing on the servers. */
+void follow_db_free(follow_db *f);
+
+/*
+ * Ends copy --follow: when copy_ok, subscribes the target to every started
+ * database of dbs[0..n) (NULL entries skipped) and waits until each one
+ * streams; otherwise (or when that fails) removes every pgcarry object of
+ * those databases from both servers.  Returns 0 when the target follows,
+ * -1 with err set when it does not (nothing left behind, or the remains
+ * named in err).
+ */
+int follow_finish_copy(follow_db **dbs, int n, bool copy_ok, const char *source, const char *target,
+					   pgc_err *err);
+
+/*
+ * Removes every pgcarry follow object of database dbname: the subscription
+ * (disabled, detached from its slot, dropped), publication and helper
+ * schema on the target, then the slot, publication and helper schema on
+ * the source.  Connects through source and target; a target database that
+ * does not exist is skipped.  *removed (may be NULL) counts the objects
+ * dropped.  Returns 0, or -1 with err set naming what remains.
+ */
+int follow_remove(const char *source, const char *target, const char *dbname, int *removed,
+				  pgc_err *err);
+
+/*
+ * The databases of the source that hold a pgcarry slot, sorted, as a
+ * NULL-terminated array (free with follow_names_free).  Returns 0 or -1
+ * with err set.
+ */
+int follow_followed_dbs(PGconn *src, char ***out, int *nout, pgc_err *err);
+void follow_names_free(char **names, int n);
+
+/*
+ * Opens a connection to dbname through conninfo and makes it write even
+ * when the database's default_transaction_read_only is on (the cutover's
+ * fence).  Returns the connection or NULL with err set.
+ */
+PGconn *follow__conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *err);
+
+#endif

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# copy --follow then cutover under a live write load: inserts, updates and
+# deletes in every table, a TOASTed value whose row is updated without
+# touching it, a table with REPLICA IDENTITY FULL and no key, a transaction
+# that begins before the slot and commits after it, a large object.  The
+# cutover fences the source, and the independent checker then finds source
+# and target identical, sequences included; nothing of pgcarry is left on
+# either server.  A second run: a target that drifted makes cutover exit 3,
+# with the fence kept and the way back printed.
+source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/../lib/dbcheck.sh"
+
+pg_start src
+pg_start dst
+
+pg_sql src postgres "CREATE DATABASE app"
+pg_psql src app >/dev/null <<'SQL' || bail "could not fill app"
+CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
+INSERT INTO accounts SELECT g, 1000 FROM generate_series(1, 3000) g;
+CREATE TABLE docs (id int PRIMARY KEY, hits int NOT NULL DEFAULT 0, body text);
+ALTER TABLE docs ALTER body SET STORAGE EXTERNAL;
+INSERT INTO docs SELECT g, 0, repeat(md5(g::text), 400) FROM generate_series(1, 40) g;
+CREATE TABLE events (id bigserial PRIMARY KEY, account int, what text);
+CREATE TABLE ledger (account int, amount int);
+ALTER TABLE ledger REPLICA IDENTITY FULL;
+INSERT INTO ledger SELECT g % 50, g FROM generate_series(1, 500) g;
+SELECT lo_from_bytea(0, 'a large object');
+SQL
+
+leftovers() {
+	local s=$1
+	echo "$(pg_sql "$s" postgres "SELECT count(*) FROM pg_replication_slots")/$(pg_sql "$s" app \
+		"SELECT (SELECT count(*) FROM pg_publication) + (SELECT count(*) FROM pg_subscription)
+		 + (SELECT count(*) FROM pg_namespace WHERE nspname = 'pgcarry_follow')")"
+}
+
+# The application: small transactions on every table until told to stop.
+STOP=$T_TMP/stop-writer
+writer() {
+	local i=0
+	while [ ! -e "$STOP" ]; do
+		i=$((i + 1))
+		pg_psql src app >/dev/null 2>&1 <<SQL
+BEGIN;
+INSERT INTO events (account, what) VALUES ($((i % 3000 + 1)), 'tick $i');
+UPDATE accounts SET balance = balance - 1 WHERE id = $((i % 3000 + 1));
+UPDATE accounts SET balance = balance + 1 WHERE id = $(((i * 7) % 3000 + 1));
+UPDATE docs SET hits = hits + 1 WHERE id = $((i % 40 + 1));
+DELETE FROM events WHERE id = (SELECT min(id) FROM events) AND $((i % 5)) = 0;
+INSERT INTO ledger VALUES ($((i % 50)), $i);
+UPDATE ledger SET amount = amount + 1 WHERE account = $((i % 50)) AND amount = (SELECT min(amount) FROM ledger WHERE account = $((i % 50)));
+DELETE FROM ledger WHERE account = $((i % 50)) AND amount = $((i - 40));
+INSERT INTO accounts VALUES ($((100000 + i)), $i);
+COMMIT;
+SQL
+	done
+}
+
+# A transaction that begins before the slot and commits after it.
+coproc EARLY { pg_psql src app 2>&1; }
+echo "BEGIN; INSERT INTO accounts VALUES (99999, 42); SELECT 'began';" >&"${EARLY[1]}"
+read -r -t 20 began <&"${EARLY[0]}"
+is "$began" "began" "a transaction is open before the copy starts"
+
+writer &
+WRITER=$!
+"$PGCARRY" copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow app \
+	>"$T_TMP/copy.out" 2>"$T_TMP/copy.err" </dev/null &
+COPY=$!
+sleep 3
+echo "COMMIT;" >&"${EARLY[1]}"
+exec {EARLY[1]}>&-
+wait $COPY
+is "$?" 0 "copy --follow under load exits 0" || diag "$(cat "$T_TMP/copy.err")"
+like "$(cat "$T_TMP/copy.err")" "database \"app\" follows the source" "it returns once the target follows"
+
+sleep 3
+run_pgcarry follow status --source "$(pg_uri src)" --target "$(pg_uri dst)" --json
+is "$RC" 0 "follow status exits 0 while following" || diag "$ERR"
+like "$OUT" '"state": "following"' "follow status --json says following"
+like "$OUT" '"apply_errors": 0' "with no apply error"
+like "$OUT" '"slot_wal_bytes": [0-9]+' "and the WAL the slot holds"
+run_pgcarry follow status --source "$(pg_uri src)" --target "$(pg_uri dst)" app
+like "$OUT" "app +following +[0-9]+ " "follow status as text"
+
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none app
+is "$RC" 0 "cutover under load exits 0" || diag "$ERR"
+like "$ERR" "writes to database \"app\" on the source are fenced \([0-9]+ sessions? ended\)" "it fences the source"
+like "$ERR" "cutover complete: the target is ready; writes on the source were fenced for [0-9.]+ s" \
+	"it prints how long writes were fenced"
+note "$(printf '%s\n' "$ERR" | grep -o 'fenced for [0-9.]* s')"
+touch "$STOP"
+wait $WRITER
+
+is "$(pg_sql src app "SELECT count(*) FROM accounts WHERE id = 99999")" 1 "the early transaction committed on the source"
+is "$(pg_sql dst app "SELECT balance FROM accounts WHERE id = 99999")" 42 "and its row is on the target"
+ticks=$(pg_sql src app "SELECT count(*) FROM accounts WHERE id > 100000")
+ok "$([ "$ticks" -gt 5 ] && echo 0 || echo 1)" "the application wrote during the follow ($ticks transactions)"
+dbcheck_compare src dst app
+is "$?" 0 "the independent checker finds the fenced source and the target identical"
+is "$(leftovers src)" "0/0" "nothing of pgcarry is left on the source"
+is "$(leftovers dst)" "0/0" "nothing of pgcarry is left on the target"
+out=$(pg_sql src app "INSERT INTO events (what) VALUES ('late')" 2>&1)
+like "$out" "cannot execute INSERT in a read-only transaction" "the source stays fenced for every new session"
+
+# A target that drifted: cutover finds the difference, exits 3, keeps the fence.
+pg_sql src postgres "CREATE DATABASE shop"
+pg_sql src shop "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g"
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow shop
+is "$RC" 0 "copy --follow of a second database" || diag "$ERR"
+pg_sql dst shop "UPDATE items SET name = 'changed on the target' WHERE id = 7"
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none shop
+is "$RC" 3 "a target that differs: exit 3"
+like "$OUT" "shop +table public.items .* differ" "the report names the table"
+like "$ERR" "error: the target differs from the fenced source" "it says the target differs"
+like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it, run on the source: ALTER DATABASE \"shop\" RESET default_transaction_read_only; and keep the application there\." \
+	"and prints the way back"
+is "$(pg_sql src shop "SHOW default_transaction_read_only")" "on" "the fence stays"
+
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none shop
+is "$RC" 1 "cutover of a database no longer followed: exit 1"
+like "$ERR" "error: database \"shop\" is not followed by pgcarry" "it says so"
+
+done_testing
