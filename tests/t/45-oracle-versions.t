@@ -193,7 +193,8 @@ schema_diff() {
 	diff -u --label "$ora/$db" --label "$tgt/$db" "$cache" "$T_TMP/schema/tgt"
 }
 
-pg_major() { pg_sql "$1" postgres "SHOW server_version_num" | cut -c1-2; }
+# pg_major SERVER: its major version (asked once, when it started).
+pg_major() { eval "echo \${MAJOR_$1:-}"; }
 
 # drop_dbs SERVER: the fixture databases removed (a target emptied).
 drop_dbs() {
@@ -222,6 +223,7 @@ DUMP_MAJOR=$(pg_dump --version | sed -E 's/.*\) ([0-9]+).*/\1/')
 
 for s in src12 src15 dst15 ora15 dst17 ora17; do
 	pg_start "$s"
+	eval "MAJOR_$s=$(pg_sql "$s" postgres "SHOW server_version_num" | cut -c1-2)"
 	pg_psql "$s" postgres -f "$FIX/hardcase-roles.sql" >/dev/null || bail "hardcase-roles.sql did not load on $s"
 	pg_psql "$s" postgres -f "$FIX/encodings-roles.sql" >/dev/null || bail "encodings-roles.sql did not load on $s"
 done
