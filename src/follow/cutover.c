@@ -495,23 +495,13 @@ cmd_cutover(int argc, char **argv)
 	rc = EXIT_FAIL;
 	if (!maint)
 		goto out;
-	if (o.cli.all)
+	if (follow_resolve_dbs(o.cli.source, o.cli.dbs, o.cli.ndbs, &names, &n, &err) != 0)
+		goto out;
+	if (n == 0)
 	{
-		if (follow_followed_dbs(maint, &names, &n, &err) != 0)
-			goto out;
-		if (n == 0)
-		{
-			err_set(&err, "no database of the source is followed by pgcarry");
-			err_hint(&err, "Start with pgcarry copy --follow.");
-			goto out;
-		}
-	}
-	else
-	{
-		n = o.cli.ndbs;
-		names = xcalloc((size_t) n + 1, sizeof *names);
-		for (int i = 0; i < n; i++)
-			names[i] = xstrdup(o.cli.dbs[i]);
+		err_set(&err, "no database of the source is followed by pgcarry");
+		err_hint(&err, "Start with pgcarry copy --follow.");
+		goto out;
 	}
 	dbs = xcalloc((size_t) n + 1, sizeof *dbs);
 	for (int i = 0; i < n; i++)

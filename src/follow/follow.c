@@ -452,12 +452,6 @@ follow_db_snapshot(const follow_db *f)
 	return f->snapshot;
 }
 
-const char *
-follow_db_name(const follow_db *f)
-{
-	return f->name;
-}
-
 void
 follow_db_snapshot_done(follow_db *f)
 {
@@ -724,7 +718,8 @@ follow_remove(const char *source, const char *target, const char *dbname, int *r
 	return follow_remove_side(source, "source", dbname, false, removed, err);
 }
 
-int
+/* The databases of the source holding a pgcarry slot, sorted. */
+static int
 follow_followed_dbs(PGconn *src, char ***out, int *nout, pgc_err *err)
 {
 	PGresult   *res = conn_query(src, follow_dbs_sql, 0, NULL, err);
@@ -746,4 +741,25 @@ follow_names_free(char **names, int n)
 	for (int i = 0; names && i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+int
+follow_resolve_dbs(const char *source, const char *const *dbs, int ndbs, char ***out, int *nout,
+				   pgc_err *err)
+{
+	if (ndbs > 0)
+	{
+		char	  **names = xcalloc((size_t) ndbs + 1, sizeof *names);
+		for (int i = 0; i < ndbs; i++)
+			names[i] = xstrdup(dbs[i]);
+		*out = names;
+		*nout = ndbs;
+		return 0;
+	}
+	char	   *maint = copy_maintenance_db(source, NULL, 0);
+	PGconn	   *src = conn_open(source, maint, "source", err);
+	free(maint);
+	int			rc = src ? follow_followed_dbs(src, out, nout, err) : -1;
+	conn_close(src);
+	return rc;
 }

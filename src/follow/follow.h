@@ -63,9 +63,6 @@ const char *follow_db_snapshot(const follow_db *f);
 /* Closes the replication connection: call once the snapshot was adopted. */
 void follow_db_snapshot_done(follow_db *f);
 
-/* The name of the publication, slot and subscription of f. */
-const char *follow_db_name(const follow_db *f);
-
 /* Frees f (NULL allowed); removes nothing on the servers. */
 void follow_db_free(follow_db *f);
 
@@ -92,11 +89,13 @@ int follow_remove(const char *source, const char *target, const char *dbname, in
 				  pgc_err *err);
 
 /*
- * The databases of the source that hold a pgcarry slot, sorted, as a
- * NULL-terminated array (free with follow_names_free).  Returns 0 or -1
- * with err set.
+ * The databases a follow command works on: the ndbs names given, or, when
+ * none is given, every database of the source (reached through source)
+ * that holds a pgcarry slot, sorted.  Returns 0 with *out, a NULL-terminated array (free
+ * with follow_names_free), or -1 with err set.
  */
-int follow_followed_dbs(PGconn *src, char ***out, int *nout, pgc_err *err);
+int follow_resolve_dbs(const char *source, const char *const *dbs, int ndbs, char ***out, int *nout,
+					   pgc_err *err);
 void follow_names_free(char **names, int n);
 
 /*

@@ -247,25 +247,8 @@ follow_status_run(int argc, char **argv)
 	int			n = 0;
 	follow_status *sts = NULL;
 	rc = EXIT_FAIL;
-	if (o.named)
-	{
-		n = o.cli.ndbs;
-		names = xcalloc((size_t) n + 1, sizeof *names);
-		for (int i = 0; i < n; i++)
-			names[i] = xstrdup(o.cli.dbs[i]);
-	}
-	else
-	{
-		char	   *maint = copy_maintenance_db(o.cli.source, NULL, 0);
-		PGconn	   *src = conn_open(o.cli.source, maint, "source", &err);
-		free(maint);
-		if (!src || follow_followed_dbs(src, &names, &n, &err) != 0)
-		{
-			conn_close(src);
-			goto out;
-		}
-		conn_close(src);
-	}
+	if (follow_resolve_dbs(o.cli.source, o.cli.dbs, o.cli.ndbs, &names, &n, &err) != 0)
+		goto out;
 	sts = xcalloc((size_t) n + 1, sizeof *sts);
 	for (int i = 0; i < n; i++)
 		if (follow_status_db(&o, names[i], &sts[i], &err) != 0)

@@ -5,6 +5,7 @@
 # publication, and leaves the target as it is.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/dbcheck.sh"
+source "$(dirname "$0")/70-follow-lib.bash"
 
 pg_start src
 pg_start dst
@@ -16,12 +17,6 @@ INSERT INTO accounts SELECT g, 'owner ' || g, g * 10 FROM generate_series(1, 200
 CREATE TABLE events (id bigserial PRIMARY KEY, account int, what text);
 INSERT INTO events (account, what) SELECT g % 100, 'opened' FROM generate_series(1, 500) g;
 SQL
-
-# What pgcarry leaves on a server: slots, publications, subscriptions.
-leftovers() {
-	pg_sql "$1" postgres "SELECT (SELECT count(*) FROM pg_replication_slots)
-		+ (SELECT count(*) FROM pg_subscription)" 
-}
 
 run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow app
 is "$RC" 0 "copy --follow exits 0" || diag "$ERR"
@@ -58,10 +53,8 @@ is "$(printf '%s\n' "$diffs" | grep -v events_id_seq | grep -c .)" 0 "and finds 
 run_pgcarry follow stop --source "$(pg_uri src)" --target "$(pg_uri dst)" app
 is "$RC" 0 "follow stop exits 0" || diag "$ERR"
 like "$ERR" "database \"app\": no longer followed \(5 objects removed\)" "follow stop says what it removed"
-is "$(leftovers src)" 0 "no slot left on the source"
-is "$(pg_sql src app "SELECT count(*) FROM pg_publication")" 0 "no publication left on the source"
-is "$(leftovers dst)" 0 "no subscription left on the target"
-is "$(pg_sql src app "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgcarry_follow'")" 0 "no helper schema on the source"
+is "$(follow_leftovers src app)" "0/0" "no slot, publication or helper schema left on the source"
+is "$(follow_leftovers dst app)" "0/0" "no subscription, publication or helper schema left on the target"
 is "$(pg_sql dst app "SELECT count(*) FROM accounts")" "$(pg_sql src app "SELECT count(*) FROM accounts")" \
 	"the target is kept as it is"
 

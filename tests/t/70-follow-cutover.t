@@ -9,6 +9,7 @@
 # with the fence kept and the way back printed.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/dbcheck.sh"
+source "$(dirname "$0")/70-follow-lib.bash"
 
 pg_start src
 pg_start dst
@@ -26,13 +27,6 @@ ALTER TABLE ledger REPLICA IDENTITY FULL;
 INSERT INTO ledger SELECT g % 50, g FROM generate_series(1, 500) g;
 SELECT lo_from_bytea(0, 'a large object');
 SQL
-
-leftovers() {
-	local s=$1
-	echo "$(pg_sql "$s" postgres "SELECT count(*) FROM pg_replication_slots")/$(pg_sql "$s" app \
-		"SELECT (SELECT count(*) FROM pg_publication) + (SELECT count(*) FROM pg_subscription)
-		 + (SELECT count(*) FROM pg_namespace WHERE nspname = 'pgcarry_follow')")"
-}
 
 # The application: small transactions on every table until told to stop.
 STOP=$T_TMP/stop-writer
@@ -98,8 +92,8 @@ ticks=$(pg_sql src app "SELECT count(*) FROM accounts WHERE id > 100000")
 ok "$([ "$ticks" -gt 5 ] && echo 0 || echo 1)" "the application wrote during the follow ($ticks transactions)"
 dbcheck_compare src dst app
 is "$?" 0 "the independent checker finds the fenced source and the target identical"
-is "$(leftovers src)" "0/0" "nothing of pgcarry is left on the source"
-is "$(leftovers dst)" "0/0" "nothing of pgcarry is left on the target"
+is "$(follow_leftovers src app)" "0/0" "nothing of pgcarry is left on the source"
+is "$(follow_leftovers dst app)" "0/0" "nothing of pgcarry is left on the target"
 out=$(pg_sql src app "INSERT INTO events (what) VALUES ('late')" 2>&1)
 like "$out" "cannot execute INSERT in a read-only transaction" "the source stays fenced for every new session"
 

@@ -6,18 +6,11 @@
 # follow: Ctrl-C leaves nothing behind; after kill -9, follow stop removes
 # everything.
 source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/70-follow-lib.bash"
 
 pg_start old "wal_level = replica" "max_replication_slots = 2"
 pg_start src
 pg_start dst
-
-# What pgcarry could leave on a server: slots, publications, subscriptions,
-# its helper schema (in database $2).
-leftovers() {
-	echo "$(pg_sql "$1" postgres "SELECT count(*) FROM pg_replication_slots")/$(pg_sql "$1" "$2" \
-		"SELECT (SELECT count(*) FROM pg_publication) + (SELECT count(*) FROM pg_subscription)
-		 + (SELECT count(*) FROM pg_namespace WHERE nspname = 'pgcarry_follow')")"
-}
 
 pg_sql old postgres "CREATE DATABASE app"
 pg_sql old postgres "SELECT pg_create_physical_replication_slot('standby_a'), pg_create_physical_replication_slot('standby_b')" >/dev/null
@@ -30,7 +23,7 @@ like "$ERR" "error: the source has 0 free replication slots, 1 needed \(one per 
 like "$ERR" "detail: max_replication_slots = 2, 2 in use" "with the figures"
 like "$ERR" "error: copy --follow cannot start: 2 problems found, nothing was created" "one summary"
 is "$(pg_sql dst postgres "SELECT count(*) FROM pg_database WHERE datname = 'app'")" 0 "no database created on the target"
-is "$(leftovers old app)" "2/0" "nothing created on the source"
+is "$(follow_leftovers old app)" "2/0" "nothing created on the source"
 
 pg_sql src postgres "CREATE DATABASE app"
 pg_psql src app >/dev/null <<'SQL' || bail "could not fill app"
@@ -61,7 +54,7 @@ like "$ERR" "error: database \"app\" has 1 unlogged table, which logical replica
 like "$ERR" "detail: public\.scratch" "named"
 like "$ERR" "database \"app\" has 1 large objects: logical replication does not carry them, so cutover copies them again while writes are fenced" \
 	"large objects get a notice"
-is "$(leftovers src app)" "0/0" "a failed preflight leaves nothing on the source"
+is "$(follow_leftovers src app)" "0/0" "a failed preflight leaves nothing on the source"
 is "$(pg_sql dst postgres "SELECT count(*) FROM pg_database WHERE datname = 'app'")" 0 "nor on the target"
 
 pg_psql src app >/dev/null <<'SQL'
@@ -102,7 +95,7 @@ kill -INT $COPY
 wait $COPY
 is "$?" 1 "Ctrl-C while the slot waits for a transaction: exit 1"
 release
-is "$(leftovers src app)" "0/0" "it leaves nothing on the source"
+is "$(follow_leftovers src app)" "0/0" "it leaves nothing on the source"
 
 # Once the slot is made and its snapshot taken over (the slot is no longer
 # active), a lock on the target's pg_database keeps the copy waiting for its
@@ -111,14 +104,14 @@ slot_made='[ "$(slot_count "AND NOT active")" = 1 ]'
 lock_target='LOCK TABLE pg_catalog.pg_database IN ACCESS EXCLUSIVE MODE'
 start_copy
 hold dst "$lock_target" "$slot_made"
-is "$(leftovers src app)" "1/2" "the slot, the publication and the helper schema exist while the copy runs"
+is "$(follow_leftovers src app)" "1/2" "the slot, the publication and the helper schema exist while the copy runs"
 kill -INT $COPY
 sleep 1
 release
 wait $COPY
 is "$?" 1 "Ctrl-C during the initial copy: exit 1"
 like "$(cat "$T_TMP/copy.err")" "no publication, slot or subscription was left behind" "it says nothing was left behind"
-is "$(leftovers src app)" "0/0" "Ctrl-C leaves nothing on the source"
+is "$(follow_leftovers src app)" "0/0" "Ctrl-C leaves nothing on the source"
 
 start_copy
 hold dst "$lock_target" "$slot_made"
@@ -126,13 +119,13 @@ sleep 0.5
 kill -9 $COPY
 wait $COPY 2>/dev/null
 release
-is "$(leftovers src app)" "1/2" "kill -9 leaves the slot, the publication and the helper schema"
+is "$(follow_leftovers src app)" "1/2" "kill -9 leaves the slot, the publication and the helper schema"
 run_pgcarry follow stop --source "$(pg_uri src)" --target "$(pg_uri dst)"
 is "$RC" 0 "follow stop exits 0" || diag "$ERR"
 like "$ERR" "database \"app\": no longer followed \(3 objects removed\)" "it says what it removed"
-is "$(leftovers src app)" "0/0" "after follow stop nothing is left on the source"
+is "$(follow_leftovers src app)" "0/0" "after follow stop nothing is left on the source"
 if [ "$(pg_sql dst postgres "SELECT count(*) FROM pg_database WHERE datname = 'app'")" = 1 ]; then
-	is "$(leftovers dst app)" "0/0" "nor on the target"
+	is "$(follow_leftovers dst app)" "0/0" "nor on the target"
 fi
 
 run_pgcarry follow bogus
