@@ -1121,6 +1121,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		conn_close(coord);
 		coord = NULL;
 		topts.clean = true;
+		topts.clean_why = "--resume: its own unfinished import";
 		topts.resume = false;
 		if (archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
 			goto done;

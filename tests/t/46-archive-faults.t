@@ -134,6 +134,7 @@ pg_sql tgt one "ALTER DATABASE one SET pgcarry.import = 'unfinished'; DROP TABLE
 run_pgcarry import --target "$(pg_uri tgt)" --input "$A" one --resume --progress none
 is "$RC" 0 "import --resume finishes a database whose schema was half made"
 like "$ERR" 'the interrupted run left its schema half made; importing it again' "and says so"
+like "$ERR" 'dropped database "one" on the target \(--resume: its own unfinished import\)' "and why it was dropped"
 diffs=$(dbcheck_compare src tgt one 2>/dev/null)
 is "$?" 0 "the independent checker finds it equal to the source"
 [ -n "$diffs" ] && diag "$diffs"
