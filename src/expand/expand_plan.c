@@ -705,23 +705,23 @@ plan_new_column(plan_gen *g, json_t *op, int rename, int *rb, pgc_err *err)
 		"$pgcarry$;\n"
 		"CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW\n"
 		"  WHEN (%s) EXECUTE FUNCTION %s();\n"
-		/* TG_ARGV: shape, column, key column, cause ('' for none) */
+		/* TG_ARGV: shape, column, cause ('' for none) */
 		"CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER\n"
 		"  SET search_path = pg_catalog, pg_temp AS $pgcarry$\n"
 		"BEGIN\n"
 		"  INSERT INTO " EXPAND_PLAN_SCHEMA ".sync_changes (migration, shape, action, relation, key, cause)\n"
 		"  VALUES (%s, TG_ARGV[0], 'overwritten', format('%%I.%%I.%%I', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[1]),\n"
-		"          to_jsonb(NEW) ->> TG_ARGV[2], nullif(TG_ARGV[3], ''));\n"
+		"          NEW.%s::text, nullif(TG_ARGV[2], ''));\n"
 		"  RETURN NULL;\n"
 		"END\n"
 		"$pgcarry$;\n"
 		"REVOKE ALL ON FUNCTION %s() FROM PUBLIC;\n"
 		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
-		"  WHEN (%s AND current_setting(%s, true) = 'new') EXECUTE FUNCTION %s('new', %s, %s, %s);\n"
+		"  WHEN (%s AND current_setting(%s, true) = 'new') EXECUTE FUNCTION %s('new', %s, %s);\n"
 		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
-		"  WHEN (%s AND current_setting(%s, true) = 'new unexplained') EXECUTE FUNCTION %s('new', %s, %s, '');\n"
+		"  WHEN (%s AND current_setting(%s, true) = 'new unexplained') EXECUTE FUNCTION %s('new', %s, '');\n"
 		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
-		"  WHEN (%s AND current_setting(%s, true) = 'old') EXECUTE FUNCTION %s('old', %s, %s, %s)",
+		"  WHEN (%s AND current_setting(%s, true) = 'old') EXECUTE FUNCTION %s('old', %s, %s)",
 		t.qt, qn, type, fn,
 		flag, flag,
 		qn, qn, to_new, qc, to_old,
@@ -730,11 +730,11 @@ plan_new_column(plan_gen *g, json_t *op, int rename, int *rb, pgc_err *err)
 		qn, qn, qc, qc, qc, to_old,
 		qc, qc, qc, flag,
 		trig, t.qt, guard_on, fn,
-		faud, plan_lit(g, g->mig), faud,
-		taud_n, t.qt, guard_on, flag, faud, plan_lit(g, newcol), plan_lit(g, t.pk_name),
+		faud, plan_lit(g, g->mig), t.pk, faud,
+		taud_n, t.qt, guard_on, flag, faud, plan_lit(g, newcol),
 		plan_lit(g, plan_fmt(g, "the old version changed %s", col)),
-		taud_x, t.qt, guard_on, flag, faud, plan_lit(g, newcol), plan_lit(g, t.pk_name),
-		taud_o, t.qt, guard_on, flag, faud, plan_lit(g, col), plan_lit(g, t.pk_name),
+		taud_x, t.qt, guard_on, flag, faud, plan_lit(g, newcol),
+		taud_o, t.qt, guard_on, flag, faud, plan_lit(g, col),
 		plan_lit(g, plan_fmt(g, "the new version wrote %s", newcol)));
 	plan_step(g, "expand", plan_fmt(g, "add column %s and its sync trigger on %s", qn, t.qt), sql, 0,
 			  NULL, NULL);
