@@ -746,7 +746,7 @@ expand_changes_check(expand_run *r, pgc_err *err)
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0)
-		printf("sync changes of %s: none recorded (no row of a moved column was deleted or overwritten by the sync)\n", r->name);
+		printf("sync changes of %s: none recorded (the sync deleted or overwrote no row of either shape)\n", r->name);
 	else
 	{
 		printf("sync changes of %s:\n", r->name);

@@ -649,41 +649,105 @@ plan_new_column(plan_gen *g, json_t *op, int rename, int *rb, pgc_err *err)
 		err_hint(err, "Change key columns with a plain migration in a maintenance window.");
 		return -1;
 	}
+	/*
+	 * The sync (docs/expand-contract.md, "What each write does to the other
+	 * shape"): a BEFORE trigger sets the column the write did not change
+	 * from the one it changed.  It runs as the application's role.
+	 *
+	 * The audit of what it overwrites: when the sync replaces a non-null
+	 * value of the other column by a different one, the sync trigger says so
+	 * in a transaction-local setting of this operation's own (flag): "new"
+	 * (the old version changed the old column, and the new column held what
+	 * the old one showed), "new unexplained" (the new column held a value
+	 * the old version could not see: the two disagreed), or "old" (the new
+	 * version wrote the new column).  The next write's sync trigger clears
+	 * it.  AFTER UPDATE row triggers, whose WHEN is evaluated right after
+	 * each row is written, record the row in EXPAND_PLAN_SCHEMA.sync_changes
+	 * through a SECURITY DEFINER trigger function with EXECUTE revoked from
+	 * PUBLIC: the application needs no rights on pgcarry's schema, cannot
+	 * call the function nor attach it elsewhere, and so adds a record only
+	 * by a write of this table that the sync really overwrote.  Writes that
+	 * overwrite nothing cost a setting read and the WHEN checks.
+	 */
 	const char *trig = plan_q(g, plan_own(g, "sync"));
 	const char *fn = plan_func(g, "sync");
+	const char *faud = plan_func(g, "audit");
+	const char *taud_n = plan_q(g, plan_own(g, "audit_new")), *taud_x = plan_q(g, plan_own(g, "audit_new_x")),
+		*taud_o = plan_q(g, plan_own(g, "audit_old"));
+	const char *flag = plan_lit(g, plan_fmt(g, "pgcarry.overwrote_%s_%d", g->mig, g->n));
 	/* The expressions see the column under its own name. */
 	const char *to_new = plan_fmt(g, "(SELECT (%s) FROM (SELECT NEW.%s AS %s) AS pgcarry_src)", using, qc, qc);
 	const char *to_old = plan_fmt(g, "(SELECT (%s) FROM (SELECT NEW.%s AS %s) AS pgcarry_src)", back, qn, qc);
+	const char *was_new = plan_fmt(g, "(SELECT (%s) FROM (SELECT OLD.%s AS %s) AS pgcarry_src)", using, qc, qc);
+	const char *guard_on = "current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off'";
 	const char *sql = plan_fmt(g,
 		"ALTER TABLE %s ADD COLUMN %s %s;\n"
 		"CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $pgcarry$\n"
 		"BEGIN\n"
 		"  IF current_setting('" EXPAND_PLAN_GUARD "', true) = 'off' THEN RETURN NEW; END IF;\n"
+		"  IF current_setting(%s, true) <> '' THEN PERFORM set_config(%s, '', true); END IF;\n"
 		"  IF TG_OP = 'INSERT' THEN\n"
 		"    IF NEW.%s IS NULL THEN NEW.%s := %s; ELSE NEW.%s := %s; END IF;\n"
 		"  ELSIF NEW.%s IS DISTINCT FROM OLD.%s AND NEW.%s IS NOT DISTINCT FROM OLD.%s THEN\n"
 		"    NEW.%s := %s;\n"
+		"    IF OLD.%s IS NOT NULL AND NEW.%s IS DISTINCT FROM OLD.%s THEN\n"
+		"      PERFORM set_config(%s, CASE WHEN OLD.%s IS NOT DISTINCT FROM %s THEN 'new'\n"
+		"                                  ELSE 'new unexplained' END, true);\n"
+		"    END IF;\n"
 		"  ELSIF NEW.%s IS DISTINCT FROM OLD.%s AND NEW.%s IS NOT DISTINCT FROM OLD.%s THEN\n"
 		"    NEW.%s := %s;\n"
+		"    IF OLD.%s IS NOT NULL AND NEW.%s IS DISTINCT FROM OLD.%s THEN\n"
+		"      PERFORM set_config(%s, 'old', true);\n"
+		"    END IF;\n"
 		"  END IF;\n"
 		"  RETURN NEW;\n"
 		"END\n"
 		"$pgcarry$;\n"
 		"CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW\n"
-		"  WHEN (current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off') EXECUTE FUNCTION %s()",
+		"  WHEN (%s) EXECUTE FUNCTION %s();\n"
+		/* TG_ARGV: shape, column, cause ('' for none) */
+		"CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER\n"
+		"  SET search_path = pg_catalog, pg_temp AS $pgcarry$\n"
+		"BEGIN\n"
+		"  INSERT INTO " EXPAND_PLAN_SCHEMA ".sync_changes (migration, shape, action, relation, key, cause)\n"
+		"  VALUES (%s, TG_ARGV[0], 'overwritten', format('%%I.%%I.%%I', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[1]),\n"
+		"          NEW.%s::text, nullif(TG_ARGV[2], ''));\n"
+		"  RETURN NULL;\n"
+		"END\n"
+		"$pgcarry$;\n"
+		"REVOKE ALL ON FUNCTION %s() FROM PUBLIC;\n"
+		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
+		"  WHEN (%s AND current_setting(%s, true) = 'new') EXECUTE FUNCTION %s('new', %s, %s);\n"
+		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
+		"  WHEN (%s AND current_setting(%s, true) = 'new unexplained') EXECUTE FUNCTION %s('new', %s, '');\n"
+		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
+		"  WHEN (%s AND current_setting(%s, true) = 'old') EXECUTE FUNCTION %s('old', %s, %s)",
 		t.qt, qn, type, fn,
+		flag, flag,
 		qn, qn, to_new, qc, to_old,
 		qc, qc, qn, qn, qn, to_new,
+		qn, qn, qn, flag, qn, was_new,
 		qn, qn, qc, qc, qc, to_old,
-		trig, t.qt, fn);
+		qc, qc, qc, flag,
+		trig, t.qt, guard_on, fn,
+		faud, plan_lit(g, g->mig), t.pk, faud,
+		taud_n, t.qt, guard_on, flag, faud, plan_lit(g, newcol),
+		plan_lit(g, plan_fmt(g, "the old version changed %s", col)),
+		taud_x, t.qt, guard_on, flag, faud, plan_lit(g, newcol),
+		taud_o, t.qt, guard_on, flag, faud, plan_lit(g, col),
+		plan_lit(g, plan_fmt(g, "the new version wrote %s", newcol)));
 	plan_step(g, "expand", plan_fmt(g, "add column %s and its sync trigger on %s", qn, t.qt), sql, 0,
 			  NULL, NULL);
+	const char *drop_sync = plan_fmt(g,
+		"DROP TRIGGER IF EXISTS %s ON %s;\nDROP TRIGGER IF EXISTS %s ON %s;\n"
+		"DROP TRIGGER IF EXISTS %s ON %s;\nDROP TRIGGER IF EXISTS %s ON %s;\n"
+		"DROP FUNCTION IF EXISTS %s();\nDROP FUNCTION IF EXISTS %s();\n",
+		trig, t.qt, taud_n, t.qt, taud_x, t.qt, taud_o, t.qt, fn, faud);
 	const char *ck = plan_q(g, plan_own(g, "not_null"));
 	plan_rollback_step(g, plan_fmt(g, "drop column %s and its sync trigger", qn),
-					   plan_fmt(g, "DROP TRIGGER IF EXISTS %s ON %s;\nDROP FUNCTION IF EXISTS %s();\n"
-								"ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;\n"
+					   plan_fmt(g, "%sALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;\n"
 								"ALTER TABLE %s DROP COLUMN IF EXISTS %s",
-								trig, t.qt, fn, t.qt, ck, t.qt, qn), 0, rb);
+								drop_sync, t.qt, ck, t.qt, qn), 0, rb);
 	const char *label = plan_fmt(g, "%s.%s -> %s", t.qt, qc, qn);
 	const char *src_t = plan_fmt(g, "(SELECT (%s) FROM (SELECT t.%s AS %s) AS pgcarry_src)", using, qc, qc);
 	plan_backfill(g, &t, label, plan_fmt(g,
@@ -705,7 +769,7 @@ plan_new_column(plan_gen *g, json_t *op, int rename, int *rb, pgc_err *err)
 		NULL, plan_fmt(g, "SELECT %s, count(%s), count(%s) FROM %s",
 					   plan_lit(g, plan_fmt(g, "non-null values of %s and %s", col, newcol)), qc, qn, t.qt));
 	buf_t b = {0};
-	buf_printf(&b, "DROP TRIGGER %s ON %s;\nDROP FUNCTION %s();\n", trig, t.qt, fn);
+	buf_printf(&b, "%s", drop_sync);
 	if (c.seq)
 		buf_printf(&b, "ALTER SEQUENCE %s OWNED BY %s.%s;\n", c.seq, t.qt, qn);
 	buf_printf(&b, "ALTER TABLE %s DROP COLUMN %s", t.qt, qc);

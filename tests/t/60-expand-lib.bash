@@ -51,13 +51,13 @@ app_max_below() {
 # script_app_run SERVER DB DIR NAME SCRIPTS...: an application version made
 # of pgbench scripts (DIR/SCRIPT.sql, one transaction each, picked at
 # random) in the background: 2 clients at 40 transactions/s, until stopped
-# with script_app_end.
+# with script_app_end.  It connects as SCRIPT_APP_USER (default postgres).
 script_app_run() {
 	local server=$1 db=$2 dir=$3 name=$4 args=()
 	shift 4
 	for f in "$@"; do args+=(-f "$dir/$f.sql"); done
 	PGPASSFILE=$NO_PGPASS pgbench -n -c 2 -j 1 -R 40 -T 600 "${args[@]}" \
-		-h "$(pg_sockdir "$server")" -p "$(pg_port "$server")" -U postgres "$db" \
+		-h "$(pg_sockdir "$server")" -p "$(pg_port "$server")" -U "${SCRIPT_APP_USER:-postgres}" "$db" \
 		>"$T_TMP/$name.out" 2>"$T_TMP/$name.err" &
 	eval "SCRIPT_APP_PID_$name=$!"
 }
