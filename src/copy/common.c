@@ -21,12 +21,38 @@ static const char copy_server_identity_sql[] =
  * Command line
  * ------------------------------------------------------------------------ */
 
+const char	copy_cli_filter_help[] =
+	"  -n, --schema=PATTERN          only tables in schemas matching PATTERN (pg_dump's\n"
+	"                                pattern rules; repeatable)\n"
+	"  -N, --exclude-schema=PATTERN  not tables in schemas matching PATTERN\n"
+	"  -t, --table=PATTERN           only tables matching PATTERN (then -n/-N do not\n"
+	"                                apply)\n"
+	"  -T, --exclude-table=PATTERN   not tables matching PATTERN\n";
+
 void
 copy_cli_init(copy_cli_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->jobs = 2;
 	o->progress = PROGRESS_AUTO;
+}
+
+void
+copy_cli_free(copy_cli_opts *o)
+{
+	catalog_filter_free(&o->filter);
+}
+
+/* Adds a -n/-N/-t/-T pattern; returns 0 or EXIT_USAGE. */
+static int
+copy_cli_pattern(const char *cmd, copy_cli_opts *o, catalog_filter_kind kind, const char *pattern)
+{
+	pgc_err		err = PGC_ERR_INIT;
+	if (catalog_filter_add(&o->filter, kind, pattern, &err) == 0)
+		return 0;
+	int			rc = cli_usage_error(cmd, "%s", err.message);
+	err_clear(&err);
+	return rc;
 }
 
 int
@@ -48,6 +74,18 @@ copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*
 			return cli_parse_jobs(cmd, optarg, &o->jobs);
 		case COPY_CLI_OPT_PROGRESS:
 			return cli_parse_progress(cmd, optarg, &o->progress);
+		case 'n':
+		case COPY_CLI_OPT_SCHEMA:
+			return copy_cli_pattern(cmd, o, CATALOG_FILTER_SCHEMA, optarg);
+		case 'N':
+		case COPY_CLI_OPT_EXCLUDE_SCHEMA:
+			return copy_cli_pattern(cmd, o, CATALOG_FILTER_EXCLUDE_SCHEMA, optarg);
+		case 't':
+		case COPY_CLI_OPT_TABLE:
+			return copy_cli_pattern(cmd, o, CATALOG_FILTER_TABLE, optarg);
+		case 'T':
+		case COPY_CLI_OPT_EXCLUDE_TABLE:
+			return copy_cli_pattern(cmd, o, CATALOG_FILTER_EXCLUDE_TABLE, optarg);
 		default:
 		{
 			int			c = cli_other_option(cmd, opt, argv);

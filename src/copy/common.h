@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "catalog.h"
 #include "cli.h"
 #include "progress.h"
 #include "util/err.h"
@@ -29,6 +30,10 @@ enum
 	COPY_CLI_OPT_ALL,
 	COPY_CLI_OPT_JOBS,
 	COPY_CLI_OPT_PROGRESS,
+	COPY_CLI_OPT_SCHEMA,
+	COPY_CLI_OPT_EXCLUDE_SCHEMA,
+	COPY_CLI_OPT_TABLE,
+	COPY_CLI_OPT_EXCLUDE_TABLE,
 	COPY_CLI_OPT_FIRST_OWN		/* commands number their own from here */
 };
 
@@ -43,6 +48,23 @@ enum
 /* getopt_long's optstring for copy and compare (":" first: see cli.h). */
 #define COPY_CLI_SHORTOPTS ":j:" CLI_COMMON_SHORTOPTS
 
+/*
+ * Choosing what moves, pg_dump's way (catalog.h): -n/--schema,
+ * -N/--exclude-schema, -t/--table, -T/--exclude-table, each repeatable.
+ * Commands that take them (copy, compare) add COPY_CLI_FILTER_LONGOPTS and
+ * parse with COPY_CLI_FILTER_SHORTOPTS; copy_cli_option fills o->filter.
+ */
+#define COPY_CLI_FILTER_LONGOPTS \
+	{"schema", required_argument, NULL, COPY_CLI_OPT_SCHEMA}, \
+	{"exclude-schema", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_SCHEMA}, \
+	{"table", required_argument, NULL, COPY_CLI_OPT_TABLE}, \
+	{"exclude-table", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_TABLE}
+
+#define COPY_CLI_FILTER_SHORTOPTS COPY_CLI_SHORTOPTS "n:N:t:T:"
+
+/* The help lines for those options. */
+extern const char copy_cli_filter_help[];
+
 typedef struct copy_cli_opts
 {
 	const char *source;			/* checked connection strings, set by */
@@ -52,6 +74,7 @@ typedef struct copy_cli_opts
 	bool		all;			/* --all */
 	int			jobs;			/* -j/--jobs, default 2 */
 	progress_mode progress;		/* --progress, default auto */
+	catalog_filter filter;		/* -n/-N/-t/-T (copy_cli_free frees it) */
 	/* private: --source and --target as given */
 	const char *source_arg;
 	const char *target_arg;
@@ -59,6 +82,9 @@ typedef struct copy_cli_opts
 
 /* Sets o to the defaults, before the options are parsed. */
 void copy_cli_init(copy_cli_opts *o);
+
+/* Frees what the parsing put in o (the filter). */
+void copy_cli_free(copy_cli_opts *o);
 
 /*
  * Handles an option code of command cmd ("copy", "compare") that the

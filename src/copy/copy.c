@@ -236,6 +236,7 @@ copy_help(void)
 		   "      --source URI         the server to read from (default: $PGCARRY_SOURCE)\n"
 		   "      --target URI         the server to write to (default: $PGCARRY_TARGET)\n"
 		   "      --all                every database of the source but templates\n"
+		   "%s"
 		   "  -j, --jobs N             tables copied at once, and pg_restore jobs (default 2)\n"
 		   "      --roles              copy roles and memberships first (pg_dumpall --roles-only)\n"
 		   "      --clean              drop and recreate target databases that already exist\n"
@@ -256,7 +257,7 @@ copy_help(void)
 		   "\n"
 		   "Exit status: 0 copied and verified, 1 failure (run again with --resume),\n"
 		   "2 usage error, 3 verification found a difference.\n"
-		   "\n%s", cli_common_help);
+		   "\n%s", copy_cli_filter_help, cli_common_help);
 }
 
 /* Parses the command line into o; returns 0, -1 after --help (the command
@@ -266,6 +267,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 {
 	static const struct option longopts[] = {
 		COPY_CLI_LONGOPTS,
+		COPY_CLI_FILTER_LONGOPTS,
 		{"roles", no_argument, NULL, COPY_OPT_ROLES},
 		{"clean", no_argument, NULL, COPY_OPT_CLEAN},
 		{"resume", no_argument, NULL, COPY_OPT_RESUME},
@@ -282,7 +284,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 	int			opt;
 	int			rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, COPY_CLI_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -321,6 +323,8 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		return cli_usage_error("copy", "--clean and --resume cannot be used together");
 	if (o->follow && o->resume)
 		return cli_usage_error("copy", "--follow and --resume cannot be used together yet");
+	if (o->follow && catalog_filter_active(&o->cli.filter))
+		return cli_usage_error("copy", "--follow cannot be used with -n, -N, -t or -T yet");
 	return copy_cli_finish("copy", &o->cli, argc, argv);
 }
 
@@ -577,6 +581,34 @@ copy_table_not_created(const copy_db *d, uint32_t oid)
 	return false;
 }
 
+/*
+ * With -n/-N/-t/-T the target holds only part of the source's schema: the
+ * part pg_dump chose.  PostgreSQL's own account of both is then compared:
+ * the table of contents of the source's schema dump (taken with those
+ * options) against a pg_dump of the target with the same options.
+ */
+static int
+copy_verify_chosen_objects(copy_db *d, pgc_err *err)
+{
+	copy_run   *r = d->run;
+	const char **args = NULL;
+	catalog_filter_args(&r->o->cli.filter, &args);
+	ddl_dump   *got = ddl_dump_schema(NULL, r->o->cli.target, "target", d->info->name, NULL, args, r->tmpdir,
+									  err);
+	free(args);
+	int			rc = -1;
+	if (got && ddl_dump_toc(NULL, got, NULL, NULL, err) == 0 && ddl_dump_toc(r->tools, d->dump, NULL, NULL, err) == 0)
+	{
+		int			n = objects_toc_compare(ddl_dump_toc_text(d->dump), ddl_dump_toc_text(got), d->ddl.no_owner,
+											r->report, d->info->name);
+		log_info("schema verified against pg_dump of the chosen objects: %d %s", n,
+				 n == 1 ? "difference" : "differences");
+		rc = 0;
+	}
+	ddl_dump_free(got);
+	return rc;
+}
+
 /* Compares the target's schema inventory with the source's (read under
  * the snapshot); differences go to the report.  Returns 0, or -1 with err
  * set when the target's could not be read. */
@@ -584,6 +616,8 @@ static int
 copy_verify_objects(copy_worker *w, copy_db *d, pgc_err *err)
 {
 	progress_phase(d->run->prog, d->index, "verifying schema");
+	if (catalog_filter_active(&d->run->o->cli.filter))
+		return copy_verify_chosen_objects(d, err);
 	objects    *tgt = objects_read(w->pair.tgt, err);
 	if (!tgt)
 	{
@@ -1651,7 +1685,9 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		return -1;
 	d->snap_id = xstrdup(snapshot_id(d->snap));
 	if (catalog_tables(d->snap_conn, &d->tables, &d->ntables, err) != 0
-		|| catalog_sequences(d->snap_conn, &d->seqs, &d->nseqs, err) != 0)
+		|| catalog_sequences(d->snap_conn, &d->seqs, &d->nseqs, err) != 0
+		|| catalog_filter_apply(d->snap_conn, &r->o->cli.filter, d->tables, &d->ntables, d->seqs, &d->nseqs,
+								err) != 0)
 		return -1;
 	if (r->o->verify != VERIFY_NONE && !(d->src_objects = objects_read(d->snap_conn, err)))
 	{
@@ -1663,7 +1699,11 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	d->dump = ddl_dump_schema(r->tools, r->o->cli.source, "source", name, d->snap_id, r->tmpdir, err);
+	const char **filter_args = NULL;
+	catalog_filter_args(&r->o->cli.filter, &filter_args);
+	d->dump = ddl_dump_schema(r->tools, r->o->cli.source, "source", name, d->snap_id, filter_args, r->tmpdir,
+							  err);
+	free(filter_args);
 	if (!d->dump)
 		return -1;
 	log_info("schema of \"%s\" dumped in %.1f s", name, copy_seconds_since(&t0));
@@ -1892,7 +1932,10 @@ cmd_copy(int argc, char **argv)
 	copy_opts	o;
 	int			rc = copy_parse(argc, argv, &o);
 	if (rc != 0)
+	{
+		copy_cli_free(&o.cli);
 		return rc < 0 ? EXIT_OK : rc;
+	}
 
 	copy_run	r;
 	memset(&r, 0, sizeof r);
@@ -2003,5 +2046,6 @@ out:
 	free(state_dir);
 	free(src_maint);
 	free(r.target_maint);
+	copy_cli_free(&o.cli);
 	return rc;
 }
