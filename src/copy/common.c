@@ -5,6 +5,7 @@
 #include "copy/common.h"
 #include "cleanup.h"
 #include "conn.h"
+#include "objects.h"
 #include "stream.h"
 #include "util/backoff.h"
 #include "util/log.h"
@@ -126,6 +127,34 @@ copy_report_failure(verify_report *report, const char *db, const char *kind, con
 	char	   *why = err->detail ? xasprintf("%s (%s)", err->message, err->detail) : xstrdup(err->message);
 	verify_report_failed(report, db, kind, name, why);
 	free(why);
+}
+
+int
+copy_filter_schema_compare(const catalog_filter *f, const char *source, const char *target, const char *db,
+						   const char *src_snap, const char *tgt_snap, ddl_dump *src_dump, bool no_owner,
+						   const char *tmpdir, verify_report *report, int *nentries, int *ndiff, pgc_err *err)
+{
+	*ndiff = *nentries = 0;
+	ddl_toc_entry *toc = NULL;
+	const char **args = NULL;
+	catalog_filter_args(f, &args);
+	ddl_dump   *mine = NULL,
+			   *got = NULL;
+	int			rc = -1;
+	if (!src_dump)
+		src_dump = mine = ddl_dump_schema(NULL, source, "source", db, src_snap, args, tmpdir, err);
+	if (src_dump && ddl_dump_toc(NULL, src_dump, &toc, nentries, err) == 0
+		&& (got = ddl_dump_schema(NULL, target, "target", db, tgt_snap, args, tmpdir, err))
+		&& ddl_dump_toc(NULL, got, NULL, NULL, err) == 0)
+	{
+		*ndiff = objects_toc_compare(ddl_dump_toc_text(src_dump), ddl_dump_toc_text(got), no_owner, report, db);
+		rc = 0;
+	}
+	free(toc);
+	ddl_dump_free(got);
+	ddl_dump_free(mine);
+	free(args);
+	return rc;
 }
 
 /* ------------------------------------------------------------------------

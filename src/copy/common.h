@@ -11,6 +11,7 @@
 
 #include "catalog.h"
 #include "cli.h"
+#include "ddl.h"
 #include "progress.h"
 #include "util/err.h"
 #include "verify.h"
@@ -112,6 +113,21 @@ int copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv);
  */
 void copy_report_failure(verify_report *report, const char *db, const char *kind, const char *name,
 						 const pgc_err *err);
+
+/*
+ * With -n/-N/-t/-T the databases hold, and are compared on, only the part
+ * of the schema pg_dump chooses with the same options: compares the table
+ * of contents of a pg_dump of database db on source (under snapshot
+ * src_snap when not NULL; or src_dump, when given, a dump already taken
+ * with those options) with that of a pg_dump of db on target (under
+ * tgt_snap), entry by entry (objects_toc_compare, owners unless no_owner).
+ * Dumps go to tmpdir.  Each difference goes to report; *nentries receives
+ * the number of entries of the source's table of contents, *ndiff that of
+ * differences.  Returns 0, or -1 with err set.
+ */
+int copy_filter_schema_compare(const catalog_filter *f, const char *source, const char *target, const char *db,
+							   const char *src_snap, const char *tgt_snap, ddl_dump *src_dump, bool no_owner,
+							   const char *tmpdir, verify_report *report, int *nentries, int *ndiff, pgc_err *err);
 
 /* Attempts per task when a connection drops (the first included). */
 #define COPY_TASK_ATTEMPTS 3

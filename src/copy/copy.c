@@ -591,22 +591,14 @@ static int
 copy_verify_chosen_objects(copy_db *d, pgc_err *err)
 {
 	copy_run   *r = d->run;
-	const char **args = NULL;
-	catalog_filter_args(&r->o->cli.filter, &args);
-	ddl_dump   *got = ddl_dump_schema(NULL, r->o->cli.target, "target", d->info->name, NULL, args, r->tmpdir,
-									  err);
-	free(args);
-	int			rc = -1;
-	if (got && ddl_dump_toc(NULL, got, NULL, NULL, err) == 0 && ddl_dump_toc(r->tools, d->dump, NULL, NULL, err) == 0)
-	{
-		int			n = objects_toc_compare(ddl_dump_toc_text(d->dump), ddl_dump_toc_text(got), d->ddl.no_owner,
-											r->report, d->info->name);
-		log_info("schema verified against pg_dump of the chosen objects: %d %s", n,
-				 n == 1 ? "difference" : "differences");
-		rc = 0;
-	}
-	ddl_dump_free(got);
-	return rc;
+	int			entries = 0,
+				n = 0;
+	if (copy_filter_schema_compare(&r->o->cli.filter, r->o->cli.source, r->o->cli.target, d->info->name, NULL, NULL,
+								   d->dump, d->ddl.no_owner, r->tmpdir, r->report, &entries, &n, err) != 0)
+		return -1;
+	log_info("schema verified: %d entries of pg_dump's choice, %d %s", entries, n,
+			 n == 1 ? "difference" : "differences");
+	return 0;
 }
 
 /* Compares the target's schema inventory with the source's (read under

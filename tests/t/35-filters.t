@@ -102,4 +102,26 @@ unlike "$OUT" "archive_2020|audit.log|public.users" "the report leaves out what 
 check "tables, unqualified and wildcards" -t users -t 'ORD?RS' -t 'public.ordinal'
 check "excluded schemas" -N sales -N audit -N '"Odd.Schema"' -T orders
 
+# compare covers exactly what was chosen: the target now lacks sales and
+# orders, which is no difference when they are not chosen, and a difference
+# when they are.
+run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none -N sales -N audit \
+	-N '"Odd.Schema"' -T orders shop
+is "$RC" 0 "compare of the same choice: equal"
+[ "$RC" = 0 ] || diag "$OUT$ERR"
+run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none -t orders -t users shop
+is "$RC" 3 "compare: a chosen table missing on the target is a difference"
+like "$OUT" "TABLE public orders .*missing on target" "compare names the chosen table that is missing"
+unlike "$OUT" "sales|audit" "compare says nothing of what was not chosen"
+pg_sql dst shop "DELETE FROM users WHERE id = 5"
+run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none -n public -T orders shop
+is "$RC" 3 "compare: a chosen table that differs is a difference"
+like "$OUT" "public.users" "compare names the chosen table that differs"
+run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none -T users -N sales -N audit \
+	-N '"Odd.Schema"' -T orders shop
+is "$RC" 0 "compare: an excluded table that differs is not a difference"
+[ "$RC" = 0 ] || diag "$OUT$ERR"
+usage_is compare $S $T -n '"x' shop -- 'invalid schema pattern ""x": a double quote is not closed' \
+	"compare: unclosed quote"
+
 done_testing
