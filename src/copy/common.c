@@ -22,14 +22,6 @@ static const char copy_server_identity_sql[] =
  * Command line
  * ------------------------------------------------------------------------ */
 
-const char	copy_cli_filter_help[] =
-	"  -n, --schema=PATTERN          only tables in schemas matching PATTERN (pg_dump's\n"
-	"                                pattern rules; repeatable)\n"
-	"  -N, --exclude-schema=PATTERN  not tables in schemas matching PATTERN\n"
-	"  -t, --table=PATTERN           only tables matching PATTERN (then -n/-N do not\n"
-	"                                apply)\n"
-	"  -T, --exclude-table=PATTERN   not tables matching PATTERN\n";
-
 void
 copy_cli_init(copy_cli_opts *o)
 {
@@ -42,18 +34,6 @@ void
 copy_cli_free(copy_cli_opts *o)
 {
 	catalog_filter_free(&o->filter);
-}
-
-/* Adds a -n/-N/-t/-T pattern; returns 0 or EXIT_USAGE. */
-static int
-copy_cli_pattern(const char *cmd, copy_cli_opts *o, catalog_filter_kind kind, const char *pattern)
-{
-	pgc_err		err = PGC_ERR_INIT;
-	if (catalog_filter_add(&o->filter, kind, pattern, &err) == 0)
-		return 0;
-	int			rc = cli_usage_error(cmd, "%s", err.message);
-	err_clear(&err);
-	return rc;
 }
 
 int
@@ -77,16 +57,16 @@ copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*
 			return cli_parse_progress(cmd, optarg, &o->progress);
 		case 'n':
 		case COPY_CLI_OPT_SCHEMA:
-			return copy_cli_pattern(cmd, o, CATALOG_FILTER_SCHEMA, optarg);
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_SCHEMA, optarg);
 		case 'N':
 		case COPY_CLI_OPT_EXCLUDE_SCHEMA:
-			return copy_cli_pattern(cmd, o, CATALOG_FILTER_EXCLUDE_SCHEMA, optarg);
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_SCHEMA, optarg);
 		case 't':
 		case COPY_CLI_OPT_TABLE:
-			return copy_cli_pattern(cmd, o, CATALOG_FILTER_TABLE, optarg);
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_TABLE, optarg);
 		case 'T':
 		case COPY_CLI_OPT_EXCLUDE_TABLE:
-			return copy_cli_pattern(cmd, o, CATALOG_FILTER_EXCLUDE_TABLE, optarg);
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_TABLE, optarg);
 		default:
 		{
 			int			c = cli_other_option(cmd, opt, argv);

@@ -63,9 +63,6 @@ enum
 
 #define COPY_CLI_FILTER_SHORTOPTS COPY_CLI_SHORTOPTS "n:N:t:T:"
 
-/* The help lines for those options. */
-extern const char copy_cli_filter_help[];
-
 typedef struct copy_cli_opts
 {
 	const char *source;			/* checked connection strings, set by */

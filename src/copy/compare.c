@@ -154,7 +154,7 @@ cmp_help(void)
 		   "Both servers are only read.  The report goes to stdout.\n"
 		   "\n"
 		   "Exit status: 0 equal, 1 failure, 2 usage error, 3 a difference was found.\n"
-		   "\n%s", copy_cli_filter_help, cli_common_help);
+		   "\n%s", cli_filter_help, cli_common_help);
 }
 
 /* Parses the command line into o and *json; returns 0, -1 after --help

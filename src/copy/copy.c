@@ -257,7 +257,7 @@ copy_help(void)
 		   "\n"
 		   "Exit status: 0 copied and verified, 1 failure (run again with --resume),\n"
 		   "2 usage error, 3 verification found a difference.\n"
-		   "\n%s", copy_cli_filter_help, cli_common_help);
+		   "\n%s", cli_filter_help, cli_common_help);
 }
 
 /* Parses the command line into o; returns 0, -1 after --help (the command

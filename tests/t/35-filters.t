@@ -121,6 +121,23 @@ run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress
 	-N '"Odd.Schema"' -T orders shop
 is "$RC" 0 "compare: an excluded table that differs is not a difference"
 [ "$RC" = 0 ] || diag "$OUT$ERR"
+# export and import: the archive holds the chosen part, import loads it
+# whole, and the result is what pg_dump | pg_restore makes of the same choice.
+pg_sql dst postgres "DROP DATABASE shop"
+run_pgcarry export --source "$(pg_uri src)" --progress none -n sales -T 'sales.archive_*' --output "$T_TMP/arch" shop
+is "$RC" 0 "export with -n/-T exits 0"
+[ "$RC" = 0 ] || diag "$ERR"
+run_pgcarry import --target "$(pg_uri dst)" --progress none --input "$T_TMP/arch"
+is "$RC" 0 "import of the chosen part exits 0"
+[ "$RC" = 0 ] || diag "$OUT$ERR"
+oracle -n sales -T 'sales.archive_*'
+is "$(tables_of dst shop)" "$ORACLE_TABLES" "export: the tables carried are those pg_dump dumps"
+out=$(dbcheck_compare ora dst shop 2>&1)
+is "$?" 0 "export, import: the target equals pg_dump | pg_restore of the same choice"
+[ -z "$out" ] || diag "$out"
+usage_is export --source x --output y -t 'a.b.c' shop -- \
+	'invalid table pattern "a.b.c": improper qualified name (too many dotted names)' "export: bad pattern"
+
 usage_is compare $S $T -n '"x' shop -- 'invalid schema pattern ""x": a double quote is not closed' \
 	"compare: unclosed quote"
 
