@@ -290,6 +290,25 @@ static const char catalog_missing_roles_sql[] =
 	"SELECT x FROM pg_catalog.json_array_elements_text($1::json) x "
 	"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = x)";
 
+static const char *const catalog_needs_sql[] = {
+	"SELECT DISTINCT t.spcname FROM pg_catalog.pg_tablespace t "
+	"WHERE t.spcname NOT IN ('pg_default', 'pg_global') AND (t.oid IN (SELECT c.reltablespace FROM pg_catalog.pg_class c) "
+	"  OR t.oid = (SELECT d.dattablespace FROM pg_catalog.pg_database d "
+	"              WHERE d.datname = pg_catalog.current_database())) ORDER BY 1",
+	"SELECT e.extname FROM pg_catalog.pg_extension e WHERE e.extname <> 'plpgsql' ORDER BY 1",
+};
+
+/* $1: JSON array of names. */
+static const char *const catalog_missing_sql[] = {
+	"SELECT x FROM pg_catalog.json_array_elements_text($1::pg_catalog.json) x "
+	"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_tablespace WHERE spcname = x)",
+	"SELECT x FROM pg_catalog.json_array_elements_text($1::pg_catalog.json) x "
+	"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = x)",
+};
+
+static const char catalog_can_create_db_sql[] =
+	"SELECT rolcreatedb OR rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user";
+
 static const char catalog_is_superuser_sql[] =
 	"SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user";
 
@@ -796,19 +815,21 @@ catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err)
 	return 0;
 }
 
-int
-catalog_missing_roles(PGconn *conn, char *const *roles, int nroles, const char ***missing,
-					  int *nmissing, pgc_err *err)
+/* The names of roles (nroles) that query ($1: their JSON array) returns,
+ * borrowed from roles, into *missing. */
+static int
+catalog_missing_query(PGconn *conn, const char *query, const char *what, char *const *roles, int nroles,
+					  const char ***missing, int *nmissing, pgc_err *err)
 {
 	*missing = NULL;
 	*nmissing = 0;
 	char	   *json = catalog_json_array((const char *const *) roles, nroles);
 	const char *params[1] = {json};
-	PGresult   *res = conn_query(conn, catalog_missing_roles_sql, 1, params, err);
+	PGresult   *res = conn_query(conn, query, 1, params, err);
 	free(json);
 	if (!res)
 	{
-		err_prefix(err, "could not check the roles of the target server: ");
+		err_prefix(err, "could not check the %s of the target server: ", what);
 		return -1;
 	}
 	const char **m = xcalloc((size_t) PQntuples(res) + 1, sizeof *m);
@@ -823,6 +844,44 @@ catalog_missing_roles(PGconn *conn, char *const *roles, int nroles, const char *
 	PQclear(res);
 	*missing = m;
 	*nmissing = n;
+	return 0;
+}
+
+int
+catalog_missing_roles(PGconn *conn, char *const *roles, int nroles, const char ***missing,
+					  int *nmissing, pgc_err *err)
+{
+	return catalog_missing_query(conn, catalog_missing_roles_sql, "roles", roles, nroles, missing, nmissing, err);
+}
+
+int
+catalog_missing(PGconn *conn, catalog_need kind, char *const *names, int n, const char ***missing,
+				int *nmissing, pgc_err *err)
+{
+	return catalog_missing_query(conn, catalog_missing_sql[kind],
+								 kind == CATALOG_NEED_TABLESPACE ? "tablespaces" : "extensions", names, n, missing,
+								 nmissing, err);
+}
+
+int
+catalog_db_needs(PGconn *conn, catalog_need kind, char ***out, int *nout, pgc_err *err)
+{
+	*out = NULL;
+	*nout = 0;
+	PGresult   *res = conn_query(conn, catalog_needs_sql[kind], 0, NULL, err);
+	if (!res)
+	{
+		err_prefix(err, "could not list the %s of the database: ",
+				   kind == CATALOG_NEED_TABLESPACE ? "tablespaces" : "extensions");
+		return -1;
+	}
+	int			n = PQntuples(res);
+	char	  **r = xcalloc((size_t) n + 1, sizeof *r);
+	for (int i = 0; i < n; i++)
+		r[i] = xstrdup(PQgetvalue(res, i, 0));
+	PQclear(res);
+	*out = r;
+	*nout = n;
 	return 0;
 }
 
@@ -1131,4 +1190,13 @@ done:
 		free(params[i]);
 	free(saved);
 	return rc;
+}
+
+int
+catalog_can_create_db(PGconn *conn, bool *can, pgc_err *err)
+{
+	char	   *v = conn_query_value(conn, catalog_can_create_db_sql, 0, NULL, err);
+	*can = v && strcmp(v, "t") == 0;
+	free(v);
+	return err->set ? -1 : 0;
 }

@@ -320,6 +320,32 @@ int catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err);
 int catalog_missing_roles(PGconn *conn, char *const *roles, int nroles,
 						  const char ***missing, int *nmissing, pgc_err *err);
 
+/*
+ * What the current database needs of the server it is carried to, by kind:
+ * CATALOG_NEED_TABLESPACE, the tablespaces its relations and the database
+ * itself live in (pg_default and pg_global left out);
+ * CATALOG_NEED_EXTENSION, its extensions (plpgsql left out).  Sorted.
+ * Returns 0 with *out (free each and the array) and *nout, -1 with err set.
+ */
+typedef enum catalog_need
+{
+	CATALOG_NEED_TABLESPACE,
+	CATALOG_NEED_EXTENSION
+} catalog_need;
+
+int catalog_db_needs(PGconn *conn, catalog_need kind, char ***out, int *nout, pgc_err *err);
+
+/* Of the n names of kind, those conn's server lacks: a tablespace that does
+ * not exist, an extension that is not available to install.  As
+ * catalog_missing_roles: *missing borrows from names (free the array
+ * only).  Returns 0 or -1 with err set. */
+int catalog_missing(PGconn *conn, catalog_need kind, char *const *names, int n, const char ***missing,
+					int *nmissing, pgc_err *err);
+
+/* Whether the current user may create databases (CREATEDB or superuser).
+ * Returns 0 with *can set, -1 with err set. */
+int catalog_can_create_db(PGconn *conn, bool *can, pgc_err *err);
+
 /* Whether the current user is a superuser (which may read role passwords). */
 int catalog_is_superuser(PGconn *conn, bool *super, pgc_err *err);
 
