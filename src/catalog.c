@@ -1049,6 +1049,15 @@ catalog_filter_active(const catalog_filter *f)
 	return f && f->n > 0;
 }
 
+bool
+catalog_filter_large_objects(const catalog_filter *f)
+{
+	for (int i = 0; f && i < f->n; i++)
+		if (f->items[i].kind == CATALOG_FILTER_SCHEMA || f->items[i].kind == CATALOG_FILTER_TABLE)
+			return false;
+	return true;
+}
+
 int
 catalog_filter_args(const catalog_filter *f, const char ***out)
 {

@@ -282,6 +282,11 @@ int catalog_filter_add(catalog_filter *f, catalog_filter_kind kind, const char *
 /* Whether f chooses anything less than everything (any pattern given). */
 bool catalog_filter_active(const catalog_filter *f);
 
+/* Whether large objects move under f: as with pg_dump, unless a schema or
+ * table is chosen by name (-n or -t); exclusions alone keep them.  f may be
+ * NULL. */
+bool catalog_filter_large_objects(const catalog_filter *f);
+
 /*
  * The arguments that give pg_dump the same choice: "--schema=P",
  * "--exclude-schema=P", "--table=P", "--exclude-table=P", in the order

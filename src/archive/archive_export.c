@@ -525,7 +525,8 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 	if (catalog_tables(db->coord, &db->tables, &db->ntables, err) != 0 ||
 		catalog_sequences(db->coord, &db->seqs, &db->nseqs, err) != 0 ||
 		catalog_filter_apply(db->coord, o->filter, db->tables, &db->ntables, db->seqs, &db->nseqs, err) != 0 ||
-		catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0)
+		/* pg_dump leaves large objects out of a dump of chosen tables */
+		(catalog_filter_large_objects(o->filter) && catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0))
 		goto done;
 	db->child_conn = ddl_conninfo(o->source, cdb->name, "source", &db->password, err);
 	if (!db->child_conn)

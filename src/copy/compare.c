@@ -655,7 +655,8 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 	/* Large objects: batches by the source's OIDs, read on both sides. */
 	int64_t		count[2] = {0, 0}, bytes = 0;
 	for (int s = 0; s < 2; s++)
-		if (catalog_large_objects(d->conn[s], &count[s], &bytes, err) != 0)
+		if (catalog_filter_large_objects(&r->o->filter)
+			&& catalog_large_objects(d->conn[s], &count[s], &bytes, err) != 0)
 			goto done;
 	if (count[0] > 0 || count[1] > 0)
 	{

@@ -1607,9 +1607,10 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		}
 	}
 
-	/* Large objects. */
+	/* Large objects (not with -n or -t: pg_dump then leaves them out). */
 	int64_t		lo_bytes = 0;
-	if (catalog_large_objects(d->snap_conn, &d->lo_count, &lo_bytes, err) != 0)
+	if (catalog_filter_large_objects(&r->o->cli.filter)
+		&& catalog_large_objects(d->snap_conn, &d->lo_count, &lo_bytes, err) != 0)
 		goto fail;
 	if (d->lo_count > 0)
 	{

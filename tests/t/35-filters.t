@@ -58,6 +58,7 @@ INSERT INTO "Odd.Schema".t VALUES (7);
 CREATE SCHEMA audit;
 CREATE TABLE audit.log (v text);
 INSERT INTO audit.log VALUES ('x');
+SELECT lo_from_bytea(0, 'a large object: pg_dump leaves it out of a choice');
 SQL
 
 # tables_of SERVER DB: the ordinary tables of DB, schema.name, sorted
