@@ -76,7 +76,8 @@ enum
 	COPY_OPT_STATE_DIR,
 	COPY_OPT_EXIT_ON_ERROR,
 	COPY_OPT_FOLLOW,
-	COPY_OPT_DRY_RUN
+	COPY_OPT_DRY_RUN,
+	COPY_OPT_SCHEMA_ONLY
 };
 
 /* Large objects per batch (one task). */
@@ -102,6 +103,8 @@ typedef struct copy_opts
 	bool		follow;			/* --follow: then the target follows the
 								 * source (follow/follow.h) */
 	bool		dry_run;		/* --dry-run: check and print the plan only */
+	bool		schema_only;	/* --schema-only: no rows, sequence values or
+								 * large objects */
 } copy_opts;
 
 /* What the coordinator decided to do with a database. */
@@ -251,6 +254,7 @@ copy_help(void)
 		   "                           (default: $XDG_STATE_HOME/pgcarry or ~/.local/state/pgcarry)\n"
 		   "      --exit-on-error      stop a database at its first schema object that cannot\n"
 		   "                           be created (default: carry every other one, then fail)\n"
+		   "      --schema-only        the schema only: no rows, sequence values or large objects\n"
 		   "      --dry-run            check everything and print what would be done, writing\n"
 		   "                           nothing anywhere (exit 0: would work, 1: would fail)\n"
 		   "      --follow             then keep the target in sync through logical replication,\n"
@@ -281,6 +285,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		{"exit-on-error", no_argument, NULL, COPY_OPT_EXIT_ON_ERROR},
 		{"follow", no_argument, NULL, COPY_OPT_FOLLOW},
 		{"dry-run", no_argument, NULL, COPY_OPT_DRY_RUN},
+		{"schema-only", no_argument, NULL, COPY_OPT_SCHEMA_ONLY},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -312,6 +317,9 @@ copy_parse(int argc, char **argv, copy_opts *o)
 			case COPY_OPT_DRY_RUN:
 				o->dry_run = true;
 				break;
+			case COPY_OPT_SCHEMA_ONLY:
+				o->schema_only = true;
+				break;
 			case COPY_OPT_VERIFY:
 				if (verify_parse_mode(optarg, &o->verify) != 0)
 					return cli_usage_error("copy", "--verify must be \"full\", \"count\" or \"none\", not \"%s\"",
@@ -332,6 +340,8 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		return cli_usage_error("copy", "--clean and --resume cannot be used together");
 	if (o->follow && o->resume)
 		return cli_usage_error("copy", "--follow and --resume cannot be used together yet");
+	if (o->schema_only && o->follow)
+		return cli_usage_error("copy", "--schema-only and --follow cannot be used together");
 	if (o->dry_run && (o->resume || o->follow))
 		return cli_usage_error("copy", "--dry-run cannot be used with %s yet", o->resume ? "--resume" : "--follow");
 	if (o->follow && catalog_filter_active(&o->cli.filter))
@@ -1609,7 +1619,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 
 	/* Large objects (not with -n or -t: pg_dump then leaves them out). */
 	int64_t		lo_bytes = 0;
-	if (catalog_filter_large_objects(&r->o->cli.filter)
+	if (!r->o->schema_only && catalog_filter_large_objects(&r->o->cli.filter)
 		&& catalog_large_objects(d->snap_conn, &d->lo_count, &lo_bytes, err) != 0)
 		goto fail;
 	if (d->lo_count > 0)
@@ -1694,6 +1704,15 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		|| catalog_filter_apply(d->snap_conn, &r->o->cli.filter, d->tables, &d->ntables, d->seqs, &d->nseqs,
 								err) != 0)
 		return -1;
+	if (r->o->schema_only)
+	{
+		/* No data task: the schema alone is carried and verified. */
+		catalog_tables_free(d->tables, d->ntables);
+		catalog_sequences_free(d->seqs, d->nseqs);
+		d->tables = NULL;
+		d->seqs = NULL;
+		d->ntables = d->nseqs = 0;
+	}
 	if (r->o->verify != VERIFY_NONE && !(d->src_objects = objects_read(d->snap_conn, err)))
 	{
 		err_prefix(err, "on the source: ");
@@ -1705,7 +1724,14 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	const char **filter_args = NULL;
-	catalog_filter_args(&r->o->cli.filter, &filter_args);
+	int			nfilter = catalog_filter_args(&r->o->cli.filter, &filter_args);
+	if (r->o->schema_only)
+	{
+		/* Large objects are data: not even their definitions. */
+		filter_args = xrealloc(filter_args, (size_t) (nfilter + 2) * sizeof *filter_args);
+		filter_args[nfilter++] = "--no-blobs";
+		filter_args[nfilter] = NULL;
+	}
 	d->dump = ddl_dump_schema(r->tools, r->o->cli.source, "source", name, d->snap_id, filter_args, r->tmpdir,
 							  err);
 	free(filter_args);
