@@ -72,6 +72,14 @@ int catalog_dbs(PGconn *conn, const char *side, const char *const *names, int nn
 				bool all, catalog_db **out, int *nout, pgc_err *err);
 void catalog_dbs_free(catalog_db *dbs, int n);
 
+/*
+ * Drops from the n databases in dbs (in place; *n updated, the dropped
+ * ones freed) those whose name matches one of the npatterns regexes
+ * (catalog_pattern_regex of a --exclude-database pattern, as pg_dumpall
+ * reads it), matched by conn's server.  Returns 0, or -1 with err set.
+ */
+int catalog_dbs_exclude(PGconn *conn, char *const *regexes, int nregexes, catalog_db *dbs, int *n, pgc_err *err);
+
 /* Whether database name exists on the server of conn.  Returns 0 with
  * *exists set, -1 with err set. */
 int catalog_db_exists(PGconn *conn, const char *name, bool *exists, pgc_err *err);

@@ -242,6 +242,8 @@ copy_help(void)
 		   "      --source URI         the server to read from (default: $PGCARRY_SOURCE)\n"
 		   "      --target URI         the server to write to (default: $PGCARRY_TARGET)\n"
 		   "      --all                every database of the source but templates\n"
+		   "      --exclude-database PATTERN\n"
+		   "                           with --all, not the databases matching PATTERN\n"
 		   "%s"
 		   "  -j, --jobs N             tables copied at once, and pg_restore jobs (default 2)\n"
 		   "      --roles              copy roles and memberships first (pg_dumpall --roles-only)\n"
@@ -2134,7 +2136,8 @@ cmd_copy(int argc, char **argv)
 	src = conn_open(o.cli.source, src_maint, "source", &err);
 	if (!src)
 		goto out;
-	if (catalog_dbs(src, "source", o.cli.dbs, o.cli.ndbs, o.cli.all, &dbs, &ndbs, &err) != 0)
+	if (catalog_dbs(src, "source", o.cli.dbs, o.cli.ndbs, o.cli.all, &dbs, &ndbs, &err) != 0
+		|| catalog_dbs_exclude(src, o.cli.exclude_dbs, o.cli.nexclude_dbs, dbs, &ndbs, &err) != 0)
 		goto out;
 	{
 		const char **names = xcalloc((size_t) ndbs + 1, sizeof *names);

@@ -24,7 +24,7 @@ usage_is() {
 
 usage_is copy $S $T -t 'a.b.c' shop -- 'invalid table pattern "a.b.c": improper qualified name (too many dotted names)' \
 	"three-part table pattern"
-usage_is copy $S $T -n 'a.b' shop -- 'invalid schema pattern "a.b": a schema pattern has no dot outside double quotes' \
+usage_is copy $S $T -n 'a.b' shop -- 'invalid schema pattern "a.b": a dot outside double quotes is not allowed here' \
 	"dotted schema pattern"
 usage_is copy $S $T --table '"abc' shop -- 'invalid table pattern ""abc": a double quote is not closed' \
 	"unclosed quote"
