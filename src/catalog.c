@@ -1260,3 +1260,15 @@ catalog_can_create_db(PGconn *conn, bool *can, pgc_err *err)
 	free(v);
 	return err->set ? -1 : 0;
 }
+
+void
+catalog_plan_print(FILE *out, const catalog_table *t, int nt, int nseqs)
+{
+	int64_t		bytes = 0;
+	for (int i = 0; i < nt; i++)
+		bytes += t[i].est_bytes;
+	fprintf(out, "  %d %s, %d %s, %lld bytes\n", nt, nt == 1 ? "table" : "tables", nseqs,
+			nseqs == 1 ? "sequence" : "sequences", (long long) bytes);
+	for (int i = 0; i < nt; i++)
+		fprintf(out, "  table %s  %lld bytes\n", t[i].display, (long long) t[i].est_bytes);
+}

@@ -37,6 +37,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/err.h"
 
@@ -315,6 +316,12 @@ void catalog_filter_free(catalog_filter *f);
  */
 int catalog_filter_apply(PGconn *conn, const catalog_filter *f, catalog_table *tables, int *ntables,
 						 catalog_sequence *seqs, int *nseqs, pgc_err *err);
+
+/*
+ * For a dry run's plan: prints to out, indented, the number of tables and
+ * sequences and the tables' estimated size, then each table with its size.
+ */
+void catalog_plan_print(FILE *out, const catalog_table *t, int nt, int nseqs);
 
 /* ------------------------------------------------------------------------
  * Roles

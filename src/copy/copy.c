@@ -2035,13 +2035,7 @@ copy_dry_db(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		for (int i = 0; i < nmissing; i++)
 			printf("  role \"%s\" is missing on the target: objects would belong to the target's user\n", missing[i]);
 	}
-	int64_t		bytes = 0;
-	for (int i = 0; i < nt; i++)
-		bytes += t[i].est_bytes;
-	printf("  %d %s, %d %s, %lld bytes\n", nt, nt == 1 ? "table" : "tables", nsq,
-		   nsq == 1 ? "sequence" : "sequences", (long long) bytes);
-	for (int i = 0; i < nt; i++)
-		printf("  table %s  %lld bytes\n", t[i].display, (long long) t[i].est_bytes);
+	catalog_plan_print(stdout, t, nt, nsq);
 	rc = problems;
 done:
 	free(missing);

@@ -90,6 +90,21 @@ is "$RC" 2 "--exclude-database without --all: exit 2"
 is "$(head -1 <<<"$ERR")" "pgcarry: error: --exclude-database works with --all only" \
 	"--exclude-database without --all: message"
 
+# export --dry-run: the plan, and no archive.
+run_pgcarry export --source "$(pg_uri src)" --progress none --dry-run -N audit --output "$T_TMP/arch" shop
+is "$RC" 0 "export --dry-run: exit 0"
+[ "$RC" = 0 ] || diag "$ERR"
+like "$OUT" "table public.users  [0-9]+ bytes" "export --dry-run: the plan lists a chosen table"
+unlike "$OUT" "audit.log" "export --dry-run: the plan leaves out an excluded table"
+is "$(ls -A "$T_TMP" | grep -c '^arch')" 0 "export --dry-run: no archive written"
+mkdir "$T_TMP/full" && touch "$T_TMP/full/x"
+run_pgcarry export --source "$(pg_uri src)" --dry-run --output "$T_TMP/full" shop
+is "$RC" 1 "export --dry-run into a non-empty directory: exit 1"
+is "$(head -1 <<<"$ERR")" "pgcarry: error: output directory \"$T_TMP/full\" is not empty" \
+	"export --dry-run: the export's own refusal"
+is "$(ls -A "$T_TMP/full")" "x" "export --dry-run: the directory is left as it was"
+is "$(snapshot)" "$before" "nothing written anywhere by the export dry runs"
+
 run_pgcarry copy --source x --target y --dry-run --resume shop
 is "$RC" 2 "--dry-run with --resume: exit 2"
 is "$(head -1 <<<"$ERR")" "pgcarry: error: --dry-run cannot be used with --resume yet" "--dry-run with --resume: message"
