@@ -56,6 +56,7 @@ PGPASSFILE=$NO_PGPASS "$CATAPP" --db "$APPDB" --mode old --threads "$THREADS" --
 APP=$!
 sleep 2
 c0=$(cpu_now)
+: >"$T_TMP/start.err"
 "$PGCARRY_BIN" schema start "$ROOT/bench/cats.json" --target "$URI" --batch-size "$BATCH" --pause "$PAUSE" \
 	>"$T_TMP/start.out" 2>"$T_TMP/start.err" &
 PGC=$!

@@ -8,7 +8,9 @@
 # sync triggers, backfills and verifies; then the new version takes over and
 # "pgcarry schema complete" verifies again and drops the old columns.  At the
 # end: the application's errors (zero), its longest wait, the rows verified,
-# and an independent check that every cat is present exactly once.
+# and an independent check that every cat is present exactly once.  On the
+# way it prints the interim's rules for the new version's authors, and shows
+# the new version's one-statement insert of a member and their cat.
 #
 #   DEMO_ROWS=100000 DEMO_THREADS=4 DEMO_RATE=300 bash scripts/demo-expand.sh
 set -u
@@ -47,6 +49,17 @@ mkdir -p "$T_TMP/migrations"
 "$PGCARRY_BIN" schema status --dir "$T_TMP/migrations" --target "$URI" | sed -n '/expand\/contract/,$p'
 sleep 2
 
+say "the interim's rules for the new application version (docs/expand-contract.md)"
+cat <<'RULES'
+   1. start it once "schema start" has created the cats table; it may run during the backfill
+   2. write cats only (never cat_name/cat_color): the old columns follow the member's first cat
+   3. lock the member first (SELECT ... FOR NO KEY UPDATE) when the old version may write it too
+   4. a member inserted without cat values keeps the cats you give it, even in the same statement;
+      only the old version clearing cat_name/cat_color (or deleting the member) removes a cat
+   5. retire the old version before "schema complete": it drops cat_name and cat_color
+   6. keep your own record of what you wrote, and compare it with cats after complete
+RULES
+
 say "the new application version takes over: it writes cats, and may give a member several"
 kill -TERM $OLD
 wait $OLD
@@ -54,9 +67,13 @@ OLD_REPORT=$(cat "$T_TMP/old.out")
 echo "   old version: $OLD_REPORT"
 PGPASSFILE=$NO_PGPASS "$CATAPP" --db "$APPDB" --mode new --threads "$THREADS" --rate "$RATE" >"$T_TMP/new.out" 2>"$T_TMP/new.err" &
 NEW=$!
-sleep 3
+sleep 1
+echo "   the new version adds a member and their cat in one statement:"
+pg_sql demo club "WITH m AS (INSERT INTO cat_lovers (name, email) VALUES ('demo member', 'demo@example.org') RETURNING id), c AS (INSERT INTO cats (name, color, cat_lover_id) SELECT 'felix', 'black', id FROM m RETURNING id, cat_lover_id, name, color) INSERT INTO catapp_extra SELECT id, cat_lover_id, name, color FROM c"
+pg_sql demo club "SELECT 'member ' || m.id || ': cat ' || c.name || ' (' || c.color || ') kept, old columns show ' || coalesce(m.cat_name, 'nothing') FROM cat_lovers m JOIN cats c ON c.cat_lover_id = m.id WHERE m.email = 'demo@example.org'" | sed 's/^/   one statement: /'
+sleep 2
 
-say "pgcarry schema complete cats_own_table  (verify again, then drop the old columns and the triggers)"
+say "pgcarry schema complete cats_own_table  (verify again, show what the sync deleted or overwrote, then drop the old columns and the triggers)"
 "$PGCARRY_BIN" schema complete cats_own_table --target "$URI" --lock-timeout "${LOCK_TIMEOUT}ms" 2>&1 | tee "$T_TMP/complete.log"
 sleep 2
 kill -TERM $NEW
@@ -76,7 +93,9 @@ printf '   application errors:         %s\n' "$errors"
 printf '   longest application wait:   %s ms (lock timeout %s ms)\n' "$longest" "$LOCK_TIMEOUT"
 printf '   rows verified row by row:   %s (at start / at complete)\n' "$verified"
 printf '   cats missing|invented|total: %s\n' "$CHECK"
-if [ "$errors" = 0 ] && [ "${CHECK%%|*}" = 0 ] && grep -q '^0|0|' <<<"$CHECK"; then
+felix=$(pg_sql demo club "SELECT count(*) FROM cats c JOIN cat_lovers m ON m.id = c.cat_lover_id WHERE m.email = 'demo@example.org' AND c.name = 'felix'")
+printf '   one-statement cat after complete: %s\n' "$felix"
+if [ "$errors" = 0 ] && [ "${CHECK%%|*}" = 0 ] && grep -q '^0|0|' <<<"$CHECK" && [ "$felix" = 1 ]; then
 	say "done: zero application errors, every cat present exactly once"
 	exit 0
 fi

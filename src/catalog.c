@@ -94,7 +94,9 @@ static const char catalog_user_object_sql[] =
  * taken as unstable when it is an expression, uses an operator class or a
  * type (after unwrapping domains) that is not built in (enums, arrays,
  * ranges and composites of user types, extension types), a reg* type (its
- * value is an OID), or a nondeterministic collation.  Columns: leaf, root.
+ * value is an OID), or a nondeterministic collation.  A tree holding a
+ * foreign table is never loaded through its root: rows routed there would
+ * be written to another server.  Columns: leaf, root.
  */
 #define CATALOG_LOAD_ROOTS_CTE \
 	"WITH RECURSIVE keytype AS (" \
@@ -108,7 +110,10 @@ static const char catalog_user_object_sql[] =
 	"    JOIN pg_catalog.pg_type ty ON ty.oid = kt.typ WHERE ty.typtype = 'd'" \
 	"), unstable AS (" \
 	"  SELECT pt.partrelid FROM pg_catalog.pg_partitioned_table pt" \
-	"   WHERE pt.partstrat = 'h' AND (" \
+	"   WHERE pt.partstrat = 'h'" \
+	"     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(pt.partrelid) pd" \
+	"                      JOIN pg_catalog.pg_class f ON f.oid = pd.relid WHERE f.relkind = 'f')" \
+	"     AND (" \
 	"         0 = ANY (pt.partattrs::pg_catalog.int2[])" \
 	"      OR EXISTS (SELECT 1 FROM pg_catalog.unnest(pt.partclass::pg_catalog.oid[]) pc(oid)" \
 	"                  WHERE pc.oid >= 16384)" \
@@ -396,8 +401,11 @@ catalog_dbs(PGconn *conn, const char *side, const char *const *names, int nnames
 					found = i;
 			if (found < 0)
 			{
-				err_set(err, "database \"%s\" does not exist on the %s server %s:%s", names[k], side,
+				/* A name that is a connection string shows no password. */
+				char	   *shown = conn_scrub(names[k], names[k]);
+				err_set(err, "database \"%s\" does not exist on the %s server %s:%s", shown, side,
 						PQhost(conn), PQport(conn));
+				free(shown);
 				err_hint(err, "Check the name; \"pgcarry ping --%s URI\" lists the databases of a server.",
 						 side);
 				goto fail;

@@ -28,7 +28,8 @@
  * a row may belong to another partition on the target.  Such leaves are
  * not listed: their highest such ancestor is listed instead (via_root),
  * read as a whole tree (STREAM_WHOLE_TREE), loaded by COPY into the root
- * (PostgreSQL routes each row) and verified as one table.
+ * (PostgreSQL routes each row) and verified as one table.  Not a tree that
+ * holds a foreign table: routing would write rows to another server.
  */
 #ifndef PGCARRY_CATALOG_H
 #define PGCARRY_CATALOG_H

@@ -290,10 +290,11 @@ cleanup_spawn(const char *const *argv, char *const *envp, int in_fd, int out_fd,
  * Private temporary directories
  * ------------------------------------------------------------------------ */
 
-/* The file in each private directory that names the process owning it:
- * "PID STARTTIME" (STARTTIME from /proc/PID/stat, so a reused PID is not
- * taken for the owner). */
-#define CLEANUP_OWNER_FILE "owner"
+/* A private directory's name says which process owns it:
+ * pgcarry.PID-STARTTIME.XXXXXX (STARTTIME from /proc/PID/stat, so a reused
+ * PID is not taken for the owner).  Nothing is written inside: the
+ * directory holds only what its user puts there. */
+#define CLEANUP_DIR_PREFIX "pgcarry."
 
 /* The start time of process pid (field 22 of /proc/PID/stat, clock ticks
  * since boot); 0 when it cannot be read. */
@@ -320,25 +321,17 @@ cleanup_proc_start(pid_t pid)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
-/* Whether the process that made private directory dir is gone (its owner
- * file names a process that no longer exists, or a PID now reused). */
+/* Whether the process that made the private directory called name
+ * (pgcarry.PID-STARTTIME.XXXXXX) is gone: no such process, or the PID now
+ * belongs to another one.  False for any other name. */
 static bool
-cleanup_owner_gone(const char *dir)
+cleanup_owner_gone(const char *name)
 {
-	char	   *path = xasprintf("%s/%s", dir, CLEANUP_OWNER_FILE);
-	int			fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	free(path);
-	if (fd < 0)
-		return false;			/* not ours to judge (or not written yet) */
-	char		text[64];
-	ssize_t		n = read(fd, text, sizeof text - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	text[n] = '\0';
 	long		pid = 0;
 	unsigned long long start = 0;
-	if (sscanf(text, "%ld %llu", &pid, &start) != 2 || pid <= 0)
+	int			used = 0;
+	if (sscanf(name, CLEANUP_DIR_PREFIX "%ld-%llu.%n", &pid, &start, &used) != 2 || used == 0
+		|| pid <= 0 || strlen(name + used) != 6)
 		return false;
 	if (kill((pid_t) pid, 0) != 0 && errno == ESRCH)
 		return true;
@@ -358,12 +351,12 @@ cleanup_sweep(const char *base)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL)
 	{
-		if (strncmp(de->d_name, "pgcarry.", 8) != 0)
+		if (strncmp(de->d_name, CLEANUP_DIR_PREFIX, strlen(CLEANUP_DIR_PREFIX)) != 0)
 			continue;
 		char	   *path = xasprintf("%s/%s", base, de->d_name);
 		struct stat st;
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid()
-			&& (st.st_mode & 077) == 0 && cleanup_owner_gone(path))
+			&& (st.st_mode & 077) == 0 && cleanup_owner_gone(de->d_name))
 		{
 			if (cleanup_remove_tree(path) == 0)
 				log_info("removed \"%s\", left behind by a pgcarry run that was killed", path);
@@ -384,7 +377,8 @@ cleanup_private_tmpdir(pgc_err *err)
 		base = "/tmp";
 	if (!atomic_exchange(&swept, true))
 		cleanup_sweep(base);
-	char *path = xasprintf("%s/pgcarry.XXXXXX", base);
+	char *path = xasprintf("%s/" CLEANUP_DIR_PREFIX "%d-%llu.XXXXXX", base, (int) getpid(),
+						   cleanup_proc_start(getpid()));
 	/* mkdtemp creates the directory with mode 0700. */
 	if (!mkdtemp(path))
 	{
@@ -392,18 +386,6 @@ cleanup_private_tmpdir(pgc_err *err)
 		err_hint(err, "Set TMPDIR to a writable directory.");
 		free(path);
 		return NULL;
-	}
-	/* Who owns it, for the next run's sweep should this one be killed. */
-	char	   *owner = xasprintf("%s/%s", path, CLEANUP_OWNER_FILE);
-	int			fd = open(owner, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	free(owner);
-	if (fd >= 0)
-	{
-		char		text[64];
-		int			n = snprintf(text, sizeof text, "%d %llu\n", (int) getpid(), cleanup_proc_start(getpid()));
-		ssize_t		w = write(fd, text, (size_t) n);
-		(void) w;
-		close(fd);
 	}
 	pthread_mutex_lock(&cleanup_lock);
 	for (int i = 0; i < CLEANUP_MAX_DIRS; i++)

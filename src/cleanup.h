@@ -52,8 +52,9 @@ pid_t cleanup_spawn(const char *const *argv, char *const *envp, int in_fd, int o
 
 /*
  * Creates a private directory (mode 0700) under $TMPDIR (or /tmp) named
- * pgcarry.XXXXXX, registered for removal on every exit path, holding a
- * file that names this process.  The first call of a run also removes the
+ * pgcarry.PID-STARTTIME.XXXXXX (this process, so that a later run can tell
+ * whether its owner is gone), registered for removal on every exit path.
+ * The first call of a run also removes the
  * pgcarry.* directories of this user that killed runs left there (only
  * private ones whose owning process is gone).  Returns a path owned by the
  * cleanup module (valid until cleanup_run), NULL with err set on failure.

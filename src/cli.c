@@ -3,10 +3,12 @@
  */
 #include "cli.h"
 #include "conn.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +21,7 @@ const char cli_common_help[] =
 	"      --debug              everything, including each SQL statement\n"
 	"      --log-format FORMAT  text (default) or json, one object per line\n"
 	"      --connect-timeout S  seconds to wait for a server (default 10)\n"
-	"  -h, --help               show this help, then exit\n";
-
-static int
-cli_help_pointer(const char *cmd)
-{
-	if (cmd)
-		fprintf(stderr, "Try \"pgcarry %s --help\" for more information.\n", cmd);
-	else
-		fprintf(stderr, "Try \"pgcarry --help\" for more information.\n");
-	return EXIT_USAGE;
-}
+	"  -h, -?, --help           show this help, then exit\n";
 
 int
 cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -38,9 +30,40 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	char *m = xvasprintf(fmt, ap);
 	va_end(ap);
-	log_report(LOG_ERROR, m, NULL, NULL);
+	char *try = cmd ? xasprintf("Try \"pgcarry %s --help\" for more information.", cmd)
+		: xstrdup("Try \"pgcarry --help\" for more information.");
+	if (log_get_format() == LOG_FORMAT_JSON)
+		log_report(LOG_ERROR, m, NULL, try);	/* one JSON object, the pointer as its hint */
+	else
+	{
+		log_report(LOG_ERROR, m, NULL, NULL);
+		buf_t		b = {0};
+		buf_printf(&b, "%s\n", try);
+		log_write_stderr(b.data, b.len);
+		buf_free(&b);
+	}
+	free(try);
 	free(m);
-	return cli_help_pointer(cmd);
+	return EXIT_USAGE;
+}
+
+void
+cli_early_options(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+		const char *v = NULL;
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, "--log-format") == 0 && i + 1 < argc)
+			v = argv[i + 1];
+		else if (strncmp(a, "--log-format=", 13) == 0)
+			v = a + 13;
+		log_format fmt;
+		if (v && log_parse_format(v, &fmt) == 0)
+			log_setup(log_threshold(), fmt);
+	}
 }
 
 int
@@ -80,6 +103,17 @@ cli_common_option(const char *cmd, int opt, const char *arg)
 			}
 			log_setup(lvl, fmt);
 			return 1;
+		case CLI_OPT_PROGRESS_FILE:
+		{
+			int			fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (fd < 0)
+			{
+				cli_usage_error(cmd, "could not open the --progress-file \"%s\": %s", arg, strerror(errno));
+				return -1;
+			}
+			progress_set_file(fd);
+			return 1;
+		}
 		case CLI_OPT_CONNECT_TIMEOUT:
 		{
 			long v;
@@ -134,6 +168,8 @@ cli_parse_int(const char *cmd, const char *option, const char *arg, long min, lo
 int
 cli_other_option(const char *cmd, int opt, char **argv)
 {
+	if (opt == '?' && optopt == '?')
+		return -1;				/* -? is help, as in PostgreSQL's programs */
 	if (opt == '?' || opt == ':')
 		return cli_bad_option(cmd, opt, argv);
 	int			c = cli_common_option(cmd, opt, optarg);

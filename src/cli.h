@@ -24,6 +24,7 @@ enum
 	CLI_OPT_DEBUG = 1000,
 	CLI_OPT_LOG_FORMAT,
 	CLI_OPT_CONNECT_TIMEOUT,
+	CLI_OPT_PROGRESS_FILE,		/* commands with progress add it to their table */
 	CLI_OPT_FIRST_COMMAND_OPT = 1100		/* commands number their own from here */
 };
 
@@ -58,10 +59,10 @@ int cli_bad_option(const char *cmd, int opt, char **argv);
 
 /*
  * For a command's option loop, once its own options are handled: getopt's
- * '?' and ':' (cli_bad_option), then the shared options
- * (cli_common_option, with optarg).  Returns 0 when opt was applied, -1 for
- * --help (the caller prints its help and exits EXIT_OK), or EXIT_USAGE
- * after printing one message.
+ * '?' and ':' (cli_bad_option; "-?" itself means help), then the shared
+ * options (cli_common_option, with optarg).  Returns 0 when opt was
+ * applied, -1 for --help or -? (the caller prints its help and exits
+ * EXIT_OK), or EXIT_USAGE after printing one message.
  */
 int cli_other_option(const char *cmd, int opt, char **argv);
 
@@ -73,8 +74,20 @@ int cli_other_option(const char *cmd, int opt, char **argv);
 int cli_parse_jobs(const char *cmd, const char *arg, int *jobs);
 int cli_parse_progress(const char *cmd, const char *arg, progress_mode *mode);
 
-/* Prints "pgcarry: error: <message>" and the --help pointer; returns EXIT_USAGE. */
+/*
+ * Prints "pgcarry: error: <message>" and the --help pointer; returns
+ * EXIT_USAGE.  With --log-format json, one JSON object whose hint is the
+ * pointer.
+ */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Applies --log-format from anywhere on the command line before options are
+ * parsed one by one, so that an error in an option before it is already
+ * reported in the chosen format.  Invalid values are left for the command's
+ * own parsing to report.
+ */
+void cli_early_options(int argc, char **argv);
 
 /*
  * The connection string for --source/--target: the option's value, or the

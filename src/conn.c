@@ -58,48 +58,22 @@ conn_is_conninfo(const char *s)
 #define CONN_NEST_MAX 4
 
 /*
- * Whether conninfo, or a connection string nested in its dbname (libpq
- * takes dbname='host=h password=p' as the name of a database, and the
- * programs it is passed to may read it again), holds a password.  *nested
- * is set when dbname itself looks like a connection string.
+ * Appends to *list (grown, NULL-terminated) every password value that
+ * conninfo holds, and those of the connection strings nested in its dbname
+ * (libpq takes dbname='host=h password=p' as the name of a database, and
+ * the programs it is passed to may read it again).  *nested, when not
+ * NULL, is set when a dbname is itself a valid connection string.
  */
-static bool
-conn_has_password(const char *conninfo, int depth, bool *nested)
-{
-	if (!conninfo || !conn_is_conninfo(conninfo) || depth > CONN_NEST_MAX)
-		return false;
-	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-	if (!opts)
-		return false;
-	bool		has = false;
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-	{
-		if (!o->val || !*o->val)
-			continue;
-		if (strcmp(o->keyword, "password") == 0)
-			has = true;
-		else if (strcmp(o->keyword, "dbname") == 0 && conn_is_conninfo(o->val))
-		{
-			if (nested)
-				*nested = true;
-			if (conn_has_password(o->val, depth + 1, NULL))
-				has = true;
-		}
-	}
-	PQconninfoFree(opts);
-	return has;
-}
-
-/* Appends to *list (NULL-terminated, grown) every password value that
- * conninfo and the connection strings nested in its dbname hold. */
 static void
-conn_collect_passwords(const char *conninfo, int depth, char ***list, int *n)
+conn_collect_passwords(const char *conninfo, int depth, char ***list, int *n, bool *nested)
 {
 	if (!conninfo || !conn_is_conninfo(conninfo) || depth > CONN_NEST_MAX)
 		return;
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
 	if (!opts)
 		return;
+	if (depth > 0 && nested)
+		*nested = true;
 	for (PQconninfoOption *o = opts; o->keyword; o++)
 	{
 		if (!o->val || !*o->val)
@@ -111,9 +85,21 @@ conn_collect_passwords(const char *conninfo, int depth, char ***list, int *n)
 			(*list)[*n] = NULL;
 		}
 		else if (strcmp(o->keyword, "dbname") == 0)
-			conn_collect_passwords(o->val, depth + 1, list, n);
+			conn_collect_passwords(o->val, depth + 1, list, n, nested);
 	}
 	PQconninfoFree(opts);
+}
+
+/* Frees a list from conn_collect_passwords, wiping the passwords. */
+static void
+conn_free_passwords(char **list, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		memset(list[i], 0, strlen(list[i]));
+		free(list[i]);
+	}
+	free(list);
 }
 
 char *
@@ -123,7 +109,7 @@ conn_scrub(const char *text, const char *conninfo)
 		return NULL;
 	char	  **pw = NULL;
 	int			npw = 0;
-	conn_collect_passwords(conninfo, 0, &pw, &npw);
+	conn_collect_passwords(conninfo, 0, &pw, &npw, NULL);
 	char	   *out = xstrdup(text);
 	for (int i = 0; i < npw; i++)
 	{
@@ -139,10 +125,8 @@ conn_scrub(const char *text, const char *conninfo)
 		buf_append(&b, p, strlen(p));
 		free(out);
 		out = buf_steal(&b);
-		memset(pw[i], 0, len);
-		free(pw[i]);
 	}
-	free(pw);
+	conn_free_passwords(pw, npw);
 	return out;
 }
 
@@ -171,7 +155,11 @@ conn_check_arg(const char *conninfo, const char *option, bool from_argv, pgc_err
 	}
 	PQconninfoFree(opts);
 	bool		nested = false;
-	bool		has_password = conn_has_password(conninfo, 0, &nested);
+	char	  **pw = NULL;
+	int			npw = 0;
+	conn_collect_passwords(conninfo, 0, &pw, &npw, &nested);
+	conn_free_passwords(pw, npw);
+	bool		has_password = npw > 0;
 	if (has_password && from_argv)
 	{
 		err_set(err, "%s holds a password, and passwords are not accepted on the command line", option);
@@ -273,6 +261,22 @@ conn_describe(const char *conninfo)
 	free(dbm);
 	PQconninfoFree(opts);
 	return s;
+}
+
+char *
+conn_describe_live(PGconn *conn)
+{
+	const char *host = conn ? PQhost(conn) : NULL;
+	if (!host || !*host)
+		return NULL;
+	const char *port = PQport(conn);
+	const char *db = PQdb(conn);
+	if (!port || !*port)
+		port = "5432";
+	if (host[0] == '/' || host[0] == '@')
+		return db && *db ? xasprintf("on socket \"%s/.s.PGSQL.%s\" (database %s)", host, port, db)
+			: xasprintf("on socket \"%s/.s.PGSQL.%s\"", host, port);
+	return xasprintf("%s:%s%s%s", host, port, db && *db ? "/" : "", db && *db ? db : "");
 }
 
 /* ------------------------------------------------------------------------
@@ -508,6 +512,12 @@ conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *e
 		if (conn && PQstatus(conn) == CONNECTION_OK)
 			break;
 
+		char *live = conn_describe_live(conn);
+		if (live)
+		{
+			free(desc);
+			desc = live;
+		}
 		if (conn && PQconnectionNeedsPassword(conn) && !pw && !prompted
 			&& conn_prompt_password(side, desc) == 0)
 		{
@@ -537,6 +547,12 @@ conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *e
 		return NULL;
 	}
 
+	char *live = conn_describe_live(conn);
+	if (live)
+	{
+		free(desc);
+		desc = live;
+	}
 	if (conn_check_version(PQserverVersion(conn), side, desc, err) != 0)
 	{
 		PQfinish(conn);

@@ -56,6 +56,16 @@ char *conn_scrub(const char *text, const char *conninfo);
 char *conn_describe(const char *conninfo);
 
 /*
+ * The server as libpq actually reached it (or last tried to reach it), after
+ * PQconnectdb*: PQhost, PQport and PQdb, so what a service file, PG*
+ * variables or defaults chose is shown, not what the connection string
+ * said.  "127.0.0.1:5432/db" for TCP, "on socket \"/dir/.s.PGSQL.5432\"
+ * (database db)" for a Unix socket.  NULL when conn is NULL or names no
+ * host; otherwise owned by the caller.
+ */
+char *conn_describe_live(PGconn *conn);
+
+/*
  * Opens a connection.  dbname, when not NULL, replaces the database named in
  * conninfo.  side ("source", "target", "server") names the server in
  * messages.  Returns the connection (close with conn_close), or NULL with

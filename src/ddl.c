@@ -961,7 +961,7 @@ done:
  * --exit-on-error: it tries every entry of its list, and for each one that
  * fails prints "from TOC entry N; ..." followed by the server's error, its
  * DETAIL and HINT lines and "Command was: " with the whole statement, up to
- * its next line of its own.  ddl_restore_failures reads those blocks back,
+ * its next line of its own.  ddl__restore_failures reads those blocks back,
  * entry by entry; an error outside any block (a lost connection, a file it
  * cannot read) is not an object's failure but the whole run's.
  *
@@ -1043,13 +1043,37 @@ ddl_entry_step(const char *line)
 	return DDL_STEP_REST;
 }
 
+/* Where prefix starts in the line at p (len bytes), or NULL.  Under
+ * pg_restore -j, workers' lines may run into each other
+ * ("pg_restore:pg_restore: from TOC entry ..."), so it is looked for
+ * anywhere in the line. */
+static const char *
+ddl_line_find(const char *p, size_t len, const char *prefix)
+{
+	size_t		pl = strlen(prefix);
+	for (const char *q = p; q + pl <= p + len; q++)
+		if (*q == *prefix && strncmp(q, prefix, pl) == 0)
+			return q;
+	return NULL;
+}
+
+/* The next line after the one at p. */
+static const char *
+ddl_next_line(const char *p)
+{
+	p += strcspn(p, "\n");
+	return *p == '\n' ? p + 1 : p;
+}
+
 /*
  * Reads pg_restore --verbose's stderr: each failed entry goes to *fails
- * (its dump ID, what it is, the server's whole message and statement).
- * Returns false when an error is not an entry's (the run itself failed).
+ * (its dump ID, what it is, the server's whole message and statement).  A
+ * failed statement pg_restore did not tie to an entry (lines of parallel
+ * workers mixed beyond reading) goes with dump ID 0.  Returns false when
+ * an error is not a statement's (the run itself failed).
  */
-static bool
-ddl_restore_failures(const char *errout, ddl_failures *fails)
+bool
+ddl__restore_failures(const char *errout, ddl_failures *fails)
 {
 	static const char entry_prefix[] = "pg_restore: from TOC entry ";
 	static const char error_prefix[] = "pg_restore: error: ";
@@ -1059,11 +1083,21 @@ ddl_restore_failures(const char *errout, ddl_failures *fails)
 	while (*p)
 	{
 		size_t		len = strcspn(p, "\n");
-		if (strncmp(p, entry_prefix, sizeof entry_prefix - 1) == 0)
+		const char *hit = ddl_line_find(p, len, entry_prefix);
+		const char *err_hit = hit ? NULL : ddl_line_find(p, len, error_prefix);
+		if (!hit && err_hit && strncmp(err_hit + sizeof error_prefix - 1, query_prefix, sizeof query_prefix - 1) != 0)
+			only_entries = false;
+		if (!hit && !err_hit)
+		{
+			p = ddl_next_line(p);
+			continue;
+		}
+		ddl_toc_entry e = {0};
+		char	   *object;
+		if (hit)
 		{
 			/* "from TOC entry N; classid objid DESC TAG OWNER" */
-			const char *q = p + sizeof entry_prefix - 1;
-			ddl_toc_entry e = {0};
+			const char *q = hit + sizeof entry_prefix - 1;
 			(void) ddl_toc_parse(q, &e);
 			const char *what = ddl_entry_desc(q);
 			const char *eol = p + len;
@@ -1076,47 +1110,52 @@ ddl_restore_failures(const char *errout, ddl_failures *fails)
 				while (owner > what && owner[-1] != ' ')
 					owner--;
 			size_t		wlen = owner > what ? (size_t) (owner - what - 1) : (size_t) (eol - what);
-			char	   *object = xstrndup(what, wlen);
-			p = *eol ? eol + 1 : eol;
-			/* The error line, then every line up to pg_restore's next one. */
-			buf_t		msg = {0};
-			bool		first = true;
-			while (*p)
+			object = xstrndup(what, wlen);
+			p = ddl_next_line(p);
+			/* Lines of other workers may come between the entry's line
+			 * and its error: skip them. */
+			for (int k = 0; k < 8 && *p; k++)
 			{
-				/* Its errors (an entry may fail more than once: its
-				 * CREATE, then its ALTER ... OWNER), each with its lines. */
-				bool		error_line = strncmp(p, error_prefix, sizeof error_prefix - 1) == 0;
-				if ((first && !error_line) || (!error_line && strncmp(p, "pg_restore: ", 12) == 0))
-					break;
 				size_t		l = strcspn(p, "\n");
-				const char *text = p;
-				if (error_line)
-				{
-					text += sizeof error_prefix - 1;
-					if (strncmp(text, query_prefix, sizeof query_prefix - 1) == 0)
-						text += sizeof query_prefix - 1;
-				}
-				if (l > 0)
-					buf_printf(&msg, "%s%.*s", first ? "" : "\n", (int) (l - (size_t) (text - p)), text);
-				first = false;
-				p += l;
-				if (*p == '\n')
-					p++;
+				if (ddl_line_find(p, l, error_prefix) || ddl_line_find(p, l, entry_prefix)
+					|| strncmp(p, "pg_restore:", 11) != 0)
+					break;
+				p = ddl_next_line(p);
 			}
-			while (msg.len > 0 && (msg.data[msg.len - 1] == '\n' || msg.data[msg.len - 1] == ' '))
-				msg.data[--msg.len] = '\0';
-			if (msg.len == 0)
-				buf_puts(&msg, "pg_restore gave no reason");
-			ddl_failure one = {.id = e.id, .classid = e.classid, .objid = e.objid, .object = object,
-			.message = buf_steal(&msg)};
-			ddl_failures_add(fails, &one);
-			continue;
 		}
-		if (strncmp(p, error_prefix, sizeof error_prefix - 1) == 0)
-			only_entries = false;
-		p += len;
-		if (*p == '\n')
-			p++;
+		else
+			object = xstrdup("an object pg_restore did not name");
+		/* Its errors (an entry may fail more than once: its CREATE, then
+		 * its ALTER ... OWNER), each with the lines that follow it, up to
+		 * pg_restore's next line of its own. */
+		buf_t		msg = {0};
+		bool		first = true;
+		while (*p)
+		{
+			size_t		l = strcspn(p, "\n");
+			const char *eh = ddl_line_find(p, l, error_prefix);
+			if ((first && !eh) || ddl_line_find(p, l, entry_prefix)
+				|| (!eh && strncmp(p, "pg_restore:", 11) == 0))
+				break;
+			const char *text = p;
+			if (eh)
+			{
+				text = eh + sizeof error_prefix - 1;
+				if (strncmp(text, query_prefix, sizeof query_prefix - 1) == 0)
+					text += sizeof query_prefix - 1;
+			}
+			if (l > 0)
+				buf_printf(&msg, "%s%.*s", first ? "" : "\n", (int) (l - (size_t) (text - p)), text);
+			first = false;
+			p = ddl_next_line(p);
+		}
+		while (msg.len > 0 && (msg.data[msg.len - 1] == '\n' || msg.data[msg.len - 1] == ' '))
+			msg.data[--msg.len] = '\0';
+		if (msg.len == 0)
+			buf_puts(&msg, "pg_restore gave no reason");
+		ddl_failure one = {.id = e.id, .classid = e.classid, .objid = e.objid, .object = object,
+		.message = buf_steal(&msg)};
+		ddl_failures_add(fails, &one);
 	}
 	return only_entries;
 }
@@ -1132,6 +1171,23 @@ ddl_failure_is_existing(const ddl_failure *f)
 	bool		existing = strstr(first, "already exists") || strstr(first, "multiple primary keys");
 	free(first);
 	return existing;
+}
+
+/* With o->tolerate_existing, drops from f the objects that exist already
+ * (no failure when resuming).  Returns how many. */
+static int
+ddl_failures_drop_existing(const ddl_restore_opts *o, ddl_failures *f)
+{
+	int			dropped = 0;
+	for (int i = 0; o->tolerate_existing && i < f->n; i++)
+		if (ddl_failure_is_existing(&f->items[i]))
+		{
+			free(f->items[i].object);
+			free(f->items[i].message);
+			f->items[i--] = f->items[--f->n];
+			dropped++;
+		}
+	return dropped;
 }
 
 /* What a ddl_restore of the pg_restore parts shares, step after step. */
@@ -1222,7 +1278,8 @@ ddl_restore_step(const ddl_restore_run *run, int step, const int *only, int nonl
 		jobs_arg = xasprintf("--jobs=%d", jobs);
 		argv[n++] = jobs_arg;
 	}
-	if (o->exit_on_error)
+	/* Resuming, an object that exists already must not stop the rest. */
+	if (o->exit_on_error && !o->tolerate_existing)
 		argv[n++] = "--exit-on-error";
 	if (o->no_owner)
 		argv[n++] = "--no-owner";
@@ -1242,7 +1299,7 @@ ddl_restore_step(const ddl_restore_run *run, int step, const int *only, int nonl
 	else if (st != 0)
 	{
 		int			before = fails->n;
-		bool		only_entries = ddl_restore_failures(errout.data, fails);
+		bool		only_entries = ddl__restore_failures(errout.data, fails);
 		if (!only_entries || fails->n == before || cleanup_interrupted())
 		{
 			char	   *lines = ddl_error_lines(errout.data, 12);
@@ -1288,49 +1345,66 @@ ddl_restore_entries(ddl_restore_run *run, ddl_part part, pgc_err *err)
 	int			jobs = o->jobs > 1 ? o->jobs : 1;
 	ddl_failures fails = {0};
 	int			rc = 0;
-	if (part == DDL_PRE_DATA)
-		rc = ddl_restore_step(run, DDL_STEP_ALL, only, nonly, 1, &fails, err);
-	else
-		for (int step = DDL_STEP_INDEXES; step < DDL_NSTEPS && rc == 0; step++)
-		{
-			rc = ddl_restore_step(run, step, only, nonly, step == DDL_STEP_ATTACH ? 1 : jobs, &fails, err);
-			if (o->exit_on_error && fails.n > 0)
-				break;
-		}
-	/* Objects that exist already are no failure when resuming. */
-	for (int i = 0; rc == 0 && o->tolerate_existing && i < fails.n; i++)
-		if (ddl_failure_is_existing(&fails.items[i]))
-		{
-			free(fails.items[i].object);
-			free(fails.items[i].message);
-			fails.items[i--] = fails.items[--fails.n];
-		}
+	int			existing = 0;
+	int			first = part == DDL_PRE_DATA ? DDL_STEP_ALL : DDL_STEP_INDEXES;
+	int			last = part == DDL_PRE_DATA ? DDL_STEP_ALL : DDL_NSTEPS - 1;
+	for (int step = first; step <= last && rc == 0; step++)
+	{
+		rc = ddl_restore_step(run, step, only, nonly, step == DDL_STEP_ATTACH ? 1 : jobs, &fails, err);
+		existing += ddl_failures_drop_existing(o, &fails);
+		if (o->exit_on_error && fails.n > 0)
+			break;
+	}
 	/* Rounds of the failed entries, one at a time, while one succeeds. */
 	while (rc == 0 && !o->exit_on_error && fails.n > 0 && !cleanup_interrupted())
 	{
 		int		   *ids = xcalloc((size_t) fails.n, sizeof *ids);
-		for (int i = 0; i < fails.n; i++)
-			ids[i] = fails.items[i].id;
-		int			nids = fails.n;
+		int			nids = 0;
 		ddl_failures again = {0};
+		/* A failure pg_restore did not tie to an entry cannot be run
+		 * again: it stays as it is. */
+		for (int i = 0; i < fails.n; i++)
+			if (fails.items[i].id > 0)
+				ids[nids++] = fails.items[i].id;
+			else
+			{
+				ddl_failures_add(&again, &fails.items[i]);
+				fails.items[i].object = fails.items[i].message = NULL;
+			}
+		int			kept = again.n;
+		if (nids == 0)
+		{
+			free(ids);
+			ddl_failures_free(&fails);
+			fails = again;
+			break;
+		}
 		log_info("trying again %d object%s that could not be created in database \"%s\"", nids,
 				 nids == 1 ? "" : "s", run->dbname);
-		rc = ddl_restore_step(run, DDL_STEP_ALL, ids, nids, 1,
-							  &again, err);
+		rc = ddl_restore_step(run, DDL_STEP_ALL, ids, nids, 1, &again, err);
 		free(ids);
-		for (int i = 0; rc == 0 && o->tolerate_existing && i < again.n; i++)
-			if (ddl_failure_is_existing(&again.items[i]))
-			{
-				free(again.items[i].object);
-				free(again.items[i].message);
-				again.items[i--] = again.items[--again.n];
-			}
-		bool		progress = again.n < nids;
+		existing += ddl_failures_drop_existing(o, &again);
+		bool		progress = again.n - kept < nids;
+		/* An object that fails again keeps its first message: the retry
+		 * may only meet what its first attempt left (a table created
+		 * before its ALTER ... OWNER failed "already exists"). */
+		for (int i = 0; i < again.n; i++)
+			for (int k = 0; k < fails.n; k++)
+				if (fails.items[k].id == again.items[i].id && fails.items[k].message)
+				{
+					free(again.items[i].message);
+					again.items[i].message = fails.items[k].message;
+					fails.items[k].message = NULL;
+					break;
+				}
 		ddl_failures_free(&fails);
 		fails = again;
 		if (!progress)
 			break;
 	}
+	if (existing > 0)
+		log_info("pg_restore met objects that already exist in database \"%s\" (left as they are)",
+				 run->dbname);
 	if (rc == 0 && fails.n > 0)
 	{
 		if (o->failures && !o->exit_on_error)

@@ -199,6 +199,15 @@ typedef struct ddl_failures
 /* Frees what f holds and leaves it empty. */
 void		ddl_failures_free(ddl_failures *f);
 
+/*
+ * Internal, for unit tests: reads the stderr of pg_restore --verbose and
+ * appends each failed entry to fails (dump ID, OIDs, what it is, the
+ * server's whole message and statement; dump ID 0 for a failed statement
+ * pg_restore did not tie to an entry).  Returns false when an error is not
+ * a statement's (the run itself failed).
+ */
+bool		ddl__restore_failures(const char *errout, ddl_failures *fails);
+
 typedef struct ddl_restore_opts
 {
 	int			jobs;			/* pg_restore -j (post-data only); 0 or 1: one */

@@ -65,6 +65,7 @@ main(int argc, char **argv)
 {
 	cleanup_init();
 	log_setup(LOG_NOTICE, LOG_FORMAT_TEXT);
+	cli_early_options(argc, argv);
 
 	if (argc < 2)
 	{
@@ -72,7 +73,8 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
-	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "-?") == 0
+		|| strcmp(cmd, "help") == 0)
 	{
 		if (strcmp(cmd, "help") == 0 && argc > 2)
 		{

@@ -57,7 +57,9 @@ typedef struct objects_compare_opts
 {
 	bool		no_owner;		/* owners are not compared (the target's
 								 * objects were made by its own user) */
-	bool		no_privileges;	/* privileges are not compared */
+	bool		no_privileges;	/* privileges are not compared, nor are
+								 * default privileges and column grants
+								 * missing on either side */
 	bool		known_kinds_elsewhere;	/* an object missing on one side is
 										 * not reported when its kind is one
 										 * compare's own object list covers

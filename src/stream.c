@@ -3,6 +3,7 @@
  */
 #include "stream.h"
 #include "conn.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -333,6 +334,8 @@ stream_copy(PGconn *src, const char *out_sql, PGconn *dst, const char *in_sql,
 		int			n = PQgetCopyData(src, &buf, 0);
 		if (n > 0)
 		{
+			FAULT_ONCE("copy-drop-row", res->hash.rows == 1 && !(fmt == STREAM_BINARY && n == 2)) { PQfreemem(buf); continue; }
+			FAULT_DO(fault_change_copy_byte("copy-change-byte", buf, (size_t) n, fmt == STREAM_BINARY));
 			stream_msgs_add(&m, buf, (size_t) n);
 			int			put = PQputCopyData(dst, buf, n);
 			PQfreemem(buf);
@@ -616,6 +619,7 @@ stream_lo_run(PGconn *src, PGconn *dst, uint32_t first, uint32_t end, stream_lo_
 				break;
 			}
 		}
+		FAULT_ONCE("skip-large-object", dst != NULL) { (void) lo_close(dst, dfd); continue; }
 		rc = stream_lo_one(src, oid, dst, dfd, sink, arg, chunk, st, &m, err);
 		if (rc == 0 && dst && lo_close(dst, dfd) != 0)
 		{

@@ -5,9 +5,11 @@
 #include "verify.h"
 #include "conn.h"
 #include "util/buf.h"
+#include "util/fault.h"
 #include "util/xalloc.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +104,7 @@ typedef struct verify_entry
 	const char *checksum;		/* "equal", "differs", "-" */
 	verify_status status;
 	char	   *note;
+	json_t	   *keys;			/* rows that differ, by key (compare --json) */
 } verify_entry;
 
 typedef struct verify_count
@@ -147,6 +150,7 @@ verify_report_free(verify_report *r)
 		free(r->e[i].src);
 		free(r->e[i].tgt);
 		free(r->e[i].note);
+		json_decref(r->e[i].keys);
 	}
 	free(r->e);
 	for (int i = 0; i < r->nobjects; i++)
@@ -180,6 +184,7 @@ verify_add(verify_report *r, const char *db, verify_kind kind, const char *kind_
 	e->checksum = checksum ? checksum : "-";
 	e->status = st;
 	e->note = note && *note ? xstrdup(note) : NULL;
+	e->keys = NULL;
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -202,6 +207,7 @@ verify_report_relation(verify_report *r, const char *db, const char *kind, const
 {
 	verify_status st;
 	const char *checksum = "-";
+	FAULT_IF("verify-equal-unchecked", src) tgt = src;
 	if (!src && !tgt)
 		st = VERIFY_FAILED;
 	else if (!tgt)
@@ -553,6 +559,68 @@ verify_report_print(verify_report *r, FILE *out, bool all_objects)
 		free(objs[i]);
 	free(objs);
 	pthread_mutex_unlock(&r->lock);
+	fflush(out);
+	return problems;
+}
+
+/* ------------------------------------------------------------------------
+ * The report as JSON (compare --json)
+ * ------------------------------------------------------------------------ */
+
+void
+verify_report_keys(verify_report *r, const char *db, const char *name, json_t *keys)
+{
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->n && keys; i++)
+		if (r->e[i].kind == VK_TABLE && strcmp(r->e[i].db, db) == 0 && strcmp(r->e[i].name, name) == 0)
+		{
+			json_decref(r->e[i].keys);
+			r->e[i].keys = keys;
+			keys = NULL;
+		}
+	pthread_mutex_unlock(&r->lock);
+	json_decref(keys);
+}
+
+int
+verify_report_print_json(verify_report *r, FILE *out)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->n > 1)
+		qsort(r->e, r->n, sizeof *r->e, verify_entry_cmp);
+	int			problems = 0;
+	json_t	   *list = json_array();
+	for (size_t i = 0; i < r->n; i++)
+	{
+		verify_entry *e = &r->e[i];
+		json_t	   *o = json_object();
+		json_object_set_new(o, "database", json_string(e->db));
+		json_object_set_new(o, "kind", json_string(e->kind == VK_LARGE_OBJECTS ? "large objects"
+												   : verify_kind_text(e)));
+		json_object_set_new(o, "name", json_string(e->name));
+		json_object_set_new(o, "status", json_string(verify_status_text(e->status)));
+		json_object_set_new(o, "source", e->src && strcmp(e->src, "-") != 0 ? json_string(e->src) : json_null());
+		json_object_set_new(o, "target", e->tgt && strcmp(e->tgt, "-") != 0 ? json_string(e->tgt) : json_null());
+		json_object_set_new(o, "checksum", json_string(e->checksum ? e->checksum : "-"));
+		if (e->note)
+			json_object_set_new(o, "note", json_string(e->note));
+		if (e->keys)
+			json_object_set(o, "keys", e->keys);
+		if (verify_is_problem(e->status))
+			problems++;
+		json_array_append_new(list, o);
+	}
+	json_t	   *doc = json_object();
+	json_object_set_new(doc, "equal", json_boolean(problems == 0));
+	json_object_set_new(doc, "mode", json_string(verify_mode_name(r->mode)));
+	json_object_set_new(doc, "problems", json_integer(problems));
+	json_object_set_new(doc, "objects", list);
+	pthread_mutex_unlock(&r->lock);
+	char	   *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (s)
+		fprintf(out, "%s\n", s);
+	free(s);
 	fflush(out);
 	return problems;
 }

@@ -19,6 +19,7 @@
 #define PGCARRY_VERIFY_H
 
 #include <libpq-fe.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -134,5 +135,20 @@ int verify_report_failures(verify_report *r);
  * per database and overall.  Returns the number of problems.
  */
 int verify_report_print(verify_report *r, FILE *out, bool all_objects);
+
+/*
+ * The rows that differ in table name of db, by key (compare_keys_diff's
+ * object); the report takes ownership of keys (NULL is allowed).  Shown by
+ * verify_report_print_json.
+ */
+void verify_report_keys(verify_report *r, const char *db, const char *name, json_t *keys);
+
+/*
+ * Prints the report as one JSON document: {"equal", "mode", "problems",
+ * "objects": [{"database", "kind", "name", "status", "source", "target",
+ * "checksum", "note"?, "keys"?}]}, every object included (docs/copy.md).
+ * Returns the number of problems, as verify_report_print does.
+ */
+int verify_report_print_json(verify_report *r, FILE *out);
 
 #endif

@@ -63,6 +63,7 @@ archive_cli_export_help(void)
 		   "      --part-size MB        tables bigger than this are written in parts of\n"
 		   "                            this size, read and loaded in parallel (default 128)\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
+		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
 		   "\n"
 		   "Each database is read from one snapshot.  The archive's format is described\n"
 		   "in docs/archive-format.md; it can be restored without pgcarry.\n"
@@ -93,9 +94,12 @@ archive_cli_import_help(void)
 		   "                            be created (default: carry every other one, then fail)\n"
 		   "      --verify MODE         full (default: row counts and checksums), count, none\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
+		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
 		   "\n"
 		   "A pgcarry archive is checked file by file before it is loaded, and the loaded\n"
-		   "database is verified against the archive (row counts and checksums).\n"
+		   "database is verified against the archive (row counts and checksums).  A\n"
+		   "database that fails never stops the others; --resume finishes what an\n"
+		   "interrupted import left.\n"
 		   "Exit status 3 when the verification finds a difference.\n"
 		   "\n%s", cli_common_help);
 }
@@ -180,6 +184,7 @@ cmd_export(int argc, char **argv)
 		{"format", required_argument, NULL, ARCHIVE_OPT_FORMAT},
 		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
 		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
+		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
 		{"part-size", required_argument, NULL, ARCHIVE_OPT_PART_SIZE},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
@@ -271,6 +276,7 @@ cmd_import(int argc, char **argv)
 		{"exit-on-error", no_argument, NULL, ARCHIVE_OPT_EXIT_ON_ERROR},
 		{"verify", required_argument, NULL, ARCHIVE_OPT_VERIFY},
 		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
+		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};

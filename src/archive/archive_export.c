@@ -425,6 +425,8 @@ archive_export_run_task(void *task, int worker, void *state, void *ctx)
 		}
 	}
 	int rc;
+	if (t->kind == EXPORT_PART)
+		progress_unit_begin(db->run->prog, db->index, t->qualified, t->est_bytes);
 	if (t->kind == EXPORT_SCHEMA)
 		rc = archive_export_schema(db, &err);
 	else if (t->kind == EXPORT_PART)

@@ -76,6 +76,7 @@ typedef struct import_db
 	int		   *parts_left;		/* per table loaded in parallel parts */
 	bool	   *recorded;		/* per table: its entry is in the report */
 	ddl_failures schema_failures;	/* objects pg_restore could not create */
+	int			pre_data_failures;	/* how many of them in pre-data */
 } import_db;
 
 typedef enum import_kind
@@ -282,6 +283,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	const manifest_table *mt = &db->mdb->tables[t->table];
 	char *full = xasprintf("%s.%s", mt->schema, mt->name);
 	log_set_table(full);
+	progress_unit_begin(db->prog, db->index, full, 0);
 	free(full);
 	if (t->whole && db->resuming)
 	{
@@ -996,7 +998,8 @@ typedef struct import_runner
  * A database with no unfinished mark, met by --resume: an earlier run
  * finished it, or it is not the archive's at all.  When every table of the
  * archive is there, it is checked against the archive like a loaded one
- * (tables, sequences, large objects) and kept; otherwise it is refused.
+ * (tables, sequences, large objects, schema objects) and kept; otherwise
+ * it is refused.
  * Returns EXIT_OK, EXIT_DIFFERENT, or EXIT_FAIL with err set; 1 when the
  * database holds none of the archive's tables (then it is loaded as usual).
  */
@@ -1023,6 +1026,8 @@ archive_import_check_earlier(import_db *db, pgc_err *err)
 				rc = EXIT_FAIL;
 		}
 		if (rc == EXIT_OK && db->verify != VERIFY_NONE && archive_import_verify_rest(db, conn, err) != 0)
+			rc = EXIT_FAIL;
+		if (rc == EXIT_OK && db->verify != VERIFY_NONE && archive_import_verify_schema(db, conn, err) != 0)
 			rc = EXIT_FAIL;
 		if (rc == EXIT_OK && db->ndiff > 0)
 		{
@@ -1116,6 +1121,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		conn_close(coord);
 		coord = NULL;
 		topts.clean = true;
+		topts.clean_why = "--resume: its own unfinished import";
 		topts.resume = false;
 		if (archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
 			goto done;
@@ -1128,11 +1134,15 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	int units = 0;
 	for (int i = 0; i < mdb->ntables; i++)
+	{
 		units += mdb->tables[i].nparts;
+		progress_expect_rows(prog, index, (int64_t) mdb->tables[i].rows);
+	}
 	progress_add_total(prog, index, units, 0);
 	progress_phase(prog, index, "schema");
 	if (schema == 0 && archive_import_restore(&db, DDL_PRE_DATA, err) != 0)
 		goto done;
+	db.pre_data_failures = db.schema_failures.n;
 	progress_phase(prog, index, "data");
 	if (archive_import_tables(&db, coord, err) != 0)
 		goto done;
@@ -1148,10 +1158,19 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	if (archive_import_report_schema_failures(&db) > 0)
 	{
-		err_set(err, "%d schema object%s of database \"%s\" could not be created", db.schema_failures.n,
-				db.schema_failures.n == 1 ? "" : "s", name);
-		err_hint(err, "Each is named above with the server's message.  The database stays marked "
-				 "unfinished (pgcarry.import); fix the cause and import again with --clean.");
+		err_set(err, "could not restore the %s schema of database \"%s\": %d schema object%s could not be "
+				"created", db.pre_data_failures > 0 ? "pre-data" : "post-data", name, db.schema_failures.n,
+				db.schema_failures.n == 1 ? "" : "s");
+		bool role = false;
+		for (int i = 0; i < db.schema_failures.n && !role; i++)
+			role = strstr(db.schema_failures.items[i].message, "ERROR:  role \"") != NULL;
+		if (role)
+			err_hint(err, "A role the archive's objects belong to is missing on the target: import "
+					 "the roles too (--roles), or load without owners (--no-owner).  The database "
+					 "stays marked unfinished; then run the same import with --resume.");
+		else
+			err_hint(err, "Each is named above with the server's message.  The database stays marked "
+					 "unfinished (pgcarry.import); fix the cause and then run the same import with --resume.");
 		goto done;
 	}
 	progress_phase(prog, index, "verifying");
@@ -1159,6 +1178,21 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	if (db.verify != VERIFY_NONE && archive_import_verify_schema(&db, coord, err) != 0)
 		goto done;
+	/* Every table of the manifest was loaded and checked, or kept: one
+	 * that was not is a difference, never a silent omission. */
+	for (int t = 0; t < mdb->ntables; t++)
+		if (!db.recorded[t])
+		{
+			char *disp = archive_import_display(mdb->tables[t].schema, mdb->tables[t].name);
+			char *msg = xasprintf("table %s of the archive was not loaded into database \"%s\"", disp, name);
+			log_report(LOG_ERROR, msg, NULL, NULL);
+			verify_report_failed(run->report, name, "table", disp, "not loaded");
+			archive_import_recorded(&db);
+			db.recorded[t] = true;
+			db.ndiff++;
+			free(msg);
+			free(disp);
+		}
 	if (db.ndiff > 0)
 	{
 		err_set(err, "database \"%s\" differs from the archive: %d difference%s", name, db.ndiff,
@@ -1189,8 +1223,15 @@ done:
 	else if (rc != EXIT_OK)
 	{
 		run->outcome[index] = IMPORT_FAILED;
-		if (!err->set)
+		if (cleanup_interrupted())
+		{
+			/* Whatever the interrupt cancelled, it is the interrupt. */
+			err_clear(err);
 			err_set(err, "import interrupted");
+			err_hint(err, "Run the same import with --resume to finish it.");
+		}
+		else if (!err->set)
+			err_set(err, "import of database \"%s\" failed", name);
 		run->why[index] = xstrdup(err->message);
 		progress_phase(prog, index, "failed");
 	}
@@ -1412,22 +1453,30 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 {
 	umask(077);
 	const char *root = o->input;
+	char *unpacked = NULL;		/* a tar's tree, in the private directory */
 	if (tar)
 	{
 		const char *tmp = cleanup_private_tmpdir(err);
 		if (!tmp)
 			return EXIT_FAIL;
+		/* Apart from the scratch files of the import: every file of the
+		 * archive's tree is checked against the manifest. */
+		if (archive_file_mkdirs(tmp, "archive", err) != 0)
+			return EXIT_FAIL;
+		unpacked = xasprintf("%s/archive", tmp);
 		log_info("unpacking %s", strcmp(o->input, "-") == 0 ? "standard input" : o->input);
-		if (tarstream_extract(o->input, tmp, err) != 0)
+		if (tarstream_extract(o->input, unpacked, err) != 0)
 		{
 			err_hint(err, "Nothing was loaded into the target.");
+			free(unpacked);
 			return EXIT_FAIL;
 		}
-		root = tmp;
+		root = unpacked;
 	}
 	manifest *m = manifest_read(root, err);
 	if (!m)
 	{
+		free(unpacked);
 		if (tar && err->message && strstr(err->message, "has no " MANIFEST_NAME))
 		{
 			err_clear(err);
@@ -1584,5 +1633,6 @@ done:
 	verify_report_free(report);
 	free(chosen);
 	manifest_destroy(m);
+	free(unpacked);
 	return rc;
 }

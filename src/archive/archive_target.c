@@ -123,7 +123,8 @@ archive_target_prepare(const char *target, const char *dbname, const archive_tar
 		if (rc != 0)
 			err_prefix(err, "could not drop database \"%s\" on the target: ", dbname);
 		else
-			log_notice("dropped database \"%s\" on the target (--clean)", dbname);
+			log_notice("dropped database \"%s\" on the target (%s)", dbname,
+					   o->clean_why ? o->clean_why : "--clean");
 		free(sql);
 		free(qdb);
 		exists = false;

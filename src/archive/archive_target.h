@@ -23,6 +23,7 @@
 typedef struct archive_target_opts
 {
 	bool		clean;			/* replace an existing database */
+	const char *clean_why;		/* said when it is dropped; NULL: "--clean" */
 	bool		resume;			/* finish an earlier import (marked) */
 	const char *encoding;		/* for CREATE DATABASE; NULL: server default */
 	const char *lc_collate;

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "commands.h"
 #include "ddl.h"
 #include "stream.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -175,8 +177,86 @@ archive_verify_toc_name(const char *s)
 typedef struct archive_verify_toc_table
 {
 	char	   *header;			/* "Name: N; Type: TABLE; Schema: S; Owner: " */
+	bool		partitioned;	/* holds no rows of its own */
 	bool		matched;
 } archive_verify_toc_table;
+
+/* "Name: N; Type: T; Schema: S; Owner: O" -> "S.N" (type is
+ * "; Type: T; Schema: "); owned by the caller, NULL when it is not one. */
+static char *
+archive_verify_toc_qualified(const char *header, const char *type)
+{
+	const char *h = header + 6;
+	const char *ty = strstr(h, type);
+	if (strncmp(header, "Name: ", 6) != 0 || !ty)
+		return NULL;
+	const char *sc = ty + strlen(type);
+	const char *ow = strstr(sc, "; Owner: ");
+	return xasprintf("%.*s.%.*s", ow ? (int) (ow - sc) : (int) strlen(sc), sc, (int) (ty - h), h);
+}
+
+/* A qualified name as pg_dump writes it in SQL (each part in double quotes
+ * when needed) -> "S.N" unquoted, like the headers; NULL if unreadable. */
+static char *
+archive_verify_sql_name(const char *s, size_t len)
+{
+	buf_t b = {0};
+	const char *p = s, *end = s + len;
+	for (int part = 0; part < 2; part++)
+	{
+		if (p < end && *p == '"')
+		{
+			for (p++; p < end; p++)
+			{
+				if (*p == '"' && !(p + 1 < end && p[1] == '"'))
+					break;
+				buf_putc(&b, *p);
+				if (*p == '"')
+					p++;
+			}
+			p++;
+		}
+		else
+			while (p < end && *p != '.')
+				buf_putc(&b, *p++);
+		if (part == 0)
+		{
+			if (p >= end || *p != '.')
+			{
+				buf_free(&b);
+				return NULL;
+			}
+			buf_putc(&b, *p++);
+		}
+	}
+	return b.data ? buf_steal(&b) : NULL;
+}
+
+/* A partition and its parent, from a TABLE ATTACH entry, both "S.N". */
+typedef struct archive_verify_attach
+{
+	char	   *child;
+	char	   *parent;
+} archive_verify_attach;
+
+/* Whether table "S.N" lies below root (both "S.N") through the attach
+ * list (partitions of partitions included). */
+static bool
+archive_verify_below(const char *table, const char *root, const archive_verify_attach *at, int nat)
+{
+	const char *cur = table;
+	for (int depth = 0; depth < 64 && cur; depth++)
+	{
+		const char *up = NULL;
+		for (int i = 0; i < nat && !up; i++)
+			if (strcmp(at[i].child, cur) == 0)
+				up = at[i].parent;
+		if (up && strcmp(up, root) == 0)
+			return true;
+		cur = up;
+	}
+	return false;
+}
 
 /*
  * The tables the schema dump holds rows for, from pg_dump's own table of
@@ -184,7 +264,10 @@ typedef struct archive_verify_toc_table
  * except partitioned tables (their rows live in their partitions).  The
  * dump has no TABLE DATA entries (it is made without its data section), so
  * the TABLE entries stand for them.  Compares them with the database's
- * tables in the manifest, both ways.  Returns 0 (problems into r), or -1
+ * tables in the manifest, both ways.  A manifest table that is partitioned
+ * in the dump is a tree whose rows load through its root (catalog.h:
+ * their hash differs between clusters): it stands for every partition the
+ * dump's TABLE ATTACH entries place below it.  Returns 0 (problems into r), or -1
  * with err set when pg_restore could not run.
  */
 static int
@@ -209,9 +292,14 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 	}
 	archive_verify_toc_table *toc = NULL;
 	int ntoc = 0;
+	archive_verify_attach *at = NULL;
+	int nat = 0;
 	const char *text = out.data ? out.data : "";
 	static const char head[] = "\n-- Name: ";
 	static const char type[] = "; Type: TABLE; Schema: ";
+	static const char attach_type[] = "; Type: TABLE ATTACH; Schema: ";
+	static const char attach_sql[] = "ALTER TABLE ONLY ";
+	static const char attach_kw[] = " ATTACH PARTITION ";
 	for (const char *p = st == 0 ? strstr(text, head) : NULL; p;)
 	{
 		const char *line = p + 4;	/* "Name: ..." */
@@ -223,12 +311,34 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 		/* The entry's text runs to the next header: a partitioned table's
 		 * CREATE TABLE ends with ")\nPARTITION BY ...". */
 		char *body = xstrndup(eol, next ? (size_t) (next - eol) : strlen(eol));
-		if (strstr(hdr, type) && !strstr(body, "\n)\nPARTITION BY "))
+		const char *a = strstr(hdr, attach_type) ? strstr(body, attach_sql) : NULL;
+		const char *k = a ? strstr(a, attach_kw) : NULL;
+		if (strstr(hdr, type))
 		{
 			toc = xrealloc(toc, sizeof *toc * (size_t) (ntoc + 1));
 			toc[ntoc].header = hdr;
+			toc[ntoc].partitioned = strstr(body, "\n)\nPARTITION BY ") != NULL;
 			toc[ntoc].matched = false;
 			ntoc++;
+		}
+		else if (k)
+		{
+			char *child = archive_verify_toc_qualified(hdr, attach_type);
+			char *parent = archive_verify_sql_name(a + strlen(attach_sql),
+												   (size_t) (k - a - (ptrdiff_t) strlen(attach_sql)));
+			if (child && parent)
+			{
+				at = xrealloc(at, sizeof *at * (size_t) (nat + 1));
+				at[nat].child = child;
+				at[nat].parent = parent;
+				nat++;
+			}
+			else
+			{
+				free(child);
+				free(parent);
+			}
+			free(hdr);
 		}
 		else
 			free(hdr);
@@ -244,6 +354,21 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 		for (int k = 0; k < ntoc && !found; k++)
 			if (!toc[k].matched && strncmp(toc[k].header, want, strlen(want)) == 0)
 				found = toc[k].matched = true;
+		/* A partitioned table: its partitions' rows are in its file. */
+		for (int k = 0; found && k < ntoc; k++)
+			if (toc[k].partitioned && toc[k].matched && strncmp(toc[k].header, want, strlen(want)) == 0)
+			{
+				char *root = archive_verify_toc_qualified(toc[k].header, type);
+				for (int j = 0; root && j < ntoc; j++)
+					if (!toc[j].partitioned && !toc[j].matched)
+					{
+						char *q = archive_verify_toc_qualified(toc[j].header, type);
+						if (q && archive_verify_below(q, root, at, nat))
+							toc[j].matched = true;
+						free(q);
+					}
+				free(root);
+			}
 		if (!found)
 			archive_verify_add(r, db->schema_file,
 							   xasprintf("table %s.%s of the manifest is not in the schema dump of database \"%s\"",
@@ -254,14 +379,9 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 	}
 	for (int k = 0; k < ntoc; k++)
 	{
-		if (!toc[k].matched)
+		if (!toc[k].matched && !toc[k].partitioned)
 		{
-			/* "Name: N; Type: TABLE; Schema: S; Owner: O" -> "S.N" */
-			const char *h = toc[k].header + 6;
-			const char *ty = strstr(h, type);
-			const char *sc = ty + strlen(type);
-			const char *ow = strstr(sc, "; Owner: ");
-			char *name = xasprintf("%.*s.%.*s", ow ? (int) (ow - sc) : (int) strlen(sc), sc, (int) (ty - h), h);
+			char *name = archive_verify_toc_qualified(toc[k].header, type);
 			archive_verify_add(r, db->schema_file,
 							   xasprintf("table %s is in the schema dump of database \"%s\" but not in the "
 										 "manifest", name, db->name));
@@ -270,6 +390,12 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 		free(toc[k].header);
 	}
 	free(toc);
+	for (int i = 0; i < nat; i++)
+	{
+		free(at[i].child);
+		free(at[i].parent);
+	}
+	free(at);
 	buf_free(&out);
 	buf_free(&errout);
 	free(prog);
@@ -514,6 +640,7 @@ cmd_verify_archive(int argc, char **argv)
 
 	pgc_err err = PGC_ERR_INIT;
 	const char *root = path;
+	char *unpacked = NULL;		/* a tar's tree, in the private directory */
 	struct stat st;
 	if (strcmp(path, "-") != 0 && stat(path, &st) != 0)
 	{
@@ -531,13 +658,24 @@ cmd_verify_archive(int argc, char **argv)
 			err_clear(&err);
 			return EXIT_FAIL;
 		}
-		if (tarstream_extract(path, tmp, &err) != 0)
+		/* Apart from any other file of the private directory: every file
+		 * of the archive's tree is checked against the manifest. */
+		unpacked = xasprintf("%s/archive", tmp);
+		if (archive_file_mkdirs(tmp, "archive", &err) != 0)
 		{
 			err_report(&err);
 			err_clear(&err);
+			free(unpacked);
+			return EXIT_FAIL;
+		}
+		if (tarstream_extract(path, unpacked, &err) != 0)
+		{
+			err_report(&err);
+			err_clear(&err);
+			free(unpacked);
 			return EXIT_DIFFERENT;
 		}
-		root = tmp;
+		root = unpacked;
 	}
 	manifest *m = manifest_read(root, &err);
 	if (!m)
@@ -551,6 +689,7 @@ cmd_verify_archive(int argc, char **argv)
 		}
 		err_report(&err);
 		err_clear(&err);
+		free(unpacked);
 		return EXIT_DIFFERENT;
 	}
 	archive_verify_report rep = {0};
@@ -584,5 +723,6 @@ cmd_verify_archive(int argc, char **argv)
 	archive_verify_report_free(&rep);
 	manifest_destroy(m);
 	err_clear(&err);
+	free(unpacked);
 	return rc;
 }

@@ -42,8 +42,9 @@ typedef struct archive_verify_report
  * listed; every table has data files and its row count and checksum are
  * their sum; with ARCHIVE_VERIFY_SCHEMA, each database's tables are the
  * tables its schema dump holds rows for (pg_restore's listing of
- * schema.dump: pg_dump's own table of contents, run from PATH); with ARCHIVE_VERIFY_DATA, each data file's rows
- * are counted and hashed again.  dbname, when not NULL, limits the check to
+ * schema.dump: pg_dump's own table of contents; pg_restore as ddl.h
+ * chooses it); with ARCHIVE_VERIFY_DATA, each data file's rows are
+ * counted and hashed again.  dbname, when not NULL, limits the check to
  * that database (plus the roles file when roles is true).  Problems are
  * appended to report.  Returns 0 when the check ran (look at
  * report->nproblems), -1 with err set when it could not run (I/O errors

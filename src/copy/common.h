@@ -37,7 +37,8 @@ enum
 	{"target", required_argument, NULL, COPY_CLI_OPT_TARGET}, \
 	{"all", no_argument, NULL, COPY_CLI_OPT_ALL}, \
 	{"jobs", required_argument, NULL, COPY_CLI_OPT_JOBS}, \
-	{"progress", required_argument, NULL, COPY_CLI_OPT_PROGRESS}
+	{"progress", required_argument, NULL, COPY_CLI_OPT_PROGRESS}, \
+	{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE}
 
 /* getopt_long's optstring for copy and compare (":" first: see cli.h). */
 #define COPY_CLI_SHORTOPTS ":j:" CLI_COMMON_SHORTOPTS

@@ -11,7 +11,9 @@
  * present on both sides with the same columns, and every populated
  * materialized view, one side per task (big relations in slices of each
  * side's own pages: checksums add up), and the large objects in batches of
- * OIDs; the coordinator compares the sequences.  The report goes to stdout;
+ * OIDs; the coordinator compares the sequences.  The report goes to stdout
+ * (with --json as one JSON document, where a table that differs and has a
+ * primary key lists the keys of its rows that differ: compare_keys.h);
  * exit 3 when anything differs, 1 when something could not be read.
  */
 #include "catalog.h"
@@ -21,6 +23,7 @@
 #include "commands.h"
 #include "conn.h"
 #include "copy/common.h"
+#include "copy/compare_keys.h"
 #include "copy/plan.h"
 #include "progress.h"
 #include "snapshot.h"
@@ -86,6 +89,7 @@ struct cmp_db
 struct cmp_run
 {
 	copy_cli_opts *o;
+	bool		json;			/* --json */
 	bool		same_major;
 	int			versions[2];
 	verify_report *report;
@@ -142,6 +146,9 @@ cmp_help(void)
 		   "      --all                every database of either server but templates\n"
 		   "  -j, --jobs N             tables read at once (default 2)\n"
 		   "      --progress MODE      auto (default), tty, log, json, or none\n"
+		   "      --progress-file FILE JSON progress lines into FILE, not stderr\n"
+		   "      --json               the report as one JSON document on stdout, with the\n"
+		   "                           keys of the rows that differ (tables with a primary key)\n"
 		   "\n"
 		   "Both servers are only read.  The report goes to stdout.\n"
 		   "\n"
@@ -149,14 +156,19 @@ cmp_help(void)
 		   "\n%s", cli_common_help);
 }
 
-/* Parses the command line into o; returns 0, -1 after --help (the command
- * exits with EXIT_OK), or an exit status.  compare has no options of its
- * own: all are those it shares with copy. */
+/* Parses the command line into o and *json; returns 0, -1 after --help
+ * (the command exits with EXIT_OK), or an exit status.  compare's only
+ * option of its own is --json: the others are those it shares with copy. */
 static int
-cmp_parse(int argc, char **argv, copy_cli_opts *o)
+cmp_parse(int argc, char **argv, copy_cli_opts *o, bool *json)
 {
+	enum
+	{
+		CMP_OPT_JSON = COPY_CLI_OPT_FIRST_OWN
+	};
 	static const struct option longopts[] = {
 		COPY_CLI_LONGOPTS,
+		{"json", no_argument, NULL, CMP_OPT_JSON},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -165,7 +177,9 @@ cmp_parse(int argc, char **argv, copy_cli_opts *o)
 	int			rc;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
-		if ((rc = copy_cli_option("compare", o, opt, argv, cmp_help)) != 0)
+		if (opt == CMP_OPT_JSON)
+			*json = true;
+		else if ((rc = copy_cli_option("compare", o, opt, argv, cmp_help)) != 0)
 			return rc;
 	return copy_cli_finish("compare", o, argc, argv);
 }
@@ -211,6 +225,32 @@ cmp_detach(PGconn *conn)
 	err_clear(&e);
 }
 
+/* For --json: the keys of the rows of rel that differ, read under both
+ * snapshots, added to the report.  A failure is a warning: the report
+ * already says the table differs. */
+static void
+cmp_keys(cmp_worker *w, cmp_db *d, cmp_rel *rel)
+{
+	PGconn	   *c[2] = {NULL, NULL};
+	json_t	   *keys = NULL;
+	pgc_err		err = PGC_ERR_INIT;
+	if (cmp_attach(w, d, CMP_SOURCE, &c[0], &err) == 0 && cmp_attach(w, d, CMP_TARGET, &c[1], &err) == 0
+		&& compare_keys_diff(c[0], c[1], rel->t[CMP_SOURCE]->qualified, rel->t[CMP_SOURCE]->columns, &keys,
+							 &err) == 0)
+		verify_report_keys(d->run->report, d->name, rel->t[CMP_SOURCE]->display, keys);
+	else
+	{
+		err_prefix(&err, "could not list the rows that differ in %s: ", rel->t[CMP_SOURCE]->display);
+		log_report(LOG_WARNING, err.message, err.detail, err.hint);
+		copy_pair_recover(&w->pair);
+		c[0] = c[1] = NULL;
+	}
+	for (int s = 0; s < 2; s++)
+		if (c[s])
+			cmp_detach(c[s]);
+	err_clear(&err);
+}
+
 static void
 cmp_do_rel(cmp_worker *w, cmp_task *k)
 {
@@ -222,6 +262,7 @@ cmp_do_rel(cmp_worker *w, cmp_task *k)
 	const char *filter = strcmp(rel->kind, "table") == 0 ? NULL : "true";
 	stream_result res;
 	pgc_err		err = PGC_ERR_INIT;
+	progress_unit_begin(d->run->prog, d->index, t->display, 0);
 	for (int attempt = 0;; attempt++)
 	{
 		PGconn	   *c = NULL;
@@ -247,6 +288,7 @@ cmp_do_rel(cmp_worker *w, cmp_task *k)
 		}
 		err_clear(&err);
 	}
+	progress_unit_end(d->run->prog);
 	pthread_mutex_lock(&d->lock);
 	rowhash_merge(&rel->hash[k->side], &res.hash);
 	pthread_mutex_unlock(&d->lock);
@@ -264,6 +306,8 @@ cmp_do_rel(cmp_worker *w, cmp_task *k)
 	if (st != VERIFY_OK)
 		log_error("%s %s differs: %" PRIu64 " rows on the source, %" PRIu64 " on the target%s", rel->kind,
 				  name, a.rows, b.rows, a.rows == b.rows ? ", checksums differ" : "");
+	if (st == VERIFY_DIFFERENT && d->run->json && strcmp(rel->kind, "table") == 0)
+		cmp_keys(w, d, rel);
 }
 
 static void
@@ -663,13 +707,15 @@ int
 cmd_compare(int argc, char **argv)
 {
 	copy_cli_opts o;
-	int			rc = cmp_parse(argc, argv, &o);
+	bool		json = false;
+	int			rc = cmp_parse(argc, argv, &o, &json);
 	if (rc != 0)
 		return rc < 0 ? EXIT_OK : rc;
 
 	cmp_run		r;
 	memset(&r, 0, sizeof r);
 	r.o = &o;
+	r.json = json;
 	pgc_err		err = PGC_ERR_INIT;
 	catalog_db *dbs = NULL;
 	int			ndbs = 0;
@@ -720,7 +766,8 @@ cmd_compare(int argc, char **argv)
 		log_error("compare interrupted");
 		goto out;
 	}
-	int			problems = verify_report_print(r.report, stdout, log_enabled(LOG_NOTICE));
+	int			problems = json ? verify_report_print_json(r.report, stdout)
+		: verify_report_print(r.report, stdout, log_enabled(LOG_NOTICE));
 	if (verify_report_failures(r.report) > 0)
 		rc = EXIT_FAIL;
 	else

@@ -30,6 +30,12 @@
  *     row-by-row comparison of the old shape with the new in batches of
  *     keys; the result is stored.  start stops at a difference (exit 3);
  *     complete refuses to contract (exit 3).
+ *   sync changes: the sync triggers' audit (expand_plan.h) records every
+ *     row they delete or overwrite in pgcarry_expand.sync_changes with its
+ *     cause; status shows the counts and first keys, complete shows them
+ *     before it contracts and refuses (exit 3) when rows of the new shape
+ *     were removed with no explicit old-version change as cause, unless
+ *     --force.
  *
  * One runner per migration: a session advisory lock, polled for a while (a
  * killed runner's session takes a moment to go away).
@@ -44,6 +50,7 @@
 #include "schema/lockexec.h"
 #include "util/backoff.h"
 #include "util/buf.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -105,7 +112,19 @@ static const char expand_state_ddl[] =
 	"  verify_rows bigint,\n"
 	"  verify_diffs bigint,\n"
 	"  verify_report text\n"
-	")";
+	");\n"
+	/* every row the sync triggers deleted or overwrote (expand_plan.h) */
+	"CREATE TABLE IF NOT EXISTS " EXPAND_PLAN_SCHEMA ".sync_changes (\n"
+	"  id bigserial PRIMARY KEY,\n"
+	"  migration text NOT NULL,\n"
+	"  shape text NOT NULL,\n"
+	"  action text NOT NULL,\n"
+	"  relation text NOT NULL,\n"
+	"  key text,\n"
+	"  cause text,\n"
+	"  at timestamptz NOT NULL DEFAULT now()\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS sync_changes_migration_idx ON " EXPAND_PLAN_SCHEMA ".sync_changes (migration, id)";
 
 static void
 expand_help(const char *verb)
@@ -114,13 +133,15 @@ expand_help(const char *verb)
 		   "\n"
 		   "Usage:\n"
 		   "  pgcarry schema start FILE --target URI [--batch-size N] [--pause D]\n"
-		   "  pgcarry schema complete NAME|FILE --target URI\n"
+		   "  pgcarry schema complete NAME|FILE --target URI [--force]\n"
 		   "  pgcarry schema rollback NAME|FILE --target URI [--force]\n"
 		   "\n"
 		   "start adds the new shape beside the old one, installs sync triggers, backfills\n"
 		   "existing rows in small batches (resumable: run start again after a crash) and\n"
-		   "verifies.  complete verifies again, refuses if any row differs (exit 3), then\n"
-		   "drops the old shape.  rollback removes what start added.\n"
+		   "verifies.  complete verifies again, shows what the sync triggers deleted or\n"
+		   "overwrote, refuses if any row differs or the sync removed data of the new shape\n"
+		   "that no old-version change explains (exit 3), then drops the old shape.\n"
+		   "rollback removes what start added.\n"
 		   "\n"
 		   "Options:\n"
 		   "      --target URI             the database (default: $PGCARRY_TARGET)\n"
@@ -131,7 +152,9 @@ expand_help(const char *verb)
 		   "                               (default: no limit for DDL, half the lock timeout\n"
 		   "                               for a backfill statement)\n"
 		   "      --retry-budget D         how long to keep retrying after lock timeouts (default 1min)\n"
-		   "      --force                  rollback even when rows exist only in the new shape\n"
+		   "      --force                  complete even when the sync removed data of the new\n"
+		   "                               shape that no old-version change explains; rollback\n"
+		   "                               even when rows exist only in the new shape\n"
 		   "\n"
 		   "Durations: 2s, 500ms, 1min; a bare number is seconds.\n"
 		   "The file format is described in docs/expand-contract.md.\n"
@@ -421,6 +444,7 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 		else
 			log_notice("backfill %s: resuming after key %s (%lld of %lld rows done)", label,
 					   last ? last : "(start)", done, total);
+		FAULT_IF("expand-resume-too-far", last && end) { const char *fp[3] = {last, "1000", end}; PGresult *fk = conn_query(r->conn, expand_spec_str(item, "keys_sql", ""), 3, fp, err); if (fk) { free(last); last = xstrdup(PQgetvalue(fk, 0, 0)); PQclear(fk); } }
 		double t0 = expand_now(), tlast = t0;
 		long long done0 = done;
 		int attempt = 0;
@@ -656,6 +680,109 @@ expand_verify_refuse(expand_run *r, expand_verdict *v, const char *what, pgc_err
 	err->exit_status = EXIT_DIFFERENT;
 }
 
+/* ------------------------------------------------------- sync changes */
+
+/*
+ * What the sync triggers deleted or overwrote (pgcarry_expand.sync_changes),
+ * per shape, table and action: rows, rows no explicit change explains, and
+ * the first keys of each.
+ */
+static const char expand_changes_sql[] =
+	"SELECT g.shape, g.relation, g.action, g.n, g.unexplained, "
+	"       (SELECT string_agg(k.key, ', ' ORDER BY k.id) FROM (SELECT s.key, s.id FROM "
+	EXPAND_PLAN_SCHEMA ".sync_changes AS s WHERE s.migration = $1 AND s.shape = g.shape "
+	"         AND s.relation = g.relation AND s.action = g.action ORDER BY s.id LIMIT 5) AS k), "
+	"       (SELECT string_agg(k.key, ', ' ORDER BY k.id) FROM (SELECT s.key, s.id FROM "
+	EXPAND_PLAN_SCHEMA ".sync_changes AS s WHERE s.migration = $1 AND s.shape = g.shape "
+	"         AND s.relation = g.relation AND s.action = g.action AND s.cause IS NULL "
+	"         ORDER BY s.id LIMIT 10) AS k) "
+	"FROM (SELECT shape, relation, action, count(*) AS n, count(*) FILTER (WHERE cause IS NULL) AS unexplained "
+	"      FROM " EXPAND_PLAN_SCHEMA ".sync_changes WHERE migration = $1 GROUP BY 1, 2, 3) AS g "
+	"ORDER BY g.shape DESC, g.relation, g.action";
+
+/*
+ * Reads what the sync of migration name deleted or overwrote: a result of
+ * (shape, relation, action, rows, unexplained, first keys, first
+ * unexplained keys) rows (PQclear it; no rows on a database whose state
+ * predates the bookkeeping), or NULL with err set.
+ */
+static PGresult *
+expand_changes_read(PGconn *conn, const char *name, pgc_err *err)
+{
+	char *exists = conn_query_value(conn, "SELECT to_regclass('" EXPAND_PLAN_SCHEMA ".sync_changes')::text",
+									0, NULL, err);
+	if (err->set)
+		return NULL;
+	const char *p[1] = {name};
+	PGresult *res = conn_query(conn, exists ? expand_changes_sql : "SELECT WHERE false", exists ? 1 : 0,
+							   exists ? p : NULL, err);
+	free(exists);
+	return res;
+}
+
+/* One line per row of expand_changes_read, indented by indent. */
+static void
+expand_changes_print(PGresult *res, const char *indent)
+{
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		long long n = atoll(PQgetvalue(res, i, 3)), u = atoll(PQgetvalue(res, i, 4));
+		printf("%s%s shape %s: %lld row%s %s, %lld without an explicit old-version change (first keys: %s)\n",
+			   indent, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), n, n == 1 ? "" : "s",
+			   PQgetvalue(res, i, 2), u, PQgetvalue(res, i, 5));
+	}
+}
+
+/*
+ * Before contract: shows what the sync deleted or overwrote, and refuses
+ * (exit 3, naming the first keys) when it removed data of the new shape that
+ * no explicit old-version change explains, unless --force.  Returns 0 to go
+ * on, or -1 with err set.
+ */
+static int
+expand_changes_check(expand_run *r, pgc_err *err)
+{
+	PGresult *res = expand_changes_read(r->conn, r->name, err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 0)
+		printf("sync changes of %s: none recorded (the sync deleted or overwrote no row of either shape)\n", r->name);
+	else
+	{
+		printf("sync changes of %s:\n", r->name);
+		expand_changes_print(res, "  ");
+	}
+	fflush(stdout);
+	buf_t d = {0};
+	long long lost = 0;
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		long long u = atoll(PQgetvalue(res, i, 4));
+		if (strcmp(PQgetvalue(res, i, 0), "new") != 0 || u == 0)
+			continue;
+		lost += u;
+		buf_printf(&d, "%s%s: %lld row%s %s, first keys: %s", d.len ? "\n" : "", PQgetvalue(res, i, 1), u,
+				   u == 1 ? "" : "s", PQgetvalue(res, i, 2), PQgetvalue(res, i, 6));
+	}
+	PQclear(res);
+	int rc = 0;
+	if (lost > 0 && !r->force)
+	{
+		err_set(err, "refusing to contract: the sync triggers of \"%s\" removed data of the new shape "
+				"that no old-version change explains", r->name);
+		err_detail(err, "%s", d.data);
+		err_hint(err, "Compare those rows with the application's own records; run complete with --force "
+				 "to contract anyway.");
+		err->exit_status = EXIT_DIFFERENT;
+		rc = -1;
+	}
+	else if (lost > 0)
+		log_warning("contracting with --force although the sync removed %lld row%s of the new shape "
+					"that no old-version change explains", lost, lost == 1 ? "" : "s");
+	buf_free(&d);
+	return rc;
+}
+
 /* ------------------------------------------------------------- verbs */
 
 static int
@@ -720,7 +847,10 @@ expand_start(expand_run *r, const char *file, json_t *spec, const char *checksum
 								   "verify_ok = NULL, verify_rows = NULL, verify_diffs = NULL, verify_report = NULL",
 								   4, ip, err);
 		free(plan_text);
-		if (irc != 0)
+		/* a migration started afresh counts the sync's changes afresh */
+		const char *dp[1] = {r->name};
+		if (irc != 0 || conn_exec_params(r->conn, "DELETE FROM " EXPAND_PLAN_SCHEMA ".sync_changes WHERE migration = $1",
+										 1, dp, err) != 0)
 			goto out;
 		PQclear(row);
 		row = expand_read(r->conn, r->name, err);
@@ -891,6 +1021,8 @@ expand_before_contract(expand_run *r, const char *phase, pgc_err *err)
 		return 0;
 	expand_verdict v;
 	int rc = expand_verify(r, &v, err);
+	if (rc == 0 && v.diffs == 0)
+		rc = expand_changes_check(r, err);
 	if (rc == 0 && v.diffs > 0)
 	{
 		pgc_err e2 = PGC_ERR_INIT;
@@ -1097,8 +1229,8 @@ expand_main(int argc, char **argv)
 		return cli_usage_error(cmd, is_start ? "give the migration file" : "give the migration's name or file");
 	if (optind + 1 < argc)
 		return cli_usage_error(cmd, "unexpected argument \"%s\"", argv[optind + 1]);
-	if (r.force && strcmp(verb, "rollback") != 0)
-		return cli_usage_error(cmd, "--force applies to rollback only");
+	if (r.force && is_start)
+		return cli_usage_error(cmd, "--force applies to complete and rollback only");
 	const char *target = NULL;
 	int rc = cli_resolve_conn(cmd, "--target", target_arg, "PGCARRY_TARGET", true, &target);
 	if (rc != 0)
@@ -1180,6 +1312,13 @@ expand_status_show(PGconn *conn, json_t *json_out, pgc_err *err)
 		long long done = atoll(PQgetvalue(res, i, 2)), total = atoll(PQgetvalue(res, i, 3));
 		int item = atoi(PQgetvalue(res, i, 4)), items = atoi(PQgetvalue(res, i, 5));
 		int verified = !PQgetisnull(res, i, 8);
+		PGresult *ch = expand_changes_read(conn, name, err);
+		if (!ch)
+		{
+			PQclear(res);
+			json_decref(arr);
+			return -1;
+		}
 		if (arr)
 		{
 			json_t *o = json_object();
@@ -1207,6 +1346,20 @@ expand_status_show(PGconn *conn, json_t *json_out, pgc_err *err)
 			}
 			else
 				json_object_set_new(o, "verification", json_null());
+			json_t *cj = json_array();
+			for (int c = 0; c < PQntuples(ch); c++)
+			{
+				json_t *x = json_object();
+				json_object_set_new(x, "shape", json_string(PQgetvalue(ch, c, 0)));
+				json_object_set_new(x, "relation", json_string(PQgetvalue(ch, c, 1)));
+				json_object_set_new(x, "action", json_string(PQgetvalue(ch, c, 2)));
+				json_object_set_new(x, "rows", json_integer(atoll(PQgetvalue(ch, c, 3))));
+				json_object_set_new(x, "unexplained", json_integer(atoll(PQgetvalue(ch, c, 4))));
+				json_object_set_new(x, "first_keys", json_string(PQgetvalue(ch, c, 5)));
+				json_array_append_new(cj, x);
+			}
+			json_object_set_new(o, "sync_changes", cj);
+			PQclear(ch);
 			json_array_append_new(arr, o);
 			continue;
 		}
@@ -1225,6 +1378,14 @@ expand_status_show(PGconn *conn, json_t *json_out, pgc_err *err)
 				   PQgetvalue(res, i, 9)[0] == 't' ? "" : " - not ready");
 		else
 			printf("    not verified yet\n");
+		if (PQntuples(ch) == 0)
+			printf("    sync changes: none\n");
+		else
+		{
+			printf("    sync changes:\n");
+			expand_changes_print(ch, "      ");
+		}
+		PQclear(ch);
 	}
 	PQclear(res);
 	if (arr)

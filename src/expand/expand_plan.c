@@ -20,6 +20,7 @@
 #include "conn.h"
 #include "expand/expand_spec.h"
 #include "util/buf.h"
+#include "util/fault.h"
 #include "util/xalloc.h"
 
 #include <stdarg.h>
@@ -648,41 +649,105 @@ plan_new_column(plan_gen *g, json_t *op, int rename, int *rb, pgc_err *err)
 		err_hint(err, "Change key columns with a plain migration in a maintenance window.");
 		return -1;
 	}
+	/*
+	 * The sync (docs/expand-contract.md, "What each write does to the other
+	 * shape"): a BEFORE trigger sets the column the write did not change
+	 * from the one it changed.  It runs as the application's role.
+	 *
+	 * The audit of what it overwrites: when the sync replaces a non-null
+	 * value of the other column by a different one, the sync trigger says so
+	 * in a transaction-local setting of this operation's own (flag): "new"
+	 * (the old version changed the old column, and the new column held what
+	 * the old one showed), "new unexplained" (the new column held a value
+	 * the old version could not see: the two disagreed), or "old" (the new
+	 * version wrote the new column).  The next write's sync trigger clears
+	 * it.  AFTER UPDATE row triggers, whose WHEN is evaluated right after
+	 * each row is written, record the row in EXPAND_PLAN_SCHEMA.sync_changes
+	 * through a SECURITY DEFINER trigger function with EXECUTE revoked from
+	 * PUBLIC: the application needs no rights on pgcarry's schema, cannot
+	 * call the function nor attach it elsewhere, and so adds a record only
+	 * by a write of this table that the sync really overwrote.  Writes that
+	 * overwrite nothing cost a setting read and the WHEN checks.
+	 */
 	const char *trig = plan_q(g, plan_own(g, "sync"));
 	const char *fn = plan_func(g, "sync");
+	const char *faud = plan_func(g, "audit");
+	const char *taud_n = plan_q(g, plan_own(g, "audit_new")), *taud_x = plan_q(g, plan_own(g, "audit_new_x")),
+		*taud_o = plan_q(g, plan_own(g, "audit_old"));
+	const char *flag = plan_lit(g, plan_fmt(g, "pgcarry.overwrote_%s_%d", g->mig, g->n));
 	/* The expressions see the column under its own name. */
 	const char *to_new = plan_fmt(g, "(SELECT (%s) FROM (SELECT NEW.%s AS %s) AS pgcarry_src)", using, qc, qc);
 	const char *to_old = plan_fmt(g, "(SELECT (%s) FROM (SELECT NEW.%s AS %s) AS pgcarry_src)", back, qn, qc);
+	const char *was_new = plan_fmt(g, "(SELECT (%s) FROM (SELECT OLD.%s AS %s) AS pgcarry_src)", using, qc, qc);
+	const char *guard_on = "current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off'";
 	const char *sql = plan_fmt(g,
 		"ALTER TABLE %s ADD COLUMN %s %s;\n"
 		"CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $pgcarry$\n"
 		"BEGIN\n"
 		"  IF current_setting('" EXPAND_PLAN_GUARD "', true) = 'off' THEN RETURN NEW; END IF;\n"
+		"  IF current_setting(%s, true) <> '' THEN PERFORM set_config(%s, '', true); END IF;\n"
 		"  IF TG_OP = 'INSERT' THEN\n"
 		"    IF NEW.%s IS NULL THEN NEW.%s := %s; ELSE NEW.%s := %s; END IF;\n"
 		"  ELSIF NEW.%s IS DISTINCT FROM OLD.%s AND NEW.%s IS NOT DISTINCT FROM OLD.%s THEN\n"
 		"    NEW.%s := %s;\n"
+		"    IF OLD.%s IS NOT NULL AND NEW.%s IS DISTINCT FROM OLD.%s THEN\n"
+		"      PERFORM set_config(%s, CASE WHEN OLD.%s IS NOT DISTINCT FROM %s THEN 'new'\n"
+		"                                  ELSE 'new unexplained' END, true);\n"
+		"    END IF;\n"
 		"  ELSIF NEW.%s IS DISTINCT FROM OLD.%s AND NEW.%s IS NOT DISTINCT FROM OLD.%s THEN\n"
 		"    NEW.%s := %s;\n"
+		"    IF OLD.%s IS NOT NULL AND NEW.%s IS DISTINCT FROM OLD.%s THEN\n"
+		"      PERFORM set_config(%s, 'old', true);\n"
+		"    END IF;\n"
 		"  END IF;\n"
 		"  RETURN NEW;\n"
 		"END\n"
 		"$pgcarry$;\n"
 		"CREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW\n"
-		"  WHEN (current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off') EXECUTE FUNCTION %s()",
+		"  WHEN (%s) EXECUTE FUNCTION %s();\n"
+		/* TG_ARGV: shape, column, cause ('' for none) */
+		"CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER\n"
+		"  SET search_path = pg_catalog, pg_temp AS $pgcarry$\n"
+		"BEGIN\n"
+		"  INSERT INTO " EXPAND_PLAN_SCHEMA ".sync_changes (migration, shape, action, relation, key, cause)\n"
+		"  VALUES (%s, TG_ARGV[0], 'overwritten', format('%%I.%%I.%%I', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[1]),\n"
+		"          NEW.%s::text, nullif(TG_ARGV[2], ''));\n"
+		"  RETURN NULL;\n"
+		"END\n"
+		"$pgcarry$;\n"
+		"REVOKE ALL ON FUNCTION %s() FROM PUBLIC;\n"
+		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
+		"  WHEN (%s AND current_setting(%s, true) = 'new') EXECUTE FUNCTION %s('new', %s, %s);\n"
+		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
+		"  WHEN (%s AND current_setting(%s, true) = 'new unexplained') EXECUTE FUNCTION %s('new', %s, '');\n"
+		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
+		"  WHEN (%s AND current_setting(%s, true) = 'old') EXECUTE FUNCTION %s('old', %s, %s)",
 		t.qt, qn, type, fn,
+		flag, flag,
 		qn, qn, to_new, qc, to_old,
 		qc, qc, qn, qn, qn, to_new,
+		qn, qn, qn, flag, qn, was_new,
 		qn, qn, qc, qc, qc, to_old,
-		trig, t.qt, fn);
+		qc, qc, qc, flag,
+		trig, t.qt, guard_on, fn,
+		faud, plan_lit(g, g->mig), t.pk, faud,
+		taud_n, t.qt, guard_on, flag, faud, plan_lit(g, newcol),
+		plan_lit(g, plan_fmt(g, "the old version changed %s", col)),
+		taud_x, t.qt, guard_on, flag, faud, plan_lit(g, newcol),
+		taud_o, t.qt, guard_on, flag, faud, plan_lit(g, col),
+		plan_lit(g, plan_fmt(g, "the new version wrote %s", newcol)));
 	plan_step(g, "expand", plan_fmt(g, "add column %s and its sync trigger on %s", qn, t.qt), sql, 0,
 			  NULL, NULL);
+	const char *drop_sync = plan_fmt(g,
+		"DROP TRIGGER IF EXISTS %s ON %s;\nDROP TRIGGER IF EXISTS %s ON %s;\n"
+		"DROP TRIGGER IF EXISTS %s ON %s;\nDROP TRIGGER IF EXISTS %s ON %s;\n"
+		"DROP FUNCTION IF EXISTS %s();\nDROP FUNCTION IF EXISTS %s();\n",
+		trig, t.qt, taud_n, t.qt, taud_x, t.qt, taud_o, t.qt, fn, faud);
 	const char *ck = plan_q(g, plan_own(g, "not_null"));
 	plan_rollback_step(g, plan_fmt(g, "drop column %s and its sync trigger", qn),
-					   plan_fmt(g, "DROP TRIGGER IF EXISTS %s ON %s;\nDROP FUNCTION IF EXISTS %s();\n"
-								"ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;\n"
+					   plan_fmt(g, "%sALTER TABLE %s DROP CONSTRAINT IF EXISTS %s;\n"
 								"ALTER TABLE %s DROP COLUMN IF EXISTS %s",
-								trig, t.qt, fn, t.qt, ck, t.qt, qn), 0, rb);
+								drop_sync, t.qt, ck, t.qt, qn), 0, rb);
 	const char *label = plan_fmt(g, "%s.%s -> %s", t.qt, qc, qn);
 	const char *src_t = plan_fmt(g, "(SELECT (%s) FROM (SELECT t.%s AS %s) AS pgcarry_src)", using, qc, qc);
 	plan_backfill(g, &t, label, plan_fmt(g,
@@ -704,7 +769,7 @@ plan_new_column(plan_gen *g, json_t *op, int rename, int *rb, pgc_err *err)
 		NULL, plan_fmt(g, "SELECT %s, count(%s), count(%s) FROM %s",
 					   plan_lit(g, plan_fmt(g, "non-null values of %s and %s", col, newcol)), qc, qn, t.qt));
 	buf_t b = {0};
-	buf_printf(&b, "DROP TRIGGER %s ON %s;\nDROP FUNCTION %s();\n", trig, t.qt, fn);
+	buf_printf(&b, "%s", drop_sync);
 	if (c.seq)
 		buf_printf(&b, "ALTER SEQUENCE %s OWNED BY %s.%s;\n", c.seq, t.qt, qn);
 	buf_printf(&b, "ALTER TABLE %s DROP COLUMN %s", t.qt, qc);
@@ -793,18 +858,55 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 			   qn, qr, qk);
 	plan_step(g, "expand", plan_fmt(g, "create table %s", qn), plan_keep(g, buf_steal(&b)), 0, NULL, NULL);
 
-	/* expand 2: sync in both directions */
+	/*
+	 * expand 2: sync in both directions, and the audit of what the sync
+	 * removes or overwrites.  The semantics (docs/expand-contract.md, "What
+	 * each write does to the other shape"): a write that says nothing about
+	 * the moved data never removes or overwrites it in the other shape.
+	 *
+	 * old -> new, a row trigger on the old table:
+	 *   INSERT with values: a new row in the new table (the member's first
+	 *     when it has none); INSERT without values: nothing (the new version
+	 *     inserts members that way, and may add their rows in the same
+	 *     statement); either way the old columns then mirror the first row.
+	 *   UPDATE that changes the moved columns: to values, the first row
+	 *     gets them (or is created); to all NULL, the first row goes (an
+	 *     explicit clear), and the old columns show the next one.
+	 *   UPDATE that leaves them as they were: nothing.
+	 * new -> old, statement triggers on the new table (transition tables,
+	 *   so a multi-row statement, COPY or data-modifying CTE is seen whole):
+	 *   each member touched is locked (in key order), then a member that had
+	 *   no row in the new table before the statement but has values in the
+	 *   old columns (the backfill has not reached it) first gets those
+	 *   values as a row of its own; then the old columns mirror the first
+	 *   row (NULLs when none is left).
+	 *
+	 * Audit: every row the sync deletes or overwrites in either shape is
+	 * recorded in EXPAND_PLAN_SCHEMA.sync_changes by row triggers that fire
+	 * only under the guard (that is, for the sync's own writes), with the
+	 * cause the sync trigger set in EXPAND_PLAN_CAUSE for an explicit change
+	 * (NULL when nothing explains it).  The audit function runs with its
+	 * owner's rights, so the application needs no rights on pgcarry's schema.
+	 */
 	const char *fold = plan_func(g, "old_to_new"), *fnew = plan_func(g, "new_to_old");
-	const char *told = plan_q(g, plan_own(g, "old_to_new")), *tnew = plan_q(g, plan_own(g, "new_to_old"));
-	buf_t all_null = {0}, set_new = {0}, new_vals = {0}, to_list = {0}, nulls = {0}, into = {0},
-		set_old = {0}, old_row = {0}, var_row = {0}, declare = {0}, of_list = {0}, m_vals = {0},
-		m_any = {0};
+	const char *told = plan_q(g, plan_own(g, "old_to_new"));
+	const char *tnew_i = plan_q(g, plan_own(g, "new_to_old_ins")), *tnew_u = plan_q(g, plan_own(g, "new_to_old_upd")),
+		*tnew_d = plan_q(g, plan_own(g, "new_to_old_del"));
+	const char *faud = plan_func(g, "audit");
+	const char *taud_nd = plan_q(g, plan_own(g, "audit_new_del")), *taud_nu = plan_q(g, plan_own(g, "audit_new_upd")),
+		*taud_o = plan_q(g, plan_own(g, "audit_old"));
+	const char *guard_off = "current_setting('" EXPAND_PLAN_GUARD "', true) = 'off'";
+	const char *guard_on = "current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off'";
+	buf_t all_null = {0}, new_vals = {0}, to_list = {0}, into = {0}, set_old = {0}, set_new = {0},
+		old_row = {0}, old_vals = {0}, var_row = {0}, declare = {0}, of_list = {0}, m_vals = {0},
+		m_any = {0}, f_row = {0}, f_cols = {0}, set_f = {0}, o_any = {0}, x_new = {0}, x_old = {0};
 	for (size_t i = 0; i < np; i++)
 	{
 		const char *sep = i ? ", " : "";
 		buf_printf(&all_null, "%sNEW.%s IS NULL", i ? " AND " : "", from[i]);
 		buf_printf(&set_new, "%s%s = NEW.%s", sep, to[i], from[i]);
 		buf_printf(&new_vals, "%sNEW.%s", sep, from[i]);
+		buf_printf(&old_vals, "%sOLD.%s", sep, from[i]);
 		buf_printf(&to_list, "%s%s", sep, to[i]);
 		buf_printf(&into, "%sv_%zu", sep, i);
 		buf_printf(&declare, "  v_%zu %s;\n", i, types[i]);
@@ -814,17 +916,51 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		buf_printf(&of_list, "%s%s", sep, from[i]);
 		buf_printf(&m_vals, "%sm.%s", sep, from[i]);
 		buf_printf(&m_any, "%sm.%s IS NOT NULL", i ? " OR " : "", from[i]);
-		buf_printf(&nulls, "v_%zu := NULL; ", i);
+		buf_printf(&o_any, "%sOLD.%s IS NOT NULL", i ? " OR " : "", from[i]);
+		buf_printf(&f_row, "%sf.pgcarry_v%zu", sep, i);
+		buf_printf(&f_cols, "%sx.%s AS pgcarry_v%zu", sep, to[i], i);
+		buf_printf(&set_f, "%s%s = f.pgcarry_v%zu", sep, from[i], i);
+		buf_printf(&x_new, "%sNEW.%s", sep, to[i]);
+		buf_printf(&x_old, "%sOLD.%s", sep, to[i]);
 	}
+	const char *cause_set = "PERFORM set_config('" EXPAND_PLAN_CAUSE "', %s, true);\n";
 	buf_printf(&b,
 		"CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $pgcarry$\n"
 		"DECLARE\n  first_key bigint;\n%s"
 		"BEGIN\n"
 		"  IF current_setting('" EXPAND_PLAN_GUARD "', true) = 'off' THEN RETURN NULL; END IF;\n"
+		"  IF TG_OP = 'UPDATE' THEN\n"
+		"    IF (%s) IS NOT DISTINCT FROM (%s) THEN RETURN NULL; END IF;\n"
+		"  ELSIF %s THEN\n"
+		"    RETURN NULL;\n"
+		"  END IF;\n"
 		"  PERFORM set_config('" EXPAND_PLAN_GUARD "', 'off', true);\n"
 		"  SELECT min(%s) INTO first_key FROM %s WHERE %s = NEW.%s;\n"
-		"  IF %s THEN\n"
+		"  IF TG_OP = 'INSERT' THEN\n"
+		"    IF NOT (%s) THEN\n"
+		"      IF NOT EXISTS (SELECT 1 FROM %s WHERE %s = NEW.%s AND (%s) IS NOT DISTINCT FROM (%s)) THEN\n"
+		"        INSERT INTO %s (%s, %s) VALUES (%s, NEW.%s);\n"
+		"      END IF;\n"
+		"    END IF;\n"
+		"    IF first_key IS NOT NULL AND NOT (%s) THEN\n"
+		"      SELECT %s INTO %s FROM %s WHERE %s = NEW.%s ORDER BY %s LIMIT 1;\n"
+		"      ", fold, declare.data,
+		old_vals.data, new_vals.data, all_null.data,
+		qk, qn, qr, t.pk,
+		all_null.data,
+		qn, qr, t.pk, to_list.data, new_vals.data,
+		qn, to_list.data, qr, new_vals.data, t.pk,
+		all_null.data,
+		to_list.data, into.data, qn, qr, t.pk, qk);
+	buf_printf(&b, cause_set, "'the old version inserted a row that already had rows in the new table'");
+	buf_printf(&b,
+		"      UPDATE %s SET %s WHERE %s = NEW.%s AND (%s) IS DISTINCT FROM (%s);\n"
+		"    END IF;\n"
+		"  ELSIF %s THEN\n"
 		"    IF first_key IS NOT NULL THEN\n"
+		"      ", t.qt, set_old.data, t.pk, t.pk, old_row.data, var_row.data, all_null.data);
+	buf_printf(&b, cause_set, "'the old version cleared the moved columns'");
+	buf_printf(&b,
 		"      DELETE FROM %s WHERE %s = first_key;\n"
 		"      SELECT %s INTO %s FROM %s WHERE %s = NEW.%s ORDER BY %s LIMIT 1;\n"
 		"      IF FOUND THEN UPDATE %s SET %s WHERE %s = NEW.%s; END IF;\n"
@@ -832,51 +968,86 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		"  ELSIF first_key IS NULL THEN\n"
 		"    INSERT INTO %s (%s, %s) VALUES (%s, NEW.%s);\n"
 		"  ELSE\n"
+		"    ", qn, qk,
+		to_list.data, into.data, qn, qr, t.pk, qk,
+		t.qt, set_old.data, t.pk, t.pk,
+		qn, to_list.data, qr, new_vals.data, t.pk);
+	buf_printf(&b, cause_set, "'the old version changed the moved columns'");
+	buf_printf(&b,
 		"    UPDATE %s SET %s WHERE %s = first_key AND (%s) IS DISTINCT FROM (%s);\n"
 		"  END IF;\n"
+		"  PERFORM set_config('" EXPAND_PLAN_CAUSE "', '', true);\n"
 		"  PERFORM set_config('" EXPAND_PLAN_GUARD "', '', true);\n"
 		"  RETURN NULL;\n"
 		"END\n$pgcarry$;\n"
 		"CREATE TRIGGER %s AFTER INSERT OR UPDATE OF %s ON %s FOR EACH ROW\n"
-		"  WHEN (current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off') EXECUTE FUNCTION %s();\n",
-		fold, declare.data,
-		qk, qn, qr, t.pk,
-		all_null.data,
-		qn, qk,
-		to_list.data, into.data, qn, qr, t.pk, qk,
-		t.qt, set_old.data, t.pk, t.pk,
-		qn, to_list.data, qr, new_vals.data, t.pk,
+		"  WHEN (%s) EXECUTE FUNCTION %s();\n",
 		qn, set_new.data, qk, to_list.data, new_vals.data,
-		told, of_list.data, t.qt, fold);
+		told, of_list.data, t.qt, guard_on, fold);
+	FAULT_IF("sync-trigger-delete-row", true) buf_printf(&b, "CREATE SEQUENCE pgcarry_fault_seq;\nCREATE FUNCTION pgcarry_fault_delete() RETURNS trigger LANGUAGE plpgsql AS $f$BEGIN IF nextval('pgcarry_fault_seq') = 1 THEN DELETE FROM %s WHERE %s = NEW.%s; END IF; RETURN NULL; END$f$;\nCREATE TRIGGER zz_pgcarry_fault_delete AFTER INSERT ON %s FOR EACH ROW EXECUTE FUNCTION pgcarry_fault_delete();\n", qn, qr, t.pk, t.qt);
+
+	/* new -> old: the members a statement touched, locked in key order */
+	const char *fresh = plan_fmt(g,
+		"INSERT INTO %s (%s, %s) SELECT %s, m.%s FROM %s AS m WHERE m.%s = ANY (ks) AND (%s)\n"
+		"      AND m.%s IN (SELECT n.%s FROM pgcarry_new AS n)\n"
+		"      AND NOT EXISTS (SELECT 1 FROM %s AS c WHERE c.%s = m.%s\n"
+		"                      AND NOT EXISTS (SELECT 1 FROM pgcarry_new AS n WHERE n.%s = c.%s))",
+		qn, to_list.data, qr, m_vals.data, t.pk, t.qt, t.pk, m_any.data,
+		t.pk, qr,
+		qn, qr, t.pk,
+		qk, qk);
 	buf_printf(&b,
 		"CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $pgcarry$\n"
-		"DECLARE\n  k %s;\n  ks %s[];\n%s"
+		"DECLARE\n  ks %s[];\n"
 		"BEGIN\n"
 		"  IF current_setting('" EXPAND_PLAN_GUARD "', true) = 'off' THEN RETURN NULL; END IF;\n"
-		"  IF TG_OP = 'INSERT' THEN ks := ARRAY[NEW.%s];\n"
-		"  ELSIF TG_OP = 'DELETE' THEN ks := ARRAY[OLD.%s];\n"
-		"  ELSIF NEW.%s IS DISTINCT FROM OLD.%s THEN ks := ARRAY[OLD.%s, NEW.%s];\n"
-		"  ELSE ks := ARRAY[NEW.%s];\n"
+		"  IF TG_OP = 'INSERT' THEN\n"
+		"    SELECT array_agg(DISTINCT n.%s ORDER BY n.%s) INTO ks FROM pgcarry_new AS n;\n"
+		"  ELSIF TG_OP = 'UPDATE' THEN\n"
+		"    SELECT array_agg(DISTINCT r ORDER BY r) INTO ks\n"
+		"      FROM (SELECT o.%s AS r FROM pgcarry_old AS o UNION ALL SELECT n.%s FROM pgcarry_new AS n) AS a;\n"
+		"  ELSE\n"
+		"    SELECT array_agg(DISTINCT o.%s ORDER BY o.%s) INTO ks FROM pgcarry_old AS o;\n"
 		"  END IF;\n"
+		"  IF ks IS NULL THEN RETURN NULL; END IF;\n"
 		"  PERFORM set_config('" EXPAND_PLAN_GUARD "', 'off', true);\n"
-		"  FOREACH k IN ARRAY ks LOOP\n"
-		"    PERFORM 1 FROM %s WHERE %s = k FOR NO KEY UPDATE;\n"
-		"    SELECT %s INTO %s FROM %s WHERE %s = k ORDER BY %s LIMIT 1;\n"
-		"    IF NOT FOUND THEN %sEND IF;\n"
-		"    UPDATE %s SET %s WHERE %s = k AND (%s) IS DISTINCT FROM (%s);\n"
-		"  END LOOP;\n"
+		"  PERFORM 1 FROM %s AS m WHERE m.%s = ANY (ks) ORDER BY m.%s FOR NO KEY UPDATE;\n"
+		"  IF TG_OP = 'INSERT' THEN\n"
+		"    %s;\n"
+		"  ELSIF TG_OP = 'UPDATE' THEN\n"
+		"    %s\n"
+		"      AND NOT EXISTS (SELECT 1 FROM pgcarry_old AS o WHERE o.%s = m.%s);\n"
+		"  END IF;\n"
+		"  ",
+		fnew, t.pk_type,
+		qr, qr,
+		qr, qr,
+		qr, qr,
+		t.qt, t.pk, t.pk,
+		fresh,
+		fresh, qr, t.pk);
+	buf_printf(&b, cause_set, plan_lit(g, plan_fmt(g, "the new version wrote %s", qn)));
+	buf_printf(&b,
+		"  UPDATE %s AS m SET %s\n"
+		"    FROM (SELECT k.k AS pgcarry_k, l.* FROM unnest(ks) AS k (k)\n"
+		"          LEFT JOIN LATERAL (SELECT %s FROM %s AS x WHERE x.%s = k.k ORDER BY x.%s LIMIT 1) AS l ON true) AS f\n"
+		"    WHERE m.%s = f.pgcarry_k AND (%s) IS DISTINCT FROM (%s);\n"
+		"  PERFORM set_config('" EXPAND_PLAN_CAUSE "', '', true);\n"
 		"  PERFORM set_config('" EXPAND_PLAN_GUARD "', '', true);\n"
 		"  RETURN NULL;\n"
 		"END\n$pgcarry$;\n"
-		"CREATE TRIGGER %s AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW\n"
-		"  WHEN (current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off') EXECUTE FUNCTION %s()",
-		fnew, t.pk_type, t.pk_type, declare.data,
-		qr, qr, qr, qr, qr, qr, qr,
-		t.qt, t.pk,
-		to_list.data, into.data, qn, qr, qk,
-		nulls.data,
-		t.qt, set_old.data, t.pk, old_row.data, var_row.data,
-		tnew, qn, fnew);
+		"CREATE TRIGGER %s AFTER INSERT ON %s REFERENCING NEW TABLE AS pgcarry_new\n"
+		"  FOR EACH STATEMENT WHEN (%s) EXECUTE FUNCTION %s();\n"
+		"CREATE TRIGGER %s AFTER UPDATE ON %s REFERENCING OLD TABLE AS pgcarry_old NEW TABLE AS pgcarry_new\n"
+		"  FOR EACH STATEMENT WHEN (%s) EXECUTE FUNCTION %s();\n"
+		"CREATE TRIGGER %s AFTER DELETE ON %s REFERENCING OLD TABLE AS pgcarry_old\n"
+		"  FOR EACH STATEMENT WHEN (%s) EXECUTE FUNCTION %s()",
+		t.qt, set_f.data,
+		f_cols.data, qn, qr, qk,
+		t.pk, old_row.data, f_row.data,
+		tnew_i, qn, guard_on, fnew,
+		tnew_u, qn, guard_on, fnew,
+		tnew_d, qn, guard_on, fnew);
 	const char *fdel = plan_func(g, "delete"), *tdel = plan_q(g, plan_own(g, "delete"));
 	int cascade = strcmp(od, "cascade") == 0;
 	if (cascade)
@@ -884,22 +1055,55 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 			";\nCREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $pgcarry$\n"
 			"BEGIN\n"
 			"  PERFORM set_config('" EXPAND_PLAN_GUARD "', 'off', true);\n"
+			"  PERFORM set_config('" EXPAND_PLAN_CAUSE "', 'a row of the old table was deleted', true);\n"
 			"  DELETE FROM %s WHERE %s = OLD.%s;\n"
+			"  PERFORM set_config('" EXPAND_PLAN_CAUSE "', '', true);\n"
 			"  PERFORM set_config('" EXPAND_PLAN_GUARD "', '', true);\n"
 			"  RETURN NULL;\n"
 			"END\n$pgcarry$;\n"
 			"CREATE TRIGGER %s AFTER DELETE ON %s FOR EACH ROW\n"
-			"  WHEN (current_setting('" EXPAND_PLAN_GUARD "', true) IS DISTINCT FROM 'off') EXECUTE FUNCTION %s()",
-			fdel, qn, qr, t.pk, tdel, t.qt, fdel);
+			"  WHEN (%s) EXECUTE FUNCTION %s()",
+			fdel, qn, qr, t.pk, tdel, t.qt, guard_on, fdel);
+	/* the audit: TG_ARGV is the shape and the key column */
+	buf_printf(&b,
+		";\nCREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER\n"
+		"  SET search_path = pg_catalog, pg_temp AS $pgcarry$\n"
+		"BEGIN\n"
+		"  INSERT INTO " EXPAND_PLAN_SCHEMA ".sync_changes (migration, shape, action, relation, key, cause)\n"
+		"  VALUES (%s, TG_ARGV[0], CASE TG_OP WHEN 'DELETE' THEN 'deleted' ELSE 'overwritten' END,\n"
+		"          format('%%I.%%I', TG_TABLE_SCHEMA, TG_TABLE_NAME), to_jsonb(OLD) ->> TG_ARGV[1],\n"
+		"          nullif(current_setting('" EXPAND_PLAN_CAUSE "', true), ''));\n"
+		"  RETURN NULL;\n"
+		"END\n$pgcarry$;\n"
+		"CREATE TRIGGER %s AFTER DELETE ON %s FOR EACH ROW\n"
+		"  WHEN (%s) EXECUTE FUNCTION %s('new', %s);\n"
+		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
+		"  WHEN (%s AND (%s) IS DISTINCT FROM (%s)) EXECUTE FUNCTION %s('new', %s);\n"
+		"CREATE TRIGGER %s AFTER UPDATE OF %s ON %s FOR EACH ROW\n"
+		"  WHEN (%s AND (%s) AND (%s) IS DISTINCT FROM (%s)) EXECUTE FUNCTION %s('old', %s)",
+		faud, plan_lit(g, g->mig),
+		taud_nd, qn, guard_off, faud, plan_lit(g, key),
+		taud_nu, qn, guard_off, x_old.data, x_new.data, faud, plan_lit(g, key),
+		taud_o, of_list.data, t.qt, guard_off, o_any.data, old_vals.data, new_vals.data, faud, plan_lit(g, t.pk_name));
 	char *fn_sql = buf_steal(&b);
 	plan_locks(plan_step(g, "expand", plan_fmt(g, "install sync triggers on %s and %s", t.qt, qn),
 						 plan_keep(g, fn_sql), 0, NULL, NULL),
 			   "SHARE ROW EXCLUSIVE", t.qt, qn);
+	/* what contract and rollback drop of the sync */
+	buf_t drop = {0};
+	buf_printf(&drop, "DROP TRIGGER IF EXISTS %s ON %s;\nDROP TRIGGER IF EXISTS %s ON %s;\n", told, t.qt, taud_o, t.qt);
+	if (cascade)
+		buf_printf(&drop, "DROP TRIGGER IF EXISTS %s ON %s;\n", tdel, t.qt);
+	const char *drop_old = plan_keep(g, buf_steal(&drop));
+	buf_printf(&drop, "DROP TRIGGER IF EXISTS %s ON %s;\nDROP TRIGGER IF EXISTS %s ON %s;\n"
+			   "DROP TRIGGER IF EXISTS %s ON %s;\nDROP TRIGGER IF EXISTS %s ON %s;\nDROP TRIGGER IF EXISTS %s ON %s;\n",
+			   tnew_i, qn, tnew_u, qn, tnew_d, qn, taud_nd, qn, taud_nu, qn);
+	const char *drop_new = plan_keep(g, buf_steal(&drop));
+	const char *drop_fn = plan_fmt(g, "DROP FUNCTION IF EXISTS %s();\nDROP FUNCTION IF EXISTS %s();\n"
+								   "DROP FUNCTION IF EXISTS %s();\nDROP FUNCTION IF EXISTS %s()",
+								   fold, fnew, fdel, faud);
 	plan_locks(plan_rollback_step(g, plan_fmt(g, "drop the sync triggers and table %s", qn),
-					   plan_fmt(g, "DROP TRIGGER IF EXISTS %s ON %s;\nDROP TRIGGER IF EXISTS %s ON %s;\n"
-								"DROP TABLE IF EXISTS %s;\nDROP FUNCTION IF EXISTS %s();\n"
-								"DROP FUNCTION IF EXISTS %s();\nDROP FUNCTION IF EXISTS %s()",
-								told, t.qt, tdel, t.qt, qn, fold, fnew, fdel), 0, rb),
+					   plan_fmt(g, "%sDROP TABLE IF EXISTS %s;\n%s", drop_old, qn, drop_fn), 0, rb),
 			   "ACCESS EXCLUSIVE", t.qt, qn);
 
 	/* backfill: members with a cat and no row in the new table yet */
@@ -929,12 +1133,9 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		buf_printf(&c_vals, "%sf.%s", i ? ", " : "", to[i]);
 		buf_printf(&c_row, "%squote_nullable(f.%s)", i ? " || ', ' || " : "", to[i]);
 	}
-	buf_t mq = {0}, d_vals = {0};
+	buf_t mq = {0};
 	for (size_t i = 0; i < np; i++)
-	{
 		buf_printf(&mq, "%squote_nullable(m.%s)", i ? " || ', ' || " : "", from[i]);
-		buf_printf(&d_vals, "%sd.%s", i ? ", " : "", to[i]);
-	}
 	/*
 	 * One batch of old keys against the same range of references in the new
 	 * table: set-based (range scans and hash joins), one statement, so one
@@ -951,23 +1152,18 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		"c AS (SELECT x.%s AS pgcarry_k%s, row_number() OVER (PARTITION BY x.%s ORDER BY x.%s) AS pgcarry_rn, "
 		"      count(*) OVER (PARTITION BY x.%s) AS pgcarry_n FROM %s AS x "
 		"      WHERE ($1::text IS NULL OR x.%s > ($1::text)::%s) AND x.%s <= ($2::text)::%s), "
-		"f AS (SELECT * FROM c WHERE pgcarry_rn = 1), "
-		"d AS (SELECT d.pgcarry_k, count(*) AS pgcarry_dup FROM c AS d JOIN m ON m.pgcarry_k = d.pgcarry_k "
-		"      WHERE (%s) IS NOT DISTINCT FROM (%s) GROUP BY d.pgcarry_k) "
+		"f AS (SELECT * FROM c WHERE pgcarry_rn = 1) "
 		"SELECT m.pgcarry_k::text, CASE "
 		"WHEN f.pgcarry_k IS NULL THEN 'has (' || %s || ') but no row in ' || %s "
 		"WHEN NOT (%s) THEN 'has no values but ' || f.pgcarry_n || ' row(s) in ' || %s "
-		"WHEN coalesce(dd.pgcarry_dup, 0) > 1 THEN 'its row appears ' || dd.pgcarry_dup || ' times in ' || %s "
 		"ELSE 'has (' || %s || ') but ' || %s || ' has (' || %s || ')' END "
-		"FROM m LEFT JOIN f ON f.pgcarry_k = m.pgcarry_k LEFT JOIN d AS dd ON dd.pgcarry_k = m.pgcarry_k "
-		"WHERE ((%s) AND (f.pgcarry_k IS NULL OR (%s) IS DISTINCT FROM (%s) OR coalesce(dd.pgcarry_dup, 0) > 1)) "
+		"FROM m LEFT JOIN f ON f.pgcarry_k = m.pgcarry_k "
+		"WHERE ((%s) AND (f.pgcarry_k IS NULL OR (%s) IS DISTINCT FROM (%s))) "
 		"OR (NOT (%s) AND f.pgcarry_k IS NOT NULL)",
 		t.pk, m_cols.data, t.qt, plan_range(g, &t, "m"),
 		qr, x_cols.data, qr, qk, qr, qn, qr, t.pk_type, qr, t.pk_type,
-		m_vals.data, d_vals.data,
 		mq.data, plan_lit(g, qn),
 		m_any.data, plan_lit(g, qn),
-		plan_lit(g, qn),
 		mq.data, plan_lit(g, qn), c_row.data,
 		m_any.data, m_vals.data, c_vals.data,
 		m_any.data);
@@ -987,20 +1183,17 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		qn, qk, qk, qn, qr, qr)));
 
 	/* contract: the old columns go, with the triggers */
-	buf_printf(&b, "DROP TRIGGER %s ON %s;\nDROP TRIGGER %s ON %s;\nDROP FUNCTION %s();\nDROP FUNCTION %s();\n",
-			   told, t.qt, tnew, qn, fold, fnew);
-	if (cascade)
-		buf_printf(&b, "DROP TRIGGER %s ON %s;\nDROP FUNCTION %s();\n", tdel, t.qt, fdel);
-	buf_printf(&b, "ALTER TABLE %s", t.qt);
+	buf_printf(&b, "%s%s%s;\nALTER TABLE %s", drop_old, drop_new, drop_fn, t.qt);
 	for (size_t i = 0; i < np; i++)
 		buf_printf(&b, "%s DROP COLUMN %s", i ? "," : "", from[i]);
 	plan_locks(plan_step(g, "contract", plan_fmt(g, "drop the sync triggers and the moved columns of %s", t.qt),
 						 plan_keep(g, buf_steal(&b)), 0, NULL, NULL),
 			   "ACCESS EXCLUSIVE", t.qt, qn);
 	buf_free(&all_null); buf_free(&set_new); buf_free(&new_vals); buf_free(&to_list);
-	buf_free(&nulls); buf_free(&into); buf_free(&set_old); buf_free(&old_row); buf_free(&var_row);
-	buf_free(&declare); buf_free(&of_list); buf_free(&m_vals); buf_free(&m_any);
-	buf_free(&c_vals); buf_free(&c_row); buf_free(&mq); buf_free(&d_vals);
+	buf_free(&into); buf_free(&set_old); buf_free(&old_row); buf_free(&var_row); buf_free(&old_vals);
+	buf_free(&declare); buf_free(&of_list); buf_free(&m_vals); buf_free(&m_any); buf_free(&f_row);
+	buf_free(&f_cols); buf_free(&set_f); buf_free(&o_any); buf_free(&x_new); buf_free(&x_old);
+	buf_free(&c_vals); buf_free(&c_row); buf_free(&mq);
 	return 0;
 }
 

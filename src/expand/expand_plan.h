@@ -33,6 +33,14 @@
 /* The transaction-local setting that turns pgcarry's sync triggers off. */
 #define EXPAND_PLAN_GUARD "pgcarry.expand_sync"
 
+/*
+ * The transaction-local setting in which a sync trigger names the explicit
+ * change that makes it delete or overwrite a row of the other shape (empty
+ * when none does); the audit triggers record it in EXPAND_PLAN_SCHEMA
+ * .sync_changes with the row's key.
+ */
+#define EXPAND_PLAN_CAUSE "pgcarry.expand_cause"
+
 /* The schema pgcarry keeps its state and sync functions in. */
 #define EXPAND_PLAN_SCHEMA "pgcarry_expand"
 

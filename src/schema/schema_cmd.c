@@ -410,7 +410,7 @@ schema_status(const schema_args *a, PGconn *conn)
 	for (size_t i = 0; i < h.n; i++)
 		if (!version || migfile_compare_versions(h.rows[i].version, version) > 0)
 			version = h.rows[i].version;
-	char *desc = conn_describe(a->target);
+	char *desc = conn_describe_live(conn);
 
 	json_t *root = a->json ? json_object() : NULL;
 	json_t *list = a->json ? json_array() : NULL;
@@ -797,7 +797,8 @@ schema_verb_known(const char *v)
 int
 cmd_schema(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
+		|| strcmp(argv[1], "-?") == 0)
 	{
 		if (argc < 2)
 		{

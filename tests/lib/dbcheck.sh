@@ -6,16 +6,30 @@
 #
 #   dbcheck_compare SRC TGT DB      data: every table (relkind r, partitions
 #                                   included, each read with ONLY), populated
-#                                   materialized views, sequences, large
-#                                   objects.  Prints one line per difference
-#                                   on stdout, a summary on stderr; returns 0
-#                                   when equal, 1 when anything differs.
+#                                   materialized views, sequences (last_value
+#                                   and is_called), large objects; then the
+#                                   schema (dbcheck_schema_diff), always.
+#                                   Prints one line per difference on stdout
+#                                   (and the schema diff), a summary on
+#                                   stderr; returns 0 when equal, 1 when
+#                                   anything differs or any psql or pg_dump
+#                                   run fails.
 #   dbcheck_compare_all SRC TGT DB...  dbcheck_compare for each database;
 #                                   returns 1 when any differs.
 #   dbcheck_schema_diff SRC TGT DB  pg_dump --schema-only --create of both
 #                                   sides, diffed; only the header lines
 #                                   (versions, \restrict keys) are removed.
 #                                   Prints the diff; returns 0 or 1.
+#   dbcheck_roles SRC TGT           the roles of both clusters (all but the
+#                                   pg_* roles): attributes, memberships
+#                                   (with admin option), settings (global and
+#                                   per database), comments, and passwords:
+#                                   the stored hashes compared where both
+#                                   sides have one, and a password on one
+#                                   side only is a difference.  The bootstrap
+#                                   superuser's password (each test server
+#                                   has its own) is left out.  Prints one
+#                                   line per difference; returns 0 or 1.
 #
 # DBCHECK_WHOLE_TREES, when set, names partitioned tables (space-separated,
 # as schema.name) whose rows are compared as one whole tree instead of
@@ -123,6 +137,17 @@ _dbcheck_large_objects() {
 
 # dbcheck_compare SRC TGT DB: see the top of this file.
 dbcheck_compare() {
+	local rc=0
+	_dbcheck_data "$@" || rc=1
+	# Both databases exist (or the data check said which does not).
+	if [ "$rc" = 0 ] || { _dbcheck_db_exists "$1" "$3" && _dbcheck_db_exists "$2" "$3"; }; then
+		dbcheck_schema_diff "$@" || rc=1
+	fi
+	return "$rc"
+}
+
+# _dbcheck_data SRC TGT DB: the data part of dbcheck_compare.
+_dbcheck_data() {
 	local src=$1 tgt=$2 db=$3
 	local diffs=0 tmp
 	local p="dbcheck: $db:"
@@ -195,9 +220,11 @@ dbcheck_compare() {
 
 	# Large objects.
 	_dbcheck_large_objects "$src" "$db" >"$tmp/lo.src" &
-	local bg_lo=$!
-	_dbcheck_large_objects "$tgt" "$db" >"$tmp/lo.tgt"
-	wait "$bg_lo"
+	local bg_lo=$! st_lo=0
+	_dbcheck_large_objects "$tgt" "$db" >"$tmp/lo.tgt" ||
+		{ echo "$p reading the large objects of the target ($tgt) failed"; diffs=$((diffs + 1)); }
+	wait "$bg_lo" || st_lo=$?
+	[ "$st_lo" = 0 ] || { echo "$p reading the large objects of the source ($src) failed"; diffs=$((diffs + 1)); }
 	local nlo_s nlo_t
 	nlo_s=$(grep -c . "$tmp/lo.src")
 	nlo_t=$(grep -c . "$tmp/lo.tgt")
@@ -214,11 +241,17 @@ dbcheck_compare() {
 	done < <(diff "$tmp/lo.src" "$tmp/lo.tgt")
 
 	rm -rf "$tmp"
-	if [ "$diffs" -gt 0 ]; then
-		echo "# dbcheck: $db: $diffs difference(s) between $src and $tgt" >&2
+	_dbcheck_verdict "$db" "$diffs" "$src" "$tgt" "$nrel relations and $nlo_s large objects"
+}
+
+# _dbcheck_verdict WHAT DIFFS SRC TGT EQUAL: the summary line on stderr
+# ("N difference(s)", or "EQUAL equal"); returns 1 when DIFFS > 0.
+_dbcheck_verdict() {
+	if [ "$2" -gt 0 ]; then
+		echo "# dbcheck: $1: $2 difference(s) between $3 and $4" >&2
 		return 1
 	fi
-	echo "# dbcheck: $db: $nrel relations and $nlo_s large objects equal on $src and $tgt" >&2
+	echo "# dbcheck: $1: $5 equal on $3 and $4" >&2
 	return 0
 }
 
@@ -276,4 +309,76 @@ dbcheck_schema_diff() {
 	fi
 	rm -rf "$tmp"
 	return "$rc"
+}
+
+# _dbcheck_role_lines SERVER: one line per fact about the cluster's roles
+# (all but pg_*), sorted; passwords as "password <role> <hash>" lines.
+_dbcheck_role_lines() {
+	_dbcheck_psql "$1" postgres -c "
+		SELECT 'role ' || quote_ident(rolname) || ' super=' || rolsuper || ' inherit=' || rolinherit
+		       || ' createrole=' || rolcreaterole || ' createdb=' || rolcreatedb
+		       || ' login=' || rolcanlogin || ' replication=' || rolreplication
+		       || ' bypassrls=' || rolbypassrls || ' connlimit=' || rolconnlimit
+		       || ' validuntil=' || coalesce(rolvaliduntil::text, '-')
+		FROM pg_authid WHERE rolname !~ '^pg_'
+		UNION ALL
+		SELECT 'comment ' || quote_ident(rolname) || ' ' || quote_literal(shobj_description(oid, 'pg_authid'))
+		FROM pg_authid WHERE rolname !~ '^pg_' AND shobj_description(oid, 'pg_authid') IS NOT NULL
+		UNION ALL
+		SELECT 'member ' || quote_ident(m.rolname) || ' of ' || quote_ident(r.rolname)
+		       || ' admin=' || a.admin_option
+		FROM pg_auth_members a JOIN pg_authid r ON r.oid = a.roleid JOIN pg_authid m ON m.oid = a.member
+		WHERE m.rolname !~ '^pg_'
+		UNION ALL
+		SELECT 'setting ' || coalesce(quote_ident(r.rolname), '(every role)')
+		       || ' in ' || coalesce(quote_ident(d.datname), '(every database)') || ' ' || c.cfg
+		FROM pg_db_role_setting s
+		LEFT JOIN pg_authid r ON r.oid = s.setrole
+		LEFT JOIN pg_database d ON d.oid = s.setdatabase
+		CROSS JOIN LATERAL unnest(s.setconfig) c(cfg)
+		WHERE s.setrole <> 0 AND r.rolname !~ '^pg_'
+		UNION ALL
+		SELECT 'password ' || quote_ident(rolname) || E'\\t' || rolpassword
+		FROM pg_authid WHERE rolname !~ '^pg_' AND rolpassword IS NOT NULL AND oid <> 10" | LC_ALL=C sort
+	return "${PIPESTATUS[0]}"
+}
+
+# dbcheck_roles SRC TGT: see the top of this file.
+dbcheck_roles() {
+	local src=$1 tgt=$2 tmp diffs=0 line role
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/dbcheck.XXXXXX")
+	if ! _dbcheck_role_lines "$src" >"$tmp/src" || ! _dbcheck_role_lines "$tgt" >"$tmp/tgt"; then
+		echo "dbcheck: roles: reading the roles failed"
+		rm -rf "$tmp"
+		return 1
+	fi
+	# Passwords: the hashes where both sides have one, presence otherwise.
+	grep '^password ' "$tmp/src" | cut -f1 | cut -d' ' -f2- >"$tmp/pw.src"
+	grep '^password ' "$tmp/tgt" | cut -f1 | cut -d' ' -f2- >"$tmp/pw.tgt"
+	while IFS= read -r line; do
+		case $line in
+		"< password "*)
+			role=${line#< password }; role=${role%%$'\t'*}
+			if grep -qxF -- "$role" "$tmp/pw.tgt"; then
+				echo "dbcheck: roles: the password of role $role differs"
+			else
+				echo "dbcheck: roles: role $role has a password on the source only"
+			fi
+			diffs=$((diffs + 1))
+			;;
+		"> password "*)
+			role=${line#> password }; role=${role%%$'\t'*}
+			if ! grep -qxF -- "$role" "$tmp/pw.src"; then
+				echo "dbcheck: roles: role $role has a password on the target only"
+				diffs=$((diffs + 1))
+			fi
+			;;
+		"< "*) echo "dbcheck: roles: source only: ${line#< }"; diffs=$((diffs + 1)) ;;
+		"> "*) echo "dbcheck: roles: target only: ${line#> }"; diffs=$((diffs + 1)) ;;
+		esac
+	done < <(diff "$tmp/src" "$tmp/tgt")
+	local nroles
+	nroles=$(grep -c '^role ' "$tmp/src")
+	rm -rf "$tmp"
+	_dbcheck_verdict roles "$diffs" "$src" "$tgt" "$nroles roles"
 }

@@ -75,13 +75,17 @@ like() {
 	fi
 }
 
+# unlike TEXT REGEX NAME: passes only when grep ran and found no match (a
+# regex grep cannot use fails the test instead of passing it).
 unlike() {
-	if printf '%s' "$1" | grep -Eq -- "$2"; then
+	local st=0
+	printf '%s' "$1" | grep -Eq -- "$2" || st=$?
+	if [ "$st" = 1 ]; then ok 0 "$3"; else
 		ok 1 "$3"
 		diag "text:  '$(printf '%s' "$1" | head -c 2000)'"
-		diag "unwanted: /$2/"
+		if [ "$st" = 0 ]; then diag "unwanted: /$2/"; else diag "grep failed (status $st) on /$2/"; fi
 		return 1
-	else ok 0 "$3"; fi
+	fi
 }
 
 diag() { printf '# %s\n' "$*" | sed '2,$s/^/# /' >&2; }
@@ -91,23 +95,120 @@ bail() { echo "Bail out! $*"; exit 255; }
 
 # ------------------------------------------------------------- pgcarry
 
-# run_pgcarry ARGS...: runs the binary under test; sets RC, OUT, ERR.
-# Output is also appended to the run's log directory for the secrets scan.
+# Every way of running pgcarry below keeps its output in the run's log
+# directory (for the secrets scan) and fails the test on a sanitizer report;
+# tests never run "$PGCARRY" themselves.
 RUN_SEQ=0
-run_pgcarry() {
+
+# _pgcarry_base ARGS...: the next run's file name stem in the log
+# directory, in PGCARRY_BASE; ARGS go to its .cmd file.
+_pgcarry_base() {
 	RUN_SEQ=$((RUN_SEQ + 1))
-	local base="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
-	printf '%s\n' "$*" >"$base.cmd"
-	"$PGCARRY" "$@" >"$base.out" 2>"$base.err" </dev/null
+	PGCARRY_BASE="$TEST_LOG_DIR/$T_NAME.$RUN_SEQ"
+	printf '%s\n' "$*" >"$PGCARRY_BASE.cmd"
+}
+
+# _pgcarry_collect OUTFILE ERRFILE: OUT and ERR from a finished run's files,
+# and the sanitizer scan of its stderr.
+_pgcarry_collect() {
+	OUT=$(cat "$1")
+	ERR=$(cat "$2")
+	pgcarry_scan "$2"
+}
+
+# run_pgcarry ARGS...: runs the binary under test; sets RC, OUT, ERR.
+run_pgcarry() {
+	_pgcarry_run /dev/null "$PGCARRY" "$@"
+}
+
+# run_pgcarry_via CMD... -- ARGS...: as run_pgcarry, with pgcarry run by
+# another program (e.g. /usr/bin/time -o FILE -- copy ...).
+run_pgcarry_via() {
+	local -a pre=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do pre+=("$1"); shift; done
+	shift
+	_pgcarry_run /dev/null "${pre[@]}" "$PGCARRY" "$@"
+}
+
+# run_pgcarry_in FILE ARGS...: as run_pgcarry, with standard input from FILE.
+run_pgcarry_in() {
+	local in=$1
+	shift
+	_pgcarry_run "$in" "$PGCARRY" "$@"
+}
+
+# _pgcarry_run STDIN CMD...: runs CMD (pgcarry, or a program that runs it)
+# with standard input from STDIN; sets RC, OUT, ERR; keeps the output.
+_pgcarry_run() {
+	local in=$1
+	shift
+	_pgcarry_base "$@"
+	local base=$PGCARRY_BASE
+	"$@" >"$base.out" 2>"$base.err" <"$in"
 	RC=$?
-	OUT=$(cat "$base.out")
-	ERR=$(cat "$base.err")
-	# In the sanitizer build any report is a failure of its own.
-	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$base.err"; then
-		ok 1 "sanitizer report from: pgcarry $(head -c 200 "$base.cmd")"
-		diag "$(head -c 4000 "$base.err")"
-	fi
+	_pgcarry_collect "$base.out" "$base.err"
 	return 0
+}
+
+# run_pgcarry_pipe ARGS1... '|' ARGS2...: pgcarry ARGS1 | pgcarry ARGS2; sets
+# RC to both exit statuses ("0 0"), OUT to the second one's output, ERR1
+# and ERR to each one's standard error.
+run_pgcarry_pipe() {
+	local -a first=()
+	while [ $# -gt 0 ] && [ "$1" != '|' ]; do first+=("$1"); shift; done
+	shift
+	_pgcarry_base "${first[@]}" '|' "$@"
+	local base=$PGCARRY_BASE
+	"$PGCARRY" "${first[@]}" 2>"$base.1.err" </dev/null | "$PGCARRY" "$@" >"$base.out" 2>"$base.err"
+	RC="${PIPESTATUS[*]}"
+	OUT=$(cat "$base.out")
+	ERR1=$(cat "$base.1.err")
+	ERR=$(cat "$base.err")
+	pgcarry_scan "$base.1.err"
+	pgcarry_scan "$base.err"
+	return 0
+}
+
+# pgcarry_start ARGS...: runs pgcarry in the background; sets PGCARRY_PID,
+# and BG_OUT and BG_ERR (the files its output goes to).  pgcarry_wait
+# collects it.
+pgcarry_start() {
+	_pgcarry_base "$@"
+	local base=$PGCARRY_BASE
+	BG_OUT=$base.out
+	BG_ERR=$base.err
+	"$PGCARRY" "$@" >"$BG_OUT" 2>"$BG_ERR" </dev/null &
+	PGCARRY_PID=$!
+}
+
+# pgcarry_wait: waits for the run pgcarry_start began; sets RC, OUT, ERR.
+pgcarry_wait() {
+	RC=0
+	wait "$PGCARRY_PID" 2>/dev/null || RC=$?
+	_pgcarry_collect "$BG_OUT" "$BG_ERR"
+	return 0
+}
+
+# pgcarry_tty FILE ARGS...: runs pgcarry on a terminal (script(1)); what
+# it wrote lands in FILE; sets RC.
+pgcarry_tty() {
+	local file=$1
+	shift
+	_pgcarry_base "$@"
+	local base=$PGCARRY_BASE
+	RC=0
+	script -qec "$(printf '%q ' "$PGCARRY" "$@")" "$file" >/dev/null 2>&1 </dev/null || RC=$?
+	cp "$file" "$base.err"
+	pgcarry_scan "$base.err"
+}
+
+# pgcarry_scan FILE: in the sanitizer build any report in FILE (a pgcarry
+# run's stderr) is a failure of its own.
+pgcarry_scan() {
+	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$1"; then
+		ok 1 "sanitizer report from: pgcarry $(head -c 200 "${1%.*}.cmd" 2>/dev/null)"
+		diag "$(head -c 4000 "$1")"
+	fi
 }
 
 # ------------------------------------------------------------- servers
@@ -128,18 +229,22 @@ free_port() {
 	return 1
 }
 
-# pg_start NAME [extra postgresql.conf lines...]: a new server.
+# pg_start NAME [extra postgresql.conf lines...]: a new server, from the
+# programs in PG_BINDIR_NAME when that is set (another major version, see
+# scripts/pgversions.sh), else in PG_BINDIR.
 pg_start() {
 	local name=$1
 	shift
 	local dir=$T_TMP/$name
+	local bindir
+	bindir=$(pg_bindir "$name")
 	mkdir -p "$dir/sock"
 	local pw
 	pw="pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 	printf '%s\n' "$pw" >"$dir/pwfile"
 	echo "$pw" >>"$TEST_LOG_DIR/.passwords"
 	[ "$(id -u)" = 0 ] && chown -R postgres "$dir"
-	if ! as_pg "$PG_BINDIR/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
+	if ! as_pg "$bindir/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
 		--auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1; then
 		cat "$dir/initdb.log" >&2
 		bail "initdb failed for $name"
@@ -163,7 +268,7 @@ pg_start() {
 			echo "log_min_messages = warning"
 			for line in "$@"; do echo "$line"; done
 		} >>"$dir/data/postgresql.conf"
-		if as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1; then
+		if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1; then
 			started=0
 			break
 		fi
@@ -176,6 +281,8 @@ pg_start() {
 }
 
 pg_port() { eval "echo \$PORT_$1"; }
+# pg_bindir NAME: the directory of server NAME's initdb, pg_ctl and postgres.
+pg_bindir() { eval "echo \${PG_BINDIR_$1:-\$PG_BINDIR}"; }
 pg_password() { eval "echo \$PW_$1"; }
 # pg_uri NAME [DB]: password-free URI pgcarry gets (the password comes from PGPASSFILE)
 pg_uri() { echo "postgresql://postgres@127.0.0.1:$(pg_port "$1")/${2:-postgres}"; }
@@ -198,7 +305,7 @@ pg_psql() {
 }
 
 pg_stop() {
-	as_pg "$PG_BINDIR/pg_ctl" -D "$T_TMP/$1/data" -m immediate -w stop >/dev/null 2>&1 || true
+	as_pg "$(pg_bindir "$1")/pg_ctl" -D "$T_TMP/$1/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
 harness_cleanup() {

@@ -80,6 +80,6 @@ is "$(head -1 <<<"$ERR")" 'pgcarry: error: unexpected argument "extra"' "stray a
 
 run_pgcarry ping --source "host=127.0.0.1 port=1 user=nobody" --log-format json
 is "$RC" 1 "unreachable server exits 1"
-like "$ERR" '^\{"time":"[0-9T:.-]+Z","level":"error","message":"could not connect to the source server 127.0.0.1:1: Connection refused"' "json log line for a refused connection"
+like "$ERR" '^\{"time":"[0-9T:.-]+Z","level":"error","message":"could not connect to the source server 127.0.0.1:1/nobody: Connection refused"' "json log line for a refused connection"
 
 done_testing

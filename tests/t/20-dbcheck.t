@@ -70,11 +70,14 @@ is "$out" "" "dbcheck_schema_diff prints nothing when equal"
 # The checker pins its own output settings: a database's defaults do not
 # change what it sees (the schema diff does see the setting).
 pg_sql tgt postgres "ALTER DATABASE hardcase RESET ALL"
-out=$(dbcheck_compare src tgt hardcase)
+out=$(_dbcheck_data src tgt hardcase)
 is "$?" 0 "data equal although the target's DateStyle and extra_float_digits differ"
 out=$(dbcheck_schema_diff src tgt hardcase)
 is "$?" 1 "schema diff finds the lost database settings"
 like "$out" "^-ALTER DATABASE hardcase SET \"?DateStyle\"? TO 'SQL, DMY'" "and shows the missing ALTER DATABASE line"
+out=$(dbcheck_compare src tgt hardcase 2>/dev/null)
+is "$?" 1 "dbcheck_compare always diffs the schema: it finds the lost settings"
+like "$out" "^-ALTER DATABASE hardcase SET \"?DateStyle\"? TO 'SQL, DMY'" "and shows the schema diff"
 pg_sql tgt postgres "ALTER DATABASE hardcase SET DateStyle = 'SQL, DMY'; ALTER DATABASE hardcase SET IntervalStyle = 'sql_standard'; ALTER DATABASE hardcase SET extra_float_digits = 0; ALTER DATABASE hardcase SET bytea_output = 'escape'"
 
 # ------------------------------------------------ each difference is found
@@ -101,7 +104,7 @@ t "SELECT lo_unlink(424201)"
 t "REFRESH MATERIALIZED VIEW app.mv_unpopulated"
 t "DROP TABLE public.\"Quote\"\"Table\""
 t "CREATE TABLE public.extra (id int)"
-out=$(dbcheck_compare src tgt hardcase)
+out=$(_dbcheck_data src tgt hardcase)
 is "$?" 1 "many differences: exit 1"
 like "$out" "table app.big_values differs: source rows=5 md5=[0-9a-f]+; target rows=5 md5=" "one flipped bit in a 2.5 MB bytea"
 like "$out" "table app.nopk_dups differs: source rows=7 md5=[0-9a-f]+; target rows=6 md5=" "a missing duplicate row"
@@ -116,6 +119,18 @@ like "$out" "materialized view app.mv_unpopulated differs: source unpopulated; t
 like "$out" "table public.\"Quote\"\"Table\" is missing on the target" "a missing table"
 like "$out" "table public.extra exists only on the target" "an extra table"
 is "$(grep -c . <<<"$out")" 13 "exactly these differences (a changed large object shows on both sides)" || diag "$out"
+
+out=$(dbcheck_compare src tgt hardcase 2>/dev/null)
+is "$?" 1 "dbcheck_compare: data and schema differences"
+like "$out" "table app.nopk_dups differs" "data differences are reported"
+like "$out" "^-CREATE TABLE public.\"Quote\"\"Table\"" "and so is the schema diff"
+
+# A psql that fails while reading large objects is a difference: a page of
+# large object 424203 made longer than a page can be (lo_get then errors).
+t "UPDATE pg_largeobject SET data = data || data WHERE loid = 424203 AND pageno = 0"
+out=$(_dbcheck_data src tgt hardcase 2>/dev/null)
+is "$?" 1 "an unreadable large object: exit 1"
+like "$out" "^dbcheck: hardcase: reading the large objects of the target \(tgt\) failed$" "and the failed read is named"
 
 t "COMMENT ON TABLE app.t_numeric IS 'changed'"
 out=$(dbcheck_schema_diff src tgt hardcase)
@@ -157,5 +172,45 @@ is "$?" 0 "and so are their schemas" || diag "$out"
 bash "$SEVEN" --host "$(pg_sockdir src)" --port "$(pg_port src)" --scale 0.01 --only metrics 2>"$T_TMP/seven.again"
 is "$?" 1 "seven.sh refuses a database that exists"
 like "$(cat "$T_TMP/seven.again")" "these databases exist already: metrics \(use --drop to replace them\)" "and says how to replace it"
+
+# ------------------------------------------------------------ roles
+
+# The fixture's roles were made on each server from the same file: the same
+# LOGIN password gives two different SCRAM hashes (each has its own salt).
+out=$(dbcheck_roles src tgt 2>/dev/null)
+is "$?" 1 "roles: the same password hashed twice is a difference"
+is "$out" "dbcheck: roles: the password of role hc_login differs" "and only that is reported"
+pg_sql tgt postgres "ALTER ROLE hc_login PASSWORD '$(pg_sql src postgres "SELECT rolpassword FROM pg_authid WHERE rolname = 'hc_login'")'"
+out=$(dbcheck_roles src tgt 2>"$T_TMP/summary")
+is "$?" 0 "roles: equal once the hash is the source's" || diag "$out"
+like "$(cat "$T_TMP/summary")" "roles: 6 roles equal" "every role was compared"
+
+r() { pg_sql tgt postgres "$*" >/dev/null; }
+r "ALTER ROLE hc_reader CREATEDB CONNECTION LIMIT 3"
+r "REVOKE hc_reader FROM hc_writer"
+r "GRANT hc_owner TO hc_writer WITH ADMIN OPTION"
+r "ALTER ROLE hc_owner SET work_mem = '8MB'"
+r "ALTER ROLE hc_owner IN DATABASE hardcase SET search_path = app"
+r "COMMENT ON ROLE \"hc Mixed \"\"Role\"\"\" IS 'changed'"
+r "ALTER ROLE hc_login PASSWORD 'another-fixture-pw'"
+r "ALTER ROLE hc_writer PASSWORD 'writer-fixture-pw'"
+pg_sql src postgres "CREATE ROLE hc_only_source NOLOGIN"
+out=$(dbcheck_roles src tgt 2>/dev/null)
+is "$?" 1 "roles: differences: exit 1"
+like "$out" "source only: role hc_reader .*createdb=false .*connlimit=-1" "an attribute (source side)"
+like "$out" "target only: role hc_reader .*createdb=true .*connlimit=3" "an attribute (target side)"
+like "$out" "source only: member hc_writer of hc_reader admin=false" "a lost membership"
+like "$out" "target only: member hc_writer of hc_owner admin=true" "an extra membership with admin option"
+like "$out" "target only: setting hc_owner in \(every database\) work_mem=8MB" "a role setting"
+like "$out" "target only: setting hc_owner in hardcase search_path=app" "a role setting in one database"
+like "$out" "source only: comment \"hc Mixed \"\"Role\"\"\" 'a role whose name needs quotes'" "a changed comment"
+like "$out" "the password of role hc_login differs" "a changed password (hashes compared)"
+like "$out" "role hc_writer has a password on the target only" "a password on one side only"
+like "$out" "source only: role hc_only_source " "a missing role"
+is "$(grep -c . <<<"$out")" 11 "exactly these differences (a changed comment shows on both sides)" || diag "$out"
+pg_stop tgt
+out=$(dbcheck_roles src tgt 2>/dev/null)
+is "$?" 1 "roles: a server that cannot be read is a difference"
+like "$out" "^dbcheck: roles: reading the roles failed$" "and says so"
 
 done_testing

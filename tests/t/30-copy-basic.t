@@ -6,6 +6,7 @@
 # table, sequences, large objects, a schema-only pg_dump of both sides);
 # exit 3 when verification finds a difference.
 source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/../lib/dbcheck.sh"
 
 pg_start src
 pg_start dst
@@ -51,24 +52,6 @@ INSERT INTO samples SELECT '2024-01-01'::timestamptz + g * interval '1 minute', 
 CREATE INDEX ON samples (host, t);
 SQL
 
-# Row count and md5 of every table's rows, ordered, as psql sees them.
-table_sums() {
-	local server=$1 db=$2 t
-	for t in $(pg_sql "$server" "$db" "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
-	          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm')
-	          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND c.relispopulated ORDER BY 1" | tr ' ' '@'); do
-		t=${t//@/ }
-		echo "$t $(pg_sql "$server" "$db" "SET extra_float_digits = 3; SELECT count(*), md5(coalesce(string_agg(r, E'\n' ORDER BY r COLLATE \"C\"), ''))
-		           FROM (SELECT x::text AS r FROM ONLY $t x) s")"
-	done
-	pg_sql "$server" "$db" "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences ORDER BY 1"
-	pg_sql "$server" "$db" "SELECT oid, md5(lo_get(oid)) FROM pg_largeobject_metadata ORDER BY 1"
-}
-schema_of() {
-	PGPASSFILE=$NO_PGPASS pg_dump -h "$(pg_sockdir "$1")" -p "$(pg_port "$1")" -U postgres --schema-only "$2" |
-		grep -v -e '^\\restrict' -e '^\\unrestrict' -e '^-- Dumped'
-}
-
 run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none \
 	--state-dir "$STATE" shop metrics
 is "$RC" 0 "copy exits 0"
@@ -87,8 +70,8 @@ unlike "$OUT" "parted " "the partitioned parent carries no rows of its own"
 like "$ERR" 'database "shop" copied and verified' "stderr says each database is done"
 
 for db in shop metrics; do
-	is "$(table_sums dst "$db")" "$(table_sums src "$db")" "$db: every table, sequence and large object equal (independent check)"
-	is "$(schema_of dst "$db")" "$(schema_of src "$db")" "$db: schema-only pg_dump of both sides identical"
+	out=$(dbcheck_compare src dst "$db" 2>/dev/null)
+	is "$?" 0 "$db: every table, sequence, large object and the schema equal (independent check)" || diag "$out"
 done
 is "$(pg_sql dst shop "SELECT relname, relispopulated FROM pg_class WHERE relkind = 'm' ORDER BY 1")" \
 	"$(pg_sql src shop "SELECT relname, relispopulated FROM pg_class WHERE relkind = 'm' ORDER BY 1")" \
@@ -109,7 +92,8 @@ is "$RC" 0 "copy --verify count exits 0"
 like "$OUT" "^Verification \(row count\), source against target:" "--verify count says what it checked"
 like "$OUT" "shop +table public.orders +20000 +20000 +- +ok" "--verify count: rows compared, no checksum"
 like "$OUT" "shop +large objects +1 +1 +- +ok" "--verify count: large objects counted"
-is "$(table_sums dst shop)" "$(table_sums src shop)" "--verify count: every table equal (independent check)"
+out=$(dbcheck_compare src dst shop 2>/dev/null)
+is "$?" 0 "--verify count: every table, sequence, large object and the schema equal (independent check)" || diag "$out"
 
 # Verification catches a difference: copy without verifying, change a row
 # on the target, then resume, which verifies what was not verified yet.

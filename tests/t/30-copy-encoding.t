@@ -37,8 +37,8 @@ is "$(pg_sql dst postgres "SELECT datname || ' ' || pg_encoding_to_char(encoding
 latin LATIN1" "databases created with the source's encoding"
 for db in latin ascii; do
 	is "$(raw_sums dst $db)" "$(raw_sums src $db)" "$db: every value byte for byte"
-	dbcheck_compare src dst $db >/dev/null 2>&1
-	is "$?" 0 "$db: equal for the independent checker"
+	out=$(dbcheck_compare src dst $db 2>/dev/null)
+	is "$?" 0 "$db: data and schema equal for the independent checker" || diag "$out"
 done
 is "$(pg_sql dst latin "SELECT prix FROM \"café\"")" "crème brûlée" "LATIN1 text reads back right"
 
@@ -63,8 +63,8 @@ run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress no
 is "$RC" 0 "copy of a database with odd session defaults exits 0"
 like "$ERR" "odd public.b_values\] info: copied 3 rows \([0-9]+ bytes, binary\)" "built-in types in binary"
 like "$ERR" "odd public.t_values\] info: copied 3 rows \([0-9]+ bytes, text\)" "a composite type in text"
-dbcheck_compare src dst odd >/dev/null 2>&1
-is "$?" 0 "every value equal for the independent checker"
+out=$(dbcheck_compare src dst odd 2>/dev/null)
+is "$?" 0 "every value, and the schema, equal for the independent checker" || diag "$out"
 fixed="SET DateStyle = ISO; SET extra_float_digits = 3; SET TimeZone = UTC; SET IntervalStyle = postgres; SET bytea_output = hex;"
 is "$(pg_sql dst odd "$fixed SELECT * FROM t_values ORDER BY id")" "$(pg_sql src odd "$fixed SELECT * FROM t_values ORDER BY id")" \
 	"text-format values equal, read back with fixed settings"
@@ -100,5 +100,7 @@ is "$RC" 0 "import of it exits 0"
 is "$(pg_sql dst postgres "SELECT array_to_string(s.setconfig, ',') FROM pg_db_role_setting s
                            JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'frozen' AND s.setrole = 0")" \
 	"default_transaction_read_only=on,statement_timeout=100ms" "import: its settings reached the target"
+out=$(dbcheck_compare src dst frozen 2>/dev/null)
+is "$?" 0 "import: data and schema equal for the independent checker" || diag "$out"
 
 done_testing

@@ -49,8 +49,8 @@ unlike "$ERR" "copy (progress|finished)" "--progress none: no progress at all"
 # On a terminal: one line per database and one overall, redrawn in place.
 pg_sql dst postgres "DROP DATABASE one"
 pg_sql dst postgres "DROP DATABASE two"
-script -qec "$(printf '%q ' "$PGCARRY" copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --state-dir "$STATE" one two)" \
-	"$T_TMP/tty.log" >/dev/null 2>&1 </dev/null
+pgcarry_tty "$T_TMP/tty.log" copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --state-dir "$STATE" one two
+is "$RC" 0 "on a terminal: exit 0"
 tty=$(cat "$T_TMP/tty.log")
 like "$tty" "one +done .*rows +2/2 tables" "on a terminal: a line for the first database"
 like "$tty" "two +done .*rows +1/1 tables" "on a terminal: a line for the second database"
@@ -60,15 +60,20 @@ like "$tty" $'\033\\[2K' "on a terminal: lines are redrawn in place"
 # Bounded memory: ten times the data, about the same peak RSS.
 pg_sql src postgres "CREATE DATABASE big"
 pg_sql src big "CREATE TABLE t (id int, v text); INSERT INTO t SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 40000) g"
+# rss ROWS: copies big; the peak RSS in kB lands in RSS.
 rss() {
 	pg_sql dst postgres "DROP DATABASE IF EXISTS big" 2>/dev/null
-	/usr/bin/time -f "%M" -o "$T_TMP/rss" "$PGCARRY" copy --source "$(pg_uri src)" --target "$(pg_uri dst)" \
-		--state-dir "$STATE" --progress none big >/dev/null 2>&1
-	cat "$T_TMP/rss"
+	run_pgcarry_via /usr/bin/time -f "%M" -o "$T_TMP/rss" -- copy --source "$(pg_uri src)" --target "$(pg_uri dst)" \
+		--state-dir "$STATE" --progress none big
+	is "$RC" 0 "copy of $1 rows exits 0"
+	like "$OUT" "big +table public.t +$1 +$1 +equal +ok" "and all $1 rows were copied"
+	RSS=$(cat "$T_TMP/rss")
 }
-small=$(rss)
+rss 40000
+small=$RSS
 pg_sql src big "INSERT INTO t SELECT g, repeat(md5(g::text), 8) FROM generate_series(40001, 400000) g"
-large=$(rss)
+rss 400000
+large=$RSS
 note "peak RSS: $small kB for 40000 rows, $large kB for 400000 rows"
 if nm -D "$PGCARRY" 2>/dev/null | grep -q __asan_init || ldd "$PGCARRY" | grep -q libasan; then
 	# AddressSanitizer keeps freed memory in quarantine: RSS means nothing there.

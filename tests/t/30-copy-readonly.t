@@ -43,8 +43,8 @@ run_pgcarry copy --source "postgresql://postgres@127.0.0.1:$port/postgres" --tar
 	--state-dir "$STATE" app
 is "$RC" 0 "copy from a hot standby exits 0: nothing was written to the source"
 like "$OUT" "Verified: 1 database, every object equal\." "and it is verified"
-dbcheck_compare src dst app >/dev/null 2>&1
-is "$?" 0 "the target equals the source (independent check)"
+out=$(dbcheck_compare src dst app 2>/dev/null)
+is "$?" 0 "the target equals the source, data and schema (independent check)" || diag "$out"
 
 run_pgcarry compare --source "postgresql://postgres@127.0.0.1:$port/postgres" --target "$(pg_uri dst)" --progress none app
 is "$RC" 0 "compare against a hot standby exits 0"

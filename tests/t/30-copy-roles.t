@@ -6,6 +6,7 @@
 # a source role that is not a superuser (as on a managed service), a clear
 # warning and roles without passwords.
 source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/../lib/dbcheck.sh"
 
 pg_start src
 pg_start dst1
@@ -51,6 +52,12 @@ is "$(pg_sql dst2 postgres "SELECT rolcreatedb FROM pg_roles WHERE rolname = 'bo
 is "$(pg_sql dst2 postgres "SELECT pg_has_role('alice', 'bob', 'MEMBER')")" "t" "memberships of new roles are copied"
 PGPASSWORD=alice-pw-30x PGPASSFILE=$NO_PGPASS psql -X -At -h 127.0.0.1 -p "$(pg_port dst2)" -U alice -d owned -c "SELECT 1" >/dev/null 2>&1
 is "$?" 0 "with --roles from a superuser: passwords are copied"
+out=$(dbcheck_roles src dst2 2>/dev/null)
+is "$out" "dbcheck: roles: source only: role bob super=false inherit=true createrole=false createdb=false login=false replication=false bypassrls=false connlimit=-1 validuntil=-
+dbcheck: roles: target only: role bob super=false inherit=true createrole=false createdb=true login=false replication=false bypassrls=false connlimit=-1 validuntil=-" \
+	"independent check: roles as on the source (password hashes, memberships, settings, comments), but for the one left alone"
+out=$(dbcheck_compare src dst2 owned 2>/dev/null)
+is "$?" 0 "independent check: data and schema (owners, grants) as on the source" || diag "$out"
 
 run_pgcarry copy --source "postgresql://migrator@127.0.0.1:$(pg_port src)/postgres" --target "$(pg_uri dst3)" \
 	--roles --progress none --state-dir "$STATE" owned
@@ -61,5 +68,11 @@ like "$ERR" "hint: Set the passwords on the target afterwards \(ALTER ROLE \.\.\
 is "$(owner_of dst3)" "alice" "ownership as on the source"
 is "$(pg_sql dst3 postgres "SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'alice'")" "t" "the role has no password on the target"
 is "$(pg_sql dst3 owned "SELECT count(*) FROM notes")" "2" "the data is there"
+out=$(dbcheck_roles src dst3 2>/dev/null)
+is "$out" "dbcheck: roles: role alice has a password on the source only
+dbcheck: roles: role migrator has a password on the source only" \
+	"independent check: roles as on the source but for their passwords"
+out=$(dbcheck_compare src dst3 owned 2>/dev/null)
+is "$?" 0 "independent check: data and schema as on the source" || diag "$out"
 
 done_testing

@@ -61,10 +61,12 @@ CREATE COLLATION pg_catalog.only_here (locale = 'C');
 CREATE TABLE blocker (id int PRIMARY KEY,
                       note text COLLATE pg_catalog.only_here);
 INSERT INTO blocker VALUES (1, 'a');
-CREATE TABLE fine (id int PRIMARY KEY, b int);
-INSERT INTO fine SELECT g, g FROM generate_series(1, 300) g;
+CREATE TABLE fine (id int PRIMARY KEY, b int, t text);
+INSERT INTO fine SELECT g, g, 't' || g FROM generate_series(1, 300) g;
 CREATE VIEW fine_v AS SELECT id FROM fine;
 CREATE INDEX fine_b ON fine (b);
+-- A post-data object the target refuses too, after the data is verified.
+CREATE INDEX fine_t ON fine (t COLLATE pg_catalog.only_here);
 SQL
 
 run_pgcarry "${COPY[@]}" blocked
@@ -74,9 +76,12 @@ like "$ERR" "detail: ERROR:  collation \"pg_catalog.only_here\".* does not exist
 like "$ERR" "Command was: CREATE TABLE public.blocker \(" "and its statement"
 like "$ERR" "    note text COLLATE pg_catalog.only_here" "whole, not cut at its first line"
 like "$OUT" "blocked +schema object TABLE blocker .*failed" "the report marks the object failed"
+like "$OUT" "blocked +schema object INDEX fine_t .*failed" "and the index post-data could not build"
 unlike "$OUT" "Verified: " "never called verified"
+like "$ERR" "error: database \"blocked\" is incomplete: 3 schema objects could not be created \(named above\); once the cause is fixed, copy it again with --clean" \
+	"the database is said to be incomplete"
 is "$(pg_sql dst blocked "SELECT count(*) FROM fine")" "300" "every other table arrives with its rows"
-is "$(pg_sql dst blocked "SELECT count(*) FROM pg_indexes WHERE indexname IN ('fine_b', 'fine_pkey')")" "2" \
+is "$(pg_sql dst blocked "SELECT count(*) FROM pg_indexes WHERE indexname IN ('fine_b', 'fine_pkey', 'fine_t')")" "2" \
 	"with its indexes (post-data ran)"
 is "$(pg_sql dst blocked "SELECT count(*) FROM fine_v")" "300" "and the view"
 
@@ -93,7 +98,10 @@ like "$ERR" "error: could not create TABLE blocker in database \"blocked_importe
 pgcarry: detail: ERROR:  collation \"pg_catalog.only_here\".* does not exist" "import names the table with the server's message"
 like "$ERR" "    note text COLLATE pg_catalog.only_here" "and the whole statement"
 like "$ERR" "error: could not create CONSTRAINT blocker blocker_pkey in database \"blocked_imported\"" "and its primary key"
-like "$ERR" "error: 2 schema objects of database \"blocked_imported\" could not be created" "and says the database is incomplete"
+like "$ERR" "error: could not create INDEX fine_t in database \"blocked_imported\" on the target
+pgcarry: detail: ERROR:  collation \"pg_catalog.only_here\".* does not exist" "and an index post-data could not build, after the rows were verified"
+like "$OUT" "blocked_imported +schema object INDEX fine_t .*failed" "the report marks it failed"
+like "$ERR" "error: could not restore the pre-data schema of database \"blocked_imported\": 3 schema objects could not be created" "and says the database is incomplete"
 unlike "$OUT" "Verified: " "import never calls it verified"
 is "$(pg_sql dst blocked_imported "SELECT count(*) FROM fine")" "300" "import loads every other table"
 

@@ -12,8 +12,9 @@ pg_start src
 pg_start dst
 PORT=$(pg_port src)
 PW=$(pg_password src)
+# A made-up password, put on argv on purpose (so not one 99-no-secrets.t
+# looks for: the command lines are logged); each run checks its own output.
 NESTED_PW=s3cret-nested-4d1
-echo "$NESTED_PW" >>"$TEST_LOG_DIR/.passwords"
 pg_sql src postgres "CREATE DATABASE app"
 pg_sql src app "CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 100) g"
 
@@ -28,7 +29,7 @@ for cs in "dbname='host=127.0.0.1 port=$PORT password=$NESTED_PW'" \
 	"postgresql://postgres:$NESTED_PW@127.0.0.1:$PORT/app" \
 	"postgresql://postgres@127.0.0.1:$PORT/app?password=$NESTED_PW"; do
 	run_pgcarry ping --source "$cs"
-	is "$RC" 2 "ping refuses a password on argv ($cs): exit 2"
+	is "$RC" 2 "ping refuses a password on argv (${cs//$NESTED_PW/PW}): exit 2"
 	is "$ERR" "pgcarry: $ARGV_MSG
 pgcarry: detail: $(case $cs in *dbname=*password* | *dbname=host%3D*) printf 'The password is in a connection string nested in dbname.  ' ;; esac)Every user of this machine can read a program's command line.
 pgcarry: hint: Remove the password from --source and put it in PGPASSWORD, ~/.pgpass or a service file (PGSERVICE)." \
@@ -45,6 +46,14 @@ is "$RC" 2 "export refuses a nested password on argv: exit 2"
 no_secret "export --source"
 [ ! -e "$T_TMP/a" ]
 ok $? "export refused before writing anything"
+
+# A database name that is a connection string: named, its password masked.
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --state-dir "$T_TMP/state" \
+	"host=127.0.0.1 password=$NESTED_PW"
+is "$RC" 1 "copy of a database that does not exist exits 1"
+like "$ERR" "error: database \"host=127.0.0.1 password=\*\*\*\*\*\*\*\*\" does not exist on the source server" \
+	"the missing database is named, its password masked"
+no_secret "a database name holding a password"
 
 # From the environment a password is allowed, but a connection string in
 # dbname is not (libpq would take it as a database's name, and the server's

@@ -85,6 +85,8 @@ is "$RC" 0 "compare finds the copy equal"
 A=$T_TMP/archive
 run_pgcarry export --source "$(pg_uri src)" hp --output "$A" --progress none
 is "$RC" 0 "export of hash partitions on an enum exits 0"
+run_pgcarry verify-archive "$A"
+is "$RC" 0 "verify-archive: the root's file stands for its partitions in the schema dump's list"
 pg_sql dst postgres "DROP DATABASE hp"
 run_pgcarry import --target "$(pg_uri dst)" --input "$A" --progress none --jobs 2
 is "$RC" 0 "import of hash partitions on an enum exits 0"

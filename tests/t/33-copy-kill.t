@@ -3,7 +3,8 @@
 # the source (a session holds a lock pg_dump needs) ends that pg_dump at
 # once, and its statement on the source with it; the private temporary
 # directory the killed run left is removed by the next run, while one of a
-# live process, one without owner file and other files are left alone.
+# live process, one naming no process, one others may read and other files
+# are left alone.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/dbcheck.sh"
 
@@ -56,11 +57,14 @@ ok $? "(the lock was still held)"
 is "$(ls "$PGTMP" | grep -c '^pgcarry\.')" 1 "kill -9 left the private directory behind"
 LEFT=$(ls -d "$PGTMP"/pgcarry.*)
 
-# Directories the next run must leave alone: a live process's, one without
-# an owner file, and a plain file.
-mkdir -m 700 "$PGTMP/pgcarry.live01" "$PGTMP/pgcarry.noowner"
-echo "$$ $(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)" >"$PGTMP/pgcarry.live01/owner"
+# Directories the next run must leave alone: a live process's (this
+# shell's pid and start time in its name), one whose name names no process,
+# one that others may read, and a plain file.
+LIVE="$PGTMP/pgcarry.$$-$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20).abcdef"
+mkdir -m 700 "$LIVE" "$PGTMP/pgcarry.noowner"
+mkdir -m 755 "$PGTMP/pgcarry.1-1.opened"
 touch "$PGTMP/pgcarry.file"
+like "$(ls "$PGTMP")" "pgcarry\.[0-9]+-[0-9]+\.[A-Za-z0-9]{6}" "(the killed run's directory is named after its process)"
 
 pg_sql src postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'kd' AND query LIKE 'BEGIN; LOCK%'" >/dev/null
 wait "$LOCKER" 2>/dev/null
@@ -70,9 +74,9 @@ is "$RC" 0 "the next copy (--resume) exits 0"
 [ ! -e "$LEFT" ]
 ok $? "the next run removed the directory the killed run left"
 like "$ERR" "removed \"$LEFT\", left behind by a pgcarry run that was killed" "and says so"
-[ -d "$PGTMP/pgcarry.live01" ] && [ -d "$PGTMP/pgcarry.noowner" ] && [ -f "$PGTMP/pgcarry.file" ]
-ok $? "a live process's directory, one without owner and a file are left alone"
-is "$(ls "$PGTMP" | grep -c '^pgcarry\.')" 3 "nothing else is left behind"
+[ -d "$LIVE" ] && [ -d "$PGTMP/pgcarry.noowner" ] && [ -d "$PGTMP/pgcarry.1-1.opened" ] && [ -f "$PGTMP/pgcarry.file" ]
+ok $? "a live process's directory, one naming no process, one others may read and a file are left alone"
+is "$(ls "$PGTMP" | grep -c '^pgcarry\.')" 4 "nothing else is left behind"
 dbcheck_compare src dst kd >/dev/null 2>&1
 is "$?" 0 "the copy is equal to the source for the independent checker"
 

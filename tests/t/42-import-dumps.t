@@ -38,7 +38,7 @@ is "$RC" 0 "the guide's pg_dump -F t file imports"
 is "$OUT" "imported pg_dump tar archive \"$D/accounts.sql.tar\" into database \"accounts\": 2 tables, 1 views, 1 sequences, 4 indexes, 1 functions, 1 large objects" \
 	"the report says what was restored"
 diffs=$(dbcheck_compare src tgt accounts 2>/dev/null)
-is "$?" 0 "the checker finds the tar import equal to the source"
+is "$?" 0 "the checker finds the tar import equal to the source, data and schema" || diag "$diffs"
 is "$(marked accounts)" 0 "the database is not left marked"
 
 run_pgcarry import --target "$(pg_uri tgt)" --input "$D/accounts.dump" --jobs 2
@@ -49,7 +49,7 @@ for f in accounts.dump accounts.dir accounts.sql; do
 	run_pgcarry import --target "$(pg_uri tgt)" --input "$D/$f" --jobs 2 --clean --verbose
 	is "$RC" 0 "$f imports with --clean"
 	diffs=$(dbcheck_compare src tgt accounts 2>/dev/null)
-	is "$?" 0 "the checker finds the $f import equal to the source"
+	is "$?" 0 "the checker finds the $f import equal to the source, data and schema" || diag "$diffs"
 done
 like "$(cat "$TEST_LOG_DIR/$T_NAME.$((RUN_SEQ - 2)).out")" 'imported pg_dump custom archive' "custom format recognised"
 like "$(cat "$TEST_LOG_DIR/$T_NAME.$((RUN_SEQ - 1)).out")" 'imported pg_dump directory archive' "directory format recognised"

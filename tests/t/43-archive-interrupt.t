@@ -102,7 +102,7 @@ for how in INT KILL; do
 	wait_copy tgt slow
 	ok $? "SIG$how: the import is loading the second database"
 	kill -$how "$pid"
-	wait "$pid"
+	{ wait "$pid"; } 2>/dev/null	# no "Killed" notice from bash
 	rc=$?
 	if [ $how = INT ]; then
 		is "$rc" 1 "an import interrupted by Ctrl-C exits 1"

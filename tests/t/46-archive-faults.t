@@ -93,8 +93,19 @@ is "$RC" 3 "edited row counts: verify-archive exits 3"
 like "$ERR" "archive file \"$BFILE\" does not match the manifest: expected 199 rows \\(checksum [0-9a-f]{32}\\), found 200 rows" \
 	"the data file's rows are counted again"
 
-# 6. Checksum edited in the part and the table alike.
 SUM=0123456789abcdef0123456789abcdef
+# 6. A part's checksum edited alone: the table no longer adds up.
+fresh
+edit "$B.parts[0].checksum = \"$SUM\""
+run_pgcarry verify-archive "$F"
+is "$RC" 3 "edited part checksum: verify-archive exits 3"
+like "$ERR" 'table public.b of database "one" disagrees with its data files in the manifest: 200 rows \(checksum [0-9a-f]{32}\), its parts hold 200 rows \(checksum '"$SUM"'\)' \
+	"the table that does not add up is named"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$F" one --progress none
+is "$RC" 1 "import refuses the database whose part checksum was edited"
+is "$(pg_sql tgt postgres "SELECT count(*) FROM pg_database WHERE datname = 'one'")" 0 "before touching the target"
+
+# 7. Checksum edited in the part and the table alike.
 fresh
 edit "$B.checksum = \"$SUM\" | $B.parts[0].checksum = \"$SUM\""
 run_pgcarry verify-archive "$F"
@@ -115,7 +126,21 @@ is "$?" 0 "the other databases were loaded whole (independent checker)"
 [ -n "$diffs" ] && diag "$diffs"
 for db in one two three; do pg_sql tgt postgres "DROP DATABASE $db"; done
 
-# 7. An export that fills its disk (a small tmpfs; needs root to mount).
+# A database whose import stopped inside its schema (marked unfinished, some
+# tables made, others not; made here by hand): --resume makes it again.
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" one --progress none
+is "$RC" 0 "import of one database"
+pg_sql tgt one "ALTER DATABASE one SET pgcarry.import = 'unfinished'; DROP TABLE c"
+run_pgcarry import --target "$(pg_uri tgt)" --input "$A" one --resume --progress none
+is "$RC" 0 "import --resume finishes a database whose schema was half made"
+like "$ERR" 'the interrupted run left its schema half made; importing it again' "and says so"
+like "$ERR" 'dropped database "one" on the target \(--resume: its own unfinished import\)' "and why it was dropped"
+diffs=$(dbcheck_compare src tgt one 2>/dev/null)
+is "$?" 0 "the independent checker finds it equal to the source"
+[ -n "$diffs" ] && diag "$diffs"
+pg_sql tgt postgres "DROP DATABASE one"
+
+# 8. An export that fills its disk (a small tmpfs; needs root to mount).
 MNT=$T_TMP/mnt
 mkdir -p "$MNT"
 if mount -t tmpfs -o size=700k,mode=0777 tmpfs "$MNT" 2>/dev/null; then

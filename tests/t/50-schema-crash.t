@@ -141,15 +141,15 @@ cat >migrations/004_sleepy.sql <<'SQL'
 CREATE TABLE sleepy (id int);
 SELECT pg_sleep(3);
 SQL
-"$PGCARRY" schema up --target "$U" >k.out 2>k.err &
-k=$!
+pgcarry_start schema up --target "$U"
+k=$PGCARRY_PID
 for _ in $(seq 1 50); do
 	[ "$(pg_sql db postgres "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' AND pid <> pg_backend_pid()")" = 1 ] && break
 	sleep 0.1
 done
 {
 	kill -9 "$k"
-	wait "$k"
+	pgcarry_wait
 } 2>/dev/null
 # The server ends the orphaned session (as it would on its own once it
 # notices the client is gone).

@@ -1,6 +1,7 @@
 # 60-expand-lib.bash: what the expand/contract tests share (sourced after
 # tests/lib/harness.sh): the cat lovers club, the simulated application
-# (bench/catapp.c) started and stopped in the background, and its report.
+# (bench/catapp.c) started and stopped in the background, and its report;
+# application versions written as pgbench scripts, run in the background.
 
 # build_catapp: compiles bench/catapp.c into the test's directory.
 build_catapp() {
@@ -45,4 +46,29 @@ app_max_below() {
 	else
 		ok 1 "$3 (longest ${max:-?} ms, limit $2 ms)"
 	fi
+}
+
+# script_app_run SERVER DB DIR NAME SCRIPTS...: an application version made
+# of pgbench scripts (DIR/SCRIPT.sql, one transaction each, picked at
+# random) in the background: 2 clients at 40 transactions/s, until stopped
+# with script_app_end.  It connects as SCRIPT_APP_USER (default postgres).
+script_app_run() {
+	local server=$1 db=$2 dir=$3 name=$4 args=()
+	shift 4
+	for f in "$@"; do args+=(-f "$dir/$f.sql"); done
+	PGPASSFILE=$NO_PGPASS pgbench -n -c 2 -j 1 -R 40 -T 600 "${args[@]}" \
+		-h "$(pg_sockdir "$server")" -p "$(pg_port "$server")" -U "${SCRIPT_APP_USER:-postgres}" "$db" \
+		>"$T_TMP/$name.out" 2>"$T_TMP/$name.err" &
+	eval "SCRIPT_APP_PID_$name=$!"
+}
+
+# script_app_end NAME: stops it (a transaction it was in is rolled back,
+# with the application's own record of it); zero errors while it ran.
+script_app_end() {
+	local pid
+	pid=$(eval "echo \$SCRIPT_APP_PID_$1")
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unlike "$(cat "$T_TMP/$1.err")" "ERROR|aborted|error" "$1 application version: no error" ||
+		diag "$(head -c 2000 "$T_TMP/$1.err")"
 }

@@ -93,7 +93,7 @@ is "$RC" 2 "start without a file is a usage error"
 like "$ERR" 'error: give the migration file' "missing file argument message"
 run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --force
 is "$RC" 2 "--force with start is a usage error"
-like "$ERR" 'error: --force applies to rollback only' "--force message"
+like "$ERR" 'error: --force applies to complete and rollback only' "--force message"
 run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --batch-size 0
 is "$RC" 2 "--batch-size 0 is a usage error"
 run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --pause 5q

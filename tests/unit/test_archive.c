@@ -316,6 +316,19 @@ test_manifest_encodings(void)
 	TAP_CONTAINS(text, "\"name_hex\": \"74eb7374\"", "the bytes are recorded in hex beside the name");
 	TAP_CONTAINS(text, "\"name\": \"t\xef\xbf\xbdst\"", "and the readable name marks what is not UTF-8");
 
+	/* A value the JSON library refuses (a path is never written in hex)
+	 * fails the whole manifest: none is written, nothing is left out. */
+	unlink(mp);
+	free(db->dir);
+	db->dir = xstrdup("databases/01-\xff");
+	TAP_EQ_INT(manifest_write(mroot, m, &err), -1, "a value that cannot be recorded fails the manifest");
+	TAP_EQ_STR(err.message, "could not record $.databases[0].dir in the archive's manifest.json",
+			   "the value is named by its JSON path");
+	TAP_OK(!exists(mp), "and no manifest is written");
+	err_clear(&err);
+	TAP_EQ_INT(manifest_db_write(mroot, db, &err), -1, "nor a database record");
+	err_clear(&err);
+
 	/* A hand-edited hex field is refused by its JSON path. */
 	write_text(mp, "{\"format\": \"pgcarry-archive\", \"format_version\": 1, \"pgcarry_version\": \"0\","
 			   "\"created_at\": \"x\", \"source\": {}, \"compression\": {\"method\": \"zstd\"},"
@@ -329,6 +342,24 @@ test_manifest_encodings(void)
 	manifest_destroy(m);
 	free(mp);
 	free(mroot);
+}
+
+/* Runs the archive check of aroot against m; returns the number of
+ * problems, and the first one's message in first (empty when none). */
+static int
+check_archive(const char *aroot, const manifest *m, const char *dbname, unsigned flags,
+			  char first[512])
+{
+	pgc_err err = PGC_ERR_INIT;
+	archive_verify_report rep = {0};
+	if (archive_verify_run(aroot, m, dbname, dbname == NULL, flags, &rep, &err) != 0)
+		snprintf(first, 512, "check failed: %s", err.message ? err.message : "");
+	else
+		snprintf(first, 512, "%s", rep.nproblems ? rep.problems[0].message : "");
+	int n = rep.nproblems;
+	archive_verify_report_free(&rep);
+	err_clear(&err);
+	return n;
 }
 
 static void
@@ -347,9 +378,34 @@ test_tar_and_verify(void)
 	root = saved;
 
 	archive_verify_report rep = {0};
-	TAP_EQ_INT(archive_verify_run(aroot, m, NULL, true, 0, &rep, &err), 0, "check runs");
-	TAP_EQ_INT(rep.nproblems, 0, "a whole archive has no problems");
-	archive_verify_report_free(&rep);
+	char first[512];
+	TAP_EQ_INT(check_archive(aroot, m, NULL, 0, first), 0, "a whole archive has no problems");
+
+	/* A file on disk that the manifest does not list, a listed file that
+	 * belongs to no entry, a table whose count is not its parts'. */
+	root = aroot;
+	make_file("databases/01-accounts/data/00009-stray.000.copy.zst", 3, "1\n", 1);
+	root = saved;
+	TAP_EQ_INT(check_archive(aroot, m, NULL, 0, first), 1, "a stray file is found");
+	TAP_EQ_STR(first, "archive file \"databases/01-accounts/data/00009-stray.000.copy.zst\" is not listed in the manifest",
+			   "a stray file is named");
+	char *stray = xasprintf("%s/databases/01-accounts/data/00009-stray.000.copy.zst", aroot);
+	unlink(stray);
+	free(stray);
+	manifest_add_file(&m->files, &m->nfiles, "databases/01-accounts/extra.sql", &i1);
+	check_archive(aroot, m, NULL, 0, first);
+	TAP_CONTAINS(first, "archive file \"databases/01-accounts/extra.sql\" belongs to no table or other entry of the manifest",
+				 "a listed file nothing refers to is named");
+	m->nfiles--;
+	free(m->files[m->nfiles].path);
+	m->dbs[0].tables[0].rows = 43;
+	check_archive(aroot, m, NULL, 0, first);
+	TAP_CONTAINS(first, "table public.odd \"name\" of database \"accounts\" disagrees with its data files in the manifest: "
+				 "43 rows", "a table that is not the sum of its parts is named");
+	m->dbs[0].tables[0].rows = 42;
+	TAP_EQ_INT(check_archive(aroot, m, NULL, ARCHIVE_VERIFY_DATA, first), 1, "the data file is read again");
+	TAP_CONTAINS(first, "does not match the manifest: expected 42 rows (checksum 000102030405060708090a0b0c0d0e0f), found 42 rows",
+				 "its rows are counted and hashed against the manifest");
 
 	/* Tar round trip. */
 	char *tarp = xasprintf("%s/a.tar", root);
@@ -365,9 +421,9 @@ test_tar_and_verify(void)
 	TAP_EQ_INT(tarstream_writer_finish(tw, &err), 0, "tar written");
 	tarstream_writer_destroy(tw);
 	TAP_EQ_INT(mode_of(tarp), 0600, "tar file is mode 0600");
-	char *first = tarstream_first_entry(tarp);
-	TAP_EQ_STR(first, "databases/", "first tar entry is the first directory");
-	free(first);
+	char *entry = tarstream_first_entry(tarp);
+	TAP_EQ_STR(entry, "databases/", "first tar entry is the first directory");
+	free(entry);
 	char *x = xasprintf("%s/x", root);
 	mkdir(x, 0700);
 	TAP_EQ_INT(tarstream_extract(tarp, x, &err), 0, "tar unpacks");
@@ -397,23 +453,16 @@ test_tar_and_verify(void)
 	c ^= 1;
 	pwrite(fd, &c, 1, 5);
 	close(fd);
-	archive_verify_run(aroot, m, NULL, true, 0, &rep, &err);
-	TAP_EQ_INT(rep.nproblems, 1, "flipped byte found");
-	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "",
-				 "archive file \"databases/01-accounts/data/00001-public.odd.000.copy.zst\" has the wrong checksum: expected sha256 ",
+	TAP_EQ_INT(check_archive(aroot, m, NULL, 0, first), 1, "flipped byte found");
+	TAP_CONTAINS(first, "archive file \"databases/01-accounts/data/00001-public.odd.000.copy.zst\" has the wrong checksum: expected sha256 ",
 				 "flipped byte named");
-	archive_verify_report_free(&rep);
 	truncate(dp, 3);
-	archive_verify_run(aroot, m, NULL, true, 0, &rep, &err);
-	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "", "has the wrong size: expected ", "cut file named");
-	archive_verify_report_free(&rep);
+	check_archive(aroot, m, NULL, 0, first);
+	TAP_CONTAINS(first, "has the wrong size: expected ", "cut file named");
 	unlink(dp);
-	archive_verify_run(aroot, m, NULL, true, 0, &rep, &err);
-	TAP_CONTAINS(rep.nproblems ? rep.problems[0].message : "", "is missing", "missing file named");
-	archive_verify_report_free(&rep);
-	archive_verify_run(aroot, m, "otherdb", false, 0, &rep, &err);
-	TAP_EQ_INT(rep.nproblems, 0, "another database's files are not checked");
-	archive_verify_report_free(&rep);
+	check_archive(aroot, m, NULL, 0, first);
+	TAP_CONTAINS(first, "is missing", "missing file named");
+	TAP_EQ_INT(check_archive(aroot, m, "otherdb", 0, first), 0, "another database's files are not checked");
 
 	manifest_destroy(m);
 	free(dp);

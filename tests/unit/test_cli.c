@@ -1,11 +1,14 @@
-/* test_cli.c: shared option handling, quoting, and log line formatting. */
+/* test_cli.c: shared option handling, quoting, log line formatting,
+ * servers named as libpq reached them, and the live display's line cut. */
 #include "cli.h"
 #include "conn.h"
+#include "progress.h"
 #include "tap.h"
 #include "util/log.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Runs fn with stderr sent to a file, and returns what it wrote (owned). */
@@ -26,6 +29,15 @@ capture_stderr(void (*fn)(void))
 	close(fd);
 	unlink(path);
 	return s;
+}
+
+static void
+emit_usage_json(void)
+{
+	char *argv[] = {"pgcarry", "copy", "--bogus", "--log-format", "json", NULL};
+	cli_early_options(5, argv);
+	cli_usage_error("copy", "unrecognized option \"%s\"", "--bogus");
+	log_setup(LOG_NOTICE, LOG_FORMAT_TEXT);
 }
 
 static void
@@ -119,5 +131,32 @@ main(void)
 	TAP_EQ_STR(q, "'it''s'", "literal with a quote");
 	free(q);
 	PQfinish(c);
+
+	/* Servers as libpq reached them: a socket by its path, TCP as host:port/db. */
+	c = PQconnectdb("host=/nonexistent-pgcarry-dir port=5999 dbname=shop user=u connect_timeout=1");
+	q = conn_describe_live(c);
+	TAP_EQ_STR(q, "on socket \"/nonexistent-pgcarry-dir/.s.PGSQL.5999\" (database shop)", "a socket is named by its path");
+	free(q);
+	PQfinish(c);
+	c = PQconnectdb("host=127.0.0.1 port=1 dbname=shop user=u connect_timeout=1");
+	q = conn_describe_live(c);
+	TAP_EQ_STR(q, "127.0.0.1:1/shop", "TCP as host:port/database");
+	free(q);
+	PQfinish(c);
+	TAP_OK(conn_describe_live(NULL) == NULL, "no connection, no description");
+
+	/* Usage errors as one JSON object, the --help pointer as its hint. */
+	e = capture_stderr(emit_usage_json);
+	TAP_CONTAINS(e, "\"level\":\"error\",\"message\":\"unrecognized option \\\"--bogus\\\"\","
+				 "\"hint\":\"Try \\\"pgcarry copy --help\\\" for more information.\"}\n", "usage error as JSON");
+	TAP_NOT_CONTAINS(e, "\nTry", "no text line beside it");
+	free(e);
+
+	/* The live display's lines are cut to the terminal, never inside a
+	 * UTF-8 sequence. */
+	TAP_EQ_INT((int) progress_fit("abcdef", 6, 4), 4, "ASCII cut at 4 columns");
+	TAP_EQ_INT((int) progress_fit("abc", 3, 10), 3, "a short line is kept whole");
+	TAP_EQ_INT((int) progress_fit("h\xc3\xa9llo", 6, 2), 3, "two columns of h\xc3\xa9llo are 3 bytes");
+	TAP_EQ_INT((int) progress_fit("abc", 3, 0), 0, "no column, nothing");
 	return TAP_DONE();
 }

@@ -95,6 +95,8 @@ main(void)
 			   "a nested connection string without password is refused");
 	TAP_EQ_STR(err.message, "--target names a database that is itself a connection string", "its message");
 	err_clear(&err);
+	TAP_EQ_INT(conn_check_arg("host=h dbname='a=b'", "--target", true, &err), 0,
+			   "a database name with '=' that is no connection string is accepted");
 	char *sc = conn_scrub("database \"host=x password=s3cret\" does not exist",
 						  "host=h dbname='host=x password=s3cret'");
 	TAP_EQ_STR(sc, "database \"host=x password=********\" does not exist", "libpq's messages are scrubbed");

@@ -91,6 +91,24 @@ test_sql(void)
 	s = stream_copy_in_sql("t", "", STREAM_TEXT, false);
 	TAP_EQ_STR(s, "COPY t FROM STDIN", "plain text load");
 	free(s);
+
+	/* A partition root that rows load through: its whole tree. */
+	stream_range tree = stream_whole(true);
+	s = stream_copy_out_sql("\"s\".\"t\"", "a, \"B\"", &tree, NULL, STREAM_BINARY);
+	TAP_EQ_STR(s, "COPY (SELECT a, \"B\" FROM \"s\".\"t\") TO STDOUT (FORMAT binary)",
+			   "a partitioned table read whole, partitions included");
+	free(s);
+	s = stream_copy_out_sql("t", "a", &tree, "a > 1", STREAM_TEXT);
+	TAP_EQ_STR(s, "COPY (SELECT a FROM t WHERE (a > 1)) TO STDOUT", "a whole tree with a filter");
+	free(s);
+	stream_range plain = stream_whole(false);
+	TAP_EQ_INT((int) plain.first_page, -1, "a table's own rows: the whole-table range");
+	s = stream_truncate_sql("t", true);
+	TAP_EQ_STR(s, "TRUNCATE t", "a tree is truncated without ONLY");
+	free(s);
+	s = stream_truncate_sql("t", false);
+	TAP_EQ_STR(s, "TRUNCATE ONLY t", "a table is truncated alone");
+	free(s);
 }
 
 /* A binary COPY stream of rows (one int4 field each), fed in chunks of
