@@ -67,6 +67,7 @@ exec {EARLY[1]}>&-
 wait $COPY
 is "$?" 0 "copy --follow under load exits 0" || diag "$(cat "$T_TMP/copy.err")"
 like "$(cat "$T_TMP/copy.err")" "database \"app\" follows the source" "it returns once the target follows"
+unlike "$(cat "$T_TMP/copy.err")" "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "no sanitizer report"
 
 sleep 3
 run_pgcarry follow status --source "$(pg_uri src)" --target "$(pg_uri dst)" --json
@@ -110,6 +111,17 @@ like "$ERR" "error: the target differs from the fenced source" "it says the targ
 like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it, run on the source: ALTER DATABASE \"shop\" RESET default_transaction_read_only; and keep the application there\." \
 	"and prints the way back"
 is "$(pg_sql src shop "SHOW default_transaction_read_only")" "on" "the fence stays"
+
+# --verify count, and a lag above --lag-max refused before any fence.
+pg_sql src postgres "CREATE DATABASE tiny"
+pg_sql src tiny "CREATE TABLE t (id serial PRIMARY KEY, v int); INSERT INTO t (v) SELECT generate_series(1, 50)"
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow tiny
+is "$RC" 0 "copy --follow of a third database" || diag "$ERR"
+pg_sql src tiny "INSERT INTO t (v) SELECT generate_series(1, 10)"
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --verify count tiny
+is "$RC" 0 "cutover --verify count exits 0" || diag "$ERR"
+like "$OUT" "tiny table public.t: 60 rows on both" "it counts every table on both sides"
+is "$(pg_sql dst tiny "SELECT nextval('t_id_seq')")" 61 "the sequence was set from the source"
 
 run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none shop
 is "$RC" 1 "cutover of a database no longer followed: exit 1"
