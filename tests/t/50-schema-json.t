@@ -7,11 +7,11 @@
 # error's line and column); exit statuses as without --json.
 source "$(dirname "$0")/../lib/harness.sh"
 
+cd "$T_TMP" || bail "no temp dir"
 pg_start db
 pg_sql db postgres "CREATE DATABASE app"
-pg_sql db postgres "CREATE DATABASE scratch"
 U=$(pg_uri db app)
-cd "$T_TMP" || bail "no temp dir"
+# A small application: organisations and their users, analyzed.
 pg_sql db app "CREATE TABLE orgs (id int PRIMARY KEY);
 INSERT INTO orgs SELECT g FROM generate_series(1, 300) g;
 CREATE TABLE users (id int PRIMARY KEY, org int, email text NOT NULL, name text);
@@ -113,10 +113,15 @@ is "$(jq_pl 'print scalar(@{$d->{findings}}), "|$d->{files}|", defined $d->{erro
 # ------------------------------------------------------------ a syntax error as JSON, where psql sees it
 mkdir syn
 printf -- '-- migrate:up\nCREATE TABLE audit (id int);\n\n  ALTER TABL users ADD COLUMN note text;\n' >syn/1_typo.sql
-psql_err=$(pg_psql db scratch -1 -f syn/1_typo.sql 2>&1)
-server_line=$(sed -n 's/^psql:[^:]*:\([0-9]*\): ERROR:  syntax error.*/\1/p' <<<"$psql_err")
-caret=$(grep -A1 '^LINE 1:' <<<"$psql_err" | tail -1)
-server_col=$((${#caret} - 8 + 2))
+# psql's report of the same file (in one transaction that rolls back):
+# "psql:FILE:LINE: ERROR: ..." then the statement's line and a caret under
+# the place; the caret's column is counted in the file's own line.
+where=$(pg_psql db app -1 -f syn/1_typo.sql 2>&1 | perl -ne '
+	$line = $1 if /^psql:[^:]*:(\d+): ERROR:  syntax error/;
+	if (/^LINE 1: (.*)$/) { $text = $1 } elsif (defined $text && /^( *)\^/) { $caret = length($1) - 8 + 1; $text = undef }
+	END { open my $f, "<", "syn/1_typo.sql"; my @l = <$f>; my ($lead) = $l[$line - 1] =~ /^(\s*)/; print "$line:", $caret + length($lead) }')
+server_line=${where%%:*}
+server_col=${where##*:}
 for verb in plan lint; do
 	run_pgcarry schema "$verb" --json --dir syn
 	is "$RC" 1 "$verb --json exits 1 on a syntax error"
