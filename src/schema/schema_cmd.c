@@ -312,9 +312,9 @@ schema_error_json(const pgc_err *err)
 			column = 0;
 			line = 0;
 			sscanf(rest, "%255[^: ]", file);
-			const char *l = strstr(rest, "line ");
-			if (l)
-				line = atoi(l + 5);
+			for (const char *l = strstr(rest, "line "); l && line == 0; l = strstr(l + 5, "line "))
+				if (isdigit((unsigned char) l[5]))
+					line = atoi(l + 5);
 		}
 	}
 	json_t *o = json_object();

@@ -131,6 +131,13 @@ for verb in plan lint; do
 	like "$ERR" "error: migration file 1_typo.sql:$server_line:$server_col: syntax error" "$verb --json: the error is logged too"
 done
 is "$server_line:$server_col" "4:9" "(psql: line 4, column 9)"
+mkdir quote
+printf -- "-- migrate:up\nSELECT 1;\n-- migrate:up\nSELECT 2;\n" >quote/1_twice.sql
+run_pgcarry schema plan --json --dir quote
+is "$RC" 1 "plan --json on a file with two up sections exits 1"
+is "$(jq_pl 'my $e = $d->{error}; print join "|", map { $_ // "null" } @$e{qw(file line column)}' "$OUT")" "1_twice.sql|3|null" \
+	"plan --json: a malformed file's error names the file and the line of the second section"
+like "$ERR" "error: migration file 1_twice.sql has more than one \"-- migrate:up\" line \(line 3\)" "(the message names line 3)"
 run_pgcarry schema lint --json --dir nosuchdir
 is "$RC" 1 "lint --json on a missing directory exits 1"
 is "$(jq_pl 'my $e = $d->{error}; print join "|", map { $_ // "null" } @$e{qw(file line message hint)}' "$OUT")" \
