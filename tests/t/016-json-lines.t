@@ -4,7 +4,15 @@
 # stderr that is not one JSON object per line, each with a level and a
 # message (the server's own notices and warnings included: an auditing
 # event trigger on the target); stdout keeps the reports.
+SRC_DIR=$(cd "$(dirname "$0")/../../src" && pwd)
 source "$(dirname "$0")/../lib/harness.sh"
+
+# No line reaches stderr around the log: only the log module writes there
+# (and the allocation wrapper's out-of-memory message, which cannot
+# allocate a log line).
+stray=$(cd "$SRC_DIR" && grep -rnE 'fprintf\(stderr|fputs\([^;]*stderr|perror\(|fwrite\([^;]*stderr|write\(STDERR_FILENO|write\(2,' \
+	--include='*.c' . | grep -vE '^\./util/(log|xalloc)\.c:')
+is "$stray" "" "no source file writes to stderr except through the log"
 
 pg_start src
 pg_start dst
