@@ -290,6 +290,25 @@ static const char catalog_missing_roles_sql[] =
 	"SELECT x FROM pg_catalog.json_array_elements_text($1::json) x "
 	"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = x)";
 
+static const char *const catalog_needs_sql[] = {
+	"SELECT DISTINCT t.spcname FROM pg_catalog.pg_tablespace t "
+	"WHERE t.spcname NOT IN ('pg_default', 'pg_global') AND (t.oid IN (SELECT c.reltablespace FROM pg_catalog.pg_class c) "
+	"  OR t.oid = (SELECT d.dattablespace FROM pg_catalog.pg_database d "
+	"              WHERE d.datname = pg_catalog.current_database())) ORDER BY 1",
+	"SELECT e.extname FROM pg_catalog.pg_extension e WHERE e.extname <> 'plpgsql' ORDER BY 1",
+};
+
+/* $1: JSON array of names. */
+static const char *const catalog_missing_sql[] = {
+	"SELECT x FROM pg_catalog.json_array_elements_text($1::pg_catalog.json) x "
+	"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_tablespace WHERE spcname = x)",
+	"SELECT x FROM pg_catalog.json_array_elements_text($1::pg_catalog.json) x "
+	"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = x)",
+};
+
+static const char catalog_can_create_db_sql[] =
+	"SELECT rolcreatedb OR rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user";
+
 static const char catalog_is_superuser_sql[] =
 	"SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user";
 
@@ -557,19 +576,23 @@ catalog_matviews(PGconn *conn, catalog_table **out, int *nout, pgc_err *err)
 	return catalog_relations(conn, "m", out, nout, err);
 }
 
+static void
+catalog_table_clear(catalog_table *t)
+{
+	free(t->schema);
+	free(t->name);
+	free(t->qualified);
+	free(t->display);
+	free(t->columns);
+}
+
 void
 catalog_tables_free(catalog_table *t, int n)
 {
 	if (!t)
 		return;
 	for (int i = 0; i < n; i++)
-	{
-		free(t[i].schema);
-		free(t[i].name);
-		free(t[i].qualified);
-		free(t[i].display);
-		free(t[i].columns);
-	}
+		catalog_table_clear(&t[i]);
 	free(t);
 }
 
@@ -656,19 +679,23 @@ catalog_sequences(PGconn *conn, catalog_sequence **out, int *nout, pgc_err *err)
 	return 0;
 }
 
+static void
+catalog_sequence_clear(catalog_sequence *s)
+{
+	free(s->schema);
+	free(s->name);
+	free(s->qualified);
+	free(s->display);
+	free(s->last_value);
+}
+
 void
 catalog_sequences_free(catalog_sequence *s, int n)
 {
 	if (!s)
 		return;
 	for (int i = 0; i < n; i++)
-	{
-		free(s[i].schema);
-		free(s[i].name);
-		free(s[i].qualified);
-		free(s[i].display);
-		free(s[i].last_value);
-	}
+		catalog_sequence_clear(&s[i]);
 	free(s);
 }
 
@@ -788,19 +815,21 @@ catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err)
 	return 0;
 }
 
-int
-catalog_missing_roles(PGconn *conn, char *const *roles, int nroles, const char ***missing,
-					  int *nmissing, pgc_err *err)
+/* The names of roles (nroles) that query ($1: their JSON array) returns,
+ * borrowed from roles, into *missing. */
+static int
+catalog_missing_query(PGconn *conn, const char *query, const char *what, char *const *roles, int nroles,
+					  const char ***missing, int *nmissing, pgc_err *err)
 {
 	*missing = NULL;
 	*nmissing = 0;
 	char	   *json = catalog_json_array((const char *const *) roles, nroles);
 	const char *params[1] = {json};
-	PGresult   *res = conn_query(conn, catalog_missing_roles_sql, 1, params, err);
+	PGresult   *res = conn_query(conn, query, 1, params, err);
 	free(json);
 	if (!res)
 	{
-		err_prefix(err, "could not check the roles of the target server: ");
+		err_prefix(err, "could not check the %s of the target server: ", what);
 		return -1;
 	}
 	const char **m = xcalloc((size_t) PQntuples(res) + 1, sizeof *m);
@@ -819,6 +848,44 @@ catalog_missing_roles(PGconn *conn, char *const *roles, int nroles, const char *
 }
 
 int
+catalog_missing_roles(PGconn *conn, char *const *roles, int nroles, const char ***missing,
+					  int *nmissing, pgc_err *err)
+{
+	return catalog_missing_query(conn, catalog_missing_roles_sql, "roles", roles, nroles, missing, nmissing, err);
+}
+
+int
+catalog_missing(PGconn *conn, catalog_need kind, char *const *names, int n, const char ***missing,
+				int *nmissing, pgc_err *err)
+{
+	return catalog_missing_query(conn, catalog_missing_sql[kind],
+								 kind == CATALOG_NEED_TABLESPACE ? "tablespaces" : "extensions", names, n, missing,
+								 nmissing, err);
+}
+
+int
+catalog_db_needs(PGconn *conn, catalog_need kind, char ***out, int *nout, pgc_err *err)
+{
+	*out = NULL;
+	*nout = 0;
+	PGresult   *res = conn_query(conn, catalog_needs_sql[kind], 0, NULL, err);
+	if (!res)
+	{
+		err_prefix(err, "could not list the %s of the database: ",
+				   kind == CATALOG_NEED_TABLESPACE ? "tablespaces" : "extensions");
+		return -1;
+	}
+	int			n = PQntuples(res);
+	char	  **r = xcalloc((size_t) n + 1, sizeof *r);
+	for (int i = 0; i < n; i++)
+		r[i] = xstrdup(PQgetvalue(res, i, 0));
+	PQclear(res);
+	*out = r;
+	*nout = n;
+	return 0;
+}
+
+int
 catalog_is_superuser(PGconn *conn, bool *super, pgc_err *err)
 {
 	char	   *v = conn_query_value(conn, catalog_is_superuser_sql, 0, NULL, err);
@@ -827,4 +894,309 @@ catalog_is_superuser(PGconn *conn, bool *super, pgc_err *err)
 	*super = v && v[0] == 't';
 	free(v);
 	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Choosing what moves: pg_dump's -n/-N/-t/-T
+ * ------------------------------------------------------------------------ */
+
+/* Whether table or sequence rel (alias) in schema nsp (alias) matches the
+ * table patterns of JSON parameter param: [[schema regex or null, name
+ * regex], ...]; no schema part means visible on the search_path. */
+#define CATALOG_FILTER_TABLE_MATCH(param, rel, nsp) \
+	"EXISTS (SELECT 1 FROM pg_catalog.json_array_elements(" param "::pg_catalog.json) p " \
+	"WHERE " rel ".relname OPERATOR(pg_catalog.~) (p OPERATOR(pg_catalog.->>) 1) " \
+	"AND CASE WHEN (p OPERATOR(pg_catalog.->>) 0) IS NULL THEN pg_catalog.pg_table_is_visible(" rel ".oid) " \
+	"ELSE " nsp ".nspname OPERATOR(pg_catalog.~) (p OPERATOR(pg_catalog.->>) 0) END)"
+
+/* Whether schema nsp (alias) matches a regex of JSON parameter param. */
+#define CATALOG_FILTER_SCHEMA_MATCH(param, nsp) \
+	"EXISTS (SELECT 1 FROM pg_catalog.json_array_elements_text(" param "::pg_catalog.json) s " \
+	"WHERE " nsp ".nspname OPERATOR(pg_catalog.~) s)"
+
+/* pg_dump's choice for relation rel in schema nsp (see catalog.h). */
+#define CATALOG_FILTER_CHOSEN(rel, nsp) \
+	"(CASE WHEN pg_catalog.json_array_length($4::pg_catalog.json) > 0 " \
+	"THEN " CATALOG_FILTER_TABLE_MATCH("$4", rel, nsp) " " \
+	"ELSE (pg_catalog.json_array_length($2::pg_catalog.json) = 0 OR " CATALOG_FILTER_SCHEMA_MATCH("$2", nsp) ") " \
+	"AND NOT " CATALOG_FILTER_SCHEMA_MATCH("$3", nsp) " END " \
+	"AND NOT " CATALOG_FILTER_TABLE_MATCH("$5", rel, nsp) ")"
+
+/* $1: JSON array of quoted relation names; $2 -n, $3 -N (schema regexes);
+ * $4 -t, $5 -T (pairs).  Returns the 1-based positions of those chosen: a
+ * sequence owned by a table (serial: deptype 'a', identity: 'i') is chosen
+ * with its table, and an identity sequence only with it. */
+static const char catalog_filter_sql[] =
+	"SELECT u.k FROM pg_catalog.json_array_elements_text($1::pg_catalog.json) WITH ORDINALITY u(q, k) "
+	"JOIN pg_catalog.pg_class c ON c.oid = u.q::pg_catalog.regclass "
+	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"LEFT JOIN pg_catalog.pg_depend d ON c.relkind = 'S' "
+	"  AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid "
+	"  AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i') "
+	"LEFT JOIN pg_catalog.pg_class t ON t.oid = d.refobjid "
+	"LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace "
+	"WHERE CASE WHEN t.oid IS NULL THEN " CATALOG_FILTER_CHOSEN("c", "n") " "
+	"  WHEN d.deptype = 'i' THEN " CATALOG_FILTER_CHOSEN("t", "tn") " "
+	"  ELSE " CATALOG_FILTER_CHOSEN("c", "n") " OR " CATALOG_FILTER_CHOSEN("t", "tn") " END "
+	"ORDER BY 1";
+
+static const char catalog_search_path_default_sql[] =
+	"SELECT pg_catalog.set_config('search_path', s.reset_val, false) FROM pg_catalog.pg_settings s "
+	"WHERE s.name = 'search_path'";
+static const char catalog_search_path_set_sql[] = "SELECT pg_catalog.set_config('search_path', $1, false)";
+
+/* Appends one part of a pattern to re, as pg_dump reads it. */
+static void
+catalog_pattern_char(buf_t *re, char c, bool quoted)
+{
+	if (quoted)
+	{
+		if (strchr("|*+?()[]{}.^$\\", c))
+			buf_putc(re, '\\');
+		buf_putc(re, c);
+	}
+	else if (c == '*')
+		buf_puts(re, ".*");
+	else if (c == '?')
+		buf_putc(re, '.');
+	else if (c == '$')
+		buf_puts(re, "\\$");
+	else if (c >= 'A' && c <= 'Z')
+		buf_putc(re, (char) (c - 'A' + 'a'));
+	else
+		buf_putc(re, c);
+}
+
+int
+catalog_pattern_regex(const char *pattern, bool schema_only, char **schema_re, char **name_re,
+					  const char **why)
+{
+	*schema_re = *name_re = NULL;
+	*why = NULL;
+	buf_t		part[3] = {{0}};
+	int			nparts = 1;
+	bool		quoted = false;
+	for (const char *p = pattern; *p; p++)
+	{
+		if (*p == '"')
+		{
+			if (quoted && p[1] == '"')
+			{
+				buf_putc(&part[nparts - 1], '"');
+				p++;
+			}
+			else
+				quoted = !quoted;
+		}
+		else if (*p == '.' && !quoted)
+		{
+			if (nparts == 3)
+			{
+				nparts++;
+				break;
+			}
+			nparts++;
+		}
+		else
+			catalog_pattern_char(&part[nparts - 1], *p, quoted);
+	}
+	if (!*pattern)
+		*why = "the pattern is empty";
+	else if (quoted)
+		*why = "a double quote is not closed";
+	else if (nparts > (schema_only ? 1 : 2))
+		*why = schema_only ? "a schema pattern has no dot outside double quotes"
+			: "improper qualified name (too many dotted names)";
+	if (!*why)
+	{
+		buf_t	   *name = &part[nparts - 1];
+		if (schema_only)
+			*schema_re = xasprintf("^(%s)$", name->data ? name->data : "");
+		else
+		{
+			*name_re = xasprintf("^(%s)$", name->data ? name->data : "");
+			if (nparts == 2)
+				*schema_re = xasprintf("^(%s)$", part[0].data ? part[0].data : "");
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		buf_free(&part[i]);
+	return *why ? -1 : 0;
+}
+
+int
+catalog_filter_add(catalog_filter *f, catalog_filter_kind kind, const char *pattern, pgc_err *err)
+{
+	bool		schema = kind == CATALOG_FILTER_SCHEMA || kind == CATALOG_FILTER_EXCLUDE_SCHEMA;
+	char	   *sre = NULL,
+			   *nre = NULL;
+	const char *why = NULL;
+	if (catalog_pattern_regex(pattern, schema, &sre, &nre, &why) != 0)
+	{
+		err_set(err, "invalid %s pattern \"%s\": %s", schema ? "schema" : "table", pattern, why);
+		return -1;
+	}
+	f->items = xrealloc(f->items, (size_t) (f->n + 1) * sizeof *f->items);
+	static const char *const opt[] = {"--schema=", "--exclude-schema=", "--table=", "--exclude-table="};
+	f->items[f->n++] = (catalog_filter_pattern) {kind, xstrdup(pattern), xasprintf("%s%s", opt[kind], pattern),
+		sre, nre};
+	return 0;
+}
+
+bool
+catalog_filter_active(const catalog_filter *f)
+{
+	return f && f->n > 0;
+}
+
+int
+catalog_filter_args(const catalog_filter *f, const char ***out)
+{
+	*out = xcalloc((size_t) (f ? f->n : 0) + 1, sizeof **out);
+	int			n = 0;
+	for (int i = 0; f && i < f->n; i++)
+		(*out)[n++] = f->items[i].arg;
+	return n;
+}
+
+void
+catalog_filter_free(catalog_filter *f)
+{
+	for (int i = 0; i < f->n; i++)
+	{
+		free(f->items[i].given);
+		free(f->items[i].arg);
+		free(f->items[i].schema_re);
+		free(f->items[i].name_re);
+	}
+	free(f->items);
+	f->items = NULL;
+	f->n = 0;
+}
+
+/* The regexes of f's patterns of kind, as a JSON array (a string per schema
+ * pattern, a [schema or null, name] pair per table pattern).  Owned by the
+ * caller. */
+static char *
+catalog_filter_json(const catalog_filter *f, catalog_filter_kind kind, bool *unqualified)
+{
+	json_t	   *a = json_array();
+	for (int i = 0; i < f->n; i++)
+	{
+		const catalog_filter_pattern *p = &f->items[i];
+		if (p->kind != kind)
+			continue;
+		if (!p->name_re)
+			json_array_append_new(a, json_string(p->schema_re));
+		else
+		{
+			json_array_append_new(a, json_pack("[oo]", p->schema_re ? json_string(p->schema_re) : json_null(),
+											   json_string(p->name_re)));
+			if (!p->schema_re)
+				*unqualified = true;
+		}
+	}
+	char	   *s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	char	   *r = xstrdup(s ? s : "[]");
+	free(s);
+	return r;
+}
+
+int
+catalog_filter_apply(PGconn *conn, const catalog_filter *f, catalog_table *tables, int *ntables,
+					 catalog_sequence *seqs, int *nseqs, pgc_err *err)
+{
+	if (!catalog_filter_active(f))
+		return 0;
+	int			nt = *ntables,
+				ns = seqs ? *nseqs : 0;
+	const char **names = xcalloc((size_t) (nt + ns) + 1, sizeof *names);
+	for (int i = 0; i < nt; i++)
+		names[i] = tables[i].qualified;
+	for (int i = 0; i < ns; i++)
+		names[nt + i] = seqs[i].qualified;
+	bool		unqualified = false;
+	char	   *params[5] = {
+		catalog_json_array(names, nt + ns),
+		catalog_filter_json(f, CATALOG_FILTER_SCHEMA, &unqualified),
+		catalog_filter_json(f, CATALOG_FILTER_EXCLUDE_SCHEMA, &unqualified),
+		catalog_filter_json(f, CATALOG_FILTER_TABLE, &unqualified),
+		catalog_filter_json(f, CATALOG_FILTER_EXCLUDE_TABLE, &unqualified),
+	};
+	free(names);
+	/* Unqualified table patterns match what the default search_path sees,
+	 * as pg_dump's do. */
+	char	   *saved = NULL;
+	PGresult   *res = NULL;
+	int			rc = -1;
+	if (unqualified)
+	{
+		saved = conn_query_value(conn, "SELECT pg_catalog.current_setting('search_path')", 0, NULL, err);
+		if (!saved || !(res = conn_query(conn, catalog_search_path_default_sql, 0, NULL, err)))
+			goto done;
+		PQclear(res);
+	}
+	res = conn_query(conn, catalog_filter_sql, 5, (const char *const *) params, err);
+	if (saved)
+	{
+		pgc_err		e2 = PGC_ERR_INIT;
+		const char *sp[1] = {saved};
+		PGresult   *r2 = conn_query(conn, catalog_search_path_set_sql, 1, sp, res ? err : &e2);
+		err_clear(&e2);
+		if (!r2)
+		{
+			PQclear(res);
+			res = NULL;
+		}
+		PQclear(r2);
+	}
+	if (!res)
+	{
+		err_prefix(err, "could not choose the tables: ");
+		goto done;
+	}
+	bool	   *keep = xcalloc((size_t) (nt + ns) + 1, sizeof *keep);
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		long		k = strtol(PQgetvalue(res, r, 0), NULL, 10);
+		if (k >= 1 && k <= nt + ns)
+			keep[k - 1] = true;
+	}
+	PQclear(res);
+	int			m = 0;
+	for (int i = 0; i < nt; i++)
+	{
+		if (keep[i])
+			tables[m++] = tables[i];
+		else
+			catalog_table_clear(&tables[i]);
+	}
+	*ntables = m;
+	m = 0;
+	for (int i = 0; i < ns; i++)
+	{
+		if (keep[nt + i])
+			seqs[m++] = seqs[i];
+		else
+			catalog_sequence_clear(&seqs[i]);
+	}
+	if (seqs)
+		*nseqs = m;
+	free(keep);
+	rc = 0;
+done:
+	for (int i = 0; i < 5; i++)
+		free(params[i]);
+	free(saved);
+	return rc;
+}
+
+int
+catalog_can_create_db(PGconn *conn, bool *can, pgc_err *err)
+{
+	char	   *v = conn_query_value(conn, catalog_can_create_db_sql, 0, NULL, err);
+	*can = v && strcmp(v, "t") == 0;
+	free(v);
+	return err->set ? -1 : 0;
 }

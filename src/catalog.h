@@ -217,6 +217,93 @@ int catalog_objects(PGconn *conn, catalog_object **out, int *nout, pgc_err *err)
 void catalog_objects_free(catalog_object *o, int n);
 
 /* ------------------------------------------------------------------------
+ * Choosing what moves: pg_dump's -n/-N/-t/-T
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The schemas and tables a command works on, given as pg_dump's patterns
+ * and chosen by pg_dump's rules, so that the tables whose rows move are the
+ * tables pg_dump would dump with the same options:
+ *   - a pattern is a name where * matches any text, ? one character, and
+ *     other regular expression characters keep their meaning; letters fold
+ *     to lower case; within double quotes everything is taken literally
+ *     ("" is one quote); a dot outside quotes separates schema from table;
+ *   - a table pattern without a schema matches the tables visible on the
+ *     database's default search_path;
+ *   - with table patterns (-t), a table moves when one of them matches it,
+ *     whatever the schema patterns; otherwise a table moves when its schema
+ *     matches a schema pattern (-n; every schema when none), unless an
+ *     exclusion (-N) matches the schema;
+ *   - an excluding table pattern (-T) always wins;
+ *   - a sequence moves when it is chosen so, or when it belongs to a
+ *     table that moves (serial and identity columns).
+ * Each pattern is kept as given (for pg_dump's own options) and as an
+ * anchored regular expression per part (for the catalog).
+ */
+typedef enum catalog_filter_kind
+{
+	CATALOG_FILTER_SCHEMA,		/* -n */
+	CATALOG_FILTER_EXCLUDE_SCHEMA,	/* -N */
+	CATALOG_FILTER_TABLE,		/* -t */
+	CATALOG_FILTER_EXCLUDE_TABLE	/* -T */
+} catalog_filter_kind;
+
+typedef struct catalog_filter_pattern
+{
+	catalog_filter_kind kind;
+	char	   *given;			/* as the user wrote it */
+	char	   *arg;			/* the same for pg_dump: "--table=given" */
+	char	   *schema_re;		/* anchored regex; NULL: no schema part */
+	char	   *name_re;		/* anchored regex; NULL for schema patterns */
+} catalog_filter_pattern;
+
+typedef struct catalog_filter
+{
+	catalog_filter_pattern *items;
+	int			n;
+} catalog_filter;
+
+/*
+ * Turns one pg_dump pattern into anchored regular expressions: *schema_re
+ * and *name_re (owned by the caller; *schema_re NULL when the pattern has
+ * no schema part, *name_re NULL when schema_only).  A schema pattern
+ * (schema_only) has one part, a table pattern at most two.  Returns 0, or
+ * -1 with *why (a static string) saying what is wrong.  Pure: unit-tested.
+ */
+int catalog_pattern_regex(const char *pattern, bool schema_only, char **schema_re, char **name_re,
+						  const char **why);
+
+/*
+ * Adds pattern of kind to f.  Returns 0, or -1 with err set (the message
+ * names the pattern) when it is not a valid pattern.
+ */
+int catalog_filter_add(catalog_filter *f, catalog_filter_kind kind, const char *pattern, pgc_err *err);
+
+/* Whether f chooses anything less than everything (any pattern given). */
+bool catalog_filter_active(const catalog_filter *f);
+
+/*
+ * The arguments that give pg_dump the same choice: "--schema=P",
+ * "--exclude-schema=P", "--table=P", "--exclude-table=P", in the order
+ * given.  *out (NULL-terminated; free the array only, the strings belong
+ * to f) receives them; returns how many.  f may be NULL.
+ */
+int catalog_filter_args(const catalog_filter *f, const char ***out);
+
+/* Frees what f holds and leaves it empty. */
+void catalog_filter_free(catalog_filter *f);
+
+/*
+ * Keeps, of the ntables tables in *tables, those f chooses (in order;
+ * the others are freed) and, of the nseqs sequences in *seqs (may be NULL),
+ * those f chooses; *ntables and *nseqs are updated.  Runs on conn (the
+ * database they were read from; its search_path is set to the database's
+ * default for the query, then put back).  Returns 0, or -1 with err set.
+ */
+int catalog_filter_apply(PGconn *conn, const catalog_filter *f, catalog_table *tables, int *ntables,
+						 catalog_sequence *seqs, int *nseqs, pgc_err *err);
+
+/* ------------------------------------------------------------------------
  * Roles
  * ------------------------------------------------------------------------ */
 
@@ -232,6 +319,32 @@ int catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err);
  * of borrowed pointers into roles; free the array only).  Returns 0 or -1. */
 int catalog_missing_roles(PGconn *conn, char *const *roles, int nroles,
 						  const char ***missing, int *nmissing, pgc_err *err);
+
+/*
+ * What the current database needs of the server it is carried to, by kind:
+ * CATALOG_NEED_TABLESPACE, the tablespaces its relations and the database
+ * itself live in (pg_default and pg_global left out);
+ * CATALOG_NEED_EXTENSION, its extensions (plpgsql left out).  Sorted.
+ * Returns 0 with *out (free each and the array) and *nout, -1 with err set.
+ */
+typedef enum catalog_need
+{
+	CATALOG_NEED_TABLESPACE,
+	CATALOG_NEED_EXTENSION
+} catalog_need;
+
+int catalog_db_needs(PGconn *conn, catalog_need kind, char ***out, int *nout, pgc_err *err);
+
+/* Of the n names of kind, those conn's server lacks: a tablespace that does
+ * not exist, an extension that is not available to install.  As
+ * catalog_missing_roles: *missing borrows from names (free the array
+ * only).  Returns 0 or -1 with err set. */
+int catalog_missing(PGconn *conn, catalog_need kind, char *const *names, int n, const char ***missing,
+					int *nmissing, pgc_err *err);
+
+/* Whether the current user may create databases (CREATEDB or superuser).
+ * Returns 0 with *can set, -1 with err set. */
+int catalog_can_create_db(PGconn *conn, bool *can, pgc_err *err);
 
 /* Whether the current user is a superuser (which may read role passwords). */
 int catalog_is_superuser(PGconn *conn, bool *super, pgc_err *err);

@@ -194,3 +194,23 @@ cli_parse_progress(const char *cmd, const char *arg, progress_mode *mode)
 							   "or \"none\", not \"%s\"", arg);
 	return 0;
 }
+
+int
+cli_parse_pattern(const char *cmd, catalog_filter *f, catalog_filter_kind kind, const char *pattern)
+{
+	pgc_err		err = PGC_ERR_INIT;
+	if (catalog_filter_add(f, kind, pattern, &err) == 0)
+		return 0;
+	int			rc = cli_usage_error(cmd, "%s", err.message);
+	err_clear(&err);
+	return rc;
+}
+
+const char	cli_filter_help[] =
+	"  -n, --schema PATTERN     only the tables of schemas matching PATTERN\n"
+	"  -N, --exclude-schema PATTERN\n"
+	"                           not the tables of schemas matching PATTERN\n"
+	"  -t, --table PATTERN      only the tables matching PATTERN (-n, -N then ignored)\n"
+	"  -T, --exclude-table PATTERN\n"
+	"                           not the tables matching PATTERN\n"
+	"                           (pg_dump's patterns and rules; each repeatable)\n";

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "catalog.h"
 #include "progress.h"
 #include "util/err.h"
 
@@ -72,6 +73,15 @@ int cli_other_option(const char *cmd, int opt, char **argv);
  * (progress.h).  Return 0, or EXIT_USAGE after printing one message.
  */
 int cli_parse_jobs(const char *cmd, const char *arg, int *jobs);
+
+/* The help lines of -n/-N/-t/-T, for the commands that take them. */
+extern const char cli_filter_help[];
+
+/*
+ * A -n/-N/-t/-T pattern (catalog.h) of command cmd, added to f.  Returns
+ * 0, or EXIT_USAGE after printing one message naming the pattern.
+ */
+int cli_parse_pattern(const char *cmd, catalog_filter *f, catalog_filter_kind kind, const char *pattern);
 int cli_parse_progress(const char *cmd, const char *arg, progress_mode *mode);
 
 /*

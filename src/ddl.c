@@ -587,7 +587,7 @@ ddl_run_checked(const char *const *argv, const char *password, const char *stdou
 
 ddl_dump *
 ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, const char *dbname,
-				const char *snapshot_id, const char *dir, pgc_err *err)
+				const char *snapshot_id, const char *const *extra, const char *dir, pgc_err *err)
 {
 	char	   *password = NULL;
 	char	   *ci = ddl_conninfo(conninfo, dbname, side, &password, err);
@@ -598,7 +598,10 @@ ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, cons
 	char	   *snap = snapshot_id ? xasprintf("--snapshot=%s", snapshot_id) : NULL;
 	char	   *what = xasprintf("pg_dump could not read the schema of database \"%s\" on the %s server",
 							   dbname, side);
-	const char *argv[16];
+	int			nextra = 0;
+	while (extra && extra[nextra])
+		nextra++;
+	const char **argv = xcalloc((size_t) nextra + 16, sizeof *argv);
 	int			n = 0;
 	argv[n++] = prog;
 	argv[n++] = "--format=custom";
@@ -608,6 +611,8 @@ ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, cons
 	argv[n++] = "--no-sync";
 	if (snap)
 		argv[n++] = snap;
+	for (int i = 0; i < nextra; i++)
+		argv[n++] = extra[i];
 	argv[n++] = "--file";
 	argv[n++] = path;
 	argv[n++] = "--dbname";
@@ -627,6 +632,7 @@ ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, cons
 		unlink(path);
 		free(path);
 	}
+	free(argv);
 	free(what);
 	free(snap);
 	free(prog);

@@ -112,13 +112,15 @@ typedef struct ddl_dump ddl_dump;
  * Runs pg_dump -Fc --create --section=pre-data --section=post-data on
  * database dbname of the server conninfo, into a new file in dir.  With
  * snapshot_id (not NULL), pg_dump reads under that exported snapshot, so the
- * schema matches the data copied under it.  Large object metadata (OIDs,
- * owners, grants) is part of pre-data.  Returns the dump (ddl_dump_free
- * removes its file), or NULL with err set.
+ * schema matches the data copied under it.  extra (NULL-terminated, may
+ * be NULL) is added to pg_dump's arguments: the choice of schemas and
+ * tables (catalog_filter_args).  Large object metadata (OIDs, owners,
+ * grants) is part of pre-data.  Returns the dump (ddl_dump_free removes
+ * its file), or NULL with err set.
  */
 ddl_dump *ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side,
-						  const char *dbname, const char *snapshot_id, const char *dir,
-						  pgc_err *err);
+						  const char *dbname, const char *snapshot_id, const char *const *extra,
+						  const char *dir, pgc_err *err);
 
 /* Wraps an existing custom-format dump file (not removed on free). */
 ddl_dump *ddl_dump_open(const char *path);

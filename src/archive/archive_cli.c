@@ -36,8 +36,19 @@ enum
 	ARCHIVE_OPT_EXIT_ON_ERROR,
 	ARCHIVE_OPT_PROGRESS,
 	ARCHIVE_OPT_VERIFY,
-	ARCHIVE_OPT_PART_SIZE
+	ARCHIVE_OPT_PART_SIZE,
+	ARCHIVE_OPT_SCHEMA,
+	ARCHIVE_OPT_EXCLUDE_SCHEMA,
+	ARCHIVE_OPT_TABLE,
+	ARCHIVE_OPT_EXCLUDE_TABLE
 };
+
+/* -n/-N/-t/-T, for export (catalog.h). */
+#define ARCHIVE_FILTER_LONGOPTS \
+	{"schema", required_argument, NULL, ARCHIVE_OPT_SCHEMA}, \
+	{"exclude-schema", required_argument, NULL, ARCHIVE_OPT_EXCLUDE_SCHEMA}, \
+	{"table", required_argument, NULL, ARCHIVE_OPT_TABLE}, \
+	{"exclude-table", required_argument, NULL, ARCHIVE_OPT_EXCLUDE_TABLE}
 
 #define ARCHIVE_DEFAULT_LEVEL 3
 
@@ -53,6 +64,7 @@ archive_cli_export_help(void)
 		   "Options:\n"
 		   "      --source URI          the server to read (default: $PGCARRY_SOURCE)\n"
 		   "      --all                 every database that allows connections\n"
+		   "%s"
 		   "      --output PATH         the archive: a new or empty directory, a new tar\n"
 		   "                            file with --format tar, or - for standard output\n"
 		   "  -j, --jobs N              sessions reading in parallel (default 2)\n"
@@ -67,7 +79,7 @@ archive_cli_export_help(void)
 		   "\n"
 		   "Each database is read from one snapshot.  The archive's format is described\n"
 		   "in docs/archive-format.md; it can be restored without pgcarry.\n"
-		   "\n%s", ARCHIVE_DEFAULT_LEVEL, cli_common_help);
+		   "\n%s", cli_filter_help, ARCHIVE_DEFAULT_LEVEL, cli_common_help);
 }
 
 static void
@@ -160,6 +172,26 @@ archive_cli_option(const char *cmd, int opt, char **argv, int *jobs, progress_mo
 	}
 }
 
+/* The kind of pattern an option code gives. */
+static catalog_filter_kind
+archive_cli_filter_kind(int opt)
+{
+	switch (opt)
+	{
+		case 'n':
+		case ARCHIVE_OPT_SCHEMA:
+			return CATALOG_FILTER_SCHEMA;
+		case 'N':
+		case ARCHIVE_OPT_EXCLUDE_SCHEMA:
+			return CATALOG_FILTER_EXCLUDE_SCHEMA;
+		case 't':
+		case ARCHIVE_OPT_TABLE:
+			return CATALOG_FILTER_TABLE;
+		default:
+			return CATALOG_FILTER_EXCLUDE_TABLE;
+	}
+}
+
 /* Ends a command that ran: reports err when rc is not EXIT_OK, clears it,
  * and returns rc. */
 static int
@@ -171,8 +203,10 @@ archive_cli_done(int rc, pgc_err *err)
 	return rc;
 }
 
-int
-cmd_export(int argc, char **argv)
+/* pgcarry export, with the -n/-N/-t/-T patterns going into *filter (the
+ * caller frees it). */
+static int
+archive_cli_export(int argc, char **argv, catalog_filter *filter)
 {
 	static const struct option longopts[] = {
 		{"source", required_argument, NULL, ARCHIVE_OPT_SOURCE},
@@ -186,18 +220,30 @@ cmd_export(int argc, char **argv)
 		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
 		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
 		{"part-size", required_argument, NULL, ARCHIVE_OPT_PART_SIZE},
+		ARCHIVE_FILTER_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	archive_export_opts o = {.jobs = 2, .zstd_level = ARCHIVE_DEFAULT_LEVEL};
+	archive_export_opts o = {.jobs = 2, .zstd_level = ARCHIVE_DEFAULT_LEVEL, .filter = filter};
 	const char *source_arg = NULL;
 	int opt;
 	int rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, ":j:n:N:t:T:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
+			case 'n':
+			case ARCHIVE_OPT_SCHEMA:
+			case 'N':
+			case ARCHIVE_OPT_EXCLUDE_SCHEMA:
+			case 't':
+			case ARCHIVE_OPT_TABLE:
+			case 'T':
+			case ARCHIVE_OPT_EXCLUDE_TABLE:
+				if ((rc = cli_parse_pattern("export", filter, archive_cli_filter_kind(opt), optarg)) != 0)
+					return rc;
+				break;
 			case ARCHIVE_OPT_SOURCE:
 				source_arg = optarg;
 				break;
@@ -259,6 +305,15 @@ cmd_export(int argc, char **argv)
 
 	pgc_err err = PGC_ERR_INIT;
 	return archive_cli_done(archive_export_run(&o, &err), &err);
+}
+
+int
+cmd_export(int argc, char **argv)
+{
+	catalog_filter filter = {0};
+	int rc = archive_cli_export(argc, argv, &filter);
+	catalog_filter_free(&filter);
+	return rc;
 }
 
 int

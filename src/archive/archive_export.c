@@ -209,8 +209,21 @@ archive_export_schema(export_db *db, pgc_err *err)
 	char *tmp = xasprintf("%s/%s/.schema.dump.partial", run->root, db->mdb->dir);
 	char *final = xasprintf("%s/%s", run->root, rel);
 	char *snap = xasprintf("--snapshot=%s", db->snapshot_id);
-	const char *argv[] = {run->pg_dump, "-w", "-Fc", "--create", "--section=pre-data", "--section=post-data",
-		snap, "-d", db->child_conn, "-f", tmp, NULL};
+	const char **filter = NULL;
+	int nfilter = catalog_filter_args(run->o->filter, &filter);
+	const char **argv = xcalloc((size_t) nfilter + 12, sizeof *argv);
+	int n = 0;
+	const char *fixed[] = {run->pg_dump, "-w", "-Fc", "--create", "--section=pre-data", "--section=post-data", snap};
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+		argv[n++] = fixed[i];
+	for (int i = 0; i < nfilter; i++)
+		argv[n++] = filter[i];
+	free(filter);
+	argv[n++] = "-d";
+	argv[n++] = db->child_conn;
+	argv[n++] = "-f";
+	argv[n++] = tmp;
+	argv[n] = NULL;
 	buf_t errout = {0};
 	ddl_child_io io = {.errout = &errout, .password = db->password};
 	int rc = -1;
@@ -239,6 +252,7 @@ archive_export_schema(export_db *db, pgc_err *err)
 	free(tmp);
 	free(final);
 	free(snap);
+	free(argv);
 	return rc;
 }
 
@@ -510,6 +524,7 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 	db->snapshot_id = snapshot_id(db->snap);
 	if (catalog_tables(db->coord, &db->tables, &db->ntables, err) != 0 ||
 		catalog_sequences(db->coord, &db->seqs, &db->nseqs, err) != 0 ||
+		catalog_filter_apply(db->coord, o->filter, db->tables, &db->ntables, db->seqs, &db->nseqs, err) != 0 ||
 		catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0)
 		goto done;
 	db->child_conn = ddl_conninfo(o->source, cdb->name, "source", &db->password, err);

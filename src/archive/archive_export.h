@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "catalog.h"
 #include "progress.h"
 #include "util/err.h"
 
@@ -25,6 +26,7 @@ typedef struct archive_export_opts
 	progress_mode progress;		/* --progress */
 	int			part_mb;		/* tables bigger than this go in parts of this
 								 * size (MB); 0: the default */
+	const catalog_filter *filter;	/* -n/-N/-t/-T; NULL: everything */
 } archive_export_opts;
 
 /*

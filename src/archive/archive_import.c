@@ -843,7 +843,7 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 	ddl_dump *got = NULL;
 	int rc = -1;
 	if (ddl_dump_toc(NULL, want, NULL, NULL, err) != 0
-		|| !(got = ddl_dump_schema(NULL, db->o->target, "target", db->name, NULL, db->scratch, err))
+		|| !(got = ddl_dump_schema(NULL, db->o->target, "target", db->name, NULL, NULL, db->scratch, err))
 		|| ddl_dump_toc(NULL, got, NULL, NULL, err) != 0)
 		goto done;
 	int n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,

@@ -5,6 +5,7 @@
 #include "copy/common.h"
 #include "cleanup.h"
 #include "conn.h"
+#include "objects.h"
 #include "stream.h"
 #include "util/backoff.h"
 #include "util/log.h"
@@ -29,6 +30,12 @@ copy_cli_init(copy_cli_opts *o)
 	o->progress = PROGRESS_AUTO;
 }
 
+void
+copy_cli_free(copy_cli_opts *o)
+{
+	catalog_filter_free(&o->filter);
+}
+
 int
 copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*help) (void))
 {
@@ -48,6 +55,18 @@ copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*
 			return cli_parse_jobs(cmd, optarg, &o->jobs);
 		case COPY_CLI_OPT_PROGRESS:
 			return cli_parse_progress(cmd, optarg, &o->progress);
+		case 'n':
+		case COPY_CLI_OPT_SCHEMA:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_SCHEMA, optarg);
+		case 'N':
+		case COPY_CLI_OPT_EXCLUDE_SCHEMA:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_SCHEMA, optarg);
+		case 't':
+		case COPY_CLI_OPT_TABLE:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_TABLE, optarg);
+		case 'T':
+		case COPY_CLI_OPT_EXCLUDE_TABLE:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_TABLE, optarg);
 		default:
 		{
 			int			c = cli_other_option(cmd, opt, argv);
@@ -88,6 +107,34 @@ copy_report_failure(verify_report *report, const char *db, const char *kind, con
 	char	   *why = err->detail ? xasprintf("%s (%s)", err->message, err->detail) : xstrdup(err->message);
 	verify_report_failed(report, db, kind, name, why);
 	free(why);
+}
+
+int
+copy_filter_schema_compare(const catalog_filter *f, const char *source, const char *target, const char *db,
+						   const char *src_snap, const char *tgt_snap, ddl_dump *src_dump, bool no_owner,
+						   const char *tmpdir, verify_report *report, int *nentries, int *ndiff, pgc_err *err)
+{
+	*ndiff = *nentries = 0;
+	ddl_toc_entry *toc = NULL;
+	const char **args = NULL;
+	catalog_filter_args(f, &args);
+	ddl_dump   *mine = NULL,
+			   *got = NULL;
+	int			rc = -1;
+	if (!src_dump)
+		src_dump = mine = ddl_dump_schema(NULL, source, "source", db, src_snap, args, tmpdir, err);
+	if (src_dump && ddl_dump_toc(NULL, src_dump, &toc, nentries, err) == 0
+		&& (got = ddl_dump_schema(NULL, target, "target", db, tgt_snap, args, tmpdir, err))
+		&& ddl_dump_toc(NULL, got, NULL, NULL, err) == 0)
+	{
+		*ndiff = objects_toc_compare(ddl_dump_toc_text(src_dump), ddl_dump_toc_text(got), no_owner, report, db);
+		rc = 0;
+	}
+	free(toc);
+	ddl_dump_free(got);
+	ddl_dump_free(mine);
+	free(args);
+	return rc;
 }
 
 /* ------------------------------------------------------------------------

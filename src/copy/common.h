@@ -9,7 +9,9 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "catalog.h"
 #include "cli.h"
+#include "ddl.h"
 #include "progress.h"
 #include "util/err.h"
 #include "verify.h"
@@ -29,6 +31,10 @@ enum
 	COPY_CLI_OPT_ALL,
 	COPY_CLI_OPT_JOBS,
 	COPY_CLI_OPT_PROGRESS,
+	COPY_CLI_OPT_SCHEMA,
+	COPY_CLI_OPT_EXCLUDE_SCHEMA,
+	COPY_CLI_OPT_TABLE,
+	COPY_CLI_OPT_EXCLUDE_TABLE,
 	COPY_CLI_OPT_FIRST_OWN		/* commands number their own from here */
 };
 
@@ -43,6 +49,20 @@ enum
 /* getopt_long's optstring for copy and compare (":" first: see cli.h). */
 #define COPY_CLI_SHORTOPTS ":j:" CLI_COMMON_SHORTOPTS
 
+/*
+ * Choosing what moves, pg_dump's way (catalog.h): -n/--schema,
+ * -N/--exclude-schema, -t/--table, -T/--exclude-table, each repeatable.
+ * Commands that take them (copy, compare) add COPY_CLI_FILTER_LONGOPTS and
+ * parse with COPY_CLI_FILTER_SHORTOPTS; copy_cli_option fills o->filter.
+ */
+#define COPY_CLI_FILTER_LONGOPTS \
+	{"schema", required_argument, NULL, COPY_CLI_OPT_SCHEMA}, \
+	{"exclude-schema", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_SCHEMA}, \
+	{"table", required_argument, NULL, COPY_CLI_OPT_TABLE}, \
+	{"exclude-table", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_TABLE}
+
+#define COPY_CLI_FILTER_SHORTOPTS COPY_CLI_SHORTOPTS "n:N:t:T:"
+
 typedef struct copy_cli_opts
 {
 	const char *source;			/* checked connection strings, set by */
@@ -52,6 +72,7 @@ typedef struct copy_cli_opts
 	bool		all;			/* --all */
 	int			jobs;			/* -j/--jobs, default 2 */
 	progress_mode progress;		/* --progress, default auto */
+	catalog_filter filter;		/* -n/-N/-t/-T (copy_cli_free frees it) */
 	/* private: --source and --target as given */
 	const char *source_arg;
 	const char *target_arg;
@@ -59,6 +80,9 @@ typedef struct copy_cli_opts
 
 /* Sets o to the defaults, before the options are parsed. */
 void copy_cli_init(copy_cli_opts *o);
+
+/* Frees what the parsing put in o (the filter). */
+void copy_cli_free(copy_cli_opts *o);
 
 /*
  * Handles an option code of command cmd ("copy", "compare") that the
@@ -86,6 +110,21 @@ int copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv);
  */
 void copy_report_failure(verify_report *report, const char *db, const char *kind, const char *name,
 						 const pgc_err *err);
+
+/*
+ * With -n/-N/-t/-T the databases hold, and are compared on, only the part
+ * of the schema pg_dump chooses with the same options: compares the table
+ * of contents of a pg_dump of database db on source (under snapshot
+ * src_snap when not NULL; or src_dump, when given, a dump already taken
+ * with those options) with that of a pg_dump of db on target (under
+ * tgt_snap), entry by entry (objects_toc_compare, owners unless no_owner).
+ * Dumps go to tmpdir.  Each difference goes to report; *nentries receives
+ * the number of entries of the source's table of contents, *ndiff that of
+ * differences.  Returns 0, or -1 with err set.
+ */
+int copy_filter_schema_compare(const catalog_filter *f, const char *source, const char *target, const char *db,
+							   const char *src_snap, const char *tgt_snap, ddl_dump *src_dump, bool no_owner,
+							   const char *tmpdir, verify_report *report, int *nentries, int *ndiff, pgc_err *err);
 
 /* Attempts per task when a connection drops (the first included). */
 #define COPY_TASK_ATTEMPTS 3

@@ -144,6 +144,7 @@ cmp_help(void)
 		   "      --source URI         one server (default: $PGCARRY_SOURCE)\n"
 		   "      --target URI         the other server (default: $PGCARRY_TARGET)\n"
 		   "      --all                every database of either server but templates\n"
+		   "%s"
 		   "  -j, --jobs N             tables read at once (default 2)\n"
 		   "      --progress MODE      auto (default), tty, log, json, or none\n"
 		   "      --progress-file FILE JSON progress lines into FILE, not stderr\n"
@@ -153,7 +154,7 @@ cmp_help(void)
 		   "Both servers are only read.  The report goes to stdout.\n"
 		   "\n"
 		   "Exit status: 0 equal, 1 failure, 2 usage error, 3 a difference was found.\n"
-		   "\n%s", cli_common_help);
+		   "\n%s", cli_filter_help, cli_common_help);
 }
 
 /* Parses the command line into o and *json; returns 0, -1 after --help
@@ -168,6 +169,7 @@ cmp_parse(int argc, char **argv, copy_cli_opts *o, bool *json)
 	};
 	static const struct option longopts[] = {
 		COPY_CLI_LONGOPTS,
+		COPY_CLI_FILTER_LONGOPTS,
 		{"json", no_argument, NULL, CMP_OPT_JSON},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
@@ -176,7 +178,7 @@ cmp_parse(int argc, char **argv, copy_cli_opts *o, bool *json)
 	int			opt;
 	int			rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, COPY_CLI_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 		if (opt == CMP_OPT_JSON)
 			*json = true;
 		else if ((rc = copy_cli_option("compare", o, opt, argv, cmp_help)) != 0)
@@ -597,6 +599,7 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 	catalog_sequence *seqs[2] = {NULL, NULL};
 	int			nseqs[2] = {0, 0};
 	objects    *inv[2] = {NULL, NULL};
+	bool		filtered = catalog_filter_active(&r->o->filter);
 	int			rc = -1;
 	for (int s = 0; s < 2; s++)
 	{
@@ -611,18 +614,37 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 			|| catalog_tables(d->conn[s], &d->tables[s], &d->ntables[s], err) != 0
 			|| catalog_matviews(d->conn[s], &d->mviews[s], &d->nmviews[s], err) != 0
 			|| catalog_sequences(d->conn[s], &seqs[s], &nseqs[s], err) != 0
-			|| !(inv[s] = objects_read(d->conn[s], err)))
+			|| catalog_filter_apply(d->conn[s], &r->o->filter, d->tables[s], &d->ntables[s], seqs[s], &nseqs[s],
+									err) != 0
+			|| catalog_filter_apply(d->conn[s], &r->o->filter, d->mviews[s], &d->nmviews[s], NULL, NULL, err) != 0
+			|| (!filtered && !(inv[s] = objects_read(d->conn[s], err))))
 		{
 			err_prefix(err, "on the %s: ", sides[s]);
 			goto done;
 		}
 	}
-	cmp_objects(d, objs[0], nobjs[0], objs[1], nobjs[1]);
-	/* Validity, owners, privileges, comments, and the kinds above does not
-	 * list (casts, operators, rules, publications...). */
-	objects_compare_opts oo = {.known_kinds_elsewhere = true};
-	objects_compare(inv[0], inv[1], &oo, r->report, d->name);
-	verify_report_objects_checked(r->report, d->name, nobjs[0]);
+	if (filtered)
+	{
+		/* Only the part of the schema pg_dump chooses, on both sides. */
+		int			entries = 0,
+					n = 0;
+		const char *tmpdir = cleanup_private_tmpdir(err);
+		if (!tmpdir
+			|| copy_filter_schema_compare(&r->o->filter, r->o->source, r->o->target, d->name, d->snap_id[0],
+										  d->snap_id[1], NULL, false, tmpdir, r->report, &entries, &n,
+										  err) != 0)
+			goto done;
+		verify_report_objects_checked(r->report, d->name, entries);
+	}
+	else
+	{
+		cmp_objects(d, objs[0], nobjs[0], objs[1], nobjs[1]);
+		/* Validity, owners, privileges, comments, and the kinds above does
+		 * not list (casts, operators, rules, publications...). */
+		objects_compare_opts oo = {.known_kinds_elsewhere = true};
+		objects_compare(inv[0], inv[1], &oo, r->report, d->name);
+		verify_report_objects_checked(r->report, d->name, nobjs[0]);
+	}
 	cmp_sequences(d, seqs[0], nseqs[0], seqs[1], nseqs[1]);
 
 	progress_phase(r->prog, d->index, "data");
@@ -710,7 +732,10 @@ cmd_compare(int argc, char **argv)
 	bool		json = false;
 	int			rc = cmp_parse(argc, argv, &o, &json);
 	if (rc != 0)
+	{
+		copy_cli_free(&o);
 		return rc < 0 ? EXIT_OK : rc;
+	}
 
 	cmp_run		r;
 	memset(&r, 0, sizeof r);
@@ -801,5 +826,6 @@ out:
 	conn_close(tgt);
 	free(smaint);
 	free(tmaint);
+	copy_cli_free(&o);
 	return rc;
 }

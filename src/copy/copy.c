@@ -75,7 +75,8 @@ enum
 	COPY_OPT_VERIFY,
 	COPY_OPT_STATE_DIR,
 	COPY_OPT_EXIT_ON_ERROR,
-	COPY_OPT_FOLLOW
+	COPY_OPT_FOLLOW,
+	COPY_OPT_DRY_RUN
 };
 
 /* Large objects per batch (one task). */
@@ -100,6 +101,7 @@ typedef struct copy_opts
 								 * object that cannot be created */
 	bool		follow;			/* --follow: then the target follows the
 								 * source (follow/follow.h) */
+	bool		dry_run;		/* --dry-run: check and print the plan only */
 } copy_opts;
 
 /* What the coordinator decided to do with a database. */
@@ -141,6 +143,7 @@ struct copy_db
 	int			index;
 	catalog_db *info;
 	copy_action action;
+	bool		refused;		/* copy_preflight refused it */
 	state_phase phase_at_start;
 
 	PGconn	   *snap_conn;
@@ -236,6 +239,7 @@ copy_help(void)
 		   "      --source URI         the server to read from (default: $PGCARRY_SOURCE)\n"
 		   "      --target URI         the server to write to (default: $PGCARRY_TARGET)\n"
 		   "      --all                every database of the source but templates\n"
+		   "%s"
 		   "  -j, --jobs N             tables copied at once, and pg_restore jobs (default 2)\n"
 		   "      --roles              copy roles and memberships first (pg_dumpall --roles-only)\n"
 		   "      --clean              drop and recreate target databases that already exist\n"
@@ -247,6 +251,8 @@ copy_help(void)
 		   "                           (default: $XDG_STATE_HOME/pgcarry or ~/.local/state/pgcarry)\n"
 		   "      --exit-on-error      stop a database at its first schema object that cannot\n"
 		   "                           be created (default: carry every other one, then fail)\n"
+		   "      --dry-run            check everything and print what would be done, writing\n"
+		   "                           nothing anywhere (exit 0: would work, 1: would fail)\n"
 		   "      --follow             then keep the target in sync through logical replication,\n"
 		   "                           until pgcarry cutover or follow stop (see docs/follow.md)\n"
 		   "\n"
@@ -256,7 +262,7 @@ copy_help(void)
 		   "\n"
 		   "Exit status: 0 copied and verified, 1 failure (run again with --resume),\n"
 		   "2 usage error, 3 verification found a difference.\n"
-		   "\n%s", cli_common_help);
+		   "\n%s", cli_filter_help, cli_common_help);
 }
 
 /* Parses the command line into o; returns 0, -1 after --help (the command
@@ -266,6 +272,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 {
 	static const struct option longopts[] = {
 		COPY_CLI_LONGOPTS,
+		COPY_CLI_FILTER_LONGOPTS,
 		{"roles", no_argument, NULL, COPY_OPT_ROLES},
 		{"clean", no_argument, NULL, COPY_OPT_CLEAN},
 		{"resume", no_argument, NULL, COPY_OPT_RESUME},
@@ -273,6 +280,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		{"state-dir", required_argument, NULL, COPY_OPT_STATE_DIR},
 		{"exit-on-error", no_argument, NULL, COPY_OPT_EXIT_ON_ERROR},
 		{"follow", no_argument, NULL, COPY_OPT_FOLLOW},
+		{"dry-run", no_argument, NULL, COPY_OPT_DRY_RUN},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -282,7 +290,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 	int			opt;
 	int			rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, COPY_CLI_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -300,6 +308,9 @@ copy_parse(int argc, char **argv, copy_opts *o)
 				break;
 			case COPY_OPT_FOLLOW:
 				o->follow = true;
+				break;
+			case COPY_OPT_DRY_RUN:
+				o->dry_run = true;
 				break;
 			case COPY_OPT_VERIFY:
 				if (verify_parse_mode(optarg, &o->verify) != 0)
@@ -321,6 +332,10 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		return cli_usage_error("copy", "--clean and --resume cannot be used together");
 	if (o->follow && o->resume)
 		return cli_usage_error("copy", "--follow and --resume cannot be used together yet");
+	if (o->dry_run && (o->resume || o->follow))
+		return cli_usage_error("copy", "--dry-run cannot be used with %s yet", o->resume ? "--resume" : "--follow");
+	if (o->follow && catalog_filter_active(&o->cli.filter))
+		return cli_usage_error("copy", "--follow cannot be used with -n, -N, -t or -T yet");
 	return copy_cli_finish("copy", &o->cli, argc, argv);
 }
 
@@ -577,6 +592,26 @@ copy_table_not_created(const copy_db *d, uint32_t oid)
 	return false;
 }
 
+/*
+ * With -n/-N/-t/-T the target holds only part of the source's schema: the
+ * part pg_dump chose.  PostgreSQL's own account of both is then compared:
+ * the table of contents of the source's schema dump (taken with those
+ * options) against a pg_dump of the target with the same options.
+ */
+static int
+copy_verify_chosen_objects(copy_db *d, pgc_err *err)
+{
+	copy_run   *r = d->run;
+	int			entries = 0,
+				n = 0;
+	if (copy_filter_schema_compare(&r->o->cli.filter, r->o->cli.source, r->o->cli.target, d->info->name, NULL, NULL,
+								   d->dump, d->ddl.no_owner, r->tmpdir, r->report, &entries, &n, err) != 0)
+		return -1;
+	log_info("schema verified: %d entries of pg_dump's choice, %d %s", entries, n,
+			 n == 1 ? "difference" : "differences");
+	return 0;
+}
+
 /* Compares the target's schema inventory with the source's (read under
  * the snapshot); differences go to the report.  Returns 0, or -1 with err
  * set when the target's could not be read. */
@@ -584,6 +619,8 @@ static int
 copy_verify_objects(copy_worker *w, copy_db *d, pgc_err *err)
 {
 	progress_phase(d->run->prog, d->index, "verifying schema");
+	if (catalog_filter_active(&d->run->o->cli.filter))
+		return copy_verify_chosen_objects(d, err);
 	objects    *tgt = objects_read(w->pair.tgt, err);
 	if (!tgt)
 	{
@@ -1257,7 +1294,7 @@ copy_preflight(copy_run *r, PGconn *tgt_maint)
 		bool		exists = false;
 		state_phase phase = STATE_NONE;
 		if (catalog_db_exists(tgt_maint, d->info->name, &exists, &err) != 0
-			|| state_db_get(r->st, d->info->name, &phase, &err) != 0)
+			|| (r->st && state_db_get(r->st, d->info->name, &phase, &err) != 0))
 		{
 			err_report(&err);
 			err_clear(&err);
@@ -1309,6 +1346,7 @@ copy_preflight(copy_run *r, PGconn *tgt_maint)
 			continue;
 		}
 		refused++;
+		d->refused = true;
 		err_set(&err, "database \"%s\" already exists on the target and holds objects (%s)",
 				d->info->name, what);
 		if (r->o->resume)
@@ -1651,7 +1689,9 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		return -1;
 	d->snap_id = xstrdup(snapshot_id(d->snap));
 	if (catalog_tables(d->snap_conn, &d->tables, &d->ntables, err) != 0
-		|| catalog_sequences(d->snap_conn, &d->seqs, &d->nseqs, err) != 0)
+		|| catalog_sequences(d->snap_conn, &d->seqs, &d->nseqs, err) != 0
+		|| catalog_filter_apply(d->snap_conn, &r->o->cli.filter, d->tables, &d->ntables, d->seqs, &d->nseqs,
+								err) != 0)
 		return -1;
 	if (r->o->verify != VERIFY_NONE && !(d->src_objects = objects_read(d->snap_conn, err)))
 	{
@@ -1663,7 +1703,11 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	d->dump = ddl_dump_schema(r->tools, r->o->cli.source, "source", name, d->snap_id, r->tmpdir, err);
+	const char **filter_args = NULL;
+	catalog_filter_args(&r->o->cli.filter, &filter_args);
+	d->dump = ddl_dump_schema(r->tools, r->o->cli.source, "source", name, d->snap_id, filter_args, r->tmpdir,
+							  err);
+	free(filter_args);
 	if (!d->dump)
 		return -1;
 	log_info("schema of \"%s\" dumped in %.1f s", name, copy_seconds_since(&t0));
@@ -1886,13 +1930,168 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 	return problems > 0 ? EXIT_DIFFERENT : EXIT_OK;
 }
 
+/* ------------------------------------------------------------------------
+ * --dry-run: every check, and the plan, writing nothing
+ * ------------------------------------------------------------------------ */
+
+/* Reports, as one error, the names of kind that the target lacks. */
+static void
+copy_dry_missing(const char *db, const char *kind, const char *const *missing, int n, const char *hint)
+{
+	buf_t		b = {0};
+	for (int i = 0; i < n; i++)
+		buf_printf(&b, "%s\"%s\"", i ? ", " : "", missing[i]);
+	pgc_err		err = PGC_ERR_INIT;
+	err_set(&err, "database \"%s\" needs %s %s, which the target does not have", db, kind, b.data);
+	err_hint(&err, "%s", hint);
+	err_report(&err);
+	err_clear(&err);
+	buf_free(&b);
+}
+
+static void
+copy_free_names(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* What database d needs of the target (tablespaces, extensions, roles), each
+ * one missing reported; prints its tables.  Returns the number of problems
+ * (missing roles are not one: the copy goes on without owners), or -1 with
+ * err set. */
+static int
+copy_dry_db(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
+{
+	const char *name = d->info->name;
+	PGconn	   *c = conn_open(r->o->cli.source, name, "source", err);
+	if (!c)
+		return -1;
+	int			problems = 0;
+	catalog_table *t = NULL;
+	catalog_sequence *sq = NULL;
+	int			nt = 0, nsq = 0;
+	char	  **needs[2] = {NULL, NULL}, **roles = NULL;
+	int			nneeds[2] = {0, 0}, nroles = 0;
+	const char **missing = NULL;
+	int			nmissing = 0;
+	int			rc = -1;
+	if (catalog_tables(c, &t, &nt, err) != 0 || catalog_sequences(c, &sq, &nsq, err) != 0
+		|| catalog_filter_apply(c, &r->o->cli.filter, t, &nt, sq, &nsq, err) != 0)
+		goto done;
+	static const char *const kinds[2] = {"tablespaces", "extensions"};
+	static const char *const hints[2] = {
+		"Create the tablespaces on the target first (CREATE TABLESPACE).",
+		"Install the extensions' packages on the target server first."
+	};
+	for (int k = 0; k < 2; k++)
+	{
+		if (catalog_db_needs(c, (catalog_need) k, &needs[k], &nneeds[k], err) != 0
+			|| catalog_missing(tgt_maint, (catalog_need) k, needs[k], nneeds[k], &missing, &nmissing, err) != 0)
+			goto done;
+		if (nmissing > 0)
+		{
+			copy_dry_missing(name, kinds[k], missing, nmissing, hints[k]);
+			problems++;
+		}
+		free(missing);
+		missing = NULL;
+	}
+	if (!r->o->roles)
+	{
+		if (catalog_db_roles(c, &roles, &nroles, err) != 0
+			|| catalog_missing_roles(tgt_maint, roles, nroles, &missing, &nmissing, err) != 0)
+			goto done;
+		for (int i = 0; i < nmissing; i++)
+			printf("  role \"%s\" is missing on the target: objects would belong to the target's user\n", missing[i]);
+	}
+	int64_t		bytes = 0;
+	for (int i = 0; i < nt; i++)
+		bytes += t[i].est_bytes;
+	printf("  %d %s, %d %s, %lld bytes\n", nt, nt == 1 ? "table" : "tables", nsq,
+		   nsq == 1 ? "sequence" : "sequences", (long long) bytes);
+	for (int i = 0; i < nt; i++)
+		printf("  table %s  %lld bytes\n", t[i].display, (long long) t[i].est_bytes);
+	rc = problems;
+done:
+	free(missing);
+	for (int k = 0; k < 2; k++)
+		copy_free_names(needs[k], nneeds[k]);
+	copy_free_names(roles, nroles);
+	catalog_tables_free(t, nt);
+	catalog_sequences_free(sq, nsq);
+	conn_close(c);
+	return rc;
+}
+
+/*
+ * --dry-run: the checks a copy makes before it writes (databases that
+ * would be refused, the right to create databases, tablespaces and
+ * extensions missing on the target, roles missing, pg_dump suitable:
+ * ddl_tools_find has run), and the plan on stdout.  Only reads both
+ * servers; no state file, no temporary file.  Returns EXIT_OK when the
+ * copy would work, EXIT_FAIL when it would not.
+ */
+static int
+copy_dry_run(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
+{
+	(void) src_maint;
+	int			problems = copy_preflight(r, tgt_maint) != 0 ? 1 : 0;
+	pgc_err		err = PGC_ERR_INIT;
+	bool		can_create = false;
+	if (catalog_can_create_db(tgt_maint, &can_create, &err) != 0)
+	{
+		err_report(&err);
+		err_clear(&err);
+		return EXIT_FAIL;
+	}
+	printf("Plan (dry run: nothing was written)\n");
+	printf("pg_dump and pg_restore from %s (version %d)\n", ddl_tools_bindir(r->tools), ddl_tools_major(r->tools));
+	for (int i = 0; i < r->ndbs; i++)
+	{
+		copy_db    *d = &r->dbs[i];
+		const char *what = d->refused ? "refused: it exists on the target and holds objects"
+			: d->action == COPY_ACT_CREATE ? "would be created"
+			: d->action == COPY_ACT_RECREATE ? "would be dropped and created again (--clean)"
+			: "exists on the target, empty: would be filled";
+		printf("database \"%s\": %s\n", d->info->name, what);
+		if (!d->refused && !can_create && (d->action == COPY_ACT_CREATE || d->action == COPY_ACT_RECREATE))
+		{
+			err_set(&err, "the target's user may not create database \"%s\"", d->info->name);
+			err_hint(&err, "Connect to the target as a role with CREATEDB, or create the database first.");
+			err_report(&err);
+			err_clear(&err);
+			problems++;
+		}
+		log_set_database(d->info->name);
+		int			n = copy_dry_db(r, d, tgt_maint, &err);
+		log_set_database(NULL);
+		if (n < 0)
+		{
+			err_report(&err);
+			err_clear(&err);
+			return EXIT_FAIL;
+		}
+		problems += n;
+	}
+	if (problems)
+		printf("The copy would fail: %d %s (see above).\n", problems, problems == 1 ? "problem" : "problems");
+	else
+		printf("The copy would work.\n");
+	return problems ? EXIT_FAIL : EXIT_OK;
+}
+
 int
 cmd_copy(int argc, char **argv)
 {
 	copy_opts	o;
 	int			rc = copy_parse(argc, argv, &o);
 	if (rc != 0)
+	{
+		copy_cli_free(&o.cli);
 		return rc < 0 ? EXIT_OK : rc;
+	}
 
 	copy_run	r;
 	memset(&r, 0, sizeof r);
@@ -1943,13 +2142,16 @@ cmd_copy(int argc, char **argv)
 		goto out;
 	src_key = copy_server_key(src);
 	tgt_key = copy_server_key(tgt);
-	state_dir = o.state_dir ? xstrdup(o.state_dir) : state_default_dir();
-	r.st = state_open(state_dir, "copy", src_key, tgt_key, &err);
-	if (!r.st)
-		goto out;
-	r.tmpdir = cleanup_private_tmpdir(&err);
-	if (!r.tmpdir)
-		goto out;
+	if (!o.dry_run)
+	{
+		state_dir = o.state_dir ? xstrdup(o.state_dir) : state_default_dir();
+		r.st = state_open(state_dir, "copy", src_key, tgt_key, &err);
+		if (!r.st)
+			goto out;
+		r.tmpdir = cleanup_private_tmpdir(&err);
+		if (!r.tmpdir)
+			goto out;
+	}
 
 	r.ndbs = ndbs;
 	r.dbs = xcalloc((size_t) ndbs + 1, sizeof *r.dbs);
@@ -1962,7 +2164,7 @@ cmd_copy(int argc, char **argv)
 		rowhash_init(&r.dbs[i].lo_src);
 		rowhash_init(&r.dbs[i].lo_tgt);
 	}
-	rc = copy_run_follow(&r, src, tgt);
+	rc = o.dry_run ? copy_dry_run(&r, src, tgt) : copy_run_follow(&r, src, tgt);
 
 out:
 	if (err.set)
@@ -2003,5 +2205,6 @@ out:
 	free(state_dir);
 	free(src_maint);
 	free(r.target_maint);
+	copy_cli_free(&o.cli);
 	return rc;
 }

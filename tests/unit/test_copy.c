@@ -1,6 +1,8 @@
 /* test_copy.c: the pure logic under copy and compare: cutting tables into
  * slices, batches of large objects, the COPY statements, the COPY byte
- * stream hasher, the roles script filter, the work queue. */
+ * stream hasher, the roles script filter, the work queue, pg_dump's name
+ * patterns turned into regular expressions. */
+#include "catalog.h"
 #include "copy/plan.h"
 #include "ddl.h"
 #include "progress.h"
@@ -408,9 +410,54 @@ test_report(void)
 	verify_report_free(r);
 }
 
+/* One pattern: its schema and name regexes ("-" for none), or its error. */
+static void
+check_pattern(const char *pattern, bool schema_only, const char *want_schema, const char *want_name,
+			  const char *want_why)
+{
+	char	   *sre = NULL,
+			   *nre = NULL;
+	const char *why = NULL;
+	int			rc = catalog_pattern_regex(pattern, schema_only, &sre, &nre, &why);
+	if (want_why)
+	{
+		TAP_EQ_INT(rc, -1, pattern);
+		TAP_EQ_STR(why ? why : "", want_why, pattern);
+	}
+	else
+	{
+		TAP_EQ_INT(rc, 0, pattern);
+		TAP_EQ_STR(sre ? sre : "-", want_schema, pattern);
+		TAP_EQ_STR(nre ? nre : "-", want_name, pattern);
+	}
+	free(sre);
+	free(nre);
+}
+
+static void
+test_patterns(void)
+{
+	check_pattern("users", false, "-", "^(users)$", NULL);
+	check_pattern("Users", false, "-", "^(users)$", NULL);
+	check_pattern("\"Users\"", false, "-", "^(Users)$", NULL);
+	check_pattern("sales.q?", false, "^(sales)$", "^(q.)$", NULL);
+	check_pattern("s*.archive_*", false, "^(s.*)$", "^(archive_.*)$", NULL);
+	check_pattern("\"Odd.Schema\".t", false, "^(Odd\\.Schema)$", "^(t)$", NULL);
+	check_pattern("\"a\"\"b\"", false, "-", "^(a\"b)$", NULL);
+	check_pattern("\"x*\"", false, "-", "^(x\\*)$", NULL);
+	check_pattern("cost$", false, "-", "^(cost\\$)$", NULL);
+	check_pattern("t[0-9]", false, "-", "^(t[0-9])$", NULL);
+	check_pattern("Sales", true, "^(sales)$", "-", NULL);
+	check_pattern("a.b.c", false, NULL, NULL, "improper qualified name (too many dotted names)");
+	check_pattern("a.b", true, NULL, NULL, "a schema pattern has no dot outside double quotes");
+	check_pattern("\"abc", false, NULL, NULL, "a double quote is not closed");
+	check_pattern("", false, NULL, NULL, "the pattern is empty");
+}
+
 int
 main(void)
 {
+	test_patterns();
 	test_ranges();
 	test_lo_batches();
 	test_sql();
