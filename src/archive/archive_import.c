@@ -138,14 +138,25 @@ archive_import_names(PGconn *conn, const manifest_table *t, char **qualified, ch
 	*columns = b.data ? buf_steal(&b) : xstrdup("");
 }
 
-/* The target table's rows and checksum, read whole. */
+/* The statement that empties the target table t (quoted q) before its rows
+ * load: TRUNCATE, or for an extension's configuration table a DELETE of the
+ * rows matching its condition, leaving the extension's own (catalog.h).
+ * Owned by the caller. */
+static char *
+archive_import_clear_sql(const manifest_table *t, const char *q, bool tree)
+{
+	return t->ext_config ? stream_delete_sql(q, t->condition) : stream_truncate_sql(q, tree);
+}
+
+/* The target table's rows and checksum, read whole (an extension's
+ * configuration table: the rows matching its condition). */
 static int
 archive_import_table_hash(PGconn *conn, const manifest_table *t, rowhash *out, pgc_err *err)
 {
 	char *q, *cols;
 	archive_import_names(conn, t, &q, &cols);
 	stream_range whole = stream_whole(catalog_is_partitioned(conn, q));
-	char *sql = stream_copy_out_sql(q, cols, &whole, NULL, STREAM_TEXT);
+	char *sql = stream_copy_out_sql(q, cols, &whole, t->condition, STREAM_TEXT);
 	stream_result res;
 	memset(&res, 0, sizeof res);
 	int rc = stream_copy_out(conn, sql, STREAM_TEXT, NULL, NULL, NULL, &res, err);
@@ -312,7 +323,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 		goto out;
 	if (t->whole)
 	{
-		char *sql = stream_truncate_sql(q, tree);
+		char *sql = archive_import_clear_sql(mt, q, tree);
 		int r = conn_exec(conn, sql, err);
 		free(sql);
 		if (r != 0)
@@ -321,7 +332,8 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	for (int p = t->part; p < t->part + t->nparts; p++)
 	{
 		uint64_t rows = 0;
-		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree, &rows, err) != 0)
+		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree && !mt->ext_config, &rows,
+									 err) != 0)
 			goto rollback;
 		total += rows;
 	}
@@ -540,7 +552,7 @@ archive_import_tables(import_db *db, PGconn *coord, pgc_err *err)
 		}
 		char *qn, *cols;
 		archive_import_names(coord, mt, &qn, &cols);
-		char *sql = stream_truncate_sql(qn, catalog_is_partitioned(coord, qn));
+		char *sql = archive_import_clear_sql(mt, qn, catalog_is_partitioned(coord, qn));
 		if (conn_exec(coord, sql, &e2) != 0)
 			archive_import_fail(db, &e2);
 		free(sql);
