@@ -17,6 +17,11 @@
 	"(" alias ".nspname NOT IN ('pg_catalog', 'information_schema') " \
 	"AND " alias ".nspname !~ '^pg_(toast|temp_|toast_temp_)')"
 
+/* A relation an extension marked as a configuration table or sequence
+ * (pg_extension_config_dump): its rows, or value, are data pg_dump dumps. */
+#define CATALOG_EXTENSION_CONFIG(oid) \
+	oid " IN (SELECT pg_catalog.unnest(e.extconfig) FROM pg_catalog.pg_extension e)"
+
 /* An object that belongs to an extension (created by CREATE EXTENSION). */
 #define CATALOG_NOT_EXTENSION_MEMBER(classid, objid) \
 	"NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep WHERE dep.classid = " classid \
@@ -149,8 +154,15 @@ static const char catalog_tables_sql[] =
 	"       CASE WHEN c.relkind = 'p' THEN (SELECT pg_catalog.sum(GREATEST(lc.reltuples, 0))"
 	"              FROM load_root lr JOIN pg_catalog.pg_class lc ON lc.oid = lr.leaf WHERE lr.root = c.oid)"
 	"            ELSE c.reltuples END, "
-	"       cols.list, cols.n, NOT cols.unsafe, c.relkind = 'p' AS via_root "
+	"       cols.list, cols.n, NOT cols.unsafe, c.relkind = 'p' AS via_root, "
+	"       xc.oid IS NOT NULL AS ext_config, "
+	"       NULLIF(pg_catalog.regexp_replace(xc.cond, '^\\s*WHERE\\s+', '', 'i'), '') AS condition "
 	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"LEFT JOIN LATERAL ("
+	"  SELECT x.oid, x.cond FROM pg_catalog.pg_extension e,"
+	"         ROWS FROM (pg_catalog.unnest(e.extconfig), pg_catalog.unnest(e.extcondition)) AS x(oid, cond)"
+	"   WHERE x.oid = c.oid LIMIT 1"
+	") xc ON true "
 	"CROSS JOIN LATERAL ("
 	"  SELECT COALESCE(pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum), '') AS list,"
 	"         pg_catalog.count(*) AS n,"
@@ -167,7 +179,8 @@ static const char catalog_tables_sql[] =
 	"  AND c.relpersistence IN ('p', 'u') "
 	"  AND (c.relkind <> 'm' OR c.relispopulated) "
 	"  AND " CATALOG_USER_NAMESPACE("n") " "
-	"  AND " CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_class'::pg_catalog.regclass", "c.oid") " "
+	"  AND (xc.oid IS NOT NULL OR "
+	CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_class'::pg_catalog.regclass", "c.oid") ") "
 	"ORDER BY est_bytes DESC, n.nspname, c.relname";
 
 static const char catalog_table_objects_sql[] =
@@ -182,7 +195,8 @@ static const char catalog_sequences_sql[] =
 	"SELECT n.nspname, c.relname "
 	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 	"WHERE c.relkind = 'S' AND " CATALOG_USER_NAMESPACE("n") " "
-	"  AND " CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_class'::pg_catalog.regclass", "c.oid") " "
+	"  AND (" CATALOG_EXTENSION_CONFIG("c.oid") " OR "
+	CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_class'::pg_catalog.regclass", "c.oid") ") "
 	"ORDER BY n.nspname, c.relname";
 
 /* Sequence values are read this many sequences per query. */
@@ -593,6 +607,12 @@ catalog_relations(PGconn *conn, const char *relkind, catalog_table **out, int *n
 		t[i].ncolumns = (int) catalog_int64(res, i, 9);
 		t[i].binary_ok = catalog_bool(res, i, 10);
 		t[i].via_root = catalog_bool(res, i, 11);
+		t[i].ext_config = catalog_bool(res, i, 12);
+		t[i].condition = PQgetisnull(res, i, 13) ? NULL : catalog_value(res, i, 13);
+		/* A configuration table is small and loads after a DELETE, not a
+		 * TRUNCATE: never sliced (see catalog.h). */
+		if (t[i].ext_config)
+			t[i].pages = 0;
 	}
 	PQclear(res);
 	*out = t;
@@ -635,6 +655,7 @@ catalog_table_clear(catalog_table *t)
 	free(t->qualified);
 	free(t->display);
 	free(t->columns);
+	free(t->condition);
 }
 
 void

@@ -14,10 +14,22 @@
  * inheritance children, in every schema but pg_catalog, information_schema,
  * pg_toast and temporary schemas; not partitioned parents (their leaves hold
  * the rows), not views, foreign tables or materialized views (refreshed on
- * the target instead), not tables that belong to an extension.  COPY of an
+ * the target instead), not tables that belong to an extension unless the
+ * extension marked them as configuration tables (pg_extension_config_dump,
+ * pg_extension.extconfig).  COPY of an
  * inheritance parent reads only its own rows, so every row is carried once.
  * Generated columns are left out of the column list: the target computes
  * them.
+ *
+ * Extension configuration tables, as pg_dump treats them: only the rows
+ * matching the table's extcondition (empty: every row) are data; the rest
+ * belong to the extension, which the schema restore creates on the target
+ * with rows of its own.  So such a table is never truncated on the target:
+ * the rows matching the condition are deleted instead, in the transaction
+ * that loads the source's (a rerun after an interruption deletes what the
+ * first run loaded, so rows are never doubled, and the extension's own rows
+ * stay).  Both sides are verified with the same condition.  Configuration
+ * sequences are listed with the other sequences.
  *
  * Partitions that load through their root: where a table is partitioned
  * by hash on a key whose hash is not the same on every cluster (an enum's
@@ -117,6 +129,12 @@ typedef struct catalog_table
 	bool		via_root;		/* a partitioned table standing for the
 								 * leaves below it (see the top of this
 								 * file); pages is then 0: never sliced */
+	bool		ext_config;		/* an extension's configuration table (see
+								 * the top of this file); pages is then 0 */
+	char	   *condition;		/* for a configuration table, the rows that
+								 * are data: its extcondition without the
+								 * leading WHERE (a filter for
+								 * stream_copy_out_sql); NULL: every row */
 } catalog_table;
 
 /*

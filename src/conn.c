@@ -447,6 +447,35 @@ conn_check_version(int version, const char *side, const char *desc, pgc_err *err
 	return -1;
 }
 
+/*
+ * Server notices and warnings (an event trigger's RAISE WARNING, a
+ * function's RAISE NOTICE) as pgcarry log lines, one whole line each, in
+ * the log format asked for; libpq's default processor prints them raw on
+ * stderr.  libpq hands over the formatted text: "SEVERITY:  message",
+ * maybe followed by "DETAIL:  " and "HINT:  " lines.  Modules that want
+ * notices otherwise set their own receiver or processor.
+ */
+static void
+conn_notice(void *arg, const char *text)
+{
+	(void) arg;
+	char *copy = xstrdup(text), *detail = NULL, *hint = NULL;
+	for (char *nl = strchr(copy, '\n'); nl; nl = strchr(nl, '\n'))
+	{
+		*nl++ = '\0';
+		if (strncmp(nl, "DETAIL:  ", 9) == 0)
+			detail = nl + 9;
+		else if (strncmp(nl, "HINT:  ", 7) == 0)
+			hint = nl + 7;
+	}
+	const char *msg = strstr(copy, ":  ");
+	size_t sevlen = msg ? (size_t) (msg - copy) : 0;
+	char *line = msg ? xasprintf("server %.*s: %s", (int) sevlen, copy, msg + 3) : xasprintf("server: %s", copy);
+	log_report(strncmp(copy, "WARNING:", 8) == 0 ? LOG_WARNING : LOG_NOTICE, line, detail, hint);
+	free(line);
+	free(copy);
+}
+
 PGconn *
 conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *err)
 {
@@ -561,6 +590,7 @@ conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *e
 	}
 	free(desc);
 
+	PQsetNoticeProcessor(conn, conn_notice, NULL);
 	conn_log_sql(conn, conn_session_settings, 0);
 	PGresult *res = PQexec(conn, conn_session_settings);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)

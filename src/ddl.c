@@ -864,8 +864,67 @@ ddl_database_script_line(const char *line, bool create)
 	bool		created = strncmp(line, "CREATE DATABASE ", 16) == 0
 		|| (strncmp(line, "ALTER DATABASE ", 15) == 0 && strstr(line, " OWNER TO ") && !strstr(line, " SET "));
 	if (create)
-		return created;
+		return created || strncmp(line, "SET client_encoding ", 20) == 0;
 	return !created && strncmp(line, "\\connect", 8) != 0;
+}
+
+static char *ddl_parse_ident(const char **p);
+
+/*
+ * The psql variable that holds the database's name in the script's client
+ * encoding.  pg_dump writes the name it read in the database's own
+ * encoding: a name stored in another one (a UTF-8 name of an EUC_JP
+ * database, as CREATE DATABASE from a UTF-8 session stores it) comes out
+ * altered, so the script names the database through this variable instead.
+ */
+#define DDL_DBNAME_VAR "pgcarry_dbname"
+
+/*
+ * Writes to out the psql line that sets DDL_DBNAME_VAR to dbname (UTF-8,
+ * as pgcarry's sessions read it): the server converts it into the
+ * session's client encoding, and back when the script uses it, so the
+ * name arrives byte for byte whatever encoding the script is in.
+ */
+static void
+ddl_database_name_line(FILE *out, const char *dbname)
+{
+	fputs("SELECT pg_catalog.convert_from(pg_catalog.decode('", out);
+	for (const unsigned char *c = (const unsigned char *) dbname; *c; c++)
+		fprintf(out, "%02x", *c);
+	fputs("', 'hex'), 'UTF8') AS " DDL_DBNAME_VAR " \\gset\n", out);
+}
+
+/*
+ * Writes line to out, the database's name in it (after "CREATE DATABASE",
+ * "ALTER DATABASE", "COMMENT ON DATABASE" or "... ON DATABASE" of a grant,
+ * revoke or security label) replaced by DDL_DBNAME_VAR.
+ */
+static void
+ddl_database_write_line(FILE *out, const char *line, size_t len)
+{
+	const char *at = NULL;
+	if (strncmp(line, "CREATE DATABASE ", 16) == 0 || strncmp(line, "ALTER DATABASE ", 15) == 0)
+		at = strstr(line, "DATABASE ") + 9;
+	else if (strncmp(line, "COMMENT ON DATABASE ", 20) == 0)
+		at = line + 20;
+	else if (strncmp(line, "GRANT ", 6) == 0 || strncmp(line, "REVOKE ", 7) == 0
+			 || strncmp(line, "SECURITY LABEL ", 15) == 0)
+	{
+		at = strstr(line, " ON DATABASE ");
+		if (at)
+			at += 13;
+	}
+	const char *end = at;
+	char	   *name = at ? ddl_parse_ident(&end) : NULL;
+	if (!name)
+	{
+		fwrite(line, 1, len, out);
+		return;
+	}
+	free(name);
+	fwrite(line, 1, (size_t) (at - line), out);
+	fputs(":\"" DDL_DBNAME_VAR "\"", out);
+	fwrite(end, 1, len - (size_t) (end - line), out);
 }
 
 /*
@@ -922,11 +981,20 @@ ddl_database_part(const ddl_tools *t, const ddl_dump *d, const char *ci, const c
 	char	   *line = NULL;
 	size_t		cap = 0;
 	ssize_t		len;
+	/* The name is set first, in the client encoding the whole script
+	 * sets (the dump's), before any \\restrict of pg_restore's that would
+	 * refuse \\gset. */
 	while ((len = getline(&line, &cap, in)) >= 0)
-	{
-		if (ddl_database_script_line(line, create))
+		if (strncmp(line, "SET client_encoding ", 20) == 0)
+		{
 			fwrite(line, 1, (size_t) len, out);
-	}
+			break;
+		}
+	ddl_database_name_line(out, dbname);
+	rewind(in);
+	while ((len = getline(&line, &cap, in)) >= 0)
+		if (ddl_database_script_line(line, create))
+			ddl_database_write_line(out, line, (size_t) len);
 	free(line);
 	if (fclose(out) != 0)
 	{

@@ -38,9 +38,12 @@
 /*
  * Every user object: kind, identity, then what must match (state, owner,
  * privileges, comment digest), sorted.  "o" lists catalog, OID, owner,
- * privileges and state per catalog; pg_identify_object names them.
+ * privileges and state per catalog; pg_identify_object names them.  The
+ * query is objects_inventory_head, then on servers that have them the
+ * catalogs of objects_inventory_since15, then objects_inventory_tail
+ * (objects_inventory_sql puts them together).
  */
-static const char objects_inventory_sql[] =
+static const char objects_inventory_head[] =
 	"WITH o(classid, objid, owner, acl, state) AS ("
 	" SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass, n.oid, n.nspowner, " OBJECTS_ACL("n.nspacl") ", ''"
 	"   FROM pg_catalog.pg_namespace n"
@@ -134,10 +137,19 @@ static const char objects_inventory_sql[] =
 	" SELECT 'pg_catalog.pg_publication_rel'::pg_catalog.regclass, pr.oid, NULL, NULL, ''"
 	"   FROM pg_catalog.pg_publication_rel pr"
 	" UNION ALL"
+	;
+
+/* Catalogs that PostgreSQL 15 added: schemas published as a whole
+ * (FOR TABLES IN SCHEMA). */
+static const char objects_inventory_since15[] =
 	" SELECT 'pg_catalog.pg_publication_namespace'::pg_catalog.regclass, pn.oid, NULL, NULL, ''"
 	"   FROM pg_catalog.pg_publication_namespace pn"
-	" UNION ALL"
-	" SELECT 'pg_catalog.pg_extension'::pg_catalog.regclass, x.oid, x.extowner, NULL, 'version ' || x.extversion"
+	" UNION ALL";
+
+static const char objects_inventory_tail[] =
+	/* Not its version: CREATE EXTENSION (pg_dump's and so pgcarry's)
+	 * installs the target's default, which differs between majors. */
+	" SELECT 'pg_catalog.pg_extension'::pg_catalog.regclass, x.oid, x.extowner, NULL, ''"
 	"   FROM pg_catalog.pg_extension x WHERE x.oid >= " OBJECTS_FIRST_USER_OID
 	" UNION ALL"
 	" SELECT 'pg_catalog.pg_foreign_data_wrapper'::pg_catalog.regclass, w.oid, w.fdwowner, " OBJECTS_ACL("w.fdwacl") ", ''"
@@ -177,6 +189,16 @@ static const char objects_inventory_sql[] =
 	"    LEFT JOIN pg_catalog.pg_roles r ON r.oid = o.owner"
 	"    LEFT JOIN pg_catalog.pg_description d"
 	"      ON d.classoid = o.classid AND d.objoid = o.objid AND d.objsubid = 0"
+	/* Not the members of an extension (its CREATE EXTENSION makes them,
+	 * as the target's version of it defines them), nor the types, routines
+	 * and casts a type makes for itself (a range type's multirange type,
+	 * its constructors and cast, from PostgreSQL 14 on). */
+	"   WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep"
+	"                      WHERE dep.classid = o.classid AND dep.objid = o.objid AND dep.objsubid = 0"
+	"                        AND (dep.deptype = 'e'"
+	"                             OR (dep.deptype = 'i' AND o.classid IN ('pg_catalog.pg_type'::pg_catalog.regclass,"
+	"                                   'pg_catalog.pg_proc'::pg_catalog.regclass,"
+	"                                   'pg_catalog.pg_cast'::pg_catalog.regclass))))"
 	"   UNION ALL"
 	/* Comments on columns. */
 	"  SELECT 'comment on ' || id.type, id.identity, 'comment ' || pg_catalog.md5(d.description)"
@@ -199,6 +221,15 @@ static const char objects_inventory_sql[] =
 	"    CROSS JOIN LATERAL pg_catalog.pg_identify_object('pg_catalog.pg_class'::pg_catalog.regclass, i.inhparent, 0) ip"
 	"   WHERE i.inhrelid >= " OBJECTS_FIRST_USER_OID
 	" ) x ORDER BY kind COLLATE \"C\", identity COLLATE \"C\", detail COLLATE \"C\"";
+
+/* The inventory query for a server of that version (PQserverVersion),
+ * owned by the caller. */
+static char *
+objects_inventory_sql(int server_version)
+{
+	return xasprintf("%s%s%s", objects_inventory_head,
+					 server_version >= 150000 ? objects_inventory_since15 : "", objects_inventory_tail);
+}
 
 /* Invalid indexes of the database: identity. */
 static const char objects_invalid_sql[] =
@@ -228,7 +259,9 @@ struct objects
 objects *
 objects_read(PGconn *conn, pgc_err *err)
 {
-	PGresult   *res = conn_query(conn, objects_inventory_sql, 0, NULL, err);
+	char	   *sql = objects_inventory_sql(PQserverVersion(conn));
+	PGresult   *res = conn_query(conn, sql, 0, NULL, err);
+	free(sql);
 	if (!res)
 	{
 		err_prefix(err, "could not list the schema objects: ");

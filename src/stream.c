@@ -134,6 +134,14 @@ stream_truncate_sql(const char *qualified, bool via_root)
 }
 
 char *
+stream_delete_sql(const char *qualified, const char *filter)
+{
+	if (!filter)
+		return xasprintf("DELETE FROM ONLY %s", qualified);
+	return xasprintf("DELETE FROM ONLY %s WHERE (%s)", qualified, filter);
+}
+
+char *
 stream_copy_in_sql(const char *qualified, const char *columns, stream_format fmt, bool freeze)
 {
 	const char *opts;

@@ -68,6 +68,12 @@ stream_range stream_whole(bool via_root);
  * whole (via_root); owned by the caller. */
 char *stream_truncate_sql(const char *qualified, bool via_root);
 
+/* "DELETE FROM ONLY t WHERE (filter)", or every row of t when filter is
+ * NULL: empties what a read with the same filter would carry, leaving the
+ * other rows (an extension configuration table, catalog.h).  Owned by the
+ * caller. */
+char *stream_delete_sql(const char *qualified, const char *filter);
+
 /* Progress callback: bytes and rows passed since the previous call.  Called
  * about every megabyte, and once at the end, from the streaming thread. */
 typedef struct stream_tick

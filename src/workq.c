@@ -2,11 +2,13 @@
  * workq.c: priority work queue and worker threads (see workq.h).
  */
 #include "workq.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct workq_entry
 {
@@ -159,9 +161,11 @@ workq_create(int nworkers, const workq_ops *ops, void *ctx)
 		workq_thread_arg *ta = xmalloc(sizeof *ta);
 		ta->q = q;
 		ta->worker = i;
-		if (pthread_create(&q->threads[i], NULL, workq_thread, ta) != 0)
+		int rc = pthread_create(&q->threads[i], NULL, workq_thread, ta);
+		if (rc != 0)
 		{
-			fprintf(stderr, "pgcarry: could not start a worker thread\n");
+			/* Like running out of memory: through the log, then abort. */
+			log_error("could not start a worker thread: %s", strerror(rc));
 			abort();
 		}
 	}

@@ -294,7 +294,7 @@ archive_export_part(export_db *db, export_task *t, PGconn *conn, pgc_err *err)
 	if (!w)
 		return -1;
 	export_sink sink = {w};
-	char *sql = stream_copy_out_sql(t->qualified, t->columns, &t->range, NULL, STREAM_TEXT);
+	char *sql = stream_copy_out_sql(t->qualified, t->columns, &t->range, mt->condition, STREAM_TEXT);
 	stream_result res;
 	memset(&res, 0, sizeof res);
 	stream_tick tick = {archive_export_tick, db};
@@ -540,6 +540,8 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 		mt->schema = xstrdup(tables[i].schema);
 		mt->name = xstrdup(tables[i].name);
 		mt->columns = archive_export_columns(tables[i].columns, &mt->ncolumns);
+		mt->ext_config = tables[i].ext_config;
+		mt->condition = tables[i].condition ? xstrdup(tables[i].condition) : NULL;
 		int nparts = 1;
 		if (run->server_version >= EXPORT_PART_MIN_VERSION && tables[i].pages > part_pages)
 			nparts = (int) ((tables[i].pages + part_pages - 1) / part_pages);

@@ -138,14 +138,25 @@ archive_import_names(PGconn *conn, const manifest_table *t, char **qualified, ch
 	*columns = b.data ? buf_steal(&b) : xstrdup("");
 }
 
-/* The target table's rows and checksum, read whole. */
+/* The statement that empties the target table t (quoted q) before its rows
+ * load: TRUNCATE, or for an extension's configuration table a DELETE of the
+ * rows matching its condition, leaving the extension's own (catalog.h).
+ * Owned by the caller. */
+static char *
+archive_import_clear_sql(const manifest_table *t, const char *q, bool tree)
+{
+	return t->ext_config ? stream_delete_sql(q, t->condition) : stream_truncate_sql(q, tree);
+}
+
+/* The target table's rows and checksum, read whole (an extension's
+ * configuration table: the rows matching its condition). */
 static int
 archive_import_table_hash(PGconn *conn, const manifest_table *t, rowhash *out, pgc_err *err)
 {
 	char *q, *cols;
 	archive_import_names(conn, t, &q, &cols);
 	stream_range whole = stream_whole(catalog_is_partitioned(conn, q));
-	char *sql = stream_copy_out_sql(q, cols, &whole, NULL, STREAM_TEXT);
+	char *sql = stream_copy_out_sql(q, cols, &whole, t->condition, STREAM_TEXT);
 	stream_result res;
 	memset(&res, 0, sizeof res);
 	int rc = stream_copy_out(conn, sql, STREAM_TEXT, NULL, NULL, NULL, &res, err);
@@ -312,7 +323,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 		goto out;
 	if (t->whole)
 	{
-		char *sql = stream_truncate_sql(q, tree);
+		char *sql = archive_import_clear_sql(mt, q, tree);
 		int r = conn_exec(conn, sql, err);
 		free(sql);
 		if (r != 0)
@@ -321,7 +332,8 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	for (int p = t->part; p < t->part + t->nparts; p++)
 	{
 		uint64_t rows = 0;
-		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree, &rows, err) != 0)
+		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree && !mt->ext_config, &rows,
+									 err) != 0)
 			goto rollback;
 		total += rows;
 	}
@@ -540,7 +552,7 @@ archive_import_tables(import_db *db, PGconn *coord, pgc_err *err)
 		}
 		char *qn, *cols;
 		archive_import_names(coord, mt, &qn, &cols);
-		char *sql = stream_truncate_sql(qn, catalog_is_partitioned(coord, qn));
+		char *sql = archive_import_clear_sql(mt, qn, catalog_is_partitioned(coord, qn));
 		if (conn_exec(coord, sql, &e2) != 0)
 			archive_import_fail(db, &e2);
 		free(sql);
@@ -831,9 +843,12 @@ archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 /*
  * The schema itself: the table of contents of the archive's schema dump
  * against that of a pg_dump of the target (PostgreSQL's own reading of
- * both, entry by entry), and the target's indexes valid.  Each difference
- * goes to the report and counts in db->ndiff.  Returns 0, or -1 with err
- * set when either could not be read.
+ * both, entry by entry), and the target's indexes valid.  The pg_dump is
+ * the one ddl_tools_find chooses for the target's major; where none is new
+ * enough (pg_dump refuses a newer server), the table of contents is not
+ * compared, with a warning that says so, and only the indexes are checked.
+ * Each difference goes to the report and counts in db->ndiff.  Returns 0,
+ * or -1 with err set when either could not be read.
  */
 static int
 archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
@@ -841,12 +856,23 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
 	ddl_dump *want = ddl_dump_open(file);
 	ddl_dump *got = NULL;
-	int rc = -1;
-	if (ddl_dump_toc(NULL, want, NULL, NULL, err) != 0
-		|| !(got = ddl_dump_schema(NULL, db->o->target, "target", db->name, NULL, NULL, db->scratch, err))
-		|| ddl_dump_toc(NULL, got, NULL, NULL, err) != 0)
+	int rc = -1, n = 0;
+	pgc_err e = PGC_ERR_INIT;
+	ddl_tools *tools = ddl_tools_find(PQserverVersion(conn), "target", &e);
+	if (!tools)
+	{
+		char *what = xasprintf("the schema of database \"%s\" on the target was not compared with the "
+							   "archive's (only its indexes were checked)", db->name);
+		log_report(LOG_WARNING, what, e.message, e.hint);
+		free(what);
+		err_clear(&e);
+	}
+	else if (ddl_dump_toc(tools, want, NULL, NULL, err) != 0
+			 || !(got = ddl_dump_schema(tools, db->o->target, "target", db->name, NULL, NULL, db->scratch, err))
+			 || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
 		goto done;
-	int n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,
+	else
+		n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,
 								db->name);
 	int invalid = objects_invalid(conn, db->report, db->name, err);
 	if (invalid < 0)
@@ -860,6 +886,7 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 done:
 	ddl_dump_free(got);
 	ddl_dump_free(want);
+	ddl_tools_free(tools);
 	free(file);
 	return rc;
 }

@@ -348,6 +348,9 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 	for (int t = 0; st == 0 && t < db->ntables; t++)
 	{
 		const manifest_table *mt = &db->tables[t];
+		/* An extension's configuration table: CREATE EXTENSION makes it. */
+		if (mt->ext_config)
+			continue;
 		char *n = archive_verify_toc_name(mt->name), *s = archive_verify_toc_name(mt->schema);
 		char *want = xasprintf("Name: %s%s%s; Owner: ", n, type, s);
 		bool found = false;

@@ -94,6 +94,7 @@ manifest_db_clear(manifest_db *db)
 		manifest_table *t = &db->tables[i];
 		free(t->schema);
 		free(t->name);
+		free(t->condition);
 		for (int c = 0; c < t->ncolumns; c++)
 			free(t->columns[c]);
 		free(t->columns);
@@ -366,6 +367,8 @@ manifest_table_json(manifest_builder *b, const manifest_table *t, const char *tp
 	manifest_build_set(b, o, "columns", cols, tp);
 	if (cols_hex)
 		manifest_build_set(b, o, "columns_hex", cols_hex, tp);
+	if (t->ext_config)
+		manifest_build_set(b, o, "extension_condition", json_string(t->condition ? t->condition : ""), tp);
 	manifest_build_set(b, o, "rows", json_integer((json_int_t) t->rows), tp);
 	manifest_build_set(b, o, "checksum", json_string(t->checksum), tp);
 	json_t *parts = json_array();
@@ -730,6 +733,16 @@ manifest_read_db(manifest_reader *r, json_t *o, const char *path, manifest_db *d
 			manifest_get_u64(r, tj, "rows", tp, &t->rows) &&
 			manifest_get_hex(r, tj, "checksum", tp, ROWHASH_HEX_LEN, t->checksum) &&
 			manifest_get_array(r, tj, "parts", tp, &parts);
+		if (ok && json_object_get(tj, "extension_condition"))
+		{
+			t->ext_config = true;
+			ok = manifest_get_str(r, tj, "extension_condition", tp, false, &t->condition);
+			if (ok && !*t->condition)
+			{
+				free(t->condition);
+				t->condition = NULL;
+			}
+		}
 		if (ok)
 		{
 			t->columns = xcalloc(json_array_size(cols) + 1, sizeof(char *));

@@ -52,6 +52,12 @@ typedef struct manifest_table
 	char		checksum[33];
 	manifest_part *parts;
 	int			nparts;
+	bool		ext_config;		/* an extension's configuration table: its
+								 * rows matching condition are data, loaded
+								 * after a DELETE of the same rows, not a
+								 * TRUNCATE ("extension_condition") */
+	char	   *condition;		/* WHERE condition of those rows, without
+								 * the WHERE; NULL: every row */
 } manifest_table;
 
 typedef struct manifest_sequence

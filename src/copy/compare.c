@@ -263,7 +263,9 @@ cmp_do_rel(cmp_worker *w, cmp_task *k)
 	catalog_table *t = rel->t[k->side];
 	/* Columns: the source's list, which compare checked equals the target's. */
 	const char *columns = rel->t[CMP_SOURCE]->columns;
-	const char *filter = strcmp(rel->kind, "table") == 0 ? NULL : "true";
+	/* An extension's configuration table: the source's condition, read on
+	 * both sides (catalog.h). */
+	const char *filter = strcmp(rel->kind, "table") == 0 ? rel->t[CMP_SOURCE]->condition : "true";
 	stream_result res;
 	pgc_err		err = PGC_ERR_INIT;
 	progress_unit_begin(d->run->prog, d->index, t->display, 0);

@@ -441,7 +441,7 @@ copy_verify_read(copy_worker *w, copy_table *ct, const stream_range *range, rowh
 			stream_result res;
 			stream_range whole = stream_whole(ct->t->via_root);
 			rc = verify_table_checksum(w->pair.tgt, ct->t->qualified, ct->t->columns,
-									   range ? range : &whole, NULL, ct->fmt, NULL, &res, &err);
+									   range ? range : &whole, ct->t->condition, ct->fmt, NULL, &res, &err);
 			*tgt = res.hash;
 		}
 		else if (rc == 0)
@@ -449,7 +449,7 @@ copy_verify_read(copy_worker *w, copy_table *ct, const stream_range *range, rowh
 			int64_t		rows = 0;
 			rc = ct->t->via_root
 				? copy_count_tree(w->pair.tgt, ct->t->qualified, &rows, &err)
-				: verify_table_count(w->pair.tgt, ct->t->qualified, NULL, &rows, &err);
+				: verify_table_count(w->pair.tgt, ct->t->qualified, ct->t->condition, &rows, &err);
 			tgt->rows = (uint64_t) rows;
 		}
 		if (rc == 0)
@@ -525,7 +525,10 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 		return -1;
 	if (whole)
 	{
-		char	   *trunc = stream_truncate_sql(ct->t->qualified, ct->t->via_root);
+		/* An extension's configuration table keeps the rows the extension
+		 * put there: only those matching its condition are replaced. */
+		char	   *trunc = ct->t->ext_config ? stream_delete_sql(ct->t->qualified, ct->t->condition)
+			: stream_truncate_sql(ct->t->qualified, ct->t->via_root);
 		int			rc = conn_exec(w->pair.tgt, trunc, err);
 		free(trunc);
 		if (rc != 0)
@@ -534,11 +537,11 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 			return -1;
 		}
 	}
-	char	   *out = stream_copy_out_sql(ct->t->qualified, ct->t->columns, range, NULL, ct->fmt);
-	/* COPY FREEZE is refused for a partitioned table: rows routed through
-	 * the root load without it. */
+	char	   *out = stream_copy_out_sql(ct->t->qualified, ct->t->columns, range, ct->t->condition, ct->fmt);
+	/* COPY FREEZE is refused for a partitioned table (rows routed through
+	 * the root load without it) and needs a TRUNCATE in the transaction. */
 	char	   *in = stream_copy_in_sql(ct->t->qualified, ct->t->columns, ct->fmt,
-										whole && !ct->t->via_root);
+										whole && !ct->t->via_root && !ct->t->ext_config);
 	stream_tick tick = {copy_tick, d};
 	int			rc = stream_copy(w->pair.src, out, w->pair.tgt, in, ct->fmt, &tick, res, err);
 	free(out);

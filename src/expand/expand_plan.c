@@ -1075,13 +1075,14 @@ plan_move(plan_gen *g, json_t *op, int *rb, pgc_err *err)
 		"          nullif(current_setting('" EXPAND_PLAN_CAUSE "', true), ''));\n"
 		"  RETURN NULL;\n"
 		"END\n$pgcarry$;\n"
+		"REVOKE ALL ON FUNCTION %s() FROM PUBLIC;\n"
 		"CREATE TRIGGER %s AFTER DELETE ON %s FOR EACH ROW\n"
 		"  WHEN (%s) EXECUTE FUNCTION %s('new', %s);\n"
 		"CREATE TRIGGER %s AFTER UPDATE ON %s FOR EACH ROW\n"
 		"  WHEN (%s AND (%s) IS DISTINCT FROM (%s)) EXECUTE FUNCTION %s('new', %s);\n"
 		"CREATE TRIGGER %s AFTER UPDATE OF %s ON %s FOR EACH ROW\n"
 		"  WHEN (%s AND (%s) AND (%s) IS DISTINCT FROM (%s)) EXECUTE FUNCTION %s('old', %s)",
-		faud, plan_lit(g, g->mig),
+		faud, plan_lit(g, g->mig), faud,
 		taud_nd, qn, guard_off, faud, plan_lit(g, key),
 		taud_nu, qn, guard_off, x_old.data, x_new.data, faud, plan_lit(g, key),
 		taud_o, of_list.data, t.qt, guard_off, o_any.data, old_vals.data, new_vals.data, faud, plan_lit(g, t.pk_name));

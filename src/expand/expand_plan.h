@@ -37,7 +37,9 @@
  * The transaction-local setting in which a sync trigger names the explicit
  * change that makes it delete or overwrite a row of the other shape (empty
  * when none does); the audit triggers record it in EXPAND_PLAN_SCHEMA
- * .sync_changes with the row's key.
+ * .sync_changes with the row's key.  (change_type and rename_column flag
+ * an overwrite in a setting of each operation's own instead,
+ * "pgcarry.overwrote_<migration>_<operation number>"; see plan_new_column.)
  */
 #define EXPAND_PLAN_CAUSE "pgcarry.expand_cause"
 

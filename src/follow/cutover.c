@@ -334,6 +334,12 @@ cut_wait_marker(cut_opts *o, cut_db *d, pgc_err *err)
 			break;
 		usleep(50 * 1000);
 	}
+	if (cleanup_interrupted())
+	{
+		err_set(err, "cutover interrupted while waiting for the target to apply the last writes of database \"%s\"",
+				d->name);
+		return -1;
+	}
 	err_set(err, "the target did not apply the last writes of database \"%s\" within %.0f s", d->name, o->wait_max);
 	err_hint(err, "See pgcarry follow status and the target server's log; run cutover again once the target "
 			 "follows, or give a larger --wait-max.");

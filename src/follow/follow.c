@@ -99,6 +99,19 @@ follow__conn_open(const char *conninfo, const char *dbname, const char *side, pg
 	return conn;
 }
 
+int
+follow__db_exists(const char *conninfo, const char *side, const char *dbname, bool *exists, pgc_err *err)
+{
+	char	   *maint = copy_maintenance_db(conninfo, &dbname, 1);
+	PGconn	   *m = conn_open(conninfo, maint, side, err);
+	free(maint);
+	if (!m)
+		return -1;
+	int			rc = catalog_db_exists(m, dbname, exists, err);
+	conn_close(m);
+	return rc;
+}
+
 /* Runs sql (one text column) and appends each row to b as a "  name" line;
  * returns the number of rows, or -1 with err set. */
 static int
@@ -676,14 +689,8 @@ static int
 follow_remove_side(const char *conninfo, const char *side, const char *dbname, bool target, int *removed,
 				   pgc_err *err)
 {
-	char	   *maint = copy_maintenance_db(conninfo, &dbname, 1);
-	PGconn	   *m = conn_open(conninfo, maint, side, err);
-	free(maint);
-	if (!m)
-		return -1;
 	bool		exists = false;
-	int			rc = catalog_db_exists(m, dbname, &exists, err);
-	conn_close(m);
+	int			rc = follow__db_exists(conninfo, side, dbname, &exists, err);
 	if (rc != 0 || !exists)
 		return rc;
 	PGconn	   *conn = follow__conn_open(conninfo, dbname, side, err);

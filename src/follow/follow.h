@@ -98,6 +98,11 @@ int follow_resolve_dbs(const char *source, const char *const *dbs, int ndbs, cha
 					   pgc_err *err);
 void follow_names_free(char **names, int n);
 
+/* Whether database dbname exists on the server conninfo reaches (side
+ * names it in messages).  Returns 0 with *exists set, or -1 with err set. */
+int follow__db_exists(const char *conninfo, const char *side, const char *dbname, bool *exists,
+					  pgc_err *err);
+
 /*
  * Opens a connection to dbname through conninfo and makes it write even
  * when the database's default_transaction_read_only is on (the cutover's

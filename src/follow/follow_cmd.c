@@ -167,6 +167,11 @@ follow_status_db(follow_opts *o, const char *db, follow_status *st, pgc_err *err
 	PQclear(res);
 
 	st->state = "no subscription";
+	bool		exists = false;
+	if (follow__db_exists(o->cli.target, "target", db, &exists, err) != 0)
+		return -1;
+	if (!exists)
+		return 0;
 	PGconn	   *tgt = conn_open(o->cli.target, db, "target", err);
 	if (!tgt)
 		return -1;

@@ -194,7 +194,7 @@ lint_flag(lint_state *st, const char *rule, const char *fmt, ...)
 	bool ack = sqlparse_allows(st->cur, name);
 	st->findings = xrealloc(st->findings, (st->nfindings + 1) * sizeof *st->findings);
 	st->findings[st->nfindings++] = (lint_finding) {
-		.rule = name, .line = st->cur->line, .message = m, .advice = advice, .acknowledged = ack
+		.rule = name, .line = st->cur->line, .col = st->cur->col, .message = m, .advice = advice, .acknowledged = ack
 	};
 	if (!ack)
 		st->fresh++;

@@ -63,7 +63,8 @@ const char *lint_effect_text(lint_effect e);
 typedef struct lint_finding
 {
 	const char *rule;			/* static */
-	int			line;
+	int			line;			/* the statement's first line */
+	int			col;			/* the statement's first column (1-based) */
 	char	   *message;		/* one sentence: the danger */
 	const char *advice;			/* the safe alternative; static */
 	bool		acknowledged;	/* a pgcarry:allow comment names the rule */

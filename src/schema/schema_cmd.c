@@ -9,8 +9,9 @@
  *   up       apply pending migrations (lint first; lock discipline)
  *   down     roll back the last migration, or down to --to
  *   plan     each pending statement with its lock, its effect and the size
- *            of its table
+ *            of its table (--json too)
  *   lint     dangerous statements on a live database, and the safe way
+ *            (--json too)
  *   repair   accept edited files into the history
  *   start, complete, rollback   expand/contract migrations (src/expand/)
  *
@@ -74,8 +75,8 @@ schema_help(void)
 		   "  pgcarry schema status [--json] --target URI [--dir DIR]\n"
 		   "  pgcarry schema up     [--to VERSION] [--force] --target URI [--dir DIR]\n"
 		   "  pgcarry schema down   [--to VERSION] [--force] --target URI [--dir DIR]\n"
-		   "  pgcarry schema plan   [--to VERSION] [--target URI] [--dir DIR]\n"
-		   "  pgcarry schema lint   [--target URI] [--dir DIR]\n"
+		   "  pgcarry schema plan   [--to VERSION] [--json] [--target URI] [--dir DIR]\n"
+		   "  pgcarry schema lint   [--json] [--target URI] [--dir DIR]\n"
 		   "  pgcarry schema repair --target URI [--dir DIR]\n"
 		   "  pgcarry schema start | complete | rollback ...   (expand/contract; see their --help)\n"
 		   "\n"
@@ -85,7 +86,7 @@ schema_help(void)
 		   "      --target URI            the database to change (default: $PGCARRY_TARGET)\n"
 		   "      --dir DIR               the migration files (default: ./migrations)\n"
 		   "      --to VERSION            up: stop after VERSION; down: roll back to VERSION (0: all)\n"
-		   "      --json                  status as one JSON object on stdout\n"
+		   "      --json                  status, plan, lint: one JSON document on stdout\n"
 		   "      --force                 run despite lint findings that are not acknowledged\n"
 		   "      --lock-timeout D        how long one statement may wait for its lock (default 2s)\n"
 		   "      --statement-timeout D   how long one statement may run (default 0: no limit)\n"
@@ -188,10 +189,11 @@ static const struct
 	 "error is reported with its file, line and column.\n"
 	 "\n"
 	 "Usage:\n"
-	 "  pgcarry schema plan [--to VERSION] [--target URI] [--dir DIR]\n"
+	 "  pgcarry schema plan [--to VERSION] [--json] [--target URI] [--dir DIR]\n"
 	 "\n"
 	 "Options:\n" SCHEMA_HELP_TARGET SCHEMA_HELP_DIR
 	 "      --to VERSION            stop after VERSION\n"
+	 "      --json                  one JSON document on stdout (a syntax error too)\n"
 	 "\n"
 	 "Exit status: 0 done, 1 failure (also a syntax error), 2 usage error.\n"},
 	{"lint",
@@ -201,11 +203,12 @@ static const struct
 	 "error is reported with its file, line and column.\n"
 	 "\n"
 	 "Usage:\n"
-	 "  pgcarry schema lint [--target URI] [--dir DIR]\n"
+	 "  pgcarry schema lint [--json] [--target URI] [--dir DIR]\n"
 	 "\n"
 	 "Options:\n"
 	 "      --target URI            the database to ask (lint reads no $PGCARRY_TARGET)\n"
 	 SCHEMA_HELP_DIR
+	 "      --json                  one JSON document on stdout (a syntax error too)\n"
 	 "\n"
 	 "Acknowledge a finding with a comment \"-- pgcarry:allow RULE reason\" before the\n"
 	 "statement; the rules are listed in docs/schema-migrations.md.\n"
@@ -288,12 +291,76 @@ schema_report(pgc_err *err)
  * migfile_set_free.  Returns 0, or -1 after reporting why they could not be
  * loaded (the caller returns EXIT_FAIL; *files holds nothing to free).
  */
+/*
+ * err as the "error" member of a --json document: the message, detail and
+ * hint, and the file, line and column it names ("migration file
+ * NAME:LINE:COLUMN: ..." for a syntax error, "... on line N" or "(line N)"
+ * otherwise); members it does not name are null.  New reference.
+ */
+static json_t *
+schema_error_json(const pgc_err *err)
+{
+	const char *m = err->message ? err->message : "";
+	char file[256] = "";
+	int line = 0, column = 0;
+	const char *rest = strncmp(m, "migration file ", 15) == 0 ? m + 15 : NULL;
+	if (rest)
+	{
+		int n = 0;
+		if (sscanf(rest, "%255[^: ]:%d:%d: %n", file, &line, &column, &n) < 3 || n == 0)
+		{
+			column = 0;
+			line = 0;
+			sscanf(rest, "%255[^: ]", file);
+			for (const char *l = strstr(rest, "line "); l && line == 0; l = strstr(l + 5, "line "))
+				if (isdigit((unsigned char) l[5]))
+					line = atoi(l + 5);
+		}
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "file", file[0] ? json_string(file) : json_null());
+	json_object_set_new(o, "line", line > 0 ? json_integer(line) : json_null());
+	json_object_set_new(o, "column", column > 0 ? json_integer(column) : json_null());
+	json_object_set_new(o, "message", json_string(m));
+	json_object_set_new(o, "detail", err->detail ? json_string(err->detail) : json_null());
+	json_object_set_new(o, "hint", err->hint ? json_string(err->hint) : json_null());
+	return o;
+}
+
+/* Prints root (stolen) on stdout as one indented JSON document. */
+static void
+schema_print_json(json_t *root)
+{
+	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s)
+	{
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(root);
+}
+
+/*
+ * Loads the migration files of dir into *files, which the caller frees with
+ * migfile_set_free.  Returns 0, or -1 after reporting why they could not be
+ * loaded (the caller returns EXIT_FAIL; *files holds nothing to free).  With
+ * json, a failure is also printed on stdout as
+ * the document {"directory": dir, "error": {...}} (schema_error_json), so
+ * that "plan --json" and "lint --json" always print one document.
+ */
 static int
-schema_load_files(const char *dir, migfile_set *files)
+schema_load_files(const char *dir, bool json, migfile_set *files)
 {
 	pgc_err err = PGC_ERR_INIT;
 	if (migfile_load_dir(dir, files, &err) == 0)
 		return 0;
+	if (json)
+	{
+		json_t *root = json_object();
+		json_object_set_new(root, "directory", json_string(dir));
+		json_object_set_new(root, "error", schema_error_json(&err));
+		schema_print_json(root);
+	}
 	err_report(&err);
 	err_clear(&err);
 	return -1;
@@ -387,7 +454,7 @@ schema_status(const schema_args *a, PGconn *conn)
 {
 	pgc_err err = PGC_ERR_INIT;
 	migfile_set files;
-	if (schema_load_files(a->dir, &files) != 0)
+	if (schema_load_files(a->dir, false, &files) != 0)
 		return EXIT_FAIL;
 	history h;
 	if (history_load(conn, &h, &err) != 0)
@@ -561,15 +628,7 @@ schema_status(const schema_args *a, PGconn *conn)
 		rc = EXIT_FAIL;
 	}
 	if (a->json)
-	{
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (s)
-		{
-			printf("%s\n", s);
-			free(s);
-		}
-		json_decref(root);
-	}
+		schema_print_json(root);
 	err_clear(&err);
 	free(desc);
 	history_drift_free(&dl);
@@ -609,17 +668,102 @@ schema_one_line(const char *sql, size_t max)
 	return buf_steal(&b);
 }
 
-static char *
-schema_table_size(PGconn *conn, const char *table)
+/* What plan shows of a table: its size, and the planner's row estimate. */
+typedef struct schema_table_facts
 {
+	char	   *pretty;			/* pg_size_pretty of its total size; NULL when unknown */
+	long long	bytes;			/* pg_total_relation_size; -1 when unknown */
+	long long	rows;			/* pg_class.reltuples; -1 when never counted */
+} schema_table_facts;
+
+static const char schema_table_facts_sql[] =
+	"SELECT pg_size_pretty(pg_total_relation_size(c.oid)), pg_total_relation_size(c.oid), "
+	"CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END "
+	"FROM pg_catalog.pg_class c WHERE c.oid = to_regclass($1)";
+
+/* Fills *out for table as written (nothing known without conn or when
+ * the table does not exist yet); free out->pretty. */
+static void
+schema_table_facts_get(PGconn *conn, const char *table, schema_table_facts *out)
+{
+	*out = (schema_table_facts) {.bytes = -1, .rows = -1};
 	if (!conn || !table)
-		return NULL;
+		return;
 	pgc_err err = PGC_ERR_INIT;
 	const char *p[1] = {table};
-	char *v = conn_query_value(conn, "SELECT pg_size_pretty(pg_total_relation_size(to_regclass($1)))",
-							   1, p, &err);
+	PGresult *res = conn_query(conn, schema_table_facts_sql, 1, p, &err);
+	if (res && PQntuples(res) == 1)
+	{
+		if (!PQgetisnull(res, 0, 0))
+			out->pretty = xstrdup(PQgetvalue(res, 0, 0));
+		if (!PQgetisnull(res, 0, 1))
+			out->bytes = atoll(PQgetvalue(res, 0, 1));
+		if (!PQgetisnull(res, 0, 2))
+			out->rows = atoll(PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
 	err_clear(&err);
-	return v;
+}
+
+/* One entry of a statement's "locks" array. */
+static json_t *
+schema_lock_json(const char *table, const char *mode, bool referenced, const schema_table_facts *tf)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "table", json_string(table));
+	json_object_set_new(o, "mode", json_string(mode));
+	json_object_set_new(o, "referenced", json_boolean(referenced));
+	json_object_set_new(o, "size", tf->pretty ? json_string(tf->pretty) : json_null());
+	json_object_set_new(o, "size_bytes", tf->bytes >= 0 ? json_integer(tf->bytes) : json_null());
+	json_object_set_new(o, "rows_estimate", tf->rows >= 0 ? json_integer(tf->rows) : json_null());
+	return o;
+}
+
+/* The machine name of an effect, for --json. */
+static const char *
+schema_effect_name(lint_effect e)
+{
+	switch (e)
+	{
+		case LINT_EFFECT_NONE:
+			return "none";
+		case LINT_EFFECT_CATALOG:
+			return "catalog";
+		case LINT_EFFECT_WRITES:
+			return "writes";
+		case LINT_EFFECT_SCANS:
+			return "scans";
+		case LINT_EFFECT_REWRITES:
+			return "rewrites";
+	}
+	return "none";
+}
+
+/*
+ * One finding for --json: where (file, section, line, column), the rule,
+ * its severity, the message and the safe way, and whether it was allowed
+ * ("directive": a pgcarry:allow comment; "catalog": --target's database
+ * proves it safe, why naming the proof).
+ */
+static json_t *
+schema_finding_json(const char *file, const char *section, const lint_finding *f, const char *why)
+{
+	json_t *o = json_object();
+	if (file)
+		json_object_set_new(o, "file", json_string(file));
+	if (section)
+		json_object_set_new(o, "section", json_string(section));
+	json_object_set_new(o, "line", json_integer(f->line));
+	json_object_set_new(o, "column", json_integer(f->col));
+	json_object_set_new(o, "rule", json_string(f->rule));
+	json_object_set_new(o, "severity", json_string(f->acknowledged || why ? "allowed" : "error"));
+	json_object_set_new(o, "message", json_string(f->message));
+	json_object_set_new(o, "advice", json_string(f->advice));
+	json_object_set_new(o, "allowed", json_boolean(f->acknowledged || why));
+	json_object_set_new(o, "allowed_by", f->acknowledged ? json_string("directive")
+						: why ? json_string("catalog") : json_null());
+	json_object_set_new(o, "safe_because", !f->acknowledged && why ? json_string(why) : json_null());
+	return o;
 }
 
 static int
@@ -627,7 +771,7 @@ schema_plan(const schema_args *a, PGconn *conn)
 {
 	pgc_err err = PGC_ERR_INIT;
 	migfile_set files;
-	if (schema_load_files(a->dir, &files) != 0)
+	if (schema_load_files(a->dir, a->json, &files) != 0)
 		return EXIT_FAIL;
 	history h = {0};
 	if (conn && history_load(conn, &h, &err) != 0)
@@ -637,6 +781,7 @@ schema_plan(const schema_args *a, PGconn *conn)
 		migfile_set_free(&files);
 		return EXIT_FAIL;
 	}
+	json_t *jmigs = a->json ? json_array() : NULL;
 	lint_state *st = lint_create();
 	size_t shown = 0;
 	for (size_t i = 0; i < files.n; i++)
@@ -647,7 +792,18 @@ schema_plan(const schema_args *a, PGconn *conn)
 		if (a->to && migfile_compare_versions(f->version, a->to) > 0)
 			break;
 		shown++;
-		printf("%s%s%s\n", shown > 1 ? "\n" : "", f->file, conn ? " (pending)" : "");
+		json_t *jstmts = NULL;
+		if (a->json)
+		{
+			json_t *jm = json_object();
+			json_object_set_new(jm, "version", json_string(f->version));
+			json_object_set_new(jm, "name", json_string(f->name));
+			json_object_set_new(jm, "file", json_string(f->file));
+			json_object_set_new(jm, "statements", jstmts = json_array());
+			json_array_append_new(jmigs, jm);
+		}
+		else
+			printf("%s%s%s\n", shown > 1 ? "\n" : "", f->file, conn ? " (pending)" : "");
 		lint_begin_file(st);
 		for (size_t k = 0; k < f->up.n; k++)
 		{
@@ -656,34 +812,72 @@ schema_plan(const schema_args *a, PGconn *conn)
 			lint_classify(s, &info);
 			lint_clear_findings(st);
 			lint_statement(st, s);
-			char *size = schema_table_size(conn, info.table);
-			char *one = schema_one_line(s->sql, 160);
-			printf("  line %-4d %s\n", s->line, one);
-			free(one);
-			printf("            %s; lock %s; %s", info.kind, info.lock, lint_effect_text(info.effect));
-			if (info.table)
-				printf("; table %s%s%s%s", info.table, size ? " (" : "", size ? size : "", size ? ")" : "");
+			schema_table_facts tf, rf = {.bytes = -1, .rows = -1};
+			schema_table_facts_get(conn, info.table, &tf);
 			if (info.ref_table)
-			{
-				char *rsize = schema_table_size(conn, info.ref_table);
-				printf("; lock %s on the referenced table %s%s%s%s", info.ref_lock, info.ref_table,
-					   rsize ? " (" : "", rsize ? rsize : "", rsize ? ")" : "");
-				free(rsize);
-			}
-			printf("; %s\n", info.no_tx ? "outside a transaction" : "in the migration's transaction");
+				schema_table_facts_get(conn, info.ref_table, &rf);
 			size_t nf;
 			const lint_finding *fs = lint_findings(st, &nf);
-			for (size_t j = 0; j < nf; j++)
+			if (a->json)
 			{
-				const char *why = fs[j].acknowledged ? NULL : migrate_not_null_proven(conn, &fs[j]);
-				printf("            %s%s%s %s: %s\n", fs[j].acknowledged ? "acknowledged" : why ? "safe here (" : "DANGER",
-					   why ? why : "", why ? ")" : "", fs[j].rule, fs[j].message);
+				json_t *js = json_object(), *locks = json_array(), *jf = json_array();
+				json_object_set_new(js, "line", json_integer(s->line));
+				json_object_set_new(js, "column", json_integer(s->col));
+				json_object_set_new(js, "sql", json_string(s->sql));
+				json_object_set_new(js, "kind", json_string(info.kind));
+				json_object_set_new(js, "lock", json_string(info.lock));
+				json_object_set_new(js, "table", info.table ? json_string(info.table) : json_null());
+				if (info.table && strcmp(info.lock, "none") != 0)
+					json_array_append_new(locks, schema_lock_json(info.table, info.lock, false, &tf));
+				if (info.ref_table)
+					json_array_append_new(locks, schema_lock_json(info.ref_table, info.ref_lock, true, &rf));
+				json_object_set_new(js, "locks", locks);
+				json_object_set_new(js, "effect", json_string(schema_effect_name(info.effect)));
+				json_object_set_new(js, "effect_text", json_string(lint_effect_text(info.effect)));
+				json_object_set_new(js, "in_transaction", json_boolean(!info.no_tx));
+				for (size_t j = 0; j < nf; j++)
+					json_array_append_new(jf, schema_finding_json(NULL, NULL, &fs[j], fs[j].acknowledged ? NULL
+																  : migrate_not_null_proven(conn, &fs[j])));
+				json_object_set_new(js, "findings", jf);
+				json_array_append_new(jstmts, js);
 			}
-			free(size);
+			else
+			{
+				char *one = schema_one_line(s->sql, 160);
+				printf("  line %-4d %s\n", s->line, one);
+				free(one);
+				printf("            %s; lock %s; %s", info.kind, info.lock, lint_effect_text(info.effect));
+				if (info.table)
+					printf("; table %s%s%s%s", info.table, tf.pretty ? " (" : "", tf.pretty ? tf.pretty : "",
+						   tf.pretty ? ")" : "");
+				if (info.ref_table)
+					printf("; lock %s on the referenced table %s%s%s%s", info.ref_lock, info.ref_table,
+						   rf.pretty ? " (" : "", rf.pretty ? rf.pretty : "", rf.pretty ? ")" : "");
+				printf("; %s\n", info.no_tx ? "outside a transaction" : "in the migration's transaction");
+				for (size_t j = 0; j < nf; j++)
+				{
+					const char *why = fs[j].acknowledged ? NULL : migrate_not_null_proven(conn, &fs[j]);
+					printf("            %s%s%s %s: %s\n", fs[j].acknowledged ? "acknowledged" : why ? "safe here (" : "DANGER",
+						   why ? why : "", why ? ")" : "", fs[j].rule, fs[j].message);
+				}
+			}
+			free(tf.pretty);
+			free(rf.pretty);
 			lint_info_free(&info);
 		}
 	}
-	if (shown == 0)
+	if (a->json)
+	{
+		json_t *root = json_object();
+		char *desc = conn ? conn_describe_live(conn) : NULL;
+		json_object_set_new(root, "database", desc ? json_string(desc) : json_null());
+		json_object_set_new(root, "directory", json_string(a->dir));
+		json_object_set_new(root, "migrations", jmigs);
+		json_object_set_new(root, "error", json_null());
+		schema_print_json(root);
+		free(desc);
+	}
+	else if (shown == 0)
 		printf("nothing to apply\n");
 	lint_destroy(st);
 	history_free(&h);
@@ -695,8 +889,9 @@ static int
 schema_lint(const schema_args *a, PGconn *conn)
 {
 	migfile_set files;
-	if (schema_load_files(a->dir, &files) != 0)
+	if (schema_load_files(a->dir, a->json, &files) != 0)
 		return EXIT_FAIL;
+	json_t *jf = a->json ? json_array() : NULL;
 	lint_state *st = lint_create();
 	size_t bad = 0, acked = 0;
 	for (size_t i = 0; i < files.n; i++)
@@ -713,23 +908,41 @@ schema_lint(const schema_args *a, PGconn *conn)
 			const lint_finding *fs = lint_findings(st, &nf);
 			for (size_t k = 0; k < nf; k++)
 			{
-				if (fs[k].acknowledged || migrate_not_null_proven(conn, &fs[k]))
+				const char *why = fs[k].acknowledged ? NULL : migrate_not_null_proven(conn, &fs[k]);
+				if (a->json)
+					json_array_append_new(jf, schema_finding_json(f->file, down ? "down" : "up", &fs[k], why));
+				if (fs[k].acknowledged || why)
 				{
 					acked++;
-					if (log_enabled(LOG_INFO))
+					if (!a->json && log_enabled(LOG_INFO))
 						printf("%s:%d: %s (acknowledged): %s\n", f->file, fs[k].line, fs[k].rule, fs[k].message);
 					continue;
 				}
 				bad++;
-				printf("%s:%d: %s: %s\n  instead: %s\n", f->file, fs[k].line, fs[k].rule, fs[k].message,
-					   fs[k].advice);
+				if (!a->json)
+					printf("%s:%d: %s: %s\n  instead: %s\n", f->file, fs[k].line, fs[k].rule, fs[k].message,
+						   fs[k].advice);
 			}
 		}
 	}
-	printf("%zu finding%s to fix or acknowledge, %zu acknowledged, in %zu file%s\n", bad, bad == 1 ? "" : "s",
-		   acked, files.n, files.n == 1 ? "" : "s");
-	if (bad)
-		printf("acknowledge a finding with a comment \"-- pgcarry:allow RULE reason\" before the statement\n");
+	if (a->json)
+	{
+		json_t *root = json_object();
+		json_object_set_new(root, "directory", json_string(a->dir));
+		json_object_set_new(root, "files", json_integer((json_int_t) files.n));
+		json_object_set_new(root, "findings", jf);
+		json_object_set_new(root, "to_fix", json_integer((json_int_t) bad));
+		json_object_set_new(root, "allowed", json_integer((json_int_t) acked));
+		json_object_set_new(root, "error", json_null());
+		schema_print_json(root);
+	}
+	else
+	{
+		printf("%zu finding%s to fix or acknowledge, %zu acknowledged, in %zu file%s\n", bad, bad == 1 ? "" : "s",
+			   acked, files.n, files.n == 1 ? "" : "s");
+		if (bad)
+			printf("acknowledge a finding with a comment \"-- pgcarry:allow RULE reason\" before the statement\n");
+	}
 	lint_destroy(st);
 	migfile_set_free(&files);
 	return bad ? EXIT_FAIL : EXIT_OK;
@@ -744,7 +957,7 @@ schema_run(const schema_args *a, PGconn *conn)
 {
 	pgc_err err = PGC_ERR_INIT;
 	migfile_set files;
-	if (schema_load_files(a->dir, &files) != 0)
+	if (schema_load_files(a->dir, false, &files) != 0)
 		return EXIT_FAIL;
 	migrate_opts mo = a->mo;
 	mo.dir = a->dir;
@@ -897,8 +1110,9 @@ cmd_schema(int argc, char **argv)
 	}
 	if (optind < vargc)
 		return cli_usage_error("schema", "unexpected argument \"%s\"", vargv[optind]);
-	if (a.json && strcmp(verb, "status") != 0)
-		return cli_usage_error("schema", "--json is only for \"schema status\"");
+	if (a.json && strcmp(verb, "status") != 0 && strcmp(verb, "plan") != 0 && strcmp(verb, "lint") != 0)
+		return cli_usage_error("schema", "--json is only for \"schema status\", \"schema plan\" and "
+							   "\"schema lint\"");
 
 	if (strcmp(verb, "new") == 0)
 		return schema_new(&a);

@@ -388,6 +388,7 @@ sqlparse_build(const char *text, size_t len, const sqlparse_token *toks, size_t 
 		size_t from = toks[first].off, to = toks[last].off + toks[last].len;
 		s.sql = xstrndup(text + from, to - from);
 		s.line = toks[first].line;
+		s.col = sqlparse_column_of(text, from);
 		s.tree = json_incref(json_object_get(js, "stmt"));
 		out->items = xrealloc(out->items, (out->n + 1) * sizeof *out->items);
 		out->items[out->n++] = s;

@@ -44,6 +44,7 @@ typedef struct sqlparse_stmt
 {
 	char	   *sql;			/* statement text, from its first token to its last, no ';' */
 	int			line;			/* line of its first token */
+	int			col;			/* 1-based column (in characters) of its first token */
 	char	  **allow;			/* rules acknowledged by "pgcarry:allow" comments */
 	size_t		nallow;
 	json_t	   *tree;			/* the parse tree: one node such as {"IndexStmt": {...}} */

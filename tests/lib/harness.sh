@@ -202,6 +202,28 @@ pgcarry_tty() {
 	pgcarry_scan "$base.err"
 }
 
+# pgcarry_cmdline ARGS...: for a program that runs pgcarry on a terminal
+# of its own (tmux): sets PGCARRY_CMDLINE, a shell command line that runs
+# pgcarry with ARGS and sends its sanitizer reports to files in the log
+# directory (what it writes goes to that terminal, not to a file).  Once it
+# has ended, pgcarry_cmdline_end SCREEN keeps SCREEN (the text it left on
+# the terminal) for the secrets scan and scans it and the reports.
+pgcarry_cmdline() {
+	_pgcarry_base "$@"
+	CMDLINE_BASE=$PGCARRY_BASE
+	PGCARRY_CMDLINE="env $(printf '%q ' "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$CMDLINE_BASE.san" \
+		"UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$CMDLINE_BASE.san" "$PGCARRY" "$@")"
+}
+
+# pgcarry_cmdline_end SCREEN: see pgcarry_cmdline.
+pgcarry_cmdline_end() {
+	{
+		printf '%s\n' "$1"
+		cat "$CMDLINE_BASE".san* 2>/dev/null
+	} >"$CMDLINE_BASE.err"
+	pgcarry_scan "$CMDLINE_BASE.err"
+}
+
 # pgcarry_scan FILE: in the sanitizer build any report in FILE (a pgcarry
 # run's stderr) is a failure of its own.
 pgcarry_scan() {

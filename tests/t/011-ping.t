@@ -68,8 +68,9 @@ is "$RC" 0 "ping works on a database with odd session defaults"
 # A password typed at the prompt: asked on the terminal, not echoed, used.
 sock=tmux-$$
 pw=$(pg_password src)
+pgcarry_cmdline ping --source "$(pg_uri src)"
 tmux -L "$sock" new-session -d -x 200 -y 40 \
-	"env PGPASSFILE=$NO_PGPASS PGCARRY_CONNECT_RETRIES=0 $PGCARRY ping --source '$(pg_uri src)'; echo EXIT=\$?; sleep 60"
+	"env PGPASSFILE=$NO_PGPASS PGCARRY_CONNECT_RETRIES=0 $PGCARRY_CMDLINE; echo EXIT=\$?; sleep 60"
 screen=""
 for _ in $(seq 1 100); do
 	screen=$(tmux -L "$sock" capture-pane -p 2>/dev/null)
@@ -85,6 +86,7 @@ for _ in $(seq 1 100); do
 done
 tmux -L "$sock" kill-server 2>/dev/null
 printf '%s\n' "$screen" >"$TEST_LOG_DIR/$T_NAME.prompt-screen"
+pgcarry_cmdline_end "$screen"
 like "$screen" "EXIT=0" "the typed password is used"
 like "$screen" "version +PostgreSQL" "ping output follows the prompt"
 unlike "$screen" "$pw" "the typed password is not echoed"

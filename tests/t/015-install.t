@@ -19,7 +19,15 @@ ok "$([ -x "$BIN" ] && echo 0 || echo 1)" "the binary is installed, executable"
 like "$("$BIN" --version)" '^pgcarry [0-9]+\.[0-9]+' "the installed binary runs"
 ok "$([ -f "$COMP" ] && echo 0 || echo 1)" "the bash completion is installed"
 
-commands=$("$PGCARRY" --help | sed -nE '/^Commands:/,/^$/s/^  ([a-z][a-z-]*) .*/\1/p')
+# help_run ARGS...: pgcarry ARGS --help, run here through the harness and
+# kept in a file; help_text ARGS... prints it.
+help_run() { run_pgcarry "$@" --help; printf '%s\n' "$OUT" >"$T_TMP/help.$(IFS=_; echo "$*")"; }
+help_text() { cat "$T_TMP/help.$(IFS=_; echo "$*")"; }
+help_run
+commands=$(help_text | sed -nE '/^Commands:/,/^$/s/^  ([a-z][a-z-]*) .*/\1/p')
+for cmd in ping verify-archive $commands; do help_run "$cmd"; done
+verbs=$(help_text schema | sed -nE 's/^  pgcarry schema ([a-z]+).*/\1/p')
+for v in $verbs start complete rollback; do help_run schema "$v"; done
 missing=""
 for page in pgcarry $(sed 's/^/pgcarry-/' <<<"$commands"); do
 	[ -f "$MAN/$page.1" ] || missing="$missing $page"
@@ -30,14 +38,13 @@ is "$warn" "" "every man page renders without a warning"
 
 # Options: those at the start of --help's option lines, and those of the
 # man pages' .TP entries (roff's \- unescaped).
-help_opts() { "$PGCARRY" "$@" --help | sed -nE 's/^ +(-[a-zA-Z?], )*(--[a-z][a-z-]*).*/\2/p' | sort -u; }
+help_opts() { help_text "$@" | sed -nE 's/^ +(-[a-zA-Z?], )*(--[a-z][a-z-]*).*/\2/p' | sort -u; }
 man_opts() { awk 'p { print; p = 0 } /^\.TP/ { p = 1 }' "$1" | sed 's/\\-/-/g' | grep -oE -- '--[a-z][a-z-]*' | sort -u; }
 common=$(help_opts ping | comm -12 - <(help_opts verify-archive))
 is "$(comm -23 <(echo "$common") <(man_opts "$MAN/pgcarry.1") | xargs)" "" "pgcarry(1) names every common option of --help"
 is "$(comm -13 <(echo "$common") <(man_opts "$MAN/pgcarry.1") | xargs)" "" "pgcarry(1) names no option --help lacks"
 for cmd in $commands; do
 	if [ "$cmd" = schema ]; then
-		verbs=$("$PGCARRY" schema --help | sed -nE 's/^  pgcarry schema ([a-z]+).*/\1/p')
 		want=$( { help_opts schema; for v in $verbs start complete rollback; do help_opts schema "$v"; done; } | sort -u | comm -23 - <(echo "$common"))
 	else
 		want=$(help_opts "$cmd" | comm -23 - <(echo "$common"))

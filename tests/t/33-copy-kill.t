@@ -30,9 +30,9 @@ wait_for() {
 wait_for 40 '[ "$(pg_sql src kd "SELECT count(*) FROM pg_locks WHERE relation = '"'"'pt'"'"'::regclass AND mode = '"'"'AccessExclusiveLock'"'"' AND granted")" = 1 ]'
 ok $? "a session holds the lock pg_dump needs"
 
-TMPDIR=$PGTMP "$PGCARRY" copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none \
-	--state-dir "$T_TMP/state" kd >"$T_TMP/copy1.out" 2>"$T_TMP/copy1.err" </dev/null &
-CARRY=$!
+TMPDIR=$PGTMP pgcarry_start copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none \
+	--state-dir "$T_TMP/state" kd
+CARRY=$PGCARRY_PID
 wait_for 120 '[ "$(pg_sql src kd "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'"'pg_dump'"'"' AND wait_event_type = '"'"'Lock'"'"'")" = 1 ]'
 ok $? "pg_dump, started by copy, waits for the lock"
 CHILDREN=$(pgrep -P "$CARRY" | tr '\n' ' ')
@@ -42,7 +42,7 @@ is "$isnt_empty" 1 "copy has a child process running"
 is "$(ls "$PGTMP" | grep -c '^pgcarry\.')" 1 "the run made one private temporary directory"
 
 kill -9 "$CARRY"
-wait "$CARRY" 2>/dev/null
+pgcarry_wait
 gone() {
 	local p
 	for p in $CHILDREN; do kill -0 "$p" 2>/dev/null && return 1; done

@@ -28,13 +28,12 @@ note "source ready after ${SECONDS}s"
 run_stamped() {
 	local start
 	start=$(date +%s%3N)
-	"$PGCARRY" "$@" 2> >(while IFS= read -r line; do printf '%s\t%s\n' "$(($(date +%s%3N) - start))" "$line"; done \
-		>"$T_TMP/stamped") >"$T_TMP/out" </dev/null
-	RC=$?
+	# shellcheck disable=SC2016
+	run_pgcarry_via bash -c 'start=$1; shift
+		"$@" 2> >(while IFS= read -r line; do printf "%s\t%s\n" "$(($(date +%s%3N) - start))" "$line"; done >&2)
+		rc=$?; wait $!; exit $rc' stamp "$start" -- "$@"
 	END_MS=$(($(date +%s%3N) - start))
-	sleep 0.2
-	STAMPED=$(cat "$T_TMP/stamped")
-	cp "$T_TMP/stamped" "$TEST_LOG_DIR/$T_NAME.stamped.$RANDOM"
+	STAMPED=$ERR
 }
 
 # check_eta: every non-final event with an ETA, at least 1 s from the end:

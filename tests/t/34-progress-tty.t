@@ -17,9 +17,9 @@ pg_sql src analysis_with_a_long_name_for_a_narrow_pane "CREATE TABLE runs (id in
 
 W=40
 sock=tmux-$$
-tmux -L "$sock" new-session -d -x $W -y 30 \
-	"$(printf '%q ' "$PGCARRY" copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --state-dir "$T_TMP/state" \
-		--jobs 2 --verbose accounts analysis_with_a_long_name_for_a_narrow_pane); echo EXIT=\$?; sleep 60"
+pgcarry_cmdline copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --state-dir "$T_TMP/state" \
+	--jobs 2 --verbose accounts analysis_with_a_long_name_for_a_narrow_pane
+tmux -L "$sock" new-session -d -x $W -y 30 "$PGCARRY_CMDLINE; echo EXIT=\$?; sleep 60"
 # A display line: a database's name (or "all databases"), then its phase.
 disp='^(accounts|analysis_with[a-z_]*|all databases) +(waiting|schema|data|sequences|indexes|analyze|propert[a-z]*|verifying|done|failed|running)( |$)'
 screens=0 wide=0 stale=0 seen_running=0
@@ -40,6 +40,7 @@ done
 final=$(tmux -L "$sock" capture-pane -p -J -S -200 2>/dev/null)
 tmux -L "$sock" kill-server 2>/dev/null
 printf '%s\n' "$final" >"$TEST_LOG_DIR/$T_NAME.final-screen"
+pgcarry_cmdline_end "$final"
 note "$screens screens taken, $seen_running with the display running"
 
 like "$final" "EXIT=0" "the copy in a 40-column pane exits 0"

@@ -46,15 +46,12 @@ A=$T_TMP/archive
 pg_psql src app -c "BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" >/dev/null 2>&1 &
 locker=$!
 sleep 0.5
-base="$TEST_LOG_DIR/$T_NAME.int"
-"$PGCARRY" export --source "$(pg_uri src)" app slow --output "$A" --jobs 2 --progress none >"$base.out" 2>"$base.err" &
-pid=$!
+pgcarry_start export --source "$(pg_uri src)" app slow --output "$A" --jobs 2 --progress none
 wait_lock src app
 ok $? "the export is waiting on the lock"
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-is "$rc" 1 "an interrupted export exits 1"
+kill -INT "$PGCARRY_PID"
+pgcarry_wait
+is "$RC" 1 "an interrupted export exits 1"
 ok "$([ ! -e "$A/manifest.json" ] && echo 0 || echo 1)" "an interrupted export has no manifest"
 is "$(find "$A" -name '.*.partial' | wc -l)" 0 "no half-written file is left"
 is "$(pg_sql src app "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgcarry%' OR application_name LIKE 'pg_dump%'")" 0 \
@@ -95,25 +92,23 @@ judge() {
 pg_sql tgt postgres "ALTER ROLE postgres SET pgc.slow = '0.003'"
 for how in INT KILL; do
 	for db in app slow; do pg_sql tgt postgres "DROP DATABASE IF EXISTS $db"; done
-	base="$TEST_LOG_DIR/$T_NAME.$how"
 	# One database at a time: "app" is finished when "slow" is interrupted.
-	"$PGCARRY" import --target "$(pg_uri tgt)" --input "$A" --jobs 1 --progress none >"$base.out" 2>"$base.err" &
-	pid=$!
+	pgcarry_start import --target "$(pg_uri tgt)" --input "$A" --jobs 1 --progress none
 	wait_copy tgt slow
 	ok $? "SIG$how: the import is loading the second database"
-	kill -$how "$pid"
-	{ wait "$pid"; } 2>/dev/null	# no "Killed" notice from bash
-	rc=$?
+	kill -$how "$PGCARRY_PID"
+	{ pgcarry_wait; } 2>/dev/null	# no "Killed" notice from bash
+	rc=$RC
 	if [ $how = INT ]; then
 		is "$rc" 1 "an import interrupted by Ctrl-C exits 1"
-		out=$(cat "$base.out")
+		out=$OUT
 		unlike "$out" "every object equal|slow: .*(all equal|verified)|slow +.* ok" \
 			"no line says the interrupted database is equal or verified"
 		like "$out" "slow +table public.s .* failed" "its table is in the report, failed"
 		like "$out" 'imported database "app"' "the first database is reported imported"
 		like "$out" "slow: (failed|not started)" "the summary names the interrupted database"
-		like "$(cat "$base.err")" "with --resume" "the interrupt hint says --resume"
-		unlike "$(cat "$base.err")" "with --clean" "no hint says --clean"
+		like "$ERR" "with --resume" "the interrupt hint says --resume"
+		unlike "$ERR" "with --clean" "no hint says --clean"
 	else
 		is "$rc" 137 "kill -9 ends the import"
 	fi

@@ -55,9 +55,8 @@ app_max_below "$APP_OUT" $((LOCK_TIMEOUT + MARGIN)) "no application statement wa
 # ---- a batch whose rows an application transaction holds waits and retries
 run_pgcarry schema rollback cats_own_table --target "$URI"
 is "$RC" 0 "rollback"
-"$PGCARRY" schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms \
-	--batch-size 200 --pause 50ms --verbose >"$T_TMP/bf.out" 2>"$T_TMP/bf.err" </dev/null &
-PGC=$!
+pgcarry_start schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms \
+	--batch-size 200 --pause 50ms --verbose
 for _ in $(seq 1 300); do
 	n=$(pg_sql s club "SELECT rows_done FROM pgcarry_expand.migrations WHERE phase = 'backfill'" 2>/dev/null)
 	[ "${n:-0}" -ge 2000 ] && break
@@ -65,9 +64,7 @@ for _ in $(seq 1 300); do
 done
 # The backfill is at ~2000 of 20000 rows: hold a row near the end for 8 s.
 hold 8 "UPDATE cat_lovers SET cat_color = 'held' WHERE id = 19000"
-wait $PGC
-RC=$?
-ERR=$(cat "$T_TMP/bf.err")
+pgcarry_wait
 wait $HOLD_PID
 is "$RC" 0 "the backfill gets past rows held by an application transaction"
 like "$ERR" "backfill batch after key [0-9]+ could not lock its rows, retrying" "it retried the held batch"

@@ -24,14 +24,21 @@ SELECT g % 50, 'label ' || g, 'code-' || g, 1 + g % 100 FROM generate_series(1, 
 SQL
 URI=$(pg_uri s club)
 
+# The application keeps its own record of what it writes (app_log: the
+# item, the quantity it set, in order): the values after complete are
+# judged against it, not against anything pgcarry reports.
+pg_sql s club "CREATE TABLE app_log (seq bigserial PRIMARY KEY, item bigint NOT NULL, qty int NOT NULL)"
 cat >"$T_TMP/old.sql" <<'SQL'
 \set id random(1, 20000)
 \set q random(0, 100)
 \set o random(1, 100)
 BEGIN;
 UPDATE items SET qty = :q, label = 'label ' || :q WHERE id = :id;
+INSERT INTO app_log (item, qty) VALUES (:id, :q);
 SELECT qty, label, code, owner_id FROM items WHERE id = :id;
-INSERT INTO items (qty, label, code, owner_id) VALUES (:q, 'new', md5(random()::text || clock_timestamp()::text), :o);
+INSERT INTO items (qty, label, code, owner_id) VALUES (:q, 'new', md5(random()::text || clock_timestamp()::text), :o) RETURNING id AS new_id
+\gset
+INSERT INTO app_log (item, qty) VALUES (:new_id, :q);
 END;
 SQL
 sed 's/label/title/g' "$T_TMP/old.sql" >"$T_TMP/new.sql"
@@ -99,6 +106,13 @@ run_pgcarry schema complete items_v2 --target "$URI" --lock-timeout ${LOCK_TIMEO
 is "$RC" 0 "complete under the workload exits 0"
 bench_stop "six operations"
 
+# Every row as the fixture made it or as the application last wrote it.
+is "$(pg_sql s club "SELECT count(*) FROM items")" "$(pg_sql s club "SELECT 20000 + count(*) FROM app_log WHERE item > 20000")" \
+	"after complete: the fixture's rows and every row the application inserted, none lost"
+is "$(pg_sql s club "SELECT count(*) FROM items i LEFT JOIN (SELECT DISTINCT ON (item) item, qty FROM app_log ORDER BY item, seq DESC) l
+	ON l.item = i.id WHERE (i.qty, i.label) IS DISTINCT FROM (coalesce(l.qty, i.id % 50),
+	CASE WHEN i.id > 20000 THEN 'new' WHEN l.qty IS NULL THEN 'label ' || i.id ELSE 'label ' || l.qty END)")" 0 \
+	"after complete: every row holds the values the application last wrote (or the fixture's)"
 is "$(pg_sql s club "SELECT format_type(atttypid, atttypmod) || ' ' || attnotnull FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'flag'")" \
 	"boolean true" "add_column: flag is boolean NOT NULL"
 is "$(pg_sql s club "SELECT count(*) FROM items WHERE flag IS NULL")" 0 "add_column: every row has a value"

@@ -20,18 +20,17 @@ build_catapp || bail "could not build bench/catapp.c"
 app_start s old
 sleep 1
 # Small batches with a pause, so the kill lands in the middle of the backfill.
-"$PGCARRY" schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms \
-	--batch-size 500 --pause 5ms >"$T_TMP/start1.out" 2>"$T_TMP/start1.err" </dev/null &
-PID=$!
+pgcarry_start schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --lock-timeout ${LOCK_TIMEOUT}ms \
+	--batch-size 500 --pause 5ms
 done_rows=0
 for _ in $(seq 1 600); do
 	done_rows=$(pg_sql s club "SELECT rows_done FROM pgcarry_expand.migrations WHERE phase = 'backfill'" 2>/dev/null)
 	[ "${done_rows:-0}" -ge 30000 ] && break
-	kill -0 $PID 2>/dev/null || break
+	kill -0 $PGCARRY_PID 2>/dev/null || break
 	sleep 0.1
 done
-kill -9 $PID
-wait $PID 2>/dev/null
+kill -9 $PGCARRY_PID
+pgcarry_wait
 ok $([ "${done_rows:-0}" -ge 30000 ] && echo 0 || echo 1) "killed during the backfill (${done_rows:-0} rows done)"
 read -r phase rows_done rows_total <<<"$(pg_sql s club "SELECT phase, rows_done, rows_total FROM pgcarry_expand.migrations" | tr '|' ' ')"
 is "$phase" "backfill" "the state says backfill"

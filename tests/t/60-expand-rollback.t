@@ -44,8 +44,8 @@ run_pgcarry schema complete cats_own_table --target "$URI"
 is "$RC" 3 "complete refuses with exit 3 when rows differ"
 is "$(head -1 <<<"$ERR")" 'pgcarry: [cats_own_table] error: refusing to contract: verification of "cats_own_table" found 3 differences' \
 	"refusal message with the count"
-like "$ERR" "key 1 has \('cat 1', 'white'\) but .*cats.* has \('cat 1', 'tampered'\)" "names a changed row"
-like "$ERR" "key 2 has \('cat 2', 'ginger'\) but no row in .*cats" "names a missing row"
+like "$ERR" "key 1 has \('cat 1', '[a-z]+'\) but .*cats.* has \('cat 1', 'tampered'\)" "names a changed row"
+like "$ERR" "key 2 has \('cat 2', '[a-z]+'\) but no row in .*cats" "names a missing row"
 like "$ERR" "hint: The old shape is untouched" "says the old shape is untouched"
 is "$(pg_sql s club "SELECT count(*) FROM information_schema.columns WHERE table_name = 'cat_lovers' AND column_name = 'cat_name'")" 1 \
 	"nothing was dropped"

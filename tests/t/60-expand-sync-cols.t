@@ -60,13 +60,15 @@ is "$(pg_sql s shop "SELECT count(*) || ' ' || count(*) FILTER (WHERE has_functi
 # The old version updates values it sees; the new version updates through
 # the new columns.
 app "UPDATE prices SET amount = 11 WHERE id = 1; UPDATE w_price SET amount = 11 WHERE id = 1"
+app "UPDATE prices SET amount = CASE WHEN id = 12 THEN 121 ELSE amount END WHERE id IN (11, 12, 13);
+     UPDATE w_price SET amount = 121 WHERE id = 12"
 app "UPDATE prices SET label = 'old label 2' WHERE id = 2; UPDATE w_price SET title = 'old label 2' WHERE id = 2"
 app "UPDATE prices SET amount_new = 45 WHERE id = 4; UPDATE w_price SET amount = 45 WHERE id = 4"
 app "UPDATE prices SET amount_new = 2.75 WHERE id = 5; UPDATE w_price SET amount = 2.75 WHERE id = 5"
 app "UPDATE prices SET title = 'new title 6' WHERE id = 6; UPDATE w_price SET title = 'new title 6' WHERE id = 6"
 is "$(pg_sql s shop "SELECT string_agg(format('%s %s %s %s: %s', shape, action, relation, key, coalesce(cause, '-')), '; ' ORDER BY id) FROM pgcarry_expand.sync_changes")" \
-	"new overwritten public.prices.amount_new 1: the old version changed amount; new overwritten public.prices.title 2: the old version changed label; old overwritten public.prices.amount 4: the new version wrote amount_new; old overwritten public.prices.amount 5: the new version wrote amount_new; old overwritten public.prices.label 6: the new version wrote title" \
-	"each value of the other column the sync overwrote is recorded, with the write that caused it"
+	"new overwritten public.prices.amount_new 1: the old version changed amount; new overwritten public.prices.amount_new 12: the old version changed amount; new overwritten public.prices.title 2: the old version changed label; old overwritten public.prices.amount 4: the new version wrote amount_new; old overwritten public.prices.amount 5: the new version wrote amount_new; old overwritten public.prices.label 6: the new version wrote title" \
+	"each value of the other column the sync overwrote is recorded, with the write that caused it, row by row in a multi-row update"
 
 # Deliberate overwrites of values the new version wrote: the old version
 # changes row 4's amount (the new version's 45, which it sees) and row 6's
@@ -80,7 +82,7 @@ app "UPDATE prices SET amount = amount + 1 WHERE id = 5; UPDATE w_price SET amou
 mkdir -p "$T_TMP/migrations"
 run_pgcarry schema status --dir "$T_TMP/migrations" --target "$URI"
 is "$RC" 0 "status exits 0"
-like "$OUT" 'new shape public.prices.amount_new: 3 rows overwritten, 1 without an explicit old-version change \(first keys: 1, 4, 5\)' \
+like "$OUT" 'new shape public.prices.amount_new: 4 rows overwritten, 1 without an explicit old-version change \(first keys: 1, 12, 4, 5\)' \
 	"status shows the new column's values the sync overwrote, with their keys"
 like "$OUT" 'new shape public.prices.title: 2 rows overwritten, 0 without an explicit old-version change \(first keys: 2, 6\)' \
 	"and the renamed column's"
@@ -88,13 +90,13 @@ like "$OUT" 'old shape public.prices.amount: 2 rows overwritten, 0 without an ex
 	"and the old columns' values the new version's writes replaced"
 like "$OUT" 'old shape public.prices.label: 1 row overwritten, 0 without' "for the renamed column too"
 run_pgcarry schema status --json --dir "$T_TMP/migrations" --target "$URI"
-like "$(tr -d ' \n' <<<"$OUT")" '\{"shape":"new","relation":"public.prices.amount_new","action":"overwritten","rows":3,"unexplained":1,"first_keys":"1,4,5"' \
+like "$(tr -d ' \n' <<<"$OUT")" '\{"shape":"new","relation":"public.prices.amount_new","action":"overwritten","rows":4,"unexplained":1,"first_keys":"1,12,4,5"' \
 	"status --json has them"
 
 run_pgcarry schema complete prices_v2 --target "$URI"
 is "$RC" 3 "complete refuses: the old version overwrote a value it could not see"
 like "$OUT" "0 differences" "although both columns agree"
-like "$OUT" 'new shape public.prices.amount_new: 3 rows overwritten, 1 without an explicit old-version change \(first keys: 1, 4, 5\)' \
+like "$OUT" 'new shape public.prices.amount_new: 4 rows overwritten, 1 without an explicit old-version change \(first keys: 1, 12, 4, 5\)' \
 	"complete shows the sync's overwrites first"
 is "$(grep -c 'error:' <<<"$ERR")" 1 "one error"
 like "$ERR" 'error: refusing to contract: the sync triggers of "prices_v2" removed data of the new shape that no old-version change explains' \

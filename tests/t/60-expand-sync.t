@@ -18,6 +18,8 @@ club_load s 100
 URI=$(pg_uri s club)
 run_pgcarry schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI"
 is "$RC" 0 "start exits 0"
+is "$(pg_sql s club "SELECT count(*) FILTER (WHERE has_function_privilege('public', oid, 'EXECUTE')) || ' of ' || count(*) FROM pg_proc WHERE prosecdef")" \
+	"0 of 1" "the function that records the sync's changes with pgcarry's rights may not be run by PUBLIC"
 
 old() { pg_sql s club "SELECT coalesce(cat_name, '-') || '/' || coalesce(cat_color, '-') FROM cat_lovers WHERE id = $1"; }
 new() { pg_sql s club "SELECT coalesce(string_agg(coalesce(name, '-') || '/' || coalesce(color, '-'), ',' ORDER BY id), 'none') FROM cats WHERE cat_lover_id = $1"; }

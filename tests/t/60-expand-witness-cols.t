@@ -132,17 +132,15 @@ app_end() { script_app_end "$@"; }
 
 app_run old old-insert old-update old-upsert old-delete old-savepoint
 sleep 1
-"$PGCARRY" schema start "$T_TMP/ops.json" --target "$URI" --batch-size 100 --pause 20ms \
-	>"$T_TMP/start.out" 2>"$T_TMP/start.err" </dev/null &
-START=$!
+pgcarry_start schema start "$T_TMP/ops.json" --target "$URI" --batch-size 100 --pause 20ms
 for _ in $(seq 1 300); do
 	[ "$(pg_sql s shop "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'items'::regclass AND NOT tgisinternal")" -ge 2 ] && break
 	sleep 0.1
 done
 app_run new new-insert new-update new-upsert new-title new-delete
-wait $START
-is "$?" 0 "start exits 0 while both versions write" || diag "$(cat "$T_TMP/start.err" "$T_TMP/start.out")"
-like "$(cat "$T_TMP/start.err")" "backfill .*: done" "start backfilled while both versions wrote"
+pgcarry_wait
+is "$RC" 0 "start exits 0 while both versions write" || diag "$ERR $OUT"
+like "$ERR" "backfill .*: done" "start backfilled while both versions wrote"
 
 pg_psql s shop <<'SQL'
 BEGIN;

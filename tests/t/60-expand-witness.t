@@ -224,9 +224,7 @@ app_end() { script_app_end "$@"; }
 
 app_run old old-insert old-upsert old-update old-clear old-delete old-savepoint
 sleep 1
-"$PGCARRY" schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --batch-size 100 --pause 30ms \
-	>"$T_TMP/start.out" 2>"$T_TMP/start.err" </dev/null &
-START=$!
+pgcarry_start schema start "$HARNESS_ROOT/bench/cats.json" --target "$URI" --batch-size 100 --pause 30ms
 # The new version starts as soon as its table exists: during the backfill.
 for _ in $(seq 1 300); do
 	[ "$(pg_sql s club "SELECT to_regclass('public.cats') IS NOT NULL")" = t ] && break
@@ -234,9 +232,9 @@ for _ in $(seq 1 300); do
 done
 app_run new new-cte new-more-cats new-insert-select new-update new-upsert new-delete-cat new-delete-member \
 	new-savepoint new-deferred
-wait $START
-is "$?" 0 "start exits 0 while both versions write" || diag "$(cat "$T_TMP/start.err" "$T_TMP/start.out")"
-like "$(cat "$T_TMP/start.err")" "backfill .*: done" "start backfilled while the new version wrote"
+pgcarry_wait
+is "$RC" 0 "start exits 0 while both versions write" || diag "$ERR $OUT"
+like "$ERR" "backfill .*: done" "start backfilled while the new version wrote"
 
 # COPY into either table, each version with its witness in the transaction.
 pg_psql s club <<'SQL'

@@ -11,7 +11,7 @@ source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/dbcheck.sh"
 source "$(dirname "$0")/70-follow-lib.bash"
 
-pg_start src
+pg_start src "max_prepared_transactions = 2"
 pg_start dst
 
 pg_sql src postgres "CREATE DATABASE app"
@@ -67,6 +67,7 @@ exec {EARLY[1]}>&-
 wait $COPY
 is "$?" 0 "copy --follow under load exits 0" || diag "$(cat "$T_TMP/copy.err")"
 like "$(cat "$T_TMP/copy.err")" "database \"app\" follows the source" "it returns once the target follows"
+unlike "$(cat "$T_TMP/copy.err")" "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "no sanitizer report"
 
 sleep 3
 run_pgcarry follow status --source "$(pg_uri src)" --target "$(pg_uri dst)" --json
@@ -90,12 +91,15 @@ is "$(pg_sql src app "SELECT count(*) FROM accounts WHERE id = 99999")" 1 "the e
 is "$(pg_sql dst app "SELECT balance FROM accounts WHERE id = 99999")" 42 "and its row is on the target"
 ticks=$(pg_sql src app "SELECT count(*) FROM accounts WHERE id > 100000")
 ok "$([ "$ticks" -gt 5 ] && echo 0 || echo 1)" "the application wrote during the follow ($ticks transactions)"
-dbcheck_compare src dst app
-is "$?" 0 "the independent checker finds the fenced source and the target identical"
-is "$(follow_leftovers src app)" "0/0" "nothing of pgcarry is left on the source"
-is "$(follow_leftovers dst app)" "0/0" "nothing of pgcarry is left on the target"
 out=$(pg_sql src app "INSERT INTO events (what) VALUES ('late')" 2>&1)
 like "$out" "cannot execute INSERT in a read-only transaction" "the source stays fenced for every new session"
+is "$(follow_leftovers src app)" "0/0" "nothing of pgcarry is left on the source"
+is "$(follow_leftovers dst app)" "0/0" "nothing of pgcarry is left on the target"
+# The fence is the one intended difference (a database setting on the
+# source); with it lifted, the checker compares data and schema whole.
+pg_sql src postgres "ALTER DATABASE app RESET default_transaction_read_only"
+dbcheck_compare src dst app
+is "$?" 0 "the independent checker finds the fenced source and the target identical"
 
 # A target that drifted: cutover finds the difference, exits 3, keeps the fence.
 pg_sql src postgres "CREATE DATABASE shop"
@@ -110,6 +114,63 @@ like "$ERR" "error: the target differs from the fenced source" "it says the targ
 like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it, run on the source: ALTER DATABASE \"shop\" RESET default_transaction_read_only; and keep the application there\." \
 	"and prints the way back"
 is "$(pg_sql src shop "SHOW default_transaction_read_only")" "on" "the fence stays"
+
+# --verify count, and a lag above --lag-max refused before any fence.
+pg_sql src postgres "CREATE DATABASE tiny"
+pg_sql src tiny "CREATE TABLE t (id serial PRIMARY KEY, v int); INSERT INTO t (v) SELECT generate_series(1, 50)"
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow tiny
+is "$RC" 0 "copy --follow of a third database" || diag "$ERR"
+pg_sql src tiny "INSERT INTO t (v) SELECT generate_series(1, 10)"
+# Refused before any fence: a prepared transaction, a subscription not applying.
+pg_sql src tiny "BEGIN; INSERT INTO t (v) VALUES (0); PREPARE TRANSACTION 'pending one'"
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none tiny
+is "$RC" 1 "a prepared transaction: exit 1"
+like "$ERR" "error: database \"tiny\" has prepared transactions, which could commit after the fence
+pgcarry: detail: Prepared: pending one
+pgcarry: hint: Finish them with COMMIT PREPARED or ROLLBACK PREPARED, then run cutover again; nothing was fenced\." \
+	"it names them and the way out"
+is "$(pg_sql src tiny "SHOW default_transaction_read_only")" "off" "nothing was fenced"
+pg_sql src tiny "ROLLBACK PREPARED 'pending one'"
+sub=$(pg_sql dst tiny "SELECT subname FROM pg_subscription")
+pg_sql dst tiny "ALTER SUBSCRIPTION $sub DISABLE"
+for _ in $(seq 1 100); do
+	[ "$(pg_sql src postgres "SELECT active FROM pg_replication_slots WHERE slot_name = '$sub'")" = f ] && break
+	sleep 0.1
+done
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none tiny
+is "$RC" 1 "a subscription that does not apply: exit 1"
+like "$ERR" "error: the target is not applying the changes of database \"tiny\"" "it is refused"
+pg_sql dst tiny "ALTER SUBSCRIPTION $sub ENABLE"
+for _ in $(seq 1 100); do
+	[ "$(pg_sql src postgres "SELECT active FROM pg_replication_slots WHERE slot_name = '$sub'")" = t ] && break
+	sleep 0.1
+done
+# The marker held back on the target (its table locked there against writes): a cutover
+# that waits too long fails with the way back; one killed while it waits
+# leaves the fence, and the next run finishes.
+coproc HOLD { pg_psql dst tiny 2>&1; }
+echo "BEGIN; LOCK TABLE pgcarry_follow.marker IN SHARE MODE; SELECT 'held';" >&"${HOLD[1]}"
+read -r -t 20 _ <&"${HOLD[0]}"
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --wait-max 2 tiny
+is "$RC" 1 "the last writes not applied within --wait-max: exit 1"
+like "$ERR" "error: the target did not apply the last writes of database \"tiny\" within 2 s" "it says so"
+like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it, run on the source: ALTER DATABASE \"tiny\" RESET default_transaction_read_only;" \
+	"with the way back"
+"$PGCARRY" cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none tiny >/dev/null 2>&1 </dev/null &
+CUT=$!
+sleep 2
+kill -9 $CUT
+wait $CUT 2>/dev/null
+echo "ROLLBACK;" >&"${HOLD[1]}"
+exec {HOLD[1]}>&-
+wait "$HOLD_PID" 2>/dev/null
+is "$(pg_sql src tiny "SHOW default_transaction_read_only")" "on" "a killed cutover leaves the fence"
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --verify count tiny
+is "$RC" 0 "cutover --verify count exits 0" || diag "$ERR"
+like "$OUT" "tiny table public.t: 60 rows on both" "it counts every table on both sides"
+# 61: the prepared transaction rolled back took a value too.
+is "$(pg_sql src tiny "SELECT last_value FROM t_id_seq")" 61 "the source's sequence"
+is "$(pg_sql dst tiny "SELECT nextval('t_id_seq')")" 62 "was set on the target"
 
 run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none shop
 is "$RC" 1 "cutover of a database no longer followed: exit 1"

@@ -120,6 +120,15 @@ kill -9 $COPY
 wait $COPY 2>/dev/null
 release
 is "$(follow_leftovers src app)" "1/2" "kill -9 leaves the slot, the publication and the helper schema"
+# A forgotten slot keeps WAL: follow status says so loudly.
+pg_sql src app "INSERT INTO keyed SELECT g, repeat('w', 200) FROM generate_series(100001, 130000) g" >/dev/null
+run_pgcarry follow status --source "$(pg_uri src)" --target "$(pg_uri dst)" --max-slot-wal 1
+is "$RC" 1 "follow status of a forgotten slot: exit 1"
+like "$OUT" "app +no subscription +[0-9]+ +- +[0-9]+ " "its state: no subscription"
+like "$ERR" "error: database \"app\" is not following the source: no subscription" "said as an error"
+like "$ERR" "error: replication slot pgcarry_[0-9a-f]{16} of database \"app\" holds [0-9]+ MB of WAL on the source, more than the ceiling of 1 MB" \
+	"the WAL it holds is reported loudly"
+like "$ERR" "hint: Finish with pgcarry cutover, or remove it with pgcarry follow stop\." "with the way out"
 run_pgcarry follow stop --source "$(pg_uri src)" --target "$(pg_uri dst)"
 is "$RC" 0 "follow stop exits 0" || diag "$ERR"
 like "$ERR" "database \"app\": no longer followed \(3 objects removed\)" "it says what it removed"
@@ -131,5 +140,17 @@ fi
 run_pgcarry follow bogus
 is "$RC" 2 "an unknown follow action: exit 2"
 like "$ERR" "unknown action \"bogus\": give status or stop" "it is named"
+run_pgcarry follow
+is "$RC" 2 "follow without an action: exit 2"
+like "$ERR" "name the action: status or stop" "it asks for one"
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --verify none app
+is "$RC" 2 "cutover --verify none: exit 2"
+like "$ERR" "--verify must be \"full\" or \"count\", not \"none\"" "cutover always verifies"
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --lag-max soon app
+is "$RC" 2 "a bad --lag-max: exit 2"
+like "$ERR" "--lag-max must be a number of seconds, not \"soon\"" "it is named"
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --follow --resume app
+is "$RC" 2 "copy --follow --resume: exit 2"
+like "$ERR" "--follow and --resume cannot be used together yet" "not yet"
 
 done_testing

@@ -20,10 +20,10 @@ pg_sql src postgres "CREATE DATABASE accounts"
 vg() {
 	local name=$1
 	shift
-	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	run_pgcarry_via valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--show-leak-kinds=definite,indirect --error-exitcode=99 \
-		--log-file="$T_TMP/vg-$name.log" "$PGCARRY" "$@" >"$T_TMP/vg-$name.out" 2>&1
-	VG_RC=$?
+		--log-file="$T_TMP/vg-$name.log" -- "$@"
+	VG_RC=$RC
 	VG_LOG=$(cat "$T_TMP/vg-$name.log")
 }
 

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# An extension's configuration tables (pg_extension_config_dump): pg_partman
+# keeps the partition sets a user made in partman.part_config and
+# partman.part_config_sub, tables that belong to the extension yet whose
+# rows pg_dump dumps as data (tests/fixtures/extconfig.sql).  copy, and
+# export then import, must carry those rows as pg_dump | pg_restore does:
+# each is judged by the independent checker (tests/lib/dbcheck.sh, data and
+# schema) against the reference, what pg_dump | pg_restore makes of the
+# database on a third server.  Without the extension (Debian package
+# postgresql-15-partman, scripts/deps.sh) the fixture does not load and the
+# test fails.
+#
+# Known loss, marked TODO (TAP) until pgcarry carries these rows: the
+# catalog query leaves out every member of an extension (src/catalog.c),
+# configuration tables included, so their rows never reach the target.
+source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/../lib/dbcheck.sh"
+
+pg_start src
+pg_start ref
+pg_start dst
+pg_sql src postgres "CREATE DATABASE ext"
+pg_psql src ext -f "$HARNESS_ROOT/tests/fixtures/extconfig.sql" >/dev/null
+is "$?" 0 "the fixture loads (pg_partman is installed)" || bail "tests/fixtures/extconfig.sql needs pg_partman (postgresql-15-partman)"
+q() { pg_sql "$1" ext "$2"; }
+CONFIG="SELECT string_agg(parent_table || ' ' || partition_interval || ' ' || coalesce(retention, '-'), ', ' ORDER BY parent_table) FROM partman.part_config"
+SUB="SELECT string_agg(sub_parent || ' ' || sub_partition_interval, ', ' ORDER BY sub_parent) FROM partman.part_config_sub"
+is "$(q src "$CONFIG")" "public.events 1 day 30 days, public.readings 10 -, public.readings_p0 5 -, public.readings_p10 5 -" \
+	"the fixture holds rows in the extension's configuration table"
+is "$(q src "$SUB")" "public.readings 5" "and in its sub-partition configuration table"
+is "$(q src "SELECT string_agg(c.relname || ':' || x.cond, ' ' ORDER BY c.relname)
+	FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(oid, cond) JOIN pg_class c ON c.oid = x.oid WHERE e.extname = 'pg_partman'")" \
+	"custom_time_partitions: part_config: part_config_sub:" "the extension marks its three configuration tables (no filter condition)"
+
+# The reference: pg_dump | pg_restore on a third server.
+PGPASSFILE=$NO_PGPASS pg_dump -h "$(pg_sockdir src)" -p "$(pg_port src)" -U postgres -F c --create -f "$T_TMP/ext.dump" ext
+is "$?" 0 "pg_dump of the fixture"
+PGPASSFILE=$NO_PGPASS pg_restore -h "$(pg_sockdir ref)" -p "$(pg_port ref)" -U postgres --exit-on-error --create -d postgres \
+	"$T_TMP/ext.dump"
+is "$?" 0 "pg_restore of the fixture (the reference)"
+is "$(q ref "$CONFIG")" "$(q src "$CONFIG")" "the reference holds the configuration rows"
+
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none --state-dir "$T_TMP/state" ext
+is "$RC" 0 "copy of a database with an extension's configuration tables exits 0" || diag "$ERR"
+out=$(dbcheck_compare ref dst ext 2>/dev/null)
+is "$?" 0 "the copy equals what pg_dump | pg_restore makes of it: data (configuration rows included) and schema" ||
+	diag "$(head -40 <<<"$out")"
+is "$(q dst "$SUB")" "$(q src "$SUB")" "the copy holds the sub-partition configuration"
+
+pg_sql dst postgres "DROP DATABASE ext"
+run_pgcarry export --source "$(pg_uri src)" ext --output "$T_TMP/archive" --progress none
+is "$RC" 0 "export exits 0" || diag "$ERR"
+run_pgcarry import --target "$(pg_uri dst)" --input "$T_TMP/archive" --progress none
+is "$RC" 0 "import exits 0" || diag "$ERR"
+out=$(dbcheck_compare ref dst ext 2>/dev/null)
+is "$?" 0 "export then import equals what pg_dump | pg_restore makes of it: data (configuration rows included) and schema" ||
+	diag "$(head -40 <<<"$out")"
+is "$(q dst "$CONFIG")" "$(q src "$CONFIG")" "the import holds the configuration rows"
+
+done_testing
