@@ -36,6 +36,17 @@
 	"(SELECT pg_catalog.string_agg(a::text, ',' ORDER BY a::text) FROM pg_catalog.unnest(" col ") a)"
 
 /*
+ * The same for a relation, without the MAINTAIN privilege (m) of a grant
+ * that holds every other one: PostgreSQL 17 adds it to ALL (an owner's
+ * own, a GRANT ALL), which a server before 17 cannot express, so ALL reads
+ * the same on every major.
+ */
+#define OBJECTS_REL_ACL(col) \
+	"(SELECT pg_catalog.string_agg(pg_catalog.regexp_replace(a::text," \
+	" '=a(\\*?)r\\1w\\1d\\1D\\1x\\1t\\1m\\1/', '=a\\1r\\1w\\1d\\1D\\1x\\1t\\1/'), ','" \
+	" ORDER BY a::text) FROM pg_catalog.unnest(" col ") a)"
+
+/*
  * Every user object: kind, identity, then what must match (state, owner,
  * privileges, comment digest), sorted.  "o" lists catalog, OID, owner,
  * privileges and state per catalog; pg_identify_object names them.  The
@@ -50,7 +61,7 @@ static const char objects_inventory_head[] =
 	"  WHERE (n.oid >= " OBJECTS_FIRST_USER_OID " OR n.nspname = 'public')"
 	"    AND NOT " OBJECTS_SYSTEM_NAMESPACE("n.nspname")
 	" UNION ALL"
-	" SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid, c.relowner, " OBJECTS_ACL("c.relacl") ","
+	" SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid, c.relowner, " OBJECTS_REL_ACL("c.relacl") ","
 	"        pg_catalog.concat_ws(' ',"
 	"          CASE c.relpersistence WHEN 'u' THEN 'unlogged' END,"
 	"          CASE WHEN c.relkind = 'm' AND c.relispopulated THEN 'populated'"
@@ -67,7 +78,8 @@ static const char objects_inventory_head[] =
 	"  WHERE c.oid >= " OBJECTS_FIRST_USER_OID " AND c.relkind <> 't'"
 	"    AND NOT " OBJECTS_SYSTEM_NAMESPACE("c.relnamespace::pg_catalog.regnamespace::text")
 	" UNION ALL"
-	" SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, t.typowner, " OBJECTS_ACL("t.typacl") ", ''"
+	" SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, t.typowner, " OBJECTS_ACL("t.typacl") ","
+	"        CASE WHEN t.typnotnull THEN 'not null' ELSE '' END"
 	"   FROM pg_catalog.pg_type t"
 	"  WHERE t.oid >= " OBJECTS_FIRST_USER_OID
 	"    AND NOT " OBJECTS_SYSTEM_NAMESPACE("t.typnamespace::pg_catalog.regnamespace::text")
@@ -80,6 +92,9 @@ static const char objects_inventory_head[] =
 	" SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, co.oid, NULL, NULL,"
 	"        CASE WHEN co.convalidated THEN 'validated' ELSE 'NOT VALIDATED' END"
 	"   FROM pg_catalog.pg_constraint co WHERE co.oid >= " OBJECTS_FIRST_USER_OID
+	/* A domain's NOT NULL is its type's state above: PostgreSQL 17 also
+	 * lists it here (contype n), older servers do not. */
+	"    AND co.contype <> 'n'"
 	" UNION ALL"
 	" SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass, tg.oid, NULL, NULL, 'enabled ' || tg.tgenabled::text"
 	"   FROM pg_catalog.pg_trigger tg WHERE tg.oid >= " OBJECTS_FIRST_USER_OID " AND NOT tg.tgisinternal"
