@@ -2,6 +2,7 @@
  * stream.c: COPY streams with checksums (see stream.h).
  */
 #include "stream.h"
+#include "catalog.h"
 #include "conn.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -131,6 +132,15 @@ char *
 stream_truncate_sql(const char *qualified, bool via_root)
 {
 	return xasprintf("TRUNCATE %s%s", via_root ? "" : "ONLY ", qualified);
+}
+
+int
+stream_config_load_begin(PGconn *conn, pgc_err *err)
+{
+	bool		super = false;
+	if (catalog_is_superuser(conn, &super, err) != 0)
+		return -1;
+	return super ? conn_exec(conn, "SET LOCAL session_replication_role = replica", err) : 0;
 }
 
 char *

@@ -74,6 +74,19 @@ char *stream_truncate_sql(const char *qualified, bool via_root);
  * caller. */
 char *stream_delete_sql(const char *qualified, const char *filter);
 
+/*
+ * Inside a transaction on a target, before an extension's configuration
+ * table is emptied (stream_delete_sql) and loaded: CREATE EXTENSION made
+ * the foreign keys between such tables before any row, so, as pg_restore
+ * --disable-triggers does, the rest of the transaction runs with
+ * session_replication_role replica (SET LOCAL): the keys are neither
+ * checked nor cascaded while the tables load in any order and in parallel
+ * (they hold again once all are in: the rows come from one snapshot).
+ * Only a superuser may; for another user nothing changes.  Returns 0, or
+ * -1 with err set.
+ */
+int stream_config_load_begin(PGconn *conn, pgc_err *err);
+
 /* Progress callback: bytes and rows passed since the previous call.  Called
  * about every megabyte, and once at the end, from the streaming thread. */
 typedef struct stream_tick

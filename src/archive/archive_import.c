@@ -321,6 +321,8 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
 	uint64_t total = 0;
 	if (conn_exec(conn, "BEGIN", err) != 0)
 		goto out;
+	if (mt->ext_config && stream_config_load_begin(conn, err) != 0)
+		goto rollback;
 	if (t->whole)
 	{
 		char *sql = archive_import_clear_sql(mt, q, tree);

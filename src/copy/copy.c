@@ -527,6 +527,11 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 	{
 		/* An extension's configuration table keeps the rows the extension
 		 * put there: only those matching its condition are replaced. */
+		if (ct->t->ext_config && stream_config_load_begin(w->pair.tgt, err) != 0)
+		{
+			err_prefix(err, "writing to the target: ");
+			return -1;
+		}
 		char	   *trunc = ct->t->ext_config ? stream_delete_sql(ct->t->qualified, ct->t->condition)
 			: stream_truncate_sql(ct->t->qualified, ct->t->via_root);
 		int			rc = conn_exec(w->pair.tgt, trunc, err);
