@@ -866,15 +866,17 @@ catalog_objects_free(catalog_object *o, int n)
  * Roles
  * ------------------------------------------------------------------------ */
 
-int
-catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err)
+/* The first column of every row query returns, as a NULL-terminated array
+ * of copies (*out, *nout); what names the list in the error. */
+static int
+catalog_names(PGconn *conn, const char *query, const char *what, char ***out, int *nout, pgc_err *err)
 {
 	*out = NULL;
 	*nout = 0;
-	PGresult   *res = conn_query(conn, catalog_db_roles_sql, 0, NULL, err);
+	PGresult   *res = conn_query(conn, query, 0, NULL, err);
 	if (!res)
 	{
-		err_prefix(err, "could not list the roles the database depends on: ");
+		err_prefix(err, "could not list %s: ", what);
 		return -1;
 	}
 	int			n = PQntuples(res);
@@ -885,6 +887,12 @@ catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err)
 	*out = r;
 	*nout = n;
 	return 0;
+}
+
+int
+catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err)
+{
+	return catalog_names(conn, catalog_db_roles_sql, "the roles the database depends on", out, nout, err);
 }
 
 /* The names of roles (nroles) that query ($1: their JSON array) returns,
@@ -938,23 +946,9 @@ catalog_missing(PGconn *conn, catalog_need kind, char *const *names, int n, cons
 int
 catalog_db_needs(PGconn *conn, catalog_need kind, char ***out, int *nout, pgc_err *err)
 {
-	*out = NULL;
-	*nout = 0;
-	PGresult   *res = conn_query(conn, catalog_needs_sql[kind], 0, NULL, err);
-	if (!res)
-	{
-		err_prefix(err, "could not list the %s of the database: ",
-				   kind == CATALOG_NEED_TABLESPACE ? "tablespaces" : "extensions");
-		return -1;
-	}
-	int			n = PQntuples(res);
-	char	  **r = xcalloc((size_t) n + 1, sizeof *r);
-	for (int i = 0; i < n; i++)
-		r[i] = xstrdup(PQgetvalue(res, i, 0));
-	PQclear(res);
-	*out = r;
-	*nout = n;
-	return 0;
+	return catalog_names(conn, catalog_needs_sql[kind],
+						 kind == CATALOG_NEED_TABLESPACE ? "the tablespaces of the database"
+						 : "the extensions of the database", out, nout, err);
 }
 
 int
