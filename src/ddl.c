@@ -745,18 +745,14 @@ ddl_id_in(int id, const int *ids, int n)
 	return false;
 }
 
-/* Whether a line of "pg_restore -l" names a database-level entry: when
- * create, the database itself (CREATE DATABASE and its owner); otherwise its
- * properties: settings, comment, grants or label. */
-static bool
-ddl_is_database_entry(const char *line, bool create)
+/* The kind of a "pg_restore --list" entry line ("INDEX ATTACH", ...), as
+ * a pointer into line: what follows "<id>; <classid> <objid> ". */
+static const char *
+ddl_entry_desc(const char *line)
 {
-	if (line[0] == ';')
-		return false;
-	/* "<id>; <tableoid> <oid> <desc> <schema> <tag> <owner>" */
 	const char *p = strchr(line, ';');
 	if (!p)
-		return false;
+		return "";
 	p++;
 	for (int field = 0; field < 2; field++)
 	{
@@ -767,6 +763,19 @@ ddl_is_database_entry(const char *line, bool create)
 	}
 	while (*p == ' ')
 		p++;
+	return p;
+}
+
+/* Whether a line of "pg_restore -l" names a database-level entry: when
+ * create, the database itself (CREATE DATABASE and its owner); otherwise its
+ * properties: settings, comment, grants or label. */
+static bool
+ddl_is_database_entry(const char *line, bool create)
+{
+	if (line[0] == ';')
+		return false;
+	/* "<id>; <tableoid> <oid> <desc> <schema> <tag> <owner>" */
+	const char *p = ddl_entry_desc(line);
 	if (strncmp(p, "DATABASE PROPERTIES ", 20) == 0)
 		return !create;
 	if (strncmp(p, "DATABASE ", 9) == 0)
@@ -1082,27 +1091,6 @@ ddl_failures_add(ddl_failures *f, const ddl_failure *one)
 {
 	f->items = xrealloc(f->items, (size_t) (f->n + 1) * sizeof *f->items);
 	f->items[f->n++] = *one;
-}
-
-/* The kind of a "pg_restore --list" entry line ("INDEX ATTACH", ...), as
- * a pointer into line: what follows "<id>; <classid> <objid> ". */
-static const char *
-ddl_entry_desc(const char *line)
-{
-	const char *p = strchr(line, ';');
-	if (!p)
-		return "";
-	p++;
-	for (int field = 0; field < 2; field++)
-	{
-		while (*p == ' ')
-			p++;
-		while (*p && *p != ' ')
-			p++;
-	}
-	while (*p == ' ')
-		p++;
-	return p;
 }
 
 /* The step of a post-data entry. */
