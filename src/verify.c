@@ -290,6 +290,15 @@ verify_report_objects_checked(verify_report *r, const char *db, int nobjects)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* nobjects of a database whose schema was not compared */
+#define VERIFY_SCHEMA_UNCHECKED (-2)
+
+void
+verify_report_schema_unchecked(verify_report *r, const char *db)
+{
+	verify_report_objects_checked(r, db, VERIFY_SCHEMA_UNCHECKED);
+}
+
 static int
 verify_objects_of(const verify_report *r, const char *db)
 {
@@ -500,7 +509,7 @@ verify_report_print(verify_report *r, FILE *out, bool all_objects)
 		fputc('\n', out);
 
 	/* A summary per database. */
-	int			ndb = 0, bad_dbs = 0;
+	int			ndb = 0, bad_dbs = 0, unchecked = 0;
 	for (size_t i = 0; i < r->n;)
 	{
 		size_t		j = i;
@@ -532,6 +541,11 @@ verify_report_print(verify_report *r, FILE *out, bool all_objects)
 		int			nobj = verify_objects_of(r, r->e[i].db);
 		if (nobj >= 0)
 			fprintf(out, "%d schema %s, ", nobj, verify_plural(nobj, "object", "objects"));
+		else if (nobj == VERIFY_SCHEMA_UNCHECKED)
+		{
+			fprintf(out, "schema not compared, ");
+			unchecked++;
+		}
 		fprintf(out, "%d %s, ", tables, verify_plural(tables, "table", "tables"));
 		if (mviews)
 			fprintf(out, "%d materialized %s, ", mviews, verify_plural(mviews, "view", "views"));
@@ -552,6 +566,9 @@ verify_report_print(verify_report *r, FILE *out, bool all_objects)
 				verify_plural(ndb, "database", "databases"));
 	else if (r->mode == VERIFY_NONE)
 		fprintf(out, "Not verified: %d %s.\n", ndb, verify_plural(ndb, "database", "databases"));
+	else if (unchecked)
+		fprintf(out, "Verified: %d %s, every table, sequence and large object equal; the schema of %d "
+				"not compared.\n", ndb, verify_plural(ndb, "database", "databases"), unchecked);
 	else
 		fprintf(out, "Verified: %d %s, every object equal.\n", ndb,
 				verify_plural(ndb, "database", "databases"));

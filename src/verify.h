@@ -104,6 +104,11 @@ verify_status verify_report_relation(verify_report *r, const char *db, const cha
  * database's summary). */
 void verify_report_objects_checked(verify_report *r, const char *db, int nobjects);
 
+/* Records that db's schema objects could not be compared (no client
+ * program can read the target): the summary says so, and never calls the
+ * database's every object equal. */
+void verify_report_schema_unchecked(verify_report *r, const char *db);
+
 /* Records a sequence: values as text, NULL for a side that lacks it. */
 verify_status verify_report_sequence(verify_report *r, const char *db, const char *seq,
 									 const char *src_value, bool src_called,

@@ -868,6 +868,7 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 		log_report(LOG_WARNING, what, e.message, e.hint);
 		free(what);
 		err_clear(&e);
+		verify_report_schema_unchecked(db->report, db->name);
 	}
 	else if (ddl_dump_toc(tools, want, NULL, NULL, err) != 0
 			 || !(got = ddl_dump_schema(tools, db->o->target, "target", db->name, NULL, NULL, db->scratch, err))

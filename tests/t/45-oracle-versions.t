@@ -334,6 +334,9 @@ pair() {
 			"$pair import: says the schema was not compared with the archive's"
 		like "$ERR" "detail: pg_dump $DUMP_MAJOR \\(in [^)]*\\) is older than the target server, which runs PostgreSQL $(pg_major "$tgt")" \
 			"$pair import: says why (pg_dump $DUMP_MAJOR is older than the target)"
+		unlike "$OUT" "every object equal" "$pair import: the summary does not call the unchecked schema equal"
+		like "$OUT" "Verified: [0-9]+ databases, every table, sequence and large object equal; the schema of [0-9]+ not compared\\." \
+			"$pair import: the summary says the schema was not compared"
 	fi
 	judge "$pair" import "$tgt" "$ora"
 	objects_no_worse "$pair" import "$tgt"
