@@ -468,26 +468,77 @@ fail:
 	return -1;
 }
 
+/* $1: JSON array of names, $2: of regexes.  The 1-based positions of the
+ * names that match none. */
+static const char catalog_dbs_exclude_sql[] =
+	"SELECT u.k FROM pg_catalog.json_array_elements_text($1::pg_catalog.json) WITH ORDINALITY u(name, k) "
+	"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.json_array_elements_text($2::pg_catalog.json) r "
+	"                  WHERE u.name OPERATOR(pg_catalog.~) r) ORDER BY 1";
+
+static void catalog_db_clear(catalog_db *d);
+
+int
+catalog_dbs_exclude(PGconn *conn, char *const *regexes, int nregexes, catalog_db *dbs, int *n, pgc_err *err)
+{
+	if (nregexes == 0 || *n == 0)
+		return 0;
+	const char **names = xcalloc((size_t) *n + 1, sizeof *names);
+	for (int i = 0; i < *n; i++)
+		names[i] = dbs[i].name;
+	char	   *params[2] = {catalog_json_array(names, *n), catalog_json_array((const char *const *) regexes, nregexes)};
+	free(names);
+	PGresult   *res = conn_query(conn, catalog_dbs_exclude_sql, 2, (const char *const *) params, err);
+	free(params[0]);
+	free(params[1]);
+	if (!res)
+	{
+		err_prefix(err, "could not apply --exclude-database: ");
+		return -1;
+	}
+	bool	   *keep = xcalloc((size_t) *n + 1, sizeof *keep);
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		long		k = strtol(PQgetvalue(res, r, 0), NULL, 10);
+		if (k >= 1 && k <= *n)
+			keep[k - 1] = true;
+	}
+	PQclear(res);
+	int			m = 0;
+	for (int i = 0; i < *n; i++)
+	{
+		if (keep[i])
+			dbs[m++] = dbs[i];
+		else
+			catalog_db_clear(&dbs[i]);
+	}
+	*n = m;
+	free(keep);
+	return 0;
+}
+
 void
 catalog_dbs_free(catalog_db *dbs, int n)
 {
 	if (!dbs)
 		return;
 	for (int i = 0; i < n; i++)
-	{
-		catalog_db *d = &dbs[i];
-		free(d->name);
-		free(d->encoding);
-		free(d->collate);
-		free(d->ctype);
-		free(d->owner);
-		free(d->comment);
-		free(d->acl);
-		for (int j = 0; j < d->nsettings; j++)
-			free(d->settings[j]);
-		free(d->settings);
-	}
+		catalog_db_clear(&dbs[i]);
 	free(dbs);
+}
+
+static void
+catalog_db_clear(catalog_db *d)
+{
+	free(d->name);
+	free(d->encoding);
+	free(d->collate);
+	free(d->ctype);
+	free(d->owner);
+	free(d->comment);
+	free(d->acl);
+	for (int j = 0; j < d->nsettings; j++)
+		free(d->settings[j]);
+	free(d->settings);
 }
 
 int
@@ -815,15 +866,17 @@ catalog_objects_free(catalog_object *o, int n)
  * Roles
  * ------------------------------------------------------------------------ */
 
-int
-catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err)
+/* The first column of every row query returns, as a NULL-terminated array
+ * of copies (*out, *nout); what names the list in the error. */
+static int
+catalog_names(PGconn *conn, const char *query, const char *what, char ***out, int *nout, pgc_err *err)
 {
 	*out = NULL;
 	*nout = 0;
-	PGresult   *res = conn_query(conn, catalog_db_roles_sql, 0, NULL, err);
+	PGresult   *res = conn_query(conn, query, 0, NULL, err);
 	if (!res)
 	{
-		err_prefix(err, "could not list the roles the database depends on: ");
+		err_prefix(err, "could not list %s: ", what);
 		return -1;
 	}
 	int			n = PQntuples(res);
@@ -834,6 +887,12 @@ catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err)
 	*out = r;
 	*nout = n;
 	return 0;
+}
+
+int
+catalog_db_roles(PGconn *conn, char ***out, int *nout, pgc_err *err)
+{
+	return catalog_names(conn, catalog_db_roles_sql, "the roles the database depends on", out, nout, err);
 }
 
 /* The names of roles (nroles) that query ($1: their JSON array) returns,
@@ -887,23 +946,9 @@ catalog_missing(PGconn *conn, catalog_need kind, char *const *names, int n, cons
 int
 catalog_db_needs(PGconn *conn, catalog_need kind, char ***out, int *nout, pgc_err *err)
 {
-	*out = NULL;
-	*nout = 0;
-	PGresult   *res = conn_query(conn, catalog_needs_sql[kind], 0, NULL, err);
-	if (!res)
-	{
-		err_prefix(err, "could not list the %s of the database: ",
-				   kind == CATALOG_NEED_TABLESPACE ? "tablespaces" : "extensions");
-		return -1;
-	}
-	int			n = PQntuples(res);
-	char	  **r = xcalloc((size_t) n + 1, sizeof *r);
-	for (int i = 0; i < n; i++)
-		r[i] = xstrdup(PQgetvalue(res, i, 0));
-	PQclear(res);
-	*out = r;
-	*nout = n;
-	return 0;
+	return catalog_names(conn, catalog_needs_sql[kind],
+						 kind == CATALOG_NEED_TABLESPACE ? "the tablespaces of the database"
+						 : "the extensions of the database", out, nout, err);
 }
 
 int
@@ -1026,7 +1071,7 @@ catalog_pattern_regex(const char *pattern, bool schema_only, char **schema_re, c
 	else if (quoted)
 		*why = "a double quote is not closed";
 	else if (nparts > (schema_only ? 1 : 2))
-		*why = schema_only ? "a schema pattern has no dot outside double quotes"
+		*why = schema_only ? "a dot outside double quotes is not allowed here"
 			: "improper qualified name (too many dotted names)";
 	if (!*why)
 	{
@@ -1068,6 +1113,15 @@ bool
 catalog_filter_active(const catalog_filter *f)
 {
 	return f && f->n > 0;
+}
+
+bool
+catalog_filter_large_objects(const catalog_filter *f)
+{
+	for (int i = 0; f && i < f->n; i++)
+		if (f->items[i].kind == CATALOG_FILTER_SCHEMA || f->items[i].kind == CATALOG_FILTER_TABLE)
+			return false;
+	return true;
 }
 
 int
@@ -1220,4 +1274,16 @@ catalog_can_create_db(PGconn *conn, bool *can, pgc_err *err)
 	*can = v && strcmp(v, "t") == 0;
 	free(v);
 	return err->set ? -1 : 0;
+}
+
+void
+catalog_plan_print(FILE *out, const catalog_table *t, int nt, int nseqs)
+{
+	int64_t		bytes = 0;
+	for (int i = 0; i < nt; i++)
+		bytes += t[i].est_bytes;
+	fprintf(out, "  %d %s, %d %s, %lld bytes\n", nt, nt == 1 ? "table" : "tables", nseqs,
+			nseqs == 1 ? "sequence" : "sequences", (long long) bytes);
+	for (int i = 0; i < nt; i++)
+		fprintf(out, "  table %s  %lld bytes\n", t[i].display, (long long) t[i].est_bytes);
 }

@@ -49,6 +49,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/err.h"
 
@@ -83,6 +84,14 @@ typedef struct catalog_db
 int catalog_dbs(PGconn *conn, const char *side, const char *const *names, int nnames,
 				bool all, catalog_db **out, int *nout, pgc_err *err);
 void catalog_dbs_free(catalog_db *dbs, int n);
+
+/*
+ * Drops from the n databases in dbs (in place; *n updated, the dropped
+ * ones freed) those whose name matches one of the npatterns regexes
+ * (catalog_pattern_regex of a --exclude-database pattern, as pg_dumpall
+ * reads it), matched by conn's server.  Returns 0, or -1 with err set.
+ */
+int catalog_dbs_exclude(PGconn *conn, char *const *regexes, int nregexes, catalog_db *dbs, int *n, pgc_err *err);
 
 /* Whether database name exists on the server of conn.  Returns 0 with
  * *exists set, -1 with err set. */
@@ -300,6 +309,11 @@ int catalog_filter_add(catalog_filter *f, catalog_filter_kind kind, const char *
 /* Whether f chooses anything less than everything (any pattern given). */
 bool catalog_filter_active(const catalog_filter *f);
 
+/* Whether large objects move under f: as with pg_dump, unless a schema or
+ * table is chosen by name (-n or -t); exclusions alone keep them.  f may be
+ * NULL. */
+bool catalog_filter_large_objects(const catalog_filter *f);
+
 /*
  * The arguments that give pg_dump the same choice: "--schema=P",
  * "--exclude-schema=P", "--table=P", "--exclude-table=P", in the order
@@ -320,6 +334,12 @@ void catalog_filter_free(catalog_filter *f);
  */
 int catalog_filter_apply(PGconn *conn, const catalog_filter *f, catalog_table *tables, int *ntables,
 						 catalog_sequence *seqs, int *nseqs, pgc_err *err);
+
+/*
+ * For a dry run's plan: prints to out, indented, the number of tables and
+ * sequences and the tables' estimated size, then each table with its size.
+ */
+void catalog_plan_print(FILE *out, const catalog_table *t, int nt, int nseqs);
 
 /* ------------------------------------------------------------------------
  * Roles

@@ -745,18 +745,14 @@ ddl_id_in(int id, const int *ids, int n)
 	return false;
 }
 
-/* Whether a line of "pg_restore -l" names a database-level entry: when
- * create, the database itself (CREATE DATABASE and its owner); otherwise its
- * properties: settings, comment, grants or label. */
-static bool
-ddl_is_database_entry(const char *line, bool create)
+/* The kind of a "pg_restore --list" entry line ("INDEX ATTACH", ...), as
+ * a pointer into line: what follows "<id>; <classid> <objid> ". */
+static const char *
+ddl_entry_desc(const char *line)
 {
-	if (line[0] == ';')
-		return false;
-	/* "<id>; <tableoid> <oid> <desc> <schema> <tag> <owner>" */
 	const char *p = strchr(line, ';');
 	if (!p)
-		return false;
+		return "";
 	p++;
 	for (int field = 0; field < 2; field++)
 	{
@@ -767,6 +763,19 @@ ddl_is_database_entry(const char *line, bool create)
 	}
 	while (*p == ' ')
 		p++;
+	return p;
+}
+
+/* Whether a line of "pg_restore -l" names a database-level entry: when
+ * create, the database itself (CREATE DATABASE and its owner); otherwise its
+ * properties: settings, comment, grants or label. */
+static bool
+ddl_is_database_entry(const char *line, bool create)
+{
+	if (line[0] == ';')
+		return false;
+	/* "<id>; <tableoid> <oid> <desc> <schema> <tag> <owner>" */
+	const char *p = ddl_entry_desc(line);
 	if (strncmp(p, "DATABASE PROPERTIES ", 20) == 0)
 		return !create;
 	if (strncmp(p, "DATABASE ", 9) == 0)
@@ -864,8 +873,67 @@ ddl_database_script_line(const char *line, bool create)
 	bool		created = strncmp(line, "CREATE DATABASE ", 16) == 0
 		|| (strncmp(line, "ALTER DATABASE ", 15) == 0 && strstr(line, " OWNER TO ") && !strstr(line, " SET "));
 	if (create)
-		return created;
+		return created || strncmp(line, "SET client_encoding ", 20) == 0;
 	return !created && strncmp(line, "\\connect", 8) != 0;
+}
+
+static char *ddl_parse_ident(const char **p);
+
+/*
+ * The psql variable that holds the database's name in the script's client
+ * encoding.  pg_dump writes the name it read in the database's own
+ * encoding: a name stored in another one (a UTF-8 name of an EUC_JP
+ * database, as CREATE DATABASE from a UTF-8 session stores it) comes out
+ * altered, so the script names the database through this variable instead.
+ */
+#define DDL_DBNAME_VAR "pgcarry_dbname"
+
+/*
+ * Writes to out the psql line that sets DDL_DBNAME_VAR to dbname (UTF-8,
+ * as pgcarry's sessions read it): the server converts it into the
+ * session's client encoding, and back when the script uses it, so the
+ * name arrives byte for byte whatever encoding the script is in.
+ */
+static void
+ddl_database_name_line(FILE *out, const char *dbname)
+{
+	fputs("SELECT pg_catalog.convert_from(pg_catalog.decode('", out);
+	for (const unsigned char *c = (const unsigned char *) dbname; *c; c++)
+		fprintf(out, "%02x", *c);
+	fputs("', 'hex'), 'UTF8') AS " DDL_DBNAME_VAR " \\gset\n", out);
+}
+
+/*
+ * Writes line to out, the database's name in it (after "CREATE DATABASE",
+ * "ALTER DATABASE", "COMMENT ON DATABASE" or "... ON DATABASE" of a grant,
+ * revoke or security label) replaced by DDL_DBNAME_VAR.
+ */
+static void
+ddl_database_write_line(FILE *out, const char *line, size_t len)
+{
+	const char *at = NULL;
+	if (strncmp(line, "CREATE DATABASE ", 16) == 0 || strncmp(line, "ALTER DATABASE ", 15) == 0)
+		at = strstr(line, "DATABASE ") + 9;
+	else if (strncmp(line, "COMMENT ON DATABASE ", 20) == 0)
+		at = line + 20;
+	else if (strncmp(line, "GRANT ", 6) == 0 || strncmp(line, "REVOKE ", 7) == 0
+			 || strncmp(line, "SECURITY LABEL ", 15) == 0)
+	{
+		at = strstr(line, " ON DATABASE ");
+		if (at)
+			at += 13;
+	}
+	const char *end = at;
+	char	   *name = at ? ddl_parse_ident(&end) : NULL;
+	if (!name)
+	{
+		fwrite(line, 1, len, out);
+		return;
+	}
+	free(name);
+	fwrite(line, 1, (size_t) (at - line), out);
+	fputs(":\"" DDL_DBNAME_VAR "\"", out);
+	fwrite(end, 1, len - (size_t) (end - line), out);
 }
 
 /*
@@ -922,11 +990,20 @@ ddl_database_part(const ddl_tools *t, const ddl_dump *d, const char *ci, const c
 	char	   *line = NULL;
 	size_t		cap = 0;
 	ssize_t		len;
+	/* The name is set first, in the client encoding the whole script
+	 * sets (the dump's), before any \\restrict of pg_restore's that would
+	 * refuse \\gset. */
 	while ((len = getline(&line, &cap, in)) >= 0)
-	{
-		if (ddl_database_script_line(line, create))
+		if (strncmp(line, "SET client_encoding ", 20) == 0)
+		{
 			fwrite(line, 1, (size_t) len, out);
-	}
+			break;
+		}
+	ddl_database_name_line(out, dbname);
+	rewind(in);
+	while ((len = getline(&line, &cap, in)) >= 0)
+		if (ddl_database_script_line(line, create))
+			ddl_database_write_line(out, line, (size_t) len);
 	free(line);
 	if (fclose(out) != 0)
 	{
@@ -1014,27 +1091,6 @@ ddl_failures_add(ddl_failures *f, const ddl_failure *one)
 {
 	f->items = xrealloc(f->items, (size_t) (f->n + 1) * sizeof *f->items);
 	f->items[f->n++] = *one;
-}
-
-/* The kind of a "pg_restore --list" entry line ("INDEX ATTACH", ...), as
- * a pointer into line: what follows "<id>; <classid> <objid> ". */
-static const char *
-ddl_entry_desc(const char *line)
-{
-	const char *p = strchr(line, ';');
-	if (!p)
-		return "";
-	p++;
-	for (int field = 0; field < 2; field++)
-	{
-		while (*p == ' ')
-			p++;
-		while (*p && *p != ' ')
-			p++;
-	}
-	while (*p == ' ')
-		p++;
-	return p;
 }
 
 /* The step of a post-data entry. */

@@ -36,18 +36,32 @@
 	"(SELECT pg_catalog.string_agg(a::text, ',' ORDER BY a::text) FROM pg_catalog.unnest(" col ") a)"
 
 /*
+ * The same for a relation, without the MAINTAIN privilege (m) of a grant
+ * that holds every other one: PostgreSQL 17 adds it to ALL (an owner's
+ * own, a GRANT ALL), which a server before 17 cannot express, so ALL reads
+ * the same on every major.
+ */
+#define OBJECTS_REL_ACL(col) \
+	"(SELECT pg_catalog.string_agg(pg_catalog.regexp_replace(a::text," \
+	" '=a(\\*?)r\\1w\\1d\\1D\\1x\\1t\\1m\\1/', '=a\\1r\\1w\\1d\\1D\\1x\\1t\\1/'), ','" \
+	" ORDER BY a::text) FROM pg_catalog.unnest(" col ") a)"
+
+/*
  * Every user object: kind, identity, then what must match (state, owner,
  * privileges, comment digest), sorted.  "o" lists catalog, OID, owner,
- * privileges and state per catalog; pg_identify_object names them.
+ * privileges and state per catalog; pg_identify_object names them.  The
+ * query is objects_inventory_head, then on servers that have them the
+ * catalogs of objects_inventory_since15, then objects_inventory_tail
+ * (objects_inventory_sql puts them together).
  */
-static const char objects_inventory_sql[] =
+static const char objects_inventory_head[] =
 	"WITH o(classid, objid, owner, acl, state) AS ("
 	" SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass, n.oid, n.nspowner, " OBJECTS_ACL("n.nspacl") ", ''"
 	"   FROM pg_catalog.pg_namespace n"
 	"  WHERE (n.oid >= " OBJECTS_FIRST_USER_OID " OR n.nspname = 'public')"
 	"    AND NOT " OBJECTS_SYSTEM_NAMESPACE("n.nspname")
 	" UNION ALL"
-	" SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid, c.relowner, " OBJECTS_ACL("c.relacl") ","
+	" SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid, c.relowner, " OBJECTS_REL_ACL("c.relacl") ","
 	"        pg_catalog.concat_ws(' ',"
 	"          CASE c.relpersistence WHEN 'u' THEN 'unlogged' END,"
 	"          CASE WHEN c.relkind = 'm' AND c.relispopulated THEN 'populated'"
@@ -64,7 +78,8 @@ static const char objects_inventory_sql[] =
 	"  WHERE c.oid >= " OBJECTS_FIRST_USER_OID " AND c.relkind <> 't'"
 	"    AND NOT " OBJECTS_SYSTEM_NAMESPACE("c.relnamespace::pg_catalog.regnamespace::text")
 	" UNION ALL"
-	" SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, t.typowner, " OBJECTS_ACL("t.typacl") ", ''"
+	" SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, t.typowner, " OBJECTS_ACL("t.typacl") ","
+	"        CASE WHEN t.typnotnull THEN 'not null' ELSE '' END"
 	"   FROM pg_catalog.pg_type t"
 	"  WHERE t.oid >= " OBJECTS_FIRST_USER_OID
 	"    AND NOT " OBJECTS_SYSTEM_NAMESPACE("t.typnamespace::pg_catalog.regnamespace::text")
@@ -77,6 +92,9 @@ static const char objects_inventory_sql[] =
 	" SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, co.oid, NULL, NULL,"
 	"        CASE WHEN co.convalidated THEN 'validated' ELSE 'NOT VALIDATED' END"
 	"   FROM pg_catalog.pg_constraint co WHERE co.oid >= " OBJECTS_FIRST_USER_OID
+	/* A domain's NOT NULL is its type's state above: PostgreSQL 17 also
+	 * lists it here (contype n), older servers do not. */
+	"    AND co.contype <> 'n'"
 	" UNION ALL"
 	" SELECT 'pg_catalog.pg_trigger'::pg_catalog.regclass, tg.oid, NULL, NULL, 'enabled ' || tg.tgenabled::text"
 	"   FROM pg_catalog.pg_trigger tg WHERE tg.oid >= " OBJECTS_FIRST_USER_OID " AND NOT tg.tgisinternal"
@@ -134,10 +152,19 @@ static const char objects_inventory_sql[] =
 	" SELECT 'pg_catalog.pg_publication_rel'::pg_catalog.regclass, pr.oid, NULL, NULL, ''"
 	"   FROM pg_catalog.pg_publication_rel pr"
 	" UNION ALL"
+	;
+
+/* Catalogs that PostgreSQL 15 added: schemas published as a whole
+ * (FOR TABLES IN SCHEMA). */
+static const char objects_inventory_since15[] =
 	" SELECT 'pg_catalog.pg_publication_namespace'::pg_catalog.regclass, pn.oid, NULL, NULL, ''"
 	"   FROM pg_catalog.pg_publication_namespace pn"
-	" UNION ALL"
-	" SELECT 'pg_catalog.pg_extension'::pg_catalog.regclass, x.oid, x.extowner, NULL, 'version ' || x.extversion"
+	" UNION ALL";
+
+static const char objects_inventory_tail[] =
+	/* Not its version: CREATE EXTENSION (pg_dump's and so pgcarry's)
+	 * installs the target's default, which differs between majors. */
+	" SELECT 'pg_catalog.pg_extension'::pg_catalog.regclass, x.oid, x.extowner, NULL, ''"
 	"   FROM pg_catalog.pg_extension x WHERE x.oid >= " OBJECTS_FIRST_USER_OID
 	" UNION ALL"
 	" SELECT 'pg_catalog.pg_foreign_data_wrapper'::pg_catalog.regclass, w.oid, w.fdwowner, " OBJECTS_ACL("w.fdwacl") ", ''"
@@ -177,6 +204,16 @@ static const char objects_inventory_sql[] =
 	"    LEFT JOIN pg_catalog.pg_roles r ON r.oid = o.owner"
 	"    LEFT JOIN pg_catalog.pg_description d"
 	"      ON d.classoid = o.classid AND d.objoid = o.objid AND d.objsubid = 0"
+	/* Not the members of an extension (its CREATE EXTENSION makes them,
+	 * as the target's version of it defines them), nor the types, routines
+	 * and casts a type makes for itself (a range type's multirange type,
+	 * its constructors and cast, from PostgreSQL 14 on). */
+	"   WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend dep"
+	"                      WHERE dep.classid = o.classid AND dep.objid = o.objid AND dep.objsubid = 0"
+	"                        AND (dep.deptype = 'e'"
+	"                             OR (dep.deptype = 'i' AND o.classid IN ('pg_catalog.pg_type'::pg_catalog.regclass,"
+	"                                   'pg_catalog.pg_proc'::pg_catalog.regclass,"
+	"                                   'pg_catalog.pg_cast'::pg_catalog.regclass))))"
 	"   UNION ALL"
 	/* Comments on columns. */
 	"  SELECT 'comment on ' || id.type, id.identity, 'comment ' || pg_catalog.md5(d.description)"
@@ -199,6 +236,15 @@ static const char objects_inventory_sql[] =
 	"    CROSS JOIN LATERAL pg_catalog.pg_identify_object('pg_catalog.pg_class'::pg_catalog.regclass, i.inhparent, 0) ip"
 	"   WHERE i.inhrelid >= " OBJECTS_FIRST_USER_OID
 	" ) x ORDER BY kind COLLATE \"C\", identity COLLATE \"C\", detail COLLATE \"C\"";
+
+/* The inventory query for a server of that version (PQserverVersion),
+ * owned by the caller. */
+static char *
+objects_inventory_sql(int server_version)
+{
+	return xasprintf("%s%s%s", objects_inventory_head,
+					 server_version >= 150000 ? objects_inventory_since15 : "", objects_inventory_tail);
+}
 
 /* Invalid indexes of the database: identity. */
 static const char objects_invalid_sql[] =
@@ -228,7 +274,9 @@ struct objects
 objects *
 objects_read(PGconn *conn, pgc_err *err)
 {
-	PGresult   *res = conn_query(conn, objects_inventory_sql, 0, NULL, err);
+	char	   *sql = objects_inventory_sql(PQserverVersion(conn));
+	PGresult   *res = conn_query(conn, sql, 0, NULL, err);
+	free(sql);
 	if (!res)
 	{
 		err_prefix(err, "could not list the schema objects: ");

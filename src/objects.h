@@ -14,7 +14,12 @@
  * names it (by name, never by OID), with its state: whether an index is
  * valid, a constraint validated, a trigger or rule enabled, a materialized
  * view populated, a table a partition (and its bounds); its owner, its
- * privileges and a digest of its comment.
+ * privileges and a digest of its comment.  It reads every server from
+ * PostgreSQL 12 on, and two inventories of equal objects on different
+ * majors compare equal: what only the version changes is left out (an
+ * extension's version and members, the multirange a range type makes for
+ * itself) or read the same way (a domain's NOT NULL, MAINTAIN within an
+ * ALL grant on a relation).
  *
  * objects_compare pairs two inventories (source and target) and records
  * every difference in a verify_report: an object missing on either side,

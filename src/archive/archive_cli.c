@@ -40,7 +40,8 @@ enum
 	ARCHIVE_OPT_SCHEMA,
 	ARCHIVE_OPT_EXCLUDE_SCHEMA,
 	ARCHIVE_OPT_TABLE,
-	ARCHIVE_OPT_EXCLUDE_TABLE
+	ARCHIVE_OPT_EXCLUDE_TABLE,
+	ARCHIVE_OPT_DRY_RUN
 };
 
 /* -n/-N/-t/-T, for export (catalog.h). */
@@ -72,6 +73,8 @@ archive_cli_export_help(void)
 		   "      --compress METHOD     zstd, zstd:LEVEL (1..19) or none (default zstd:%d)\n"
 		   "      --format dir|tar      a directory (default) or one tar stream\n"
 		   "      --resume              finish an interrupted export into the same directory\n"
+		   "      --dry-run             check everything and print what would be exported,\n"
+		   "                            writing nothing (exit 0: would work, 1: would fail)\n"
 		   "      --part-size MB        tables bigger than this are written in parts of\n"
 		   "                            this size, read and loaded in parallel (default 128)\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
@@ -221,6 +224,7 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
 		{"part-size", required_argument, NULL, ARCHIVE_OPT_PART_SIZE},
 		ARCHIVE_FILTER_LONGOPTS,
+		{"dry-run", no_argument, NULL, ARCHIVE_OPT_DRY_RUN},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -271,6 +275,9 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 			case ARCHIVE_OPT_RESUME:
 				o.resume = true;
 				break;
+			case ARCHIVE_OPT_DRY_RUN:
+				o.dry_run = true;
+				break;
 			case ARCHIVE_OPT_PART_SIZE:
 			{
 				long mb;
@@ -303,8 +310,10 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 	if ((rc = cli_resolve_conn("export", "--source", source_arg, "PGCARRY_SOURCE", true, &o.source)) != 0)
 		return rc;
 
+	if (o.dry_run && o.resume)
+		return cli_usage_error("export", "--dry-run cannot be used with --resume");
 	pgc_err err = PGC_ERR_INIT;
-	return archive_cli_done(archive_export_run(&o, &err), &err);
+	return archive_cli_done(o.dry_run ? archive_export_dry_run(&o, &err) : archive_export_run(&o, &err), &err);
 }
 
 int

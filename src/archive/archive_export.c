@@ -525,7 +525,8 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 	if (catalog_tables(db->coord, &db->tables, &db->ntables, err) != 0 ||
 		catalog_sequences(db->coord, &db->seqs, &db->nseqs, err) != 0 ||
 		catalog_filter_apply(db->coord, o->filter, db->tables, &db->ntables, db->seqs, &db->nseqs, err) != 0 ||
-		catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0)
+		/* pg_dump leaves large objects out of a dump of chosen tables */
+		(catalog_filter_large_objects(o->filter) && catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0))
 		goto done;
 	db->child_conn = ddl_conninfo(o->source, cdb->name, "source", &db->password, err);
 	if (!db->child_conn)
@@ -867,7 +868,8 @@ archive_export_check_output(const archive_export_opts *o, pgc_err *err)
 		err_hint(err, "Choose a new directory, or finish an interrupted export into it with --resume.");
 		return -1;
 	}
-	chmod(o->output, 0700);
+	if (!o->dry_run)
+		chmod(o->output, 0700);
 	return 0;
 }
 
@@ -1076,5 +1078,52 @@ done:
 	free(run.pg_dump);
 	free(run.pg_dumpall);
 	pthread_mutex_destroy(&run.lock);
+	return rc;
+}
+
+int
+archive_export_dry_run(const archive_export_opts *o, pgc_err *err)
+{
+	if (archive_export_check_output(o, err) != 0)
+		return EXIT_FAIL;
+	PGconn *conn = conn_open(o->source, NULL, "source", err);
+	if (!conn)
+		return EXIT_FAIL;
+	int rc = EXIT_FAIL;
+	catalog_db *dbs = NULL;
+	int ndbs = 0;
+	ddl_tools *tools = ddl_tools_find(PQserverVersion(conn), "source", err);
+	if (!tools || catalog_dbs(conn, "source", (const char *const *) o->dbs, o->ndbs, o->all, &dbs, &ndbs, err) != 0)
+		goto done;
+	printf("Plan (dry run: nothing was written)\n");
+	printf("pg_dump from %s (version %d)\n", ddl_tools_bindir(tools), ddl_tools_major(tools));
+	printf("archive \"%s\" would be written\n", o->output);
+	for (int i = 0; i < ndbs; i++)
+	{
+		PGconn *c = conn_open(o->source, dbs[i].name, "source", err);
+		if (!c)
+			goto done;
+		catalog_table *t = NULL;
+		catalog_sequence *sq = NULL;
+		int nt = 0, nsq = 0;
+		int ok = catalog_tables(c, &t, &nt, err) == 0 && catalog_sequences(c, &sq, &nsq, err) == 0
+			&& catalog_filter_apply(c, o->filter, t, &nt, sq, &nsq, err) == 0;
+		if (ok)
+		{
+			printf("database \"%s\": would be exported\n", dbs[i].name);
+			catalog_plan_print(stdout, t, nt, nsq);
+		}
+		catalog_tables_free(t, nt);
+		catalog_sequences_free(sq, nsq);
+		conn_close(c);
+		if (!ok)
+			goto done;
+	}
+	printf("The export would work.\n");
+	rc = EXIT_OK;
+done:
+	catalog_dbs_free(dbs, ndbs);
+	ddl_tools_free(tools);
+	conn_close(conn);
 	return rc;
 }

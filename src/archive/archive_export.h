@@ -27,6 +27,7 @@ typedef struct archive_export_opts
 	int			part_mb;		/* tables bigger than this go in parts of this
 								 * size (MB); 0: the default */
 	const catalog_filter *filter;	/* -n/-N/-t/-T; NULL: everything */
+	bool		dry_run;		/* --dry-run: check and print the plan only */
 } archive_export_opts;
 
 /*
@@ -36,5 +37,14 @@ typedef struct archive_export_opts
  * else is, so a failed export never looks complete.
  */
 int archive_export_run(const archive_export_opts *o, pgc_err *err);
+
+/*
+ * --dry-run: the checks an export makes before it writes (the output is
+ * new or empty, the source and its databases reachable, a pg_dump new
+ * enough), then the plan on stdout: each database and its chosen tables
+ * with their sizes.  Writes nothing.  Returns EXIT_OK, or EXIT_FAIL with
+ * err set.
+ */
+int archive_export_dry_run(const archive_export_opts *o, pgc_err *err);
 
 #endif

@@ -845,9 +845,12 @@ archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 /*
  * The schema itself: the table of contents of the archive's schema dump
  * against that of a pg_dump of the target (PostgreSQL's own reading of
- * both, entry by entry), and the target's indexes valid.  Each difference
- * goes to the report and counts in db->ndiff.  Returns 0, or -1 with err
- * set when either could not be read.
+ * both, entry by entry), and the target's indexes valid.  The pg_dump is
+ * the one ddl_tools_find chooses for the target's major; where none is new
+ * enough (pg_dump refuses a newer server), the table of contents is not
+ * compared, with a warning that says so, and only the indexes are checked.
+ * Each difference goes to the report and counts in db->ndiff.  Returns 0,
+ * or -1 with err set when either could not be read.
  */
 static int
 archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
@@ -855,12 +858,23 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
 	ddl_dump *want = ddl_dump_open(file);
 	ddl_dump *got = NULL;
-	int rc = -1;
-	if (ddl_dump_toc(NULL, want, NULL, NULL, err) != 0
-		|| !(got = ddl_dump_schema(NULL, db->o->target, "target", db->name, NULL, NULL, db->scratch, err))
-		|| ddl_dump_toc(NULL, got, NULL, NULL, err) != 0)
+	int rc = -1, n = 0;
+	pgc_err e = PGC_ERR_INIT;
+	ddl_tools *tools = ddl_tools_find(PQserverVersion(conn), "target", &e);
+	if (!tools)
+	{
+		char *what = xasprintf("the schema of database \"%s\" on the target was not compared with the "
+							   "archive's (only its indexes were checked)", db->name);
+		log_report(LOG_WARNING, what, e.message, e.hint);
+		free(what);
+		err_clear(&e);
+	}
+	else if (ddl_dump_toc(tools, want, NULL, NULL, err) != 0
+			 || !(got = ddl_dump_schema(tools, db->o->target, "target", db->name, NULL, NULL, db->scratch, err))
+			 || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
 		goto done;
-	int n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,
+	else
+		n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,
 								db->name);
 	int invalid = objects_invalid(conn, db->report, db->name, err);
 	if (invalid < 0)
@@ -874,6 +888,7 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 done:
 	ddl_dump_free(got);
 	ddl_dump_free(want);
+	ddl_tools_free(tools);
 	free(file);
 	return rc;
 }

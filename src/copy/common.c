@@ -34,6 +34,25 @@ void
 copy_cli_free(copy_cli_opts *o)
 {
 	catalog_filter_free(&o->filter);
+	for (int i = 0; i < o->nexclude_dbs; i++)
+		free(o->exclude_dbs[i]);
+	free(o->exclude_dbs);
+	o->exclude_dbs = NULL;
+	o->nexclude_dbs = 0;
+}
+
+/* --exclude-database PATTERN: pg_dumpall's pattern, as a regex. */
+static int
+copy_cli_exclude_db(const char *cmd, copy_cli_opts *o, const char *pattern)
+{
+	char	   *re = NULL,
+			   *unused = NULL;
+	const char *why = NULL;
+	if (catalog_pattern_regex(pattern, true, &re, &unused, &why) != 0)
+		return cli_usage_error(cmd, "invalid database pattern \"%s\": %s", pattern, why);
+	o->exclude_dbs = xrealloc(o->exclude_dbs, (size_t) (o->nexclude_dbs + 1) * sizeof *o->exclude_dbs);
+	o->exclude_dbs[o->nexclude_dbs++] = re;
+	return 0;
 }
 
 int
@@ -64,6 +83,8 @@ copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*
 		case 't':
 		case COPY_CLI_OPT_TABLE:
 			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_TABLE, optarg);
+		case COPY_CLI_OPT_EXCLUDE_DATABASE:
+			return copy_cli_exclude_db(cmd, o, optarg);
 		case 'T':
 		case COPY_CLI_OPT_EXCLUDE_TABLE:
 			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_TABLE, optarg);
@@ -86,6 +107,8 @@ copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv)
 		return cli_usage_error(cmd, "give database names or --all, not both");
 	if (!o->all && o->ndbs == 0)
 		return cli_usage_error(cmd, "name the databases to %s, or give --all", cmd);
+	if (!o->all && o->nexclude_dbs > 0)
+		return cli_usage_error(cmd, "--exclude-database works with --all only");
 	for (int i = 0; i < o->ndbs; i++)
 		if (!*o->dbs[i])
 			return cli_usage_error(cmd, "a database name is empty");

@@ -35,6 +35,7 @@ enum
 	COPY_CLI_OPT_EXCLUDE_SCHEMA,
 	COPY_CLI_OPT_TABLE,
 	COPY_CLI_OPT_EXCLUDE_TABLE,
+	COPY_CLI_OPT_EXCLUDE_DATABASE,
 	COPY_CLI_OPT_FIRST_OWN		/* commands number their own from here */
 };
 
@@ -59,7 +60,8 @@ enum
 	{"schema", required_argument, NULL, COPY_CLI_OPT_SCHEMA}, \
 	{"exclude-schema", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_SCHEMA}, \
 	{"table", required_argument, NULL, COPY_CLI_OPT_TABLE}, \
-	{"exclude-table", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_TABLE}
+	{"exclude-table", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_TABLE}, \
+	{"exclude-database", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_DATABASE}
 
 #define COPY_CLI_FILTER_SHORTOPTS COPY_CLI_SHORTOPTS "n:N:t:T:"
 
@@ -73,6 +75,8 @@ typedef struct copy_cli_opts
 	int			jobs;			/* -j/--jobs, default 2 */
 	progress_mode progress;		/* --progress, default auto */
 	catalog_filter filter;		/* -n/-N/-t/-T (copy_cli_free frees it) */
+	char	  **exclude_dbs;	/* --exclude-database, as regexes (with --all) */
+	int			nexclude_dbs;
 	/* private: --source and --target as given */
 	const char *source_arg;
 	const char *target_arg;

@@ -144,6 +144,8 @@ cmp_help(void)
 		   "      --source URI         one server (default: $PGCARRY_SOURCE)\n"
 		   "      --target URI         the other server (default: $PGCARRY_TARGET)\n"
 		   "      --all                every database of either server but templates\n"
+		   "      --exclude-database PATTERN\n"
+		   "                           with --all, not the databases matching PATTERN\n"
 		   "%s"
 		   "  -j, --jobs N             tables read at once (default 2)\n"
 		   "      --progress MODE      auto (default), tty, log, json, or none\n"
@@ -657,7 +659,8 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 	/* Large objects: batches by the source's OIDs, read on both sides. */
 	int64_t		count[2] = {0, 0}, bytes = 0;
 	for (int s = 0; s < 2; s++)
-		if (catalog_large_objects(d->conn[s], &count[s], &bytes, err) != 0)
+		if (catalog_filter_large_objects(&r->o->filter)
+			&& catalog_large_objects(d->conn[s], &count[s], &bytes, err) != 0)
 			goto done;
 	if (count[0] > 0 || count[1] > 0)
 	{
@@ -693,12 +696,17 @@ done:
 static int
 cmp_databases(cmp_run *r, PGconn *src, PGconn *tgt, catalog_db **sdb, int *nsdb, pgc_err *err)
 {
-	if (catalog_dbs(src, "source", r->o->dbs, r->o->ndbs, r->o->all, sdb, nsdb, err) != 0)
+	if (catalog_dbs(src, "source", r->o->dbs, r->o->ndbs, r->o->all, sdb, nsdb, err) != 0
+		|| catalog_dbs_exclude(src, r->o->exclude_dbs, r->o->nexclude_dbs, *sdb, nsdb, err) != 0)
 		return -1;
 	catalog_db *tdb = NULL;
 	int			ntdb = 0;
-	if (r->o->all && catalog_dbs(tgt, "target", NULL, 0, true, &tdb, &ntdb, err) != 0)
+	if (r->o->all && (catalog_dbs(tgt, "target", NULL, 0, true, &tdb, &ntdb, err) != 0
+					  || catalog_dbs_exclude(tgt, r->o->exclude_dbs, r->o->nexclude_dbs, tdb, &ntdb, err) != 0))
+	{
+		catalog_dbs_free(tdb, ntdb);
 		return -1;
+	}
 	r->report = verify_report_create(VERIFY_FULL, "source", "target");
 	for (int j = 0; j < ntdb; j++)
 	{

@@ -76,7 +76,8 @@ enum
 	COPY_OPT_STATE_DIR,
 	COPY_OPT_EXIT_ON_ERROR,
 	COPY_OPT_FOLLOW,
-	COPY_OPT_DRY_RUN
+	COPY_OPT_DRY_RUN,
+	COPY_OPT_SCHEMA_ONLY
 };
 
 /* Large objects per batch (one task). */
@@ -102,6 +103,8 @@ typedef struct copy_opts
 	bool		follow;			/* --follow: then the target follows the
 								 * source (follow/follow.h) */
 	bool		dry_run;		/* --dry-run: check and print the plan only */
+	bool		schema_only;	/* --schema-only: no rows, sequence values or
+								 * large objects */
 } copy_opts;
 
 /* What the coordinator decided to do with a database. */
@@ -239,6 +242,8 @@ copy_help(void)
 		   "      --source URI         the server to read from (default: $PGCARRY_SOURCE)\n"
 		   "      --target URI         the server to write to (default: $PGCARRY_TARGET)\n"
 		   "      --all                every database of the source but templates\n"
+		   "      --exclude-database PATTERN\n"
+		   "                           with --all, not the databases matching PATTERN\n"
 		   "%s"
 		   "  -j, --jobs N             tables copied at once, and pg_restore jobs (default 2)\n"
 		   "      --roles              copy roles and memberships first (pg_dumpall --roles-only)\n"
@@ -251,6 +256,7 @@ copy_help(void)
 		   "                           (default: $XDG_STATE_HOME/pgcarry or ~/.local/state/pgcarry)\n"
 		   "      --exit-on-error      stop a database at its first schema object that cannot\n"
 		   "                           be created (default: carry every other one, then fail)\n"
+		   "      --schema-only        the schema only: no rows, sequence values or large objects\n"
 		   "      --dry-run            check everything and print what would be done, writing\n"
 		   "                           nothing anywhere (exit 0: would work, 1: would fail)\n"
 		   "      --follow             then keep the target in sync through logical replication,\n"
@@ -281,6 +287,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		{"exit-on-error", no_argument, NULL, COPY_OPT_EXIT_ON_ERROR},
 		{"follow", no_argument, NULL, COPY_OPT_FOLLOW},
 		{"dry-run", no_argument, NULL, COPY_OPT_DRY_RUN},
+		{"schema-only", no_argument, NULL, COPY_OPT_SCHEMA_ONLY},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -312,6 +319,9 @@ copy_parse(int argc, char **argv, copy_opts *o)
 			case COPY_OPT_DRY_RUN:
 				o->dry_run = true;
 				break;
+			case COPY_OPT_SCHEMA_ONLY:
+				o->schema_only = true;
+				break;
 			case COPY_OPT_VERIFY:
 				if (verify_parse_mode(optarg, &o->verify) != 0)
 					return cli_usage_error("copy", "--verify must be \"full\", \"count\" or \"none\", not \"%s\"",
@@ -332,6 +342,8 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		return cli_usage_error("copy", "--clean and --resume cannot be used together");
 	if (o->follow && o->resume)
 		return cli_usage_error("copy", "--follow and --resume cannot be used together yet");
+	if (o->schema_only && o->follow)
+		return cli_usage_error("copy", "--schema-only and --follow cannot be used together");
 	if (o->dry_run && (o->resume || o->follow))
 		return cli_usage_error("copy", "--dry-run cannot be used with %s yet", o->resume ? "--resume" : "--follow");
 	if (o->follow && catalog_filter_active(&o->cli.filter))
@@ -1615,9 +1627,10 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		}
 	}
 
-	/* Large objects. */
+	/* Large objects (not with -n or -t: pg_dump then leaves them out). */
 	int64_t		lo_bytes = 0;
-	if (catalog_large_objects(d->snap_conn, &d->lo_count, &lo_bytes, err) != 0)
+	if (!r->o->schema_only && catalog_filter_large_objects(&r->o->cli.filter)
+		&& catalog_large_objects(d->snap_conn, &d->lo_count, &lo_bytes, err) != 0)
 		goto fail;
 	if (d->lo_count > 0)
 	{
@@ -1701,6 +1714,15 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		|| catalog_filter_apply(d->snap_conn, &r->o->cli.filter, d->tables, &d->ntables, d->seqs, &d->nseqs,
 								err) != 0)
 		return -1;
+	if (r->o->schema_only)
+	{
+		/* No data task: the schema alone is carried and verified. */
+		catalog_tables_free(d->tables, d->ntables);
+		catalog_sequences_free(d->seqs, d->nseqs);
+		d->tables = NULL;
+		d->seqs = NULL;
+		d->ntables = d->nseqs = 0;
+	}
 	if (r->o->verify != VERIFY_NONE && !(d->src_objects = objects_read(d->snap_conn, err)))
 	{
 		err_prefix(err, "on the source: ");
@@ -1712,7 +1734,14 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	const char **filter_args = NULL;
-	catalog_filter_args(&r->o->cli.filter, &filter_args);
+	int			nfilter = catalog_filter_args(&r->o->cli.filter, &filter_args);
+	if (r->o->schema_only)
+	{
+		/* Large objects are data: not even their definitions. */
+		filter_args = xrealloc(filter_args, (size_t) (nfilter + 2) * sizeof *filter_args);
+		filter_args[nfilter++] = "--no-blobs";
+		filter_args[nfilter] = NULL;
+	}
 	d->dump = ddl_dump_schema(r->tools, r->o->cli.source, "source", name, d->snap_id, filter_args, r->tmpdir,
 							  err);
 	free(filter_args);
@@ -2014,13 +2043,7 @@ copy_dry_db(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		for (int i = 0; i < nmissing; i++)
 			printf("  role \"%s\" is missing on the target: objects would belong to the target's user\n", missing[i]);
 	}
-	int64_t		bytes = 0;
-	for (int i = 0; i < nt; i++)
-		bytes += t[i].est_bytes;
-	printf("  %d %s, %d %s, %lld bytes\n", nt, nt == 1 ? "table" : "tables", nsq,
-		   nsq == 1 ? "sequence" : "sequences", (long long) bytes);
-	for (int i = 0; i < nt; i++)
-		printf("  table %s  %lld bytes\n", t[i].display, (long long) t[i].est_bytes);
+	catalog_plan_print(stdout, t, nt, nsq);
 	rc = problems;
 done:
 	free(missing);
@@ -2115,7 +2138,8 @@ cmd_copy(int argc, char **argv)
 	src = conn_open(o.cli.source, src_maint, "source", &err);
 	if (!src)
 		goto out;
-	if (catalog_dbs(src, "source", o.cli.dbs, o.cli.ndbs, o.cli.all, &dbs, &ndbs, &err) != 0)
+	if (catalog_dbs(src, "source", o.cli.dbs, o.cli.ndbs, o.cli.all, &dbs, &ndbs, &err) != 0
+		|| catalog_dbs_exclude(src, o.cli.exclude_dbs, o.cli.nexclude_dbs, dbs, &ndbs, &err) != 0)
 		goto out;
 	{
 		const char **names = xcalloc((size_t) ndbs + 1, sizeof *names);

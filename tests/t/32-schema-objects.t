@@ -95,4 +95,26 @@ is "$RC" 3 "copy of a database with an object pg_dump leaves out: exit 3"
 like "$OUT" "lost +function pg_catalog.only_on_source\(\) .*missing on target" "the object is named"
 unlike "$OUT" "Verified: " "never called verified"
 
+# copy: a database whose name is not ASCII, stored in another encoding than
+# its own (EUC_JP; a UTF-8 session stores the name as UTF-8), is created
+# under the same bytes, with its properties (issue 10 item 2), judged
+# against the source's own catalog.
+EUC_DB="データベース_eucjp"
+printf '%s\n' 'CREATE DATABASE :"db" ENCODING $$EUC_JP$$ LC_COLLATE $$C$$ LC_CTYPE $$C$$ TEMPLATE template0;' \
+	'COMMENT ON DATABASE :"db" IS $$a database named in Japanese$$;' \
+	'ALTER DATABASE :"db" SET work_mem = $$5MB$$;' 'ALTER DATABASE :"db" CONNECTION LIMIT 7;' |
+	pg_psql src postgres -v db="$EUC_DB" >/dev/null
+pg_sql src "$EUC_DB" "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)" >/dev/null
+db_props() {
+	printf '%s\n' "SELECT pg_catalog.encode(d.datname::text::bytea, 'hex'), pg_catalog.pg_encoding_to_char(d.encoding),
+		d.datconnlimit, pg_catalog.shobj_description(d.oid, 'pg_database'),
+		(SELECT s.setconfig FROM pg_catalog.pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0)
+		FROM pg_catalog.pg_database d WHERE d.datname = :'db';" | pg_psql "$1" postgres -v db="$EUC_DB"
+}
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --state-dir "$STATE" "$EUC_DB"
+is "$RC" 0 "copy of an EUC_JP database with a Japanese name: exit 0" || diag "$ERR"
+SRC_PROPS=$(db_props src)
+is "$(db_props dst)" "$SRC_PROPS" "its name (byte for byte), encoding, comment, setting and connection limit are the source's"
+like "$SRC_PROPS" "5MB" "(the source has the properties)"
+
 done_testing

@@ -73,6 +73,38 @@ like "$ERR" 'error: database "shop" needs tablespaces "ts1", which the target do
 like "$ERR" "hint: Create the tablespaces on the target first" "with the way out"
 is "$(snapshot)" "$before" "nothing written"
 
+# --exclude-database: the databases --all leaves out are those pg_dumpall
+# leaves out with the same pattern.
+pg_sql src postgres 'CREATE DATABASE "Shop2"'
+run_pgcarry "${COPY[@]}" --all --exclude-database 'sho*' --exclude-database '"Shop2"' --clean
+is "$RC" 0 "dry run of --all --exclude-database: exit 0"
+[ "$RC" = 0 ] || diag "$ERR"
+planned=$(sed -nE 's/^database "([^"]*)": .*/\1/p' <<<"$OUT" | LC_ALL=C sort)
+dumped=$(PGPASSFILE=$NO_PGPASS "$PG_BINDIR/pg_dumpall" -h "$(pg_sockdir src)" -p "$(pg_port src)" -U postgres \
+	--schema-only --exclude-database 'sho*' --exclude-database '"Shop2"' |
+	sed -nE -e "s/^[\\]connect .*dbname='([^']*)'.*/\\1/p" -e 's/^[\]connect "?([^" ]*)"?$/\1/p' |
+	grep -v '^template1$' | LC_ALL=C sort -u)
+is "$planned" "$dumped" "the databases planned are those pg_dumpall dumps with the same exclusions"
+run_pgcarry copy --source x --target y --exclude-database 'x' shop
+is "$RC" 2 "--exclude-database without --all: exit 2"
+is "$(head -1 <<<"$ERR")" "pgcarry: error: --exclude-database works with --all only" \
+	"--exclude-database without --all: message"
+
+# export --dry-run: the plan, and no archive.
+run_pgcarry export --source "$(pg_uri src)" --progress none --dry-run -N audit --output "$T_TMP/arch" shop
+is "$RC" 0 "export --dry-run: exit 0"
+[ "$RC" = 0 ] || diag "$ERR"
+like "$OUT" "table public.users  [0-9]+ bytes" "export --dry-run: the plan lists a chosen table"
+unlike "$OUT" "audit.log" "export --dry-run: the plan leaves out an excluded table"
+is "$(ls -A "$T_TMP" | grep -c '^arch')" 0 "export --dry-run: no archive written"
+mkdir "$T_TMP/full" && touch "$T_TMP/full/x"
+run_pgcarry export --source "$(pg_uri src)" --dry-run --output "$T_TMP/full" shop
+is "$RC" 1 "export --dry-run into a non-empty directory: exit 1"
+is "$(head -1 <<<"$ERR")" "pgcarry: error: output directory \"$T_TMP/full\" is not empty" \
+	"export --dry-run: the export's own refusal"
+is "$(ls -A "$T_TMP/full")" "x" "export --dry-run: the directory is left as it was"
+is "$(snapshot)" "$before" "nothing written anywhere by the export dry runs"
+
 run_pgcarry copy --source x --target y --dry-run --resume shop
 is "$RC" 2 "--dry-run with --resume: exit 2"
 is "$(head -1 <<<"$ERR")" "pgcarry: error: --dry-run cannot be used with --resume yet" "--dry-run with --resume: message"

@@ -24,7 +24,7 @@ usage_is() {
 
 usage_is copy $S $T -t 'a.b.c' shop -- 'invalid table pattern "a.b.c": improper qualified name (too many dotted names)' \
 	"three-part table pattern"
-usage_is copy $S $T -n 'a.b' shop -- 'invalid schema pattern "a.b": a schema pattern has no dot outside double quotes' \
+usage_is copy $S $T -n 'a.b' shop -- 'invalid schema pattern "a.b": a dot outside double quotes is not allowed here' \
 	"dotted schema pattern"
 usage_is copy $S $T --table '"abc' shop -- 'invalid table pattern ""abc": a double quote is not closed' \
 	"unclosed quote"
@@ -58,6 +58,7 @@ INSERT INTO "Odd.Schema".t VALUES (7);
 CREATE SCHEMA audit;
 CREATE TABLE audit.log (v text);
 INSERT INTO audit.log VALUES ('x');
+SELECT lo_from_bytea(0, 'a large object: pg_dump leaves it out of a choice');
 SQL
 
 # tables_of SERVER DB: the ordinary tables of DB, schema.name, sorted
@@ -137,6 +138,20 @@ is "$?" 0 "export, import: the target equals pg_dump | pg_restore of the same ch
 [ -z "$out" ] || diag "$out"
 usage_is export --source x --output y -t 'a.b.c' shop -- \
 	'invalid table pattern "a.b.c": improper qualified name (too many dotted names)' "export: bad pattern"
+
+# --schema-only: the tables empty, sequences at their start, no large
+# object, as pg_dump --schema-only | pg_restore leaves them.
+pg_sql dst postgres "DROP DATABASE IF EXISTS shop"
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --schema-only -N audit shop
+is "$RC" 0 "--schema-only: copy exits 0"
+[ "$RC" = 0 ] || diag "$ERR"
+oracle --schema-only -N audit
+out=$(dbcheck_compare ora dst shop 2>&1)
+is "$?" 0 "--schema-only: the target equals pg_dump --schema-only | pg_restore"
+[ -z "$out" ] || diag "$out"
+is "$(pg_sql dst shop "SELECT count(*) FROM users")" 0 "--schema-only: no rows moved"
+usage_is copy $S $T --schema-only --follow shop -- "--schema-only and --follow cannot be used together" \
+	"--schema-only with --follow"
 
 usage_is compare $S $T -n '"x' shop -- 'invalid schema pattern ""x": a double quote is not closed' \
 	"compare: unclosed quote"

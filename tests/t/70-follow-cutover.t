@@ -145,6 +145,26 @@ for _ in $(seq 1 100); do
 	[ "$(pg_sql src postgres "SELECT active FROM pg_replication_slots WHERE slot_name = '$sub'")" = t ] && break
 	sleep 0.1
 done
+# The marker held back on the target (its table locked there against writes): a cutover
+# that waits too long fails with the way back; one killed while it waits
+# leaves the fence, and the next run finishes.
+coproc HOLD { pg_psql dst tiny 2>&1; }
+echo "BEGIN; LOCK TABLE pgcarry_follow.marker IN SHARE MODE; SELECT 'held';" >&"${HOLD[1]}"
+read -r -t 20 _ <&"${HOLD[0]}"
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --wait-max 2 tiny
+is "$RC" 1 "the last writes not applied within --wait-max: exit 1"
+like "$ERR" "error: the target did not apply the last writes of database \"tiny\" within 2 s" "it says so"
+like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it, run on the source: ALTER DATABASE \"tiny\" RESET default_transaction_read_only;" \
+	"with the way back"
+"$PGCARRY" cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none tiny >/dev/null 2>&1 </dev/null &
+CUT=$!
+sleep 2
+kill -9 $CUT
+wait $CUT 2>/dev/null
+echo "ROLLBACK;" >&"${HOLD[1]}"
+exec {HOLD[1]}>&-
+wait "$HOLD_PID" 2>/dev/null
+is "$(pg_sql src tiny "SHOW default_transaction_read_only")" "on" "a killed cutover leaves the fence"
 run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --verify count tiny
 is "$RC" 0 "cutover --verify count exits 0" || diag "$ERR"
 like "$OUT" "tiny table public.t: 60 rows on both" "it counts every table on both sides"

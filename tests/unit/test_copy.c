@@ -449,7 +449,7 @@ test_patterns(void)
 	check_pattern("t[0-9]", false, "-", "^(t[0-9])$", NULL);
 	check_pattern("Sales", true, "^(sales)$", "-", NULL);
 	check_pattern("a.b.c", false, NULL, NULL, "improper qualified name (too many dotted names)");
-	check_pattern("a.b", true, NULL, NULL, "a schema pattern has no dot outside double quotes");
+	check_pattern("a.b", true, NULL, NULL, "a dot outside double quotes is not allowed here");
 	check_pattern("\"abc", false, NULL, NULL, "a double quote is not closed");
 	check_pattern("", false, NULL, NULL, "the pattern is empty");
 }
