@@ -60,7 +60,8 @@ conn_is_conninfo(const char *s)
 /*
  * Appends to *list (grown, NULL-terminated) every password value that
  * conninfo holds, and those of the connection strings nested in its dbname
- * (libpq takes dbname='host=h password=p' as the name of a database, and
+ * (libpq takes a dbname that is itself a connection string, with a password
+ * in it, as the name of a database, and
  * the programs it is passed to may read it again).  *nested, when not
  * NULL, is set when a dbname is itself a valid connection string.
  */
