@@ -10,8 +10,6 @@ source "$(dirname "$0")/../lib/harness.sh"
 # Uses of $PGCARRY that do not run it: looking at the binary, and a demo
 # script given the binary (its whole output is scanned by its test).
 ALLOWED='(nm -D|ldd|dirname) "\$PGCARRY"|PGCARRY_BIN=\$PGCARRY bash '
-# Scripts still being changed elsewhere: reported, marked TODO.
-PENDING="70-follow-cutover.t 70-follow-preflight.t"
 
 # direct_calls FILE: the lines of FILE (number:text) that name $PGCARRY
 # other than as ALLOWED; comment lines aside.
@@ -36,11 +34,7 @@ for f in "$HARNESS_ROOT"/tests/t/*.t "$HARNESS_ROOT"/tests/t/*.bash; do
 	[ "$name" = "$T_NAME.t" ] && continue	# its own sample and pattern
 	hits=$(direct_calls "$f")
 	[ -z "$hits" ] && continue
-	if [[ " $PENDING " == *" $name "* ]]; then
-		is "$hits" "" "$name runs pgcarry through the harness # TODO still runs it directly"
-	else
-		bad="$bad$name:$hits"$'\n'
-	fi
+	bad="$bad$name:$hits"$'\n'
 done
 is "$bad" "" "no test script runs pgcarry outside the harness's wrappers"
 

@@ -58,16 +58,15 @@ is "$began" "began" "a transaction is open before the copy starts"
 
 writer &
 WRITER=$!
-"$PGCARRY" copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow app \
-	>"$T_TMP/copy.out" 2>"$T_TMP/copy.err" </dev/null &
-COPY=$!
+pgcarry_start copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow app
+COPY=$PGCARRY_PID
 sleep 3
 echo "COMMIT;" >&"${EARLY[1]}"
 exec {EARLY[1]}>&-
-wait $COPY
-is "$?" 0 "copy --follow under load exits 0" || diag "$(cat "$T_TMP/copy.err")"
-like "$(cat "$T_TMP/copy.err")" "database \"app\" follows the source" "it returns once the target follows"
-unlike "$(cat "$T_TMP/copy.err")" "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "no sanitizer report"
+pgcarry_wait
+is "$RC" 0 "copy --follow under load exits 0" || diag "$ERR"
+like "$ERR" "database \"app\" follows the source" "it returns once the target follows"
+unlike "$ERR" "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "no sanitizer report"
 
 sleep 3
 run_pgcarry follow status --source "$(pg_uri src)" --target "$(pg_uri dst)" --json
@@ -156,11 +155,10 @@ is "$RC" 1 "the last writes not applied within --wait-max: exit 1"
 like "$ERR" "error: the target did not apply the last writes of database \"tiny\" within 2 s" "it says so"
 like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it, run on the source: ALTER DATABASE \"tiny\" RESET default_transaction_read_only;" \
 	"with the way back"
-"$PGCARRY" cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none tiny >/dev/null 2>&1 </dev/null &
-CUT=$!
+pgcarry_start cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none tiny
 sleep 2
-kill -9 $CUT
-wait $CUT 2>/dev/null
+kill -9 $PGCARRY_PID
+{ pgcarry_wait; } 2>/dev/null	# no "Killed" notice from bash
 echo "ROLLBACK;" >&"${HOLD[1]}"
 exec {HOLD[1]}>&-
 wait "$HOLD_PID" 2>/dev/null

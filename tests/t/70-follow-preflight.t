@@ -65,9 +65,8 @@ SQL
 
 slot_count() { pg_sql src postgres "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgcarry\_%' ${1:-}"; }
 start_copy() {
-	"$PGCARRY" copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --clean --follow app \
-		>"$T_TMP/copy.out" 2>"$T_TMP/copy.err" </dev/null &
-	COPY=$!
+	pgcarry_start copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --clean --follow app
+	COPY=$PGCARRY_PID
 }
 # hold SERVER SQL [CONDITION]: a session holding what SQL takes (once
 # CONDITION holds), until release
@@ -92,8 +91,8 @@ hold src "CREATE TABLE app_wait (x int)"
 start_copy
 wait_for '[ "$(slot_count)" = 1 ]'
 kill -INT $COPY
-wait $COPY
-is "$?" 1 "Ctrl-C while the slot waits for a transaction: exit 1"
+pgcarry_wait
+is "$RC" 1 "Ctrl-C while the slot waits for a transaction: exit 1"
 release
 is "$(follow_leftovers src app)" "0/0" "it leaves nothing on the source"
 
@@ -108,16 +107,16 @@ is "$(follow_leftovers src app)" "1/2" "the slot, the publication and the helper
 kill -INT $COPY
 sleep 1
 release
-wait $COPY
-is "$?" 1 "Ctrl-C during the initial copy: exit 1"
-like "$(cat "$T_TMP/copy.err")" "no publication, slot or subscription was left behind" "it says nothing was left behind"
+pgcarry_wait
+is "$RC" 1 "Ctrl-C during the initial copy: exit 1"
+like "$ERR" "no publication, slot or subscription was left behind" "it says nothing was left behind"
 is "$(follow_leftovers src app)" "0/0" "Ctrl-C leaves nothing on the source"
 
 start_copy
 hold dst "$lock_target" "$slot_made"
 sleep 0.5
 kill -9 $COPY
-wait $COPY 2>/dev/null
+{ pgcarry_wait; } 2>/dev/null	# no "Killed" notice from bash
 release
 is "$(follow_leftovers src app)" "1/2" "kill -9 leaves the slot, the publication and the helper schema"
 # A forgotten slot keeps WAL: follow status says so loudly.
