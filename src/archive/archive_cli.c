@@ -419,7 +419,7 @@ cmd_import(int argc, char **argv)
 	else
 	{
 		archive_dump_opts d = {.target = o.target, .dbname = o.dbname, .jobs = o.jobs, .clean = o.clean,
-			.no_owner = o.no_owner};
+			.no_owner = o.no_owner, .exit_on_error = o.exit_on_error};
 		rc = archive_dump_import(o.input, kind, &d, &err);
 	}
 	return archive_cli_done(rc, &err);

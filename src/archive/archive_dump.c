@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "ddl.h"
 #include "archive/archive_target.h"
 #include "archive/manifest.h"
@@ -260,6 +261,99 @@ archive_dump_report(const char *path, archive_dump_kind kind, const char *target
 	err_clear(&err);
 }
 
+/*
+ * Loads a pg_dump archive (custom, directory or tar) in three steps, as
+ * copy loads a database: pre-data through ddl_restore (every object that
+ * can be created is, failed ones are retried once the rest exists), the
+ * data with pg_restore --section=data (-j where the format allows), then
+ * post-data through ddl_restore (indexes, then partition index attachments
+ * one at a time, then the rest: no race at any -j).  Objects that still
+ * cannot be created are named, each with the server's message, and fail
+ * the load (exit 1); with o->exit_on_error the first one stops it.
+ * Returns 0, or -1 with err set.
+ */
+static int
+archive_dump_restore(const char *path, archive_dump_kind kind, const archive_dump_opts *o, const char *child_conn,
+					 const char *password, const char *dbname, pgc_err *err)
+{
+	const char *scratch = cleanup_private_tmpdir(err);
+	if (!scratch)
+		return -1;
+	ddl_dump *dump = ddl_dump_open(path);
+	ddl_failures fails = {0};
+	ddl_restore_opts ro = {.jobs = kind == ARCHIVE_DUMP_TAR ? 1 : o->jobs, .no_owner = o->no_owner,
+		.tmpdir = scratch, .exit_on_error = o->exit_on_error, .failures = &fails};
+	buf_t errout = {0};
+	int rc = -1;
+	if (o->jobs > 1 && kind == ARCHIVE_DUMP_TAR)
+		log_info("pg_dump's tar format is restored by one job: pg_restore allows no more");
+	if (ddl_restore(NULL, dump, DDL_PRE_DATA, o->target, "target", dbname, &ro, err) != 0)
+		goto done;
+	char jobs[32];
+	snprintf(jobs, sizeof jobs, "--jobs=%d", kind == ARCHIVE_DUMP_TAR ? 1 : o->jobs);
+	char *prog = ddl_tools_path(NULL, "pg_restore");
+	const char *argv[10];
+	int n = 0;
+	argv[n++] = prog;
+	argv[n++] = "-w";
+	argv[n++] = "--section=data";
+	argv[n++] = "--exit-on-error";
+	argv[n++] = jobs;
+	if (o->no_owner)
+		argv[n++] = "--no-owner";
+	argv[n++] = "-d";
+	argv[n++] = child_conn;
+	argv[n++] = path;
+	argv[n] = NULL;
+	ddl_child_io io = {.errout = &errout, .password = password};
+	int st = ddl_run(argv, &io, err);
+	free(prog);
+	if (st < 0)
+		goto done;
+	if (st != 0)
+	{
+		err_set(err, "could not load the data of %s \"%s\" into database \"%s\"", archive_dump_kind_name(kind),
+				path, dbname);
+		char *lines = ddl_error_lines(errout.data, 12);
+		err_detail(err, "%s", lines);
+		free(lines);
+		goto done;
+	}
+	if (ddl_restore(NULL, dump, DDL_POST_DATA, o->target, "target", dbname, &ro, err) != 0)
+		goto done;
+	if (fails.n > 0)
+	{
+		bool role = false;
+		for (int i = 0; i < fails.n; i++)
+		{
+			role = role || (strstr(fails.items[i].message, "role \"") &&
+							strstr(fails.items[i].message, "does not exist"));
+			char *what = xasprintf("could not create %s in database \"%s\" on the target", fails.items[i].object,
+								   dbname);
+			log_report(LOG_ERROR, what, fails.items[i].message, NULL);
+			free(what);
+		}
+		err_set(err, "%d schema object%s of %s \"%s\" could not be created in database \"%s\"", fails.n,
+				fails.n == 1 ? "" : "s", archive_dump_kind_name(kind), path, dbname);
+		err_detail(err, "Every other object and all the data were loaded; each failed object is named above "
+				   "with the server's message.");
+		if (role)
+			err_hint(err, "A role the dump's objects belong to is missing on the target: create it, or load "
+					 "without owners (--no-owner).  The database stays marked unfinished; import again "
+					 "with --clean.");
+		goto done;
+	}
+	rc = 0;
+done:
+	if (rc != 0 && !err->hint)
+		err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause and "
+				 "import again with --clean.");
+	ddl_failures_free(&fails);
+	ddl_dump_free(dump);
+	buf_free(&errout);
+	return rc;
+}
+
 int
 archive_dump_import(const char *path, archive_dump_kind kind, const archive_dump_opts *o, pgc_err *err)
 {
@@ -306,46 +400,8 @@ archive_dump_import(const char *path, archive_dump_kind kind, const archive_dump
 			log_warning("psql reported: %s", errout.data);
 		free(why);
 	}
-	else
-	{
-		char jobs[16];
-		snprintf(jobs, sizeof jobs, "%d", o->jobs);
-		const char *argv[16];
-		int n = 0;
-		argv[n++] = "pg_restore";
-		argv[n++] = "-w";
-		argv[n++] = "--exit-on-error";
-		argv[n++] = "-d";
-		argv[n++] = child_conn;
-		if (o->no_owner)
-			argv[n++] = "--no-owner";
-		if (o->jobs > 1 && kind != ARCHIVE_DUMP_TAR)
-		{
-			argv[n++] = "-j";
-			argv[n++] = jobs;
-		}
-		if (kind == ARCHIVE_DUMP_TAR)
-			argv[n++] = "--single-transaction";
-		argv[n++] = path;
-		argv[n] = NULL;
-		if (o->jobs > 1 && kind == ARCHIVE_DUMP_TAR)
-			log_info("pg_dump's tar format is restored by one job: pg_restore allows no more");
-		ddl_child_io io = {.errout = &errout, .password = password};
-		int st = ddl_run(argv, &io, err);
-		if (st < 0)
-			goto done;
-		if (st != 0)
-		{
-			err_set(err, "could not restore %s \"%s\" into database \"%s\"", archive_dump_kind_name(kind),
-					path, dbname);
-			char *lines = ddl_error_lines(errout.data, 12);
-			err_detail(err, "%s", lines);
-			free(lines);
-			err_hint(err, "The database stays marked unfinished (pgcarry.import); fix the cause and "
-					 "import again with --clean.");
-			goto done;
-		}
-	}
+	else if (archive_dump_restore(path, kind, o, child_conn, password, dbname, err) != 0)
+		goto done;
 	if (archive_target_mark_done(o->target, dbname, err) != 0)
 		goto done;
 	archive_dump_report(path, kind, o->target, dbname);

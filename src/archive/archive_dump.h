@@ -39,6 +39,8 @@ typedef struct archive_dump_opts
 	int			jobs;
 	bool		clean;
 	bool		no_owner;
+	bool		exit_on_error;	/* stop at the first object that cannot be
+								 * created */
 } archive_dump_opts;
 
 /*

@@ -54,6 +54,24 @@ is "$RC" 0 "import of the cast case: exit 0"
 is "$(pg_sql dst casts_imported "$CASTS_SQL")" "$SRC_CASTS" "import carries both casts"
 is "$(pg_sql dst casts_imported "SELECT count(*) FROM t")" "1000" "and the table"
 
+# A dump pg_dump made (custom and directory formats) loaded by import:
+# the same carriage as pgcarry's own archive.
+as_pg "$PG_BINDIR/pg_dump" -h "$(pg_sockdir src)" -p "$(pg_port src)" -U postgres -Fc casts >"$T_TMP/casts.dump" ||
+	bail "could not dump casts"
+mkdir "$T_TMP/pgd"
+[ "$(id -u)" = 0 ] && chown postgres "$T_TMP/pgd"
+as_pg "$PG_BINDIR/pg_dump" -h "$(pg_sockdir src)" -p "$(pg_port src)" -U postgres -Fd -f "$T_TMP/pgd/casts.dir" casts ||
+	bail "could not dump casts as a directory"
+for f in casts.dump pgd/casts.dir; do
+	f=${f##*.}
+	in=$T_TMP/casts.dump
+	[ "$f" = dir ] && in=$T_TMP/pgd/casts.dir
+	run_pgcarry import --target "$(pg_uri dst)" --input "$in" --db "casts_pgdump_$f" --jobs 2 --progress none
+	is "$RC" 0 "import of pg_dump's $f dump of the cast case: exit 0"
+	is "$(pg_sql dst "casts_pgdump_$f" "$CASTS_SQL")" "$SRC_CASTS" "import of pg_dump's $f dump carries both casts"
+	is "$(pg_sql dst "casts_pgdump_$f" "SELECT count(*) FROM t")" "1000" "and the table with its rows"
+done
+
 # A table the target refuses: its collation is in the source's pg_catalog.
 pg_sql src postgres "CREATE DATABASE blocked" >/dev/null
 pg_psql src blocked >/dev/null <<'SQL' || bail "could not fill blocked"

@@ -100,8 +100,12 @@ pg_sql src owned "CREATE TABLE mine (id int); ALTER TABLE mine OWNER TO owner_on
 dump -F c -f "$D/owned.dump" owned
 run_pgcarry import --target "$(pg_uri tgt)" --input "$D/owned.dump"
 is "$RC" 1 "a failing pg_restore exits 1"
-is "$(head -1 <<<"$ERR")" "pgcarry: error: could not restore pg_dump custom archive \"$D/owned.dump\" into database \"owned\"" \
+like "$ERR" "error: could not create TABLE mine in database \"owned\" on the target" "the object that failed is named"
+like "$ERR" "error: 1 schema object of pg_dump custom archive \"$D/owned.dump\" could not be created in database \"owned\"" \
 	"the failure names the dump and the database"
+like "$ERR" "hint: A role the dump's objects belong to is missing on the target: create it, or load without owners \(--no-owner\)" \
+	"and the way out"
+is "$(pg_sql tgt owned "SELECT count(*) FROM mine")" 0 "every other part of the dump was loaded: the table is there"
 like "$ERR" 'Command was: ALTER TABLE public.mine OWNER TO owner_only_on_src' "the failing statement and object are named"
 like "$ERR" 'role "owner_only_on_src" does not exist' "the server's reason is shown"
 is "$(marked owned)" 1 "the database stays marked unfinished"
