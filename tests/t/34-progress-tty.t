@@ -14,6 +14,16 @@ pg_sql src postgres "CREATE DATABASE analysis_with_a_long_name_for_a_narrow_pane
 pg_sql src accounts "CREATE TABLE users (id int, v text); INSERT INTO users SELECT g, lpad(g::text, 300, 'u') FROM generate_series(1, 120000) g;
                      CREATE TABLE orders (id int, v text); INSERT INTO orders SELECT g, lpad(g::text, 200, 'o') FROM generate_series(1, 100000) g"
 pg_sql src analysis_with_a_long_name_for_a_narrow_pane "CREATE TABLE runs (id int, v text); INSERT INTO runs SELECT g, lpad(g::text, 300, 'r') FROM generate_series(1, 60000) g"
+# The load on the target takes a few seconds whatever the machine's speed,
+# so that the display is seen while it runs: a CHECK that pauses 20 ms every
+# 1000th row, on the target's port only (pg_dump carries it).
+for db in accounts analysis_with_a_long_name_for_a_narrow_pane; do
+	pg_sql src "$db" "CREATE FUNCTION pace(id int) RETURNS boolean LANGUAGE plpgsql AS \$\$
+	                   BEGIN IF id % 1000 = 0 AND current_setting('port')::int = $(pg_port dst) THEN PERFORM pg_sleep(0.02); END IF;
+	                   RETURN true; END \$\$" >/dev/null
+done
+pg_sql src accounts "ALTER TABLE users ADD CONSTRAINT paced CHECK (pace(id)); ALTER TABLE orders ADD CONSTRAINT paced CHECK (pace(id))" >/dev/null
+pg_sql src analysis_with_a_long_name_for_a_narrow_pane "ALTER TABLE runs ADD CONSTRAINT paced CHECK (pace(id))" >/dev/null
 
 W=40
 sock=tmux-$$
