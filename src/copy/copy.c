@@ -51,6 +51,7 @@
 #include "snapshot.h"
 #include "state.h"
 #include "stream.h"
+#include "util/monotime.h"
 #include "util/buf.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -355,14 +356,6 @@ copy_parse(int argc, char **argv, copy_opts *o)
  * Small helpers
  * ------------------------------------------------------------------------ */
 
-static double
-copy_seconds_since(const struct timespec *t0)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double) (now.tv_sec - t0->tv_sec) + (double) (now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static void
 copy_tick(void *arg, int64_t bytes, int64_t rows)
 {
@@ -595,7 +588,7 @@ copy_early_indexes(copy_table *ct)
 	ct->early_done = true;
 	pthread_mutex_unlock(&d->lock);
 	log_info("%d %s built in %.1f s", ct->nearly, ct->nearly == 1 ? "index or constraint" : "indexes and constraints",
-			 copy_seconds_since(&t0));
+			 monotime_since(&t0));
 }
 
 static void copy_push(copy_db *d, copy_task *k, int64_t prio);
@@ -838,7 +831,7 @@ copy_do_table(copy_worker *w, copy_task *k)
 	if (whole)
 	{
 		log_info("copied %" PRIu64 " rows (%" PRId64 " bytes, %s) in %.1f s", res.hash.rows, res.bytes,
-				 stream_format_name(ct->fmt), copy_seconds_since(&t0));
+				 stream_format_name(ct->fmt), monotime_since(&t0));
 		copy_table_complete(w, ct, &res.hash);
 		return;
 	}
@@ -848,7 +841,7 @@ copy_do_table(copy_worker *w, copy_task *k)
 	bool		failed = ct->failed;
 	pthread_mutex_unlock(&d->lock);
 	log_info("copied slice of pages %" PRId64 "..%s: %" PRIu64 " rows in %.1f s", k->range.first_page,
-			 k->range.end_page < 0 ? "end" : "", res.hash.rows, copy_seconds_since(&t0));
+			 k->range.end_page < 0 ? "end" : "", res.hash.rows, monotime_since(&t0));
 	if (atomic_fetch_sub(&ct->parts_left, 1) == 1 && !failed)
 	{
 		rowhash		src;
@@ -1104,7 +1097,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		free(skip);
 		if (rc != 0)
 			goto fail;
-		log_info("post-data schema applied in %.1f s", copy_seconds_since(&t0));
+		log_info("post-data schema applied in %.1f s", monotime_since(&t0));
 		/* With objects missing, a --resume runs post-data again. */
 		if (d->schema_failures.n == 0 && state_db_set(r->st, d->info->name, STATE_POST_DATA, &err) != 0)
 			goto fail;
@@ -1153,11 +1146,11 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		if (state_db_set(r->st, d->info->name, STATE_VERIFIED, &err) != 0)
 			goto fail;
 		log_notice("database \"%s\" copied and verified in %.1f s", d->info->name,
-				   copy_seconds_since(&d->started));
+				   monotime_since(&d->started));
 	}
 	else if (r->o->verify == VERIFY_NONE)
 		log_notice("database \"%s\" copied (not verified) in %.1f s", d->info->name,
-				   copy_seconds_since(&d->started));
+				   monotime_since(&d->started));
 	else if (d->schema_failures.n > 0)
 		log_error("database \"%s\" is incomplete: %d schema object%s could not be created (named above); "
 				  "once the cause is fixed, copy it again with --clean", d->info->name, d->schema_failures.n,
@@ -1747,7 +1740,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	free(filter_args);
 	if (!d->dump)
 		return -1;
-	log_info("schema of \"%s\" dumped in %.1f s", name, copy_seconds_since(&t0));
+	log_info("schema of \"%s\" dumped in %.1f s", name, monotime_since(&t0));
 
 	d->ddl.maintenance_db = r->target_maint;
 	d->ddl.exit_on_error = r->o->exit_on_error;
@@ -1771,7 +1764,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		if (ddl_restore(r->tools, d->dump, DDL_PRE_DATA, r->o->cli.target, "target", name, &d->ddl, err) != 0
 			|| state_db_set(r->st, name, STATE_PRE_DATA, err) != 0)
 			return -1;
-		log_info("pre-data schema of \"%s\" applied in %.1f s", name, copy_seconds_since(&t0));
+		log_info("pre-data schema of \"%s\" applied in %.1f s", name, monotime_since(&t0));
 	}
 	else
 		log_notice("resuming database \"%s\" (%s)", name, state_phase_name(d->phase_at_start));

@@ -48,6 +48,7 @@
 #include "expand/expand_plan.h"
 #include "expand/expand_spec.h"
 #include "schema/lockexec.h"
+#include "util/monotime.h"
 #include "util/backoff.h"
 #include "util/buf.h"
 #include "util/fault.h"
@@ -304,14 +305,6 @@ fail:
 
 /* ----------------------------------------------------------- backfill */
 
-static double
-expand_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 /*
  * One batch of at most size keys in one transaction; *n_out = rows in it
  * (0 when finished).  Each statement may run for at most limit_ms
@@ -445,7 +438,7 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 			log_notice("backfill %s: resuming after key %s (%lld of %lld rows done)", label,
 					   last ? last : "(start)", done, total);
 		FAULT_IF("expand-resume-too-far", last && end) { const char *fp[3] = {last, "1000", end}; PGresult *fk = conn_query(r->conn, expand_spec_str(item, "keys_sql", ""), 3, fp, err); if (fk) { free(last); last = xstrdup(PQgetvalue(fk, 0, 0)); PQclear(fk); } }
-		double t0 = expand_now(), tlast = t0;
+		double t0 = monotime_now(), tlast = t0;
 		long long done0 = done;
 		int attempt = 0;
 		double lock_wait_start = 0;
@@ -460,15 +453,15 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 			}
 			char *hi = NULL;
 			long long n = 0;
-			double tb = expand_now();
+			double tb = monotime_now();
 			if (expand_batch(r, item, size, limit_ms, last, end, &hi, &n, err) != 0)
 			{
 				bool slow = strcmp(err->sqlstate, "57014") == 0 && !cleanup_interrupted();
 				if (slow || strcmp(err->sqlstate, "55P03") == 0 || strcmp(err->sqlstate, "40P01") == 0)
 				{
 					if (attempt == 0)
-						lock_wait_start = expand_now();
-					if ((expand_now() - lock_wait_start) * 1000 > r->lock.budget_ms)
+						lock_wait_start = monotime_now();
+					if ((monotime_now() - lock_wait_start) * 1000 > r->lock.budget_ms)
 					{
 						err_prefix(err, "backfill %s gave up after key %s: ", label, last ? last : "(start)");
 						err_hint(err, "A session holds locks on these rows for longer than the lock budget; "
@@ -501,12 +494,12 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 			if (n == 0)
 				break;
 			/* back towards --batch-size while batches stay well inside the limit */
-			if (size < r->batch_size && (expand_now() - tb) * 1000 < limit_ms / 4)
+			if (size < r->batch_size && (monotime_now() - tb) * 1000 < limit_ms / 4)
 				size = size * 2 < r->batch_size ? size * 2 : r->batch_size;
 			free(last);
 			last = hi;
 			done += n;
-			double now = expand_now();
+			double now = monotime_now();
 			if (now - tlast >= 2.0)
 			{
 				tlast = now;
@@ -517,7 +510,7 @@ expand_backfill(expand_run *r, PGresult *row, pgc_err *err)
 			if (r->pause_ms > 0)
 				backoff_sleep_ms(r->pause_ms);
 		}
-		double secs = expand_now() - t0;
+		double secs = monotime_now() - t0;
 		log_notice("backfill %s: done, %lld rows in %.1f s (%.0f rows/s)", label, done - done0, secs,
 				   secs > 0 ? (double) (done - done0) / secs : 0.0);
 		char nx[16];
@@ -575,7 +568,7 @@ expand_verify(expand_run *r, expand_verdict *v, pgc_err *err)
 	char bs[24];
 	long vb = r->batch_size * 10 < 5000 ? 5000 : r->batch_size * 10;
 	snprintf(bs, sizeof bs, "%ld", vb);
-	double t0 = expand_now();
+	double t0 = monotime_now();
 	json_array_foreach(items, k, item)
 	{
 		const char *label = expand_spec_str(item, "label", "");
@@ -650,7 +643,7 @@ expand_verify(expand_run *r, expand_verdict *v, pgc_err *err)
 			PQclear(res);
 		}
 	}
-	double secs = expand_now() - t0;
+	double secs = monotime_now() - t0;
 	printf("verified %s: %lld rows compared row by row, %lld difference%s (%.1f s)\n", r->name, v->rows,
 		   v->diffs, v->diffs == 1 ? "" : "s", secs);
 	fflush(stdout);

@@ -33,6 +33,7 @@
 #include "copy/common.h"
 #include "follow/follow.h"
 #include "stream.h"
+#include "util/monotime.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -178,14 +179,6 @@ cut_parse(int argc, char **argv, cut_opts *o)
 	return copy_cli_finish("cutover", &o->cli, argc, argv);
 }
 
-static double
-cut_seconds_since(const struct timespec *t0)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double) (now.tv_sec - t0->tv_sec) + (double) (now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* ------------------------------------------------------------------------
  * Checks before the fence
  * ------------------------------------------------------------------------ */
@@ -327,10 +320,10 @@ cut_wait_marker(cut_opts *o, cut_db *d, pgc_err *err)
 		if (got)
 		{
 			log_info("database \"%s\": the target applied every write made before the fence (%.2f s)", d->name,
-					 cut_seconds_since(&t0));
+					 monotime_since(&t0));
 			return 0;
 		}
-		if (cut_seconds_since(&t0) > o->wait_max)
+		if (monotime_since(&t0) > o->wait_max)
 			break;
 		usleep(50 * 1000);
 	}
@@ -555,7 +548,7 @@ cmd_cutover(int argc, char **argv)
 	if (rc == EXIT_OK)
 	{
 		log_notice("cutover complete: the target is ready; writes on the source were fenced for %.1f s",
-				   cut_seconds_since(&fenced_at));
+				   monotime_since(&fenced_at));
 		log_report(LOG_NOTICE, "the source stays fenced (read only)", NULL,
 				   "Point the application at the target.  The source's databases keep "
 				   "default_transaction_read_only = on until you reset it.");
@@ -573,7 +566,7 @@ out:
 	err_clear(&err);
 	if (fenced)
 	{
-		log_notice("writes on the source were fenced for %.1f s", cut_seconds_since(&fenced_at));
+		log_notice("writes on the source were fenced for %.1f s", monotime_since(&fenced_at));
 		cut_way_back(dbs, n);
 	}
 	for (int i = 0; dbs && i < n; i++)

@@ -42,6 +42,7 @@
 #include "conn.h"
 #include "schema/lint.h"
 #include "schema/sqlparse.h"
+#include "util/monotime.h"
 #include "util/backoff.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -90,14 +91,6 @@ lockexec_defaults(lockexec_opts *o)
 	o->backoff_cap_ms = 5000;
 	o->locks = NULL;
 	o->nlocks = 0;
-}
-
-static int64_t
-lockexec_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ------------------------------------------------------------------------
@@ -261,7 +254,7 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 		conn_err_from_result(err, conn, NULL, sql);
 		return -1;
 	}
-	int64_t started = lockexec_now_ms();
+	int64_t started = monotime_now_ms();
 	bool reported = false;
 	int64_t first = LOCKEXEC_REPORT_AFTER_MS;
 	if (lock_timeout_ms > 0 && lock_timeout_ms / 2 < first)
@@ -281,7 +274,7 @@ lockexec_send_wait(lockexec_state *st, const char *sql, int lock_timeout_ms, pgc
 			break;
 		struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
 		(void) poll(&pfd, 1, 25);
-		int64_t now = lockexec_now_ms();
+		int64_t now = monotime_now_ms();
 		/*
 		 * A lock cycle that includes us: the server breaks it only after
 		 * deadlock_timeout, and by cancelling whichever member checks first,
@@ -607,7 +600,7 @@ lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_o
 	else
 		lockexec_defaults(&o);
 	lockexec_state st = {.conn = conn};
-	int64_t start = lockexec_now_ms();
+	int64_t start = monotime_now_ms();
 	int rc = -1;
 	char *saved_lt = NULL, *saved_st = NULL;
 
@@ -700,7 +693,7 @@ lockexec_loop(PGconn *conn, const char *const *stmts, size_t n, const lockexec_o
 			err_move(err, &e);
 			break;
 		}
-		int64_t elapsed = lockexec_now_ms() - start;
+		int64_t elapsed = monotime_now_ms() - start;
 		int64_t delay = backoff_delay_ms(attempt, o.backoff_base_ms, o.backoff_cap_ms,
 										 backoff_random());
 		if (elapsed + delay + o.lock_timeout_ms > o.budget_ms)

@@ -28,6 +28,7 @@
 #include "conn.h"
 #include "schema/lint.h"
 #include "schema/sqlparse.h"
+#include "util/monotime.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -56,14 +57,6 @@ static const char migrate_holder_sql[] =
 	"  AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2 "
 	"  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
 
-static int64_t
-migrate_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------------------
  * One runner at a time
  * ------------------------------------------------------------------------ */
@@ -75,7 +68,7 @@ migrate_lock(PGconn *conn, int wait_ms, pgc_err *err)
 	snprintf(k1, sizeof k1, "%d", MIGRATE_LOCK_K1);
 	snprintf(k2, sizeof k2, "%d", MIGRATE_LOCK_K2);
 	const char *p[2] = {k1, k2};
-	int64_t deadline = migrate_now_ms() + wait_ms;
+	int64_t deadline = monotime_now_ms() + wait_ms;
 	bool said = false;
 	for (;;)
 	{
@@ -102,7 +95,7 @@ migrate_lock(PGconn *conn, int wait_ms, pgc_err *err)
 			err_clear(err);
 			return 0;
 		}
-		if (cleanup_interrupted() || migrate_now_ms() >= deadline)
+		if (cleanup_interrupted() || monotime_now_ms() >= deadline)
 			break;
 		if (!said)
 		{
@@ -358,7 +351,7 @@ migrate_tx_write(PGconn *conn, void *ctx, pgc_err *err)
 	if (!t->up)
 		return conn_exec_params(conn, "DELETE FROM " HISTORY_SCHEMA ".migrations WHERE version = $1", 1, pv, err);
 	char dur[32], seq[32];
-	snprintf(dur, sizeof dur, "%lld", (long long) (migrate_now_ms() - t->started));
+	snprintf(dur, sizeof dur, "%lld", (long long) (monotime_now_ms() - t->started));
 	snprintf(seq, sizeof seq, "%lld", t->seq);
 	const char *p[6] = {t->f->version, t->f->name, t->f->checksum, t->chain, dur, seq};
 	return conn_exec_params(conn, "INSERT INTO " HISTORY_SCHEMA ".migrations "
@@ -481,7 +474,7 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 					 "again; pgcarry continues from the next step.");
 			goto out;
 		}
-	int64_t started = migrate_now_ms();
+	int64_t started = monotime_now_ms();
 	bool multi = steps.n > 1;
 	int fail_line = 0;			/* line of the statement that failed, when known */
 	size_t fail_step = 0;		/* the step that failed */
@@ -559,7 +552,7 @@ migrate_run_file(PGconn *conn, const migfile *f, bool up, const migrate_opts *o,
 			goto fail;
 	}
 	log_notice("%s %s in %lld ms", up ? "applied" : "rolled back", f->file,
-			   (long long) (migrate_now_ms() - started));
+			   (long long) (monotime_now_ms() - started));
 	rc = 0;
 	goto out;
 fail:
