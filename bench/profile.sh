@@ -132,7 +132,9 @@ declare -A R_WALL=() R_CPU=() R_SRV=() R_LOAD=() R_NOTE=() R_SIZE=()
 profile_step() {
 	local name=$1 sampler
 	bench_say "$name: running"
-	perl "$ROOT/bench/procsample.pl" "$WORK/$name.phases" "$INTERVAL" "$$" "$SRC_PM" "$TGT_PM" &
+	perl "$ROOT/bench/procsample.pl" "$WORK/$name.phases" "$INTERVAL" "$$" "$SRC_PM" "$TGT_PM" \
+		"host=$(pg_sockdir src) port=$SRC_PORT user=postgres dbname=postgres" \
+		"host=$(pg_sockdir tgt) port=$TGT_PORT user=postgres dbname=postgres" &
 	sampler=$!
 	bench_measure "step_$name"
 	kill -TERM "$sampler"
@@ -357,7 +359,7 @@ result=$ROOT/bench/results/profile-$stamp.md
 		fi
 	done
 	echo
-	echo "Phases of server backends come from the command in their process title, on which server, and which client program holds the connection;"
+	echo "Phases of server backends come from the command in their process title and the statement in pg_stat_activity, on which server, and which client program holds the connection;"
 	echo "\"wall s\" is the time during which the phase used CPU (phases overlap). Sampled every $INTERVAL s by bench/procsample.pl."
 	[ -n "$PERF" ] && echo "pgcarry's split: perf record -e cpu-clock, one sample per $((PERF_PERIOD / 1000000)) ms of CPU."
 } >"$result"
