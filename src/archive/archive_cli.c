@@ -51,7 +51,7 @@ enum
 	{"table", required_argument, NULL, ARCHIVE_OPT_TABLE}, \
 	{"exclude-table", required_argument, NULL, ARCHIVE_OPT_EXCLUDE_TABLE}
 
-#define ARCHIVE_DEFAULT_LEVEL 3
+#define ARCHIVE_DEFAULT_LEVEL 1
 
 static void
 archive_cli_export_help(void)

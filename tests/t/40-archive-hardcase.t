@@ -26,6 +26,10 @@ is "$RC" 0 "export of the hard-case database exits 0"
 like "$ERR" 'archive ".*/archive" is complete: 2 databases' "export says the archive is complete"
 ok "$([ -f "$A/manifest.json" ] && echo 0 || echo 1)" "the manifest is there"
 ok "$([ -f "$A/roles.sql" ] && echo 0 || echo 1)" "--roles writes roles.sql"
+# The default compression: zstd at level 1 (as small as level 3 on the
+# seven databases, at half the CPU: bench/profile.sh).
+is "$(mj "$A/manifest.json" 'print "$m->{compression}{method}:$m->{compression}{level}"')" "zstd:1" \
+	"export compresses with zstd at level 1 by default"
 
 is "$(find "$A" -type f ! -perm 600 | wc -l)" 0 "every archive file is mode 0600"
 is "$(find "$A" -type d ! -perm 700 | wc -l)" 0 "every archive directory is mode 0700"
