@@ -13,6 +13,9 @@
 #   pgcarry copy           pgcarry copy --jobs N
 #   pgcarry export         pgcarry export --jobs N
 #   pgcarry import         pgcarry import --jobs N of that archive
+#   copy-before            (only when asked for in BENCH_METHODS) pgcarry
+#                          copy with another binary, PGCARRY_BEFORE: before
+#                          and after a change side by side
 #
 # For each: wall seconds, CPU seconds (client tree and both servers),
 # pgcarry's peak RSS, and a check that the target has as many tables and
@@ -94,9 +97,11 @@ method_pg_dump() {
 	"$CREATEDB" -h 127.0.0.1 -p "$TGT_PORT" -U postgres many
 	"$PG_DUMP" -F c -d "$(pg_uri src many)" | "$PG_RESTORE" -d "$(pg_uri tgt many)"
 }
-method_copy() {
-	bench_rss_run "$WORK/rss.copy" "$PGCARRY_BIN" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" many \
-		--jobs "$N" >"$WORK/copy.out" 2>"$WORK/copy.log"
+method_copy() { copy_with "$PGCARRY_BIN" copy; }
+method_copy-before() { copy_with "$PGCARRY_BEFORE" copy-before; }
+copy_with() {
+	bench_rss_run "$WORK/rss.$2" "$1" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" many \
+		--jobs "$N" >"$WORK/$2.out" 2>"$WORK/$2.log"
 }
 method_export() {
 	rm -rf "$WORK/archive"
@@ -117,7 +122,7 @@ for n in $SIZES; do
 	SOURCE_CENSUS=$(census src)
 	for m in $METHODS; do
 		case $m in
-		pg_dump | copy | import) drop_target ;;
+		pg_dump | copy | copy-before | import) drop_target ;;
 		export) pg_sql src postgres "CHECKPOINT" >/dev/null ;;
 		*) bench_say "unknown method $m"; exit 2 ;;
 		esac
@@ -143,6 +148,7 @@ label() {
 	case $1 in
 	pg_dump) echo "pg_dump -F c \| pg_restore" ;;
 	copy) echo "pgcarry copy --jobs $N" ;;
+	copy-before) echo "pgcarry copy --jobs $N (before: ${PGCARRY_BEFORE_LABEL:-$PGCARRY_BEFORE})" ;;
 	export) echo "pgcarry export --jobs $N" ;;
 	import) echo "pgcarry import --jobs $N" ;;
 	esac
