@@ -71,6 +71,11 @@ is "$?" 0 "the checker finds the imported hard-case database equal to the source
 [ -n "$diffs" ] && diag "$(head -60 <<<"$diffs")"
 diffs=$(dbcheck_compare src tgt small 2>/dev/null)
 is "$?" 0 "the second database is equal too" || diag "$diffs"
+# A table of a few rows loads with DELETE and a plain COPY into the file
+# pre-data created for it; one of 500 rows with TRUNCATE and COPY FREEZE,
+# which gives it a new file: the target's catalog says which.
+is "$(pg_sql tgt hardcase "SELECT relfilenode = oid FROM pg_class WHERE oid = '\"Mixed Case\".\"a.b\"'::regclass")/$(pg_sql tgt small "SELECT relfilenode = oid FROM pg_class WHERE oid = 't'::regclass")" \
+	"t/f" "a small table keeps its file (no TRUNCATE), one of 500 rows is truncated for COPY FREEZE"
 is "$(pg_sql tgt postgres "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'hardcase' AND 'pgcarry.import=unfinished' = ANY (s.setconfig)")" \
 	0 "the imported database is not marked unfinished"
 
