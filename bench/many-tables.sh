@@ -114,6 +114,9 @@ method_import() {
 }
 
 declare -A R_WALL=() R_CPU=() R_SRV=() R_RSS=() R_CHECK=() R_LOAD=() R_NOTE=()
+# The methods once each, for the report (a method asked for twice is
+# reported by its last run).
+SHOWN=$(tr ' ' '\n' <<<"$METHODS" | awk 'NF && !seen[$0]++' | tr '\n' ' ')
 for n in $SIZES; do
 	bench_say "building $n tables of $ROWS rows"
 	t0=$(date +%s)
@@ -159,7 +162,7 @@ table() {
 	echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|"
 	local n m k r rss
 	for n in $SIZES; do
-		for m in $METHODS; do
+		for m in $SHOWN; do
 			k="$n $m"
 			[ -n "${R_WALL[$k]:-}" ] || continue
 			r="-"
@@ -178,7 +181,7 @@ growth() {
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 	for n in $SIZES; do
 		[ "$n" = "$first" ] && continue
-		for m in $METHODS; do
+		for m in $SHOWN; do
 			[ -n "${R_WALL[$n $m]:-}" ] && [ -n "${R_WALL[$first $m]:-}" ] || continue
 			awk -v m="$(label "$m")" -v f="$first" -v n="$n" -v w1="${R_WALL[$first $m]}" -v w2="${R_WALL[$n $m]}" \
 				-v c1="$(awk -v a="${R_CPU[$first $m]}" -v b="${R_SRV[$first $m]}" 'BEGIN { print a + b }')" \
@@ -203,7 +206,7 @@ result=$ROOT/bench/results/many-tables-$stamp.md
 	table
 	echo
 	growth
-	for m in $METHODS; do
+	for m in $SHOWN; do
 		[ -s "$WORK/phases.$largest.$m" ] || continue
 		echo
 		echo "### $largest tables, $(label "$m"): CPU seconds by phase and process kind (bench/procsample.pl)"
