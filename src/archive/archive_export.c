@@ -30,18 +30,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ddl.h"
+#include "core/ddl.h"
 #include "archive/archive_file.h"
 #include "archive/manifest.h"
 #include "archive/tarstream.h"
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cleanup.h"
 #include "conn.h"
-#include "snapshot.h"
-#include "stream.h"
+#include "core/snapshot.h"
+#include "core/stream.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-#include "workq.h"
+#include "core/workq.h"
 
 /* Tables bigger than --part-size are exported in parts of that size (by
  * ranges of 8 kB pages), on servers with TID range scans (14 and later). */

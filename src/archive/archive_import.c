@@ -32,9 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "ddl.h"
-#include "objects.h"
+#include "core/catalog.h"
+#include "core/ddl.h"
+#include "core/objects.h"
 #include "archive/archive_file.h"
 #include "archive/archive_target.h"
 #include "archive/archive_verify.h"
@@ -42,11 +42,11 @@
 #include "archive/tarstream.h"
 #include "cleanup.h"
 #include "conn.h"
-#include "stream.h"
+#include "core/stream.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-#include "verify.h"
-#include "workq.h"
+#include "core/verify.h"
+#include "core/workq.h"
 
 #define IMPORT_READ_CHUNK (256 * 1024)
 #define IMPORT_BYTEA_OID 17

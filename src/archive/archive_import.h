@@ -8,8 +8,8 @@
 
 #include <stdbool.h>
 
-#include "progress.h"
-#include "verify.h"
+#include "core/progress.h"
+#include "core/verify.h"
 #include "util/err.h"
 
 typedef struct archive_import_opts

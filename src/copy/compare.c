@@ -16,23 +16,23 @@
  * primary key lists the keys of its rows that differ: compare_keys.h);
  * exit 3 when anything differs, 1 when something could not be read.
  */
-#include "catalog.h"
-#include "objects.h"
+#include "core/catalog.h"
+#include "core/objects.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
 #include "conn.h"
-#include "copy/common.h"
+#include "core/common.h"
 #include "copy/compare_keys.h"
-#include "copy/plan.h"
-#include "progress.h"
-#include "snapshot.h"
-#include "stream.h"
+#include "core/plan.h"
+#include "core/progress.h"
+#include "core/snapshot.h"
+#include "core/stream.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-#include "verify.h"
-#include "workq.h"
+#include "core/verify.h"
+#include "core/workq.h"
 
 #include <inttypes.h>
 #include <pthread.h>

@@ -9,7 +9,7 @@
  * until they close, then the child is reaped.  The cleanup module knows the
  * pid meanwhile, so Ctrl-C stops it.
  */
-#include "ddl.h"
+#include "core/ddl.h"
 #include "cleanup.h"
 #include "conn.h"
 #include "util/log.h"

@@ -3,18 +3,18 @@
  * options both take, the pair of data sessions a worker holds, retry
  * policy, and checks on the two servers.
  */
-#ifndef PGCARRY_COPY_COMMON_H
-#define PGCARRY_COPY_COMMON_H
+#ifndef PGCARRY_CORE_COMMON_H
+#define PGCARRY_CORE_COMMON_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cli.h"
-#include "ddl.h"
-#include "progress.h"
+#include "core/ddl.h"
+#include "core/progress.h"
 #include "util/err.h"
-#include "verify.h"
+#include "core/verify.h"
 
 /*
  * The options copy and compare share: --source, --target, --all,

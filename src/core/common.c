@@ -2,11 +2,11 @@
  * common.c: command-line options, worker sessions, retries and server
  * checks shared by copy and compare (see common.h).
  */
-#include "copy/common.h"
+#include "core/common.h"
 #include "cleanup.h"
 #include "conn.h"
-#include "objects.h"
-#include "stream.h"
+#include "core/objects.h"
+#include "core/stream.h"
 #include "util/backoff.h"
 #include "util/log.h"
 #include "util/xalloc.h"
