@@ -186,7 +186,7 @@ copy_pair_open(copy_pair *p, const void *key, const char *source, const char *ta
 		if (!p->src)
 			return -1;
 	}
-	if (!copy_conn_alive(p->tgt))
+	if (target && !copy_conn_alive(p->tgt))
 	{
 		conn_close(p->tgt);
 		p->tgt = stream_conn_open(target, dbname, "target", encoding, tgt_read_only, err);
