@@ -179,7 +179,7 @@ copy_pair_open(copy_pair *p, const void *key, const char *source, const char *ta
 		copy_pair_close(p);
 		p->key = key;
 	}
-	if (!copy_conn_alive(p->src))
+	if (source && !copy_conn_alive(p->src))
 	{
 		conn_close(p->src);
 		p->src = stream_conn_open(source, dbname, "source", encoding, true, err);

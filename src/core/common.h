@@ -149,7 +149,8 @@ typedef struct copy_pair
  * Makes p hold open sessions to dbname on both servers (reusing them when
  * key matches and both are alive), each prepared by stream_conn_open with
  * client_encoding encoding; the target ones read only when tgt_read_only.
- * target NULL: a source session only (p->tgt stays NULL).
+ * target NULL: a source session only (p->tgt stays NULL); source NULL: a
+ * target session only.
  * Returns 0, or -1 with err set.
  */
 int copy_pair_open(copy_pair *p, const void *key, const char *source, const char *target,

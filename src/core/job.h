@@ -1,7 +1,9 @@
 /*
  * job.h: the job runner, the one scheduler of the data path.  copy,
- * compare and export are pipelines on it: each names its two ends and what
- * a unit of work does; the runner owns a database's life around that.
+ * compare, export and import are pipelines on it: each names its two ends
+ * (a server, an archive writer, an archive reader, a checksum-only sink)
+ * and what a unit of work does; the runner owns a database's life around
+ * that.
  *
  * How it works.  A run (job_run_create) starts --jobs worker threads
  * (workq.h); each worker owns a pair of sessions (copy_pair, common.h) that
@@ -74,9 +76,10 @@ typedef struct job_ops
 /*
  * Starts a run of jobs (>= 1) workers.  ops is copied.  report (may be NULL:
  * then job_fail only logs) and prog (may be NULL) stay the caller's and must
- * outlive the run.  ends names the servers: conninfo[JOB_SOURCE] and
- * conninfo[JOB_TARGET] (NULL when there is none, as in export), which the
- * workers' sessions and the snapshots connect to.  Never NULL.
+ * outlive the run.  conninfo names the servers: conninfo[JOB_SOURCE] and
+ * conninfo[JOB_TARGET] (NULL for an end that is not a server: export has
+ * no target, import no source), which the workers' sessions and the
+ * snapshots connect to.  Never NULL.
  */
 job_run *job_run_create(int jobs, const job_ops *ops, const char *const conninfo[2], verify_report *report,
 						progress *prog);
@@ -150,8 +153,8 @@ void job_fail(job_db *d, const char *kind, const char *name, const pgc_err *err)
 stream_tick job_db_tick(job_db *d);
 
 /*
- * Makes w's sessions point at d (both ends, or the source only when the
- * run has no target; the target's read only when tgt_read_only) and, when
+ * Makes w's sessions point at d (the ends of the run that are servers;
+ * the target's read only when tgt_read_only) and, when
  * d holds side's snapshot, attaches the session of that side to it.
  * *conn receives that session.  Returns 0, or -1 with err set.
  */
