@@ -88,7 +88,7 @@ struct cmp_db
 
 struct cmp_run
 {
-	copy_cli_opts *o;
+	cli_shared *o;
 	bool		json;			/* --json */
 	bool		same_major;
 	int			versions[2];
@@ -157,29 +157,29 @@ cmp_help(void)
  * (the command exits with EXIT_OK), or an exit status.  compare's only
  * option of its own is --json: the others are those it shares with copy. */
 static int
-cmp_parse(int argc, char **argv, copy_cli_opts *o, bool *json)
+cmp_parse(int argc, char **argv, cli_shared *o, bool *json)
 {
 	enum
 	{
-		CMP_OPT_JSON = COPY_CLI_OPT_FIRST_OWN
+		CMP_OPT_JSON = CLI_OPT_FIRST_OWN
 	};
 	static const struct option longopts[] = {
-		COPY_CLI_LONGOPTS,
-		COPY_CLI_FILTER_LONGOPTS,
+		CLI_SHARED_LONGOPTS,
+		CLI_SHARED_FILTERS, CLI_SHARED_EXCLUDE_DATABASE,
 		{"json", no_argument, NULL, CMP_OPT_JSON},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	copy_cli_init(o);
+	cli_shared_init(o);
 	int			opt;
 	int			rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, COPY_CLI_FILTER_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 		if (opt == CMP_OPT_JSON)
 			*json = true;
-		else if ((rc = copy_cli_option("compare", o, opt, argv, cmp_help)) != 0)
+		else if ((rc = cli_shared_option("compare", o, opt, argv, cmp_help)) != 0)
 			return rc;
-	return copy_cli_finish("compare", o, argc, argv);
+	return cli_shared_finish("compare", o, argc, argv);
 }
 
 /* ------------------------------------------------------------------------
@@ -634,12 +634,12 @@ cmp_databases(cmp_run *r, PGconn *src, PGconn *tgt, catalog_db **sdb, int *nsdb,
 int
 cmd_compare(int argc, char **argv)
 {
-	copy_cli_opts o;
+	cli_shared o;
 	bool		json = false;
 	int			rc = cmp_parse(argc, argv, &o, &json);
 	if (rc != 0)
 	{
-		copy_cli_free(&o);
+		cli_shared_free(&o);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 
@@ -732,6 +732,6 @@ out:
 	conn_close(tgt);
 	free(smaint);
 	free(tmaint);
-	copy_cli_free(&o);
+	cli_shared_free(&o);
 	return rc;
 }

@@ -174,12 +174,18 @@ job_db_tick(job_db *d)
 }
 
 int
+job_sessions(job_worker *w, job_db *d, bool tgt_read_only, pgc_err *err)
+{
+	job_run    *r = d->run;
+	return copy_pair_open(&w->pair, d, r->conninfo[JOB_SOURCE], r->conninfo[JOB_TARGET], d->name, d->encoding,
+						  tgt_read_only, err);
+}
+
+int
 job_attach(job_worker *w, job_db *d, job_side side, bool tgt_read_only, PGconn **conn, pgc_err *err)
 {
 	static const char *const names[2] = {"source", "target"};
-	job_run    *r = d->run;
-	if (copy_pair_open(&w->pair, d, r->conninfo[JOB_SOURCE], r->conninfo[JOB_TARGET], d->name, d->encoding,
-					   tgt_read_only, err) != 0)
+	if (job_sessions(w, d, tgt_read_only, err) != 0)
 		return -1;
 	*conn = side == JOB_SOURCE ? w->pair.src : w->pair.tgt;
 	if (d->snap_id[side] && snapshot_attach(*conn, d->snap_id[side], err) != 0)

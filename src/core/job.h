@@ -153,7 +153,14 @@ void job_fail(job_db *d, const char *kind, const char *name, const pgc_err *err)
 stream_tick job_db_tick(job_db *d);
 
 /*
- * Makes w's sessions point at d (the ends of the run that are servers;
+ * Makes w's sessions point at d: open sessions to both ends that are
+ * servers (reused when they already are d's and alive; the target's read
+ * only when tgt_read_only), in w->pair.  Returns 0, or -1 with err set.
+ */
+int job_sessions(job_worker *w, job_db *d, bool tgt_read_only, pgc_err *err);
+
+/*
+ * Makes w's sessions point at d (job_sessions: the ends of the run that are servers;
  * the target's read only when tgt_read_only) and, when
  * d holds side's snapshot, attaches the session of that side to it.
  * *conn receives that session.  Returns 0, or -1 with err set.
