@@ -472,7 +472,6 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		ct->t = &d->tables[i];
 		ct->fmt = same_major && ct->t->binary_ok ? STREAM_BINARY : STREAM_TEXT;
 		ct->unit = xasprintf("table %s", ct->t->qualified);
-		rowhash_init(&ct->src);
 	}
 	if (copy_plan_early_indexes(r, d, err) != 0)
 		goto fail;
@@ -528,7 +527,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			goto fail;
 		}
 		ct->nparts = n;
-		atomic_store(&ct->parts_left, n);
+		job_parts_init(&ct->load, n);
 		log_info("table %s (%" PRId64 " MB) is copied in %d slices", ct->t->display,
 				 ct->t->est_bytes >> 20, n);
 		for (int p = 0; p < n; p++)
@@ -561,7 +560,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			int			nb = 0;
 			if (catalog_large_object_batches(d->snap_conn, COPY_LO_BATCH, &bounds, &nb, err) != 0)
 				goto fail;
-			atomic_store(&d->lo_left, nb);
+			job_parts_init(&d->lo, nb);
 			est_total += lo_bytes;
 			for (int b = 0; b < nb; b++)
 			{
@@ -1103,8 +1102,6 @@ cmd_copy(int argc, char **argv)
 		r.dbs[i].index = i;
 		r.dbs[i].info = &dbs[i];
 		pthread_mutex_init(&r.dbs[i].lock, NULL);
-		rowhash_init(&r.dbs[i].lo_src);
-		rowhash_init(&r.dbs[i].lo_tgt);
 	}
 	rc = o.cli.dry_run ? copy_dry_run(&r, src, tgt) : copy_run_follow(&r, src, tgt);
 
@@ -1130,8 +1127,11 @@ out:
 		{
 			free(d->ct[j].unit);
 			free(d->ct[j].early_ids);
+			job_parts_destroy(&d->ct[j].load);
+			job_parts_destroy(&d->ct[j].verify);
 		}
 		free(d->ct);
+		job_parts_destroy(&d->lo);
 		pthread_mutex_destroy(&d->lock);
 	}
 	free(r.dbs);

@@ -82,43 +82,54 @@ copy_count_tree(PGconn *conn, const char *qualified, int64_t *rows, pgc_err *err
  * *tgt, retrying lost connections.  Returns 0, or -1 after reporting the
  * failure.
  */
+/* One reading of the target's copy of a table (copy_verify_read). */
+typedef struct copy_vread
+{
+	copy_table *ct;
+	const stream_range *range;
+	rowhash		tgt;
+} copy_vread;
+
+static int
+copy_verify_read_once(PGconn *tgt, void *arg, pgc_err *err)
+{
+	copy_vread *v = arg;
+	copy_table *ct = v->ct;
+	rowhash_init(&v->tgt);
+	if (ct->db->run->o->cli.verify == VERIFY_FULL)
+	{
+		stream_result res;
+		stream_range whole = stream_whole(ct->t->via_root);
+		if (verify_table_checksum(tgt, ct->t->qualified, ct->t->columns, v->range ? v->range : &whole,
+								  ct->t->condition, ct->fmt, NULL, &res, err) != 0)
+			return -1;
+		v->tgt = res.hash;
+		return 0;
+	}
+	int64_t		rows = 0;
+	if ((ct->t->via_root ? copy_count_tree(tgt, ct->t->qualified, &rows, err)
+		 : verify_table_count(tgt, ct->t->qualified, ct->t->condition, &rows, err)) != 0)
+		return -1;
+	v->tgt.rows = (uint64_t) rows;
+	return 0;
+}
+
 static int
 copy_verify_read(copy_worker *w, copy_table *ct, const stream_range *range, rowhash *tgt)
 {
 	copy_db    *d = ct->db;
-	copy_run   *r = d->run;
 	pgc_err		err = PGC_ERR_INIT;
+	copy_vread	v = {.ct = ct, .range = range};
 	rowhash_init(tgt);
-	for (int attempt = 0;; attempt++)
+	if (job_try(w, d->job, JOB_TARGET, false, copy_verify_read_once, &v, "verifying the table", &err) != 0)
 	{
-		int			rc = job_sessions(w, d->job, false, &err);
-		if (rc == 0 && r->o->cli.verify == VERIFY_FULL)
-		{
-			stream_result res;
-			stream_range whole = stream_whole(ct->t->via_root);
-			rc = verify_table_checksum(w->pair.tgt, ct->t->qualified, ct->t->columns,
-									   range ? range : &whole, ct->t->condition, ct->fmt, NULL, &res, &err);
-			*tgt = res.hash;
-		}
-		else if (rc == 0)
-		{
-			int64_t		rows = 0;
-			rc = ct->t->via_root
-				? copy_count_tree(w->pair.tgt, ct->t->qualified, &rows, &err)
-				: verify_table_count(w->pair.tgt, ct->t->qualified, ct->t->condition, &rows, &err);
-			tgt->rows = (uint64_t) rows;
-		}
-		if (rc == 0)
-			return 0;
-		if (!job_retry(w, &err, attempt, "verifying the table"))
-		{
-			err_prefix(&err, "could not verify the table on the target: ");
-			copy__fail(d, "table", ct->t->display, &err);
-			err_clear(&err);
-			return -1;
-		}
+		err_prefix(&err, "could not verify the table on the target: ");
+		copy__fail(d, "table", ct->t->display, &err);
 		err_clear(&err);
+		return -1;
 	}
+	*tgt = v.tgt;
+	return 0;
 }
 
 /* Records the verdict on a table, source against target, in the report and
@@ -358,8 +369,7 @@ copy_verify_in_slices(copy_worker *w, copy_table *ct)
 		return false;
 	}
 	log_info("verifying the target in %d slices", n);
-	rowhash_init(&ct->tgt);
-	atomic_store(&ct->vparts_left, n);
+	job_parts_init(&ct->verify, n);
 	for (int i = 0; i < n; i++)
 	{
 		copy_task  *k = copy__task_new(COPY_TASK_VERIFY_PART, d, ct);
@@ -424,24 +434,15 @@ static void
 copy_do_verify_part(copy_worker *w, copy_task *k)
 {
 	copy_table *ct = k->tbl;
-	copy_db    *d = k->db;
 	rowhash		part;
 	bool		ok = copy_verify_read(w, ct, &k->range, &part) == 0;
-	pthread_mutex_lock(&d->lock);
-	if (ok)
-		rowhash_merge(&ct->tgt, &part);
-	else
-		ct->vfailed = true;
-	pthread_mutex_unlock(&d->lock);
-	if (atomic_fetch_sub(&ct->vparts_left, 1) != 1)
+	rowhash		tgt[2],
+				src[2];
+	bool		failed;
+	if (!job_parts_over(&ct->verify, NULL, ok ? &part : NULL, !ok, tgt, &failed) || failed)
 		return;
-	pthread_mutex_lock(&d->lock);
-	bool		failed = ct->vfailed;
-	rowhash		src = ct->src, tgt = ct->tgt;
-	pthread_mutex_unlock(&d->lock);
-	if (failed)
-		return;
-	copy_verify_conclude(ct, &src, &tgt, NULL);
+	job_parts_sum(&ct->load, src);
+	copy_verify_conclude(ct, &src[0], &tgt[1], NULL);
 	copy_table_verified(w, ct);
 }
 
@@ -473,11 +474,8 @@ copy_do_table(copy_worker *w, copy_task *k)
 				err_hint(&err, "Run the same command with --resume: the table will be copied again.");
 			copy__fail(d, "table", ct->t->display, &err);
 			err_clear(&err);
-			pthread_mutex_lock(&d->lock);
-			ct->failed = true;
-			pthread_mutex_unlock(&d->lock);
 			if (!whole)
-				atomic_fetch_sub(&ct->parts_left, 1);
+				(void) job_parts_over(&ct->load, NULL, NULL, true, NULL, NULL);
 			return;
 		}
 		err_clear(&err);
@@ -491,20 +489,12 @@ copy_do_table(copy_worker *w, copy_task *k)
 		return;
 	}
 	/* A slice: merge it; the last slice in completes the table. */
-	pthread_mutex_lock(&d->lock);
-	rowhash_merge(&ct->src, &res.hash);
-	bool		failed = ct->failed;
-	pthread_mutex_unlock(&d->lock);
 	log_info("copied slice of pages %" PRId64 "..%s: %" PRIu64 " rows in %.1f s", k->range.first_page,
 			 k->range.end_page < 0 ? "end" : "", res.hash.rows, monotime_since(&t0));
-	if (atomic_fetch_sub(&ct->parts_left, 1) == 1 && !failed)
-	{
-		rowhash		src;
-		pthread_mutex_lock(&d->lock);
-		src = ct->src;
-		pthread_mutex_unlock(&d->lock);
-		copy_table_complete(w, ct, &src);
-	}
+	rowhash		src[2];
+	bool		failed;
+	if (job_parts_over(&ct->load, &res.hash, NULL, false, src, &failed) && !failed)
+		copy_table_complete(w, ct, &src[0]);
 }
 
 /* ------------------------------------------------------------------------
@@ -515,14 +505,27 @@ static const char copy_lo_count_sql[] =
 	"SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata "
 	"WHERE oid >= $1::oid AND ($2::oid = 0 OR oid < $2::oid)";
 
-static int
-copy_lo_once(copy_worker *w, copy_task *k, stream_result *src, rowhash *tgt, pgc_err *err)
+/* One batch of large objects, and what it moved. */
+typedef struct copy_lo_batch
 {
+	copy_worker *w;
+	copy_task  *k;
+	stream_result src;
+	rowhash		tgt;
+} copy_lo_batch;
+
+/* One attempt at a batch, from the source session from (attached to the
+ * snapshot) into the worker's target session, then verified there. */
+static int
+copy_lo_once(PGconn *from, void *arg, pgc_err *err)
+{
+	copy_lo_batch *lb = arg;
+	copy_worker *w = lb->w;
+	copy_task  *k = lb->k;
+	stream_result *src = &lb->src;
+	rowhash    *tgt = &lb->tgt;
 	copy_db    *d = k->db;
 	copy_run   *r = d->run;
-	PGconn	   *from = NULL;
-	if (job_attach(w, d->job, JOB_SOURCE, false, &from, err) != 0)
-		return -1;
 	if (conn_exec(w->pair.tgt, "BEGIN", err) != 0)
 		return -1;
 	stream_tick tick = job_db_tick(d->job);
@@ -530,7 +533,6 @@ copy_lo_once(copy_worker *w, copy_task *k, stream_result *src, rowhash *tgt, pgc
 		return -1;
 	if (conn_exec(w->pair.tgt, "COMMIT", err) != 0)
 		return -1;
-	job_detach(from);
 
 	rowhash_init(tgt);
 	if (r->o->cli.verify == VERIFY_FULL)
@@ -567,34 +569,24 @@ copy_do_lo(copy_worker *w, copy_task *k)
 	copy_run   *r = d->run;
 	log_set_table("large objects");
 	pgc_err		err = PGC_ERR_INIT;
-	stream_result src;
-	rowhash		tgt;
-	for (int attempt = 0;; attempt++)
+	copy_lo_batch lb = {.w = w, .k = k};
+	if (job_try(w, d->job, JOB_SOURCE, false, copy_lo_once, &lb, "copying large objects", &err) != 0)
 	{
-		if (copy_lo_once(w, k, &src, &tgt, &err) == 0)
-			break;
-		if (!job_retry(w, &err, attempt, "copying large objects"))
-		{
-			copy__fail(d, "large objects", "large objects", &err);
-			err_clear(&err);
-			pthread_mutex_lock(&d->lock);
-			d->lo_failed = true;
-			pthread_mutex_unlock(&d->lock);
-			atomic_fetch_sub(&d->lo_left, 1);
-			return;
-		}
+		copy__fail(d, "large objects", "large objects", &err);
 		err_clear(&err);
+		(void) job_parts_over(&d->lo, NULL, NULL, true, NULL, NULL);
+		return;
 	}
+	stream_result src = lb.src;
+	rowhash		tgt = lb.tgt;
 	log_info("copied %" PRIu64 " large objects (%" PRId64 " bytes)", src.hash.rows, src.bytes);
 	progress_credit(r->prog, d->index, k->lo_est);
-	pthread_mutex_lock(&d->lock);
-	rowhash_merge(&d->lo_src, &src.hash);
-	rowhash_merge(&d->lo_tgt, &tgt);
-	bool		failed = d->lo_failed;
-	rowhash		all_src = d->lo_src, all_tgt = d->lo_tgt;
-	pthread_mutex_unlock(&d->lock);
-	if (atomic_fetch_sub(&d->lo_left, 1) == 1 && !failed)
+	rowhash		all[2];
+	bool		failed;
+	if (job_parts_over(&d->lo, &src.hash, &tgt, false, all, &failed) && !failed)
 	{
+		rowhash		all_src = all[0],
+					all_tgt = all[1];
 		/* The last batch: record and report the large objects as a whole. */
 		verify_status vs = r->o->cli.verify == VERIFY_NONE
 			? verify_report_large_objects(r->report, d->info->name, &all_src, &all_src)

@@ -64,12 +64,8 @@ typedef struct copy_table
 	stream_format fmt;
 	char	   *unit;			/* resume state key */
 	int			nparts;
-	atomic_int	parts_left;
-	rowhash		src;			/* merged from the parts, under db->lock */
-	bool		failed;			/* under db->lock */
-	atomic_int	vparts_left;	/* verify slices not read yet */
-	rowhash		tgt;			/* merged from the verify slices, under db->lock */
-	bool		vfailed;		/* a verify slice failed, under db->lock */
+	job_parts	load;			/* its slices (the source's checksum) */
+	job_parts	verify;			/* its verify slices (the target's) */
 	int		   *early_ids;		/* dump IDs of its own indexes and
 								 * constraints, built once its data is in */
 	int			nearly;
@@ -104,10 +100,7 @@ struct copy_db
 
 	/* Large objects. */
 	int64_t		lo_count;
-	atomic_int	lo_left;
-	rowhash		lo_src;			/* under lock */
-	rowhash		lo_tgt;
-	bool		lo_failed;
+	job_parts	lo;				/* the batches */
 	bool		lo_verify_failed;
 
 	atomic_bool failed;
