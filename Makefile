@@ -43,7 +43,7 @@ TESTS    ?= tests/t/*.t
 # oracle (servers of three majors, minutes; the plain build runs it) and the
 # demos (the copy and expand/contract tests cover their code).  A TESTS
 # given on the command line runs as given.
-ASAN_SKIP ?= tests/t/45-oracle-versions.t tests/t/90-demo.t tests/t/91-demo-expand.t
+ASAN_SKIP ?= tests/t/45-oracle-versions.t tests/t/70-follow-versions.t tests/t/90-demo.t tests/t/91-demo-expand.t
 ifeq ($(origin TESTS),file)
 ASAN_TESTS := $(filter-out $(ASAN_SKIP),$(wildcard $(TESTS)))
 else
