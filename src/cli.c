@@ -206,6 +206,19 @@ cli_parse_pattern(const char *cmd, catalog_filter *f, catalog_filter_kind kind, 
 	return rc;
 }
 
+int
+cli_parse_db_pattern(const char *cmd, const char *pattern, char ***regexes, int *n)
+{
+	char	   *re = NULL,
+			   *unused = NULL;
+	const char *why = NULL;
+	if (catalog_pattern_regex(pattern, true, &re, &unused, &why) != 0)
+		return cli_usage_error(cmd, "invalid database pattern \"%s\": %s", pattern, why);
+	*regexes = xrealloc(*regexes, (size_t) (*n + 1) * sizeof **regexes);
+	(*regexes)[(*n)++] = re;
+	return 0;
+}
+
 const char	cli_filter_help[] =
 	"  -n, --schema PATTERN     only the tables of schemas matching PATTERN\n"
 	"  -N, --exclude-schema PATTERN\n"

@@ -35,6 +35,7 @@
 #include "catalog.h"
 #include "ddl.h"
 #include "objects.h"
+#include "archive/archive_choose.h"
 #include "archive/archive_file.h"
 #include "archive/archive_target.h"
 #include "archive/archive_verify.h"
@@ -75,6 +76,7 @@ typedef struct import_db
 	workq	   *q;				/* the load queue (verify tasks are pushed on it) */
 	int		   *parts_left;		/* per table loaded in parallel parts */
 	bool	   *recorded;		/* per table: its entry is in the report */
+	const archive_choice *choice;	/* -n/-N/-t/-T: what is chosen; NULL: all */
 	ddl_failures schema_failures;	/* objects pg_restore could not create */
 	int			pre_data_failures;	/* how many of them in pre-data */
 } import_db;
@@ -824,7 +826,8 @@ archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 	ddl_dump *dump = ddl_dump_open(file);
 	ddl_restore_opts ro = {.jobs = part == DDL_POST_DATA ? db->jobs : 1, .no_owner = db->o->no_owner,
 		.tolerate_existing = db->resuming && part == DDL_POST_DATA, .tmpdir = db->scratch,
-		.exit_on_error = db->o->exit_on_error, .failures = &db->schema_failures};
+		.exit_on_error = db->o->exit_on_error, .failures = &db->schema_failures,
+		.skip_ids = db->choice ? db->choice->skip_ids : NULL, .nskip = db->choice ? db->choice->nskip : 0};
 	int rc = ddl_restore(NULL, dump, part, db->o->target, "target", db->name, &ro, err);
 	if (rc != 0)
 	{
@@ -875,8 +878,8 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 			 || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
 		goto done;
 	else
-		n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,
-								db->name);
+		n = objects_toc_compare(db->choice ? db->choice->toc : ddl_dump_toc_text(want), ddl_dump_toc_text(got),
+								db->o->no_owner, db->report, db->name);
 	int invalid = objects_invalid(conn, db->report, db->name, err);
 	if (invalid < 0)
 		goto done;
@@ -1009,6 +1012,7 @@ typedef struct import_runner
 	const manifest *m;
 	const manifest_db **chosen;
 	int			nchosen;
+	const archive_choice *choices;	/* per database with -n/-N/-t/-T, else NULL */
 	progress   *prog;
 	const char *scratch;
 	int			jobs_per_db;
@@ -1083,7 +1087,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	progress *prog = run->prog;
 	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name, .prog = prog, .index = index,
 		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report,
-		.nrecorded = &run->nrecorded};
+		.nrecorded = &run->nrecorded, .choice = run->choices ? &run->choices[index] : NULL};
 	db.compressed = strcmp(m->compression, "zstd") == 0;
 	db.recorded = xcalloc((size_t) mdb->ntables + 1, sizeof(bool));
 	pthread_mutex_init(&db.lock, NULL);
@@ -1478,6 +1482,57 @@ archive_import_summary(import_runner *run, pgc_err *err)
 	return EXIT_OK;
 }
 
+/* --exclude-database: drops from chosen (*n updated) the databases whose
+ * name matches a pattern (the regexes run on the target).  Returns 0, or
+ * -1 with err set. */
+static int
+archive_import_exclude(const archive_import_opts *o, const manifest_db **chosen, int *n, pgc_err *err)
+{
+	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	if (!conn)
+		return -1;
+	const char **names = xcalloc((size_t) *n + 1, sizeof *names);
+	bool *keep = xcalloc((size_t) *n + 1, sizeof *keep);
+	for (int i = 0; i < *n; i++)
+		names[i] = chosen[i]->name;
+	int rc = catalog_names_exclude(conn, o->exclude_dbs, o->nexclude_dbs, names, *n, keep, err);
+	conn_close(conn);
+	int m = 0;
+	for (int i = 0; rc == 0 && i < *n; i++)
+		if (keep[i])
+			chosen[m++] = chosen[i];
+		else
+			log_info("database \"%s\" is excluded (--exclude-database)", chosen[i]->name);
+	if (rc == 0)
+		*n = m;
+	free(names);
+	free(keep);
+	return rc;
+}
+
+/* -n/-N/-t/-T: what each chosen database keeps (archive_choose); chosen[i]
+ * then points at choices[i].db, the archive's entry cut down to it.
+ * Returns 0, or -1 with err set. */
+static int
+archive_import_choose(const archive_import_opts *o, const char *root, const manifest_db **chosen, int n,
+					  archive_choice *choices, pgc_err *err)
+{
+	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	if (!conn)
+		return -1;
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++)
+	{
+		if ((rc = archive_choose(conn, o->filter, root, chosen[i], &choices[i], err)) != 0)
+			break;
+		log_info("database \"%s\": %d of %d tables chosen", chosen[i]->name, choices[i].db.ntables,
+				 chosen[i]->ntables);
+		chosen[i] = &choices[i].db;
+	}
+	conn_close(conn);
+	return rc;
+}
+
 int
 archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 {
@@ -1521,6 +1576,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	progress *prog = NULL;
 	import_runner runner;
 	bool runner_ready = false;
+	archive_choice *choices = NULL;	/* with -n/-N/-t/-T, per database */
 	const char *scratch = NULL;
 	const manifest_db **chosen = xcalloc((size_t) m->ndbs + 1, sizeof *chosen);
 	int nchosen = 0;
@@ -1549,6 +1605,18 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			goto done;
 		}
 		chosen[nchosen++] = found;
+	}
+	if (o->nexclude_dbs > 0 && archive_import_exclude(o, chosen, &nchosen, err) != 0)
+	{
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	if (nchosen == 0)
+	{
+		err_set(err, "no database of the archive is left to import");
+		err_hint(err, "--exclude-database excluded every one of them.");
+		rc = EXIT_FAIL;
+		goto done;
 	}
 	if (o->dbname && nchosen != 1)
 	{
@@ -1612,6 +1680,15 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		rc = EXIT_FAIL;
 		goto done;
 	}
+	if (catalog_filter_active(o->filter))
+	{
+		choices = xcalloc((size_t) nchosen, sizeof *choices);
+		if (archive_import_choose(o, root, chosen, nchosen, choices, err) != 0)
+		{
+			rc = EXIT_FAIL;
+			goto done;
+		}
+	}
 	prog = progress_create(o->progress, "import", nchosen);
 	for (int i = 0; i < nchosen; i++)
 		progress_db_name(prog, i, o->dbname ? o->dbname : chosen[i]->name);
@@ -1622,6 +1699,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	if (concurrent < 1)
 		concurrent = 1;
 	runner = (import_runner) {.o = o, .root = root, .m = m, .chosen = chosen, .nchosen = nchosen,
+		.choices = choices,
 		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent,
 		.report = report, .nrecorded = nrecorded, .outcome = outcome, .why = why};
 	pthread_mutex_init(&runner.lock, NULL);
@@ -1661,6 +1739,9 @@ done:
 	free(why);
 	free(outcome);
 	verify_report_free(report);
+	for (int i = 0; choices && i < nchosen; i++)
+		archive_choice_free(&choices[i]);
+	free(choices);
 	free(chosen);
 	manifest_destroy(m);
 	free(unpacked);

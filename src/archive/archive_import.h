@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "catalog.h"
 #include "progress.h"
 #include "verify.h"
 #include "util/err.h"
@@ -28,6 +29,9 @@ typedef struct archive_import_opts
 								 * that cannot be created */
 	progress_mode progress;		/* --progress */
 	verify_mode verify;			/* --verify: full (default), count, none */
+	const catalog_filter *filter;	/* -n/-N/-t/-T; NULL or empty: everything */
+	char	  **exclude_dbs;	/* --exclude-database, as regexes */
+	int			nexclude_dbs;
 } archive_import_opts;
 
 /*

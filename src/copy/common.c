@@ -41,20 +41,6 @@ copy_cli_free(copy_cli_opts *o)
 	o->nexclude_dbs = 0;
 }
 
-/* --exclude-database PATTERN: pg_dumpall's pattern, as a regex. */
-static int
-copy_cli_exclude_db(const char *cmd, copy_cli_opts *o, const char *pattern)
-{
-	char	   *re = NULL,
-			   *unused = NULL;
-	const char *why = NULL;
-	if (catalog_pattern_regex(pattern, true, &re, &unused, &why) != 0)
-		return cli_usage_error(cmd, "invalid database pattern \"%s\": %s", pattern, why);
-	o->exclude_dbs = xrealloc(o->exclude_dbs, (size_t) (o->nexclude_dbs + 1) * sizeof *o->exclude_dbs);
-	o->exclude_dbs[o->nexclude_dbs++] = re;
-	return 0;
-}
-
 int
 copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*help) (void))
 {
@@ -84,7 +70,7 @@ copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*
 		case COPY_CLI_OPT_TABLE:
 			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_TABLE, optarg);
 		case COPY_CLI_OPT_EXCLUDE_DATABASE:
-			return copy_cli_exclude_db(cmd, o, optarg);
+			return cli_parse_db_pattern(cmd, optarg, &o->exclude_dbs, &o->nexclude_dbs);
 		case 'T':
 		case COPY_CLI_OPT_EXCLUDE_TABLE:
 			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_TABLE, optarg);
