@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ddl.h"
+#include "core/ddl.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 

@@ -27,7 +27,7 @@
 #include <libpq-fe.h>
 
 #include "archive/manifest.h"
-#include "catalog.h"
+#include "core/catalog.h"
 #include "util/err.h"
 
 typedef struct archive_choice

@@ -8,9 +8,9 @@
 
 #include <stdbool.h>
 
-#include "catalog.h"
-#include "progress.h"
-#include "verify.h"
+#include "core/catalog.h"
+#include "core/progress.h"
+#include "core/verify.h"
 #include "util/err.h"
 
 typedef struct archive_import_opts

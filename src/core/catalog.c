@@ -2,7 +2,7 @@
  * catalog.c: catalog queries (see catalog.h).  Every query is a named
  * constant below; values travel as parameters, lists as JSON arrays.
  */
-#include "catalog.h"
+#include "core/catalog.h"
 #include "conn.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
