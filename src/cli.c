@@ -219,6 +219,39 @@ cli_parse_db_pattern(const char *cmd, const char *pattern, char ***regexes, int 
 	return 0;
 }
 
+int
+cli_parse_rename(const char *cmd, const char *arg, cli_renames *r)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1])
+		return cli_usage_error(cmd, "--rename needs OLD=NEW (a database and its new name), not \"%s\"", arg);
+	char	   *from = xstrndup(arg, (size_t) (eq - arg));
+	for (int i = 0; i < r->n; i++)
+		if (strcmp(r->from[i], from) == 0)
+		{
+			free(from);
+			return cli_usage_error(cmd, "--rename gives database \"%s\" two new names", r->from[i]);
+		}
+	r->from = xrealloc(r->from, (size_t) (r->n + 1) * sizeof *r->from);
+	r->to = xrealloc(r->to, (size_t) (r->n + 1) * sizeof *r->to);
+	r->from[r->n] = from;
+	r->to[r->n++] = xstrdup(eq + 1);
+	return 0;
+}
+
+void
+cli_renames_free(cli_renames *r)
+{
+	for (int i = 0; i < r->n; i++)
+	{
+		free(r->from[i]);
+		free(r->to[i]);
+	}
+	free(r->from);
+	free(r->to);
+	memset(r, 0, sizeof *r);
+}
+
 const char	cli_filter_help[] =
 	"  -n, --schema PATTERN     only the tables of schemas matching PATTERN\n"
 	"  -N, --exclude-schema PATTERN\n"

@@ -42,7 +42,8 @@ enum
 	ARCHIVE_OPT_TABLE,
 	ARCHIVE_OPT_EXCLUDE_TABLE,
 	ARCHIVE_OPT_DRY_RUN,
-	ARCHIVE_OPT_EXCLUDE_DATABASE
+	ARCHIVE_OPT_EXCLUDE_DATABASE,
+	ARCHIVE_OPT_RENAME
 };
 
 /* -n/-N/-t/-T, for export (catalog.h). */
@@ -103,6 +104,7 @@ archive_cli_import_help(void)
 		   "      --exclude-database PATTERN\n"
 		   "                            not the archive's databases matching PATTERN\n"
 		   "%s"
+		   "      --rename OLD=NEW      import database OLD of the archive as NEW (repeatable)\n"
 		   "      --db NAME             the target database's name (one database only)\n"
 		   "  -j, --jobs N              sessions loading in parallel (default 2)\n"
 		   "      --roles               also create the archive's roles\n"
@@ -112,6 +114,8 @@ archive_cli_import_help(void)
 		   "      --exit-on-error       stop a database at its first schema object that cannot\n"
 		   "                            be created (default: carry every other one, then fail)\n"
 		   "      --verify MODE         full (default: row counts and checksums), count, none\n"
+		   "      --dry-run             check everything and print what would be imported,\n"
+		   "                            writing nothing (exit 0: would work, 1: would fail)\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
 		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
 		   "\n"
@@ -334,7 +338,8 @@ cmd_export(int argc, char **argv)
 /* pgcarry import, with -n/-N/-t/-T into *filter and --exclude-database
  * into *exclude_dbs (the caller frees both). */
 static int
-archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclude_dbs, int *nexclude_dbs)
+archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclude_dbs, int *nexclude_dbs,
+				   cli_renames *renames)
 {
 	static const struct option longopts[] = {
 		{"target", required_argument, NULL, ARCHIVE_OPT_TARGET},
@@ -351,6 +356,8 @@ archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclud
 		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
 		ARCHIVE_FILTER_LONGOPTS,
 		{"exclude-database", required_argument, NULL, ARCHIVE_OPT_EXCLUDE_DATABASE},
+		{"dry-run", no_argument, NULL, ARCHIVE_OPT_DRY_RUN},
+		{"rename", required_argument, NULL, ARCHIVE_OPT_RENAME},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -372,6 +379,13 @@ archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclud
 			case 'T':
 			case ARCHIVE_OPT_EXCLUDE_TABLE:
 				if ((rc = cli_parse_pattern("import", filter, archive_cli_filter_kind(opt), optarg)) != 0)
+					return rc;
+				break;
+			case ARCHIVE_OPT_DRY_RUN:
+				o.dry_run = true;
+				break;
+			case ARCHIVE_OPT_RENAME:
+				if ((rc = cli_parse_rename("import", optarg, renames)) != 0)
 					return rc;
 				break;
 			case ARCHIVE_OPT_EXCLUDE_DATABASE:
@@ -424,6 +438,11 @@ archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclud
 		return cli_usage_error("import", "--clean and --resume cannot be used together");
 	if (o.dbname && !*o.dbname)
 		return cli_usage_error("import", "--db needs a database name");
+	if (o.dbname && renames->n > 0)
+		return cli_usage_error("import", "--db and --rename cannot be used together: --rename OLD=NEW names both");
+	o.rename_from = renames->from;
+	o.rename_to = renames->to;
+	o.nrenames = renames->n;
 
 	pgc_err err = PGC_ERR_INIT;
 	archive_dump_kind kind;
@@ -438,12 +457,20 @@ archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclud
 			return cli_usage_error("import", "--resume works with pgcarry archives only; load a pg_dump file again with --clean");
 		if (o.roles)
 			return cli_usage_error("import", "--roles works with pgcarry archives only; pg_dump files hold no roles");
+		if (renames->n > 0)
+			return cli_usage_error("import", "a pg_dump file holds one database: name the target database with --db");
+		if (o.dry_run)
+			return cli_usage_error("import", "--dry-run works with pgcarry archives only; pg_restore --list "
+								   "shows what a pg_dump file holds");
 		if (catalog_filter_active(filter) || o.nexclude_dbs > 0)
 			return cli_usage_error("import", "-n, -N, -t, -T and --exclude-database work with pgcarry archives "
 								   "only; for a pg_dump file use pg_restore's own --list and --use-list");
 	}
 	if ((rc = cli_resolve_conn("import", "--target", target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
 		return rc;
+	if (o.dry_run && kind == ARCHIVE_DUMP_PGCARRY_TAR)
+		return cli_usage_error("import", "--dry-run reads an archive directory, not a tar (it would have to be "
+							   "unpacked): check a tar with pgcarry verify-archive");
 	if (pgcarry)
 		rc = archive_import_run(&o, kind == ARCHIVE_DUMP_PGCARRY_TAR, &err);
 	else
@@ -461,8 +488,10 @@ cmd_import(int argc, char **argv)
 	catalog_filter filter = {0};
 	char **exclude_dbs = NULL;
 	int nexclude_dbs = 0;
-	int rc = archive_cli_import(argc, argv, &filter, &exclude_dbs, &nexclude_dbs);
+	cli_renames renames = {0};
+	int rc = archive_cli_import(argc, argv, &filter, &exclude_dbs, &nexclude_dbs, &renames);
 	catalog_filter_free(&filter);
+	cli_renames_free(&renames);
 	for (int i = 0; i < nexclude_dbs; i++)
 		free(exclude_dbs[i]);
 	free(exclude_dbs);

@@ -638,7 +638,7 @@ archive_import_runner_main(void *arg)
 			break;
 		if (run->outcome[i] == IMPORT_FAILED)
 			continue;			/* its files failed the check */
-		const char *name = run->o->dbname ? run->o->dbname : run->chosen[i]->name;
+		const char *name = archive_import__target_name(run->o, run->chosen[i]->name);
 		pgc_err err = PGC_ERR_INIT;
 		int r = archive_import_database(run, i, name, &err);
 		if (r != EXIT_OK && run->nchosen == 1)
@@ -665,7 +665,7 @@ archive_import_summary(import_runner *run, pgc_err *err)
 		printf("\nImport of %d databases:\n", run->nchosen);
 	for (int i = 0; i < run->nchosen; i++)
 	{
-		const char *name = run->o->dbname ? run->o->dbname : run->chosen[i]->name;
+		const char *name = archive_import__target_name(run->o, run->chosen[i]->name);
 		const char *what = "";
 		switch (run->outcome[i])
 		{
@@ -719,6 +719,50 @@ archive_import_summary(import_runner *run, pgc_err *err)
 		return EXIT_DIFFERENT;
 	}
 	return EXIT_OK;
+}
+
+const char *
+archive_import__target_name(const archive_import_opts *o, const char *name)
+{
+	for (int i = 0; i < o->nrenames; i++)
+		if (strcmp(o->rename_from[i], name) == 0)
+			return o->rename_to[i];
+	return o->dbname ? o->dbname : name;
+}
+
+/* --rename: each OLD is a database being imported, and no two databases
+ * land in one.  Returns 0, or -1 with err set. */
+static int
+archive_import_check_renames(const archive_import_opts *o, const manifest *m, const manifest_db *const *chosen,
+							 int n, pgc_err *err)
+{
+	for (int k = 0; k < o->nrenames; k++)
+	{
+		bool in_archive = false, chosen_one = false;
+		for (int i = 0; i < m->ndbs; i++)
+			in_archive = in_archive || strcmp(m->dbs[i].name, o->rename_from[k]) == 0;
+		for (int i = 0; i < n; i++)
+			chosen_one = chosen_one || strcmp(chosen[i]->name, o->rename_from[k]) == 0;
+		if (!chosen_one)
+		{
+			err_set(err, "--rename %s=%s names a database that is not %s", o->rename_from[k], o->rename_to[k],
+					in_archive ? "being imported" : "in the archive");
+			err_hint(err, "Give --rename OLD=NEW with OLD the name of a database the archive holds "
+					 "and the import loads.");
+			return -1;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (strcmp(archive_import__target_name(o, chosen[i]->name),
+					   archive_import__target_name(o, chosen[j]->name)) == 0)
+			{
+				err_set(err, "databases \"%s\" and \"%s\" would both be imported into \"%s\"", chosen[i]->name,
+						chosen[j]->name, archive_import__target_name(o, chosen[i]->name));
+				err_hint(err, "Give each database a name of its own with --rename OLD=NEW.");
+				return -1;
+			}
+	return 0;
 }
 
 /* --exclude-database: drops from chosen (*n updated) the databases whose
@@ -857,6 +901,11 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		rc = EXIT_FAIL;
 		goto done;
 	}
+	if (archive_import_check_renames(o, m, chosen, nchosen, err) != 0)
+	{
+		rc = EXIT_USAGE;
+		goto done;
+	}
 	if (o->dbname && nchosen != 1)
 	{
 		err_set(err, "--db names the target of one database, and %d are to be imported", nchosen);
@@ -895,7 +944,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			err_report(err);
 			outcome[i] = IMPORT_FAILED;
 			why[i] = xasprintf("the archive is damaged: %s", err->message);
-			const char *dname = o->dbname ? o->dbname : chosen[i]->name;
+			const char *dname = archive_import__target_name(o, chosen[i]->name);
 			for (int t = 0; t < chosen[i]->ntables; t++)
 			{
 				char *disp = archive_import__display(chosen[i]->tables[t].schema, chosen[i]->tables[t].name);
@@ -908,6 +957,20 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		}
 		archive_verify_report_free(&rep);
 	}
+	if (catalog_filter_active(o->filter))
+	{
+		choices = xcalloc((size_t) nchosen, sizeof *choices);
+		if (archive_import_choose(o, root, chosen, nchosen, choices, err) != 0)
+		{
+			rc = EXIT_FAIL;
+			goto done;
+		}
+	}
+	if (o->dry_run)
+	{
+		rc = archive_import__plan(o, root, m, chosen, choices, nchosen);
+		goto done;
+	}
 	scratch = cleanup_private_tmpdir(err);
 	if (!scratch)
 	{
@@ -919,18 +982,9 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		rc = EXIT_FAIL;
 		goto done;
 	}
-	if (catalog_filter_active(o->filter))
-	{
-		choices = xcalloc((size_t) nchosen, sizeof *choices);
-		if (archive_import_choose(o, root, chosen, nchosen, choices, err) != 0)
-		{
-			rc = EXIT_FAIL;
-			goto done;
-		}
-	}
 	prog = progress_create(o->progress, "import", nchosen);
 	for (int i = 0; i < nchosen; i++)
-		progress_db_name(prog, i, o->dbname ? o->dbname : chosen[i]->name);
+		progress_db_name(prog, i, archive_import__target_name(o, chosen[i]->name));
 
 	/* Several databases load at a time when there are sessions enough:
 	 * while one builds its indexes, another loads its rows. */

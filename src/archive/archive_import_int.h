@@ -97,4 +97,18 @@ int archive_import__large_objects(import_db *db, PGconn *conn, pgc_err *err);
  * differences into db->ndiff. */
 int archive_import__verify_rest(import_db *db, PGconn *conn, pgc_err *err);
 
+/* The name database name of the archive gets on the target (--db). */
+const char *archive_import__target_name(const archive_import_opts *o, const char *name);
+
+/*
+ * --dry-run (archive_import_plan.c): the checks an import makes before it
+ * writes, for the nchosen databases chosen (cut down to what -n/-N/-t/-T
+ * choose: choices, NULL without them), the archive's files checked
+ * already; prints the plan on stdout.
+ * Reads the target only.  Returns EXIT_OK when the import would work,
+ * EXIT_FAIL (each problem reported) when not.
+ */
+int archive_import__plan(const archive_import_opts *o, const char *root, const manifest *m,
+						 const manifest_db *const *chosen, const struct archive_choice *choices, int nchosen);
+
 #endif
