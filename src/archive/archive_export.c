@@ -592,23 +592,23 @@ done:
 	return rc;
 }
 
-/* Is rel a file of this database that was written whole and listed, and
- * (directory archives) is it on disk with the size listed? */
+/* Is rel a file of this database that was written whole and listed (in
+ * files, mdb's files by path), and (directory archives) is it on disk with
+ * the size listed? */
 static bool
-archive_export_file_written(export_run *run, const manifest_db *mdb, const char *rel)
+archive_export_file_written(export_run *run, const manifest_paths *files, const char *rel)
 {
-	for (int i = 0; i < mdb->nfiles; i++)
-		if (strcmp(mdb->files[i].path, rel) == 0)
-		{
-			if (run->tar)
-				return true;	/* moved into the tar stream */
-			char *path = xasprintf("%s/%s", run->root, rel);
-			struct stat st;
-			bool ok = stat(path, &st) == 0 && (uint64_t) st.st_size == mdb->files[i].info.size;
-			free(path);
-			return ok;
-		}
-	return false;
+	const manifest_path *hit = manifest_paths_find(files, rel);
+	if (!hit)
+		return false;
+	if (run->tar)
+		return true;			/* moved into the tar stream */
+	const manifest_file *f = hit->item;
+	char *path = xasprintf("%s/%s", run->root, rel);
+	struct stat st;
+	bool ok = stat(path, &st) == 0 && (uint64_t) st.st_size == f->info.size;
+	free(path);
+	return ok;
 }
 
 /* The first file of the database that was not written (its task failed
@@ -616,17 +616,21 @@ archive_export_file_written(export_run *run, const manifest_db *mdb, const char 
 static const char *
 archive_export_missing_file(export_run *run, const manifest_db *mdb)
 {
-	if (!archive_export_file_written(run, mdb, mdb->schema_file))
-		return mdb->schema_file;
-	if (mdb->sequences_file && !archive_export_file_written(run, mdb, mdb->sequences_file))
-		return mdb->sequences_file;
-	if (mdb->lo_file && !archive_export_file_written(run, mdb, mdb->lo_file))
-		return mdb->lo_file;
-	for (int i = 0; i < mdb->ntables; i++)
-		for (int p = 0; p < mdb->tables[i].nparts; p++)
-			if (!archive_export_file_written(run, mdb, mdb->tables[i].parts[p].file))
-				return mdb->tables[i].parts[p].file;
-	return NULL;
+	manifest_paths files = {0};
+	const char *missing = NULL;
+	manifest_paths_of_files(&files, mdb->files, mdb->nfiles);
+	if (!archive_export_file_written(run, &files, mdb->schema_file))
+		missing = mdb->schema_file;
+	else if (mdb->sequences_file && !archive_export_file_written(run, &files, mdb->sequences_file))
+		missing = mdb->sequences_file;
+	else if (mdb->lo_file && !archive_export_file_written(run, &files, mdb->lo_file))
+		missing = mdb->lo_file;
+	for (int i = 0; i < mdb->ntables && !missing; i++)
+		for (int p = 0; p < mdb->tables[i].nparts && !missing; p++)
+			if (!archive_export_file_written(run, &files, mdb->tables[i].parts[p].file))
+				missing = mdb->tables[i].parts[p].file;
+	manifest_paths_free(&files);
+	return missing;
 }
 
 /*
