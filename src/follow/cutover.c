@@ -6,8 +6,9 @@
  *
  * How it works.  Checks first, for every database, fencing nothing when
  * one fails: the database is followed (slot on the source, subscription
- * streaming on the target), the target's lag is below --lag-max, and no
- * prepared transaction waits (one could commit after the fence).  Then the
+ * streaming on the target), a probe row written on the source arrives on
+ * the target within --lag-max, and no prepared transaction waits (one
+ * could commit after the fence).  Then the
  * fence, database by database: ALTER DATABASE ... SET
  * default_transaction_read_only = on (every new session of every role is
  * read only), then every other client session of the database is ended
@@ -17,11 +18,12 @@
  * marker row goes into pgcarry's helper table on the source; logical
  * replication applies transactions in commit order, so once the target
  * holds the marker it holds every write made before the fence.  Then the
- * subscription, slot, publication and helper schema are removed on both
- * sides, sequences set from the source (last_value and is_called), large
- * objects copied again (logical replication does not carry them), and
- * the compare command proves every table, sequence, large object and
- * schema object equal.  The fence stays on the source in every case: the
+ * sequences are set from the source (last_value and is_called), large
+ * objects copied again (logical replication does not carry them), the
+ * compare command proves every table, sequence, large object and schema
+ * object equal, and last the subscription, slot, publication and helper
+ * schema are removed on both sides (so a cutover killed before then runs
+ * again from the start).  The fence stays on the source in every case: the
  * application moves to the target, or (on a difference) back to the source
  * once the fence is lifted, as printed.
  */
