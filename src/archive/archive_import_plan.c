@@ -93,14 +93,14 @@ archive_plan_missing(const char *db, const char *kind, const char *const *missin
 
 /* The archive's bytes for table t (its data files). */
 static uint64_t
-archive_plan_table_bytes(const manifest *m, const manifest_table *t)
+archive_plan_table_bytes(const manifest_paths *files, const manifest_table *t)
 {
 	uint64_t	bytes = 0;
 	for (int p = 0; p < t->nparts; p++)
 	{
-		const manifest_file *f = manifest_find_file(m, t->parts[p].file);
-		if (f)
-			bytes += f->info.size;
+		const manifest_path *f = manifest_paths_find(files, t->parts[p].file);
+		if (f && f->item)
+			bytes += ((const manifest_file *) f->item)->info.size;
 	}
 	return bytes;
 }
@@ -198,12 +198,14 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 	if (rc != 0)
 		return -1;
 
+	manifest_paths files = {0};
+	manifest_paths_of_files(&files, m->files, m->nfiles);
 	uint64_t	rows = 0,
 				bytes = 0;
 	for (int t = 0; t < mdb->ntables; t++)
 	{
 		rows += mdb->tables[t].rows;
-		bytes += archive_plan_table_bytes(m, &mdb->tables[t]);
+		bytes += archive_plan_table_bytes(&files, &mdb->tables[t]);
 	}
 	printf("  %d tables (%llu rows, %llu bytes in the archive), %d sequences, %llu large objects\n",
 		   mdb->ntables, (unsigned long long) rows, (unsigned long long) bytes, mdb->nsequences,
@@ -212,9 +214,10 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 	{
 		char	   *disp = archive_import__display(mdb->tables[t].schema, mdb->tables[t].name);
 		printf("  table %s  %llu rows  %llu bytes\n", disp, (unsigned long long) mdb->tables[t].rows,
-			   (unsigned long long) archive_plan_table_bytes(m, &mdb->tables[t]));
+			   (unsigned long long) archive_plan_table_bytes(&files, &mdb->tables[t]));
 		free(disp);
 	}
+	manifest_paths_free(&files);
 	return problems;
 }
 
