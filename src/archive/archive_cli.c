@@ -29,7 +29,8 @@ enum
 	ARCHIVE_OPT_DB,
 	ARCHIVE_OPT_NO_OWNER,
 	ARCHIVE_OPT_EXIT_ON_ERROR,
-	ARCHIVE_OPT_PART_SIZE
+	ARCHIVE_OPT_PART_SIZE,
+	ARCHIVE_OPT_RENAME
 };
 
 #define ARCHIVE_DEFAULT_LEVEL 3
@@ -80,6 +81,10 @@ archive_cli_import_help(void)
 		   "                            from standard input), or a pg_dump custom,\n"
 		   "                            directory or tar archive, or a plain SQL file\n"
 		   "      DB...                 of a pgcarry archive, only these databases\n"
+		   "      --exclude-database PATTERN\n"
+		   "                            not the archive's databases matching PATTERN\n"
+		   "%s"
+		   "      --rename OLD=NEW      import database OLD of the archive as NEW (repeatable)\n"
 		   "      --db NAME             the target database's name (one database only)\n"
 		   "  -j, --jobs N              sessions loading in parallel (default 2)\n"
 		   "      --roles               also create the archive's roles\n"
@@ -89,6 +94,8 @@ archive_cli_import_help(void)
 		   "      --exit-on-error       stop a database at its first schema object that cannot\n"
 		   "                            be created (default: carry every other one, then fail)\n"
 		   "      --verify MODE         full (default: row counts and checksums), count, none\n"
+		   "      --dry-run             check everything and print what would be imported,\n"
+		   "                            writing nothing (exit 0: would work, 1: would fail)\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
 		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
 		   "\n"
@@ -97,7 +104,9 @@ archive_cli_import_help(void)
 		   "database that fails never stops the others; --resume finishes what an\n"
 		   "interrupted import left.\n"
 		   "Exit status 3 when the verification finds a difference.\n"
-		   "\n%s", cli_common_help);
+		   "With -n/-N/-t/-T (pgcarry archives), only the chosen tables are loaded and\n"
+		   "verified, with the part of the schema pg_dump would have chosen with them.\n"
+		   "\n%s", cli_filter_help, cli_common_help);
 }
 
 /* Parses --compress. Returns 0 or -1. */
@@ -235,8 +244,10 @@ cmd_export(int argc, char **argv)
 	return rc;
 }
 
-int
-cmd_import(int argc, char **argv)
+/* pgcarry import, with the shared options going into *sh and --rename
+ * into *renames (the caller frees both). */
+static int
+archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 {
 	static const struct option longopts[] = {
 		CLI_SHARED_TARGET,
@@ -250,19 +261,25 @@ cmd_import(int argc, char **argv)
 		{"exit-on-error", no_argument, NULL, ARCHIVE_OPT_EXIT_ON_ERROR},
 		CLI_SHARED_VERIFY,
 		CLI_SHARED_PROGRESS,
+		CLI_SHARED_FILTERS,
+		CLI_SHARED_EXCLUDE_DATABASE,
+		CLI_SHARED_DRY_RUN,
+		{"rename", required_argument, NULL, ARCHIVE_OPT_RENAME},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	archive_import_opts o = {0};
-	cli_shared	sh;
-	cli_shared_init(&sh);
+	archive_import_opts o = {.filter = &sh->filter};
 	int opt;
 	int rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, CLI_SHARED_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
+			case ARCHIVE_OPT_RENAME:
+				if ((rc = cli_parse_rename("import", optarg, renames)) != 0)
+					return rc;
+				break;
 			case ARCHIVE_OPT_INPUT:
 				o.input = optarg;
 				break;
@@ -276,17 +293,20 @@ cmd_import(int argc, char **argv)
 				o.exit_on_error = true;
 				break;
 			default:
-				if ((rc = cli_shared_option("import", &sh, opt, argv, archive_cli_import_help)) != 0)
+				if ((rc = cli_shared_option("import", sh, opt, argv, archive_cli_import_help)) != 0)
 					return rc < 0 ? EXIT_OK : rc;
 				break;
 		}
 	}
-	o.jobs = sh.jobs;
-	o.progress = sh.progress;
-	o.verify = sh.verify;
-	o.roles = sh.roles;
-	o.clean = sh.clean;
-	o.resume = sh.resume;
+	o.jobs = sh->jobs;
+	o.progress = sh->progress;
+	o.verify = sh->verify;
+	o.roles = sh->roles;
+	o.clean = sh->clean;
+	o.resume = sh->resume;
+	o.dry_run = sh->dry_run;
+	o.exclude_dbs = sh->exclude_dbs;
+	o.nexclude_dbs = sh->nexclude_dbs;
 	o.dbs = argv + optind;
 	o.ndbs = argc - optind;
 	if (!o.input)
@@ -295,6 +315,11 @@ cmd_import(int argc, char **argv)
 		return cli_usage_error("import", "--clean and --resume cannot be used together");
 	if (o.dbname && !*o.dbname)
 		return cli_usage_error("import", "--db needs a database name");
+	if (o.dbname && renames->n > 0)
+		return cli_usage_error("import", "--db and --rename cannot be used together: --rename OLD=NEW names both");
+	o.rename_from = renames->from;
+	o.rename_to = renames->to;
+	o.nrenames = renames->n;
 
 	pgc_err err = PGC_ERR_INIT;
 	archive_dump_kind kind;
@@ -309,9 +334,20 @@ cmd_import(int argc, char **argv)
 			return cli_usage_error("import", "--resume works with pgcarry archives only; load a pg_dump file again with --clean");
 		if (o.roles)
 			return cli_usage_error("import", "--roles works with pgcarry archives only; pg_dump files hold no roles");
+		if (renames->n > 0)
+			return cli_usage_error("import", "a pg_dump file holds one database: name the target database with --db");
+		if (o.dry_run)
+			return cli_usage_error("import", "--dry-run works with pgcarry archives only; pg_restore --list "
+								   "shows what a pg_dump file holds");
+		if (catalog_filter_active(&sh->filter) || o.nexclude_dbs > 0)
+			return cli_usage_error("import", "-n, -N, -t, -T and --exclude-database work with pgcarry archives "
+								   "only; for a pg_dump file use pg_restore's own --list and --use-list");
 	}
-	if ((rc = cli_resolve_conn("import", "--target", sh.target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
+	if ((rc = cli_resolve_conn("import", "--target", sh->target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
 		return rc;
+	if (o.dry_run && kind == ARCHIVE_DUMP_PGCARRY_TAR)
+		return cli_usage_error("import", "--dry-run reads an archive directory, not a tar (it would have to be "
+							   "unpacked): check a tar with pgcarry verify-archive");
 	if (pgcarry)
 		rc = archive_import_run(&o, kind == ARCHIVE_DUMP_PGCARRY_TAR, &err);
 	else
@@ -321,4 +357,16 @@ cmd_import(int argc, char **argv)
 		rc = archive_dump_import(o.input, kind, &d, &err);
 	}
 	return archive_cli_done(rc, &err);
+}
+
+int
+cmd_import(int argc, char **argv)
+{
+	cli_shared	sh;
+	cli_shared_init(&sh);
+	cli_renames renames = {0};
+	int rc = archive_cli_import(argc, argv, &sh, &renames);
+	cli_shared_free(&sh);
+	cli_renames_free(&renames);
+	return rc;
 }

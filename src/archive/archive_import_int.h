@@ -43,6 +43,8 @@ typedef struct import_db
 	int		   *nrecorded;		/* entries recorded in report (atomic) */
 	int		   *parts_left;		/* per table loaded in parallel parts */
 	bool	   *recorded;		/* per table: its entry is in the report */
+	const struct archive_choice *choice;	/* -n/-N/-t/-T: what is chosen;
+											 * NULL: everything */
 	ddl_failures schema_failures;	/* objects pg_restore could not create */
 	int			pre_data_failures;	/* how many of them in pre-data */
 } import_db;
@@ -94,5 +96,19 @@ int archive_import__large_objects(import_db *db, PGconn *conn, pgc_err *err);
 /* Compares large objects and sequences with the manifest; counts
  * differences into db->ndiff. */
 int archive_import__verify_rest(import_db *db, PGconn *conn, pgc_err *err);
+
+/* The name database name of the archive gets on the target (--db). */
+const char *archive_import__target_name(const archive_import_opts *o, const char *name);
+
+/*
+ * --dry-run (archive_import_plan.c): the checks an import makes before it
+ * writes, for the nchosen databases chosen (cut down to what -n/-N/-t/-T
+ * choose: choices, NULL without them), the archive's files checked
+ * already; prints the plan on stdout.
+ * Reads the target only.  Returns EXIT_OK when the import would work,
+ * EXIT_FAIL (each problem reported) when not.
+ */
+int archive_import__plan(const archive_import_opts *o, const char *root, const manifest *m,
+						 const manifest_db *const *chosen, const struct archive_choice *choices, int nchosen);
 
 #endif
