@@ -5,6 +5,7 @@
 #   make demo       seven databases moved between two local servers
 #   make bench      pgcarry copy against pg_dump/pg_restore on the same data
 #   make bench-archive, make bench-expand   export/import, and live backfill
+#   make bench-follow   copy --follow + cutover under load against the guide's downtime
 #   make demo-expand  a live expand/contract migration under an application
 #   make check-asan the tests again with AddressSanitizer + UBSan
 #   make install    the binary, man pages and bash completion under PREFIX
@@ -48,7 +49,7 @@ else
 ASAN_TESTS := $(TESTS)
 endif
 
-.PHONY: all bin check check-race check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand clean unit \
+.PHONY: all bin check check-race check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand bench-follow clean unit \
 	install uninstall
 
 all: pgcarry
@@ -131,6 +132,9 @@ bench-archive: deps pgcarry
 
 bench-expand: deps pgcarry
 	bash bench/expand-bench.sh
+
+bench-follow: deps pgcarry
+	bash bench/follow-bench.sh
 
 install: $(BUILD)/pgcarry
 	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BASHCOMPDIR)"
