@@ -81,13 +81,15 @@ load_tables() {
 load_session() {
 	local db=$1 stop=$2 tables i=0 t
 	mapfile -t tables < <(load_tables "$db")
+	local PAUSE
+	PAUSE=$(awk -v r="$RATE" 'BEGIN { printf "%.3f", 1 / r }')
 	[ "${#tables[@]}" -gt 0 ] || return 0
 	{
 		while [ ! -e "$stop" ]; do
 			t=${tables[$((i % ${#tables[@]}))]}
 			i=$((i + 1))
-			cat <<SQL
-DO \$\$ DECLARE m bigint; r bigint; BEGIN
+			# A builtin write: once psql has ended (the fence), SIGPIPE ends this loop.
+			printf '%s\n' "DO \$\$ DECLARE m bigint; r bigint; BEGIN
 	SELECT max(id) INTO m FROM $t;
 	r := 1 + floor(random() * coalesce(m, 1));
 	UPDATE $t SET id = id WHERE id = r;
@@ -96,9 +98,8 @@ DO \$\$ DECLARE m bigint; r bigint; BEGIN
 		DELETE FROM $t WHERE id = m AND m > r;
 	EXCEPTION WHEN others THEN NULL;
 	END;
-END \$\$;
-SQL
-			sleep "$(awk -v r="$RATE" 'BEGIN { printf "%.3f", 1 / r }')"
+END \$\$;" || break
+			sleep "$PAUSE"
 		done
 	} | PGPASSFILE=$NO_PGPASS "$PSQL" -X -q -h "$(pg_sockdir src)" -p "$SRC_PORT" -U postgres -d "$db" >/dev/null 2>&1 || true
 }
