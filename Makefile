@@ -6,6 +6,8 @@
 #   make bench      pgcarry copy against pg_dump/pg_restore on the same data
 #   make bench-archive, make bench-expand   export/import, and live backfill
 #   make bench-follow   copy --follow + cutover under load against the guide's downtime
+#   make bench-profile, bench-many-tables, bench-scale   where the CPU goes,
+#                   many small tables, two data sizes
 #   make demo-expand  a live expand/contract migration under an application
 #   make check-asan the tests again with AddressSanitizer + UBSan
 #   make install    the binary, man pages and bash completion under PREFIX
@@ -49,7 +51,7 @@ else
 ASAN_TESTS := $(TESTS)
 endif
 
-.PHONY: all bin check check-race check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand bench-follow clean unit \
+.PHONY: all bin check check-race check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand bench-profile bench-many-tables bench-scale bench-follow clean unit \
 	install uninstall
 
 all: pgcarry
@@ -132,6 +134,18 @@ bench-archive: deps pgcarry
 
 bench-expand: deps pgcarry
 	bash bench/expand-bench.sh
+
+# Where the CPU of copy, export and import goes, phase by phase.
+bench-profile: deps pgcarry
+	bash bench/profile.sh
+
+# 10,000 and 30,000 (BENCH_TABLES) small tables in one database.
+bench-many-tables: deps pgcarry
+	bash bench/many-tables.sh
+
+# The seven databases at two scales: time per GB and peak memory.
+bench-scale: deps pgcarry
+	bash bench/scale.sh
 
 bench-follow: deps pgcarry
 	bash bench/follow-bench.sh

@@ -206,6 +206,52 @@ cli_parse_pattern(const char *cmd, catalog_filter *f, catalog_filter_kind kind, 
 	return rc;
 }
 
+int
+cli_parse_db_pattern(const char *cmd, const char *pattern, char ***regexes, int *n)
+{
+	char	   *re = NULL,
+			   *unused = NULL;
+	const char *why = NULL;
+	if (catalog_pattern_regex(pattern, true, &re, &unused, &why) != 0)
+		return cli_usage_error(cmd, "invalid database pattern \"%s\": %s", pattern, why);
+	*regexes = xrealloc(*regexes, (size_t) (*n + 1) * sizeof **regexes);
+	(*regexes)[(*n)++] = re;
+	return 0;
+}
+
+int
+cli_parse_rename(const char *cmd, const char *arg, cli_renames *r)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1])
+		return cli_usage_error(cmd, "--rename needs OLD=NEW (a database and its new name), not \"%s\"", arg);
+	char	   *from = xstrndup(arg, (size_t) (eq - arg));
+	for (int i = 0; i < r->n; i++)
+		if (strcmp(r->from[i], from) == 0)
+		{
+			free(from);
+			return cli_usage_error(cmd, "--rename gives database \"%s\" two new names", r->from[i]);
+		}
+	r->from = xrealloc(r->from, (size_t) (r->n + 1) * sizeof *r->from);
+	r->to = xrealloc(r->to, (size_t) (r->n + 1) * sizeof *r->to);
+	r->from[r->n] = from;
+	r->to[r->n++] = xstrdup(eq + 1);
+	return 0;
+}
+
+void
+cli_renames_free(cli_renames *r)
+{
+	for (int i = 0; i < r->n; i++)
+	{
+		free(r->from[i]);
+		free(r->to[i]);
+	}
+	free(r->from);
+	free(r->to);
+	memset(r, 0, sizeof *r);
+}
+
 const char	cli_filter_help[] =
 	"  -n, --schema PATTERN     only the tables of schemas matching PATTERN\n"
 	"  -N, --exclude-schema PATTERN\n"

@@ -12,8 +12,8 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-#include "catalog.h"
-#include "progress.h"
+#include "core/catalog.h"
+#include "core/progress.h"
 #include "util/err.h"
 
 /* Option codes shared by every command (outside the char range). */
@@ -82,6 +82,31 @@ extern const char cli_filter_help[];
  * 0, or EXIT_USAGE after printing one message naming the pattern.
  */
 int cli_parse_pattern(const char *cmd, catalog_filter *f, catalog_filter_kind kind, const char *pattern);
+
+/*
+ * An --exclude-database pattern (pg_dumpall's rules) of command cmd, as a
+ * regex appended to *regexes (*n of them; the caller frees each and the
+ * array).  Returns 0, or EXIT_USAGE after printing one message.
+ */
+int cli_parse_db_pattern(const char *cmd, const char *pattern, char ***regexes, int *n);
+/* --rename OLD=NEW, as copy and import take it: the pairs given. */
+typedef struct cli_renames
+{
+	char	  **from;
+	char	  **to;
+	int			n;
+} cli_renames;
+
+/*
+ * One --rename of command cmd: arg is OLD=NEW (split at the first "=";
+ * neither empty, OLD given once), appended to r.  Returns 0, or
+ * EXIT_USAGE after printing one message.
+ */
+int cli_parse_rename(const char *cmd, const char *arg, cli_renames *r);
+
+/* Frees what r holds. */
+void cli_renames_free(cli_renames *r);
+
 int cli_parse_progress(const char *cmd, const char *arg, progress_mode *mode);
 
 /*

@@ -12,7 +12,7 @@
 #include "archive/archive_export.h"
 #include "archive/archive_import.h"
 #include "cli.h"
-#include "progress.h"
+#include "core/progress.h"
 #include "commands.h"
 #include "conn.h"
 #include "util/log.h"
@@ -41,7 +41,9 @@ enum
 	ARCHIVE_OPT_EXCLUDE_SCHEMA,
 	ARCHIVE_OPT_TABLE,
 	ARCHIVE_OPT_EXCLUDE_TABLE,
-	ARCHIVE_OPT_DRY_RUN
+	ARCHIVE_OPT_DRY_RUN,
+	ARCHIVE_OPT_EXCLUDE_DATABASE,
+	ARCHIVE_OPT_RENAME
 };
 
 /* -n/-N/-t/-T, for export (catalog.h). */
@@ -99,6 +101,10 @@ archive_cli_import_help(void)
 		   "                            from standard input), or a pg_dump custom,\n"
 		   "                            directory or tar archive, or a plain SQL file\n"
 		   "      DB...                 of a pgcarry archive, only these databases\n"
+		   "      --exclude-database PATTERN\n"
+		   "                            not the archive's databases matching PATTERN\n"
+		   "%s"
+		   "      --rename OLD=NEW      import database OLD of the archive as NEW (repeatable)\n"
 		   "      --db NAME             the target database's name (one database only)\n"
 		   "  -j, --jobs N              sessions loading in parallel (default 2)\n"
 		   "      --roles               also create the archive's roles\n"
@@ -108,6 +114,8 @@ archive_cli_import_help(void)
 		   "      --exit-on-error       stop a database at its first schema object that cannot\n"
 		   "                            be created (default: carry every other one, then fail)\n"
 		   "      --verify MODE         full (default: row counts and checksums), count, none\n"
+		   "      --dry-run             check everything and print what would be imported,\n"
+		   "                            writing nothing (exit 0: would work, 1: would fail)\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
 		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
 		   "\n"
@@ -116,7 +124,9 @@ archive_cli_import_help(void)
 		   "database that fails never stops the others; --resume finishes what an\n"
 		   "interrupted import left.\n"
 		   "Exit status 3 when the verification finds a difference.\n"
-		   "\n%s", cli_common_help);
+		   "With -n/-N/-t/-T (pgcarry archives), only the chosen tables are loaded and\n"
+		   "verified, with the part of the schema pg_dump would have chosen with them.\n"
+		   "\n%s", cli_filter_help, cli_common_help);
 }
 
 /* Parses --compress. Returns 0 or -1. */
@@ -325,8 +335,11 @@ cmd_export(int argc, char **argv)
 	return rc;
 }
 
-int
-cmd_import(int argc, char **argv)
+/* pgcarry import, with -n/-N/-t/-T into *filter and --exclude-database
+ * into *exclude_dbs (the caller frees both). */
+static int
+archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclude_dbs, int *nexclude_dbs,
+				   cli_renames *renames)
 {
 	static const struct option longopts[] = {
 		{"target", required_argument, NULL, ARCHIVE_OPT_TARGET},
@@ -341,18 +354,46 @@ cmd_import(int argc, char **argv)
 		{"verify", required_argument, NULL, ARCHIVE_OPT_VERIFY},
 		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
 		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
+		ARCHIVE_FILTER_LONGOPTS,
+		{"exclude-database", required_argument, NULL, ARCHIVE_OPT_EXCLUDE_DATABASE},
+		{"dry-run", no_argument, NULL, ARCHIVE_OPT_DRY_RUN},
+		{"rename", required_argument, NULL, ARCHIVE_OPT_RENAME},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	archive_import_opts o = {.jobs = 2, .verify = VERIFY_FULL};
+	archive_import_opts o = {.jobs = 2, .verify = VERIFY_FULL, .filter = filter};
 	const char *target_arg = NULL;
 	int opt;
 	int rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, ":j:n:N:t:T:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
+			case 'n':
+			case ARCHIVE_OPT_SCHEMA:
+			case 'N':
+			case ARCHIVE_OPT_EXCLUDE_SCHEMA:
+			case 't':
+			case ARCHIVE_OPT_TABLE:
+			case 'T':
+			case ARCHIVE_OPT_EXCLUDE_TABLE:
+				if ((rc = cli_parse_pattern("import", filter, archive_cli_filter_kind(opt), optarg)) != 0)
+					return rc;
+				break;
+			case ARCHIVE_OPT_DRY_RUN:
+				o.dry_run = true;
+				break;
+			case ARCHIVE_OPT_RENAME:
+				if ((rc = cli_parse_rename("import", optarg, renames)) != 0)
+					return rc;
+				break;
+			case ARCHIVE_OPT_EXCLUDE_DATABASE:
+				if ((rc = cli_parse_db_pattern("import", optarg, exclude_dbs, nexclude_dbs)) != 0)
+					return rc;
+				o.exclude_dbs = *exclude_dbs;
+				o.nexclude_dbs = *nexclude_dbs;
+				break;
 			case ARCHIVE_OPT_TARGET:
 				target_arg = optarg;
 				break;
@@ -397,6 +438,11 @@ cmd_import(int argc, char **argv)
 		return cli_usage_error("import", "--clean and --resume cannot be used together");
 	if (o.dbname && !*o.dbname)
 		return cli_usage_error("import", "--db needs a database name");
+	if (o.dbname && renames->n > 0)
+		return cli_usage_error("import", "--db and --rename cannot be used together: --rename OLD=NEW names both");
+	o.rename_from = renames->from;
+	o.rename_to = renames->to;
+	o.nrenames = renames->n;
 
 	pgc_err err = PGC_ERR_INIT;
 	archive_dump_kind kind;
@@ -411,9 +457,20 @@ cmd_import(int argc, char **argv)
 			return cli_usage_error("import", "--resume works with pgcarry archives only; load a pg_dump file again with --clean");
 		if (o.roles)
 			return cli_usage_error("import", "--roles works with pgcarry archives only; pg_dump files hold no roles");
+		if (renames->n > 0)
+			return cli_usage_error("import", "a pg_dump file holds one database: name the target database with --db");
+		if (o.dry_run)
+			return cli_usage_error("import", "--dry-run works with pgcarry archives only; pg_restore --list "
+								   "shows what a pg_dump file holds");
+		if (catalog_filter_active(filter) || o.nexclude_dbs > 0)
+			return cli_usage_error("import", "-n, -N, -t, -T and --exclude-database work with pgcarry archives "
+								   "only; for a pg_dump file use pg_restore's own --list and --use-list");
 	}
 	if ((rc = cli_resolve_conn("import", "--target", target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
 		return rc;
+	if (o.dry_run && kind == ARCHIVE_DUMP_PGCARRY_TAR)
+		return cli_usage_error("import", "--dry-run reads an archive directory, not a tar (it would have to be "
+							   "unpacked): check a tar with pgcarry verify-archive");
 	if (pgcarry)
 		rc = archive_import_run(&o, kind == ARCHIVE_DUMP_PGCARRY_TAR, &err);
 	else
@@ -423,4 +480,20 @@ cmd_import(int argc, char **argv)
 		rc = archive_dump_import(o.input, kind, &d, &err);
 	}
 	return archive_cli_done(rc, &err);
+}
+
+int
+cmd_import(int argc, char **argv)
+{
+	catalog_filter filter = {0};
+	char **exclude_dbs = NULL;
+	int nexclude_dbs = 0;
+	cli_renames renames = {0};
+	int rc = archive_cli_import(argc, argv, &filter, &exclude_dbs, &nexclude_dbs, &renames);
+	catalog_filter_free(&filter);
+	cli_renames_free(&renames);
+	for (int i = 0; i < nexclude_dbs; i++)
+		free(exclude_dbs[i]);
+	free(exclude_dbs);
+	return rc;
 }

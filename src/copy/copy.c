@@ -37,27 +37,27 @@
  * others are truncated and copied again, and post-data is run again,
  * leaving alone what already exists.
  */
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
 #include "conn.h"
-#include "copy/common.h"
-#include "copy/plan.h"
-#include "ddl.h"
+#include "core/common.h"
+#include "core/plan.h"
+#include "core/ddl.h"
 #include "follow/follow.h"
-#include "objects.h"
-#include "progress.h"
-#include "snapshot.h"
-#include "state.h"
-#include "stream.h"
+#include "core/objects.h"
+#include "core/progress.h"
+#include "core/snapshot.h"
+#include "core/state.h"
+#include "core/stream.h"
 #include "util/monotime.h"
 #include "util/buf.h"
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-#include "verify.h"
-#include "workq.h"
+#include "core/verify.h"
+#include "core/workq.h"
 
 #include <inttypes.h>
 #include <pthread.h>

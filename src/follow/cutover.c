@@ -27,14 +27,14 @@
  * application moves to the target, or (on a difference) back to the source
  * once the fence is lifted, as printed.
  */
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
 #include "conn.h"
-#include "copy/common.h"
+#include "core/common.h"
 #include "follow/follow.h"
-#include "stream.h"
+#include "core/stream.h"
 #include "util/monotime.h"
 #include "util/buf.h"
 #include "util/log.h"

@@ -5,10 +5,10 @@
  */
 #include "follow/follow.h"
 
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cleanup.h"
 #include "conn.h"
-#include "copy/common.h"
+#include "core/common.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"

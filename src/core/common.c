@@ -2,11 +2,11 @@
  * common.c: command-line options, worker sessions, retries and server
  * checks shared by copy and compare (see common.h).
  */
-#include "copy/common.h"
+#include "core/common.h"
 #include "cleanup.h"
 #include "conn.h"
-#include "objects.h"
-#include "stream.h"
+#include "core/objects.h"
+#include "core/stream.h"
 #include "util/backoff.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -41,20 +41,6 @@ copy_cli_free(copy_cli_opts *o)
 	o->nexclude_dbs = 0;
 }
 
-/* --exclude-database PATTERN: pg_dumpall's pattern, as a regex. */
-static int
-copy_cli_exclude_db(const char *cmd, copy_cli_opts *o, const char *pattern)
-{
-	char	   *re = NULL,
-			   *unused = NULL;
-	const char *why = NULL;
-	if (catalog_pattern_regex(pattern, true, &re, &unused, &why) != 0)
-		return cli_usage_error(cmd, "invalid database pattern \"%s\": %s", pattern, why);
-	o->exclude_dbs = xrealloc(o->exclude_dbs, (size_t) (o->nexclude_dbs + 1) * sizeof *o->exclude_dbs);
-	o->exclude_dbs[o->nexclude_dbs++] = re;
-	return 0;
-}
-
 int
 copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*help) (void))
 {
@@ -84,7 +70,7 @@ copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*
 		case COPY_CLI_OPT_TABLE:
 			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_TABLE, optarg);
 		case COPY_CLI_OPT_EXCLUDE_DATABASE:
-			return copy_cli_exclude_db(cmd, o, optarg);
+			return cli_parse_db_pattern(cmd, optarg, &o->exclude_dbs, &o->nexclude_dbs);
 		case 'T':
 		case COPY_CLI_OPT_EXCLUDE_TABLE:
 			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_TABLE, optarg);
@@ -179,14 +165,14 @@ copy_pair_open(copy_pair *p, const void *key, const char *source, const char *ta
 		copy_pair_close(p);
 		p->key = key;
 	}
-	if (!copy_conn_alive(p->src))
+	if (source && !copy_conn_alive(p->src))
 	{
 		conn_close(p->src);
 		p->src = stream_conn_open(source, dbname, "source", encoding, true, err);
 		if (!p->src)
 			return -1;
 	}
-	if (!copy_conn_alive(p->tgt))
+	if (target && !copy_conn_alive(p->tgt))
 	{
 		conn_close(p->tgt);
 		p->tgt = stream_conn_open(target, dbname, "target", encoding, tgt_read_only, err);

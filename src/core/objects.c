@@ -10,7 +10,7 @@
  * get rows of their own.  Both inventories come sorted by kind and
  * identity (C collation), so comparing them is one merge.
  */
-#include "objects.h"
+#include "core/objects.h"
 #include "conn.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
