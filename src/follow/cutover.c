@@ -579,11 +579,21 @@ cmd_cutover(int argc, char **argv)
 	free(own);
 	if (frc != 0)
 		goto out;
+	/* Where the fenced time goes: fence, marker, sequences and large
+	 * objects, verification, removal (seconds since the fence began). */
+	double		at[5] = {monotime_since(&fenced_at), 0, 0, 0, 0};
 	for (int i = 0; i < n; i++)
-		if (cut_wait_marker(&o, &dbs[i], &err) != 0
-			|| cut_sequences(&dbs[i], &err) != 0
-			|| cut_large_objects(&dbs[i], &err) != 0)
+	{
+		double		t = monotime_since(&fenced_at);
+		if (cut_wait_marker(&o, &dbs[i], &err) != 0)
 			goto out;
+		at[1] += monotime_since(&fenced_at) - t;
+		t = monotime_since(&fenced_at);
+		if (cut_sequences(&dbs[i], &err) != 0 || cut_large_objects(&dbs[i], &err) != 0)
+			goto out;
+		at[2] += monotime_since(&fenced_at) - t;
+	}
+	double		verify_from = monotime_since(&fenced_at);
 
 	/*
 	 * The proof, against the fenced source.  The follow objects are still
@@ -605,6 +615,8 @@ cmd_cutover(int argc, char **argv)
 		err_hint(&err, "Run the same cutover command again: the follow objects are kept, and it starts over.");
 		goto out;
 	}
+	at[3] = monotime_since(&fenced_at) - verify_from;
+	double		remove_from = monotime_since(&fenced_at);
 	for (int i = 0; i < n; i++)
 	{
 		int			removed = 0;
@@ -617,6 +629,9 @@ cmd_cutover(int argc, char **argv)
 		log_info("database \"%s\": subscription, slot, publication and helper schema removed (%d objects)",
 				 dbs[i].name, removed);
 	}
+	at[4] = monotime_since(&fenced_at) - remove_from;
+	log_info("writes fenced: %.2f s to fence, %.2f s until the last writes were applied, %.2f s for sequences and "
+			 "large objects, %.2f s to verify, %.2f s to remove the follow objects", at[0], at[1], at[2], at[3], at[4]);
 	if (rc == EXIT_OK)
 	{
 		log_notice("cutover complete: the target is ready; writes on the source were fenced for %.1f s",
