@@ -23,6 +23,7 @@
  * loaded again.
  */
 #include "archive/archive_import.h"
+#include "archive/archive_import_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -32,9 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "ddl.h"
-#include "objects.h"
+#include "core/catalog.h"
+#include "core/ddl.h"
+#include "core/objects.h"
+#include "archive/archive_choose.h"
 #include "archive/archive_file.h"
 #include "archive/archive_target.h"
 #include "archive/archive_verify.h"
@@ -42,782 +44,12 @@
 #include "archive/tarstream.h"
 #include "cleanup.h"
 #include "conn.h"
-#include "stream.h"
+#include "core/job.h"
+#include "core/stream.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-#include "verify.h"
-#include "workq.h"
+#include "core/verify.h"
 
-#define IMPORT_READ_CHUNK (256 * 1024)
-#define IMPORT_BYTEA_OID 17
-
-typedef struct import_db
-{
-	const archive_import_opts *o;
-	const char *root;
-	const manifest *m;
-	const manifest_db *mdb;
-	const char *name;			/* target database */
-	bool		compressed;
-	bool		resuming;
-	pthread_mutex_t lock;
-	pgc_err		err;			/* first failure */
-	int			ndiff;			/* verification differences */
-	uint64_t	rows;
-	int			skipped;		/* tables kept on resume */
-	progress   *prog;
-	int			index;			/* for progress */
-	verify_mode verify;
-	int			jobs;			/* sessions for this database */
-	const char *scratch;		/* private directory for temporary files */
-	verify_report *report;		/* shared by every database of the import */
-	int		   *nrecorded;		/* entries recorded in report (atomic) */
-	workq	   *q;				/* the load queue (verify tasks are pushed on it) */
-	int		   *parts_left;		/* per table loaded in parallel parts */
-	bool	   *recorded;		/* per table: its entry is in the report */
-	ddl_failures schema_failures;	/* objects pg_restore could not create */
-	int			pre_data_failures;	/* how many of them in pre-data */
-} import_db;
-
-typedef enum import_kind
-{
-	IMPORT_LOAD,				/* load one file */
-	IMPORT_VERIFY				/* checksum one table on the target */
-} import_kind;
-
-typedef struct import_task
-{
-	import_kind kind;
-	import_db  *db;
-	int			table;
-	int			part;			/* first part loaded by this task */
-	int			nparts;			/* parts loaded, one after another, in one
-								 * transaction */
-	bool		whole;			/* every part of the table: TRUNCATE ONLY
-								 * first, COPY ... FREEZE */
-} import_task;
-
-typedef struct import_worker
-{
-	PGconn	   *conn;
-} import_worker;
-
-/* ------------------------------------------------------------ helpers */
-
-static void
-archive_import_fail(import_db *db, pgc_err *err)
-{
-	pthread_mutex_lock(&db->lock);
-	if (!db->err.set)
-		err_move(&db->err, err);
-	pthread_mutex_unlock(&db->lock);
-	err_clear(err);
-}
-
-static bool
-archive_import_failed(import_db *db)
-{
-	pthread_mutex_lock(&db->lock);
-	bool f = db->err.set;
-	pthread_mutex_unlock(&db->lock);
-	return f || cleanup_interrupted();
-}
-
-/* Quoted qualified name and column list of a manifest table. */
-static void
-archive_import_names(PGconn *conn, const manifest_table *t, char **qualified, char **columns)
-{
-	*qualified = conn_qualify(conn, t->schema, t->name);
-	buf_t b = {0};
-	for (int c = 0; c < t->ncolumns; c++)
-	{
-		char *q = conn_quote_ident(conn, t->columns[c]);
-		buf_printf(&b, "%s%s", c ? ", " : "", q);
-		free(q);
-	}
-	*columns = b.data ? buf_steal(&b) : xstrdup("");
-}
-
-/* A table of at most this many rows, in one file, is small. */
-#define ARCHIVE_IMPORT_SMALL_ROWS 200
-
-/* The statement that empties the target table t (quoted q) before its rows
- * load: TRUNCATE, or for an extension's configuration table a DELETE of the
- * rows matching its condition, leaving the extension's own (catalog.h).
- * Owned by the caller. */
-static char *
-archive_import_clear_sql(const manifest_table *t, const char *q, bool tree)
-{
-	return t->ext_config ? stream_delete_sql(q, t->condition) : stream_truncate_sql(q, tree);
-}
-
-/* The target table's rows and checksum, read whole (an extension's
- * configuration table: the rows matching its condition). */
-static int
-archive_import_table_hash(PGconn *conn, const manifest_table *t, rowhash *out, pgc_err *err)
-{
-	char *q, *cols;
-	archive_import_names(conn, t, &q, &cols);
-	stream_range whole = stream_whole(catalog_is_partitioned(conn, q));
-	char *sql = stream_copy_out_sql(q, cols, &whole, t->condition, STREAM_TEXT);
-	stream_result res;
-	memset(&res, 0, sizeof res);
-	int rc = stream_copy_out(conn, sql, STREAM_TEXT, NULL, NULL, NULL, &res, err);
-	if (rc == 0)
-		*out = res.hash;
-	free(sql);
-	free(q);
-	free(cols);
-	return rc;
-}
-
-static bool
-archive_import_hash_matches(const rowhash *h, uint64_t rows, const char *checksum)
-{
-	char hex[ROWHASH_HEX_LEN + 1];
-	rowhash_hex(h, hex);
-	return h->rows == rows && strcmp(hex, checksum) == 0;
-}
-
-/* ---------------------------------------------------------- data load */
-
-static void
-archive_import_tick(void *arg, int64_t bytes, int64_t rows)
-{
-	import_db *db = arg;
-	progress_add(db->prog, db->index, bytes, rows);
-}
-
-typedef struct import_source
-{
-	archive_file_reader *r;
-	stream_hasher hasher;
-	char	   *buf;
-} import_source;
-
-static ssize_t
-archive_import_source(void *arg, const char **data, pgc_err *err)
-{
-	import_source *s = arg;
-	ssize_t n = archive_file_reader_read(s->r, s->buf, IMPORT_READ_CHUNK, err);
-	if (n > 0)
-		stream_hasher_feed(&s->hasher, s->buf, (size_t) n);
-	*data = s->buf;
-	return n;
-}
-
-/* Loads one part inside the caller's transaction, hashing it against the
- * manifest.  Returns 0 with *rows set, or -1 with err set. */
-static int
-archive_import_load_part(import_db *db, PGconn *conn, const char *q, const char *cols,
-						 const manifest_part *mp, bool freeze, uint64_t *rows, pgc_err *err)
-{
-	import_source src = {0};
-	int rc = -1;
-	src.r = archive_file_reader_open(db->root, mp->file, db->compressed, err);
-	if (!src.r)
-		return -1;
-	stream_hasher_init(&src.hasher, STREAM_TEXT);
-	src.buf = xmalloc(IMPORT_READ_CHUNK);
-	char *in_sql = stream_copy_in_sql(q, cols, STREAM_TEXT, freeze);
-	int64_t bytes = 0;
-	stream_tick tick = {archive_import_tick, db};
-	int r = stream_copy_in(conn, in_sql, archive_import_source, &src, &tick, &bytes, err);
-	free(in_sql);
-	rowhash h;
-	if (r != 0)
-		err_prefix(err, "could not load archive file \"%s\": ", mp->file);
-	else if (stream_hasher_finish(&src.hasher, &h, err) != 0)
-		err_prefix(err, "archive file \"%s\": ", mp->file);
-	else if (!archive_import_hash_matches(&h, mp->rows, mp->checksum))
-	{
-		char hex[ROWHASH_HEX_LEN + 1];
-		rowhash_hex(&h, hex);
-		err_set(err, "archive file \"%s\" does not match the manifest", mp->file);
-		err_detail(err, "Expected %llu rows with checksum %s, found %llu rows with checksum %s.",
-				   (unsigned long long) mp->rows, mp->checksum, (unsigned long long) h.rows, hex);
-	}
-	else
-	{
-		*rows = h.rows;
-		rc = 0;
-	}
-	archive_file_reader_destroy(src.r);
-	stream_hasher_free(&src.hasher);
-	free(src.buf);
-	return rc;
-}
-
-static int archive_import_verify_table(import_db *db, int table, PGconn *conn, pgc_err *err);
-
-/* The manifest's rows and checksum as a rowhash. */
-static rowhash
-archive_import_expected(uint64_t rows, const char *checksum)
-{
-	rowhash h;
-	rowhash_init(&h);
-	rowhash_parse_hex(&h, checksum);
-	h.rows = rows;
-	return h;
-}
-
-/* Counts an entry recorded in the shared report. */
-static void
-archive_import_recorded(import_db *db)
-{
-	__atomic_fetch_add(db->nrecorded, 1, __ATOMIC_RELAXED);
-}
-
-/* "schema.name" for the report; owned by the caller. */
-static char *
-archive_import_display(const char *schema, const char *name)
-{
-	return xasprintf("%s.%s", schema, name);
-}
-
-/* Records table t of the manifest in the report: expected from the
- * manifest, got as read from the target (NULL: not checked). */
-static void
-archive_import_record_table(import_db *db, int t, const rowhash *got, const char *note)
-{
-	const manifest_table *mt = &db->mdb->tables[t];
-	rowhash want = archive_import_expected(mt->rows, mt->checksum);
-	char *disp = archive_import_display(mt->schema, mt->name);
-	verify_report_table(db->report, db->name, disp, &want, got ? got : &want, note);
-	archive_import_recorded(db);
-	pthread_mutex_lock(&db->lock);
-	db->recorded[t] = true;
-	pthread_mutex_unlock(&db->lock);
-	free(disp);
-}
-
-static int
-archive_import_load(import_db *db, import_task *t, PGconn *conn, pgc_err *err)
-{
-	const manifest_table *mt = &db->mdb->tables[t->table];
-	char *full = xasprintf("%s.%s", mt->schema, mt->name);
-	log_set_table(full);
-	progress_unit_begin(db->prog, db->index, full, 0);
-	free(full);
-	if (t->whole && db->resuming)
-	{
-		rowhash h;
-		if (archive_import_table_hash(conn, mt, &h, err) != 0)
-			return -1;
-		if (archive_import_hash_matches(&h, mt->rows, mt->checksum))
-		{
-			log_info("already loaded (%llu rows): kept", (unsigned long long) mt->rows);
-			pthread_mutex_lock(&db->lock);
-			db->skipped++;
-			pthread_mutex_unlock(&db->lock);
-			archive_import_record_table(db, t->table, &h, "loaded earlier");
-			log_set_table(NULL);
-			return 0;
-		}
-	}
-	char *q, *cols;
-	archive_import_names(conn, mt, &q, &cols);
-	/* Partitions whose hash differs between clusters load through their
-	 * root (catalog.h): no ONLY, no FREEZE. */
-	bool tree = catalog_is_partitioned(conn, q);
-	int rc = -1;
-	uint64_t total = 0;
-	if (conn_exec(conn, "BEGIN", err) != 0)
-		goto out;
-	if (mt->ext_config && stream_config_load_begin(conn, err) != 0)
-		goto rollback;
-	/* A small table (a few rows, in one file) that this import's pre-data
-	 * created loads with DELETE and a plain COPY: TRUNCATE would give the
-	 * table, its TOAST table and their indexes new files, and COPY FREEZE
-	 * a visibility map, which for a few rows costs more than the load. */
-	bool small = t->whole && !tree && !mt->ext_config && !db->resuming && mt->nparts == 1 &&
-		mt->rows <= ARCHIVE_IMPORT_SMALL_ROWS;
-	if (t->whole)
-	{
-		char *sql = small ? stream_delete_sql(q, NULL) : archive_import_clear_sql(mt, q, tree);
-		int r = conn_exec(conn, sql, err);
-		free(sql);
-		if (r != 0)
-			goto rollback;
-	}
-	for (int p = t->part; p < t->part + t->nparts; p++)
-	{
-		uint64_t rows = 0;
-		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree && !mt->ext_config && !small, &rows,
-									 err) != 0)
-			goto rollback;
-		total += rows;
-	}
-	if (conn_exec(conn, "COMMIT", err) != 0)
-		goto out;
-	progress_add(db->prog, db->index, 0, (int64_t) total);
-	pthread_mutex_lock(&db->lock);
-	db->rows += total;
-	bool verify_now = t->whole;
-	if (!t->whole)
-		verify_now = --db->parts_left[t->table] == 0;
-	pthread_mutex_unlock(&db->lock);
-	log_info("loaded %llu rows", (unsigned long long) total);
-	rc = 0;
-	/* The table is complete: read it back now, while other tables load. */
-	if (verify_now && db->verify != VERIFY_NONE)
-		rc = archive_import_verify_table(db, t->table, conn, err);
-	else if (verify_now)
-		archive_import_record_table(db, t->table, NULL, NULL);
-	goto out;
-
-rollback:
-	{
-		pgc_err ignore = PGC_ERR_INIT;
-		conn_exec(conn, "ROLLBACK", &ignore);
-		err_clear(&ignore);
-	}
-out:
-	free(q);
-	free(cols);
-	log_set_table(NULL);
-	return rc;
-}
-
-/* Reads a loaded table back from the target and compares it with the
- * manifest (row count and checksum, or the row count alone); a difference
- * is logged and counted, not an error. */
-static int
-archive_import_verify_table(import_db *db, int table, PGconn *conn, pgc_err *err)
-{
-	const manifest_table *mt = &db->mdb->tables[table];
-	rowhash h;
-	rowhash_init(&h);
-	bool same;
-	if (db->verify == VERIFY_COUNT)
-	{
-		char *q = conn_qualify(conn, mt->schema, mt->name);
-		char *sql = xasprintf("SELECT count(*) FROM %s%s", catalog_is_partitioned(conn, q) ? "" : "ONLY ", q);
-		char *n = conn_query_value(conn, sql, 0, NULL, err);
-		free(sql);
-		free(q);
-		if (!n)
-		{
-			err_prefix(err, "could not verify table %s.%s: ", mt->schema, mt->name);
-			return -1;
-		}
-		h.rows = strtoull(n, NULL, 10);
-		free(n);
-		same = h.rows == mt->rows;
-	}
-	else
-	{
-		if (archive_import_table_hash(conn, mt, &h, err) != 0)
-		{
-			err_prefix(err, "could not verify table %s.%s: ", mt->schema, mt->name);
-			return -1;
-		}
-		same = archive_import_hash_matches(&h, mt->rows, mt->checksum);
-	}
-	if (!same)
-	{
-		char hex[ROWHASH_HEX_LEN + 1];
-		rowhash_hex(&h, hex);
-		char *msg = db->verify == VERIFY_COUNT
-			? xasprintf("table %s.%s differs from the archive: expected %llu rows, found %llu",
-						mt->schema, mt->name, (unsigned long long) mt->rows, (unsigned long long) h.rows)
-			: xasprintf("table %s.%s differs from the archive: expected %llu rows (checksum %s), "
-						"found %llu rows (checksum %s)", mt->schema, mt->name,
-						(unsigned long long) mt->rows, mt->checksum, (unsigned long long) h.rows, hex);
-		log_report(LOG_ERROR, msg, NULL, NULL);
-		free(msg);
-		pthread_mutex_lock(&db->lock);
-		db->ndiff++;
-		pthread_mutex_unlock(&db->lock);
-	}
-	archive_import_record_table(db, table, &h, NULL);
-	return 0;
-}
-
-static void *
-archive_import_worker_start(int worker, void *ctx)
-{
-	(void) ctx;
-	log_set_worker(worker + 1);
-	return xcalloc(1, sizeof(import_worker));
-}
-
-static void
-archive_import_worker_end(int worker, void *state, void *ctx)
-{
-	(void) worker;
-	(void) ctx;
-	import_worker *w = state;
-	conn_close(w->conn);
-	free(w);
-}
-
-static void
-archive_import_run_task(void *task, int worker, void *state, void *ctx)
-{
-	(void) worker;
-	(void) ctx;
-	import_task *t = task;
-	import_db *db = t->db;
-	import_worker *ws = state;
-	pgc_err err = PGC_ERR_INIT;
-	log_set_database(db->name);
-	if (archive_import_failed(db))
-		goto done;
-	if (!ws->conn)
-	{
-		ws->conn = stream_conn_open(db->o->target, db->name, "target", db->mdb->encoding, false, &err);
-		if (!ws->conn)
-		{
-			archive_import_fail(db, &err);
-			goto done;
-		}
-	}
-	int rc = t->kind == IMPORT_LOAD ? archive_import_load(db, t, ws->conn, &err)
-		: archive_import_verify_table(db, t->table, ws->conn, &err);
-	if (rc != 0)
-		archive_import_fail(db, &err);
-	else if (t->kind == IMPORT_LOAD)
-		progress_unit_done(db->prog, db->index, 0);
-done:
-	log_set_database(NULL);
-	free(t);
-}
-
-static void
-archive_import_dropped(void *task, void *ctx)
-{
-	(void) ctx;
-	free(task);
-}
-
-/* Whether the archive's table mt is missing on the target after a pre-data
- * that could not create every object: its rows are then not loaded. */
-static bool
-archive_import_not_created(PGconn *conn, const manifest_table *mt)
-{
-	pgc_err e = PGC_ERR_INIT;
-	char *q = conn_qualify(conn, mt->schema, mt->name);
-	const char *params[] = {q};
-	char *v = conn_query_value(conn, "SELECT pg_catalog.to_regclass($1) IS NULL", 1, params, &e);
-	bool missing = v && v[0] == 't';
-	if (missing)
-		log_error("table %s.%s could not be created on the target: its rows are not loaded", mt->schema,
-				  mt->name);
-	free(v);
-	free(q);
-	err_clear(&e);
-	return missing;
-}
-
-/*
- * Loads every table on --jobs sessions, each verified as soon as it is
- * complete.  A table is one task (its parts one after another, in one
- * transaction, TRUNCATE ONLY then COPY FREEZE), except when there are
- * fewer tables than sessions: then the parts of a big table load in
- * parallel into the table emptied first.
- */
-static int
-archive_import_tables(import_db *db, PGconn *coord, pgc_err *err)
-{
-	workq_ops ops = {
-		.worker_start = archive_import_worker_start,
-		.run = archive_import_run_task,
-		.worker_end = archive_import_worker_end,
-		.dropped = archive_import_dropped,
-	};
-	bool split = db->mdb->ntables < db->jobs;
-	db->parts_left = xcalloc((size_t) db->mdb->ntables + 1, sizeof(int));
-	workq *q = workq_create(db->jobs, &ops, NULL);
-	db->q = q;
-	for (int i = 0; i < db->mdb->ntables && !archive_import_failed(db); i++)
-	{
-		const manifest_table *mt = &db->mdb->tables[i];
-		if (db->schema_failures.n > 0 && archive_import_not_created(coord, mt))
-			continue;
-		if (!split || mt->nparts == 1)
-		{
-			import_task *t = xcalloc(1, sizeof *t);
-			*t = (import_task) {.kind = IMPORT_LOAD, .db = db, .table = i, .part = 0,
-				.nparts = mt->nparts, .whole = true};
-			workq_push(q, t, (int64_t) mt->rows);
-			continue;
-		}
-		pgc_err e2 = PGC_ERR_INIT;
-		bool keep = false;
-		rowhash h;
-		if (db->resuming)
-		{
-			if (archive_import_table_hash(coord, mt, &h, &e2) != 0)
-			{
-				archive_import_fail(db, &e2);
-				break;
-			}
-			keep = archive_import_hash_matches(&h, mt->rows, mt->checksum);
-		}
-		if (keep)
-		{
-			db->skipped++;
-			archive_import_record_table(db, i, &h, "loaded earlier");
-			continue;
-		}
-		char *qn, *cols;
-		archive_import_names(coord, mt, &qn, &cols);
-		char *sql = archive_import_clear_sql(mt, qn, catalog_is_partitioned(coord, qn));
-		if (conn_exec(coord, sql, &e2) != 0)
-			archive_import_fail(db, &e2);
-		free(sql);
-		free(qn);
-		free(cols);
-		db->parts_left[i] = mt->nparts;
-		for (int p = 0; p < mt->nparts; p++)
-		{
-			import_task *t = xcalloc(1, sizeof *t);
-			*t = (import_task) {.kind = IMPORT_LOAD, .db = db, .table = i, .part = p, .nparts = 1,
-				.whole = false};
-			workq_push(q, t, (int64_t) (mt->rows / (uint64_t) mt->nparts));
-		}
-	}
-	workq_wait(q);
-	workq_destroy(q);
-	db->q = NULL;
-	free(db->parts_left);
-	db->parts_left = NULL;
-	if (db->err.set)
-	{
-		err_move(err, &db->err);
-		return -1;
-	}
-	if (cleanup_interrupted())
-	{
-		err_set(err, "import interrupted");
-		return -1;
-	}
-	return 0;
-}
-
-/* ------------------------------------------------- sequences, objects */
-
-static int
-archive_import_sequences(import_db *db, PGconn *conn, pgc_err *err)
-{
-	for (int i = 0; i < db->mdb->nsequences; i++)
-	{
-		const manifest_sequence *s = &db->mdb->sequences[i];
-		char *q = conn_qualify(conn, s->schema, s->name);
-		const char *params[] = {q, s->last_value, s->is_called ? "true" : "false"};
-		int rc = conn_exec_params(conn, "SELECT pg_catalog.setval($1::regclass, $2::bigint, $3::boolean)",
-								  3, params, err);
-		free(q);
-		if (rc != 0)
-		{
-			err_prefix(err, "could not set sequence %s.%s: ", s->schema, s->name);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-archive_import_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Loads one "oid \t offset \t \\xHEX" row of large-objects.copy. */
-static int
-archive_import_lo_row(import_db *db, PGconn *conn, char *line, uint32_t *last_oid, buf_t *bin, pgc_err *err)
-{
-	char *t1 = strchr(line, '\t');
-	char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-	if (!t1 || !t2 || strncmp(t2 + 1, "\\\\x", 3) != 0)
-	{
-		err_set(err, "archive file \"%s\" holds a malformed row", db->mdb->lo_file);
-		return -1;
-	}
-	*t1 = '\0';
-	*t2 = '\0';
-	const char *hex = t2 + 4;
-	size_t hl = strlen(hex);
-	buf_reset(bin);
-	buf_reserve(bin, hl / 2 + 1);
-	if (hl % 2 != 0)
-	{
-		err_set(err, "archive file \"%s\" holds a malformed row", db->mdb->lo_file);
-		return -1;
-	}
-	for (size_t i = 0; i < hl; i += 2)
-	{
-		int a = archive_import_hexval(hex[i]), b = archive_import_hexval(hex[i + 1]);
-		if (a < 0 || b < 0)
-		{
-			err_set(err, "archive file \"%s\" holds a malformed row", db->mdb->lo_file);
-			return -1;
-		}
-		char c = (char) (a * 16 + b);
-		buf_append(bin, &c, 1);
-	}
-	uint32_t oid = (uint32_t) strtoul(line, NULL, 10);
-	if (oid != *last_oid)
-	{
-		const char *p1[] = {line};
-		if (conn_exec_params(conn, "SELECT pg_catalog.lo_create($1::oid) WHERE NOT EXISTS "
-							 "(SELECT 1 FROM pg_catalog.pg_largeobject_metadata WHERE oid = $1::oid)",
-							 1, p1, err) != 0)
-			return -1;
-		*last_oid = oid;
-	}
-	const char *values[3] = {line, t1 + 1, bin->data ? bin->data : ""};
-	int lengths[3] = {0, 0, (int) bin->len};
-	int formats[3] = {0, 0, 1};
-	Oid types[3] = {0, 0, IMPORT_BYTEA_OID};
-	PGresult *res = PQexecParams(conn, "SELECT pg_catalog.lo_put($1::oid, $2::bigint, $3)", 3, types,
-								 values, lengths, formats, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		conn_err_from_result(err, conn, res, NULL);
-		err_prefix(err, "could not write large object %u: ", oid);
-		PQclear(res);
-		return -1;
-	}
-	PQclear(res);
-	return 0;
-}
-
-static int
-archive_import_large_objects(import_db *db, PGconn *conn, pgc_err *err)
-{
-	if (!db->mdb->lo_file)
-		return 0;
-	log_set_table("large objects");
-	archive_file_reader *r = archive_file_reader_open(db->root, db->mdb->lo_file, db->compressed, err);
-	if (!r)
-		return -1;
-	char *chunk = xmalloc(IMPORT_READ_CHUNK);
-	buf_t line = {0}, bin = {0};
-	uint32_t last_oid = 0;
-	int rc = conn_exec(conn, "BEGIN", err);
-	while (rc == 0)
-	{
-		ssize_t n = archive_file_reader_read(r, chunk, IMPORT_READ_CHUNK, err);
-		if (n < 0)
-		{
-			rc = -1;
-			break;
-		}
-		if (n == 0)
-			break;
-		for (ssize_t i = 0; i < n && rc == 0; i++)
-		{
-			if (chunk[i] != '\n')
-			{
-				buf_putc(&line, chunk[i]);
-				continue;
-			}
-			rc = archive_import_lo_row(db, conn, line.data ? line.data : (char *) "", &last_oid, &bin, err);
-			buf_reset(&line);
-		}
-	}
-	if (rc == 0 && line.len > 0)
-	{
-		err_set(err, "archive file \"%s\" ends in the middle of a row", db->mdb->lo_file);
-		rc = -1;
-	}
-	if (rc == 0)
-		rc = conn_exec(conn, "COMMIT", err);
-	else
-	{
-		pgc_err ignore = PGC_ERR_INIT;
-		conn_exec(conn, "ROLLBACK", &ignore);
-		err_clear(&ignore);
-	}
-	archive_file_reader_destroy(r);
-	free(chunk);
-	buf_free(&line);
-	buf_free(&bin);
-	log_set_table(NULL);
-	return rc;
-}
-
-static uint64_t
-want_rows_lo(const manifest_db *mdb)
-{
-	return mdb->lo_file ? mdb->lo_count : 0;
-}
-
-/* Compares large objects and sequences with the manifest; counts
- * differences into db->ndiff. */
-static int
-archive_import_verify_rest(import_db *db, PGconn *conn, pgc_err *err)
-{
-	const manifest_db *mdb = db->mdb;
-	if (conn_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", err) != 0)
-		return -1;
-	stream_result res;
-	memset(&res, 0, sizeof res);
-	int rc = stream_large_objects_read(conn, 0, 0, NULL, NULL, NULL, &res, err);
-	pgc_err ignore = PGC_ERR_INIT;
-	conn_exec(conn, "COMMIT", &ignore);
-	err_clear(&ignore);
-	if (rc != 0)
-		return -1;
-	uint64_t want = mdb->lo_file ? mdb->lo_count : 0;
-	char hex[ROWHASH_HEX_LEN + 1];
-	rowhash_hex(&res.hash, hex);
-	if (res.hash.rows != want ||
-		(db->verify == VERIFY_FULL && mdb->lo_file && strcmp(hex, mdb->lo_checksum) != 0))
-	{
-		char *msg = xasprintf("large objects differ from the archive: expected %llu (checksum %s), "
-							  "found %llu (checksum %s)", (unsigned long long) want,
-							  mdb->lo_file ? mdb->lo_checksum : "-", (unsigned long long) res.hash.rows, hex);
-		log_report(LOG_ERROR, msg, NULL, NULL);
-		free(msg);
-		db->ndiff++;
-	}
-	if (mdb->lo_file || res.hash.rows > 0)
-	{
-		rowhash want = archive_import_expected(want_rows_lo(mdb), mdb->lo_file ? mdb->lo_checksum : NULL);
-		verify_report_large_objects(db->report, db->name, &want, &res.hash);
-		archive_import_recorded(db);
-	}
-	for (int i = 0; i < mdb->nsequences; i++)
-	{
-		const manifest_sequence *s = &mdb->sequences[i];
-		char *q = conn_qualify(conn, s->schema, s->name);
-		char *sql = xasprintf("SELECT last_value::text, is_called FROM %s", q);
-		PGresult *r = conn_query(conn, sql, 0, NULL, err);
-		free(sql);
-		free(q);
-		if (!r)
-			return -1;
-		bool same = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), s->last_value) == 0 &&
-			(PQgetvalue(r, 0, 1)[0] == 't') == s->is_called;
-		if (!same)
-		{
-			char *msg = xasprintf("sequence %s.%s differs from the archive: expected %s%s, found %s%s",
-								  s->schema, s->name, s->last_value, s->is_called ? "" : " (not called)",
-								  PQntuples(r) ? PQgetvalue(r, 0, 0) : "nothing",
-								  PQntuples(r) && PQgetvalue(r, 0, 1)[0] != 't' ? " (not called)" : "");
-			log_report(LOG_ERROR, msg, NULL, NULL);
-			free(msg);
-			db->ndiff++;
-		}
-		char *disp = archive_import_display(s->schema, s->name);
-		verify_report_sequence(db->report, db->name, disp, s->last_value, s->is_called,
-							   PQntuples(r) ? PQgetvalue(r, 0, 0) : NULL,
-							   PQntuples(r) && PQgetvalue(r, 0, 1)[0] == 't');
-		archive_import_recorded(db);
-		free(disp);
-		PQclear(r);
-	}
-	return 0;
-}
 
 /* ---------------------------------------------------------- pg_restore */
 
@@ -833,7 +65,8 @@ archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 	ddl_dump *dump = ddl_dump_open(file);
 	ddl_restore_opts ro = {.jobs = part == DDL_POST_DATA ? db->jobs : 1, .no_owner = db->o->no_owner,
 		.tolerate_existing = db->resuming && part == DDL_POST_DATA, .tmpdir = db->scratch,
-		.exit_on_error = db->o->exit_on_error, .failures = &db->schema_failures};
+		.exit_on_error = db->o->exit_on_error, .failures = &db->schema_failures,
+		.skip_ids = db->choice ? db->choice->skip_ids : NULL, .nskip = db->choice ? db->choice->nskip : 0};
 	int rc = ddl_restore(NULL, dump, part, db->o->target, "target", db->name, &ro, err);
 	if (rc != 0)
 	{
@@ -884,8 +117,8 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 			 || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
 		goto done;
 	else
-		n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,
-								db->name);
+		n = objects_toc_compare(db->choice ? db->choice->toc : ddl_dump_toc_text(want), ddl_dump_toc_text(got),
+								db->o->no_owner, db->report, db->name);
 	int invalid = objects_invalid(conn, db->report, db->name, err);
 	if (invalid < 0)
 		goto done;
@@ -1018,6 +251,7 @@ typedef struct import_runner
 	const manifest *m;
 	const manifest_db **chosen;
 	int			nchosen;
+	const archive_choice *choices;	/* per database with -n/-N/-t/-T, else NULL */
 	progress   *prog;
 	const char *scratch;
 	int			jobs_per_db;
@@ -1060,11 +294,11 @@ archive_import_check_earlier(import_db *db, pgc_err *err)
 		for (int t = 0; t < db->mdb->ntables && rc == EXIT_OK; t++)
 		{
 			if (db->verify == VERIFY_NONE)
-				archive_import_record_table(db, t, NULL, "imported earlier");
-			else if (archive_import_verify_table(db, t, conn, err) != 0)
+				archive_import__record_table(db, t, NULL, "imported earlier");
+			else if (archive_import__verify_table(db, t, conn, err) != 0)
 				rc = EXIT_FAIL;
 		}
-		if (rc == EXIT_OK && db->verify != VERIFY_NONE && archive_import_verify_rest(db, conn, err) != 0)
+		if (rc == EXIT_OK && db->verify != VERIFY_NONE && archive_import__verify_rest(db, conn, err) != 0)
 			rc = EXIT_FAIL;
 		if (rc == EXIT_OK && db->verify != VERIFY_NONE && archive_import_verify_schema(db, conn, err) != 0)
 			rc = EXIT_FAIL;
@@ -1092,7 +326,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	progress *prog = run->prog;
 	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name, .prog = prog, .index = index,
 		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report,
-		.nrecorded = &run->nrecorded};
+		.nrecorded = &run->nrecorded, .choice = run->choices ? &run->choices[index] : NULL};
 	db.compressed = strcmp(m->compression, "zstd") == 0;
 	db.recorded = xcalloc((size_t) mdb->ntables + 1, sizeof(bool));
 	pthread_mutex_init(&db.lock, NULL);
@@ -1183,13 +417,13 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	db.pre_data_failures = db.schema_failures.n;
 	progress_phase(prog, index, "data");
-	if (archive_import_tables(&db, coord, err) != 0)
+	if (archive_import__tables(&db, coord, err) != 0)
 		goto done;
 	progress_phase(prog, index, "sequences");
 	log_info("setting sequences, loading large objects");
-	if (archive_import_sequences(&db, coord, err) != 0)
+	if (archive_import__sequences(&db, coord, err) != 0)
 		goto done;
-	if (archive_import_large_objects(&db, coord, err) != 0)
+	if (archive_import__large_objects(&db, coord, err) != 0)
 		goto done;
 	progress_phase(prog, index, "indexes");
 	log_info("restoring indexes, constraints and triggers (post-data)");
@@ -1213,7 +447,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	}
 	progress_phase(prog, index, "verifying");
-	if (db.verify != VERIFY_NONE && archive_import_verify_rest(&db, coord, err) != 0)
+	if (db.verify != VERIFY_NONE && archive_import__verify_rest(&db, coord, err) != 0)
 		goto done;
 	if (db.verify != VERIFY_NONE && archive_import_verify_schema(&db, coord, err) != 0)
 		goto done;
@@ -1222,11 +456,11 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	for (int t = 0; t < mdb->ntables; t++)
 		if (!db.recorded[t])
 		{
-			char *disp = archive_import_display(mdb->tables[t].schema, mdb->tables[t].name);
+			char *disp = archive_import__display(mdb->tables[t].schema, mdb->tables[t].name);
 			char *msg = xasprintf("table %s of the archive was not loaded into database \"%s\"", disp, name);
 			log_report(LOG_ERROR, msg, NULL, NULL);
 			verify_report_failed(run->report, name, "table", disp, "not loaded");
-			archive_import_recorded(&db);
+			archive_import__recorded(&db);
 			db.recorded[t] = true;
 			db.ndiff++;
 			free(msg);
@@ -1281,17 +515,17 @@ done:
 		for (int t = 0; t < mdb->ntables; t++)
 			if (!db.recorded[t])
 			{
-				char *disp = archive_import_display(mdb->tables[t].schema, mdb->tables[t].name);
+				char *disp = archive_import__display(mdb->tables[t].schema, mdb->tables[t].name);
 				verify_report_failed(run->report, name, "table", disp,
 									 rc == EXIT_DIFFERENT ? "not checked" : "not loaded or not checked");
-				archive_import_recorded(&db);
+				archive_import__recorded(&db);
 				free(disp);
 			}
 		if (rc != EXIT_DIFFERENT)
 		{
 			char *why = xasprintf("import not finished: %s", err->message);
 			verify_report_failed(run->report, name, "database", name, why);
-			archive_import_recorded(&db);
+			archive_import__recorded(&db);
 			free(why);
 		}
 	}
@@ -1404,7 +638,7 @@ archive_import_runner_main(void *arg)
 			break;
 		if (run->outcome[i] == IMPORT_FAILED)
 			continue;			/* its files failed the check */
-		const char *name = run->o->dbname ? run->o->dbname : run->chosen[i]->name;
+		const char *name = archive_import__target_name(run->o, run->chosen[i]->name);
 		pgc_err err = PGC_ERR_INIT;
 		int r = archive_import_database(run, i, name, &err);
 		if (r != EXIT_OK && run->nchosen == 1)
@@ -1431,7 +665,7 @@ archive_import_summary(import_runner *run, pgc_err *err)
 		printf("\nImport of %d databases:\n", run->nchosen);
 	for (int i = 0; i < run->nchosen; i++)
 	{
-		const char *name = run->o->dbname ? run->o->dbname : run->chosen[i]->name;
+		const char *name = archive_import__target_name(run->o, run->chosen[i]->name);
 		const char *what = "";
 		switch (run->outcome[i])
 		{
@@ -1487,6 +721,101 @@ archive_import_summary(import_runner *run, pgc_err *err)
 	return EXIT_OK;
 }
 
+const char *
+archive_import__target_name(const archive_import_opts *o, const char *name)
+{
+	for (int i = 0; i < o->nrenames; i++)
+		if (strcmp(o->rename_from[i], name) == 0)
+			return o->rename_to[i];
+	return o->dbname ? o->dbname : name;
+}
+
+/* --rename: each OLD is a database being imported, and no two databases
+ * land in one.  Returns 0, or -1 with err set. */
+static int
+archive_import_check_renames(const archive_import_opts *o, const manifest *m, const manifest_db *const *chosen,
+							 int n, pgc_err *err)
+{
+	for (int k = 0; k < o->nrenames; k++)
+	{
+		bool in_archive = false, chosen_one = false;
+		for (int i = 0; i < m->ndbs; i++)
+			in_archive = in_archive || strcmp(m->dbs[i].name, o->rename_from[k]) == 0;
+		for (int i = 0; i < n; i++)
+			chosen_one = chosen_one || strcmp(chosen[i]->name, o->rename_from[k]) == 0;
+		if (!chosen_one)
+		{
+			err_set(err, "--rename %s=%s names a database that is not %s", o->rename_from[k], o->rename_to[k],
+					in_archive ? "being imported" : "in the archive");
+			err_hint(err, "Give --rename OLD=NEW with OLD the name of a database the archive holds "
+					 "and the import loads.");
+			return -1;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (strcmp(archive_import__target_name(o, chosen[i]->name),
+					   archive_import__target_name(o, chosen[j]->name)) == 0)
+			{
+				err_set(err, "databases \"%s\" and \"%s\" would both be imported into \"%s\"", chosen[i]->name,
+						chosen[j]->name, archive_import__target_name(o, chosen[i]->name));
+				err_hint(err, "Give each database a name of its own with --rename OLD=NEW.");
+				return -1;
+			}
+	return 0;
+}
+
+/* --exclude-database: drops from chosen (*n updated) the databases whose
+ * name matches a pattern (the regexes run on the target).  Returns 0, or
+ * -1 with err set. */
+static int
+archive_import_exclude(const archive_import_opts *o, const manifest_db **chosen, int *n, pgc_err *err)
+{
+	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	if (!conn)
+		return -1;
+	const char **names = xcalloc((size_t) *n + 1, sizeof *names);
+	bool *keep = xcalloc((size_t) *n + 1, sizeof *keep);
+	for (int i = 0; i < *n; i++)
+		names[i] = chosen[i]->name;
+	int rc = catalog_names_exclude(conn, o->exclude_dbs, o->nexclude_dbs, names, *n, keep, err);
+	conn_close(conn);
+	int m = 0;
+	for (int i = 0; rc == 0 && i < *n; i++)
+		if (keep[i])
+			chosen[m++] = chosen[i];
+		else
+			log_info("database \"%s\" is excluded (--exclude-database)", chosen[i]->name);
+	if (rc == 0)
+		*n = m;
+	free(names);
+	free(keep);
+	return rc;
+}
+
+/* -n/-N/-t/-T: what each chosen database keeps (archive_choose); chosen[i]
+ * then points at choices[i].db, the archive's entry cut down to it.
+ * Returns 0, or -1 with err set. */
+static int
+archive_import_choose(const archive_import_opts *o, const char *root, const manifest_db **chosen, int n,
+					  archive_choice *choices, pgc_err *err)
+{
+	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	if (!conn)
+		return -1;
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++)
+	{
+		if ((rc = archive_choose(conn, o->filter, root, chosen[i], &choices[i], err)) != 0)
+			break;
+		log_info("database \"%s\": %d of %d tables chosen", chosen[i]->name, choices[i].db.ntables,
+				 chosen[i]->ntables);
+		chosen[i] = &choices[i].db;
+	}
+	conn_close(conn);
+	return rc;
+}
+
 int
 archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 {
@@ -1529,6 +858,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	int rc = EXIT_OK;
 	progress *prog = NULL;
 	import_runner runner;
+	archive_choice *choices = NULL;	/* with -n/-N/-t/-T, per database */
 	bool runner_ready = false;
 	const char *scratch = NULL;
 	const manifest_db **chosen = xcalloc((size_t) m->ndbs + 1, sizeof *chosen);
@@ -1558,6 +888,23 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			goto done;
 		}
 		chosen[nchosen++] = found;
+	}
+	if (o->nexclude_dbs > 0 && archive_import_exclude(o, chosen, &nchosen, err) != 0)
+	{
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	if (nchosen == 0)
+	{
+		err_set(err, "no database of the archive is left to import");
+		err_hint(err, "--exclude-database excluded every one of them.");
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	if (archive_import_check_renames(o, m, chosen, nchosen, err) != 0)
+	{
+		rc = EXIT_USAGE;
+		goto done;
 	}
 	if (o->dbname && nchosen != 1)
 	{
@@ -1597,10 +944,10 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			err_report(err);
 			outcome[i] = IMPORT_FAILED;
 			why[i] = xasprintf("the archive is damaged: %s", err->message);
-			const char *dname = o->dbname ? o->dbname : chosen[i]->name;
+			const char *dname = archive_import__target_name(o, chosen[i]->name);
 			for (int t = 0; t < chosen[i]->ntables; t++)
 			{
-				char *disp = archive_import_display(chosen[i]->tables[t].schema, chosen[i]->tables[t].name);
+				char *disp = archive_import__display(chosen[i]->tables[t].schema, chosen[i]->tables[t].name);
 				verify_report_failed(report, dname, "table", disp, "not loaded: the archive is damaged");
 				nrecorded++;
 				free(disp);
@@ -1609,6 +956,20 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			continue;
 		}
 		archive_verify_report_free(&rep);
+	}
+	if (catalog_filter_active(o->filter))
+	{
+		choices = xcalloc((size_t) nchosen, sizeof *choices);
+		if (archive_import_choose(o, root, chosen, nchosen, choices, err) != 0)
+		{
+			rc = EXIT_FAIL;
+			goto done;
+		}
+	}
+	if (o->dry_run)
+	{
+		rc = archive_import__plan(o, root, m, chosen, choices, nchosen);
+		goto done;
 	}
 	scratch = cleanup_private_tmpdir(err);
 	if (!scratch)
@@ -1623,7 +984,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	}
 	prog = progress_create(o->progress, "import", nchosen);
 	for (int i = 0; i < nchosen; i++)
-		progress_db_name(prog, i, o->dbname ? o->dbname : chosen[i]->name);
+		progress_db_name(prog, i, archive_import__target_name(o, chosen[i]->name));
 
 	/* Several databases load at a time when there are sessions enough:
 	 * while one builds its indexes, another loads its rows. */
@@ -1631,6 +992,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	if (concurrent < 1)
 		concurrent = 1;
 	runner = (import_runner) {.o = o, .root = root, .m = m, .chosen = chosen, .nchosen = nchosen,
+		.choices = choices,
 		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent,
 		.report = report, .nrecorded = nrecorded, .outcome = outcome, .why = why};
 	pthread_mutex_init(&runner.lock, NULL);
@@ -1670,6 +1032,9 @@ done:
 	free(why);
 	free(outcome);
 	verify_report_free(report);
+	for (int i = 0; choices && i < nchosen; i++)
+		archive_choice_free(&choices[i]);
+	free(choices);
 	free(chosen);
 	manifest_destroy(m);
 	free(unpacked);

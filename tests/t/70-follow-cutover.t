@@ -15,40 +15,7 @@ pg_start src "max_prepared_transactions = 2"
 pg_start dst
 
 pg_sql src postgres "CREATE DATABASE app"
-pg_psql src app >/dev/null <<'SQL' || bail "could not fill app"
-CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
-INSERT INTO accounts SELECT g, 1000 FROM generate_series(1, 3000) g;
-CREATE TABLE docs (id int PRIMARY KEY, hits int NOT NULL DEFAULT 0, body text);
-ALTER TABLE docs ALTER body SET STORAGE EXTERNAL;
-INSERT INTO docs SELECT g, 0, repeat(md5(g::text), 400) FROM generate_series(1, 40) g;
-CREATE TABLE events (id bigserial PRIMARY KEY, account int, what text);
-CREATE TABLE ledger (account int, amount int);
-ALTER TABLE ledger REPLICA IDENTITY FULL;
-INSERT INTO ledger SELECT g % 50, g FROM generate_series(1, 500) g;
-SELECT lo_from_bytea(0, 'a large object');
-SQL
-
-# The application: small transactions on every table until told to stop.
-STOP=$T_TMP/stop-writer
-writer() {
-	local i=0
-	while [ ! -e "$STOP" ]; do
-		i=$((i + 1))
-		pg_psql src app >/dev/null 2>&1 <<SQL
-BEGIN;
-INSERT INTO events (account, what) VALUES ($((i % 3000 + 1)), 'tick $i');
-UPDATE accounts SET balance = balance - 1 WHERE id = $((i % 3000 + 1));
-UPDATE accounts SET balance = balance + 1 WHERE id = $(((i * 7) % 3000 + 1));
-UPDATE docs SET hits = hits + 1 WHERE id = $((i % 40 + 1));
-DELETE FROM events WHERE id = (SELECT min(id) FROM events) AND $((i % 5)) = 0;
-INSERT INTO ledger VALUES ($((i % 50)), $i);
-UPDATE ledger SET amount = amount + 1 WHERE account = $((i % 50)) AND amount = (SELECT min(amount) FROM ledger WHERE account = $((i % 50)));
-DELETE FROM ledger WHERE account = $((i % 50)) AND amount = $((i - 40));
-INSERT INTO accounts VALUES ($((100000 + i)), $i);
-COMMIT;
-SQL
-	done
-}
+follow_app_schema src app || bail "could not fill app"
 
 # A transaction that begins before the slot and commits after it.
 coproc EARLY { pg_psql src app 2>&1; }
@@ -56,8 +23,7 @@ echo "BEGIN; INSERT INTO accounts VALUES (99999, 42); SELECT 'began';" >&"${EARL
 read -r -t 20 began <&"${EARLY[0]}"
 is "$began" "began" "a transaction is open before the copy starts"
 
-writer &
-WRITER=$!
+follow_writer_start src app
 pgcarry_start copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow app
 COPY=$PGCARRY_PID
 sleep 3
@@ -83,8 +49,7 @@ like "$ERR" "writes to database \"app\" on the source are fenced \([0-9]+ sessio
 like "$ERR" "cutover complete: the target is ready; writes on the source were fenced for [0-9.]+ s" \
 	"it prints how long writes were fenced"
 note "$(printf '%s\n' "$ERR" | grep -o 'fenced for [0-9.]* s')"
-touch "$STOP"
-wait $WRITER
+follow_writer_stop
 
 is "$(pg_sql src app "SELECT count(*) FROM accounts WHERE id = 99999")" 1 "the early transaction committed on the source"
 is "$(pg_sql dst app "SELECT balance FROM accounts WHERE id = 99999")" 42 "and its row is on the target"
@@ -144,11 +109,42 @@ for _ in $(seq 1 100); do
 	[ "$(pg_sql src postgres "SELECT active FROM pg_replication_slots WHERE slot_name = '$sub'")" = t ] && break
 	sleep 0.1
 done
-# The marker held back on the target (its table locked there against writes): a cutover
-# that waits too long fails with the way back; one killed while it waits
-# leaves the fence, and the next run finishes.
+# The target more than --lag-max behind (its apply held by a lock on the
+# target while the source writes): refused before any fence.
+coproc LAG { pg_psql dst tiny 2>&1; }
+echo "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT 'held';" >&"${LAG[1]}"
+read -r -t 20 _ <&"${LAG[0]}"
+pg_sql src tiny "INSERT INTO t (v) VALUES (-1); DELETE FROM t WHERE v = -1"
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --lag-max 1 tiny
+echo "ROLLBACK;" >&"${LAG[1]}"
+exec {LAG[1]}>&-
+wait "$LAG_PID" 2>/dev/null
+is "$RC" 1 "a target further behind than --lag-max: exit 1"
+like "$ERR" "error: the target is more than --lag-max 1\.0 s behind the source on database \"tiny\"
+pgcarry: detail: A row written on the source was not applied on the target within 1\.0 s; [0-9]+ bytes of WAL were not yet confirmed by the target\.
+pgcarry: hint: Wait until pgcarry follow status shows a smaller lag, then run cutover again; nothing was fenced\." \
+	"it says so, with the way out"
+is "$(pg_sql src tiny "SHOW default_transaction_read_only")" "off" "nothing was fenced"
+
+# The cutover's marker held back on the target: a trigger there (on the
+# helper table, so removed with it) locks the table against reads too, and
+# waits for an advisory lock this test holds.  A cutover that waits too
+# long fails with the way back; one interrupted while it waits says so;
+# one killed while it waits leaves the fence, and the next run finishes.
+pg_psql dst tiny >/dev/null <<'SQL'
+CREATE FUNCTION pgcarry_follow.hold() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	LOCK TABLE pgcarry_follow.marker IN ACCESS EXCLUSIVE MODE;
+	PERFORM pg_advisory_lock(4242);
+	PERFORM pg_advisory_unlock(4242);
+	RETURN NEW;
+END $$;
+CREATE TRIGGER hold BEFORE INSERT ON pgcarry_follow.marker
+	FOR EACH ROW WHEN (NEW.name LIKE 'cutover%') EXECUTE FUNCTION pgcarry_follow.hold();
+ALTER TABLE pgcarry_follow.marker ENABLE ALWAYS TRIGGER hold;
+SQL
 coproc HOLD { pg_psql dst tiny 2>&1; }
-echo "BEGIN; LOCK TABLE pgcarry_follow.marker IN SHARE MODE; SELECT 'held';" >&"${HOLD[1]}"
+echo "SELECT pg_advisory_lock(4242), 'held';" >&"${HOLD[1]}"
 read -r -t 20 _ <&"${HOLD[0]}"
 run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --wait-max 2 tiny
 is "$RC" 1 "the last writes not applied within --wait-max: exit 1"
@@ -157,18 +153,27 @@ like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it,
 	"with the way back"
 pgcarry_start cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none tiny
 sleep 2
+kill -INT $PGCARRY_PID
+pgcarry_wait
+is "$RC" 1 "a cutover interrupted while it waits: exit 1"
+like "$ERR" "error: cutover interrupted while waiting for the target to apply the last writes of database \"tiny\"" \
+	"it says so"
+like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it, run on the source: ALTER DATABASE \"tiny\" RESET default_transaction_read_only;" \
+	"with the way back"
+pgcarry_start cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none tiny
+sleep 2
 kill -9 $PGCARRY_PID
 { pgcarry_wait; } 2>/dev/null	# no "Killed" notice from bash
-echo "ROLLBACK;" >&"${HOLD[1]}"
+echo "SELECT pg_advisory_unlock(4242);" >&"${HOLD[1]}"
 exec {HOLD[1]}>&-
 wait "$HOLD_PID" 2>/dev/null
 is "$(pg_sql src tiny "SHOW default_transaction_read_only")" "on" "a killed cutover leaves the fence"
 run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --verify count tiny
 is "$RC" 0 "cutover --verify count exits 0" || diag "$ERR"
 like "$OUT" "tiny table public.t: 60 rows on both" "it counts every table on both sides"
-# 61: the prepared transaction rolled back took a value too.
-is "$(pg_sql src tiny "SELECT last_value FROM t_id_seq")" 61 "the source's sequence"
-is "$(pg_sql dst tiny "SELECT nextval('t_id_seq')")" 62 "was set on the target"
+# 62: the prepared transaction rolled back took a value too, and the row that held the target back.
+is "$(pg_sql src tiny "SELECT last_value FROM t_id_seq")" 62 "the source's sequence"
+is "$(pg_sql dst tiny "SELECT nextval('t_id_seq')")" 63 "was set on the target"
 
 run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none shop
 is "$RC" 1 "cutover of a database no longer followed: exit 1"
