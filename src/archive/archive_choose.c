@@ -63,6 +63,7 @@ typedef struct chooser
 	int		   *by_id;			/* dump ID -> index + 1 */
 	int			max_id;
 	bool		everything;		/* no -n, no -t: objects outside schemas move */
+	bool		no_large_objects;	/* large objects never move */
 } chooser;
 
 static bool
@@ -284,6 +285,10 @@ archive_choose_decide(chooser *c, choose_entry *e)
 	choose_entry *owner;
 	if (archive_choose_is_database(e))
 		keep = true;
+	else if (c->no_large_objects && (archive_choose_is(e, "BLOB") || archive_choose_is(e, "BLOB METADATA")
+									 || archive_choose_is(e, "LARGE OBJECT")
+									 || archive_choose_is(e, "LARGE OBJECTS")))
+		keep = false;
 	else if (archive_choose_is(e, "SEQUENCE") && (owner = archive_choose_owner(c, e)) != NULL)
 		keep = archive_choose_decide(c, owner);	/* identity: only with its table */
 	else if (archive_choose_is(e, "SEQUENCE"))
@@ -336,8 +341,8 @@ archive_choose_rel(chooser *c, const char *schema, const char *name, bool sequen
 }
 
 int
-archive_choose(PGconn *conn, const catalog_filter *f, const char *root, const manifest_db *mdb,
-			   archive_choice *out, pgc_err *err)
+archive_choose(PGconn *conn, const catalog_filter *f, bool no_large_objects, const char *root,
+			   const manifest_db *mdb, archive_choice *out, pgc_err *err)
 {
 	memset(out, 0, sizeof *out);
 	char	   *path = xasprintf("%s/%s", root, mdb->schema_file);
@@ -362,6 +367,7 @@ archive_choose(PGconn *conn, const catalog_filter *f, const char *root, const ma
 	chooser		c = {0};
 	archive_choose_read(&c, toc.data ? toc.data : "", mdb);
 	c.everything = catalog_filter_large_objects(f);
+	c.no_large_objects = no_large_objects;
 
 	/* One question to the server: every entry's schema, and the
 	 * relations', then the archive's tables (an extension's configuration
@@ -430,7 +436,7 @@ archive_choose(PGconn *conn, const catalog_filter *f, const char *root, const ma
 			else
 				out->sequences_left++;
 		}
-		if (!c.everything)
+		if (!c.everything || no_large_objects)
 		{
 			out->db.lo_count = 0;
 			out->db.lo_file = NULL;

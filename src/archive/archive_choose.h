@@ -50,11 +50,13 @@ typedef struct archive_choice
  * Chooses, of database mdb of the archive at root, what f chooses (see
  * above); conn is any session on the target (the patterns' regular
  * expressions run there, as pg_dump's run on its server).  Fills *out
- * (archive_choice_free frees it).  Returns 0, or -1 with err set (the
+ * (archive_choice_free frees it).  With no_large_objects (--schema-only),
+ * large objects are left out too, whatever f says.  Returns 0, or -1 with
+ * err set (the
  * schema dump could not be listed, or the query failed).
  */
-int archive_choose(PGconn *conn, const catalog_filter *f, const char *root, const manifest_db *mdb,
-				   archive_choice *out, pgc_err *err);
+int archive_choose(PGconn *conn, const catalog_filter *f, bool no_large_objects, const char *root,
+				   const manifest_db *mdb, archive_choice *out, pgc_err *err);
 
 /* Frees what c holds. */
 void archive_choice_free(archive_choice *c);
