@@ -99,7 +99,7 @@ archive_plan_table_bytes(const manifest_paths *files, const manifest_table *t)
 	for (int p = 0; p < t->nparts; p++)
 	{
 		const manifest_path *f = manifest_paths_find(files, t->parts[p].file);
-		if (f)
+		if (f && f->item)
 			bytes += ((const manifest_file *) f->item)->info.size;
 	}
 	return bytes;
@@ -109,8 +109,8 @@ archive_plan_table_bytes(const manifest_paths *files, const manifest_table *t)
  * when the target or the archive could not be read. */
 static int
 archive_plan_db(const archive_import_opts *o, const char *root, const manifest *m, const manifest_db *mdb,
-				const archive_choice *choice, const manifest_paths *files, PGconn *maint,
-				const ddl_tools *tools, bool can_create, pgc_err *err)
+				const archive_choice *choice, PGconn *maint, const ddl_tools *tools, bool can_create,
+				pgc_err *err)
 {
 	const char *name = archive_import__target_name(o, mdb->name);
 	int			problems = 0;
@@ -198,12 +198,14 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 	if (rc != 0)
 		return -1;
 
+	manifest_paths files = {0};
+	manifest_paths_of_files(&files, m->files, m->nfiles);
 	uint64_t	rows = 0,
 				bytes = 0;
 	for (int t = 0; t < mdb->ntables; t++)
 	{
 		rows += mdb->tables[t].rows;
-		bytes += archive_plan_table_bytes(files, &mdb->tables[t]);
+		bytes += archive_plan_table_bytes(&files, &mdb->tables[t]);
 	}
 	printf("  %d tables (%llu rows, %llu bytes in the archive), %d sequences, %llu large objects\n",
 		   mdb->ntables, (unsigned long long) rows, (unsigned long long) bytes, mdb->nsequences,
@@ -212,9 +214,10 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 	{
 		char	   *disp = archive_import__display(mdb->tables[t].schema, mdb->tables[t].name);
 		printf("  table %s  %llu rows  %llu bytes\n", disp, (unsigned long long) mdb->tables[t].rows,
-			   (unsigned long long) archive_plan_table_bytes(files, &mdb->tables[t]));
+			   (unsigned long long) archive_plan_table_bytes(&files, &mdb->tables[t]));
 		free(disp);
 	}
+	manifest_paths_free(&files);
 	return problems;
 }
 
@@ -227,8 +230,6 @@ archive_import__plan(const archive_import_opts *o, const char *root, const manif
 	int			rc = EXIT_FAIL;
 	bool		can_create = false;
 	ddl_tools  *tools = NULL;
-	manifest_paths files = {0};
-	manifest_paths_of_files(&files, m->files, m->nfiles);
 	PGconn	   *maint = conn_open(o->target, "postgres", "target", &err);
 	if (!maint || !(tools = ddl_tools_find(PQserverVersion(maint), "target", &err))
 		|| catalog_can_create_db(maint, &can_create, &err) != 0)
@@ -243,7 +244,7 @@ archive_import__plan(const archive_import_opts *o, const char *root, const manif
 	for (int i = 0; i < nchosen; i++)
 	{
 		log_set_database(archive_import__target_name(o, chosen[i]->name));
-		int			n = archive_plan_db(o, root, m, chosen[i], choices ? &choices[i] : NULL, &files, maint, tools,
+		int			n = archive_plan_db(o, root, m, chosen[i], choices ? &choices[i] : NULL, maint, tools,
 									can_create, &err);
 		log_set_database(NULL);
 		if (n < 0)
@@ -259,7 +260,6 @@ done:
 	if (err.set)
 		err_report(&err);
 	err_clear(&err);
-	manifest_paths_free(&files);
 	ddl_tools_free(tools);
 	conn_close(maint);
 	return rc;

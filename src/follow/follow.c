@@ -345,6 +345,18 @@ follow_preflight(PGconn *src, PGconn *tgt, const char *source, const char *const
 	}
 	free(wal);
 
+	int			src_major = PQserverVersion(src) / 10000, tgt_major = PQserverVersion(tgt) / 10000;
+	if (tgt_major < src_major)
+	{
+		char	   *msg = xasprintf("the target runs PostgreSQL %d, older than the source's %d: a follow moves to the "
+									"same major version or a newer one", tgt_major, src_major);
+		follow_problem(&problems, msg,
+					   "The schema pg_dump writes for the source may not load into an older server, and an older "
+					   "subscriber may not apply what the newer publisher sends.",
+					   "Follow into a server of the source's major version or a newer one.");
+		free(msg);
+	}
+
 	PGresult   *res = conn_query(src, follow_slots_free_sql, 0, NULL, err);
 	if (!res)
 		return -1;
