@@ -110,10 +110,9 @@ archive_choose_prefix(const char *rest, const char *const *names, int n)
 	return best;
 }
 
-/* Splits the part of a listing line after "ID; CLASSID OBJID " into kind,
- * schema and name, with the schema names known. */
-static void
-archive_choose_split(choose_entry *e, const char *rest, const char *const *schemas, int nschemas)
+void
+archive_choose__split(const char *rest, const char *const *schemas, int nschemas, char **kind_out,
+					  char **schema_out, char **name_out)
 {
 	const char *kind = NULL;
 	for (int i = 0; archive_choose_kinds[i] && !kind; i++)
@@ -123,19 +122,19 @@ archive_choose_split(choose_entry *e, const char *rest, const char *const *schem
 			kind = archive_choose_kinds[i];
 	}
 	size_t		kl = kind ? strlen(kind) : strcspn(rest, " ");
-	e->kind = xstrndup(rest, kl);
+	*kind_out = xstrndup(rest, kl);
 	rest += kl;
 	if (*rest == ' ')
 		rest++;
 	const char *s = strncmp(rest, "- ", 2) == 0 ? "-" : archive_choose_prefix(rest, schemas, nschemas);
 	size_t		sl = s ? strlen(s) : strcspn(rest, " ");
-	e->schema = strcmp(s ? s : "", "-") == 0 ? NULL : xstrndup(rest, sl);
+	*schema_out = strcmp(s ? s : "", "-") == 0 ? NULL : xstrndup(rest, sl);
 	rest += sl;
 	if (*rest == ' ')
 		rest++;
 	/* The name, without the owner (the last word). */
 	const char *sp = strrchr(rest, ' ');
-	e->name = xstrndup(rest, sp ? (size_t) (sp - rest) : strlen(rest));
+	*name_out = xstrndup(rest, sp ? (size_t) (sp - rest) : strlen(rest));
 }
 
 /* Reads the listing into c (entries point into toc). */
@@ -194,7 +193,7 @@ archive_choose_read(chooser *c, const char *toc, const manifest_db *mdb)
 				e->id = (int) id;
 				e->line = p;
 				e->linelen = len;
-				archive_choose_split(e, end, schemas, ns);
+				archive_choose__split(end, schemas, ns, &e->kind, &e->schema, &e->name);
 				e->rel = archive_choose_is_rel(e->kind);
 				if (e->id > c->max_id)
 					c->max_id = e->id;

@@ -58,6 +58,16 @@ typedef struct archive_choice
 int archive_choose(PGconn *conn, const catalog_filter *f, bool no_large_objects, const char *root,
 				   const manifest_db *mdb, archive_choice *out, pgc_err *err);
 
+/*
+ * Internal, for unit tests: splits what follows "ID; CLASSID OBJID " in a
+ * pg_restore --list line into its kind (pg_dump's kinds, some with
+ * spaces), schema (NULL for "-"; the longest of the nschemas known names
+ * that starts it, else its first word) and name (without the owner, the
+ * last word).  Each output is owned by the caller.
+ */
+void archive_choose__split(const char *rest, const char *const *schemas, int nschemas, char **kind,
+						   char **schema, char **name);
+
 /* Frees what c holds. */
 void archive_choice_free(archive_choice *c);
 
