@@ -33,7 +33,7 @@ enum
 	ARCHIVE_OPT_RENAME
 };
 
-#define ARCHIVE_DEFAULT_LEVEL 3
+#define ARCHIVE_DEFAULT_LEVEL 1
 
 static void
 archive_cli_export_help(void)
