@@ -35,7 +35,7 @@ enum
 	ARCHIVE_OPT_DATA_ONLY
 };
 
-#define ARCHIVE_DEFAULT_LEVEL 3
+#define ARCHIVE_DEFAULT_LEVEL 1
 
 static void
 archive_cli_export_help(void)

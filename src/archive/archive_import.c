@@ -10,7 +10,7 @@
  *   3. pre-data with pg_restore;
  *   4. data: one task per file on a work queue of --jobs sessions.  A table
  *      in one file is loaded in one transaction: TRUNCATE ONLY, then COPY
- *      ... FREEZE.  A table in several parts is truncated first, then its
+ *      ... FREEZE (a small one: DELETE, then COPY).  A table in several parts is truncated first, then its
  *      parts load in parallel.  Each file's rows are hashed as they go to
  *      the server and compared with the manifest before COMMIT;
  *   5. sequences (setval), large objects (lo_put in chunks);

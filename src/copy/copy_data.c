@@ -165,9 +165,28 @@ copy_verify_table(copy_worker *w, copy_table *ct, const rowhash *src, const char
 	copy_verify_conclude(ct, src, &tgt, note);
 }
 
+/* A table of at most this many bytes on the source (main fork and TOAST)
+ * is small. */
+#define COPY_SMALL_BYTES (64 * 1024)
+
+/*
+ * Whether a table loads without TRUNCATE and FREEZE: a small one that this
+ * run's pre-data created.  DELETE empties it (of nothing, or of what a
+ * retry after an unknown COMMIT left) by reading a few pages, where
+ * TRUNCATE gives the table, its TOAST table and their indexes new files,
+ * and COPY FREEZE a visibility map; freezing a few pages saves nothing
+ * later.  With many small tables that is most of the load's cost.
+ */
+static bool
+copy_small(const copy_table *ct)
+{
+	return !ct->t->ext_config && !ct->t->via_root && ct->t->est_bytes <= COPY_SMALL_BYTES &&
+		(ct->db->action == COPY_ACT_CREATE || ct->db->action == COPY_ACT_RECREATE);
+}
+
 /*
  * One attempt at streaming a table (whole: TRUNCATE + COPY FREEZE in one
- * transaction) or a slice (plain COPY).  *commit_sent tells whether the
+ * transaction; a small table: DELETE + COPY) or a slice (plain COPY).  *commit_sent tells whether the
  * COMMIT went out (after which the outcome of a lost connection is unknown).
  */
 static int
@@ -201,6 +220,7 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 		 * place (neither truncated nor frozen). */
 		char	   *trunc = data_only ? NULL
 			: ct->t->ext_config ? stream_delete_sql(ct->t->qualified, ct->t->condition)
+			: copy_small(ct) ? stream_delete_sql(ct->t->qualified, NULL)
 			: stream_truncate_sql(ct->t->qualified, ct->t->via_root);
 		int			rc = trunc ? conn_exec(w->pair.tgt, trunc, err) : 0;
 		free(trunc);
@@ -219,7 +239,8 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 	/* COPY FREEZE is refused for a partitioned table (rows routed through
 	 * the root load without it) and needs a TRUNCATE in the transaction. */
 	char	   *in = stream_copy_in_sql(ct->t->qualified, ct->t->columns, ct->fmt,
-										whole && !ct->t->via_root && !ct->t->ext_config && !data_only);
+										whole && !ct->t->via_root && !ct->t->ext_config && !copy_small(ct)
+										&& !data_only);
 	stream_tick tick = job_db_tick(d->job);
 	int			rc = stream_copy(w->pair.src, out, w->pair.tgt, in, ct->fmt, &tick, res, err);
 	free(out);

@@ -9,11 +9,11 @@
  * streaming on the target), a probe row written on the source arrives on
  * the target within --lag-max, and no prepared transaction waits (one
  * could commit after the fence).  Then the
- * fence, database by database: ALTER DATABASE ... SET
- * default_transaction_read_only = on (every new session of every role is
- * read only), then every other client session of the database is ended
- * and waited for (its open transaction rolls back), twice, to catch a
- * session that connected while the setting was being changed.  pgcarry's
+ * fence: ALTER DATABASE ... SET default_transaction_read_only = on on every
+ * database (every new session of every role is read only), then every
+ * other client session of those databases is ended and waited for (its
+ * open transaction rolls back), twice, to catch a session that connected
+ * while the settings were being changed.  pgcarry's
  * own sessions turn the setting off for themselves.  After the fence a
  * marker row goes into pgcarry's helper table on the source; logical
  * replication applies transactions in commit order, so once the target
@@ -71,6 +71,7 @@ typedef struct cut_db
 	char	   *slot;
 	bool		fenced;			/* by this run */
 	bool		was_fenced;		/* by an earlier run */
+	char		marker[160];	/* the last marker written (cut_marker_write) */
 } cut_db;
 
 static const char cut_slot_sql[] =
@@ -89,16 +90,19 @@ static const char cut_prepared_sql[] =
 	"SELECT pg_catalog.string_agg(gid, ', ' ORDER BY gid) FROM pg_catalog.pg_prepared_xacts "
 	"WHERE database = pg_catalog.current_database()";
 
-/* Ends every other client session of database $1 but pgcarry's own ($2),
- * waiting up to 5 s for each to be gone (PostgreSQL 14+). */
+/* Ends every other client session of the databases $1 but pgcarry's own
+ * ($2), waiting up to 5 s for each to be gone (PostgreSQL 14+); per
+ * database, how many. */
 static const char cut_terminate_sql[] =
-	"SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid, 5000)) FROM pg_catalog.pg_stat_activity "
-	"WHERE datname = $1 AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
-	"  AND pid <> pg_catalog.pg_backend_pid()";
+	"SELECT datname, count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid, 5000)) "
+	"FROM pg_catalog.pg_stat_activity "
+	"WHERE datname = ANY ($1::text[]) AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
+	"  AND pid <> pg_catalog.pg_backend_pid() GROUP BY datname";
 static const char cut_terminate_old_sql[] =
-	"SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity "
-	"WHERE datname = $1 AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
-	"  AND pid <> pg_catalog.pg_backend_pid()";
+	"SELECT datname, count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid)) "
+	"FROM pg_catalog.pg_stat_activity "
+	"WHERE datname = ANY ($1::text[]) AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
+	"  AND pid <> pg_catalog.pg_backend_pid() GROUP BY datname";
 
 /* The phases a database goes through, for progress. */
 #define CUT_PHASES 4
@@ -275,59 +279,93 @@ cut_check(cut_opts *o, cut_db *d, pgc_err *err)
  * The fence
  * ------------------------------------------------------------------------ */
 
-static int
-cut_fence(cut_db *d, PGconn *maint, const int *own, int nown, pgc_err *err)
+/* Appends s to b as an element of an array literal ("..." quoted). */
+static void
+cut_array_add(buf_t *b, const char *s)
 {
-	char	   *id = conn_quote_ident(maint, d->name);
-	char	   *sql = xasprintf("ALTER DATABASE %s SET default_transaction_read_only = on", id);
-	int			rc = conn_exec(maint, sql, err);
-	free(sql);
-	free(id);
-	if (rc != 0)
+	buf_printf(b, "%s\"", b->len > 1 ? "," : "");
+	for (const char *c = s; *c; c++)
+		buf_printf(b, "%s%c", *c == '"' || *c == '\\' ? "\\" : "", *c);
+	buf_printf(b, "\"");
+}
+
+/*
+ * Fences every database of dbs[0..n): the setting first on all of them,
+ * then two sweeps that end their other sessions (own: pgcarry's, n of
+ * them), so that a session connecting while the settings changed is caught
+ * too.  Returns 0, or -1 with err set (the databases fenced so far marked).
+ */
+static int
+cut_fence_all(cut_db *dbs, int n, PGconn *maint, const int *own, pgc_err *err)
+{
+	for (int i = 0; i < n; i++)
 	{
-		err_prefix(err, "could not fence writes on database \"%s\": ", d->name);
-		return -1;
+		char	   *id = conn_quote_ident(maint, dbs[i].name);
+		char	   *sql = xasprintf("ALTER DATABASE %s SET default_transaction_read_only = on", id);
+		int			rc = conn_exec(maint, sql, err);
+		free(sql);
+		free(id);
+		if (rc != 0)
+		{
+			err_prefix(err, "could not fence writes on database \"%s\": ", dbs[i].name);
+			return -1;
+		}
+		dbs[i].fenced = true;
 	}
-	d->fenced = true;
-	buf_t		pids = {0};
+	buf_t		pids = {0}, names = {0};
 	buf_printf(&pids, "{");
-	for (int i = 0; i < nown; i++)
+	buf_printf(&names, "{");
+	for (int i = 0; i < n; i++)
+	{
 		buf_printf(&pids, "%s%d", i ? "," : "", own[i]);
+		cut_array_add(&names, dbs[i].name);
+	}
 	buf_printf(&pids, "}");
-	const char *p[2] = {d->name, pids.data};
-	long		ended = 0;
-	/* Twice: a session may have been starting while the setting changed. */
+	buf_printf(&names, "}");
+	const char *p[2] = {names.data, pids.data};
+	long	   *ended = xcalloc((size_t) n + 1, sizeof *ended);
+	int			rc = 0;
 	for (int sweep = 0; sweep < 2 && rc == 0; sweep++)
 	{
-		char	   *n = conn_query_value(maint, PQserverVersion(maint) >= 140000 ? cut_terminate_sql
-										 : cut_terminate_old_sql, 2, p, err);
-		if (!n)
+		PGresult   *res = conn_query(maint, PQserverVersion(maint) >= 140000 ? cut_terminate_sql
+									 : cut_terminate_old_sql, 2, p, err);
+		if (!res)
 			rc = -1;
-		else
-			ended += atol(n);
-		free(n);
+		for (int r = 0; res && r < PQntuples(res); r++)
+			for (int i = 0; i < n; i++)
+				if (strcmp(PQgetvalue(res, r, 0), dbs[i].name) == 0)
+					ended[i] += atol(PQgetvalue(res, r, 1));
+		PQclear(res);
 		if (sweep == 0)
 			usleep(200 * 1000);
 	}
 	buf_free(&pids);
+	buf_free(&names);
 	if (rc != 0)
 	{
-		err_prefix(err, "could not end the sessions of database \"%s\": ", d->name);
+		err_prefix(err, "could not end the sessions of the fenced databases: ");
+		free(ended);
 		return -1;
 	}
-	char	   *gids = conn_query_value(d->src, cut_prepared_sql, 0, NULL, err);
-	if (err->set)
-		return -1;
-	if (gids)
+	for (int i = 0; i < n && rc == 0; i++)
 	{
-		err_set(err, "a transaction of database \"%s\" was prepared while writes were being fenced", d->name);
-		err_detail(err, "Prepared: %s", gids);
+		char	   *gids = conn_query_value(dbs[i].src, cut_prepared_sql, 0, NULL, err);
+		if (err->set)
+			rc = -1;
+		else if (gids)
+		{
+			err_set(err, "a transaction of database \"%s\" was prepared while writes were being fenced",
+					dbs[i].name);
+			err_detail(err, "Prepared: %s", gids);
+			rc = -1;
+		}
+		else
+			log_notice("writes to database \"%s\" on the source are fenced (%ld %s ended)", dbs[i].name, ended[i],
+					   ended[i] == 1 ? "session" : "sessions");
 		free(gids);
-		return -1;
 	}
-	log_notice("writes to database \"%s\" on the source are fenced (%ld %s ended)", d->name, ended,
-			   ended == 1 ? "session" : "sessions");
-	return 0;
+	free(ended);
+	return rc;
 }
 
 /*
@@ -338,18 +376,25 @@ cut_fence(cut_db *d, PGconn *maint, const int *own, int nown, pgc_err *err)
  * (interrupted included).
  */
 static int
-cut_marker(cut_db *d, const char *what, double max, double *took, pgc_err *err)
+cut_marker_write(cut_db *d, const char *what, pgc_err *err)
 {
-	char		marker[160];
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	snprintf(marker, sizeof marker, "%s %s %lld.%09ld", what, d->slot, (long long) now.tv_sec, now.tv_nsec);
-	const char *p[1] = {marker};
+	snprintf(d->marker, sizeof d->marker, "%s %s %lld.%09ld", what, d->slot, (long long) now.tv_sec, now.tv_nsec);
+	const char *p[1] = {d->marker};
 	if (conn_exec_params(d->src, "INSERT INTO " FOLLOW_HELPER_SCHEMA ".marker (name) VALUES ($1)", 1, p, err) != 0)
 	{
 		err_prefix(err, "could not write the %s marker on the source: ", what);
 		return -1;
 	}
+	return 0;
+}
+
+/* The wait of cut_marker, for the marker cut_marker_write wrote last. */
+static int
+cut_marker_wait(cut_db *d, double max, double *took, pgc_err *err)
+{
+	const char *p[1] = {d->marker};
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* A lock held on the target's marker table must not stall the poll
@@ -384,12 +429,19 @@ cut_marker(cut_db *d, const char *what, double max, double *took, pgc_err *err)
 	return conn_exec(d->tgt, "SET lock_timeout = 0", err) != 0 ? -1 : rc;
 }
 
-/* Writes the marker after the fence and waits until the target holds it. */
+static int
+cut_marker(cut_db *d, const char *what, double max, double *took, pgc_err *err)
+{
+	return cut_marker_write(d, what, err) != 0 ? -1 : cut_marker_wait(d, max, took, err);
+}
+
+/* Waits until the target holds the marker written after the fence
+ * (cut_marker_write of every database first, so the waits overlap). */
 static int
 cut_wait_marker(cut_opts *o, cut_db *d, pgc_err *err)
 {
 	double		took = 0;
-	int			rc = cut_marker(d, "cutover", o->wait_max, &took, err);
+	int			rc = cut_marker_wait(d, o->wait_max, &took, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 1)
@@ -590,29 +642,38 @@ cmd_cutover(int argc, char **argv)
 		own[i] = PQbackendPID(dbs[i].src);
 	clock_gettime(CLOCK_MONOTONIC, &fenced_at);
 	fenced = true;
-	int			frc = 0;
-	for (int i = 0; i < n && frc == 0; i++)
-	{
+	for (int i = 0; i < n; i++)
 		progress_phase(prog, i, "fence");
-		if ((frc = cut_fence(&dbs[i], maint, own, n, &err)) == 0)
-			progress_unit_done(prog, i, 0);
-	}
+	int			frc = cut_fence_all(dbs, n, maint, own, &err);
+	for (int i = 0; i < n && frc == 0; i++)
+		progress_unit_done(prog, i, 0);
 	free(own);
 	if (frc != 0)
 		goto out;
+	/* Where the fenced time goes: fence, marker, sequences and large
+	 * objects, verification, removal (seconds since the fence began). */
+	double		at[5] = {monotime_since(&fenced_at), 0, 0, 0, 0};
+	for (int i = 0; i < n; i++)
+		if (cut_marker_write(&dbs[i], "cutover", &err) != 0)
+			goto out;
 	for (int i = 0; i < n; i++)
 	{
+		double		t = monotime_since(&fenced_at);
 		progress_phase(prog, i, "marker");
 		if (cut_wait_marker(&o, &dbs[i], &err) != 0)
 			goto out;
 		progress_unit_done(prog, i, 0);
+		at[1] += monotime_since(&fenced_at) - t;
+		t = monotime_since(&fenced_at);
 		progress_phase(prog, i, "sequences");
 		if (cut_sequences(&dbs[i], &err) != 0 || cut_large_objects(&dbs[i], &err) != 0)
 			goto out;
 		progress_unit_done(prog, i, 0);
+		at[2] += monotime_since(&fenced_at) - t;
 	}
 	for (int i = 0; i < n; i++)
 		progress_phase(prog, i, "verifying");
+	double		verify_from = monotime_since(&fenced_at);
 
 	/*
 	 * The proof, against the fenced source.  The follow objects are still
@@ -639,6 +700,8 @@ cmd_cutover(int argc, char **argv)
 		err_hint(&err, "Run the same cutover command again: the follow objects are kept, and it starts over.");
 		goto out;
 	}
+	at[3] = monotime_since(&fenced_at) - verify_from;
+	double		remove_from = monotime_since(&fenced_at);
 	for (int i = 0; i < n; i++)
 	{
 		int			removed = 0;
@@ -651,6 +714,9 @@ cmd_cutover(int argc, char **argv)
 		log_info("database \"%s\": subscription, slot, publication and helper schema removed (%d objects)",
 				 dbs[i].name, removed);
 	}
+	at[4] = monotime_since(&fenced_at) - remove_from;
+	log_info("writes fenced: %.2f s to fence, %.2f s until the last writes were applied, %.2f s for sequences and "
+			 "large objects, %.2f s to verify, %.2f s to remove the follow objects", at[0], at[1], at[2], at[3], at[4]);
 	if (rc == EXIT_OK)
 	{
 		log_notice("cutover complete: the target is ready; writes on the source were fenced for %.1f s",

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/70-follow-lib.bash"
 
-pg_start old "wal_level = replica" "max_replication_slots = 2" "max_wal_senders = 0"
+pg_start old "wal_level = replica" "max_replication_slots = 2" "max_wal_senders = 0" "max_logical_replication_workers = 0"
 pg_start src
 pg_start dst
 
@@ -53,6 +53,13 @@ is "$RC" 1 "a target role that is not a superuser: exit 1"
 like "$ERR" "error: the target role \"weak\" is not a superuser, so it cannot create a subscription
 pgcarry: hint: Connect as a superuser of that server \(on a managed service, its administrator role with logical replication enabled\)\." \
 	"the missing right is named, with the way out"
+
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri old)" --progress none --follow app
+is "$RC" 1 "a target without a free apply worker: exit 1"
+like "$ERR" "error: the target has 0 free logical replication workers, 1 needed \(one per database\)
+pgcarry: detail: max_logical_replication_workers = 0, 0 subscriptions enabled; max_worker_processes = [0-9]+
+pgcarry: hint: Raise max_logical_replication_workers on the target, and max_worker_processes with it \(a restart is needed\)\." \
+	"it says so, with the way out"
 
 run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow app
 is "$RC" 1 "tables that cannot replicate: exit 1"
