@@ -260,3 +260,106 @@ const char	cli_filter_help[] =
 	"  -T, --exclude-table PATTERN\n"
 	"                           not the tables matching PATTERN\n"
 	"                           (pg_dump's patterns and rules; each repeatable)\n";
+
+/* ------------------------------------------------------------------------
+ * The shared option table
+ * ------------------------------------------------------------------------ */
+
+void
+cli_shared_init(cli_shared *o)
+{
+	memset(o, 0, sizeof *o);
+	o->jobs = 2;
+	o->progress = PROGRESS_AUTO;
+	o->verify = VERIFY_FULL;
+}
+
+void
+cli_shared_free(cli_shared *o)
+{
+	catalog_filter_free(&o->filter);
+	for (int i = 0; i < o->nexclude_dbs; i++)
+		free(o->exclude_dbs[i]);
+	free(o->exclude_dbs);
+	o->exclude_dbs = NULL;
+	o->nexclude_dbs = 0;
+}
+
+int
+cli_shared_option(const char *cmd, cli_shared *o, int opt, char **argv, void (*help) (void))
+{
+	switch (opt)
+	{
+		case CLI_OPT_SOURCE:
+			o->source_arg = optarg;
+			return 0;
+		case CLI_OPT_TARGET:
+			o->target_arg = optarg;
+			return 0;
+		case CLI_OPT_ALL:
+			o->all = true;
+			return 0;
+		case 'j':
+		case CLI_OPT_JOBS:
+			return cli_parse_jobs(cmd, optarg, &o->jobs);
+		case CLI_OPT_PROGRESS:
+			return cli_parse_progress(cmd, optarg, &o->progress);
+		case 'n':
+		case CLI_OPT_SCHEMA:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_SCHEMA, optarg);
+		case 'N':
+		case CLI_OPT_EXCLUDE_SCHEMA:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_SCHEMA, optarg);
+		case 't':
+		case CLI_OPT_TABLE:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_TABLE, optarg);
+		case 'T':
+		case CLI_OPT_EXCLUDE_TABLE:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_TABLE, optarg);
+		case CLI_OPT_EXCLUDE_DATABASE:
+			return cli_parse_db_pattern(cmd, optarg, &o->exclude_dbs, &o->nexclude_dbs);
+		case CLI_OPT_RESUME:
+			o->resume = true;
+			return 0;
+		case CLI_OPT_DRY_RUN:
+			o->dry_run = true;
+			return 0;
+		case CLI_OPT_VERIFY:
+			if (verify_parse_mode(optarg, &o->verify) != 0)
+				return cli_usage_error(cmd, "--verify must be \"full\", \"count\" or \"none\", not \"%s\"", optarg);
+			return 0;
+		case CLI_OPT_ROLES:
+			o->roles = true;
+			return 0;
+		case CLI_OPT_CLEAN:
+			o->clean = true;
+			return 0;
+		default:
+		{
+			int			c = cli_other_option(cmd, opt, argv);
+			if (c < 0)
+				help();
+			return c;
+		}
+	}
+}
+
+int
+cli_shared_finish(const char *cmd, cli_shared *o, int argc, char **argv)
+{
+	o->dbs = (const char **) argv + optind;
+	o->ndbs = argc - optind;
+	if (o->all && o->ndbs > 0)
+		return cli_usage_error(cmd, "give database names or --all, not both");
+	if (!o->all && o->ndbs == 0)
+		return cli_usage_error(cmd, "name the databases to %s, or give --all", cmd);
+	if (!o->all && o->nexclude_dbs > 0)
+		return cli_usage_error(cmd, "--exclude-database works with --all only");
+	for (int i = 0; i < o->ndbs; i++)
+		if (!*o->dbs[i])
+			return cli_usage_error(cmd, "a database name is empty");
+	int			rc;
+	if ((rc = cli_resolve_conn(cmd, "--source", o->source_arg, "PGCARRY_SOURCE", true, &o->source)) != 0)
+		return rc;
+	return cli_resolve_conn(cmd, "--target", o->target_arg, "PGCARRY_TARGET", true, &o->target);
+}

@@ -18,42 +18,22 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+/* The options of export and import of their own; the others are in the
+ * shared option table (cli.h). */
 enum
 {
-	ARCHIVE_OPT_SOURCE = CLI_OPT_FIRST_COMMAND_OPT,
-	ARCHIVE_OPT_TARGET,
-	ARCHIVE_OPT_ALL,
-	ARCHIVE_OPT_OUTPUT,
+	ARCHIVE_OPT_OUTPUT = CLI_OPT_FIRST_OWN,
 	ARCHIVE_OPT_INPUT,
-	ARCHIVE_OPT_JOBS,
-	ARCHIVE_OPT_ROLES,
 	ARCHIVE_OPT_COMPRESS,
 	ARCHIVE_OPT_FORMAT,
-	ARCHIVE_OPT_RESUME,
-	ARCHIVE_OPT_CLEAN,
 	ARCHIVE_OPT_DB,
 	ARCHIVE_OPT_NO_OWNER,
 	ARCHIVE_OPT_EXIT_ON_ERROR,
-	ARCHIVE_OPT_PROGRESS,
-	ARCHIVE_OPT_VERIFY,
 	ARCHIVE_OPT_PART_SIZE,
-	ARCHIVE_OPT_SCHEMA,
-	ARCHIVE_OPT_EXCLUDE_SCHEMA,
-	ARCHIVE_OPT_TABLE,
-	ARCHIVE_OPT_EXCLUDE_TABLE,
-	ARCHIVE_OPT_DRY_RUN,
-	ARCHIVE_OPT_EXCLUDE_DATABASE,
 	ARCHIVE_OPT_RENAME
 };
 
-/* -n/-N/-t/-T, for export (catalog.h). */
-#define ARCHIVE_FILTER_LONGOPTS \
-	{"schema", required_argument, NULL, ARCHIVE_OPT_SCHEMA}, \
-	{"exclude-schema", required_argument, NULL, ARCHIVE_OPT_EXCLUDE_SCHEMA}, \
-	{"table", required_argument, NULL, ARCHIVE_OPT_TABLE}, \
-	{"exclude-table", required_argument, NULL, ARCHIVE_OPT_EXCLUDE_TABLE}
-
-#define ARCHIVE_DEFAULT_LEVEL 3
+#define ARCHIVE_DEFAULT_LEVEL 1
 
 static void
 archive_cli_export_help(void)
@@ -156,55 +136,6 @@ archive_cli_compress(const char *arg, int *level)
 	return -1;
 }
 
-/*
- * Handles an option code that export and import treat alike, for command
- * cmd ("export", "import", in messages): -j/--jobs into *jobs, --progress
- * into *progress, --help (prints it with help), the common output options
- * and getopt_long's '?' and ':' (cli_other_option).
- * Returns 0 when the option was applied, -1 after printing the help (the
- * command returns EXIT_OK), or EXIT_USAGE after printing a usage error.
- */
-static int
-archive_cli_option(const char *cmd, int opt, char **argv, int *jobs, progress_mode *progress,
-				   void (*help) (void))
-{
-	switch (opt)
-	{
-		case 'j':
-		case ARCHIVE_OPT_JOBS:
-			return cli_parse_jobs(cmd, optarg, jobs);
-		case ARCHIVE_OPT_PROGRESS:
-			return cli_parse_progress(cmd, optarg, progress);
-		default:
-		{
-			int c = cli_other_option(cmd, opt, argv);
-			if (c < 0)
-				help();
-			return c;
-		}
-	}
-}
-
-/* The kind of pattern an option code gives. */
-static catalog_filter_kind
-archive_cli_filter_kind(int opt)
-{
-	switch (opt)
-	{
-		case 'n':
-		case ARCHIVE_OPT_SCHEMA:
-			return CATALOG_FILTER_SCHEMA;
-		case 'N':
-		case ARCHIVE_OPT_EXCLUDE_SCHEMA:
-			return CATALOG_FILTER_EXCLUDE_SCHEMA;
-		case 't':
-		case ARCHIVE_OPT_TABLE:
-			return CATALOG_FILTER_TABLE;
-		default:
-			return CATALOG_FILTER_EXCLUDE_TABLE;
-	}
-}
-
 /* Ends a command that ran: reports err when rc is not EXIT_OK, clears it,
  * and returns rc. */
 static int
@@ -216,59 +147,37 @@ archive_cli_done(int rc, pgc_err *err)
 	return rc;
 }
 
-/* pgcarry export, with the -n/-N/-t/-T patterns going into *filter (the
- * caller frees it). */
+/* pgcarry export, with the shared options going into *sh (the caller
+ * frees it). */
 static int
-archive_cli_export(int argc, char **argv, catalog_filter *filter)
+archive_cli_export(int argc, char **argv, cli_shared *sh)
 {
 	static const struct option longopts[] = {
-		{"source", required_argument, NULL, ARCHIVE_OPT_SOURCE},
-		{"all", no_argument, NULL, ARCHIVE_OPT_ALL},
+		CLI_SHARED_SOURCE,
+		CLI_SHARED_ALL,
 		{"output", required_argument, NULL, ARCHIVE_OPT_OUTPUT},
-		{"jobs", required_argument, NULL, ARCHIVE_OPT_JOBS},
-		{"roles", no_argument, NULL, ARCHIVE_OPT_ROLES},
+		CLI_SHARED_JOBS,
+		CLI_SHARED_ROLES,
 		{"compress", required_argument, NULL, ARCHIVE_OPT_COMPRESS},
 		{"format", required_argument, NULL, ARCHIVE_OPT_FORMAT},
-		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
-		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
-		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
+		CLI_SHARED_RESUME,
+		CLI_SHARED_PROGRESS,
 		{"part-size", required_argument, NULL, ARCHIVE_OPT_PART_SIZE},
-		ARCHIVE_FILTER_LONGOPTS,
-		{"dry-run", no_argument, NULL, ARCHIVE_OPT_DRY_RUN},
+		CLI_SHARED_FILTERS,
+		CLI_SHARED_DRY_RUN,
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	archive_export_opts o = {.jobs = 2, .zstd_level = ARCHIVE_DEFAULT_LEVEL, .filter = filter};
-	const char *source_arg = NULL;
+	archive_export_opts o = {.zstd_level = ARCHIVE_DEFAULT_LEVEL, .filter = &sh->filter};
 	int opt;
 	int rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":j:n:N:t:T:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
-			case 'n':
-			case ARCHIVE_OPT_SCHEMA:
-			case 'N':
-			case ARCHIVE_OPT_EXCLUDE_SCHEMA:
-			case 't':
-			case ARCHIVE_OPT_TABLE:
-			case 'T':
-			case ARCHIVE_OPT_EXCLUDE_TABLE:
-				if ((rc = cli_parse_pattern("export", filter, archive_cli_filter_kind(opt), optarg)) != 0)
-					return rc;
-				break;
-			case ARCHIVE_OPT_SOURCE:
-				source_arg = optarg;
-				break;
-			case ARCHIVE_OPT_ALL:
-				o.all = true;
-				break;
 			case ARCHIVE_OPT_OUTPUT:
 				o.output = optarg;
-				break;
-			case ARCHIVE_OPT_ROLES:
-				o.roles = true;
 				break;
 			case ARCHIVE_OPT_COMPRESS:
 				if (archive_cli_compress(optarg, &o.zstd_level) != 0)
@@ -282,12 +191,6 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 				else
 					return cli_usage_error("export", "--format must be dir or tar, not \"%s\"", optarg);
 				break;
-			case ARCHIVE_OPT_RESUME:
-				o.resume = true;
-				break;
-			case ARCHIVE_OPT_DRY_RUN:
-				o.dry_run = true;
-				break;
 			case ARCHIVE_OPT_PART_SIZE:
 			{
 				long mb;
@@ -297,12 +200,17 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 				break;
 			}
 			default:
-				if ((rc = archive_cli_option("export", opt, argv, &o.jobs, &o.progress,
-											 archive_cli_export_help)) != 0)
+				if ((rc = cli_shared_option("export", sh, opt, argv, archive_cli_export_help)) != 0)
 					return rc < 0 ? EXIT_OK : rc;
 				break;
 		}
 	}
+	o.jobs = sh->jobs;
+	o.progress = sh->progress;
+	o.all = sh->all;
+	o.roles = sh->roles;
+	o.resume = sh->resume;
+	o.dry_run = sh->dry_run;
 	o.dbs = argv + optind;
 	o.ndbs = argc - optind;
 	if (!o.output)
@@ -317,7 +225,7 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 		return cli_usage_error("export", "--resume works with --format dir only");
 	if (strcmp(o.output, "-") == 0 && isatty(STDOUT_FILENO))
 		return cli_usage_error("export", "standard output is a terminal: redirect --output - to a file or a pipe");
-	if ((rc = cli_resolve_conn("export", "--source", source_arg, "PGCARRY_SOURCE", true, &o.source)) != 0)
+	if ((rc = cli_resolve_conn("export", "--source", sh->source_arg, "PGCARRY_SOURCE", true, &o.source)) != 0)
 		return rc;
 
 	if (o.dry_run && o.resume)
@@ -329,85 +237,51 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 int
 cmd_export(int argc, char **argv)
 {
-	catalog_filter filter = {0};
-	int rc = archive_cli_export(argc, argv, &filter);
-	catalog_filter_free(&filter);
+	cli_shared	sh;
+	cli_shared_init(&sh);
+	int rc = archive_cli_export(argc, argv, &sh);
+	cli_shared_free(&sh);
 	return rc;
 }
 
-/* pgcarry import, with -n/-N/-t/-T into *filter and --exclude-database
- * into *exclude_dbs (the caller frees both). */
+/* pgcarry import, with the shared options going into *sh and --rename
+ * into *renames (the caller frees both). */
 static int
-archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclude_dbs, int *nexclude_dbs,
-				   cli_renames *renames)
+archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 {
 	static const struct option longopts[] = {
-		{"target", required_argument, NULL, ARCHIVE_OPT_TARGET},
+		CLI_SHARED_TARGET,
 		{"input", required_argument, NULL, ARCHIVE_OPT_INPUT},
-		{"jobs", required_argument, NULL, ARCHIVE_OPT_JOBS},
-		{"roles", no_argument, NULL, ARCHIVE_OPT_ROLES},
-		{"clean", no_argument, NULL, ARCHIVE_OPT_CLEAN},
-		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
+		CLI_SHARED_JOBS,
+		CLI_SHARED_ROLES,
+		CLI_SHARED_CLEAN,
+		CLI_SHARED_RESUME,
 		{"db", required_argument, NULL, ARCHIVE_OPT_DB},
 		{"no-owner", no_argument, NULL, ARCHIVE_OPT_NO_OWNER},
 		{"exit-on-error", no_argument, NULL, ARCHIVE_OPT_EXIT_ON_ERROR},
-		{"verify", required_argument, NULL, ARCHIVE_OPT_VERIFY},
-		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
-		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
-		ARCHIVE_FILTER_LONGOPTS,
-		{"exclude-database", required_argument, NULL, ARCHIVE_OPT_EXCLUDE_DATABASE},
-		{"dry-run", no_argument, NULL, ARCHIVE_OPT_DRY_RUN},
+		CLI_SHARED_VERIFY,
+		CLI_SHARED_PROGRESS,
+		CLI_SHARED_FILTERS,
+		CLI_SHARED_EXCLUDE_DATABASE,
+		CLI_SHARED_DRY_RUN,
 		{"rename", required_argument, NULL, ARCHIVE_OPT_RENAME},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	archive_import_opts o = {.jobs = 2, .verify = VERIFY_FULL, .filter = filter};
-	const char *target_arg = NULL;
+	archive_import_opts o = {.filter = &sh->filter};
 	int opt;
 	int rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":j:n:N:t:T:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
-			case 'n':
-			case ARCHIVE_OPT_SCHEMA:
-			case 'N':
-			case ARCHIVE_OPT_EXCLUDE_SCHEMA:
-			case 't':
-			case ARCHIVE_OPT_TABLE:
-			case 'T':
-			case ARCHIVE_OPT_EXCLUDE_TABLE:
-				if ((rc = cli_parse_pattern("import", filter, archive_cli_filter_kind(opt), optarg)) != 0)
-					return rc;
-				break;
-			case ARCHIVE_OPT_DRY_RUN:
-				o.dry_run = true;
-				break;
 			case ARCHIVE_OPT_RENAME:
 				if ((rc = cli_parse_rename("import", optarg, renames)) != 0)
 					return rc;
 				break;
-			case ARCHIVE_OPT_EXCLUDE_DATABASE:
-				if ((rc = cli_parse_db_pattern("import", optarg, exclude_dbs, nexclude_dbs)) != 0)
-					return rc;
-				o.exclude_dbs = *exclude_dbs;
-				o.nexclude_dbs = *nexclude_dbs;
-				break;
-			case ARCHIVE_OPT_TARGET:
-				target_arg = optarg;
-				break;
 			case ARCHIVE_OPT_INPUT:
 				o.input = optarg;
-				break;
-			case ARCHIVE_OPT_ROLES:
-				o.roles = true;
-				break;
-			case ARCHIVE_OPT_CLEAN:
-				o.clean = true;
-				break;
-			case ARCHIVE_OPT_RESUME:
-				o.resume = true;
 				break;
 			case ARCHIVE_OPT_DB:
 				o.dbname = optarg;
@@ -418,18 +292,21 @@ archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclud
 			case ARCHIVE_OPT_EXIT_ON_ERROR:
 				o.exit_on_error = true;
 				break;
-			case ARCHIVE_OPT_VERIFY:
-				if (verify_parse_mode(optarg, &o.verify) != 0)
-					return cli_usage_error("import", "--verify must be \"full\", \"count\" or \"none\", not \"%s\"",
-										   optarg);
-				break;
 			default:
-				if ((rc = archive_cli_option("import", opt, argv, &o.jobs, &o.progress,
-											 archive_cli_import_help)) != 0)
+				if ((rc = cli_shared_option("import", sh, opt, argv, archive_cli_import_help)) != 0)
 					return rc < 0 ? EXIT_OK : rc;
 				break;
 		}
 	}
+	o.jobs = sh->jobs;
+	o.progress = sh->progress;
+	o.verify = sh->verify;
+	o.roles = sh->roles;
+	o.clean = sh->clean;
+	o.resume = sh->resume;
+	o.dry_run = sh->dry_run;
+	o.exclude_dbs = sh->exclude_dbs;
+	o.nexclude_dbs = sh->nexclude_dbs;
 	o.dbs = argv + optind;
 	o.ndbs = argc - optind;
 	if (!o.input)
@@ -462,11 +339,11 @@ archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclud
 		if (o.dry_run)
 			return cli_usage_error("import", "--dry-run works with pgcarry archives only; pg_restore --list "
 								   "shows what a pg_dump file holds");
-		if (catalog_filter_active(filter) || o.nexclude_dbs > 0)
+		if (catalog_filter_active(&sh->filter) || o.nexclude_dbs > 0)
 			return cli_usage_error("import", "-n, -N, -t, -T and --exclude-database work with pgcarry archives "
 								   "only; for a pg_dump file use pg_restore's own --list and --use-list");
 	}
-	if ((rc = cli_resolve_conn("import", "--target", target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
+	if ((rc = cli_resolve_conn("import", "--target", sh->target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
 		return rc;
 	if (o.dry_run && kind == ARCHIVE_DUMP_PGCARRY_TAR)
 		return cli_usage_error("import", "--dry-run reads an archive directory, not a tar (it would have to be "
@@ -485,15 +362,11 @@ archive_cli_import(int argc, char **argv, catalog_filter *filter, char ***exclud
 int
 cmd_import(int argc, char **argv)
 {
-	catalog_filter filter = {0};
-	char **exclude_dbs = NULL;
-	int nexclude_dbs = 0;
+	cli_shared	sh;
+	cli_shared_init(&sh);
 	cli_renames renames = {0};
-	int rc = archive_cli_import(argc, argv, &filter, &exclude_dbs, &nexclude_dbs, &renames);
-	catalog_filter_free(&filter);
+	int rc = archive_cli_import(argc, argv, &sh, &renames);
+	cli_shared_free(&sh);
 	cli_renames_free(&renames);
-	for (int i = 0; i < nexclude_dbs; i++)
-		free(exclude_dbs[i]);
-	free(exclude_dbs);
 	return rc;
 }

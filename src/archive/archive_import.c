@@ -10,7 +10,7 @@
  *   3. pre-data with pg_restore;
  *   4. data: one task per file on a work queue of --jobs sessions.  A table
  *      in one file is loaded in one transaction: TRUNCATE ONLY, then COPY
- *      ... FREEZE.  A table in several parts is truncated first, then its
+ *      ... FREEZE (a small one: DELETE, then COPY).  A table in several parts is truncated first, then its
  *      parts load in parallel.  Each file's rows are hashed as they go to
  *      the server and compared with the manifest before COMMIT;
  *   5. sequences (setval), large objects (lo_put in chunks);
@@ -901,16 +901,16 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		rc = EXIT_FAIL;
 		goto done;
 	}
-	if (archive_import_check_renames(o, m, chosen, nchosen, err) != 0)
-	{
-		rc = EXIT_USAGE;
-		goto done;
-	}
 	if (o->dbname && nchosen != 1)
 	{
 		err_set(err, "--db names the target of one database, and %d are to be imported", nchosen);
 		err_hint(err, "Name the one database of the archive to import, e.g. \"pgcarry import ... %s --db %s\".",
 				 nchosen ? chosen[0]->name : "DB", o->dbname);
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (archive_import_check_renames(o, m, chosen, nchosen, err) != 0)
+	{
 		rc = EXIT_USAGE;
 		goto done;
 	}

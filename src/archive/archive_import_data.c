@@ -60,6 +60,9 @@ archive_import_names(PGconn *conn, const manifest_table *t, char **qualified, ch
 	*columns = b.data ? buf_steal(&b) : xstrdup("");
 }
 
+/* A table of at most this many rows, in one file, is small. */
+#define ARCHIVE_IMPORT_SMALL_ROWS 200
+
 /* The statement that empties the target table t (quoted q) before its rows
  * load: TRUNCATE, or for an extension's configuration table a DELETE of the
  * rows matching its condition, leaving the extension's own (catalog.h).
@@ -249,9 +252,15 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 		goto out;
 	if (mt->ext_config && stream_config_load_begin(conn, err) != 0)
 		goto rollback;
+	/* A small table (a few rows, in one file) that this import's pre-data
+	 * created loads with DELETE and a plain COPY: TRUNCATE would give the
+	 * table, its TOAST table and their indexes new files, and COPY FREEZE
+	 * a visibility map, which for a few rows costs more than the load. */
+	bool small = t->whole && !tree && !mt->ext_config && !db->resuming && mt->nparts == 1 &&
+		mt->rows <= ARCHIVE_IMPORT_SMALL_ROWS;
 	if (t->whole)
 	{
-		char *sql = archive_import_clear_sql(mt, q, tree);
+		char *sql = small ? stream_delete_sql(q, NULL) : archive_import_clear_sql(mt, q, tree);
 		int r = conn_exec(conn, sql, err);
 		free(sql);
 		if (r != 0)
@@ -260,7 +269,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 	for (int p = t->part; p < t->part + t->nparts; p++)
 	{
 		uint64_t rows = 0;
-		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree && !mt->ext_config, &rows,
+		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree && !mt->ext_config && !small, &rows,
 									 err) != 0)
 			goto rollback;
 		total += rows;

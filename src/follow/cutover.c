@@ -49,14 +49,14 @@
 
 enum
 {
-	CUT_OPT_VERIFY = COPY_CLI_OPT_FIRST_OWN,
+	CUT_OPT_VERIFY = CLI_OPT_FIRST_OWN,
 	CUT_OPT_LAG_MAX,
 	CUT_OPT_WAIT_MAX
 };
 
 typedef struct cut_opts
 {
-	copy_cli_opts cli;
+	cli_shared cli;
 	double		lag_max;		/* seconds */
 	double		wait_max;		/* seconds for the marker to arrive */
 	bool		count_only;		/* --verify count */
@@ -148,7 +148,7 @@ static int
 cut_parse(int argc, char **argv, cut_opts *o)
 {
 	static const struct option longopts[] = {
-		COPY_CLI_LONGOPTS,
+		CLI_SHARED_LONGOPTS,
 		{"verify", required_argument, NULL, CUT_OPT_VERIFY},
 		{"lag-max", required_argument, NULL, CUT_OPT_LAG_MAX},
 		{"wait-max", required_argument, NULL, CUT_OPT_WAIT_MAX},
@@ -156,12 +156,12 @@ cut_parse(int argc, char **argv, cut_opts *o)
 		{NULL, 0, NULL, 0}
 	};
 	memset(o, 0, sizeof *o);
-	copy_cli_init(&o->cli);
+	cli_shared_init(&o->cli);
 	o->lag_max = 10;
 	o->wait_max = 60;
 	int			opt, rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -182,12 +182,12 @@ cut_parse(int argc, char **argv, cut_opts *o)
 					return rc;
 				break;
 			default:
-				if ((rc = copy_cli_option("cutover", &o->cli, opt, argv, cut_help)) != 0)
+				if ((rc = cli_shared_option("cutover", &o->cli, opt, argv, cut_help)) != 0)
 					return rc;
 				break;
 		}
 	}
-	return copy_cli_finish("cutover", &o->cli, argc, argv);
+	return cli_shared_finish("cutover", &o->cli, argc, argv);
 }
 
 /* ------------------------------------------------------------------------
