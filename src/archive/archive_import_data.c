@@ -250,7 +250,9 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 	uint64_t total = 0;
 	if (conn_exec(conn, "BEGIN", err) != 0)
 		goto out;
-	if (mt->ext_config && stream_config_load_begin(conn, err) != 0)
+	/* --data-only: into the user's tables, their foreign keys in place, as
+	 * pg_restore --disable-triggers loads them; they were checked empty. */
+	if ((mt->ext_config || db->o->data_only) && stream_config_load_begin(conn, err) != 0)
 		goto rollback;
 	/* A small table (a few rows, in one file) that this import's pre-data
 	 * created loads with DELETE and a plain COPY: TRUNCATE would give the
@@ -258,7 +260,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 	 * a visibility map, which for a few rows costs more than the load. */
 	bool small = t->whole && !tree && !mt->ext_config && !db->resuming && mt->nparts == 1 &&
 		mt->rows <= ARCHIVE_IMPORT_SMALL_ROWS;
-	if (t->whole)
+	if (t->whole && !db->o->data_only)
 	{
 		char *sql = small ? stream_delete_sql(q, NULL) : archive_import_clear_sql(mt, q, tree);
 		int r = conn_exec(conn, sql, err);
@@ -269,7 +271,8 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 	for (int p = t->part; p < t->part + t->nparts; p++)
 	{
 		uint64_t rows = 0;
-		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree && !mt->ext_config && !small, &rows,
+		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p],
+									 t->whole && !tree && !mt->ext_config && !small && !db->o->data_only, &rows,
 									 err) != 0)
 			goto rollback;
 		total += rows;

@@ -33,6 +33,7 @@
 #include "commands.h"
 #include "conn.h"
 #include "core/common.h"
+#include "core/progress.h"
 #include "follow/follow.h"
 #include "core/stream.h"
 #include "util/monotime.h"
@@ -103,6 +104,9 @@ static const char cut_terminate_old_sql[] =
 	"WHERE datname = ANY ($1::text[]) AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
 	"  AND pid <> pg_catalog.pg_backend_pid() GROUP BY datname";
 
+/* The phases a database goes through, for progress. */
+#define CUT_PHASES 4
+
 static void
 cut_help(void)
 {
@@ -122,6 +126,9 @@ cut_help(void)
 		   "      --verify MODE        full (rows and checksum, default) or count\n"
 		   "      --lag-max SECONDS    refuse when the target is further behind (default 10)\n"
 		   "      --wait-max SECONDS   how long to wait for the last writes to arrive (default 60)\n"
+		   "      --progress MODE      auto (default), tty, log, json, or none: the phases\n"
+		   "                           fence, marker, sequences, verifying of each database\n"
+		   "      --progress-file FILE JSON progress lines into FILE, not stderr\n"
 		   "\n"
 		   "The fence (default_transaction_read_only = on for the database, every other\n"
 		   "session ended) stays on the source: the application moves to the target.\n"
@@ -597,6 +604,7 @@ cmd_cutover(int argc, char **argv)
 	cut_db	   *dbs = NULL;
 	struct timespec fenced_at;
 	bool		fenced = false;
+	progress   *prog = NULL;	/* the phases of each database, once checked */
 	char	   *maint_name = copy_maintenance_db(o.cli.source, o.cli.dbs, o.cli.ndbs);
 	PGconn	   *maint = follow__conn_open(o.cli.source, maint_name, "source", &err);
 	free(maint_name);
@@ -620,12 +628,25 @@ cmd_cutover(int argc, char **argv)
 		if (cut_check(&o, &dbs[i], &err) != 0)
 			goto out;
 
+	/* Progress by phases: fence, marker, sequences (and large objects),
+	 * verifying; each done one is a quarter of a database. */
+	prog = progress_create(o.cli.progress, "cutover", n);
+	for (int i = 0; i < n; i++)
+	{
+		progress_db_name(prog, i, dbs[i].name);
+		progress_add_total(prog, i, CUT_PHASES, 0);
+	}
+	progress_start(prog);
 	int		   *own = xcalloc((size_t) n + 1, sizeof *own);
 	for (int i = 0; i < n; i++)
 		own[i] = PQbackendPID(dbs[i].src);
 	clock_gettime(CLOCK_MONOTONIC, &fenced_at);
 	fenced = true;
+	for (int i = 0; i < n; i++)
+		progress_phase(prog, i, "fence");
 	int			frc = cut_fence_all(dbs, n, maint, own, &err);
+	for (int i = 0; i < n && frc == 0; i++)
+		progress_unit_done(prog, i, 0);
 	free(own);
 	if (frc != 0)
 		goto out;
@@ -638,14 +659,20 @@ cmd_cutover(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 	{
 		double		t = monotime_since(&fenced_at);
+		progress_phase(prog, i, "marker");
 		if (cut_wait_marker(&o, &dbs[i], &err) != 0)
 			goto out;
+		progress_unit_done(prog, i, 0);
 		at[1] += monotime_since(&fenced_at) - t;
 		t = monotime_since(&fenced_at);
+		progress_phase(prog, i, "sequences");
 		if (cut_sequences(&dbs[i], &err) != 0 || cut_large_objects(&dbs[i], &err) != 0)
 			goto out;
+		progress_unit_done(prog, i, 0);
 		at[2] += monotime_since(&fenced_at) - t;
 	}
+	for (int i = 0; i < n; i++)
+		progress_phase(prog, i, "verifying");
 	double		verify_from = monotime_since(&fenced_at);
 
 	/*
@@ -662,6 +689,11 @@ cmd_cutover(int argc, char **argv)
 	}
 	else
 		rc = cut_compare(&o, dbs, n);
+	for (int i = 0; i < n && (rc == EXIT_OK || rc == EXIT_DIFFERENT); i++)
+	{
+		progress_unit_done(prog, i, 0);
+		progress_phase(prog, i, rc == EXIT_OK ? "done" : "failed");
+	}
 	if (rc != EXIT_OK && rc != EXIT_DIFFERENT)
 	{
 		err_set(&err, "the verification of the cut over databases did not run to its end");
@@ -698,6 +730,13 @@ cmd_cutover(int argc, char **argv)
 		log_msg(LOG_ERROR, "the target differs from the fenced source");
 
 out:
+	if (prog)
+	{
+		for (int i = 0; i < n && rc != EXIT_OK && rc != EXIT_DIFFERENT; i++)
+			progress_phase(prog, i, "failed");
+		progress_stop(prog);
+		progress_free(prog);
+	}
 	if (err.set)
 	{
 		err_report(&err);
