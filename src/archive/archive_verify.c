@@ -91,7 +91,7 @@ archive_verify_referenced(const manifest *m, const char *path)
 
 /* Files on disk under root/rel (recursively) that the manifest does not
  * list: a file that nothing checks and nothing loads.  manifest.json and
- * the database.json files are the manifest itself. */
+ * the database.json (and a tar's plan.json) files are the manifest itself. */
 static int
 archive_verify_walk(const char *root, const char *rel, const manifest *m, archive_verify_report *r,
 					pgc_err *err)
@@ -126,7 +126,8 @@ archive_verify_walk(const char *root, const char *rel, const manifest *m, archiv
 		else if (S_ISDIR(st.st_mode))
 			rc = archive_verify_walk(root, path, m, r, err);
 		else if (!(rel == NULL && strcmp(e->d_name, MANIFEST_NAME) == 0) &&
-				 !(rel != NULL && strcmp(e->d_name, MANIFEST_DB_NAME) == 0))
+				 !(rel != NULL && strcmp(e->d_name, MANIFEST_DB_NAME) == 0) &&
+				 !(rel != NULL && strcmp(e->d_name, MANIFEST_PLAN_NAME) == 0))
 			archive_verify_listed(m, path, r);
 		free(full);
 		free(path);
