@@ -65,6 +65,11 @@ char *archive_import__clear_sql(const manifest_table *t, const char *q, bool tre
 int archive_import__copy(PGconn *conn, const char *q, const char *cols, bool freeze, archive_file_reader *r,
 						 const stream_tick *tick, rowhash *got, pgc_err *err);
 
+/* On resume: 1 when every table of mdb exists in the target database
+ * name (conn), 0 when none does, -1 (err set) when some do: the schema is
+ * half made. */
+int archive_import__schema_state(PGconn *conn, const manifest_db *mdb, const char *name, pgc_err *err);
+
 /* Creates the roles of root/roles_file on the target (errors for roles that
  * exist are expected; the importing role is left alone); passwords says
  * whether the export could read them.  Returns 0, or -1 with err set. */
