@@ -624,6 +624,8 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 			memset(mdb->tables[i].parts[p].checksum, '0', ROWHASH_HEX_LEN);
 	for (int i = 0; i < mdb->ntables; i++)
 		memset(mdb->tables[i].checksum, '0', ROWHASH_HEX_LEN);
+	mdb->lo_count = (uint64_t) db->lo_count;
+	memset(mdb->lo_checksum, '0', ROWHASH_HEX_LEN);
 	if (run->tar && archive_export_plan(db, err) != 0)
 		goto done;
 	if (db->nseqs > 0 && archive_export_sequences_file(db, db->coord, db->seqs, db->nseqs, err) != 0)

@@ -1618,33 +1618,6 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	/* Every file, before anything touches the target. */
 	for (int i = 0; i < nchosen; i++)
 	{
-		const pgc_err *sf = archive_tarload_db_err(tl, chosen[i]->dir);
-		if (sf && sf->set)
-		{
-			/* Refused or stopped while the tar went by: said there. */
-			if (nchosen == 1)
-			{
-				err_set(err, "%s", sf->message);
-				if (sf->detail)
-					err_detail(err, "%s", sf->detail);
-				if (sf->hint)
-					err_hint(err, "%s", sf->hint);
-				rc = EXIT_FAIL;
-				goto done;
-			}
-			err_report(sf);
-			outcome[i] = IMPORT_FAILED;
-			why[i] = xstrdup(sf->message);
-			const char *dname = o->dbname ? o->dbname : chosen[i]->name;
-			for (int t = 0; t < chosen[i]->ntables; t++)
-			{
-				char *disp = archive_import_display(chosen[i]->tables[t].schema, chosen[i]->tables[t].name);
-				verify_report_failed(report, dname, "table", disp, "not loaded");
-				nrecorded++;
-				free(disp);
-			}
-			continue;
-		}
 		archive_verify_report rep = {0};
 		if (archive_verify_run_seen(root, m, tl ? archive_tarload_seen(tl) : NULL, chosen[i]->name,
 									o->roles && i == 0, ARCHIVE_VERIFY_FIRST | ARCHIVE_VERIFY_SCHEMA, &rep, err) != 0)
@@ -1685,6 +1658,32 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			continue;
 		}
 		archive_verify_report_free(&rep);
+		const pgc_err *sf = archive_tarload_db_err(tl, chosen[i]->dir);
+		if (sf && sf->set)
+		{
+			/* Refused or stopped while the tar went by: said there. */
+			if (nchosen == 1)
+			{
+				err_set(err, "%s", sf->message);
+				if (sf->detail)
+					err_detail(err, "%s", sf->detail);
+				if (sf->hint)
+					err_hint(err, "%s", sf->hint);
+				rc = EXIT_FAIL;
+				goto done;
+			}
+			err_report(sf);
+			outcome[i] = IMPORT_FAILED;
+			why[i] = xstrdup(sf->message);
+			const char *dname = o->dbname ? o->dbname : chosen[i]->name;
+			for (int t = 0; t < chosen[i]->ntables; t++)
+			{
+				char *disp = archive_import_display(chosen[i]->tables[t].schema, chosen[i]->tables[t].name);
+				verify_report_failed(report, dname, "table", disp, "not loaded");
+				nrecorded++;
+				free(disp);
+			}
+		}
 	}
 	scratch = cleanup_private_tmpdir(err);
 	if (!scratch)
