@@ -92,9 +92,12 @@ is "$(find "$ITMP" -mindepth 1 | wc -l)" 0 "the private directory is removed at 
 # a small limit it is refused before the target is touched, and without a
 # limit it is imported as before.
 OLD=$T_TMP/old.tar
-cp "$TAR" "$OLD"
-tar --delete -f "$OLD" --wildcards '*/plan.json'
+mkdir "$T_TMP/old"
+tar -xf "$TAR" -C "$T_TMP/old"
+(cd "$T_TMP/old" && tar -cf "$OLD" --no-recursion $(tar -tf "$TAR" | grep -v '/$' | grep -v plan.json))
 is "$(tar -tf "$OLD" | grep -c plan.json)" 0 "a tar without plans"
+run_pgcarry verify-archive "$OLD"
+is "$RC" 0 "the tar without plans is whole"
 drop_all
 TMPDIR=$ITMP PGCARRY_SCRATCH_MAX=2M run_pgcarry_in "$OLD" import --target "$(pg_uri tgt)" --input - --progress none
 is "$RC" 1 "a tar without plans under a small PGCARRY_SCRATCH_MAX exits 1"
