@@ -5,6 +5,8 @@
 #   make demo       seven databases moved between two local servers
 #   make bench      pgcarry copy against pg_dump/pg_restore on the same data
 #   make bench-archive, make bench-expand   export/import, and live backfill
+#   make bench-profile, bench-many-tables, bench-scale   where the CPU goes,
+#                   many small tables, two data sizes
 #   make demo-expand  a live expand/contract migration under an application
 #   make check-asan the tests again with AddressSanitizer + UBSan
 #   make install    the binary, man pages and bash completion under PREFIX
@@ -41,14 +43,14 @@ TESTS    ?= tests/t/*.t
 # oracle (servers of three majors, minutes; the plain build runs it) and the
 # demos (the copy and expand/contract tests cover their code).  A TESTS
 # given on the command line runs as given.
-ASAN_SKIP ?= tests/t/45-oracle-versions.t tests/t/90-demo.t tests/t/91-demo-expand.t
+ASAN_SKIP ?= tests/t/45-oracle-versions.t tests/t/70-follow-versions.t tests/t/90-demo.t tests/t/91-demo-expand.t
 ifeq ($(origin TESTS),file)
 ASAN_TESTS := $(filter-out $(ASAN_SKIP),$(wildcard $(TESTS)))
 else
 ASAN_TESTS := $(TESTS)
 endif
 
-.PHONY: all bin check check-race check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand clean unit \
+.PHONY: all bin check check-race check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand bench-profile bench-many-tables bench-scale clean unit \
 	install uninstall
 
 all: pgcarry
@@ -131,6 +133,18 @@ bench-archive: deps pgcarry
 
 bench-expand: deps pgcarry
 	bash bench/expand-bench.sh
+
+# Where the CPU of copy, export and import goes, phase by phase.
+bench-profile: deps pgcarry
+	bash bench/profile.sh
+
+# 10,000 and 30,000 (BENCH_TABLES) small tables in one database.
+bench-many-tables: deps pgcarry
+	bash bench/many-tables.sh
+
+# The seven databases at two scales: time per GB and peak memory.
+bench-scale: deps pgcarry
+	bash bench/scale.sh
 
 install: $(BUILD)/pgcarry
 	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BASHCOMPDIR)"

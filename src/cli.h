@@ -12,8 +12,8 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-#include "catalog.h"
-#include "progress.h"
+#include "core/catalog.h"
+#include "core/progress.h"
 #include "util/err.h"
 
 /* Option codes shared by every command (outside the char range). */

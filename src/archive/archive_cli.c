@@ -12,7 +12,7 @@
 #include "archive/archive_export.h"
 #include "archive/archive_import.h"
 #include "cli.h"
-#include "progress.h"
+#include "core/progress.h"
 #include "commands.h"
 #include "conn.h"
 #include "util/log.h"

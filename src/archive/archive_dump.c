@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "ddl.h"
+#include "core/ddl.h"
 #include "archive/archive_target.h"
 #include "archive/manifest.h"
 #include "archive/tarstream.h"

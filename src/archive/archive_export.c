@@ -1,9 +1,12 @@
 /*
  * archive_export.c: "pgcarry export", databases into a checksummed archive.
  *
+ * export is a pipeline on the job runner (core/job.h): its ends are a
+ * server and the archive writer (archive_file.h, tarstream.h).
+ *
  * How it works: for each database, a coordinator session exports a snapshot
- * (snapshot.h) and reads the catalog in it (catalog.h).  One work queue
- * (workq.h) with --jobs workers then runs three kinds of task: the schema
+ * (snapshot.h) and reads the catalog in it (catalog.h).  The job runner's
+ * --jobs workers then run three kinds of unit: the schema
  * (pg_dump -Fc --snapshot, sections pre-data and post-data), each table part
  * (COPY TO STDOUT in text, through stream_copy_out, each row hashed, into a
  * zstd archive file), and the large objects.  Every worker attaches its own
@@ -30,19 +33,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ddl.h"
+#include "core/ddl.h"
 #include "archive/archive_file.h"
 #include "archive/archive_stream.h"
 #include "archive/manifest.h"
 #include "archive/tarstream.h"
-#include "catalog.h"
+#include "core/catalog.h"
+#include "core/job.h"
 #include "cleanup.h"
 #include "conn.h"
-#include "snapshot.h"
-#include "stream.h"
+#include "core/snapshot.h"
+#include "core/stream.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-#include "workq.h"
 
 /* Tables bigger than --part-size are exported in parts of that size (by
  * ranges of 8 kB pages), on servers with TID range scans (14 and later). */
@@ -62,7 +65,7 @@ typedef struct export_run
 	char	   *pg_dump;		/* paths of PostgreSQL's programs (ddl.h) */
 	char	   *pg_dumpall;
 	progress   *prog;
-	workq	   *q;				/* one queue for every database of a batch */
+	job_run    *jobs;			/* one run for every database of a batch */
 } export_run;
 
 typedef struct export_db
@@ -78,9 +81,10 @@ typedef struct export_db
 	uint64_t	rows;
 	uint64_t	bytes;
 	int			index;			/* for progress */
+	job_db	   *job;			/* its life on the job runner (holds the
+								 * snapshot) */
 	/* Held from start to finish (coordinator side only): */
-	PGconn	   *coord;			/* holds the snapshot */
-	snapshot   *snap;
+	PGconn	   *coord;			/* holds the snapshot (owned by job) */
 	catalog_table *tables;
 	int			ntables;
 	catalog_sequence *seqs;
@@ -111,12 +115,6 @@ typedef struct export_task
 	stream_range range;
 	int64_t		est_bytes;		/* its share of the size estimate */
 } export_task;
-
-typedef struct export_worker
-{
-	PGconn	   *conn;
-	export_db  *db;				/* the database conn is attached to */
-} export_worker;
 
 /* ------------------------------------------------------------ helpers */
 
@@ -170,8 +168,8 @@ archive_export_fail(export_db *db, pgc_err *err)
 	pthread_mutex_unlock(&db->lock);
 	err_clear(err);
 	/* The export fails as a whole: start nothing more. */
-	if (db->run->q)
-		workq_stop(db->run->q);
+	if (db->run->jobs)
+		job_run_stop(db->run->jobs);
 }
 
 static bool
@@ -308,13 +306,6 @@ archive_export_schema(export_db *db, pgc_err *err)
 	return rc;
 }
 
-static void
-archive_export_tick(void *arg, int64_t bytes, int64_t rows)
-{
-	export_db *db = arg;
-	progress_add(db->run->prog, db->index, bytes, rows);
-}
-
 typedef struct export_sink
 {
 	archive_file_writer *w;
@@ -349,7 +340,7 @@ archive_export_part(export_db *db, export_task *t, PGconn *conn, pgc_err *err)
 	char *sql = stream_copy_out_sql(t->qualified, t->columns, &t->range, mt->condition, STREAM_TEXT);
 	stream_result res;
 	memset(&res, 0, sizeof res);
-	stream_tick tick = {archive_export_tick, db};
+	stream_tick tick = job_db_tick(db->job);
 	int rc = stream_copy_out(conn, sql, STREAM_TEXT, archive_export_sink, &sink, &tick, &res, err);
 	archive_file_info info;
 	if (rc == 0)
@@ -418,7 +409,7 @@ archive_export_large_objects(export_db *db, PGconn *conn, pgc_err *err)
 	export_lo_sink sink = {.w = w, .oid = 0};
 	stream_result res;
 	memset(&res, 0, sizeof res);
-	stream_tick tick = {archive_export_tick, db};
+	stream_tick tick = job_db_tick(db->job);
 	int rc = stream_large_objects_read(conn, 0, 0, archive_export_lo_chunk, &sink, &tick, &res, err);
 	archive_file_info info;
 	if (rc == 0)
@@ -437,82 +428,64 @@ archive_export_large_objects(export_db *db, PGconn *conn, pgc_err *err)
 	return rc;
 }
 
-static void *
-archive_export_worker_start(int worker, void *ctx)
-{
-	(void) ctx;
-	log_set_worker(worker + 1);
-	return xcalloc(1, sizeof(export_worker));
-}
-
 static void
-archive_export_worker_end(int worker, void *state, void *ctx)
+archive_export_task_free(void *unit)
 {
-	(void) worker;
-	(void) ctx;
-	export_worker *w = state;
-	conn_close(w->conn);
-	free(w);
-}
-
-static void
-archive_export_task_free(export_task *t)
-{
+	export_task *t = unit;
 	free(t->qualified);
 	free(t->columns);
 	free(t);
 }
 
-static void
-archive_export_run_task(void *task, int worker, void *state, void *ctx)
+static const char *
+archive_export_task_name(const void *unit)
 {
-	(void) worker;
-	(void) ctx;
-	export_task *t = task;
-	export_db *db = t->db;
-	export_worker *ws = state;
+	const export_task *t = unit;
+	return t->qualified;
+}
+
+/* One try of a data unit, in a session attached to the snapshot. */
+static int
+archive_export_data_once(job_worker *w, export_db *db, export_task *t, pgc_err *err)
+{
+	PGconn *conn = NULL;
+	if (job_attach(w, db->job, JOB_SOURCE, true, &conn, err) != 0)
+		return -1;
+	int rc = t->kind == EXPORT_PART ? archive_export_part(db, t, conn, err)
+		: archive_export_large_objects(db, conn, err);
+	if (rc == 0)
+		job_detach(conn);
+	return rc;
+}
+
+/* Runs a unit of the job runner (core/job.h): the schema, a table part
+ * (retried on a connection-class failure, as every data unit is) or the
+ * large objects.  The first failure ends the export. */
+static void
+archive_export_run_task(job_worker *w, job_db *jd, void *unit)
+{
+	export_task *t = unit;
+	export_db *db = job_db_ctx(jd);
 	pgc_err err = PGC_ERR_INIT;
-	log_set_database(db->cdb->name);
 	if (archive_export_failed(db))
-		goto done;
-	if (t->kind != EXPORT_SCHEMA && ws->db != db)
-	{
-		/* A session of another database (or none yet): attach anew. */
-		conn_close(ws->conn);
-		ws->db = db;
-		ws->conn = stream_conn_open(db->run->o->source, db->cdb->name, "source", db->cdb->encoding, true, &err);
-		if (!ws->conn || snapshot_attach(ws->conn, db->snapshot_id, &err) != 0)
-		{
-			conn_close(ws->conn);
-			ws->conn = NULL;
-			ws->db = NULL;
-			archive_export_fail(db, &err);
-			goto done;
-		}
-	}
-	int rc;
+		return;
 	if (t->kind == EXPORT_PART)
 		progress_unit_begin(db->run->prog, db->index, t->qualified, t->est_bytes);
+	int rc;
 	if (t->kind == EXPORT_SCHEMA)
 		rc = archive_export_schema(db, &err);
-	else if (t->kind == EXPORT_PART)
-		rc = archive_export_part(db, t, ws->conn, &err);
 	else
-		rc = archive_export_large_objects(db, ws->conn, &err);
+		for (int attempt = 0;; attempt++)
+		{
+			if ((rc = archive_export_data_once(w, db, t, &err)) == 0
+				|| !job_retry(w, &err, attempt, t->kind == EXPORT_PART ? "exporting the table" : "exporting large objects"))
+				break;
+			err_clear(&err);
+		}
 	if (rc != 0)
 		archive_export_fail(db, &err);
 	else if (t->kind != EXPORT_SCHEMA)
 		progress_unit_done(db->run->prog, db->index, t->est_bytes);
-done:
-	log_set_database(NULL);
-	archive_export_task_free(t);
-}
-
-static void
-archive_export_dropped(void *task, void *ctx)
-{
-	(void) ctx;
-	archive_export_task_free(task);
 }
 
 /* ----------------------------------------------------------- database */
@@ -546,7 +519,7 @@ archive_export_sequences_file(export_db *db, PGconn *conn, const catalog_sequenc
 /*
  * Starts the export of one database (mdb's name and dir are set): its
  * snapshot, its catalog read in that snapshot, its manifest entries, and
- * its tasks pushed on run->q.  Returns 0, or -1 with err set.
+ * its units pushed on the job runner (run->jobs).  Returns 0, or -1 with err set.
  */
 static int
 archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
@@ -567,13 +540,10 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 	mdb->schema_file = xasprintf("%s/schema.dump", mdb->dir);
 	if (archive_file_mkdirs(run->root, mdb->dir, err) != 0)
 		goto done;
-	db->coord = stream_conn_open(o->source, cdb->name, "source", cdb->encoding, true, err);
+	db->coord = job_db_snapshot(db->job, JOB_SOURCE, NULL, err);
 	if (!db->coord)
 		goto done;
-	db->snap = snapshot_export(db->coord, err);
-	if (!db->snap)
-		goto done;
-	db->snapshot_id = snapshot_id(db->snap);
+	db->snapshot_id = job_db_snapshot_id(db->job, JOB_SOURCE);
 	if (catalog_tables(db->coord, &db->tables, &db->ntables, err) != 0 ||
 		catalog_sequences(db->coord, &db->seqs, &db->nseqs, err) != 0 ||
 		catalog_filter_apply(db->coord, o->filter, db->tables, &db->ntables, db->seqs, &db->nseqs, err) != 0 ||
@@ -643,14 +613,14 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 	export_task *st = xcalloc(1, sizeof *st);
 	st->kind = EXPORT_SCHEMA;
 	st->db = db;
-	workq_push(run->q, st, INT64_MAX);
+	job_push(db->job, st, INT64_MAX);
 	if (db->lo_count > 0)
 	{
 		export_task *lt = xcalloc(1, sizeof *lt);
 		lt->kind = EXPORT_LARGE_OBJECTS;
 		lt->db = db;
 		lt->est_bytes = lo_bytes;
-		workq_push(run->q, lt, lo_bytes);
+		job_push(db->job, lt, lo_bytes);
 	}
 	for (int i = 0; i < db->ntables; i++)
 	{
@@ -672,7 +642,7 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 				t->range.end_page = p == mt->nparts - 1 ? -1 : (int64_t) (p + 1) * part_pages;
 			}
 			t->est_bytes = tables[i].est_bytes / mt->nparts;
-			workq_push(run->q, t, t->est_bytes);
+			job_push(db->job, t, t->est_bytes);
 		}
 	}
 	rc = 0;
@@ -683,23 +653,23 @@ done:
 	return rc;
 }
 
-/* Is rel a file of this database that was written whole and listed, and
- * (directory archives) is it on disk with the size listed? */
+/* Is rel a file of this database that was written whole and listed (in
+ * files, mdb's files by path), and (directory archives) is it on disk with
+ * the size listed? */
 static bool
-archive_export_file_written(export_run *run, const manifest_db *mdb, const char *rel)
+archive_export_file_written(export_run *run, const manifest_paths *files, const char *rel)
 {
-	for (int i = 0; i < mdb->nfiles; i++)
-		if (strcmp(mdb->files[i].path, rel) == 0)
-		{
-			if (run->tar)
-				return true;	/* moved into the tar stream */
-			char *path = xasprintf("%s/%s", run->root, rel);
-			struct stat st;
-			bool ok = stat(path, &st) == 0 && (uint64_t) st.st_size == mdb->files[i].info.size;
-			free(path);
-			return ok;
-		}
-	return false;
+	const manifest_path *hit = manifest_paths_find(files, rel);
+	if (!hit)
+		return false;
+	if (run->tar)
+		return true;			/* moved into the tar stream */
+	const manifest_file *f = hit->item;
+	char *path = xasprintf("%s/%s", run->root, rel);
+	struct stat st;
+	bool ok = stat(path, &st) == 0 && (uint64_t) st.st_size == f->info.size;
+	free(path);
+	return ok;
 }
 
 /* The first file of the database that was not written (its task failed
@@ -707,17 +677,21 @@ archive_export_file_written(export_run *run, const manifest_db *mdb, const char 
 static const char *
 archive_export_missing_file(export_run *run, const manifest_db *mdb)
 {
-	if (!archive_export_file_written(run, mdb, mdb->schema_file))
-		return mdb->schema_file;
-	if (mdb->sequences_file && !archive_export_file_written(run, mdb, mdb->sequences_file))
-		return mdb->sequences_file;
-	if (mdb->lo_file && !archive_export_file_written(run, mdb, mdb->lo_file))
-		return mdb->lo_file;
-	for (int i = 0; i < mdb->ntables; i++)
-		for (int p = 0; p < mdb->tables[i].nparts; p++)
-			if (!archive_export_file_written(run, mdb, mdb->tables[i].parts[p].file))
-				return mdb->tables[i].parts[p].file;
-	return NULL;
+	manifest_paths files = {0};
+	const char *missing = NULL;
+	manifest_paths_of_files(&files, mdb->files, mdb->nfiles);
+	if (!archive_export_file_written(run, &files, mdb->schema_file))
+		missing = mdb->schema_file;
+	else if (mdb->sequences_file && !archive_export_file_written(run, &files, mdb->sequences_file))
+		missing = mdb->sequences_file;
+	else if (mdb->lo_file && !archive_export_file_written(run, &files, mdb->lo_file))
+		missing = mdb->lo_file;
+	for (int i = 0; i < mdb->ntables && !missing; i++)
+		for (int p = 0; p < mdb->tables[i].nparts && !missing; p++)
+			if (!archive_export_file_written(run, &files, mdb->tables[i].parts[p].file))
+				missing = mdb->tables[i].parts[p].file;
+	manifest_paths_free(&files);
+	return missing;
 }
 
 /*
@@ -777,8 +751,7 @@ archive_export_db_finish(export_run *run, export_db *db, pgc_err *err)
 static void
 archive_export_db_free(export_db *db)
 {
-	snapshot_release(db->snap);
-	conn_close(db->coord);
+	job_db_destroy(db->job);
 	catalog_tables_free(db->tables, db->ntables);
 	catalog_sequences_free(db->seqs, db->nseqs);
 	if (db->password)
@@ -1010,19 +983,19 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 	for (int i = 0; i < ndbs; i++)
 		manifest_add_db(m);
 	edbs = xcalloc((size_t) ndbs + 1, sizeof *edbs);
-	workq_ops ops = {
-		.worker_start = archive_export_worker_start,
+	job_ops ops = {
 		.run = archive_export_run_task,
-		.worker_end = archive_export_worker_end,
-		.dropped = archive_export_dropped,
+		.unit_name = archive_export_task_name,
+		.unit_free = archive_export_task_free,
 	};
+	const char *ends[2] = {o->source, NULL};
 	/* Databases go in batches that share one queue of --jobs sessions, so
 	 * small databases do not leave sessions idle; each holds its snapshot
 	 * (one session) until its batch is done. */
 	for (int first = 0; first < ndbs; first += EXPORT_BATCH)
 	{
 		int last = first + EXPORT_BATCH < ndbs ? first + EXPORT_BATCH : ndbs;
-		run.q = workq_create(o->jobs, &ops, NULL);
+		run.jobs = job_run_create(o->jobs, &ops, ends, NULL, run.prog);
 		int failed = 0;
 		for (int i = first; i < last && !failed; i++)
 		{
@@ -1052,19 +1025,20 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 				edbs[i] = (export_db) {.run = &run, .cdb = &dbs[i], .mdb = mdb, .index = i};
 				pthread_mutex_init(&edbs[i].lock, NULL);
 				edbs[i].run = &run;
+				edbs[i].job = job_db_create(run.jobs, i, dbs[i].name, dbs[i].encoding, &edbs[i]);
 				if (archive_export_db_start(&run, &edbs[i], err) != 0)
 				{
 					err_prefix(err, "database \"%s\": ", dbs[i].name);
 					failed = 1;
 				}
+				job_db_planned(edbs[i].job);
 			}
 			free(dir);
 		}
 		if (failed)
-			workq_stop(run.q);
-		workq_wait(run.q);
-		workq_destroy(run.q);
-		run.q = NULL;
+			job_run_stop(run.jobs);
+		job_run_destroy(run.jobs);
+		run.jobs = NULL;
 		/* The first database that failed is the cause; the others of the
 		 * batch get their record when they are complete (kept by --resume)
 		 * and none when their tasks were dropped. */

@@ -7,8 +7,8 @@
 
 #include <stdbool.h>
 
-#include "catalog.h"
-#include "progress.h"
+#include "core/catalog.h"
+#include "core/progress.h"
 #include "util/err.h"
 
 typedef struct archive_export_opts

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "archive/tarstream.h"
-#include "stream.h"
+#include "core/stream.h"
 #include "util/xalloc.h"
 
 #define ARCHIVE_STREAM_CHUNK (256 * 1024)

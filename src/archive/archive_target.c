@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "core/catalog.h"
 #include "conn.h"
 #include "util/buf.h"
 #include "util/log.h"

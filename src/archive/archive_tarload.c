@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive_import_int.h"
 #include "archive/archive_target.h"
 #include "archive/manifest.h"
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cleanup.h"
 #include "conn.h"
-#include "ddl.h"
-#include "stream.h"
+#include "core/ddl.h"
+#include "core/stream.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 

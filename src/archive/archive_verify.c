@@ -16,8 +16,8 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
-#include "ddl.h"
-#include "stream.h"
+#include "core/ddl.h"
+#include "core/stream.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -61,39 +61,36 @@ archive_verify_wanted(const manifest *m, const char *path, const char *dbname, b
 }
 
 static void
-archive_verify_listed(const manifest *m, const char *path, archive_verify_report *r)
+archive_verify_listed(const manifest_paths *listed, const char *path, archive_verify_report *r)
 {
-	if (path && !manifest_find_file(m, path))
+	if (path && !manifest_paths_find(listed, path))
 		archive_verify_add(r, path, xasprintf("archive file \"%s\" is not listed in the manifest", path));
 }
 
-/* Does an entry of the manifest (a database's schema, sequences, large
- * objects, a table part, the roles) refer to path? */
-static bool
-archive_verify_referenced(const manifest *m, const char *path)
+/* The paths an entry of the manifest (a database's schema, sequences,
+ * large objects, a table part, the roles) refers to, sorted. */
+static void
+archive_verify_referenced(const manifest *m, manifest_paths *out)
 {
-	if (m->roles_file && strcmp(m->roles_file, path) == 0)
-		return true;
+	manifest_paths_add(out, m->roles_file, NULL);
 	for (int i = 0; i < m->ndbs; i++)
 	{
 		const manifest_db *db = &m->dbs[i];
-		if ((db->schema_file && strcmp(db->schema_file, path) == 0) ||
-			(db->sequences_file && strcmp(db->sequences_file, path) == 0) ||
-			(db->lo_file && strcmp(db->lo_file, path) == 0))
-			return true;
+		manifest_paths_add(out, db->schema_file, NULL);
+		manifest_paths_add(out, db->sequences_file, NULL);
+		manifest_paths_add(out, db->lo_file, NULL);
 		for (int t = 0; t < db->ntables; t++)
 			for (int p = 0; p < db->tables[t].nparts; p++)
-				if (strcmp(db->tables[t].parts[p].file, path) == 0)
-					return true;
+				manifest_paths_add(out, db->tables[t].parts[p].file, NULL);
 	}
-	return false;
+	manifest_paths_sort(out);
 }
 
 /* Files on disk under root/rel (recursively) that the manifest does not
  * list: a file that nothing checks and nothing loads.  manifest.json and
  * the database.json (and a tar's plan.json) files are the manifest itself. */
 static int
-archive_verify_walk(const char *root, const char *rel, const manifest *m, archive_verify_report *r,
+archive_verify_walk(const char *root, const char *rel, const manifest_paths *listed, archive_verify_report *r,
 					pgc_err *err)
 {
 	char *dir = rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
@@ -124,11 +121,11 @@ archive_verify_walk(const char *root, const char *rel, const manifest *m, archiv
 			rc = -1;
 		}
 		else if (S_ISDIR(st.st_mode))
-			rc = archive_verify_walk(root, path, m, r, err);
+			rc = archive_verify_walk(root, path, listed, r, err);
 		else if (!(rel == NULL && strcmp(e->d_name, MANIFEST_NAME) == 0) &&
 				 !(rel != NULL && strcmp(e->d_name, MANIFEST_DB_NAME) == 0) &&
 				 !(rel != NULL && strcmp(e->d_name, MANIFEST_PLAN_NAME) == 0))
-			archive_verify_listed(m, path, r);
+			archive_verify_listed(listed, path, r);
 		free(full);
 		free(path);
 	}
@@ -520,7 +517,11 @@ archive_verify_run_seen(const char *root, const manifest *m, const archive_strea
 						const char *dbname, bool roles, unsigned flags, archive_verify_report *r, pgc_err *err)
 {
 	bool stop_at_first = flags & ARCHIVE_VERIFY_FIRST;
-#define ARCHIVE_VERIFY_STOP() do { if (stop_at_first && r->nproblems) return 0; } while (0)
+	manifest_paths listed = {0}, referenced = {0};
+	int			walk_rc = 0;
+	bool		stopped = false;
+#define ARCHIVE_VERIFY_STOP() do { if (stop_at_first && r->nproblems) { stopped = true; goto listed_done; } } while (0)
+	manifest_paths_of_files(&listed, m->files, m->nfiles);
 	/* Files a database refers to must be listed, or they are unchecked;
 	 * a table must have its files, and add up to them. */
 	for (int i = 0; i < m->ndbs; i++)
@@ -528,37 +529,47 @@ archive_verify_run_seen(const char *root, const manifest *m, const archive_strea
 		const manifest_db *db = &m->dbs[i];
 		if (dbname && strcmp(db->name, dbname) != 0)
 			continue;
-		archive_verify_listed(m, db->schema_file, r);
-		archive_verify_listed(m, db->sequences_file, r);
-		archive_verify_listed(m, db->lo_file, r);
+		archive_verify_listed(&listed, db->schema_file, r);
+		archive_verify_listed(&listed, db->sequences_file, r);
+		archive_verify_listed(&listed, db->lo_file, r);
 		for (int t = 0; t < db->ntables; t++)
 		{
 			for (int p = 0; p < db->tables[t].nparts; p++)
-				archive_verify_listed(m, db->tables[t].parts[p].file, r);
+				archive_verify_listed(&listed, db->tables[t].parts[p].file, r);
 			archive_verify_table_sums(db, &db->tables[t], r);
 		}
 		ARCHIVE_VERIFY_STOP();
 	}
 	if (roles || !dbname)
-		archive_verify_listed(m, m->roles_file, r);
+		archive_verify_listed(&listed, m->roles_file, r);
 
 	/* Every file listed belongs to an entry, and every file on disk is
 	 * listed: a data file whose table left the manifest is found. */
+	archive_verify_referenced(m, &referenced);
 	for (int i = 0; i < m->nfiles; i++)
 		if (archive_verify_wanted(m, m->files[i].path, dbname, roles) &&
-			!archive_verify_referenced(m, m->files[i].path))
+			!manifest_paths_find(&referenced, m->files[i].path))
 			archive_verify_add(r, m->files[i].path,
 							   xasprintf("archive file \"%s\" belongs to no table or other entry of the manifest",
 										 m->files[i].path));
-	for (int i = 0; dbname && i < m->ndbs; i++)
-		if (strcmp(m->dbs[i].name, dbname) == 0 && archive_verify_walk(root, m->dbs[i].dir, m, r, err) != 0)
-			return -1;
-	if (!dbname && archive_verify_walk(root, NULL, m, r, err) != 0)
-		return -1;
+	for (int i = 0; dbname && i < m->ndbs && walk_rc == 0; i++)
+		if (strcmp(m->dbs[i].name, dbname) == 0 && archive_verify_walk(root, m->dbs[i].dir, &listed, r, err) != 0)
+			walk_rc = -1;
+	if (walk_rc == 0 && !dbname && archive_verify_walk(root, NULL, &listed, r, err) != 0)
+		walk_rc = -1;
 	/* The data files that went by in a tar stream, as if on disk. */
 	for (int i = 0; seen && i < seen->n; i++)
 		if (archive_verify_wanted(m, seen->items[i].path, dbname, roles))
-			archive_verify_listed(m, seen->items[i].path, r);
+			archive_verify_listed(&listed, seen->items[i].path, r);
+listed_done:
+	manifest_paths_free(&listed);
+	manifest_paths_free(&referenced);
+	if (walk_rc != 0)
+		return -1;
+	if (stopped)
+		return 0;
+#undef ARCHIVE_VERIFY_STOP
+#define ARCHIVE_VERIFY_STOP() do { if (stop_at_first && r->nproblems) return 0; } while (0)
 	ARCHIVE_VERIFY_STOP();
 
 	for (int i = 0; i < m->nfiles; i++)

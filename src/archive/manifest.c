@@ -32,8 +32,10 @@ manifest_create(void)
 	return m;
 }
 
+/* Grows the array at each power of two (0, 1, 2, 4, ...): appending n
+ * entries copies O(n) of them, not O(n^2). */
 #define MANIFEST_APPEND(arr, n) \
-	((arr) = xrealloc((arr), sizeof *(arr) * (size_t) ((n) + 1)), \
+	(((n) & ((n) - 1)) == 0 ? ((arr) = xrealloc((arr), sizeof *(arr) * (size_t) ((n) ? 2 * (n) : 1))) : (arr), \
 	 memset(&(arr)[(n)], 0, sizeof *(arr)), &(arr)[(n)++])
 
 manifest_db *
@@ -146,13 +148,54 @@ manifest_table_sum_parts(const manifest_table *t, rowhash *sum)
 	}
 }
 
-const manifest_file *
-manifest_find_file(const manifest *m, const char *path)
+void
+manifest_paths_add(manifest_paths *s, const char *path, const void *item)
 {
-	for (int i = 0; i < m->nfiles; i++)
-		if (strcmp(m->files[i].path, path) == 0)
-			return &m->files[i];
-	return NULL;
+	if (!path)
+		return;
+	if (s->n == s->cap)
+	{
+		s->cap = s->cap ? 2 * s->cap : 64;
+		s->v = xrealloc(s->v, sizeof *s->v * (size_t) s->cap);
+	}
+	s->v[s->n++] = (manifest_path) {path, item};
+}
+
+void
+manifest_paths_of_files(manifest_paths *s, const manifest_file *files, int nfiles)
+{
+	for (int i = 0; i < nfiles; i++)
+		manifest_paths_add(s, files[i].path, &files[i]);
+	manifest_paths_sort(s);
+}
+
+static int
+manifest_path_cmp(const void *a, const void *b)
+{
+	return strcmp(((const manifest_path *) a)->path, ((const manifest_path *) b)->path);
+}
+
+void
+manifest_paths_sort(manifest_paths *s)
+{
+	if (s->n > 1)
+		qsort(s->v, (size_t) s->n, sizeof *s->v, manifest_path_cmp);
+}
+
+const manifest_path *
+manifest_paths_find(const manifest_paths *s, const char *path)
+{
+	if (!path || s->n == 0)
+		return NULL;
+	manifest_path key = {path, NULL};
+	return bsearch(&key, s->v, (size_t) s->n, sizeof *s->v, manifest_path_cmp);
+}
+
+void
+manifest_paths_free(manifest_paths *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof *s);
 }
 
 /* ------------------------------------------------------------- to JSON */

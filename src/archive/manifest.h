@@ -131,8 +131,33 @@ void manifest_db_clear(manifest_db *db);
  * table's own rows and checksum must be. */
 void manifest_table_sum_parts(const manifest_table *t, rowhash *sum);
 
-/* Finds a file entry by path; NULL when absent. */
-const manifest_file *manifest_find_file(const manifest *m, const char *path);
+/*
+ * A set of paths, each with an item of the caller's (or NULL), sorted once
+ * and then searched in O(log n): lookups by path over every file or part
+ * of an archive, which a linear search would make quadratic in the number
+ * of tables.  Paths and items are borrowed, not copied.
+ */
+typedef struct manifest_path
+{
+	const char *path;
+	const void *item;
+} manifest_path;
+typedef struct manifest_paths
+{
+	manifest_path *v;
+	int			n;
+	int			cap;
+} manifest_paths;
+
+/* Adds path (NULL: nothing) with its item; call before manifest_paths_sort. */
+void manifest_paths_add(manifest_paths *s, const char *path, const void *item);
+/* The files' paths, each with its manifest_file, sorted. */
+void manifest_paths_of_files(manifest_paths *s, const manifest_file *files, int nfiles);
+/* Sorts the set; lookups need it. */
+void manifest_paths_sort(manifest_paths *s);
+/* The entry of path, NULL when absent (or path NULL). */
+const manifest_path *manifest_paths_find(const manifest_paths *s, const char *path);
+void manifest_paths_free(manifest_paths *s);
 
 /*
  * Reads and validates root/manifest.json.  Returns the manifest (owned by

@@ -15,24 +15,27 @@
  * (with --json as one JSON document, where a table that differs and has a
  * primary key lists the keys of its rows that differ: compare_keys.h);
  * exit 3 when anything differs, 1 when something could not be read.
+ *
+ * compare is a pipeline on the job runner (core/job.h): its two ends are
+ * two servers read under their snapshots, its sink a checksum only.
  */
-#include "catalog.h"
-#include "objects.h"
+#include "core/catalog.h"
+#include "core/objects.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
 #include "conn.h"
-#include "copy/common.h"
+#include "core/common.h"
+#include "core/job.h"
 #include "copy/compare_keys.h"
-#include "copy/plan.h"
-#include "progress.h"
-#include "snapshot.h"
-#include "stream.h"
+#include "core/plan.h"
+#include "core/progress.h"
+#include "core/snapshot.h"
+#include "core/stream.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-#include "verify.h"
-#include "workq.h"
+#include "core/verify.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -70,9 +73,7 @@ struct cmp_db
 	char	   *name;
 	char	   *encoding;
 	bool		on_target;
-	PGconn	   *conn[2];
-	snapshot   *snap[2];
-	char	   *snap_id[2];
+	job_db	   *job;
 	catalog_table *tables[2];
 	int			ntables[2];
 	catalog_table *mviews[2];
@@ -82,7 +83,6 @@ struct cmp_db
 	atomic_int	lo_left;
 	rowhash		lo[2];
 	bool		lo_failed;
-	atomic_int	pending;
 	pthread_mutex_t lock;
 };
 
@@ -94,7 +94,7 @@ struct cmp_run
 	int			versions[2];
 	verify_report *report;
 	progress   *prog;
-	workq	   *q;
+	job_run    *jobs;
 	cmp_db	   *dbs;
 	int			ndbs;
 };
@@ -102,8 +102,7 @@ struct cmp_run
 typedef enum cmp_task_kind
 {
 	CMP_TASK_REL,
-	CMP_TASK_LO,
-	CMP_TASK_FINISH
+	CMP_TASK_LO
 } cmp_task_kind;
 
 typedef struct cmp_task
@@ -116,11 +115,6 @@ typedef struct cmp_task
 	uint32_t	lo_first;
 	uint32_t	lo_end;
 } cmp_task;
-
-typedef struct cmp_worker
-{
-	copy_pair	pair;
-} cmp_worker;
 
 static const char *const cmp_side_names[2] = {"source", "target"};
 
@@ -193,52 +187,22 @@ cmp_parse(int argc, char **argv, copy_cli_opts *o, bool *json)
  * ------------------------------------------------------------------------ */
 
 static void
-cmp_tick(void *arg, int64_t bytes, int64_t rows)
-{
-	cmp_db	   *d = arg;
-	progress_add(d->run->prog, d->index, bytes, rows);
-}
-
-static void
 cmp_fail(cmp_db *d, const char *kind, const char *name, const pgc_err *err)
 {
-	copy_report_failure(d->run->report, d->name, kind, name, err);
-}
-
-/* Opens the worker's sessions to d and attaches side's one to its snapshot. */
-static int
-cmp_attach(cmp_worker *w, cmp_db *d, cmp_side side, PGconn **conn, pgc_err *err)
-{
-	cmp_run    *r = d->run;
-	if (copy_pair_open(&w->pair, d, r->o->source, r->o->target, d->name, d->encoding, true, err) != 0)
-		return -1;
-	*conn = side == CMP_SOURCE ? w->pair.src : w->pair.tgt;
-	if (snapshot_attach(*conn, d->snap_id[side], err) != 0)
-	{
-		err_prefix(err, "could not attach to the %s snapshot: ", cmp_side_names[side]);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-cmp_detach(PGconn *conn)
-{
-	pgc_err		e = PGC_ERR_INIT;
-	(void) snapshot_detach(conn, &e);
-	err_clear(&e);
+	job_fail(d->job, kind, name, err);
 }
 
 /* For --json: the keys of the rows of rel that differ, read under both
  * snapshots, added to the report.  A failure is a warning: the report
  * already says the table differs. */
 static void
-cmp_keys(cmp_worker *w, cmp_db *d, cmp_rel *rel)
+cmp_keys(job_worker *w, cmp_db *d, cmp_rel *rel)
 {
 	PGconn	   *c[2] = {NULL, NULL};
 	json_t	   *keys = NULL;
 	pgc_err		err = PGC_ERR_INIT;
-	if (cmp_attach(w, d, CMP_SOURCE, &c[0], &err) == 0 && cmp_attach(w, d, CMP_TARGET, &c[1], &err) == 0
+	if (job_attach(w, d->job, JOB_SOURCE, true, &c[0], &err) == 0
+		&& job_attach(w, d->job, JOB_TARGET, true, &c[1], &err) == 0
 		&& compare_keys_diff(c[0], c[1], rel->t[CMP_SOURCE]->qualified, rel->t[CMP_SOURCE]->columns, &keys,
 							 &err) == 0)
 		verify_report_keys(d->run->report, d->name, rel->t[CMP_SOURCE]->display, keys);
@@ -251,12 +215,12 @@ cmp_keys(cmp_worker *w, cmp_db *d, cmp_rel *rel)
 	}
 	for (int s = 0; s < 2; s++)
 		if (c[s])
-			cmp_detach(c[s]);
+			job_detach(c[s]);
 	err_clear(&err);
 }
 
 static void
-cmp_do_rel(cmp_worker *w, cmp_task *k)
+cmp_do_rel(job_worker *w, cmp_task *k)
 {
 	cmp_rel    *rel = k->rel;
 	cmp_db	   *d = k->db;
@@ -272,16 +236,15 @@ cmp_do_rel(cmp_worker *w, cmp_task *k)
 	for (int attempt = 0;; attempt++)
 	{
 		PGconn	   *c = NULL;
-		stream_tick tick = {cmp_tick, d};
-		if (cmp_attach(w, d, k->side, &c, &err) == 0
+		stream_tick tick = job_db_tick(d->job);
+		if (job_attach(w, d->job, (job_side) k->side, true, &c, &err) == 0
 			&& verify_table_checksum(c, t->qualified, columns, &k->range, filter, rel->fmt, &tick, &res,
 									 &err) == 0)
 		{
-			cmp_detach(c);
+			job_detach(c);
 			break;
 		}
-		copy_pair_recover(&w->pair);
-		if (!copy_retry(&err, attempt, "reading the table"))
+		if (!job_retry(w, &err, attempt, "reading the table"))
 		{
 			err_prefix(&err, "reading from the %s: ", cmp_side_names[k->side]);
 			cmp_fail(d, rel->kind, t->display, &err);
@@ -317,7 +280,7 @@ cmp_do_rel(cmp_worker *w, cmp_task *k)
 }
 
 static void
-cmp_do_lo(cmp_worker *w, cmp_task *k)
+cmp_do_lo(job_worker *w, cmp_task *k)
 {
 	cmp_db	   *d = k->db;
 	stream_result res[2];
@@ -327,15 +290,14 @@ cmp_do_lo(cmp_worker *w, cmp_task *k)
 		for (int attempt = 0;; attempt++)
 		{
 			PGconn	   *c = NULL;
-			stream_tick tick = {cmp_tick, d};
-			if (cmp_attach(w, d, (cmp_side) side, &c, &err) == 0
+			stream_tick tick = job_db_tick(d->job);
+			if (job_attach(w, d->job, (job_side) side, true, &c, &err) == 0
 				&& verify_large_objects(c, k->lo_first, k->lo_end, &tick, &res[side], &err) == 0)
 			{
-				cmp_detach(c);
+				job_detach(c);
 				break;
 			}
-			copy_pair_recover(&w->pair);
-			if (!copy_retry(&err, attempt, "reading large objects"))
+			if (!job_retry(w, &err, attempt, "reading large objects"))
 			{
 				err_prefix(&err, "reading from the %s: ", cmp_side_names[side]);
 				cmp_fail(d, "large objects", "large objects", &err);
@@ -363,101 +325,38 @@ cmp_do_lo(cmp_worker *w, cmp_task *k)
 	}
 }
 
+/* The job runner's view of compare (core/job.h): a unit is a cmp_task. */
 static void
-cmp_release(cmp_db *d)
+cmp_unit_run(job_worker *w, job_db *jd, void *unit)
 {
-	for (int s = 0; s < 2; s++)
-	{
-		snapshot_release(d->snap[s]);
-		d->snap[s] = NULL;
-		conn_close(d->conn[s]);
-		d->conn[s] = NULL;
-	}
-}
-
-static void cmp_task_done(cmp_db *d);
-
-static void *
-cmp_worker_start(int worker, void *ctx)
-{
-	(void) ctx;
-	log_set_worker(worker + 1);
-	return xcalloc(1, sizeof(cmp_worker));
-}
-
-static void
-cmp_worker_end(int worker, void *state, void *ctx)
-{
-	(void) worker;
-	(void) ctx;
-	cmp_worker *w = state;
-	copy_pair_close(&w->pair);
-	free(w);
-}
-
-static void
-cmp_task_run(void *task, int worker, void *state, void *ctx)
-{
-	(void) worker;
-	cmp_run    *r = ctx;
-	cmp_task   *k = task;
-	cmp_db	   *d = k->db;
-	log_set_database(d->name);
-	log_set_table(k->rel ? k->rel->t[CMP_SOURCE]->display : NULL);
-	if (cleanup_interrupted())
-		workq_stop(r->q);
-	else if (k->kind == CMP_TASK_REL)
-		cmp_do_rel(state, k);
-	else if (k->kind == CMP_TASK_LO)
-		cmp_do_lo(state, k);
+	cmp_task   *k = unit;
+	(void) jd;
+	if (k->kind == CMP_TASK_REL)
+		cmp_do_rel(w, k);
 	else
-	{
-		cmp_release(d);
-		progress_phase(r->prog, d->index, "done");
-	}
-	log_set_table(NULL);
-	log_set_database(NULL);
-	bool		data = k->kind != CMP_TASK_FINISH;
-	free(k);
-	if (data)
-		cmp_task_done(d);
-	if (cleanup_interrupted())
-		workq_stop(r->q);
+		cmp_do_lo(w, k);
+}
+
+static const char *
+cmp_unit_name(const void *unit)
+{
+	const cmp_task *k = unit;
+	return k->rel ? k->rel->t[CMP_SOURCE]->display : NULL;
 }
 
 static void
-cmp_task_dropped(void *task, void *ctx)
+cmp_finish(job_worker *w, job_db *jd)
 {
-	(void) ctx;
-	cmp_task   *k = task;
-	cmp_db	   *d = k->db;
-	bool		data = k->kind != CMP_TASK_FINISH;
-	free(k);
-	if (data)
-		cmp_task_done(d);
-}
-
-static void
-cmp_task_done(cmp_db *d)
-{
-	if (atomic_fetch_sub(&d->pending, 1) != 1)
-		return;
-	if (workq_stopped(d->run->q))
-	{
-		cmp_release(d);
-		return;
-	}
-	cmp_task   *f = xcalloc(1, sizeof *f);
-	f->kind = CMP_TASK_FINISH;
-	f->db = d;
-	workq_push(d->run->q, f, INT64_MAX);
+	(void) w;
+	cmp_db	   *d = job_db_ctx(jd);
+	job_db_release(jd);
+	progress_phase(d->run->prog, d->index, "done");
 }
 
 static void
 cmp_push(cmp_db *d, cmp_task *k, int64_t prio)
 {
-	atomic_fetch_add(&d->pending, 1);
-	workq_push(d->run->q, k, prio);
+	job_push(d->job, k, prio);
 }
 
 /* ------------------------------------------------------------------------
@@ -597,7 +496,7 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 {
 	progress_phase(r->prog, d->index, "schema");
 	static const char *const sides[2] = {"source", "target"};
-	const char *conninfo[2] = {r->o->source, r->o->target};
+	PGconn	   *conn[2] = {NULL, NULL};
 	catalog_object *objs[2] = {NULL, NULL};
 	int			nobjs[2] = {0, 0};
 	catalog_sequence *seqs[2] = {NULL, NULL};
@@ -607,21 +506,17 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 	int			rc = -1;
 	for (int s = 0; s < 2; s++)
 	{
-		d->conn[s] = stream_conn_open(conninfo[s], d->name, sides[s], d->encoding, true, err);
-		if (!d->conn[s])
+		conn[s] = job_db_snapshot(d->job, (job_side) s, NULL, err);
+		if (!conn[s])
 			goto done;
-		d->snap[s] = snapshot_export(d->conn[s], err);
-		if (!d->snap[s])
-			goto done;
-		d->snap_id[s] = xstrdup(snapshot_id(d->snap[s]));
-		if (catalog_objects(d->conn[s], &objs[s], &nobjs[s], err) != 0
-			|| catalog_tables(d->conn[s], &d->tables[s], &d->ntables[s], err) != 0
-			|| catalog_matviews(d->conn[s], &d->mviews[s], &d->nmviews[s], err) != 0
-			|| catalog_sequences(d->conn[s], &seqs[s], &nseqs[s], err) != 0
-			|| catalog_filter_apply(d->conn[s], &r->o->filter, d->tables[s], &d->ntables[s], seqs[s], &nseqs[s],
+		if (catalog_objects(conn[s], &objs[s], &nobjs[s], err) != 0
+			|| catalog_tables(conn[s], &d->tables[s], &d->ntables[s], err) != 0
+			|| catalog_matviews(conn[s], &d->mviews[s], &d->nmviews[s], err) != 0
+			|| catalog_sequences(conn[s], &seqs[s], &nseqs[s], err) != 0
+			|| catalog_filter_apply(conn[s], &r->o->filter, d->tables[s], &d->ntables[s], seqs[s], &nseqs[s],
 									err) != 0
-			|| catalog_filter_apply(d->conn[s], &r->o->filter, d->mviews[s], &d->nmviews[s], NULL, NULL, err) != 0
-			|| (!filtered && !(inv[s] = objects_read(d->conn[s], err))))
+			|| catalog_filter_apply(conn[s], &r->o->filter, d->mviews[s], &d->nmviews[s], NULL, NULL, err) != 0
+			|| (!filtered && !(inv[s] = objects_read(conn[s], err))))
 		{
 			err_prefix(err, "on the %s: ", sides[s]);
 			goto done;
@@ -634,8 +529,9 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 					n = 0;
 		const char *tmpdir = cleanup_private_tmpdir(err);
 		if (!tmpdir
-			|| copy_filter_schema_compare(&r->o->filter, r->o->source, r->o->target, d->name, d->snap_id[0],
-										  d->snap_id[1], NULL, false, tmpdir, r->report, &entries, &n,
+			|| copy_filter_schema_compare(&r->o->filter, r->o->source, r->o->target, d->name,
+										  job_db_snapshot_id(d->job, JOB_SOURCE),
+										  job_db_snapshot_id(d->job, JOB_TARGET), NULL, false, tmpdir, r->report, &entries, &n,
 										  err) != 0)
 			goto done;
 		verify_report_objects_checked(r->report, d->name, entries);
@@ -660,13 +556,13 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 	int64_t		count[2] = {0, 0}, bytes = 0;
 	for (int s = 0; s < 2; s++)
 		if (catalog_filter_large_objects(&r->o->filter)
-			&& catalog_large_objects(d->conn[s], &count[s], &bytes, err) != 0)
+			&& catalog_large_objects(conn[s], &count[s], &bytes, err) != 0)
 			goto done;
 	if (count[0] > 0 || count[1] > 0)
 	{
 		uint32_t   *bounds = NULL;
 		int			nb = 0;
-		if (catalog_large_object_batches(d->conn[count[0] > 0 ? 0 : 1], CMP_LO_BATCH, &bounds, &nb, err) != 0)
+		if (catalog_large_object_batches(conn[count[0] > 0 ? 0 : 1], CMP_LO_BATCH, &bounds, &nb, err) != 0)
 			goto done;
 		atomic_store(&d->lo_left, nb);
 		progress_add_total(r->prog, d->index, 1, bytes);
@@ -770,8 +666,10 @@ cmd_compare(int argc, char **argv)
 	r.prog = progress_create(o.progress, "compare", r.ndbs);
 	for (int i = 0; i < r.ndbs; i++)
 		progress_db_name(r.prog, i, r.dbs[i].name);
-	workq_ops	ops = {cmp_worker_start, cmp_task_run, cmp_worker_end, cmp_task_dropped};
-	r.q = workq_create(o.jobs, &ops, &r);
+	job_ops		ops = {.run = cmp_unit_run, .unit_name = cmp_unit_name, .finish = cmp_finish,
+	.finish_priority = INT64_MAX};
+	const char *ends[2] = {o.source, o.target};
+	r.jobs = job_run_create(o.jobs, &ops, ends, r.report, r.prog);
 	progress_start(r.prog);
 	for (int i = 0; i < r.ndbs && !cleanup_interrupted(); i++)
 	{
@@ -782,7 +680,7 @@ cmd_compare(int argc, char **argv)
 			continue;
 		}
 		log_set_database(d->name);
-		atomic_store(&d->pending, 1);
+		d->job = job_db_create(r.jobs, i, d->name, d->encoding, d);
 		if (cmp_prepare(&r, d, &err) != 0)
 		{
 			cmp_fail(d, "database", d->name, &err);
@@ -790,11 +688,10 @@ cmd_compare(int argc, char **argv)
 			progress_phase(r.prog, i, "failed");
 		}
 		log_set_database(NULL);
-		cmp_task_done(d);
+		job_db_planned(d->job);
 	}
-	workq_wait(r.q);
-	workq_destroy(r.q);
-	r.q = NULL;
+	job_run_destroy(r.jobs);
+	r.jobs = NULL;
 	progress_stop(r.prog);
 	if (cleanup_interrupted())
 	{
@@ -818,12 +715,11 @@ out:
 	for (int i = 0; i < r.ndbs; i++)
 	{
 		cmp_db	   *d = &r.dbs[i];
-		cmp_release(d);
+		job_db_destroy(d->job);
 		for (int s = 0; s < 2; s++)
 		{
 			catalog_tables_free(d->tables[s], d->ntables[s]);
 			catalog_tables_free(d->mviews[s], d->nmviews[s]);
-			free(d->snap_id[s]);
 		}
 		free(d->rels);
 		pthread_mutex_destroy(&d->lock);

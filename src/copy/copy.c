@@ -37,27 +37,27 @@
  * others are truncated and copied again, and post-data is run again,
  * leaving alone what already exists.
  */
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
 #include "conn.h"
-#include "copy/common.h"
-#include "copy/plan.h"
-#include "ddl.h"
+#include "core/common.h"
+#include "core/plan.h"
+#include "core/ddl.h"
 #include "follow/follow.h"
-#include "objects.h"
-#include "progress.h"
-#include "snapshot.h"
-#include "state.h"
-#include "stream.h"
+#include "core/objects.h"
+#include "core/progress.h"
+#include "core/snapshot.h"
+#include "core/state.h"
+#include "core/stream.h"
 #include "util/monotime.h"
 #include "util/buf.h"
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-#include "verify.h"
-#include "workq.h"
+#include "core/verify.h"
+#include "core/workq.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -341,8 +341,6 @@ copy_parse(int argc, char **argv, copy_opts *o)
 	}
 	if (o->clean && o->resume)
 		return cli_usage_error("copy", "--clean and --resume cannot be used together");
-	if (o->follow && o->resume)
-		return cli_usage_error("copy", "--follow and --resume cannot be used together yet");
 	if (o->schema_only && o->follow)
 		return cli_usage_error("copy", "--schema-only and --follow cannot be used together");
 	if (o->dry_run && (o->resume || o->follow))
@@ -1851,6 +1849,28 @@ done:
 
 static int copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint);
 
+/* --follow --resume: each database takes over what the interrupted run
+ * left (follow_db_resume), or is copied again from the start. */
+static int
+copy_follow_resume(copy_run *r, pgc_err *err)
+{
+	for (int i = 0; i < r->ndbs; i++)
+	{
+		copy_db    *d = &r->dbs[i];
+		bool		restart = false;
+		d->follow = follow_db_resume(r->o->cli.source, r->o->cli.target, d->info->name,
+									 d->action == COPY_ACT_DONE, &restart, err);
+		if (!d->follow && !restart)
+			return -1;
+		if (restart && d->action != COPY_ACT_CREATE)
+		{
+			d->action = COPY_ACT_RECREATE;
+			d->phase_at_start = STATE_NONE;
+		}
+	}
+	return 0;
+}
+
 /* copy_run_all, then with --follow the subscriptions (or, when the copy
  * did not succeed, the removal of every follow object it created). */
 static int
@@ -1886,8 +1906,10 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 		const char **names = xcalloc((size_t) r->ndbs + 1, sizeof *names);
 		for (int i = 0; i < r->ndbs; i++)
 			names[i] = r->dbs[i].info->name;
-		rc = follow_preflight(src_maint, tgt_maint, r->o->cli.source, names, r->ndbs, &err);
+		rc = follow_preflight(src_maint, tgt_maint, r->o->cli.source, names, r->ndbs, r->o->resume, &err);
 		free(names);
+		if (rc == 0 && r->o->resume)
+			rc = copy_follow_resume(r, &err);
 		if (rc != 0)
 		{
 			err_report(&err);

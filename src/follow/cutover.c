@@ -25,14 +25,14 @@
  * application moves to the target, or (on a difference) back to the source
  * once the fence is lifted, as printed.
  */
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
 #include "conn.h"
-#include "copy/common.h"
+#include "core/common.h"
 #include "follow/follow.h"
-#include "stream.h"
+#include "core/stream.h"
 #include "util/monotime.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -76,6 +76,12 @@ static const char cut_slot_sql[] =
 	"    WHERE r.pid = s.active_pid) "
 	"FROM pg_catalog.pg_replication_slots s "
 	"WHERE s.database = pg_catalog.current_database() AND s.slot_name LIKE 'pgcarry\\_%' ORDER BY 1 LIMIT 1";
+
+/* A row when the current database's writes are fenced (cut_fence). */
+static const char cut_fenced_sql[] =
+	"SELECT 1 FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase "
+	"WHERE d.datname = pg_catalog.current_database() AND s.setrole = 0 "
+	"  AND 'default_transaction_read_only=on' = ANY (s.setconfig)";
 
 static const char cut_prepared_sql[] =
 	"SELECT pg_catalog.string_agg(gid, ', ' ORDER BY gid) FROM pg_catalog.pg_prepared_xacts "
@@ -196,7 +202,16 @@ cut_check(cut_opts *o, cut_db *d, pgc_err *err)
 	{
 		PQclear(res);
 		err_set(err, "database \"%s\" is not followed by pgcarry", d->name);
-		err_hint(err, "Start with pgcarry copy --follow, and check with pgcarry follow status.");
+		char	   *fenced = conn_query_value(d->src, cut_fenced_sql, 0, NULL, err);
+		if (fenced)
+		{
+			err_detail(err, "Its writes are fenced on the source: an earlier cutover may have ended while it "
+					   "removed the follow objects.");
+			err_hint(err, "Remove what remains with pgcarry follow stop, and check the target with pgcarry compare.");
+		}
+		else if (!err->set)
+			err_hint(err, "Start with pgcarry copy --follow, and check with pgcarry follow status.");
+		free(fenced);
 		return -1;
 	}
 	d->slot = xstrdup(PQgetvalue(res, 0, 0));
@@ -523,18 +538,15 @@ cmd_cutover(int argc, char **argv)
 	if (frc != 0)
 		goto out;
 	for (int i = 0; i < n; i++)
-	{
-		int			removed = 0;
 		if (cut_wait_marker(&o, &dbs[i], &err) != 0
-			|| follow_remove(o.cli.source, o.cli.target, dbs[i].name, &removed, &err) != 0
 			|| cut_sequences(&dbs[i], &err) != 0
 			|| cut_large_objects(&dbs[i], &err) != 0)
 			goto out;
-		log_info("database \"%s\": subscription, slot, publication and helper schema removed (%d objects)",
-				 dbs[i].name, removed);
-	}
 
-	/* The proof, against the fenced source. */
+	/*
+	 * The proof, against the fenced source.  The follow objects are still
+	 * in place, so a cutover killed until here runs again from the start.
+	 */
 	int			differences = 0;
 	if (o.count_only)
 	{
@@ -545,6 +557,24 @@ cmd_cutover(int argc, char **argv)
 	}
 	else
 		rc = cut_compare(&o, dbs, n);
+	if (rc != EXIT_OK && rc != EXIT_DIFFERENT)
+	{
+		err_set(&err, "the verification of the cut over databases did not run to its end");
+		err_hint(&err, "Run the same cutover command again: the follow objects are kept, and it starts over.");
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		int			removed = 0;
+		if (follow_remove(o.cli.source, o.cli.target, dbs[i].name, &removed, &err) != 0)
+		{
+			err_hint(&err, "Run pgcarry follow stop with the same --source and --target to remove the rest.");
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		log_info("database \"%s\": subscription, slot, publication and helper schema removed (%d objects)",
+				 dbs[i].name, removed);
+	}
 	if (rc == EXIT_OK)
 	{
 		log_notice("cutover complete: the target is ready; writes on the source were fenced for %.1f s",

@@ -5,10 +5,10 @@
  */
 #include "follow/follow.h"
 
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cleanup.h"
 #include "conn.h"
-#include "copy/common.h"
+#include "core/common.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -70,6 +70,10 @@ static const char follow_slots_free_sql[] =
 	"  (SELECT count(*) FROM pg_catalog.pg_replication_slots)::int, "
 	"  pg_catalog.current_setting('max_wal_senders')::int, "
 	"  (SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'walsender')::int";
+
+static const char follow_own_slots_sql[] =
+	"SELECT count(*) FROM pg_catalog.pg_replication_slots "
+	"WHERE database = pg_catalog.current_database() AND slot_name LIKE 'pgcarry\\_%'";
 
 static const char follow_rights_sql[] =
 	"SELECT rolsuper, current_user FROM pg_catalog.pg_roles WHERE rolname = current_user";
@@ -249,7 +253,8 @@ follow_problem(int *problems, const char *message, const char *detail, const cha
 
 /* The checks of one source database. */
 static int
-follow_preflight_db(const char *source, const char *dbname, int *problems, pgc_err *err)
+follow_preflight_db(const char *source, const char *dbname, bool resume, int *problems, int *reused,
+					pgc_err *err)
 {
 	PGconn	   *conn = conn_open(source, dbname, "source", err);
 	if (!conn)
@@ -283,7 +288,16 @@ follow_preflight_db(const char *source, const char *dbname, int *problems, pgc_e
 	buf_free(&b);
 	if ((n = follow_list(conn, follow_existing_sql, &b, err)) < 0)
 		goto done;
-	if (n > 0)
+	if (resume)
+	{
+		/* What an interrupted run left is taken over or removed (follow_db_resume). */
+		char	   *slots = conn_query_value(conn, follow_own_slots_sql, 0, NULL, err);
+		if (!slots)
+			goto done;
+		*reused += atoi(slots);
+		free(slots);
+	}
+	else if (n > 0)
 	{
 		msg = xasprintf("database \"%s\" is already followed", dbname);
 		char	   *detail = xasprintf("pgcarry objects on the source: %s", b.data);
@@ -308,10 +322,14 @@ done:
 }
 
 int
-follow_preflight(PGconn *src, PGconn *tgt, const char *source, const char *const *dbs, int ndbs,
+follow_preflight(PGconn *src, PGconn *tgt, const char *source, const char *const *dbs, int ndbs, bool resume,
 				 pgc_err *err)
 {
 	int			problems = 0;
+	int			reused = 0;		/* slots of an interrupted run (resume) */
+	for (int i = 0; i < ndbs && !cleanup_interrupted(); i++)
+		if (follow_preflight_db(source, dbs[i], resume, &problems, &reused, err) != 0)
+			return -1;
 	char	   *wal = conn_query_value(src, "SELECT pg_catalog.current_setting('wal_level')", 0, NULL, err);
 	if (!wal)
 		return -1;
@@ -331,7 +349,7 @@ follow_preflight(PGconn *src, PGconn *tgt, const char *source, const char *const
 	if (!res)
 		return -1;
 	int			max_slots = atoi(PQgetvalue(res, 0, 0));
-	int			used_slots = atoi(PQgetvalue(res, 0, 1));
+	int			used_slots = atoi(PQgetvalue(res, 0, 1)) - reused;
 	int			max_senders = atoi(PQgetvalue(res, 0, 2));
 	int			used_senders = atoi(PQgetvalue(res, 0, 3));
 	PQclear(res);
@@ -377,9 +395,6 @@ follow_preflight(PGconn *src, PGconn *tgt, const char *source, const char *const
 		PQclear(res);
 	}
 
-	for (int i = 0; i < ndbs && !cleanup_interrupted(); i++)
-		if (follow_preflight_db(source, dbs[i], &problems, err) != 0)
-			return -1;
 	if (problems > 0)
 	{
 		err_set(err, "copy --follow cannot start: %d %s found, nothing was created", problems,
@@ -457,6 +472,61 @@ fail:
 		follow_db_free(f);
 		return NULL;
 	}
+}
+
+/* The slot an interrupted run left, with its consistent point (a slot no
+ * subscription applied from confirms nothing past it), if its publication
+ * is there too. */
+static const char follow_resume_sql[] =
+	"SELECT s.slot_name, s.confirmed_flush_lsn FROM pg_catalog.pg_replication_slots s "
+	"JOIN pg_catalog.pg_publication p ON p.pubname = s.slot_name "
+	"WHERE s.database = pg_catalog.current_database() AND s.slot_name LIKE 'pgcarry\\_%' "
+	"  AND s.confirmed_flush_lsn IS NOT NULL "
+	"ORDER BY 1 LIMIT 1";
+
+follow_db *
+follow_db_resume(const char *source, const char *target, const char *dbname, bool copied, bool *restart,
+				 pgc_err *err)
+{
+	*restart = false;
+	if (copied)
+	{
+		PGconn	   *conn = conn_open(source, dbname, "source", err);
+		if (!conn)
+			return NULL;
+		PGresult   *res = conn_query(conn, follow_resume_sql, 0, NULL, err);
+		conn_close(conn);
+		if (!res)
+			return NULL;
+		if (PQntuples(res) == 1)
+		{
+			follow_db  *f = xcalloc(1, sizeof *f);
+			f->dbname = xstrdup(dbname);
+			f->name = xstrdup(PQgetvalue(res, 0, 0));
+			f->lsn = xstrdup(PQgetvalue(res, 0, 1));
+			PQclear(res);
+			log_notice("database \"%s\": the copy was verified by the interrupted run; its replication slot %s "
+					   "holds every change made since, from %s", dbname, f->name, f->lsn);
+			return f;
+		}
+		PQclear(res);
+	}
+	int			removed = 0;
+	if (follow_remove(source, target, dbname, &removed, err) != 0)
+		return NULL;
+	*restart = true;
+	char	   *msg = copied
+		? xasprintf("database \"%s\": the slot of the interrupted run is gone, so it is copied again from a new "
+					"replication slot", dbname)
+		: xasprintf("database \"%s\": the interrupted initial copy cannot be resumed, so it is copied again from "
+					"a new replication slot", dbname);
+	log_report(LOG_NOTICE, msg, copied ? NULL
+			   : "The snapshot it read was exported by the slot's replication connection and ended with the "
+			   "interrupted run; a copy read under any other snapshot would not match the slot.", NULL);
+	free(msg);
+	if (removed > 0)
+		log_info("database \"%s\": %d follow objects of the interrupted run removed", dbname, removed);
+	return NULL;
 }
 
 const char *
@@ -550,6 +620,20 @@ follow_subscribe(follow_db *f, const char *source, const char *target, pgc_err *
 		goto done;
 	id = conn_quote_ident(tgt, f->name);
 	lit = conn_quote_literal(tgt, f->name);
+	const char *p1[1] = {f->name};
+	subid = conn_query_value(tgt, "SELECT oid FROM pg_catalog.pg_subscription WHERE subname = $1", 1, p1, err);
+	if (err->set)
+		goto done;
+	if (subid)
+	{
+		/*
+		 * Made by an interrupted run (copy --follow --resume): its origin is
+		 * at the slot's consistent point, or never advanced, and then the
+		 * slot starts at its own confirmed point, which is the same.
+		 */
+		log_notice("database \"%s\": the subscription %s made by the interrupted run is kept", f->dbname, f->name);
+		goto enable;
+	}
 	/* pg_dump carried the publication over with the schema: not wanted there. */
 	sql = xasprintf("DROP PUBLICATION IF EXISTS %s", id);
 	if (conn_exec(tgt, sql, err) != 0)
@@ -575,7 +659,7 @@ follow_subscribe(follow_db *f, const char *source, const char *target, pgc_err *
 	}
 	PQclear(res);
 	free(sql);
-	const char *p1[1] = {f->name};
+	sql = NULL;
 	subid = conn_query_value(tgt, "SELECT oid FROM pg_catalog.pg_subscription WHERE subname = $1", 1, p1, err);
 	if (!subid)
 		goto done;
@@ -584,8 +668,11 @@ follow_subscribe(follow_db *f, const char *source, const char *target, pgc_err *
 	rc = conn_exec_params(tgt, "SELECT pg_catalog.pg_replication_origin_advance($1, $2::pg_catalog.pg_lsn)", 2, p2,
 						  err);
 	free(origin);
+	if (rc != 0)
+		goto done;
+enable:
 	sql = xasprintf("ALTER SUBSCRIPTION %s ENABLE", id);
-	if (rc != 0 || (rc = conn_exec(tgt, sql, err)) != 0)
+	if ((rc = conn_exec(tgt, sql, err)) != 0)
 		goto done;
 	rc = -1;
 	for (int waited = 0; waited < FOLLOW_START_TIMEOUT_S * 10 && !cleanup_interrupted(); waited++)

@@ -41,11 +41,13 @@ typedef struct follow_db follow_db;
  * rights on both servers (src and tgt are connections to each server's
  * maintenance database), and per database (connecting to each through
  * source): tables that cannot replicate UPDATE and DELETE, unlogged
- * tables, a follow already in place.  Large objects only get a notice.
- * Returns 0, or -1 with err set (every problem found in its detail).
+ * tables, a follow already in place (when resume: what an interrupted
+ * run left is not a problem, and its slots count as free).  Large objects
+ * only get a notice.  Returns 0, or -1 with err set (every problem found
+ * logged, and counted in err).
  */
 int follow_preflight(PGconn *src, PGconn *tgt, const char *source, const char *const *dbs, int ndbs,
-					 pgc_err *err);
+					 bool resume, pgc_err *err);
 
 /*
  * Creates the helper schema, the publication and the slot of database
@@ -56,6 +58,21 @@ int follow_preflight(PGconn *src, PGconn *tgt, const char *source, const char *c
  * with err set.
  */
 follow_db *follow_db_start(const char *source, const char *dbname, pgc_err *err);
+
+/*
+ * copy --follow --resume, for database dbname: what an interrupted run left.
+ * When that run's copy was verified (copied) and its slot and publication
+ * are still on the source, the slot never moved past the copy's snapshot
+ * unless its subscription applied from it: returns a handle on them (no
+ * snapshot) that follow_finish_copy subscribes with, or whose subscription
+ * it enables.  Otherwise the exported snapshot that run read died with it,
+ * so no copy can continue consistent with its slot: removes every follow
+ * object of dbname from both servers, says so, and returns NULL with
+ * *restart set (the copy starts again from a new slot).  Returns NULL with
+ * err set on failure.
+ */
+follow_db  *follow_db_resume(const char *source, const char *target, const char *dbname, bool copied,
+							 bool *restart, pgc_err *err);
 
 /* The slot's exported snapshot, valid until follow_db_snapshot_done. */
 const char *follow_db_snapshot(const follow_db *f);

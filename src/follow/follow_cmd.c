@@ -4,11 +4,11 @@
  * (abandon a follow: subscription, slot, publication and helper schema
  * removed, the target kept as it is).
  */
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cli.h"
 #include "commands.h"
 #include "conn.h"
-#include "copy/common.h"
+#include "core/common.h"
 #include "follow/follow.h"
 #include "util/log.h"
 #include "util/xalloc.h"

@@ -15,40 +15,7 @@ pg_start src "max_prepared_transactions = 2"
 pg_start dst
 
 pg_sql src postgres "CREATE DATABASE app"
-pg_psql src app >/dev/null <<'SQL' || bail "could not fill app"
-CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
-INSERT INTO accounts SELECT g, 1000 FROM generate_series(1, 3000) g;
-CREATE TABLE docs (id int PRIMARY KEY, hits int NOT NULL DEFAULT 0, body text);
-ALTER TABLE docs ALTER body SET STORAGE EXTERNAL;
-INSERT INTO docs SELECT g, 0, repeat(md5(g::text), 400) FROM generate_series(1, 40) g;
-CREATE TABLE events (id bigserial PRIMARY KEY, account int, what text);
-CREATE TABLE ledger (account int, amount int);
-ALTER TABLE ledger REPLICA IDENTITY FULL;
-INSERT INTO ledger SELECT g % 50, g FROM generate_series(1, 500) g;
-SELECT lo_from_bytea(0, 'a large object');
-SQL
-
-# The application: small transactions on every table until told to stop.
-STOP=$T_TMP/stop-writer
-writer() {
-	local i=0
-	while [ ! -e "$STOP" ]; do
-		i=$((i + 1))
-		pg_psql src app >/dev/null 2>&1 <<SQL
-BEGIN;
-INSERT INTO events (account, what) VALUES ($((i % 3000 + 1)), 'tick $i');
-UPDATE accounts SET balance = balance - 1 WHERE id = $((i % 3000 + 1));
-UPDATE accounts SET balance = balance + 1 WHERE id = $(((i * 7) % 3000 + 1));
-UPDATE docs SET hits = hits + 1 WHERE id = $((i % 40 + 1));
-DELETE FROM events WHERE id = (SELECT min(id) FROM events) AND $((i % 5)) = 0;
-INSERT INTO ledger VALUES ($((i % 50)), $i);
-UPDATE ledger SET amount = amount + 1 WHERE account = $((i % 50)) AND amount = (SELECT min(amount) FROM ledger WHERE account = $((i % 50)));
-DELETE FROM ledger WHERE account = $((i % 50)) AND amount = $((i - 40));
-INSERT INTO accounts VALUES ($((100000 + i)), $i);
-COMMIT;
-SQL
-	done
-}
+follow_app_schema src app || bail "could not fill app"
 
 # A transaction that begins before the slot and commits after it.
 coproc EARLY { pg_psql src app 2>&1; }
@@ -56,8 +23,7 @@ echo "BEGIN; INSERT INTO accounts VALUES (99999, 42); SELECT 'began';" >&"${EARL
 read -r -t 20 began <&"${EARLY[0]}"
 is "$began" "began" "a transaction is open before the copy starts"
 
-writer &
-WRITER=$!
+follow_writer_start src app
 pgcarry_start copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow app
 COPY=$PGCARRY_PID
 sleep 3
@@ -83,8 +49,7 @@ like "$ERR" "writes to database \"app\" on the source are fenced \([0-9]+ sessio
 like "$ERR" "cutover complete: the target is ready; writes on the source were fenced for [0-9.]+ s" \
 	"it prints how long writes were fenced"
 note "$(printf '%s\n' "$ERR" | grep -o 'fenced for [0-9.]* s')"
-touch "$STOP"
-wait $WRITER
+follow_writer_stop
 
 is "$(pg_sql src app "SELECT count(*) FROM accounts WHERE id = 99999")" 1 "the early transaction committed on the source"
 is "$(pg_sql dst app "SELECT balance FROM accounts WHERE id = 99999")" 42 "and its row is on the target"

@@ -148,8 +148,5 @@ like "$ERR" "--verify must be \"full\" or \"count\", not \"none\"" "cutover alwa
 run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --lag-max soon app
 is "$RC" 2 "a bad --lag-max: exit 2"
 like "$ERR" "--lag-max must be a number of seconds, not \"soon\"" "it is named"
-run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --follow --resume app
-is "$RC" 2 "copy --follow --resume: exit 2"
-like "$ERR" "--follow and --resume cannot be used together yet" "not yet"
 
 done_testing

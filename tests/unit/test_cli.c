@@ -2,7 +2,7 @@
  * servers named as libpq reached them, and the live display's line cut. */
 #include "cli.h"
 #include "conn.h"
-#include "progress.h"
+#include "core/progress.h"
 #include "tap.h"
 #include "util/log.h"
 

@@ -2,15 +2,15 @@
  * slices, batches of large objects, the COPY statements, the COPY byte
  * stream hasher, the roles script filter, the work queue, pg_dump's name
  * patterns turned into regular expressions. */
-#include "catalog.h"
-#include "copy/plan.h"
-#include "ddl.h"
-#include "progress.h"
-#include "state.h"
-#include "stream.h"
+#include "core/catalog.h"
+#include "core/plan.h"
+#include "core/ddl.h"
+#include "core/progress.h"
+#include "core/state.h"
+#include "core/stream.h"
 #include "tap.h"
-#include "verify.h"
-#include "workq.h"
+#include "core/verify.h"
+#include "core/workq.h"
 
 #include <sys/stat.h>
 

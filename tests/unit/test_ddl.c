@@ -4,7 +4,7 @@
  * pg_restore 15 printed: serial, parallel with workers' lines mixed, an
  * entry that fails twice, and a run that failed as a whole.
  */
-#include "ddl.h"
+#include "core/ddl.h"
 #include "tap.h"
 
 /* Reads err into f; checks that every error was a statement's and that

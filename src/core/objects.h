@@ -38,7 +38,7 @@
 #include <libpq-fe.h>
 
 #include "util/err.h"
-#include "verify.h"
+#include "core/verify.h"
 
 typedef struct objects objects;
 

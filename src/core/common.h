@@ -3,18 +3,18 @@
  * options both take, the pair of data sessions a worker holds, retry
  * policy, and checks on the two servers.
  */
-#ifndef PGCARRY_COPY_COMMON_H
-#define PGCARRY_COPY_COMMON_H
+#ifndef PGCARRY_CORE_COMMON_H
+#define PGCARRY_CORE_COMMON_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-#include "catalog.h"
+#include "core/catalog.h"
 #include "cli.h"
-#include "ddl.h"
-#include "progress.h"
+#include "core/ddl.h"
+#include "core/progress.h"
 #include "util/err.h"
-#include "verify.h"
+#include "core/verify.h"
 
 /*
  * The options copy and compare share: --source, --target, --all,
@@ -149,6 +149,8 @@ typedef struct copy_pair
  * Makes p hold open sessions to dbname on both servers (reusing them when
  * key matches and both are alive), each prepared by stream_conn_open with
  * client_encoding encoding; the target ones read only when tgt_read_only.
+ * target NULL: a source session only (p->tgt stays NULL); source NULL: a
+ * target session only.
  * Returns 0, or -1 with err set.
  */
 int copy_pair_open(copy_pair *p, const void *key, const char *source, const char *target,

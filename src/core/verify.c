@@ -2,7 +2,7 @@
  * verify.c: checksums of one side, and the verification report (see
  * verify.h).
  */
-#include "verify.h"
+#include "core/verify.h"
 #include "conn.h"
 #include "util/buf.h"
 #include "util/fault.h"

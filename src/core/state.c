@@ -1,7 +1,7 @@
 /*
  * state.c: resume state in SQLite (see state.h).
  */
-#include "state.h"
+#include "core/state.h"
 #include "util/xalloc.h"
 
 #include <errno.h>

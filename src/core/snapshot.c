@@ -2,7 +2,7 @@
  * snapshot.c: exported snapshots and the sessions that attach to them
  * (see snapshot.h).
  */
-#include "snapshot.h"
+#include "core/snapshot.h"
 #include "conn.h"
 #include "util/xalloc.h"
 

@@ -1,8 +1,8 @@
 /*
  * stream.c: COPY streams with checksums (see stream.h).
  */
-#include "stream.h"
-#include "catalog.h"
+#include "core/stream.h"
+#include "core/catalog.h"
 #include "conn.h"
 #include "util/fault.h"
 #include "util/log.h"

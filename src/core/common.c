@@ -2,11 +2,11 @@
  * common.c: command-line options, worker sessions, retries and server
  * checks shared by copy and compare (see common.h).
  */
-#include "copy/common.h"
+#include "core/common.h"
 #include "cleanup.h"
 #include "conn.h"
-#include "objects.h"
-#include "stream.h"
+#include "core/objects.h"
+#include "core/stream.h"
 #include "util/backoff.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -179,14 +179,14 @@ copy_pair_open(copy_pair *p, const void *key, const char *source, const char *ta
 		copy_pair_close(p);
 		p->key = key;
 	}
-	if (!copy_conn_alive(p->src))
+	if (source && !copy_conn_alive(p->src))
 	{
 		conn_close(p->src);
 		p->src = stream_conn_open(source, dbname, "source", encoding, true, err);
 		if (!p->src)
 			return -1;
 	}
-	if (!copy_conn_alive(p->tgt))
+	if (target && !copy_conn_alive(p->tgt))
 	{
 		conn_close(p->tgt);
 		p->tgt = stream_conn_open(target, dbname, "target", encoding, tgt_read_only, err);

@@ -1,7 +1,7 @@
 /*
  * workq.c: priority work queue and worker threads (see workq.h).
  */
-#include "workq.h"
+#include "core/workq.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "stream.h"
+#include "core/stream.h"
 #include "util/err.h"
 #include "util/rowhash.h"
 

@@ -10,7 +10,7 @@
  * get rows of their own.  Both inventories come sorted by kind and
  * identity (C collation), so comparing them is one merge.
  */
-#include "objects.h"
+#include "core/objects.h"
 #include "conn.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -148,6 +148,8 @@ static const char objects_inventory_head[] =
 	"          CASE WHEN pb.pubinsert THEN 'insert' END, CASE WHEN pb.pubupdate THEN 'update' END,"
 	"          CASE WHEN pb.pubdelete THEN 'delete' END, CASE WHEN pb.pubtruncate THEN 'truncate' END)"
 	"   FROM pg_catalog.pg_publication pb"
+	/* Not a user object: the publication of a pgcarry follow (follow.h). */
+	"  WHERE pb.pubname !~ '^pgcarry_[0-9a-f]{16}$'"
 	" UNION ALL"
 	" SELECT 'pg_catalog.pg_publication_rel'::pg_catalog.regclass, pr.oid, NULL, NULL, ''"
 	"   FROM pg_catalog.pg_publication_rel pr"

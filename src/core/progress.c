@@ -10,7 +10,7 @@
  * the recent rate; it draws or writes a line when the mode's interval has
  * passed.  The ETA is what is left of the share divided by that rate.
  */
-#include "progress.h"
+#include "core/progress.h"
 #include "util/log.h"
 #include "util/buf.h"
 #include "util/xalloc.h"

@@ -2,13 +2,13 @@
  * plan.h: how the copy and compare commands cut their work into tasks
  * (pure arithmetic, unit-tested in tests/unit/test_copy.c).
  */
-#ifndef PGCARRY_COPY_PLAN_H
-#define PGCARRY_COPY_PLAN_H
+#ifndef PGCARRY_CORE_PLAN_H
+#define PGCARRY_CORE_PLAN_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "stream.h"
+#include "core/stream.h"
 
 /* Tables bigger than this are split into slices of about this size, so
  * that one big table keeps every job busy (PGCARRY_SPLIT_BYTES overrides). */

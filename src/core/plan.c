@@ -1,7 +1,7 @@
 /*
  * plan.c: cutting tables and large objects into tasks (see plan.h).
  */
-#include "copy/plan.h"
+#include "core/plan.h"
 
 #include <stdlib.h>
 

@@ -2,7 +2,7 @@
  * catalog.c: catalog queries (see catalog.h).  Every query is a named
  * constant below; values travel as parameters, lists as JSON arrays.
  */
-#include "catalog.h"
+#include "core/catalog.h"
 #include "conn.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -263,9 +263,9 @@ static const char catalog_objects_sql[] =
 	"                                      FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid), '') ELSE '' END"
 	"   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
 	"  WHERE " CATALOG_USER_NAMESPACE("n")
-	"    AND t.typtype IN ('e', 'd', 'r', 'b', 'm') AND t.typelem = 0"
+	/* Not 'm': a multirange type (14+) comes with its range type. */
+	"    AND t.typtype IN ('e', 'd', 'r', 'b') AND t.typelem = 0"
 	"    AND " CATALOG_NOT_EXTENSION_MEMBER("'pg_catalog.pg_type'::pg_catalog.regclass", "t.oid")
-	"    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_range rr WHERE rr.rngmultitypid = t.oid)"
 	" UNION ALL"
 	" SELECT 'type', pg_catalog.format_type(t.oid, NULL), 'c'"
 	"   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# many-tables.sh: cost that grows as the number of tables grows, and no
+# faster (run by `make bench-many-tables`).
+#
+# Two throwaway servers (bench/lib.sh's settings, with max_locks_per_
+# transaction raised so that one transaction can lock every table, as
+# pg_dump and pgcarry do).  For each size in BENCH_TABLES (default "10000
+# 30000"), one database "many" on the source holds that many small tables
+# (an integer key, a text column, BENCH_ROWS rows each, default 3), and
+# these run one after the other:
+#
+#   pg_dump | pg_restore   pg_dump -F c | pg_restore -d (the anchor)
+#   pgcarry copy           pgcarry copy --jobs N
+#   pgcarry export         pgcarry export --jobs N
+#   pgcarry import         pgcarry import --jobs N of that archive
+#
+# For each: wall seconds, CPU seconds (client tree and both servers),
+# pgcarry's peak RSS, and a check that the target has as many tables and
+# rows as the source.  Then the growth from the smallest size to each
+# larger one: time ratio over table ratio (aim: at most 1.1, i.e. 11x the
+# time for 10x the tables).
+#
+#   make bench-many-tables
+#   BENCH_TABLES="1000 10000 100000" bash bench/many-tables.sh
+#
+# Prints the table and writes it as markdown into bench/results/.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SIZES=${BENCH_TABLES:-10000 30000}
+ROWS=${BENCH_ROWS:-3}
+N=${BENCH_JOBS:-2}
+METHODS=${BENCH_METHODS:-pg_dump copy export import}
+export PGCARRY_BIN=${PGCARRY_BIN:-$ROOT/pgcarry}
+[ -x "$PGCARRY_BIN" ] || { echo "many-tables: build pgcarry first (make)" >&2; exit 1; }
+
+exec 3>&1 4>&2
+# shellcheck source=../tests/lib/harness.sh
+source "$ROOT/tests/lib/harness.sh"
+exec 1>&3 2>&4 3>&- 4>&-
+trap 'echo "many-tables: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+
+BENCH_NAME=many-tables
+# shellcheck source=lib.sh
+source "$ROOT/bench/lib.sh"
+
+largest=0
+for n in $SIZES; do [ "$n" -gt "$largest" ] && largest=$n; done
+# Locks: pg_dump and pgcarry each hold one per table (and index) in one
+# transaction; the lock table has max_locks_per_transaction *
+# max_connections slots.
+LOCKS=$(((largest * 3) / 100 + 64))
+bench_say "starting two servers ($(pg_config --version))"
+pg_start src "${BENCH_SETTINGS[@]}" "max_locks_per_transaction = $LOCKS"
+pg_start tgt "${BENCH_SETTINGS[@]}" "max_locks_per_transaction = $LOCKS"
+SRC_PORT=$(pg_port src)
+TGT_PORT=$(pg_port tgt)
+export SRC_PORT TGT_PORT PGPASSFILE
+WORK=$T_TMP/work
+mkdir -p "$WORK"
+if [ "$(id -u)" = 0 ]; then chown postgres "$WORK"; fi
+CLK_TCK=$(getconf CLK_TCK)
+DBS=many
+
+# build N: database "many" on the source with N small tables.
+build() {
+	local n=$1
+	pg_sql src postgres "DROP DATABASE IF EXISTS many" >/dev/null
+	pg_sql src postgres "CREATE DATABASE many" >/dev/null
+	# 1000 tables per transaction, in one session.
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$(pg_sockdir src)" -p "$SRC_PORT" -U postgres -d many <<-SQL >/dev/null
+		SELECT format('BEGIN; %s COMMIT;', string_agg(format(
+			'CREATE TABLE t%s (id int PRIMARY KEY, v text); INSERT INTO t%s SELECT g, ''row '' || g FROM generate_series(1, $ROWS) g;', i, i), ' '))
+		FROM generate_series(1, $n) i GROUP BY (i - 1) / 1000 ORDER BY (i - 1) / 1000
+		\gexec
+		VACUUM ANALYZE;
+	SQL
+}
+
+drop_target() {
+	PGOPTIONS="-c client_min_messages=warning" pg_sql tgt postgres "DROP DATABASE IF EXISTS many WITH (FORCE)" >/dev/null
+	pg_sql tgt postgres "CHECKPOINT" >/dev/null
+	pg_sql src postgres "CHECKPOINT" >/dev/null
+}
+
+census() {
+	pg_sql "$1" many "SELECT count(*) || ' tables, ' || sum((xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I', relname), false, true, '')))[1]::text::bigint) || ' rows'
+		FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace" 2>/dev/null || echo missing
+}
+
+method_pg_dump() {
+	"$CREATEDB" -h 127.0.0.1 -p "$TGT_PORT" -U postgres many
+	"$PG_DUMP" -F c -d "$(pg_uri src many)" | "$PG_RESTORE" -d "$(pg_uri tgt many)"
+}
+method_copy() {
+	bench_rss_run "$WORK/rss.copy" "$PGCARRY_BIN" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" many \
+		--jobs "$N" >"$WORK/copy.out" 2>"$WORK/copy.log"
+}
+method_export() {
+	rm -rf "$WORK/archive"
+	bench_rss_run "$WORK/rss.export" "$PGCARRY_BIN" export --source "$(pg_uri src)" many \
+		--output "$WORK/archive" --jobs "$N" >"$WORK/export.out" 2>"$WORK/export.log"
+}
+method_import() {
+	bench_rss_run "$WORK/rss.import" "$PGCARRY_BIN" import --target "$(pg_uri tgt)" --input "$WORK/archive" \
+		--jobs "$N" >"$WORK/import.out" 2>"$WORK/import.log"
+}
+
+declare -A R_WALL=() R_CPU=() R_SRV=() R_RSS=() R_CHECK=() R_LOAD=() R_NOTE=()
+for n in $SIZES; do
+	bench_say "building $n tables of $ROWS rows"
+	t0=$(date +%s)
+	build "$n"
+	bench_say "built in $(($(date +%s) - t0)) s"
+	SOURCE_CENSUS=$(census src)
+	for m in $METHODS; do
+		case $m in
+		pg_dump | copy | import) drop_target ;;
+		export) pg_sql src postgres "CHECKPOINT" >/dev/null ;;
+		*) bench_say "unknown method $m"; exit 2 ;;
+		esac
+		bench_say "$n tables, $m: running"
+		rm -f "$WORK/rss.$m"
+		bench_measure "method_$m"
+		k="$n $m"
+		R_WALL[$k]=$M_WALL R_CPU[$k]=$M_CPU R_SRV[$k]=$M_SRV R_LOAD[$k]=$M_LOAD
+		[ "$M_RC" = 0 ] || R_NOTE[$k]="exit status $M_RC"
+		R_RSS[$k]=$(cat "$WORK/rss.$m" 2>/dev/null || true)
+		case $m in
+		export) R_CHECK[$k]="" ;;
+		*) if [ "$(census tgt)" = "$SOURCE_CENSUS" ]; then R_CHECK[$k]=same; else R_CHECK[$k]=DIFFERENT; fi ;;
+		esac
+		bench_say "$n tables, $m: $M_WALL s wall, $M_CPU s client CPU, $M_SRV s server CPU${R_NOTE[$k]:+, ${R_NOTE[$k]}} ${R_CHECK[$k]}"
+		if [ "$M_RC" != 0 ] && [ -f "$WORK/$m.log" ]; then tail -n 10 "$WORK/$m.log" | sed 's/^/    /' >&2; fi
+	done
+done
+
+label() {
+	case $1 in
+	pg_dump) echo "pg_dump -F c \| pg_restore" ;;
+	copy) echo "pgcarry copy --jobs $N" ;;
+	export) echo "pgcarry export --jobs $N" ;;
+	import) echo "pgcarry import --jobs $N" ;;
+	esac
+}
+
+table() {
+	echo "| tables | method | wall s | client CPU s | servers CPU s | ms per table | wall / pg_dump \| pg_restore | pgcarry peak RSS MB | target | load at start |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|"
+	local n m k r rss
+	for n in $SIZES; do
+		for m in $METHODS; do
+			k="$n $m"
+			[ -n "${R_WALL[$k]:-}" ] || continue
+			r="-"
+			[ "$m" != pg_dump ] && [ -n "${R_WALL[$n pg_dump]:-}" ] && r=$(awk -v a="${R_WALL[$k]}" -v b="${R_WALL[$n pg_dump]}" 'BEGIN { printf "%.2fx", a / b }')
+			rss="-"
+			[ -n "${R_RSS[$k]}" ] && rss=$((R_RSS[$k] / 1024))
+			echo "| $n | $(label "$m") | ${R_WALL[$k]} | ${R_CPU[$k]} | ${R_SRV[$k]} | $(awk -v a="${R_WALL[$k]}" -v n="$n" 'BEGIN { printf "%.2f", 1000 * a / n }') | $r | $rss | ${R_CHECK[$k]}${R_NOTE[$k]:+ (${R_NOTE[$k]})} | ${R_LOAD[$k]} |"
+		done
+	done
+}
+
+growth() {
+	local first n m
+	first=${SIZES%% *}
+	echo "| method | from | to | tables ×| wall × | CPU × | wall × / tables × (aim ≤ 1.1) | peak RSS × |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	for n in $SIZES; do
+		[ "$n" = "$first" ] && continue
+		for m in $METHODS; do
+			[ -n "${R_WALL[$n $m]:-}" ] && [ -n "${R_WALL[$first $m]:-}" ] || continue
+			awk -v m="$(label "$m")" -v f="$first" -v n="$n" -v w1="${R_WALL[$first $m]}" -v w2="${R_WALL[$n $m]}" \
+				-v c1="$(awk -v a="${R_CPU[$first $m]}" -v b="${R_SRV[$first $m]}" 'BEGIN { print a + b }')" \
+				-v c2="$(awk -v a="${R_CPU[$n $m]}" -v b="${R_SRV[$n $m]}" 'BEGIN { print a + b }')" \
+				-v r1="${R_RSS[$first $m]:-0}" -v r2="${R_RSS[$n $m]:-0}" 'BEGIN {
+				printf "| %s | %d | %d | %.1f | %.2f | %.2f | %.2f | %s |\n", m, f, n, n / f, w2 / w1, c2 / c1, (w2 / w1) / (n / f),
+					(r1 > 0 ? sprintf("%.2f", r2 / r1) : "-") }'
+		done
+	done
+}
+
+mkdir -p "$ROOT/bench/results"
+stamp=$(date -u +%Y%m%d-%H%M%S)
+result=$ROOT/bench/results/many-tables-$stamp.md
+{
+	echo "# many small tables, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "One database, $ROWS rows per table (integer key, text). N = $N."
+	bench_machine
+	echo "Command: \`BENCH_TABLES=\"$SIZES\" BENCH_ROWS=$ROWS BENCH_JOBS=$N bash bench/many-tables.sh\`"
+	echo
+	table
+	echo
+	growth
+	echo
+	echo "Peak RSS measured by $BENCH_RSS_HOW. Target: tables and rows counted on both sides after the method."
+} >"$result"
+echo
+cat "$result"
+echo
+bench_say "written to ${result#"$ROOT"/}"

@@ -1,0 +1,131 @@
+/*
+ * archive_import_int.h: what the parts of "pgcarry import" share (not for
+ * other modules): archive_import.c, the databases' steps and the runner of
+ * several databases, and archive_import_data.c, the data: tables loaded on
+ * the job runner and verified, sequences, large objects.
+ */
+#ifndef PGCARRY_ARCHIVE_IMPORT_INT_H
+#define PGCARRY_ARCHIVE_IMPORT_INT_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "archive/archive_file.h"
+#include "archive/archive_import.h"
+#include "archive/archive_stream.h"
+#include "archive/manifest.h"
+#include "core/ddl.h"
+#include "core/progress.h"
+#include "core/stream.h"
+#include "core/verify.h"
+#include "util/err.h"
+#include "util/rowhash.h"
+
+typedef struct import_db
+{
+	const archive_import_opts *o;
+	const char *root;
+	const manifest *m;
+	const manifest_db *mdb;
+	const char *name;			/* target database */
+	bool		compressed;
+	bool		resuming;
+	pthread_mutex_t lock;
+	pgc_err		err;			/* first failure */
+	const archive_stream_files *streamed;	/* loaded as a tar went by, or NULL */
+	int			ndiff;			/* verification differences */
+	uint64_t	rows;
+	int			skipped;		/* tables kept on resume */
+	progress   *prog;
+	int			index;			/* for progress */
+	verify_mode verify;
+	int			jobs;			/* sessions for this database */
+	const char *scratch;		/* private directory for temporary files */
+	verify_report *report;		/* shared by every database of the import */
+	int		   *nrecorded;		/* entries recorded in report (atomic) */
+	int		   *parts_left;		/* per table loaded in parallel parts */
+	bool	   *recorded;		/* per table: its entry is in the report */
+	ddl_failures schema_failures;	/* objects pg_restore could not create */
+	int			pre_data_failures;	/* how many of them in pre-data */
+} import_db;
+
+/* A unit of the job runner: load one table, or parts of it. */
+typedef struct import_task
+{
+	import_db  *db;
+	int			table;
+	int			part;			/* first part loaded by this task */
+	int			nparts;			/* parts loaded, one after another, in one
+								 * transaction */
+	bool		whole;			/* every part of the table: TRUNCATE ONLY
+								 * first, COPY ... FREEZE */
+} import_task;
+
+/* Counts an entry recorded in the shared report. */
+void archive_import__recorded(import_db *db);
+
+/* "schema.name" for the report; owned by the caller. */
+char *archive_import__display(const char *schema, const char *name);
+
+/* Records table t of the manifest in the report: expected from the
+ * manifest, got as read from the target (NULL: not checked). */
+void archive_import__record_table(import_db *db, int t, const rowhash *got, const char *note);
+
+/* Reads a loaded table back from the target and compares it with the
+ * manifest (row count and checksum, or the row count alone); a difference
+ * is logged and counted, not an error. */
+int archive_import__verify_table(import_db *db, int table, PGconn *conn, pgc_err *err);
+
+/*
+ * Loads every table on --jobs sessions, each verified as soon as it is
+ * complete.  A table is one task (its parts one after another, in one
+ * transaction, TRUNCATE ONLY then COPY FREEZE), except when there are
+ * fewer tables than sessions: then the parts of a big table load in
+ * parallel into the table emptied first.
+ */
+int archive_import__tables(import_db *db, PGconn *coord, pgc_err *err);
+
+/* Sets every sequence of the manifest (setval).  Returns 0, or -1 with err
+ * set. */
+int archive_import__sequences(import_db *db, PGconn *conn, pgc_err *err);
+
+/* Loads the archive's large objects (lo_put in chunks).  Returns 0, or -1
+ * with err set. */
+int archive_import__large_objects(import_db *db, PGconn *conn, pgc_err *err);
+
+/* Compares large objects and sequences with the manifest; counts
+ * differences into db->ndiff. */
+int archive_import__verify_rest(import_db *db, PGconn *conn, pgc_err *err);
+
+/* ---- shared with the tar stream loader (archive_tarload.c) */
+
+/* Quoted qualified name and column list of a manifest table (owned by the
+ * caller). */
+void archive_import__names(PGconn *conn, const manifest_table *t, char **qualified, char **columns);
+
+/* The statement that empties the target table t (quoted q) before its rows
+ * load: TRUNCATE (tree: the partitions too), or for an extension's
+ * configuration table a DELETE of the rows matching its condition, leaving
+ * the extension's own (catalog.h).  Owned by the caller. */
+char *archive_import__clear_sql(const manifest_table *t, const char *q, bool tree);
+
+/* COPY of the rows r reads into table q (columns cols), inside the
+ * caller's transaction, each row hashed on its way: *got.  tick may be
+ * NULL.  Returns 0, or -1 with err set. */
+int archive_import__copy(PGconn *conn, const char *q, const char *cols, bool freeze, archive_file_reader *r,
+						 const stream_tick *tick, rowhash *got, pgc_err *err);
+
+/* On resume: 1 when every table of mdb exists in the target database
+ * name (conn), 0 when none does, -1 (err set) when some do: the schema is
+ * half made. */
+int archive_import__schema_state(PGconn *conn, const manifest_db *mdb, const char *name, pgc_err *err);
+
+/* Creates the roles of root/roles_file on the target (errors for roles that
+ * exist are expected; the importing role is left alone); passwords says
+ * whether the export could read them.  Returns 0, or -1 with err set. */
+int archive_import__roles(const archive_import_opts *o, const char *root, const char *roles_file, bool passwords,
+						  const char *scratch, pgc_err *err);
+
+#endif

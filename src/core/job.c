@@ -1,0 +1,374 @@
+/*
+ * job.c: the job runner (see job.h).
+ */
+#include "core/job.h"
+#include "cleanup.h"
+#include "conn.h"
+#include "core/snapshot.h"
+#include "core/workq.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct job_run
+{
+	job_ops		ops;
+	const char *conninfo[2];
+	verify_report *report;
+	progress   *prog;
+	workq	   *q;
+};
+
+struct job_db
+{
+	job_run    *run;
+	int			index;
+	const char *name;
+	const char *encoding;
+	void	   *ctx;
+	PGconn	   *snap_conn[2];
+	snapshot   *snap[2];
+	char	   *snap_id[2];
+	atomic_int	pending;		/* units not over, +1 while planning */
+	atomic_bool failed;
+};
+
+/* A queued item: a unit of a database, or (unit NULL) its finish step. */
+typedef struct job_item
+{
+	job_db	   *db;
+	void	   *unit;
+} job_item;
+
+/* ------------------------------------------------------------------------
+ * Databases
+ * ------------------------------------------------------------------------ */
+
+job_db *
+job_db_create(job_run *r, int index, const char *name, const char *encoding, void *ctx)
+{
+	job_db	   *d = xcalloc(1, sizeof *d);
+	d->run = r;
+	d->index = index;
+	d->name = name;
+	d->encoding = encoding;
+	d->ctx = ctx;
+	atomic_store(&d->pending, 1);
+	return d;
+}
+
+void
+job_db_destroy(job_db *d)
+{
+	if (!d)
+		return;
+	job_db_release(d);
+	free(d);
+}
+
+void *
+job_db_ctx(const job_db *d)
+{
+	return d->ctx;
+}
+
+const char *
+job_db_name(const job_db *d)
+{
+	return d->name;
+}
+
+int
+job_db_index(const job_db *d)
+{
+	return d->index;
+}
+
+job_run *
+job_db_run(const job_db *d)
+{
+	return d->run;
+}
+
+progress *
+job_db_progress(const job_db *d)
+{
+	return d->run->prog;
+}
+
+verify_report *
+job_db_report(const job_db *d)
+{
+	return d->run->report;
+}
+
+bool
+job_db_failed(const job_db *d)
+{
+	return atomic_load(&d->failed);
+}
+
+PGconn *
+job_db_snapshot(job_db *d, job_side side, const char *adopt, pgc_err *err)
+{
+	static const char *const names[2] = {"source", "target"};
+	const char *conninfo = d->run->conninfo[side];
+	d->snap_conn[side] = stream_conn_open(conninfo, d->name, names[side], d->encoding, true, err);
+	if (!d->snap_conn[side])
+		return NULL;
+	d->snap[side] = adopt ? snapshot_adopt(d->snap_conn[side], adopt, err) : snapshot_export(d->snap_conn[side], err);
+	if (!d->snap[side])
+		return NULL;
+	d->snap_id[side] = xstrdup(snapshot_id(d->snap[side]));
+	return d->snap_conn[side];
+}
+
+const char *
+job_db_snapshot_id(const job_db *d, job_side side)
+{
+	return d->snap_id[side];
+}
+
+void
+job_db_release(job_db *d)
+{
+	for (int s = 0; s < 2; s++)
+	{
+		snapshot_release(d->snap[s]);
+		d->snap[s] = NULL;
+		conn_close(d->snap_conn[s]);
+		d->snap_conn[s] = NULL;
+		free(d->snap_id[s]);
+		d->snap_id[s] = NULL;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Failures, progress, sessions, retries
+ * ------------------------------------------------------------------------ */
+
+void
+job_fail(job_db *d, const char *kind, const char *name, const pgc_err *err)
+{
+	atomic_store(&d->failed, true);
+	if (d->run->report)
+		copy_report_failure(d->run->report, d->name, kind, name, err);
+	else
+		err_report(err);
+}
+
+static void
+job_tick_fn(void *arg, int64_t bytes, int64_t rows)
+{
+	job_db	   *d = arg;
+	progress_add(d->run->prog, d->index, bytes, rows);
+}
+
+stream_tick
+job_db_tick(job_db *d)
+{
+	return (stream_tick) {job_tick_fn, d};
+}
+
+int
+job_attach(job_worker *w, job_db *d, job_side side, bool tgt_read_only, PGconn **conn, pgc_err *err)
+{
+	static const char *const names[2] = {"source", "target"};
+	job_run    *r = d->run;
+	if (copy_pair_open(&w->pair, d, r->conninfo[JOB_SOURCE], r->conninfo[JOB_TARGET], d->name, d->encoding,
+					   tgt_read_only, err) != 0)
+		return -1;
+	*conn = side == JOB_SOURCE ? w->pair.src : w->pair.tgt;
+	if (d->snap_id[side] && snapshot_attach(*conn, d->snap_id[side], err) != 0)
+	{
+		err_prefix(err, "could not attach to the %s snapshot: ", names[side]);
+		return -1;
+	}
+	return 0;
+}
+
+void
+job_detach(PGconn *conn)
+{
+	pgc_err		e = PGC_ERR_INIT;
+	(void) snapshot_detach(conn, &e);
+	err_clear(&e);
+}
+
+bool
+job_retry(job_worker *w, const pgc_err *err, int attempt, const char *what)
+{
+	copy_pair_recover(&w->pair);
+	return copy_retry(err, attempt, what);
+}
+
+/* ------------------------------------------------------------------------
+ * Scheduling
+ * ------------------------------------------------------------------------ */
+
+static void
+job_item_free(job_run *r, job_item *it)
+{
+	if (it->unit)
+	{
+		if (r->ops.unit_free)
+			r->ops.unit_free(it->unit);
+		else
+			free(it->unit);
+	}
+	free(it);
+}
+
+/* A unit of d is over (or dropped): the last one queues the finish step,
+ * or, when the run is stopped, abandons the database. */
+static void
+job_unit_over(job_db *d)
+{
+	job_run    *r = d->run;
+	if (atomic_fetch_sub(&d->pending, 1) != 1)
+		return;
+	if (workq_stopped(r->q))
+	{
+		if (r->ops.abandon)
+			r->ops.abandon(d);
+		job_db_release(d);
+		return;
+	}
+	job_item   *f = xcalloc(1, sizeof *f);
+	f->db = d;
+	workq_push(r->q, f, r->ops.finish_priority);
+}
+
+void
+job_push(job_db *d, void *unit, int64_t priority)
+{
+	job_item   *it = xcalloc(1, sizeof *it);
+	it->db = d;
+	it->unit = unit;
+	atomic_fetch_add(&d->pending, 1);
+	workq_push(d->run->q, it, priority);
+}
+
+void
+job_db_planned(job_db *d)
+{
+	job_unit_over(d);
+}
+
+static void *
+job_worker_start(int worker, void *ctx)
+{
+	(void) ctx;
+	job_worker *w = xcalloc(1, sizeof *w);
+	w->id = worker;
+	log_set_worker(worker + 1);
+	return w;
+}
+
+static void
+job_worker_end(int worker, void *state, void *ctx)
+{
+	(void) worker;
+	(void) ctx;
+	job_worker *w = state;
+	copy_pair_close(&w->pair);
+	free(w);
+}
+
+static void
+job_item_run(void *task, int worker, void *state, void *ctx)
+{
+	(void) worker;
+	job_run    *r = ctx;
+	job_item   *it = task;
+	job_db	   *d = it->db;
+	bool		unit = it->unit != NULL;
+	log_set_database(d->name);
+	log_set_table(unit && r->ops.unit_name ? r->ops.unit_name(it->unit) : NULL);
+	if (cleanup_interrupted())
+		workq_stop(r->q);
+	else if (unit)
+		r->ops.run(state, d, it->unit);
+	else
+	{
+		if (r->ops.finish)
+			r->ops.finish(state, d);
+		job_db_release(d);
+	}
+	log_set_table(NULL);
+	log_set_database(NULL);
+	job_item_free(r, it);
+	if (unit)
+		job_unit_over(d);
+	if (cleanup_interrupted())
+		workq_stop(r->q);
+}
+
+static void
+job_item_dropped(void *task, void *ctx)
+{
+	job_run    *r = ctx;
+	job_item   *it = task;
+	job_db	   *d = it->db;
+	bool		unit = it->unit != NULL;
+	job_item_free(r, it);
+	if (unit)
+		job_unit_over(d);
+	else
+	{
+		/* A finish step dropped by a stop: the database is abandoned. */
+		if (r->ops.abandon)
+			r->ops.abandon(d);
+		job_db_release(d);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Runs
+ * ------------------------------------------------------------------------ */
+
+job_run *
+job_run_create(int jobs, const job_ops *ops, const char *const conninfo[2], verify_report *report,
+			   progress *prog)
+{
+	job_run    *r = xcalloc(1, sizeof *r);
+	r->ops = *ops;
+	r->conninfo[0] = conninfo[0];
+	r->conninfo[1] = conninfo[1];
+	r->report = report;
+	r->prog = prog;
+	workq_ops	q = {job_worker_start, job_item_run, job_worker_end, job_item_dropped};
+	r->q = workq_create(jobs, &q, r);
+	return r;
+}
+
+bool
+job_run_wait(job_run *r)
+{
+	return workq_wait(r->q);
+}
+
+void
+job_run_stop(job_run *r)
+{
+	workq_stop(r->q);
+}
+
+bool
+job_run_stopped(job_run *r)
+{
+	return workq_stopped(r->q);
+}
+
+void
+job_run_destroy(job_run *r)
+{
+	if (!r)
+		return;
+	workq_wait(r->q);
+	workq_destroy(r->q);
+	free(r);
+}
