@@ -722,6 +722,20 @@ archive_import_summary(import_runner *run, pgc_err *err)
 	return EXIT_OK;
 }
 
+/* Every table of mdb into the report as a failure of database dname
+ * (why); returns how many entries. */
+static int
+archive_import_not_loaded(verify_report *report, const char *dname, const manifest_db *mdb, const char *why)
+{
+	for (int t = 0; t < mdb->ntables; t++)
+	{
+		char *disp = archive_import__display(mdb->tables[t].schema, mdb->tables[t].name);
+		verify_report_failed(report, dname, "table", disp, why);
+		free(disp);
+	}
+	return mdb->ntables;
+}
+
 int
 archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 {
@@ -838,14 +852,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			err_report(err);
 			outcome[i] = IMPORT_FAILED;
 			why[i] = xasprintf("the archive is damaged: %s", err->message);
-			const char *dname = o->dbname ? o->dbname : chosen[i]->name;
-			for (int t = 0; t < chosen[i]->ntables; t++)
-			{
-				char *disp = archive_import__display(chosen[i]->tables[t].schema, chosen[i]->tables[t].name);
-				verify_report_failed(report, dname, "table", disp, "not loaded: the archive is damaged");
-				nrecorded++;
-				free(disp);
-			}
+			nrecorded += archive_import_not_loaded(report, o->dbname ? o->dbname : chosen[i]->name, chosen[i],
+												   "not loaded: the archive is damaged");
 			err_clear(err);
 			continue;
 		}
@@ -867,14 +875,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			err_report(sf);
 			outcome[i] = IMPORT_FAILED;
 			why[i] = xstrdup(sf->message);
-			const char *dname = o->dbname ? o->dbname : chosen[i]->name;
-			for (int t = 0; t < chosen[i]->ntables; t++)
-			{
-				char *disp = archive_import__display(chosen[i]->tables[t].schema, chosen[i]->tables[t].name);
-				verify_report_failed(report, dname, "table", disp, "not loaded");
-				nrecorded++;
-				free(disp);
-			}
+			nrecorded += archive_import_not_loaded(report, o->dbname ? o->dbname : chosen[i]->name, chosen[i],
+												   "not loaded");
 		}
 	}
 	scratch = cleanup_private_tmpdir(err);
