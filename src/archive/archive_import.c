@@ -831,6 +831,17 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			rc = EXIT_FAIL;
 			goto done;
 		}
+		pgc_err pe = PGC_ERR_INIT;
+		if (rep.nproblems == 0 && archive_tarload_check_plan(tl, chosen[i], &pe) != 0)
+		{
+			archive_verify_report_free(&rep);
+			rep = (archive_verify_report) {0};
+			rep.problems = xcalloc(1, sizeof *rep.problems);
+			rep.problems[0].file = xasprintf("%s/%s", chosen[i]->dir, MANIFEST_PLAN_NAME);
+			rep.problems[0].message = xasprintf("%s: %s", pe.message, pe.detail);
+			rep.nproblems = 1;
+		}
+		err_clear(&pe);
 		if (rep.nproblems > 0)
 		{
 			/* Loaded as the tar went by, and damaged: not left behind. */

@@ -396,6 +396,47 @@ archive_tarload_db_err(const archive_tarload *t, const char *dir)
 	return NULL;
 }
 
+/* Names the first way in which a and b differ (table identity, columns,
+ * part files), or NULL when they agree; owned by the caller. */
+static char *
+archive_tarload_plan_differs(const manifest_db *a, const manifest_db *b)
+{
+	if (strcmp(a->name, b->name) != 0)
+		return xasprintf("it plans database \"%s\"", a->name);
+	if (a->ntables != b->ntables)
+		return xasprintf("it plans %d tables, the manifest lists %d", a->ntables, b->ntables);
+	for (int i = 0; i < a->ntables; i++)
+	{
+		const manifest_table *x = &a->tables[i], *y = &b->tables[i];
+		bool same = strcmp(x->schema, y->schema) == 0 && strcmp(x->name, y->name) == 0 &&
+			x->ncolumns == y->ncolumns && x->nparts == y->nparts && x->ext_config == y->ext_config;
+		for (int c = 0; same && c < x->ncolumns; c++)
+			same = strcmp(x->columns[c], y->columns[c]) == 0;
+		for (int p = 0; same && p < x->nparts; p++)
+			same = strcmp(x->parts[p].file, y->parts[p].file) == 0;
+		if (!same)
+			return xasprintf("table %s.%s is planned otherwise than the manifest lists it", x->schema, x->name);
+	}
+	return NULL;
+}
+
+int
+archive_tarload_check_plan(const archive_tarload *t, const manifest_db *mdb, pgc_err *err)
+{
+	for (int i = 0; t && i < t->ndbs; i++)
+		if (strcmp(t->dbs[i]->plan.dir, mdb->dir) == 0 && t->dbs[i]->state == ARCHIVE_TARLOAD_LOADED)
+		{
+			char *why = archive_tarload_plan_differs(&t->dbs[i]->plan, mdb);
+			if (!why)
+				return 0;
+			err_set(err, "the plan of database \"%s\" in the tar stream does not match the manifest", mdb->name);
+			err_detail(err, "%s/%s: %s.", mdb->dir, MANIFEST_PLAN_NAME, why);
+			free(why);
+			return -1;
+		}
+	return 0;
+}
+
 bool
 archive_tarload_roles_done(const archive_tarload *t)
 {

@@ -27,6 +27,7 @@
 
 #include "archive/archive_import.h"
 #include "archive/archive_stream.h"
+#include "archive/manifest.h"
 #include "util/err.h"
 
 typedef struct archive_tarload archive_tarload;
@@ -64,6 +65,12 @@ archive_tarload_state archive_tarload_db_state(const archive_tarload *t, const c
 /* The whole failure (message, detail, hint) of the database in dir, owned
  * by t; NULL when it did not fail. */
 const pgc_err *archive_tarload_db_err(const archive_tarload *t, const char *dir);
+
+/* For a database loaded from the stream: its data went where its plan
+ * said; checks that the manifest, which came last, lists the same tables,
+ * columns and part files.  Returns 0, or -1 with err set naming the first
+ * difference. */
+int			archive_tarload_check_plan(const archive_tarload *t, const manifest_db *mdb, pgc_err *err);
 
 /* Whether the roles (--roles) were created while the stream went by. */
 bool		archive_tarload_roles_done(const archive_tarload *t);
