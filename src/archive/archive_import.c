@@ -838,7 +838,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			rep = (archive_verify_report) {0};
 			rep.problems = xcalloc(1, sizeof *rep.problems);
 			rep.problems[0].file = xasprintf("%s/%s", chosen[i]->dir, MANIFEST_PLAN_NAME);
-			rep.problems[0].message = xasprintf("%s: %s", pe.message, pe.detail);
+			/* One sentence: the detail without its period. */
+			rep.problems[0].message = xasprintf("%s: %.*s", pe.message, (int) strlen(pe.detail) - 1, pe.detail);
 			rep.nproblems = 1;
 		}
 		err_clear(&pe);
