@@ -5,6 +5,7 @@
 #   make demo       seven databases moved between two local servers
 #   make bench      pgcarry copy against pg_dump/pg_restore on the same data
 #   make bench-archive, make bench-expand   export/import, and live backfill
+#   make bench-follow   copy --follow + cutover under load against the guide's downtime
 #   make bench-profile, bench-many-tables, bench-scale   where the CPU goes,
 #                   many small tables, two data sizes
 #   make demo-expand  a live expand/contract migration under an application
@@ -50,7 +51,7 @@ else
 ASAN_TESTS := $(TESTS)
 endif
 
-.PHONY: all bin check check-race check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand bench-profile bench-many-tables bench-scale clean unit \
+.PHONY: all bin check check-race check-unit check-asan check-faults deps demo demo-expand bench bench-archive bench-expand bench-profile bench-many-tables bench-scale bench-follow clean unit \
 	install uninstall
 
 all: pgcarry
@@ -145,6 +146,9 @@ bench-many-tables: deps pgcarry
 # The seven databases at two scales: time per GB and peak memory.
 bench-scale: deps pgcarry
 	bash bench/scale.sh
+
+bench-follow: deps pgcarry
+	bash bench/follow-bench.sh
 
 install: $(BUILD)/pgcarry
 	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(BASHCOMPDIR)"

@@ -110,6 +110,66 @@ bench_measure() {
 	M_SRV=$(awk -v a="$s0" -v b="$s1" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / hz }')
 }
 
+# bench_sampler_start FILE: bench/procsample.pl in the background, charging
+# the CPU of the client tree (this script's descendants) and of both
+# servers to phases until bench_sampler_stop, which writes FILE.  Every
+# BENCH_INTERVAL seconds (PROFILE_INTERVAL, default 0.2).
+BENCH_INTERVAL=${PROFILE_INTERVAL:-0.2}
+bench_sampler_start() {
+	perl "$ROOT/bench/procsample.pl" "$1" "$BENCH_INTERVAL" "$$" \
+		"$(head -n 1 "$T_TMP/src/data/postmaster.pid")" "$(head -n 1 "$T_TMP/tgt/data/postmaster.pid")" \
+		"host=$(pg_sockdir src) port=$(pg_port src) user=postgres dbname=postgres" \
+		"host=$(pg_sockdir tgt) port=$(pg_port tgt) user=postgres dbname=postgres" &
+	BENCH_SAMPLER=$!
+}
+bench_sampler_stop() {
+	kill -TERM "$BENCH_SAMPLER"
+	wait "$BENCH_SAMPLER" || true
+}
+
+# bench_phases FILE CLIENT_CPU SERVER_CPU: a markdown table of CPU seconds
+# per phase and process kind from the sampler's FILE, with what it did not
+# see (short-lived processes) from the step's totals (bench_measure's
+# M_CPU and M_SRV).
+bench_phases() {
+	awk -F'\t' -v hz="$CLK_TCK" -v ccpu="$2" -v scpu="$3" '
+		$1 == "cpu" { cpu[$2 "\t" $3] += $4 / hz; ph[$2] = 1; kind[$3] = 1; tot[$2] += $4 / hz; ktot[$3] += $4 / hz }
+		$1 == "wall" { wall[$2] = $3 }
+		$1 == "seen" { seen[$2] = $3 / hz }
+		END {
+			nk = 0
+			# the kinds in a fixed order, those present only
+			n = split("pgcarry,pg_dump,pg_restore,other clients,source backends,target backends,server background", ko, ",")
+			for (i = 1; i <= n; i++) if (ko[i] in kind) kk[++nk] = ko[i]
+			printf "| phase | wall s |"
+			for (i = 1; i <= nk; i++) printf " %s |", kk[i]
+			printf " all |\n|---|---:|"
+			for (i = 1; i <= nk; i++) printf "---:|"
+			printf "---:|\n"
+			# phases by CPU, largest first
+			m = 0
+			for (p in ph) names[++m] = p
+			for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (tot[names[j]] > tot[names[i]]) { t = names[i]; names[i] = names[j]; names[j] = t }
+			all = 0
+			for (i = 1; i <= m; i++) {
+				p = names[i]
+				printf "| %s | %.1f |", p, wall[p]
+				for (k = 1; k <= nk; k++) { v = cpu[p "\t" kk[k]]; printf " %s |", (v > 0 ? sprintf("%.1f", v) : "") }
+				printf " %.1f |\n", tot[p]
+				all += tot[p]
+			}
+			cl = seen["pgcarry"] + seen["pg_dump"] + seen["pg_restore"] + seen["other clients"]
+			sv = seen["src"] + seen["tgt"]
+			printf "| not sampled (processes shorter than one sample): clients %.1f, servers %.1f | |", ccpu - cl, scpu - sv
+			for (k = 1; k <= nk; k++) printf " |"
+			printf " %.1f |\n", ccpu - cl + scpu - sv
+			printf "| **all** | |"
+			for (k = 1; k <= nk; k++) printf " %.1f |", ktot[kk[k]]
+			printf " %.1f |\n", ccpu + scpu
+		}' "$1"
+}
+
+
 # bench_census SERVER: tables, rows and large objects of each of the seven
 # databases, one line per database ("missing" when it does not exist).
 bench_census() {

@@ -16,7 +16,8 @@
 #
 # For each: wall seconds, CPU seconds (client tree and both servers),
 # pgcarry's peak RSS, and a check that the target has as many tables and
-# rows as the source.  Then the growth from the smallest size to each
+# rows as the source; for the largest size, where the CPU went by phase
+# and process kind (bench/procsample.pl, as in profile.sh).  Then the growth from the smallest size to each
 # larger one: time ratio over table ratio (aim: at most 1.1, i.e. 11x the
 # time for 10x the tables).
 #
@@ -122,7 +123,9 @@ for n in $SIZES; do
 		esac
 		bench_say "$n tables, $m: running"
 		rm -f "$WORK/rss.$m"
+		bench_sampler_start "$WORK/phases.$n.$m"
 		bench_measure "method_$m"
+		bench_sampler_stop
 		k="$n $m"
 		R_WALL[$k]=$M_WALL R_CPU[$k]=$M_CPU R_SRV[$k]=$M_SRV R_LOAD[$k]=$M_LOAD
 		[ "$M_RC" = 0 ] || R_NOTE[$k]="exit status $M_RC"
@@ -194,6 +197,13 @@ result=$ROOT/bench/results/many-tables-$stamp.md
 	table
 	echo
 	growth
+	for m in $METHODS; do
+		[ -s "$WORK/phases.$largest.$m" ] || continue
+		echo
+		echo "### $largest tables, $(label "$m"): CPU seconds by phase and process kind (bench/procsample.pl)"
+		echo
+		bench_phases "$WORK/phases.$largest.$m" "${R_CPU[$largest $m]}" "${R_SRV[$largest $m]}"
+	done
 	echo
 	echo "Peak RSS measured by $BENCH_RSS_HOW. Target: tables and rows counted on both sides after the method."
 } >"$result"

@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # procsample.pl: where the CPU of a benchmark step goes, from /proc alone.
 #
-#   perl bench/procsample.pl OUT INTERVAL CLIENT_ROOT_PID SRC_PM_PID TGT_PM_PID
+#   perl bench/procsample.pl OUT INTERVAL CLIENT_ROOT_PID SRC_PM_PID TGT_PM_PID \
+#        [SRC_CONNINFO TGT_CONNINFO]
 #
 # Every INTERVAL seconds until SIGTERM, reads /proc/PID/stat (utime+stime)
 # of three sets of processes:
@@ -11,7 +12,11 @@
 #     ("postgres: USER DB HOST(PORT) COPY", update_process_title), which
 #     names the command running, and by the client program at the other end
 #     of their TCP connection (its port, found among the client tree's
-#     sockets in /proc/net/tcp); parallel workers count for their leader;
+#     sockets in /proc/net/tcp); with a connection string for each server
+#     (psql, $PSQL), the statement each active backend runs, from
+#     pg_stat_activity at each sample, tells a COPY in (FROM STDIN) from a
+#     COPY out (TO STDOUT: on the target, the verification read-back);
+#     parallel workers count for their leader;
 #     checkpointer, walwriter, background writer and autovacuum for
 #     themselves;
 # and charges each process's CPU since the previous sample to one phase
@@ -26,9 +31,10 @@
 # children) and reports the rest as such.
 use strict;
 use warnings;
+use IPC::Open2;
 use Time::HiRes qw(sleep time);
 
-my ($out, $interval, $root, $src_pm, $tgt_pm) = @ARGV;
+my ($out, $interval, $root, $src_pm, $tgt_pm, $src_ci, $tgt_ci) = @ARGV;
 die "usage: procsample.pl OUT INTERVAL ROOT SRC_PM TGT_PM\n" unless defined $tgt_pm;
 
 my (%last_ticks, %last_phase, %cpu, %wall, %seen, %backend_client);
@@ -36,6 +42,39 @@ my $samples = 0;
 my $stop = 0;
 $SIG{TERM} = sub { $stop = 1 };
 $SIG{INT} = sub { $stop = 1 };
+
+# A psql session per server, asked at each sample which statement each
+# active backend runs: server -> [pid of psql, in, out, its backend pid].
+my %activity_conn;
+sub activity_open {
+	my ($server, $ci) = @_;
+	return unless defined $ci && $ci ne '';
+	my $psql = $ENV{PSQL} // 'psql';
+	my ($in, $outp);
+	my $pid = eval { open2($outp, $in, $psql, '-X', '-q', '-At', '-F', "\t", '-d', $ci) } or return;
+	$in->autoflush(1);
+	print $in "SELECT pg_backend_pid();\n";
+	my $me = <$outp>;
+	return unless defined $me;
+	chomp $me;
+	$activity_conn{$server} = [$pid, $in, $outp, $me];
+}
+# backend pid -> its statement (blanks made one space), active ones only.
+sub activity {
+	my ($server) = @_;
+	my %q;
+	my $c = $activity_conn{$server} or return \%q;
+	my ($pid, $in, $outp) = @$c;
+	print $in "SELECT pid, regexp_replace(left(query, 300), '\\s+', ' ', 'g') FROM pg_stat_activity "
+	  . "WHERE state = 'active' AND pid <> pg_backend_pid();\n\\echo __end__\n";
+	while (defined(my $l = <$outp>)) {
+		chomp $l;
+		last if $l eq '__end__';
+		my ($p, $query) = split /\t/, $l, 2;
+		$q{$p} = $query // '' if defined $p && $p =~ /^\d+$/;
+	}
+	return \%q;
+}
 
 sub slurp {
 	my ($f) = @_;
@@ -100,10 +139,12 @@ sub client_kind {
 
 # The phase of a backend from its command tag, server and client program.
 sub backend_phase {
-	my ($server, $tag, $client) = @_;
-	return undef if $tag =~ /^idle/ || $tag eq '' || $tag =~ /waiting$/ && $tag =~ /^idle/;
+	my ($server, $tag, $client, $query) = @_;
+	return undef if $tag =~ /^idle/ || $tag eq '';
 	$tag =~ s/ waiting$//;
 	if ($tag eq 'COPY') {
+		my $to = defined $query && $query =~ /\bTO\s+STDOUT\b/i;
+		return 'verification read-back (target)' if $server eq 'tgt' && $to;
 		return $server eq 'src' ? 'data: COPY out (source)' : 'data: COPY in (target)';
 	}
 	return 'CREATE DATABASE' if $tag =~ /^CREATE DATABASE/;
@@ -117,6 +158,10 @@ sub backend_phase {
 	return 'pre-data DDL and other statements' if $server eq 'tgt';
 	return 'other statements (source)';
 }
+
+activity_open('src', $src_ci);
+activity_open('tgt', $tgt_ci);
+my %own_backend = map { $_->[3] => 1 } values %activity_conn;
 
 my $t_prev = time;
 while (1) {
@@ -140,7 +185,9 @@ while (1) {
 	my @servers = (['src', $src_pm], ['tgt', $tgt_pm]);
 	for my $sv (@servers) {
 		my ($server, $pm) = @$sv;
+		my $active = activity($server);
 		for my $pid ($pm, @{$children{$pm} // []}) {
+			next if $own_backend{$pid};
 			my $title = slurp("/proc/$pid/cmdline") // next;
 			$title =~ s/\0+$//;
 			$title =~ s/\0/ /g;
@@ -162,7 +209,7 @@ while (1) {
 					$ports //= client_ports($procs, \@clients);
 					$backend_client{$pid} = $cport ne '' && exists $ports->{$cport} ? client_kind($ports->{$cport}) : 'unknown';
 				}
-				$phase = backend_phase($server, $tag, $backend_client{$pid});
+				$phase = backend_phase($server, $tag, $backend_client{$pid}, $active->{$pid});
 				$phase //= $last_phase{$pid} // 'connection start (authentication), idle';
 			} else {
 				$phase = 'server background (WAL, checkpoints)';
@@ -207,6 +254,10 @@ while (1) {
 	sleep $interval;
 }
 
+for my $c (values %activity_conn) {
+	close $c->[1];
+	waitpid $c->[0], 0;
+}
 open(my $fh, '>', $out) or die "procsample: cannot write $out: $!\n";
 for my $ph (sort keys %cpu) {
 	printf $fh "cpu\t%s\t%s\t%d\n", $ph, $_, $cpu{$ph}{$_} for sort keys %{$cpu{$ph}};

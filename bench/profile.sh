@@ -44,7 +44,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SCALE=${BENCH_SCALE:-0.2}
 N=${BENCH_JOBS:-2}
 STEPS=${PROFILE_STEPS:-guide copy dump0 export restore import}
-INTERVAL=${PROFILE_INTERVAL:-0.2}
 DBS="accounts analysis filestore jobs metrics results results201709"
 export PGCARRY_BIN=${PGCARRY_BIN:-$ROOT/pgcarry}
 [ -x "$PGCARRY_BIN" ] || { echo "profile: build pgcarry first (make)" >&2; exit 1; }
@@ -123,20 +122,16 @@ size_mb() { du -sb "$1" 2>/dev/null | awk '{ printf "%.1f", $1 / 1048576 }'; }
 
 # ------------------------------------------------------------------- run
 
-SRC_PM=$(head -n 1 "$T_TMP/src/data/postmaster.pid")
-TGT_PM=$(head -n 1 "$T_TMP/tgt/data/postmaster.pid")
 declare -A R_WALL=() R_CPU=() R_SRV=() R_LOAD=() R_NOTE=() R_SIZE=()
 
 # profile_step NAME: the step measured (bench_measure) with the sampler
 # running beside it; its phases in $WORK/NAME.phases.
 profile_step() {
-	local name=$1 sampler
+	local name=$1
 	bench_say "$name: running"
-	perl "$ROOT/bench/procsample.pl" "$WORK/$name.phases" "$INTERVAL" "$$" "$SRC_PM" "$TGT_PM" &
-	sampler=$!
+	bench_sampler_start "$WORK/$name.phases"
 	bench_measure "step_$name"
-	kill -TERM "$sampler"
-	wait "$sampler" || true
+	bench_sampler_stop
 	R_WALL[$name]=$M_WALL
 	R_CPU[$name]=$M_CPU
 	R_SRV[$name]=$M_SRV
@@ -215,47 +210,6 @@ summary() {
 		[ -s "$WORK/$s.rss" ] && rss=$(($(cat "$WORK/$s.rss") / 1024))
 		echo "| $(label "$s") | ${R_WALL[$s]} | ${R_CPU[$s]} | ${R_SRV[$s]} | $(awk -v a="${R_CPU[$s]}" -v b="${R_SRV[$s]}" 'BEGIN { printf "%.1f", a + b }') | $rss | ${R_SIZE[$s]:--} | $ratio${R_NOTE[$s]:+ (${R_NOTE[$s]})} | $cratio | ${R_LOAD[$s]} |"
 	done
-}
-
-# phases STEP: CPU seconds per phase and process kind, from the sampler,
-# with what it did not see (short-lived processes) from the step's totals.
-phases() {
-	local s=$1
-	awk -F'\t' -v hz="$CLK_TCK" -v ccpu="${R_CPU[$s]}" -v scpu="${R_SRV[$s]}" '
-		$1 == "cpu" { cpu[$2 "\t" $3] += $4 / hz; ph[$2] = 1; kind[$3] = 1; tot[$2] += $4 / hz; ktot[$3] += $4 / hz }
-		$1 == "wall" { wall[$2] = $3 }
-		$1 == "seen" { seen[$2] = $3 / hz }
-		END {
-			nk = 0
-			# the kinds in a fixed order, those present only
-			n = split("pgcarry,pg_dump,pg_restore,other clients,source backends,target backends,server background", ko, ",")
-			for (i = 1; i <= n; i++) if (ko[i] in kind) kk[++nk] = ko[i]
-			printf "| phase | wall s |"
-			for (i = 1; i <= nk; i++) printf " %s |", kk[i]
-			printf " all |\n|---|---:|"
-			for (i = 1; i <= nk; i++) printf "---:|"
-			printf "---:|\n"
-			# phases by CPU, largest first
-			m = 0
-			for (p in ph) names[++m] = p
-			for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (tot[names[j]] > tot[names[i]]) { t = names[i]; names[i] = names[j]; names[j] = t }
-			all = 0
-			for (i = 1; i <= m; i++) {
-				p = names[i]
-				printf "| %s | %.1f |", p, wall[p]
-				for (k = 1; k <= nk; k++) { v = cpu[p "\t" kk[k]]; printf " %s |", (v > 0 ? sprintf("%.1f", v) : "") }
-				printf " %.1f |\n", tot[p]
-				all += tot[p]
-			}
-			cl = seen["pgcarry"] + seen["pg_dump"] + seen["pg_restore"] + seen["other clients"]
-			sv = seen["src"] + seen["tgt"]
-			printf "| not sampled (processes shorter than one sample): clients %.1f, servers %.1f | |", ccpu - cl, scpu - sv
-			for (k = 1; k <= nk; k++) printf " |"
-			printf " %.1f |\n", ccpu - cl + scpu - sv
-			printf "| **all** | |"
-			for (k = 1; k <= nk; k++) printf " %.1f |", ktot[kk[k]]
-			printf " %.1f |\n", ccpu + scpu
-		}' "$WORK/$s.phases"
 }
 
 # perf_split STEP: pgcarry's own CPU by what it runs, from perf's samples
@@ -346,7 +300,7 @@ result=$ROOT/bench/results/profile-$stamp.md
 		echo
 		echo "## $(label "$s"): CPU seconds by phase and process kind"
 		echo
-		phases "$s"
+		bench_phases "$WORK/$s.phases" "${R_CPU[$s]}" "${R_SRV[$s]}"
 		if [ -n "$(perf_split "$s")" ]; then
 			echo
 			perf_split "$s"
@@ -357,8 +311,8 @@ result=$ROOT/bench/results/profile-$stamp.md
 		fi
 	done
 	echo
-	echo "Phases of server backends come from the command in their process title, on which server, and which client program holds the connection;"
-	echo "\"wall s\" is the time during which the phase used CPU (phases overlap). Sampled every $INTERVAL s by bench/procsample.pl."
+	echo "Phases of server backends come from the command in their process title and the statement in pg_stat_activity, on which server, and which client program holds the connection;"
+	echo "\"wall s\" is the time during which the phase used CPU (phases overlap). Sampled every $BENCH_INTERVAL s by bench/procsample.pl."
 	[ -n "$PERF" ] && echo "pgcarry's split: perf record -e cpu-clock, one sample per $((PERF_PERIOD / 1000000)) ms of CPU."
 } >"$result"
 echo

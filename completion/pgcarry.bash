@@ -41,7 +41,8 @@ _pgcarry()
 		--compress) COMPREPLY=($(compgen -W "zstd none zstd:1 zstd:3 zstd:9 zstd:19" -- "$cur")); return 0 ;;
 		--output | --input | --dir | --state-dir | --progress-file)
 			COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-		--source | --target | --jobs | -j | --to | --db | --part-size | --connect-timeout | \
+		--source | --target | --jobs | -j | --to | --db | --rename | --exclude-database | \
+			--schema | -n | --exclude-schema | -N | --table | -t | --exclude-table | -T | --part-size | --connect-timeout | \
 			--lock-timeout | --statement-timeout | --retry-budget | --lock-wait | --batch-size | --pause | \
 			--max-slot-wal | --lag-max | --wait-max)
 			return 0 ;;

@@ -7,7 +7,7 @@ set -e
 PACKAGES="gcc make libc6-dev libpq-dev libzstd-dev libjansson-dev libxxhash-dev
 libsqlite3-dev libssl-dev libarchive-dev libpg-query-dev postgresql postgresql-client postgresql-contrib
 postgresql-15-partman zstd
-perl tar procps valgrind tmux time util-linux"
+perl tar procps valgrind tmux time util-linux gnuplot-nox"
 
 missing=""
 for p in $PACKAGES; do

@@ -206,6 +206,52 @@ cli_parse_pattern(const char *cmd, catalog_filter *f, catalog_filter_kind kind, 
 	return rc;
 }
 
+int
+cli_parse_db_pattern(const char *cmd, const char *pattern, char ***regexes, int *n)
+{
+	char	   *re = NULL,
+			   *unused = NULL;
+	const char *why = NULL;
+	if (catalog_pattern_regex(pattern, true, &re, &unused, &why) != 0)
+		return cli_usage_error(cmd, "invalid database pattern \"%s\": %s", pattern, why);
+	*regexes = xrealloc(*regexes, (size_t) (*n + 1) * sizeof **regexes);
+	(*regexes)[(*n)++] = re;
+	return 0;
+}
+
+int
+cli_parse_rename(const char *cmd, const char *arg, cli_renames *r)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1])
+		return cli_usage_error(cmd, "--rename needs OLD=NEW (a database and its new name), not \"%s\"", arg);
+	char	   *from = xstrndup(arg, (size_t) (eq - arg));
+	for (int i = 0; i < r->n; i++)
+		if (strcmp(r->from[i], from) == 0)
+		{
+			free(from);
+			return cli_usage_error(cmd, "--rename gives database \"%s\" two new names", r->from[i]);
+		}
+	r->from = xrealloc(r->from, (size_t) (r->n + 1) * sizeof *r->from);
+	r->to = xrealloc(r->to, (size_t) (r->n + 1) * sizeof *r->to);
+	r->from[r->n] = from;
+	r->to[r->n++] = xstrdup(eq + 1);
+	return 0;
+}
+
+void
+cli_renames_free(cli_renames *r)
+{
+	for (int i = 0; i < r->n; i++)
+	{
+		free(r->from[i]);
+		free(r->to[i]);
+	}
+	free(r->from);
+	free(r->to);
+	memset(r, 0, sizeof *r);
+}
+
 const char	cli_filter_help[] =
 	"  -n, --schema PATTERN     only the tables of schemas matching PATTERN\n"
 	"  -N, --exclude-schema PATTERN\n"
@@ -214,3 +260,106 @@ const char	cli_filter_help[] =
 	"  -T, --exclude-table PATTERN\n"
 	"                           not the tables matching PATTERN\n"
 	"                           (pg_dump's patterns and rules; each repeatable)\n";
+
+/* ------------------------------------------------------------------------
+ * The shared option table
+ * ------------------------------------------------------------------------ */
+
+void
+cli_shared_init(cli_shared *o)
+{
+	memset(o, 0, sizeof *o);
+	o->jobs = 2;
+	o->progress = PROGRESS_AUTO;
+	o->verify = VERIFY_FULL;
+}
+
+void
+cli_shared_free(cli_shared *o)
+{
+	catalog_filter_free(&o->filter);
+	for (int i = 0; i < o->nexclude_dbs; i++)
+		free(o->exclude_dbs[i]);
+	free(o->exclude_dbs);
+	o->exclude_dbs = NULL;
+	o->nexclude_dbs = 0;
+}
+
+int
+cli_shared_option(const char *cmd, cli_shared *o, int opt, char **argv, void (*help) (void))
+{
+	switch (opt)
+	{
+		case CLI_OPT_SOURCE:
+			o->source_arg = optarg;
+			return 0;
+		case CLI_OPT_TARGET:
+			o->target_arg = optarg;
+			return 0;
+		case CLI_OPT_ALL:
+			o->all = true;
+			return 0;
+		case 'j':
+		case CLI_OPT_JOBS:
+			return cli_parse_jobs(cmd, optarg, &o->jobs);
+		case CLI_OPT_PROGRESS:
+			return cli_parse_progress(cmd, optarg, &o->progress);
+		case 'n':
+		case CLI_OPT_SCHEMA:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_SCHEMA, optarg);
+		case 'N':
+		case CLI_OPT_EXCLUDE_SCHEMA:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_SCHEMA, optarg);
+		case 't':
+		case CLI_OPT_TABLE:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_TABLE, optarg);
+		case 'T':
+		case CLI_OPT_EXCLUDE_TABLE:
+			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_TABLE, optarg);
+		case CLI_OPT_EXCLUDE_DATABASE:
+			return cli_parse_db_pattern(cmd, optarg, &o->exclude_dbs, &o->nexclude_dbs);
+		case CLI_OPT_RESUME:
+			o->resume = true;
+			return 0;
+		case CLI_OPT_DRY_RUN:
+			o->dry_run = true;
+			return 0;
+		case CLI_OPT_VERIFY:
+			if (verify_parse_mode(optarg, &o->verify) != 0)
+				return cli_usage_error(cmd, "--verify must be \"full\", \"count\" or \"none\", not \"%s\"", optarg);
+			return 0;
+		case CLI_OPT_ROLES:
+			o->roles = true;
+			return 0;
+		case CLI_OPT_CLEAN:
+			o->clean = true;
+			return 0;
+		default:
+		{
+			int			c = cli_other_option(cmd, opt, argv);
+			if (c < 0)
+				help();
+			return c;
+		}
+	}
+}
+
+int
+cli_shared_finish(const char *cmd, cli_shared *o, int argc, char **argv)
+{
+	o->dbs = (const char **) argv + optind;
+	o->ndbs = argc - optind;
+	if (o->all && o->ndbs > 0)
+		return cli_usage_error(cmd, "give database names or --all, not both");
+	if (!o->all && o->ndbs == 0)
+		return cli_usage_error(cmd, "name the databases to %s, or give --all", cmd);
+	if (!o->all && o->nexclude_dbs > 0)
+		return cli_usage_error(cmd, "--exclude-database works with --all only");
+	for (int i = 0; i < o->ndbs; i++)
+		if (!*o->dbs[i])
+			return cli_usage_error(cmd, "a database name is empty");
+	int			rc;
+	if ((rc = cli_resolve_conn(cmd, "--source", o->source_arg, "PGCARRY_SOURCE", true, &o->source)) != 0)
+		return rc;
+	return cli_resolve_conn(cmd, "--target", o->target_arg, "PGCARRY_TARGET", true, &o->target);
+}

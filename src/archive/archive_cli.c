@@ -18,38 +18,20 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+/* The options of export and import of their own; the others are in the
+ * shared option table (cli.h). */
 enum
 {
-	ARCHIVE_OPT_SOURCE = CLI_OPT_FIRST_COMMAND_OPT,
-	ARCHIVE_OPT_TARGET,
-	ARCHIVE_OPT_ALL,
-	ARCHIVE_OPT_OUTPUT,
+	ARCHIVE_OPT_OUTPUT = CLI_OPT_FIRST_OWN,
 	ARCHIVE_OPT_INPUT,
-	ARCHIVE_OPT_JOBS,
-	ARCHIVE_OPT_ROLES,
 	ARCHIVE_OPT_COMPRESS,
 	ARCHIVE_OPT_FORMAT,
-	ARCHIVE_OPT_RESUME,
-	ARCHIVE_OPT_CLEAN,
 	ARCHIVE_OPT_DB,
 	ARCHIVE_OPT_NO_OWNER,
 	ARCHIVE_OPT_EXIT_ON_ERROR,
-	ARCHIVE_OPT_PROGRESS,
-	ARCHIVE_OPT_VERIFY,
 	ARCHIVE_OPT_PART_SIZE,
-	ARCHIVE_OPT_SCHEMA,
-	ARCHIVE_OPT_EXCLUDE_SCHEMA,
-	ARCHIVE_OPT_TABLE,
-	ARCHIVE_OPT_EXCLUDE_TABLE,
-	ARCHIVE_OPT_DRY_RUN
+	ARCHIVE_OPT_RENAME
 };
-
-/* -n/-N/-t/-T, for export (catalog.h). */
-#define ARCHIVE_FILTER_LONGOPTS \
-	{"schema", required_argument, NULL, ARCHIVE_OPT_SCHEMA}, \
-	{"exclude-schema", required_argument, NULL, ARCHIVE_OPT_EXCLUDE_SCHEMA}, \
-	{"table", required_argument, NULL, ARCHIVE_OPT_TABLE}, \
-	{"exclude-table", required_argument, NULL, ARCHIVE_OPT_EXCLUDE_TABLE}
 
 #define ARCHIVE_DEFAULT_LEVEL 3
 
@@ -99,6 +81,10 @@ archive_cli_import_help(void)
 		   "                            from standard input), or a pg_dump custom,\n"
 		   "                            directory or tar archive, or a plain SQL file\n"
 		   "      DB...                 of a pgcarry archive, only these databases\n"
+		   "      --exclude-database PATTERN\n"
+		   "                            not the archive's databases matching PATTERN\n"
+		   "%s"
+		   "      --rename OLD=NEW      import database OLD of the archive as NEW (repeatable)\n"
 		   "      --db NAME             the target database's name (one database only)\n"
 		   "  -j, --jobs N              sessions loading in parallel (default 2)\n"
 		   "      --roles               also create the archive's roles\n"
@@ -108,6 +94,8 @@ archive_cli_import_help(void)
 		   "      --exit-on-error       stop a database at its first schema object that cannot\n"
 		   "                            be created (default: carry every other one, then fail)\n"
 		   "      --verify MODE         full (default: row counts and checksums), count, none\n"
+		   "      --dry-run             check everything and print what would be imported,\n"
+		   "                            writing nothing (exit 0: would work, 1: would fail)\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
 		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
 		   "\n"
@@ -116,7 +104,9 @@ archive_cli_import_help(void)
 		   "database that fails never stops the others; --resume finishes what an\n"
 		   "interrupted import left.\n"
 		   "Exit status 3 when the verification finds a difference.\n"
-		   "\n%s", cli_common_help);
+		   "With -n/-N/-t/-T (pgcarry archives), only the chosen tables are loaded and\n"
+		   "verified, with the part of the schema pg_dump would have chosen with them.\n"
+		   "\n%s", cli_filter_help, cli_common_help);
 }
 
 /* Parses --compress. Returns 0 or -1. */
@@ -146,55 +136,6 @@ archive_cli_compress(const char *arg, int *level)
 	return -1;
 }
 
-/*
- * Handles an option code that export and import treat alike, for command
- * cmd ("export", "import", in messages): -j/--jobs into *jobs, --progress
- * into *progress, --help (prints it with help), the common output options
- * and getopt_long's '?' and ':' (cli_other_option).
- * Returns 0 when the option was applied, -1 after printing the help (the
- * command returns EXIT_OK), or EXIT_USAGE after printing a usage error.
- */
-static int
-archive_cli_option(const char *cmd, int opt, char **argv, int *jobs, progress_mode *progress,
-				   void (*help) (void))
-{
-	switch (opt)
-	{
-		case 'j':
-		case ARCHIVE_OPT_JOBS:
-			return cli_parse_jobs(cmd, optarg, jobs);
-		case ARCHIVE_OPT_PROGRESS:
-			return cli_parse_progress(cmd, optarg, progress);
-		default:
-		{
-			int c = cli_other_option(cmd, opt, argv);
-			if (c < 0)
-				help();
-			return c;
-		}
-	}
-}
-
-/* The kind of pattern an option code gives. */
-static catalog_filter_kind
-archive_cli_filter_kind(int opt)
-{
-	switch (opt)
-	{
-		case 'n':
-		case ARCHIVE_OPT_SCHEMA:
-			return CATALOG_FILTER_SCHEMA;
-		case 'N':
-		case ARCHIVE_OPT_EXCLUDE_SCHEMA:
-			return CATALOG_FILTER_EXCLUDE_SCHEMA;
-		case 't':
-		case ARCHIVE_OPT_TABLE:
-			return CATALOG_FILTER_TABLE;
-		default:
-			return CATALOG_FILTER_EXCLUDE_TABLE;
-	}
-}
-
 /* Ends a command that ran: reports err when rc is not EXIT_OK, clears it,
  * and returns rc. */
 static int
@@ -206,59 +147,37 @@ archive_cli_done(int rc, pgc_err *err)
 	return rc;
 }
 
-/* pgcarry export, with the -n/-N/-t/-T patterns going into *filter (the
- * caller frees it). */
+/* pgcarry export, with the shared options going into *sh (the caller
+ * frees it). */
 static int
-archive_cli_export(int argc, char **argv, catalog_filter *filter)
+archive_cli_export(int argc, char **argv, cli_shared *sh)
 {
 	static const struct option longopts[] = {
-		{"source", required_argument, NULL, ARCHIVE_OPT_SOURCE},
-		{"all", no_argument, NULL, ARCHIVE_OPT_ALL},
+		CLI_SHARED_SOURCE,
+		CLI_SHARED_ALL,
 		{"output", required_argument, NULL, ARCHIVE_OPT_OUTPUT},
-		{"jobs", required_argument, NULL, ARCHIVE_OPT_JOBS},
-		{"roles", no_argument, NULL, ARCHIVE_OPT_ROLES},
+		CLI_SHARED_JOBS,
+		CLI_SHARED_ROLES,
 		{"compress", required_argument, NULL, ARCHIVE_OPT_COMPRESS},
 		{"format", required_argument, NULL, ARCHIVE_OPT_FORMAT},
-		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
-		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
-		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
+		CLI_SHARED_RESUME,
+		CLI_SHARED_PROGRESS,
 		{"part-size", required_argument, NULL, ARCHIVE_OPT_PART_SIZE},
-		ARCHIVE_FILTER_LONGOPTS,
-		{"dry-run", no_argument, NULL, ARCHIVE_OPT_DRY_RUN},
+		CLI_SHARED_FILTERS,
+		CLI_SHARED_DRY_RUN,
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	archive_export_opts o = {.jobs = 2, .zstd_level = ARCHIVE_DEFAULT_LEVEL, .filter = filter};
-	const char *source_arg = NULL;
+	archive_export_opts o = {.zstd_level = ARCHIVE_DEFAULT_LEVEL, .filter = &sh->filter};
 	int opt;
 	int rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":j:n:N:t:T:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
-			case 'n':
-			case ARCHIVE_OPT_SCHEMA:
-			case 'N':
-			case ARCHIVE_OPT_EXCLUDE_SCHEMA:
-			case 't':
-			case ARCHIVE_OPT_TABLE:
-			case 'T':
-			case ARCHIVE_OPT_EXCLUDE_TABLE:
-				if ((rc = cli_parse_pattern("export", filter, archive_cli_filter_kind(opt), optarg)) != 0)
-					return rc;
-				break;
-			case ARCHIVE_OPT_SOURCE:
-				source_arg = optarg;
-				break;
-			case ARCHIVE_OPT_ALL:
-				o.all = true;
-				break;
 			case ARCHIVE_OPT_OUTPUT:
 				o.output = optarg;
-				break;
-			case ARCHIVE_OPT_ROLES:
-				o.roles = true;
 				break;
 			case ARCHIVE_OPT_COMPRESS:
 				if (archive_cli_compress(optarg, &o.zstd_level) != 0)
@@ -272,12 +191,6 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 				else
 					return cli_usage_error("export", "--format must be dir or tar, not \"%s\"", optarg);
 				break;
-			case ARCHIVE_OPT_RESUME:
-				o.resume = true;
-				break;
-			case ARCHIVE_OPT_DRY_RUN:
-				o.dry_run = true;
-				break;
 			case ARCHIVE_OPT_PART_SIZE:
 			{
 				long mb;
@@ -287,12 +200,17 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 				break;
 			}
 			default:
-				if ((rc = archive_cli_option("export", opt, argv, &o.jobs, &o.progress,
-											 archive_cli_export_help)) != 0)
+				if ((rc = cli_shared_option("export", sh, opt, argv, archive_cli_export_help)) != 0)
 					return rc < 0 ? EXIT_OK : rc;
 				break;
 		}
 	}
+	o.jobs = sh->jobs;
+	o.progress = sh->progress;
+	o.all = sh->all;
+	o.roles = sh->roles;
+	o.resume = sh->resume;
+	o.dry_run = sh->dry_run;
 	o.dbs = argv + optind;
 	o.ndbs = argc - optind;
 	if (!o.output)
@@ -307,7 +225,7 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 		return cli_usage_error("export", "--resume works with --format dir only");
 	if (strcmp(o.output, "-") == 0 && isatty(STDOUT_FILENO))
 		return cli_usage_error("export", "standard output is a terminal: redirect --output - to a file or a pipe");
-	if ((rc = cli_resolve_conn("export", "--source", source_arg, "PGCARRY_SOURCE", true, &o.source)) != 0)
+	if ((rc = cli_resolve_conn("export", "--source", sh->source_arg, "PGCARRY_SOURCE", true, &o.source)) != 0)
 		return rc;
 
 	if (o.dry_run && o.resume)
@@ -319,54 +237,51 @@ archive_cli_export(int argc, char **argv, catalog_filter *filter)
 int
 cmd_export(int argc, char **argv)
 {
-	catalog_filter filter = {0};
-	int rc = archive_cli_export(argc, argv, &filter);
-	catalog_filter_free(&filter);
+	cli_shared	sh;
+	cli_shared_init(&sh);
+	int rc = archive_cli_export(argc, argv, &sh);
+	cli_shared_free(&sh);
 	return rc;
 }
 
-int
-cmd_import(int argc, char **argv)
+/* pgcarry import, with the shared options going into *sh and --rename
+ * into *renames (the caller frees both). */
+static int
+archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 {
 	static const struct option longopts[] = {
-		{"target", required_argument, NULL, ARCHIVE_OPT_TARGET},
+		CLI_SHARED_TARGET,
 		{"input", required_argument, NULL, ARCHIVE_OPT_INPUT},
-		{"jobs", required_argument, NULL, ARCHIVE_OPT_JOBS},
-		{"roles", no_argument, NULL, ARCHIVE_OPT_ROLES},
-		{"clean", no_argument, NULL, ARCHIVE_OPT_CLEAN},
-		{"resume", no_argument, NULL, ARCHIVE_OPT_RESUME},
+		CLI_SHARED_JOBS,
+		CLI_SHARED_ROLES,
+		CLI_SHARED_CLEAN,
+		CLI_SHARED_RESUME,
 		{"db", required_argument, NULL, ARCHIVE_OPT_DB},
 		{"no-owner", no_argument, NULL, ARCHIVE_OPT_NO_OWNER},
 		{"exit-on-error", no_argument, NULL, ARCHIVE_OPT_EXIT_ON_ERROR},
-		{"verify", required_argument, NULL, ARCHIVE_OPT_VERIFY},
-		{"progress", required_argument, NULL, ARCHIVE_OPT_PROGRESS},
-		{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE},
+		CLI_SHARED_VERIFY,
+		CLI_SHARED_PROGRESS,
+		CLI_SHARED_FILTERS,
+		CLI_SHARED_EXCLUDE_DATABASE,
+		CLI_SHARED_DRY_RUN,
+		{"rename", required_argument, NULL, ARCHIVE_OPT_RENAME},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	archive_import_opts o = {.jobs = 2, .verify = VERIFY_FULL};
-	const char *target_arg = NULL;
+	archive_import_opts o = {.filter = &sh->filter};
 	int opt;
 	int rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":j:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
-			case ARCHIVE_OPT_TARGET:
-				target_arg = optarg;
+			case ARCHIVE_OPT_RENAME:
+				if ((rc = cli_parse_rename("import", optarg, renames)) != 0)
+					return rc;
 				break;
 			case ARCHIVE_OPT_INPUT:
 				o.input = optarg;
-				break;
-			case ARCHIVE_OPT_ROLES:
-				o.roles = true;
-				break;
-			case ARCHIVE_OPT_CLEAN:
-				o.clean = true;
-				break;
-			case ARCHIVE_OPT_RESUME:
-				o.resume = true;
 				break;
 			case ARCHIVE_OPT_DB:
 				o.dbname = optarg;
@@ -377,18 +292,21 @@ cmd_import(int argc, char **argv)
 			case ARCHIVE_OPT_EXIT_ON_ERROR:
 				o.exit_on_error = true;
 				break;
-			case ARCHIVE_OPT_VERIFY:
-				if (verify_parse_mode(optarg, &o.verify) != 0)
-					return cli_usage_error("import", "--verify must be \"full\", \"count\" or \"none\", not \"%s\"",
-										   optarg);
-				break;
 			default:
-				if ((rc = archive_cli_option("import", opt, argv, &o.jobs, &o.progress,
-											 archive_cli_import_help)) != 0)
+				if ((rc = cli_shared_option("import", sh, opt, argv, archive_cli_import_help)) != 0)
 					return rc < 0 ? EXIT_OK : rc;
 				break;
 		}
 	}
+	o.jobs = sh->jobs;
+	o.progress = sh->progress;
+	o.verify = sh->verify;
+	o.roles = sh->roles;
+	o.clean = sh->clean;
+	o.resume = sh->resume;
+	o.dry_run = sh->dry_run;
+	o.exclude_dbs = sh->exclude_dbs;
+	o.nexclude_dbs = sh->nexclude_dbs;
 	o.dbs = argv + optind;
 	o.ndbs = argc - optind;
 	if (!o.input)
@@ -397,6 +315,11 @@ cmd_import(int argc, char **argv)
 		return cli_usage_error("import", "--clean and --resume cannot be used together");
 	if (o.dbname && !*o.dbname)
 		return cli_usage_error("import", "--db needs a database name");
+	if (o.dbname && renames->n > 0)
+		return cli_usage_error("import", "--db and --rename cannot be used together: --rename OLD=NEW names both");
+	o.rename_from = renames->from;
+	o.rename_to = renames->to;
+	o.nrenames = renames->n;
 
 	pgc_err err = PGC_ERR_INIT;
 	archive_dump_kind kind;
@@ -411,9 +334,20 @@ cmd_import(int argc, char **argv)
 			return cli_usage_error("import", "--resume works with pgcarry archives only; load a pg_dump file again with --clean");
 		if (o.roles)
 			return cli_usage_error("import", "--roles works with pgcarry archives only; pg_dump files hold no roles");
+		if (renames->n > 0)
+			return cli_usage_error("import", "a pg_dump file holds one database: name the target database with --db");
+		if (o.dry_run)
+			return cli_usage_error("import", "--dry-run works with pgcarry archives only; pg_restore --list "
+								   "shows what a pg_dump file holds");
+		if (catalog_filter_active(&sh->filter) || o.nexclude_dbs > 0)
+			return cli_usage_error("import", "-n, -N, -t, -T and --exclude-database work with pgcarry archives "
+								   "only; for a pg_dump file use pg_restore's own --list and --use-list");
 	}
-	if ((rc = cli_resolve_conn("import", "--target", target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
+	if ((rc = cli_resolve_conn("import", "--target", sh->target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
 		return rc;
+	if (o.dry_run && kind == ARCHIVE_DUMP_PGCARRY_TAR)
+		return cli_usage_error("import", "--dry-run reads an archive directory, not a tar (it would have to be "
+							   "unpacked): check a tar with pgcarry verify-archive");
 	if (pgcarry)
 		rc = archive_import_run(&o, kind == ARCHIVE_DUMP_PGCARRY_TAR, &err);
 	else
@@ -423,4 +357,16 @@ cmd_import(int argc, char **argv)
 		rc = archive_dump_import(o.input, kind, &d, &err);
 	}
 	return archive_cli_done(rc, &err);
+}
+
+int
+cmd_import(int argc, char **argv)
+{
+	cli_shared	sh;
+	cli_shared_init(&sh);
+	cli_renames renames = {0};
+	int rc = archive_cli_import(argc, argv, &sh, &renames);
+	cli_shared_free(&sh);
+	cli_renames_free(&renames);
+	return rc;
 }

@@ -446,16 +446,11 @@ archive_export_task_name(const void *unit)
 
 /* One try of a data unit, in a session attached to the snapshot. */
 static int
-archive_export_data_once(job_worker *w, export_db *db, export_task *t, pgc_err *err)
+archive_export_data_once(PGconn *conn, void *arg, pgc_err *err)
 {
-	PGconn *conn = NULL;
-	if (job_attach(w, db->job, JOB_SOURCE, true, &conn, err) != 0)
-		return -1;
-	int rc = t->kind == EXPORT_PART ? archive_export_part(db, t, conn, err)
-		: archive_export_large_objects(db, conn, err);
-	if (rc == 0)
-		job_detach(conn);
-	return rc;
+	export_task *t = arg;
+	return t->kind == EXPORT_PART ? archive_export_part(t->db, t, conn, err)
+		: archive_export_large_objects(t->db, conn, err);
 }
 
 /* Runs a unit of the job runner (core/job.h): the schema, a table part
@@ -475,13 +470,8 @@ archive_export_run_task(job_worker *w, job_db *jd, void *unit)
 	if (t->kind == EXPORT_SCHEMA)
 		rc = archive_export_schema(db, &err);
 	else
-		for (int attempt = 0;; attempt++)
-		{
-			if ((rc = archive_export_data_once(w, db, t, &err)) == 0
-				|| !job_retry(w, &err, attempt, t->kind == EXPORT_PART ? "exporting the table" : "exporting large objects"))
-				break;
-			err_clear(&err);
-		}
+		rc = job_try(w, db->job, JOB_SOURCE, true, archive_export_data_once, t,
+					 t->kind == EXPORT_PART ? "exporting the table" : "exporting large objects", &err);
 	if (rc != 0)
 		archive_export_fail(db, &err);
 	else if (t->kind != EXPORT_SCHEMA)

@@ -36,6 +36,7 @@
 #include "core/catalog.h"
 #include "core/ddl.h"
 #include "core/objects.h"
+#include "archive/archive_choose.h"
 #include "archive/archive_file.h"
 #include "archive/archive_stream.h"
 #include "archive/archive_target.h"
@@ -66,7 +67,8 @@ archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 	ddl_dump *dump = ddl_dump_open(file);
 	ddl_restore_opts ro = {.jobs = part == DDL_POST_DATA ? db->jobs : 1, .no_owner = db->o->no_owner,
 		.tolerate_existing = db->resuming && part == DDL_POST_DATA, .tmpdir = db->scratch,
-		.exit_on_error = db->o->exit_on_error, .failures = &db->schema_failures};
+		.exit_on_error = db->o->exit_on_error, .failures = &db->schema_failures,
+		.skip_ids = db->choice ? db->choice->skip_ids : NULL, .nskip = db->choice ? db->choice->nskip : 0};
 	int rc = ddl_restore(NULL, dump, part, db->o->target, "target", db->name, &ro, err);
 	if (rc != 0)
 	{
@@ -117,8 +119,8 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 			 || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
 		goto done;
 	else
-		n = objects_toc_compare(ddl_dump_toc_text(want), ddl_dump_toc_text(got), db->o->no_owner, db->report,
-								db->name);
+		n = objects_toc_compare(db->choice ? db->choice->toc : ddl_dump_toc_text(want), ddl_dump_toc_text(got),
+								db->o->no_owner, db->report, db->name);
 	int invalid = objects_invalid(conn, db->report, db->name, err);
 	if (invalid < 0)
 		goto done;
@@ -249,6 +251,7 @@ typedef struct import_runner
 	const manifest *m;
 	const manifest_db **chosen;
 	int			nchosen;
+	const archive_choice *choices;	/* per database with -n/-N/-t/-T, else NULL */
 	progress   *prog;
 	const char *scratch;
 	int			jobs_per_db;
@@ -324,7 +327,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	progress *prog = run->prog;
 	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name, .prog = prog, .index = index,
 		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report,
-		.nrecorded = &run->nrecorded};
+		.nrecorded = &run->nrecorded, .choice = run->choices ? &run->choices[index] : NULL};
 	db.compressed = strcmp(m->compression, "zstd") == 0;
 	if (archive_tarload_db_state(run->tl, mdb->dir, NULL) == ARCHIVE_TARLOAD_LOADED)
 		db.streamed = archive_tarload_seen(run->tl);
@@ -639,7 +642,7 @@ archive_import_runner_main(void *arg)
 			break;
 		if (run->outcome[i] == IMPORT_FAILED)
 			continue;			/* its files failed the check */
-		const char *name = run->o->dbname ? run->o->dbname : run->chosen[i]->name;
+		const char *name = archive_import__target_name(run->o, run->chosen[i]->name);
 		pgc_err err = PGC_ERR_INIT;
 		int r = archive_import_database(run, i, name, &err);
 		if (r != EXIT_OK && run->nchosen == 1)
@@ -666,7 +669,7 @@ archive_import_summary(import_runner *run, pgc_err *err)
 		printf("\nImport of %d databases:\n", run->nchosen);
 	for (int i = 0; i < run->nchosen; i++)
 	{
-		const char *name = run->o->dbname ? run->o->dbname : run->chosen[i]->name;
+		const char *name = archive_import__target_name(run->o, run->chosen[i]->name);
 		const char *what = "";
 		switch (run->outcome[i])
 		{
@@ -736,6 +739,101 @@ archive_import_not_loaded(verify_report *report, const char *dname, const manife
 	return mdb->ntables;
 }
 
+const char *
+archive_import__target_name(const archive_import_opts *o, const char *name)
+{
+	for (int i = 0; i < o->nrenames; i++)
+		if (strcmp(o->rename_from[i], name) == 0)
+			return o->rename_to[i];
+	return o->dbname ? o->dbname : name;
+}
+
+/* --rename: each OLD is a database being imported, and no two databases
+ * land in one.  Returns 0, or -1 with err set. */
+static int
+archive_import_check_renames(const archive_import_opts *o, const manifest *m, const manifest_db *const *chosen,
+							 int n, pgc_err *err)
+{
+	for (int k = 0; k < o->nrenames; k++)
+	{
+		bool in_archive = false, chosen_one = false;
+		for (int i = 0; i < m->ndbs; i++)
+			in_archive = in_archive || strcmp(m->dbs[i].name, o->rename_from[k]) == 0;
+		for (int i = 0; i < n; i++)
+			chosen_one = chosen_one || strcmp(chosen[i]->name, o->rename_from[k]) == 0;
+		if (!chosen_one)
+		{
+			err_set(err, "--rename %s=%s names a database that is not %s", o->rename_from[k], o->rename_to[k],
+					in_archive ? "being imported" : "in the archive");
+			err_hint(err, "Give --rename OLD=NEW with OLD the name of a database the archive holds "
+					 "and the import loads.");
+			return -1;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (strcmp(archive_import__target_name(o, chosen[i]->name),
+					   archive_import__target_name(o, chosen[j]->name)) == 0)
+			{
+				err_set(err, "databases \"%s\" and \"%s\" would both be imported into \"%s\"", chosen[i]->name,
+						chosen[j]->name, archive_import__target_name(o, chosen[i]->name));
+				err_hint(err, "Give each database a name of its own with --rename OLD=NEW.");
+				return -1;
+			}
+	return 0;
+}
+
+/* --exclude-database: drops from chosen (*n updated) the databases whose
+ * name matches a pattern (the regexes run on the target).  Returns 0, or
+ * -1 with err set. */
+static int
+archive_import_exclude(const archive_import_opts *o, const manifest_db **chosen, int *n, pgc_err *err)
+{
+	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	if (!conn)
+		return -1;
+	const char **names = xcalloc((size_t) *n + 1, sizeof *names);
+	bool *keep = xcalloc((size_t) *n + 1, sizeof *keep);
+	for (int i = 0; i < *n; i++)
+		names[i] = chosen[i]->name;
+	int rc = catalog_names_exclude(conn, o->exclude_dbs, o->nexclude_dbs, names, *n, keep, err);
+	conn_close(conn);
+	int m = 0;
+	for (int i = 0; rc == 0 && i < *n; i++)
+		if (keep[i])
+			chosen[m++] = chosen[i];
+		else
+			log_info("database \"%s\" is excluded (--exclude-database)", chosen[i]->name);
+	if (rc == 0)
+		*n = m;
+	free(names);
+	free(keep);
+	return rc;
+}
+
+/* -n/-N/-t/-T: what each chosen database keeps (archive_choose); chosen[i]
+ * then points at choices[i].db, the archive's entry cut down to it.
+ * Returns 0, or -1 with err set. */
+static int
+archive_import_choose(const archive_import_opts *o, const char *root, const manifest_db **chosen, int n,
+					  archive_choice *choices, pgc_err *err)
+{
+	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	if (!conn)
+		return -1;
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++)
+	{
+		if ((rc = archive_choose(conn, o->filter, root, chosen[i], &choices[i], err)) != 0)
+			break;
+		log_info("database \"%s\": %d of %d tables chosen", chosen[i]->name, choices[i].db.ntables,
+				 chosen[i]->ntables);
+		chosen[i] = &choices[i].db;
+	}
+	conn_close(conn);
+	return rc;
+}
+
 int
 archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 {
@@ -781,6 +879,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	int rc = EXIT_OK;
 	progress *prog = NULL;
 	import_runner runner;
+	archive_choice *choices = NULL;	/* with -n/-N/-t/-T, per database */
 	bool runner_ready = false;
 	const char *scratch = NULL;
 	const manifest_db **chosen = xcalloc((size_t) m->ndbs + 1, sizeof *chosen);
@@ -810,6 +909,23 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			goto done;
 		}
 		chosen[nchosen++] = found;
+	}
+	if (o->nexclude_dbs > 0 && archive_import_exclude(o, chosen, &nchosen, err) != 0)
+	{
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	if (nchosen == 0)
+	{
+		err_set(err, "no database of the archive is left to import");
+		err_hint(err, "--exclude-database excluded every one of them.");
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	if (archive_import_check_renames(o, m, chosen, nchosen, err) != 0)
+	{
+		rc = EXIT_USAGE;
+		goto done;
 	}
 	if (o->dbname && nchosen != 1)
 	{
@@ -864,7 +980,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			err_report(err);
 			outcome[i] = IMPORT_FAILED;
 			why[i] = xasprintf("the archive is damaged: %s", err->message);
-			nrecorded += archive_import_not_loaded(report, o->dbname ? o->dbname : chosen[i]->name, chosen[i],
+			nrecorded += archive_import_not_loaded(report, archive_import__target_name(o, chosen[i]->name), chosen[i],
 												   "not loaded: the archive is damaged");
 			err_clear(err);
 			continue;
@@ -887,9 +1003,23 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			err_report(sf);
 			outcome[i] = IMPORT_FAILED;
 			why[i] = xstrdup(sf->message);
-			nrecorded += archive_import_not_loaded(report, o->dbname ? o->dbname : chosen[i]->name, chosen[i],
+			nrecorded += archive_import_not_loaded(report, archive_import__target_name(o, chosen[i]->name), chosen[i],
 												   "not loaded");
 		}
+	}
+	if (catalog_filter_active(o->filter))
+	{
+		choices = xcalloc((size_t) nchosen, sizeof *choices);
+		if (archive_import_choose(o, root, chosen, nchosen, choices, err) != 0)
+		{
+			rc = EXIT_FAIL;
+			goto done;
+		}
+	}
+	if (o->dry_run)
+	{
+		rc = archive_import__plan(o, root, m, chosen, choices, nchosen);
+		goto done;
 	}
 	scratch = cleanup_private_tmpdir(err);
 	if (!scratch)
@@ -905,7 +1035,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	}
 	prog = progress_create(o->progress, "import", nchosen);
 	for (int i = 0; i < nchosen; i++)
-		progress_db_name(prog, i, o->dbname ? o->dbname : chosen[i]->name);
+		progress_db_name(prog, i, archive_import__target_name(o, chosen[i]->name));
 
 	/* Several databases load at a time when there are sessions enough:
 	 * while one builds its indexes, another loads its rows. */
@@ -913,6 +1043,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	if (concurrent < 1)
 		concurrent = 1;
 	runner = (import_runner) {.o = o, .root = root, .m = m, .chosen = chosen, .nchosen = nchosen,
+		.choices = choices,
 		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent,
 		.report = report, .tl = tl, .nrecorded = nrecorded, .outcome = outcome, .why = why};
 	pthread_mutex_init(&runner.lock, NULL);
@@ -952,6 +1083,9 @@ done:
 	free(why);
 	free(outcome);
 	verify_report_free(report);
+	for (int i = 0; choices && i < nchosen; i++)
+		archive_choice_free(&choices[i]);
+	free(choices);
 	free(chosen);
 	manifest_destroy(m);
 	archive_tarload_destroy(tl);

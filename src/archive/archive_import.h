@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "core/catalog.h"
 #include "core/progress.h"
 #include "core/verify.h"
 #include "util/err.h"
@@ -19,6 +20,9 @@ typedef struct archive_import_opts
 	char	  **dbs;			/* databases of the archive to load (none: all) */
 	int			ndbs;
 	const char *dbname;			/* --db: the target name of the one database */
+	char	  **rename_from;	/* --rename OLD=NEW: the archive's names... */
+	char	  **rename_to;		/* ...and those they get on the target */
+	int			nrenames;
 	int			jobs;
 	bool		roles;
 	bool		clean;
@@ -28,6 +32,10 @@ typedef struct archive_import_opts
 								 * that cannot be created */
 	progress_mode progress;		/* --progress */
 	verify_mode verify;			/* --verify: full (default), count, none */
+	bool		dry_run;		/* check and print the plan, write nothing */
+	const catalog_filter *filter;	/* -n/-N/-t/-T; NULL or empty: everything */
+	char	  **exclude_dbs;	/* --exclude-database, as regexes */
+	int			nexclude_dbs;
 } archive_import_opts;
 
 /*

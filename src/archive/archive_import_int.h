@@ -47,6 +47,8 @@ typedef struct import_db
 	int		   *nrecorded;		/* entries recorded in report (atomic) */
 	int		   *parts_left;		/* per table loaded in parallel parts */
 	bool	   *recorded;		/* per table: its entry is in the report */
+	const struct archive_choice *choice;	/* -n/-N/-t/-T: what is chosen;
+											 * NULL: everything */
 	ddl_failures schema_failures;	/* objects pg_restore could not create */
 	int			pre_data_failures;	/* how many of them in pre-data */
 } import_db;
@@ -127,5 +129,19 @@ int archive_import__schema_state(PGconn *conn, const manifest_db *mdb, const cha
  * whether the export could read them.  Returns 0, or -1 with err set. */
 int archive_import__roles(const archive_import_opts *o, const char *root, const char *roles_file, bool passwords,
 						  const char *scratch, pgc_err *err);
+
+/* The name database name of the archive gets on the target (--db). */
+const char *archive_import__target_name(const archive_import_opts *o, const char *name);
+
+/*
+ * --dry-run (archive_import_plan.c): the checks an import makes before it
+ * writes, for the nchosen databases chosen (cut down to what -n/-N/-t/-T
+ * choose: choices, NULL without them), the archive's files checked
+ * already; prints the plan on stdout.
+ * Reads the target only.  Returns EXIT_OK when the import would work,
+ * EXIT_FAIL (each problem reported) when not.
+ */
+int archive_import__plan(const archive_import_opts *o, const char *root, const manifest *m,
+						 const manifest_db *const *chosen, const struct archive_choice *choices, int nchosen);
 
 #endif

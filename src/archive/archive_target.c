@@ -131,50 +131,72 @@ archive_target_drop(const char *target, const char *dbname, const char *why, pgc
 }
 
 int
-archive_target_prepare(const char *target, const char *dbname, const archive_target_opts *o,
-					   bool *resuming, pgc_err *err)
+archive_target_check(const char *target, const char *dbname, const archive_target_opts *o,
+					 archive_target_action *action, pgc_err *err)
 {
-	*resuming = false;
+	*action = ARCHIVE_TARGET_ERROR;
 	bool exists, marked;
 	if (archive_target_state(target, dbname, &exists, &marked, err) != 0)
 		return -1;
-	PGconn *conn = conn_open(target, ARCHIVE_TARGET_MAINTENANCE_DB, "target", err);
-	if (!conn)
-		return -1;
-	int rc = 0;
-	if (exists && o->clean)
+	if (!exists)
+		*action = ARCHIVE_TARGET_CREATE;
+	else if (o->clean)
+		*action = ARCHIVE_TARGET_RECREATE;
+	else if (marked && o->resume)
+		*action = ARCHIVE_TARGET_RESUME;
+	else if (marked)
 	{
-		rc = archive_target_drop_on(conn, dbname, o->clean_why ? o->clean_why : "--clean", err);
-		exists = false;
-	}
-	else if (exists && marked && o->resume)
-		*resuming = true;
-	else if (exists && marked)
-	{
+		*action = ARCHIVE_TARGET_REFUSE;
 		err_set(err, "database \"%s\" on the target holds an unfinished import", dbname);
 		err_detail(err, "An earlier import into it stopped before it was verified.");
 		err_hint(err, "Finish it with --resume, or replace it with --clean.");
-		rc = -1;
+		return -1;
 	}
-	else if (exists)
+	else
 	{
 		PGconn *dbc = conn_open(target, dbname, "target", err);
 		bool has = false;
 		char *what = NULL;
+		int rc = 0;
 		if (!dbc || catalog_db_has_user_objects(dbc, &has, &what, err) != 0)
 			rc = -1;
 		else if (has)
 		{
+			*action = ARCHIVE_TARGET_REFUSE;
 			err_set(err, "database \"%s\" on the target already holds objects", dbname);
 			err_detail(err, "pgcarry does not load into a database that holds objects of its own, such as %s.",
 					   what ? what : "this one");
 			err_hint(err, "Replace it with --clean, or import into another database.");
 			rc = -1;
 		}
+		else
+			*action = ARCHIVE_TARGET_FILL;
 		free(what);
 		conn_close(dbc);
+		return rc;
 	}
-	if (rc == 0 && !exists)
+	return 0;
+}
+
+int
+archive_target_prepare(const char *target, const char *dbname, const archive_target_opts *o,
+					   bool *resuming, pgc_err *err)
+{
+	*resuming = false;
+	archive_target_action action;
+	if (archive_target_check(target, dbname, o, &action, err) != 0)
+		return -1;
+	PGconn *conn = conn_open(target, ARCHIVE_TARGET_MAINTENANCE_DB, "target", err);
+	if (!conn)
+		return -1;
+	int rc = 0;
+	if (action == ARCHIVE_TARGET_RECREATE)
+	{
+		rc = archive_target_drop_on(conn, dbname, o->clean_why ? o->clean_why : "--clean", err);
+	}
+	else if (action == ARCHIVE_TARGET_RESUME)
+		*resuming = true;
+	if (rc == 0 && (action == ARCHIVE_TARGET_CREATE || action == ARCHIVE_TARGET_RECREATE))
 		rc = archive_target_create(conn, dbname, o, err);
 	if (rc == 0)
 		rc = archive_target_set_mark(conn, dbname, true, err);

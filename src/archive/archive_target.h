@@ -31,6 +31,26 @@ typedef struct archive_target_opts
 	const char *owner;			/* ALTER DATABASE OWNER TO, when the role exists */
 } archive_target_opts;
 
+/* What archive_target_prepare would do with a database. */
+typedef enum archive_target_action
+{
+	ARCHIVE_TARGET_ERROR,		/* could not be told (the target unreachable) */
+	ARCHIVE_TARGET_REFUSE,		/* it holds objects, or an unfinished import */
+	ARCHIVE_TARGET_CREATE,		/* it does not exist: created */
+	ARCHIVE_TARGET_RECREATE,	/* --clean: dropped and created again */
+	ARCHIVE_TARGET_RESUME,		/* --resume of its unfinished import */
+	ARCHIVE_TARGET_FILL			/* it exists and is empty: filled */
+} archive_target_action;
+
+/*
+ * The checks archive_target_prepare makes, writing nothing: *action
+ * receives what it would do with database dbname.  Returns 0, or -1 with
+ * err set: a refusal, with the way out (*action ARCHIVE_TARGET_REFUSE), or
+ * the target could not be read (ARCHIVE_TARGET_ERROR).
+ */
+int archive_target_check(const char *target, const char *dbname, const archive_target_opts *opts,
+						 archive_target_action *action, pgc_err *err);
+
 /*
  * Makes database dbname on the target server ready to load: created when
  * missing, replaced with opts->clean, kept with opts->resume when it holds

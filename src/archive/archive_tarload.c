@@ -25,6 +25,7 @@ typedef struct tarload_db
 	manifest_db plan;
 	char	   *name;			/* the target database; NULL: not chosen */
 	archive_tarload_state state;
+	bool		unpack;			/* chosen, and not loaded as it arrives */
 	bool		schema_done;	/* pre-data restored, or kept on resume */
 	bool		created;		/* this run created it: dropped if the
 								 * stream fails */
@@ -41,6 +42,7 @@ struct archive_tarload
 	tarload_db **dbs;
 	int			ndbs;
 	int			nchosen;
+	bool		stream;			/* load as it arrives (else keep every file) */
 	bool		roles_done;
 	archive_stream_files seen;
 };
@@ -154,7 +156,12 @@ archive_tarload_plan(archive_tarload *t, const char *path, size_t dirlen, pgc_er
 	if (!chosen || (o->dbname && t->nchosen > 0))
 		return 0;
 	t->nchosen++;
-	d->name = xstrdup(o->dbname ? o->dbname : d->plan.name);
+	if (!t->stream)
+	{
+		d->unpack = true;		/* its files are kept, imported as before */
+		return 0;
+	}
+	d->name = xstrdup(archive_import__target_name(o, d->plan.name));
 	log_set_database(d->name);
 	archive_tarload_prepare(t, d);
 	log_set_database(NULL);
@@ -219,7 +226,7 @@ archive_tarload_spooled(void *ctx, const char *path, pgc_err *err)
 	if (!slash && strcmp(path, "roles.sql") == 0)
 	{
 		/* Before any database: their objects may belong to these roles. */
-		if (t->o->roles && !t->roles_done)
+		if (t->o->roles && !t->roles_done && t->stream)
 		{
 			if (archive_import__roles(t->o, t->spool, path, true, t->scratch, err) != 0)
 				return -1;
@@ -293,8 +300,8 @@ archive_tarload_data(void *ctx, const char *path, archive_file_reader *r, rowhas
 		return -1;
 	}
 	tarload_db *d = archive_tarload_find(t, path);
-	if (!d)
-		return 2;				/* no plan: kept, imported the usual way */
+	if (!d || d->unpack)
+		return 2;				/* kept, imported the usual way */
 	if (d->state != ARCHIVE_TARLOAD_LOADED)
 		return 0;
 	for (int ti = 0; ti < d->plan.ntables; ti++)
@@ -342,6 +349,12 @@ archive_tarload_run(const archive_import_opts *o, const char *spool, const char 
 	t->o = o;
 	t->spool = spool;
 	t->scratch = scratch;
+	/* What chooses tables or databases on the target (-n/-N/-t/-T,
+	 * --exclude-database), and --dry-run, which writes nothing, need the
+	 * manifest before anything is loaded: the tar is then kept whole. */
+	t->stream = !o->dry_run && !catalog_filter_active(o->filter) && o->nexclude_dbs == 0;
+	if (!t->stream)
+		log_info("the tar is kept whole in the private directory (-n/-N/-t/-T, --exclude-database or --dry-run)");
 	archive_stream_ops ops = {.spooled = archive_tarload_spooled, .data = archive_tarload_data};
 	log_info("reading %s as it arrives", strcmp(o->input, "-") == 0 ? "standard input" : o->input);
 	int rc = archive_stream_read(o->input, spool, &ops, t, &t->seen, err);

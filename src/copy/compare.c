@@ -38,8 +38,6 @@
 #include "core/verify.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +59,7 @@ typedef struct cmp_rel
 	catalog_table *t[2];		/* per side */
 	const char *kind;			/* "table", "materialized view" */
 	stream_format fmt;
-	atomic_int	parts_left;
-	rowhash		hash[2];		/* under db->lock */
-	bool		failed;
+	job_parts	parts;			/* the slices of both sides */
 } cmp_rel;
 
 struct cmp_db
@@ -80,15 +76,12 @@ struct cmp_db
 	int			nmviews[2];
 	cmp_rel    *rels;
 	int			nrels;
-	atomic_int	lo_left;
-	rowhash		lo[2];
-	bool		lo_failed;
-	pthread_mutex_t lock;
+	job_parts	lo;				/* the batches of large objects */
 };
 
 struct cmp_run
 {
-	copy_cli_opts *o;
+	cli_shared *o;
 	bool		json;			/* --json */
 	bool		same_major;
 	int			versions[2];
@@ -157,29 +150,29 @@ cmp_help(void)
  * (the command exits with EXIT_OK), or an exit status.  compare's only
  * option of its own is --json: the others are those it shares with copy. */
 static int
-cmp_parse(int argc, char **argv, copy_cli_opts *o, bool *json)
+cmp_parse(int argc, char **argv, cli_shared *o, bool *json)
 {
 	enum
 	{
-		CMP_OPT_JSON = COPY_CLI_OPT_FIRST_OWN
+		CMP_OPT_JSON = CLI_OPT_FIRST_OWN
 	};
 	static const struct option longopts[] = {
-		COPY_CLI_LONGOPTS,
-		COPY_CLI_FILTER_LONGOPTS,
+		CLI_SHARED_LONGOPTS,
+		CLI_SHARED_FILTERS, CLI_SHARED_EXCLUDE_DATABASE,
 		{"json", no_argument, NULL, CMP_OPT_JSON},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	copy_cli_init(o);
+	cli_shared_init(o);
 	int			opt;
 	int			rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, COPY_CLI_FILTER_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 		if (opt == CMP_OPT_JSON)
 			*json = true;
-		else if ((rc = copy_cli_option("compare", o, opt, argv, cmp_help)) != 0)
+		else if ((rc = cli_shared_option("compare", o, opt, argv, cmp_help)) != 0)
 			return rc;
-	return copy_cli_finish("compare", o, argc, argv);
+	return cli_shared_finish("compare", o, argc, argv);
 }
 
 /* ------------------------------------------------------------------------
@@ -219,6 +212,36 @@ cmp_keys(job_worker *w, cmp_db *d, cmp_rel *rel)
 	err_clear(&err);
 }
 
+/* What one side's read of a unit reads (a relation's range, or a batch of
+ * large objects), and what it found. */
+typedef struct cmp_read
+{
+	const char *qualified;
+	const char *columns;
+	const stream_range *range;
+	const char *filter;
+	stream_format fmt;
+	uint32_t	lo_first;
+	uint32_t	lo_end;
+	stream_tick tick;
+	stream_result res;
+} cmp_read;
+
+static int
+cmp_read_rel(PGconn *conn, void *arg, pgc_err *err)
+{
+	cmp_read   *rd = arg;
+	return verify_table_checksum(conn, rd->qualified, rd->columns, rd->range, rd->filter, rd->fmt, &rd->tick,
+								 &rd->res, err);
+}
+
+static int
+cmp_read_lo(PGconn *conn, void *arg, pgc_err *err)
+{
+	cmp_read   *rd = arg;
+	return verify_large_objects(conn, rd->lo_first, rd->lo_end, &rd->tick, &rd->res, err);
+}
+
 static void
 cmp_do_rel(job_worker *w, cmp_task *k)
 {
@@ -230,43 +253,25 @@ cmp_do_rel(job_worker *w, cmp_task *k)
 	/* An extension's configuration table: the source's condition, read on
 	 * both sides (catalog.h). */
 	const char *filter = strcmp(rel->kind, "table") == 0 ? rel->t[CMP_SOURCE]->condition : "true";
-	stream_result res;
+	cmp_read	rd = {.qualified = t->qualified, .columns = columns, .range = &k->range, .filter = filter,
+	.fmt = rel->fmt, .tick = job_db_tick(d->job)};
 	pgc_err		err = PGC_ERR_INIT;
 	progress_unit_begin(d->run->prog, d->index, t->display, 0);
-	for (int attempt = 0;; attempt++)
+	if (job_try(w, d->job, (job_side) k->side, true, cmp_read_rel, &rd, "reading the table", &err) != 0)
 	{
-		PGconn	   *c = NULL;
-		stream_tick tick = job_db_tick(d->job);
-		if (job_attach(w, d->job, (job_side) k->side, true, &c, &err) == 0
-			&& verify_table_checksum(c, t->qualified, columns, &k->range, filter, rel->fmt, &tick, &res,
-									 &err) == 0)
-		{
-			job_detach(c);
-			break;
-		}
-		if (!job_retry(w, &err, attempt, "reading the table"))
-		{
-			err_prefix(&err, "reading from the %s: ", cmp_side_names[k->side]);
-			cmp_fail(d, rel->kind, t->display, &err);
-			err_clear(&err);
-			pthread_mutex_lock(&d->lock);
-			rel->failed = true;
-			pthread_mutex_unlock(&d->lock);
-			atomic_fetch_sub(&rel->parts_left, 1);
-			return;
-		}
+		err_prefix(&err, "reading from the %s: ", cmp_side_names[k->side]);
+		cmp_fail(d, rel->kind, t->display, &err);
 		err_clear(&err);
+		(void) job_parts_over(&rel->parts, NULL, NULL, true, NULL, NULL);
+		return;
 	}
 	progress_unit_end(d->run->prog);
-	pthread_mutex_lock(&d->lock);
-	rowhash_merge(&rel->hash[k->side], &res.hash);
-	pthread_mutex_unlock(&d->lock);
-	if (atomic_fetch_sub(&rel->parts_left, 1) != 1)
+	rowhash		h[2];
+	bool		failed;
+	if (!job_parts_over(&rel->parts, k->side == CMP_SOURCE ? &rd.res.hash : NULL,
+						k->side == CMP_TARGET ? &rd.res.hash : NULL, false, h, &failed))
 		return;
-	pthread_mutex_lock(&d->lock);
-	bool		failed = rel->failed;
-	rowhash		a = rel->hash[CMP_SOURCE], b = rel->hash[CMP_TARGET];
-	pthread_mutex_unlock(&d->lock);
+	rowhash		a = h[CMP_SOURCE], b = h[CMP_TARGET];
 	progress_unit_done(d->run->prog, d->index, rel->t[CMP_SOURCE]->est_bytes);
 	if (failed)
 		return;
@@ -283,41 +288,26 @@ static void
 cmp_do_lo(job_worker *w, cmp_task *k)
 {
 	cmp_db	   *d = k->db;
-	stream_result res[2];
+	cmp_read	rd[2];
 	pgc_err		err = PGC_ERR_INIT;
 	log_set_table("large objects");
 	for (int side = 0; side < 2; side++)
-		for (int attempt = 0;; attempt++)
-		{
-			PGconn	   *c = NULL;
-			stream_tick tick = job_db_tick(d->job);
-			if (job_attach(w, d->job, (job_side) side, true, &c, &err) == 0
-				&& verify_large_objects(c, k->lo_first, k->lo_end, &tick, &res[side], &err) == 0)
-			{
-				job_detach(c);
-				break;
-			}
-			if (!job_retry(w, &err, attempt, "reading large objects"))
-			{
-				err_prefix(&err, "reading from the %s: ", cmp_side_names[side]);
-				cmp_fail(d, "large objects", "large objects", &err);
-				err_clear(&err);
-				pthread_mutex_lock(&d->lock);
-				d->lo_failed = true;
-				pthread_mutex_unlock(&d->lock);
-				atomic_fetch_sub(&d->lo_left, 1);
-				return;
-			}
-			err_clear(&err);
-		}
-	pthread_mutex_lock(&d->lock);
-	rowhash_merge(&d->lo[0], &res[0].hash);
-	rowhash_merge(&d->lo[1], &res[1].hash);
-	bool		failed = d->lo_failed;
-	rowhash		a = d->lo[0], b = d->lo[1];
-	pthread_mutex_unlock(&d->lock);
-	if (atomic_fetch_sub(&d->lo_left, 1) == 1 && !failed)
 	{
+		rd[side] = (cmp_read) {.lo_first = k->lo_first, .lo_end = k->lo_end, .tick = job_db_tick(d->job)};
+		if (job_try(w, d->job, (job_side) side, true, cmp_read_lo, &rd[side], "reading large objects", &err) != 0)
+		{
+			err_prefix(&err, "reading from the %s: ", cmp_side_names[side]);
+			cmp_fail(d, "large objects", "large objects", &err);
+			err_clear(&err);
+			(void) job_parts_over(&d->lo, NULL, NULL, true, NULL, NULL);
+			return;
+		}
+	}
+	rowhash		h[2];
+	bool		failed;
+	if (job_parts_over(&d->lo, &rd[0].res.hash, &rd[1].res.hash, false, h, &failed) && !failed)
+	{
+		rowhash		a = h[0], b = h[1];
 		progress_unit_done(d->run->prog, d->index, 0);
 		if (verify_report_large_objects(d->run->report, d->name, &a, &b) != VERIFY_OK)
 			log_error("the large objects differ: %" PRIu64 " on the source, %" PRIu64 " on the target",
@@ -454,8 +444,6 @@ cmp_plan_rels(cmp_db *d, catalog_table *src, int nsrc, catalog_table *tgt, int n
 		rel->t[CMP_SOURCE] = &src[i];
 		rel->t[CMP_TARGET] = t;
 		rel->fmt = r->same_major && src[i].binary_ok && t->binary_ok ? STREAM_BINARY : STREAM_TEXT;
-		rowhash_init(&rel->hash[0]);
-		rowhash_init(&rel->hash[1]);
 		int			n[2];
 		stream_range *sides[2] = {NULL, NULL};
 		for (int s = 0; s < 2; s++)
@@ -471,7 +459,7 @@ cmp_plan_rels(cmp_db *d, catalog_table *src, int nsrc, catalog_table *tgt, int n
 			else
 				memcpy(sides[s], ranges, (size_t) n[s] * sizeof(stream_range));
 		}
-		atomic_store(&rel->parts_left, n[0] + n[1]);
+		job_parts_init(&rel->parts, n[0] + n[1]);
 		progress_add_total(r->prog, d->index, 1, src[i].est_bytes);
 		for (int s = 0; s < 2; s++)
 		{
@@ -564,7 +552,7 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 		int			nb = 0;
 		if (catalog_large_object_batches(conn[count[0] > 0 ? 0 : 1], CMP_LO_BATCH, &bounds, &nb, err) != 0)
 			goto done;
-		atomic_store(&d->lo_left, nb);
+		job_parts_init(&d->lo, nb);
 		progress_add_total(r->prog, d->index, 1, bytes);
 		for (int b = 0; b < nb; b++)
 		{
@@ -622,7 +610,6 @@ cmp_databases(cmp_run *r, PGconn *src, PGconn *tgt, catalog_db **sdb, int *nsdb,
 		d->index = i;
 		d->name = (*sdb)[i].name;
 		d->encoding = (*sdb)[i].encoding;
-		pthread_mutex_init(&d->lock, NULL);
 		if (catalog_db_exists(tgt, d->name, &d->on_target, err) != 0)
 			return -1;
 		if (!d->on_target)
@@ -634,12 +621,12 @@ cmp_databases(cmp_run *r, PGconn *src, PGconn *tgt, catalog_db **sdb, int *nsdb,
 int
 cmd_compare(int argc, char **argv)
 {
-	copy_cli_opts o;
+	cli_shared o;
 	bool		json = false;
 	int			rc = cmp_parse(argc, argv, &o, &json);
 	if (rc != 0)
 	{
-		copy_cli_free(&o);
+		cli_shared_free(&o);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 
@@ -721,8 +708,10 @@ out:
 			catalog_tables_free(d->tables[s], d->ntables[s]);
 			catalog_tables_free(d->mviews[s], d->nmviews[s]);
 		}
+		for (int j = 0; j < d->nrels; j++)
+			job_parts_destroy(&d->rels[j].parts);
 		free(d->rels);
-		pthread_mutex_destroy(&d->lock);
+		job_parts_destroy(&d->lo);
 	}
 	free(r.dbs);
 	verify_report_free(r.report);
@@ -732,6 +721,6 @@ out:
 	conn_close(tgt);
 	free(smaint);
 	free(tmaint);
-	copy_cli_free(&o);
+	cli_shared_free(&o);
 	return rc;
 }

@@ -30,6 +30,10 @@
  * what the per-table ANALYZE after each load did not cover, and
  * records the database as verified when nothing differs.
  *
+ * copy is a pipeline on the job runner (core/job.h): its two ends are two
+ * servers; the runner owns the snapshot, the workers' sessions, the units'
+ * retries, the report and the finish step.
+ *
  * Resume.  Each database's phase and each finished table live in a SQLite
  * file per pair of servers (state.h).  With --resume a database whose
  * pre-data was not finished is dropped and started again; otherwise the
@@ -37,12 +41,14 @@
  * others are truncated and copied again, and post-data is run again,
  * leaving alone what already exists.
  */
+#include "copy/copy_int.h"
 #include "core/catalog.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
 #include "conn.h"
 #include "core/common.h"
+#include "core/job.h"
 #include "core/plan.h"
 #include "core/ddl.h"
 #include "follow/follow.h"
@@ -57,7 +63,6 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "core/verify.h"
-#include "core/workq.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -70,159 +75,15 @@
 
 enum
 {
-	COPY_OPT_ROLES = COPY_CLI_OPT_FIRST_OWN,
-	COPY_OPT_CLEAN,
-	COPY_OPT_RESUME,
-	COPY_OPT_VERIFY,
-	COPY_OPT_STATE_DIR,
+	COPY_OPT_STATE_DIR = CLI_OPT_FIRST_OWN,
 	COPY_OPT_EXIT_ON_ERROR,
 	COPY_OPT_FOLLOW,
-	COPY_OPT_DRY_RUN,
 	COPY_OPT_SCHEMA_ONLY
 };
 
 /* Large objects per batch (one task). */
 #define COPY_LO_BATCH 500
 
-/* Task priorities: finishing a database first, then big before small. */
-#define COPY_PRIO_FINALIZE INT64_MAX
-#define COPY_PRIO_VERIFY (INT64_MAX - 1)
-
-/* Sequences set per statement batch. */
-#define COPY_SEQ_BATCH 200
-
-typedef struct copy_opts
-{
-	copy_cli_opts cli;			/* what compare takes too */
-	bool		roles;
-	bool		clean;
-	bool		resume;
-	verify_mode verify;
-	const char *state_dir;
-	bool		exit_on_error;	/* stop a database at its first schema
-								 * object that cannot be created */
-	bool		follow;			/* --follow: then the target follows the
-								 * source (follow/follow.h) */
-	bool		dry_run;		/* --dry-run: check and print the plan only */
-	bool		schema_only;	/* --schema-only: no rows, sequence values or
-								 * large objects */
-} copy_opts;
-
-/* What the coordinator decided to do with a database. */
-typedef enum copy_action
-{
-	COPY_ACT_CREATE,			/* missing on the target: create it */
-	COPY_ACT_INTO_EMPTY,		/* exists, holds nothing: fill it */
-	COPY_ACT_RECREATE,			/* drop it first (--clean, or a resume
-								 * before pre-data was done) */
-	COPY_ACT_RESUME,			/* pre-data done earlier: go on */
-	COPY_ACT_DONE				/* verified by an earlier run */
-} copy_action;
-
-typedef struct copy_run copy_run;
-typedef struct copy_db copy_db;
-
-typedef struct copy_table
-{
-	copy_db    *db;
-	catalog_table *t;
-	stream_format fmt;
-	char	   *unit;			/* resume state key */
-	int			nparts;
-	atomic_int	parts_left;
-	rowhash		src;			/* merged from the parts, under db->lock */
-	bool		failed;			/* under db->lock */
-	atomic_int	vparts_left;	/* verify slices not read yet */
-	rowhash		tgt;			/* merged from the verify slices, under db->lock */
-	bool		vfailed;		/* a verify slice failed, under db->lock */
-	int		   *early_ids;		/* dump IDs of its own indexes and
-								 * constraints, built once its data is in */
-	int			nearly;
-	bool		early_done;		/* under db->lock */
-} copy_table;
-
-struct copy_db
-{
-	copy_run   *run;
-	int			index;
-	catalog_db *info;
-	copy_action action;
-	bool		refused;		/* copy_preflight refused it */
-	state_phase phase_at_start;
-
-	PGconn	   *snap_conn;
-	snapshot   *snap;
-	follow_db  *follow;			/* --follow: the slot whose snapshot is read */
-	char	   *snap_id;
-	ddl_dump   *dump;
-	ddl_restore_opts ddl;
-	ddl_failures schema_failures;	/* objects pg_restore could not create
-									 * (pre-data, then post-data) */
-	objects    *src_objects;	/* the source's schema inventory, read under
-								 * the snapshot (NULL: --verify none) */
-
-	catalog_table *tables;
-	int			ntables;
-	copy_table *ct;
-	catalog_sequence *seqs;
-	int			nseqs;
-
-	/* Large objects. */
-	int64_t		lo_count;
-	atomic_int	lo_left;
-	rowhash		lo_src;			/* under lock */
-	rowhash		lo_tgt;
-	bool		lo_failed;
-	bool		lo_verify_failed;
-
-	atomic_int	pending;		/* data tasks not finished, +1 while planning */
-	atomic_bool failed;
-	pthread_mutex_t lock;
-	struct timespec started;
-};
-
-struct copy_run
-{
-	copy_opts  *o;
-	int			source_version;
-	int			target_version;
-	ddl_tools  *tools;
-	const char *tmpdir;
-	state	   *st;
-	verify_report *report;
-	progress   *prog;
-	workq	   *q;
-	copy_db    *dbs;
-	int			ndbs;
-	char	   *target_maint;	/* maintenance database on the target */
-};
-
-typedef enum copy_task_kind
-{
-	COPY_TASK_TABLE,			/* a whole table */
-	COPY_TASK_PART,				/* a slice of a table */
-	COPY_TASK_VERIFY,			/* verify a table copied by an earlier run */
-	COPY_TASK_VERIFY_PART,		/* verify a slice of a big table's target pages */
-	COPY_TASK_LO,				/* a batch of large objects */
-	COPY_TASK_FINALIZE			/* sequences, post-data, ANALYZE */
-} copy_task_kind;
-
-typedef struct copy_task
-{
-	copy_task_kind kind;
-	copy_db    *db;
-	copy_table *tbl;
-	stream_range range;
-	uint32_t	lo_first;
-	uint32_t	lo_end;
-	int64_t		lo_est;			/* estimated bytes of a large object batch */
-} copy_task;
-
-typedef struct copy_worker
-{
-	int			id;
-	copy_pair	pair;
-} copy_worker;
 
 /* ------------------------------------------------------------------------
  * Options
@@ -261,7 +122,8 @@ copy_help(void)
 		   "      --dry-run            check everything and print what would be done, writing\n"
 		   "                           nothing anywhere (exit 0: would work, 1: would fail)\n"
 		   "      --follow             then keep the target in sync through logical replication,\n"
-		   "                           until pgcarry cutover or follow stop (see docs/follow.md)\n"
+		   "                           until pgcarry cutover or follow stop (see docs/follow.md);\n"
+		   "                           with --resume, an interrupted one goes on or starts again\n"
 		   "\n"
 		   "The source is only read.  A target database that already holds objects is\n"
 		   "refused unless --clean or --resume is given.  The verification report goes to\n"
@@ -278,55 +140,37 @@ static int
 copy_parse(int argc, char **argv, copy_opts *o)
 {
 	static const struct option longopts[] = {
-		COPY_CLI_LONGOPTS,
-		COPY_CLI_FILTER_LONGOPTS,
-		{"roles", no_argument, NULL, COPY_OPT_ROLES},
-		{"clean", no_argument, NULL, COPY_OPT_CLEAN},
-		{"resume", no_argument, NULL, COPY_OPT_RESUME},
-		{"verify", required_argument, NULL, COPY_OPT_VERIFY},
+		CLI_SHARED_LONGOPTS,
+		CLI_SHARED_FILTERS, CLI_SHARED_EXCLUDE_DATABASE,
+		CLI_SHARED_ROLES,
+		CLI_SHARED_CLEAN,
+		CLI_SHARED_RESUME,
+		CLI_SHARED_VERIFY,
 		{"state-dir", required_argument, NULL, COPY_OPT_STATE_DIR},
 		{"exit-on-error", no_argument, NULL, COPY_OPT_EXIT_ON_ERROR},
 		{"follow", no_argument, NULL, COPY_OPT_FOLLOW},
-		{"dry-run", no_argument, NULL, COPY_OPT_DRY_RUN},
+		CLI_SHARED_DRY_RUN,
 		{"schema-only", no_argument, NULL, COPY_OPT_SCHEMA_ONLY},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
 	memset(o, 0, sizeof *o);
-	copy_cli_init(&o->cli);
-	o->verify = VERIFY_FULL;
+	cli_shared_init(&o->cli);
 	int			opt;
 	int			rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, COPY_CLI_FILTER_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
-			case COPY_OPT_ROLES:
-				o->roles = true;
-				break;
-			case COPY_OPT_CLEAN:
-				o->clean = true;
-				break;
-			case COPY_OPT_RESUME:
-				o->resume = true;
-				break;
 			case COPY_OPT_EXIT_ON_ERROR:
 				o->exit_on_error = true;
 				break;
 			case COPY_OPT_FOLLOW:
 				o->follow = true;
 				break;
-			case COPY_OPT_DRY_RUN:
-				o->dry_run = true;
-				break;
 			case COPY_OPT_SCHEMA_ONLY:
 				o->schema_only = true;
-				break;
-			case COPY_OPT_VERIFY:
-				if (verify_parse_mode(optarg, &o->verify) != 0)
-					return cli_usage_error("copy", "--verify must be \"full\", \"count\" or \"none\", not \"%s\"",
-										   optarg);
 				break;
 			case COPY_OPT_STATE_DIR:
 				if (!*optarg)
@@ -334,944 +178,20 @@ copy_parse(int argc, char **argv, copy_opts *o)
 				o->state_dir = optarg;
 				break;
 			default:
-				if ((rc = copy_cli_option("copy", &o->cli, opt, argv, copy_help)) != 0)
+				if ((rc = cli_shared_option("copy", &o->cli, opt, argv, copy_help)) != 0)
 					return rc;
 				break;
 		}
 	}
-	if (o->clean && o->resume)
+	if (o->cli.clean && o->cli.resume)
 		return cli_usage_error("copy", "--clean and --resume cannot be used together");
 	if (o->schema_only && o->follow)
 		return cli_usage_error("copy", "--schema-only and --follow cannot be used together");
-	if (o->dry_run && (o->resume || o->follow))
-		return cli_usage_error("copy", "--dry-run cannot be used with %s yet", o->resume ? "--resume" : "--follow");
+	if (o->cli.dry_run && (o->cli.resume || o->follow))
+		return cli_usage_error("copy", "--dry-run cannot be used with %s yet", o->cli.resume ? "--resume" : "--follow");
 	if (o->follow && catalog_filter_active(&o->cli.filter))
 		return cli_usage_error("copy", "--follow cannot be used with -n, -N, -t or -T yet");
-	return copy_cli_finish("copy", &o->cli, argc, argv);
-}
-
-/* ------------------------------------------------------------------------
- * Small helpers
- * ------------------------------------------------------------------------ */
-
-static void
-copy_tick(void *arg, int64_t bytes, int64_t rows)
-{
-	copy_db    *d = arg;
-	progress_add(d->run->prog, d->index, bytes, rows);
-}
-
-/* Records that something of database d failed: logs err (tagged by the
- * caller's log_set_table) and puts it in the report. */
-static void
-copy_fail(copy_db *d, const char *kind, const char *name, const pgc_err *err)
-{
-	atomic_store(&d->failed, true);
-	copy_report_failure(d->run->report, d->info->name, kind, name, err);
-}
-
-static void copy_task_done(copy_db *d);
-
-static copy_task *
-copy_task_new(copy_task_kind kind, copy_db *d, copy_table *t)
-{
-	copy_task  *k = xcalloc(1, sizeof *k);
-	k->kind = kind;
-	k->db = d;
-	k->tbl = t;
-	k->range = stream_whole(t && t->t->via_root);
-	return k;
-}
-
-/* Queues a data task of database d (counted until copy_task_done). */
-static void
-copy_push(copy_db *d, copy_task *k, int64_t prio)
-{
-	atomic_fetch_add(&d->pending, 1);
-	workq_push(d->run->q, k, prio);
-}
-
-/* ------------------------------------------------------------------------
- * Tables
- * ------------------------------------------------------------------------ */
-
-/* Counts every row of a partitioned table (all of its partitions) into
- * *rows.  Returns 0, or -1 with err set. */
-static int
-copy_count_tree(PGconn *conn, const char *qualified, int64_t *rows, pgc_err *err)
-{
-	char	   *sql = xasprintf("SELECT pg_catalog.count(*) FROM %s", qualified);
-	char	   *v = conn_query_value(conn, sql, 0, NULL, err);
-	free(sql);
-	if (!v)
-		return -1;
-	*rows = strtoll(v, NULL, 10);
-	free(v);
-	return 0;
-}
-
-/*
- * Reads the target's copy of a table (or one slice of its pages) and
- * checksums it (--verify full) or counts its rows (--verify count) into
- * *tgt, retrying lost connections.  Returns 0, or -1 after reporting the
- * failure.
- */
-static int
-copy_verify_read(copy_worker *w, copy_table *ct, const stream_range *range, rowhash *tgt)
-{
-	copy_db    *d = ct->db;
-	copy_run   *r = d->run;
-	pgc_err		err = PGC_ERR_INIT;
-	rowhash_init(tgt);
-	for (int attempt = 0;; attempt++)
-	{
-		int			rc = copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name,
-										d->info->encoding, false, &err);
-		if (rc == 0 && r->o->verify == VERIFY_FULL)
-		{
-			stream_result res;
-			stream_range whole = stream_whole(ct->t->via_root);
-			rc = verify_table_checksum(w->pair.tgt, ct->t->qualified, ct->t->columns,
-									   range ? range : &whole, ct->t->condition, ct->fmt, NULL, &res, &err);
-			*tgt = res.hash;
-		}
-		else if (rc == 0)
-		{
-			int64_t		rows = 0;
-			rc = ct->t->via_root
-				? copy_count_tree(w->pair.tgt, ct->t->qualified, &rows, &err)
-				: verify_table_count(w->pair.tgt, ct->t->qualified, ct->t->condition, &rows, &err);
-			tgt->rows = (uint64_t) rows;
-		}
-		if (rc == 0)
-			return 0;
-		copy_pair_recover(&w->pair);
-		if (!copy_retry(&err, attempt, "verifying the table"))
-		{
-			err_prefix(&err, "could not verify the table on the target: ");
-			copy_fail(d, "table", ct->t->display, &err);
-			err_clear(&err);
-			return -1;
-		}
-		err_clear(&err);
-	}
-}
-
-/* Records the verdict on a table, source against target, in the report and
- * the state. */
-static void
-copy_verify_conclude(copy_table *ct, const rowhash *src, const rowhash *tgt, const char *note)
-{
-	copy_db    *d = ct->db;
-	copy_run   *r = d->run;
-	pgc_err		err = PGC_ERR_INIT;
-	verify_status vs = verify_report_table(r->report, d->info->name, ct->t->display, src,
-										   r->o->verify == VERIFY_NONE ? src : tgt, note);
-	if (vs != VERIFY_OK && vs != VERIFY_UNCHECKED)
-		log_error("the table differs on the target: %" PRIu64 " rows on the source, %" PRIu64
-				  " on the target%s", src->rows, tgt->rows,
-				  src->rows == tgt->rows ? ", checksums differ" : "");
-	if (r->o->verify != VERIFY_NONE
-		&& state_unit_verified(r->st, d->info->name, ct->unit, vs == VERIFY_OK, &err) != 0)
-	{
-		err_report(&err);
-		err_clear(&err);
-	}
-}
-
-/* Verifies a whole table against the source's rows and checksum src. */
-static void
-copy_verify_table(copy_worker *w, copy_table *ct, const rowhash *src, const char *note)
-{
-	rowhash		tgt;
-	rowhash_init(&tgt);
-	if (ct->db->run->o->verify != VERIFY_NONE && copy_verify_read(w, ct, NULL, &tgt) != 0)
-		return;
-	copy_verify_conclude(ct, src, &tgt, note);
-}
-
-/*
- * One attempt at streaming a table (whole: TRUNCATE + COPY FREEZE in one
- * transaction) or a slice (plain COPY).  *commit_sent tells whether the
- * COMMIT went out (after which the outcome of a lost connection is unknown).
- */
-static int
-copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool whole,
-			   stream_result *res, bool *commit_sent, pgc_err *err)
-{
-	copy_db    *d = ct->db;
-	copy_run   *r = d->run;
-	*commit_sent = false;
-	if (copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name, d->info->encoding,
-					   false, err) != 0)
-		return -1;
-	if (snapshot_attach(w->pair.src, d->snap_id, err) != 0)
-	{
-		err_prefix(err, "could not attach to the source snapshot: ");
-		err_hint(err, "The source session holding the snapshot may have been lost: "
-				 "run the same command with --resume.");
-		return -1;
-	}
-	if (conn_exec(w->pair.tgt, "BEGIN", err) != 0)
-		return -1;
-	if (whole)
-	{
-		/* An extension's configuration table keeps the rows the extension
-		 * put there: only those matching its condition are replaced. */
-		if (ct->t->ext_config && stream_config_load_begin(w->pair.tgt, err) != 0)
-		{
-			err_prefix(err, "writing to the target: ");
-			return -1;
-		}
-		char	   *trunc = ct->t->ext_config ? stream_delete_sql(ct->t->qualified, ct->t->condition)
-			: stream_truncate_sql(ct->t->qualified, ct->t->via_root);
-		int			rc = conn_exec(w->pair.tgt, trunc, err);
-		free(trunc);
-		if (rc != 0)
-		{
-			err_prefix(err, "writing to the target: ");
-			return -1;
-		}
-	}
-	char	   *out = stream_copy_out_sql(ct->t->qualified, ct->t->columns, range, ct->t->condition, ct->fmt);
-	/* COPY FREEZE is refused for a partitioned table (rows routed through
-	 * the root load without it) and needs a TRUNCATE in the transaction. */
-	char	   *in = stream_copy_in_sql(ct->t->qualified, ct->t->columns, ct->fmt,
-										whole && !ct->t->via_root && !ct->t->ext_config);
-	stream_tick tick = {copy_tick, d};
-	int			rc = stream_copy(w->pair.src, out, w->pair.tgt, in, ct->fmt, &tick, res, err);
-	free(out);
-	free(in);
-	if (rc != 0)
-		return -1;
-	*commit_sent = true;
-	if (conn_exec(w->pair.tgt, "COMMIT", err) != 0)
-	{
-		err_prefix(err, "writing to the target: ");
-		return -1;
-	}
-	pgc_err		ignore = PGC_ERR_INIT;
-	(void) snapshot_detach(w->pair.src, &ignore);
-	err_clear(&ignore);
-	return 0;
-}
-
-/* Builds the table's own indexes and constraints (pg_restore of their
- * entries) right after its data is in, while other tables still copy.  On
- * failure they are left to the database's post-data pass. */
-static void
-copy_early_indexes(copy_table *ct)
-{
-	copy_db    *d = ct->db;
-	copy_run   *r = d->run;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ddl_restore_opts ro = d->ddl;
-	/* Several indexes of one table build at once (pg_restore keeps apart
-	 * the entries that lock the table exclusively). */
-	ro.jobs = ct->nearly < r->o->cli.jobs ? ct->nearly : r->o->cli.jobs;
-	ro.only_ids = ct->early_ids;
-	ro.nonly = ct->nearly;
-	ro.tolerate_existing = d->action == COPY_ACT_RESUME;
-	ro.failures = NULL;			/* what fails is left to post-data */
-	pgc_err		err = PGC_ERR_INIT;
-	if (ddl_restore(r->tools, d->dump, DDL_ENTRIES, r->o->cli.target, "target", d->info->name, &ro, &err) != 0)
-	{
-		log_report(LOG_WARNING, err.message, err.detail,
-				   "They are built again with the rest of the database's indexes.");
-		err_clear(&err);
-		return;
-	}
-	pthread_mutex_lock(&d->lock);
-	ct->early_done = true;
-	pthread_mutex_unlock(&d->lock);
-	log_info("%d %s built in %.1f s", ct->nearly, ct->nearly == 1 ? "index or constraint" : "indexes and constraints",
-			 monotime_since(&t0));
-}
-
-static void copy_push(copy_db *d, copy_task *k, int64_t prio);
-static copy_task *copy_task_new(copy_task_kind kind, copy_db *d, copy_table *t);
-
-/* Whether the table of that OID on the source is among the objects
- * pre-data could not create. */
-static bool
-copy_table_not_created(const copy_db *d, uint32_t oid)
-{
-	for (int i = 0; i < d->schema_failures.n; i++)
-		if (d->schema_failures.items[i].classid == 1259 && d->schema_failures.items[i].objid == oid)
-			return true;
-	return false;
-}
-
-/*
- * With -n/-N/-t/-T the target holds only part of the source's schema: the
- * part pg_dump chose.  PostgreSQL's own account of both is then compared:
- * the table of contents of the source's schema dump (taken with those
- * options) against a pg_dump of the target with the same options.
- */
-static int
-copy_verify_chosen_objects(copy_db *d, pgc_err *err)
-{
-	copy_run   *r = d->run;
-	int			entries = 0,
-				n = 0;
-	if (copy_filter_schema_compare(&r->o->cli.filter, r->o->cli.source, r->o->cli.target, d->info->name, NULL, NULL,
-								   d->dump, d->ddl.no_owner, r->tmpdir, r->report, &entries, &n, err) != 0)
-		return -1;
-	log_info("schema verified: %d entries of pg_dump's choice, %d %s", entries, n,
-			 n == 1 ? "difference" : "differences");
-	return 0;
-}
-
-/* Compares the target's schema inventory with the source's (read under
- * the snapshot); differences go to the report.  Returns 0, or -1 with err
- * set when the target's could not be read. */
-static int
-copy_verify_objects(copy_worker *w, copy_db *d, pgc_err *err)
-{
-	progress_phase(d->run->prog, d->index, "verifying schema");
-	if (catalog_filter_active(&d->run->o->cli.filter))
-		return copy_verify_chosen_objects(d, err);
-	objects    *tgt = objects_read(w->pair.tgt, err);
-	if (!tgt)
-	{
-		err_prefix(err, "on the target: ");
-		return -1;
-	}
-	objects_compare_opts o = {.no_owner = d->ddl.no_owner, .no_privileges = d->ddl.no_privileges};
-	int			ndiff = objects_compare(d->src_objects, tgt, &o, d->run->report, d->info->name);
-	char	   *kinds = objects_summary(d->src_objects);
-	log_info("schema verified: %d objects on the source (%s), %d on the target, %d %s", objects_count(d->src_objects),
-			 kinds, objects_count(tgt), ndiff, ndiff == 1 ? "difference" : "differences");
-	free(kinds);
-	objects_free(tgt);
-	return 0;
-}
-
-/* Names each object pg_restore could not create, with the server's whole
- * message and statement, as a failure of the database: it is not reported
- * verified, and the run exits 1. */
-static void
-copy_report_schema_failures(copy_db *d)
-{
-	for (int i = 0; i < d->schema_failures.n; i++)
-	{
-		const ddl_failure *f = &d->schema_failures.items[i];
-		pgc_err		err = PGC_ERR_INIT;
-		err_set(&err, "could not create %s in database \"%s\" on the target", f->object, d->info->name);
-		err_detail(&err, "%s", f->message);
-		copy_fail(d, "schema object", f->object, &err);
-		err_clear(&err);
-	}
-}
-
-static const char copy_target_pages_sql[] =
-	"SELECT pg_catalog.pg_relation_size($1::pg_catalog.regclass) / 8192";
-
-/*
- * A table copied in slices is verified in slices too, of the target's own
- * pages, so the check of one big table keeps every job busy as well.
- * Returns true when the slices were queued (the last one concludes).
- */
-static bool
-copy_verify_in_slices(copy_worker *w, copy_table *ct)
-{
-	copy_db    *d = ct->db;
-	copy_run   *r = d->run;
-	if (r->o->verify != VERIFY_FULL || ct->nparts <= 1)
-		return false;
-	pgc_err		err = PGC_ERR_INIT;
-	const char *params[1] = {ct->t->qualified};
-	char	   *v = copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name,
-								   d->info->encoding, false, &err) == 0
-		? conn_query_value(w->pair.tgt, copy_target_pages_sql, 1, params, &err) : NULL;
-	err_clear(&err);			/* then it is verified whole */
-	if (!v)
-		return false;
-	int64_t		pages = strtoll(v, NULL, 10);
-	free(v);
-	int64_t		split = copy_plan_split_bytes();
-	stream_range *ranges = xcalloc(COPY_PLAN_MAX_PARTS, sizeof *ranges);
-	int			n = copy_plan_ranges(pages, split / 8192, COPY_PLAN_MAX_PARTS, ranges);
-	if (n <= 1)
-	{
-		free(ranges);
-		return false;
-	}
-	log_info("verifying the target in %d slices", n);
-	rowhash_init(&ct->tgt);
-	atomic_store(&ct->vparts_left, n);
-	for (int i = 0; i < n; i++)
-	{
-		copy_task  *k = copy_task_new(COPY_TASK_VERIFY_PART, d, ct);
-		k->range = ranges[i];
-		copy_push(d, k, COPY_PRIO_VERIFY);
-	}
-	free(ranges);
-	return true;
-}
-
-/* ANALYZE of one table, right after its load while its pages are in cache
- * (spread over the jobs instead of one ANALYZE of the database at the end).
- * A failure is only a warning: statistics are not data. */
-static void
-copy_analyze_table(copy_worker *w, copy_table *ct)
-{
-	copy_db    *d = ct->db;
-	copy_run   *r = d->run;
-	pgc_err		err = PGC_ERR_INIT;
-	char	   *sql = xasprintf("ANALYZE %s", ct->t->qualified);
-	if (copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name, d->info->encoding,
-					   false, &err) != 0 || conn_exec(w->pair.tgt, sql, &err) != 0)
-	{
-		log_warning("could not ANALYZE the table on the target: %s", err.message);
-		copy_pair_recover(&w->pair);
-	}
-	err_clear(&err);
-	free(sql);
-}
-
-/* The table is verified (whole or in slices): build its indexes, gather
- * its statistics. */
-static void
-copy_table_verified(copy_worker *w, copy_table *ct)
-{
-	if (cleanup_interrupted())
-		return;
-	if (ct->nearly > 0)
-		copy_early_indexes(ct);
-	copy_analyze_table(w, ct);
-}
-
-/* The table's data is all in: record it, verify it, build its indexes. */
-static void
-copy_table_complete(copy_worker *w, copy_table *ct, const rowhash *src)
-{
-	copy_db    *d = ct->db;
-	copy_run   *r = d->run;
-	pgc_err		err = PGC_ERR_INIT;
-	if (state_unit_done(r->st, d->info->name, ct->unit, src, &err) != 0)
-	{
-		err_report(&err);
-		err_clear(&err);
-	}
-	progress_unit_done(r->prog, d->index, 0);
-	if (copy_verify_in_slices(w, ct))
-		return;
-	copy_verify_table(w, ct, src, NULL);
-	copy_table_verified(w, ct);
-}
-
-/* One slice of a big table's target pages; the last one concludes. */
-static void
-copy_do_verify_part(copy_worker *w, copy_task *k)
-{
-	copy_table *ct = k->tbl;
-	copy_db    *d = k->db;
-	rowhash		part;
-	bool		ok = copy_verify_read(w, ct, &k->range, &part) == 0;
-	pthread_mutex_lock(&d->lock);
-	if (ok)
-		rowhash_merge(&ct->tgt, &part);
-	else
-		ct->vfailed = true;
-	pthread_mutex_unlock(&d->lock);
-	if (atomic_fetch_sub(&ct->vparts_left, 1) != 1)
-		return;
-	pthread_mutex_lock(&d->lock);
-	bool		failed = ct->vfailed;
-	rowhash		src = ct->src, tgt = ct->tgt;
-	pthread_mutex_unlock(&d->lock);
-	if (failed)
-		return;
-	copy_verify_conclude(ct, &src, &tgt, NULL);
-	copy_table_verified(w, ct);
-}
-
-static void
-copy_do_table(copy_worker *w, copy_task *k)
-{
-	copy_table *ct = k->tbl;
-	copy_db    *d = k->db;
-	bool		whole = k->kind == COPY_TASK_TABLE;
-	int64_t		est = whole ? ct->t->est_bytes : ct->t->est_bytes / (ct->nparts ? ct->nparts : 1);
-	progress_unit_begin(d->run->prog, d->index, ct->t->display, est);
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pgc_err		err = PGC_ERR_INIT;
-	stream_result res;
-	for (int attempt = 0;; attempt++)
-	{
-		bool		commit_sent = false;
-		if (copy_load_once(w, ct, &k->range, whole, &res, &commit_sent, &err) == 0)
-			break;
-		copy_pair_recover(&w->pair);
-		/* A slice whose COMMIT may have gone through cannot be loaded again
-		 * (its rows would be there twice): the table is redone whole by
-		 * --resume instead. */
-		bool		unsure = !whole && commit_sent;
-		if (unsure || !copy_retry(&err, attempt, "copying the table"))
-		{
-			if (unsure)
-				err_hint(&err, "Run the same command with --resume: the table will be copied again.");
-			copy_fail(d, "table", ct->t->display, &err);
-			err_clear(&err);
-			pthread_mutex_lock(&d->lock);
-			ct->failed = true;
-			pthread_mutex_unlock(&d->lock);
-			if (!whole)
-				atomic_fetch_sub(&ct->parts_left, 1);
-			return;
-		}
-		err_clear(&err);
-	}
-	progress_credit(d->run->prog, d->index, est);
-	if (whole)
-	{
-		log_info("copied %" PRIu64 " rows (%" PRId64 " bytes, %s) in %.1f s", res.hash.rows, res.bytes,
-				 stream_format_name(ct->fmt), monotime_since(&t0));
-		copy_table_complete(w, ct, &res.hash);
-		return;
-	}
-	/* A slice: merge it; the last slice in completes the table. */
-	pthread_mutex_lock(&d->lock);
-	rowhash_merge(&ct->src, &res.hash);
-	bool		failed = ct->failed;
-	pthread_mutex_unlock(&d->lock);
-	log_info("copied slice of pages %" PRId64 "..%s: %" PRIu64 " rows in %.1f s", k->range.first_page,
-			 k->range.end_page < 0 ? "end" : "", res.hash.rows, monotime_since(&t0));
-	if (atomic_fetch_sub(&ct->parts_left, 1) == 1 && !failed)
-	{
-		rowhash		src;
-		pthread_mutex_lock(&d->lock);
-		src = ct->src;
-		pthread_mutex_unlock(&d->lock);
-		copy_table_complete(w, ct, &src);
-	}
-}
-
-/* ------------------------------------------------------------------------
- * Large objects
- * ------------------------------------------------------------------------ */
-
-static const char copy_lo_count_sql[] =
-	"SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata "
-	"WHERE oid >= $1::oid AND ($2::oid = 0 OR oid < $2::oid)";
-
-static int
-copy_lo_once(copy_worker *w, copy_task *k, stream_result *src, rowhash *tgt, pgc_err *err)
-{
-	copy_db    *d = k->db;
-	copy_run   *r = d->run;
-	if (copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name, d->info->encoding,
-					   false, err) != 0)
-		return -1;
-	if (snapshot_attach(w->pair.src, d->snap_id, err) != 0)
-	{
-		err_prefix(err, "could not attach to the source snapshot: ");
-		return -1;
-	}
-	if (conn_exec(w->pair.tgt, "BEGIN", err) != 0)
-		return -1;
-	stream_tick tick = {copy_tick, d};
-	if (stream_large_objects_copy(w->pair.src, w->pair.tgt, k->lo_first, k->lo_end, &tick, src, err) != 0)
-		return -1;
-	if (conn_exec(w->pair.tgt, "COMMIT", err) != 0)
-		return -1;
-	pgc_err		ignore = PGC_ERR_INIT;
-	(void) snapshot_detach(w->pair.src, &ignore);
-	err_clear(&ignore);
-
-	rowhash_init(tgt);
-	if (r->o->verify == VERIFY_FULL)
-	{
-		stream_result res;
-		if (conn_exec(w->pair.tgt, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err) != 0
-			|| verify_large_objects(w->pair.tgt, k->lo_first, k->lo_end, NULL, &res, err) != 0
-			|| conn_exec(w->pair.tgt, "COMMIT", err) != 0)
-		{
-			err_prefix(err, "verifying on the target: ");
-			return -1;
-		}
-		*tgt = res.hash;
-	}
-	else if (r->o->verify == VERIFY_COUNT)
-	{
-		char		a[16], b[16];
-		snprintf(a, sizeof a, "%u", k->lo_first);
-		snprintf(b, sizeof b, "%u", k->lo_end);
-		const char *params[2] = {a, b};
-		char	   *v = conn_query_value(w->pair.tgt, copy_lo_count_sql, 2, params, err);
-		if (!v)
-			return -1;
-		tgt->rows = strtoull(v, NULL, 10);
-		free(v);
-	}
-	return 0;
-}
-
-static void
-copy_do_lo(copy_worker *w, copy_task *k)
-{
-	copy_db    *d = k->db;
-	copy_run   *r = d->run;
-	log_set_table("large objects");
-	pgc_err		err = PGC_ERR_INIT;
-	stream_result src;
-	rowhash		tgt;
-	for (int attempt = 0;; attempt++)
-	{
-		if (copy_lo_once(w, k, &src, &tgt, &err) == 0)
-			break;
-		copy_pair_recover(&w->pair);
-		if (!copy_retry(&err, attempt, "copying large objects"))
-		{
-			copy_fail(d, "large objects", "large objects", &err);
-			err_clear(&err);
-			pthread_mutex_lock(&d->lock);
-			d->lo_failed = true;
-			pthread_mutex_unlock(&d->lock);
-			atomic_fetch_sub(&d->lo_left, 1);
-			return;
-		}
-		err_clear(&err);
-	}
-	log_info("copied %" PRIu64 " large objects (%" PRId64 " bytes)", src.hash.rows, src.bytes);
-	progress_credit(r->prog, d->index, k->lo_est);
-	pthread_mutex_lock(&d->lock);
-	rowhash_merge(&d->lo_src, &src.hash);
-	rowhash_merge(&d->lo_tgt, &tgt);
-	bool		failed = d->lo_failed;
-	rowhash		all_src = d->lo_src, all_tgt = d->lo_tgt;
-	pthread_mutex_unlock(&d->lock);
-	if (atomic_fetch_sub(&d->lo_left, 1) == 1 && !failed)
-	{
-		/* The last batch: record and report the large objects as a whole. */
-		verify_status vs = r->o->verify == VERIFY_NONE
-			? verify_report_large_objects(r->report, d->info->name, &all_src, &all_src)
-			: verify_report_large_objects(r->report, d->info->name, &all_src, &all_tgt);
-		if (state_unit_done(r->st, d->info->name, "large objects", &all_src, &err) != 0
-			|| state_unit_verified(r->st, d->info->name, "large objects", vs == VERIFY_OK, &err) != 0)
-		{
-			err_report(&err);
-			err_clear(&err);
-		}
-		progress_unit_done(r->prog, d->index, 0);
-		if (vs != VERIFY_OK && vs != VERIFY_UNCHECKED)
-			log_error("the large objects differ on the target");
-	}
-}
-
-/* ------------------------------------------------------------------------
- * Finishing a database
- * ------------------------------------------------------------------------ */
-
-/* Sets every sequence on the target to its value at the snapshot, then
- * reads them back into the report. */
-static int
-copy_sequences(copy_worker *w, copy_db *d, pgc_err *err)
-{
-	copy_run   *r = d->run;
-	if (d->nseqs == 0)
-		return 0;
-	PGconn	   *tgt = w->pair.tgt;
-	for (int first = 0; first < d->nseqs; first += COPY_SEQ_BATCH)
-	{
-		buf_t		sql = {0};
-		for (int i = first; i < d->nseqs && i < first + COPY_SEQ_BATCH; i++)
-		{
-			catalog_sequence *s = &d->seqs[i];
-			if (!s->last_value)
-				continue;
-			FAULT_ONCE("copy-skip-setval", true) continue;
-			char	   *name = conn_quote_literal(tgt, s->qualified);
-			char	   *val = conn_quote_literal(tgt, s->last_value);
-			buf_printf(&sql, "SELECT pg_catalog.setval(%s::pg_catalog.regclass, %s::bigint, %s);", name,
-					   val, s->is_called ? "true" : "false");
-			free(name);
-			free(val);
-		}
-		int			rc = sql.len ? conn_exec(tgt, sql.data, err) : 0;
-		buf_free(&sql);
-		if (rc != 0)
-		{
-			err_prefix(err, "could not set the sequences on the target: ");
-			return -1;
-		}
-	}
-	catalog_sequence *ts = NULL;
-	int			nts = 0;
-	if (catalog_sequences(tgt, &ts, &nts, err) != 0)
-		return -1;
-	for (int i = 0; i < d->nseqs; i++)
-	{
-		catalog_sequence *s = &d->seqs[i];
-		catalog_sequence *t = NULL;
-		for (int j = 0; j < nts && !t; j++)
-			if (strcmp(ts[j].qualified, s->qualified) == 0)
-				t = &ts[j];
-		verify_report_sequence(r->report, d->info->name, s->display, s->last_value, s->is_called,
-							   t ? t->last_value : NULL, t ? t->is_called : false);
-	}
-	catalog_sequences_free(ts, nts);
-	return 0;
-}
-
-/* The relations of a database the per-table ANALYZE did not cover, as one
- * comma-separated list (NULL when none). */
-static const char copy_analyze_rest_sql[] =
-	"SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', n.nspname, c.relname), ', ') "
-	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-	"WHERE (c.relkind = 'p' OR (c.relkind = 'm' AND c.relispopulated)) "
-	"  AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-	"  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'";
-
-static void
-copy_release_snapshot(copy_db *d)
-{
-	snapshot_release(d->snap);
-	d->snap = NULL;
-	conn_close(d->snap_conn);
-	d->snap_conn = NULL;
-}
-
-static void
-copy_do_finalize(copy_worker *w, copy_task *k)
-{
-	copy_db    *d = k->db;
-	copy_run   *r = d->run;
-	pgc_err		err = PGC_ERR_INIT;
-	copy_release_snapshot(d);
-	if (atomic_load(&d->failed) || cleanup_interrupted())
-	{
-		progress_phase(r->prog, d->index, "failed");
-		log_error("database \"%s\" was not copied completely%s", d->info->name,
-				  cleanup_interrupted() ? " (interrupted)" : "");
-		return;
-	}
-	progress_phase(r->prog, d->index, "sequences");
-	for (int attempt = 0;; attempt++)
-	{
-		if (copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name,
-						   d->info->encoding, false, &err) == 0
-			&& copy_sequences(w, d, &err) == 0)
-			break;
-		copy_pair_recover(&w->pair);
-		if (!copy_retry(&err, attempt, "setting the sequences"))
-		{
-			copy_fail(d, "sequences", "sequences", &err);
-			err_clear(&err);
-			progress_phase(r->prog, d->index, "failed");
-			return;
-		}
-		err_clear(&err);
-	}
-	if (state_db_set(r->st, d->info->name, STATE_DATA, &err) != 0)
-		goto fail;
-
-	/* Post-data: indexes, constraints, triggers, matview refreshes. */
-	if (d->phase_at_start < STATE_POST_DATA)
-	{
-		progress_phase(r->prog, d->index, "indexes");
-		struct timespec t0;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ddl_restore_opts ro = d->ddl;
-		ro.jobs = r->o->cli.jobs;
-		/* A resumed database may hold indexes built by the earlier run. */
-		ro.tolerate_existing = d->action == COPY_ACT_RESUME;
-		int		   *skip = NULL;
-		int			nskip = 0;
-		for (int i = 0; i < d->ntables; i++)
-			if (d->ct && d->ct[i].early_done)
-			{
-				skip = xrealloc(skip, (size_t) (nskip + d->ct[i].nearly) * sizeof *skip);
-				memcpy(skip + nskip, d->ct[i].early_ids, (size_t) d->ct[i].nearly * sizeof *skip);
-				nskip += d->ct[i].nearly;
-			}
-		ro.skip_ids = skip;
-		ro.nskip = nskip;
-		int			rc = ddl_restore(r->tools, d->dump, DDL_POST_DATA, r->o->cli.target, "target", d->info->name,
-									 &ro, &err);
-		free(skip);
-		if (rc != 0)
-			goto fail;
-		log_info("post-data schema applied in %.1f s", monotime_since(&t0));
-		/* With objects missing, a --resume runs post-data again. */
-		if (d->schema_failures.n == 0 && state_db_set(r->st, d->info->name, STATE_POST_DATA, &err) != 0)
-			goto fail;
-	}
-	copy_report_schema_failures(d);
-	/* Tables were analyzed one by one as they came in; what is left are
-	 * partitioned tables (statistics over their partitions) and the
-	 * materialized views post-data refreshed. */
-	progress_phase(r->prog, d->index, "analyze");
-	if (copy_pair_open(&w->pair, d, r->o->cli.source, r->o->cli.target, d->info->name, d->info->encoding,
-					   false, &err) != 0)
-		goto fail;
-	char	   *rels = conn_query_value(w->pair.tgt, copy_analyze_rest_sql, 0, NULL, &err);
-	if (err.set)
-	{
-		err_prefix(&err, "could not ANALYZE the target database: ");
-		goto fail;
-	}
-	if (rels)
-	{
-		char	   *sql = xasprintf("ANALYZE %s", rels);
-		int			arc = conn_exec(w->pair.tgt, sql, &err);
-		free(sql);
-		free(rels);
-		if (arc != 0)
-		{
-			err_prefix(&err, "could not ANALYZE the target database: ");
-			goto fail;
-		}
-	}
-	/* The schema itself, object by object, against the source's. */
-	if (d->src_objects && copy_verify_objects(w, d, &err) != 0)
-		goto fail;
-	/*
-	 * The database's own properties last, once nothing more is written:
-	 * settings such as default_transaction_read_only or statement_timeout
-	 * would otherwise apply to the sessions that load it.  Applying them
-	 * again (a resumed database) changes nothing.
-	 */
-	progress_phase(r->prog, d->index, "properties");
-	if (ddl_restore(r->tools, d->dump, DDL_DATABASE_PROPERTIES, r->o->cli.target, "target", d->info->name,
-					&d->ddl, &err) != 0)
-		goto fail;
-	if (verify_report_problems(r->report, d->info->name) == 0 && r->o->verify != VERIFY_NONE)
-	{
-		if (state_db_set(r->st, d->info->name, STATE_VERIFIED, &err) != 0)
-			goto fail;
-		log_notice("database \"%s\" copied and verified in %.1f s", d->info->name,
-				   monotime_since(&d->started));
-	}
-	else if (r->o->verify == VERIFY_NONE)
-		log_notice("database \"%s\" copied (not verified) in %.1f s", d->info->name,
-				   monotime_since(&d->started));
-	else if (d->schema_failures.n > 0)
-		log_error("database \"%s\" is incomplete: %d schema object%s could not be created (named above); "
-				  "once the cause is fixed, copy it again with --clean", d->info->name, d->schema_failures.n,
-				  d->schema_failures.n == 1 ? "" : "s");
-	else
-		log_error("database \"%s\" copied, but verification found %d %s", d->info->name,
-				  verify_report_problems(r->report, d->info->name),
-				  verify_report_problems(r->report, d->info->name) == 1 ? "difference" : "differences");
-	progress_phase(r->prog, d->index, "done");
-	return;
-
-fail:
-	copy_fail(d, "database", d->info->name, &err);
-	err_clear(&err);
-	progress_phase(r->prog, d->index, "failed");
-}
-
-/* ------------------------------------------------------------------------
- * Workers
- * ------------------------------------------------------------------------ */
-
-static void *
-copy_worker_start(int worker, void *ctx)
-{
-	(void) ctx;
-	copy_worker *w = xcalloc(1, sizeof *w);
-	w->id = worker;
-	log_set_worker(worker + 1);
-	return w;
-}
-
-static void
-copy_worker_end(int worker, void *state, void *ctx)
-{
-	(void) worker;
-	(void) ctx;
-	copy_worker *w = state;
-	copy_pair_close(&w->pair);
-	free(w);
-}
-
-static void
-copy_task_run(void *task, int worker, void *state, void *ctx)
-{
-	(void) worker;
-	copy_run   *r = ctx;
-	copy_worker *w = state;
-	copy_task  *k = task;
-	copy_db    *d = k->db;
-	log_set_database(d->info->name);
-	log_set_table(k->tbl ? k->tbl->t->display : NULL);
-	if (cleanup_interrupted())
-		workq_stop(r->q);
-	else
-		switch (k->kind)
-		{
-			case COPY_TASK_TABLE:
-			case COPY_TASK_PART:
-				copy_do_table(w, k);
-				break;
-			case COPY_TASK_VERIFY:
-			{
-				state_unit	u;
-				pgc_err		err = PGC_ERR_INIT;
-				if (state_unit_get(r->st, d->info->name, k->tbl->unit, &u, &err) == 0 && u.done)
-				{
-					copy_verify_table(w, k->tbl, &u.hash, "copied by an earlier run");
-					copy_analyze_table(w, k->tbl);
-				}
-				else
-					copy_fail(d, "table", k->tbl->t->display, &err);
-				err_clear(&err);
-				progress_unit_done(r->prog, d->index, 0);
-				break;
-			}
-			case COPY_TASK_VERIFY_PART:
-				copy_do_verify_part(w, k);
-				break;
-			case COPY_TASK_LO:
-				copy_do_lo(w, k);
-				break;
-			case COPY_TASK_FINALIZE:
-				copy_do_finalize(w, k);
-				break;
-		}
-	log_set_table(NULL);
-	log_set_database(NULL);
-	bool		data_task = k->kind != COPY_TASK_FINALIZE;
-	free(k);
-	if (data_task)
-		copy_task_done(d);
-	if (cleanup_interrupted())
-		workq_stop(r->q);
-}
-
-static void
-copy_task_dropped(void *task, void *ctx)
-{
-	(void) ctx;
-	copy_task  *k = task;
-	copy_db    *d = k->db;
-	bool		data_task = k->kind != COPY_TASK_FINALIZE;
-	free(k);
-	if (data_task)
-		copy_task_done(d);
-}
-
-/* A data task of d is over (or dropped): the last one queues the finalize
- * task, or, when the queue is stopped, releases the snapshot. */
-static void
-copy_task_done(copy_db *d)
-{
-	if (atomic_fetch_sub(&d->pending, 1) != 1)
-		return;
-	copy_task  *f = copy_task_new(COPY_TASK_FINALIZE, d, NULL);
-	if (workq_stopped(d->run->q))
-	{
-		free(f);
-		copy_release_snapshot(d);
-		progress_phase(d->run->prog, d->index, "failed");
-		return;
-	}
-	workq_push(d->run->q, f, COPY_PRIO_FINALIZE);
+	return cli_shared_finish("copy", &o->cli, argc, argv);
 }
 
 /* ------------------------------------------------------------------------
@@ -1318,23 +238,23 @@ copy_preflight(copy_run *r, PGconn *tgt_maint)
 			d->phase_at_start = STATE_NONE;
 			continue;
 		}
-		if (r->o->clean)
+		if (r->o->cli.clean)
 		{
 			d->action = COPY_ACT_RECREATE;
 			d->phase_at_start = STATE_NONE;
 			continue;
 		}
-		if (r->o->resume && phase == STATE_VERIFIED)
+		if (r->o->cli.resume && phase == STATE_VERIFIED)
 		{
 			d->action = COPY_ACT_DONE;
 			continue;
 		}
-		if (r->o->resume && phase >= STATE_PRE_DATA)
+		if (r->o->cli.resume && phase >= STATE_PRE_DATA)
 		{
 			d->action = COPY_ACT_RESUME;
 			continue;
 		}
-		if (r->o->resume && phase >= STATE_CREATING)
+		if (r->o->cli.resume && phase >= STATE_CREATING)
 		{
 			/* Created by an earlier run, its schema half applied: start over. */
 			d->action = COPY_ACT_RECREATE;
@@ -1360,7 +280,7 @@ copy_preflight(copy_run *r, PGconn *tgt_maint)
 		d->refused = true;
 		err_set(&err, "database \"%s\" already exists on the target and holds objects (%s)",
 				d->info->name, what);
-		if (r->o->resume)
+		if (r->o->cli.resume)
 		{
 			err_detail(&err, "There is no record of an earlier copy of it to resume (state file \"%s\").",
 					   state_path(r->st));
@@ -1551,7 +471,6 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		ct->t = &d->tables[i];
 		ct->fmt = same_major && ct->t->binary_ok ? STREAM_BINARY : STREAM_TEXT;
 		ct->unit = xasprintf("table %s", ct->t->qualified);
-		rowhash_init(&ct->src);
 	}
 	if (copy_plan_early_indexes(r, d, err) != 0)
 		goto fail;
@@ -1559,7 +478,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 	{
 		copy_table *ct = &d->ct[i];
 		units++;
-		if (copy_table_not_created(d, ct->t->oid))
+		if (copy__table_not_created(d, ct->t->oid))
 		{
 			log_error("table %s could not be created on the target: its rows are not copied",
 					  ct->t->display);
@@ -1571,7 +490,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			state_unit	u;
 			if (state_unit_get(r->st, d->info->name, ct->unit, &u, err) != 0)
 				goto fail;
-			if (u.done && (u.verified || r->o->verify == VERIFY_NONE))
+			if (u.done && (u.verified || r->o->cli.verify == VERIFY_NONE))
 			{
 				verify_report_table(r->report, d->info->name, ct->t->display, &u.hash, &u.hash,
 									"copied by an earlier run");
@@ -1580,7 +499,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			}
 			if (u.done)
 			{
-				copy_push(d, copy_task_new(COPY_TASK_VERIFY, d, ct), COPY_PRIO_VERIFY);
+				copy__push(d, copy__task_new(COPY_TASK_VERIFY, d, ct), COPY_PRIO_VERIFY);
 				continue;
 			}
 		}
@@ -1590,7 +509,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			n = copy_plan_ranges(ct->t->pages, split / 8192, COPY_PLAN_MAX_PARTS, ranges);
 		if (n <= 1)
 		{
-			copy_push(d, copy_task_new(COPY_TASK_TABLE, d, ct), ct->t->est_bytes);
+			copy__push(d, copy__task_new(COPY_TASK_TABLE, d, ct), ct->t->est_bytes);
 			continue;
 		}
 		/* Slices load without TRUNCATE: empty the table first (it may hold
@@ -1607,14 +526,14 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			goto fail;
 		}
 		ct->nparts = n;
-		atomic_store(&ct->parts_left, n);
+		job_parts_init(&ct->load, n);
 		log_info("table %s (%" PRId64 " MB) is copied in %d slices", ct->t->display,
 				 ct->t->est_bytes >> 20, n);
 		for (int p = 0; p < n; p++)
 		{
-			copy_task  *k = copy_task_new(COPY_TASK_PART, d, ct);
+			copy_task  *k = copy__task_new(COPY_TASK_PART, d, ct);
 			k->range = ranges[p];
-			copy_push(d, k, ct->t->est_bytes / n);
+			copy__push(d, k, ct->t->est_bytes / n);
 		}
 	}
 
@@ -1640,14 +559,14 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			int			nb = 0;
 			if (catalog_large_object_batches(d->snap_conn, COPY_LO_BATCH, &bounds, &nb, err) != 0)
 				goto fail;
-			atomic_store(&d->lo_left, nb);
+			job_parts_init(&d->lo, nb);
 			est_total += lo_bytes;
 			for (int b = 0; b < nb; b++)
 			{
-				copy_task  *k = copy_task_new(COPY_TASK_LO, d, NULL);
+				copy_task  *k = copy__task_new(COPY_TASK_LO, d, NULL);
 				copy_plan_lo_batch(bounds, nb, b, &k->lo_first, &k->lo_end);
 				k->lo_est = lo_bytes / nb;
-				copy_push(d, k, k->lo_est);
+				copy__push(d, k, k->lo_est);
 			}
 			free(bounds);
 		}
@@ -1684,22 +603,19 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		return -1;
 
 	/* One snapshot for the catalog, pg_dump and every worker. */
-	d->snap_conn = stream_conn_open(r->o->cli.source, name, "source", d->info->encoding, true, err);
-	if (!d->snap_conn)
-		return -1;
 	if (r->o->follow)
 	{
 		/* The slot's snapshot: the target then applies every later change. */
 		if (!(d->follow = follow_db_start(r->o->cli.source, name, err)))
 			return -1;
-		d->snap = snapshot_adopt(d->snap_conn, follow_db_snapshot(d->follow), err);
+		d->snap_conn = job_db_snapshot(d->job, JOB_SOURCE, follow_db_snapshot(d->follow), err);
 		follow_db_snapshot_done(d->follow);
 	}
 	else
-		d->snap = snapshot_export(d->snap_conn, err);
-	if (!d->snap)
+		d->snap_conn = job_db_snapshot(d->job, JOB_SOURCE, NULL, err);
+	if (!d->snap_conn)
 		return -1;
-	d->snap_id = xstrdup(snapshot_id(d->snap));
+	d->snap_id = job_db_snapshot_id(d->job, JOB_SOURCE);
 	if (catalog_tables(d->snap_conn, &d->tables, &d->ntables, err) != 0
 		|| catalog_sequences(d->snap_conn, &d->seqs, &d->nseqs, err) != 0
 		|| catalog_filter_apply(d->snap_conn, &r->o->cli.filter, d->tables, &d->ntables, d->seqs, &d->nseqs,
@@ -1714,7 +630,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		d->seqs = NULL;
 		d->ntables = d->nseqs = 0;
 	}
-	if (r->o->verify != VERIFY_NONE && !(d->src_objects = objects_read(d->snap_conn, err)))
+	if (r->o->cli.verify != VERIFY_NONE && !(d->src_objects = objects_read(d->snap_conn, err)))
 	{
 		err_prefix(err, "on the source: ");
 		return -1;
@@ -1906,9 +822,9 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 		const char **names = xcalloc((size_t) r->ndbs + 1, sizeof *names);
 		for (int i = 0; i < r->ndbs; i++)
 			names[i] = r->dbs[i].info->name;
-		rc = follow_preflight(src_maint, tgt_maint, r->o->cli.source, names, r->ndbs, r->o->resume, &err);
+		rc = follow_preflight(src_maint, tgt_maint, r->o->cli.source, names, r->ndbs, r->o->cli.resume, &err);
 		free(names);
-		if (rc == 0 && r->o->resume)
+		if (rc == 0 && r->o->cli.resume)
 			rc = copy_follow_resume(r, &err);
 		if (rc != 0)
 		{
@@ -1918,19 +834,21 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 		}
 	}
 
-	if (r->o->roles && copy_roles(r, src_maint, tgt_maint, &err) != 0)
+	if (r->o->cli.roles && copy_roles(r, src_maint, tgt_maint, &err) != 0)
 	{
 		err_report(&err);
 		err_clear(&err);
 		return EXIT_FAIL;
 	}
 
-	r->report = verify_report_create(r->o->verify, "source", "target");
+	r->report = verify_report_create(r->o->cli.verify, "source", "target");
 	r->prog = progress_create(r->o->cli.progress, "copy", r->ndbs);
 	for (int i = 0; i < r->ndbs; i++)
 		progress_db_name(r->prog, i, r->dbs[i].info->name);
-	workq_ops	ops = {copy_worker_start, copy_task_run, copy_worker_end, copy_task_dropped};
-	r->q = workq_create(r->o->cli.jobs, &ops, r);
+	job_ops		ops = {.run = copy__task_run, .unit_name = copy__task_name, .finish = copy__task_finish,
+	.finish_priority = COPY_PRIO_FINALIZE, .abandon = copy__task_abandon};
+	const char *ends[2] = {r->o->cli.source, r->o->cli.target};
+	r->jobs = job_run_create(r->o->cli.jobs, &ops, ends, r->report, r->prog);
 	progress_start(r->prog);
 
 	for (int i = 0; i < r->ndbs && !cleanup_interrupted(); i++)
@@ -1948,23 +866,22 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 			progress_phase(r->prog, d->index, "done");
 			continue;
 		}
-		atomic_store(&d->pending, 1);	/* held while planning */
+		d->job = job_db_create(r->jobs, d->index, d->info->name, d->info->encoding, d);
 		if (copy_prepare(r, d, tgt_maint, &err) != 0)
 		{
-			copy_fail(d, "database", d->info->name, &err);
+			copy__fail(d, "database", d->info->name, &err);
 			err_clear(&err);
 			progress_phase(r->prog, d->index, "failed");
 		}
 		log_set_database(NULL);
-		copy_task_done(d);		/* the planning hold */
+		job_db_planned(d->job);	/* the planning hold */
 	}
-	workq_wait(r->q);
-	workq_destroy(r->q);
-	r->q = NULL;
+	job_run_destroy(r->jobs);
+	r->jobs = NULL;
 	progress_stop(r->prog);
 
 	for (int i = 0; i < r->ndbs; i++)
-		copy_release_snapshot(&r->dbs[i]);
+		copy__release_snapshot(&r->dbs[i]);
 
 	if (cleanup_interrupted())
 	{
@@ -2050,7 +967,7 @@ copy_dry_db(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		free(missing);
 		missing = NULL;
 	}
-	if (!r->o->roles)
+	if (!r->o->cli.roles)
 	{
 		if (catalog_db_roles(c, &roles, &nroles, err) != 0
 			|| catalog_missing_roles(tgt_maint, roles, nroles, &missing, &nmissing, err) != 0)
@@ -2135,7 +1052,7 @@ cmd_copy(int argc, char **argv)
 	int			rc = copy_parse(argc, argv, &o);
 	if (rc != 0)
 	{
-		copy_cli_free(&o.cli);
+		cli_shared_free(&o.cli);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 
@@ -2189,7 +1106,7 @@ cmd_copy(int argc, char **argv)
 		goto out;
 	src_key = copy_server_key(src);
 	tgt_key = copy_server_key(tgt);
-	if (!o.dry_run)
+	if (!o.cli.dry_run)
 	{
 		state_dir = o.state_dir ? xstrdup(o.state_dir) : state_default_dir();
 		r.st = state_open(state_dir, "copy", src_key, tgt_key, &err);
@@ -2208,10 +1125,8 @@ cmd_copy(int argc, char **argv)
 		r.dbs[i].index = i;
 		r.dbs[i].info = &dbs[i];
 		pthread_mutex_init(&r.dbs[i].lock, NULL);
-		rowhash_init(&r.dbs[i].lo_src);
-		rowhash_init(&r.dbs[i].lo_tgt);
 	}
-	rc = o.dry_run ? copy_dry_run(&r, src, tgt) : copy_run_follow(&r, src, tgt);
+	rc = o.cli.dry_run ? copy_dry_run(&r, src, tgt) : copy_run_follow(&r, src, tgt);
 
 out:
 	if (err.set)
@@ -2223,7 +1138,8 @@ out:
 	for (int i = 0; i < r.ndbs; i++)
 	{
 		copy_db    *d = &r.dbs[i];
-		copy_release_snapshot(d);
+		copy__release_snapshot(d);
+		job_db_destroy(d->job);
 		follow_db_free(d->follow);
 		ddl_dump_free(d->dump);
 		ddl_failures_free(&d->schema_failures);
@@ -2234,9 +1150,11 @@ out:
 		{
 			free(d->ct[j].unit);
 			free(d->ct[j].early_ids);
+			job_parts_destroy(&d->ct[j].load);
+			job_parts_destroy(&d->ct[j].verify);
 		}
 		free(d->ct);
-		free(d->snap_id);
+		job_parts_destroy(&d->lo);
 		pthread_mutex_destroy(&d->lock);
 	}
 	free(r.dbs);
@@ -2252,6 +1170,6 @@ out:
 	free(state_dir);
 	free(src_maint);
 	free(r.target_maint);
-	copy_cli_free(&o.cli);
+	cli_shared_free(&o.cli);
 	return rc;
 }

@@ -478,15 +478,14 @@ static const char catalog_dbs_exclude_sql[] =
 static void catalog_db_clear(catalog_db *d);
 
 int
-catalog_dbs_exclude(PGconn *conn, char *const *regexes, int nregexes, catalog_db *dbs, int *n, pgc_err *err)
+catalog_names_exclude(PGconn *conn, char *const *regexes, int nregexes, const char *const *names, int n,
+					  bool *keep, pgc_err *err)
 {
-	if (nregexes == 0 || *n == 0)
+	for (int i = 0; i < n; i++)
+		keep[i] = nregexes == 0;
+	if (nregexes == 0 || n == 0)
 		return 0;
-	const char **names = xcalloc((size_t) *n + 1, sizeof *names);
-	for (int i = 0; i < *n; i++)
-		names[i] = dbs[i].name;
-	char	   *params[2] = {catalog_json_array(names, *n), catalog_json_array((const char *const *) regexes, nregexes)};
-	free(names);
+	char	   *params[2] = {catalog_json_array(names, n), catalog_json_array((const char *const *) regexes, nregexes)};
 	PGresult   *res = conn_query(conn, catalog_dbs_exclude_sql, 2, (const char *const *) params, err);
 	free(params[0]);
 	free(params[1]);
@@ -495,14 +494,32 @@ catalog_dbs_exclude(PGconn *conn, char *const *regexes, int nregexes, catalog_db
 		err_prefix(err, "could not apply --exclude-database: ");
 		return -1;
 	}
-	bool	   *keep = xcalloc((size_t) *n + 1, sizeof *keep);
 	for (int r = 0; r < PQntuples(res); r++)
 	{
 		long		k = strtol(PQgetvalue(res, r, 0), NULL, 10);
-		if (k >= 1 && k <= *n)
+		if (k >= 1 && k <= n)
 			keep[k - 1] = true;
 	}
 	PQclear(res);
+	return 0;
+}
+
+int
+catalog_dbs_exclude(PGconn *conn, char *const *regexes, int nregexes, catalog_db *dbs, int *n, pgc_err *err)
+{
+	if (nregexes == 0 || *n == 0)
+		return 0;
+	const char **names = xcalloc((size_t) *n + 1, sizeof *names);
+	for (int i = 0; i < *n; i++)
+		names[i] = dbs[i].name;
+	bool	   *keep = xcalloc((size_t) *n + 1, sizeof *keep);
+	int			rc = catalog_names_exclude(conn, regexes, nregexes, names, *n, keep, err);
+	free(names);
+	if (rc != 0)
+	{
+		free(keep);
+		return -1;
+	}
 	int			m = 0;
 	for (int i = 0; i < *n; i++)
 	{
@@ -966,27 +983,34 @@ catalog_is_superuser(PGconn *conn, bool *super, pgc_err *err)
  * Choosing what moves: pg_dump's -n/-N/-t/-T
  * ------------------------------------------------------------------------ */
 
-/* Whether table or sequence rel (alias) in schema nsp (alias) matches the
+/* Whether a table or sequence named relname in schema nspname (SQL
+ * expressions; visible: whether it is on the search_path) matches the
  * table patterns of JSON parameter param: [[schema regex or null, name
  * regex], ...]; no schema part means visible on the search_path. */
-#define CATALOG_FILTER_TABLE_MATCH(param, rel, nsp) \
+#define CATALOG_FILTER_TABLE_MATCH(param, relname, visible, nspname) \
 	"EXISTS (SELECT 1 FROM pg_catalog.json_array_elements(" param "::pg_catalog.json) p " \
-	"WHERE " rel ".relname OPERATOR(pg_catalog.~) (p OPERATOR(pg_catalog.->>) 1) " \
-	"AND CASE WHEN (p OPERATOR(pg_catalog.->>) 0) IS NULL THEN pg_catalog.pg_table_is_visible(" rel ".oid) " \
-	"ELSE " nsp ".nspname OPERATOR(pg_catalog.~) (p OPERATOR(pg_catalog.->>) 0) END)"
+	"WHERE " relname " OPERATOR(pg_catalog.~) (p OPERATOR(pg_catalog.->>) 1) " \
+	"AND CASE WHEN (p OPERATOR(pg_catalog.->>) 0) IS NULL THEN " visible " " \
+	"ELSE " nspname " OPERATOR(pg_catalog.~) (p OPERATOR(pg_catalog.->>) 0) END)"
 
-/* Whether schema nsp (alias) matches a regex of JSON parameter param. */
-#define CATALOG_FILTER_SCHEMA_MATCH(param, nsp) \
+/* Whether schema nspname (an SQL expression) matches a regex of JSON
+ * parameter param. */
+#define CATALOG_FILTER_SCHEMA_MATCH(param, nspname) \
 	"EXISTS (SELECT 1 FROM pg_catalog.json_array_elements_text(" param "::pg_catalog.json) s " \
-	"WHERE " nsp ".nspname OPERATOR(pg_catalog.~) s)"
+	"WHERE " nspname " OPERATOR(pg_catalog.~) s)"
 
-/* pg_dump's choice for relation rel in schema nsp (see catalog.h). */
-#define CATALOG_FILTER_CHOSEN(rel, nsp) \
+/* pg_dump's choice for relation relname in schema nspname (see catalog.h);
+ * $2 -n, $3 -N (schema regexes), $4 -t, $5 -T (pairs). */
+#define CATALOG_FILTER_CHOSEN(relname, visible, nspname) \
 	"(CASE WHEN pg_catalog.json_array_length($4::pg_catalog.json) > 0 " \
-	"THEN " CATALOG_FILTER_TABLE_MATCH("$4", rel, nsp) " " \
-	"ELSE (pg_catalog.json_array_length($2::pg_catalog.json) = 0 OR " CATALOG_FILTER_SCHEMA_MATCH("$2", nsp) ") " \
-	"AND NOT " CATALOG_FILTER_SCHEMA_MATCH("$3", nsp) " END " \
-	"AND NOT " CATALOG_FILTER_TABLE_MATCH("$5", rel, nsp) ")"
+	"THEN " CATALOG_FILTER_TABLE_MATCH("$4", relname, visible, nspname) " " \
+	"ELSE (pg_catalog.json_array_length($2::pg_catalog.json) = 0 OR " CATALOG_FILTER_SCHEMA_MATCH("$2", nspname) ") " \
+	"AND NOT " CATALOG_FILTER_SCHEMA_MATCH("$3", nspname) " END " \
+	"AND NOT " CATALOG_FILTER_TABLE_MATCH("$5", relname, visible, nspname) ")"
+
+/* The same choice for relation alias rel in schema alias nsp. */
+#define CATALOG_FILTER_CHOSEN_REL(rel, nsp) \
+	CATALOG_FILTER_CHOSEN(rel ".relname", "pg_catalog.pg_table_is_visible(" rel ".oid)", nsp ".nspname")
 
 /* $1: JSON array of quoted relation names; $2 -n, $3 -N (schema regexes);
  * $4 -t, $5 -T (pairs).  Returns the 1-based positions of those chosen: a
@@ -1001,9 +1025,22 @@ static const char catalog_filter_sql[] =
 	"  AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i') "
 	"LEFT JOIN pg_catalog.pg_class t ON t.oid = d.refobjid "
 	"LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace "
-	"WHERE CASE WHEN t.oid IS NULL THEN " CATALOG_FILTER_CHOSEN("c", "n") " "
-	"  WHEN d.deptype = 'i' THEN " CATALOG_FILTER_CHOSEN("t", "tn") " "
-	"  ELSE " CATALOG_FILTER_CHOSEN("c", "n") " OR " CATALOG_FILTER_CHOSEN("t", "tn") " END "
+	"WHERE CASE WHEN t.oid IS NULL THEN " CATALOG_FILTER_CHOSEN_REL("c", "n") " "
+	"  WHEN d.deptype = 'i' THEN " CATALOG_FILTER_CHOSEN_REL("t", "tn") " "
+	"  ELSE " CATALOG_FILTER_CHOSEN_REL("c", "n") " OR " CATALOG_FILTER_CHOSEN_REL("t", "tn") " END "
+	"ORDER BY 1";
+
+/* $1: JSON array of schema names, $6: of relation names (NULL for a
+ * schema); $2..$5 as above.  One row per name: position, whether the
+ * schema is chosen (-n/-N, without -t), whether the relation is.  With no
+ * server catalog to ask, a relation is visible when it is in public. */
+static const char catalog_filter_names_sql[] =
+	"SELECT u.k, pg_catalog.json_array_length($4::pg_catalog.json) = 0 "
+	"  AND (pg_catalog.json_array_length($2::pg_catalog.json) = 0 OR " CATALOG_FILTER_SCHEMA_MATCH("$2", "u.nsp") ") "
+	"  AND NOT " CATALOG_FILTER_SCHEMA_MATCH("$3", "u.nsp") ", "
+	"  v.rel IS NOT NULL AND " CATALOG_FILTER_CHOSEN("v.rel", "u.nsp = 'public'", "u.nsp") " "
+	"FROM pg_catalog.json_array_elements_text($1::pg_catalog.json) WITH ORDINALITY u(nsp, k) "
+	"JOIN pg_catalog.json_array_elements_text($6::pg_catalog.json) WITH ORDINALITY v(rel, k) ON v.k = u.k "
 	"ORDER BY 1";
 
 static const char catalog_search_path_default_sql[] =
@@ -1265,6 +1302,52 @@ done:
 		free(params[i]);
 	free(saved);
 	return rc;
+}
+
+int
+catalog_filter_names(PGconn *conn, const catalog_filter *f, const char *const *schemas, const char *const *rels,
+					 int n, bool *schema_chosen, bool *rel_chosen, pgc_err *err)
+{
+	for (int i = 0; i < n; i++)
+	{
+		schema_chosen[i] = true;
+		rel_chosen[i] = rels[i] != NULL;
+	}
+	if (!catalog_filter_active(f) || n == 0)
+		return 0;
+	bool		unqualified = false;
+	json_t	   *r = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(r, rels[i] ? json_string(rels[i]) : json_null());
+	char	   *rj = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	char	   *params[6] = {
+		catalog_json_array(schemas, n),
+		catalog_filter_json(f, CATALOG_FILTER_SCHEMA, &unqualified),
+		catalog_filter_json(f, CATALOG_FILTER_EXCLUDE_SCHEMA, &unqualified),
+		catalog_filter_json(f, CATALOG_FILTER_TABLE, &unqualified),
+		catalog_filter_json(f, CATALOG_FILTER_EXCLUDE_TABLE, &unqualified),
+		xstrdup(rj ? rj : "[]"),
+	};
+	free(rj);
+	PGresult   *res = conn_query(conn, catalog_filter_names_sql, 6, (const char *const *) params, err);
+	for (int i = 0; i < 6; i++)
+		free(params[i]);
+	if (!res)
+	{
+		err_prefix(err, "could not choose the tables: ");
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		long		k = strtol(PQgetvalue(res, i, 0), NULL, 10);
+		if (k < 1 || k > n)
+			continue;
+		schema_chosen[k - 1] = PQgetvalue(res, i, 1)[0] == 't';
+		rel_chosen[k - 1] = PQgetvalue(res, i, 2)[0] == 't';
+	}
+	PQclear(res);
+	return 0;
 }
 
 int

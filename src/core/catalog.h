@@ -93,6 +93,11 @@ void catalog_dbs_free(catalog_db *dbs, int n);
  */
 int catalog_dbs_exclude(PGconn *conn, char *const *regexes, int nregexes, catalog_db *dbs, int *n, pgc_err *err);
 
+/* The same for n plain names: keep[i] receives whether names[i] matches
+ * none of the regexes.  Returns 0, or -1 with err set. */
+int catalog_names_exclude(PGconn *conn, char *const *regexes, int nregexes, const char *const *names, int n,
+						  bool *keep, pgc_err *err);
+
 /* Whether database name exists on the server of conn.  Returns 0 with
  * *exists set, -1 with err set. */
 int catalog_db_exists(PGconn *conn, const char *name, bool *exists, pgc_err *err);
@@ -334,6 +339,19 @@ void catalog_filter_free(catalog_filter *f);
  */
 int catalog_filter_apply(PGconn *conn, const catalog_filter *f, catalog_table *tables, int *ntables,
 						 catalog_sequence *seqs, int *nseqs, pgc_err *err);
+
+/*
+ * The same choice for names that are not in a server's catalog (an
+ * archive's): for each of the n entries, schemas[i] and rels[i] (a table,
+ * view or sequence; NULL when the entry is a schema), *schema_chosen[i]
+ * receives whether the schema is chosen as a whole (-n/-N, no -t given:
+ * its objects move) and rel_chosen[i] whether the relation is (false for a
+ * schema).  An unqualified table pattern matches relations in public (the
+ * default search_path).  The regexes run on conn's server.  With no
+ * pattern, everything is chosen.  Returns 0, or -1 with err set.
+ */
+int catalog_filter_names(PGconn *conn, const catalog_filter *f, const char *const *schemas,
+						 const char *const *rels, int n, bool *schema_chosen, bool *rel_chosen, pgc_err *err);
 
 /*
  * For a dry run's plan: prints to out, indented, the number of tables and

@@ -1,6 +1,6 @@
 /*
- * common.c: command-line options, worker sessions, retries and server
- * checks shared by copy and compare (see common.h).
+ * common.c: worker sessions, retries, failures and server checks shared
+ * by the data path's pipelines (see common.h).
  */
 #include "core/common.h"
 #include "cleanup.h"
@@ -17,106 +17,6 @@
 static const char copy_server_identity_sql[] =
 	"SELECT system_identifier::text || ' ' || pg_catalog.pg_postmaster_start_time()::text "
 	"FROM pg_catalog.pg_control_system()";
-
-/* ------------------------------------------------------------------------
- * Command line
- * ------------------------------------------------------------------------ */
-
-void
-copy_cli_init(copy_cli_opts *o)
-{
-	memset(o, 0, sizeof *o);
-	o->jobs = 2;
-	o->progress = PROGRESS_AUTO;
-}
-
-void
-copy_cli_free(copy_cli_opts *o)
-{
-	catalog_filter_free(&o->filter);
-	for (int i = 0; i < o->nexclude_dbs; i++)
-		free(o->exclude_dbs[i]);
-	free(o->exclude_dbs);
-	o->exclude_dbs = NULL;
-	o->nexclude_dbs = 0;
-}
-
-/* --exclude-database PATTERN: pg_dumpall's pattern, as a regex. */
-static int
-copy_cli_exclude_db(const char *cmd, copy_cli_opts *o, const char *pattern)
-{
-	char	   *re = NULL,
-			   *unused = NULL;
-	const char *why = NULL;
-	if (catalog_pattern_regex(pattern, true, &re, &unused, &why) != 0)
-		return cli_usage_error(cmd, "invalid database pattern \"%s\": %s", pattern, why);
-	o->exclude_dbs = xrealloc(o->exclude_dbs, (size_t) (o->nexclude_dbs + 1) * sizeof *o->exclude_dbs);
-	o->exclude_dbs[o->nexclude_dbs++] = re;
-	return 0;
-}
-
-int
-copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*help) (void))
-{
-	switch (opt)
-	{
-		case COPY_CLI_OPT_SOURCE:
-			o->source_arg = optarg;
-			return 0;
-		case COPY_CLI_OPT_TARGET:
-			o->target_arg = optarg;
-			return 0;
-		case COPY_CLI_OPT_ALL:
-			o->all = true;
-			return 0;
-		case 'j':
-		case COPY_CLI_OPT_JOBS:
-			return cli_parse_jobs(cmd, optarg, &o->jobs);
-		case COPY_CLI_OPT_PROGRESS:
-			return cli_parse_progress(cmd, optarg, &o->progress);
-		case 'n':
-		case COPY_CLI_OPT_SCHEMA:
-			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_SCHEMA, optarg);
-		case 'N':
-		case COPY_CLI_OPT_EXCLUDE_SCHEMA:
-			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_SCHEMA, optarg);
-		case 't':
-		case COPY_CLI_OPT_TABLE:
-			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_TABLE, optarg);
-		case COPY_CLI_OPT_EXCLUDE_DATABASE:
-			return copy_cli_exclude_db(cmd, o, optarg);
-		case 'T':
-		case COPY_CLI_OPT_EXCLUDE_TABLE:
-			return cli_parse_pattern(cmd, &o->filter, CATALOG_FILTER_EXCLUDE_TABLE, optarg);
-		default:
-		{
-			int			c = cli_other_option(cmd, opt, argv);
-			if (c < 0)
-				help();
-			return c;
-		}
-	}
-}
-
-int
-copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv)
-{
-	o->dbs = (const char **) argv + optind;
-	o->ndbs = argc - optind;
-	if (o->all && o->ndbs > 0)
-		return cli_usage_error(cmd, "give database names or --all, not both");
-	if (!o->all && o->ndbs == 0)
-		return cli_usage_error(cmd, "name the databases to %s, or give --all", cmd);
-	if (!o->all && o->nexclude_dbs > 0)
-		return cli_usage_error(cmd, "--exclude-database works with --all only");
-	for (int i = 0; i < o->ndbs; i++)
-		if (!*o->dbs[i])
-			return cli_usage_error(cmd, "a database name is empty");
-	int			rc;
-	if ((rc = cli_resolve_conn(cmd, "--source", o->source_arg, "PGCARRY_SOURCE", true, &o->source)) != 0)
-		return rc;
-	return cli_resolve_conn(cmd, "--target", o->target_arg, "PGCARRY_TARGET", true, &o->target);
-}
 
 /* ------------------------------------------------------------------------
  * Failures

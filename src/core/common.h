@@ -1,7 +1,8 @@
 /*
- * common.h: what the copy and compare commands share: the command-line
- * options both take, the pair of data sessions a worker holds, retry
- * policy, and checks on the two servers.
+ * common.h: what the data path's pipelines share below the job runner: the
+ * pair of data sessions a worker holds, retry policy, failures into the
+ * report, the schema comparison under filters, and checks on the two
+ * servers.  (The options the commands share are cli.h's.)
  */
 #ifndef PGCARRY_CORE_COMMON_H
 #define PGCARRY_CORE_COMMON_H
@@ -10,102 +11,10 @@
 #include <stdbool.h>
 
 #include "core/catalog.h"
-#include "cli.h"
 #include "core/ddl.h"
 #include "core/progress.h"
 #include "util/err.h"
 #include "core/verify.h"
-
-/*
- * The options copy and compare share: --source, --target, --all,
- * -j/--jobs, --progress, and the database names.  A command adds
- * COPY_CLI_LONGOPTS (before CLI_COMMON_LONGOPTS) to its getopt_long table,
- * parses with COPY_CLI_SHORTOPTS, numbers its own option codes from
- * COPY_CLI_OPT_FIRST_OWN, passes every option code it does not handle itself
- * to copy_cli_option, and ends with copy_cli_finish.
- */
-enum
-{
-	COPY_CLI_OPT_SOURCE = CLI_OPT_FIRST_COMMAND_OPT,
-	COPY_CLI_OPT_TARGET,
-	COPY_CLI_OPT_ALL,
-	COPY_CLI_OPT_JOBS,
-	COPY_CLI_OPT_PROGRESS,
-	COPY_CLI_OPT_SCHEMA,
-	COPY_CLI_OPT_EXCLUDE_SCHEMA,
-	COPY_CLI_OPT_TABLE,
-	COPY_CLI_OPT_EXCLUDE_TABLE,
-	COPY_CLI_OPT_EXCLUDE_DATABASE,
-	COPY_CLI_OPT_FIRST_OWN		/* commands number their own from here */
-};
-
-#define COPY_CLI_LONGOPTS \
-	{"source", required_argument, NULL, COPY_CLI_OPT_SOURCE}, \
-	{"target", required_argument, NULL, COPY_CLI_OPT_TARGET}, \
-	{"all", no_argument, NULL, COPY_CLI_OPT_ALL}, \
-	{"jobs", required_argument, NULL, COPY_CLI_OPT_JOBS}, \
-	{"progress", required_argument, NULL, COPY_CLI_OPT_PROGRESS}, \
-	{"progress-file", required_argument, NULL, CLI_OPT_PROGRESS_FILE}
-
-/* getopt_long's optstring for copy and compare (":" first: see cli.h). */
-#define COPY_CLI_SHORTOPTS ":j:" CLI_COMMON_SHORTOPTS
-
-/*
- * Choosing what moves, pg_dump's way (catalog.h): -n/--schema,
- * -N/--exclude-schema, -t/--table, -T/--exclude-table, each repeatable.
- * Commands that take them (copy, compare) add COPY_CLI_FILTER_LONGOPTS and
- * parse with COPY_CLI_FILTER_SHORTOPTS; copy_cli_option fills o->filter.
- */
-#define COPY_CLI_FILTER_LONGOPTS \
-	{"schema", required_argument, NULL, COPY_CLI_OPT_SCHEMA}, \
-	{"exclude-schema", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_SCHEMA}, \
-	{"table", required_argument, NULL, COPY_CLI_OPT_TABLE}, \
-	{"exclude-table", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_TABLE}, \
-	{"exclude-database", required_argument, NULL, COPY_CLI_OPT_EXCLUDE_DATABASE}
-
-#define COPY_CLI_FILTER_SHORTOPTS COPY_CLI_SHORTOPTS "n:N:t:T:"
-
-typedef struct copy_cli_opts
-{
-	const char *source;			/* checked connection strings, set by */
-	const char *target;			/* copy_cli_finish */
-	const char **dbs;			/* the database names given (in argv) */
-	int			ndbs;
-	bool		all;			/* --all */
-	int			jobs;			/* -j/--jobs, default 2 */
-	progress_mode progress;		/* --progress, default auto */
-	catalog_filter filter;		/* -n/-N/-t/-T (copy_cli_free frees it) */
-	char	  **exclude_dbs;	/* --exclude-database, as regexes (with --all) */
-	int			nexclude_dbs;
-	/* private: --source and --target as given */
-	const char *source_arg;
-	const char *target_arg;
-} copy_cli_opts;
-
-/* Sets o to the defaults, before the options are parsed. */
-void copy_cli_init(copy_cli_opts *o);
-
-/* Frees what the parsing put in o (the filter). */
-void copy_cli_free(copy_cli_opts *o);
-
-/*
- * Handles an option code of command cmd ("copy", "compare") that the
- * command does not handle itself: a shared one goes into o, --help calls
- * help, the common output options are applied (cli_common_option), and
- * getopt_long's '?' and ':' are reported (cli_bad_option).  Returns 0 when
- * the option was applied, -1 after help printed (the command exits with
- * EXIT_OK), or EXIT_USAGE after printing a usage error.
- */
-int copy_cli_option(const char *cmd, copy_cli_opts *o, int opt, char **argv, void (*help) (void));
-
-/*
- * Ends the parsing of cmd's command line once getopt_long returned -1:
- * takes the rest of argv as the database names, requires either names or
- * --all (not both), refuses an empty name, then
- * resolves and checks --source and --target ($PGCARRY_SOURCE,
- * $PGCARRY_TARGET).  Returns 0, or EXIT_USAGE after printing one message.
- */
-int copy_cli_finish(const char *cmd, copy_cli_opts *o, int argc, char **argv);
 
 /*
  * Records that kind name of database db failed: logs err (tagged by the

@@ -9,6 +9,7 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,12 +175,18 @@ job_db_tick(job_db *d)
 }
 
 int
+job_sessions(job_worker *w, job_db *d, bool tgt_read_only, pgc_err *err)
+{
+	job_run    *r = d->run;
+	return copy_pair_open(&w->pair, d, r->conninfo[JOB_SOURCE], r->conninfo[JOB_TARGET], d->name, d->encoding,
+						  tgt_read_only, err);
+}
+
+int
 job_attach(job_worker *w, job_db *d, job_side side, bool tgt_read_only, PGconn **conn, pgc_err *err)
 {
 	static const char *const names[2] = {"source", "target"};
-	job_run    *r = d->run;
-	if (copy_pair_open(&w->pair, d, r->conninfo[JOB_SOURCE], r->conninfo[JOB_TARGET], d->name, d->encoding,
-					   tgt_read_only, err) != 0)
+	if (job_sessions(w, d, tgt_read_only, err) != 0)
 		return -1;
 	*conn = side == JOB_SOURCE ? w->pair.src : w->pair.tgt;
 	if (d->snap_id[side] && snapshot_attach(*conn, d->snap_id[side], err) != 0)
@@ -188,6 +195,25 @@ job_attach(job_worker *w, job_db *d, job_side side, bool tgt_read_only, PGconn *
 		return -1;
 	}
 	return 0;
+}
+
+int
+job_try(job_worker *w, job_db *d, job_side side, bool tgt_read_only,
+		int (*fn) (PGconn *conn, void *arg, pgc_err *err), void *arg, const char *what, pgc_err *err)
+{
+	for (int attempt = 0;; attempt++)
+	{
+		PGconn	   *conn = NULL;
+		if (job_attach(w, d, side, tgt_read_only, &conn, err) == 0 && fn(conn, arg, err) == 0)
+		{
+			if (d->snap_id[side])
+				job_detach(conn);
+			return 0;
+		}
+		if (!job_retry(w, err, attempt, what))
+			return -1;
+		err_clear(err);
+	}
 }
 
 void
@@ -203,6 +229,68 @@ job_retry(job_worker *w, const pgc_err *err, int attempt, const char *what)
 {
 	copy_pair_recover(&w->pair);
 	return copy_retry(err, attempt, what);
+}
+
+/* ------------------------------------------------------------------------
+ * Parts of one thing
+ * ------------------------------------------------------------------------ */
+
+void
+job_parts_init(job_parts *p, int n)
+{
+	assert(n >= 0);
+	if (!p->ready)
+		pthread_mutex_init(&p->lock, NULL);
+	p->ready = true;
+	p->left = n;
+	p->failed = false;
+	rowhash_init(&p->hash[0]);
+	rowhash_init(&p->hash[1]);
+}
+
+void
+job_parts_destroy(job_parts *p)
+{
+	if (p->ready)
+		pthread_mutex_destroy(&p->lock);
+	p->ready = false;
+}
+
+bool
+job_parts_over(job_parts *p, const rowhash *src, const rowhash *tgt, bool failed, rowhash out[2],
+			   bool *any_failed)
+{
+	assert(p->ready);
+	pthread_mutex_lock(&p->lock);
+	if (failed)
+		p->failed = true;
+	else
+	{
+		if (src)
+			rowhash_merge(&p->hash[0], src);
+		if (tgt)
+			rowhash_merge(&p->hash[1], tgt);
+	}
+	assert(p->left > 0);
+	bool		last = --p->left == 0;
+	if (last && out)
+	{
+		out[0] = p->hash[0];
+		out[1] = p->hash[1];
+	}
+	if (last && any_failed)
+		*any_failed = p->failed;
+	pthread_mutex_unlock(&p->lock);
+	return last;
+}
+
+void
+job_parts_sum(job_parts *p, rowhash out[2])
+{
+	pthread_mutex_lock(&p->lock);
+	out[0] = p->hash[0];
+	out[1] = p->hash[1];
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* ------------------------------------------------------------------------

@@ -30,6 +30,7 @@
 #define PGCARRY_CORE_JOB_H
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,6 +39,7 @@
 #include "core/stream.h"
 #include "core/verify.h"
 #include "util/err.h"
+#include "util/rowhash.h"
 
 typedef struct job_run job_run;
 typedef struct job_db job_db;
@@ -153,12 +155,28 @@ void job_fail(job_db *d, const char *kind, const char *name, const pgc_err *err)
 stream_tick job_db_tick(job_db *d);
 
 /*
- * Makes w's sessions point at d (the ends of the run that are servers;
+ * Makes w's sessions point at d: open sessions to both ends that are
+ * servers (reused when they already are d's and alive; the target's read
+ * only when tgt_read_only), in w->pair.  Returns 0, or -1 with err set.
+ */
+int job_sessions(job_worker *w, job_db *d, bool tgt_read_only, pgc_err *err);
+
+/*
+ * Makes w's sessions point at d (job_sessions: the ends of the run that are servers;
  * the target's read only when tgt_read_only) and, when
  * d holds side's snapshot, attaches the session of that side to it.
  * *conn receives that session.  Returns 0, or -1 with err set.
  */
 int job_attach(job_worker *w, job_db *d, job_side side, bool tgt_read_only, PGconn **conn, pgc_err *err);
+
+/*
+ * One unit's read or write with its retries: runs fn(conn, arg, err) in w's
+ * session of side, attached to d's snapshot (job_attach), and tries again
+ * while job_retry says so (what names the work in the log).  Returns 0, or
+ * -1 with err set by the last attempt.
+ */
+int job_try(job_worker *w, job_db *d, job_side side, bool tgt_read_only,
+			int (*fn) (PGconn *conn, void *arg, pgc_err *err), void *arg, const char *what, pgc_err *err);
 
 /* Leaves the snapshot a session was attached to by job_attach. */
 void job_detach(PGconn *conn);
@@ -170,5 +188,39 @@ void job_detach(PGconn *conn);
  * from 0.
  */
 bool job_retry(job_worker *w, const pgc_err *err, int attempt, const char *what);
+
+/*
+ * The parts of one thing whose checksums add up: a table loaded or read in
+ * slices, the large objects in batches, a relation read on both sides.
+ * Each part over merges its checksums (one per side) into the whole, a
+ * failed part fails the whole, and the last part over concludes.  The
+ * fields are private (under lock).
+ */
+typedef struct job_parts
+{
+	pthread_mutex_t lock;
+	bool		ready;			/* job_parts_init ran */
+	int			left;
+	bool		failed;
+	rowhash		hash[2];
+} job_parts;
+
+/* Sets p for n parts (>= 0), none over yet, both checksums empty. */
+void job_parts_init(job_parts *p, int n);
+
+/* Frees what job_parts_init set up (nothing when it never ran). */
+void job_parts_destroy(job_parts *p);
+
+/*
+ * One part of p is over: failed, it fails the whole; otherwise src and tgt
+ * (either may be NULL) are merged into the sides' checksums.  Returns true
+ * when this was the last part; then out (may be NULL) receives both sides'
+ * checksums and *any_failed (may be NULL) whether any part failed.
+ */
+bool job_parts_over(job_parts *p, const rowhash *src, const rowhash *tgt, bool failed, rowhash out[2],
+					bool *any_failed);
+
+/* Both sides' checksums merged so far, into out. */
+void job_parts_sum(job_parts *p, rowhash out[2]);
 
 #endif

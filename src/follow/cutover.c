@@ -6,8 +6,9 @@
  *
  * How it works.  Checks first, for every database, fencing nothing when
  * one fails: the database is followed (slot on the source, subscription
- * streaming on the target), the target's lag is below --lag-max, and no
- * prepared transaction waits (one could commit after the fence).  Then the
+ * streaming on the target), a probe row written on the source arrives on
+ * the target within --lag-max, and no prepared transaction waits (one
+ * could commit after the fence).  Then the
  * fence, database by database: ALTER DATABASE ... SET
  * default_transaction_read_only = on (every new session of every role is
  * read only), then every other client session of the database is ended
@@ -17,11 +18,12 @@
  * marker row goes into pgcarry's helper table on the source; logical
  * replication applies transactions in commit order, so once the target
  * holds the marker it holds every write made before the fence.  Then the
- * subscription, slot, publication and helper schema are removed on both
- * sides, sequences set from the source (last_value and is_called), large
- * objects copied again (logical replication does not carry them), and
- * the compare command proves every table, sequence, large object and
- * schema object equal.  The fence stays on the source in every case: the
+ * sequences are set from the source (last_value and is_called), large
+ * objects copied again (logical replication does not carry them), the
+ * compare command proves every table, sequence, large object and schema
+ * object equal, and last the subscription, slot, publication and helper
+ * schema are removed on both sides (so a cutover killed before then runs
+ * again from the start).  The fence stays on the source in every case: the
  * application moves to the target, or (on a difference) back to the source
  * once the fence is lifted, as printed.
  */
@@ -47,14 +49,14 @@
 
 enum
 {
-	CUT_OPT_VERIFY = COPY_CLI_OPT_FIRST_OWN,
+	CUT_OPT_VERIFY = CLI_OPT_FIRST_OWN,
 	CUT_OPT_LAG_MAX,
 	CUT_OPT_WAIT_MAX
 };
 
 typedef struct cut_opts
 {
-	copy_cli_opts cli;
+	cli_shared cli;
 	double		lag_max;		/* seconds */
 	double		wait_max;		/* seconds for the marker to arrive */
 	bool		count_only;		/* --verify count */
@@ -66,14 +68,13 @@ typedef struct cut_db
 	PGconn	   *src;			/* writes allowed for itself */
 	PGconn	   *tgt;
 	char	   *slot;
-	bool		fenced;
+	bool		fenced;			/* by this run */
+	bool		was_fenced;		/* by an earlier run */
 } cut_db;
 
 static const char cut_slot_sql[] =
 	"SELECT s.slot_name, s.active, "
-	"  pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint, "
-	"  (SELECT extract(epoch FROM r.replay_lag) FROM pg_catalog.pg_stat_replication r "
-	"    WHERE r.pid = s.active_pid) "
+	"  pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint "
 	"FROM pg_catalog.pg_replication_slots s "
 	"WHERE s.database = pg_catalog.current_database() AND s.slot_name LIKE 'pgcarry\\_%' ORDER BY 1 LIMIT 1";
 
@@ -143,7 +144,7 @@ static int
 cut_parse(int argc, char **argv, cut_opts *o)
 {
 	static const struct option longopts[] = {
-		COPY_CLI_LONGOPTS,
+		CLI_SHARED_LONGOPTS,
 		{"verify", required_argument, NULL, CUT_OPT_VERIFY},
 		{"lag-max", required_argument, NULL, CUT_OPT_LAG_MAX},
 		{"wait-max", required_argument, NULL, CUT_OPT_WAIT_MAX},
@@ -151,12 +152,12 @@ cut_parse(int argc, char **argv, cut_opts *o)
 		{NULL, 0, NULL, 0}
 	};
 	memset(o, 0, sizeof *o);
-	copy_cli_init(&o->cli);
+	cli_shared_init(&o->cli);
 	o->lag_max = 10;
 	o->wait_max = 60;
 	int			opt, rc;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -177,17 +178,19 @@ cut_parse(int argc, char **argv, cut_opts *o)
 					return rc;
 				break;
 			default:
-				if ((rc = copy_cli_option("cutover", &o->cli, opt, argv, cut_help)) != 0)
+				if ((rc = cli_shared_option("cutover", &o->cli, opt, argv, cut_help)) != 0)
 					return rc;
 				break;
 		}
 	}
-	return copy_cli_finish("cutover", &o->cli, argc, argv);
+	return cli_shared_finish("cutover", &o->cli, argc, argv);
 }
 
 /* ------------------------------------------------------------------------
  * Checks before the fence
  * ------------------------------------------------------------------------ */
+
+static int	cut_marker(cut_db *d, const char *what, double max, double *took, pgc_err *err);
 
 static int
 cut_check(cut_opts *o, cut_db *d, pgc_err *err)
@@ -195,6 +198,11 @@ cut_check(cut_opts *o, cut_db *d, pgc_err *err)
 	if (!(d->src = follow__conn_open(o->cli.source, d->name, "source", err))
 		|| !(d->tgt = conn_open(o->cli.target, d->name, "target", err)))
 		return -1;
+	char	   *fenced = conn_query_value(d->src, cut_fenced_sql, 0, NULL, err);
+	if (err->set)
+		return -1;
+	d->was_fenced = fenced != NULL;
+	free(fenced);
 	PGresult   *res = conn_query(d->src, cut_slot_sql, 0, NULL, err);
 	if (!res)
 		return -1;
@@ -202,21 +210,19 @@ cut_check(cut_opts *o, cut_db *d, pgc_err *err)
 	{
 		PQclear(res);
 		err_set(err, "database \"%s\" is not followed by pgcarry", d->name);
-		char	   *fenced = conn_query_value(d->src, cut_fenced_sql, 0, NULL, err);
-		if (fenced)
+		if (d->was_fenced)
 		{
 			err_detail(err, "Its writes are fenced on the source: an earlier cutover may have ended while it "
 					   "removed the follow objects.");
 			err_hint(err, "Remove what remains with pgcarry follow stop, and check the target with pgcarry compare.");
 		}
-		else if (!err->set)
+		else
 			err_hint(err, "Start with pgcarry copy --follow, and check with pgcarry follow status.");
-		free(fenced);
+		d->was_fenced = false;	/* no way back to print: nothing followed */
 		return -1;
 	}
 	d->slot = xstrdup(PQgetvalue(res, 0, 0));
 	bool		active = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	double		lag = PQgetisnull(res, 0, 3) ? 0 : atof(PQgetvalue(res, 0, 3));
 	char	   *bytes = xstrdup(PQgetvalue(res, 0, 2));
 	PQclear(res);
 	if (!active)
@@ -227,16 +233,22 @@ cut_check(cut_opts *o, cut_db *d, pgc_err *err)
 		free(bytes);
 		return -1;
 	}
-	if (lag > o->lag_max)
+	/* The lag, measured: how long a row written now takes to arrive. */
+	double		took = 0;
+	int			rc = cut_marker(d, "probe", o->lag_max, &took, err);
+	if (rc == 0)
 	{
-		err_set(err, "the target is %.1f s behind the source on database \"%s\", more than --lag-max %.1f s",
-				lag, d->name, o->lag_max);
-		err_detail(err, "%s bytes of WAL not yet confirmed by the target.", bytes);
+		err_set(err, "the target is more than --lag-max %.1f s behind the source on database \"%s\"", o->lag_max,
+				d->name);
+		err_detail(err, "A row written on the source was not applied on the target within %.1f s; %s bytes of WAL "
+				   "were not yet confirmed by the target.", o->lag_max, bytes);
 		err_hint(err, "Wait until pgcarry follow status shows a smaller lag, then run cutover again; nothing was fenced.");
-		free(bytes);
-		return -1;
 	}
+	else if (rc == 1)
+		log_info("database \"%s\": the target applies the source's writes within %.2f s", d->name, took);
 	free(bytes);
+	if (rc != 1)
+		return -1;
 	char	   *gids = conn_query_value(d->src, cut_prepared_sql, 0, NULL, err);
 	if (err->set)
 		return -1;
@@ -311,34 +323,48 @@ cut_fence(cut_db *d, PGconn *maint, const int *own, int nown, pgc_err *err)
 	return 0;
 }
 
-/* Writes the marker after the fence and waits until the target holds it. */
+/*
+ * Writes a marker row (what: "cutover" or "probe") on the source and waits
+ * up to max seconds until the target holds it: logical replication applies
+ * in commit order, so the target then holds every write committed before.
+ * Returns 1 (arrived; *took set), 0 (not within max), or -1 with err set
+ * (interrupted included).
+ */
 static int
-cut_wait_marker(cut_opts *o, cut_db *d, pgc_err *err)
+cut_marker(cut_db *d, const char *what, double max, double *took, pgc_err *err)
 {
-	char		marker[128];
-	snprintf(marker, sizeof marker, "cutover %s %ld", d->slot, (long) time(NULL));
+	char		marker[160];
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(marker, sizeof marker, "%s %s %lld.%09ld", what, d->slot, (long long) now.tv_sec, now.tv_nsec);
 	const char *p[1] = {marker};
 	if (conn_exec_params(d->src, "INSERT INTO " FOLLOW_HELPER_SCHEMA ".marker (name) VALUES ($1)", 1, p, err) != 0)
 	{
-		err_prefix(err, "could not write the cutover marker on the source: ");
+		err_prefix(err, "could not write the %s marker on the source: ", what);
 		return -1;
 	}
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A lock held on the target's marker table must not stall the poll
+	 * past max: each read waits for it 1 s at most. */
+	if (conn_exec(d->tgt, "SET lock_timeout = '1s'", err) != 0)
+		return -1;
+	int			rc = 0;
 	while (!cleanup_interrupted())
 	{
 		char	   *got = conn_query_value(d->tgt, "SELECT 1 FROM " FOLLOW_HELPER_SCHEMA ".marker WHERE name = $1", 1, p,
 										   err);
-		if (err->set)
+		if (err->set && strcmp(err->sqlstate, "55P03") != 0 && !cleanup_interrupted())
 			return -1;
+		err_clear(err);
 		free(got);
+		*took = monotime_since(&t0);
 		if (got)
 		{
-			log_info("database \"%s\": the target applied every write made before the fence (%.2f s)", d->name,
-					 monotime_since(&t0));
-			return 0;
+			rc = 1;
+			break;
 		}
-		if (monotime_since(&t0) > o->wait_max)
+		if (*took > max)
 			break;
 		usleep(50 * 1000);
 	}
@@ -347,6 +373,22 @@ cut_wait_marker(cut_opts *o, cut_db *d, pgc_err *err)
 		err_set(err, "cutover interrupted while waiting for the target to apply the last writes of database \"%s\"",
 				d->name);
 		return -1;
+	}
+	return conn_exec(d->tgt, "SET lock_timeout = 0", err) != 0 ? -1 : rc;
+}
+
+/* Writes the marker after the fence and waits until the target holds it. */
+static int
+cut_wait_marker(cut_opts *o, cut_db *d, pgc_err *err)
+{
+	double		took = 0;
+	int			rc = cut_marker(d, "cutover", o->wait_max, &took, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+	{
+		log_info("database \"%s\": the target applied every write made before the fence (%.2f s)", d->name, took);
+		return 0;
 	}
 	err_set(err, "the target did not apply the last writes of database \"%s\" within %.0f s", d->name, o->wait_max);
 	err_hint(err, "See pgcarry follow status and the target server's log; run cutover again once the target "
@@ -478,7 +520,7 @@ cut_way_back(cut_db *dbs, int n)
 {
 	buf_t		b = {0};
 	for (int i = 0; i < n; i++)
-		if (dbs[i].fenced)
+		if (dbs[i].fenced || dbs[i].was_fenced)
 			buf_printf(&b, "%sALTER DATABASE \"%s\" RESET default_transaction_read_only;", b.len ? " " : "",
 					   dbs[i].name);
 	if (!b.len)
@@ -537,11 +579,21 @@ cmd_cutover(int argc, char **argv)
 	free(own);
 	if (frc != 0)
 		goto out;
+	/* Where the fenced time goes: fence, marker, sequences and large
+	 * objects, verification, removal (seconds since the fence began). */
+	double		at[5] = {monotime_since(&fenced_at), 0, 0, 0, 0};
 	for (int i = 0; i < n; i++)
-		if (cut_wait_marker(&o, &dbs[i], &err) != 0
-			|| cut_sequences(&dbs[i], &err) != 0
-			|| cut_large_objects(&dbs[i], &err) != 0)
+	{
+		double		t = monotime_since(&fenced_at);
+		if (cut_wait_marker(&o, &dbs[i], &err) != 0)
 			goto out;
+		at[1] += monotime_since(&fenced_at) - t;
+		t = monotime_since(&fenced_at);
+		if (cut_sequences(&dbs[i], &err) != 0 || cut_large_objects(&dbs[i], &err) != 0)
+			goto out;
+		at[2] += monotime_since(&fenced_at) - t;
+	}
+	double		verify_from = monotime_since(&fenced_at);
 
 	/*
 	 * The proof, against the fenced source.  The follow objects are still
@@ -563,6 +615,8 @@ cmd_cutover(int argc, char **argv)
 		err_hint(&err, "Run the same cutover command again: the follow objects are kept, and it starts over.");
 		goto out;
 	}
+	at[3] = monotime_since(&fenced_at) - verify_from;
+	double		remove_from = monotime_since(&fenced_at);
 	for (int i = 0; i < n; i++)
 	{
 		int			removed = 0;
@@ -575,6 +629,9 @@ cmd_cutover(int argc, char **argv)
 		log_info("database \"%s\": subscription, slot, publication and helper schema removed (%d objects)",
 				 dbs[i].name, removed);
 	}
+	at[4] = monotime_since(&fenced_at) - remove_from;
+	log_info("writes fenced: %.2f s to fence, %.2f s until the last writes were applied, %.2f s for sequences and "
+			 "large objects, %.2f s to verify, %.2f s to remove the follow objects", at[0], at[1], at[2], at[3], at[4]);
 	if (rc == EXIT_OK)
 	{
 		log_notice("cutover complete: the target is ready; writes on the source were fenced for %.1f s",
@@ -595,10 +652,9 @@ out:
 	}
 	err_clear(&err);
 	if (fenced)
-	{
 		log_notice("writes on the source were fenced for %.1f s", monotime_since(&fenced_at));
+	if (rc != EXIT_OK)
 		cut_way_back(dbs, n);
-	}
 	for (int i = 0; dbs && i < n; i++)
 	{
 		conn_close(dbs[i].src);

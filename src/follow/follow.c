@@ -75,6 +75,12 @@ static const char follow_own_slots_sql[] =
 	"SELECT count(*) FROM pg_catalog.pg_replication_slots "
 	"WHERE database = pg_catalog.current_database() AND slot_name LIKE 'pgcarry\\_%'";
 
+/* The target's apply workers: one per enabled subscription. */
+static const char follow_workers_free_sql[] =
+	"SELECT pg_catalog.current_setting('max_logical_replication_workers')::int, "
+	"  (SELECT count(*) FROM pg_catalog.pg_subscription WHERE subenabled)::int, "
+	"  pg_catalog.current_setting('max_worker_processes')::int";
+
 static const char follow_rights_sql[] =
 	"SELECT rolsuper, current_user FROM pg_catalog.pg_roles WHERE rolname = current_user";
 
@@ -345,6 +351,18 @@ follow_preflight(PGconn *src, PGconn *tgt, const char *source, const char *const
 	}
 	free(wal);
 
+	int			src_major = PQserverVersion(src) / 10000, tgt_major = PQserverVersion(tgt) / 10000;
+	if (tgt_major < src_major)
+	{
+		char	   *msg = xasprintf("the target runs PostgreSQL %d, older than the source's %d: a follow moves to the "
+									"same major version or a newer one", tgt_major, src_major);
+		follow_problem(&problems, msg,
+					   "The schema pg_dump writes for the source may not load into an older server, and an older "
+					   "subscriber may not apply what the newer publisher sends.",
+					   "Follow into a server of the source's major version or a newer one.");
+		free(msg);
+	}
+
 	PGresult   *res = conn_query(src, follow_slots_free_sql, 0, NULL, err);
 	if (!res)
 		return -1;
@@ -370,6 +388,25 @@ follow_preflight(PGconn *src, PGconn *tgt, const char *source, const char *const
 									max_senders - used_senders, ndbs);
 		char	   *detail = xasprintf("max_wal_senders = %d, %d in use", max_senders, used_senders);
 		follow_problem(&problems, msg, detail, "Raise max_wal_senders on the source (a restart is needed).");
+		free(detail);
+		free(msg);
+	}
+
+	if (!(res = conn_query(tgt, follow_workers_free_sql, 0, NULL, err)))
+		return -1;
+	int			max_workers = atoi(PQgetvalue(res, 0, 0));
+	int			used_workers = atoi(PQgetvalue(res, 0, 1));
+	int			max_processes = atoi(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	if (max_workers - used_workers < ndbs)
+	{
+		char	   *msg = xasprintf("the target has %d free logical replication workers, %d needed (one per database)",
+									max_workers - used_workers, ndbs);
+		char	   *detail = xasprintf("max_logical_replication_workers = %d, %d subscriptions enabled; "
+									   "max_worker_processes = %d", max_workers, used_workers, max_processes);
+		follow_problem(&problems, msg, detail,
+					   "Raise max_logical_replication_workers on the target, and max_worker_processes with it "
+					   "(a restart is needed).");
 		free(detail);
 		free(msg);
 	}

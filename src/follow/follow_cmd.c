@@ -21,7 +21,7 @@
 
 enum
 {
-	FOLLOW_OPT_JSON = COPY_CLI_OPT_FIRST_OWN,
+	FOLLOW_OPT_JSON = CLI_OPT_FIRST_OWN,
 	FOLLOW_OPT_MAX_SLOT_WAL
 };
 
@@ -30,7 +30,7 @@ enum
 
 typedef struct follow_opts
 {
-	copy_cli_opts cli;
+	cli_shared cli;
 	bool		json;
 	int64_t		max_slot_wal;
 	bool		named;			/* databases named (else every followed one) */
@@ -66,19 +66,19 @@ static int
 follow_parse(const char *cmd, int argc, char **argv, follow_opts *o)
 {
 	static const struct option longopts[] = {
-		COPY_CLI_LONGOPTS,
+		CLI_SHARED_LONGOPTS,
 		{"json", no_argument, NULL, FOLLOW_OPT_JSON},
 		{"max-slot-wal", required_argument, NULL, FOLLOW_OPT_MAX_SLOT_WAL},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
 	memset(o, 0, sizeof *o);
-	copy_cli_init(&o->cli);
+	cli_shared_init(&o->cli);
 	o->max_slot_wal = FOLLOW_DEFAULT_MAX_SLOT_WAL;
 	int			opt, rc;
 	long		mb;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, COPY_CLI_SHORTOPTS, longopts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, CLI_SHARED_SHORTOPTS, longopts, NULL)) != -1)
 	{
 		switch (opt)
 		{
@@ -91,7 +91,7 @@ follow_parse(const char *cmd, int argc, char **argv, follow_opts *o)
 				o->max_slot_wal = (int64_t) mb * 1024 * 1024;
 				break;
 			default:
-				if ((rc = copy_cli_option(cmd, &o->cli, opt, argv, follow_help)) != 0)
+				if ((rc = cli_shared_option(cmd, &o->cli, opt, argv, follow_help)) != 0)
 					return rc;
 				break;
 		}
@@ -99,7 +99,7 @@ follow_parse(const char *cmd, int argc, char **argv, follow_opts *o)
 	o->named = optind < argc;
 	if (!o->named)
 		o->cli.all = true;
-	return copy_cli_finish(cmd, &o->cli, argc, argv);
+	return cli_shared_finish(cmd, &o->cli, argc, argv);
 }
 
 /* ------------------------------------------------------------------------

@@ -109,11 +109,42 @@ for _ in $(seq 1 100); do
 	[ "$(pg_sql src postgres "SELECT active FROM pg_replication_slots WHERE slot_name = '$sub'")" = t ] && break
 	sleep 0.1
 done
-# The marker held back on the target (its table locked there against writes): a cutover
-# that waits too long fails with the way back; one killed while it waits
-# leaves the fence, and the next run finishes.
+# The target more than --lag-max behind (its apply held by a lock on the
+# target while the source writes): refused before any fence.
+coproc LAG { pg_psql dst tiny 2>&1; }
+echo "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT 'held';" >&"${LAG[1]}"
+read -r -t 20 _ <&"${LAG[0]}"
+pg_sql src tiny "INSERT INTO t (v) VALUES (-1); DELETE FROM t WHERE v = -1"
+run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --lag-max 1 tiny
+echo "ROLLBACK;" >&"${LAG[1]}"
+exec {LAG[1]}>&-
+wait "$LAG_PID" 2>/dev/null
+is "$RC" 1 "a target further behind than --lag-max: exit 1"
+like "$ERR" "error: the target is more than --lag-max 1\.0 s behind the source on database \"tiny\"
+pgcarry: detail: A row written on the source was not applied on the target within 1\.0 s; [0-9]+ bytes of WAL were not yet confirmed by the target\.
+pgcarry: hint: Wait until pgcarry follow status shows a smaller lag, then run cutover again; nothing was fenced\." \
+	"it says so, with the way out"
+is "$(pg_sql src tiny "SHOW default_transaction_read_only")" "off" "nothing was fenced"
+
+# The cutover's marker held back on the target: a trigger there (on the
+# helper table, so removed with it) locks the table against reads too, and
+# waits for an advisory lock this test holds.  A cutover that waits too
+# long fails with the way back; one interrupted while it waits says so;
+# one killed while it waits leaves the fence, and the next run finishes.
+pg_psql dst tiny >/dev/null <<'SQL'
+CREATE FUNCTION pgcarry_follow.hold() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	LOCK TABLE pgcarry_follow.marker IN ACCESS EXCLUSIVE MODE;
+	PERFORM pg_advisory_lock(4242);
+	PERFORM pg_advisory_unlock(4242);
+	RETURN NEW;
+END $$;
+CREATE TRIGGER hold BEFORE INSERT ON pgcarry_follow.marker
+	FOR EACH ROW WHEN (NEW.name LIKE 'cutover%') EXECUTE FUNCTION pgcarry_follow.hold();
+ALTER TABLE pgcarry_follow.marker ENABLE ALWAYS TRIGGER hold;
+SQL
 coproc HOLD { pg_psql dst tiny 2>&1; }
-echo "BEGIN; LOCK TABLE pgcarry_follow.marker IN SHARE MODE; SELECT 'held';" >&"${HOLD[1]}"
+echo "SELECT pg_advisory_lock(4242), 'held';" >&"${HOLD[1]}"
 read -r -t 20 _ <&"${HOLD[0]}"
 run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --wait-max 2 tiny
 is "$RC" 1 "the last writes not applied within --wait-max: exit 1"
@@ -122,18 +153,27 @@ like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it,
 	"with the way back"
 pgcarry_start cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none tiny
 sleep 2
+kill -INT $PGCARRY_PID
+pgcarry_wait
+is "$RC" 1 "a cutover interrupted while it waits: exit 1"
+like "$ERR" "error: cutover interrupted while waiting for the target to apply the last writes of database \"tiny\"" \
+	"it says so"
+like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it, run on the source: ALTER DATABASE \"tiny\" RESET default_transaction_read_only;" \
+	"with the way back"
+pgcarry_start cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none tiny
+sleep 2
 kill -9 $PGCARRY_PID
 { pgcarry_wait; } 2>/dev/null	# no "Killed" notice from bash
-echo "ROLLBACK;" >&"${HOLD[1]}"
+echo "SELECT pg_advisory_unlock(4242);" >&"${HOLD[1]}"
 exec {HOLD[1]}>&-
 wait "$HOLD_PID" 2>/dev/null
 is "$(pg_sql src tiny "SHOW default_transaction_read_only")" "on" "a killed cutover leaves the fence"
 run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --verify count tiny
 is "$RC" 0 "cutover --verify count exits 0" || diag "$ERR"
 like "$OUT" "tiny table public.t: 60 rows on both" "it counts every table on both sides"
-# 61: the prepared transaction rolled back took a value too.
-is "$(pg_sql src tiny "SELECT last_value FROM t_id_seq")" 61 "the source's sequence"
-is "$(pg_sql dst tiny "SELECT nextval('t_id_seq')")" 62 "was set on the target"
+# 62: the prepared transaction rolled back took a value too, and the row that held the target back.
+is "$(pg_sql src tiny "SELECT last_value FROM t_id_seq")" 62 "the source's sequence"
+is "$(pg_sql dst tiny "SELECT nextval('t_id_seq')")" 63 "was set on the target"
 
 run_pgcarry cutover --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none shop
 is "$RC" 1 "cutover of a database no longer followed: exit 1"

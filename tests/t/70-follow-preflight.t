@@ -8,7 +8,7 @@
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/70-follow-lib.bash"
 
-pg_start old "wal_level = replica" "max_replication_slots = 2"
+pg_start old "wal_level = replica" "max_replication_slots = 2" "max_wal_senders = 0" "max_logical_replication_workers = 0"
 pg_start src
 pg_start dst
 
@@ -21,7 +21,10 @@ like "$ERR" "hint: Set wal_level = logical on the source and restart it\.  On Am
 	"with the fix, managed services included"
 like "$ERR" "error: the source has 0 free replication slots, 1 needed \(one per database\)" "no free slot"
 like "$ERR" "detail: max_replication_slots = 2, 2 in use" "with the figures"
-like "$ERR" "error: copy --follow cannot start: 2 problems found, nothing was created" "one summary"
+like "$ERR" "error: the source has 0 free WAL senders, 1 needed \(one per database\)
+pgcarry: detail: max_wal_senders = 0, 0 in use
+pgcarry: hint: Raise max_wal_senders on the source \(a restart is needed\)\." "no free WAL sender"
+like "$ERR" "error: copy --follow cannot start: 3 problems found, nothing was created" "one summary"
 is "$(pg_sql dst postgres "SELECT count(*) FROM pg_database WHERE datname = 'app'")" 0 "no database created on the target"
 is "$(follow_leftovers old app)" "2/0" "nothing created on the source"
 
@@ -42,6 +45,21 @@ run_pgcarry copy --source "$weak_uri" --target "$(pg_uri dst)" --progress none -
 is "$RC" 1 "a source role that is not a superuser: exit 1"
 like "$ERR" "error: the source role \"weak\" is not a superuser, so it cannot create a publication FOR ALL TABLES and a replication slot" \
 	"the missing right is named"
+
+pg_sql dst postgres "CREATE ROLE weak LOGIN PASSWORD 'weak-pw-2'"
+echo "127.0.0.1:$(pg_port dst):*:weak:weak-pw-2" >>"$PGPASSFILE"
+run_pgcarry copy --source "$(pg_uri src)" --target "postgresql://weak@127.0.0.1:$(pg_port dst)/postgres" --progress none --follow app
+is "$RC" 1 "a target role that is not a superuser: exit 1"
+like "$ERR" "error: the target role \"weak\" is not a superuser, so it cannot create a subscription
+pgcarry: hint: Connect as a superuser of that server \(on a managed service, its administrator role with logical replication enabled\)\." \
+	"the missing right is named, with the way out"
+
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri old)" --progress none --follow app
+is "$RC" 1 "a target without a free apply worker: exit 1"
+like "$ERR" "error: the target has 0 free logical replication workers, 1 needed \(one per database\)
+pgcarry: detail: max_logical_replication_workers = 0, 0 subscriptions enabled; max_worker_processes = [0-9]+
+pgcarry: hint: Raise max_logical_replication_workers on the target, and max_worker_processes with it \(a restart is needed\)\." \
+	"it says so, with the way out"
 
 run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --progress none --follow app
 is "$RC" 1 "tables that cannot replicate: exit 1"

@@ -61,4 +61,16 @@ pair src12 dst15
 pair src12 dst17
 pair src15 dst17
 
+# A target older than the source: refused before anything is created.
+pg_sql src15 postgres "CREATE DATABASE down"
+pg_sql src15 down "CREATE TABLE t (id int PRIMARY KEY)"
+run_pgcarry copy --source "$(pg_uri src15)" --target "$(pg_uri src12)" --progress none --follow down
+is "$RC" 1 "15->12: exit 1"
+like "$ERR" "error: the target runs PostgreSQL 12, older than the source's 15: a follow moves to the same major version or a newer one
+pgcarry: detail: The schema pg_dump writes for the source may not load into an older server, and an older subscriber may not apply what the newer publisher sends\.
+pgcarry: hint: Follow into a server of the source's major version or a newer one\." "15->12: the older target is named, with the way out"
+like "$ERR" "error: copy --follow cannot start: 1 problem found, nothing was created" "15->12: nothing was created"
+is "$(follow_leftovers src15 down)" "0/0" "15->12: nothing on the source"
+is "$(pg_sql src12 postgres "SELECT count(*) FROM pg_database WHERE datname = 'down'")" 0 "15->12: nor on the target"
+
 done_testing

@@ -3,6 +3,7 @@
  * stream hasher, the roles script filter, the work queue, pg_dump's name
  * patterns turned into regular expressions. */
 #include "core/catalog.h"
+#include "core/job.h"
 #include "core/plan.h"
 #include "core/ddl.h"
 #include "core/progress.h"
@@ -296,6 +297,121 @@ test_workq(void)
 	TAP_EQ_INT(atomic_load(&wq_started), 4, "every worker started");
 }
 
+/* The job runner without servers: units that push units, the finish step
+ * after the last one, a stopped run abandoning its database. */
+static atomic_int jr_ran;
+static atomic_int jr_freed;
+static atomic_int jr_finished;
+static atomic_int jr_ran_at_finish;
+static atomic_int jr_abandoned;
+
+static void
+jr_run(job_worker *w, job_db *d, void *unit)
+{
+	(void) w;
+	int			n = *(int *) unit;
+	atomic_fetch_add(&jr_ran, 1);
+	if (n > 0)
+	{
+		int		   *more = malloc(sizeof *more);
+		*more = n - 1;
+		job_push(d, more, 0);
+	}
+}
+
+static void
+jr_free(void *unit)
+{
+	atomic_fetch_add(&jr_freed, 1);
+	free(unit);
+}
+
+static void
+jr_finish(job_worker *w, job_db *d)
+{
+	(void) w;
+	(void) d;
+	atomic_store(&jr_ran_at_finish, atomic_load(&jr_ran));
+	atomic_fetch_add(&jr_finished, 1);
+}
+
+static void
+jr_abandon(job_db *d)
+{
+	(void) d;
+	atomic_fetch_add(&jr_abandoned, 1);
+}
+
+static void
+test_job(void)
+{
+	job_ops		ops = {.run = jr_run, .unit_free = jr_free, .finish = jr_finish, .finish_priority = INT64_MAX,
+	.abandon = jr_abandon};
+	const char *ends[2] = {NULL, NULL};
+	job_run    *r = job_run_create(3, &ops, ends, NULL, NULL);
+	job_db	   *d = job_db_create(r, 0, "db", "UTF8", NULL);
+	for (int i = 0; i < 10; i++)
+	{
+		int		   *u = malloc(sizeof *u);
+		*u = 4;					/* each unit pushes four more, one by one */
+		job_push(d, u, i);
+	}
+	TAP_EQ_INT(atomic_load(&jr_finished), 0, "no finish step while the coordinator plans");
+	job_db_planned(d);
+	TAP_OK(job_run_wait(r), "the run drains");
+	TAP_EQ_INT(atomic_load(&jr_ran), 50, "every unit ran once, units pushed by units included");
+	TAP_EQ_INT(atomic_load(&jr_freed), 50, "every unit was freed");
+	TAP_EQ_INT(atomic_load(&jr_finished), 1, "the finish step ran once");
+	TAP_EQ_INT(atomic_load(&jr_ran_at_finish), 50, "the finish step ran after the last unit");
+	TAP_EQ_INT(atomic_load(&jr_abandoned), 0, "nothing abandoned");
+	TAP_OK(!job_db_failed(d), "no failure recorded");
+	job_db_destroy(d);
+
+	/* A stopped run: units are dropped (and freed), the database abandoned. */
+	job_db	   *d2 = job_db_create(r, 1, "db2", "UTF8", NULL);
+	job_run_stop(r);
+	int		   *u = malloc(sizeof *u);
+	*u = 0;
+	job_push(d2, u, 0);
+	job_db_planned(d2);
+	TAP_OK(!job_run_wait(r), "a stopped run says so");
+	TAP_EQ_INT(atomic_load(&jr_ran), 50, "a unit pushed after the stop never runs");
+	TAP_EQ_INT(atomic_load(&jr_freed), 51, "the dropped unit is freed");
+	TAP_EQ_INT(atomic_load(&jr_finished), 1, "no finish step for an abandoned database");
+	TAP_EQ_INT(atomic_load(&jr_abandoned), 1, "the database is abandoned once");
+	pgc_err		err = PGC_ERR_INIT;
+	err_set(&err, "lost");
+	job_fail(d2, "table", "t", &err);
+	err_clear(&err);
+	TAP_OK(job_db_failed(d2), "a failure is recorded on its database");
+	job_db_destroy(d2);
+	job_run_destroy(r);
+
+	/* The parts of one thing. */
+	job_parts	p = {0};
+	job_parts_init(&p, 3);
+	rowhash		a, b, out[2];
+	rowhash_init(&a);
+	rowhash_init(&b);
+	rowhash_add(&a, "x", 1);
+	rowhash_add(&b, "y", 1);
+	bool		failed = true;
+	TAP_OK(!job_parts_over(&p, &a, NULL, false, out, &failed), "the first part is not the last");
+	TAP_OK(!job_parts_over(&p, NULL, &b, false, out, &failed), "nor the second");
+	TAP_OK(job_parts_over(&p, &b, &a, false, out, &failed), "the third concludes");
+	TAP_OK(!failed, "no part failed");
+	rowhash		both;
+	rowhash_init(&both);
+	rowhash_add(&both, "x", 1);
+	rowhash_add(&both, "y", 1);
+	TAP_OK(rowhash_equal(&out[0], &both) && rowhash_equal(&out[1], &both), "each side's parts add up");
+	TAP_EQ_INT(out[0].rows, 2, "rows add up");
+	job_parts_init(&p, 2);
+	TAP_OK(!job_parts_over(&p, NULL, NULL, true, NULL, NULL), "a failed part");
+	TAP_OK(job_parts_over(&p, &a, NULL, false, out, &failed) && failed, "fails the whole");
+	job_parts_destroy(&p);
+}
+
 static void
 test_state(void)
 {
@@ -464,6 +580,7 @@ main(void)
 	test_hasher();
 	test_roles_filter();
 	test_workq();
+	test_job();
 	test_state();
 	test_report();
 	return TAP_DONE();
