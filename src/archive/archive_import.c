@@ -922,17 +922,18 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		rc = EXIT_FAIL;
 		goto done;
 	}
-	if (archive_import_check_renames(o, m, chosen, nchosen, err) != 0)
-	{
-		rc = EXIT_USAGE;
-		goto done;
-	}
 	if (o->dbname && nchosen != 1)
 	{
 		err_set(err, "--db names the target of one database, and %d are to be imported", nchosen);
 		err_hint(err, "Name the one database of the archive to import, e.g. \"pgcarry import ... %s --db %s\".",
 				 nchosen ? chosen[0]->name : "DB", o->dbname);
 		archive_tarload_abandon(tl, NULL, "--db cannot apply");
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (archive_import_check_renames(o, m, chosen, nchosen, err) != 0)
+	{
+		archive_tarload_abandon(tl, NULL, "--rename cannot apply");
 		rc = EXIT_USAGE;
 		goto done;
 	}
