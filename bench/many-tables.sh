@@ -13,6 +13,9 @@
 #   pgcarry copy           pgcarry copy --jobs N
 #   pgcarry export         pgcarry export --jobs N
 #   pgcarry import         pgcarry import --jobs N of that archive
+#   copy-before            (only when asked for in BENCH_METHODS) pgcarry
+#                          copy with another binary, PGCARRY_BEFORE: before
+#                          and after a change side by side
 #
 # For each: wall seconds, CPU seconds (client tree and both servers),
 # pgcarry's peak RSS, and a check that the target has as many tables and
@@ -94,9 +97,11 @@ method_pg_dump() {
 	"$CREATEDB" -h 127.0.0.1 -p "$TGT_PORT" -U postgres many
 	"$PG_DUMP" -F c -d "$(pg_uri src many)" | "$PG_RESTORE" -d "$(pg_uri tgt many)"
 }
-method_copy() {
-	bench_rss_run "$WORK/rss.copy" "$PGCARRY_BIN" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" many \
-		--jobs "$N" >"$WORK/copy.out" 2>"$WORK/copy.log"
+method_copy() { copy_with "$PGCARRY_BIN" copy; }
+method_copy-before() { copy_with "$PGCARRY_BEFORE" copy-before; }
+copy_with() {
+	bench_rss_run "$WORK/rss.$2" "$1" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" many \
+		--jobs "$N" >"$WORK/$2.out" 2>"$WORK/$2.log"
 }
 method_export() {
 	rm -rf "$WORK/archive"
@@ -109,6 +114,9 @@ method_import() {
 }
 
 declare -A R_WALL=() R_CPU=() R_SRV=() R_RSS=() R_CHECK=() R_LOAD=() R_NOTE=()
+# The methods once each, for the report (a method asked for twice is
+# reported by its last run).
+SHOWN=$(tr ' ' '\n' <<<"$METHODS" | awk 'NF && !seen[$0]++' | tr '\n' ' ')
 for n in $SIZES; do
 	bench_say "building $n tables of $ROWS rows"
 	t0=$(date +%s)
@@ -117,7 +125,7 @@ for n in $SIZES; do
 	SOURCE_CENSUS=$(census src)
 	for m in $METHODS; do
 		case $m in
-		pg_dump | copy | import) drop_target ;;
+		pg_dump | copy | copy-before | import) drop_target ;;
 		export) pg_sql src postgres "CHECKPOINT" >/dev/null ;;
 		*) bench_say "unknown method $m"; exit 2 ;;
 		esac
@@ -143,6 +151,7 @@ label() {
 	case $1 in
 	pg_dump) echo "pg_dump -F c \| pg_restore" ;;
 	copy) echo "pgcarry copy --jobs $N" ;;
+	copy-before) echo "pgcarry copy --jobs $N (before: ${PGCARRY_BEFORE_LABEL:-$PGCARRY_BEFORE})" ;;
 	export) echo "pgcarry export --jobs $N" ;;
 	import) echo "pgcarry import --jobs $N" ;;
 	esac
@@ -153,7 +162,7 @@ table() {
 	echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|"
 	local n m k r rss
 	for n in $SIZES; do
-		for m in $METHODS; do
+		for m in $SHOWN; do
 			k="$n $m"
 			[ -n "${R_WALL[$k]:-}" ] || continue
 			r="-"
@@ -172,7 +181,7 @@ growth() {
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 	for n in $SIZES; do
 		[ "$n" = "$first" ] && continue
-		for m in $METHODS; do
+		for m in $SHOWN; do
 			[ -n "${R_WALL[$n $m]:-}" ] && [ -n "${R_WALL[$first $m]:-}" ] || continue
 			awk -v m="$(label "$m")" -v f="$first" -v n="$n" -v w1="${R_WALL[$first $m]}" -v w2="${R_WALL[$n $m]}" \
 				-v c1="$(awk -v a="${R_CPU[$first $m]}" -v b="${R_SRV[$first $m]}" 'BEGIN { print a + b }')" \
@@ -197,7 +206,7 @@ result=$ROOT/bench/results/many-tables-$stamp.md
 	table
 	echo
 	growth
-	for m in $METHODS; do
+	for m in $SHOWN; do
 		[ -s "$WORK/phases.$largest.$m" ] || continue
 		echo
 		echo "### $largest tables, $(label "$m"): CPU seconds by phase and process kind (bench/procsample.pl)"

@@ -148,6 +148,7 @@ sub backend_phase {
 		return $server eq 'src' ? 'data: COPY out (source)' : 'data: COPY in (target)';
 	}
 	return 'CREATE DATABASE' if $tag =~ /^CREATE DATABASE/;
+	return 'TRUNCATE, DELETE (before a load)' if $server eq 'tgt' && $tag =~ /^(TRUNCATE|DELETE)/;
 	return 'index and constraint builds' if $tag =~ /^(CREATE INDEX|ALTER TABLE|CLUSTER|REINDEX)/;
 	return 'ANALYZE / VACUUM' if $tag =~ /^(ANALYZE|VACUUM)/;
 	return 'materialized view refresh' if $tag =~ /^REFRESH/;
@@ -155,7 +156,8 @@ sub backend_phase {
 		return 'pg_dump runs (schema reads)' if $client eq 'pg_dump' && $server eq 'src';
 		return $server eq 'tgt' ? 'verification read-back (target)' : 'reads on the source (catalog, hashing)';
 	}
-	return 'pre-data DDL and other statements' if $server eq 'tgt';
+	return 'pre-data DDL' if $server eq 'tgt' && $tag =~ /^(CREATE|ALTER|COMMENT|GRANT|REVOKE|SET|SELECT)/;
+	return "other statements (target): $tag" if $server eq 'tgt';
 	return 'other statements (source)';
 }
 

@@ -13,6 +13,11 @@
 #   export    pgcarry export --jobs N
 #   restore   pg_restore -j N of pg_dump's directory dumps (default compression)
 #   import    pgcarry import --jobs N of export's archive
+#   copy-before, export-before, import-before
+#             the same with another pgcarry binary, PGCARRY_BEFORE (say, a
+#             build of the commit before a change; PGCARRY_BEFORE_LABEL
+#             names it), in the same run: the profile before and after side
+#             by side.  Both imports load the archive of the last export.
 #
 # For each step, bench/procsample.pl reads /proc every PROFILE_INTERVAL
 # seconds (default 0.2) and charges each process's CPU (utime + stime) to a
@@ -47,6 +52,11 @@ STEPS=${PROFILE_STEPS:-guide copy dump0 export restore import}
 DBS="accounts analysis filestore jobs metrics results results201709"
 export PGCARRY_BIN=${PGCARRY_BIN:-$ROOT/pgcarry}
 [ -x "$PGCARRY_BIN" ] || { echo "profile: build pgcarry first (make)" >&2; exit 1; }
+BEFORE_BIN=${PGCARRY_BEFORE:-}
+if [[ " $STEPS " == *-before* ]] && ! [ -x "$BEFORE_BIN" ]; then
+	echo "profile: steps *-before need PGCARRY_BEFORE, the path of another pgcarry binary" >&2
+	exit 2
+fi
 
 exec 3>&1 4>&2
 # shellcheck source=../tests/lib/harness.sh
@@ -76,7 +86,9 @@ ARCHIVE=$WORK/pgcarry-archive
 pgcarry_run() {
 	local name=$1
 	shift
-	local cmd=("$PGCARRY_BIN" "$@")
+	local bin=$PGCARRY_BIN
+	[[ $name == *-before ]] && bin=$BEFORE_BIN
+	local cmd=("$bin" "$@")
 	if [ -n "$PERF" ]; then
 		cmd=(perf record -q -e cpu-clock -c "$PERF_PERIOD" -o "$WORK/$name.perf" -- "${cmd[@]}")
 	fi
@@ -92,9 +104,11 @@ step_guide() {
 		rm -f "$WORK/$db.sql.tar"
 	done
 }
-step_copy() {
+step_copy() { copy_as copy; }
+step_copy-before() { copy_as copy-before; }
+copy_as() {
 	# shellcheck disable=SC2086
-	pgcarry_run copy copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" $DBS --jobs "$N"
+	pgcarry_run "$1" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" $DBS --jobs "$N"
 }
 step_dump0() {
 	local db
@@ -103,9 +117,12 @@ step_dump0() {
 		"$PG_DUMP" -F d -j "$N" -Z0 -f "$DUMP0DIR/$db" -d "$(src_uri "$db")"
 	done
 }
-step_export() {
+step_export() { export_as export; }
+step_export-before() { export_as export-before; }
+export_as() {
+	rm -rf "$ARCHIVE"
 	# shellcheck disable=SC2086
-	pgcarry_run export export --source "$(pg_uri src)" $DBS --output "$ARCHIVE" --jobs "$N"
+	pgcarry_run "$1" export --source "$(pg_uri src)" $DBS --output "$ARCHIVE" --jobs "$N"
 }
 step_restore() {
 	local db
@@ -114,8 +131,10 @@ step_restore() {
 		"$PG_RESTORE" -j "$N" -d "$(tgt_uri "$db")" "$DUMPDIR/$db"
 	done
 }
-step_import() {
-	pgcarry_run import import --target "$(pg_uri tgt)" --input "$ARCHIVE" --jobs "$N"
+step_import() { import_as import; }
+step_import-before() { import_as import-before; }
+import_as() {
+	pgcarry_run "$1" import --target "$(pg_uri tgt)" --input "$ARCHIVE" --jobs "$N"
 }
 
 size_mb() { du -sb "$1" 2>/dev/null | awk '{ printf "%.1f", $1 / 1048576 }'; }
@@ -145,13 +164,13 @@ profile_step() {
 
 for s in $STEPS; do
 	case $s in
-	guide | copy | dump0 | export | restore | import) ;;
+	guide | copy | dump0 | export | restore | import | copy-before | export-before | import-before) ;;
 	*) bench_say "unknown step $s"; exit 2 ;;
 	esac
 done
 for s in $STEPS; do
 	case $s in
-	guide | copy) bench_drop_targets ;;
+	guide | copy | copy-before) bench_drop_targets ;;
 	restore)
 		bench_drop_targets
 		# pg_restore's input: pg_dump's directory dumps at their default
@@ -162,7 +181,7 @@ for s in $STEPS; do
 			for db in $DBS; do "$PG_DUMP" -F d -j "$N" -f "$DUMPDIR/$db" -d "$(src_uri "$db")"; done
 		fi
 		;;
-	import)
+	import | import-before)
 		bench_drop_targets
 		if [ ! -d "$ARCHIVE" ]; then
 			bench_say "import: exporting its input with pgcarry export (not timed)"
@@ -170,12 +189,12 @@ for s in $STEPS; do
 			"$PGCARRY_BIN" export --source "$(pg_uri src)" $DBS --output "$ARCHIVE" --jobs "$N" >/dev/null 2>"$WORK/export-input.log"
 		fi
 		;;
-	dump0 | export) pg_sql src postgres "CHECKPOINT" >/dev/null ;;
+	dump0 | export | export-before) pg_sql src postgres "CHECKPOINT" >/dev/null ;;
 	esac
 	profile_step "$s"
 	case $s in
 	dump0) R_SIZE[$s]=$(size_mb "$DUMP0DIR"); rm -rf "$DUMP0DIR" ;;
-	export) R_SIZE[$s]=$(size_mb "$ARCHIVE") ;;
+	export | export-before) R_SIZE[$s]=$(size_mb "$ARCHIVE") ;;
 	esac
 done
 if [ -d "$DUMPDIR" ]; then R_SIZE[dump]=$(size_mb "$DUMPDIR"); fi
@@ -190,10 +209,13 @@ label() {
 	export) echo "pgcarry export --jobs $N" ;;
 	restore) echo "pg_restore -j $N (pg_dump -F d, default compression)" ;;
 	import) echo "pgcarry import --jobs $N" ;;
+	*-before) echo "$(label "${1%-before}") (before: $BEFORE_LABEL)" ;;
 	esac
 }
-anchor() { case $1 in copy) echo guide ;; export) echo dump0 ;; import) echo restore ;; esac; }
-aim() { case $1 in copy) echo "≤ 0.60x" ;; export) echo "≤ 1.00x" ;; import) echo "≤ 0.67x" ;; esac; }
+anchor() { case $1 in copy*) echo guide ;; export*) echo dump0 ;; import*) echo restore ;; esac; }
+aim() { case $1 in copy*) echo "≤ 0.60x" ;; export*) echo "≤ 1.00x" ;; import*) echo "≤ 0.67x" ;; esac; }
+BEFORE_LABEL=""
+[ -n "$BEFORE_BIN" ] && BEFORE_LABEL=${PGCARRY_BEFORE_LABEL:-$BEFORE_BIN}
 
 summary() {
 	echo "| step | wall s | client CPU s | servers CPU s | all CPU s | pgcarry peak RSS MB | archive MB | wall / anchor (aim) | CPU / anchor | load at start |"
@@ -290,7 +312,7 @@ result=$ROOT/bench/results/profile-$stamp.md
 	echo
 	echo "Seven databases at scale $SCALE: $TOTAL_MB MB on the source (pg_database_size). N = $N."
 	bench_machine
-	echo "Command: \`BENCH_SCALE=$SCALE BENCH_JOBS=$N PROFILE_STEPS=\"$STEPS\" bash bench/profile.sh\`"
+	echo "Command: \`BENCH_SCALE=$SCALE BENCH_JOBS=$N PROFILE_STEPS=\"$STEPS\"${BEFORE_BIN:+ PGCARRY_BEFORE=$BEFORE_BIN} bash bench/profile.sh\`"
 	echo
 	summary
 	echo

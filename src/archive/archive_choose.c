@@ -63,6 +63,7 @@ typedef struct chooser
 	int		   *by_id;			/* dump ID -> index + 1 */
 	int			max_id;
 	bool		everything;		/* no -n, no -t: objects outside schemas move */
+	bool		no_large_objects;	/* large objects never move */
 } chooser;
 
 static bool
@@ -109,10 +110,9 @@ archive_choose_prefix(const char *rest, const char *const *names, int n)
 	return best;
 }
 
-/* Splits the part of a listing line after "ID; CLASSID OBJID " into kind,
- * schema and name, with the schema names known. */
-static void
-archive_choose_split(choose_entry *e, const char *rest, const char *const *schemas, int nschemas)
+void
+archive_choose__split(const char *rest, const char *const *schemas, int nschemas, char **kind_out,
+					  char **schema_out, char **name_out)
 {
 	const char *kind = NULL;
 	for (int i = 0; archive_choose_kinds[i] && !kind; i++)
@@ -122,19 +122,19 @@ archive_choose_split(choose_entry *e, const char *rest, const char *const *schem
 			kind = archive_choose_kinds[i];
 	}
 	size_t		kl = kind ? strlen(kind) : strcspn(rest, " ");
-	e->kind = xstrndup(rest, kl);
+	*kind_out = xstrndup(rest, kl);
 	rest += kl;
 	if (*rest == ' ')
 		rest++;
 	const char *s = strncmp(rest, "- ", 2) == 0 ? "-" : archive_choose_prefix(rest, schemas, nschemas);
 	size_t		sl = s ? strlen(s) : strcspn(rest, " ");
-	e->schema = strcmp(s ? s : "", "-") == 0 ? NULL : xstrndup(rest, sl);
+	*schema_out = strcmp(s ? s : "", "-") == 0 ? NULL : xstrndup(rest, sl);
 	rest += sl;
 	if (*rest == ' ')
 		rest++;
 	/* The name, without the owner (the last word). */
 	const char *sp = strrchr(rest, ' ');
-	e->name = xstrndup(rest, sp ? (size_t) (sp - rest) : strlen(rest));
+	*name_out = xstrndup(rest, sp ? (size_t) (sp - rest) : strlen(rest));
 }
 
 /* Reads the listing into c (entries point into toc). */
@@ -193,7 +193,7 @@ archive_choose_read(chooser *c, const char *toc, const manifest_db *mdb)
 				e->id = (int) id;
 				e->line = p;
 				e->linelen = len;
-				archive_choose_split(e, end, schemas, ns);
+				archive_choose__split(end, schemas, ns, &e->kind, &e->schema, &e->name);
 				e->rel = archive_choose_is_rel(e->kind);
 				if (e->id > c->max_id)
 					c->max_id = e->id;
@@ -284,6 +284,10 @@ archive_choose_decide(chooser *c, choose_entry *e)
 	choose_entry *owner;
 	if (archive_choose_is_database(e))
 		keep = true;
+	else if (c->no_large_objects && (archive_choose_is(e, "BLOB") || archive_choose_is(e, "BLOB METADATA")
+									 || archive_choose_is(e, "LARGE OBJECT")
+									 || archive_choose_is(e, "LARGE OBJECTS")))
+		keep = false;
 	else if (archive_choose_is(e, "SEQUENCE") && (owner = archive_choose_owner(c, e)) != NULL)
 		keep = archive_choose_decide(c, owner);	/* identity: only with its table */
 	else if (archive_choose_is(e, "SEQUENCE"))
@@ -336,8 +340,8 @@ archive_choose_rel(chooser *c, const char *schema, const char *name, bool sequen
 }
 
 int
-archive_choose(PGconn *conn, const catalog_filter *f, const char *root, const manifest_db *mdb,
-			   archive_choice *out, pgc_err *err)
+archive_choose(PGconn *conn, const catalog_filter *f, bool no_large_objects, const char *root,
+			   const manifest_db *mdb, archive_choice *out, pgc_err *err)
 {
 	memset(out, 0, sizeof *out);
 	char	   *path = xasprintf("%s/%s", root, mdb->schema_file);
@@ -362,6 +366,7 @@ archive_choose(PGconn *conn, const catalog_filter *f, const char *root, const ma
 	chooser		c = {0};
 	archive_choose_read(&c, toc.data ? toc.data : "", mdb);
 	c.everything = catalog_filter_large_objects(f);
+	c.no_large_objects = no_large_objects;
 
 	/* One question to the server: every entry's schema, and the
 	 * relations', then the archive's tables (an extension's configuration
@@ -430,7 +435,7 @@ archive_choose(PGconn *conn, const catalog_filter *f, const char *root, const ma
 			else
 				out->sequences_left++;
 		}
-		if (!c.everything)
+		if (!c.everything || no_large_objects)
 		{
 			out->db.lo_count = 0;
 			out->db.lo_file = NULL;

@@ -50,11 +50,23 @@ typedef struct archive_choice
  * Chooses, of database mdb of the archive at root, what f chooses (see
  * above); conn is any session on the target (the patterns' regular
  * expressions run there, as pg_dump's run on its server).  Fills *out
- * (archive_choice_free frees it).  Returns 0, or -1 with err set (the
+ * (archive_choice_free frees it).  With no_large_objects (--schema-only),
+ * large objects are left out too, whatever f says.  Returns 0, or -1 with
+ * err set (the
  * schema dump could not be listed, or the query failed).
  */
-int archive_choose(PGconn *conn, const catalog_filter *f, const char *root, const manifest_db *mdb,
-				   archive_choice *out, pgc_err *err);
+int archive_choose(PGconn *conn, const catalog_filter *f, bool no_large_objects, const char *root,
+				   const manifest_db *mdb, archive_choice *out, pgc_err *err);
+
+/*
+ * Internal, for unit tests: splits what follows "ID; CLASSID OBJID " in a
+ * pg_restore --list line into its kind (pg_dump's kinds, some with
+ * spaces), schema (NULL for "-"; the longest of the nschemas known names
+ * that starts it, else its first word) and name (without the owner, the
+ * last word).  Each output is owned by the caller.
+ */
+void archive_choose__split(const char *rest, const char *const *schemas, int nschemas, char **kind,
+						   char **schema, char **name);
 
 /* Frees what c holds. */
 void archive_choice_free(archive_choice *c);

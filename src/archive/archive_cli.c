@@ -30,10 +30,12 @@ enum
 	ARCHIVE_OPT_NO_OWNER,
 	ARCHIVE_OPT_EXIT_ON_ERROR,
 	ARCHIVE_OPT_PART_SIZE,
-	ARCHIVE_OPT_RENAME
+	ARCHIVE_OPT_RENAME,
+	ARCHIVE_OPT_SCHEMA_ONLY,
+	ARCHIVE_OPT_DATA_ONLY
 };
 
-#define ARCHIVE_DEFAULT_LEVEL 3
+#define ARCHIVE_DEFAULT_LEVEL 1
 
 static void
 archive_cli_export_help(void)
@@ -85,6 +87,9 @@ archive_cli_import_help(void)
 		   "                            not the archive's databases matching PATTERN\n"
 		   "%s"
 		   "      --rename OLD=NEW      import database OLD of the archive as NEW (repeatable)\n"
+		   "      --schema-only         the schema only, no rows\n"
+		   "      --data-only           the rows only, into the tables of a database that\n"
+		   "                            exists (each must exist and be empty)\n"
 		   "      --db NAME             the target database's name (one database only)\n"
 		   "  -j, --jobs N              sessions loading in parallel (default 2)\n"
 		   "      --roles               also create the archive's roles\n"
@@ -265,6 +270,8 @@ archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 		CLI_SHARED_EXCLUDE_DATABASE,
 		CLI_SHARED_DRY_RUN,
 		{"rename", required_argument, NULL, ARCHIVE_OPT_RENAME},
+		{"schema-only", no_argument, NULL, ARCHIVE_OPT_SCHEMA_ONLY},
+		{"data-only", no_argument, NULL, ARCHIVE_OPT_DATA_ONLY},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -276,6 +283,12 @@ archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 	{
 		switch (opt)
 		{
+			case ARCHIVE_OPT_SCHEMA_ONLY:
+				o.schema_only = true;
+				break;
+			case ARCHIVE_OPT_DATA_ONLY:
+				o.data_only = true;
+				break;
 			case ARCHIVE_OPT_RENAME:
 				if ((rc = cli_parse_rename("import", optarg, renames)) != 0)
 					return rc;
@@ -315,6 +328,13 @@ archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 		return cli_usage_error("import", "--clean and --resume cannot be used together");
 	if (o.dbname && !*o.dbname)
 		return cli_usage_error("import", "--db needs a database name");
+	if (o.schema_only && o.data_only)
+		return cli_usage_error("import", "--schema-only and --data-only cannot be used together");
+	if (o.data_only && (o.clean || o.resume))
+		return cli_usage_error("import", "--data-only loads into tables that exist: it cannot be used with %s",
+							   o.clean ? "--clean" : "--resume");
+	if (o.data_only && o.dry_run)
+		return cli_usage_error("import", "--dry-run cannot be used with --data-only yet");
 	if (o.dbname && renames->n > 0)
 		return cli_usage_error("import", "--db and --rename cannot be used together: --rename OLD=NEW names both");
 	o.rename_from = renames->from;
@@ -339,6 +359,9 @@ archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 		if (o.dry_run)
 			return cli_usage_error("import", "--dry-run works with pgcarry archives only; pg_restore --list "
 								   "shows what a pg_dump file holds");
+		if (o.schema_only || o.data_only)
+			return cli_usage_error("import", "--schema-only and --data-only work with pgcarry archives only; "
+								   "pg_restore has its own for a pg_dump file");
 		if (catalog_filter_active(&sh->filter) || o.nexclude_dbs > 0)
 			return cli_usage_error("import", "-n, -N, -t, -T and --exclude-database work with pgcarry archives "
 								   "only; for a pg_dump file use pg_restore's own --list and --use-list");

@@ -10,7 +10,7 @@
  *   3. pre-data with pg_restore;
  *   4. data: one task per file on a work queue of --jobs sessions.  A table
  *      in one file is loaded in one transaction: TRUNCATE ONLY, then COPY
- *      ... FREEZE.  A table in several parts is truncated first, then its
+ *      ... FREEZE (a small one: DELETE, then COPY).  A table in several parts is truncated first, then its
  *      parts load in parallel.  Each file's rows are hashed as they go to
  *      the server and compared with the manifest before COMMIT;
  *   5. sequences (setval), large objects (lo_put in chunks);
@@ -48,6 +48,7 @@
 #include "conn.h"
 #include "core/job.h"
 #include "core/stream.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "core/verify.h"
@@ -317,6 +318,79 @@ archive_import_check_earlier(import_db *db, pgc_err *err)
 	return rc;
 }
 
+/*
+ * --data-only: the rows go into the tables of a database that exists, as
+ * pg_restore --data-only loads them.  Refused, naming what is wrong and
+ * touching nothing, when the database is missing, lacks any chosen table,
+ * or holds rows in one (they would be replaced).  Returns 0, or -1 with
+ * err set.
+ */
+static int
+archive_import_data_target(import_db *db, pgc_err *err)
+{
+	bool exists = false, marked = false;
+	if (archive_target_state(db->o->target, db->name, &exists, &marked, err) != 0)
+		return -1;
+	if (!exists)
+	{
+		err_set(err, "database \"%s\" does not exist on the target", db->name);
+		err_detail(err, "--data-only loads rows into the tables of a database that exists.");
+		err_hint(err, "Create its schema first (pgcarry import --schema-only), or import without --data-only.");
+		return -1;
+	}
+	PGconn *conn = conn_open(db->o->target, db->name, "target", err);
+	if (!conn)
+		return -1;
+	buf_t missing = {0}, full = {0};
+	int nmissing = 0, nfull = 0, rc = 0;
+	for (int i = 0; i < db->mdb->ntables && rc == 0; i++)
+	{
+		const manifest_table *mt = &db->mdb->tables[i];
+		char *q = conn_qualify(conn, mt->schema, mt->name);
+		char *disp = archive_import__display(mt->schema, mt->name);
+		const char *params[] = {q};
+		char *v = conn_query_value(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
+		if (!v)
+			rc = -1;
+		else if (v[0] != 't')
+			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", disp);
+		else if (!mt->ext_config)
+		{
+			char *sql = xasprintf("SELECT EXISTS (SELECT FROM %s)", q);
+			char *any = conn_query_value(conn, sql, 0, NULL, err);
+			if (!any)
+				rc = -1;
+			else if (any[0] == 't')
+				buf_printf(&full, "%s%s", nfull++ ? ", " : "", disp);
+			free(any);
+			free(sql);
+		}
+		free(v);
+		free(q);
+		free(disp);
+	}
+	conn_close(conn);
+	if (rc == 0 && nmissing > 0)
+	{
+		err_set(err, "database \"%s\" on the target lacks %d of the archive's tables: %s", db->name, nmissing,
+				missing.data);
+		err_detail(err, "--data-only loads rows into tables that exist; nothing was loaded.");
+		err_hint(err, "Create the schema first (pgcarry import --schema-only), or import without --data-only.");
+		rc = -1;
+	}
+	else if (rc == 0 && nfull > 0)
+	{
+		err_set(err, "database \"%s\" on the target already holds rows in %d of the archive's tables: %s",
+				db->name, nfull, full.data);
+		err_detail(err, "--data-only does not replace rows; nothing was loaded.");
+		err_hint(err, "Empty those tables first (TRUNCATE), or import into an empty database.");
+		rc = -1;
+	}
+	buf_free(&missing);
+	buf_free(&full);
+	return rc;
+}
+
 static int
 archive_import_database(import_runner *run, int index, const char *name, pgc_err *err)
 {
@@ -369,7 +443,8 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	 * import: it is finished here, never made again. */
 	archive_target_opts topts = {.clean = o->clean && !db.streamed, .resume = o->resume || db.streamed,
 		.encoding = mdb->encoding, .lc_collate = mdb->lc_collate, .lc_ctype = mdb->lc_ctype, .owner = mdb->owner};
-	if (archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
+	if (o->data_only ? archive_import_data_target(&db, err) != 0
+		: archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
 		goto done;
 	touched = true;
 	if (db.resuming && !db.streamed)
@@ -418,7 +493,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	}
 	progress_add_total(prog, index, units, 0);
 	progress_phase(prog, index, "schema");
-	if (schema == 0 && archive_import_restore(&db, DDL_PRE_DATA, err) != 0)
+	if (schema == 0 && !o->data_only && archive_import_restore(&db, DDL_PRE_DATA, err) != 0)
 		goto done;
 	db.pre_data_failures = db.schema_failures.n;
 	progress_phase(prog, index, "data");
@@ -432,7 +507,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	progress_phase(prog, index, "indexes");
 	log_info("restoring indexes, constraints and triggers (post-data)");
-	if (archive_import_restore(&db, DDL_POST_DATA, err) != 0)
+	if (!o->data_only && archive_import_restore(&db, DDL_POST_DATA, err) != 0)
 		goto done;
 	if (archive_import_report_schema_failures(&db) > 0)
 	{
@@ -454,7 +529,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	progress_phase(prog, index, "verifying");
 	if (db.verify != VERIFY_NONE && archive_import__verify_rest(&db, coord, err) != 0)
 		goto done;
-	if (db.verify != VERIFY_NONE && archive_import_verify_schema(&db, coord, err) != 0)
+	if (db.verify != VERIFY_NONE && !o->data_only && archive_import_verify_schema(&db, coord, err) != 0)
 		goto done;
 	/* Every table of the manifest was loaded and checked, or kept: one
 	 * that was not is a difference, never a silent omission. */
@@ -479,9 +554,9 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		rc = EXIT_DIFFERENT;
 		goto done;
 	}
-	if (archive_import_db_properties(&db, err) != 0)
+	if (!o->data_only && archive_import_db_properties(&db, err) != 0)
 		goto done;
-	if (archive_target_mark_done(o->target, name, err) != 0)
+	if (!o->data_only && archive_target_mark_done(o->target, name, err) != 0)
 		goto done;
 	progress_phase(prog, index, "done");
 	printf("imported database \"%s\": %d tables, %llu rows loaded%s, %d sequences, %llu large objects; "
@@ -824,8 +899,14 @@ archive_import_choose(const archive_import_opts *o, const char *root, const mani
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i++)
 	{
-		if ((rc = archive_choose(conn, o->filter, root, chosen[i], &choices[i], err)) != 0)
+		if ((rc = archive_choose(conn, o->filter, o->schema_only, root, chosen[i], &choices[i], err)) != 0)
 			break;
+		if (o->schema_only)
+		{
+			/* The tables and sequences are made, nothing goes in. */
+			choices[i].db.ntables = 0;
+			choices[i].db.nsequences = 0;
+		}
 		log_info("database \"%s\": %d of %d tables chosen", chosen[i]->name, choices[i].db.ntables,
 				 chosen[i]->ntables);
 		chosen[i] = &choices[i].db;
@@ -937,6 +1018,11 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		rc = EXIT_USAGE;
 		goto done;
 	}
+	if (archive_import_check_renames(o, m, chosen, nchosen, err) != 0)
+	{
+		rc = EXIT_USAGE;
+		goto done;
+	}
 
 	/* Every file, before anything touches the target. */
 	for (int i = 0; i < nchosen; i++)
@@ -1008,7 +1094,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 												   "not loaded");
 		}
 	}
-	if (catalog_filter_active(o->filter))
+	if (catalog_filter_active(o->filter) || o->schema_only)
 	{
 		choices = xcalloc((size_t) nchosen, sizeof *choices);
 		if (archive_import_choose(o, root, chosen, nchosen, choices, err) != 0)

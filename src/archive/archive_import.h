@@ -33,6 +33,9 @@ typedef struct archive_import_opts
 	progress_mode progress;		/* --progress */
 	verify_mode verify;			/* --verify: full (default), count, none */
 	bool		dry_run;		/* check and print the plan, write nothing */
+	bool		schema_only;	/* the schema, no rows */
+	bool		data_only;		/* rows only, into the tables of a database
+								 * that exists */
 	const catalog_filter *filter;	/* -n/-N/-t/-T; NULL or empty: everything */
 	char	  **exclude_dbs;	/* --exclude-database, as regexes */
 	int			nexclude_dbs;

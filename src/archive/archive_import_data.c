@@ -60,6 +60,9 @@ archive_import__names(PGconn *conn, const manifest_table *t, char **qualified, c
 	*columns = b.data ? buf_steal(&b) : xstrdup("");
 }
 
+/* A table of at most this many rows, in one file, is small. */
+#define ARCHIVE_IMPORT_SMALL_ROWS 200
+
 char *
 archive_import__clear_sql(const manifest_table *t, const char *q, bool tree)
 {
@@ -293,11 +296,19 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 	bool tree = catalog_is_partitioned(conn, q);
 	if (conn_exec(conn, "BEGIN", err) != 0)
 		goto out;
-	if (mt->ext_config && stream_config_load_begin(conn, err) != 0)
+	/* --data-only: into the user's tables, their foreign keys in place, as
+	 * pg_restore --disable-triggers loads them; they were checked empty. */
+	if ((mt->ext_config || db->o->data_only) && stream_config_load_begin(conn, err) != 0)
 		goto rollback;
-	if (t->whole)
+	/* A small table (a few rows, in one file) that this import's pre-data
+	 * created loads with DELETE and a plain COPY: TRUNCATE would give the
+	 * table, its TOAST table and their indexes new files, and COPY FREEZE
+	 * a visibility map, which for a few rows costs more than the load. */
+	bool small = t->whole && !tree && !mt->ext_config && !db->resuming && mt->nparts == 1 &&
+		mt->rows <= ARCHIVE_IMPORT_SMALL_ROWS;
+	if (t->whole && !db->o->data_only)
 	{
-		char *sql = archive_import__clear_sql(mt, q, tree);
+		char *sql = small ? stream_delete_sql(q, NULL) : archive_import__clear_sql(mt, q, tree);
 		int r = conn_exec(conn, sql, err);
 		free(sql);
 		if (r != 0)
@@ -306,7 +317,8 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 	for (int p = t->part; p < t->part + t->nparts; p++)
 	{
 		uint64_t rows = 0;
-		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p], t->whole && !tree && !mt->ext_config, &rows,
+		if (archive_import_load_part(db, conn, q, cols, &mt->parts[p],
+									 t->whole && !tree && !mt->ext_config && !small && !db->o->data_only, &rows,
 									 err) != 0)
 			goto rollback;
 		total += rows;

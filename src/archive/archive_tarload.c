@@ -350,11 +350,14 @@ archive_tarload_run(const archive_import_opts *o, const char *spool, const char 
 	t->spool = spool;
 	t->scratch = scratch;
 	/* What chooses tables or databases on the target (-n/-N/-t/-T,
-	 * --exclude-database), and --dry-run, which writes nothing, need the
-	 * manifest before anything is loaded: the tar is then kept whole. */
-	t->stream = !o->dry_run && !catalog_filter_active(o->filter) && o->nexclude_dbs == 0;
+	 * --exclude-database), --data-only and --schema-only (which load
+	 * otherwise), and --dry-run (which writes nothing) need the manifest
+	 * before anything is loaded: the tar is then kept whole. */
+	t->stream = !o->dry_run && !o->data_only && !o->schema_only && !catalog_filter_active(o->filter) &&
+		o->nexclude_dbs == 0;
 	if (!t->stream)
-		log_info("the tar is kept whole in the private directory (-n/-N/-t/-T, --exclude-database or --dry-run)");
+		log_info("the tar is kept whole in the private directory (-n/-N/-t/-T, --exclude-database, "
+				 "--data-only, --schema-only or --dry-run)");
 	archive_stream_ops ops = {.spooled = archive_tarload_spooled, .data = archive_tarload_data};
 	log_info("reading %s as it arrives", strcmp(o->input, "-") == 0 ? "standard input" : o->input);
 	int rc = archive_stream_read(o->input, spool, &ops, t, &t->seen, err);

@@ -78,7 +78,8 @@ enum
 	COPY_OPT_STATE_DIR = CLI_OPT_FIRST_OWN,
 	COPY_OPT_EXIT_ON_ERROR,
 	COPY_OPT_FOLLOW,
-	COPY_OPT_SCHEMA_ONLY
+	COPY_OPT_SCHEMA_ONLY,
+	COPY_OPT_DATA_ONLY
 };
 
 /* Large objects per batch (one task). */
@@ -119,6 +120,8 @@ copy_help(void)
 		   "      --exit-on-error      stop a database at its first schema object that cannot\n"
 		   "                           be created (default: carry every other one, then fail)\n"
 		   "      --schema-only        the schema only: no rows, sequence values or large objects\n"
+		   "      --data-only          the rows, sequences and large objects only, into the\n"
+		   "                           tables of a database that exists (each must be empty)\n"
 		   "      --dry-run            check everything and print what would be done, writing\n"
 		   "                           nothing anywhere (exit 0: would work, 1: would fail)\n"
 		   "      --follow             then keep the target in sync through logical replication,\n"
@@ -151,6 +154,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		{"follow", no_argument, NULL, COPY_OPT_FOLLOW},
 		CLI_SHARED_DRY_RUN,
 		{"schema-only", no_argument, NULL, COPY_OPT_SCHEMA_ONLY},
+		{"data-only", no_argument, NULL, COPY_OPT_DATA_ONLY},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -172,6 +176,9 @@ copy_parse(int argc, char **argv, copy_opts *o)
 			case COPY_OPT_SCHEMA_ONLY:
 				o->schema_only = true;
 				break;
+			case COPY_OPT_DATA_ONLY:
+				o->data_only = true;
+				break;
 			case COPY_OPT_STATE_DIR:
 				if (!*optarg)
 					return cli_usage_error("copy", "--state-dir is empty");
@@ -187,6 +194,12 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		return cli_usage_error("copy", "--clean and --resume cannot be used together");
 	if (o->schema_only && o->follow)
 		return cli_usage_error("copy", "--schema-only and --follow cannot be used together");
+	if (o->schema_only && o->data_only)
+		return cli_usage_error("copy", "--schema-only and --data-only cannot be used together");
+	if (o->data_only && (o->follow || o->cli.clean || o->cli.resume || o->cli.dry_run))
+		return cli_usage_error("copy", "--data-only cannot be used with %s yet",
+							   o->follow ? "--follow" : o->cli.clean ? "--clean"
+							   : o->cli.resume ? "--resume" : "--dry-run");
 	if (o->cli.dry_run && (o->cli.resume || o->follow))
 		return cli_usage_error("copy", "--dry-run cannot be used with %s yet", o->cli.resume ? "--resume" : "--follow");
 	if (o->follow && catalog_filter_active(&o->cli.filter))
@@ -232,6 +245,23 @@ copy_preflight(copy_run *r, PGconn *tgt_maint)
 			return EXIT_FAIL;
 		}
 		d->phase_at_start = phase;
+		if (r->o->data_only)
+		{
+			if (exists)
+			{
+				d->action = COPY_ACT_DATA_ONLY;
+				d->phase_at_start = STATE_NONE;
+				continue;
+			}
+			refused++;
+			d->refused = true;
+			err_set(&err, "database \"%s\" does not exist on the target", d->info->name);
+			err_detail(&err, "--data-only copies rows into the tables of a database that exists.");
+			err_hint(&err, "Create its schema first (pgcarry copy --schema-only), or copy without --data-only.");
+			err_report(&err);
+			err_clear(&err);
+			continue;
+		}
 		if (!exists)
 		{
 			d->action = COPY_ACT_CREATE;
@@ -472,7 +502,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		ct->fmt = same_major && ct->t->binary_ok ? STREAM_BINARY : STREAM_TEXT;
 		ct->unit = xasprintf("table %s", ct->t->qualified);
 	}
-	if (copy_plan_early_indexes(r, d, err) != 0)
+	if (!r->o->data_only && copy_plan_early_indexes(r, d, err) != 0)
 		goto fail;
 	for (int i = 0; i < d->ntables; i++)
 	{
@@ -513,17 +543,20 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			continue;
 		}
 		/* Slices load without TRUNCATE: empty the table first (it may hold
-		 * part of an interrupted run). */
-		if (!tgt && !(tgt = stream_conn_open(r->o->cli.target, d->info->name, "target", d->info->encoding,
-											 false, err)))
-			goto fail;
-		char	   *trunc = stream_truncate_sql(ct->t->qualified, ct->t->via_root);
-		int			rc = conn_exec(tgt, trunc, err);
-		free(trunc);
-		if (rc != 0)
+		 * part of an interrupted run); --data-only found it empty. */
+		if (!r->o->data_only)
 		{
-			err_prefix(err, "could not empty table %s on the target: ", ct->t->display);
-			goto fail;
+			if (!tgt && !(tgt = stream_conn_open(r->o->cli.target, d->info->name, "target", d->info->encoding,
+												 false, err)))
+				goto fail;
+			char	   *trunc = stream_truncate_sql(ct->t->qualified, ct->t->via_root);
+			int			rc = conn_exec(tgt, trunc, err);
+			free(trunc);
+			if (rc != 0)
+			{
+				err_prefix(err, "could not empty table %s on the target: ", ct->t->display);
+				goto fail;
+			}
 		}
 		ct->nparts = n;
 		job_parts_init(&ct->load, n);
@@ -586,6 +619,8 @@ fail:
  * Everything the coordinator does for one database before the workers take
  * over: snapshot, catalog, schema dump, database creation, pre-data, tasks.
  */
+static int copy_data_only_target(copy_run *r, copy_db *d, pgc_err *err);
+
 static int
 copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 {
@@ -672,7 +707,12 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		if (state_db_set(r->st, name, STATE_CREATED, err) != 0)
 			return -1;
 	}
-	if (d->phase_at_start < STATE_PRE_DATA)
+	if (d->action == COPY_ACT_DATA_ONLY)
+	{
+		if (copy_data_only_target(r, d, err) != 0)
+			return -1;
+	}
+	else if (d->phase_at_start < STATE_PRE_DATA)
 	{
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (ddl_restore(r->tools, d->dump, DDL_PRE_DATA, r->o->cli.target, "target", name, &d->ddl, err) != 0
@@ -685,6 +725,66 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 
 	progress_phase(r->prog, d->index, "data");
 	return copy_plan(r, d, err);
+}
+
+/*
+ * --data-only: every chosen table exists on the target and is empty (the
+ * rows are not replaced).  Returns 0, or -1 with err naming the tables,
+ * nothing loaded.
+ */
+static int
+copy_data_only_target(copy_run *r, copy_db *d, pgc_err *err)
+{
+	PGconn	   *c = conn_open(r->o->cli.target, d->info->name, "target", err);
+	if (!c)
+		return -1;
+	buf_t		missing = {0},
+				full = {0};
+	int			nmissing = 0,
+				nfull = 0,
+				rc = 0;
+	for (int i = 0; i < d->ntables && rc == 0; i++)
+	{
+		const catalog_table *t = &d->tables[i];
+		const char *params[] = {t->qualified};
+		char	   *v = conn_query_value(c, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
+		if (!v)
+			rc = -1;
+		else if (v[0] != 't')
+			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", t->display);
+		else if (!t->ext_config)
+		{
+			char	   *sql = xasprintf("SELECT EXISTS (SELECT FROM %s)", t->qualified);
+			char	   *any = conn_query_value(c, sql, 0, NULL, err);
+			if (!any)
+				rc = -1;
+			else if (any[0] == 't')
+				buf_printf(&full, "%s%s", nfull++ ? ", " : "", t->display);
+			free(any);
+			free(sql);
+		}
+		free(v);
+	}
+	conn_close(c);
+	if (rc == 0 && nmissing > 0)
+	{
+		err_set(err, "database \"%s\" on the target lacks %d of the tables to copy: %s", d->info->name, nmissing,
+				missing.data);
+		err_detail(err, "--data-only copies rows into tables that exist; nothing was copied.");
+		err_hint(err, "Create the schema first (pgcarry copy --schema-only), or copy without --data-only.");
+		rc = -1;
+	}
+	else if (rc == 0 && nfull > 0)
+	{
+		err_set(err, "database \"%s\" on the target already holds rows in %d of the tables to copy: %s",
+				d->info->name, nfull, full.data);
+		err_detail(err, "--data-only does not replace rows; nothing was copied.");
+		err_hint(err, "Empty those tables first (TRUNCATE), or copy into an empty database.");
+		rc = -1;
+	}
+	buf_free(&missing);
+	buf_free(&full);
+	return rc;
 }
 
 /* Reports the tables of a database verified by an earlier run. */

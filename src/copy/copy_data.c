@@ -165,9 +165,28 @@ copy_verify_table(copy_worker *w, copy_table *ct, const rowhash *src, const char
 	copy_verify_conclude(ct, src, &tgt, note);
 }
 
+/* A table of at most this many bytes on the source (main fork and TOAST)
+ * is small. */
+#define COPY_SMALL_BYTES (64 * 1024)
+
+/*
+ * Whether a table loads without TRUNCATE and FREEZE: a small one that this
+ * run's pre-data created.  DELETE empties it (of nothing, or of what a
+ * retry after an unknown COMMIT left) by reading a few pages, where
+ * TRUNCATE gives the table, its TOAST table and their indexes new files,
+ * and COPY FREEZE a visibility map; freezing a few pages saves nothing
+ * later.  With many small tables that is most of the load's cost.
+ */
+static bool
+copy_small(const copy_table *ct)
+{
+	return !ct->t->ext_config && !ct->t->via_root && ct->t->est_bytes <= COPY_SMALL_BYTES &&
+		(ct->db->action == COPY_ACT_CREATE || ct->db->action == COPY_ACT_RECREATE);
+}
+
 /*
  * One attempt at streaming a table (whole: TRUNCATE + COPY FREEZE in one
- * transaction) or a slice (plain COPY).  *commit_sent tells whether the
+ * transaction; a small table: DELETE + COPY) or a slice (plain COPY).  *commit_sent tells whether the
  * COMMIT went out (after which the outcome of a lost connection is unknown).
  */
 static int
@@ -175,6 +194,7 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 			   stream_result *res, bool *commit_sent, pgc_err *err)
 {
 	copy_db    *d = ct->db;
+	bool		data_only = d->run->o->data_only;
 	*commit_sent = false;
 	if (job_sessions(w, d->job, false, err) != 0)
 		return -1;
@@ -191,14 +211,18 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 	{
 		/* An extension's configuration table keeps the rows the extension
 		 * put there: only those matching its condition are replaced. */
-		if (ct->t->ext_config && stream_config_load_begin(w->pair.tgt, err) != 0)
+		if ((ct->t->ext_config || data_only) && stream_config_load_begin(w->pair.tgt, err) != 0)
 		{
 			err_prefix(err, "writing to the target: ");
 			return -1;
 		}
-		char	   *trunc = ct->t->ext_config ? stream_delete_sql(ct->t->qualified, ct->t->condition)
+		/* --data-only: the user's tables, found empty, foreign keys in
+		 * place (neither truncated nor frozen). */
+		char	   *trunc = data_only ? NULL
+			: ct->t->ext_config ? stream_delete_sql(ct->t->qualified, ct->t->condition)
+			: copy_small(ct) ? stream_delete_sql(ct->t->qualified, NULL)
 			: stream_truncate_sql(ct->t->qualified, ct->t->via_root);
-		int			rc = conn_exec(w->pair.tgt, trunc, err);
+		int			rc = trunc ? conn_exec(w->pair.tgt, trunc, err) : 0;
 		free(trunc);
 		if (rc != 0)
 		{
@@ -206,11 +230,17 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 			return -1;
 		}
 	}
+	else if (data_only && stream_config_load_begin(w->pair.tgt, err) != 0)
+	{
+		err_prefix(err, "writing to the target: ");
+		return -1;
+	}
 	char	   *out = stream_copy_out_sql(ct->t->qualified, ct->t->columns, range, ct->t->condition, ct->fmt);
 	/* COPY FREEZE is refused for a partitioned table (rows routed through
 	 * the root load without it) and needs a TRUNCATE in the transaction. */
 	char	   *in = stream_copy_in_sql(ct->t->qualified, ct->t->columns, ct->fmt,
-										whole && !ct->t->via_root && !ct->t->ext_config);
+										whole && !ct->t->via_root && !ct->t->ext_config && !copy_small(ct)
+										&& !data_only);
 	stream_tick tick = job_db_tick(d->job);
 	int			rc = stream_copy(w->pair.src, out, w->pair.tgt, in, ct->fmt, &tick, res, err);
 	free(out);
@@ -709,7 +739,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		goto fail;
 
 	/* Post-data: indexes, constraints, triggers, matview refreshes. */
-	if (d->phase_at_start < STATE_POST_DATA)
+	if (d->phase_at_start < STATE_POST_DATA && d->action != COPY_ACT_DATA_ONLY)
 	{
 		progress_phase(r->prog, d->index, "indexes");
 		struct timespec t0;
@@ -765,7 +795,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		}
 	}
 	/* The schema itself, object by object, against the source's. */
-	if (d->src_objects && copy_verify_objects(w, d, &err) != 0)
+	if (d->src_objects && d->action != COPY_ACT_DATA_ONLY && copy_verify_objects(w, d, &err) != 0)
 		goto fail;
 	/*
 	 * The database's own properties last, once nothing more is written:
@@ -774,8 +804,9 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 	 * again (a resumed database) changes nothing.
 	 */
 	progress_phase(r->prog, d->index, "properties");
-	if (ddl_restore(r->tools, d->dump, DDL_DATABASE_PROPERTIES, r->o->cli.target, "target", d->info->name,
-					&d->ddl, &err) != 0)
+	if (d->action != COPY_ACT_DATA_ONLY
+		&& ddl_restore(r->tools, d->dump, DDL_DATABASE_PROPERTIES, r->o->cli.target, "target", d->info->name,
+					   &d->ddl, &err) != 0)
 		goto fail;
 	if (verify_report_problems(r->report, d->info->name) == 0 && r->o->cli.verify != VERIFY_NONE)
 	{

@@ -41,6 +41,9 @@ typedef struct copy_opts
 								 * source (follow/follow.h) */
 	bool		schema_only;	/* --schema-only: no rows, sequence values or
 								 * large objects */
+	bool		data_only;		/* --data-only: rows, sequences and large
+								 * objects into the empty tables of a
+								 * database that exists; no schema */
 } copy_opts;
 
 /* What the coordinator decided to do with a database. */
@@ -51,7 +54,8 @@ typedef enum copy_action
 	COPY_ACT_RECREATE,			/* drop it first (--clean, or a resume
 								 * before pre-data was done) */
 	COPY_ACT_RESUME,			/* pre-data done earlier: go on */
-	COPY_ACT_DONE				/* verified by an earlier run */
+	COPY_ACT_DONE,				/* verified by an earlier run */
+	COPY_ACT_DATA_ONLY			/* --data-only: exists with its tables: fill them */
 } copy_action;
 
 typedef struct copy_run copy_run;

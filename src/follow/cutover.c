@@ -9,11 +9,11 @@
  * streaming on the target), a probe row written on the source arrives on
  * the target within --lag-max, and no prepared transaction waits (one
  * could commit after the fence).  Then the
- * fence, database by database: ALTER DATABASE ... SET
- * default_transaction_read_only = on (every new session of every role is
- * read only), then every other client session of the database is ended
- * and waited for (its open transaction rolls back), twice, to catch a
- * session that connected while the setting was being changed.  pgcarry's
+ * fence: ALTER DATABASE ... SET default_transaction_read_only = on on every
+ * database (every new session of every role is read only), then every
+ * other client session of those databases is ended and waited for (its
+ * open transaction rolls back), twice, to catch a session that connected
+ * while the settings were being changed.  pgcarry's
  * own sessions turn the setting off for themselves.  After the fence a
  * marker row goes into pgcarry's helper table on the source; logical
  * replication applies transactions in commit order, so once the target
@@ -33,6 +33,7 @@
 #include "commands.h"
 #include "conn.h"
 #include "core/common.h"
+#include "core/progress.h"
 #include "follow/follow.h"
 #include "core/stream.h"
 #include "util/monotime.h"
@@ -70,6 +71,7 @@ typedef struct cut_db
 	char	   *slot;
 	bool		fenced;			/* by this run */
 	bool		was_fenced;		/* by an earlier run */
+	char		marker[160];	/* the last marker written (cut_marker_write) */
 } cut_db;
 
 static const char cut_slot_sql[] =
@@ -88,16 +90,22 @@ static const char cut_prepared_sql[] =
 	"SELECT pg_catalog.string_agg(gid, ', ' ORDER BY gid) FROM pg_catalog.pg_prepared_xacts "
 	"WHERE database = pg_catalog.current_database()";
 
-/* Ends every other client session of database $1 but pgcarry's own ($2),
- * waiting up to 5 s for each to be gone (PostgreSQL 14+). */
+/* Ends every other client session of the databases $1 but pgcarry's own
+ * ($2), waiting up to 5 s for each to be gone (PostgreSQL 14+); per
+ * database, how many. */
 static const char cut_terminate_sql[] =
-	"SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid, 5000)) FROM pg_catalog.pg_stat_activity "
-	"WHERE datname = $1 AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
-	"  AND pid <> pg_catalog.pg_backend_pid()";
+	"SELECT datname, count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid, 5000)) "
+	"FROM pg_catalog.pg_stat_activity "
+	"WHERE datname = ANY ($1::text[]) AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
+	"  AND pid <> pg_catalog.pg_backend_pid() GROUP BY datname";
 static const char cut_terminate_old_sql[] =
-	"SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity "
-	"WHERE datname = $1 AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
-	"  AND pid <> pg_catalog.pg_backend_pid()";
+	"SELECT datname, count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid)) "
+	"FROM pg_catalog.pg_stat_activity "
+	"WHERE datname = ANY ($1::text[]) AND backend_type = 'client backend' AND pid <> ALL ($2::int[]) "
+	"  AND pid <> pg_catalog.pg_backend_pid() GROUP BY datname";
+
+/* The phases a database goes through, for progress. */
+#define CUT_PHASES 4
 
 static void
 cut_help(void)
@@ -118,6 +126,9 @@ cut_help(void)
 		   "      --verify MODE        full (rows and checksum, default) or count\n"
 		   "      --lag-max SECONDS    refuse when the target is further behind (default 10)\n"
 		   "      --wait-max SECONDS   how long to wait for the last writes to arrive (default 60)\n"
+		   "      --progress MODE      auto (default), tty, log, json, or none: the phases\n"
+		   "                           fence, marker, sequences, verifying of each database\n"
+		   "      --progress-file FILE JSON progress lines into FILE, not stderr\n"
 		   "\n"
 		   "The fence (default_transaction_read_only = on for the database, every other\n"
 		   "session ended) stays on the source: the application moves to the target.\n"
@@ -268,59 +279,93 @@ cut_check(cut_opts *o, cut_db *d, pgc_err *err)
  * The fence
  * ------------------------------------------------------------------------ */
 
-static int
-cut_fence(cut_db *d, PGconn *maint, const int *own, int nown, pgc_err *err)
+/* Appends s to b as an element of an array literal ("..." quoted). */
+static void
+cut_array_add(buf_t *b, const char *s)
 {
-	char	   *id = conn_quote_ident(maint, d->name);
-	char	   *sql = xasprintf("ALTER DATABASE %s SET default_transaction_read_only = on", id);
-	int			rc = conn_exec(maint, sql, err);
-	free(sql);
-	free(id);
-	if (rc != 0)
+	buf_printf(b, "%s\"", b->len > 1 ? "," : "");
+	for (const char *c = s; *c; c++)
+		buf_printf(b, "%s%c", *c == '"' || *c == '\\' ? "\\" : "", *c);
+	buf_printf(b, "\"");
+}
+
+/*
+ * Fences every database of dbs[0..n): the setting first on all of them,
+ * then two sweeps that end their other sessions (own: pgcarry's, n of
+ * them), so that a session connecting while the settings changed is caught
+ * too.  Returns 0, or -1 with err set (the databases fenced so far marked).
+ */
+static int
+cut_fence_all(cut_db *dbs, int n, PGconn *maint, const int *own, pgc_err *err)
+{
+	for (int i = 0; i < n; i++)
 	{
-		err_prefix(err, "could not fence writes on database \"%s\": ", d->name);
-		return -1;
+		char	   *id = conn_quote_ident(maint, dbs[i].name);
+		char	   *sql = xasprintf("ALTER DATABASE %s SET default_transaction_read_only = on", id);
+		int			rc = conn_exec(maint, sql, err);
+		free(sql);
+		free(id);
+		if (rc != 0)
+		{
+			err_prefix(err, "could not fence writes on database \"%s\": ", dbs[i].name);
+			return -1;
+		}
+		dbs[i].fenced = true;
 	}
-	d->fenced = true;
-	buf_t		pids = {0};
+	buf_t		pids = {0}, names = {0};
 	buf_printf(&pids, "{");
-	for (int i = 0; i < nown; i++)
+	buf_printf(&names, "{");
+	for (int i = 0; i < n; i++)
+	{
 		buf_printf(&pids, "%s%d", i ? "," : "", own[i]);
+		cut_array_add(&names, dbs[i].name);
+	}
 	buf_printf(&pids, "}");
-	const char *p[2] = {d->name, pids.data};
-	long		ended = 0;
-	/* Twice: a session may have been starting while the setting changed. */
+	buf_printf(&names, "}");
+	const char *p[2] = {names.data, pids.data};
+	long	   *ended = xcalloc((size_t) n + 1, sizeof *ended);
+	int			rc = 0;
 	for (int sweep = 0; sweep < 2 && rc == 0; sweep++)
 	{
-		char	   *n = conn_query_value(maint, PQserverVersion(maint) >= 140000 ? cut_terminate_sql
-										 : cut_terminate_old_sql, 2, p, err);
-		if (!n)
+		PGresult   *res = conn_query(maint, PQserverVersion(maint) >= 140000 ? cut_terminate_sql
+									 : cut_terminate_old_sql, 2, p, err);
+		if (!res)
 			rc = -1;
-		else
-			ended += atol(n);
-		free(n);
+		for (int r = 0; res && r < PQntuples(res); r++)
+			for (int i = 0; i < n; i++)
+				if (strcmp(PQgetvalue(res, r, 0), dbs[i].name) == 0)
+					ended[i] += atol(PQgetvalue(res, r, 1));
+		PQclear(res);
 		if (sweep == 0)
 			usleep(200 * 1000);
 	}
 	buf_free(&pids);
+	buf_free(&names);
 	if (rc != 0)
 	{
-		err_prefix(err, "could not end the sessions of database \"%s\": ", d->name);
+		err_prefix(err, "could not end the sessions of the fenced databases: ");
+		free(ended);
 		return -1;
 	}
-	char	   *gids = conn_query_value(d->src, cut_prepared_sql, 0, NULL, err);
-	if (err->set)
-		return -1;
-	if (gids)
+	for (int i = 0; i < n && rc == 0; i++)
 	{
-		err_set(err, "a transaction of database \"%s\" was prepared while writes were being fenced", d->name);
-		err_detail(err, "Prepared: %s", gids);
+		char	   *gids = conn_query_value(dbs[i].src, cut_prepared_sql, 0, NULL, err);
+		if (err->set)
+			rc = -1;
+		else if (gids)
+		{
+			err_set(err, "a transaction of database \"%s\" was prepared while writes were being fenced",
+					dbs[i].name);
+			err_detail(err, "Prepared: %s", gids);
+			rc = -1;
+		}
+		else
+			log_notice("writes to database \"%s\" on the source are fenced (%ld %s ended)", dbs[i].name, ended[i],
+					   ended[i] == 1 ? "session" : "sessions");
 		free(gids);
-		return -1;
 	}
-	log_notice("writes to database \"%s\" on the source are fenced (%ld %s ended)", d->name, ended,
-			   ended == 1 ? "session" : "sessions");
-	return 0;
+	free(ended);
+	return rc;
 }
 
 /*
@@ -331,18 +376,25 @@ cut_fence(cut_db *d, PGconn *maint, const int *own, int nown, pgc_err *err)
  * (interrupted included).
  */
 static int
-cut_marker(cut_db *d, const char *what, double max, double *took, pgc_err *err)
+cut_marker_write(cut_db *d, const char *what, pgc_err *err)
 {
-	char		marker[160];
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	snprintf(marker, sizeof marker, "%s %s %lld.%09ld", what, d->slot, (long long) now.tv_sec, now.tv_nsec);
-	const char *p[1] = {marker};
+	snprintf(d->marker, sizeof d->marker, "%s %s %lld.%09ld", what, d->slot, (long long) now.tv_sec, now.tv_nsec);
+	const char *p[1] = {d->marker};
 	if (conn_exec_params(d->src, "INSERT INTO " FOLLOW_HELPER_SCHEMA ".marker (name) VALUES ($1)", 1, p, err) != 0)
 	{
 		err_prefix(err, "could not write the %s marker on the source: ", what);
 		return -1;
 	}
+	return 0;
+}
+
+/* The wait of cut_marker, for the marker cut_marker_write wrote last. */
+static int
+cut_marker_wait(cut_db *d, double max, double *took, pgc_err *err)
+{
+	const char *p[1] = {d->marker};
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* A lock held on the target's marker table must not stall the poll
@@ -377,12 +429,19 @@ cut_marker(cut_db *d, const char *what, double max, double *took, pgc_err *err)
 	return conn_exec(d->tgt, "SET lock_timeout = 0", err) != 0 ? -1 : rc;
 }
 
-/* Writes the marker after the fence and waits until the target holds it. */
+static int
+cut_marker(cut_db *d, const char *what, double max, double *took, pgc_err *err)
+{
+	return cut_marker_write(d, what, err) != 0 ? -1 : cut_marker_wait(d, max, took, err);
+}
+
+/* Waits until the target holds the marker written after the fence
+ * (cut_marker_write of every database first, so the waits overlap). */
 static int
 cut_wait_marker(cut_opts *o, cut_db *d, pgc_err *err)
 {
 	double		took = 0;
-	int			rc = cut_marker(d, "cutover", o->wait_max, &took, err);
+	int			rc = cut_marker_wait(d, o->wait_max, &took, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 1)
@@ -545,6 +604,7 @@ cmd_cutover(int argc, char **argv)
 	cut_db	   *dbs = NULL;
 	struct timespec fenced_at;
 	bool		fenced = false;
+	progress   *prog = NULL;	/* the phases of each database, once checked */
 	char	   *maint_name = copy_maintenance_db(o.cli.source, o.cli.dbs, o.cli.ndbs);
 	PGconn	   *maint = follow__conn_open(o.cli.source, maint_name, "source", &err);
 	free(maint_name);
@@ -568,14 +628,25 @@ cmd_cutover(int argc, char **argv)
 		if (cut_check(&o, &dbs[i], &err) != 0)
 			goto out;
 
+	/* Progress by phases: fence, marker, sequences (and large objects),
+	 * verifying; each done one is a quarter of a database. */
+	prog = progress_create(o.cli.progress, "cutover", n);
+	for (int i = 0; i < n; i++)
+	{
+		progress_db_name(prog, i, dbs[i].name);
+		progress_add_total(prog, i, CUT_PHASES, 0);
+	}
+	progress_start(prog);
 	int		   *own = xcalloc((size_t) n + 1, sizeof *own);
 	for (int i = 0; i < n; i++)
 		own[i] = PQbackendPID(dbs[i].src);
 	clock_gettime(CLOCK_MONOTONIC, &fenced_at);
 	fenced = true;
-	int			frc = 0;
+	for (int i = 0; i < n; i++)
+		progress_phase(prog, i, "fence");
+	int			frc = cut_fence_all(dbs, n, maint, own, &err);
 	for (int i = 0; i < n && frc == 0; i++)
-		frc = cut_fence(&dbs[i], maint, own, n, &err);
+		progress_unit_done(prog, i, 0);
 	free(own);
 	if (frc != 0)
 		goto out;
@@ -583,16 +654,25 @@ cmd_cutover(int argc, char **argv)
 	 * objects, verification, removal (seconds since the fence began). */
 	double		at[5] = {monotime_since(&fenced_at), 0, 0, 0, 0};
 	for (int i = 0; i < n; i++)
+		if (cut_marker_write(&dbs[i], "cutover", &err) != 0)
+			goto out;
+	for (int i = 0; i < n; i++)
 	{
 		double		t = monotime_since(&fenced_at);
+		progress_phase(prog, i, "marker");
 		if (cut_wait_marker(&o, &dbs[i], &err) != 0)
 			goto out;
+		progress_unit_done(prog, i, 0);
 		at[1] += monotime_since(&fenced_at) - t;
 		t = monotime_since(&fenced_at);
+		progress_phase(prog, i, "sequences");
 		if (cut_sequences(&dbs[i], &err) != 0 || cut_large_objects(&dbs[i], &err) != 0)
 			goto out;
+		progress_unit_done(prog, i, 0);
 		at[2] += monotime_since(&fenced_at) - t;
 	}
+	for (int i = 0; i < n; i++)
+		progress_phase(prog, i, "verifying");
 	double		verify_from = monotime_since(&fenced_at);
 
 	/*
@@ -609,6 +689,11 @@ cmd_cutover(int argc, char **argv)
 	}
 	else
 		rc = cut_compare(&o, dbs, n);
+	for (int i = 0; i < n && (rc == EXIT_OK || rc == EXIT_DIFFERENT); i++)
+	{
+		progress_unit_done(prog, i, 0);
+		progress_phase(prog, i, rc == EXIT_OK ? "done" : "failed");
+	}
 	if (rc != EXIT_OK && rc != EXIT_DIFFERENT)
 	{
 		err_set(&err, "the verification of the cut over databases did not run to its end");
@@ -645,6 +730,13 @@ cmd_cutover(int argc, char **argv)
 		log_msg(LOG_ERROR, "the target differs from the fenced source");
 
 out:
+	if (prog)
+	{
+		for (int i = 0; i < n && rc != EXIT_OK && rc != EXIT_DIFFERENT; i++)
+			progress_phase(prog, i, "failed");
+		progress_stop(prog);
+		progress_free(prog);
+	}
 	if (err.set)
 	{
 		err_report(&err);

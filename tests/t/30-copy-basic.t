@@ -58,6 +58,12 @@ is "$RC" 0 "copy exits 0"
 like "$OUT" "^Verification \(row count and checksum\), source against target:" "the report opens with what was checked"
 like "$OUT" "shop +table public.orders +20000 +20000 +equal +ok" "a table line: rows on both sides, checksum, status"
 like "$OUT" "shop +table public.Odd \"Name\" Here +3 +3 +equal +ok" "a table with an odd name"
+# A small table (a few kB) loads with DELETE and a plain COPY into the file
+# pre-data created for it; a bigger one with TRUNCATE and COPY FREEZE, which
+# gives it a new file: the catalog of the target says which.
+is "$(pg_sql dst shop "SELECT relname || ':' || (relfilenode = oid) FROM pg_class WHERE relname IN ('nopk', 'orders') ORDER BY 1")" \
+	"nopk:true
+orders:false" "a small table keeps its file (no TRUNCATE), a big one is truncated for COPY FREEZE"
 like "$OUT" "shop +table public.parted_a +500 +500 +equal +ok" "partitions carry rows"
 like "$OUT" "shop +table public.child +1 +1 +equal +ok" "an inheritance child"
 like "$OUT" "shop +table public.parent +1 +1 +equal +ok" "an inheritance parent: its own rows only"

@@ -26,6 +26,10 @@ is "$RC" 0 "export of the hard-case database exits 0"
 like "$ERR" 'archive ".*/archive" is complete: 2 databases' "export says the archive is complete"
 ok "$([ -f "$A/manifest.json" ] && echo 0 || echo 1)" "the manifest is there"
 ok "$([ -f "$A/roles.sql" ] && echo 0 || echo 1)" "--roles writes roles.sql"
+# The default compression: zstd at level 1 (as small as level 3 on the
+# seven databases, at half the CPU: bench/profile.sh).
+is "$(mj "$A/manifest.json" 'print "$m->{compression}{method}:$m->{compression}{level}"')" "zstd:1" \
+	"export compresses with zstd at level 1 by default"
 
 is "$(find "$A" -type f ! -perm 600 | wc -l)" 0 "every archive file is mode 0600"
 is "$(find "$A" -type d ! -perm 700 | wc -l)" 0 "every archive directory is mode 0700"
@@ -67,6 +71,11 @@ is "$?" 0 "the checker finds the imported hard-case database equal to the source
 [ -n "$diffs" ] && diag "$(head -60 <<<"$diffs")"
 diffs=$(dbcheck_compare src tgt small 2>/dev/null)
 is "$?" 0 "the second database is equal too" || diag "$diffs"
+# A table of a few rows loads with DELETE and a plain COPY into the file
+# pre-data created for it; one of 500 rows with TRUNCATE and COPY FREEZE,
+# which gives it a new file: the target's catalog says which.
+is "$(pg_sql tgt hardcase "SELECT relfilenode = oid FROM pg_class WHERE oid = '\"Mixed Case\".\"a.b\"'::regclass")/$(pg_sql tgt small "SELECT relfilenode = oid FROM pg_class WHERE oid = 't'::regclass")" \
+	"t/f" "a small table keeps its file (no TRUNCATE), one of 500 rows is truncated for COPY FREEZE"
 is "$(pg_sql tgt postgres "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'hardcase' AND 'pgcarry.import=unfinished' = ANY (s.setconfig)")" \
 	0 "the imported database is not marked unfinished"
 

@@ -1,6 +1,7 @@
 /* test_archive.c: archive files (zstd, SHA-256, modes, atomic names), the
  * manifest (round trip, malformed input), tar streams, the archive check. */
 #include "tap.h"
+#include "archive/archive_choose.h"
 #include "archive/archive_dump.h"
 #include "archive/archive_file.h"
 #include "archive/archive_verify.h"
@@ -618,6 +619,43 @@ test_verify_scales(void)
 	TAP_OK(ratio < 8.0, "4x the tables cost less than 8x the CPU in the archive check");
 }
 
+/* The reading of pg_restore --list lines for import's choice. */
+static void
+test_choose_split(void)
+{
+	static const char *const schemas[] = {"public", "sales", "Odd Schema", "Odd"};
+	static const struct
+	{
+		const char *line, *kind, *schema, *name;
+	}			cases[] = {
+		{"TABLE public users postgres", "TABLE", "public", "users"},
+		{"TABLE DATA public users postgres", "TABLE DATA", "public", "users"},
+		{"SEQUENCE OWNED BY public users_id_seq postgres", "SEQUENCE OWNED BY", "public", "users_id_seq"},
+		{"FK CONSTRAINT public orders orders_who_fkey app owner", "FK CONSTRAINT", "public", "orders orders_who_fkey app"},
+		{"DEFAULT public users id postgres", "DEFAULT", "public", "users id"},
+		{"SCHEMA - sales postgres", "SCHEMA", NULL, "sales"},
+		{"TABLE Odd Schema t postgres", "TABLE", "Odd Schema", "t"},
+		{"MATERIALIZED VIEW DATA sales mv postgres", "MATERIALIZED VIEW DATA", "sales", "mv"},
+		{"INDEX ATTACH public p_1_idx postgres", "INDEX ATTACH", "public", "p_1_idx"},
+		{"COMMENT public COLUMN users.name postgres", "COMMENT", "public", "COLUMN users.name"},
+		{"EXTENSION - pg_trgm ", "EXTENSION", NULL, "pg_trgm"},
+		{"TABLE elsewhere t postgres", "TABLE", "elsewhere", "t"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+	{
+		char	   *kind, *schema, *name;
+		archive_choose__split(cases[i].line, schemas, 4, &kind, &schema, &name);
+		char	   *what = xasprintf("choose: \"%s\"", cases[i].line);
+		TAP_EQ_STR(kind, cases[i].kind, what);
+		TAP_OK(cases[i].schema ? schema && strcmp(schema, cases[i].schema) == 0 : schema == NULL, what);
+		TAP_EQ_STR(name, cases[i].name, what);
+		free(what);
+		free(kind);
+		free(schema);
+		free(name);
+	}
+}
+
 int
 main(void)
 {
@@ -632,6 +670,7 @@ main(void)
 	test_tar_and_verify();
 	test_dump_detect();
 	test_verify_scales();
+	test_choose_split();
 	free(root);
 	cleanup_run();
 	return TAP_DONE();
