@@ -50,28 +50,29 @@ static const char catalog_dbs_sql[] =
 static const char catalog_db_exists_sql[] =
 	"SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1";
 
-/* One example of a user object, or no row. */
+/* One example of a user object (the oldest of its kind, so that messages
+ * are the same from run to run), or no row. */
 static const char catalog_user_object_sql[] =
 	"SELECT w FROM ("
 	" (SELECT 'relation ' || n.nspname || '.' || c.relname AS w"
 	"    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	"   WHERE " CATALOG_USER_NAMESPACE("n") " LIMIT 1)"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " ORDER BY c.oid LIMIT 1)"
 	" UNION ALL"
 	" (SELECT 'schema ' || n.nspname FROM pg_catalog.pg_namespace n"
-	"   WHERE " CATALOG_USER_NAMESPACE("n") " AND n.nspname <> 'public' LIMIT 1)"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " AND n.nspname <> 'public' ORDER BY n.oid LIMIT 1)"
 	" UNION ALL"
 	" (SELECT 'function ' || n.nspname || '.' || p.proname"
 	"    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
-	"   WHERE " CATALOG_USER_NAMESPACE("n") " LIMIT 1)"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " ORDER BY p.oid LIMIT 1)"
 	" UNION ALL"
 	" (SELECT 'type ' || n.nspname || '.' || t.typname"
 	"    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
-	"   WHERE " CATALOG_USER_NAMESPACE("n") " LIMIT 1)"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " ORDER BY t.oid LIMIT 1)"
 	" UNION ALL"
 	" (SELECT 'extension ' || extname FROM pg_catalog.pg_extension"
-	"   WHERE extname <> 'plpgsql' LIMIT 1)"
+	"   WHERE extname <> 'plpgsql' ORDER BY oid LIMIT 1)"
 	" UNION ALL"
-	" (SELECT 'large object ' || oid FROM pg_catalog.pg_largeobject_metadata LIMIT 1)"
+	" (SELECT 'large object ' || oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid LIMIT 1)"
 	") s LIMIT 1";
 
 /*

@@ -138,7 +138,7 @@ run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --db shop_copy --p
 is "$RC" 0 "a second copy under another name"
 run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --db shop_copy --progress none
 is "$ERR" 'pgcarry: error: database "shop_copy" on the target already holds objects
-pgcarry: detail: pgcarry does not load into a database that holds objects of its own, such as relation public.notes_id_seq.
+pgcarry: detail: pgcarry does not load into a database that holds objects of its own, such as relation public.items.
 pgcarry: hint: Replace it with --clean, or import into another database.' "a loaded database is refused, naming one of its objects"
 
 run_pgcarry import --target "$(pg_uri tgt)" --input "$A" shop --clean
