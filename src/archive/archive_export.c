@@ -35,6 +35,7 @@
 
 #include "core/ddl.h"
 #include "archive/archive_file.h"
+#include "archive/archive_stream.h"
 #include "archive/manifest.h"
 #include "archive/tarstream.h"
 #include "core/catalog.h"
@@ -90,6 +91,10 @@ typedef struct export_db
 	int			nseqs;
 	int64_t		lo_count;
 	time_t		start;
+	/* --format tar (under run->lock): data files wait for the schema */
+	bool		schema_sent;
+	char	  **held;			/* finished data files not yet in the tar */
+	int			nheld;
 } export_db;
 
 typedef enum export_kind
@@ -176,8 +181,19 @@ archive_export_failed(export_db *db)
 	return f || cleanup_interrupted();
 }
 
+/* Moves the finished file rel into the tar stream (run->lock held). */
+static int
+archive_export_tar_add(export_run *run, const char *rel, pgc_err *err)
+{
+	char *path = xasprintf("%s/%s", run->root, rel);
+	int rc = tarstream_writer_add_file(run->tar, rel, path, err);
+	unlink(path);
+	free(path);
+	return rc;
+}
+
 /* A file of this database is finished: list it, and with --format tar
- * move it into the tar stream. */
+ * move it into the tar stream (a data file after the schema). */
 static int
 archive_export_file_done(export_db *db, const char *rel, const archive_file_info *info, pgc_err *err)
 {
@@ -186,14 +202,50 @@ archive_export_file_done(export_db *db, const char *rel, const archive_file_info
 	pthread_mutex_lock(&run->lock);
 	manifest_add_file(&db->mdb->files, &db->mdb->nfiles, rel, info);
 	db->bytes += info->size;
-	if (run->tar)
+	if (run->tar && archive_stream_is_data(rel) && !db->schema_sent)
 	{
-		char *path = xasprintf("%s/%s", run->root, rel);
-		rc = tarstream_writer_add_file(run->tar, rel, path, err);
-		unlink(path);
-		free(path);
+		/* A reader loads data as it arrives, into tables the schema
+		 * makes: the schema goes first. */
+		db->held = xrealloc(db->held, sizeof(char *) * (size_t) (db->nheld + 1));
+		db->held[db->nheld++] = xstrdup(rel);
+	}
+	else if (run->tar)
+	{
+		rc = archive_export_tar_add(run, rel, err);
+		if (strcmp(rel, db->mdb->schema_file) == 0)
+		{
+			db->schema_sent = true;
+			for (int i = 0; i < db->nheld; i++)
+			{
+				if (rc == 0)
+					rc = archive_export_tar_add(run, db->held[i], err);
+				free(db->held[i]);
+			}
+			db->nheld = 0;
+		}
 	}
 	pthread_mutex_unlock(&run->lock);
+	return rc;
+}
+
+/*
+ * --format tar: the database's plan (its manifest entry before any file:
+ * names, columns, parts, file names; no rows or checksums yet) goes into
+ * the tar ahead of its files, so that a reader can load each data file
+ * as it arrives (docs/archive-format.md, "--format tar").  Returns 0, or
+ * -1 with err set.
+ */
+static int
+archive_export_plan(export_db *db, pgc_err *err)
+{
+	export_run *run = db->run;
+	if (manifest_db_write_as(run->root, db->mdb, MANIFEST_PLAN_NAME, err) != 0)
+		return -1;
+	char *rel = xasprintf("%s/%s", db->mdb->dir, MANIFEST_PLAN_NAME);
+	pthread_mutex_lock(&run->lock);
+	int rc = archive_export_tar_add(run, rel, err);
+	pthread_mutex_unlock(&run->lock);
+	free(rel);
 	return rc;
 }
 
@@ -526,9 +578,18 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 			ms->last_value = xstrdup(db->seqs[i].last_value);
 			ms->is_called = db->seqs[i].is_called;
 		}
-		if (archive_export_sequences_file(db, db->coord, db->seqs, db->nseqs, err) != 0)
-			goto done;
 	}
+	for (int i = 0; i < mdb->ntables; i++)
+		for (int p = 0; p < mdb->tables[i].nparts; p++)
+			memset(mdb->tables[i].parts[p].checksum, '0', ROWHASH_HEX_LEN);
+	for (int i = 0; i < mdb->ntables; i++)
+		memset(mdb->tables[i].checksum, '0', ROWHASH_HEX_LEN);
+	mdb->lo_count = (uint64_t) db->lo_count;
+	memset(mdb->lo_checksum, '0', ROWHASH_HEX_LEN);
+	if (run->tar && archive_export_plan(db, err) != 0)
+		goto done;
+	if (db->nseqs > 0 && archive_export_sequences_file(db, db->coord, db->seqs, db->nseqs, err) != 0)
+		goto done;
 
 	int units = db->lo_count > 0 ? 1 : 0;
 	int64_t est_total = lo_bytes;
@@ -689,6 +750,9 @@ archive_export_db_free(export_db *db)
 		free(db->password);
 	}
 	free(db->child_conn);
+	for (int i = 0; i < db->nheld; i++)
+		free(db->held[i]);
+	free(db->held);
 	err_clear(&db->err);
 	pthread_mutex_destroy(&db->lock);
 	memset(db, 0, sizeof *db);

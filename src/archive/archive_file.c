@@ -56,6 +56,8 @@ struct archive_file_reader
 	size_t		zlast;			/* last ZSTD_decompressStream result */
 	bool		done;
 	char		digest[ARCHIVE_FILE_SHA256_HEX + 1];
+	archive_file_source_fn source;	/* NULL: read fd */
+	void	   *source_arg;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -354,22 +356,15 @@ archive_file_writer_destroy(archive_file_writer *w)
 
 /* ------------------------------------------------------------- reader */
 
-archive_file_reader *
-archive_file_reader_open(const char *root, const char *relpath, bool compressed, pgc_err *err)
+/* A reader of relpath's bytes from fd, or from source when fd < 0. */
+static archive_file_reader *
+archive_file_reader_start(const char *relpath, int fd, archive_file_source_fn source, void *arg,
+						  bool compressed, pgc_err *err)
 {
-	char *path = xasprintf("%s/%s", root, relpath);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	free(path);
-	if (fd < 0)
-	{
-		if (errno == ENOENT)
-			err_set(err, "archive file \"%s\" is missing", relpath);
-		else
-			err_set(err, "could not open archive file \"%s\": %s", relpath, strerror(errno));
-		return NULL;
-	}
 	archive_file_reader *r = xcalloc(1, sizeof *r);
 	r->fd = fd;
+	r->source = source;
+	r->source_arg = arg;
 	r->relpath = xstrdup(relpath);
 	r->md = EVP_MD_CTX_new();
 	if (!r->md || EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1)
@@ -392,13 +387,40 @@ archive_file_reader_open(const char *root, const char *relpath, bool compressed,
 	return r;
 }
 
+archive_file_reader *
+archive_file_reader_open(const char *root, const char *relpath, bool compressed, pgc_err *err)
+{
+	char *path = xasprintf("%s/%s", root, relpath);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+	{
+		if (errno == ENOENT)
+			err_set(err, "archive file \"%s\" is missing", relpath);
+		else
+			err_set(err, "could not open archive file \"%s\": %s", relpath, strerror(errno));
+		return NULL;
+	}
+	return archive_file_reader_start(relpath, fd, NULL, NULL, compressed, err);
+}
+
+archive_file_reader *
+archive_file_reader_from(const char *relpath, archive_file_source_fn source, void *arg, bool compressed,
+						 pgc_err *err)
+{
+	return archive_file_reader_start(relpath, -1, source, arg, compressed, err);
+}
+
 /* Refills the input buffer from disk; -1 on error, 0 ok (r->eof at end). */
 static int
 archive_file_reader_fill(archive_file_reader *r, pgc_err *err)
 {
 	for (;;)
 	{
-		ssize_t n = read(r->fd, r->in, ARCHIVE_FILE_BUFSZ);
+		ssize_t n = r->source ? r->source(r->source_arg, r->in, ARCHIVE_FILE_BUFSZ, err)
+			: read(r->fd, r->in, ARCHIVE_FILE_BUFSZ);
+		if (n < 0 && r->source)
+			return -1;			/* err set by the source */
 		if (n < 0)
 		{
 			if (errno == EINTR)

@@ -70,6 +70,20 @@ void archive_file_writer_destroy(archive_file_writer *w);
 archive_file_reader *archive_file_reader_open(const char *root, const char *relpath,
 											  bool compressed, pgc_err *err);
 
+/* Where a reader made by archive_file_reader_from gets the bytes as
+ * stored: up to len into buf; returns the number, 0 at the end, or -1
+ * with err set. */
+typedef ssize_t (*archive_file_source_fn) (void *arg, void *buf, size_t len, pgc_err *err);
+
+/*
+ * A reader of relpath (a name for messages) whose stored bytes come from
+ * source (e.g. a tar entry as it arrives) instead of a file: the same
+ * decompression, size and SHA-256.  Returns a reader owned by the caller,
+ * or NULL with err set.
+ */
+archive_file_reader *archive_file_reader_from(const char *relpath, archive_file_source_fn source, void *arg,
+											  bool compressed, pgc_err *err);
+
 /*
  * Reads up to len uncompressed bytes into buf.  Returns the number read, 0
  * at the end of the file (after checking that a zstd stream ended whole),

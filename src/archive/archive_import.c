@@ -38,7 +38,9 @@
 #include "core/objects.h"
 #include "archive/archive_choose.h"
 #include "archive/archive_file.h"
+#include "archive/archive_stream.h"
 #include "archive/archive_target.h"
+#include "archive/archive_tarload.h"
 #include "archive/archive_verify.h"
 #include "archive/manifest.h"
 #include "archive/tarstream.h"
@@ -204,15 +206,13 @@ archive_import_db_properties(import_db *db, pgc_err *err)
 	return rc;
 }
 
-/* On resume: 1 when every table of the archive exists, 0 when none does,
- * -1 (err set) when some do: the schema is half made. */
-static int
-archive_import_schema_state(import_db *db, PGconn *conn, pgc_err *err)
+int
+archive_import__schema_state(PGconn *conn, const manifest_db *mdb, const char *name, pgc_err *err)
 {
 	int found = 0;
-	for (int i = 0; i < db->mdb->ntables; i++)
+	for (int i = 0; i < mdb->ntables; i++)
 	{
-		char *q = conn_qualify(conn, db->mdb->tables[i].schema, db->mdb->tables[i].name);
+		char *q = conn_qualify(conn, mdb->tables[i].schema, mdb->tables[i].name);
 		const char *params[] = {q};
 		char *v = conn_query_value(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
 		free(q);
@@ -222,12 +222,12 @@ archive_import_schema_state(import_db *db, PGconn *conn, pgc_err *err)
 			found++;
 		free(v);
 	}
-	if (found == db->mdb->ntables)
+	if (found == mdb->ntables)
 		return 1;
 	if (found == 0)
 		return 0;
-	err_set(err, "database \"%s\" on the target holds some of the archive's tables", db->name);
-	err_detail(err, "%d of its %d tables exist.", found, db->mdb->ntables);
+	err_set(err, "database \"%s\" on the target holds some of the archive's tables", name);
+	err_detail(err, "%d of its %d tables exist.", found, mdb->ntables);
 	err_hint(err, "Replace it with --clean, or import into another database.");
 	return -1;
 }
@@ -260,6 +260,7 @@ typedef struct import_runner
 	bool		prog_started;
 	int			next;			/* next database to load */
 	verify_report *report;
+	archive_tarload *tl;		/* a tar read as it arrived, or NULL */
 	int			nrecorded;		/* entries in report */
 	import_outcome *outcome;	/* per database (each written by the thread
 								 * that loads it, read after every thread
@@ -284,7 +285,7 @@ archive_import_check_earlier(import_db *db, pgc_err *err)
 	if (!conn)
 		return EXIT_FAIL;
 	int rc = EXIT_FAIL;
-	int schema = archive_import_schema_state(db, conn, err);
+	int schema = archive_import__schema_state(conn, db->mdb, db->name, err);
 	if (schema == 0)
 		rc = 1;
 	else if (schema > 0)
@@ -395,6 +396,8 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report,
 		.nrecorded = &run->nrecorded, .choice = run->choices ? &run->choices[index] : NULL};
 	db.compressed = strcmp(m->compression, "zstd") == 0;
+	if (archive_tarload_db_state(run->tl, mdb->dir, NULL) == ARCHIVE_TARLOAD_LOADED)
+		db.streamed = archive_tarload_seen(run->tl);
 	db.recorded = xcalloc((size_t) mdb->ntables + 1, sizeof(bool));
 	pthread_mutex_init(&db.lock, NULL);
 	time_t start = time(NULL);
@@ -429,13 +432,15 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 			rc = EXIT_FAIL;
 		}
 	}
-	archive_target_opts topts = {.clean = o->clean, .resume = o->resume, .encoding = mdb->encoding,
-		.lc_collate = mdb->lc_collate, .lc_ctype = mdb->lc_ctype, .owner = mdb->owner};
+	/* A database loaded as the tar went by is the stream's own unfinished
+	 * import: it is finished here, never made again. */
+	archive_target_opts topts = {.clean = o->clean && !db.streamed, .resume = o->resume || db.streamed,
+		.encoding = mdb->encoding, .lc_collate = mdb->lc_collate, .lc_ctype = mdb->lc_ctype, .owner = mdb->owner};
 	if (o->data_only ? archive_import__data_target(&db, err) != 0
 		: archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
 		goto done;
 	touched = true;
-	if (db.resuming)
+	if (db.resuming && !db.streamed)
 		log_notice("resuming the import of database \"%s\"", name);
 	/* Progress shows once there is something to load (not for a refusal). */
 	pthread_mutex_lock(&run->lock);
@@ -451,7 +456,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
 	if (!coord)
 		goto done;
-	int schema = db.resuming ? archive_import_schema_state(&db, coord, err) : 0;
+	int schema = db.resuming ? archive_import__schema_state(coord, db.mdb, db.name, err) : 0;
 	if (schema < 0 && db.resuming)
 	{
 		/* Our own mark is on it: the earlier run stopped inside pre-data.
@@ -612,12 +617,11 @@ done:
 	return rc;
 }
 
-/* Creates the archive's roles (errors for roles that exist are expected). */
-static int
-archive_import_roles(const archive_import_opts *o, const char *root, const manifest *m, const char *scratch,
-					 pgc_err *err)
+int
+archive_import__roles(const archive_import_opts *o, const char *root, const char *roles_file, bool passwords,
+					  const char *scratch, pgc_err *err)
 {
-	if (!m->roles_file)
+	if (!roles_file)
 	{
 		log_warning("the archive holds no roles (it was exported without --roles)");
 		return 0;
@@ -642,7 +646,7 @@ archive_import_roles(const archive_import_opts *o, const char *root, const manif
 			free(password);
 		return -1;
 	}
-	char *src = xasprintf("%s/%s", root, m->roles_file);
+	char *src = xasprintf("%s/%s", root, roles_file);
 	char *file = xasprintf("%s/roles.sql", tmp);
 	char *create = xasprintf("CREATE ROLE %s;", me);
 	char *alter = xasprintf("ALTER ROLE %s WITH ", me);
@@ -678,8 +682,8 @@ archive_import_roles(const archive_import_opts *o, const char *root, const manif
 		free(l);
 	}
 	if (rc == 0)
-		log_notice("roles created from %s%s", m->roles_file,
-				   m->roles_passwords ? "" : " (without passwords: the export could not read them)");
+		log_notice("roles created from %s%s", roles_file,
+				   passwords ? "" : " (without passwords: the export could not read them)");
 	buf_free(&errout);
 	if (password)
 	{
@@ -789,6 +793,20 @@ archive_import_summary(import_runner *run, pgc_err *err)
 	return EXIT_OK;
 }
 
+/* Every table of mdb into the report as a failure of database dname
+ * (why); returns how many entries. */
+static int
+archive_import_not_loaded(verify_report *report, const char *dname, const manifest_db *mdb, const char *why)
+{
+	for (int t = 0; t < mdb->ntables; t++)
+	{
+		char *disp = archive_import__display(mdb->tables[t].schema, mdb->tables[t].name);
+		verify_report_failed(report, dname, "table", disp, why);
+		free(disp);
+	}
+	return mdb->ntables;
+}
+
 const char *
 archive_import__target_name(const archive_import_opts *o, const char *name)
 {
@@ -895,7 +913,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 {
 	umask(077);
 	const char *root = o->input;
-	char *unpacked = NULL;		/* a tar's tree, in the private directory */
+	char *unpacked = NULL;		/* a tar's small files, in the private directory */
+	archive_tarload *tl = NULL;	/* a tar, loaded as it arrived */
 	if (tar)
 	{
 		const char *tmp = cleanup_private_tmpdir(err);
@@ -906,10 +925,9 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		if (archive_file_mkdirs(tmp, "archive", err) != 0)
 			return EXIT_FAIL;
 		unpacked = xasprintf("%s/archive", tmp);
-		log_info("unpacking %s", strcmp(o->input, "-") == 0 ? "standard input" : o->input);
-		if (tarstream_extract(o->input, unpacked, err) != 0)
+		tl = archive_tarload_run(o, unpacked, tmp, err);
+		if (!tl)
 		{
-			err_hint(err, "Nothing was loaded into the target.");
 			free(unpacked);
 			return EXIT_FAIL;
 		}
@@ -918,6 +936,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	manifest *m = manifest_read(root, err);
 	if (!m)
 	{
+		bool gone = archive_tarload_abandon(tl, NULL, "the tar stream has no manifest");
+		archive_tarload_destroy(tl);
 		free(unpacked);
 		if (tar && err->message && strstr(err->message, "has no " MANIFEST_NAME))
 		{
@@ -925,7 +945,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			err_set(err, "archive \"%s\" has no %s", strcmp(o->input, "-") == 0 ? "on standard input" : o->input,
 					MANIFEST_NAME);
 			err_detail(err, "The tar stream ends before its manifest: it was cut short, or the export did not finish.");
-			err_hint(err, "Nothing was loaded into the target.");
+			err_hint(err, gone ? "Nothing was left on the target."
+					 : "Nothing was verified; a database that was being resumed stays marked unfinished.");
 		}
 		return EXIT_FAIL;
 	}
@@ -980,6 +1001,13 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		err_set(err, "--db names the target of one database, and %d are to be imported", nchosen);
 		err_hint(err, "Name the one database of the archive to import, e.g. \"pgcarry import ... %s --db %s\".",
 				 nchosen ? chosen[0]->name : "DB", o->dbname);
+		archive_tarload_abandon(tl, NULL, "--db cannot apply");
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (archive_import_check_renames(o, m, chosen, nchosen, err) != 0)
+	{
+		archive_tarload_abandon(tl, NULL, "--rename cannot apply");
 		rc = EXIT_USAGE;
 		goto done;
 	}
@@ -993,14 +1021,28 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	for (int i = 0; i < nchosen; i++)
 	{
 		archive_verify_report rep = {0};
-		if (archive_verify_run(root, m, chosen[i]->name, o->roles && i == 0,
-							   ARCHIVE_VERIFY_FIRST | ARCHIVE_VERIFY_SCHEMA, &rep, err) != 0)
+		if (archive_verify_run_seen(root, m, tl ? archive_tarload_seen(tl) : NULL, chosen[i]->name,
+									o->roles && i == 0, ARCHIVE_VERIFY_FIRST | ARCHIVE_VERIFY_SCHEMA, &rep, err) != 0)
 		{
 			rc = EXIT_FAIL;
 			goto done;
 		}
+		pgc_err pe = PGC_ERR_INIT;
+		if (rep.nproblems == 0 && archive_tarload_check_plan(tl, chosen[i], &pe) != 0)
+		{
+			archive_verify_report_free(&rep);
+			rep = (archive_verify_report) {0};
+			rep.problems = xcalloc(1, sizeof *rep.problems);
+			rep.problems[0].file = xasprintf("%s/%s", chosen[i]->dir, MANIFEST_PLAN_NAME);
+			/* One sentence: the detail without its period. */
+			rep.problems[0].message = xasprintf("%s: %.*s", pe.message, (int) strlen(pe.detail) - 1, pe.detail);
+			rep.nproblems = 1;
+		}
+		err_clear(&pe);
 		if (rep.nproblems > 0)
 		{
+			/* Loaded as the tar went by, and damaged: not left behind. */
+			archive_tarload_abandon(tl, chosen[i]->dir, "its files do not match the manifest");
 			err_set(err, "%s", rep.problems[0].message);
 			err_detail(err, "The archive was damaged after it was written: database \"%s\" cannot be loaded from it.",
 					   chosen[i]->name);
@@ -1018,18 +1060,32 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			err_report(err);
 			outcome[i] = IMPORT_FAILED;
 			why[i] = xasprintf("the archive is damaged: %s", err->message);
-			const char *dname = archive_import__target_name(o, chosen[i]->name);
-			for (int t = 0; t < chosen[i]->ntables; t++)
-			{
-				char *disp = archive_import__display(chosen[i]->tables[t].schema, chosen[i]->tables[t].name);
-				verify_report_failed(report, dname, "table", disp, "not loaded: the archive is damaged");
-				nrecorded++;
-				free(disp);
-			}
+			nrecorded += archive_import_not_loaded(report, archive_import__target_name(o, chosen[i]->name), chosen[i],
+												   "not loaded: the archive is damaged");
 			err_clear(err);
 			continue;
 		}
 		archive_verify_report_free(&rep);
+		const pgc_err *sf = archive_tarload_db_err(tl, chosen[i]->dir);
+		if (sf && sf->set)
+		{
+			/* Refused or stopped while the tar went by. */
+			if (nchosen == 1)
+			{
+				err_set(err, "%s", sf->message);
+				if (sf->detail)
+					err_detail(err, "%s", sf->detail);
+				if (sf->hint)
+					err_hint(err, "%s", sf->hint);
+				rc = EXIT_FAIL;
+				goto done;
+			}
+			err_report(sf);
+			outcome[i] = IMPORT_FAILED;
+			why[i] = xstrdup(sf->message);
+			nrecorded += archive_import_not_loaded(report, archive_import__target_name(o, chosen[i]->name), chosen[i],
+												   "not loaded");
+		}
 	}
 	if (catalog_filter_active(o->filter) || o->schema_only)
 	{
@@ -1051,7 +1107,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		rc = EXIT_FAIL;
 		goto done;
 	}
-	if (o->roles && archive_import_roles(o, root, m, scratch, err) != 0)
+	if (o->roles && !(tl && archive_tarload_roles_done(tl)) &&
+		archive_import__roles(o, root, m->roles_file, m->roles_passwords, scratch, err) != 0)
 	{
 		rc = EXIT_FAIL;
 		goto done;
@@ -1068,7 +1125,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	runner = (import_runner) {.o = o, .root = root, .m = m, .chosen = chosen, .nchosen = nchosen,
 		.choices = choices,
 		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent,
-		.report = report, .nrecorded = nrecorded, .outcome = outcome, .why = why};
+		.report = report, .tl = tl, .nrecorded = nrecorded, .outcome = outcome, .why = why};
 	pthread_mutex_init(&runner.lock, NULL);
 	runner_ready = true;
 	pthread_t *threads = xcalloc((size_t) concurrent, sizeof *threads);
@@ -1111,6 +1168,7 @@ done:
 	free(choices);
 	free(chosen);
 	manifest_destroy(m);
+	archive_tarload_destroy(tl);
 	free(unpacked);
 	return rc;
 }

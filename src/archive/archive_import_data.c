@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "archive/archive_file.h"
+#include "archive/archive_stream.h"
 #include "cleanup.h"
 #include "conn.h"
 #include "core/catalog.h"
@@ -45,9 +46,8 @@ archive_import_failed(import_db *db)
 	return f || cleanup_interrupted();
 }
 
-/* Quoted qualified name and column list of a manifest table. */
-static void
-archive_import_names(PGconn *conn, const manifest_table *t, char **qualified, char **columns)
+void
+archive_import__names(PGconn *conn, const manifest_table *t, char **qualified, char **columns)
 {
 	*qualified = conn_qualify(conn, t->schema, t->name);
 	buf_t b = {0};
@@ -63,12 +63,8 @@ archive_import_names(PGconn *conn, const manifest_table *t, char **qualified, ch
 /* A table of at most this many rows, in one file, is small. */
 #define ARCHIVE_IMPORT_SMALL_ROWS 200
 
-/* The statement that empties the target table t (quoted q) before its rows
- * load: TRUNCATE, or for an extension's configuration table a DELETE of the
- * rows matching its condition, leaving the extension's own (catalog.h).
- * Owned by the caller. */
-static char *
-archive_import_clear_sql(const manifest_table *t, const char *q, bool tree)
+char *
+archive_import__clear_sql(const manifest_table *t, const char *q, bool tree)
 {
 	return t->ext_config ? stream_delete_sql(q, t->condition) : stream_truncate_sql(q, tree);
 }
@@ -79,7 +75,7 @@ static int
 archive_import_table_hash(PGconn *conn, const manifest_table *t, rowhash *out, pgc_err *err)
 {
 	char *q, *cols;
-	archive_import_names(conn, t, &q, &cols);
+	archive_import__names(conn, t, &q, &cols);
 	stream_range whole = stream_whole(catalog_is_partitioned(conn, q));
 	char *sql = stream_copy_out_sql(q, cols, &whole, t->condition, STREAM_TEXT);
 	stream_result res;
@@ -128,48 +124,90 @@ archive_import_source(void *arg, const char **data, pgc_err *err)
 	return n;
 }
 
+int
+archive_import__copy(PGconn *conn, const char *q, const char *cols, bool freeze, archive_file_reader *r,
+					 const stream_tick *tick, rowhash *got, pgc_err *err)
+{
+	import_source src = {.r = r};
+	stream_hasher_init(&src.hasher, STREAM_TEXT);
+	src.buf = xmalloc(IMPORT_READ_CHUNK);
+	char *in_sql = stream_copy_in_sql(q, cols, STREAM_TEXT, freeze);
+	int64_t bytes = 0;
+	int rc = stream_copy_in(conn, in_sql, archive_import_source, &src, tick, &bytes, err);
+	free(in_sql);
+	if (rc == 0 && stream_hasher_finish(&src.hasher, got, err) != 0)
+		rc = -1;
+	stream_hasher_free(&src.hasher);
+	free(src.buf);
+	return rc;
+}
+
+/* Says that the file's rows h are not the manifest's part mp. */
+static void
+archive_import_part_differs(const manifest_part *mp, const rowhash *h, pgc_err *err)
+{
+	char hex[ROWHASH_HEX_LEN + 1];
+	rowhash_hex(h, hex);
+	err_set(err, "archive file \"%s\" does not match the manifest", mp->file);
+	err_detail(err, "Expected %llu rows with checksum %s, found %llu rows with checksum %s.",
+			   (unsigned long long) mp->rows, mp->checksum, (unsigned long long) h->rows, hex);
+}
+
 /* Loads one part inside the caller's transaction, hashing it against the
  * manifest.  Returns 0 with *rows set, or -1 with err set. */
 static int
 archive_import_load_part(import_db *db, PGconn *conn, const char *q, const char *cols,
 						 const manifest_part *mp, bool freeze, uint64_t *rows, pgc_err *err)
 {
-	import_source src = {0};
-	int rc = -1;
-	src.r = archive_file_reader_open(db->root, mp->file, db->compressed, err);
-	if (!src.r)
+	archive_file_reader *r = archive_file_reader_open(db->root, mp->file, db->compressed, err);
+	if (!r)
 		return -1;
-	stream_hasher_init(&src.hasher, STREAM_TEXT);
-	src.buf = xmalloc(IMPORT_READ_CHUNK);
-	char *in_sql = stream_copy_in_sql(q, cols, STREAM_TEXT, freeze);
-	int64_t bytes = 0;
 	stream_tick tick = {archive_import_tick, db};
-	int r = stream_copy_in(conn, in_sql, archive_import_source, &src, &tick, &bytes, err);
-	free(in_sql);
 	rowhash h;
-	if (r != 0)
+	int rc = -1;
+	if (archive_import__copy(conn, q, cols, freeze, r, &tick, &h, err) != 0)
 		err_prefix(err, "could not load archive file \"%s\": ", mp->file);
-	else if (stream_hasher_finish(&src.hasher, &h, err) != 0)
-		err_prefix(err, "archive file \"%s\": ", mp->file);
 	else if (!archive_import_hash_matches(&h, mp->rows, mp->checksum))
-	{
-		char hex[ROWHASH_HEX_LEN + 1];
-		rowhash_hex(&h, hex);
-		err_set(err, "archive file \"%s\" does not match the manifest", mp->file);
-		err_detail(err, "Expected %llu rows with checksum %s, found %llu rows with checksum %s.",
-				   (unsigned long long) mp->rows, mp->checksum, (unsigned long long) h.rows, hex);
-	}
+		archive_import_part_differs(mp, &h, err);
 	else
 	{
 		*rows = h.rows;
 		rc = 0;
 	}
-	archive_file_reader_destroy(src.r);
-	stream_hasher_free(&src.hasher);
-	free(src.buf);
+	archive_file_reader_destroy(r);
 	return rc;
 }
 
+/*
+ * A table loaded as its files went by in a tar stream (archive_tarload.h):
+ * the rows each file held, hashed as they went to the server, against the
+ * manifest that came last.  Returns 0 with *rows set, or -1 with err set.
+ */
+static int
+archive_import_streamed(import_db *db, const import_task *t, uint64_t *rows, pgc_err *err)
+{
+	const manifest_table *mt = &db->mdb->tables[t->table];
+	*rows = 0;
+	for (int p = t->part; p < t->part + t->nparts; p++)
+	{
+		const manifest_part *mp = &mt->parts[p];
+		const archive_stream_file *sf = archive_stream_files_find(db->streamed, mp->file);
+		if (!sf || !sf->hashed)
+		{
+			err_set(err, "archive file \"%s\" was not loaded from the tar stream", mp->file);
+			if (sf && sf->problem)
+				err_detail(err, "%s", sf->problem);
+			return -1;
+		}
+		if (!archive_import_hash_matches(&sf->rows, mp->rows, mp->checksum))
+		{
+			archive_import_part_differs(mp, &sf->rows, err);
+			return -1;
+		}
+		*rows += sf->rows.rows;
+	}
+	return 0;
+}
 
 /* The manifest's rows and checksum as a rowhash. */
 static rowhash
@@ -225,6 +263,17 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 	log_set_table(full);
 	progress_unit_begin(db->prog, db->index, full, 0);
 	free(full);
+	uint64_t total = 0;
+	char *q = NULL, *cols = NULL;
+	int rc = -1;
+	if (db->streamed)
+	{
+		/* Loaded as it arrived: proven against the manifest now. */
+		if (archive_import_streamed(db, t, &total, err) != 0)
+			goto out;
+		progress_add(db->prog, db->index, 0, (int64_t) total);
+		goto loaded;
+	}
 	if (t->whole && db->resuming)
 	{
 		rowhash h;
@@ -241,13 +290,10 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 			return 0;
 		}
 	}
-	char *q, *cols;
-	archive_import_names(conn, mt, &q, &cols);
+	archive_import__names(conn, mt, &q, &cols);
 	/* Partitions whose hash differs between clusters load through their
 	 * root (catalog.h): no ONLY, no FREEZE. */
 	bool tree = catalog_is_partitioned(conn, q);
-	int rc = -1;
-	uint64_t total = 0;
 	if (conn_exec(conn, "BEGIN", err) != 0)
 		goto out;
 	/* --data-only: into the user's tables, their foreign keys in place, as
@@ -262,7 +308,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 		mt->rows <= ARCHIVE_IMPORT_SMALL_ROWS;
 	if (t->whole && !db->o->data_only)
 	{
-		char *sql = small ? stream_delete_sql(q, NULL) : archive_import_clear_sql(mt, q, tree);
+		char *sql = small ? stream_delete_sql(q, NULL) : archive_import__clear_sql(mt, q, tree);
 		int r = conn_exec(conn, sql, err);
 		free(sql);
 		if (r != 0)
@@ -281,6 +327,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 	if (conn_exec(conn, "COMMIT", err) != 0)
 		goto out;
 	progress_add(db->prog, db->index, 0, (int64_t) total);
+loaded:
 	pthread_mutex_lock(&db->lock);
 	db->rows += total;
 	bool verify_now = t->whole;
@@ -423,7 +470,7 @@ archive_import__tables(import_db *db, PGconn *coord, pgc_err *err)
 {
 	job_ops ops = {.run = archive_import_run_task};
 	const char *ends[2] = {NULL, db->o->target};
-	bool split = db->mdb->ntables < db->jobs;
+	bool split = db->mdb->ntables < db->jobs && !db->streamed;
 	db->parts_left = xcalloc((size_t) db->mdb->ntables + 1, sizeof(int));
 	job_run *q = job_run_create(db->jobs, &ops, ends, NULL, db->prog);
 	job_db *jd = job_db_create(q, db->index, db->name, db->mdb->encoding, db);
@@ -458,8 +505,8 @@ archive_import__tables(import_db *db, PGconn *coord, pgc_err *err)
 			continue;
 		}
 		char *qn, *cols;
-		archive_import_names(coord, mt, &qn, &cols);
-		char *sql = archive_import_clear_sql(mt, qn, catalog_is_partitioned(coord, qn));
+		archive_import__names(coord, mt, &qn, &cols);
+		char *sql = archive_import__clear_sql(mt, qn, catalog_is_partitioned(coord, qn));
 		if (conn_exec(coord, sql, &e2) != 0)
 			archive_import_fail(db, &e2);
 		free(sql);

@@ -12,10 +12,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "archive/archive_file.h"
 #include "archive/archive_import.h"
+#include "archive/archive_stream.h"
 #include "archive/manifest.h"
 #include "core/ddl.h"
 #include "core/progress.h"
+#include "core/stream.h"
 #include "core/verify.h"
 #include "util/err.h"
 #include "util/rowhash.h"
@@ -31,6 +34,7 @@ typedef struct import_db
 	bool		resuming;
 	pthread_mutex_t lock;
 	pgc_err		err;			/* first failure */
+	const archive_stream_files *streamed;	/* loaded as a tar went by, or NULL */
 	int			ndiff;			/* verification differences */
 	uint64_t	rows;
 	int			skipped;		/* tables kept on resume */
@@ -105,6 +109,35 @@ int archive_import__verify_rest(import_db *db, PGconn *conn, pgc_err *err);
  * Reads only.  Returns 0, or -1 with err set.
  */
 int archive_import__data_target(import_db *db, pgc_err *err);
+
+/* ---- shared with the tar stream loader (archive_tarload.c) */
+
+/* Quoted qualified name and column list of a manifest table (owned by the
+ * caller). */
+void archive_import__names(PGconn *conn, const manifest_table *t, char **qualified, char **columns);
+
+/* The statement that empties the target table t (quoted q) before its rows
+ * load: TRUNCATE (tree: the partitions too), or for an extension's
+ * configuration table a DELETE of the rows matching its condition, leaving
+ * the extension's own (catalog.h).  Owned by the caller. */
+char *archive_import__clear_sql(const manifest_table *t, const char *q, bool tree);
+
+/* COPY of the rows r reads into table q (columns cols), inside the
+ * caller's transaction, each row hashed on its way: *got.  tick may be
+ * NULL.  Returns 0, or -1 with err set. */
+int archive_import__copy(PGconn *conn, const char *q, const char *cols, bool freeze, archive_file_reader *r,
+						 const stream_tick *tick, rowhash *got, pgc_err *err);
+
+/* On resume: 1 when every table of mdb exists in the target database
+ * name (conn), 0 when none does, -1 (err set) when some do: the schema is
+ * half made. */
+int archive_import__schema_state(PGconn *conn, const manifest_db *mdb, const char *name, pgc_err *err);
+
+/* Creates the roles of root/roles_file on the target (errors for roles that
+ * exist are expected; the importing role is left alone); passwords says
+ * whether the export could read them.  Returns 0, or -1 with err set. */
+int archive_import__roles(const archive_import_opts *o, const char *root, const char *roles_file, bool passwords,
+						  const char *scratch, pgc_err *err);
 
 /* The name database name of the archive gets on the target (--db). */
 const char *archive_import__target_name(const archive_import_opts *o, const char *name);

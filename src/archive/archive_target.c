@@ -102,6 +102,34 @@ archive_target_set_mark(PGconn *conn, const char *dbname, bool set, pgc_err *err
 	return rc;
 }
 
+/* DROP DATABASE dbname on the maintenance session conn, saying why. */
+static int
+archive_target_drop_on(PGconn *conn, const char *dbname, const char *why, pgc_err *err)
+{
+	char *qdb = conn_quote_ident(conn, dbname);
+	char *sql = xasprintf(PQserverVersion(conn) >= 130000 ? "DROP DATABASE %s WITH (FORCE)"
+						  : "DROP DATABASE %s", qdb);
+	int rc = conn_exec(conn, sql, err);
+	if (rc != 0)
+		err_prefix(err, "could not drop database \"%s\" on the target: ", dbname);
+	else
+		log_notice("dropped database \"%s\" on the target (%s)", dbname, why);
+	free(sql);
+	free(qdb);
+	return rc;
+}
+
+int
+archive_target_drop(const char *target, const char *dbname, const char *why, pgc_err *err)
+{
+	PGconn *conn = conn_open(target, ARCHIVE_TARGET_MAINTENANCE_DB, "target", err);
+	if (!conn)
+		return -1;
+	int rc = archive_target_drop_on(conn, dbname, why, err);
+	conn_close(conn);
+	return rc;
+}
+
 int
 archive_target_check(const char *target, const char *dbname, const archive_target_opts *o,
 					 archive_target_action *action, pgc_err *err)
@@ -164,17 +192,7 @@ archive_target_prepare(const char *target, const char *dbname, const archive_tar
 	int rc = 0;
 	if (action == ARCHIVE_TARGET_RECREATE)
 	{
-		char *qdb = conn_quote_ident(conn, dbname);
-		char *sql = xasprintf(PQserverVersion(conn) >= 130000 ? "DROP DATABASE %s WITH (FORCE)"
-							  : "DROP DATABASE %s", qdb);
-		rc = conn_exec(conn, sql, err);
-		if (rc != 0)
-			err_prefix(err, "could not drop database \"%s\" on the target: ", dbname);
-		else
-			log_notice("dropped database \"%s\" on the target (%s)", dbname,
-					   o->clean_why ? o->clean_why : "--clean");
-		free(sql);
-		free(qdb);
+		rc = archive_target_drop_on(conn, dbname, o->clean_why ? o->clean_why : "--clean", err);
 	}
 	else if (action == ARCHIVE_TARGET_RESUME)
 		*resuming = true;

@@ -61,6 +61,10 @@ int archive_target_check(const char *target, const char *dbname, const archive_t
 int archive_target_prepare(const char *target, const char *dbname, const archive_target_opts *opts,
 						   bool *resuming, pgc_err *err);
 
+/* Drops database dbname on the target (one this import created and must
+ * not leave behind), logging why.  Returns 0, or -1 with err set. */
+int archive_target_drop(const char *target, const char *dbname, const char *why, pgc_err *err);
+
 /* Removes the unfinished mark: the import of dbname is done.  Returns 0,
  * or -1 with err set. */
 int archive_target_mark_done(const char *target, const char *dbname, pgc_err *err);

@@ -88,7 +88,7 @@ archive_verify_referenced(const manifest *m, manifest_paths *out)
 
 /* Files on disk under root/rel (recursively) that the manifest does not
  * list: a file that nothing checks and nothing loads.  manifest.json and
- * the database.json files are the manifest itself. */
+ * the database.json (and a tar's plan.json) files are the manifest itself. */
 static int
 archive_verify_walk(const char *root, const char *rel, const manifest_paths *listed, archive_verify_report *r,
 					pgc_err *err)
@@ -123,7 +123,8 @@ archive_verify_walk(const char *root, const char *rel, const manifest_paths *lis
 		else if (S_ISDIR(st.st_mode))
 			rc = archive_verify_walk(root, path, listed, r, err);
 		else if (!(rel == NULL && strcmp(e->d_name, MANIFEST_NAME) == 0) &&
-				 !(rel != NULL && strcmp(e->d_name, MANIFEST_DB_NAME) == 0))
+				 !(rel != NULL && strcmp(e->d_name, MANIFEST_DB_NAME) == 0) &&
+				 !(rel != NULL && strcmp(e->d_name, MANIFEST_PLAN_NAME) == 0))
 			archive_verify_listed(listed, path, r);
 		free(full);
 		free(path);
@@ -421,10 +422,22 @@ archive_verify_has_problem(const archive_verify_report *r, const char *file)
  * import does.  Returns 0 with *h set, 1 with a problem recorded (the file
  * is damaged), or -1 with err set. */
 static int
-archive_verify_hash_file(const char *root, const char *rel, bool compressed, rowhash *h,
-						 archive_verify_report *r, pgc_err *err)
+archive_verify_hash_file(const char *root, const archive_stream_files *seen, const char *rel, bool compressed,
+						 rowhash *h, archive_verify_report *r, pgc_err *err)
 {
 	(void) err;
+	const archive_stream_file *sf = archive_stream_files_find(seen, rel);
+	if (sf && sf->hashed)
+	{
+		*h = sf->rows;			/* hashed as it went by */
+		return 0;
+	}
+	if (sf)
+	{
+		archive_verify_add(r, rel, xasprintf("archive file \"%s\" cannot be read: %s", rel,
+											 sf->problem ? sf->problem : "it was not read whole"));
+		return 1;
+	}
 	pgc_err e = PGC_ERR_INIT;
 	archive_file_reader *rd = archive_file_reader_open(root, rel, compressed, &e);
 	stream_hasher hs;
@@ -454,8 +467,8 @@ archive_verify_hash_file(const char *root, const char *rel, bool compressed, row
 /* Every data file of db read and its rows counted and hashed against the
  * manifest's part; the large objects file's rows counted. */
 static int
-archive_verify_data(const char *root, const manifest *m, const manifest_db *db, archive_verify_report *r,
-					pgc_err *err)
+archive_verify_data(const char *root, const archive_stream_files *seen, const manifest *m, const manifest_db *db,
+					archive_verify_report *r, pgc_err *err)
 {
 	bool compressed = m->compression && strcmp(m->compression, "zstd") == 0;
 	for (int t = 0; t < db->ntables; t++)
@@ -465,7 +478,7 @@ archive_verify_data(const char *root, const manifest *m, const manifest_db *db, 
 			if (archive_verify_has_problem(r, mp->file))
 				continue;		/* damaged or missing: said already */
 			rowhash h;
-			int rc = archive_verify_hash_file(root, mp->file, compressed, &h, r, err);
+			int rc = archive_verify_hash_file(root, seen, mp->file, compressed, &h, r, err);
 			if (rc < 0)
 				return -1;
 			char hex[ROWHASH_HEX_LEN + 1];
@@ -480,7 +493,7 @@ archive_verify_data(const char *root, const manifest *m, const manifest_db *db, 
 	if (db->lo_file && !archive_verify_has_problem(r, db->lo_file))
 	{
 		rowhash h;
-		int rc = archive_verify_hash_file(root, db->lo_file, compressed, &h, r, err);
+		int rc = archive_verify_hash_file(root, seen, db->lo_file, compressed, &h, r, err);
 		if (rc < 0)
 			return -1;
 		if (rc == 0 && h.rows != db->lo_rows)
@@ -495,6 +508,13 @@ archive_verify_data(const char *root, const manifest *m, const manifest_db *db, 
 int
 archive_verify_run(const char *root, const manifest *m, const char *dbname, bool roles,
 				   unsigned flags, archive_verify_report *r, pgc_err *err)
+{
+	return archive_verify_run_seen(root, m, NULL, dbname, roles, flags, r, err);
+}
+
+int
+archive_verify_run_seen(const char *root, const manifest *m, const archive_stream_files *seen,
+						const char *dbname, bool roles, unsigned flags, archive_verify_report *r, pgc_err *err)
 {
 	bool stop_at_first = flags & ARCHIVE_VERIFY_FIRST;
 	manifest_paths listed = {0}, referenced = {0};
@@ -537,6 +557,10 @@ archive_verify_run(const char *root, const manifest *m, const char *dbname, bool
 			walk_rc = -1;
 	if (walk_rc == 0 && !dbname && archive_verify_walk(root, NULL, &listed, r, err) != 0)
 		walk_rc = -1;
+	/* The data files that went by in a tar stream, as if on disk. */
+	for (int i = 0; seen && i < seen->n; i++)
+		if (archive_verify_wanted(m, seen->items[i].path, dbname, roles))
+			archive_verify_listed(&listed, seen->items[i].path, r);
 listed_done:
 	manifest_paths_free(&listed);
 	manifest_paths_free(&referenced);
@@ -554,10 +578,17 @@ listed_done:
 		const manifest_file *f = &m->files[i];
 		if (!archive_verify_wanted(m, f->path, dbname, roles))
 			continue;
-		char *path = xasprintf("%s/%s", root, f->path);
 		archive_file_info got;
-		int rc = archive_file_checksum(path, &got, err);
-		free(path);
+		const archive_stream_file *sf = archive_stream_files_find(seen, f->path);
+		int rc = 0;
+		if (sf)
+			got = sf->info;
+		else
+		{
+			char *path = xasprintf("%s/%s", root, f->path);
+			rc = archive_file_checksum(path, &got, err);
+			free(path);
+		}
 		if (rc < 0)
 			return -1;
 		r->nfiles++;
@@ -567,7 +598,10 @@ listed_done:
 			continue;
 		}
 		r->bytes += got.size;
-		if (got.size != f->info.size)
+		if (sf && sf->problem)
+			archive_verify_add(r, f->path, xasprintf("archive file \"%s\" cannot be read: %s", f->path,
+													 sf->problem));
+		else if (got.size != f->info.size)
 			archive_verify_add(r, f->path,
 							   xasprintf("archive file \"%s\" has the wrong size: expected %llu bytes, found %llu",
 										 f->path, (unsigned long long) f->info.size,
@@ -590,7 +624,7 @@ listed_done:
 			archive_verify_toc(root, db, r, err) != 0)
 			return -1;
 		ARCHIVE_VERIFY_STOP();
-		if ((flags & ARCHIVE_VERIFY_DATA) && archive_verify_data(root, m, db, r, err) != 0)
+		if ((flags & ARCHIVE_VERIFY_DATA) && archive_verify_data(root, seen, m, db, r, err) != 0)
 			return -1;
 		ARCHIVE_VERIFY_STOP();
 	}
@@ -654,7 +688,8 @@ cmd_verify_archive(int argc, char **argv)
 
 	pgc_err err = PGC_ERR_INIT;
 	const char *root = path;
-	char *unpacked = NULL;		/* a tar's tree, in the private directory */
+	char *unpacked = NULL;		/* a tar's small files, in the private directory */
+	archive_stream_files seen = {0};	/* a tar's data files, as they went by */
 	struct stat st;
 	if (strcmp(path, "-") != 0 && stat(path, &st) != 0)
 	{
@@ -682,12 +717,16 @@ cmd_verify_archive(int argc, char **argv)
 			free(unpacked);
 			return EXIT_FAIL;
 		}
-		if (tarstream_extract(path, unpacked, &err) != 0)
+		/* Data files are checked as they go by, never kept. */
+		if (archive_stream_read(path, unpacked, NULL, NULL, &seen, &err) != 0)
 		{
+			/* A damaged tar is a finding (3); no room to check it is not. */
+			bool room = err.message && strstr(err.message, ARCHIVE_STREAM_SCRATCH_ENV);
 			err_report(&err);
 			err_clear(&err);
+			archive_stream_files_free(&seen);
 			free(unpacked);
-			return EXIT_DIFFERENT;
+			return room ? EXIT_FAIL : EXIT_DIFFERENT;
 		}
 		root = unpacked;
 	}
@@ -703,12 +742,14 @@ cmd_verify_archive(int argc, char **argv)
 		}
 		err_report(&err);
 		err_clear(&err);
+		archive_stream_files_free(&seen);
 		free(unpacked);
 		return EXIT_DIFFERENT;
 	}
 	archive_verify_report rep = {0};
 	int rc;
-	if (archive_verify_run(root, m, NULL, true, ARCHIVE_VERIFY_DATA | ARCHIVE_VERIFY_SCHEMA, &rep, &err) != 0)
+	if (archive_verify_run_seen(root, m, &seen, NULL, true, ARCHIVE_VERIFY_DATA | ARCHIVE_VERIFY_SCHEMA, &rep,
+								&err) != 0)
 	{
 		err_report(&err);
 		rc = EXIT_FAIL;
@@ -737,6 +778,7 @@ cmd_verify_archive(int argc, char **argv)
 	archive_verify_report_free(&rep);
 	manifest_destroy(m);
 	err_clear(&err);
+	archive_stream_files_free(&seen);
 	free(unpacked);
 	return rc;
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "archive/archive_stream.h"
 #include "archive/manifest.h"
 #include "util/err.h"
 
@@ -52,6 +53,13 @@ typedef struct archive_verify_report
  */
 int archive_verify_run(const char *root, const manifest *m, const char *dbname, bool roles,
 					   unsigned flags, archive_verify_report *report, pgc_err *err);
+
+/* The same for an archive read as a tar stream: the data files in seen
+ * went by without being kept (their size, SHA-256 and rows were taken as
+ * they passed), the others are under root. */
+int archive_verify_run_seen(const char *root, const manifest *m, const archive_stream_files *seen,
+							const char *dbname, bool roles, unsigned flags, archive_verify_report *r,
+							pgc_err *err);
 
 /* Frees the report's contents. */
 void archive_verify_report_free(archive_verify_report *report);

@@ -538,7 +538,13 @@ manifest_write(const char *root, manifest *m, pgc_err *err)
 int
 manifest_db_write(const char *root, const manifest_db *db, pgc_err *err)
 {
-	char *rel = xasprintf("%s/%s", db->dir, MANIFEST_DB_NAME);
+	return manifest_db_write_as(root, db, MANIFEST_DB_NAME, err);
+}
+
+int
+manifest_db_write_as(const char *root, const manifest_db *db, const char *name, pgc_err *err)
+{
+	char *rel = xasprintf("%s/%s", db->dir, name);
 	manifest_builder b = {rel, err, false};
 	json_t *doc = manifest_db_json(&b, db, true, "$");
 	int rc = b.failed ? -1 : manifest_write_json(root, rel, doc, err);
@@ -1009,7 +1015,13 @@ manifest_read(const char *root, pgc_err *err)
 int
 manifest_db_read(const char *root, const char *dir, manifest_db *db, pgc_err *err)
 {
-	char *rel = xasprintf("%s/%s", dir, MANIFEST_DB_NAME);
+	return manifest_db_read_as(root, dir, MANIFEST_DB_NAME, db, err);
+}
+
+int
+manifest_db_read_as(const char *root, const char *dir, const char *name, manifest_db *db, pgc_err *err)
+{
+	char *rel = xasprintf("%s/%s", dir, name);
 	manifest_reader r = {rel, err};
 	int missing;
 	memset(db, 0, sizeof *db);

@@ -28,6 +28,9 @@
 #define MANIFEST_FORMAT_VERSION 1
 #define MANIFEST_NAME "manifest.json"
 #define MANIFEST_DB_NAME "database.json"
+/* A database's entry as planned, before any of its files (tar streams
+ * only): names, columns, parts and files; rows and checksums zero. */
+#define MANIFEST_PLAN_NAME "plan.json"
 
 typedef struct manifest_file
 {
@@ -170,6 +173,12 @@ int manifest_write(const char *root, manifest *m, pgc_err *err);
 /* Writes one database's entry (with its files) as root/db->dir/database.json,
  * atomically.  Returns 0, or -1 with err set. */
 int manifest_db_write(const char *root, const manifest_db *db, pgc_err *err);
+
+/* The same as root/db->dir/NAME (MANIFEST_PLAN_NAME: a tar's plan). */
+int manifest_db_write_as(const char *root, const manifest_db *db, const char *name, pgc_err *err);
+
+/* The same from root/dir/NAME. */
+int manifest_db_read_as(const char *root, const char *dir, const char *name, manifest_db *db, pgc_err *err);
 
 /* Reads root/dir/database.json into *db (zeroed first; clear it with
  * manifest_db_clear).  Returns 0, 1 when the file does not exist, -1 with

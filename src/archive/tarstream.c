@@ -257,74 +257,129 @@ tarstream_open_read(const char *path, int *fd_out, pgc_err *err)
 	return a;
 }
 
-int
-tarstream_extract(const char *path, const char *dest, pgc_err *err)
+struct tarstream_reader
 {
-	const char *what = strcmp(path, "-") == 0 ? "standard input" : path;
+	struct archive *a;
+	int			fd;
+	char	   *what;			/* "standard input" or the path */
+	char	   *name;			/* the current entry */
+	int			nentries;
+	bool		failed;
+};
+
+tarstream_reader *
+tarstream_reader_open(const char *path, pgc_err *err)
+{
 	int fd;
 	struct archive *a = tarstream_open_read(path, &fd, err);
 	if (!a)
-		return -1;
-	struct archive_entry *e;
-	int rc = 0;
-	int nentries = 0;
-	char *b = xmalloc(TARSTREAM_BUFSZ);
+		return NULL;
+	tarstream_reader *r = xcalloc(1, sizeof *r);
+	r->a = a;
+	r->fd = fd;
+	r->what = xstrdup(strcmp(path, "-") == 0 ? "standard input" : path);
+	return r;
+}
+
+int
+tarstream_reader_next(tarstream_reader *r, const char **name, int64_t *size, pgc_err *err)
+{
 	for (;;)
 	{
-		int r = archive_read_next_header(a, &e);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+		if (r->failed)
 		{
-			err_set(err, nentries ? "the tar archive %s is truncated or damaged" : "%s is not a tar archive", what);
-			err_detail(err, "%s.", archive_error_string(a));
-			rc = -1;
-			break;
+			err_set(err, "the tar archive %s cannot be read any more", r->what);
+			return -1;
 		}
-		nentries++;
+		struct archive_entry *e;
+		int rc = archive_read_next_header(r->a, &e);
+		if (rc == ARCHIVE_EOF)
+			return 0;
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+		{
+			r->failed = true;
+			err_set(err, r->nentries ? "the tar archive %s is truncated or damaged" : "%s is not a tar archive",
+					r->what);
+			err_detail(err, "%s.", archive_error_string(r->a));
+			return -1;
+		}
+		r->nentries++;
 		const char *raw = archive_entry_pathname(e);
 		while (raw && raw[0] == '.' && raw[1] == '/')
 			raw += 2;
-		char *name = xstrdup(raw ? raw : "");
-		for (size_t n = strlen(name); n > 0 && name[n - 1] == '/'; n--)
-			name[n - 1] = '\0';
+		free(r->name);
+		r->name = xstrdup(raw ? raw : "");
+		for (size_t n = strlen(r->name); n > 0 && r->name[n - 1] == '/'; n--)
+			r->name[n - 1] = '\0';
 		mode_t type = archive_entry_filetype(e);
-		if (!archive_file_path_safe(name) || (type != AE_IFREG && type != AE_IFDIR))
+		if (!archive_file_path_safe(r->name) || (type != AE_IFREG && type != AE_IFDIR))
 		{
-			err_set(err, "the tar archive %s holds an entry pgcarry does not unpack: \"%s\"", what, name);
+			r->failed = true;
+			err_set(err, "the tar archive %s holds an entry pgcarry does not unpack: \"%s\"", r->what, r->name);
 			err_detail(err, "Only plain files and directories with relative paths are allowed.");
-			free(name);
-			rc = -1;
-			break;
+			return -1;
 		}
 		if (type == AE_IFDIR)
-		{
-			rc = archive_file_mkdirs(dest, name, err);
-			free(name);
-			if (rc != 0)
-				break;
 			continue;
-		}
+		*name = r->name;
+		*size = archive_entry_size(e);
+		return 1;
+	}
+}
+
+ssize_t
+tarstream_reader_read(void *arg, void *buf, size_t len, pgc_err *err)
+{
+	tarstream_reader *r = arg;
+	la_ssize_t n = archive_read_data(r->a, buf, len);
+	if (n < 0)
+	{
+		r->failed = true;
+		err_set(err, "the tar archive %s is truncated or damaged", r->what);
+		err_detail(err, "Entry \"%s\": %s.", r->name ? r->name : "", archive_error_string(r->a));
+		return -1;
+	}
+	return (ssize_t) n;
+}
+
+void
+tarstream_reader_close(tarstream_reader *r)
+{
+	if (!r)
+		return;
+	archive_read_free(r->a);
+	if (r->fd != STDIN_FILENO)
+		close(r->fd);
+	free(r->what);
+	free(r->name);
+	free(r);
+}
+
+int
+tarstream_extract(const char *path, const char *dest, pgc_err *err)
+{
+	tarstream_reader *r = tarstream_reader_open(path, err);
+	if (!r)
+		return -1;
+	int rc = 0;
+	char *b = xmalloc(TARSTREAM_BUFSZ);
+	const char *name;
+	int64_t size;
+	while (rc == 0 && (rc = tarstream_reader_next(r, &name, &size, err)) == 1)
+	{
+		rc = 0;
 		archive_file_writer *fw = archive_file_writer_create(dest, name, 0, err);
 		if (!fw)
 		{
-			free(name);
 			rc = -1;
 			break;
 		}
 		for (;;)
 		{
-			la_ssize_t n = archive_read_data(a, b, TARSTREAM_BUFSZ);
+			ssize_t n = tarstream_reader_read(r, b, TARSTREAM_BUFSZ, err);
 			if (n == 0)
 				break;
-			if (n < 0)
-			{
-				err_set(err, "the tar archive %s is truncated or damaged", what);
-				err_detail(err, "Entry \"%s\": %s.", name, archive_error_string(a));
-				rc = -1;
-				break;
-			}
-			if (archive_file_writer_write(fw, b, (size_t) n, err) != 0)
+			if (n < 0 || archive_file_writer_write(fw, b, (size_t) n, err) != 0)
 			{
 				rc = -1;
 				break;
@@ -333,14 +388,9 @@ tarstream_extract(const char *path, const char *dest, pgc_err *err)
 		if (rc == 0 && archive_file_writer_finish(fw, NULL, err) != 0)
 			rc = -1;
 		archive_file_writer_destroy(fw);
-		free(name);
-		if (rc != 0)
-			break;
 	}
 	free(b);
-	archive_read_free(a);
-	if (fd != STDIN_FILENO)
-		close(fd);
+	tarstream_reader_close(r);
 	return rc;
 }
 

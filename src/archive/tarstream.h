@@ -15,6 +15,8 @@
 #define PGCARRY_TARSTREAM_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "util/err.h"
 
@@ -34,6 +36,29 @@ int tarstream_writer_finish(tarstream_writer *w, pgc_err *err);
 
 /* Frees the writer; an unfinished tar file is removed.  NULL ok. */
 void tarstream_writer_destroy(tarstream_writer *w);
+
+typedef struct tarstream_reader tarstream_reader;
+
+/* Starts reading the tar at path ("-" for standard input), entry by entry
+ * as it arrives.  Returns the reader (tarstream_reader_close), or NULL
+ * with err set. */
+tarstream_reader *tarstream_reader_open(const char *path, pgc_err *err);
+
+/*
+ * Moves to the next plain file (directories are skipped): *name (owned by
+ * the reader, valid until the next call) and *size.  Returns 1, 0 at the
+ * end of the tar, or -1 with err set: the tar is truncated or damaged, or
+ * an entry is unsafe (absolute path, "..", link, device); sticky.
+ */
+int tarstream_reader_next(tarstream_reader *r, const char **name, int64_t *size, pgc_err *err);
+
+/* Reads up to len bytes of the current entry (r is a tarstream_reader;
+ * the shape of archive_file_source_fn).  Returns the number, 0 at the
+ * entry's end, or -1 with err set (truncated or damaged). */
+ssize_t tarstream_reader_read(void *r, void *buf, size_t len, pgc_err *err);
+
+/* Frees the reader.  NULL ok. */
+void tarstream_reader_close(tarstream_reader *r);
 
 /*
  * Unpacks the tar at path ("-" for standard input) into dest (an existing

@@ -50,30 +50,30 @@ static const char catalog_dbs_sql[] =
 static const char catalog_db_exists_sql[] =
 	"SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1";
 
-/* One example of a user object (the oldest of its kind, so that messages
- * are the same from run to run), or no row. */
+/* One example of a user object, or no row: the first by name of the first
+ * kind found, so that the message naming it is the same on every run. */
 static const char catalog_user_object_sql[] =
 	"SELECT w FROM ("
-	" (SELECT 'relation ' || n.nspname || '.' || c.relname AS w"
+	" (SELECT 1 AS k, 'relation ' || n.nspname || '.' || c.relname AS w"
 	"    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	"   WHERE " CATALOG_USER_NAMESPACE("n") " ORDER BY c.oid LIMIT 1)"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " ORDER BY n.nspname, c.relname LIMIT 1)"
 	" UNION ALL"
-	" (SELECT 'schema ' || n.nspname FROM pg_catalog.pg_namespace n"
-	"   WHERE " CATALOG_USER_NAMESPACE("n") " AND n.nspname <> 'public' ORDER BY n.oid LIMIT 1)"
+	" (SELECT 2, 'schema ' || n.nspname FROM pg_catalog.pg_namespace n"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " AND n.nspname <> 'public' ORDER BY n.nspname LIMIT 1)"
 	" UNION ALL"
-	" (SELECT 'function ' || n.nspname || '.' || p.proname"
+	" (SELECT 3, 'function ' || n.nspname || '.' || p.proname"
 	"    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
-	"   WHERE " CATALOG_USER_NAMESPACE("n") " ORDER BY p.oid LIMIT 1)"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " ORDER BY n.nspname, p.proname LIMIT 1)"
 	" UNION ALL"
-	" (SELECT 'type ' || n.nspname || '.' || t.typname"
+	" (SELECT 4, 'type ' || n.nspname || '.' || t.typname"
 	"    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
-	"   WHERE " CATALOG_USER_NAMESPACE("n") " ORDER BY t.oid LIMIT 1)"
+	"   WHERE " CATALOG_USER_NAMESPACE("n") " ORDER BY n.nspname, t.typname LIMIT 1)"
 	" UNION ALL"
-	" (SELECT 'extension ' || extname FROM pg_catalog.pg_extension"
-	"   WHERE extname <> 'plpgsql' ORDER BY oid LIMIT 1)"
+	" (SELECT 5, 'extension ' || extname FROM pg_catalog.pg_extension"
+	"   WHERE extname <> 'plpgsql' ORDER BY extname LIMIT 1)"
 	" UNION ALL"
-	" (SELECT 'large object ' || oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid LIMIT 1)"
-	") s LIMIT 1";
+	" (SELECT 6, 'large object ' || oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid LIMIT 1)"
+	") s ORDER BY k LIMIT 1";
 
 /*
  * Whether a column of type t (with base type b for a domain, range r) can
