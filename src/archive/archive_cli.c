@@ -333,8 +333,6 @@ archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 	if (o.data_only && (o.clean || o.resume))
 		return cli_usage_error("import", "--data-only loads into tables that exist: it cannot be used with %s",
 							   o.clean ? "--clean" : "--resume");
-	if (o.data_only && o.dry_run)
-		return cli_usage_error("import", "--dry-run cannot be used with --data-only yet");
 	if (o.dbname && renames->n > 0)
 		return cli_usage_error("import", "--db and --rename cannot be used together: --rename OLD=NEW names both");
 	o.rename_from = renames->from;

@@ -318,15 +318,8 @@ archive_import_check_earlier(import_db *db, pgc_err *err)
 	return rc;
 }
 
-/*
- * --data-only: the rows go into the tables of a database that exists, as
- * pg_restore --data-only loads them.  Refused, naming what is wrong and
- * touching nothing, when the database is missing, lacks any chosen table,
- * or holds rows in one (they would be replaced).  Returns 0, or -1 with
- * err set.
- */
-static int
-archive_import_data_target(import_db *db, pgc_err *err)
+int
+archive_import__data_target(import_db *db, pgc_err *err)
 {
 	bool exists = false, marked = false;
 	if (archive_target_state(db->o->target, db->name, &exists, &marked, err) != 0)
@@ -443,7 +436,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	 * import: it is finished here, never made again. */
 	archive_target_opts topts = {.clean = o->clean && !db.streamed, .resume = o->resume || db.streamed,
 		.encoding = mdb->encoding, .lc_collate = mdb->lc_collate, .lc_ctype = mdb->lc_ctype, .owner = mdb->owner};
-	if (o->data_only ? archive_import_data_target(&db, err) != 0
+	if (o->data_only ? archive_import__data_target(&db, err) != 0
 		: archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
 		goto done;
 	touched = true;

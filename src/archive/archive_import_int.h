@@ -101,6 +101,15 @@ int archive_import__large_objects(import_db *db, PGconn *conn, pgc_err *err);
  * differences into db->ndiff. */
 int archive_import__verify_rest(import_db *db, PGconn *conn, pgc_err *err);
 
+/*
+ * --data-only: the rows go into the tables of a database that exists, as
+ * pg_restore --data-only loads them.  Refused, naming what is wrong and
+ * touching nothing, when database db->name is missing on the target, lacks
+ * any of db->mdb's tables, or holds rows in one (they would be replaced).
+ * Reads only.  Returns 0, or -1 with err set.
+ */
+int archive_import__data_target(import_db *db, pgc_err *err);
+
 /* ---- shared with the tar stream loader (archive_tarload.c) */
 
 /* Quoted qualified name and column list of a manifest table (owned by the

@@ -117,6 +117,21 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 	archive_target_opts topts = {.clean = o->clean, .resume = o->resume};
 	archive_target_action action;
 	pgc_err		e = PGC_ERR_INIT;
+	if (o->data_only)
+	{
+		/* No schema is restored: only the tables' state matters. */
+		import_db	idb = {.o = o, .name = name, .mdb = mdb};
+		bool		ok = archive_import__data_target(&idb, &e) == 0;
+		printf("database \"%s\": %s\n", name,
+			   ok ? "exists with the tables, empty: the rows would be loaded (--data-only)" : "refused");
+		if (!ok)
+		{
+			err_report(&e);
+			err_clear(&e);
+			problems++;
+		}
+		goto tables;
+	}
 	if (archive_target_check(o->target, name, &topts, &action, &e) != 0 && action != ARCHIVE_TARGET_REFUSE)
 	{
 		err_move(err, &e);
@@ -198,6 +213,7 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 	if (rc != 0)
 		return -1;
 
+tables:;
 	manifest_paths files = {0};
 	manifest_paths_of_files(&files, m->files, m->nfiles);
 	uint64_t	rows = 0,

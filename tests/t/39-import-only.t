@@ -62,6 +62,10 @@ out=$(dbcheck_compare ora dst shop 2>&1)
 is "$?" 0 "--schema-only: the target equals pg_dump --schema-only | pg_restore"
 [ -z "$out" ] || diag "$out"
 
+run_pgcarry "${IMPORT[@]}" --data-only --dry-run
+is "$RC" 0 "--data-only --dry-run into the empty schema: exit 0"
+like "$OUT" 'database "shop": exists with the tables, empty: the rows would be loaded' "the plan says so"
+is "$(pg_sql dst shop "SELECT count(*) FROM users")" 0 "and loads nothing"
 run_pgcarry "${IMPORT[@]}" --data-only
 is "$RC" 0 "--data-only into the schema: exit 0"
 [ "$RC" = 0 ] || diag "$OUT$ERR"
@@ -76,6 +80,9 @@ is "$(grep -m1 'error:' <<<"$ERR" | sed 's/^.*error: //')" \
 	'database "shop" on the target already holds rows in 3 of the archive'"'"'s tables: public.orders, public.users, sales.q' \
 	"--data-only into tables that hold rows: message"
 is "$(pg_sql dst shop "SELECT count(*) FROM users")" 300 "the rows there are left alone"
+run_pgcarry "${IMPORT[@]}" --data-only --dry-run
+is "$RC" 1 "--data-only --dry-run into tables that hold rows: exit 1"
+like "$ERR" 'already holds rows in 3 of the archive' "the dry run gives the import's refusal"
 
 pg_sql dst postgres "CREATE DATABASE partial"
 pg_sql dst partial "CREATE TABLE users (id int, name text)"
