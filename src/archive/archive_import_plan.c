@@ -36,13 +36,6 @@ archive_plan_add_name(char ***names, int *n, const char *name, size_t len)
 	(*names)[(*n)++] = xstrndup(name, len);
 }
 
-static void
-archive_plan_free_names(char **names, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
 
 /*
  * From a table of contents (pg_restore --list lines "ID; CLASSID OBJID
@@ -75,21 +68,6 @@ archive_plan_toc_needs(const char *toc, char ***exts, int *nexts, char ***owners
 	}
 }
 
-/* Reports, as one error, the names of kind database db needs that the
- * target lacks. */
-static void
-archive_plan_missing(const char *db, const char *kind, const char *const *missing, int n, const char *hint)
-{
-	buf_t		b = {0};
-	for (int i = 0; i < n; i++)
-		buf_printf(&b, "%s\"%s\"", i ? ", " : "", missing[i]);
-	pgc_err		err = PGC_ERR_INIT;
-	err_set(&err, "database \"%s\" needs %s %s, which the target does not have", db, kind, b.data);
-	err_hint(&err, "%s", hint);
-	err_report(&err);
-	err_clear(&err);
-	buf_free(&b);
-}
 
 /* The archive's bytes for table t (its data files). */
 static uint64_t
@@ -189,7 +167,7 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 		rc = -1;
 	else if (nmissing > 0)
 	{
-		archive_plan_missing(name, "extensions", missing, nmissing,
+		catalog_report_missing(name, "extensions", missing, nmissing,
 							 "Install the extensions' packages on the target server first.");
 		problems++;
 	}
@@ -201,14 +179,14 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 			rc = -1;
 		else if (nmissing > 0)
 		{
-			archive_plan_missing(name, "roles", missing, nmissing,
+			catalog_report_missing(name, "roles", missing, nmissing,
 								 "Import the roles too (--roles), or load without owners (--no-owner).");
 			problems++;
 		}
 		free(missing);
 	}
-	archive_plan_free_names(exts, nexts);
-	archive_plan_free_names(owners, nowners);
+	catalog_names_free(exts, nexts);
+	catalog_names_free(owners, nowners);
 	ddl_dump_free(dump);
 	if (rc != 0)
 		return -1;

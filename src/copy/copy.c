@@ -1003,28 +1003,7 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
  * --dry-run: every check, and the plan, writing nothing
  * ------------------------------------------------------------------------ */
 
-/* Reports, as one error, the names of kind that the target lacks. */
-static void
-copy_dry_missing(const char *db, const char *kind, const char *const *missing, int n, const char *hint)
-{
-	buf_t		b = {0};
-	for (int i = 0; i < n; i++)
-		buf_printf(&b, "%s\"%s\"", i ? ", " : "", missing[i]);
-	pgc_err		err = PGC_ERR_INIT;
-	err_set(&err, "database \"%s\" needs %s %s, which the target does not have", db, kind, b.data);
-	err_hint(&err, "%s", hint);
-	err_report(&err);
-	err_clear(&err);
-	buf_free(&b);
-}
 
-static void
-copy_free_names(char **names, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
 
 /* What database d needs of the target (tablespaces, extensions, roles), each
  * one missing reported; prints its tables.  Returns the number of problems
@@ -1061,7 +1040,7 @@ copy_dry_db(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 			goto done;
 		if (nmissing > 0)
 		{
-			copy_dry_missing(name, kinds[k], missing, nmissing, hints[k]);
+			catalog_report_missing(name, kinds[k], missing, nmissing, hints[k]);
 			problems++;
 		}
 		free(missing);
@@ -1080,8 +1059,8 @@ copy_dry_db(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 done:
 	free(missing);
 	for (int k = 0; k < 2; k++)
-		copy_free_names(needs[k], nneeds[k]);
-	copy_free_names(roles, nroles);
+		catalog_names_free(needs[k], nneeds[k]);
+	catalog_names_free(roles, nroles);
 	catalog_tables_free(t, nt);
 	catalog_sequences_free(sq, nsq);
 	conn_close(c);

@@ -1351,6 +1351,28 @@ catalog_filter_names(PGconn *conn, const catalog_filter *f, const char *const *s
 	return 0;
 }
 
+void
+catalog_report_missing(const char *db, const char *kind, const char *const *missing, int n, const char *hint)
+{
+	buf_t		b = {0};
+	for (int i = 0; i < n; i++)
+		buf_printf(&b, "%s\"%s\"", i ? ", " : "", missing[i]);
+	pgc_err		err = PGC_ERR_INIT;
+	err_set(&err, "database \"%s\" needs %s %s, which the target does not have", db, kind, b.data);
+	err_hint(&err, "%s", hint);
+	err_report(&err);
+	err_clear(&err);
+	buf_free(&b);
+}
+
+void
+catalog_names_free(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 int
 catalog_can_create_db(PGconn *conn, bool *can, pgc_err *err)
 {

@@ -398,6 +398,15 @@ int catalog_db_needs(PGconn *conn, catalog_need kind, char ***out, int *nout, pg
 int catalog_missing(PGconn *conn, catalog_need kind, char *const *names, int n, const char ***missing,
 					int *nmissing, pgc_err *err);
 
+/* Reports, as one error with hint, the n names of kind (e.g. "extensions")
+ * that database db needs and the target lacks: a dry run's refusal. */
+void catalog_report_missing(const char *db, const char *kind, const char *const *missing, int n,
+							const char *hint);
+
+/* Frees n names and their array (as catalog_db_needs and
+ * catalog_db_roles return them). */
+void catalog_names_free(char **names, int n);
+
 /* Whether the current user may create databases (CREATEDB or superuser).
  * Returns 0 with *can set, -1 with err set. */
 int catalog_can_create_db(PGconn *conn, bool *can, pgc_err *err);
