@@ -20,6 +20,15 @@ pg_sql src big "CREATE TABLE t1 (id int, v text); INSERT INTO t1 SELECT g, lpad(
                 CREATE TABLE t2 (id int, v text); INSERT INTO t2 SELECT g, lpad(g::text, 400, 'y') FROM generate_series(1, 150000) g;
                 CREATE TABLE t3 (id int, v text); INSERT INTO t3 SELECT g, repeat(md5(g::text), 2) FROM generate_series(1, 200000) g;
                 CREATE TABLE t4 (id bigint, n numeric); INSERT INTO t4 SELECT g, g * 1.5 FROM generate_series(1, 300000) g"
+# The load on the target takes several seconds whatever the machine's speed
+# (a quiet machine copied the 200 MB in 2 s, too fast for several ticks): a
+# CHECK that pauses 30 ms every 5000th row, on the target's port only
+# (pg_dump carries it), so copy and import load at a steady, known pace.
+pg_sql src big "CREATE FUNCTION pace(id bigint) RETURNS boolean LANGUAGE plpgsql AS \$\$
+                BEGIN IF id % 5000 = 0 AND current_setting('port')::int = $(pg_port dst) THEN PERFORM pg_sleep(0.03); END IF;
+                RETURN true; END \$\$;
+                ALTER TABLE t1 ADD CONSTRAINT paced CHECK (pace(id)); ALTER TABLE t2 ADD CONSTRAINT paced CHECK (pace(id));
+                ALTER TABLE t3 ADD CONSTRAINT paced CHECK (pace(id)); ALTER TABLE t4 ADD CONSTRAINT paced CHECK (pace(id))" >/dev/null
 pg_sql src big "VACUUM ANALYZE"
 note "source ready after ${SECONDS}s"
 
