@@ -84,7 +84,13 @@ for _ in $(seq 1 300); do
 	sleep 0.1
 done
 is "$(pg_sql dst postgres "$slow_loading")" 1 "the slow table loads into the new name"
-for _ in $(seq 1 100); do grep -q 'info: copied 300 rows' "$BG_ERR" && break; sleep 0.1; done
+# Killed once database extra is done (a kill while a database is being
+# created is another case) and table users too, while slow is loading.
+for _ in $(seq 1 100); do
+	grep -q 'info: copied 300 rows' "$BG_ERR" && grep -q 'database "extra_2" copied and verified' "$BG_ERR" && break
+	sleep 0.1
+done
+is "$(pg_sql dst postgres "$slow_loading")" 1 "killed while the slow table loads"
 kill -9 "$PGCARRY_PID"
 pgcarry_wait
 is "$RC" 137 "the copy was killed"
@@ -97,6 +103,8 @@ like "$OUT" 'shop_copy +table public.users +300 +300 +equal +ok \(copied by an e
 like "$OUT" 'shop_copy +table public.slow +800 +800 +equal +ok$' "the interrupted table is copied again"
 like "$OUT" 'shop_copy: 3 tables, 1 sequence, 1 large object: all equal' "the verification is of the new database"
 unlike "$ERR" 'error:' "no error on resume"
+like "$ERR" 'database "extra_2" was copied and verified by an earlier run' "the database finished before the kill is kept"
+like "$OUT" 'extra_2 +table "?public"?\."?e"? +1 +1 +equal +ok \(copied by an earlier run\)' "and reported under its new name"
 is "$(target_dbs)" "extra_2,shop_copy" "only the new names exist on the target"
 is "$(pg_sql dst postgres "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'shop_copy'")" \
 	"the shop" "the database's properties are applied to the new name"
