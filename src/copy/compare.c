@@ -15,6 +15,9 @@
  * (with --json as one JSON document, where a table that differs and has a
  * primary key lists the keys of its rows that differ: compare_keys.h);
  * exit 3 when anything differs, 1 when something could not be read.
+ * --schema-only compares the schema objects alone (no table, sequence or
+ * large object read), --data-only the rows, sequences and large objects
+ * alone; the report says which part was compared.
  *
  * compare is a pipeline on the job runner (core/job.h): its two ends are
  * two servers read under their snapshots, its sink a checksum only.
@@ -83,6 +86,8 @@ struct cmp_run
 {
 	cli_shared *o;
 	bool		json;			/* --json */
+	bool		schema;			/* the schema objects compared (not --data-only) */
+	bool		data;			/* the data compared (not --schema-only) */
 	bool		same_major;
 	int			versions[2];
 	verify_report *report;
@@ -137,6 +142,10 @@ cmp_help(void)
 		   "  -j, --jobs N             tables read at once (default 2)\n"
 		   "      --progress MODE      auto (default), tty, log, json, or none\n"
 		   "      --progress-file FILE JSON progress lines into FILE, not stderr\n"
+		   "      --schema-only        the schema objects only: no rows, sequence values or\n"
+		   "                           large objects read\n"
+		   "      --data-only          the rows, sequence values and large objects only, not\n"
+		   "                           the schema objects\n"
 		   "      --json               the report as one JSON document on stdout, with the\n"
 		   "                           keys of the rows that differ (tables with a primary key)\n"
 		   "\n"
@@ -146,32 +155,47 @@ cmp_help(void)
 		   "\n%s", cli_filter_help, cli_common_help);
 }
 
-/* Parses the command line into o and *json; returns 0, -1 after --help
- * (the command exits with EXIT_OK), or an exit status.  compare's only
- * option of its own is --json: the others are those it shares with copy. */
+/* Parses the command line into o and r's own options (json, schema,
+ * data); returns 0, -1 after --help (the command exits with EXIT_OK), or
+ * an exit status.  compare's own options are --json, --schema-only and
+ * --data-only: the others are those it shares with copy. */
 static int
-cmp_parse(int argc, char **argv, cli_shared *o, bool *json)
+cmp_parse(int argc, char **argv, cli_shared *o, cmp_run *r)
 {
 	enum
 	{
-		CMP_OPT_JSON = CLI_OPT_FIRST_OWN
+		CMP_OPT_JSON = CLI_OPT_FIRST_OWN,
+		CMP_OPT_SCHEMA_ONLY,
+		CMP_OPT_DATA_ONLY
 	};
 	static const struct option longopts[] = {
 		CLI_SHARED_LONGOPTS,
 		CLI_SHARED_FILTERS, CLI_SHARED_EXCLUDE_DATABASE,
 		{"json", no_argument, NULL, CMP_OPT_JSON},
+		{"schema-only", no_argument, NULL, CMP_OPT_SCHEMA_ONLY},
+		{"data-only", no_argument, NULL, CMP_OPT_DATA_ONLY},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
 	cli_shared_init(o);
+	bool		schema_only = false,
+				data_only = false;
 	int			opt;
 	int			rc;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, CLI_SHARED_FILTER_SHORTOPTS, longopts, NULL)) != -1)
 		if (opt == CMP_OPT_JSON)
-			*json = true;
+			r->json = true;
+		else if (opt == CMP_OPT_SCHEMA_ONLY)
+			schema_only = true;
+		else if (opt == CMP_OPT_DATA_ONLY)
+			data_only = true;
 		else if ((rc = cli_shared_option("compare", o, opt, argv, cmp_help)) != 0)
 			return rc;
+	if (schema_only && data_only)
+		return cli_usage_error("compare", "--schema-only and --data-only cannot be used together");
+	r->schema = !data_only;
+	r->data = !schema_only;
 	return cli_shared_finish("compare", o, argc, argv);
 }
 
@@ -396,6 +420,17 @@ cmp_objects(cmp_db *d, catalog_object *a, int na, catalog_object *b, int nb)
 	}
 }
 
+/* A relation or sequence found on one side only (what: "missing on the
+ * target" or "on the source").  The object comparison reports it; with
+ * --data-only, which skips that comparison, it is reported here, so that
+ * its data is never passed over in silence. */
+static void
+cmp_unpaired(cmp_db *d, const char *kind, const char *name, const char *what)
+{
+	if (!d->run->schema)
+		verify_report_schema(d->run->report, d->name, kind, name, what);
+}
+
 static void
 cmp_sequences(cmp_db *d, catalog_sequence *a, int na, catalog_sequence *b, int nb)
 {
@@ -406,12 +441,23 @@ cmp_sequences(cmp_db *d, catalog_sequence *a, int na, catalog_sequence *b, int n
 			if (strcmp(a[i].qualified, b[j].qualified) == 0)
 				t = &b[j];
 		if (!t)
-			continue;			/* reported by the object comparison */
+		{
+			cmp_unpaired(d, "sequence", a[i].display, "missing on the target");
+			continue;
+		}
 		if (verify_report_sequence(d->run->report, d->name, a[i].display, a[i].last_value, a[i].is_called,
 								   t->last_value, t->is_called) != VERIFY_OK)
 			log_error("sequence %s differs: %s%s on the source, %s%s on the target", a[i].display,
 					  a[i].last_value, a[i].is_called ? "" : " (not called)", t->last_value,
 					  t->is_called ? "" : " (not called)");
+	}
+	for (int j = 0; j < nb && !d->run->schema; j++)
+	{
+		bool		found = false;
+		for (int i = 0; i < na && !found; i++)
+			found = strcmp(a[i].qualified, b[j].qualified) == 0;
+		if (!found)
+			cmp_unpaired(d, "sequence", b[j].display, "missing on the source");
 	}
 }
 
@@ -429,13 +475,17 @@ cmp_plan_rels(cmp_db *d, catalog_table *src, int nsrc, catalog_table *tgt, int n
 			if (strcmp(src[i].qualified, tgt[j].qualified) == 0)
 				t = &tgt[j];
 		if (!t)
-			continue;			/* reported by the object comparison */
+		{
+			cmp_unpaired(d, kind, src[i].display, "missing on the target");
+			continue;
+		}
 		if (strcmp(src[i].columns, t->columns) != 0)
 		{
 			/* Different columns: the object comparison reports how; the
 			 * rows cannot be compared. */
 			log_warning("%s %s has other columns on the target: its rows are not compared", kind,
 						src[i].display);
+			cmp_unpaired(d, kind, src[i].display, "other columns on the target: rows not compared");
 			continue;
 		}
 		cmp_rel    *rel = &d->rels[d->nrels++];
@@ -477,6 +527,14 @@ cmp_plan_rels(cmp_db *d, catalog_table *src, int nsrc, catalog_table *tgt, int n
 		}
 	}
 	free(ranges);
+	for (int j = 0; j < ntgt && !d->run->schema; j++)
+	{
+		bool		found = false;
+		for (int i = 0; i < nsrc && !found; i++)
+			found = strcmp(src[i].qualified, tgt[j].qualified) == 0;
+		if (!found)
+			cmp_unpaired(d, kind, tgt[j].display, "missing on the source");
+	}
 }
 
 static int
@@ -497,20 +555,25 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 		conn[s] = job_db_snapshot(d->job, (job_side) s, NULL, err);
 		if (!conn[s])
 			goto done;
-		if (catalog_objects(conn[s], &objs[s], &nobjs[s], err) != 0
-			|| catalog_tables(conn[s], &d->tables[s], &d->ntables[s], err) != 0
-			|| catalog_matviews(conn[s], &d->mviews[s], &d->nmviews[s], err) != 0
-			|| catalog_sequences(conn[s], &seqs[s], &nseqs[s], err) != 0
-			|| catalog_filter_apply(conn[s], &r->o->filter, d->tables[s], &d->ntables[s], seqs[s], &nseqs[s],
-									err) != 0
-			|| catalog_filter_apply(conn[s], &r->o->filter, d->mviews[s], &d->nmviews[s], NULL, NULL, err) != 0
-			|| (!filtered && !(inv[s] = objects_read(conn[s], err))))
+		if ((r->schema && !filtered
+			 && (catalog_objects(conn[s], &objs[s], &nobjs[s], err) != 0
+				 || !(inv[s] = objects_read(conn[s], err))))
+			|| (r->data
+				&& (catalog_tables(conn[s], &d->tables[s], &d->ntables[s], err) != 0
+					|| catalog_matviews(conn[s], &d->mviews[s], &d->nmviews[s], err) != 0
+					|| catalog_sequences(conn[s], &seqs[s], &nseqs[s], err) != 0
+					|| catalog_filter_apply(conn[s], &r->o->filter, d->tables[s], &d->ntables[s], seqs[s],
+											&nseqs[s], err) != 0
+					|| catalog_filter_apply(conn[s], &r->o->filter, d->mviews[s], &d->nmviews[s], NULL, NULL,
+											err) != 0)))
 		{
 			err_prefix(err, "on the %s: ", sides[s]);
 			goto done;
 		}
 	}
-	if (filtered)
+	if (!r->schema)
+		verify_report_schema_unchecked(r->report, d->name);	/* --data-only */
+	else if (filtered)
 	{
 		/* Only the part of the schema pg_dump chooses, on both sides. */
 		int			entries = 0,
@@ -532,6 +595,11 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 		objects_compare_opts oo = {.known_kinds_elsewhere = true};
 		objects_compare(inv[0], inv[1], &oo, r->report, d->name);
 		verify_report_objects_checked(r->report, d->name, nobjs[0]);
+	}
+	if (!r->data)
+	{
+		rc = 0;					/* --schema-only: no row read */
+		goto done;
 	}
 	cmp_sequences(d, seqs[0], nseqs[0], seqs[1], nseqs[1]);
 
@@ -592,6 +660,7 @@ cmp_databases(cmp_run *r, PGconn *src, PGconn *tgt, catalog_db **sdb, int *nsdb,
 		return -1;
 	}
 	r->report = verify_report_create(VERIFY_FULL, "source", "target");
+	verify_report_parts(r->report, r->schema, r->data);
 	for (int j = 0; j < ntdb; j++)
 	{
 		bool		found = false;
@@ -622,18 +691,16 @@ int
 cmd_compare(int argc, char **argv)
 {
 	cli_shared o;
-	bool		json = false;
-	int			rc = cmp_parse(argc, argv, &o, &json);
+	cmp_run		r;
+	memset(&r, 0, sizeof r);
+	int			rc = cmp_parse(argc, argv, &o, &r);
 	if (rc != 0)
 	{
 		cli_shared_free(&o);
 		return rc < 0 ? EXIT_OK : rc;
 	}
-
-	cmp_run		r;
-	memset(&r, 0, sizeof r);
 	r.o = &o;
-	r.json = json;
+	bool		json = r.json;
 	pgc_err		err = PGC_ERR_INIT;
 	catalog_db *dbs = NULL;
 	int			ndbs = 0;

@@ -8,6 +8,7 @@
 #include "util/fault.h"
 #include "util/xalloc.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -116,6 +117,8 @@ typedef struct verify_count
 struct verify_report
 {
 	verify_mode mode;
+	bool		schema_part;	/* the schema objects were compared */
+	bool		data_part;		/* the rows, sequences, large objects were */
 	verify_count *objects;		/* schema objects compared, per database */
 	int			nobjects;
 	char	   *source_label;
@@ -131,6 +134,7 @@ verify_report_create(verify_mode mode, const char *source_label, const char *tar
 {
 	verify_report *r = xcalloc(1, sizeof *r);
 	r->mode = mode;
+	r->schema_part = r->data_part = true;
 	r->source_label = xstrdup(source_label ? source_label : "source");
 	r->target_label = xstrdup(target_label ? target_label : "target");
 	pthread_mutex_init(&r->lock, NULL);
@@ -290,6 +294,14 @@ verify_report_objects_checked(verify_report *r, const char *db, int nobjects)
 	pthread_mutex_unlock(&r->lock);
 }
 
+void
+verify_report_parts(verify_report *r, bool schema, bool data)
+{
+	assert(schema || data);
+	r->schema_part = schema;
+	r->data_part = data;
+}
+
 /* nobjects of a database whose schema was not compared */
 #define VERIFY_SCHEMA_UNCHECKED (-2)
 
@@ -430,6 +442,61 @@ verify_plural(int n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* Prints db's summary line from its n entries e; returns how many of them
+ * are problems, and counts in *unchecked a database whose schema was not
+ * compared. */
+static int
+verify_print_summary(const verify_report *r, FILE *out, const char *db, const verify_entry *e, size_t n,
+					 int *unchecked)
+{
+	int			tables = 0, mviews = 0, seqs = 0, bad = 0;
+	uint64_t	los = 0;
+	bool		lo_seen = false;
+	for (size_t j = 0; j < n; j++)
+	{
+		if (e[j].kind == VK_TABLE && !e[j].kind_name)
+			tables++;
+		else if (e[j].kind == VK_TABLE)
+			mviews++;
+		else if (e[j].kind == VK_SEQUENCE)
+			seqs++;
+		else if (e[j].kind == VK_LARGE_OBJECTS)
+		{
+			lo_seen = true;
+			los = strtoull(e[j].src, NULL, 10);
+		}
+		if (verify_is_problem(e[j].status))
+			bad++;
+	}
+	fprintf(out, "%s: ", db);
+	int			nobj = verify_objects_of(r, db);
+	if (nobj >= 0)
+		fprintf(out, "%d schema %s, ", nobj, verify_plural(nobj, "object", "objects"));
+	else if (nobj == VERIFY_SCHEMA_UNCHECKED)
+	{
+		fprintf(out, "schema not compared, ");
+		(*unchecked)++;
+	}
+	if (!r->data_part)
+		fprintf(out, "data not compared");
+	else
+	{
+		fprintf(out, "%d %s, ", tables, verify_plural(tables, "table", "tables"));
+		if (mviews)
+			fprintf(out, "%d materialized %s, ", mviews, verify_plural(mviews, "view", "views"));
+		fprintf(out, "%d %s", seqs, verify_plural(seqs, "sequence", "sequences"));
+		if (lo_seen)
+			fprintf(out, ", %" PRIu64 " large %s", los, los == 1 ? "object" : "objects");
+	}
+	if (bad)
+		fprintf(out, ": %d %s\n", bad, verify_plural(bad, "problem", "problems"));
+	else if (r->mode == VERIFY_NONE)
+		fprintf(out, ": not verified\n");
+	else
+		fprintf(out, ": all equal\n");
+	return bad;
+}
+
 int
 verify_report_print(verify_report *r, FILE *out, bool all_objects)
 {
@@ -439,7 +506,10 @@ verify_report_print(verify_report *r, FILE *out, bool all_objects)
 
 	const char *what = r->mode == VERIFY_FULL ? "row count and checksum"
 		: r->mode == VERIFY_COUNT ? "row count" : "not verified (--verify none)";
-	fprintf(out, "Verification (%s), %s against %s:\n\n", what, r->source_label, r->target_label);
+	if (!r->data_part)
+		what = "schema only";
+	fprintf(out, "Verification (%s%s), %s against %s:\n\n", r->schema_part ? "" : "data only: ", what,
+			r->source_label, r->target_label);
 
 	/* Column widths. */
 	char		h_src[64], h_tgt[64];
@@ -508,57 +578,31 @@ verify_report_print(verify_report *r, FILE *out, bool all_objects)
 	if (noted)
 		fputc('\n', out);
 
-	/* A summary per database. */
+	/* A summary per database: those with entries, then those whose schema
+	 * alone was compared and found equal (no entry). */
 	int			ndb = 0, bad_dbs = 0, unchecked = 0;
 	for (size_t i = 0; i < r->n;)
 	{
 		size_t		j = i;
-		int			tables = 0, mviews = 0, seqs = 0, bad = 0;
-		uint64_t	los = 0;
-		bool		lo_seen = false;
 		while (j < r->n && strcmp(r->e[j].db, r->e[i].db) == 0)
-		{
-			verify_entry *e = &r->e[j];
-			if (e->kind == VK_TABLE && !e->kind_name)
-				tables++;
-			else if (e->kind == VK_TABLE)
-				mviews++;
-			else if (e->kind == VK_SEQUENCE)
-				seqs++;
-			else if (e->kind == VK_LARGE_OBJECTS)
-			{
-				lo_seen = true;
-				los = strtoull(e->src, NULL, 10);
-			}
-			if (verify_is_problem(e->status))
-				bad++;
 			j++;
-		}
+		int			bad = verify_print_summary(r, out, r->e[i].db, &r->e[i], j - i, &unchecked);
 		ndb++;
 		if (bad)
 			bad_dbs++;
-		fprintf(out, "%s: ", r->e[i].db);
-		int			nobj = verify_objects_of(r, r->e[i].db);
-		if (nobj >= 0)
-			fprintf(out, "%d schema %s, ", nobj, verify_plural(nobj, "object", "objects"));
-		else if (nobj == VERIFY_SCHEMA_UNCHECKED)
-		{
-			fprintf(out, "schema not compared, ");
-			unchecked++;
-		}
-		fprintf(out, "%d %s, ", tables, verify_plural(tables, "table", "tables"));
-		if (mviews)
-			fprintf(out, "%d materialized %s, ", mviews, verify_plural(mviews, "view", "views"));
-		fprintf(out, "%d %s", seqs, verify_plural(seqs, "sequence", "sequences"));
-		if (lo_seen)
-			fprintf(out, ", %" PRIu64 " large %s", los, los == 1 ? "object" : "objects");
-		if (bad)
-			fprintf(out, ": %d %s\n", bad, verify_plural(bad, "problem", "problems"));
-		else if (r->mode == VERIFY_NONE)
-			fprintf(out, ": not verified\n");
-		else
-			fprintf(out, ": all equal\n");
 		i = j;
+	}
+	for (int k = 0; k < r->nobjects; k++)
+	{
+		bool		seen = false;
+		for (size_t i = 0; i < r->n && !seen; i++)
+			seen = strcmp(r->e[i].db, r->objects[k].db) == 0;
+		for (int m = 0; m < k && !seen; m++)
+			seen = strcmp(r->objects[m].db, r->objects[k].db) == 0;
+		if (seen)
+			continue;
+		(void) verify_print_summary(r, out, r->objects[k].db, NULL, 0, &unchecked);
+		ndb++;
 	}
 	if (problems)
 		fprintf(out, "Verification found %d %s in %d of %d %s.\n", problems,
@@ -566,6 +610,9 @@ verify_report_print(verify_report *r, FILE *out, bool all_objects)
 				verify_plural(ndb, "database", "databases"));
 	else if (r->mode == VERIFY_NONE)
 		fprintf(out, "Not verified: %d %s.\n", ndb, verify_plural(ndb, "database", "databases"));
+	else if (!r->data_part)
+		fprintf(out, "Verified: %d %s, every schema object equal; the data not compared (--schema-only).\n",
+				ndb, verify_plural(ndb, "database", "databases"));
 	else if (unchecked)
 		fprintf(out, "Verified: %d %s, every table, sequence and large object equal; the schema of %d "
 				"not compared.\n", ndb, verify_plural(ndb, "database", "databases"), unchecked);
@@ -630,6 +677,10 @@ verify_report_print_json(verify_report *r, FILE *out)
 	json_t	   *doc = json_object();
 	json_object_set_new(doc, "equal", json_boolean(problems == 0));
 	json_object_set_new(doc, "mode", json_string(verify_mode_name(r->mode)));
+	json_t	   *parts = json_object();
+	json_object_set_new(parts, "schema", json_boolean(r->schema_part));
+	json_object_set_new(parts, "data", json_boolean(r->data_part));
+	json_object_set_new(doc, "compared", parts);
 	json_object_set_new(doc, "problems", json_integer(problems));
 	json_object_set_new(doc, "objects", list);
 	pthread_mutex_unlock(&r->lock);

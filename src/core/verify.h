@@ -109,6 +109,13 @@ void verify_report_objects_checked(verify_report *r, const char *db, int nobject
  * database's every object equal. */
 void verify_report_schema_unchecked(verify_report *r, const char *db);
 
+/* Records which parts a comparison covers (both, unless told otherwise):
+ * the schema objects, the data (rows, sequence values, large objects).
+ * The text report's header, summaries and verdict, and the JSON report's
+ * "compared" object, name a part left out, so that "equal" is never said
+ * of it.  At least one part is true. */
+void verify_report_parts(verify_report *r, bool schema, bool data);
+
 /* Records a sequence: values as text, NULL for a side that lacks it. */
 verify_status verify_report_sequence(verify_report *r, const char *db, const char *seq,
 									 const char *src_value, bool src_called,
