@@ -239,6 +239,15 @@ cli_parse_rename(const char *cmd, const char *arg, cli_renames *r)
 	return 0;
 }
 
+const char *
+cli_rename_target(const cli_renames *r, const char *name)
+{
+	for (int i = 0; i < r->n; i++)
+		if (strcmp(r->from[i], name) == 0)
+			return r->to[i];
+	return name;
+}
+
 void
 cli_renames_free(cli_renames *r)
 {

@@ -105,6 +105,10 @@ typedef struct cli_renames
  */
 int cli_parse_rename(const char *cmd, const char *arg, cli_renames *r);
 
+/* The name database name gets under r: its NEW, or name itself.  Not a
+ * copy: owned by r or the caller. */
+const char *cli_rename_target(const cli_renames *r, const char *name);
+
 /* Frees what r holds. */
 void cli_renames_free(cli_renames *r);
 

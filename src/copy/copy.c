@@ -79,7 +79,8 @@ enum
 	COPY_OPT_EXIT_ON_ERROR,
 	COPY_OPT_FOLLOW,
 	COPY_OPT_SCHEMA_ONLY,
-	COPY_OPT_DATA_ONLY
+	COPY_OPT_DATA_ONLY,
+	COPY_OPT_RENAME
 };
 
 /* Large objects per batch (one task). */
@@ -107,6 +108,7 @@ copy_help(void)
 		   "      --all                every database of the source but templates\n"
 		   "      --exclude-database PATTERN\n"
 		   "                           with --all, not the databases matching PATTERN\n"
+		   "      --rename OLD=NEW     copy database OLD into target database NEW (repeatable)\n"
 		   "%s"
 		   "  -j, --jobs N             tables copied at once, and pg_restore jobs (default 2)\n"
 		   "      --roles              copy roles and memberships first (pg_dumpall --roles-only)\n"
@@ -155,6 +157,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 		CLI_SHARED_DRY_RUN,
 		{"schema-only", no_argument, NULL, COPY_OPT_SCHEMA_ONLY},
 		{"data-only", no_argument, NULL, COPY_OPT_DATA_ONLY},
+		{"rename", required_argument, NULL, COPY_OPT_RENAME},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -179,6 +182,10 @@ copy_parse(int argc, char **argv, copy_opts *o)
 			case COPY_OPT_DATA_ONLY:
 				o->data_only = true;
 				break;
+			case COPY_OPT_RENAME:
+				if ((rc = cli_parse_rename("copy", optarg, &o->renames)) != 0)
+					return rc;
+				break;
 			case COPY_OPT_STATE_DIR:
 				if (!*optarg)
 					return cli_usage_error("copy", "--state-dir is empty");
@@ -202,6 +209,8 @@ copy_parse(int argc, char **argv, copy_opts *o)
 							   : o->cli.resume ? "--resume" : "--dry-run");
 	if (o->cli.dry_run && (o->cli.resume || o->follow))
 		return cli_usage_error("copy", "--dry-run cannot be used with %s yet", o->cli.resume ? "--resume" : "--follow");
+	if (o->follow && o->renames.n > 0)
+		return cli_usage_error("copy", "--rename cannot be used with --follow yet");
 	if (o->follow && catalog_filter_active(&o->cli.filter))
 		return cli_usage_error("copy", "--follow cannot be used with -n, -N, -t or -T yet");
 	return cli_shared_finish("copy", &o->cli, argc, argv);
@@ -215,7 +224,7 @@ copy_parse(int argc, char **argv, copy_opts *o)
 static int
 copy_target_has_objects(copy_run *r, copy_db *d, bool *has, char **what, pgc_err *err)
 {
-	PGconn	   *c = conn_open(r->o->cli.target, d->info->name, "target", err);
+	PGconn	   *c = conn_open(r->o->cli.target, d->target, "target", err);
 	if (!c)
 		return -1;
 	int			rc = catalog_db_has_user_objects(c, has, what, err);
@@ -237,8 +246,8 @@ copy_preflight(copy_run *r, PGconn *tgt_maint)
 		pgc_err		err = PGC_ERR_INIT;
 		bool		exists = false;
 		state_phase phase = STATE_NONE;
-		if (catalog_db_exists(tgt_maint, d->info->name, &exists, &err) != 0
-			|| (r->st && state_db_get(r->st, d->info->name, &phase, &err) != 0))
+		if (catalog_db_exists(tgt_maint, d->target, &exists, &err) != 0
+			|| (r->st && state_db_get(r->st, d->target, &phase, &err) != 0))
 		{
 			err_report(&err);
 			err_clear(&err);
@@ -255,7 +264,7 @@ copy_preflight(copy_run *r, PGconn *tgt_maint)
 			}
 			refused++;
 			d->refused = true;
-			err_set(&err, "database \"%s\" does not exist on the target", d->info->name);
+			err_set(&err, "database \"%s\" does not exist on the target", d->target);
 			err_detail(&err, "--data-only copies rows into the tables of a database that exists.");
 			err_hint(&err, "Create its schema first (pgcarry copy --schema-only), or copy without --data-only.");
 			err_report(&err);
@@ -309,7 +318,7 @@ copy_preflight(copy_run *r, PGconn *tgt_maint)
 		refused++;
 		d->refused = true;
 		err_set(&err, "database \"%s\" already exists on the target and holds objects (%s)",
-				d->info->name, what);
+				d->target, what);
 		if (r->o->cli.resume)
 		{
 			err_detail(&err, "There is no record of an earlier copy of it to resume (state file \"%s\").",
@@ -332,7 +341,7 @@ copy_preflight(copy_run *r, PGconn *tgt_maint)
 static int
 copy_drop_target_db(copy_run *r, PGconn *tgt_maint, copy_db *d, pgc_err *err)
 {
-	char	   *q = conn_quote_ident(tgt_maint, d->info->name);
+	char	   *q = conn_quote_ident(tgt_maint, d->target);
 	char	   *sql = xasprintf("DROP DATABASE IF EXISTS %s", q);
 	int			rc = conn_exec(tgt_maint, sql, err);
 	free(sql);
@@ -348,7 +357,7 @@ copy_drop_target_db(copy_run *r, PGconn *tgt_maint, copy_db *d, pgc_err *err)
 		err_clear(err);
 		if (in_use && !sessions && reason)
 		{
-			err_set(err, "could not drop database \"%s\" on the target: %s", d->info->name, reason);
+			err_set(err, "could not drop database \"%s\" on the target: %s", d->target, reason);
 			if (detail)
 				err_detail(err, "%s", detail);
 			err_hint(err, "Remove what uses it on the target (for a subscription: DROP SUBSCRIPTION) "
@@ -357,19 +366,19 @@ copy_drop_target_db(copy_run *r, PGconn *tgt_maint, copy_db *d, pgc_err *err)
 		else if (in_use)
 		{
 			err_set(err, "could not drop database \"%s\" on the target: other sessions are connected to it",
-					d->info->name);
+					d->target);
 			if (detail)
 				err_detail(err, "%s", detail);
 			err_hint(err, "pgcarry does not end other sessions: close them (or end them with "
 					 "pg_terminate_backend) and run the command again.");
 		}
 		else
-			err_set(err, "could not drop database \"%s\" on the target", d->info->name);
+			err_set(err, "could not drop database \"%s\" on the target", d->target);
 		free(reason);
 		free(detail);
 		return -1;
 	}
-	return state_db_forget(r->st, d->info->name, err);
+	return state_db_forget(r->st, d->target, err);
 }
 
 /* Checks that the roles the database depends on exist on the target; if
@@ -396,7 +405,7 @@ copy_check_roles(copy_db *d, PGconn *tgt_maint, pgc_err *err)
 			buf_printf(&b, "%s\"%s\"", i ? ", " : "", missing[i]);
 		char	   *msg = xasprintf("%s %s of database \"%s\" %s not exist on the target: its objects will "
 									"belong to the target's user, and grants are not copied",
-									nmissing == 1 ? "role" : "roles", b.data, d->info->name,
+									nmissing == 1 ? "role" : "roles", b.data, d->target,
 									nmissing == 1 ? "does" : "do");
 		log_report(LOG_WARNING, msg, NULL, "Create the roles first, or copy them with --roles.");
 		free(msg);
@@ -518,11 +527,11 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		if (resuming)
 		{
 			state_unit	u;
-			if (state_unit_get(r->st, d->info->name, ct->unit, &u, err) != 0)
+			if (state_unit_get(r->st, d->target, ct->unit, &u, err) != 0)
 				goto fail;
 			if (u.done && (u.verified || r->o->cli.verify == VERIFY_NONE))
 			{
-				verify_report_table(r->report, d->info->name, ct->t->display, &u.hash, &u.hash,
+				verify_report_table(r->report, d->target, ct->t->display, &u.hash, &u.hash,
 									"copied by an earlier run");
 				progress_unit_done(r->prog, d->index, 0);
 				continue;
@@ -546,7 +555,7 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		 * part of an interrupted run); --data-only found it empty. */
 		if (!r->o->data_only)
 		{
-			if (!tgt && !(tgt = stream_conn_open(r->o->cli.target, d->info->name, "target", d->info->encoding,
+			if (!tgt && !(tgt = stream_conn_open(r->o->cli.target, d->target, "target", d->info->encoding,
 												 false, err)))
 				goto fail;
 			char	   *trunc = stream_truncate_sql(ct->t->qualified, ct->t->via_root);
@@ -579,11 +588,11 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 	{
 		state_unit	u = {0};
 		units++;
-		if (resuming && state_unit_get(r->st, d->info->name, "large objects", &u, err) != 0)
+		if (resuming && state_unit_get(r->st, d->target, "large objects", &u, err) != 0)
 			goto fail;
 		if (u.done && u.verified)
 		{
-			verify_report_large_objects(r->report, d->info->name, &u.hash, &u.hash);
+			verify_report_large_objects(r->report, d->target, &u.hash, &u.hash);
 			progress_unit_done(r->prog, d->index, 0);
 		}
 		else
@@ -624,7 +633,7 @@ static int copy_data_only_target(copy_run *r, copy_db *d, pgc_err *err);
 static int
 copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 {
-	const char *name = d->info->name;
+	const char *name = d->target;	/* on the target; d->info->name on the source */
 	clock_gettime(CLOCK_MONOTONIC, &d->started);
 	progress_phase(r->prog, d->index, "schema");
 
@@ -641,7 +650,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	if (r->o->follow)
 	{
 		/* The slot's snapshot: the target then applies every later change. */
-		if (!(d->follow = follow_db_start(r->o->cli.source, name, err)))
+		if (!(d->follow = follow_db_start(r->o->cli.source, d->info->name, err)))
 			return -1;
 		d->snap_conn = job_db_snapshot(d->job, JOB_SOURCE, follow_db_snapshot(d->follow), err);
 		follow_db_snapshot_done(d->follow);
@@ -684,12 +693,12 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 		filter_args[nfilter++] = "--no-blobs";
 		filter_args[nfilter] = NULL;
 	}
-	d->dump = ddl_dump_schema(r->tools, r->o->cli.source, "source", name, d->snap_id, filter_args, r->tmpdir,
+	d->dump = ddl_dump_schema(r->tools, r->o->cli.source, "source", d->info->name, d->snap_id, filter_args, r->tmpdir,
 							  err);
 	free(filter_args);
 	if (!d->dump)
 		return -1;
-	log_info("schema of \"%s\" dumped in %.1f s", name, monotime_since(&t0));
+	log_info("schema of \"%s\" dumped in %.1f s", d->info->name, monotime_since(&t0));
 
 	d->ddl.maintenance_db = r->target_maint;
 	d->ddl.exit_on_error = r->o->exit_on_error;
@@ -735,7 +744,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 static int
 copy_data_only_target(copy_run *r, copy_db *d, pgc_err *err)
 {
-	PGconn	   *c = conn_open(r->o->cli.target, d->info->name, "target", err);
+	PGconn	   *c = conn_open(r->o->cli.target, d->target, "target", err);
 	if (!c)
 		return -1;
 	buf_t		missing = {0},
@@ -768,7 +777,7 @@ copy_data_only_target(copy_run *r, copy_db *d, pgc_err *err)
 	conn_close(c);
 	if (rc == 0 && nmissing > 0)
 	{
-		err_set(err, "database \"%s\" on the target lacks %d of the tables to copy: %s", d->info->name, nmissing,
+		err_set(err, "database \"%s\" on the target lacks %d of the tables to copy: %s", d->target, nmissing,
 				missing.data);
 		err_detail(err, "--data-only copies rows into tables that exist; nothing was copied.");
 		err_hint(err, "Create the schema first (pgcarry copy --schema-only), or copy without --data-only.");
@@ -777,7 +786,7 @@ copy_data_only_target(copy_run *r, copy_db *d, pgc_err *err)
 	else if (rc == 0 && nfull > 0)
 	{
 		err_set(err, "database \"%s\" on the target already holds rows in %d of the tables to copy: %s",
-				d->info->name, nfull, full.data);
+				d->target, nfull, full.data);
 		err_detail(err, "--data-only does not replace rows; nothing was copied.");
 		err_hint(err, "Empty those tables first (TRUNCATE), or copy into an empty database.");
 		rc = -1;
@@ -793,10 +802,10 @@ copy_report_done_unit(void *arg, const char *unit, const state_unit *u)
 {
 	copy_db    *d = arg;
 	if (strncmp(unit, "table ", 6) == 0)
-		verify_report_table(d->run->report, d->info->name, unit + 6, &u->hash, &u->hash,
+		verify_report_table(d->run->report, d->target, unit + 6, &u->hash, &u->hash,
 							"copied by an earlier run");
 	else if (strcmp(unit, "large objects") == 0)
-		verify_report_large_objects(d->run->report, d->info->name, &u->hash, &u->hash);
+		verify_report_large_objects(d->run->report, d->target, &u->hash, &u->hash);
 	return 0;
 }
 
@@ -944,7 +953,7 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 	r->report = verify_report_create(r->o->cli.verify, "source", "target");
 	r->prog = progress_create(r->o->cli.progress, "copy", r->ndbs);
 	for (int i = 0; i < r->ndbs; i++)
-		progress_db_name(r->prog, i, r->dbs[i].info->name);
+		progress_db_name(r->prog, i, r->dbs[i].target);
 	job_ops		ops = {.run = copy__task_run, .unit_name = copy__task_name, .finish = copy__task_finish,
 	.finish_priority = COPY_PRIO_FINALIZE, .abandon = copy__task_abandon};
 	const char *ends[2] = {r->o->cli.source, r->o->cli.target};
@@ -954,11 +963,11 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 	for (int i = 0; i < r->ndbs && !cleanup_interrupted(); i++)
 	{
 		copy_db    *d = &r->dbs[i];
-		log_set_database(d->info->name);
+		log_set_database(d->target);
 		if (d->action == COPY_ACT_DONE)
 		{
-			log_notice("database \"%s\" was copied and verified by an earlier run", d->info->name);
-			if (state_unit_each(r->st, d->info->name, copy_report_done_unit, d, &err) != 0)
+			log_notice("database \"%s\" was copied and verified by an earlier run", d->target);
+			if (state_unit_each(r->st, d->target, copy_report_done_unit, d, &err) != 0)
 			{
 				err_report(&err);
 				err_clear(&err);
@@ -967,9 +976,10 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 			continue;
 		}
 		d->job = job_db_create(r->jobs, d->index, d->info->name, d->info->encoding, d);
+		job_db_set_target_name(d->job, d->target);
 		if (copy_prepare(r, d, tgt_maint, &err) != 0)
 		{
-			copy__fail(d, "database", d->info->name, &err);
+			copy__fail(d, "database", d->target, &err);
 			err_clear(&err);
 			progress_phase(r->prog, d->index, "failed");
 		}
@@ -1012,8 +1022,8 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 static int
 copy_dry_db(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 {
-	const char *name = d->info->name;
-	PGconn	   *c = conn_open(r->o->cli.source, name, "source", err);
+	const char *name = d->target;
+	PGconn	   *c = conn_open(r->o->cli.source, d->info->name, "source", err);
 	if (!c)
 		return -1;
 	int			problems = 0;
@@ -1097,16 +1107,19 @@ copy_dry_run(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 			: d->action == COPY_ACT_CREATE ? "would be created"
 			: d->action == COPY_ACT_RECREATE ? "would be dropped and created again (--clean)"
 			: "exists on the target, empty: would be filled";
-		printf("database \"%s\": %s\n", d->info->name, what);
+		if (strcmp(d->target, d->info->name) != 0)
+			printf("database \"%s\" (\"%s\" on the source): %s\n", d->target, d->info->name, what);
+		else
+			printf("database \"%s\": %s\n", d->target, what);
 		if (!d->refused && !can_create && (d->action == COPY_ACT_CREATE || d->action == COPY_ACT_RECREATE))
 		{
-			err_set(&err, "the target's user may not create database \"%s\"", d->info->name);
+			err_set(&err, "the target's user may not create database \"%s\"", d->target);
 			err_hint(&err, "Connect to the target as a role with CREATEDB, or create the database first.");
 			err_report(&err);
 			err_clear(&err);
 			problems++;
 		}
-		log_set_database(d->info->name);
+		log_set_database(d->target);
 		int			n = copy_dry_db(r, d, tgt_maint, &err);
 		log_set_database(NULL);
 		if (n < 0)
@@ -1124,6 +1137,46 @@ copy_dry_run(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 	return problems ? EXIT_FAIL : EXIT_OK;
 }
 
+/*
+ * --rename: each OLD is a database being copied (src, the source's
+ * maintenance session, tells one it lacks from one not chosen), and no two
+ * databases land in one.  Returns 0, or -1 with err set (a usage error).
+ */
+static int
+copy_check_renames(const copy_opts *o, PGconn *src, const catalog_db *dbs, int n, pgc_err *err)
+{
+	for (int k = 0; k < o->renames.n; k++)
+	{
+		bool		chosen = false,
+					exists = false;
+		for (int i = 0; i < n; i++)
+			chosen = chosen || strcmp(dbs[i].name, o->renames.from[k]) == 0;
+		if (chosen)
+			continue;
+		if (catalog_db_exists(src, o->renames.from[k], &exists, err) != 0)
+			return -1;
+		err_set(err, "--rename %s=%s names a database that is not %s", o->renames.from[k], o->renames.to[k],
+				exists ? "being copied" : "on the source");
+		err_hint(err, "Give --rename OLD=NEW with OLD the name of a database the source holds and the copy copies.");
+		err->exit_status = EXIT_USAGE;
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+		{
+			const char *to = cli_rename_target(&o->renames, dbs[i].name);
+			if (strcmp(to, cli_rename_target(&o->renames, dbs[j].name)) == 0)
+			{
+				err_set(err, "databases \"%s\" and \"%s\" would both be copied into \"%s\"", dbs[i].name,
+						dbs[j].name, to);
+				err_hint(err, "Give each database a name of its own with --rename OLD=NEW.");
+				err->exit_status = EXIT_USAGE;
+				return -1;
+			}
+		}
+	return 0;
+}
+
 int
 cmd_copy(int argc, char **argv)
 {
@@ -1132,6 +1185,7 @@ cmd_copy(int argc, char **argv)
 	if (rc != 0)
 	{
 		cli_shared_free(&o.cli);
+		cli_renames_free(&o.renames);
 		return rc < 0 ? EXIT_OK : rc;
 	}
 
@@ -1150,12 +1204,13 @@ cmd_copy(int argc, char **argv)
 	if (!src)
 		goto out;
 	if (catalog_dbs(src, "source", o.cli.dbs, o.cli.ndbs, o.cli.all, &dbs, &ndbs, &err) != 0
-		|| catalog_dbs_exclude(src, o.cli.exclude_dbs, o.cli.nexclude_dbs, dbs, &ndbs, &err) != 0)
+		|| catalog_dbs_exclude(src, o.cli.exclude_dbs, o.cli.nexclude_dbs, dbs, &ndbs, &err) != 0
+		|| copy_check_renames(&o, src, dbs, ndbs, &err) != 0)
 		goto out;
 	{
 		const char **names = xcalloc((size_t) ndbs + 1, sizeof *names);
 		for (int i = 0; i < ndbs; i++)
-			names[i] = dbs[i].name;
+			names[i] = cli_rename_target(&o.renames, dbs[i].name);
 		r.target_maint = copy_maintenance_db(o.cli.target, names, ndbs);
 		free(names);
 	}
@@ -1203,6 +1258,7 @@ cmd_copy(int argc, char **argv)
 		r.dbs[i].run = &r;
 		r.dbs[i].index = i;
 		r.dbs[i].info = &dbs[i];
+		r.dbs[i].target = cli_rename_target(&o.renames, dbs[i].name);
 		pthread_mutex_init(&r.dbs[i].lock, NULL);
 	}
 	rc = o.cli.dry_run ? copy_dry_run(&r, src, tgt) : copy_run_follow(&r, src, tgt);
@@ -1250,5 +1306,6 @@ out:
 	free(src_maint);
 	free(r.target_maint);
 	cli_shared_free(&o.cli);
+	cli_renames_free(&o.renames);
 	return rc;
 }

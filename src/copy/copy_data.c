@@ -140,14 +140,14 @@ copy_verify_conclude(copy_table *ct, const rowhash *src, const rowhash *tgt, con
 	copy_db    *d = ct->db;
 	copy_run   *r = d->run;
 	pgc_err		err = PGC_ERR_INIT;
-	verify_status vs = verify_report_table(r->report, d->info->name, ct->t->display, src,
+	verify_status vs = verify_report_table(r->report, d->target, ct->t->display, src,
 										   r->o->cli.verify == VERIFY_NONE ? src : tgt, note);
 	if (vs != VERIFY_OK && vs != VERIFY_UNCHECKED)
 		log_error("the table differs on the target: %" PRIu64 " rows on the source, %" PRIu64
 				  " on the target%s", src->rows, tgt->rows,
 				  src->rows == tgt->rows ? ", checksums differ" : "");
 	if (r->o->cli.verify != VERIFY_NONE
-		&& state_unit_verified(r->st, d->info->name, ct->unit, vs == VERIFY_OK, &err) != 0)
+		&& state_unit_verified(r->st, d->target, ct->unit, vs == VERIFY_OK, &err) != 0)
 	{
 		err_report(&err);
 		err_clear(&err);
@@ -278,7 +278,7 @@ copy_early_indexes(copy_table *ct)
 	ro.tolerate_existing = d->action == COPY_ACT_RESUME;
 	ro.failures = NULL;			/* what fails is left to post-data */
 	pgc_err		err = PGC_ERR_INIT;
-	if (ddl_restore(r->tools, d->dump, DDL_ENTRIES, r->o->cli.target, "target", d->info->name, &ro, &err) != 0)
+	if (ddl_restore(r->tools, d->dump, DDL_ENTRIES, r->o->cli.target, "target", d->target, &ro, &err) != 0)
 	{
 		log_report(LOG_WARNING, err.message, err.detail,
 				   "They are built again with the rest of the database's indexes.");
@@ -316,7 +316,7 @@ copy_verify_chosen_objects(copy_db *d, pgc_err *err)
 	copy_run   *r = d->run;
 	int			entries = 0,
 				n = 0;
-	if (copy_filter_schema_compare(&r->o->cli.filter, r->o->cli.source, r->o->cli.target, d->info->name, NULL, NULL,
+	if (copy_filter_schema_compare(&r->o->cli.filter, r->o->cli.source, r->o->cli.target, d->target, NULL, NULL,
 								   d->dump, d->ddl.no_owner, r->tmpdir, r->report, &entries, &n, err) != 0)
 		return -1;
 	log_info("schema verified: %d entries of pg_dump's choice, %d %s", entries, n,
@@ -340,7 +340,7 @@ copy_verify_objects(copy_worker *w, copy_db *d, pgc_err *err)
 		return -1;
 	}
 	objects_compare_opts o = {.no_owner = d->ddl.no_owner, .no_privileges = d->ddl.no_privileges};
-	int			ndiff = objects_compare(d->src_objects, tgt, &o, d->run->report, d->info->name);
+	int			ndiff = objects_compare(d->src_objects, tgt, &o, d->run->report, d->target);
 	char	   *kinds = objects_summary(d->src_objects);
 	log_info("schema verified: %d objects on the source (%s), %d on the target, %d %s", objects_count(d->src_objects),
 			 kinds, objects_count(tgt), ndiff, ndiff == 1 ? "difference" : "differences");
@@ -359,7 +359,7 @@ copy_report_schema_failures(copy_db *d)
 	{
 		const ddl_failure *f = &d->schema_failures.items[i];
 		pgc_err		err = PGC_ERR_INIT;
-		err_set(&err, "could not create %s in database \"%s\" on the target", f->object, d->info->name);
+		err_set(&err, "could not create %s in database \"%s\" on the target", f->object, d->target);
 		err_detail(&err, "%s", f->message);
 		copy__fail(d, "schema object", f->object, &err);
 		err_clear(&err);
@@ -447,7 +447,7 @@ copy_table_complete(copy_worker *w, copy_table *ct, const rowhash *src)
 	copy_db    *d = ct->db;
 	copy_run   *r = d->run;
 	pgc_err		err = PGC_ERR_INIT;
-	if (state_unit_done(r->st, d->info->name, ct->unit, src, &err) != 0)
+	if (state_unit_done(r->st, d->target, ct->unit, src, &err) != 0)
 	{
 		err_report(&err);
 		err_clear(&err);
@@ -619,10 +619,10 @@ copy_do_lo(copy_worker *w, copy_task *k)
 					all_tgt = all[1];
 		/* The last batch: record and report the large objects as a whole. */
 		verify_status vs = r->o->cli.verify == VERIFY_NONE
-			? verify_report_large_objects(r->report, d->info->name, &all_src, &all_src)
-			: verify_report_large_objects(r->report, d->info->name, &all_src, &all_tgt);
-		if (state_unit_done(r->st, d->info->name, "large objects", &all_src, &err) != 0
-			|| state_unit_verified(r->st, d->info->name, "large objects", vs == VERIFY_OK, &err) != 0)
+			? verify_report_large_objects(r->report, d->target, &all_src, &all_src)
+			: verify_report_large_objects(r->report, d->target, &all_src, &all_tgt);
+		if (state_unit_done(r->st, d->target, "large objects", &all_src, &err) != 0
+			|| state_unit_verified(r->st, d->target, "large objects", vs == VERIFY_OK, &err) != 0)
 		{
 			err_report(&err);
 			err_clear(&err);
@@ -681,7 +681,7 @@ copy_sequences(copy_worker *w, copy_db *d, pgc_err *err)
 		for (int j = 0; j < nts && !t; j++)
 			if (strcmp(ts[j].qualified, s->qualified) == 0)
 				t = &ts[j];
-		verify_report_sequence(r->report, d->info->name, s->display, s->last_value, s->is_called,
+		verify_report_sequence(r->report, d->target, s->display, s->last_value, s->is_called,
 							   t ? t->last_value : NULL, t ? t->is_called : false);
 	}
 	catalog_sequences_free(ts, nts);
@@ -716,7 +716,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 	if (atomic_load(&d->failed) || cleanup_interrupted())
 	{
 		progress_phase(r->prog, d->index, "failed");
-		log_error("database \"%s\" was not copied completely%s", d->info->name,
+		log_error("database \"%s\" was not copied completely%s", d->target,
 				  cleanup_interrupted() ? " (interrupted)" : "");
 		return;
 	}
@@ -735,7 +735,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		}
 		err_clear(&err);
 	}
-	if (state_db_set(r->st, d->info->name, STATE_DATA, &err) != 0)
+	if (state_db_set(r->st, d->target, STATE_DATA, &err) != 0)
 		goto fail;
 
 	/* Post-data: indexes, constraints, triggers, matview refreshes. */
@@ -759,14 +759,14 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 			}
 		ro.skip_ids = skip;
 		ro.nskip = nskip;
-		int			rc = ddl_restore(r->tools, d->dump, DDL_POST_DATA, r->o->cli.target, "target", d->info->name,
+		int			rc = ddl_restore(r->tools, d->dump, DDL_POST_DATA, r->o->cli.target, "target", d->target,
 									 &ro, &err);
 		free(skip);
 		if (rc != 0)
 			goto fail;
 		log_info("post-data schema applied in %.1f s", monotime_since(&t0));
 		/* With objects missing, a --resume runs post-data again. */
-		if (d->schema_failures.n == 0 && state_db_set(r->st, d->info->name, STATE_POST_DATA, &err) != 0)
+		if (d->schema_failures.n == 0 && state_db_set(r->st, d->target, STATE_POST_DATA, &err) != 0)
 			goto fail;
 	}
 	copy_report_schema_failures(d);
@@ -805,32 +805,32 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 	 */
 	progress_phase(r->prog, d->index, "properties");
 	if (d->action != COPY_ACT_DATA_ONLY
-		&& ddl_restore(r->tools, d->dump, DDL_DATABASE_PROPERTIES, r->o->cli.target, "target", d->info->name,
+		&& ddl_restore(r->tools, d->dump, DDL_DATABASE_PROPERTIES, r->o->cli.target, "target", d->target,
 					   &d->ddl, &err) != 0)
 		goto fail;
-	if (verify_report_problems(r->report, d->info->name) == 0 && r->o->cli.verify != VERIFY_NONE)
+	if (verify_report_problems(r->report, d->target) == 0 && r->o->cli.verify != VERIFY_NONE)
 	{
-		if (state_db_set(r->st, d->info->name, STATE_VERIFIED, &err) != 0)
+		if (state_db_set(r->st, d->target, STATE_VERIFIED, &err) != 0)
 			goto fail;
-		log_notice("database \"%s\" copied and verified in %.1f s", d->info->name,
+		log_notice("database \"%s\" copied and verified in %.1f s", d->target,
 				   monotime_since(&d->started));
 	}
 	else if (r->o->cli.verify == VERIFY_NONE)
-		log_notice("database \"%s\" copied (not verified) in %.1f s", d->info->name,
+		log_notice("database \"%s\" copied (not verified) in %.1f s", d->target,
 				   monotime_since(&d->started));
 	else if (d->schema_failures.n > 0)
 		log_error("database \"%s\" is incomplete: %d schema object%s could not be created (named above); "
-				  "once the cause is fixed, copy it again with --clean", d->info->name, d->schema_failures.n,
+				  "once the cause is fixed, copy it again with --clean", d->target, d->schema_failures.n,
 				  d->schema_failures.n == 1 ? "" : "s");
 	else
-		log_error("database \"%s\" copied, but verification found %d %s", d->info->name,
-				  verify_report_problems(r->report, d->info->name),
-				  verify_report_problems(r->report, d->info->name) == 1 ? "difference" : "differences");
+		log_error("database \"%s\" copied, but verification found %d %s", d->target,
+				  verify_report_problems(r->report, d->target),
+				  verify_report_problems(r->report, d->target) == 1 ? "difference" : "differences");
 	progress_phase(r->prog, d->index, "done");
 	return;
 
 fail:
-	copy__fail(d, "database", d->info->name, &err);
+	copy__fail(d, "database", d->target, &err);
 	err_clear(&err);
 	progress_phase(r->prog, d->index, "failed");
 }
@@ -856,7 +856,7 @@ copy__task_run(job_worker *w, job_db *jd, void *unit)
 		{
 			state_unit	u;
 			pgc_err		err = PGC_ERR_INIT;
-			if (state_unit_get(r->st, d->info->name, k->tbl->unit, &u, &err) == 0 && u.done)
+			if (state_unit_get(r->st, d->target, k->tbl->unit, &u, &err) == 0 && u.done)
 			{
 				copy_verify_table(w, k->tbl, &u.hash, "copied by an earlier run");
 				copy_analyze_table(w, k->tbl);

@@ -44,6 +44,8 @@ typedef struct copy_opts
 	bool		data_only;		/* --data-only: rows, sequences and large
 								 * objects into the empty tables of a
 								 * database that exists; no schema */
+	cli_renames renames;		/* --rename OLD=NEW: source database OLD
+								 * becomes NEW on the target */
 } copy_opts;
 
 /* What the coordinator decided to do with a database. */
@@ -80,7 +82,9 @@ struct copy_db
 {
 	copy_run   *run;
 	int			index;
-	catalog_db *info;
+	catalog_db *info;			/* the database on the source */
+	const char *target;			/* its name on the target (--rename), else
+								 * info->name; state and report use it */
 	copy_action action;
 	bool		refused;		/* copy_preflight refused it */
 	state_phase phase_at_start;

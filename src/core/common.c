@@ -72,7 +72,8 @@ copy_conn_alive(PGconn *c)
 
 int
 copy_pair_open(copy_pair *p, const void *key, const char *source, const char *target,
-			   const char *dbname, const char *encoding, bool tgt_read_only, pgc_err *err)
+			   const char *dbname, const char *tgt_dbname, const char *encoding, bool tgt_read_only,
+			   pgc_err *err)
 {
 	if (p->key != key)
 	{
@@ -89,7 +90,7 @@ copy_pair_open(copy_pair *p, const void *key, const char *source, const char *ta
 	if (target && !copy_conn_alive(p->tgt))
 	{
 		conn_close(p->tgt);
-		p->tgt = stream_conn_open(target, dbname, "target", encoding, tgt_read_only, err);
+		p->tgt = stream_conn_open(target, tgt_dbname, "target", encoding, tgt_read_only, err);
 		if (!p->tgt)
 			return -1;
 	}

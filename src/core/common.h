@@ -55,15 +55,16 @@ typedef struct copy_pair
 } copy_pair;
 
 /*
- * Makes p hold open sessions to dbname on both servers (reusing them when
- * key matches and both are alive), each prepared by stream_conn_open with
- * client_encoding encoding; the target ones read only when tgt_read_only.
+ * Makes p hold open sessions to dbname on the source and tgt_dbname on the
+ * target (reusing them when key matches and both are alive), each prepared
+ * by stream_conn_open with client_encoding encoding; the target ones read only when tgt_read_only.
  * target NULL: a source session only (p->tgt stays NULL); source NULL: a
  * target session only.
  * Returns 0, or -1 with err set.
  */
 int copy_pair_open(copy_pair *p, const void *key, const char *source, const char *target,
-				   const char *dbname, const char *encoding, bool tgt_read_only, pgc_err *err);
+				   const char *dbname, const char *tgt_dbname, const char *encoding, bool tgt_read_only,
+				   pgc_err *err);
 
 /* Closes both sessions. */
 void copy_pair_close(copy_pair *p);

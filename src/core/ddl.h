@@ -240,7 +240,8 @@ typedef struct ddl_restore_opts
  * (side names it in messages).  For DDL_CREATE_DATABASE and
  * DDL_DATABASE_PROPERTIES, pg_restore connects first to o->maintenance_db.
  * DDL_DATABASE_PROPERTIES applies what the dump says of the database it
- * was dumped from, so dbname must be that database's name; it stops at the
+ * was dumped from to dbname (the script names the database through a psql
+ * variable, so dbname may be another name: copy --rename); it stops at the
  * first error.  t may be NULL (programs from PATH); o may be NULL
  * (defaults).
  *

@@ -28,6 +28,7 @@ struct job_db
 	job_run    *run;
 	int			index;
 	const char *name;
+	const char *tgt_name;		/* its name on the target */
 	const char *encoding;
 	void	   *ctx;
 	PGconn	   *snap_conn[2];
@@ -55,6 +56,7 @@ job_db_create(job_run *r, int index, const char *name, const char *encoding, voi
 	d->run = r;
 	d->index = index;
 	d->name = name;
+	d->tgt_name = name;
 	d->encoding = encoding;
 	d->ctx = ctx;
 	atomic_store(&d->pending, 1);
@@ -80,6 +82,12 @@ const char *
 job_db_name(const job_db *d)
 {
 	return d->name;
+}
+
+void
+job_db_set_target_name(job_db *d, const char *name)
+{
+	d->tgt_name = name;
 }
 
 int
@@ -117,7 +125,7 @@ job_db_snapshot(job_db *d, job_side side, const char *adopt, pgc_err *err)
 {
 	static const char *const names[2] = {"source", "target"};
 	const char *conninfo = d->run->conninfo[side];
-	d->snap_conn[side] = stream_conn_open(conninfo, d->name, names[side], d->encoding, true, err);
+	d->snap_conn[side] = stream_conn_open(conninfo, side == JOB_TARGET ? d->tgt_name : d->name, names[side], d->encoding, true, err);
 	if (!d->snap_conn[side])
 		return NULL;
 	d->snap[side] = adopt ? snapshot_adopt(d->snap_conn[side], adopt, err) : snapshot_export(d->snap_conn[side], err);
@@ -156,7 +164,7 @@ job_fail(job_db *d, const char *kind, const char *name, const pgc_err *err)
 {
 	atomic_store(&d->failed, true);
 	if (d->run->report)
-		copy_report_failure(d->run->report, d->name, kind, name, err);
+		copy_report_failure(d->run->report, d->tgt_name, kind, name, err);
 	else
 		err_report(err);
 }
@@ -178,7 +186,8 @@ int
 job_sessions(job_worker *w, job_db *d, bool tgt_read_only, pgc_err *err)
 {
 	job_run    *r = d->run;
-	return copy_pair_open(&w->pair, d, r->conninfo[JOB_SOURCE], r->conninfo[JOB_TARGET], d->name, d->encoding,
+	return copy_pair_open(&w->pair, d, r->conninfo[JOB_SOURCE], r->conninfo[JOB_TARGET], d->name, d->tgt_name,
+						  d->encoding,
 						  tgt_read_only, err);
 }
 

@@ -111,6 +111,11 @@ job_db *job_db_create(job_run *r, int index, const char *name, const char *encod
  * Only once the run no longer uses it (after job_run_wait). */
 void job_db_destroy(job_db *d);
 
+/* Names d's database on the target (not copied: must outlive d), when it
+ * is not its name on the source (copy --rename): the target's sessions,
+ * snapshot and failures then use it.  By default, the two are one name. */
+void job_db_set_target_name(job_db *d, const char *name);
+
 /* Accessors. */
 void *job_db_ctx(const job_db *d);
 const char *job_db_name(const job_db *d);
