@@ -123,6 +123,20 @@ run_pgcarry() {
 
 # run_pgcarry_via CMD... -- ARGS...: as run_pgcarry, with pgcarry run by
 # another program (e.g. /usr/bin/time -o FILE -- copy ...).
+# usage_is ARGS... -- EXPECTED NAME: pgcarry ARGS is a usage error: exit 2,
+# "pgcarry: error: EXPECTED" as the first line of stderr, and the pointer
+# to the command's --help as the second.
+usage_is() {
+	local args=() expected name
+	while [ "$1" != "--" ]; do args+=("$1"); shift; done
+	expected=$2
+	name=$3
+	run_pgcarry "${args[@]}"
+	is "$RC" 2 "$name: exit 2"
+	is "$(head -1 <<<"$ERR")" "pgcarry: error: $expected" "$name: message"
+	is "$(sed -n 2p <<<"$ERR")" "Try \"pgcarry ${args[0]} --help\" for more information." "$name: points to --help"
+}
+
 run_pgcarry_via() {
 	local -a pre=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do pre+=("$1"); shift; done

@@ -7,16 +7,6 @@ S="--source postgresql://u@127.0.0.1:1/postgres"
 T="--target postgresql://u@127.0.0.1:2/postgres"
 
 # usage_is CMD... -- EXPECTED-FIRST-LINE NAME
-usage_is() {
-	local args=() expected name
-	while [ "$1" != "--" ]; do args+=("$1"); shift; done
-	expected=$2
-	name=$3
-	run_pgcarry "${args[@]}"
-	is "$RC" 2 "$name: exit 2"
-	is "$(head -1 <<<"$ERR")" "pgcarry: error: $expected" "$name: message"
-	is "$(sed -n 2p <<<"$ERR")" "Try \"pgcarry ${args[0]} --help\" for more information." "$name: points to --help"
-}
 
 run_pgcarry copy --help
 is "$RC" 0 "copy --help exits 0"

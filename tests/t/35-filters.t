@@ -12,15 +12,6 @@ S="--source postgresql://u@127.0.0.1:1/postgres"
 T="--target postgresql://u@127.0.0.1:2/postgres"
 
 # usage_is ARGS... -- EXPECTED-FIRST-LINE NAME
-usage_is() {
-	local args=() expected name
-	while [ "$1" != "--" ]; do args+=("$1"); shift; done
-	expected=$2
-	name=$3
-	run_pgcarry "${args[@]}"
-	is "$RC" 2 "$name: exit 2"
-	is "$(head -1 <<<"$ERR")" "pgcarry: error: $expected" "$name: message"
-}
 
 usage_is copy $S $T -t 'a.b.c' shop -- 'invalid table pattern "a.b.c": improper qualified name (too many dotted names)' \
 	"three-part table pattern"

@@ -10,15 +10,6 @@
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/dbcheck.sh"
 
-usage_is() {
-	local args=() expected name
-	while [ "$1" != "--" ]; do args+=("$1"); shift; done
-	expected=$2
-	name=$3
-	run_pgcarry "${args[@]}"
-	is "$RC" 2 "$name: exit 2"
-	is "$(head -1 <<<"$ERR")" "pgcarry: error: $expected" "$name: message"
-}
 
 T="--target postgresql://u@127.0.0.1:2/postgres"
 usage_is import $T --input "$T_TMP" -t 'a.b.c' -- \

@@ -96,15 +96,6 @@ run_pgcarry "${IMPORT[@]}" --dry-run --no-owner --resume shop
 is "$RC" 0 "dry run with --resume: exit 0"
 like "$OUT" 'database "shop": holds an unfinished import: would be resumed' "--resume: the plan says it would resume"
 
-usage_is() {
-	local args=() expected name
-	while [ "$1" != "--" ]; do args+=("$1"); shift; done
-	expected=$2
-	name=$3
-	run_pgcarry "${args[@]}"
-	is "$RC" 2 "$name: exit 2"
-	is "$(head -1 <<<"$ERR")" "pgcarry: error: $expected" "$name: message"
-}
 usage_is import --target "$(pg_uri dst)" --input "$T_TMP/extra.dump" --db x --dry-run -- \
 	"--dry-run works with pgcarry archives only; pg_restore --list shows what a pg_dump file holds" \
 	"--dry-run of a pg_dump file"

@@ -5,15 +5,6 @@
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/dbcheck.sh"
 
-usage_is() {
-	local args=() expected name
-	while [ "$1" != "--" ]; do args+=("$1"); shift; done
-	expected=$2
-	name=$3
-	run_pgcarry "${args[@]}"
-	is "$RC" 2 "$name: exit 2"
-	is "$(grep -m1 'error:' <<<"$ERR" | sed 's/^.*error: //')" "$expected" "$name: message"
-}
 
 T="--target postgresql://u@127.0.0.1:2/postgres"
 usage_is import $T --input "$T_TMP" --rename shop -- \
