@@ -382,3 +382,25 @@ dbcheck_roles() {
 	rm -rf "$tmp"
 	_dbcheck_verdict roles "$diffs" "$src" "$tgt" "$nroles roles"
 }
+
+# dbcheck_tables_of SERVER DB: the ordinary tables of DB, schema.name, sorted.
+dbcheck_tables_of() {
+	pg_sql "$1" "$2" "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1" | LC_ALL=C sort
+}
+
+# dbcheck_pgdump_choice FROM TO DB PG_DUMP-ARGS...: what PostgreSQL's own
+# tools make of a choice: pg_dump of DB on server FROM with those options,
+# restored with --create into a fresh DB on server TO; sets ORACLE_TABLES
+# (the TABLE DATA entries of pg_restore -l, schema.name, sorted).
+dbcheck_pgdump_choice() {
+	local from=$1 to=$2 db=$3 dump=$T_TMP/oracle.dump
+	shift 3
+	PGPASSFILE=$NO_PGPASS "$PG_BINDIR/pg_dump" -Fc --create -h "$(pg_sockdir "$from")" -p "$(pg_port "$from")" -U postgres \
+		"$@" -f "$dump" "$db" || bail "pg_dump failed"
+	ORACLE_TABLES=$("$PG_BINDIR/pg_restore" -l "$dump" | awk '$4 == "TABLE" && $5 == "DATA" { print $6 "." $7 }' |
+		LC_ALL=C sort)
+	pg_sql "$to" postgres "DROP DATABASE IF EXISTS \"$db\""
+	PGPASSFILE=$NO_PGPASS "$PG_BINDIR/pg_restore" --create -h "$(pg_sockdir "$to")" -p "$(pg_port "$to")" -U postgres \
+		-d postgres "$dump" 2>"$T_TMP/oracle.err" || { cat "$T_TMP/oracle.err" >&2; bail "pg_restore failed"; }
+}

@@ -52,25 +52,9 @@ INSERT INTO audit.log VALUES ('x');
 SELECT lo_from_bytea(0, 'a large object: pg_dump leaves it out of a choice');
 SQL
 
-# tables_of SERVER DB: the ordinary tables of DB, schema.name, sorted
-tables_of() {
-	pg_sql "$1" "$2" "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1" | LC_ALL=C sort
-}
-
-# oracle PATTERN-ARGS...: pg_dump of shop with those options; sets ORACLE_TABLES
-# (the TABLE DATA entries of pg_restore -l, schema.name sorted) and restores
-# the dump into a fresh shop on server ora.
-oracle() {
-	local dump=$T_TMP/oracle.dump
-	PGPASSFILE=$NO_PGPASS "$PG_BINDIR/pg_dump" -Fc --create -h "$(pg_sockdir src)" -p "$(pg_port src)" -U postgres \
-		"$@" -f "$dump" shop || bail "pg_dump failed"
-	ORACLE_TABLES=$("$PG_BINDIR/pg_restore" -l "$dump" | awk '$4 == "TABLE" && $5 == "DATA" { print $6 "." $7 }' |
-		LC_ALL=C sort)
-	pg_sql ora postgres "DROP DATABASE IF EXISTS shop"
-	PGPASSFILE=$NO_PGPASS "$PG_BINDIR/pg_restore" --create -h "$(pg_sockdir ora)" -p "$(pg_port ora)" -U postgres \
-		-d postgres "$dump" 2>"$T_TMP/oracle.err" || { cat "$T_TMP/oracle.err" >&2; bail "pg_restore failed"; }
-}
+# oracle PATTERN-ARGS...: PostgreSQL's own tools' result for the same
+# choice, in shop on server ora (dbcheck_pgdump_choice); ORACLE_TABLES.
+oracle() { dbcheck_pgdump_choice src ora shop "$@"; }
 
 # check NAME PATTERN-ARGS...: copy shop with the options, then judge it.
 check() {
@@ -81,7 +65,7 @@ check() {
 	is "$RC" 0 "$name: copy exits 0"
 	[ "$RC" = 0 ] || diag "$ERR"
 	oracle "$@"
-	is "$(tables_of dst shop)" "$ORACLE_TABLES" "$name: the tables carried are those pg_dump dumps"
+	is "$(dbcheck_tables_of dst shop)" "$ORACLE_TABLES" "$name: the tables carried are those pg_dump dumps"
 	local out
 	out=$(dbcheck_compare ora dst shop 2>&1)
 	is "$?" 0 "$name: the target equals pg_dump | pg_restore of the same choice"
@@ -123,7 +107,7 @@ run_pgcarry import --target "$(pg_uri dst)" --progress none --input "$T_TMP/arch
 is "$RC" 0 "import of the chosen part exits 0"
 [ "$RC" = 0 ] || diag "$OUT$ERR"
 oracle -n sales -T 'sales.archive_*'
-is "$(tables_of dst shop)" "$ORACLE_TABLES" "export: the tables carried are those pg_dump dumps"
+is "$(dbcheck_tables_of dst shop)" "$ORACLE_TABLES" "export: the tables carried are those pg_dump dumps"
 out=$(dbcheck_compare ora dst shop 2>&1)
 is "$?" 0 "export, import: the target equals pg_dump | pg_restore of the same choice"
 [ -z "$out" ] || diag "$out"

@@ -64,23 +64,9 @@ run_pgcarry export --source "$(pg_uri src)" --progress none --output "$T_TMP/arc
 is "$RC" 0 "the whole archive is written"
 [ "$RC" = 0 ] || diag "$ERR"
 
-tables_of() {
-	pg_sql "$1" "$2" "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1" | LC_ALL=C sort
-}
-
-# oracle PATTERN-ARGS...: pg_dump of shop with those options, restored into
-# a fresh shop on server ora; ORACLE_TABLES: its TABLE DATA entries.
-oracle() {
-	local dump=$T_TMP/oracle.dump
-	PGPASSFILE=$NO_PGPASS "$PG_BINDIR/pg_dump" -Fc --create -h "$(pg_sockdir src)" -p "$(pg_port src)" -U postgres \
-		"$@" -f "$dump" shop || bail "pg_dump failed"
-	ORACLE_TABLES=$("$PG_BINDIR/pg_restore" -l "$dump" | awk '$4 == "TABLE" && $5 == "DATA" { print $6 "." $7 }' |
-		LC_ALL=C sort)
-	pg_sql ora postgres "DROP DATABASE IF EXISTS shop"
-	PGPASSFILE=$NO_PGPASS "$PG_BINDIR/pg_restore" --create -h "$(pg_sockdir ora)" -p "$(pg_port ora)" -U postgres \
-		-d postgres "$dump" 2>"$T_TMP/oracle.err" || { cat "$T_TMP/oracle.err" >&2; bail "pg_restore failed"; }
-}
+# oracle PATTERN-ARGS...: PostgreSQL's own tools' result for the same
+# choice, in shop on server ora (dbcheck_pgdump_choice); ORACLE_TABLES.
+oracle() { dbcheck_pgdump_choice src ora shop "$@"; }
 
 # check NAME PATTERN-ARGS...: import shop with the options, then judge it.
 check() {
@@ -91,7 +77,7 @@ check() {
 	is "$RC" 0 "$name: import exits 0"
 	[ "$RC" = 0 ] || diag "$OUT$ERR"
 	oracle "$@"
-	is "$(tables_of dst shop)" "$ORACLE_TABLES" "$name: the tables loaded are those pg_dump dumps"
+	is "$(dbcheck_tables_of dst shop)" "$ORACLE_TABLES" "$name: the tables loaded are those pg_dump dumps"
 	local out
 	out=$(dbcheck_compare ora dst shop 2>&1)
 	is "$?" 0 "$name: the target equals pg_dump | pg_restore of the same choice"
