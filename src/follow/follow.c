@@ -807,19 +807,10 @@ static const char follow_slots_sql[] =
 	"SELECT slot_name FROM pg_catalog.pg_replication_slots "
 	"WHERE database = pg_catalog.current_database() AND slot_name LIKE 'pgcarry\\_%' ORDER BY 1";
 
-/* Removes the follow objects of one side's database (target: subscription
- * first).  A database that does not exist there is skipped. */
-static int
-follow_remove_side(const char *conninfo, const char *side, const char *dbname, bool target, int *removed,
-				   pgc_err *err)
+int
+follow__remove_on(PGconn *conn, bool target, int *removed, pgc_err *err)
 {
-	bool		exists = false;
-	int			rc = follow__db_exists(conninfo, side, dbname, &exists, err);
-	if (rc != 0 || !exists)
-		return rc;
-	PGconn	   *conn = follow__conn_open(conninfo, dbname, side, err);
-	if (!conn)
-		return -1;
+	int			rc;
 	if (target)
 		rc = follow_drop_each(conn, follow_subs_sql, follow_sub_drop, 3, removed, err);
 	else
@@ -835,10 +826,55 @@ follow_remove_side(const char *conninfo, const char *side, const char *dbname, b
 		rc = follow_drop_each(conn, follow_pubs_sql, follow_pub_drop, 1, removed, err);
 	if (rc == 0)
 		rc = follow_drop_each(conn, follow_schema_sql, follow_schema_drop, 1, removed, err);
+	return rc;
+}
+
+/* Removes the follow objects of one side's database (target: subscription
+ * first).  A database that does not exist there is skipped. */
+static int
+follow_remove_side(const char *conninfo, const char *side, const char *dbname, bool target, int *removed,
+				   pgc_err *err)
+{
+	bool		exists = false;
+	int			rc = follow__db_exists(conninfo, side, dbname, &exists, err);
+	if (rc != 0 || !exists)
+		return rc;
+	PGconn	   *conn = follow__conn_open(conninfo, dbname, side, err);
+	if (!conn)
+		return -1;
+	rc = follow__remove_on(conn, target, removed, err);
 	conn_close(conn);
 	if (rc != 0)
 		err_prefix(err, "on the %s, database \"%s\": ", side, dbname);
 	return rc;
+}
+
+/* Appends to b the follow objects of conn's database that sql (one
+ * column) finds, each as "KIND NAME on the SIDE". */
+static int
+follow_remains_add(PGconn *conn, const char *sql, const char *kind, const char *side, buf_t *b, pgc_err *err)
+{
+	PGresult   *res = conn_query(conn, sql, 0, NULL, err);
+	if (!res)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		buf_printf(b, "%s%s %s on the %s", b->len ? ", " : "", kind, PQgetvalue(res, i, 0), side);
+	PQclear(res);
+	return 0;
+}
+
+int
+follow__remains(PGconn *src, PGconn *tgt, buf_t *b, pgc_err *err)
+{
+	if (src && (follow_remains_add(src, follow_slots_sql, "replication slot", "source", b, err) != 0
+				|| follow_remains_add(src, follow_pubs_sql, "publication", "source", b, err) != 0
+				|| follow_remains_add(src, follow_schema_sql, "schema", "source", b, err) != 0))
+		return -1;
+	if (tgt && (follow_remains_add(tgt, follow_subs_sql, "subscription", "target", b, err) != 0
+				|| follow_remains_add(tgt, follow_pubs_sql, "publication", "target", b, err) != 0
+				|| follow_remains_add(tgt, follow_schema_sql, "schema", "target", b, err) != 0))
+		return -1;
+	return 0;
 }
 
 int

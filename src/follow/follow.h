@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 /* The schema holding pgcarry's helper table on both servers. */
@@ -126,5 +127,22 @@ int follow__db_exists(const char *conninfo, const char *side, const char *dbname
  * fence).  Returns the connection or NULL with err set.
  */
 PGconn *follow__conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *err);
+
+/*
+ * Removes the follow objects of conn's database on one server: on the
+ * target (target true) the subscription (disabled, detached from its slot,
+ * dropped), on the source the slot (its WAL sender ended first); then the
+ * publication and the helper schema.  *removed (may be NULL) counts the
+ * objects dropped.  Returns 0, or -1 with err set.
+ */
+int follow__remove_on(PGconn *conn, bool target, int *removed, pgc_err *err);
+
+/*
+ * Appends to b (", " between) every follow object left in the database of
+ * src (slot, publication, helper schema) and of tgt (subscription,
+ * publication, helper schema), each named with its server; either
+ * connection may be NULL.  Returns 0, or -1 with err set.
+ */
+int follow__remains(PGconn *src, PGconn *tgt, buf_t *b, pgc_err *err);
 
 #endif
