@@ -638,7 +638,8 @@ cut_count(cut_db *d, pgc_err *err)
 /*
  * The materialized views of the current database that are populated, a
  * view read by another before it (by the length of its chain of
- * materialized views): the name quoted, as shown, and the definition.
+ * materialized views): the name quoted, as shown, the definition, and that
+ * length (0: it reads no other materialized view).
  */
 static const char cut_mviews_sql[] =
 	"WITH RECURSIVE mv AS ("
@@ -652,7 +653,7 @@ static const char cut_mviews_sql[] =
 	" lvl (oid, depth) AS (SELECT oid, 0 FROM mv"
 	"  UNION ALL SELECT dep.mv, lvl.depth + 1 FROM dep JOIN lvl ON dep.uses = lvl.oid) "
 	"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
-	"       n.nspname || '.' || c.relname, pg_catalog.pg_get_viewdef(c.oid) "
+	"       n.nspname || '.' || c.relname, pg_catalog.pg_get_viewdef(c.oid), l.depth "
 	"FROM (SELECT oid, max(depth) AS depth FROM lvl GROUP BY oid) l "
 	"JOIN pg_catalog.pg_class c ON c.oid = l.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 	"ORDER BY l.depth, 1";
@@ -696,7 +697,11 @@ cut_mviews_refresh(cut_db *d, pgc_err *err)
  * The proof of the materialized views: the rows each one holds on the
  * target against what its own query gives on the fenced source (the
  * source's stored rows may be older than its tables: pg_restore would not
- * restore those either).  Differences counted and reported in d->out.
+ * restore those either).  A view that reads other materialized views reads
+ * the source's stored, maybe older, rows there: it is proven instead
+ * against its query on the target, over the views proven before it (the
+ * tables being proven equal by the verification).  Differences counted and
+ * reported in d->out.
  */
 static int
 cut_mviews_verify(cut_db *d, pgc_err *err)
@@ -719,19 +724,25 @@ cut_mviews_verify(cut_db *d, pgc_err *err)
 		char	   *src_sql = xasprintf(CUT_ROWS_PRINT("%s"), from_src);
 		char	   *tgt_sql = xasprintf(CUT_ROWS_PRINT("%s"), PQgetvalue(res, i, 0));
 		char	   *a = NULL, *b = NULL;
-		rc = cut_query_both(d, src_sql, tgt_sql, &a, &b, err);
+		bool		chained = strcmp(PQgetvalue(res, i, 3), "0") != 0;
+		const char *where = chained ? "on the target, over the materialized views it reads" : "on the source";
+		if (!chained)
+			rc = cut_query_both(d, src_sql, tgt_sql, &a, &b, err);
+		else if ((a = conn_query_value(d->tgt, src_sql, 0, NULL, err)) == NULL
+				 || (b = conn_query_value(d->tgt, tgt_sql, 0, NULL, err)) == NULL)
+			rc = -1;
 		if (rc != 0)
 			err_prefix(err, "could not verify materialized view %s of database \"%s\": ", PQgetvalue(res, i, 1),
 					   d->name);
 		else if (!a || !b || strcmp(a, b) != 0)
 		{
-			buf_printf(&d->out, "%s materialized view %s differs: %s on the target, %s from its query on the "
-					   "source\n", d->name, PQgetvalue(res, i, 1), b ? b : "none", a ? a : "none");
+			buf_printf(&d->out, "%s materialized view %s differs: %s on the target, %s from its query %s\n",
+					   d->name, PQgetvalue(res, i, 1), b ? b : "none", a ? a : "none", where);
 			d->differences++;
 		}
 		else
-			buf_printf(&d->out, "%s materialized view %s: refreshed, %s, as its query gives on the source\n",
-					   d->name, PQgetvalue(res, i, 1), b);
+			buf_printf(&d->out, "%s materialized view %s: refreshed, %s, as its query gives %s\n", d->name,
+					   PQgetvalue(res, i, 1), b, where);
 		free(a);
 		free(b);
 		free(def);
