@@ -224,10 +224,11 @@ cut_check(cut_opts *o, cut_db *d, pgc_err *err)
 	if (!res)
 		return -1;
 	bool		active = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	if (!active && d->was_fenced)
+	if (d->was_fenced)
 	{
-		/* Fenced, and nothing applies: an earlier cutover ended while it
-		 * removed the follow objects (or a subscription stopped then). */
+		/* Fenced, and no subscription enabled: an earlier cutover ended
+		 * while it removed the follow objects (its slot may still look
+		 * active while the WAL sender ends). */
 		char	   *enabled = conn_query_value(d->tgt, "SELECT 1 FROM pg_catalog.pg_subscription s "
 											   "JOIN pg_catalog.pg_database d ON d.oid = s.subdbid "
 											   "WHERE d.datname = pg_catalog.current_database() "
