@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/progress.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -86,14 +87,16 @@ void follow_db_free(follow_db *f);
 
 /*
  * Ends copy --follow: when copy_ok, subscribes the target to every started
- * database of dbs[0..n) (NULL entries skipped) and waits until each one
- * streams; otherwise (or when that fails) removes every pgcarry object of
- * those databases from both servers.  Returns 0 when the target follows,
- * -1 with err set when it does not (nothing left behind, or the remains
- * named in err).
+ * database of dbs[0..n) (NULL entries skipped), waits until each one
+ * streams, then until the target has caught up with each (its slot less
+ * than 1 MB of WAL behind the source; the lag shown on a progress display
+ * in mode; an interrupt ends that wait only); otherwise (or when
+ * subscribing fails) removes every pgcarry object of those databases from
+ * both servers.  Returns 0 when the target follows, -1 with err set when
+ * it does not (nothing left behind, or the remains named in err).
  */
 int follow_finish_copy(follow_db **dbs, int n, bool copy_ok, const char *source, const char *target,
-					   pgc_err *err);
+					   progress_mode mode, pgc_err *err);
 
 /*
  * Removes every pgcarry follow object of database dbname: the subscription
