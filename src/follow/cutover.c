@@ -641,8 +641,10 @@ cut_count(cut_db *d, pgc_err *err)
 /*
  * The materialized views of the current database that are populated, a
  * view read by another before it (by the length of its chain of
- * materialized views): the name quoted, as shown, the definition, and that
- * length (0: it reads no other materialized view).
+ * materialized views): the name quoted, as shown, the definition, that
+ * length (0: it reads no other materialized view), its columns quoted, and
+ * the same with float columns cast to float4 (the fingerprint's view of
+ * them: a float sum or average depends on the order its rows are read).
  */
 static const char cut_mviews_sql[] =
 	"WITH RECURSIVE mv AS ("
@@ -656,16 +658,25 @@ static const char cut_mviews_sql[] =
 	" lvl (oid, depth) AS (SELECT oid, 0 FROM mv"
 	"  UNION ALL SELECT dep.mv, lvl.depth + 1 FROM dep JOIN lvl ON dep.uses = lvl.oid) "
 	"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
-	"       n.nspname || '.' || c.relname, pg_catalog.pg_get_viewdef(c.oid), l.depth "
+	"       n.nspname || '.' || c.relname, pg_catalog.pg_get_viewdef(c.oid), l.depth, "
+	"       (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)"
+	"          FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), "
+	"       (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname)"
+	"                 || CASE WHEN a.atttypid IN ('pg_catalog.float4'::pg_catalog.regtype,"
+	"                                             'pg_catalog.float8'::pg_catalog.regtype)"
+	"                         THEN '::pg_catalog.float4' ELSE '' END, ', ' ORDER BY a.attnum)"
+	"          FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) "
 	"FROM (SELECT oid, max(depth) AS depth FROM lvl GROUP BY oid) l "
 	"JOIN pg_catalog.pg_class c ON c.oid = l.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 	"ORDER BY l.depth, 1";
 
 /* The fingerprint of a relation's rows as one value: their count and the
- * sum of a hash of each row's text (order does not matter). */
-#define CUT_ROWS_PRINT(from) \
+ * sum of a hash of each row's text (order does not matter); %s: the
+ * columns' expressions, the relation, its columns' names. */
+#define CUT_ROWS_PRINT \
 	"SELECT pg_catalog.count(*)::text || ' rows, hash ' " \
-	"|| COALESCE(pg_catalog.sum(pg_catalog.hashtextextended(t::text, 0)::numeric), 0)::text FROM " from " t"
+	"|| COALESCE(pg_catalog.sum(pg_catalog.hashtextextended(ROW(%s)::text, 0)::numeric), 0)::text " \
+	"FROM %s AS t (%s)"
 
 /*
  * Logical replication does not carry materialized views: each one the
@@ -724,8 +735,9 @@ cut_mviews_verify(cut_db *d, pgc_err *err)
 		while (len > 0 && (def[len - 1] == ';' || def[len - 1] == ' ' || def[len - 1] == '\n'))
 			def[--len] = '\0';
 		char	   *from_src = xasprintf("(%s)", def);
-		char	   *src_sql = xasprintf(CUT_ROWS_PRINT("%s"), from_src);
-		char	   *tgt_sql = xasprintf(CUT_ROWS_PRINT("%s"), PQgetvalue(res, i, 0));
+		const char *cols = PQgetvalue(res, i, 4), *exprs = PQgetvalue(res, i, 5);
+		char	   *src_sql = xasprintf(CUT_ROWS_PRINT, exprs, from_src, cols);
+		char	   *tgt_sql = xasprintf(CUT_ROWS_PRINT, exprs, PQgetvalue(res, i, 0), cols);
 		char	   *a = NULL, *b = NULL;
 		bool		chained = strcmp(PQgetvalue(res, i, 3), "0") != 0;
 		const char *where = chained ? "on the target, over the materialized views it reads" : "on the source";

@@ -19,9 +19,10 @@ DST=$(pg_uri dst)
 
 pg_sql src postgres "CREATE DATABASE metrics"
 pg_psql src metrics >/dev/null <<'SQL' || bail "could not fill metrics"
-CREATE TABLE points (id serial PRIMARY KEY, h int NOT NULL, v int NOT NULL);
+CREATE TABLE points (id serial PRIMARY KEY, h int NOT NULL, v int NOT NULL, f float8 NOT NULL DEFAULT random());
 INSERT INTO points (h, v) SELECT g % 24, g FROM generate_series(1, 5000) g;
-CREATE MATERIALIZED VIEW points_hourly AS SELECT h, sum(v) AS total, count(*) AS n FROM points GROUP BY h;
+-- avg(f): a float average, whose last digits depend on the order rows are read.
+CREATE MATERIALIZED VIEW points_hourly AS SELECT h, sum(v) AS total, count(*) AS n, avg(f) AS f FROM points GROUP BY h;
 -- Reads the first one: refreshed after it.
 CREATE MATERIALIZED VIEW busy_hours AS SELECT h FROM points_hourly WHERE n > (SELECT avg(n) FROM points_hourly);
 CREATE MATERIALIZED VIEW never_filled AS SELECT h FROM points WITH NO DATA;
