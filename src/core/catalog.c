@@ -5,12 +5,15 @@
 #include "core/catalog.h"
 #include "conn.h"
 #include "util/buf.h"
+#include "util/log.h"
+#include "util/monotime.h"
 #include "util/xalloc.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Schemas that never hold user objects. */
 #define CATALOG_USER_NAMESPACE(alias) \
@@ -47,8 +50,12 @@ static const char catalog_dbs_sql[] =
 	"   OR d.datname IN (SELECT pg_catalog.json_array_elements_text($2::json)) "
 	"ORDER BY d.datname";
 
+/* Whether database $1 exists, and whether a CREATE DATABASE naming it is
+ * still running in another session (one whose client was killed goes on
+ * until it commits: see catalog_db_exists). */
 static const char catalog_db_exists_sql[] =
-	"SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1";
+	"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1), "
+	"       " CATALOG_DB_CREATING("$1");
 
 /* One example of a user object, or no row: the first by name of the first
  * kind found, so that the message naming it is the same on every run. */
@@ -562,16 +569,37 @@ catalog_db_clear(catalog_db *d)
 	free(d->settings);
 }
 
+/*
+ * A CREATE DATABASE whose client was killed (an interrupted copy or import)
+ * goes on in its server session and commits later; a run that checked the
+ * name in between would find no database, create it and fail with "already
+ * exists".  So a database that is being created is waited for, at most
+ * CATALOG_DB_CREATING_WAIT_S seconds, before its existence is told.
+ */
+#define CATALOG_DB_CREATING_WAIT_S 60
+
 int
 catalog_db_exists(PGconn *conn, const char *name, bool *exists, pgc_err *err)
 {
 	const char *params[1] = {name};
-	PGresult   *res = conn_query(conn, catalog_db_exists_sql, 1, params, err);
-	if (!res)
-		return -1;
-	*exists = PQntuples(res) > 0;
-	PQclear(res);
-	return 0;
+	int64_t		t0 = monotime_now_ms();
+	bool		told = false;
+	for (;;)
+	{
+		PGresult   *res = conn_query(conn, catalog_db_exists_sql, 1, params, err);
+		if (!res)
+			return -1;
+		*exists = PQgetvalue(res, 0, 0)[0] == 't';
+		bool		creating = PQgetvalue(res, 0, 1)[0] == 't';
+		PQclear(res);
+		if (*exists || !creating || monotime_now_ms() - t0 > CATALOG_DB_CREATING_WAIT_S * 1000)
+			return 0;
+		if (!told)
+			log_notice("waiting for the CREATE DATABASE of \"%s\" that another session is running to end", name);
+		told = true;
+		struct timespec pause = {0, 200 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 int

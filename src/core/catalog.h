@@ -98,8 +98,17 @@ int catalog_dbs_exclude(PGconn *conn, char *const *regexes, int nregexes, catalo
 int catalog_names_exclude(PGconn *conn, char *const *regexes, int nregexes, const char *const *names, int n,
 						  bool *keep, pgc_err *err);
 
-/* Whether database name exists on the server of conn.  Returns 0 with
- * *exists set, -1 with err set. */
+/* SQL: whether a session other than this one is running a CREATE DATABASE
+ * that names the database of parameter p (a killed client's CREATE goes on
+ * in its server session until it commits). */
+#define CATALOG_DB_CREATING(p) \
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity " \
+	"         WHERE pid <> pg_catalog.pg_backend_pid() AND state = 'active' " \
+	"           AND query ~* '^\\s*CREATE\\s+DATABASE\\s' AND pg_catalog.strpos(query, " p ") > 0)"
+
+/* Whether database name exists on the server of conn, once a CREATE
+ * DATABASE of it that another session is running has ended (waited for up
+ * to a minute).  Returns 0 with *exists set, -1 with err set. */
 int catalog_db_exists(PGconn *conn, const char *name, bool *exists, pgc_err *err);
 
 /*
