@@ -494,7 +494,6 @@ copy_plan_early_indexes(copy_run *r, copy_db *d, pgc_err *err)
 static int
 copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 {
-	bool		resuming = d->action == COPY_ACT_RESUME;
 	bool		same_major = r->source_version / 10000 == r->target_version / 10000;
 	int64_t		split = copy_plan_split_bytes();
 	int64_t		est_total = 0;
@@ -524,23 +523,23 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			progress_unit_done(r->prog, d->index, 0);
 			continue;
 		}
-		if (resuming)
+		state_unit	u;
+		int			kept = job_unit_kept(d->job, ct->unit, &u, err);
+		if (kept < 0)
+			goto fail;
+		if (kept)
 		{
-			state_unit	u;
-			if (state_unit_get(r->st, d->target, ct->unit, &u, err) != 0)
-				goto fail;
-			if (u.done && (u.verified || r->o->cli.verify == VERIFY_NONE))
-			{
-				verify_report_table(r->report, d->target, ct->t->display, &u.hash, &u.hash,
-									"copied by an earlier run");
-				progress_unit_done(r->prog, d->index, 0);
-				continue;
-			}
-			if (u.done)
-			{
-				copy__push(d, copy__task_new(COPY_TASK_VERIFY, d, ct), COPY_PRIO_VERIFY);
-				continue;
-			}
+			verify_report_table(r->report, d->target, ct->t->display, &u.hash, &u.hash,
+								"copied by an earlier run");
+			progress_unit_done(r->prog, d->index, 0);
+			continue;
+		}
+		if (u.done)
+		{
+			copy_task  *k = copy__task_new(COPY_TASK_VERIFY, d, ct);
+			k->done_hash = u.hash;
+			copy__push(d, k, COPY_PRIO_VERIFY);
+			continue;
 		}
 		est_total += ct->t->est_bytes;
 		int			n = 1;
@@ -586,11 +585,12 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		goto fail;
 	if (d->lo_count > 0)
 	{
-		state_unit	u = {0};
+		state_unit	u;
 		units++;
-		if (resuming && state_unit_get(r->st, d->target, "large objects", &u, err) != 0)
+		int			kept = job_unit_kept(d->job, COPY_UNIT_LO, &u, err);
+		if (kept < 0)
 			goto fail;
-		if (u.done && u.verified)
+		if (kept)
 		{
 			verify_report_large_objects(r->report, d->target, &u.hash, &u.hash);
 			progress_unit_done(r->prog, d->index, 0);
@@ -705,15 +705,15 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	d->ddl.failures = &d->schema_failures;
 	if (d->action == COPY_ACT_CREATE || d->action == COPY_ACT_RECREATE)
 	{
-		if (state_db_set(r->st, name, STATE_CREATING, err) != 0
+		if (job_db_phase(d->job, STATE_CREATING, err) != 0
 			|| ddl_restore(r->tools, d->dump, DDL_CREATE_DATABASE, r->o->cli.target, "target", name,
 						   &d->ddl, err) != 0
-			|| state_db_set(r->st, name, STATE_CREATED, err) != 0)
+			|| job_db_phase(d->job, STATE_CREATED, err) != 0)
 			return -1;
 	}
 	else if (d->action == COPY_ACT_INTO_EMPTY)
 	{
-		if (state_db_set(r->st, name, STATE_CREATED, err) != 0)
+		if (job_db_phase(d->job, STATE_CREATED, err) != 0)
 			return -1;
 	}
 	if (d->action == COPY_ACT_DATA_ONLY)
@@ -725,7 +725,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	{
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (ddl_restore(r->tools, d->dump, DDL_PRE_DATA, r->o->cli.target, "target", name, &d->ddl, err) != 0
-			|| state_db_set(r->st, name, STATE_PRE_DATA, err) != 0)
+			|| job_db_phase(d->job, STATE_PRE_DATA, err) != 0)
 			return -1;
 		log_info("pre-data schema of \"%s\" applied in %.1f s", name, monotime_since(&t0));
 	}
@@ -804,7 +804,7 @@ copy_report_done_unit(void *arg, const char *unit, const state_unit *u)
 	if (strncmp(unit, "table ", 6) == 0)
 		verify_report_table(d->run->report, d->target, unit + 6, &u->hash, &u->hash,
 							"copied by an earlier run");
-	else if (strcmp(unit, "large objects") == 0)
+	else if (strcmp(unit, COPY_UNIT_LO) == 0)
 		verify_report_large_objects(d->run->report, d->target, &u->hash, &u->hash);
 	return 0;
 }
@@ -977,6 +977,7 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 		}
 		d->job = job_db_create(r->jobs, d->index, d->info->name, d->info->encoding, d);
 		job_db_set_target_name(d->job, d->target);
+		job_db_set_state(d->job, r->st, d->action == COPY_ACT_RESUME, r->o->cli.verify != VERIFY_NONE);
 		if (copy_prepare(r, d, tgt_maint, &err) != 0)
 		{
 			copy__fail(d, "database", d->target, &err);

@@ -25,6 +25,10 @@
 #include "core/verify.h"
 #include "follow/follow.h"
 
+/* The resume record's key of a database's large objects (a table's is
+ * copy_table.unit). */
+#define COPY_UNIT_LO "large objects"
+
 /* Task priorities: finishing a database first, then big before small. */
 #define COPY_PRIO_FINALIZE INT64_MAX
 #define COPY_PRIO_VERIFY (INT64_MAX - 1)
@@ -151,6 +155,8 @@ typedef struct copy_task
 	uint32_t	lo_first;
 	uint32_t	lo_end;
 	int64_t		lo_est;			/* estimated bytes of a large object batch */
+	rowhash		done_hash;		/* COPY_TASK_VERIFY: the source's rows and
+								 * checksum an earlier run recorded */
 } copy_task;
 
 /* A worker: the runner's, with its pair of sessions. */
