@@ -210,26 +210,30 @@ job_current_failed(const job_db *d)
 	return job_current && job_current->db == d && job_current->failed;
 }
 
-void
-job_unit_done(job_db *d, const char *key, const rowhash *hash)
+/* Records d's unit key: done with hash (hash not NULL), or verified equal
+ * or not; only with a record, and not for a unit that failed. */
+static void
+job_unit_record(job_db *d, const char *key, const rowhash *hash, bool equal)
 {
 	pgc_err		err = PGC_ERR_INIT;
 	if (!d->st || job_current_failed(d))
 		return;
-	if (state_unit_done(d->st, d->tgt_name, key, hash, &err) != 0)
+	if ((hash ? state_unit_done(d->st, d->tgt_name, key, hash, &err)
+		 : state_unit_verified(d->st, d->tgt_name, key, equal, &err)) != 0)
 		err_report(&err);
 	err_clear(&err);
 }
 
 void
+job_unit_done(job_db *d, const char *key, const rowhash *hash)
+{
+	job_unit_record(d, key, hash, false);
+}
+
+void
 job_unit_verified(job_db *d, const char *key, bool equal)
 {
-	pgc_err		err = PGC_ERR_INIT;
-	if (!d->st || job_current_failed(d))
-		return;
-	if (state_unit_verified(d->st, d->tgt_name, key, equal, &err) != 0)
-		err_report(&err);
-	err_clear(&err);
+	job_unit_record(d, key, NULL, equal);
 }
 
 int

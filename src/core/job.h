@@ -185,7 +185,7 @@ void job_db_set_state(job_db *d, state *st, bool resume, bool verified);
 int job_unit_kept(job_db *d, const char *key, state_unit *u, pgc_err *err);
 
 /*
- * Records d's unit key done, with the source's rows and checksum hash:
+ * Records d's unit key done, with the source's rows and checksum hash (not NULL):
  * called when its data committed (by the unit that completes it).  Not
  * recorded when the unit calling it failed (job_fail).  A record that
  * cannot be written is logged.  Nothing without a resume record.
