@@ -747,52 +747,13 @@ copy_data_only_target(copy_run *r, copy_db *d, pgc_err *err)
 	PGconn	   *c = conn_open(r->o->cli.target, d->target, "target", err);
 	if (!c)
 		return -1;
-	buf_t		missing = {0},
-				full = {0};
-	int			nmissing = 0,
-				nfull = 0,
-				rc = 0;
-	for (int i = 0; i < d->ntables && rc == 0; i++)
-	{
-		const catalog_table *t = &d->tables[i];
-		const char *params[] = {t->qualified};
-		char	   *v = conn_query_value(c, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
-		if (!v)
-			rc = -1;
-		else if (v[0] != 't')
-			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", t->display);
-		else if (!t->ext_config)
-		{
-			char	   *sql = xasprintf("SELECT EXISTS (SELECT FROM %s)", t->qualified);
-			char	   *any = conn_query_value(c, sql, 0, NULL, err);
-			if (!any)
-				rc = -1;
-			else if (any[0] == 't')
-				buf_printf(&full, "%s%s", nfull++ ? ", " : "", t->display);
-			free(any);
-			free(sql);
-		}
-		free(v);
-	}
+	catalog_load_table *t = xcalloc((size_t) d->ntables + 1, sizeof *t);
+	for (int i = 0; i < d->ntables; i++)
+		t[i] = (catalog_load_table) {d->tables[i].qualified, d->tables[i].display, d->tables[i].ext_config};
+	int			rc = catalog_data_only_ready(c, d->target, t, d->ntables, "copy", "the tables to copy", "copies",
+											 "copied", err);
+	free(t);
 	conn_close(c);
-	if (rc == 0 && nmissing > 0)
-	{
-		err_set(err, "database \"%s\" on the target lacks %d of the tables to copy: %s", d->target, nmissing,
-				missing.data);
-		err_detail(err, "--data-only copies rows into tables that exist; nothing was copied.");
-		err_hint(err, "Create the schema first (pgcarry copy --schema-only), or copy without --data-only.");
-		rc = -1;
-	}
-	else if (rc == 0 && nfull > 0)
-	{
-		err_set(err, "database \"%s\" on the target already holds rows in %d of the tables to copy: %s",
-				d->target, nfull, full.data);
-		err_detail(err, "--data-only does not replace rows; nothing was copied.");
-		err_hint(err, "Empty those tables first (TRUNCATE), or copy into an empty database.");
-		rc = -1;
-	}
-	buf_free(&missing);
-	buf_free(&full);
 	return rc;
 }
 
