@@ -180,6 +180,25 @@ job_fail(job_db *d, const char *kind, const char *name, const pgc_err *err)
 		err_report(err);
 }
 
+void
+job_first_failure(pthread_mutex_t *lock, pgc_err *first, pgc_err *err)
+{
+	pthread_mutex_lock(lock);
+	if (!first->set)
+		err_move(first, err);
+	pthread_mutex_unlock(lock);
+	err_clear(err);
+}
+
+bool
+job_first_failed(pthread_mutex_t *lock, const pgc_err *first)
+{
+	pthread_mutex_lock(lock);
+	bool		failed = first->set;
+	pthread_mutex_unlock(lock);
+	return failed || cleanup_interrupted();
+}
+
 /* ------------------------------------------------------------------------
  * The resume record
  * ------------------------------------------------------------------------ */

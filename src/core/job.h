@@ -204,6 +204,17 @@ int job_db_phase(job_db *d, state_phase phase, pgc_err *err);
  * a record that cannot be written fails d. */
 void job_db_done(job_db *d);
 
+/*
+ * The first failure of a database, for pipelines that give a database up
+ * at its first failure and report it once (export, import): moves err into
+ * *first under lock unless *first already holds one; err is cleared.
+ */
+void job_first_failure(pthread_mutex_t *lock, pgc_err *first, pgc_err *err);
+
+/* Whether *first holds a failure (read under lock), or pgcarry was
+ * interrupted: then nothing more is started. */
+bool job_first_failed(pthread_mutex_t *lock, const pgc_err *first);
+
 /* A progress tick of d, for the stream functions. */
 stream_tick job_db_tick(job_db *d);
 
