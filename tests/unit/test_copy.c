@@ -199,6 +199,33 @@ xasprintf_test(const char *a, const char *b)
 	return s;
 }
 
+/* A state file in a new temporary directory dir (a mkdtemp template),
+ * under its subdirectory sub; *where receives that path (the caller frees
+ * it).  NULL after a failed check named name. */
+static state *
+state_open_test(char *dir, const char *sub, const char *name, char **where)
+{
+	*where = NULL;
+	if (!mkdtemp(dir))
+		return NULL;
+	*where = xasprintf_test(dir, sub);
+	pgc_err		err = PGC_ERR_INIT;
+	state	   *s = state_open(*where, "copy", "127.0.0.1:5432", "127.0.0.1:5433", &err);
+	TAP_OK(s != NULL, name);
+	err_clear(&err);
+	return s;
+}
+
+/* Removes the temporary directory dir and all it holds. */
+static void
+rm_rf_test(const char *dir)
+{
+	char		cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
 static char *
 slurp(const char *path)
 {
@@ -494,16 +521,12 @@ static void
 test_job_record(void)
 {
 	char		dir[] = "/tmp/pgcarry-test-jobrec.XXXXXX";
-	if (!mkdtemp(dir))
+	char	   *where;
+	state	   *st = state_open_test(dir, "", "the record opens", &where);
+	free(where);
+	if (!st)
 		return;
 	pgc_err		err = PGC_ERR_INIT;
-	state	   *st = state_open(dir, "copy", "127.0.0.1:1", "127.0.0.1:2", &err);
-	TAP_OK(st != NULL, "the record opens");
-	if (!st)
-	{
-		err_clear(&err);
-		return;
-	}
 	state_unit	u;
 	state_phase ph;
 	int			kept;
@@ -563,27 +586,21 @@ test_job_record(void)
 	TAP_OK(!err.set, "no error on the way");
 	err_clear(&err);
 	state_close(st);
-	char		cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		return;
+	rm_rf_test(dir);
 }
 
 static void
 test_state(void)
 {
 	char		dir[] = "/tmp/pgcarry-test-state.XXXXXX";
-	if (!mkdtemp(dir))
-		return;
-	char	   *sub = xasprintf_test(dir, "/a/b");
-	pgc_err		err = PGC_ERR_INIT;
-	state	   *s = state_open(sub, "copy", "127.0.0.1:5432", "127.0.0.1:5433", &err);
-	TAP_OK(s != NULL, "state opens, creating its directories");
+	char	   *sub;
+	state	   *s = state_open_test(dir, "/a/b", "state opens, creating its directories", &sub);
 	if (!s)
 	{
-		err_clear(&err);
+		free(sub);
 		return;
 	}
+	pgc_err		err = PGC_ERR_INIT;
 	struct stat st;
 	TAP_OK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700, "state directory mode 0700");
 	TAP_OK(stat(state_path(s), &st) == 0 && (st.st_mode & 0777) == 0600, "state file mode 0600");
@@ -630,10 +647,7 @@ test_state(void)
 	state_close(s);
 	err_clear(&err);
 	free(sub);
-	char		cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		return;
+	rm_rf_test(dir);
 }
 
 static void
