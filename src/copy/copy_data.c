@@ -35,7 +35,6 @@
 void
 copy__fail(copy_db *d, const char *kind, const char *name, const pgc_err *err)
 {
-	atomic_store(&d->failed, true);
 	job_fail(d->job, kind, name, err);
 }
 
@@ -707,7 +706,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 	copy_run   *r = d->run;
 	pgc_err		err = PGC_ERR_INIT;
 	copy__release_snapshot(d);
-	if (atomic_load(&d->failed) || cleanup_interrupted())
+	if (job_db_failed(d->job) || cleanup_interrupted())
 	{
 		progress_phase(r->prog, d->index, "failed");
 		log_error("database \"%s\" was not copied completely%s", d->target,

@@ -9,7 +9,6 @@
 #define PGCARRY_COPY_INT_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -115,7 +114,6 @@ struct copy_db
 	job_parts	lo;				/* the batches */
 	bool		lo_verify_failed;
 
-	atomic_bool failed;
 	pthread_mutex_t lock;
 	struct timespec started;
 };
