@@ -589,7 +589,9 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		int			kept = job_unit_kept(d->job, COPY_UNIT_LO, &u, err);
 		if (kept < 0)
 			goto fail;
-		if (kept)
+		/* Kept only once verified: with --verify none, a resumed run
+		 * copies them again (lo_create skips those already there). */
+		if (kept && u.verified)
 		{
 			verify_report_large_objects(r->report, d->target, &u.hash, &u.hash);
 			progress_unit_done(r->prog, d->index, 0);
