@@ -200,19 +200,22 @@ xasprintf_test(const char *a, const char *b)
 }
 
 /* A state file in a new temporary directory dir (a mkdtemp template),
- * under its subdirectory sub; *where receives that path (the caller frees
- * it).  NULL after a failed check named name. */
+ * under its subdirectory sub; *where (may be NULL) receives that path (the
+ * caller frees it).  NULL after a failed check named name. */
 static state *
 state_open_test(char *dir, const char *sub, const char *name, char **where)
 {
-	*where = NULL;
 	if (!mkdtemp(dir))
 		return NULL;
-	*where = xasprintf_test(dir, sub);
+	char	   *path = xasprintf_test(dir, sub);
 	pgc_err		err = PGC_ERR_INIT;
-	state	   *s = state_open(*where, "copy", "127.0.0.1:5432", "127.0.0.1:5433", &err);
+	state	   *s = state_open(path, "copy", "127.0.0.1:5432", "127.0.0.1:5433", &err);
 	TAP_OK(s != NULL, name);
 	err_clear(&err);
+	if (where)
+		*where = path;
+	else
+		free(path);
 	return s;
 }
 
@@ -521,9 +524,7 @@ static void
 test_job_record(void)
 {
 	char		dir[] = "/tmp/pgcarry-test-jobrec.XXXXXX";
-	char	   *where;
-	state	   *st = state_open_test(dir, "", "the record opens", &where);
-	free(where);
+	state	   *st = state_open_test(dir, "", "the record opens", NULL);
 	if (!st)
 		return;
 	pgc_err		err = PGC_ERR_INIT;
@@ -593,7 +594,7 @@ static void
 test_state(void)
 {
 	char		dir[] = "/tmp/pgcarry-test-state.XXXXXX";
-	char	   *sub;
+	char	   *sub = NULL;
 	state	   *s = state_open_test(dir, "/a/b", "state opens, creating its directories", &sub);
 	if (!s)
 	{
