@@ -162,11 +162,7 @@ archive_export_columns(const char *list, int *n)
 static void
 archive_export_fail(export_db *db, pgc_err *err)
 {
-	pthread_mutex_lock(&db->lock);
-	if (!db->err.set)
-		err_move(&db->err, err);
-	pthread_mutex_unlock(&db->lock);
-	err_clear(err);
+	job_first_failure(&db->lock, &db->err, err);
 	/* The export fails as a whole: start nothing more. */
 	if (db->run->jobs)
 		job_run_stop(db->run->jobs);
@@ -175,10 +171,7 @@ archive_export_fail(export_db *db, pgc_err *err)
 static bool
 archive_export_failed(export_db *db)
 {
-	pthread_mutex_lock(&db->lock);
-	bool f = db->err.set;
-	pthread_mutex_unlock(&db->lock);
-	return f || cleanup_interrupted();
+	return job_first_failed(&db->lock, &db->err);
 }
 
 /* Moves the finished file rel into the tar stream (run->lock held). */

@@ -334,53 +334,22 @@ archive_import__data_target(import_db *db, pgc_err *err)
 	PGconn *conn = conn_open(db->o->target, db->name, "target", err);
 	if (!conn)
 		return -1;
-	buf_t missing = {0}, full = {0};
-	int nmissing = 0, nfull = 0, rc = 0;
-	for (int i = 0; i < db->mdb->ntables && rc == 0; i++)
+	int n = db->mdb->ntables;
+	catalog_load_table *t = xcalloc((size_t) n + 1, sizeof *t);
+	for (int i = 0; i < n; i++)
 	{
 		const manifest_table *mt = &db->mdb->tables[i];
-		char *q = conn_qualify(conn, mt->schema, mt->name);
-		char *disp = archive_import__display(mt->schema, mt->name);
-		const char *params[] = {q};
-		char *v = conn_query_value(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
-		if (!v)
-			rc = -1;
-		else if (v[0] != 't')
-			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", disp);
-		else if (!mt->ext_config)
-		{
-			char *sql = xasprintf("SELECT EXISTS (SELECT FROM %s)", q);
-			char *any = conn_query_value(conn, sql, 0, NULL, err);
-			if (!any)
-				rc = -1;
-			else if (any[0] == 't')
-				buf_printf(&full, "%s%s", nfull++ ? ", " : "", disp);
-			free(any);
-			free(sql);
-		}
-		free(v);
-		free(q);
-		free(disp);
+		t[i] = (catalog_load_table) {conn_qualify(conn, mt->schema, mt->name),
+			archive_import__display(mt->schema, mt->name), mt->ext_config};
 	}
+	int rc = catalog_data_only_ready(conn, db->name, t, n, "import", "the archive's tables", "loads", "loaded", err);
+	for (int i = 0; i < n; i++)
+	{
+		free((char *) t[i].qualified);
+		free((char *) t[i].display);
+	}
+	free(t);
 	conn_close(conn);
-	if (rc == 0 && nmissing > 0)
-	{
-		err_set(err, "database \"%s\" on the target lacks %d of the archive's tables: %s", db->name, nmissing,
-				missing.data);
-		err_detail(err, "--data-only loads rows into tables that exist; nothing was loaded.");
-		err_hint(err, "Create the schema first (pgcarry import --schema-only), or import without --data-only.");
-		rc = -1;
-	}
-	else if (rc == 0 && nfull > 0)
-	{
-		err_set(err, "database \"%s\" on the target already holds rows in %d of the archive's tables: %s",
-				db->name, nfull, full.data);
-		err_detail(err, "--data-only does not replace rows; nothing was loaded.");
-		err_hint(err, "Empty those tables first (TRUNCATE), or import into an empty database.");
-		rc = -1;
-	}
-	buf_free(&missing);
-	buf_free(&full);
 	return rc;
 }
 

@@ -1382,6 +1382,56 @@ catalog_filter_names(PGconn *conn, const catalog_filter *f, const char *const *s
 	return 0;
 }
 
+int
+catalog_data_only_ready(PGconn *conn, const char *db, const catalog_load_table *t, int n, const char *cmd,
+						const char *what, const char *verb, const char *done, pgc_err *err)
+{
+	buf_t		missing = {0},
+				full = {0};
+	int			nmissing = 0,
+				nfull = 0,
+				rc = 0;
+	for (int i = 0; i < n && rc == 0; i++)
+	{
+		const char *params[] = {t[i].qualified};
+		char	   *v = conn_query_value(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
+		if (!v)
+			rc = -1;
+		else if (v[0] != 't')
+			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", t[i].display);
+		else if (!t[i].ext_config)
+		{
+			char	   *sql = xasprintf("SELECT EXISTS (SELECT FROM %s)", t[i].qualified);
+			char	   *any = conn_query_value(conn, sql, 0, NULL, err);
+			if (!any)
+				rc = -1;
+			else if (any[0] == 't')
+				buf_printf(&full, "%s%s", nfull++ ? ", " : "", t[i].display);
+			free(any);
+			free(sql);
+		}
+		free(v);
+	}
+	if (rc == 0 && nmissing > 0)
+	{
+		err_set(err, "database \"%s\" on the target lacks %d of %s: %s", db, nmissing, what, missing.data);
+		err_detail(err, "--data-only %s rows into tables that exist; nothing was %s.", verb, done);
+		err_hint(err, "Create the schema first (pgcarry %s --schema-only), or %s without --data-only.", cmd, cmd);
+		rc = -1;
+	}
+	else if (rc == 0 && nfull > 0)
+	{
+		err_set(err, "database \"%s\" on the target already holds rows in %d of %s: %s", db, nfull, what,
+				full.data);
+		err_detail(err, "--data-only does not replace rows; nothing was %s.", done);
+		err_hint(err, "Empty those tables first (TRUNCATE), or %s into an empty database.", cmd);
+		rc = -1;
+	}
+	buf_free(&missing);
+	buf_free(&full);
+	return rc;
+}
+
 void
 catalog_report_missing(const char *db, const char *kind, const char *const *missing, int n, const char *hint)
 {

@@ -412,6 +412,27 @@ int catalog_missing(PGconn *conn, catalog_need kind, char *const *names, int n, 
 void catalog_report_missing(const char *db, const char *kind, const char *const *missing, int n,
 							const char *hint);
 
+/* A table a --data-only load fills: its quoted name, its name for
+ * messages, and whether it is an extension's configuration table (which
+ * may hold the extension's own rows: not checked empty). */
+typedef struct catalog_load_table
+{
+	const char *qualified;
+	const char *display;
+	bool		ext_config;
+} catalog_load_table;
+
+/*
+ * --data-only: whether each of the n tables t exists in conn's database db
+ * (the target) and holds no rows (they are not replaced).  cmd is the
+ * command ("copy"), what names the tables in messages ("the tables to
+ * copy"), verb and done what the command does to rows ("copies",
+ * "copied").  Returns 0, or -1 with err naming the tables missing or not
+ * empty and the way out.
+ */
+int catalog_data_only_ready(PGconn *conn, const char *db, const catalog_load_table *t, int n, const char *cmd,
+							const char *what, const char *verb, const char *done, pgc_err *err);
+
 /* Frees n names and their array (as catalog_db_needs and
  * catalog_db_roles return them). */
 void catalog_names_free(char **names, int n);
