@@ -266,6 +266,14 @@ archive_export_schema(export_db *db, pgc_err *err)
 	const char *fixed[] = {run->pg_dump, "-w", "-Fc", "--create", "--section=pre-data", "--section=post-data", snap};
 	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
 		argv[n++] = fixed[i];
+	if (run->o->content == MANIFEST_SCHEMA_ONLY)
+	{
+		/* pg_dump --schema-only: the same sections without the large
+		 * objects' definitions, as pg_dump --schema-only leaves them. */
+		argv[4] = "--schema-only";
+		argv[5] = snap;
+		n--;
+	}
 	for (int i = 0; i < nfilter; i++)
 		argv[n++] = filter[i];
 	free(filter);
@@ -537,8 +545,10 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 	if (catalog_tables(db->coord, &db->tables, &db->ntables, err) != 0 ||
 		catalog_sequences(db->coord, &db->seqs, &db->nseqs, err) != 0 ||
 		catalog_filter_apply(db->coord, o->filter, db->tables, &db->ntables, db->seqs, &db->nseqs, err) != 0 ||
-		/* pg_dump leaves large objects out of a dump of chosen tables */
-		(catalog_filter_large_objects(o->filter) && catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0))
+		/* pg_dump leaves large objects out of a dump of chosen tables, and
+		 * out of a schema-only dump */
+		(o->content != MANIFEST_SCHEMA_ONLY && catalog_filter_large_objects(o->filter) &&
+		 catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0))
 		goto done;
 	db->child_conn = ddl_conninfo(o->source, cdb->name, "source", &db->password, err);
 	if (!db->child_conn)
@@ -554,8 +564,10 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 		mt->columns = archive_export_columns(tables[i].columns, &mt->ncolumns);
 		mt->ext_config = tables[i].ext_config;
 		mt->condition = tables[i].condition ? xstrdup(tables[i].condition) : NULL;
-		int nparts = 1;
-		if (run->server_version >= EXPORT_PART_MIN_VERSION && tables[i].pages > part_pages)
+		/* A schema-only archive lists its tables (their names and
+		 * columns, for the check against the schema dump), no data. */
+		int nparts = o->content == MANIFEST_SCHEMA_ONLY ? 0 : 1;
+		if (nparts > 0 && run->server_version >= EXPORT_PART_MIN_VERSION && tables[i].pages > part_pages)
 			nparts = (int) ((tables[i].pages + part_pages - 1) / part_pages);
 		char *safe = archive_file_safe_name(tables[i].display, 48);
 		for (int p = 0; p < nparts; p++)
@@ -567,6 +579,13 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 	}
 	if (db->lo_count > 0)
 		mdb->lo_file = xasprintf("%s/large-objects%s", mdb->dir, archive_export_ext(run));
+	if (o->content == MANIFEST_SCHEMA_ONLY)
+	{
+		/* pg_dump --schema-only carries no sequence values either. */
+		catalog_sequences_free(db->seqs, db->nseqs);
+		db->seqs = NULL;
+		db->nseqs = 0;
+	}
 	if (db->nseqs > 0)
 	{
 		mdb->sequences_file = xasprintf("%s/sequences.sql", mdb->dir);
@@ -586,7 +605,9 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 		memset(mdb->tables[i].checksum, '0', ROWHASH_HEX_LEN);
 	mdb->lo_count = (uint64_t) db->lo_count;
 	memset(mdb->lo_checksum, '0', ROWHASH_HEX_LEN);
-	if (run->tar && archive_export_plan(db, err) != 0)
+	/* A partial archive has no plans: a reader needs its manifest (what it
+	 * holds) before it loads anything, so it keeps the tar whole. */
+	if (run->tar && o->content == MANIFEST_WHOLE && archive_export_plan(db, err) != 0)
 		goto done;
 	if (db->nseqs > 0 && archive_export_sequences_file(db, db->coord, db->seqs, db->nseqs, err) != 0)
 		goto done;
@@ -778,6 +799,22 @@ archive_export_keep(export_run *run, const char *dir, const char *name, manifest
 		manifest_db_clear(mdb);
 		return 0;
 	}
+	/* Written by an export of another content (schema only, or with
+	 * data): not this archive's. */
+	bool has_data = mdb->sequences_file || mdb->lo_file;
+	bool all_data = true;
+	for (int i = 0; i < mdb->ntables; i++)
+	{
+		has_data = has_data || mdb->tables[i].nparts > 0;
+		all_data = all_data && mdb->tables[i].nparts > 0;
+	}
+	if (run->o->content == MANIFEST_SCHEMA_ONLY ? has_data : !all_data)
+	{
+		log_notice("database \"%s\" was exported before with%s its data; exporting it again", name,
+				   has_data ? "" : "out");
+		manifest_db_clear(mdb);
+		return 0;
+	}
 	for (int i = 0; i < mdb->nfiles; i++)
 	{
 		char *path = xasprintf("%s/%s", run->root, mdb->files[i].path);
@@ -960,6 +997,7 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 	m = manifest_create();
 	m->server_version = conn_version_string(run.server_version);
 	m->server_version_num = run.server_version;
+	m->content = o->content;
 	m->compression = xstrdup(o->zstd_level > 0 ? "zstd" : "none");
 	m->compression_level = o->zstd_level;
 	if (o->roles && archive_export_roles(&run, m, conn, err) != 0)
@@ -1138,7 +1176,9 @@ archive_export_dry_run(const archive_export_opts *o, pgc_err *err)
 			&& catalog_filter_apply(c, o->filter, t, &nt, sq, &nsq, err) == 0;
 		if (ok)
 		{
-			printf("database \"%s\": would be exported\n", dbs[i].name);
+			printf("database \"%s\": would be exported%s\n", dbs[i].name,
+				   o->content == MANIFEST_SCHEMA_ONLY ? " (schema only: no rows)"
+				   : o->content == MANIFEST_DATA_ONLY ? " (data only)" : "");
 			catalog_plan_print(stdout, t, nt, nsq);
 		}
 		catalog_tables_free(t, nt);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "archive/manifest.h"
 #include "core/catalog.h"
 #include "core/progress.h"
 #include "util/err.h"
@@ -28,6 +29,7 @@ typedef struct archive_export_opts
 								 * size (MB); 0: the default */
 	const catalog_filter *filter;	/* -n/-N/-t/-T; NULL: everything */
 	bool		dry_run;		/* --dry-run: check and print the plan only */
+	manifest_content content;	/* --schema-only, --data-only, or whole */
 } archive_export_opts;
 
 /*
