@@ -164,9 +164,9 @@ archive_import_report_schema_failures(import_db *db)
  * GRANT ... ON DATABASE) are in schema.dump (pg_dump --create), and
  * pg_restore applies them only with --create: ddl_restore applies them to
  * the database import created, as copy does to a database that exists.
- * A database imported under another name gets none of them, with a
- * warning (they name the database they were dumped from).  Returns 0, or
- * -1 with err set.
+ * A database imported under another name (--rename, --db) gets them too:
+ * ddl_restore names the database it applies them to, whatever the dump
+ * calls it.  Returns 0, or -1 with err set.
  */
 static int
 archive_import_db_properties(import_db *db, pgc_err *err)
@@ -184,9 +184,6 @@ archive_import_db_properties(import_db *db, pgc_err *err)
 		err_set(err, "could not read the table of contents of \"%s\"", db->mdb->schema_file);
 		rc = -1;
 	}
-	else if (has && strcmp(db->name, db->mdb->name) != 0)
-		log_warning("the settings, comment and privileges of database \"%s\" are not applied to \"%s\" "
-					"(imported under another name)", db->mdb->name, db->name);
 	else if (has && ddl_restore(NULL, dump, DDL_DATABASE_PROPERTIES, db->o->target, "target", db->name, &ro,
 								&e) != 0)
 	{
