@@ -960,8 +960,22 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 		free(mp);
 		if (done)
 		{
-			log_notice("archive \"%s\" is already complete: nothing to resume", o->output);
+			/* Complete, but of the kind asked for? */
+			manifest *had = manifest_read(o->output, err);
+			manifest_content kind = had ? had->content : MANIFEST_WHOLE;
+			manifest_destroy(had);
 			pthread_mutex_destroy(&run.lock);
+			if (!had)
+				return EXIT_FAIL;
+			if (kind != o->content)
+			{
+				err_set(err, "archive \"%s\" is complete, and %s: it is not the %s archive asked for", o->output,
+						manifest_content_name(kind), manifest_content_name(o->content));
+				err_hint(err, "Export into a new directory, or resume with the options of the export that "
+						 "wrote it.");
+				return EXIT_FAIL;
+			}
+			log_notice("archive \"%s\" is already complete: nothing to resume", o->output);
 			return EXIT_OK;
 		}
 	}

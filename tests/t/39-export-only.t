@@ -72,6 +72,17 @@ run_pgcarry verify-archive "$T_TMP/so"
 is "$RC" 0 "verify-archive of the schema-only archive: exit 0"
 like "$OUT" "archive .* is whole \(schema only\): 1 database, 5 tables" "it says what kind it checked"
 
+run_pgcarry export "${SRC[@]}" --output "$T_TMP/so" --resume shop
+is "$RC" 1 "export --resume without --schema-only into the complete schema-only archive: exit 1"
+is "$(grep -m1 'error:' <<<"$ERR" | sed 's/^.*error: //')" \
+	"archive \"$T_TMP/so\" is complete, and schema-only: it is not the whole archive asked for" "its message"
+run_pgcarry export "${SRC[@]}" --output "$T_TMP/so" --resume --schema-only shop
+is "$RC" 0 "with --schema-only: exit 0"
+like "$ERR" "is already complete: nothing to resume" "nothing to do"
+run_pgcarry export "${SRC[@]}" --schema-only --dry-run --output "$T_TMP/so-dry" shop
+is "$RC" 0 "export --schema-only --dry-run: exit 0"
+like "$OUT" 'database "shop": would be exported \(schema only: no rows\)' "the plan says schema only"
+
 run_pgcarry "${IMPORT[@]}" --input "$T_TMP/so" --data-only
 is "$RC" 2 "import --data-only of a schema-only archive: exit 2"
 is "$(grep -m1 'error:' <<<"$ERR" | sed 's/^.*error: //')" \
