@@ -98,6 +98,13 @@ is "$?" 0 "the target equals pg_dump --schema-only | pg_restore"
 [ -z "$out" ] || diag "$out"
 is "$(pg_sql dst shop "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM events)")" 0 "its tables are empty"
 
+run_pgcarry export "${SRC[@]}" --schema-only --format tar --output "$T_TMP/so.tar" shop
+is "$RC" 0 "export --schema-only --format tar: exit 0"
+is "$(tar -tf "$T_TMP/so.tar" | grep -v '/$' | LC_ALL=C sort | tr '\n' ' ')" "databases/01-shop/schema.dump manifest.json " \
+	"the tar holds the schema dump and the manifest"
+run_pgcarry verify-archive "$T_TMP/so.tar"
+is "$RC" 0 "verify-archive of the schema-only tar: exit 0"
+
 # With a filter, and as a tar on standard output read from standard input.
 pg_sql dst postgres "DROP DATABASE shop"
 run_pgcarry_pipe export "${SRC[@]}" --schema-only -n sales --format tar --output - shop \
@@ -179,6 +186,22 @@ run_pgcarry "${IMPORT[@]}" --input "$T_TMP/w2so"
 is "$RC" 1 "import of it: exit 1"
 like "$ERR" 'has data in the manifest, but the archive is schema-only' "with the same finding"
 is "$(pg_sql dst postgres "SELECT count(*) FROM pg_database WHERE datname = 'shop'")" 0 "nothing was created"
+
+# A whole tar (its plans load it as it arrives) relabelled data-only: the
+# plans give it away before anything is verified; nothing is left.
+run_pgcarry export "${SRC[@]}" --format tar --output "$T_TMP/whole.tar" shop
+is "$RC" 0 "a whole tar"
+mkdir "$T_TMP/forge"
+tar -xf "$T_TMP/whole.tar" -C "$T_TMP/forge"
+relabel "$T_TMP/forge" data-only 2
+(cd "$T_TMP/forge" && tar -cf "$T_TMP/forged.tar" --no-recursion $(tar -tf "$T_TMP/whole.tar" | grep -v '/$'))
+pg_sql dst postgres "DROP DATABASE IF EXISTS shop"
+run_pgcarry "${IMPORT[@]}" --input "$T_TMP/forged.tar"
+is "$RC" 1 "import of a whole tar relabelled data-only: exit 1"
+is "$(grep -m1 'error:' <<<"$ERR" | sed 's/^.*error: //')" \
+	"archive \"$T_TMP/forged.tar\" is data-only, but its tar stream has a plan for database \"shop\"" "its message"
+is "$(pg_sql dst postgres "SELECT count(*) FROM pg_database WHERE datname = 'shop'")" 0 \
+	"the database its plan created is dropped again"
 
 cp -a "$T_TMP/so" "$T_TMP/so2w"
 relabel "$T_TMP/so2w" "" 1
