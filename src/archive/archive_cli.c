@@ -49,6 +49,8 @@ archive_cli_export_help(void)
 		   "Options:\n"
 		   "      --source URI          the server to read (default: $PGCARRY_SOURCE)\n"
 		   "      --all                 every database that allows connections\n"
+		   "      --exclude-database PATTERN\n"
+		   "                            with --all, not the databases matching PATTERN\n"
 		   "%s"
 		   "      --output PATH         the archive: a new or empty directory, a new tar\n"
 		   "                            file with --format tar, or - for standard output\n"
@@ -174,6 +176,7 @@ archive_cli_export(int argc, char **argv, cli_shared *sh)
 		{"part-size", required_argument, NULL, ARCHIVE_OPT_PART_SIZE},
 		CLI_SHARED_FILTERS,
 		CLI_SHARED_DRY_RUN,
+		CLI_SHARED_EXCLUDE_DATABASE,
 		{"schema-only", no_argument, NULL, ARCHIVE_OPT_SCHEMA_ONLY},
 		{"data-only", no_argument, NULL, ARCHIVE_OPT_DATA_ONLY},
 		CLI_COMMON_LONGOPTS,
@@ -240,6 +243,10 @@ archive_cli_export(int argc, char **argv, cli_shared *sh)
 		return cli_usage_error("export", "give database names or --all, not both");
 	if (!o.all && o.ndbs == 0)
 		return cli_usage_error("export", "name the databases to export, or give --all");
+	if (!o.all && sh->nexclude_dbs > 0)
+		return cli_usage_error("export", "--exclude-database works with --all only");
+	o.exclude_dbs = sh->exclude_dbs;
+	o.nexclude_dbs = sh->nexclude_dbs;
 	if (strcmp(o.output, "-") == 0 && !o.tar)
 		return cli_usage_error("export", "--output - writes a tar stream: add --format tar");
 	if (o.resume && o.tar)

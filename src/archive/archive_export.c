@@ -895,6 +895,24 @@ archive_export_roles(export_run *run, manifest *m, PGconn *conn, pgc_err *err)
 	return rc;
 }
 
+/* The databases to export: those named, or --all but those
+ * --exclude-database excludes (*dbs owned by the caller).  Returns 0, or
+ * -1 with err set (none is left, or the catalog could not be read). */
+static int
+archive_export_dbs(PGconn *conn, const archive_export_opts *o, catalog_db **dbs, int *ndbs, pgc_err *err)
+{
+	if (catalog_dbs(conn, "source", (const char *const *) o->dbs, o->ndbs, o->all, dbs, ndbs, err) != 0 ||
+		catalog_dbs_exclude(conn, o->exclude_dbs, o->nexclude_dbs, *dbs, ndbs, err) != 0)
+		return -1;
+	if (*ndbs == 0 && o->nexclude_dbs > 0)
+	{
+		err_set(err, "no database of the source is left to export");
+		err_hint(err, "--exclude-database excluded every one of them.");
+		return -1;
+	}
+	return 0;
+}
+
 /* Refuses an output that is not new (or empty), unless resuming. */
 static int
 archive_export_check_output(const archive_export_opts *o, pgc_err *err)
@@ -1006,7 +1024,7 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 	run.pg_dump = ddl_tools_path(tools, "pg_dump");
 	run.pg_dumpall = ddl_tools_path(tools, "pg_dumpall");
 	ddl_tools_free(tools);
-	if (catalog_dbs(conn, "source", (const char *const *) o->dbs, o->ndbs, o->all, &dbs, &ndbs, err) != 0)
+	if (archive_export_dbs(conn, o, &dbs, &ndbs, err) != 0)
 		goto done;
 	m = manifest_create();
 	m->server_version = conn_version_string(run.server_version);
@@ -1173,7 +1191,7 @@ archive_export_dry_run(const archive_export_opts *o, pgc_err *err)
 	catalog_db *dbs = NULL;
 	int ndbs = 0;
 	ddl_tools *tools = ddl_tools_find(PQserverVersion(conn), "source", err);
-	if (!tools || catalog_dbs(conn, "source", (const char *const *) o->dbs, o->ndbs, o->all, &dbs, &ndbs, err) != 0)
+	if (!tools || archive_export_dbs(conn, o, &dbs, &ndbs, err) != 0)
 		goto done;
 	printf("Plan (dry run: nothing was written)\n");
 	printf("pg_dump from %s (version %d)\n", ddl_tools_bindir(tools), ddl_tools_major(tools));

@@ -18,6 +18,9 @@ typedef struct archive_export_opts
 	char	  **dbs;			/* databases named on the command line */
 	int			ndbs;
 	bool		all;			/* every database that allows connections */
+	char	   *const *exclude_dbs;	/* --exclude-database (with all), as
+									 * regexes */
+	int			nexclude_dbs;
 	const char *output;			/* directory, tar file, or "-" */
 	int			jobs;			/* worker sessions per database */
 	bool		roles;			/* pg_dumpall --roles-only into roles.sql */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # export --schema-only and --data-only: partial archives with a manifest of
-# their own kind, directory and tar (a file, and standard output into
-# standard input).  Oracles, none of them pgcarry's: the source's catalog
+# their own kind (with -n/-N/-t/-T, and --all --exclude-database), directory
+# and tar (a file, and standard output into standard input).  Oracles, none of them pgcarry's: the source's catalog
 # for the tables a schema-only manifest lists; pg_dump --schema-only |
 # pg_restore for what a schema-only archive imports into; pg_dump |
 # pg_restore for what a data-only archive loads into tables that
@@ -14,6 +14,8 @@ source "$(dirname "$0")/../lib/dbcheck.sh"
 S="--source postgresql://u@127.0.0.1:2/postgres"
 usage_is export $S --output "$T_TMP/x" --schema-only --data-only shop -- \
 	"--schema-only and --data-only cannot be used together" "export --schema-only --data-only"
+usage_is export $S --output "$T_TMP/x" --exclude-database 'x*' shop -- \
+	"--exclude-database works with --all only" "export --exclude-database without --all"
 
 pg_start src
 pg_start dst
@@ -104,6 +106,19 @@ is "$(tar -tf "$T_TMP/so.tar" | grep -v '/$' | LC_ALL=C sort | tr '\n' ' ')" "da
 	"the tar holds the schema dump and the manifest"
 run_pgcarry verify-archive "$T_TMP/so.tar"
 is "$RC" 0 "verify-archive of the schema-only tar: exit 0"
+
+# --all --exclude-database: the source's databases (its catalog) but those.
+pg_sql src postgres "CREATE DATABASE post_office"
+run_pgcarry export "${SRC[@]}" --schema-only --all --exclude-database 'post*' --output "$T_TMP/so-all"
+is "$RC" 0 "export --schema-only --all --exclude-database 'post*': exit 0"
+[ "$RC" = 0 ] || diag "$ERR"
+is "$(jq -r '.databases[].name' "$T_TMP/so-all/manifest.json" | LC_ALL=C sort | tr '\n' ' ')" \
+	"$(pg_sql src postgres "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate
+		AND datname NOT LIKE 'post%' ORDER BY 1" | LC_ALL=C sort | tr '\n' ' ')" "the databases not excluded"
+run_pgcarry export "${SRC[@]}" --all --exclude-database '*' --output "$T_TMP/none"
+is "$RC" 1 "export --all --exclude-database '*': exit 1"
+is "$(grep -m1 'error:' <<<"$ERR" | sed 's/^.*error: //')" "no database of the source is left to export" "its message"
+pg_sql src postgres "DROP DATABASE post_office"
 
 # With a filter, and as a tar on standard output read from standard input.
 pg_sql dst postgres "DROP DATABASE shop"
