@@ -159,6 +159,9 @@ is "$(grep -m1 'error:' <<<"$ERR" | sed 's/^.*error: //')" 'database "shop" does
 is "$(pg_sql dst postgres "SELECT count(*) FROM pg_database WHERE datname = 'shop'")" 0 "and nothing created"
 
 dbcheck_pgdump_choice src dst shop --schema-only
+run_pgcarry "${IMPORT[@]}" --input "$T_TMP/do" --dry-run
+is "$RC" 0 "import --dry-run of the data-only archive: exit 0"
+like "$OUT" 'database "shop": exists with the tables, empty: the rows would be loaded' "it plans a data-only load"
 run_pgcarry "${IMPORT[@]}" --input "$T_TMP/do"
 is "$RC" 0 "import of the data-only archive into pg_dump --schema-only's tables: exit 0"
 [ "$RC" = 0 ] || diag "$OUT$ERR"
