@@ -189,6 +189,17 @@ out=$(dbcheck_compare ora dst shop 2>&1)
 is "$?" 0 "the target equals pg_dump -t users -t orders | pg_restore"
 [ -z "$out" ] || diag "$out"
 
+# The whole data-only archive as a tar on standard output, read from
+# standard input (kept whole in the private directory: it has no plans).
+dbcheck_pgdump_choice src dst shop --schema-only
+run_pgcarry_pipe export "${SRC[@]}" --data-only --format tar --output - shop '|' "${IMPORT[@]}" --input -
+is "$RC" "0 0" "export --data-only --output - | import --input -: both exit 0"
+[ "$RC" = "0 0" ] || diag "$ERR1$ERR"
+dbcheck_pgdump_choice src ora shop
+out=$(dbcheck_compare ora dst shop 2>&1)
+is "$?" 0 "the target equals pg_dump | pg_restore"
+[ -z "$out" ] || diag "$out"
+
 # ------------------------------------------- an edited kind never passes
 run_pgcarry export "${SRC[@]}" --output "$T_TMP/whole" shop
 is "$RC" 0 "a whole archive"
