@@ -1,8 +1,8 @@
 /*
  * cutover.c: "pgcarry cutover", the switch from a followed source to its
  * target: writes fenced on the source, the last of them applied on the
- * target, sequences and large objects brought over, every table verified,
- * and every follow object removed.
+ * target, sequences, large objects and materialized views brought over,
+ * every table and view verified, and every follow object removed.
  *
  * How it works.  Checks first, for every database, fencing nothing when
  * one fails: the database is followed (slot on the source, subscription
@@ -17,15 +17,22 @@
  * own sessions turn the setting off for themselves.  After the fence a
  * marker row goes into pgcarry's helper table on the source; logical
  * replication applies transactions in commit order, so once the target
- * holds the marker it holds every write made before the fence.  Then the
+ * holds the marker it holds every write made before the fence.  Then, for
+ * every database at once (cut_each: a thread per database, at most --jobs
+ * for the heavy steps, each on the sessions opened for the checks), the
  * sequences are set from the source (last_value and is_called), large
- * objects copied again (logical replication does not carry them), the
- * compare command proves every table, sequence, large object and schema
- * object equal, and last the subscription, slot, publication and helper
- * schema are removed on both sides (so a cutover killed before then runs
- * again from the start).  The fence stays on the source in every case: the
- * application moves to the target, or (on a difference) back to the source
- * once the fence is lifted, as printed.
+ * objects copied again and materialized views refreshed on the target
+ * (logical replication carries neither); the compare command (--verify
+ * full) or a count on both servers at once (--verify count) proves every
+ * table equal, and each materialized view is proven against its query on
+ * the fenced source.  Then the target's subscription, publication and
+ * helper schema are removed and the target is declared ready (a cutover
+ * killed before then runs again from the start); only after that are the
+ * source's slot, publication and helper schema removed, outside the fenced
+ * time (a kill there leaves them, and the next run names them).  The
+ * fence stays on the source in every case: the application moves to the
+ * target, or (on a difference) back to the source once the fence is
+ * lifted, as printed.
  */
 #include "core/catalog.h"
 #include "cleanup.h"
