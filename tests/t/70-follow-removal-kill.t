@@ -26,13 +26,10 @@ run_pgcarry copy --source "$SRC" --target "$DST" --progress none --follow app
 is "$RC" 0 "copy --follow under load" || diag "$ERR"
 sleep 2
 
-# waiting_on SERVER DB CATALOG: true once a session waits for a lock on it.
+# waiting_on SERVER CATALOG: true once a session of SERVER waits for a lock
+# on the catalog (pg_locks shows every database's; the oid is fixed).
 waiting_on() {
-	for _ in $(seq 1 600); do
-		[ "$(pg_sql "$1" "$2" "SELECT count(*) FROM pg_locks WHERE relation = 'pg_catalog.$3'::regclass AND NOT granted")" -gt 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
+	pg_wait_for "$1" "SELECT count(*) > 0 FROM pg_locks WHERE relation = 'pg_catalog.$2'::regclass AND NOT granted" t
 }
 # A lock on the source that the fence does not end: held by a replication
 # connection (a WAL sender, not a client backend).
@@ -45,7 +42,7 @@ hold_source_publications() {
 # still ends on the server; nothing after it runs.
 follow_hold dst postgres "LOCK TABLE pg_catalog.pg_subscription IN SHARE MODE"
 pgcarry_start cutover --source "$SRC" --target "$DST" --progress none app
-waiting_on dst postgres pg_subscription || diag "the cutover did not reach the removal"
+waiting_on dst pg_subscription || diag "the cutover did not reach the removal"
 kill -9 "$PGCARRY_PID"
 { pgcarry_wait; } 2>/dev/null
 follow_release
@@ -76,7 +73,7 @@ is "$RC" 0 "copy --follow of a second database" || diag "$ERR"
 pg_sql src shop "INSERT INTO items (name) VALUES ('late')"
 hold_source_publications shop
 pgcarry_start cutover --source "$SRC" --target "$DST" --progress none shop
-waiting_on src shop pg_publication || diag "the cutover did not reach the source's removal"
+waiting_on src pg_publication || diag "the cutover did not reach the source's removal"
 kill -9 "$PGCARRY_PID"
 { pgcarry_wait; } 2>/dev/null
 follow_release
@@ -102,7 +99,7 @@ run_pgcarry copy --source "$SRC" --target "$DST" --progress none --follow --clea
 is "$RC" 0 "shop followed again" || diag "$ERR"
 hold_source_publications shop
 pgcarry_start follow stop --source "$SRC" --target "$DST" shop
-waiting_on src shop pg_publication || diag "follow stop did not reach the source's publication"
+waiting_on src pg_publication || diag "follow stop did not reach the source's publication"
 kill -9 "$PGCARRY_PID"
 { pgcarry_wait; } 2>/dev/null
 follow_release
