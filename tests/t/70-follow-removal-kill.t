@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # kill -9 while the follow objects are being removed, under a live write
 # load.  A cutover killed while it removes the target's subscription (the
-# fenced part) runs again from the start and finishes.  One killed once the
-# target was declared ready, while it removes the source's publication,
-# leaves that on the source: the next cutover names what remains and the
-# way out, and follow stop removes it.  A follow stop killed while it
-# removes runs again and removes the rest.  In the end nothing of pgcarry
-# is left on either server, and the independent checker finds the fenced
-# source and the target identical.
+# fenced part; the statement under way still ends on the server) and one
+# killed once the target was declared ready, while it removes the source's
+# publication: the next cutover says the database is fenced and no longer
+# followed, names what remains on which server and the way out; follow stop
+# removes it, and pgcarry compare finds the target equal.  A follow stop
+# killed while it removes runs again and removes the rest.  In the end
+# nothing of pgcarry is left on either server, and the independent checker
+# finds the fenced source and the target identical.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/dbcheck.sh"
 source "$(dirname "$0")/70-follow-lib.bash"
