@@ -35,6 +35,7 @@
  * lifted, as printed.
  */
 #include "core/catalog.h"
+#include "core/objects.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "commands.h"
@@ -81,6 +82,14 @@ typedef struct cut_db
 	bool		was_fenced;		/* by an earlier run */
 	char		marker[160];	/* the last marker written (cut_marker_write) */
 	int			index;			/* in the progress display */
+	/* The source's schema as it read when it was compared with the
+	 * target's, before the fence (cut_schema_read): */
+	catalog_object *objs;
+	int			nobjs;
+	objects    *inv;
+	bool		schema_rechecked;	/* read again behind the fence */
+	bool		drifted;		/* and found changed since */
+	bool		applied;		/* the marker written after the fence arrived */
 	/* Set by the steps after the fence (cut_each), one thread at a time: */
 	int			differences;	/* rows or materialized views that differ */
 	buf_t		out;			/* the report's lines, printed in order */
@@ -217,6 +226,101 @@ cut_parse(int argc, char **argv, cut_opts *o)
  * ------------------------------------------------------------------------ */
 
 static int	cut_marker(cut_db *d, const char *what, double max, double *took, pgc_err *err);
+static int	cut_compare(cut_opts *o, const char *const *names, int n, bool schema_only);
+
+/*
+ * The schema drift check.  Logical replication carries no DDL: a change
+ * made on the source during the follow (a column added, an index, a grant)
+ * must be found before the target is declared ready.  Before the fence,
+ * compare --schema-only proves the target's schema equal to the source's
+ * (the catalog comparison of compare.c: catalog_objects and the inventory
+ * of objects.h); the source's schema is read just before it, the same way,
+ * and kept.  Behind the fence it is read again (on the source, while the
+ * marker travels): equal, and the comparison still holds; changed, and the
+ * comparison runs again behind the fence (the change may have been made on
+ * both servers): a difference lifts the fence and exits 3, the follow kept.
+ */
+
+/* Reads the schema of d's source as compare reads it.  Returns 0 with
+ * *objs, *nobjs and *inv set (the caller frees them), or -1 with err set. */
+static int
+cut_schema_read(cut_db *d, catalog_object **objs, int *nobjs, objects **inv, pgc_err *err)
+{
+	*inv = NULL;
+	if (catalog_objects(d->src, objs, nobjs, err) != 0 || !(*inv = objects_read(d->src, err)))
+	{
+		err_prefix(err, "on the source, database \"%s\": ", d->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads the source's schema again into *same: whether it still reads as
+ * cut_schema_read read it before the fence.  Returns 0, or -1 with err set. */
+static int
+cut_schema_same(cut_db *d, bool *same, pgc_err *err)
+{
+	catalog_object *objs = NULL;
+	int			nobjs = 0;
+	objects    *inv = NULL;
+	if (cut_schema_read(d, &objs, &nobjs, &inv, err) != 0)
+		return -1;
+	*same = nobjs == d->nobjs;
+	for (int i = 0; i < nobjs && *same; i++)
+		*same = strcmp(objs[i].kind, d->objs[i].kind) == 0 && strcmp(objs[i].name, d->objs[i].name) == 0
+			&& strcmp(objs[i].extra, d->objs[i].extra) == 0;
+	if (*same)
+	{
+		verify_report *r = verify_report_create(VERIFY_FULL, "before the fence", "behind the fence");
+		*same = objects_compare(d->inv, inv, NULL, r, d->name) == 0;
+		verify_report_free(r);
+	}
+	catalog_objects_free(objs, nobjs);
+	objects_free(inv);
+	return 0;
+}
+
+/* Sets err for a schema that differs on database(s) names (exit 3); fence:
+ * what became of the fence, or NULL before it. */
+static void
+cut_schema_differs(pgc_err *err, const char *names, const char *fence)
+{
+	if (fence)
+		err_set(err, "the schema of database %s changed on the source after it was compared with the target's",
+				names);
+	else
+		err_set(err, "the schema of database %s differs between the source and the target", names);
+	err_detail(err, "Logical replication does not carry schema changes; the differences are listed above.");
+	err_hint(err, "Make the same change on the target (or undo it on the source), check with pgcarry compare "
+			 "--schema-only, then run cutover again.  %s; the target keeps following.",
+			 fence ? fence : "Nothing was fenced");
+	err->exit_status = EXIT_DIFFERENT;
+}
+
+/* Before the fence: d's source schema read (kept for cut_schema_same),
+ * then compared with the target's.  Returns 0, or -1 with err set (exit 3
+ * for a difference). */
+static int
+cut_schema_check(cut_opts *o, cut_db *d, pgc_err *err)
+{
+	if (cut_schema_read(d, &d->objs, &d->nobjs, &d->inv, err) != 0)
+		return -1;
+	const char *names[1] = {d->name};
+	int			rc = cut_compare(o, names, 1, true);
+	fflush(stdout);
+	if (rc == EXIT_OK)
+		return 0;
+	if (rc == EXIT_DIFFERENT)
+	{
+		char	   *q = xasprintf("\"%s\"", d->name);
+		cut_schema_differs(err, q, NULL);
+		free(q);
+		return -1;
+	}
+	err_set(err, "could not compare the schema of database \"%s\" on the source and the target", d->name);
+	err_hint(err, "Run cutover again once the servers answer; nothing was fenced.");
+	return -1;
+}
 
 static int
 cut_check(cut_opts *o, cut_db *d, pgc_err *err)
@@ -277,6 +381,12 @@ cut_check(cut_opts *o, cut_db *d, pgc_err *err)
 	d->slot = xstrdup(PQgetvalue(res, 0, 0));
 	char	   *bytes = xstrdup(PQgetvalue(res, 0, 2));
 	PQclear(res);
+	/* First the schema: a drift may well be what stops the apply. */
+	if (cut_schema_check(o, d, err) != 0)
+	{
+		free(bytes);
+		return -1;
+	}
 	if (!active)
 	{
 		err_set(err, "the target is not applying the changes of database \"%s\"", d->name);
@@ -815,9 +925,29 @@ cut_step_run(void *task, int worker, void *worker_state, void *ctx)
 	switch (p->step)
 	{
 		case CUT_STEP_APPLIED:
+			if (d->applied)
+				break;
 			progress_phase(p->prog, d->index, "marker");
+			/* The schema read again while the marker travels; a drift
+			 * may keep the marker from arriving, so it is not waited for. */
+			if (!d->schema_rechecked)
+			{
+				bool		same = true;
+				if (cut_schema_same(d, &same, err) != 0)
+					break;
+				d->schema_rechecked = true;
+				if ((d->drifted = !same))
+				{
+					log_warning("database \"%s\": the schema of the source changed after it was compared "
+								"with the target's", d->name);
+					break;
+				}
+			}
 			if (cut_wait_marker(p->o, d, err) == 0)
+			{
+				d->applied = true;
 				progress_unit_done(p->prog, d->index, 0);
+			}
 			break;
 		case CUT_STEP_CARRY:
 			progress_phase(p->prog, d->index, "sequences");
@@ -882,12 +1012,13 @@ cut_each(cut_opts *o, cut_db *dbs, int n, progress *prog, cut_step step, int wor
  * The command
  * ------------------------------------------------------------------------ */
 
-/* Runs the compare command on the cut over databases, materialized views'
- * rows left to cut_mviews_verify; returns its status. */
+/* Runs the compare command on the databases names[0..n), materialized
+ * views' rows left to cut_mviews_verify, with schema_only the schema
+ * objects alone; returns its status. */
 static int
-cut_compare(cut_opts *o, cut_db *dbs, int n)
+cut_compare(cut_opts *o, const char *const *names, int n, bool schema_only)
 {
-	char	  **av = xcalloc((size_t) n + 12, sizeof *av);
+	char	  **av = xcalloc((size_t) n + 13, sizeof *av);
 	char		jobs[16];
 	snprintf(jobs, sizeof jobs, "%d", o->cli.jobs);
 	int			ac = 0;
@@ -900,8 +1031,10 @@ cut_compare(cut_opts *o, cut_db *dbs, int n)
 	av[ac++] = "none";
 	av[ac++] = "--jobs";
 	av[ac++] = jobs;
+	if (schema_only)
+		av[ac++] = "--schema-only";
 	for (int i = 0; i < n; i++)
-		av[ac++] = (char *) dbs[i].name;
+		av[ac++] = (char *) names[i];
 	av[ac] = NULL;
 	int			rc = compare_command(ac, av, false);
 	free(av);
@@ -926,6 +1059,74 @@ cut_way_back(cut_db *dbs, int n)
 }
 
 /*
+ * Behind the fence, once cut_each(CUT_STEP_APPLIED) ran: the databases
+ * whose source schema changed since it was compared are compared again.
+ * Equal (the change was made on both servers), their last writes are
+ * waited for; different, the fence this run set is lifted (the follow
+ * stays: the target can take the change and cutover run again).  Returns
+ * 0, or -1 with err set (exit 3 for a difference).
+ */
+static int
+cut_drift(cut_opts *o, cut_db *dbs, int n, progress *prog, pgc_err *err)
+{
+	const char **names = xcalloc((size_t) n + 1, sizeof *names);
+	int			nd = 0;
+	for (int i = 0; i < n; i++)
+		if (dbs[i].drifted)
+			names[nd++] = dbs[i].name;
+	int			rc = nd ? cut_compare(o, names, nd, true) : EXIT_OK;
+	fflush(stdout);
+	free(names);
+	if (rc == EXIT_OK)
+	{
+		for (int i = 0; i < n; i++)
+			dbs[i].drifted = false;
+		return nd ? cut_each(o, dbs, n, prog, CUT_STEP_APPLIED, n, err) : 0;
+	}
+	if (rc != EXIT_DIFFERENT)
+	{
+		err_set(err, "could not compare the schema of the fenced databases on the source and the target");
+		err_hint(err, "Run the same cutover command again: the follow objects are kept, and it starts over.");
+		return -1;
+	}
+	/* Back to where the run started: the writes this run fenced allowed
+	 * again (one fenced by an earlier run stays, its way back printed). */
+	for (int i = 0; i < n; i++)
+	{
+		if (!dbs[i].fenced || dbs[i].was_fenced)
+			continue;
+		pgc_err		e = PGC_ERR_INIT;
+		char	   *id = conn_quote_ident(dbs[i].src, dbs[i].name);
+		char	   *sql = xasprintf("ALTER DATABASE %s RESET default_transaction_read_only", id);
+		if (conn_exec(dbs[i].src, sql, &e) == 0)
+		{
+			dbs[i].fenced = false;
+			log_notice("writes to database \"%s\" on the source are no longer fenced", dbs[i].name);
+		}
+		else
+		{
+			err_prefix(&e, "could not lift the fence of database \"%s\": ", dbs[i].name);
+			err_report(&e);
+		}
+		err_clear(&e);
+		free(sql);
+		free(id);
+	}
+	bool		still = false;
+	buf_t		list = {0};
+	for (int i = 0; i < n; i++)
+	{
+		still = still || dbs[i].fenced || dbs[i].was_fenced;
+		if (dbs[i].drifted)
+			buf_printf(&list, "%s\"%s\"", list.len ? ", " : "", dbs[i].name);
+	}
+	cut_schema_differs(err, list.data, still ? "The source stays fenced (below)" : "Writes on the source are no "
+					   "longer fenced");
+	buf_free(&list);
+	return -1;
+}
+
+/*
  * After the fence, until the target is declared ready: the last writes
  * applied, what logical replication does not carry brought over, the proof,
  * the target's follow objects removed.  at[0..5) gets the seconds each
@@ -941,7 +1142,7 @@ cut_fenced_steps(cut_opts *o, cut_db *dbs, int n, progress *prog, struct timespe
 	for (int i = 0; i < n; i++)
 		if (cut_marker_write(&dbs[i], "cutover", err) != 0)
 			return EXIT_FAIL;
-	if (cut_each(o, dbs, n, prog, CUT_STEP_APPLIED, all, err) != 0)
+	if (cut_each(o, dbs, n, prog, CUT_STEP_APPLIED, all, err) != 0 || cut_drift(o, dbs, n, prog, err) != 0)
 		return EXIT_FAIL;
 	at[1] = monotime_since(fenced_at) - t;
 	t = monotime_since(fenced_at);
@@ -958,7 +1159,13 @@ cut_fenced_steps(cut_opts *o, cut_db *dbs, int n, progress *prog, struct timespe
 	 */
 	int			rc = EXIT_OK;
 	if (!o->count_only)
-		rc = cut_compare(o, dbs, n);
+	{
+		const char **names = xcalloc((size_t) n + 1, sizeof *names);
+		for (int i = 0; i < n; i++)
+			names[i] = dbs[i].name;
+		rc = cut_compare(o, names, n, false);
+		free(names);
+	}
 	if ((rc == EXIT_OK || rc == EXIT_DIFFERENT)
 		&& cut_each(o, dbs, n, prog, o->count_only ? CUT_STEP_COUNT : CUT_STEP_MVIEWS, o->cli.jobs, err) != 0)
 		return EXIT_FAIL;
@@ -1123,6 +1330,8 @@ out:
 		conn_close(dbs[i].src);
 		conn_close(dbs[i].tgt);
 		free(dbs[i].slot);
+		catalog_objects_free(dbs[i].objs, dbs[i].nobjs);
+		objects_free(dbs[i].inv);
 		buf_free(&dbs[i].out);
 		err_clear(&dbs[i].err);
 	}
