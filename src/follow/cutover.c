@@ -6,7 +6,9 @@
  *
  * How it works.  Checks first, for every database, fencing nothing when
  * one fails: the database is followed (slot on the source, subscription
- * streaming on the target), a probe row written on the source arrives on
+ * streaming on the target), its schema equals the target's (compare
+ * --schema-only; see cut_schema_check for how a change made after that is
+ * found behind the fence), a probe row written on the source arrives on
  * the target within --lag-max, and no prepared transaction waits (one
  * could commit after the fence).  Then the
  * fence: ALTER DATABASE ... SET default_transaction_read_only = on on every
@@ -136,7 +138,9 @@ cut_help(void)
 		   "on the source, waits until the target has applied the last of them, sets the\n"
 		   "sequences, copies large objects, refreshes materialized views, verifies every\n"
 		   "table and view, removes the subscription, declares the target ready, and then\n"
-		   "removes the slot and publication from the source.\n"
+		   "removes the slot and publication from the source.  With every --verify mode\n"
+		   "the schema is compared with the target's before the fence (logical replication\n"
+		   "carries no DDL), and read again behind it.\n"
 		   "\n"
 		   "Usage:\n"
 		   "  pgcarry cutover --source URI --target URI [OPTION]... DBNAME...\n"
@@ -158,7 +162,8 @@ cut_help(void)
 		   "session ended) stays on the source: the application moves to the target.\n"
 		   "\n"
 		   "Exit status: 0 switched and verified, 1 failure, 2 usage error,\n"
-		   "3 verification found a difference (the source stays fenced; the way back is printed).\n"
+		   "3 verification found a difference (the source stays fenced; the way back is printed),\n"
+		   "or the schema differs (nothing stays fenced; the follow goes on).\n"
 		   "\n%s", cli_common_help);
 }
 
