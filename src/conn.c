@@ -740,6 +740,15 @@ conn_query_value(PGconn *conn, const char *sql, int nparams, const char *const *
  * Quoting
  * ------------------------------------------------------------------------ */
 
+/* A string libpq allocated (q, not NULL) as one of ours, q freed. */
+static char *
+conn_from_libpq(char *q)
+{
+	char *s = xstrdup(q);
+	PQfreemem(q);
+	return s;
+}
+
 char *
 conn_quote_ident(PGconn *conn, const char *ident)
 {
@@ -759,9 +768,7 @@ conn_quote_ident(PGconn *conn, const char *ident)
 		buf_putc(&b, '"');
 		return buf_steal(&b);
 	}
-	char *s = xstrdup(q);
-	PQfreemem(q);
-	return s;
+	return conn_from_libpq(q);
 }
 
 char *
@@ -770,9 +777,7 @@ conn_quote_literal(PGconn *conn, const char *lit)
 	char *q = PQescapeLiteral(conn, lit, strlen(lit));
 	if (!q)
 		abort();				/* out of memory inside libpq */
-	char *s = xstrdup(q);
-	PQfreemem(q);
-	return s;
+	return conn_from_libpq(q);
 }
 
 char *

@@ -49,6 +49,8 @@ archive_cli_export_help(void)
 		   "Options:\n"
 		   "      --source URI          the server to read (default: $PGCARRY_SOURCE)\n"
 		   "      --all                 every database that allows connections\n"
+		   "      --exclude-database PATTERN\n"
+		   "                            with --all, not the databases matching PATTERN\n"
 		   "%s"
 		   "      --output PATH         the archive: a new or empty directory, a new tar\n"
 		   "                            file with --format tar, or - for standard output\n"
@@ -61,6 +63,10 @@ archive_cli_export_help(void)
 		   "                            writing nothing (exit 0: would work, 1: would fail)\n"
 		   "      --part-size MB        tables bigger than this are written in parts of\n"
 		   "                            this size, read and loaded in parallel (default 128)\n"
+		   "      --schema-only         the schema only (pg_dump --schema-only): no rows,\n"
+		   "                            sequence values or large objects\n"
+		   "      --data-only           an archive that import loads into tables that\n"
+		   "                            exist (rows, sequence values, large objects)\n"
 		   "      --progress MODE       auto (default), tty, log, json, or none\n"
 		   "      --progress-file FILE  JSON progress lines into FILE, not stderr\n"
 		   "\n"
@@ -170,9 +176,13 @@ archive_cli_export(int argc, char **argv, cli_shared *sh)
 		{"part-size", required_argument, NULL, ARCHIVE_OPT_PART_SIZE},
 		CLI_SHARED_FILTERS,
 		CLI_SHARED_DRY_RUN,
+		CLI_SHARED_EXCLUDE_DATABASE,
+		{"schema-only", no_argument, NULL, ARCHIVE_OPT_SCHEMA_ONLY},
+		{"data-only", no_argument, NULL, ARCHIVE_OPT_DATA_ONLY},
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
+	bool schema_only = false, data_only = false;
 	archive_export_opts o = {.zstd_level = ARCHIVE_DEFAULT_LEVEL, .filter = &sh->filter};
 	int opt;
 	int rc;
@@ -195,6 +205,12 @@ archive_cli_export(int argc, char **argv, cli_shared *sh)
 					o.tar = false;
 				else
 					return cli_usage_error("export", "--format must be dir or tar, not \"%s\"", optarg);
+				break;
+			case ARCHIVE_OPT_SCHEMA_ONLY:
+				schema_only = true;
+				break;
+			case ARCHIVE_OPT_DATA_ONLY:
+				data_only = true;
 				break;
 			case ARCHIVE_OPT_PART_SIZE:
 			{
@@ -220,10 +236,17 @@ archive_cli_export(int argc, char **argv, cli_shared *sh)
 	o.ndbs = argc - optind;
 	if (!o.output)
 		return cli_usage_error("export", "give where to write the archive with --output");
+	if (schema_only && data_only)
+		return cli_usage_error("export", "--schema-only and --data-only cannot be used together");
+	o.content = schema_only ? MANIFEST_SCHEMA_ONLY : data_only ? MANIFEST_DATA_ONLY : MANIFEST_WHOLE;
 	if (o.all && o.ndbs > 0)
 		return cli_usage_error("export", "give database names or --all, not both");
 	if (!o.all && o.ndbs == 0)
 		return cli_usage_error("export", "name the databases to export, or give --all");
+	if (!o.all && sh->nexclude_dbs > 0)
+		return cli_usage_error("export", "--exclude-database works with --all only");
+	o.exclude_dbs = sh->exclude_dbs;
+	o.nexclude_dbs = sh->nexclude_dbs;
 	if (strcmp(o.output, "-") == 0 && !o.tar)
 		return cli_usage_error("export", "--output - writes a tar stream: add --format tar");
 	if (o.resume && o.tar)

@@ -162,11 +162,7 @@ archive_export_columns(const char *list, int *n)
 static void
 archive_export_fail(export_db *db, pgc_err *err)
 {
-	pthread_mutex_lock(&db->lock);
-	if (!db->err.set)
-		err_move(&db->err, err);
-	pthread_mutex_unlock(&db->lock);
-	err_clear(err);
+	job_first_failure(&db->lock, &db->err, err);
 	/* The export fails as a whole: start nothing more. */
 	if (db->run->jobs)
 		job_run_stop(db->run->jobs);
@@ -175,10 +171,7 @@ archive_export_fail(export_db *db, pgc_err *err)
 static bool
 archive_export_failed(export_db *db)
 {
-	pthread_mutex_lock(&db->lock);
-	bool f = db->err.set;
-	pthread_mutex_unlock(&db->lock);
-	return f || cleanup_interrupted();
+	return job_first_failed(&db->lock, &db->err);
 }
 
 /* Moves the finished file rel into the tar stream (run->lock held). */
@@ -266,6 +259,14 @@ archive_export_schema(export_db *db, pgc_err *err)
 	const char *fixed[] = {run->pg_dump, "-w", "-Fc", "--create", "--section=pre-data", "--section=post-data", snap};
 	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
 		argv[n++] = fixed[i];
+	if (run->o->content == MANIFEST_SCHEMA_ONLY)
+	{
+		/* pg_dump --schema-only: the same sections without the large
+		 * objects' definitions, as pg_dump --schema-only leaves them. */
+		argv[4] = "--schema-only";
+		argv[5] = snap;
+		n--;
+	}
 	for (int i = 0; i < nfilter; i++)
 		argv[n++] = filter[i];
 	free(filter);
@@ -537,8 +538,10 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 	if (catalog_tables(db->coord, &db->tables, &db->ntables, err) != 0 ||
 		catalog_sequences(db->coord, &db->seqs, &db->nseqs, err) != 0 ||
 		catalog_filter_apply(db->coord, o->filter, db->tables, &db->ntables, db->seqs, &db->nseqs, err) != 0 ||
-		/* pg_dump leaves large objects out of a dump of chosen tables */
-		(catalog_filter_large_objects(o->filter) && catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0))
+		/* pg_dump leaves large objects out of a dump of chosen tables, and
+		 * out of a schema-only dump */
+		(o->content != MANIFEST_SCHEMA_ONLY && catalog_filter_large_objects(o->filter) &&
+		 catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0))
 		goto done;
 	db->child_conn = ddl_conninfo(o->source, cdb->name, "source", &db->password, err);
 	if (!db->child_conn)
@@ -554,8 +557,10 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 		mt->columns = archive_export_columns(tables[i].columns, &mt->ncolumns);
 		mt->ext_config = tables[i].ext_config;
 		mt->condition = tables[i].condition ? xstrdup(tables[i].condition) : NULL;
-		int nparts = 1;
-		if (run->server_version >= EXPORT_PART_MIN_VERSION && tables[i].pages > part_pages)
+		/* A schema-only archive lists its tables (their names and
+		 * columns, for the check against the schema dump), no data. */
+		int nparts = o->content == MANIFEST_SCHEMA_ONLY ? 0 : 1;
+		if (nparts > 0 && run->server_version >= EXPORT_PART_MIN_VERSION && tables[i].pages > part_pages)
 			nparts = (int) ((tables[i].pages + part_pages - 1) / part_pages);
 		char *safe = archive_file_safe_name(tables[i].display, 48);
 		for (int p = 0; p < nparts; p++)
@@ -567,6 +572,13 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 	}
 	if (db->lo_count > 0)
 		mdb->lo_file = xasprintf("%s/large-objects%s", mdb->dir, archive_export_ext(run));
+	if (o->content == MANIFEST_SCHEMA_ONLY)
+	{
+		/* pg_dump --schema-only carries no sequence values either. */
+		catalog_sequences_free(db->seqs, db->nseqs);
+		db->seqs = NULL;
+		db->nseqs = 0;
+	}
 	if (db->nseqs > 0)
 	{
 		mdb->sequences_file = xasprintf("%s/sequences.sql", mdb->dir);
@@ -586,7 +598,9 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 		memset(mdb->tables[i].checksum, '0', ROWHASH_HEX_LEN);
 	mdb->lo_count = (uint64_t) db->lo_count;
 	memset(mdb->lo_checksum, '0', ROWHASH_HEX_LEN);
-	if (run->tar && archive_export_plan(db, err) != 0)
+	/* A partial archive has no plans: a reader needs its manifest (what it
+	 * holds) before it loads anything, so it keeps the tar whole. */
+	if (run->tar && o->content == MANIFEST_WHOLE && archive_export_plan(db, err) != 0)
 		goto done;
 	if (db->nseqs > 0 && archive_export_sequences_file(db, db->coord, db->seqs, db->nseqs, err) != 0)
 		goto done;
@@ -778,6 +792,22 @@ archive_export_keep(export_run *run, const char *dir, const char *name, manifest
 		manifest_db_clear(mdb);
 		return 0;
 	}
+	/* Written by an export of another content (schema only, or with
+	 * data): not this archive's. */
+	bool has_data = mdb->sequences_file || mdb->lo_file;
+	bool all_data = true;
+	for (int i = 0; i < mdb->ntables; i++)
+	{
+		has_data = has_data || mdb->tables[i].nparts > 0;
+		all_data = all_data && mdb->tables[i].nparts > 0;
+	}
+	if (run->o->content == MANIFEST_SCHEMA_ONLY ? has_data : !all_data)
+	{
+		log_notice("database \"%s\" was exported before with%s its data; exporting it again", name,
+				   has_data ? "" : "out");
+		manifest_db_clear(mdb);
+		return 0;
+	}
 	for (int i = 0; i < mdb->nfiles; i++)
 	{
 		char *path = xasprintf("%s/%s", run->root, mdb->files[i].path);
@@ -858,6 +888,24 @@ archive_export_roles(export_run *run, manifest *m, PGconn *conn, pgc_err *err)
 	return rc;
 }
 
+/* The databases to export: those named, or --all but those
+ * --exclude-database excludes (*dbs owned by the caller).  Returns 0, or
+ * -1 with err set (none is left, or the catalog could not be read). */
+static int
+archive_export_dbs(PGconn *conn, const archive_export_opts *o, catalog_db **dbs, int *ndbs, pgc_err *err)
+{
+	if (catalog_dbs(conn, "source", (const char *const *) o->dbs, o->ndbs, o->all, dbs, ndbs, err) != 0 ||
+		catalog_dbs_exclude(conn, o->exclude_dbs, o->nexclude_dbs, *dbs, ndbs, err) != 0)
+		return -1;
+	if (*ndbs == 0 && o->nexclude_dbs > 0)
+	{
+		err_set(err, "no database of the source is left to export");
+		err_hint(err, "--exclude-database excluded every one of them.");
+		return -1;
+	}
+	return 0;
+}
+
 /* Refuses an output that is not new (or empty), unless resuming. */
 static int
 archive_export_check_output(const archive_export_opts *o, pgc_err *err)
@@ -923,8 +971,22 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 		free(mp);
 		if (done)
 		{
-			log_notice("archive \"%s\" is already complete: nothing to resume", o->output);
+			/* Complete, but of the kind asked for? */
+			manifest *had = manifest_read(o->output, err);
+			manifest_content kind = had ? had->content : MANIFEST_WHOLE;
+			manifest_destroy(had);
 			pthread_mutex_destroy(&run.lock);
+			if (!had)
+				return EXIT_FAIL;
+			if (kind != o->content)
+			{
+				err_set(err, "archive \"%s\" is complete, and %s: it is not the %s archive asked for", o->output,
+						manifest_content_name(kind), manifest_content_name(o->content));
+				err_hint(err, "Export into a new directory, or resume with the options of the export that "
+						 "wrote it.");
+				return EXIT_FAIL;
+			}
+			log_notice("archive \"%s\" is already complete: nothing to resume", o->output);
 			return EXIT_OK;
 		}
 	}
@@ -955,11 +1017,12 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 	run.pg_dump = ddl_tools_path(tools, "pg_dump");
 	run.pg_dumpall = ddl_tools_path(tools, "pg_dumpall");
 	ddl_tools_free(tools);
-	if (catalog_dbs(conn, "source", (const char *const *) o->dbs, o->ndbs, o->all, &dbs, &ndbs, err) != 0)
+	if (archive_export_dbs(conn, o, &dbs, &ndbs, err) != 0)
 		goto done;
 	m = manifest_create();
 	m->server_version = conn_version_string(run.server_version);
 	m->server_version_num = run.server_version;
+	m->content = o->content;
 	m->compression = xstrdup(o->zstd_level > 0 ? "zstd" : "none");
 	m->compression_level = o->zstd_level;
 	if (o->roles && archive_export_roles(&run, m, conn, err) != 0)
@@ -1121,7 +1184,7 @@ archive_export_dry_run(const archive_export_opts *o, pgc_err *err)
 	catalog_db *dbs = NULL;
 	int ndbs = 0;
 	ddl_tools *tools = ddl_tools_find(PQserverVersion(conn), "source", err);
-	if (!tools || catalog_dbs(conn, "source", (const char *const *) o->dbs, o->ndbs, o->all, &dbs, &ndbs, err) != 0)
+	if (!tools || archive_export_dbs(conn, o, &dbs, &ndbs, err) != 0)
 		goto done;
 	printf("Plan (dry run: nothing was written)\n");
 	printf("pg_dump from %s (version %d)\n", ddl_tools_bindir(tools), ddl_tools_major(tools));
@@ -1138,7 +1201,9 @@ archive_export_dry_run(const archive_export_opts *o, pgc_err *err)
 			&& catalog_filter_apply(c, o->filter, t, &nt, sq, &nsq, err) == 0;
 		if (ok)
 		{
-			printf("database \"%s\": would be exported\n", dbs[i].name);
+			printf("database \"%s\": would be exported%s\n", dbs[i].name,
+				   o->content == MANIFEST_SCHEMA_ONLY ? " (schema only: no rows)"
+				   : o->content == MANIFEST_DATA_ONLY ? " (data only)" : "");
 			catalog_plan_print(stdout, t, nt, nsq);
 		}
 		catalog_tables_free(t, nt);

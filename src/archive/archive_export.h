@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "archive/manifest.h"
 #include "core/catalog.h"
 #include "core/progress.h"
 #include "util/err.h"
@@ -17,6 +18,9 @@ typedef struct archive_export_opts
 	char	  **dbs;			/* databases named on the command line */
 	int			ndbs;
 	bool		all;			/* every database that allows connections */
+	char	   *const *exclude_dbs;	/* --exclude-database (with all), as
+									 * regexes */
+	int			nexclude_dbs;
 	const char *output;			/* directory, tar file, or "-" */
 	int			jobs;			/* worker sessions per database */
 	bool		roles;			/* pg_dumpall --roles-only into roles.sql */
@@ -28,6 +32,7 @@ typedef struct archive_export_opts
 								 * size (MB); 0: the default */
 	const catalog_filter *filter;	/* -n/-N/-t/-T; NULL: everything */
 	bool		dry_run;		/* --dry-run: check and print the plan only */
+	manifest_content content;	/* --schema-only, --data-only, or whole */
 } archive_export_opts;
 
 /*

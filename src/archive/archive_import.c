@@ -164,9 +164,9 @@ archive_import_report_schema_failures(import_db *db)
  * GRANT ... ON DATABASE) are in schema.dump (pg_dump --create), and
  * pg_restore applies them only with --create: ddl_restore applies them to
  * the database import created, as copy does to a database that exists.
- * A database imported under another name gets none of them, with a
- * warning (they name the database they were dumped from).  Returns 0, or
- * -1 with err set.
+ * A database imported under another name (--rename, --db) gets them too:
+ * ddl_restore names the database it applies them to, whatever the dump
+ * calls it.  Returns 0, or -1 with err set.
  */
 static int
 archive_import_db_properties(import_db *db, pgc_err *err)
@@ -184,9 +184,6 @@ archive_import_db_properties(import_db *db, pgc_err *err)
 		err_set(err, "could not read the table of contents of \"%s\"", db->mdb->schema_file);
 		rc = -1;
 	}
-	else if (has && strcmp(db->name, db->mdb->name) != 0)
-		log_warning("the settings, comment and privileges of database \"%s\" are not applied to \"%s\" "
-					"(imported under another name)", db->mdb->name, db->name);
 	else if (has && ddl_restore(NULL, dump, DDL_DATABASE_PROPERTIES, db->o->target, "target", db->name, &ro,
 								&e) != 0)
 	{
@@ -334,53 +331,22 @@ archive_import__data_target(import_db *db, pgc_err *err)
 	PGconn *conn = conn_open(db->o->target, db->name, "target", err);
 	if (!conn)
 		return -1;
-	buf_t missing = {0}, full = {0};
-	int nmissing = 0, nfull = 0, rc = 0;
-	for (int i = 0; i < db->mdb->ntables && rc == 0; i++)
+	int n = db->mdb->ntables;
+	catalog_load_table *t = xcalloc((size_t) n + 1, sizeof *t);
+	for (int i = 0; i < n; i++)
 	{
 		const manifest_table *mt = &db->mdb->tables[i];
-		char *q = conn_qualify(conn, mt->schema, mt->name);
-		char *disp = archive_import__display(mt->schema, mt->name);
-		const char *params[] = {q};
-		char *v = conn_query_value(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
-		if (!v)
-			rc = -1;
-		else if (v[0] != 't')
-			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", disp);
-		else if (!mt->ext_config)
-		{
-			char *sql = xasprintf("SELECT EXISTS (SELECT FROM %s)", q);
-			char *any = conn_query_value(conn, sql, 0, NULL, err);
-			if (!any)
-				rc = -1;
-			else if (any[0] == 't')
-				buf_printf(&full, "%s%s", nfull++ ? ", " : "", disp);
-			free(any);
-			free(sql);
-		}
-		free(v);
-		free(q);
-		free(disp);
+		t[i] = (catalog_load_table) {conn_qualify(conn, mt->schema, mt->name),
+			archive_import__display(mt->schema, mt->name), mt->ext_config};
 	}
+	int rc = catalog_data_only_ready(conn, db->name, t, n, "import", "the archive's tables", "loads", "loaded", err);
+	for (int i = 0; i < n; i++)
+	{
+		free((char *) t[i].qualified);
+		free((char *) t[i].display);
+	}
+	free(t);
 	conn_close(conn);
-	if (rc == 0 && nmissing > 0)
-	{
-		err_set(err, "database \"%s\" on the target lacks %d of the archive's tables: %s", db->name, nmissing,
-				missing.data);
-		err_detail(err, "--data-only loads rows into tables that exist; nothing was loaded.");
-		err_hint(err, "Create the schema first (pgcarry import --schema-only), or import without --data-only.");
-		rc = -1;
-	}
-	else if (rc == 0 && nfull > 0)
-	{
-		err_set(err, "database \"%s\" on the target already holds rows in %d of the archive's tables: %s",
-				db->name, nfull, full.data);
-		err_detail(err, "--data-only does not replace rows; nothing was loaded.");
-		err_hint(err, "Empty those tables first (TRUNCATE), or import into an empty database.");
-		rc = -1;
-	}
-	buf_free(&missing);
-	buf_free(&full);
 	return rc;
 }
 
@@ -908,6 +874,64 @@ archive_import_choose(const archive_import_opts *o, const char *root, const mani
 	return rc;
 }
 
+/*
+ * What the archive holds decides how it loads: a schema-only archive is
+ * imported as with --schema-only, a data-only one as with --data-only
+ * (into tables that exist); asking for the other, or --clean or --resume
+ * of a data-only archive, is refused.  A partial archive's tar has no
+ * plans, so nothing of it was loaded as it went by: one that has them was
+ * made up, and is refused as damaged.  Fills *eff (o with the archive's
+ * content applied).  Returns 0, or EXIT_USAGE or EXIT_FAIL with err set.
+ */
+static int
+archive_import_content(const archive_import_opts *o, const manifest *m, archive_tarload *tl,
+					   archive_import_opts *eff, pgc_err *err)
+{
+	const char *input = strcmp(o->input, "-") == 0 ? "on standard input" : o->input;
+	*eff = *o;
+	if (m->content == MANIFEST_WHOLE)
+		return 0;
+	for (int i = 0; i < m->ndbs; i++)
+		if (archive_tarload_db_state(tl, m->dbs[i].dir, NULL) != ARCHIVE_TARLOAD_NONE)
+		{
+			archive_tarload_abandon(tl, NULL, "the archive is damaged");
+			err_set(err, "archive \"%s\" is %s, but its tar stream has a plan for database \"%s\"", input,
+					manifest_content_name(m->content), m->dbs[i].name);
+			err_detail(err, "A schema-only or data-only archive is written without plans: it was damaged or edited.");
+			err_hint(err, "Copy the archive again from where it came from, or export again.");
+			return EXIT_FAIL;
+		}
+	if (m->content == MANIFEST_SCHEMA_ONLY)
+	{
+		if (o->data_only)
+		{
+			err_set(err, "archive \"%s\" is schema-only: it holds no rows for --data-only", input);
+			err_hint(err, "Import its schema without --data-only; load the rows from an archive made with "
+					 "pgcarry export --data-only, or from a whole one.");
+			return EXIT_USAGE;
+		}
+		eff->schema_only = true;
+		return 0;
+	}
+	if (o->schema_only)
+	{
+		err_set(err, "archive \"%s\" is data-only: it cannot be imported with --schema-only", input);
+		err_hint(err, "Make the tables from an archive made with pgcarry export --schema-only, or from a whole "
+				 "one; then import this archive into them.");
+		return EXIT_USAGE;
+	}
+	if (o->clean || o->resume)
+	{
+		err_set(err, "archive \"%s\" is data-only: it loads into tables that exist, and cannot be imported "
+				"with %s", input, o->clean ? "--clean" : "--resume");
+		err_hint(err, "Import it without %s, into a database whose tables exist and are empty.",
+				 o->clean ? "--clean" : "--resume");
+		return EXIT_USAGE;
+	}
+	eff->data_only = true;
+	return 0;
+}
+
 int
 archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 {
@@ -950,7 +974,18 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		}
 		return EXIT_FAIL;
 	}
-	int rc = EXIT_OK;
+	archive_import_opts eff;
+	int rc = archive_import_content(o, m, tl, &eff, err);
+	if (rc != 0)
+	{
+		if (rc == EXIT_USAGE)
+			archive_tarload_abandon(tl, NULL, "the archive's content does not allow what was asked");
+		manifest_destroy(m);
+		archive_tarload_destroy(tl);
+		free(unpacked);
+		return rc;
+	}
+	o = &eff;
 	progress *prog = NULL;
 	import_runner runner;
 	archive_choice *choices = NULL;	/* with -n/-N/-t/-T, per database */

@@ -30,20 +30,13 @@
 static void
 archive_import_fail(import_db *db, pgc_err *err)
 {
-	pthread_mutex_lock(&db->lock);
-	if (!db->err.set)
-		err_move(&db->err, err);
-	pthread_mutex_unlock(&db->lock);
-	err_clear(err);
+	job_first_failure(&db->lock, &db->err, err);
 }
 
 static bool
 archive_import_failed(import_db *db)
 {
-	pthread_mutex_lock(&db->lock);
-	bool f = db->err.set;
-	pthread_mutex_unlock(&db->lock);
-	return f || cleanup_interrupted();
+	return job_first_failed(&db->lock, &db->err);
 }
 
 void

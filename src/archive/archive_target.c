@@ -30,7 +30,10 @@ archive_target_state(const char *target, const char *dbname, bool *exists, bool 
 	if (!conn)
 		return -1;
 	const char *params[] = {dbname};
-	PGresult *res = conn_query(conn, archive_target_state_sql, 1, params, err);
+	/* catalog_db_exists first: it waits for a CREATE DATABASE of it that a
+	 * killed earlier import left running. */
+	PGresult *res = catalog_db_exists(conn, dbname, exists, err) != 0 ? NULL
+		: conn_query(conn, archive_target_state_sql, 1, params, err);
 	if (res)
 	{
 		*exists = PQgetvalue(res, 0, 0)[0] == 't';

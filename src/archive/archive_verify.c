@@ -159,6 +159,32 @@ archive_verify_table_sums(const manifest_db *db, const manifest_table *t, archiv
 									 (unsigned long long) sum.rows, hex));
 }
 
+/* A schema-only archive's database holds what it promises and nothing
+ * more: its tables listed without data files, rows or checksums, no
+ * sequence values, no large objects.  (A whole or data-only archive's
+ * tables must have data files: archive_verify_table_sums.) */
+static void
+archive_verify_schema_only(const manifest_db *db, archive_verify_report *r)
+{
+	static const char zero[ROWHASH_HEX_LEN + 1] = "00000000000000000000000000000000";
+	for (int t = 0; t < db->ntables; t++)
+	{
+		const manifest_table *mt = &db->tables[t];
+		if (mt->nparts > 0 || mt->rows > 0 || strcmp(mt->checksum, zero) != 0)
+			archive_verify_add(r, mt->nparts > 0 ? mt->parts[0].file : db->schema_file,
+							   xasprintf("table %s.%s of database \"%s\" has data in the manifest, but the "
+										 "archive is schema-only", mt->schema, mt->name, db->name));
+	}
+	if (db->sequences_file || db->nsequences > 0)
+		archive_verify_add(r, db->sequences_file ? db->sequences_file : db->schema_file,
+						   xasprintf("database \"%s\" has sequence values in the manifest, but the archive is "
+									 "schema-only", db->name));
+	if (db->lo_file || db->lo_count > 0)
+		archive_verify_add(r, db->lo_file ? db->lo_file : db->schema_file,
+						   xasprintf("database \"%s\" has large objects in the manifest, but the archive is "
+									 "schema-only", db->name));
+}
+
 /* ------------------------------------------------ the schema dump's list */
 
 /* pg_restore writes names in its comments with line breaks made spaces. */
@@ -536,8 +562,11 @@ archive_verify_run_seen(const char *root, const manifest *m, const archive_strea
 		{
 			for (int p = 0; p < db->tables[t].nparts; p++)
 				archive_verify_listed(&listed, db->tables[t].parts[p].file, r);
-			archive_verify_table_sums(db, &db->tables[t], r);
+			if (m->content != MANIFEST_SCHEMA_ONLY)
+				archive_verify_table_sums(db, &db->tables[t], r);
 		}
+		if (m->content == MANIFEST_SCHEMA_ONLY)
+			archive_verify_schema_only(db, r);
 		ARCHIVE_VERIFY_STOP();
 	}
 	if (roles || !dbname)
@@ -647,7 +676,9 @@ archive_verify_help(void)
 		   "file it lists is there with the right size and SHA-256, and every file\n"
 		   "there is listed; that each database's tables are the ones its schema dump\n"
 		   "(pg_dump's table of contents) holds; and reads every data file again to\n"
-		   "count and checksum its rows against the manifest.\n"
+		   "count and checksum its rows against the manifest.  A schema-only archive\n"
+		   "must hold no data (no data files, sequence values or large objects); a\n"
+		   "data-only one is checked as a whole one.\n"
 		   "\n"
 		   "Exit status: 0 the archive is whole, 3 problems were found (each named),\n"
 		   "1 the check could not run, 2 usage error.\n"
@@ -770,8 +801,10 @@ cmd_verify_archive(int argc, char **argv)
 		int ntables = 0;
 		for (int i = 0; i < m->ndbs; i++)
 			ntables += m->dbs[i].ntables;
-		printf("archive %s is whole: %d database%s, %d table%s, %d files, %llu bytes checked\n",
-			   path, m->ndbs, m->ndbs == 1 ? "" : "s", ntables, ntables == 1 ? "" : "s",
+		printf("archive %s is whole%s: %d database%s, %d table%s, %d files, %llu bytes checked\n",
+			   path, m->content == MANIFEST_SCHEMA_ONLY ? " (schema only)"
+			   : m->content == MANIFEST_DATA_ONLY ? " (data only)" : "",
+			   m->ndbs, m->ndbs == 1 ? "" : "s", ntables, ntables == 1 ? "" : "s",
 			   rep.nfiles, rep.bytes);
 		rc = EXIT_OK;
 	}

@@ -41,7 +41,8 @@ typedef struct archive_verify_report
  * there with its size and SHA-256; every file a database refers to is
  * listed, every listed file belongs to an entry, and every file on disk is
  * listed; every table has data files and its row count and checksum are
- * their sum; with ARCHIVE_VERIFY_SCHEMA, each database's tables are the
+ * their sum (in a schema-only archive: no table has data files, rows or a
+ * checksum, and there are no sequence values or large objects); with ARCHIVE_VERIFY_SCHEMA, each database's tables are the
  * tables its schema dump holds rows for (pg_restore's listing of
  * schema.dump: pg_dump's own table of contents; pg_restore as ddl.h
  * chooses it); with ARCHIVE_VERIFY_DATA, each data file's rows are

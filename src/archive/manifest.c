@@ -23,6 +23,21 @@
 
 /* ------------------------------------------------------------ records */
 
+const char *
+manifest_content_name(manifest_content c)
+{
+	switch (c)
+	{
+		case MANIFEST_SCHEMA_ONLY:
+			return "schema-only";
+		case MANIFEST_DATA_ONLY:
+			return "data-only";
+		case MANIFEST_WHOLE:
+			break;
+	}
+	return "whole";
+}
+
 manifest *
 manifest_create(void)
 {
@@ -412,6 +427,9 @@ manifest_table_json(manifest_builder *b, const manifest_table *t, const char *tp
 		manifest_build_set(b, o, "columns_hex", cols_hex, tp);
 	if (t->ext_config)
 		manifest_build_set(b, o, "extension_condition", json_string(t->condition ? t->condition : ""), tp);
+	if (t->nparts == 0 && t->rows == 0)
+		return o;				/* a schema-only archive's table: no rows,
+								 * no checksum, no data files */
 	manifest_build_set(b, o, "rows", json_integer((json_int_t) t->rows), tp);
 	manifest_build_set(b, o, "checksum", json_string(t->checksum), tp);
 	json_t *parts = json_array();
@@ -509,7 +527,10 @@ manifest_write(const char *root, manifest *m, pgc_err *err)
 	manifest_builder b = {MANIFEST_NAME, err, false};
 	json_t *doc = json_object();
 	manifest_build_set(&b, doc, "format", json_string(MANIFEST_FORMAT), "$");
+	m->format_version = m->content == MANIFEST_WHOLE ? MANIFEST_FORMAT_VERSION : MANIFEST_FORMAT_VERSION_PARTIAL;
 	manifest_build_set(&b, doc, "format_version", json_integer(m->format_version), "$");
+	if (m->content != MANIFEST_WHOLE)
+		manifest_build_set(&b, doc, "content", json_string(manifest_content_name(m->content)), "$");
 	manifest_build_set(&b, doc, "pgcarry_version", manifest_str(m->pgcarry_version), "$");
 	manifest_build_set(&b, doc, "created_at", manifest_str(m->created_at), "$");
 	manifest_build_set(&b, doc, "source", json_pack("{s:s?, s:i}", "server_version", m->server_version,
@@ -778,10 +799,17 @@ manifest_read_db(manifest_reader *r, json_t *o, const char *path, manifest_db *d
 		bool ok = json_is_object(tj) ? true : manifest_bad(r, tp, "expected an object");
 		ok = ok && manifest_get_name(r, tj, "schema", tp, false, &t->schema) &&
 			manifest_get_name(r, tj, "name", tp, false, &t->name) &&
-			manifest_get_array(r, tj, "columns", tp, &cols) &&
-			manifest_get_u64(r, tj, "rows", tp, &t->rows) &&
-			manifest_get_hex(r, tj, "checksum", tp, ROWHASH_HEX_LEN, t->checksum) &&
-			manifest_get_array(r, tj, "parts", tp, &parts);
+			manifest_get_array(r, tj, "columns", tp, &cols);
+		/* A table without "parts" (a schema-only archive's) has no rows
+		 * or checksum either; whether it may lack them is for the check
+		 * of the archive's content (archive_verify.c). */
+		if (ok && !json_object_get(tj, "parts") && !json_object_get(tj, "rows") &&
+			!json_object_get(tj, "checksum"))
+			memset(t->checksum, '0', ROWHASH_HEX_LEN);
+		else
+			ok = ok && manifest_get_u64(r, tj, "rows", tp, &t->rows) &&
+				manifest_get_hex(r, tj, "checksum", tp, ROWHASH_HEX_LEN, t->checksum) &&
+				manifest_get_array(r, tj, "parts", tp, &parts);
 		if (ok && json_object_get(tj, "extension_condition"))
 		{
 			t->ext_config = true;
@@ -947,17 +975,35 @@ manifest_read(const char *root, pgc_err *err)
 		ok = manifest_bad(&r, "$.format", "expected \"" MANIFEST_FORMAT "\"");
 	else if (!json_is_integer(ver))
 		ok = manifest_bad(&r, "$.format_version", "expected a whole number");
-	else if (json_integer_value(ver) != MANIFEST_FORMAT_VERSION)
+	else if (json_integer_value(ver) != MANIFEST_FORMAT_VERSION &&
+			 json_integer_value(ver) != MANIFEST_FORMAT_VERSION_PARTIAL)
 	{
 		err_set(err, "archive format version %lld is not supported", (long long) json_integer_value(ver));
-		err_detail(err, "This pgcarry reads format version %d.", MANIFEST_FORMAT_VERSION);
+		err_detail(err, "This pgcarry reads format versions %d and %d.", MANIFEST_FORMAT_VERSION,
+				   MANIFEST_FORMAT_VERSION_PARTIAL);
 		err_hint(err, "Use the pgcarry that wrote the archive, or a newer one.");
 		ok = false;
 	}
 	if (ok)
 	{
 		m->format_version = (int) json_integer_value(ver);
-		ok = manifest_get_str(&r, doc, "pgcarry_version", "$", false, &m->pgcarry_version) &&
+		json_t *content = json_object_get(doc, "content");
+		const char *cs = json_string_value(content);
+		if (content && !cs)
+			ok = manifest_bad(&r, "$.content", "expected a string");
+		else if (cs && strcmp(cs, "schema-only") == 0)
+			m->content = MANIFEST_SCHEMA_ONLY;
+		else if (cs && strcmp(cs, "data-only") == 0)
+			m->content = MANIFEST_DATA_ONLY;
+		else if (cs && strcmp(cs, "whole") != 0)
+			ok = manifest_bad(&r, "$.content", "expected \"whole\", \"schema-only\" or \"data-only\"");
+		/* The version says whether the archive is partial: a reader from
+		 * before partial archives refuses it rather than misread it. */
+		if (ok && (m->content != MANIFEST_WHOLE) != (m->format_version == MANIFEST_FORMAT_VERSION_PARTIAL))
+			ok = manifest_bad(&r, "$.format_version", m->content == MANIFEST_WHOLE
+							  ? "a whole archive has format version 1"
+							  : "a schema-only or data-only archive has format version 2");
+		ok = ok && manifest_get_str(&r, doc, "pgcarry_version", "$", false, &m->pgcarry_version) &&
 			manifest_get_str(&r, doc, "created_at", "$", false, &m->created_at);
 	}
 	if (ok && !json_is_object(src))

@@ -26,6 +26,10 @@
 
 #define MANIFEST_FORMAT "pgcarry-archive"
 #define MANIFEST_FORMAT_VERSION 1
+/* A partial archive (export --schema-only or --data-only) is written as
+ * version 2, so that a pgcarry from before partial archives refuses it
+ * instead of taking it for a whole one; whole archives stay version 1. */
+#define MANIFEST_FORMAT_VERSION_PARTIAL 2
 #define MANIFEST_NAME "manifest.json"
 #define MANIFEST_DB_NAME "database.json"
 /* A database's entry as planned, before any of its files (tar streams
@@ -93,9 +97,22 @@ typedef struct manifest_db
 	int			nfiles;
 } manifest_db;
 
+/* What an archive holds ("content"; absent: whole). */
+typedef enum manifest_content
+{
+	MANIFEST_WHOLE,				/* schema and data */
+	MANIFEST_SCHEMA_ONLY,		/* the schema dump; tables listed without
+								 * rows, checksums or data files; no
+								 * sequence values, no large objects */
+	MANIFEST_DATA_ONLY			/* the files of a whole archive, loaded into
+								 * tables that exist; the schema dump stays as
+								 * the list of its tables */
+} manifest_content;
+
 typedef struct manifest
 {
 	int			format_version;
+	manifest_content content;
 	char	   *pgcarry_version;
 	char	   *created_at;
 	char	   *server_version;
@@ -112,6 +129,9 @@ typedef struct manifest
 
 /* A new empty manifest (format version set), owned by the caller. */
 manifest *manifest_create(void);
+/* "whole", "schema-only" or "data-only" (static storage). */
+const char *manifest_content_name(manifest_content c);
+
 /* Frees a manifest and everything in it; NULL ok. */
 void manifest_destroy(manifest *m);
 

@@ -66,7 +66,6 @@
 
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,7 +493,6 @@ copy_plan_early_indexes(copy_run *r, copy_db *d, pgc_err *err)
 static int
 copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 {
-	bool		resuming = d->action == COPY_ACT_RESUME;
 	bool		same_major = r->source_version / 10000 == r->target_version / 10000;
 	int64_t		split = copy_plan_split_bytes();
 	int64_t		est_total = 0;
@@ -524,23 +522,23 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 			progress_unit_done(r->prog, d->index, 0);
 			continue;
 		}
-		if (resuming)
+		state_unit	u;
+		int			kept = job_unit_kept(d->job, ct->unit, &u, err);
+		if (kept < 0)
+			goto fail;
+		if (kept)
 		{
-			state_unit	u;
-			if (state_unit_get(r->st, d->target, ct->unit, &u, err) != 0)
-				goto fail;
-			if (u.done && (u.verified || r->o->cli.verify == VERIFY_NONE))
-			{
-				verify_report_table(r->report, d->target, ct->t->display, &u.hash, &u.hash,
-									"copied by an earlier run");
-				progress_unit_done(r->prog, d->index, 0);
-				continue;
-			}
-			if (u.done)
-			{
-				copy__push(d, copy__task_new(COPY_TASK_VERIFY, d, ct), COPY_PRIO_VERIFY);
-				continue;
-			}
+			verify_report_table(r->report, d->target, ct->t->display, &u.hash, &u.hash,
+								"copied by an earlier run");
+			progress_unit_done(r->prog, d->index, 0);
+			continue;
+		}
+		if (u.done)
+		{
+			copy_task  *k = copy__task_new(COPY_TASK_VERIFY, d, ct);
+			k->done_hash = u.hash;
+			copy__push(d, k, COPY_PRIO_VERIFY);
+			continue;
 		}
 		est_total += ct->t->est_bytes;
 		int			n = 1;
@@ -586,11 +584,14 @@ copy_plan(copy_run *r, copy_db *d, pgc_err *err)
 		goto fail;
 	if (d->lo_count > 0)
 	{
-		state_unit	u = {0};
+		state_unit	u;
 		units++;
-		if (resuming && state_unit_get(r->st, d->target, "large objects", &u, err) != 0)
+		int			kept = job_unit_kept(d->job, COPY_UNIT_LO, &u, err);
+		if (kept < 0)
 			goto fail;
-		if (u.done && u.verified)
+		/* Kept only once verified: with --verify none, a resumed run
+		 * copies them again (lo_create skips those already there). */
+		if (kept && u.verified)
 		{
 			verify_report_large_objects(r->report, d->target, &u.hash, &u.hash);
 			progress_unit_done(r->prog, d->index, 0);
@@ -705,15 +706,15 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	d->ddl.failures = &d->schema_failures;
 	if (d->action == COPY_ACT_CREATE || d->action == COPY_ACT_RECREATE)
 	{
-		if (state_db_set(r->st, name, STATE_CREATING, err) != 0
+		if (job_db_phase(d->job, STATE_CREATING, err) != 0
 			|| ddl_restore(r->tools, d->dump, DDL_CREATE_DATABASE, r->o->cli.target, "target", name,
 						   &d->ddl, err) != 0
-			|| state_db_set(r->st, name, STATE_CREATED, err) != 0)
+			|| job_db_phase(d->job, STATE_CREATED, err) != 0)
 			return -1;
 	}
 	else if (d->action == COPY_ACT_INTO_EMPTY)
 	{
-		if (state_db_set(r->st, name, STATE_CREATED, err) != 0)
+		if (job_db_phase(d->job, STATE_CREATED, err) != 0)
 			return -1;
 	}
 	if (d->action == COPY_ACT_DATA_ONLY)
@@ -725,7 +726,7 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 	{
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (ddl_restore(r->tools, d->dump, DDL_PRE_DATA, r->o->cli.target, "target", name, &d->ddl, err) != 0
-			|| state_db_set(r->st, name, STATE_PRE_DATA, err) != 0)
+			|| job_db_phase(d->job, STATE_PRE_DATA, err) != 0)
 			return -1;
 		log_info("pre-data schema of \"%s\" applied in %.1f s", name, monotime_since(&t0));
 	}
@@ -747,52 +748,13 @@ copy_data_only_target(copy_run *r, copy_db *d, pgc_err *err)
 	PGconn	   *c = conn_open(r->o->cli.target, d->target, "target", err);
 	if (!c)
 		return -1;
-	buf_t		missing = {0},
-				full = {0};
-	int			nmissing = 0,
-				nfull = 0,
-				rc = 0;
-	for (int i = 0; i < d->ntables && rc == 0; i++)
-	{
-		const catalog_table *t = &d->tables[i];
-		const char *params[] = {t->qualified};
-		char	   *v = conn_query_value(c, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
-		if (!v)
-			rc = -1;
-		else if (v[0] != 't')
-			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", t->display);
-		else if (!t->ext_config)
-		{
-			char	   *sql = xasprintf("SELECT EXISTS (SELECT FROM %s)", t->qualified);
-			char	   *any = conn_query_value(c, sql, 0, NULL, err);
-			if (!any)
-				rc = -1;
-			else if (any[0] == 't')
-				buf_printf(&full, "%s%s", nfull++ ? ", " : "", t->display);
-			free(any);
-			free(sql);
-		}
-		free(v);
-	}
+	catalog_load_table *t = xcalloc((size_t) d->ntables + 1, sizeof *t);
+	for (int i = 0; i < d->ntables; i++)
+		t[i] = (catalog_load_table) {d->tables[i].qualified, d->tables[i].display, d->tables[i].ext_config};
+	int			rc = catalog_data_only_ready(c, d->target, t, d->ntables, "copy", "the tables to copy", "copies",
+											 "copied", err);
+	free(t);
 	conn_close(c);
-	if (rc == 0 && nmissing > 0)
-	{
-		err_set(err, "database \"%s\" on the target lacks %d of the tables to copy: %s", d->target, nmissing,
-				missing.data);
-		err_detail(err, "--data-only copies rows into tables that exist; nothing was copied.");
-		err_hint(err, "Create the schema first (pgcarry copy --schema-only), or copy without --data-only.");
-		rc = -1;
-	}
-	else if (rc == 0 && nfull > 0)
-	{
-		err_set(err, "database \"%s\" on the target already holds rows in %d of the tables to copy: %s",
-				d->target, nfull, full.data);
-		err_detail(err, "--data-only does not replace rows; nothing was copied.");
-		err_hint(err, "Empty those tables first (TRUNCATE), or copy into an empty database.");
-		rc = -1;
-	}
-	buf_free(&missing);
-	buf_free(&full);
 	return rc;
 }
 
@@ -804,7 +766,7 @@ copy_report_done_unit(void *arg, const char *unit, const state_unit *u)
 	if (strncmp(unit, "table ", 6) == 0)
 		verify_report_table(d->run->report, d->target, unit + 6, &u->hash, &u->hash,
 							"copied by an earlier run");
-	else if (strcmp(unit, "large objects") == 0)
+	else if (strcmp(unit, COPY_UNIT_LO) == 0)
 		verify_report_large_objects(d->run->report, d->target, &u->hash, &u->hash);
 	return 0;
 }
@@ -977,6 +939,7 @@ copy_run_all(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 		}
 		d->job = job_db_create(r->jobs, d->index, d->info->name, d->info->encoding, d);
 		job_db_set_target_name(d->job, d->target);
+		job_db_set_state(d->job, r->st, d->action == COPY_ACT_RESUME, r->o->cli.verify != VERIFY_NONE);
 		if (copy_prepare(r, d, tgt_maint, &err) != 0)
 		{
 			copy__fail(d, "database", d->target, &err);

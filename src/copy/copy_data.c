@@ -35,7 +35,6 @@
 void
 copy__fail(copy_db *d, const char *kind, const char *name, const pgc_err *err)
 {
-	atomic_store(&d->failed, true);
 	job_fail(d->job, kind, name, err);
 }
 
@@ -139,19 +138,14 @@ copy_verify_conclude(copy_table *ct, const rowhash *src, const rowhash *tgt, con
 {
 	copy_db    *d = ct->db;
 	copy_run   *r = d->run;
-	pgc_err		err = PGC_ERR_INIT;
 	verify_status vs = verify_report_table(r->report, d->target, ct->t->display, src,
 										   r->o->cli.verify == VERIFY_NONE ? src : tgt, note);
 	if (vs != VERIFY_OK && vs != VERIFY_UNCHECKED)
 		log_error("the table differs on the target: %" PRIu64 " rows on the source, %" PRIu64
 				  " on the target%s", src->rows, tgt->rows,
 				  src->rows == tgt->rows ? ", checksums differ" : "");
-	if (r->o->cli.verify != VERIFY_NONE
-		&& state_unit_verified(r->st, d->target, ct->unit, vs == VERIFY_OK, &err) != 0)
-	{
-		err_report(&err);
-		err_clear(&err);
-	}
+	if (r->o->cli.verify != VERIFY_NONE)
+		job_unit_verified(d->job, ct->unit, vs == VERIFY_OK);
 }
 
 /* Verifies a whole table against the source's rows and checksum src. */
@@ -446,12 +440,7 @@ copy_table_complete(copy_worker *w, copy_table *ct, const rowhash *src)
 {
 	copy_db    *d = ct->db;
 	copy_run   *r = d->run;
-	pgc_err		err = PGC_ERR_INIT;
-	if (state_unit_done(r->st, d->target, ct->unit, src, &err) != 0)
-	{
-		err_report(&err);
-		err_clear(&err);
-	}
+	job_unit_done(d->job, ct->unit, src);
 	progress_unit_done(r->prog, d->index, 0);
 	if (copy_verify_in_slices(w, ct))
 		return;
@@ -621,12 +610,8 @@ copy_do_lo(copy_worker *w, copy_task *k)
 		verify_status vs = r->o->cli.verify == VERIFY_NONE
 			? verify_report_large_objects(r->report, d->target, &all_src, &all_src)
 			: verify_report_large_objects(r->report, d->target, &all_src, &all_tgt);
-		if (state_unit_done(r->st, d->target, "large objects", &all_src, &err) != 0
-			|| state_unit_verified(r->st, d->target, "large objects", vs == VERIFY_OK, &err) != 0)
-		{
-			err_report(&err);
-			err_clear(&err);
-		}
+		job_unit_done(d->job, COPY_UNIT_LO, &all_src);
+		job_unit_verified(d->job, COPY_UNIT_LO, vs == VERIFY_OK);
 		progress_unit_done(r->prog, d->index, 0);
 		if (vs != VERIFY_OK && vs != VERIFY_UNCHECKED)
 			log_error("the large objects differ on the target");
@@ -721,7 +706,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 	copy_run   *r = d->run;
 	pgc_err		err = PGC_ERR_INIT;
 	copy__release_snapshot(d);
-	if (atomic_load(&d->failed) || cleanup_interrupted())
+	if (job_db_failed(d->job) || cleanup_interrupted())
 	{
 		progress_phase(r->prog, d->index, "failed");
 		log_error("database \"%s\" was not copied completely%s", d->target,
@@ -743,7 +728,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		}
 		err_clear(&err);
 	}
-	if (state_db_set(r->st, d->target, STATE_DATA, &err) != 0)
+	if (job_db_phase(d->job, STATE_DATA, &err) != 0)
 		goto fail;
 
 	/* Post-data: indexes, constraints, triggers, matview refreshes. */
@@ -774,7 +759,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 			goto fail;
 		log_info("post-data schema applied in %.1f s", monotime_since(&t0));
 		/* With objects missing, a --resume runs post-data again. */
-		if (d->schema_failures.n == 0 && state_db_set(r->st, d->target, STATE_POST_DATA, &err) != 0)
+		if (d->schema_failures.n == 0 && job_db_phase(d->job, STATE_POST_DATA, &err) != 0)
 			goto fail;
 	}
 	copy_report_schema_failures(d);
@@ -818,8 +803,7 @@ copy_do_finalize(copy_worker *w, copy_task *k)
 		goto fail;
 	if (verify_report_problems(r->report, d->target) == 0 && r->o->cli.verify != VERIFY_NONE)
 	{
-		if (state_db_set(r->st, d->target, STATE_VERIFIED, &err) != 0)
-			goto fail;
+		job_db_done(d->job);	/* the runner records it once this step is over */
 		log_notice("database \"%s\" copied and verified in %.1f s", d->target,
 				   monotime_since(&d->started));
 	}
@@ -861,20 +845,10 @@ copy__task_run(job_worker *w, job_db *jd, void *unit)
 			copy_do_table(w, k);
 			break;
 		case COPY_TASK_VERIFY:
-		{
-			state_unit	u;
-			pgc_err		err = PGC_ERR_INIT;
-			if (state_unit_get(r->st, d->target, k->tbl->unit, &u, &err) == 0 && u.done)
-			{
-				copy_verify_table(w, k->tbl, &u.hash, "copied by an earlier run");
-				copy_analyze_table(w, k->tbl);
-			}
-			else
-				copy__fail(d, "table", k->tbl->t->display, &err);
-			err_clear(&err);
+			copy_verify_table(w, k->tbl, &k->done_hash, "copied by an earlier run");
+			copy_analyze_table(w, k->tbl);
 			progress_unit_done(r->prog, d->index, 0);
 			break;
-		}
 		case COPY_TASK_VERIFY_PART:
 			copy_do_verify_part(w, k);
 			break;

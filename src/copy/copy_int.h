@@ -9,7 +9,6 @@
 #define PGCARRY_COPY_INT_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -24,6 +23,10 @@
 #include "core/stream.h"
 #include "core/verify.h"
 #include "follow/follow.h"
+
+/* The resume record's key of a database's large objects (a table's is
+ * copy_table.unit). */
+#define COPY_UNIT_LO "large objects"
 
 /* Task priorities: finishing a database first, then big before small. */
 #define COPY_PRIO_FINALIZE INT64_MAX
@@ -111,7 +114,6 @@ struct copy_db
 	job_parts	lo;				/* the batches */
 	bool		lo_verify_failed;
 
-	atomic_bool failed;
 	pthread_mutex_t lock;
 	struct timespec started;
 };
@@ -151,6 +153,8 @@ typedef struct copy_task
 	uint32_t	lo_first;
 	uint32_t	lo_end;
 	int64_t		lo_est;			/* estimated bytes of a large object batch */
+	rowhash		done_hash;		/* COPY_TASK_VERIFY: the source's rows and
+								 * checksum an earlier run recorded */
 } copy_task;
 
 /* A worker: the runner's, with its pair of sessions. */

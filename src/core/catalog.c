@@ -5,12 +5,15 @@
 #include "core/catalog.h"
 #include "conn.h"
 #include "util/buf.h"
+#include "util/log.h"
+#include "util/monotime.h"
 #include "util/xalloc.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Schemas that never hold user objects. */
 #define CATALOG_USER_NAMESPACE(alias) \
@@ -47,8 +50,12 @@ static const char catalog_dbs_sql[] =
 	"   OR d.datname IN (SELECT pg_catalog.json_array_elements_text($2::json)) "
 	"ORDER BY d.datname";
 
+/* Whether database $1 exists, and whether a CREATE DATABASE naming it is
+ * still running in another session (one whose client was killed goes on
+ * until it commits: see catalog_db_exists). */
 static const char catalog_db_exists_sql[] =
-	"SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1";
+	"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1), "
+	"       " CATALOG_DB_CREATING("$1");
 
 /* One example of a user object, or no row: the first by name of the first
  * kind found, so that the message naming it is the same on every run. */
@@ -562,16 +569,37 @@ catalog_db_clear(catalog_db *d)
 	free(d->settings);
 }
 
+/*
+ * A CREATE DATABASE whose client was killed (an interrupted copy or import)
+ * goes on in its server session and commits later; a run that checked the
+ * name in between would find no database, create it and fail with "already
+ * exists".  So a database that is being created is waited for, at most
+ * CATALOG_DB_CREATING_WAIT_S seconds, before its existence is told.
+ */
+#define CATALOG_DB_CREATING_WAIT_S 60
+
 int
 catalog_db_exists(PGconn *conn, const char *name, bool *exists, pgc_err *err)
 {
 	const char *params[1] = {name};
-	PGresult   *res = conn_query(conn, catalog_db_exists_sql, 1, params, err);
-	if (!res)
-		return -1;
-	*exists = PQntuples(res) > 0;
-	PQclear(res);
-	return 0;
+	int64_t		t0 = monotime_now_ms();
+	bool		told = false;
+	for (;;)
+	{
+		PGresult   *res = conn_query(conn, catalog_db_exists_sql, 1, params, err);
+		if (!res)
+			return -1;
+		*exists = PQgetvalue(res, 0, 0)[0] == 't';
+		bool		creating = PQgetvalue(res, 0, 1)[0] == 't';
+		PQclear(res);
+		if (*exists || !creating || monotime_now_ms() - t0 > CATALOG_DB_CREATING_WAIT_S * 1000)
+			return 0;
+		if (!told)
+			log_notice("waiting for the CREATE DATABASE of \"%s\" that another session is running to end", name);
+		told = true;
+		struct timespec pause = {0, 200 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 int
@@ -1352,6 +1380,56 @@ catalog_filter_names(PGconn *conn, const catalog_filter *f, const char *const *s
 	}
 	PQclear(res);
 	return 0;
+}
+
+int
+catalog_data_only_ready(PGconn *conn, const char *db, const catalog_load_table *t, int n, const char *cmd,
+						const char *what, const char *verb, const char *done, pgc_err *err)
+{
+	buf_t		missing = {0},
+				full = {0};
+	int			nmissing = 0,
+				nfull = 0,
+				rc = 0;
+	for (int i = 0; i < n && rc == 0; i++)
+	{
+		const char *params[] = {t[i].qualified};
+		char	   *v = conn_query_value(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
+		if (!v)
+			rc = -1;
+		else if (v[0] != 't')
+			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", t[i].display);
+		else if (!t[i].ext_config)
+		{
+			char	   *sql = xasprintf("SELECT EXISTS (SELECT FROM %s)", t[i].qualified);
+			char	   *any = conn_query_value(conn, sql, 0, NULL, err);
+			if (!any)
+				rc = -1;
+			else if (any[0] == 't')
+				buf_printf(&full, "%s%s", nfull++ ? ", " : "", t[i].display);
+			free(any);
+			free(sql);
+		}
+		free(v);
+	}
+	if (rc == 0 && nmissing > 0)
+	{
+		err_set(err, "database \"%s\" on the target lacks %d of %s: %s", db, nmissing, what, missing.data);
+		err_detail(err, "--data-only %s rows into tables that exist; nothing was %s.", verb, done);
+		err_hint(err, "Create the schema first (pgcarry %s --schema-only), or %s without --data-only.", cmd, cmd);
+		rc = -1;
+	}
+	else if (rc == 0 && nfull > 0)
+	{
+		err_set(err, "database \"%s\" on the target already holds rows in %d of %s: %s", db, nfull, what,
+				full.data);
+		err_detail(err, "--data-only does not replace rows; nothing was %s.", done);
+		err_hint(err, "Empty those tables first (TRUNCATE), or %s into an empty database.", cmd);
+		rc = -1;
+	}
+	buf_free(&missing);
+	buf_free(&full);
+	return rc;
 }
 
 void

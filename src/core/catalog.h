@@ -98,8 +98,17 @@ int catalog_dbs_exclude(PGconn *conn, char *const *regexes, int nregexes, catalo
 int catalog_names_exclude(PGconn *conn, char *const *regexes, int nregexes, const char *const *names, int n,
 						  bool *keep, pgc_err *err);
 
-/* Whether database name exists on the server of conn.  Returns 0 with
- * *exists set, -1 with err set. */
+/* SQL: whether a session other than this one is running a CREATE DATABASE
+ * that names the database of parameter p (a killed client's CREATE goes on
+ * in its server session until it commits). */
+#define CATALOG_DB_CREATING(p) \
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity " \
+	"         WHERE pid <> pg_catalog.pg_backend_pid() AND state = 'active' " \
+	"           AND query ~* '^\\s*CREATE\\s+DATABASE\\s' AND pg_catalog.strpos(query, " p ") > 0)"
+
+/* Whether database name exists on the server of conn, once a CREATE
+ * DATABASE of it that another session is running has ended (waited for up
+ * to a minute).  Returns 0 with *exists set, -1 with err set. */
 int catalog_db_exists(PGconn *conn, const char *name, bool *exists, pgc_err *err);
 
 /*
@@ -402,6 +411,27 @@ int catalog_missing(PGconn *conn, catalog_need kind, char *const *names, int n, 
  * that database db needs and the target lacks: a dry run's refusal. */
 void catalog_report_missing(const char *db, const char *kind, const char *const *missing, int n,
 							const char *hint);
+
+/* A table a --data-only load fills: its quoted name, its name for
+ * messages, and whether it is an extension's configuration table (which
+ * may hold the extension's own rows: not checked empty). */
+typedef struct catalog_load_table
+{
+	const char *qualified;
+	const char *display;
+	bool		ext_config;
+} catalog_load_table;
+
+/*
+ * --data-only: whether each of the n tables t exists in conn's database db
+ * (the target) and holds no rows (they are not replaced).  cmd is the
+ * command ("copy"), what names the tables in messages ("the tables to
+ * copy"), verb and done what the command does to rows ("copies",
+ * "copied").  Returns 0, or -1 with err naming the tables missing or not
+ * empty and the way out.
+ */
+int catalog_data_only_ready(PGconn *conn, const char *db, const catalog_load_table *t, int n, const char *cmd,
+							const char *what, const char *verb, const char *done, pgc_err *err);
 
 /* Frees n names and their array (as catalog_db_needs and
  * catalog_db_roles return them). */

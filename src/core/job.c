@@ -36,6 +36,11 @@ struct job_db
 	char	   *snap_id[2];
 	atomic_int	pending;		/* units not over, +1 while planning */
 	atomic_bool failed;
+	/* The resume record (job_db_set_state): */
+	state	   *st;				/* NULL: none */
+	bool		resume;			/* an earlier run's record is read */
+	bool		verified;		/* a unit is finished once verified */
+	atomic_bool done;			/* the finish step said d is finished */
 };
 
 /* A queued item: a unit of a database, or (unit NULL) its finish step. */
@@ -43,7 +48,11 @@ typedef struct job_item
 {
 	job_db	   *db;
 	void	   *unit;
+	bool		failed;			/* job_fail of its database while it ran */
 } job_item;
+
+/* The item the calling worker thread runs (NULL in the coordinator). */
+static _Thread_local job_item *job_current;
 
 /* ------------------------------------------------------------------------
  * Databases
@@ -156,18 +165,124 @@ job_db_release(job_db *d)
 }
 
 /* ------------------------------------------------------------------------
- * Failures, progress, sessions, retries
+ * Failures
  * ------------------------------------------------------------------------ */
 
 void
 job_fail(job_db *d, const char *kind, const char *name, const pgc_err *err)
 {
 	atomic_store(&d->failed, true);
+	if (job_current && job_current->db == d)
+		job_current->failed = true;
 	if (d->run->report)
 		copy_report_failure(d->run->report, d->tgt_name, kind, name, err);
 	else
 		err_report(err);
 }
+
+void
+job_first_failure(pthread_mutex_t *lock, pgc_err *first, pgc_err *err)
+{
+	pthread_mutex_lock(lock);
+	if (!first->set)
+		err_move(first, err);
+	pthread_mutex_unlock(lock);
+	err_clear(err);
+}
+
+bool
+job_first_failed(pthread_mutex_t *lock, const pgc_err *first)
+{
+	pthread_mutex_lock(lock);
+	bool		failed = first->set;
+	pthread_mutex_unlock(lock);
+	return failed || cleanup_interrupted();
+}
+
+/* ------------------------------------------------------------------------
+ * The resume record
+ * ------------------------------------------------------------------------ */
+
+void
+job_db_set_state(job_db *d, state *st, bool resume, bool verified)
+{
+	d->st = st;
+	d->resume = resume;
+	d->verified = verified;
+}
+
+int
+job_unit_kept(job_db *d, const char *key, state_unit *u, pgc_err *err)
+{
+	*u = (state_unit) {0};
+	if (!d->st || !d->resume)
+		return 0;
+	if (state_unit_get(d->st, d->tgt_name, key, u, err) != 0)
+		return -1;
+	return u->done && (u->verified || !d->verified);
+}
+
+/* Whether the unit the calling thread runs is one of d's that failed. */
+static bool
+job_current_failed(const job_db *d)
+{
+	return job_current && job_current->db == d && job_current->failed;
+}
+
+/* Records d's unit key: done with hash (hash not NULL), or verified equal
+ * or not; only with a record, and not for a unit that failed. */
+static void
+job_unit_record(job_db *d, const char *key, const rowhash *hash, bool equal)
+{
+	pgc_err		err = PGC_ERR_INIT;
+	if (!d->st || job_current_failed(d))
+		return;
+	if ((hash ? state_unit_done(d->st, d->tgt_name, key, hash, &err)
+		 : state_unit_verified(d->st, d->tgt_name, key, equal, &err)) != 0)
+		err_report(&err);
+	err_clear(&err);
+}
+
+void
+job_unit_done(job_db *d, const char *key, const rowhash *hash)
+{
+	job_unit_record(d, key, hash, false);
+}
+
+void
+job_unit_verified(job_db *d, const char *key, bool equal)
+{
+	job_unit_record(d, key, NULL, equal);
+}
+
+int
+job_db_phase(job_db *d, state_phase phase, pgc_err *err)
+{
+	return d->st ? state_db_set(d->st, d->tgt_name, phase, err) : 0;
+}
+
+void
+job_db_done(job_db *d)
+{
+	atomic_store(&d->done, true);
+}
+
+/* After d's finish step: records d finished when the step said so and
+ * nothing of d failed. */
+static void
+job_db_record_finished(job_db *d)
+{
+	pgc_err		err = PGC_ERR_INIT;
+	if (!atomic_load(&d->done) || job_db_failed(d) || !d->st)
+		return;
+	if (state_db_set(d->st, d->tgt_name, STATE_VERIFIED, &err) != 0)
+		job_fail(d, "database", d->tgt_name, &err);
+	err_clear(&err);
+}
+
+/* ------------------------------------------------------------------------
+ * Progress, sessions, retries
+ * ------------------------------------------------------------------------ */
 
 static void
 job_tick_fn(void *arg, int64_t bytes, int64_t rows)
@@ -385,6 +500,7 @@ job_item_run(void *task, int worker, void *state, void *ctx)
 	bool		unit = it->unit != NULL;
 	log_set_database(d->name);
 	log_set_table(unit && r->ops.unit_name ? r->ops.unit_name(it->unit) : NULL);
+	job_current = it;
 	if (cleanup_interrupted())
 		workq_stop(r->q);
 	else if (unit)
@@ -393,8 +509,10 @@ job_item_run(void *task, int worker, void *state, void *ctx)
 	{
 		if (r->ops.finish)
 			r->ops.finish(state, d);
+		job_db_record_finished(d);
 		job_db_release(d);
 	}
+	job_current = NULL;
 	log_set_table(NULL);
 	log_set_database(NULL);
 	job_item_free(r, it);

@@ -22,6 +22,15 @@
  * the finish step is not run: ops->abandon is called, and the snapshot
  * sessions are released.
  *
+ * The resume record.  A database may be given a resume record (state.h,
+ * job_db_set_state): then the runner keeps it.  A unit over without a
+ * failure is recorded done under its key (job_unit_done), and verified
+ * (job_unit_verified); on resume, a unit recorded finished by an earlier
+ * run is kept (job_unit_kept: the coordinator does not queue it again);
+ * the phases a database reaches are recorded (job_db_phase), and it is
+ * recorded finished only after its finish step ran to the end and said so
+ * (job_db_done), never when the step failed, was dropped or abandoned.
+ *
  * Thread safety: job_push, job_fail, job_db_tick and the job_db accessors
  * may be called from any thread; job_db_snapshot, job_db_planned and the
  * create/destroy pairs belong to the coordinator.
@@ -36,6 +45,7 @@
 
 #include "core/common.h"
 #include "core/progress.h"
+#include "core/state.h"
 #include "core/stream.h"
 #include "core/verify.h"
 #include "util/err.h"
@@ -155,6 +165,55 @@ void job_db_planned(job_db *d);
  * followed by its detail in parentheses).
  */
 void job_fail(job_db *d, const char *kind, const char *name, const pgc_err *err);
+
+/*
+ * Gives d a resume record: st (NULL: none; the caller's, must outlive d),
+ * which holds d under its name on the target.  resume: d goes on from an
+ * earlier run, whose record job_unit_kept reads (otherwise every unit is
+ * new).  verified: a unit counts finished only once recorded verified
+ * (--verify); otherwise once recorded done.
+ */
+void job_db_set_state(job_db *d, state *st, bool resume, bool verified);
+
+/*
+ * On resume, whether an earlier run finished d's unit key (done, and
+ * verified when d's record asks for it): 1, the coordinator does not queue
+ * it again; 0, it is to be done (or, recorded done but not verified, only
+ * verified).  *u receives the record (done false when d does not resume or
+ * has no record).  Returns -1 with err set when the record cannot be read.
+ */
+int job_unit_kept(job_db *d, const char *key, state_unit *u, pgc_err *err);
+
+/*
+ * Records d's unit key done, with the source's rows and checksum hash (not NULL):
+ * called when its data committed (by the unit that completes it).  Not
+ * recorded when the unit calling it failed (job_fail).  A record that
+ * cannot be written is logged.  Nothing without a resume record.
+ */
+void job_unit_done(job_db *d, const char *key, const rowhash *hash);
+
+/* Records whether d's unit key was verified equal (as job_unit_done). */
+void job_unit_verified(job_db *d, const char *key, bool equal);
+
+/* Records the phase d reached (state.h).  Returns 0 (also without a
+ * record), or -1 with err set. */
+int job_db_phase(job_db *d, state_phase phase, pgc_err *err);
+
+/* Called by d's finish step: d is finished.  Once the step is over, and
+ * no unit or step of d failed, the runner records it (STATE_VERIFIED);
+ * a record that cannot be written fails d. */
+void job_db_done(job_db *d);
+
+/*
+ * The first failure of a database, for pipelines that give a database up
+ * at its first failure and report it once (export, import): moves err into
+ * *first under lock unless *first already holds one; err is cleared.
+ */
+void job_first_failure(pthread_mutex_t *lock, pgc_err *first, pgc_err *err);
+
+/* Whether *first holds a failure (read under lock), or pgcarry was
+ * interrupted: then nothing more is started. */
+bool job_first_failed(pthread_mutex_t *lock, const pgc_err *first);
 
 /* A progress tick of d, for the stream functions. */
 stream_tick job_db_tick(job_db *d);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # import --rename OLD=NEW: a database of the archive loaded under another
 # name, verified there; the old name is not created.  dbcheck judges the
-# renamed database against the source, once renamed back by the server.
+# renamed database against the source, once renamed back by the server;
+# the database's own settings, comment and privileges are the source's
+# (read from its catalog), applied to the new name.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/dbcheck.sh"
 
@@ -28,6 +30,21 @@ CREATE TABLE sales.q (v text);
 INSERT INTO sales.q VALUES ('a'), ('b');
 SELECT lo_from_bytea(0, 'an object');
 SQL
+pg_psql src postgres >/dev/null <<'SQL' || bail "could not set shop's properties"
+CREATE ROLE clerk;
+COMMENT ON DATABASE shop IS 'the shop';
+ALTER DATABASE shop SET work_mem = '7MB';
+ALTER DATABASE shop SET search_path = sales, public;
+REVOKE ALL ON DATABASE shop FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE shop TO clerk;
+SQL
+pg_sql dst postgres "CREATE ROLE clerk"
+# props SERVER DB: the database's comment, settings and privileges.
+props() {
+	pg_sql "$1" postgres "SELECT shobj_description(d.oid, 'pg_database'), datacl,
+		(SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = d.oid AND setrole = 0)
+		FROM pg_database d WHERE datname = '$2'"
+}
 pg_sql src extra "CREATE TABLE e (a int); INSERT INTO e VALUES (1)"
 run_pgcarry export --source "$(pg_uri src)" --progress none --output "$T_TMP/arch" shop extra
 is "$RC" 0 "the archive is written"
@@ -42,6 +59,8 @@ is "$RC" 0 "import with --rename: exit 0"
 [ "$RC" = 0 ] || diag "$OUT$ERR"
 like "$OUT" 'imported database "shop_copy": 2 tables, 302 rows' "the report names the new database"
 like "$OUT" 'shop_copy: 2 tables, 1 sequence, 1 large object: all equal' "the verification is of the new database"
+is "$(props dst shop_copy)" "$(props src shop)" "the source's settings, comment and privileges are the new name's"
+unlike "$ERR" 'are not applied' "with no warning that they are not"
 is "$(pg_sql dst postgres "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname IN ('shop', 'extra', 'shop_copy', 'extra_2')")" \
 	"extra_2,shop_copy" "only the new names exist on the target"
 pg_sql dst postgres "ALTER DATABASE shop_copy RENAME TO shop"

@@ -245,10 +245,39 @@ test_manifest(void)
 	TAP_OK(back == NULL, "cut-short JSON refused");
 	TAP_EQ_STR(err.message, "the archive's manifest.json is malformed", "malformed JSON message");
 	err_clear(&err);
-	write_text(mp, "{\"format\": \"pgcarry-archive\", \"format_version\": 2}");
+	write_text(mp, "{\"format\": \"pgcarry-archive\", \"format_version\": 3}");
 	back = manifest_read(mroot, &err);
-	TAP_EQ_STR(err.message, "archive format version 2 is not supported", "newer format refused");
+	TAP_EQ_STR(err.message, "archive format version 3 is not supported", "newer format refused");
 	err_clear(&err);
+
+	/* A partial archive: its kind and version 2; a schema-only table has
+	 * no rows, checksum or parts, and reads back without them. */
+	manifest_table *st = &m->dbs[0].tables[0];
+	manifest_part *parts = st->parts;
+	int nparts = st->nparts;
+	uint64_t rows = st->rows;
+	st->parts = NULL;
+	st->nparts = 0;
+	st->rows = 0;
+	m->content = MANIFEST_SCHEMA_ONLY;
+	TAP_EQ_INT(manifest_write(mroot, m, &err), 0, "schema-only manifest written");
+	TAP_EQ_INT(m->format_version, 2, "as format version 2");
+	back = manifest_read(mroot, &err);
+	TAP_OK(back && back->content == MANIFEST_SCHEMA_ONLY, "schema-only reads back");
+	TAP_OK(back && back->dbs[0].tables[0].nparts == 0 && back->dbs[0].tables[0].rows == 0,
+		   "a table without data reads back without data");
+	manifest_destroy(back);
+	st->parts = parts;
+	st->nparts = nparts;
+	st->rows = rows;
+	m->content = MANIFEST_DATA_ONLY;
+	TAP_EQ_INT(manifest_write(mroot, m, &err), 0, "data-only manifest written");
+	back = manifest_read(mroot, &err);
+	TAP_OK(back && back->content == MANIFEST_DATA_ONLY && back->format_version == 2, "data-only reads back");
+	manifest_destroy(back);
+	m->content = MANIFEST_WHOLE;
+	TAP_EQ_INT(manifest_write(mroot, m, &err), 0, "whole manifest written");
+	TAP_EQ_INT(m->format_version, 1, "whole archives stay format version 1");
 	write_text(mp, "{\"format\": \"pgcarry-archive\", \"format_version\": 1, \"pgcarry_version\": \"0\","
 			   "\"created_at\": \"x\", \"source\": {}, \"compression\": {\"method\": \"zstd\"},"
 			   "\"databases\": [{\"name\": \"a\", \"dir\": \"../etc\"}], \"files\": []}");

@@ -199,6 +199,36 @@ xasprintf_test(const char *a, const char *b)
 	return s;
 }
 
+/* A state file in a new temporary directory dir (a mkdtemp template),
+ * under its subdirectory sub; *where (may be NULL) receives that path (the
+ * caller frees it).  NULL after a failed check named name. */
+static state *
+state_open_test(char *dir, const char *sub, const char *name, char **where)
+{
+	if (!mkdtemp(dir))
+		return NULL;
+	char	   *path = xasprintf_test(dir, sub);
+	pgc_err		err = PGC_ERR_INIT;
+	state	   *s = state_open(path, "copy", "127.0.0.1:5432", "127.0.0.1:5433", &err);
+	TAP_OK(s != NULL, name);
+	err_clear(&err);
+	if (where)
+		*where = path;
+	else
+		free(path);
+	return s;
+}
+
+/* Removes the temporary directory dir and all it holds. */
+static void
+rm_rf_test(const char *dir)
+{
+	char		cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
 static char *
 slurp(const char *path)
 {
@@ -412,21 +442,166 @@ test_job(void)
 	job_parts_destroy(&p);
 }
 
+/* The runner's resume record: a unit over is recorded done, a failed one
+ * is not, a unit done is kept on resume, a database is recorded finished
+ * only after its finish step said so. */
+typedef struct jrr_unit
+{
+	const char *key;
+	bool		fail;
+} jrr_unit;
+
+static atomic_int jrr_ran;
+static atomic_bool jrr_say_done;
+
+static void
+jrr_run(job_worker *w, job_db *d, void *unit)
+{
+	(void) w;
+	const jrr_unit *u = unit;
+	atomic_fetch_add(&jrr_ran, 1);
+	rowhash		h;
+	rowhash_init(&h);
+	rowhash_add(&h, u->key, strlen(u->key));
+	if (u->fail)
+	{
+		pgc_err		err = PGC_ERR_INIT;
+		err_set(&err, "connection lost");
+		job_fail(d, "table", u->key, &err);
+		err_clear(&err);
+	}
+	job_unit_done(d, u->key, &h);	/* after a failure: not recorded */
+}
+
+static void
+jrr_finish(job_worker *w, job_db *d)
+{
+	(void) w;
+	if (atomic_load(&jrr_say_done))
+		job_db_done(d);
+}
+
+/* Runs the units named in keys (the ones whose name starts with '!' fail)
+ * for database name with the record st; resume as job_db_set_state.  Units
+ * the record keeps are not queued; *kept counts them.  stop: the run is
+ * stopped before the database is planned. */
+static void
+jrr_db(state *st, const char *name, bool resume, bool verified, const char *const *keys, int n, bool stop,
+	   int *kept)
+{
+	job_ops		ops = {.run = jrr_run, .finish = jrr_finish, .finish_priority = INT64_MAX};
+	const char *ends[2] = {NULL, NULL};
+	job_run    *r = job_run_create(2, &ops, ends, NULL, NULL);
+	job_db	   *d = job_db_create(r, 0, name, "UTF8", NULL);
+	job_db_set_state(d, st, resume, verified);
+	*kept = 0;
+	if (stop)
+		job_run_stop(r);
+	for (int i = 0; i < n; i++)
+	{
+		jrr_unit   *u = malloc(sizeof *u);
+		u->fail = keys[i][0] == '!';
+		u->key = keys[i] + (u->fail ? 1 : 0);
+		state_unit	rec;
+		pgc_err		err = PGC_ERR_INIT;
+		int			k = job_unit_kept(d, u->key, &rec, &err);
+		err_clear(&err);
+		if (k == 1)
+		{
+			(*kept)++;
+			free(u);
+			continue;
+		}
+		job_push(d, u, 0);
+	}
+	job_db_planned(d);
+	job_run_wait(r);
+	job_run_destroy(r);
+	job_db_destroy(d);
+}
+
+static void
+test_job_record(void)
+{
+	char		dir[] = "/tmp/pgcarry-test-jobrec.XXXXXX";
+	state	   *st = state_open_test(dir, "", "the record opens", NULL);
+	if (!st)
+		return;
+	pgc_err		err = PGC_ERR_INIT;
+	state_unit	u;
+	state_phase ph;
+	int			kept;
+	atomic_store(&jrr_say_done, true);
+
+	/* A first run: b fails. */
+	const char *const first[] = {"a", "!b", "c"};
+	jrr_db(st, "db", false, false, first, 3, false, &kept);
+	TAP_EQ_INT(atomic_load(&jrr_ran), 3, "every unit ran");
+	state_unit_get(st, "db", "a", &u, &err);
+	TAP_OK(u.done && u.hash.rows == 1, "a unit over is recorded done, with its checksum");
+	state_unit_get(st, "db", "b", &u, &err);
+	TAP_OK(!u.done, "a unit that failed is not recorded");
+	state_db_get(st, "db", &ph, &err);
+	TAP_OK(ph != STATE_VERIFIED, "a database with a failed unit is not recorded finished");
+
+	/* Resumed: a and c are kept, b runs again. */
+	const char *const again[] = {"a", "b", "c"};
+	jrr_db(st, "db", true, false, again, 3, false, &kept);
+	TAP_EQ_INT(kept, 2, "on resume, the units recorded done are kept");
+	TAP_EQ_INT(atomic_load(&jrr_ran), 4, "and only the one not done runs again");
+	state_db_get(st, "db", &ph, &err);
+	TAP_EQ_INT(ph, STATE_VERIFIED, "the database is recorded finished after its finish step");
+
+	/* Not resuming: every unit is new, whatever the record holds. */
+	jrr_db(st, "db", false, false, again, 3, false, &kept);
+	TAP_EQ_INT(kept, 0, "without --resume nothing is kept");
+	TAP_EQ_INT(atomic_load(&jrr_ran), 7, "and every unit runs");
+
+	/* With verification, a unit done but not verified is not kept. */
+	job_run    *vr = job_run_create(1, &(job_ops) {.run = jrr_run}, (const char *[2]) {NULL, NULL}, NULL, NULL);
+	job_db	   *vd = job_db_create(vr, 0, "db", "UTF8", NULL);
+	job_db_set_state(vd, st, true, true);
+	TAP_EQ_INT(job_unit_kept(vd, "a", &u, &err), 0, "a unit done but not verified is not kept when verifying");
+	TAP_OK(u.done, "its record says done (to verify only)");
+	job_unit_verified(vd, "a", true);
+	TAP_EQ_INT(job_unit_kept(vd, "a", &u, &err), 1, "once verified, it is kept");
+	TAP_EQ_INT(job_db_phase(vd, STATE_PRE_DATA, &err), 0, "a phase is recorded");
+	state_db_get(st, "db", &ph, &err);
+	TAP_EQ_INT(ph, STATE_PRE_DATA, "under the database's name");
+	job_db_planned(vd);
+	job_run_destroy(vr);
+	job_db_destroy(vd);
+
+	/* A stopped run: the finish step never runs. */
+	const char *const one[] = {"x"};
+	jrr_db(st, "db3", false, false, one, 1, true, &kept);
+	state_db_get(st, "db3", &ph, &err);
+	TAP_OK(ph != STATE_VERIFIED, "a database whose finish step did not run is not recorded finished");
+	/* A finish step that does not say the database is finished. */
+	atomic_store(&jrr_say_done, false);
+	jrr_db(st, "db4", false, false, one, 1, false, &kept);
+	state_db_get(st, "db4", &ph, &err);
+	TAP_OK(ph != STATE_VERIFIED, "nor one whose finish step did not say it is finished");
+	state_unit_get(st, "db4", "x", &u, &err);
+	TAP_OK(u.done, "its units over are recorded all the same");
+	TAP_OK(!err.set, "no error on the way");
+	err_clear(&err);
+	state_close(st);
+	rm_rf_test(dir);
+}
+
 static void
 test_state(void)
 {
 	char		dir[] = "/tmp/pgcarry-test-state.XXXXXX";
-	if (!mkdtemp(dir))
-		return;
-	char	   *sub = xasprintf_test(dir, "/a/b");
-	pgc_err		err = PGC_ERR_INIT;
-	state	   *s = state_open(sub, "copy", "127.0.0.1:5432", "127.0.0.1:5433", &err);
-	TAP_OK(s != NULL, "state opens, creating its directories");
+	char	   *sub = NULL;
+	state	   *s = state_open_test(dir, "/a/b", "state opens, creating its directories", &sub);
 	if (!s)
 	{
-		err_clear(&err);
+		free(sub);
 		return;
 	}
+	pgc_err		err = PGC_ERR_INIT;
 	struct stat st;
 	TAP_OK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700, "state directory mode 0700");
 	TAP_OK(stat(state_path(s), &st) == 0 && (st.st_mode & 0777) == 0600, "state file mode 0600");
@@ -473,10 +648,7 @@ test_state(void)
 	state_close(s);
 	err_clear(&err);
 	free(sub);
-	char		cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		return;
+	rm_rf_test(dir);
 }
 
 static void
@@ -581,6 +753,7 @@ main(void)
 	test_roles_filter();
 	test_workq();
 	test_job();
+	test_job_record();
 	test_state();
 	test_report();
 	return TAP_DONE();
