@@ -17,8 +17,10 @@
 #            integer key), then pgcarry copy --follow --jobs N, sampled
 #            every second: the WAL each slot holds beyond what its target
 #            confirmed (the lag, in MB; the largest of the seven), until
-#            every slot is within 1 MB of the source (caught up); then
-#            pgcarry cutover --verify count, and its fenced seconds
+#            every slot is within 1 MB of the source (caught up: copy
+#            --follow itself returns only then, so this is the sampler's
+#            own check of it); then pgcarry cutover --verify count, and its
+#            fenced seconds
 #   follow   the same again (the fence lifted, the targets dropped), ended
 #   (full)   by pgcarry cutover --verify full
 #

@@ -89,6 +89,7 @@ struct cmp_run
 	bool		schema;			/* the schema objects compared (not --data-only) */
 	bool		data;			/* the data compared (not --schema-only) */
 	bool		same_major;
+	bool		mview_rows;		/* materialized views' rows compared too */
 	int			versions[2];
 	verify_report *report;
 	progress   *prog;
@@ -606,7 +607,8 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 	progress_phase(r->prog, d->index, "data");
 	d->rels = xcalloc((size_t) (d->ntables[0] + d->nmviews[0]) + 1, sizeof *d->rels);
 	cmp_plan_rels(d, d->tables[0], d->ntables[0], d->tables[1], d->ntables[1], "table");
-	cmp_plan_rels(d, d->mviews[0], d->nmviews[0], d->mviews[1], d->nmviews[1], "materialized view");
+	if (r->mview_rows)
+		cmp_plan_rels(d, d->mviews[0], d->nmviews[0], d->mviews[1], d->nmviews[1], "materialized view");
 
 	/* Large objects: batches by the source's OIDs, read on both sides. */
 	int64_t		count[2] = {0, 0}, bytes = 0;
@@ -690,9 +692,16 @@ cmp_databases(cmp_run *r, PGconn *src, PGconn *tgt, catalog_db **sdb, int *nsdb,
 int
 cmd_compare(int argc, char **argv)
 {
+	return compare_command(argc, argv, true);
+}
+
+int
+compare_command(int argc, char **argv, bool mview_rows)
+{
 	cli_shared o;
 	cmp_run		r;
 	memset(&r, 0, sizeof r);
+	r.mview_rows = mview_rows;
 	int			rc = cmp_parse(argc, argv, &o, &r);
 	if (rc != 0)
 	{

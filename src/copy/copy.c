@@ -870,7 +870,8 @@ copy_run_follow(copy_run *r, PGconn *src_maint, PGconn *tgt_maint)
 	for (int i = 0; i < r->ndbs; i++)
 		fs[i] = r->dbs[i].follow;
 	pgc_err		err = PGC_ERR_INIT;
-	if (follow_finish_copy(fs, r->ndbs, rc == EXIT_OK, r->o->cli.source, r->o->cli.target, &err) != 0)
+	if (follow_finish_copy(fs, r->ndbs, rc == EXIT_OK, r->o->cli.source, r->o->cli.target, r->o->cli.progress,
+						   &err) != 0)
 	{
 		err_report(&err);
 		if (rc == EXIT_OK)

@@ -1,8 +1,8 @@
 /*
  * cutover.c: "pgcarry cutover", the switch from a followed source to its
  * target: writes fenced on the source, the last of them applied on the
- * target, sequences and large objects brought over, every table verified,
- * and every follow object removed.
+ * target, sequences, large objects and materialized views brought over,
+ * every table and view verified, and every follow object removed.
  *
  * How it works.  Checks first, for every database, fencing nothing when
  * one fails: the database is followed (slot on the source, subscription
@@ -17,15 +17,22 @@
  * own sessions turn the setting off for themselves.  After the fence a
  * marker row goes into pgcarry's helper table on the source; logical
  * replication applies transactions in commit order, so once the target
- * holds the marker it holds every write made before the fence.  Then the
+ * holds the marker it holds every write made before the fence.  Then, for
+ * every database at once (cut_each: a thread per database, at most --jobs
+ * for the heavy steps, each on the sessions opened for the checks), the
  * sequences are set from the source (last_value and is_called), large
- * objects copied again (logical replication does not carry them), the
- * compare command proves every table, sequence, large object and schema
- * object equal, and last the subscription, slot, publication and helper
- * schema are removed on both sides (so a cutover killed before then runs
- * again from the start).  The fence stays on the source in every case: the
- * application moves to the target, or (on a difference) back to the source
- * once the fence is lifted, as printed.
+ * objects copied again and materialized views refreshed on the target
+ * (logical replication carries neither); the compare command (--verify
+ * full) or a count on both servers at once (--verify count) proves every
+ * table equal, and each materialized view is proven against its query on
+ * the fenced source.  Then the target's subscription, publication and
+ * helper schema are removed and the target is declared ready (a cutover
+ * killed before then runs again from the start); only after that are the
+ * source's slot, publication and helper schema removed, outside the fenced
+ * time (a kill there leaves them, and the next run names them).  The
+ * fence stays on the source in every case: the application moves to the
+ * target, or (on a difference) back to the source once the fence is
+ * lifted, as printed.
  */
 #include "core/catalog.h"
 #include "cleanup.h"
@@ -36,6 +43,7 @@
 #include "core/progress.h"
 #include "follow/follow.h"
 #include "core/stream.h"
+#include "core/workq.h"
 #include "util/monotime.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -72,6 +80,11 @@ typedef struct cut_db
 	bool		fenced;			/* by this run */
 	bool		was_fenced;		/* by an earlier run */
 	char		marker[160];	/* the last marker written (cut_marker_write) */
+	int			index;			/* in the progress display */
+	/* Set by the steps after the fence (cut_each), one thread at a time: */
+	int			differences;	/* rows or materialized views that differ */
+	buf_t		out;			/* the report's lines, printed in order */
+	pgc_err		err;			/* the failure of its last step */
 } cut_db;
 
 static const char cut_slot_sql[] =
@@ -112,8 +125,9 @@ cut_help(void)
 {
 	printf("pgcarry cutover switches followed databases to the target: it fences writes\n"
 		   "on the source, waits until the target has applied the last of them, sets the\n"
-		   "sequences, copies large objects, verifies every table, and removes the\n"
-		   "subscription, slot and publication.\n"
+		   "sequences, copies large objects, refreshes materialized views, verifies every\n"
+		   "table and view, removes the subscription, declares the target ready, and then\n"
+		   "removes the slot and publication from the source.\n"
 		   "\n"
 		   "Usage:\n"
 		   "  pgcarry cutover --source URI --target URI [OPTION]... DBNAME...\n"
@@ -126,6 +140,7 @@ cut_help(void)
 		   "      --verify MODE        full (rows and checksum, default) or count\n"
 		   "      --lag-max SECONDS    refuse when the target is further behind (default 10)\n"
 		   "      --wait-max SECONDS   how long to wait for the last writes to arrive (default 60)\n"
+		   "  -j, --jobs N             databases worked on at once after the fence (default 2)\n"
 		   "      --progress MODE      auto (default), tty, log, json, or none: the phases\n"
 		   "                           fence, marker, sequences, verifying of each database\n"
 		   "      --progress-file FILE JSON progress lines into FILE, not stderr\n"
@@ -217,23 +232,49 @@ cut_check(cut_opts *o, cut_db *d, pgc_err *err)
 	PGresult   *res = conn_query(d->src, cut_slot_sql, 0, NULL, err);
 	if (!res)
 		return -1;
+	bool		active = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	if (d->was_fenced)
+	{
+		/* Fenced, and no subscription enabled: an earlier cutover ended
+		 * while it removed the follow objects (its slot may still look
+		 * active while the WAL sender ends). */
+		char	   *enabled = conn_query_value(d->tgt, "SELECT 1 FROM pg_catalog.pg_subscription s "
+											   "JOIN pg_catalog.pg_database d ON d.oid = s.subdbid "
+											   "WHERE d.datname = pg_catalog.current_database() "
+											   "AND s.subname LIKE 'pgcarry\\_%' AND s.subenabled", 0, NULL, err);
+		buf_t		left = {0};
+		if (err->set || (!enabled && follow__remains(d->src, d->tgt, &left, err) != 0))
+		{
+			PQclear(res);
+			free(enabled);
+			buf_free(&left);
+			return -1;
+		}
+		if (!enabled && left.len)
+		{
+			PQclear(res);
+			err_set(err, "database \"%s\" is fenced and no longer followed: an earlier cutover ended while it "
+					"removed the follow objects", d->name);
+			err_detail(err, "Left: %s.", left.data);
+			err_hint(err, "Remove what remains with pgcarry follow stop, and check the target with pgcarry compare.");
+			buf_free(&left);
+			d->was_fenced = false;	/* no way back to print: nothing followed */
+			return -1;
+		}
+		free(enabled);
+		buf_free(&left);
+	}
 	if (PQntuples(res) == 0)
 	{
 		PQclear(res);
 		err_set(err, "database \"%s\" is not followed by pgcarry", d->name);
 		if (d->was_fenced)
-		{
-			err_detail(err, "Its writes are fenced on the source: an earlier cutover may have ended while it "
-					   "removed the follow objects.");
-			err_hint(err, "Remove what remains with pgcarry follow stop, and check the target with pgcarry compare.");
-		}
-		else
-			err_hint(err, "Start with pgcarry copy --follow, and check with pgcarry follow status.");
+			err_detail(err, "Its writes are fenced on the source by an earlier cutover.");
+		err_hint(err, "Start with pgcarry copy --follow, and check with pgcarry follow status.");
 		d->was_fenced = false;	/* no way back to print: nothing followed */
 		return -1;
 	}
 	d->slot = xstrdup(PQgetvalue(res, 0, 0));
-	bool		active = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	char	   *bytes = xstrdup(PQgetvalue(res, 0, 2));
 	PQclear(res);
 	if (!active)
@@ -518,9 +559,59 @@ cut_large_objects(cut_db *d, pgc_err *err)
 	return rc;
 }
 
-/* --verify count: every table's rows counted on both sides. */
+/*
+ * Runs src_sql on d's source and tgt_sql on its target at once (both
+ * servers work while pgcarry waits); *a and *b get the first column of
+ * each one's first row (NULL when none).  Returns 0, or -1 with err set
+ * (*a and *b freed).
+ */
 static int
-cut_count(cut_db *d, int *differences, pgc_err *err)
+cut_query_both(cut_db *d, const char *src_sql, const char *tgt_sql, char **a, char **b, pgc_err *err)
+{
+	PGconn	   *c[2] = {d->src, d->tgt};
+	const char *q[2] = {src_sql, tgt_sql};
+	char	   *got[2] = {NULL, NULL};
+	int			sent = 0, rc = 0;
+	for (; sent < 2; sent++)
+	{
+		conn_log_sql(c[sent], q[sent], 0);
+		if (!PQsendQuery(c[sent], q[sent]))
+		{
+			err_set(err, "%s", PQerrorMessage(c[sent]));
+			rc = -1;
+			break;
+		}
+	}
+	for (int s = 0; s < sent; s++)
+	{
+		PGresult   *res;
+		while ((res = PQgetResult(c[s])) != NULL)
+		{
+			if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			{
+				if (rc == 0)
+					conn_err_from_result(err, c[s], res, q[s]);
+				rc = -1;
+			}
+			else if (!got[s] && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+				got[s] = xstrdup(PQgetvalue(res, 0, 0));
+			PQclear(res);
+		}
+	}
+	if (rc != 0)
+	{
+		free(got[0]);
+		free(got[1]);
+		got[0] = got[1] = NULL;
+	}
+	*a = got[0];
+	*b = got[1];
+	return rc;
+}
+
+/* --verify count: every table's rows counted on both sides (at once). */
+static int
+cut_count(cut_db *d, pgc_err *err)
 {
 	catalog_table *t = NULL;
 	int			n = 0;
@@ -530,18 +621,19 @@ cut_count(cut_db *d, int *differences, pgc_err *err)
 	for (int i = 0; i < n && rc == 0; i++)
 	{
 		char	   *sql = xasprintf("SELECT count(*) FROM ONLY %s", t[i].qualified);
-		char	   *a = conn_query_value(d->src, sql, 0, NULL, err);
-		char	   *b = a ? conn_query_value(d->tgt, sql, 0, NULL, err) : NULL;
+		char	   *a = NULL, *b = NULL;
+		rc = cut_query_both(d, sql, sql, &a, &b, err);
 		free(sql);
-		if (!a || !b)
-			rc = -1;
-		else if (strcmp(a, b) != 0)
+		if (rc != 0)
+			err_prefix(err, "could not count the rows of table %s of database \"%s\": ", t[i].display, d->name);
+		else if (!a || !b || strcmp(a, b) != 0)
 		{
-			printf("%s table %s: %s rows on the source, %s on the target\n", d->name, t[i].display, a, b);
-			(*differences)++;
+			buf_printf(&d->out, "%s table %s: %s rows on the source, %s on the target\n", d->name, t[i].display,
+					   a ? a : "no", b ? b : "no");
+			d->differences++;
 		}
 		else
-			printf("%s table %s: %s rows on both\n", d->name, t[i].display, a);
+			buf_printf(&d->out, "%s table %s: %s rows on both\n", d->name, t[i].display, a);
 		free(a);
 		free(b);
 	}
@@ -550,14 +642,254 @@ cut_count(cut_db *d, int *differences, pgc_err *err)
 }
 
 /* ------------------------------------------------------------------------
+ * Materialized views
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The materialized views of the current database that are populated, a
+ * view read by another before it (by the length of its chain of
+ * materialized views): the name quoted, as shown, the definition, that
+ * length (0: it reads no other materialized view), its columns quoted, and
+ * the same with float columns cast to float4 (the fingerprint's view of
+ * them: a float sum or average depends on the order its rows are read).
+ */
+static const char cut_mviews_sql[] =
+	"WITH RECURSIVE mv AS ("
+	"  SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+	"  WHERE c.relkind = 'm' AND c.relispopulated AND n.nspname <> 'information_schema'"
+	"    AND n.nspname !~ '^pg_'),"
+	" dep AS (SELECT DISTINCT r.ev_class AS mv, d.refobjid AS uses FROM pg_catalog.pg_rewrite r"
+	"  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid"
+	"  WHERE r.ev_class IN (SELECT oid FROM mv) AND d.refobjid IN (SELECT oid FROM mv)"
+	"    AND d.refobjid <> r.ev_class),"
+	" lvl (oid, depth) AS (SELECT oid, 0 FROM mv"
+	"  UNION ALL SELECT dep.mv, lvl.depth + 1 FROM dep JOIN lvl ON dep.uses = lvl.oid) "
+	"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+	"       n.nspname || '.' || c.relname, pg_catalog.pg_get_viewdef(c.oid), l.depth, "
+	"       (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)"
+	"          FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), "
+	"       (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname)"
+	"                 || CASE WHEN a.atttypid IN ('pg_catalog.float4'::pg_catalog.regtype,"
+	"                                             'pg_catalog.float8'::pg_catalog.regtype)"
+	"                         THEN '::pg_catalog.float4' ELSE '' END, ', ' ORDER BY a.attnum)"
+	"          FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) "
+	"FROM (SELECT oid, max(depth) AS depth FROM lvl GROUP BY oid) l "
+	"JOIN pg_catalog.pg_class c ON c.oid = l.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"ORDER BY l.depth, 1";
+
+/* The fingerprint of a relation's rows as one value: their count and the
+ * sum of a hash of each row's text (order does not matter); %s: the
+ * columns' expressions, the relation, its columns' names. */
+#define CUT_ROWS_PRINT \
+	"SELECT pg_catalog.count(*)::text || ' rows, hash ' " \
+	"|| COALESCE(pg_catalog.sum(pg_catalog.hashtextextended(ROW(%s)::text, 0)::numeric), 0)::text " \
+	"FROM %s AS t (%s)"
+
+/*
+ * Logical replication does not carry materialized views: each one the
+ * source has populated is refreshed on the target once the last writes
+ * arrived (as pg_restore does), those reading others after them.
+ */
+static int
+cut_mviews_refresh(cut_db *d, pgc_err *err)
+{
+	PGresult   *res = conn_query(d->src, cut_mviews_sql, 0, NULL, err);
+	if (!res)
+	{
+		err_prefix(err, "could not list the materialized views of database \"%s\": ", d->name);
+		return -1;
+	}
+	int			rc = 0;
+	for (int i = 0; i < PQntuples(res) && rc == 0; i++)
+	{
+		char	   *sql = xasprintf("REFRESH MATERIALIZED VIEW %s", PQgetvalue(res, i, 0));
+		if ((rc = conn_exec(d->tgt, sql, err)) != 0)
+			err_prefix(err, "could not refresh materialized view %s of database \"%s\" on the target: ",
+					   PQgetvalue(res, i, 1), d->name);
+		free(sql);
+	}
+	if (rc == 0 && PQntuples(res) > 0)
+		log_info("database \"%s\": %d materialized views refreshed on the target", d->name, PQntuples(res));
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * The proof of the materialized views: the rows each one holds on the
+ * target against what its own query gives on the fenced source (the
+ * source's stored rows may be older than its tables: pg_restore would not
+ * restore those either).  A view that reads other materialized views reads
+ * the source's stored, maybe older, rows there: it is proven instead
+ * against its query on the target, over the views proven before it (the
+ * tables being proven equal by the verification).  Differences counted and
+ * reported in d->out.
+ */
+static int
+cut_mviews_verify(cut_db *d, pgc_err *err)
+{
+	PGresult   *res = conn_query(d->src, cut_mviews_sql, 0, NULL, err);
+	if (!res)
+	{
+		err_prefix(err, "could not list the materialized views of database \"%s\": ", d->name);
+		return -1;
+	}
+	int			rc = 0;
+	for (int i = 0; i < PQntuples(res) && rc == 0; i++)
+	{
+		/* The definition without its closing semicolon, as a subquery. */
+		char	   *def = xstrdup(PQgetvalue(res, i, 2));
+		size_t		len = strlen(def);
+		while (len > 0 && (def[len - 1] == ';' || def[len - 1] == ' ' || def[len - 1] == '\n'))
+			def[--len] = '\0';
+		char	   *from_src = xasprintf("(%s)", def);
+		const char *cols = PQgetvalue(res, i, 4), *exprs = PQgetvalue(res, i, 5);
+		char	   *src_sql = xasprintf(CUT_ROWS_PRINT, exprs, from_src, cols);
+		char	   *tgt_sql = xasprintf(CUT_ROWS_PRINT, exprs, PQgetvalue(res, i, 0), cols);
+		char	   *a = NULL, *b = NULL;
+		bool		chained = strcmp(PQgetvalue(res, i, 3), "0") != 0;
+		const char *where = chained ? "on the target, over the materialized views it reads" : "on the source";
+		if (!chained)
+			rc = cut_query_both(d, src_sql, tgt_sql, &a, &b, err);
+		else if ((a = conn_query_value(d->tgt, src_sql, 0, NULL, err)) == NULL
+				 || (b = conn_query_value(d->tgt, tgt_sql, 0, NULL, err)) == NULL)
+			rc = -1;
+		if (rc != 0)
+			err_prefix(err, "could not verify materialized view %s of database \"%s\": ", PQgetvalue(res, i, 1),
+					   d->name);
+		else if (!a || !b || strcmp(a, b) != 0)
+		{
+			buf_printf(&d->out, "%s materialized view %s differs: %s on the target, %s from its query %s\n",
+					   d->name, PQgetvalue(res, i, 1), b ? b : "none", a ? a : "none", where);
+			d->differences++;
+		}
+		else
+			buf_printf(&d->out, "%s materialized view %s: refreshed, %s, as its query gives %s\n", d->name,
+					   PQgetvalue(res, i, 1), b, where);
+		free(a);
+		free(b);
+		free(def);
+		free(from_src);
+		free(src_sql);
+		free(tgt_sql);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The steps after the fence, for every database at once
+ * ------------------------------------------------------------------------ */
+
+typedef enum cut_step
+{
+	CUT_STEP_APPLIED,			/* the marker arrived */
+	CUT_STEP_CARRY,				/* sequences, large objects, materialized views */
+	CUT_STEP_COUNT,				/* --verify count */
+	CUT_STEP_MVIEWS,			/* materialized views proven (--verify full) */
+	CUT_STEP_UNSUBSCRIBE,		/* the target's follow objects removed */
+	CUT_STEP_UNPUBLISH			/* the source's follow objects removed */
+} cut_step;
+
+typedef struct cut_pass
+{
+	cut_opts   *o;
+	progress   *prog;
+	cut_step	step;
+} cut_pass;
+
+/* One step of one database, in a worker thread: on its own sessions. */
+static void
+cut_step_run(void *task, int worker, void *worker_state, void *ctx)
+{
+	(void) worker;
+	(void) worker_state;
+	cut_pass   *p = ctx;
+	cut_db	   *d = task;
+	pgc_err    *err = &d->err;
+	int			removed = 0;
+	if (cleanup_interrupted())
+	{
+		err_set(err, "cutover interrupted");
+		return;
+	}
+	switch (p->step)
+	{
+		case CUT_STEP_APPLIED:
+			progress_phase(p->prog, d->index, "marker");
+			if (cut_wait_marker(p->o, d, err) == 0)
+				progress_unit_done(p->prog, d->index, 0);
+			break;
+		case CUT_STEP_CARRY:
+			progress_phase(p->prog, d->index, "sequences");
+			if (cut_sequences(d, err) == 0 && cut_large_objects(d, err) == 0 && cut_mviews_refresh(d, err) == 0)
+				progress_unit_done(p->prog, d->index, 0);
+			break;
+		case CUT_STEP_COUNT:
+			if (cut_count(d, err) == 0)
+				(void) cut_mviews_verify(d, err);
+			break;
+		case CUT_STEP_MVIEWS:
+			(void) cut_mviews_verify(d, err);
+			break;
+		case CUT_STEP_UNSUBSCRIBE:
+		case CUT_STEP_UNPUBLISH:
+			{
+				bool		target = p->step == CUT_STEP_UNSUBSCRIBE;
+				if (follow__remove_on(target ? d->tgt : d->src, target, &removed, err) != 0)
+					err_prefix(err, "on the %s, database \"%s\": ", target ? "target" : "source", d->name);
+				else
+					log_info("database \"%s\": %s removed on the %s (%d objects)", d->name,
+							 target ? "subscription, publication and helper schema"
+							 : "replication slot, publication and helper schema",
+							 target ? "target" : "source", removed);
+				break;
+			}
+	}
+}
+
+/*
+ * Runs step for every database of dbs[0..n) at once, on at most workers
+ * threads, each database on its own sessions.  Returns 0, or -1 with err
+ * set to the first database's failure (the others' reported).
+ */
+static int
+cut_each(cut_opts *o, cut_db *dbs, int n, progress *prog, cut_step step, int workers, pgc_err *err)
+{
+	cut_pass	p = {.o = o, .prog = prog, .step = step};
+	workq_ops	ops = {.run = cut_step_run};
+	workq	   *q = workq_create(workers < 1 ? 1 : workers > n ? n : workers, &ops, &p);
+	for (int i = 0; i < n; i++)
+		workq_push(q, &dbs[i], 0);
+	(void) workq_wait(q);
+	workq_destroy(q);
+	int			rc = 0;
+	for (int i = 0; i < n; i++)
+		if (dbs[i].err.set)
+		{
+			if (rc == 0)
+				err_move(err, &dbs[i].err);
+			else
+			{
+				err_report(&dbs[i].err);
+				err_clear(&dbs[i].err);
+			}
+			rc = -1;
+		}
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
  * The command
  * ------------------------------------------------------------------------ */
 
-/* Runs the compare command on the cut over databases; returns its status. */
+/* Runs the compare command on the cut over databases, materialized views'
+ * rows left to cut_mviews_verify; returns its status. */
 static int
 cut_compare(cut_opts *o, cut_db *dbs, int n)
 {
-	char	  **av = xcalloc((size_t) n + 10, sizeof *av);
+	char	  **av = xcalloc((size_t) n + 12, sizeof *av);
+	char		jobs[16];
+	snprintf(jobs, sizeof jobs, "%d", o->cli.jobs);
 	int			ac = 0;
 	av[ac++] = "compare";
 	av[ac++] = "--source";
@@ -566,10 +898,12 @@ cut_compare(cut_opts *o, cut_db *dbs, int n)
 	av[ac++] = (char *) o->cli.target;
 	av[ac++] = "--progress";
 	av[ac++] = "none";
+	av[ac++] = "--jobs";
+	av[ac++] = jobs;
 	for (int i = 0; i < n; i++)
 		av[ac++] = (char *) dbs[i].name;
 	av[ac] = NULL;
-	int			rc = cmd_compare(ac, av);
+	int			rc = compare_command(ac, av, false);
 	free(av);
 	return rc;
 }
@@ -591,6 +925,73 @@ cut_way_back(cut_db *dbs, int n)
 	buf_free(&b);
 }
 
+/*
+ * After the fence, until the target is declared ready: the last writes
+ * applied, what logical replication does not carry brought over, the proof,
+ * the target's follow objects removed.  at[0..5) gets the seconds each
+ * took.  Returns EXIT_OK, EXIT_DIFFERENT (the target's follow objects
+ * kept), or EXIT_FAIL with err set.
+ */
+static int
+cut_fenced_steps(cut_opts *o, cut_db *dbs, int n, progress *prog, struct timespec *fenced_at, double *at,
+				 pgc_err *err)
+{
+	int			all = n;			/* light steps: every database at once */
+	double		t = monotime_since(fenced_at);
+	for (int i = 0; i < n; i++)
+		if (cut_marker_write(&dbs[i], "cutover", err) != 0)
+			return EXIT_FAIL;
+	if (cut_each(o, dbs, n, prog, CUT_STEP_APPLIED, all, err) != 0)
+		return EXIT_FAIL;
+	at[1] = monotime_since(fenced_at) - t;
+	t = monotime_since(fenced_at);
+	if (cut_each(o, dbs, n, prog, CUT_STEP_CARRY, o->cli.jobs, err) != 0)
+		return EXIT_FAIL;
+	at[2] = monotime_since(fenced_at) - t;
+	t = monotime_since(fenced_at);
+	for (int i = 0; i < n; i++)
+		progress_phase(prog, i, "verifying");
+
+	/*
+	 * The proof, against the fenced source.  The follow objects are still
+	 * in place, so a cutover killed until here runs again from the start.
+	 */
+	int			rc = EXIT_OK;
+	if (!o->count_only)
+		rc = cut_compare(o, dbs, n);
+	if ((rc == EXIT_OK || rc == EXIT_DIFFERENT)
+		&& cut_each(o, dbs, n, prog, o->count_only ? CUT_STEP_COUNT : CUT_STEP_MVIEWS, o->cli.jobs, err) != 0)
+		return EXIT_FAIL;
+	for (int i = 0; i < n; i++)
+	{
+		fputs(dbs[i].out.data ? dbs[i].out.data : "", stdout);
+		if (dbs[i].differences)
+			rc = EXIT_DIFFERENT;
+	}
+	fflush(stdout);
+	if (rc != EXIT_OK && rc != EXIT_DIFFERENT)
+	{
+		err_set(err, "the verification of the cut over databases did not run to its end");
+		err_hint(err, "Run the same cutover command again: the follow objects are kept, and it starts over.");
+		return EXIT_FAIL;
+	}
+	for (int i = 0; i < n; i++)
+		progress_unit_done(prog, i, 0);
+	at[3] = monotime_since(fenced_at) - t;
+
+	/* The target is ready once nothing applies there any more.  A target
+	 * that differs is not declared ready, but is not followed either. */
+	t = monotime_since(fenced_at);
+	if (cut_each(o, dbs, n, prog, CUT_STEP_UNSUBSCRIBE, all, err) != 0)
+	{
+		err_hint(err, "The target was verified.  Run pgcarry follow stop with the same --source and --target to "
+				 "remove the rest.");
+		return EXIT_FAIL;
+	}
+	at[4] = monotime_since(fenced_at) - t;
+	return rc;
+}
+
 int
 cmd_cutover(int argc, char **argv)
 {
@@ -604,6 +1005,7 @@ cmd_cutover(int argc, char **argv)
 	cut_db	   *dbs = NULL;
 	struct timespec fenced_at;
 	bool		fenced = false;
+	bool		ready = false;	/* declared ready (the way back not printed) */
 	progress   *prog = NULL;	/* the phases of each database, once checked */
 	char	   *maint_name = copy_maintenance_db(o.cli.source, o.cli.dbs, o.cli.ndbs);
 	PGconn	   *maint = follow__conn_open(o.cli.source, maint_name, "source", &err);
@@ -621,7 +1023,10 @@ cmd_cutover(int argc, char **argv)
 	}
 	dbs = xcalloc((size_t) n + 1, sizeof *dbs);
 	for (int i = 0; i < n; i++)
+	{
 		dbs[i].name = names[i];
+		dbs[i].index = i;
+	}
 
 	/* Nothing is fenced until every database passed its checks. */
 	for (int i = 0; i < n; i++)
@@ -650,84 +1055,50 @@ cmd_cutover(int argc, char **argv)
 	free(own);
 	if (frc != 0)
 		goto out;
-	/* Where the fenced time goes: fence, marker, sequences and large
-	 * objects, verification, removal (seconds since the fence began). */
+	/* Where the fenced time goes: fence, last writes, sequences, large
+	 * objects and materialized views, verification, the target's removal. */
 	double		at[5] = {monotime_since(&fenced_at), 0, 0, 0, 0};
-	for (int i = 0; i < n; i++)
-		if (cut_marker_write(&dbs[i], "cutover", &err) != 0)
-			goto out;
-	for (int i = 0; i < n; i++)
-	{
-		double		t = monotime_since(&fenced_at);
-		progress_phase(prog, i, "marker");
-		if (cut_wait_marker(&o, &dbs[i], &err) != 0)
-			goto out;
-		progress_unit_done(prog, i, 0);
-		at[1] += monotime_since(&fenced_at) - t;
-		t = monotime_since(&fenced_at);
-		progress_phase(prog, i, "sequences");
-		if (cut_sequences(&dbs[i], &err) != 0 || cut_large_objects(&dbs[i], &err) != 0)
-			goto out;
-		progress_unit_done(prog, i, 0);
-		at[2] += monotime_since(&fenced_at) - t;
-	}
-	for (int i = 0; i < n; i++)
-		progress_phase(prog, i, "verifying");
-	double		verify_from = monotime_since(&fenced_at);
-
-	/*
-	 * The proof, against the fenced source.  The follow objects are still
-	 * in place, so a cutover killed until here runs again from the start.
-	 */
-	int			differences = 0;
-	if (o.count_only)
-	{
-		for (int i = 0; i < n; i++)
-			if (cut_count(&dbs[i], &differences, &err) != 0)
-				goto out;
-		rc = differences ? EXIT_DIFFERENT : EXIT_OK;
-	}
-	else
-		rc = cut_compare(&o, dbs, n);
+	rc = cut_fenced_steps(&o, dbs, n, prog, &fenced_at, at, &err);
 	for (int i = 0; i < n && (rc == EXIT_OK || rc == EXIT_DIFFERENT); i++)
-	{
-		progress_unit_done(prog, i, 0);
 		progress_phase(prog, i, rc == EXIT_OK ? "done" : "failed");
-	}
 	if (rc != EXIT_OK && rc != EXIT_DIFFERENT)
-	{
-		err_set(&err, "the verification of the cut over databases did not run to its end");
-		err_hint(&err, "Run the same cutover command again: the follow objects are kept, and it starts over.");
 		goto out;
-	}
-	at[3] = monotime_since(&fenced_at) - verify_from;
-	double		remove_from = monotime_since(&fenced_at);
-	for (int i = 0; i < n; i++)
-	{
-		int			removed = 0;
-		if (follow_remove(o.cli.source, o.cli.target, dbs[i].name, &removed, &err) != 0)
-		{
-			err_hint(&err, "Run pgcarry follow stop with the same --source and --target to remove the rest.");
-			rc = EXIT_FAIL;
-			goto out;
-		}
-		log_info("database \"%s\": subscription, slot, publication and helper schema removed (%d objects)",
-				 dbs[i].name, removed);
-	}
-	at[4] = monotime_since(&fenced_at) - remove_from;
-	log_info("writes fenced: %.2f s to fence, %.2f s until the last writes were applied, %.2f s for sequences and "
-			 "large objects, %.2f s to verify, %.2f s to remove the follow objects", at[0], at[1], at[2], at[3], at[4]);
+	double		fenced_for = monotime_since(&fenced_at);
+	log_info("writes fenced: %.2f s to fence, %.2f s until the last writes were applied, %.2f s for sequences, "
+			 "large objects and materialized views, %.2f s to verify, %.2f s to unsubscribe the target", at[0],
+			 at[1], at[2], at[3], at[4]);
 	if (rc == EXIT_OK)
 	{
 		log_notice("cutover complete: the target is ready; writes on the source were fenced for %.1f s",
-				   monotime_since(&fenced_at));
-		log_report(LOG_NOTICE, "the source stays fenced (read only)", NULL,
-				   "Point the application at the target.  The source's databases keep "
-				   "default_transaction_read_only = on until you reset it.");
+				   fenced_for);
 		fenced = false;
+		ready = true;
 	}
-	else if (rc == EXIT_DIFFERENT)
+
+	/*
+	 * The source's slot, publication and helper schema: after "ready" (no
+	 * write waits on them), and still on every path: a failure names what
+	 * remains, a kill leaves them for follow stop (the next cutover says so).
+	 */
+	double		t = monotime_since(&fenced_at);
+	if (cut_each(&o, dbs, n, prog, CUT_STEP_UNPUBLISH, n, &err) != 0)
+	{
+		if (rc == EXIT_OK)
+			err_prefix(&err, "the target is ready, but the source's follow objects were not all removed: ");
+		err_hint(&err, "Run pgcarry follow stop with the same --source and --target to remove the rest.");
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	log_info("the source's follow objects removed in %.2f s, after the verification",
+			 monotime_since(&fenced_at) - t);
+	if (rc == EXIT_DIFFERENT)
+	{
 		log_msg(LOG_ERROR, "the target differs from the fenced source");
+		goto out;
+	}
+	log_report(LOG_NOTICE, "the source stays fenced (read only)", NULL,
+			   "Point the application at the target.  The source's databases keep "
+			   "default_transaction_read_only = on until you reset it.");
 
 out:
 	if (prog)
@@ -745,13 +1116,15 @@ out:
 	err_clear(&err);
 	if (fenced)
 		log_notice("writes on the source were fenced for %.1f s", monotime_since(&fenced_at));
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK && !ready)
 		cut_way_back(dbs, n);
 	for (int i = 0; dbs && i < n; i++)
 	{
 		conn_close(dbs[i].src);
 		conn_close(dbs[i].tgt);
 		free(dbs[i].slot);
+		buf_free(&dbs[i].out);
+		err_clear(&dbs[i].err);
 	}
 	free(dbs);
 	follow_names_free(names, n);

@@ -9,8 +9,10 @@
 #include "cleanup.h"
 #include "conn.h"
 #include "core/common.h"
+#include "core/progress.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/monotime.h"
 #include "util/xalloc.h"
 
 #include <inttypes.h>
@@ -25,6 +27,8 @@
  * be released by its WAL sender, in seconds. */
 #define FOLLOW_START_TIMEOUT_S 60
 #define FOLLOW_DROP_TIMEOUT_S 20
+/* copy --follow returns once every slot is this close to the source's WAL. */
+#define FOLLOW_CAUGHT_UP_BYTES (1024 * 1024)
 
 struct follow_db
 {
@@ -744,9 +748,112 @@ done:
 	return rc;
 }
 
+static const char follow_slot_lag_sql[] =
+	"SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
+	"FROM pg_catalog.pg_replication_slots WHERE slot_name = $1";
+
+/*
+ * Waits until the target has caught up with every database of dbs[0..n)
+ * (NULL entries skipped): the WAL its slot holds beyond what the target
+ * confirmed is below FOLLOW_CAUGHT_UP_BYTES.  Shows that lag shrinking on
+ * a progress display of its own (mode), polled twice a second.  An
+ * interrupt ends the wait only: the subscriptions stay, PostgreSQL keeps
+ * applying.  Returns 0, or -1 with err set when the lag cannot be read.
+ */
+static int
+follow_catch_up(follow_db **dbs, int n, const char *source, progress_mode mode, pgc_err *err)
+{
+	int			first = 0;
+	while (first < n && !dbs[first])
+		first++;
+	if (first == n)
+		return 0;
+	PGconn	   *src = conn_open(source, dbs[first]->dbname, "source", err);
+	if (!src)
+		return -1;
+	progress   *p = progress_create(mode, "catch-up", n);
+	int64_t    *total = xcalloc((size_t) n + 1, sizeof *total);
+	int64_t    *done = xcalloc((size_t) n + 1, sizeof *done);
+	bool	   *caught = xcalloc((size_t) n + 1, sizeof *caught);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++)
+	{
+		progress_db_name(p, i, dbs[i] ? dbs[i]->dbname : "");
+		caught[i] = !dbs[i];
+		total[i] = -1;
+	}
+	progress_start(p);
+	int			rc = 0, left = n;
+	while (rc == 0 && !cleanup_interrupted())
+	{
+		left = 0;
+		for (int i = 0; i < n && rc == 0; i++)
+		{
+			if (caught[i])
+				continue;
+			const char *prm[1] = {dbs[i]->name};
+			char	   *v = conn_query_value(src, follow_slot_lag_sql, 1, prm, err);
+			if (!v)
+			{
+				if (!err->set)
+					err_set(err, "the replication slot %s of database \"%s\" is gone", dbs[i]->name,
+							dbs[i]->dbname);
+				err_prefix(err, "could not read how far the target is behind: ");
+				rc = -1;
+				break;
+			}
+			int64_t		lag = strtoll(v, NULL, 10);
+			free(v);
+			if (lag < 0)
+				lag = 0;
+			if (total[i] < 0)
+			{
+				/* The lag at the start is the whole of the work. */
+				total[i] = lag;
+				progress_add_total(p, i, 1, lag);
+				progress_phase(p, i, "catching up");
+			}
+			else if (lag > total[i] - done[i])
+			{
+				progress_add_total(p, i, 0, lag - (total[i] - done[i]));
+				total[i] = done[i] + lag;
+			}
+			else if (lag < total[i] - done[i])
+			{
+				progress_add(p, i, total[i] - done[i] - lag, 0);
+				done[i] = total[i] - lag;
+			}
+			if (lag < FOLLOW_CAUGHT_UP_BYTES)
+			{
+				caught[i] = true;
+				progress_unit_done(p, i, 0);
+				progress_phase(p, i, "caught up");
+				log_notice("database \"%s\" caught up with the source (%" PRId64 " bytes of WAL behind, %.1f s "
+						   "after it began to follow)", dbs[i]->dbname, lag, monotime_since(&t0));
+			}
+			else
+				left++;
+		}
+		if (left == 0)
+			break;
+		usleep(500 * 1000);
+	}
+	progress_stop(p);
+	progress_free(p);
+	if (rc == 0 && left > 0)
+		log_notice("stopped waiting for the target to catch up: it follows the source all the same "
+				   "(see pgcarry follow status)");
+	free(total);
+	free(done);
+	free(caught);
+	conn_close(src);
+	return rc;
+}
+
 int
 follow_finish_copy(follow_db **dbs, int n, bool copy_ok, const char *source, const char *target,
-				   pgc_err *err)
+				   progress_mode mode, pgc_err *err)
 {
 	int			rc = copy_ok ? 0 : -1;
 	for (int i = 0; i < n && rc == 0; i++)
@@ -755,7 +862,17 @@ follow_finish_copy(follow_db **dbs, int n, bool copy_ok, const char *source, con
 	if (rc == 0 && cleanup_interrupted())
 		rc = -1;
 	if (rc == 0)
+	{
+		/* Following: a failure to watch the lag is not one of the follow. */
+		pgc_err		e = PGC_ERR_INIT;
+		if (follow_catch_up(dbs, n, source, mode, &e) != 0)
+		{
+			err_hint(&e, "The target follows the source all the same: see pgcarry follow status.");
+			err_report(&e);
+		}
+		err_clear(&e);
 		return 0;
+	}
 	buf_t		remains = {0};
 	for (int i = 0; i < n; i++)
 	{
@@ -807,19 +924,10 @@ static const char follow_slots_sql[] =
 	"SELECT slot_name FROM pg_catalog.pg_replication_slots "
 	"WHERE database = pg_catalog.current_database() AND slot_name LIKE 'pgcarry\\_%' ORDER BY 1";
 
-/* Removes the follow objects of one side's database (target: subscription
- * first).  A database that does not exist there is skipped. */
-static int
-follow_remove_side(const char *conninfo, const char *side, const char *dbname, bool target, int *removed,
-				   pgc_err *err)
+int
+follow__remove_on(PGconn *conn, bool target, int *removed, pgc_err *err)
 {
-	bool		exists = false;
-	int			rc = follow__db_exists(conninfo, side, dbname, &exists, err);
-	if (rc != 0 || !exists)
-		return rc;
-	PGconn	   *conn = follow__conn_open(conninfo, dbname, side, err);
-	if (!conn)
-		return -1;
+	int			rc;
 	if (target)
 		rc = follow_drop_each(conn, follow_subs_sql, follow_sub_drop, 3, removed, err);
 	else
@@ -835,10 +943,55 @@ follow_remove_side(const char *conninfo, const char *side, const char *dbname, b
 		rc = follow_drop_each(conn, follow_pubs_sql, follow_pub_drop, 1, removed, err);
 	if (rc == 0)
 		rc = follow_drop_each(conn, follow_schema_sql, follow_schema_drop, 1, removed, err);
+	return rc;
+}
+
+/* Removes the follow objects of one side's database (target: subscription
+ * first).  A database that does not exist there is skipped. */
+static int
+follow_remove_side(const char *conninfo, const char *side, const char *dbname, bool target, int *removed,
+				   pgc_err *err)
+{
+	bool		exists = false;
+	int			rc = follow__db_exists(conninfo, side, dbname, &exists, err);
+	if (rc != 0 || !exists)
+		return rc;
+	PGconn	   *conn = follow__conn_open(conninfo, dbname, side, err);
+	if (!conn)
+		return -1;
+	rc = follow__remove_on(conn, target, removed, err);
 	conn_close(conn);
 	if (rc != 0)
 		err_prefix(err, "on the %s, database \"%s\": ", side, dbname);
 	return rc;
+}
+
+/* Appends to b the follow objects of conn's database that sql (one
+ * column) finds, each as "KIND NAME on the SIDE". */
+static int
+follow_remains_add(PGconn *conn, const char *sql, const char *kind, const char *side, buf_t *b, pgc_err *err)
+{
+	PGresult   *res = conn_query(conn, sql, 0, NULL, err);
+	if (!res)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		buf_printf(b, "%s%s %s on the %s", b->len ? ", " : "", kind, PQgetvalue(res, i, 0), side);
+	PQclear(res);
+	return 0;
+}
+
+int
+follow__remains(PGconn *src, PGconn *tgt, buf_t *b, pgc_err *err)
+{
+	if (src && (follow_remains_add(src, follow_slots_sql, "replication slot", "source", b, err) != 0
+				|| follow_remains_add(src, follow_pubs_sql, "publication", "source", b, err) != 0
+				|| follow_remains_add(src, follow_schema_sql, "schema", "source", b, err) != 0))
+		return -1;
+	if (tgt && (follow_remains_add(tgt, follow_subs_sql, "subscription", "target", b, err) != 0
+				|| follow_remains_add(tgt, follow_pubs_sql, "publication", "target", b, err) != 0
+				|| follow_remains_add(tgt, follow_schema_sql, "schema", "target", b, err) != 0))
+		return -1;
+	return 0;
 }
 
 int

@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/progress.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 /* The schema holding pgcarry's helper table on both servers. */
@@ -85,14 +87,16 @@ void follow_db_free(follow_db *f);
 
 /*
  * Ends copy --follow: when copy_ok, subscribes the target to every started
- * database of dbs[0..n) (NULL entries skipped) and waits until each one
- * streams; otherwise (or when that fails) removes every pgcarry object of
- * those databases from both servers.  Returns 0 when the target follows,
- * -1 with err set when it does not (nothing left behind, or the remains
- * named in err).
+ * database of dbs[0..n) (NULL entries skipped), waits until each one
+ * streams, then until the target has caught up with each (its slot less
+ * than 1 MB of WAL behind the source; the lag shown on a progress display
+ * in mode; an interrupt ends that wait only); otherwise (or when
+ * subscribing fails) removes every pgcarry object of those databases from
+ * both servers.  Returns 0 when the target follows, -1 with err set when
+ * it does not (nothing left behind, or the remains named in err).
  */
 int follow_finish_copy(follow_db **dbs, int n, bool copy_ok, const char *source, const char *target,
-					   pgc_err *err);
+					   progress_mode mode, pgc_err *err);
 
 /*
  * Removes every pgcarry follow object of database dbname: the subscription
@@ -126,5 +130,22 @@ int follow__db_exists(const char *conninfo, const char *side, const char *dbname
  * fence).  Returns the connection or NULL with err set.
  */
 PGconn *follow__conn_open(const char *conninfo, const char *dbname, const char *side, pgc_err *err);
+
+/*
+ * Removes the follow objects of conn's database on one server: on the
+ * target (target true) the subscription (disabled, detached from its slot,
+ * dropped), on the source the slot (its WAL sender ended first); then the
+ * publication and the helper schema.  *removed (may be NULL) counts the
+ * objects dropped.  Returns 0, or -1 with err set.
+ */
+int follow__remove_on(PGconn *conn, bool target, int *removed, pgc_err *err);
+
+/*
+ * Appends to b (", " between) every follow object left in the database of
+ * src (slot, publication, helper schema) and of tgt (subscription,
+ * publication, helper schema), each named with its server; either
+ * connection may be NULL.  Returns 0, or -1 with err set.
+ */
+int follow__remains(PGconn *src, PGconn *tgt, buf_t *b, pgc_err *err);
 
 #endif
