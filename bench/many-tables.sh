@@ -97,6 +97,7 @@ method_pg_dump() {
 	"$CREATEDB" -h 127.0.0.1 -p "$TGT_PORT" -U postgres many
 	# The pipeline under bench_rss_run: its .tree figure is the larger of
 	# pg_dump's and pg_restore's peaks.
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	bench_rss_run "$WORK/rss.pg_dump.sh" bash -c '"$1" -F c -d "$2" | "$3" -d "$4"' pipeline \
 		"$PG_DUMP" "$(pg_uri src many)" "$PG_RESTORE" "$(pg_uri tgt many)"
 }
