@@ -242,7 +242,7 @@ typedef enum import_outcome
 } import_outcome;
 
 /* What the databases of one import share, loaded one or several at a time. */
-typedef struct import_runner
+struct import_runner
 {
 	const archive_import_opts *o;
 	const char *root;
@@ -252,19 +252,19 @@ typedef struct import_runner
 	const archive_choice *choices;	/* per database with -n/-N/-t/-T, else NULL */
 	progress   *prog;
 	const char *scratch;
-	int			jobs_per_db;
+	int			jobs_per_db;	/* sessions of a database's post-data */
 	pthread_mutex_t lock;
 	bool		prog_started;
-	int			next;			/* next database to load */
+	job_run    *jobs;			/* the one runner of every database */
+	import_db  *dbs;			/* per database */
 	verify_report *report;
 	archive_tarload *tl;		/* a tar read as it arrived, or NULL */
 	int			nrecorded;		/* entries in report */
-	import_outcome *outcome;	/* per database (each written by the thread
-								 * that loads it, read after every thread
-								 * ended) */
+	import_outcome *outcome;	/* per database (written by the thread that
+								 * ends it, read once the runner is over) */
 	char	  **why;			/* per database: the failure, or NULL */
 	pgc_err		err;			/* with one database: its failure */
-} import_runner;
+};
 
 /*
  * A database with no unfinished mark, met by --resume: an earlier run
@@ -350,37 +350,36 @@ archive_import__data_target(import_db *db, pgc_err *err)
 	return rc;
 }
 
+/*
+ * What the coordinator does for database db before the runner takes it:
+ * with --resume, one an earlier run finished is checked against the
+ * archive; otherwise the target is created (or refused) and marked
+ * unfinished, pre-data restored, and its tables queued on the runner
+ * (db->job), whose finish step (archive_import_finish) ends it.  Returns
+ * 1 when the tables were queued; otherwise the database's status for
+ * archive_import_end: EXIT_OK (finished by an earlier run), EXIT_DIFFERENT,
+ * or EXIT_FAIL with err set.
+ */
 static int
-archive_import_database(import_runner *run, int index, const char *name, pgc_err *err)
+archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 {
 	const archive_import_opts *o = run->o;
-	const char *root = run->root;
-	const manifest *m = run->m;
-	const manifest_db *mdb = run->chosen[index];
+	const manifest_db *mdb = db->mdb;
+	const char *name = db->name;
 	progress *prog = run->prog;
-	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name, .prog = prog, .index = index,
-		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report,
-		.nrecorded = &run->nrecorded, .choice = run->choices ? &run->choices[index] : NULL};
-	db.compressed = strcmp(m->compression, "zstd") == 0;
-	if (archive_tarload_db_state(run->tl, mdb->dir, NULL) == ARCHIVE_TARLOAD_LOADED)
-		db.streamed = archive_tarload_seen(run->tl);
-	db.recorded = xcalloc((size_t) mdb->ntables + 1, sizeof(bool));
-	pthread_mutex_init(&db.lock, NULL);
-	time_t start = time(NULL);
-	int rc = EXIT_FAIL;
-	bool touched = false;		/* the target database was created or marked */
+	int index = db->index;
 	char *cc = NULL, *password = NULL;
 	PGconn *coord = NULL;
-	log_set_database(name);
+	int rc = EXIT_FAIL;
 
 	if (o->resume)
 	{
 		bool exists = false, marked = false;
 		if (archive_target_state(o->target, name, &exists, &marked, err) != 0)
-			goto done;
+			return EXIT_FAIL;
 		if (exists && !marked)
 		{
-			rc = archive_import_check_earlier(&db, err);
+			rc = archive_import_check_earlier(db, err);
 			if (rc != 1)
 			{
 				if (rc == EXIT_OK)
@@ -388,25 +387,25 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 					run->outcome[index] = IMPORT_EARLIER;
 					progress_phase(prog, index, "done");
 					printf("database \"%s\" was imported by an earlier run; %s\n", name,
-						   db.verify == VERIFY_NONE ? "not verified (--verify none)"
+						   db->verify == VERIFY_NONE ? "not verified (--verify none)"
 						   : "verified against the archive");
 					fflush(stdout);
 				}
-				touched = true;	/* its tables are in the report */
-				goto done;
+				db->touched = true;	/* its tables are in the report */
+				return rc;
 			}
 			rc = EXIT_FAIL;
 		}
 	}
 	/* A database loaded as the tar went by is the stream's own unfinished
 	 * import: it is finished here, never made again. */
-	archive_target_opts topts = {.clean = o->clean && !db.streamed, .resume = o->resume || db.streamed,
+	archive_target_opts topts = {.clean = o->clean && !db->streamed, .resume = o->resume || db->streamed,
 		.encoding = mdb->encoding, .lc_collate = mdb->lc_collate, .lc_ctype = mdb->lc_ctype, .owner = mdb->owner};
-	if (o->data_only ? archive_import__data_target(&db, err) != 0
-		: archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
-		goto done;
-	touched = true;
-	if (db.resuming && !db.streamed)
+	if (o->data_only ? archive_import__data_target(db, err) != 0
+		: archive_target_prepare(o->target, name, &topts, &db->resuming, err) != 0)
+		return EXIT_FAIL;
+	db->touched = true;
+	if (db->resuming && !db->streamed)
 		log_notice("resuming the import of database \"%s\"", name);
 	/* Progress shows once there is something to load (not for a refusal). */
 	pthread_mutex_lock(&run->lock);
@@ -422,8 +421,8 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
 	if (!coord)
 		goto done;
-	int schema = db.resuming ? archive_import__schema_state(coord, db.mdb, db.name, err) : 0;
-	if (schema < 0 && db.resuming)
+	int schema = db->resuming ? archive_import__schema_state(coord, db->mdb, db->name, err) : 0;
+	if (schema < 0 && db->resuming)
 	{
 		/* Our own mark is on it: the earlier run stopped inside pre-data.
 		 * Nothing of it is worth keeping; the database starts again. */
@@ -435,7 +434,7 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		topts.clean = true;
 		topts.clean_why = "--resume: its own unfinished import";
 		topts.resume = false;
-		if (archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
+		if (archive_target_prepare(o->target, name, &topts, &db->resuming, err) != 0)
 			goto done;
 		coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
 		if (!coord)
@@ -452,30 +451,65 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	}
 	progress_add_total(prog, index, units, 0);
 	progress_phase(prog, index, "schema");
-	if (schema == 0 && !o->data_only && archive_import_restore(&db, DDL_PRE_DATA, err) != 0)
+	if (schema == 0 && !o->data_only && archive_import_restore(db, DDL_PRE_DATA, err) != 0)
 		goto done;
-	db.pre_data_failures = db.schema_failures.n;
+	db->pre_data_failures = db->schema_failures.n;
 	progress_phase(prog, index, "data");
-	if (archive_import__tables(&db, coord, err) != 0)
-		goto done;
+	/* From here the runner owns the database: its finish step ends it. */
+	db->job = job_db_create(run->jobs, index, name, mdb->encoding, db);
+	archive_import__plan_tables(db, db->job, coord);
+	job_db_planned(db->job);
+	rc = 1;
+
+done:
+	conn_close(coord);
+	if (password)
+	{
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	free(cc);
+	return rc;
+}
+
+/*
+ * The rest of database db once its tables are loaded (on a worker, as
+ * the finish step): sequences, large objects, post-data, verification,
+ * database properties, the unfinished mark removed.  Returns EXIT_OK,
+ * EXIT_DIFFERENT, or EXIT_FAIL with err set.
+ */
+static int
+archive_import_complete(import_runner *run, import_db *db, pgc_err *err)
+{
+	const archive_import_opts *o = run->o;
+	const manifest_db *mdb = db->mdb;
+	const char *name = db->name;
+	progress *prog = run->prog;
+	int index = db->index;
+	if (archive_import__loaded(db, err) != 0)
+		return EXIT_FAIL;
+	PGconn *coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
+	if (!coord)
+		return EXIT_FAIL;
+	int rc = EXIT_FAIL;
 	progress_phase(prog, index, "sequences");
 	log_info("setting sequences, loading large objects");
-	if (archive_import__sequences(&db, coord, err) != 0)
+	if (archive_import__sequences(db, coord, err) != 0)
 		goto done;
-	if (archive_import__large_objects(&db, coord, err) != 0)
+	if (archive_import__large_objects(db, coord, err) != 0)
 		goto done;
 	progress_phase(prog, index, "indexes");
 	log_info("restoring indexes, constraints and triggers (post-data)");
-	if (!o->data_only && archive_import_restore(&db, DDL_POST_DATA, err) != 0)
+	if (!o->data_only && archive_import_restore(db, DDL_POST_DATA, err) != 0)
 		goto done;
-	if (archive_import_report_schema_failures(&db) > 0)
+	if (archive_import_report_schema_failures(db) > 0)
 	{
 		err_set(err, "could not restore the %s schema of database \"%s\": %d schema object%s could not be "
-				"created", db.pre_data_failures > 0 ? "pre-data" : "post-data", name, db.schema_failures.n,
-				db.schema_failures.n == 1 ? "" : "s");
+				"created", db->pre_data_failures > 0 ? "pre-data" : "post-data", name, db->schema_failures.n,
+				db->schema_failures.n == 1 ? "" : "s");
 		bool role = false;
-		for (int i = 0; i < db.schema_failures.n && !role; i++)
-			role = strstr(db.schema_failures.items[i].message, "ERROR:  role \"") != NULL;
+		for (int i = 0; i < db->schema_failures.n && !role; i++)
+			role = strstr(db->schema_failures.items[i].message, "ERROR:  role \"") != NULL;
 		if (role)
 			err_hint(err, "A role the archive's objects belong to is missing on the target: import "
 					 "the roles too (--roles), or load without owners (--no-owner).  The database "
@@ -486,50 +520,66 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	}
 	progress_phase(prog, index, "verifying");
-	if (db.verify != VERIFY_NONE && archive_import__verify_rest(&db, coord, err) != 0)
+	if (db->verify != VERIFY_NONE && archive_import__verify_rest(db, coord, err) != 0)
 		goto done;
-	if (db.verify != VERIFY_NONE && !o->data_only && archive_import_verify_schema(&db, coord, err) != 0)
+	if (db->verify != VERIFY_NONE && !o->data_only && archive_import_verify_schema(db, coord, err) != 0)
 		goto done;
 	/* Every table of the manifest was loaded and checked, or kept: one
 	 * that was not is a difference, never a silent omission. */
 	for (int t = 0; t < mdb->ntables; t++)
-		if (!db.recorded[t])
+		if (!db->recorded[t])
 		{
 			char *disp = archive_import__display(mdb->tables[t].schema, mdb->tables[t].name);
 			char *msg = xasprintf("table %s of the archive was not loaded into database \"%s\"", disp, name);
 			log_report(LOG_ERROR, msg, NULL, NULL);
 			verify_report_failed(run->report, name, "table", disp, "not loaded");
-			archive_import__recorded(&db);
-			db.recorded[t] = true;
-			db.ndiff++;
+			archive_import__recorded(db);
+			db->recorded[t] = true;
+			db->ndiff++;
 			free(msg);
 			free(disp);
 		}
-	if (db.ndiff > 0)
+	if (db->ndiff > 0)
 	{
-		err_set(err, "database \"%s\" differs from the archive: %d difference%s", name, db.ndiff,
-				db.ndiff == 1 ? "" : "s");
+		err_set(err, "database \"%s\" differs from the archive: %d difference%s", name, db->ndiff,
+				db->ndiff == 1 ? "" : "s");
 		err_hint(err, "The database stays marked unfinished (pgcarry.import); each difference is listed above.");
 		rc = EXIT_DIFFERENT;
 		goto done;
 	}
-	if (!o->data_only && archive_import_db_properties(&db, err) != 0)
+	if (!o->data_only && archive_import_db_properties(db, err) != 0)
 		goto done;
 	if (!o->data_only && archive_target_mark_done(o->target, name, err) != 0)
 		goto done;
 	progress_phase(prog, index, "done");
 	printf("imported database \"%s\": %d tables, %llu rows loaded%s, %d sequences, %llu large objects; "
-		   "%s in %lld s\n", name, mdb->ntables, (unsigned long long) db.rows,
-		   db.skipped ? " (some kept from an earlier run)" : "", mdb->nsequences,
+		   "%s in %lld s\n", name, mdb->ntables, (unsigned long long) db->rows,
+		   db->skipped ? " (some kept from an earlier run)" : "", mdb->nsequences,
 		   (unsigned long long) (mdb->lo_file ? mdb->lo_count : 0),
-		   db.verify == VERIFY_FULL ? "verified against the archive"
-		   : db.verify == VERIFY_COUNT ? "row counts verified against the archive"
-		   : "not verified (--verify none)", (long long) (time(NULL) - start));
+		   db->verify == VERIFY_FULL ? "verified against the archive"
+		   : db->verify == VERIFY_COUNT ? "row counts verified against the archive"
+		   : "not verified (--verify none)", (long long) (time(NULL) - db->start));
 	fflush(stdout);
 	run->outcome[index] = IMPORT_DONE;
 	rc = EXIT_OK;
 
 done:
+	conn_close(coord);
+	return rc;
+}
+
+/*
+ * Ends database db with status rc (err set unless EXIT_OK): its outcome
+ * for the summary, a failure put in the report (every table of the
+ * archive too, none left out), the error said now or, with one database,
+ * kept as the command's own.  err is cleared.
+ */
+static void
+archive_import_end(import_runner *run, import_db *db, int rc, pgc_err *err)
+{
+	const manifest_db *mdb = db->mdb;
+	const char *name = db->name;
+	int index = db->index;
 	if (rc == EXIT_DIFFERENT)
 		run->outcome[index] = IMPORT_DIFFERENT;
 	else if (rc != EXIT_OK)
@@ -545,42 +595,121 @@ done:
 		else if (!err->set)
 			err_set(err, "import of database \"%s\" failed", name);
 		run->why[index] = xstrdup(err->message);
-		progress_phase(prog, index, "failed");
+		progress_phase(run->prog, index, "failed");
 	}
-	if (rc != EXIT_OK && touched)
+	if (rc != EXIT_OK && db->touched)
 	{
 		/* Every table of the archive is in the report: one that did not
 		 * load (or was not checked) is a problem, never left out. */
 		for (int t = 0; t < mdb->ntables; t++)
-			if (!db.recorded[t])
+			if (!db->recorded[t])
 			{
 				char *disp = archive_import__display(mdb->tables[t].schema, mdb->tables[t].name);
 				verify_report_failed(run->report, name, "table", disp,
 									 rc == EXIT_DIFFERENT ? "not checked" : "not loaded or not checked");
-				archive_import__recorded(&db);
+				archive_import__recorded(db);
 				free(disp);
 			}
 		if (rc != EXIT_DIFFERENT)
 		{
 			char *why = xasprintf("import not finished: %s", err->message);
 			verify_report_failed(run->report, name, "database", name, why);
-			archive_import__recorded(&db);
+			archive_import__recorded(db);
 			free(why);
 		}
 	}
-	ddl_failures_free(&db.schema_failures);
-	conn_close(coord);
-	if (password)
+	pthread_mutex_lock(&run->lock);
+	if (rc != EXIT_OK && run->nchosen == 1)
+		err_move(&run->err, err);	/* the command's own error */
+	else if (rc != EXIT_OK)
+		err_report(err);		/* said now; the summary names it again */
+	pthread_mutex_unlock(&run->lock);
+	err_clear(err);
+}
+
+/* The runner's finish step of a database whose tables are over. */
+static void
+archive_import_finish(job_worker *w, job_db *jd)
+{
+	(void) w;
+	import_db *db = job_db_ctx(jd);
+	pgc_err err = PGC_ERR_INIT;
+	int rc = archive_import_complete(db->run, db, &err);
+	archive_import_end(db->run, db, rc, &err);
+}
+
+/* The run was stopped (an interrupt) before the database's finish step. */
+static void
+archive_import_abandon(job_db *jd)
+{
+	import_db *db = job_db_ctx(jd);
+	pgc_err err = PGC_ERR_INIT;
+	if (archive_import__loaded(db, &err) == 0)
+		err_set(&err, "import interrupted");
+	archive_import_end(db->run, db, EXIT_FAIL, &err);
+}
+
+/* Sets up database i of the import in db, before its turn. */
+static void
+archive_import_db_init(import_runner *run, int i, import_db *db)
+{
+	const archive_import_opts *o = run->o;
+	const manifest_db *mdb = run->chosen[i];
+	*db = (import_db) {.o = o, .root = run->root, .m = run->m, .mdb = mdb,
+		.name = archive_import__target_name(o, mdb->name), .prog = run->prog, .index = i, .verify = o->verify,
+		.jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report, .nrecorded = &run->nrecorded,
+		.choice = run->choices ? &run->choices[i] : NULL, .run = run, .start = time(NULL)};
+	db->compressed = strcmp(run->m->compression, "zstd") == 0;
+	if (archive_tarload_db_state(run->tl, mdb->dir, NULL) == ARCHIVE_TARLOAD_LOADED)
+		db->streamed = archive_tarload_seen(run->tl);
+	db->recorded = xcalloc((size_t) mdb->ntables + 1, sizeof(bool));
+	pthread_mutex_init(&db->lock, NULL);
+}
+
+/* Frees what archive_import_db_init and the steps left in db (NULL and
+ * a database never set up are allowed). */
+static void
+archive_import_db_free(import_db *db)
+{
+	if (!db || !db->recorded)
+		return;
+	job_db_destroy(db->job);
+	ddl_failures_free(&db->schema_failures);
+	free(db->recorded);
+	free(db->parts_left);
+	err_clear(&db->err);
+	pthread_mutex_destroy(&db->lock);
+}
+
+/*
+ * The databases, one after another, put on one job runner of --jobs
+ * sessions: the coordinator (the calling thread) prepares each and queues
+ * its tables, and goes on to the next while the workers load; each
+ * database's finish step runs on a worker once its tables are over.  A
+ * failed database never stops the others; an interrupt does.
+ */
+static void
+archive_import_all(import_runner *run)
+{
+	job_ops ops = {.run = archive_import__run_task, .finish = archive_import_finish, .finish_priority = INT64_MAX,
+		.abandon = archive_import_abandon};
+	const char *ends[2] = {NULL, run->o->target};
+	run->jobs = job_run_create(run->o->jobs, &ops, ends, NULL, run->prog);
+	for (int i = 0; i < run->nchosen && !cleanup_interrupted(); i++)
 	{
-		memset(password, 0, strlen(password));
-		free(password);
+		if (run->outcome[i] == IMPORT_FAILED)
+			continue;			/* its files failed the check */
+		import_db *db = &run->dbs[i];
+		archive_import_db_init(run, i, db);
+		log_set_database(db->name);
+		pgc_err err = PGC_ERR_INIT;
+		int rc = archive_import_start(run, db, &err);
+		if (rc != 1)
+			archive_import_end(run, db, rc, &err);
+		log_set_database(NULL);
 	}
-	free(cc);
-	free(db.recorded);
-	err_clear(&db.err);
-	pthread_mutex_destroy(&db.lock);
-	log_set_database(NULL);
-	return rc;
+	job_run_destroy(run->jobs);
+	run->jobs = NULL;
 }
 
 int
@@ -659,38 +788,6 @@ archive_import__roles(const archive_import_opts *o, const char *root, const char
 	free(cc);
 	free(file);
 	return rc;
-}
-
-/* A loader thread: takes the next database until none is left (a failed
- * database never stops the others; an interrupt does). */
-static void *
-archive_import_runner_main(void *arg)
-{
-	import_runner *run = arg;
-	for (;;)
-	{
-		pthread_mutex_lock(&run->lock);
-		int i = cleanup_interrupted() ? run->nchosen : run->next++;
-		pthread_mutex_unlock(&run->lock);
-		if (i >= run->nchosen)
-			break;
-		if (run->outcome[i] == IMPORT_FAILED)
-			continue;			/* its files failed the check */
-		const char *name = archive_import__target_name(run->o, run->chosen[i]->name);
-		pgc_err err = PGC_ERR_INIT;
-		int r = archive_import_database(run, i, name, &err);
-		if (r != EXIT_OK && run->nchosen == 1)
-			err_move(&run->err, &err);	/* the command's own error */
-		else if (r != EXIT_OK)
-		{
-			/* Said now, with its detail and hint; the summary names it again. */
-			pthread_mutex_lock(&run->lock);
-			err_report(&err);
-			pthread_mutex_unlock(&run->lock);
-		}
-		err_clear(&err);
-	}
-	return NULL;
 }
 
 /* The outcome of every database, on stdout after the report; returns the
@@ -1163,13 +1260,8 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		.report = report, .tl = tl, .nrecorded = nrecorded, .outcome = outcome, .why = why};
 	pthread_mutex_init(&runner.lock, NULL);
 	runner_ready = true;
-	pthread_t *threads = xcalloc((size_t) concurrent, sizeof *threads);
-	for (int i = 0; i < concurrent; i++)
-		if (pthread_create(&threads[i], NULL, archive_import_runner_main, &runner) != 0)
-			abort();
-	for (int i = 0; i < concurrent; i++)
-		pthread_join(threads[i], NULL);
-	free(threads);
+	runner.dbs = xcalloc((size_t) nchosen, sizeof *runner.dbs);
+	archive_import_all(&runner);
 	if (runner.prog_started)
 		progress_stop(prog);
 	if (__atomic_load_n(&runner.nrecorded, __ATOMIC_RELAXED) > 0)
@@ -1191,6 +1283,9 @@ done:
 	if (runner_ready)
 	{
 		err_clear(&runner.err);
+		for (int i = 0; runner.dbs && i < nchosen; i++)
+			archive_import_db_free(&runner.dbs[i]);
+		free(runner.dbs);
 		pthread_mutex_destroy(&runner.lock);
 	}
 	for (int i = 0; i < nchosen; i++)
