@@ -70,7 +70,7 @@ archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 		.tolerate_existing = db->resuming && part == DDL_POST_DATA, .tmpdir = db->scratch,
 		.exit_on_error = db->o->exit_on_error, .failures = &db->schema_failures,
 		.skip_ids = db->choice ? db->choice->skip_ids : NULL, .nskip = db->choice ? db->choice->nskip : 0};
-	int rc = ddl_restore(NULL, dump, part, db->o->target, "target", db->name, &ro, err);
+	int rc = ddl_restore(NULL, dump, part, db->o->cli.target, "target", db->name, &ro, err);
 	if (rc != 0)
 	{
 		const char *detail = err->detail ? err->detail : "";
@@ -116,7 +116,7 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 		verify_report_schema_unchecked(db->report, db->name);
 	}
 	else if (ddl_dump_toc(tools, want, NULL, NULL, err) != 0
-			 || !(got = ddl_dump_schema(tools, db->o->target, "target", db->name, NULL, NULL, db->scratch, err))
+			 || !(got = ddl_dump_schema(tools, db->o->cli.target, "target", db->name, NULL, NULL, db->scratch, err))
 			 || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
 		goto done;
 	else
@@ -184,7 +184,7 @@ archive_import_db_properties(import_db *db, pgc_err *err)
 		err_set(err, "could not read the table of contents of \"%s\"", db->mdb->schema_file);
 		rc = -1;
 	}
-	else if (has && ddl_restore(NULL, dump, DDL_DATABASE_PROPERTIES, db->o->target, "target", db->name, &ro,
+	else if (has && ddl_restore(NULL, dump, DDL_DATABASE_PROPERTIES, db->o->cli.target, "target", db->name, &ro,
 								&e) != 0)
 	{
 		err_set(err, "could not apply the properties of database \"%s\"", db->name);
@@ -241,6 +241,10 @@ typedef enum import_outcome
 	IMPORT_FAILED				/* refused, or stopped by an error */
 } import_outcome;
 
+/* Statuses of a database's steps besides the exit statuses (err.h). */
+#define IMPORT_LOAD_IT (-1)		/* --resume: none of its tables there yet */
+#define IMPORT_QUEUED (-2)		/* its tables are on the runner */
+
 /* What the databases of one import share, loaded one or several at a time. */
 struct import_runner
 {
@@ -272,19 +276,20 @@ struct import_runner
  * archive is there, it is checked against the archive like a loaded one
  * (tables, sequences, large objects, schema objects) and kept; otherwise
  * it is refused.
- * Returns EXIT_OK, EXIT_DIFFERENT, or EXIT_FAIL with err set; 1 when the
- * database holds none of the archive's tables (then it is loaded as usual).
+ * Returns EXIT_OK, EXIT_DIFFERENT, or EXIT_FAIL with err set;
+ * IMPORT_LOAD_IT when the database holds none of the archive's tables
+ * (then it is loaded as usual).
  */
 static int
 archive_import_check_earlier(import_db *db, pgc_err *err)
 {
-	PGconn *conn = stream_conn_open(db->o->target, db->name, "target", db->mdb->encoding, false, err);
+	PGconn *conn = stream_conn_open(db->o->cli.target, db->name, "target", db->mdb->encoding, false, err);
 	if (!conn)
 		return EXIT_FAIL;
 	int rc = EXIT_FAIL;
 	int schema = archive_import__schema_state(conn, db->mdb, db->name, err);
 	if (schema == 0)
-		rc = 1;
+		rc = IMPORT_LOAD_IT;
 	else if (schema > 0)
 	{
 		log_notice("database \"%s\" on the target was imported by an earlier run: checking it against the archive",
@@ -319,7 +324,7 @@ int
 archive_import__data_target(import_db *db, pgc_err *err)
 {
 	bool exists = false, marked = false;
-	if (archive_target_state(db->o->target, db->name, &exists, &marked, err) != 0)
+	if (archive_target_state(db->o->cli.target, db->name, &exists, &marked, err) != 0)
 		return -1;
 	if (!exists)
 	{
@@ -328,7 +333,7 @@ archive_import__data_target(import_db *db, pgc_err *err)
 		err_hint(err, "Create its schema first (pgcarry import --schema-only), or import without --data-only.");
 		return -1;
 	}
-	PGconn *conn = conn_open(db->o->target, db->name, "target", err);
+	PGconn *conn = conn_open(db->o->cli.target, db->name, "target", err);
 	if (!conn)
 		return -1;
 	int n = db->mdb->ntables;
@@ -372,15 +377,15 @@ archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 	PGconn *coord = NULL;
 	int rc = EXIT_FAIL;
 
-	if (o->resume)
+	if (o->cli.resume)
 	{
 		bool exists = false, marked = false;
-		if (archive_target_state(o->target, name, &exists, &marked, err) != 0)
+		if (archive_target_state(o->cli.target, name, &exists, &marked, err) != 0)
 			return EXIT_FAIL;
 		if (exists && !marked)
 		{
 			rc = archive_import_check_earlier(db, err);
-			if (rc != 1)
+			if (rc != IMPORT_LOAD_IT)
 			{
 				if (rc == EXIT_OK)
 				{
@@ -399,10 +404,10 @@ archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 	}
 	/* A database loaded as the tar went by is the stream's own unfinished
 	 * import: it is finished here, never made again. */
-	archive_target_opts topts = {.clean = o->clean && !db->streamed, .resume = o->resume || db->streamed,
+	archive_target_opts topts = {.clean = o->cli.clean && !db->streamed, .resume = o->cli.resume || db->streamed,
 		.encoding = mdb->encoding, .lc_collate = mdb->lc_collate, .lc_ctype = mdb->lc_ctype, .owner = mdb->owner};
 	if (o->data_only ? archive_import__data_target(db, err) != 0
-		: archive_target_prepare(o->target, name, &topts, &db->resuming, err) != 0)
+		: archive_target_prepare(o->cli.target, name, &topts, &db->resuming, err) != 0)
 		return EXIT_FAIL;
 	db->touched = true;
 	if (db->resuming && !db->streamed)
@@ -415,10 +420,10 @@ archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 		run->prog_started = true;
 	}
 	pthread_mutex_unlock(&run->lock);
-	cc = ddl_conninfo(o->target, name, "target", &password, err);
+	cc = ddl_conninfo(o->cli.target, name, "target", &password, err);
 	if (!cc)
 		goto done;
-	coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
+	coord = stream_conn_open(o->cli.target, name, "target", mdb->encoding, false, err);
 	if (!coord)
 		goto done;
 	int schema = db->resuming ? archive_import__schema_state(coord, db->mdb, db->name, err) : 0;
@@ -434,9 +439,9 @@ archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 		topts.clean = true;
 		topts.clean_why = "--resume: its own unfinished import";
 		topts.resume = false;
-		if (archive_target_prepare(o->target, name, &topts, &db->resuming, err) != 0)
+		if (archive_target_prepare(o->cli.target, name, &topts, &db->resuming, err) != 0)
 			goto done;
-		coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
+		coord = stream_conn_open(o->cli.target, name, "target", mdb->encoding, false, err);
 		if (!coord)
 			goto done;
 		schema = 0;
@@ -459,7 +464,7 @@ archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 	db->job = job_db_create(run->jobs, index, name, mdb->encoding, db);
 	archive_import__plan_tables(db, db->job, coord);
 	job_db_planned(db->job);
-	rc = 1;
+	rc = IMPORT_QUEUED;
 
 done:
 	conn_close(coord);
@@ -488,7 +493,7 @@ archive_import_complete(import_runner *run, import_db *db, pgc_err *err)
 	int index = db->index;
 	if (archive_import__loaded(db, err) != 0)
 		return EXIT_FAIL;
-	PGconn *coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
+	PGconn *coord = stream_conn_open(o->cli.target, name, "target", mdb->encoding, false, err);
 	if (!coord)
 		return EXIT_FAIL;
 	int rc = EXIT_FAIL;
@@ -549,7 +554,7 @@ archive_import_complete(import_runner *run, import_db *db, pgc_err *err)
 	}
 	if (!o->data_only && archive_import_db_properties(db, err) != 0)
 		goto done;
-	if (!o->data_only && archive_target_mark_done(o->target, name, err) != 0)
+	if (!o->data_only && archive_target_mark_done(o->cli.target, name, err) != 0)
 		goto done;
 	progress_phase(prog, index, "done");
 	printf("imported database \"%s\": %d tables, %llu rows loaded%s, %d sequences, %llu large objects; "
@@ -656,7 +661,7 @@ archive_import_db_init(import_runner *run, int i, import_db *db)
 	const archive_import_opts *o = run->o;
 	const manifest_db *mdb = run->chosen[i];
 	*db = (import_db) {.o = o, .root = run->root, .m = run->m, .mdb = mdb,
-		.name = archive_import__target_name(o, mdb->name), .prog = run->prog, .index = i, .verify = o->verify,
+		.name = archive_import__target_name(o, mdb->name), .prog = run->prog, .index = i, .verify = o->cli.verify,
 		.jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report, .nrecorded = &run->nrecorded,
 		.choice = run->choices ? &run->choices[i] : NULL, .run = run, .start = time(NULL)};
 	db->compressed = strcmp(run->m->compression, "zstd") == 0;
@@ -693,8 +698,8 @@ archive_import_all(import_runner *run)
 {
 	job_ops ops = {.run = archive_import__run_task, .finish = archive_import_finish, .finish_priority = INT64_MAX,
 		.abandon = archive_import_abandon};
-	const char *ends[2] = {NULL, run->o->target};
-	run->jobs = job_run_create(run->o->jobs, &ops, ends, NULL, run->prog);
+	const char *ends[2] = {NULL, run->o->cli.target};
+	run->jobs = job_run_create(run->o->cli.jobs, &ops, ends, NULL, run->prog);
 	for (int i = 0; i < run->nchosen && !cleanup_interrupted(); i++)
 	{
 		if (run->outcome[i] == IMPORT_FAILED)
@@ -704,7 +709,7 @@ archive_import_all(import_runner *run)
 		log_set_database(db->name);
 		pgc_err err = PGC_ERR_INIT;
 		int rc = archive_import_start(run, db, &err);
-		if (rc != 1)
+		if (rc != IMPORT_QUEUED)
 			archive_import_end(run, db, rc, &err);
 		log_set_database(NULL);
 	}
@@ -722,13 +727,13 @@ archive_import__roles(const archive_import_opts *o, const char *root, const char
 		return 0;
 	}
 	char *password = NULL;
-	char *cc = ddl_conninfo(o->target, "postgres", "target", &password, err);
+	char *cc = ddl_conninfo(o->cli.target, "postgres", "target", &password, err);
 	if (!cc)
 		return -1;
 	/* The importing role itself is left as it is: its password and rights
 	 * on the target are not the source's business. */
 	char *me = NULL;
-	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	PGconn *conn = conn_open(o->cli.target, "postgres", "target", err);
 	if (conn)
 		me = conn_query_value(conn, "SELECT pg_catalog.quote_ident(current_user)", 0, NULL, err);
 	conn_close(conn);
@@ -805,12 +810,12 @@ archive_import_summary(import_runner *run, pgc_err *err)
 		switch (run->outcome[i])
 		{
 			case IMPORT_DONE:
-				what = run->o->verify == VERIFY_NONE ? "imported, not verified (--verify none)"
+				what = run->o->cli.verify == VERIFY_NONE ? "imported, not verified (--verify none)"
 					: "imported and verified";
 				ok++;
 				break;
 			case IMPORT_EARLIER:
-				what = run->o->verify == VERIFY_NONE ? "imported by an earlier run, not verified"
+				what = run->o->cli.verify == VERIFY_NONE ? "imported by an earlier run, not verified"
 					: "imported by an earlier run, verified";
 				ok++;
 				break;
@@ -873,10 +878,8 @@ archive_import_not_loaded(verify_report *report, const char *dname, const manife
 const char *
 archive_import__target_name(const archive_import_opts *o, const char *name)
 {
-	for (int i = 0; i < o->nrenames; i++)
-		if (strcmp(o->rename_from[i], name) == 0)
-			return o->rename_to[i];
-	return o->dbname ? o->dbname : name;
+	/* --db and --rename are never given together. */
+	return o->dbname ? o->dbname : cli_rename_target(&o->renames, name);
 }
 
 /* --rename: each OLD is a database being imported, and no two databases
@@ -885,16 +888,16 @@ static int
 archive_import_check_renames(const archive_import_opts *o, const manifest *m, const manifest_db *const *chosen,
 							 int n, pgc_err *err)
 {
-	for (int k = 0; k < o->nrenames; k++)
+	for (int k = 0; k < o->renames.n; k++)
 	{
 		bool in_archive = false, chosen_one = false;
 		for (int i = 0; i < m->ndbs; i++)
-			in_archive = in_archive || strcmp(m->dbs[i].name, o->rename_from[k]) == 0;
+			in_archive = in_archive || strcmp(m->dbs[i].name, o->renames.from[k]) == 0;
 		for (int i = 0; i < n; i++)
-			chosen_one = chosen_one || strcmp(chosen[i]->name, o->rename_from[k]) == 0;
+			chosen_one = chosen_one || strcmp(chosen[i]->name, o->renames.from[k]) == 0;
 		if (!chosen_one)
 		{
-			err_set(err, "--rename %s=%s names a database that is not %s", o->rename_from[k], o->rename_to[k],
+			err_set(err, "--rename %s=%s names a database that is not %s", o->renames.from[k], o->renames.to[k],
 					in_archive ? "being imported" : "in the archive");
 			err_hint(err, "Give --rename OLD=NEW with OLD the name of a database the archive holds "
 					 "and the import loads.");
@@ -920,14 +923,14 @@ archive_import_check_renames(const archive_import_opts *o, const manifest *m, co
 static int
 archive_import_exclude(const archive_import_opts *o, const manifest_db **chosen, int *n, pgc_err *err)
 {
-	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	PGconn *conn = conn_open(o->cli.target, "postgres", "target", err);
 	if (!conn)
 		return -1;
 	const char **names = xcalloc((size_t) *n + 1, sizeof *names);
 	bool *keep = xcalloc((size_t) *n + 1, sizeof *keep);
 	for (int i = 0; i < *n; i++)
 		names[i] = chosen[i]->name;
-	int rc = catalog_names_exclude(conn, o->exclude_dbs, o->nexclude_dbs, names, *n, keep, err);
+	int rc = catalog_names_exclude(conn, o->cli.exclude_dbs, o->cli.nexclude_dbs, names, *n, keep, err);
 	conn_close(conn);
 	int m = 0;
 	for (int i = 0; rc == 0 && i < *n; i++)
@@ -949,13 +952,13 @@ static int
 archive_import_choose(const archive_import_opts *o, const char *root, const manifest_db **chosen, int n,
 					  archive_choice *choices, pgc_err *err)
 {
-	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	PGconn *conn = conn_open(o->cli.target, "postgres", "target", err);
 	if (!conn)
 		return -1;
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i++)
 	{
-		if ((rc = archive_choose(conn, o->filter, o->schema_only, root, chosen[i], &choices[i], err)) != 0)
+		if ((rc = archive_choose(conn, &o->cli.filter, o->schema_only, root, chosen[i], &choices[i], err)) != 0)
 			break;
 		if (o->schema_only)
 		{
@@ -1017,12 +1020,12 @@ archive_import_content(const archive_import_opts *o, const manifest *m, archive_
 				 "one; then import this archive into them.");
 		return EXIT_USAGE;
 	}
-	if (o->clean || o->resume)
+	if (o->cli.clean || o->cli.resume)
 	{
 		err_set(err, "archive \"%s\" is data-only: it loads into tables that exist, and cannot be imported "
-				"with %s", input, o->clean ? "--clean" : "--resume");
+				"with %s", input, o->cli.clean ? "--clean" : "--resume");
 		err_hint(err, "Import it without %s, into a database whose tables exist and are empty.",
-				 o->clean ? "--clean" : "--resume");
+				 o->cli.clean ? "--clean" : "--resume");
 		return EXIT_USAGE;
 	}
 	eff->data_only = true;
@@ -1092,23 +1095,23 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	int nchosen = 0;
 	import_outcome *outcome = xcalloc((size_t) m->ndbs + 1, sizeof *outcome);
 	char **why = xcalloc((size_t) m->ndbs + 1, sizeof *why);
-	verify_report *report = verify_report_create(o->verify, "archive", "target");
+	verify_report *report = verify_report_create(o->cli.verify, "archive", "target");
 	int nrecorded = 0;
-	if (o->ndbs == 0)
+	if (o->cli.ndbs == 0)
 		for (int i = 0; i < m->ndbs; i++)
 			chosen[nchosen++] = &m->dbs[i];
-	for (int k = 0; k < o->ndbs; k++)
+	for (int k = 0; k < o->cli.ndbs; k++)
 	{
 		const manifest_db *found = NULL;
 		for (int i = 0; i < m->ndbs && !found; i++)
-			if (strcmp(m->dbs[i].name, o->dbs[k]) == 0)
+			if (strcmp(m->dbs[i].name, o->cli.dbs[k]) == 0)
 				found = &m->dbs[i];
 		if (!found)
 		{
 			buf_t names = {0};
 			for (int i = 0; i < m->ndbs; i++)
 				buf_printf(&names, "%s\"%s\"", i ? ", " : "", m->dbs[i].name);
-			err_set(err, "database \"%s\" is not in the archive", o->dbs[k]);
+			err_set(err, "database \"%s\" is not in the archive", o->cli.dbs[k]);
 			err_detail(err, "The archive holds %s.", names.len ? names.data : "no database");
 			buf_free(&names);
 			rc = EXIT_FAIL;
@@ -1116,7 +1119,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		}
 		chosen[nchosen++] = found;
 	}
-	if (o->nexclude_dbs > 0 && archive_import_exclude(o, chosen, &nchosen, err) != 0)
+	if (o->cli.nexclude_dbs > 0 && archive_import_exclude(o, chosen, &nchosen, err) != 0)
 	{
 		rc = EXIT_FAIL;
 		goto done;
@@ -1154,7 +1157,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	{
 		archive_verify_report rep = {0};
 		if (archive_verify_run_seen(root, m, tl ? archive_tarload_seen(tl) : NULL, chosen[i]->name,
-									o->roles && i == 0, ARCHIVE_VERIFY_FIRST | ARCHIVE_VERIFY_SCHEMA, &rep, err) != 0)
+									o->cli.roles && i == 0, ARCHIVE_VERIFY_FIRST | ARCHIVE_VERIFY_SCHEMA, &rep, err) != 0)
 		{
 			rc = EXIT_FAIL;
 			goto done;
@@ -1219,7 +1222,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 												   "not loaded");
 		}
 	}
-	if (catalog_filter_active(o->filter) || o->schema_only)
+	if (catalog_filter_active(&o->cli.filter) || o->schema_only)
 	{
 		choices = xcalloc((size_t) nchosen, sizeof *choices);
 		if (archive_import_choose(o, root, chosen, nchosen, choices, err) != 0)
@@ -1228,7 +1231,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			goto done;
 		}
 	}
-	if (o->dry_run)
+	if (o->cli.dry_run)
 	{
 		rc = archive_import__plan(o, root, m, chosen, choices, nchosen);
 		goto done;
@@ -1239,24 +1242,24 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		rc = EXIT_FAIL;
 		goto done;
 	}
-	if (o->roles && !(tl && archive_tarload_roles_done(tl)) &&
+	if (o->cli.roles && !(tl && archive_tarload_roles_done(tl)) &&
 		archive_import__roles(o, root, m->roles_file, m->roles_passwords, scratch, err) != 0)
 	{
 		rc = EXIT_FAIL;
 		goto done;
 	}
-	prog = progress_create(o->progress, "import", nchosen);
+	prog = progress_create(o->cli.progress, "import", nchosen);
 	for (int i = 0; i < nchosen; i++)
 		progress_db_name(prog, i, archive_import__target_name(o, chosen[i]->name));
 
 	/* Several databases load at a time when there are sessions enough:
 	 * while one builds its indexes, another loads its rows. */
-	int concurrent = nchosen < o->jobs ? nchosen : o->jobs;
+	int concurrent = nchosen < o->cli.jobs ? nchosen : o->cli.jobs;
 	if (concurrent < 1)
 		concurrent = 1;
 	runner = (import_runner) {.o = o, .root = root, .m = m, .chosen = chosen, .nchosen = nchosen,
 		.choices = choices,
-		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent,
+		.prog = prog, .scratch = scratch, .jobs_per_db = o->cli.jobs / concurrent,
 		.report = report, .tl = tl, .nrecorded = nrecorded, .outcome = outcome, .why = why};
 	pthread_mutex_init(&runner.lock, NULL);
 	runner_ready = true;
