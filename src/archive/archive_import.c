@@ -8,7 +8,8 @@
  *   2. the target database is created, or refused, and marked unfinished
  *      (archive_target.h);
  *   3. pre-data with pg_restore;
- *   4. data: one task per file on a work queue of --jobs sessions.  A table
+ *   4. data: one unit per file on the job runner (core/job.h), whose --jobs
+ *      sessions every database of the import shares.  A table
  *      in one file is loaded in one transaction: TRUNCATE ONLY, then COPY
  *      ... FREEZE (a small one: DELETE, then COPY).  A table in several parts is truncated first, then its
  *      parts load in parallel.  Each file's rows are hashed as they go to
@@ -21,6 +22,14 @@
  *   8. the unfinished mark is removed.
  * With --resume, tables whose content already matches the manifest are not
  * loaded again.
+ *
+ * The databases run on one job runner, as copy's do: the coordinator (the
+ * calling thread) does steps 1 to 3 for each database in turn and queues
+ * its tables (archive_import_start), then goes on to the next while the
+ * workers load; steps 5 to 8 are the database's finish step, on a worker
+ * once its tables are over (archive_import_finish); archive_import_end
+ * records how it ended.  A tar read as it arrived was loaded before, by
+ * archive_tarload.c; its databases are then finished here like the others.
  */
 #include "archive/archive_import.h"
 #include "archive/archive_import_int.h"
@@ -1252,8 +1261,9 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	for (int i = 0; i < nchosen; i++)
 		progress_db_name(prog, i, archive_import__target_name(o, chosen[i]->name));
 
-	/* Several databases load at a time when there are sessions enough:
-	 * while one builds its indexes, another loads its rows. */
+	/* The sessions of one database's post-data (pg_restore -j) and of its
+	 * table parts loaded in parallel: its share of --jobs when several
+	 * databases can be at work at once. */
 	int concurrent = nchosen < o->cli.jobs ? nchosen : o->cli.jobs;
 	if (concurrent < 1)
 		concurrent = 1;
