@@ -405,7 +405,11 @@ archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 						   : "verified against the archive");
 					fflush(stdout);
 				}
-				db->touched = true;	/* its tables are in the report */
+				/* Its tables are in the report; a refusal before any was
+				 * checked is not (as for any other refusal). */
+				db->touched = rc != EXIT_FAIL;
+				for (int t = 0; t < mdb->ntables && !db->touched; t++)
+					db->touched = db->recorded[t];
 				return rc;
 			}
 			rc = EXIT_FAIL;
