@@ -221,10 +221,20 @@ bench_rss_run() {
 	return "$rc"
 }
 
+# bench_binary_label: which pgcarry is measured: the checkout's commit, or
+# the path of another binary given as PGCARRY_BIN.
+bench_binary_label() {
+	if [ -n "${PGCARRY_BIN:-}" ] && [ "$PGCARRY_BIN" != "$ROOT/pgcarry" ]; then
+		echo "$PGCARRY_BIN"
+	else
+		git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'
+	fi
+}
+
 # bench_machine: one line describing where the figures come from.
 bench_machine() {
 	echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM; $(pg_config --version);" \
-		"pgcarry $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); both servers and the client on this machine;" \
+		"pgcarry $(bench_binary_label); both servers and the client on this machine;" \
 		"load average before the run: $BENCH_LOAD_BEFORE."
 }
 BENCH_LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
