@@ -1,8 +1,9 @@
 /*
  * archive_import_int.h: what the parts of "pgcarry import" share (not for
- * other modules): archive_import.c, the databases' steps and the runner of
- * several databases, and archive_import_data.c, the data: tables loaded on
- * the job runner and verified, sequences, large objects.
+ * other modules): archive_import.c, each database's steps around its data
+ * (the coordinator's, and the finish step on the job runner), and
+ * archive_import_data.c, the data: tables loaded on the job runner and
+ * verified, sequences, large objects.
  */
 #ifndef PGCARRY_ARCHIVE_IMPORT_INT_H
 #define PGCARRY_ARCHIVE_IMPORT_INT_H
