@@ -365,11 +365,11 @@ archive_import__data_target(import_db *db, pgc_err *err)
 }
 
 /*
- * What the coordinator does for database db before the runner takes it:
- * with --resume, one an earlier run finished is checked against the
- * archive; otherwise the target is created (or refused) and marked
- * unfinished, pre-data restored, and its tables queued on the runner
- * (db->job), whose finish step (archive_import_finish) ends it.  Returns
+ * The start of database db (its first unit on the runner): with --resume,
+ * one an earlier run finished is checked against the archive; otherwise
+ * the target is created (or refused) and marked unfinished, pre-data
+ * restored, and its tables queued on the runner (db->job), whose finish
+ * step (archive_import_finish) ends it.  Returns
  * 1 when the tables were queued; otherwise the database's status for
  * archive_import_end: EXIT_OK (finished by an earlier run), EXIT_DIFFERENT,
  * or EXIT_FAIL with err set.
@@ -473,10 +473,8 @@ archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 		goto done;
 	db->pre_data_failures = db->schema_failures.n;
 	progress_phase(prog, index, "data");
-	/* From here the runner owns the database: its finish step ends it. */
-	db->job = job_db_create(run->jobs, index, name, mdb->encoding, db);
+	/* From here its finish step ends it. */
 	archive_import__plan_tables(db, db->job, coord);
-	job_db_planned(db->job);
 	rc = IMPORT_QUEUED;
 
 done:
@@ -598,6 +596,7 @@ archive_import_end(import_runner *run, import_db *db, int rc, pgc_err *err)
 	const manifest_db *mdb = db->mdb;
 	const char *name = db->name;
 	int index = db->index;
+	db->ended = true;
 	if (rc == EXIT_DIFFERENT)
 		run->outcome[index] = IMPORT_DIFFERENT;
 	else if (rc != EXIT_OK)
@@ -645,22 +644,46 @@ archive_import_end(import_runner *run, import_db *db, int rc, pgc_err *err)
 	err_clear(err);
 }
 
-/* The runner's finish step of a database whose tables are over. */
+/* A unit of the runner: a database's start, or a table to load. */
+static void
+archive_import_run_unit(job_worker *w, job_db *jd, void *unit)
+{
+	import_task *t = unit;
+	if (t->table != IMPORT_TASK_START)
+	{
+		archive_import__run_task(w, jd, unit);
+		return;
+	}
+	import_db *db = t->db;
+	pgc_err err = PGC_ERR_INIT;
+	db->started = true;
+	int rc = archive_import_start(db->run, db, &err);
+	if (rc != IMPORT_QUEUED)
+		archive_import_end(db->run, db, rc, &err);
+}
+
+/* The runner's finish step of a database whose tables are over (nothing
+ * when its start ended it already). */
 static void
 archive_import_finish(job_worker *w, job_db *jd)
 {
 	(void) w;
 	import_db *db = job_db_ctx(jd);
+	if (db->ended)
+		return;
 	pgc_err err = PGC_ERR_INIT;
 	int rc = archive_import_complete(db->run, db, &err);
 	archive_import_end(db->run, db, rc, &err);
 }
 
-/* The run was stopped (an interrupt) before the database's finish step. */
+/* The run was stopped (an interrupt) before the database's finish step:
+ * one whose start never ran stays "not started". */
 static void
 archive_import_abandon(job_db *jd)
 {
 	import_db *db = job_db_ctx(jd);
+	if (db->ended || !db->started)
+		return;
 	pgc_err err = PGC_ERR_INIT;
 	if (archive_import__loaded(db, &err) == 0)
 		err_set(&err, "import interrupted");
@@ -700,16 +723,18 @@ archive_import_db_free(import_db *db)
 }
 
 /*
- * The databases, one after another, put on one job runner of --jobs
- * sessions: the coordinator (the calling thread) prepares each and queues
- * its tables, and goes on to the next while the workers load; each
- * database's finish step runs on a worker once its tables are over.  A
- * failed database never stops the others; an interrupt does.
+ * The databases on one job runner of --jobs sessions: the coordinator (the
+ * calling thread) adds each database with one unit, its start (create,
+ * pre-data, its tables queued), which the workers run ahead of any table,
+ * so that several databases are made at once and one loads while the
+ * next is made; each database's finish step runs on a worker once its
+ * tables are over.  A failed database never stops the others; an
+ * interrupt does (a database whose start never ran is "not started").
  */
 static void
 archive_import_all(import_runner *run)
 {
-	job_ops ops = {.run = archive_import__run_task, .finish = archive_import_finish, .finish_priority = INT64_MAX,
+	job_ops ops = {.run = archive_import_run_unit, .finish = archive_import_finish, .finish_priority = INT64_MAX,
 		.abandon = archive_import_abandon};
 	const char *ends[2] = {NULL, run->o->cli.target};
 	run->jobs = job_run_create(run->o->cli.jobs, &ops, ends, NULL, run->prog);
@@ -719,12 +744,12 @@ archive_import_all(import_runner *run)
 			continue;			/* its files failed the check */
 		import_db *db = &run->dbs[i];
 		archive_import_db_init(run, i, db);
-		log_set_database(db->name);
-		pgc_err err = PGC_ERR_INIT;
-		int rc = archive_import_start(run, db, &err);
-		if (rc != IMPORT_QUEUED)
-			archive_import_end(run, db, rc, &err);
-		log_set_database(NULL);
+		db->job = job_db_create(run->jobs, i, db->name, db->mdb->encoding, db);
+		import_task *t = xcalloc(1, sizeof *t);
+		*t = (import_task) {.db = db, .table = IMPORT_TASK_START};
+		/* Databases start in the archive's order, before any table. */
+		job_push(db->job, t, INT64_MAX - 1 - i);
+		job_db_planned(db->job);
 	}
 	job_run_destroy(run->jobs);
 	run->jobs = NULL;

@@ -61,9 +61,13 @@ typedef struct import_db
 	job_db	   *job;			/* on the runner, once its tables are queued */
 	time_t		start;			/* when its turn came */
 	bool		touched;		/* the target database was created or marked */
+	bool		started;		/* its start unit ran */
+	bool		ended;			/* archive_import_end ran */
 } import_db;
 
-/* A unit of the job runner: load one table, or parts of it. */
+/* A unit of the job runner: load one table, or parts of it; or (table
+ * IMPORT_TASK_START) the database's start, before its tables. */
+#define IMPORT_TASK_START (-1)
 typedef struct import_task
 {
 	import_db  *db;
