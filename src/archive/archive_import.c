@@ -23,12 +23,12 @@
  * With --resume, tables whose content already matches the manifest are not
  * loaded again.
  *
- * The databases run on one job runner, as copy's do: the coordinator (the
- * calling thread) does steps 1 to 3 for each database in turn and queues
- * its tables (archive_import_start), then goes on to the next while the
- * workers load; steps 5 to 8 are the database's finish step, on a worker
- * once its tables are over (archive_import_finish); archive_import_end
- * records how it ended.  A tar read as it arrived was loaded before, by
+ * Step 1 is the coordinator's (the calling thread), for every database
+ * before any is touched.  Then the databases run on one job runner: steps
+ * 2 and 3 are a database's start, a unit run ahead of any table, which
+ * queues its tables (archive_import_start); steps 5 to 8 are its finish
+ * step, on a worker once its tables are over (archive_import_finish);
+ * archive_import_end records how it ended.  A tar read as it arrived was loaded before, by
  * archive_tarload.c; its databases are then finished here like the others.
  */
 #include "archive/archive_import.h"
@@ -269,6 +269,9 @@ struct import_runner
 	pthread_mutex_t lock;
 	bool		prog_started;
 	job_run    *jobs;			/* the one runner of every database */
+	int			concurrent;		/* databases at work at once, at most */
+	int			inflight;		/* databases started and not ended (lock) */
+	pthread_cond_t over;		/* a database ended (lock) */
 	import_db  *dbs;			/* per database */
 	verify_report *report;
 	archive_tarload *tl;		/* a tar read as it arrived, or NULL */
@@ -584,6 +587,16 @@ done:
 	return rc;
 }
 
+/* A database the coordinator let go of is over: another may start. */
+static void
+archive_import_over(import_runner *run)
+{
+	pthread_mutex_lock(&run->lock);
+	run->inflight--;
+	pthread_cond_signal(&run->over);
+	pthread_mutex_unlock(&run->lock);
+}
+
 /*
  * Ends database db with status rc (err set unless EXIT_OK): its outcome
  * for the summary, a failure put in the report (every table of the
@@ -597,6 +610,7 @@ archive_import_end(import_runner *run, import_db *db, int rc, pgc_err *err)
 	const char *name = db->name;
 	int index = db->index;
 	db->ended = true;
+	archive_import_over(run);
 	if (rc == EXIT_DIFFERENT)
 		run->outcome[index] = IMPORT_DIFFERENT;
 	else if (rc != EXIT_OK)
@@ -657,9 +671,13 @@ archive_import_run_unit(job_worker *w, job_db *jd, void *unit)
 	import_db *db = t->db;
 	pgc_err err = PGC_ERR_INIT;
 	db->started = true;
+	/* The database's own lines are tagged with it alone, as before the
+	 * runner, whichever worker says them. */
+	log_set_worker(-1);
 	int rc = archive_import_start(db->run, db, &err);
 	if (rc != IMPORT_QUEUED)
 		archive_import_end(db->run, db, rc, &err);
+	log_set_worker(w->id + 1);
 }
 
 /* The runner's finish step of a database whose tables are over (nothing
@@ -667,13 +685,14 @@ archive_import_run_unit(job_worker *w, job_db *jd, void *unit)
 static void
 archive_import_finish(job_worker *w, job_db *jd)
 {
-	(void) w;
 	import_db *db = job_db_ctx(jd);
 	if (db->ended)
 		return;
 	pgc_err err = PGC_ERR_INIT;
+	log_set_worker(-1);			/* as in archive_import_run_unit */
 	int rc = archive_import_complete(db->run, db, &err);
 	archive_import_end(db->run, db, rc, &err);
+	log_set_worker(w->id + 1);
 }
 
 /* The run was stopped (an interrupt) before the database's finish step:
@@ -682,6 +701,8 @@ static void
 archive_import_abandon(job_db *jd)
 {
 	import_db *db = job_db_ctx(jd);
+	if (!db->started)
+		archive_import_over(db->run);
 	if (db->ended || !db->started)
 		return;
 	pgc_err err = PGC_ERR_INIT;
@@ -725,10 +746,11 @@ archive_import_db_free(import_db *db)
 /*
  * The databases on one job runner of --jobs sessions: the coordinator (the
  * calling thread) adds each database with one unit, its start (create,
- * pre-data, its tables queued), which the workers run ahead of any table,
- * so that several databases are made at once and one loads while the
- * next is made; each database's finish step runs on a worker once its
- * tables are over.  A failed database never stops the others; an
+ * pre-data, its tables queued), which the workers run ahead of any table;
+ * each database's finish step runs on a worker once its tables are over.
+ * At most run->concurrent databases are at work at once (the coordinator
+ * adds the next when one ends), so that one builds its indexes while
+ * another loads its rows, and with --jobs 1 they go one after another.  A failed database never stops the others; an
  * interrupt does (a database whose start never ran is "not started").
  */
 static void
@@ -742,6 +764,27 @@ archive_import_all(import_runner *run)
 	{
 		if (run->outcome[i] == IMPORT_FAILED)
 			continue;			/* its files failed the check */
+		/* At most run->concurrent databases at work at once, as many as
+		 * --jobs allows: one at a time with --jobs 1. */
+		pthread_mutex_lock(&run->lock);
+		while (run->inflight >= run->concurrent && !cleanup_interrupted())
+		{
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 100 * 1000 * 1000;
+			if (until.tv_nsec >= 1000000000L)
+			{
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&run->over, &run->lock, &until);
+		}
+		bool go = !cleanup_interrupted();
+		if (go)
+			run->inflight++;
+		pthread_mutex_unlock(&run->lock);
+		if (!go)
+			break;
 		import_db *db = &run->dbs[i];
 		archive_import_db_init(run, i, db);
 		db->job = job_db_create(run->jobs, i, db->name, db->mdb->encoding, db);
@@ -1299,8 +1342,10 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	runner = (import_runner) {.o = o, .root = root, .m = m, .chosen = chosen, .nchosen = nchosen,
 		.choices = choices,
 		.prog = prog, .scratch = scratch, .jobs_per_db = o->cli.jobs / concurrent,
-		.report = report, .tl = tl, .nrecorded = nrecorded, .outcome = outcome, .why = why};
+		.report = report, .tl = tl, .nrecorded = nrecorded, .outcome = outcome, .why = why,
+		.concurrent = concurrent};
 	pthread_mutex_init(&runner.lock, NULL);
+	pthread_cond_init(&runner.over, NULL);
 	runner_ready = true;
 	runner.dbs = xcalloc((size_t) nchosen, sizeof *runner.dbs);
 	archive_import_all(&runner);
@@ -1328,6 +1373,7 @@ done:
 		for (int i = 0; runner.dbs && i < nchosen; i++)
 			archive_import_db_free(&runner.dbs[i]);
 		free(runner.dbs);
+		pthread_cond_destroy(&runner.over);
 		pthread_mutex_destroy(&runner.lock);
 	}
 	for (int i = 0; i < nchosen; i++)
