@@ -408,42 +408,68 @@ ddl_consider(const char *dir, char **best_dir, int *best_major)
 	}
 }
 
+/*
+ * The newest pg_dump's directory and major: PG_BINDIR, else pg_config's
+ * bindir and Debian's versioned directories.  Searched once per process
+ * (each candidate costs a "pg_dump --version"), then remembered: the
+ * programs installed do not change while pgcarry runs, and every database
+ * of a run asks again.
+ */
+static void
+ddl_tools_search(char **best, int *major)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static bool searched;
+	static char *found_dir;
+	static int	found_major = -1;
+	pthread_mutex_lock(&lock);
+	if (!searched)
+	{
+		const char *env = getenv("PG_BINDIR");
+		if (env && *env)
+			ddl_consider(env, &found_dir, &found_major);
+		else
+		{
+			const char *argv[] = {"pg_config", "--bindir", NULL};
+			buf_t		out = {0};
+			ddl_child_io io = {.out = &out};
+			pgc_err		e = PGC_ERR_INIT;
+			if (ddl_run(argv, &io, &e) == 0 && out.len)
+			{
+				out.data[strcspn(out.data, "\r\n")] = '\0';
+				ddl_consider(out.data, &found_dir, &found_major);
+			}
+			err_clear(&e);
+			buf_free(&out);
+			DIR		   *d = opendir(DDL_DEBIAN_LIBDIR);
+			if (d)
+			{
+				struct dirent *de;
+				while ((de = readdir(d)) != NULL)
+				{
+					if (de->d_name[0] < '0' || de->d_name[0] > '9')
+						continue;
+					char	   *dir = xasprintf("%s/%s/bin", DDL_DEBIAN_LIBDIR, de->d_name);
+					ddl_consider(dir, &found_dir, &found_major);
+					free(dir);
+				}
+				closedir(d);
+			}
+		}
+		searched = true;
+	}
+	*best = found_dir ? xstrdup(found_dir) : NULL;
+	*major = found_major;
+	pthread_mutex_unlock(&lock);
+}
+
 ddl_tools *
 ddl_tools_find(int server_version, const char *side, pgc_err *err)
 {
 	char	   *best = NULL;
 	int			major = -1;
 	const char *env = getenv("PG_BINDIR");
-	if (env && *env)
-		ddl_consider(env, &best, &major);
-	else
-	{
-		const char *argv[] = {"pg_config", "--bindir", NULL};
-		buf_t		out = {0};
-		ddl_child_io io = {.out = &out};
-		pgc_err		e = PGC_ERR_INIT;
-		if (ddl_run(argv, &io, &e) == 0 && out.len)
-		{
-			out.data[strcspn(out.data, "\r\n")] = '\0';
-			ddl_consider(out.data, &best, &major);
-		}
-		err_clear(&e);
-		buf_free(&out);
-		DIR		   *d = opendir(DDL_DEBIAN_LIBDIR);
-		if (d)
-		{
-			struct dirent *de;
-			while ((de = readdir(d)) != NULL)
-			{
-				if (de->d_name[0] < '0' || de->d_name[0] > '9')
-					continue;
-				char	   *dir = xasprintf("%s/%s/bin", DDL_DEBIAN_LIBDIR, de->d_name);
-				ddl_consider(dir, &best, &major);
-				free(dir);
-			}
-			closedir(d);
-		}
-	}
+	ddl_tools_search(&best, &major);
 	int			server_major = server_version / 10000;
 	if (!best)
 	{

@@ -332,6 +332,16 @@ pg_sql() {
 		-U postgres -d "$db" -c "$*"
 }
 
+# pg_wait_for NAME SQL EXPECTED: polls (up to 30 s) until SQL, run in the
+# postgres database of server NAME, returns EXPECTED; 1 if it never does.
+pg_wait_for() {
+	for _ in $(seq 1 300); do
+		[ "$(pg_sql "$1" postgres "$2" 2>/dev/null)" = "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # pg_psql NAME DB [psql args...]: psql with stdin, e.g. for a SQL file
 pg_psql() {
 	local name=$1 db=$2

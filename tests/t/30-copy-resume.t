@@ -41,14 +41,6 @@ SQL
 filenodes() { pg_sql dst app "SELECT string_agg(relname || '=' || relfilenode, ' ' ORDER BY relname) FROM pg_class WHERE relname LIKE 'fast%' AND relkind = 'r'"; }
 sessions() { pg_sql "$1" postgres "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'"; }
 
-# wait_for SERVER SQL EXPECTED: polls (up to 30 s) until SQL returns EXPECTED.
-wait_for() {
-	for _ in $(seq 1 300); do
-		[ "$(pg_sql "$1" postgres "$2" 2>/dev/null)" = "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 slow_loading="SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry' AND query LIKE 'COPY \"public\".\"slow\" %FROM STDIN%'"
 fast_done() { [ "$(grep -c 'info: copied 1000 rows' "$1")" = 8 ]; }
 
@@ -65,7 +57,7 @@ copy() { run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jo
 # ------------------------------------------------------------ Ctrl-C
 
 start_copy sigint
-wait_for dst "$slow_loading" 1 || diag "the slow table never started loading"
+pg_wait_for dst "$slow_loading" 1 || diag "the slow table never started loading"
 for _ in $(seq 1 100); do fast_done "$BG_ERR" && break; sleep 0.1; done
 kill -INT "$BG_PID"
 pgcarry_wait
@@ -74,7 +66,7 @@ err=$ERR
 like "$err" "warning: interrupted: cancelling running statements and stopping" "Ctrl-C: says it is stopping"
 like "$err" "error: copy interrupted" "Ctrl-C: says the copy was interrupted"
 like "$err" "hint: Run the same command with --resume to finish: finished tables are kept\." "Ctrl-C: points to --resume"
-ok "$(wait_for dst "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'" 0; echo $?)" "Ctrl-C: no pgcarry session left on the target"
+ok "$(pg_wait_for dst "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'" 0; echo $?)" "Ctrl-C: no pgcarry session left on the target"
 is "$(sessions src)" 0 "Ctrl-C: no pgcarry session left on the source"
 is "$(pg_sql dst app "SELECT count(*) FROM slow")" "0" "Ctrl-C: the table being loaded was rolled back"
 is "$(ls "$TMPDIR")" "" "Ctrl-C: the temporary directory is removed"
@@ -92,14 +84,14 @@ is "$?" 0 "after Ctrl-C and --resume: every table, the sequence and the schema e
 
 pg_sql dst postgres "DROP DATABASE app"
 start_copy kill9
-wait_for dst "$slow_loading" 1 || diag "the slow table never started loading"
+pg_wait_for dst "$slow_loading" 1 || diag "the slow table never started loading"
 for _ in $(seq 1 100); do fast_done "$BG_ERR" && break; sleep 0.1; done
 ok "$(fast_done "$BG_ERR"; echo $?)" "kill -9: the fast tables were done before the kill"
 {
 	kill -KILL "$BG_PID"
 	pgcarry_wait
 } 2>/dev/null
-ok "$(wait_for dst "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'" 0; echo $?)" "kill -9: the target ends the orphaned sessions itself"
+ok "$(pg_wait_for dst "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'" 0; echo $?)" "kill -9: the target ends the orphaned sessions itself"
 
 copy
 is "$RC" 1 "after kill -9, a copy without --resume is refused"
@@ -129,7 +121,7 @@ for side in dst src; do
 	pg_sql dst postgres "DROP DATABASE app"
 	rm -rf "$STATE"
 	start_copy "terminate-$side"
-	wait_for dst "$slow_loading" 1 || diag "the slow table never started loading"
+	pg_wait_for dst "$slow_loading" 1 || diag "the slow table never started loading"
 	if [ "$side" = dst ]; then
 		what="SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'pgcarry' AND query LIKE 'COPY \"public\".\"slow\" %FROM STDIN%'"
 	else
@@ -194,7 +186,7 @@ pg_sql dst postgres "DROP DATABASE sliced"
 rm -rf "$STATE"
 pgcarry_start copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none \
 	--state-dir "$STATE" --verbose sliced
-wait_for dst "$big_loading" 2 || diag "the slices never started loading"
+pg_wait_for dst "$big_loading" 2 || diag "the slices never started loading"
 pg_sql dst postgres "ALTER SYSTEM SET synchronous_commit = on"
 pg_sql dst postgres "ALTER SYSTEM SET synchronous_standby_names = 'nobody'"
 pg_sql dst postgres "SELECT pg_reload_conf()" >/dev/null

@@ -24,14 +24,6 @@ CREATE SEQUENCE s;
 SELECT setval('s', 42);
 SQL
 
-# wait_for SERVER SQL EXPECTED: polls (up to 30 s) until SQL returns EXPECTED.
-wait_for() {
-	for _ in $(seq 1 300); do
-		[ "$(pg_sql "$1" postgres "$2" 2>/dev/null)" = "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 creating="SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND wait_event_type = 'Lock' AND query ~* '^\\s*CREATE\\s+DATABASE'"
 
 # hold_template0 SECONDS: holds template0's lock for SECONDS in the background.
@@ -42,7 +34,7 @@ hold_template0() {
 		echo "ROLLBACK;"
 	} | as_pg "$(pg_bindir dst)/psql" -X -q -h "$(pg_sockdir dst)" -p "$(pg_port dst)" -d postgres >/dev/null 2>&1 &
 	HOLD_PID=$!
-	wait_for dst "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.objid WHERE l.locktype = 'object' AND l.classid = 'pg_database'::regclass AND l.mode = 'AccessExclusiveLock' AND l.granted" 1 \
+	pg_wait_for dst "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.objid WHERE l.locktype = 'object' AND l.classid = 'pg_database'::regclass AND l.mode = 'AccessExclusiveLock' AND l.granted" 1 \
 		|| diag "template0 was not locked"
 }
 
@@ -51,7 +43,7 @@ hold_template0() {
 hold_template0 6
 pgcarry_start copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none \
 	--state-dir "$STATE" app
-ok "$(wait_for dst "$creating" 1; echo $?)" "copy: its CREATE DATABASE waits on the target"
+ok "$(pg_wait_for dst "$creating" 1; echo $?)" "copy: its CREATE DATABASE waits on the target"
 {
 	kill -KILL "$PGCARRY_PID"
 	pgcarry_wait
@@ -76,7 +68,7 @@ pg_sql dst postgres "DROP DATABASE app"
 
 hold_template0 6
 pgcarry_start import --target "$(pg_uri dst)" --input "$T_TMP/arch" --jobs 2 --progress none
-ok "$(wait_for dst "$creating" 1; echo $?)" "import: its CREATE DATABASE waits on the target"
+ok "$(pg_wait_for dst "$creating" 1; echo $?)" "import: its CREATE DATABASE waits on the target"
 {
 	kill -KILL "$PGCARRY_PID"
 	pgcarry_wait
