@@ -26,8 +26,8 @@
 # whole client process tree (rusage of waited-for children, via bash's
 # `times`); CPU seconds of both servers (postmaster and its children, from
 # /proc/PID/stat before and after); the ratio of its wall time to pgcarry's;
-# pgcarry's peak RSS (GNU time's "Maximum resident set size" when
-# /usr/bin/time exists, else VmHWM polled from /proc); and a check, not
+# pgcarry's peak RSS (its own VmHWM polled from /proc; bench_rss_run in
+# bench/lib.sh); and a check, not
 # timed, that the target holds as many tables, rows and large objects as
 # the source.  No method is given an advantage: the same servers, the same
 # data, caches warm from the build.

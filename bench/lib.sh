@@ -193,31 +193,47 @@ bench_available() {
 	! grep -q "is not available in this build" <<<"$help"
 }
 
-# bench_rss_run RSSFILE CMD...: runs CMD, writing its peak RSS in kB to
-# RSSFILE; BENCH_RSS_HOW says how it was measured.
-if [ -x /usr/bin/time ]; then
-	BENCH_RSS_HOW="GNU time's Maximum resident set size"
-else
-	BENCH_RSS_HOW="VmHWM polled from /proc every 50 ms"
-fi
+# bench_rss_run RSSFILE CMD...: runs CMD, writing the peak RSS in kB of
+# the pgcarry process it starts (itself, or under a wrapper such as perf)
+# to RSSFILE: VmHWM, read from /proc every 50 ms while it runs; and, with
+# GNU time, the peak of the whole tree (pgcarry or any program it ran,
+# pg_dump and pg_restore among them) to RSSFILE.tree.  GNU time alone
+# would not do for the first: the maximum it reports is that of the
+# process or of any child it waited for, whichever is larger, and pg_dump
+# of many tables is larger.  BENCH_RSS_HOW says how.
+BENCH_RSS_HOW="VmHWM of the pgcarry process itself, read from /proc every 50 ms"
+[ -x /usr/bin/time ] && BENCH_RSS_HOW="$BENCH_RSS_HOW (the programs it ran, pg_dump and pg_restore, apart: GNU time)"
+# _bench_find_comm PID NAME: PID or the first of its descendants (breadth
+# first) whose command name is NAME, or nothing.
+_bench_find_comm() {
+	local queue=("$1") p
+	while [ ${#queue[@]} -gt 0 ]; do
+		p=${queue[0]}
+		queue=("${queue[@]:1}")
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ] && { echo "$p"; return; }
+		# shellcheck disable=SC2207
+		queue+=($(cat /proc/"$p"/task/*/children 2>/dev/null))
+	done
+}
 bench_rss_run() {
 	local rssfile=$1
 	shift
-	if [ -x /usr/bin/time ]; then
-		local rc=0
-		/usr/bin/time -f '%M' -o "$rssfile.raw" "$@" || rc=$?
-		tail -n 1 "$rssfile.raw" | tr -cd 0-9 >"$rssfile"
-		return "$rc"
-	fi
-	"$@" &
-	local pid=$! hwm=0 v rc=0
+	local timer=()
+	rm -f "$rssfile.tree.raw"
+	[ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%M' -o "$rssfile.tree.raw")
+	"${timer[@]}" "$@" &
+	local pid=$! own="" hwm="" v rc=0
 	while kill -0 "$pid" 2>/dev/null; do
-		v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-		[ -n "$v" ] && hwm=$v
+		[ -n "$own" ] || own=$(_bench_find_comm "$pid" pgcarry)
+		if [ -n "$own" ]; then
+			v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$own/status" 2>/dev/null || true)
+			[ -n "$v" ] && hwm=$v
+		fi
 		sleep 0.05
 	done
 	wait "$pid" || rc=$?
 	echo "$hwm" >"$rssfile"
+	if [ -f "$rssfile.tree.raw" ]; then tail -n 1 "$rssfile.tree.raw" | tr -cd 0-9 >"$rssfile.tree"; fi
 	return "$rc"
 }
 

@@ -95,7 +95,11 @@ census() {
 
 method_pg_dump() {
 	"$CREATEDB" -h 127.0.0.1 -p "$TGT_PORT" -U postgres many
-	"$PG_DUMP" -F c -d "$(pg_uri src many)" | "$PG_RESTORE" -d "$(pg_uri tgt many)"
+	# The pipeline under bench_rss_run: its .tree figure is the larger of
+	# pg_dump's and pg_restore's peaks.
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	bench_rss_run "$WORK/rss.pg_dump.sh" bash -c '"$1" -F c -d "$2" | "$3" -d "$4"' pipeline \
+		"$PG_DUMP" "$(pg_uri src many)" "$PG_RESTORE" "$(pg_uri tgt many)"
 }
 method_copy() { copy_with "$PGCARRY_BIN" copy; }
 method_copy-before() { copy_with "$PGCARRY_BEFORE" copy-before; }
@@ -113,7 +117,7 @@ method_import() {
 		--jobs "$N" >"$WORK/import.out" 2>"$WORK/import.log"
 }
 
-declare -A R_WALL=() R_CPU=() R_SRV=() R_RSS=() R_CHECK=() R_LOAD=() R_NOTE=()
+declare -A R_WALL=() R_CPU=() R_SRV=() R_RSS=() R_TREE=() R_CHECK=() R_LOAD=() R_NOTE=()
 # The methods once each, for the report (a method asked for twice is
 # reported by its last run).
 SHOWN=$(tr ' ' '\n' <<<"$METHODS" | awk 'NF && !seen[$0]++' | tr '\n' ' ')
@@ -130,7 +134,7 @@ for n in $SIZES; do
 		*) bench_say "unknown method $m"; exit 2 ;;
 		esac
 		bench_say "$n tables, $m: running"
-		rm -f "$WORK/rss.$m"
+		rm -f "$WORK/rss.$m" "$WORK/rss.$m.tree" "$WORK/rss.pg_dump.sh.tree"
 		bench_sampler_start "$WORK/phases.$n.$m"
 		bench_measure "method_$m"
 		bench_sampler_stop
@@ -138,6 +142,8 @@ for n in $SIZES; do
 		R_WALL[$k]=$M_WALL R_CPU[$k]=$M_CPU R_SRV[$k]=$M_SRV R_LOAD[$k]=$M_LOAD
 		[ "$M_RC" = 0 ] || R_NOTE[$k]="exit status $M_RC"
 		R_RSS[$k]=$(cat "$WORK/rss.$m" 2>/dev/null || true)
+		R_TREE[$k]=$(cat "$WORK/rss.$m.tree" 2>/dev/null || true)
+		[ "$m" = pg_dump ] && R_TREE[$k]=$(cat "$WORK/rss.pg_dump.sh.tree" 2>/dev/null || true)
 		case $m in
 		export) R_CHECK[$k]="" ;;
 		*) if [ "$(census tgt)" = "$SOURCE_CENSUS" ]; then R_CHECK[$k]=same; else R_CHECK[$k]=DIFFERENT; fi ;;
@@ -158,9 +164,9 @@ label() {
 }
 
 table() {
-	echo "| tables | method | wall s | client CPU s | servers CPU s | ms per table | wall / pg_dump \| pg_restore | pgcarry peak RSS MB | target | load at start |"
-	echo "|---:|---|---:|---:|---:|---:|---:|---:|---|---:|"
-	local n m k r rss
+	echo "| tables | method | wall s | client CPU s | servers CPU s | ms per table | wall / pg_dump \| pg_restore | pgcarry peak RSS MB | peak RSS of the tree MB | target | load at start |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+	local n m k r rss tree
 	for n in $SIZES; do
 		for m in $SHOWN; do
 			k="$n $m"
@@ -169,7 +175,9 @@ table() {
 			[ "$m" != pg_dump ] && [ -n "${R_WALL[$n pg_dump]:-}" ] && r=$(awk -v a="${R_WALL[$k]}" -v b="${R_WALL[$n pg_dump]}" 'BEGIN { printf "%.2fx", a / b }')
 			rss="-"
 			[ -n "${R_RSS[$k]}" ] && rss=$((R_RSS[$k] / 1024))
-			echo "| $n | $(label "$m") | ${R_WALL[$k]} | ${R_CPU[$k]} | ${R_SRV[$k]} | $(awk -v a="${R_WALL[$k]}" -v n="$n" 'BEGIN { printf "%.2f", 1000 * a / n }') | $r | $rss | ${R_CHECK[$k]}${R_NOTE[$k]:+ (${R_NOTE[$k]})} | ${R_LOAD[$k]} |"
+			tree="-"
+			[ -n "${R_TREE[$k]}" ] && tree=$((R_TREE[$k] / 1024))
+			echo "| $n | $(label "$m") | ${R_WALL[$k]} | ${R_CPU[$k]} | ${R_SRV[$k]} | $(awk -v a="${R_WALL[$k]}" -v n="$n" 'BEGIN { printf "%.2f", 1000 * a / n }') | $r | $rss | $tree | ${R_CHECK[$k]}${R_NOTE[$k]:+ (${R_NOTE[$k]})} | ${R_LOAD[$k]} |"
 		done
 	done
 }
@@ -214,7 +222,7 @@ result=$ROOT/bench/results/many-tables-$stamp.md
 		bench_phases "$WORK/phases.$largest.$m" "${R_CPU[$largest $m]}" "${R_SRV[$largest $m]}"
 	done
 	echo
-	echo "Peak RSS measured by $BENCH_RSS_HOW. Target: tables and rows counted on both sides after the method."
+	echo "Peak RSS measured by $BENCH_RSS_HOW; the tree's: the largest of pgcarry and the programs it ran (for pg_dump \\| pg_restore: the larger of the two). Target: tables and rows counted on both sides after the method."
 } >"$result"
 echo
 cat "$result"

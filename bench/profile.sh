@@ -37,7 +37,8 @@
 # cpu-clock` when perf works here (PROFILE_PERF=0 turns it off), and its
 # log's timed phases (schema dumped, pre-data applied, tables copied,
 # indexes built, post-data applied, verification) are summed.  Peak RSS of
-# each pgcarry run from GNU time.
+# each pgcarry process itself (bench_rss_run in bench/lib.sh: VmHWM from
+# /proc, not GNU time's, which counts pg_dump and pg_restore too).
 #
 #   make bench-profile
 #   BENCH_SCALE=0.05 PROFILE_STEPS="copy import export" bash bench/profile.sh
@@ -81,7 +82,7 @@ DUMPDIR=$WORK/pg_dump
 DUMP0DIR=$WORK/pg_dump0
 ARCHIVE=$WORK/pgcarry-archive
 
-# pgcarry_run NAME ARGS...: pgcarry under GNU time (peak RSS in
+# pgcarry_run NAME ARGS...: pgcarry under bench_rss_run (peak RSS in
 # $WORK/NAME.rss) and, when it works, perf record ($WORK/NAME.perf).
 pgcarry_run() {
 	local name=$1

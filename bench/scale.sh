@@ -10,8 +10,8 @@
 # other: pgcarry copy, pgcarry export, pgcarry import (of that archive),
 # each --jobs N with default verification, the target's databases dropped
 # before each.  For each: wall and CPU seconds (client tree and both
-# servers), seconds per GB of the source's databases, and peak RSS (GNU
-# time).  Then, from the smallest scale to each larger one: the ratio of
+# servers), seconds per GB of the source's databases, and pgcarry's own
+# peak RSS (bench_rss_run in bench/lib.sh).  Then, from the smallest scale to each larger one: the ratio of
 # seconds per GB and of peak RSS (aim: both about 1).
 #
 #   make bench-scale

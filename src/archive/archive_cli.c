@@ -158,10 +158,10 @@ archive_cli_done(int rc, pgc_err *err)
 	return rc;
 }
 
-/* pgcarry export, with the shared options going into *sh (the caller
- * frees it). */
+/* pgcarry export: its options into *o, the shared ones into o->cli (the
+ * caller sets o's defaults and frees o->cli). */
 static int
-archive_cli_export(int argc, char **argv, cli_shared *sh)
+archive_cli_export(int argc, char **argv, archive_export_opts *o)
 {
 	static const struct option longopts[] = {
 		CLI_SHARED_SOURCE,
@@ -183,7 +183,7 @@ archive_cli_export(int argc, char **argv, cli_shared *sh)
 		{NULL, 0, NULL, 0}
 	};
 	bool schema_only = false, data_only = false;
-	archive_export_opts o = {.zstd_level = ARCHIVE_DEFAULT_LEVEL, .filter = &sh->filter};
+	cli_shared *sh = &o->cli;
 	int opt;
 	int rc;
 	optind = 1;
@@ -192,17 +192,17 @@ archive_cli_export(int argc, char **argv, cli_shared *sh)
 		switch (opt)
 		{
 			case ARCHIVE_OPT_OUTPUT:
-				o.output = optarg;
+				o->output = optarg;
 				break;
 			case ARCHIVE_OPT_COMPRESS:
-				if (archive_cli_compress(optarg, &o.zstd_level) != 0)
+				if (archive_cli_compress(optarg, &o->zstd_level) != 0)
 					return cli_usage_error("export", "--compress must be zstd, zstd:LEVEL (1..19) or none, not \"%s\"", optarg);
 				break;
 			case ARCHIVE_OPT_FORMAT:
 				if (strcmp(optarg, "tar") == 0)
-					o.tar = true;
+					o->tar = true;
 				else if (strcmp(optarg, "dir") == 0)
-					o.tar = false;
+					o->tar = false;
 				else
 					return cli_usage_error("export", "--format must be dir or tar, not \"%s\"", optarg);
 				break;
@@ -217,7 +217,7 @@ archive_cli_export(int argc, char **argv, cli_shared *sh)
 				long mb;
 				if (cli_parse_int("export", "--part-size", optarg, 1, 1048576, &mb) != 0)
 					return EXIT_USAGE;
-				o.part_mb = (int) mb;
+				o->part_mb = (int) mb;
 				break;
 			}
 			default:
@@ -226,56 +226,48 @@ archive_cli_export(int argc, char **argv, cli_shared *sh)
 				break;
 		}
 	}
-	o.jobs = sh->jobs;
-	o.progress = sh->progress;
-	o.all = sh->all;
-	o.roles = sh->roles;
-	o.resume = sh->resume;
-	o.dry_run = sh->dry_run;
-	o.dbs = argv + optind;
-	o.ndbs = argc - optind;
-	if (!o.output)
+	o->cli.dbs = (const char **) argv + optind;
+	o->cli.ndbs = argc - optind;
+	if (!o->output)
 		return cli_usage_error("export", "give where to write the archive with --output");
 	if (schema_only && data_only)
 		return cli_usage_error("export", "--schema-only and --data-only cannot be used together");
-	o.content = schema_only ? MANIFEST_SCHEMA_ONLY : data_only ? MANIFEST_DATA_ONLY : MANIFEST_WHOLE;
-	if (o.all && o.ndbs > 0)
+	o->content = schema_only ? MANIFEST_SCHEMA_ONLY : data_only ? MANIFEST_DATA_ONLY : MANIFEST_WHOLE;
+	if (o->cli.all && o->cli.ndbs > 0)
 		return cli_usage_error("export", "give database names or --all, not both");
-	if (!o.all && o.ndbs == 0)
+	if (!o->cli.all && o->cli.ndbs == 0)
 		return cli_usage_error("export", "name the databases to export, or give --all");
-	if (!o.all && sh->nexclude_dbs > 0)
+	if (!o->cli.all && sh->nexclude_dbs > 0)
 		return cli_usage_error("export", "--exclude-database works with --all only");
-	o.exclude_dbs = sh->exclude_dbs;
-	o.nexclude_dbs = sh->nexclude_dbs;
-	if (strcmp(o.output, "-") == 0 && !o.tar)
+	if (strcmp(o->output, "-") == 0 && !o->tar)
 		return cli_usage_error("export", "--output - writes a tar stream: add --format tar");
-	if (o.resume && o.tar)
+	if (o->cli.resume && o->tar)
 		return cli_usage_error("export", "--resume works with --format dir only");
-	if (strcmp(o.output, "-") == 0 && isatty(STDOUT_FILENO))
+	if (strcmp(o->output, "-") == 0 && isatty(STDOUT_FILENO))
 		return cli_usage_error("export", "standard output is a terminal: redirect --output - to a file or a pipe");
-	if ((rc = cli_resolve_conn("export", "--source", sh->source_arg, "PGCARRY_SOURCE", true, &o.source)) != 0)
+	if ((rc = cli_resolve_conn("export", "--source", sh->source_arg, "PGCARRY_SOURCE", true, &o->cli.source)) != 0)
 		return rc;
 
-	if (o.dry_run && o.resume)
+	if (o->cli.dry_run && o->cli.resume)
 		return cli_usage_error("export", "--dry-run cannot be used with --resume");
 	pgc_err err = PGC_ERR_INIT;
-	return archive_cli_done(o.dry_run ? archive_export_dry_run(&o, &err) : archive_export_run(&o, &err), &err);
+	return archive_cli_done(o->cli.dry_run ? archive_export_dry_run(o, &err) : archive_export_run(o, &err), &err);
 }
 
 int
 cmd_export(int argc, char **argv)
 {
-	cli_shared	sh;
-	cli_shared_init(&sh);
-	int rc = archive_cli_export(argc, argv, &sh);
-	cli_shared_free(&sh);
+	archive_export_opts o = {.zstd_level = ARCHIVE_DEFAULT_LEVEL};
+	cli_shared_init(&o.cli);
+	int rc = archive_cli_export(argc, argv, &o);
+	cli_shared_free(&o.cli);
 	return rc;
 }
 
-/* pgcarry import, with the shared options going into *sh and --rename
- * into *renames (the caller frees both). */
+/* pgcarry import: its options into *o, the shared ones into o->cli (the
+ * caller frees o->cli and o->renames). */
 static int
-archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
+archive_cli_import(int argc, char **argv, archive_import_opts *o)
 {
 	static const struct option longopts[] = {
 		CLI_SHARED_TARGET,
@@ -298,7 +290,8 @@ archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 		CLI_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
-	archive_import_opts o = {.filter = &sh->filter};
+	cli_shared *sh = &o->cli;
+	cli_renames *renames = &o->renames;
 	int opt;
 	int rc;
 	optind = 1;
@@ -307,26 +300,26 @@ archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 		switch (opt)
 		{
 			case ARCHIVE_OPT_SCHEMA_ONLY:
-				o.schema_only = true;
+				o->schema_only = true;
 				break;
 			case ARCHIVE_OPT_DATA_ONLY:
-				o.data_only = true;
+				o->data_only = true;
 				break;
 			case ARCHIVE_OPT_RENAME:
 				if ((rc = cli_parse_rename("import", optarg, renames)) != 0)
 					return rc;
 				break;
 			case ARCHIVE_OPT_INPUT:
-				o.input = optarg;
+				o->input = optarg;
 				break;
 			case ARCHIVE_OPT_DB:
-				o.dbname = optarg;
+				o->dbname = optarg;
 				break;
 			case ARCHIVE_OPT_NO_OWNER:
-				o.no_owner = true;
+				o->no_owner = true;
 				break;
 			case ARCHIVE_OPT_EXIT_ON_ERROR:
-				o.exit_on_error = true;
+				o->exit_on_error = true;
 				break;
 			default:
 				if ((rc = cli_shared_option("import", sh, opt, argv, archive_cli_import_help)) != 0)
@@ -334,71 +327,59 @@ archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 				break;
 		}
 	}
-	o.jobs = sh->jobs;
-	o.progress = sh->progress;
-	o.verify = sh->verify;
-	o.roles = sh->roles;
-	o.clean = sh->clean;
-	o.resume = sh->resume;
-	o.dry_run = sh->dry_run;
-	o.exclude_dbs = sh->exclude_dbs;
-	o.nexclude_dbs = sh->nexclude_dbs;
-	o.dbs = argv + optind;
-	o.ndbs = argc - optind;
-	if (!o.input)
+	o->cli.dbs = (const char **) argv + optind;
+	o->cli.ndbs = argc - optind;
+	if (!o->input)
 		return cli_usage_error("import", "give the archive or dump to load with --input");
-	if (o.clean && o.resume)
+	if (o->cli.clean && o->cli.resume)
 		return cli_usage_error("import", "--clean and --resume cannot be used together");
-	if (o.dbname && !*o.dbname)
+	if (o->dbname && !*o->dbname)
 		return cli_usage_error("import", "--db needs a database name");
-	if (o.schema_only && o.data_only)
+	if (o->schema_only && o->data_only)
 		return cli_usage_error("import", "--schema-only and --data-only cannot be used together");
-	if (o.data_only && (o.clean || o.resume))
+	if (o->data_only && (o->cli.clean || o->cli.resume))
 		return cli_usage_error("import", "--data-only loads into tables that exist: it cannot be used with %s",
-							   o.clean ? "--clean" : "--resume");
-	if (o.dbname && renames->n > 0)
+							   o->cli.clean ? "--clean" : "--resume");
+	if (o->dbname && renames->n > 0)
 		return cli_usage_error("import", "--db and --rename cannot be used together: --rename OLD=NEW names both");
-	o.rename_from = renames->from;
-	o.rename_to = renames->to;
-	o.nrenames = renames->n;
 
 	pgc_err err = PGC_ERR_INIT;
 	archive_dump_kind kind;
-	if (archive_dump_detect(o.input, &kind, &err) != 0)
+	if (archive_dump_detect(o->input, &kind, &err) != 0)
 		return archive_cli_done(EXIT_FAIL, &err);
 	bool pgcarry = kind == ARCHIVE_DUMP_PGCARRY_DIR || kind == ARCHIVE_DUMP_PGCARRY_TAR;
 	if (!pgcarry)
 	{
-		if (o.ndbs > 0)
+		if (o->cli.ndbs > 0)
 			return cli_usage_error("import", "a pg_dump file holds one database: name the target database with --db");
-		if (o.resume)
+		if (o->cli.resume)
 			return cli_usage_error("import", "--resume works with pgcarry archives only; load a pg_dump file again with --clean");
-		if (o.roles)
+		if (o->cli.roles)
 			return cli_usage_error("import", "--roles works with pgcarry archives only; pg_dump files hold no roles");
 		if (renames->n > 0)
 			return cli_usage_error("import", "a pg_dump file holds one database: name the target database with --db");
-		if (o.dry_run)
+		if (o->cli.dry_run)
 			return cli_usage_error("import", "--dry-run works with pgcarry archives only; pg_restore --list "
 								   "shows what a pg_dump file holds");
-		if (o.schema_only || o.data_only)
+		if (o->schema_only || o->data_only)
 			return cli_usage_error("import", "--schema-only and --data-only work with pgcarry archives only; "
 								   "pg_restore has its own for a pg_dump file");
-		if (catalog_filter_active(&sh->filter) || o.nexclude_dbs > 0)
+		if (catalog_filter_active(&sh->filter) || o->cli.nexclude_dbs > 0)
 			return cli_usage_error("import", "-n, -N, -t, -T and --exclude-database work with pgcarry archives "
 								   "only; for a pg_dump file use pg_restore's own --list and --use-list");
 	}
-	if ((rc = cli_resolve_conn("import", "--target", sh->target_arg, "PGCARRY_TARGET", true, &o.target)) != 0)
+	if ((rc = cli_resolve_conn("import", "--target", sh->target_arg, "PGCARRY_TARGET", true, &o->cli.target)) != 0)
 		return rc;
-	if (o.dry_run && kind == ARCHIVE_DUMP_PGCARRY_TAR)
+	if (o->cli.dry_run && kind == ARCHIVE_DUMP_PGCARRY_TAR)
 		return cli_usage_error("import", "--dry-run reads an archive directory, not a tar (it would have to be "
 							   "unpacked): check a tar with pgcarry verify-archive");
 	if (pgcarry)
-		rc = archive_import_run(&o, kind == ARCHIVE_DUMP_PGCARRY_TAR, &err);
+		rc = archive_import_run(o, kind == ARCHIVE_DUMP_PGCARRY_TAR, &err);
 	else
 	{
-		archive_dump_opts d = {.target = o.target, .dbname = o.dbname, .jobs = o.jobs, .clean = o.clean,
-			.no_owner = o.no_owner, .exit_on_error = o.exit_on_error};
-		rc = archive_dump_import(o.input, kind, &d, &err);
+		archive_dump_opts d = {.target = o->cli.target, .dbname = o->dbname, .jobs = o->cli.jobs, .clean = o->cli.clean,
+			.no_owner = o->no_owner, .exit_on_error = o->exit_on_error};
+		rc = archive_dump_import(o->input, kind, &d, &err);
 	}
 	return archive_cli_done(rc, &err);
 }
@@ -406,11 +387,10 @@ archive_cli_import(int argc, char **argv, cli_shared *sh, cli_renames *renames)
 int
 cmd_import(int argc, char **argv)
 {
-	cli_shared	sh;
-	cli_shared_init(&sh);
-	cli_renames renames = {0};
-	int rc = archive_cli_import(argc, argv, &sh, &renames);
-	cli_shared_free(&sh);
-	cli_renames_free(&renames);
+	archive_import_opts o = {0};
+	cli_shared_init(&o.cli);
+	int rc = archive_cli_import(argc, argv, &o);
+	cli_shared_free(&o.cli);
+	cli_renames_free(&o.renames);
 	return rc;
 }

@@ -253,7 +253,7 @@ archive_export_schema(export_db *db, pgc_err *err)
 	char *final = xasprintf("%s/%s", run->root, rel);
 	char *snap = xasprintf("--snapshot=%s", db->snapshot_id);
 	const char **filter = NULL;
-	int nfilter = catalog_filter_args(run->o->filter, &filter);
+	int nfilter = catalog_filter_args(&run->o->cli.filter, &filter);
 	const char **argv = xcalloc((size_t) nfilter + 12, sizeof *argv);
 	int n = 0;
 	const char *fixed[] = {run->pg_dump, "-w", "-Fc", "--create", "--section=pre-data", "--section=post-data", snap};
@@ -537,13 +537,13 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 	db->snapshot_id = job_db_snapshot_id(db->job, JOB_SOURCE);
 	if (catalog_tables(db->coord, &db->tables, &db->ntables, err) != 0 ||
 		catalog_sequences(db->coord, &db->seqs, &db->nseqs, err) != 0 ||
-		catalog_filter_apply(db->coord, o->filter, db->tables, &db->ntables, db->seqs, &db->nseqs, err) != 0 ||
+		catalog_filter_apply(db->coord, &o->cli.filter, db->tables, &db->ntables, db->seqs, &db->nseqs, err) != 0 ||
 		/* pg_dump leaves large objects out of a dump of chosen tables, and
 		 * out of a schema-only dump */
-		(o->content != MANIFEST_SCHEMA_ONLY && catalog_filter_large_objects(o->filter) &&
+		(o->content != MANIFEST_SCHEMA_ONLY && catalog_filter_large_objects(&o->cli.filter) &&
 		 catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0))
 		goto done;
-	db->child_conn = ddl_conninfo(o->source, cdb->name, "source", &db->password, err);
+	db->child_conn = ddl_conninfo(o->cli.source, cdb->name, "source", &db->password, err);
 	if (!db->child_conn)
 		goto done;
 
@@ -837,7 +837,7 @@ archive_export_roles(export_run *run, manifest *m, PGconn *conn, pgc_err *err)
 	if (catalog_is_superuser(conn, &super, err) != 0)
 		return -1;
 	char *password = NULL;
-	char *cc = ddl_conninfo(run->o->source, "postgres", "source", &password, err);
+	char *cc = ddl_conninfo(run->o->cli.source, "postgres", "source", &password, err);
 	if (!cc)
 		return -1;
 	char *tmp = xasprintf("%s/.roles.sql.partial", run->root);
@@ -894,10 +894,10 @@ archive_export_roles(export_run *run, manifest *m, PGconn *conn, pgc_err *err)
 static int
 archive_export_dbs(PGconn *conn, const archive_export_opts *o, catalog_db **dbs, int *ndbs, pgc_err *err)
 {
-	if (catalog_dbs(conn, "source", (const char *const *) o->dbs, o->ndbs, o->all, dbs, ndbs, err) != 0 ||
-		catalog_dbs_exclude(conn, o->exclude_dbs, o->nexclude_dbs, *dbs, ndbs, err) != 0)
+	if (catalog_dbs(conn, "source", (const char *const *) o->cli.dbs, o->cli.ndbs, o->cli.all, dbs, ndbs, err) != 0 ||
+		catalog_dbs_exclude(conn, o->cli.exclude_dbs, o->cli.nexclude_dbs, *dbs, ndbs, err) != 0)
 		return -1;
-	if (*ndbs == 0 && o->nexclude_dbs > 0)
+	if (*ndbs == 0 && o->cli.nexclude_dbs > 0)
 	{
 		err_set(err, "no database of the source is left to export");
 		err_hint(err, "--exclude-database excluded every one of them.");
@@ -937,13 +937,13 @@ archive_export_check_output(const archive_export_opts *o, pgc_err *err)
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			empty = false;
 	closedir(d);
-	if (!empty && !o->resume)
+	if (!empty && !o->cli.resume)
 	{
 		err_set(err, "output directory \"%s\" is not empty", o->output);
 		err_hint(err, "Choose a new directory, or finish an interrupted export into it with --resume.");
 		return -1;
 	}
-	if (!o->dry_run)
+	if (!o->cli.dry_run)
 		chmod(o->output, 0700);
 	return 0;
 }
@@ -963,7 +963,7 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 	PGconn *conn = NULL;
 	export_db *edbs = NULL;
 
-	if (o->resume && !o->tar)
+	if (o->cli.resume && !o->tar)
 	{
 		char *mp = xasprintf("%s/%s", o->output, MANIFEST_NAME);
 		struct stat st;
@@ -1007,7 +1007,7 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 			goto done;
 	}
 
-	conn = conn_open(o->source, NULL, "source", err);
+	conn = conn_open(o->cli.source, NULL, "source", err);
 	if (!conn)
 		goto done;
 	run.server_version = PQserverVersion(conn);
@@ -1025,9 +1025,9 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 	m->content = o->content;
 	m->compression = xstrdup(o->zstd_level > 0 ? "zstd" : "none");
 	m->compression_level = o->zstd_level;
-	if (o->roles && archive_export_roles(&run, m, conn, err) != 0)
+	if (o->cli.roles && archive_export_roles(&run, m, conn, err) != 0)
 		goto done;
-	run.prog = progress_create(o->progress, "export", ndbs);
+	run.prog = progress_create(o->cli.progress, "export", ndbs);
 	for (int i = 0; i < ndbs; i++)
 		progress_db_name(run.prog, i, dbs[i].name);
 	progress_start(run.prog);
@@ -1041,14 +1041,14 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 		.unit_name = archive_export_task_name,
 		.unit_free = archive_export_task_free,
 	};
-	const char *ends[2] = {o->source, NULL};
+	const char *ends[2] = {o->cli.source, NULL};
 	/* Databases go in batches that share one queue of --jobs sessions, so
 	 * small databases do not leave sessions idle; each holds its snapshot
 	 * (one session) until its batch is done. */
 	for (int first = 0; first < ndbs; first += EXPORT_BATCH)
 	{
 		int last = first + EXPORT_BATCH < ndbs ? first + EXPORT_BATCH : ndbs;
-		run.jobs = job_run_create(o->jobs, &ops, ends, NULL, run.prog);
+		run.jobs = job_run_create(o->cli.jobs, &ops, ends, NULL, run.prog);
 		int failed = 0;
 		for (int i = first; i < last && !failed; i++)
 		{
@@ -1057,7 +1057,7 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 			free(safe);
 			manifest_db *mdb = &m->dbs[i];
 			int kept = 0;
-			if (o->resume && !o->tar)
+			if (o->cli.resume && !o->tar)
 			{
 				kept = archive_export_keep(&run, dir, dbs[i].name, mdb, err);
 				if (kept < 0)
@@ -1177,7 +1177,7 @@ archive_export_dry_run(const archive_export_opts *o, pgc_err *err)
 {
 	if (archive_export_check_output(o, err) != 0)
 		return EXIT_FAIL;
-	PGconn *conn = conn_open(o->source, NULL, "source", err);
+	PGconn *conn = conn_open(o->cli.source, NULL, "source", err);
 	if (!conn)
 		return EXIT_FAIL;
 	int rc = EXIT_FAIL;
@@ -1191,14 +1191,14 @@ archive_export_dry_run(const archive_export_opts *o, pgc_err *err)
 	printf("archive \"%s\" would be written\n", o->output);
 	for (int i = 0; i < ndbs; i++)
 	{
-		PGconn *c = conn_open(o->source, dbs[i].name, "source", err);
+		PGconn *c = conn_open(o->cli.source, dbs[i].name, "source", err);
 		if (!c)
 			goto done;
 		catalog_table *t = NULL;
 		catalog_sequence *sq = NULL;
 		int nt = 0, nsq = 0;
 		int ok = catalog_tables(c, &t, &nt, err) == 0 && catalog_sequences(c, &sq, &nsq, err) == 0
-			&& catalog_filter_apply(c, o->filter, t, &nt, sq, &nsq, err) == 0;
+			&& catalog_filter_apply(c, &o->cli.filter, t, &nt, sq, &nsq, err) == 0;
 		if (ok)
 		{
 			printf("database \"%s\": would be exported%s\n", dbs[i].name,

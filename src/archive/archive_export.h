@@ -8,30 +8,25 @@
 #include <stdbool.h>
 
 #include "archive/manifest.h"
+#include "cli.h"
 #include "core/catalog.h"
 #include "core/progress.h"
 #include "util/err.h"
 
 typedef struct archive_export_opts
 {
-	const char *source;			/* source connection string */
-	char	  **dbs;			/* databases named on the command line */
-	int			ndbs;
-	bool		all;			/* every database that allows connections */
-	char	   *const *exclude_dbs;	/* --exclude-database (with all), as
-									 * regexes */
-	int			nexclude_dbs;
+	cli_shared	cli;			/* --source, the databases or --all with
+								 * --exclude-database, -j/--jobs (worker
+								 * sessions), --progress, -n/-N/-t/-T,
+								 * --roles (pg_dumpall --roles-only into
+								 * roles.sql), --resume (dir only),
+								 * --dry-run; source is the checked
+								 * connection string */
 	const char *output;			/* directory, tar file, or "-" */
-	int			jobs;			/* worker sessions per database */
-	bool		roles;			/* pg_dumpall --roles-only into roles.sql */
 	int			zstd_level;		/* 0: no compression */
 	bool		tar;			/* --format tar */
-	bool		resume;			/* finish an interrupted export (dir only) */
-	progress_mode progress;		/* --progress */
 	int			part_mb;		/* tables bigger than this go in parts of this
 								 * size (MB); 0: the default */
-	const catalog_filter *filter;	/* -n/-N/-t/-T; NULL: everything */
-	bool		dry_run;		/* --dry-run: check and print the plan only */
 	manifest_content content;	/* --schema-only, --data-only, or whole */
 } archive_export_opts;
 

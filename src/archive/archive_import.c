@@ -8,7 +8,8 @@
  *   2. the target database is created, or refused, and marked unfinished
  *      (archive_target.h);
  *   3. pre-data with pg_restore;
- *   4. data: one task per file on a work queue of --jobs sessions.  A table
+ *   4. data: one unit per file on the job runner (core/job.h), whose --jobs
+ *      sessions every database of the import shares.  A table
  *      in one file is loaded in one transaction: TRUNCATE ONLY, then COPY
  *      ... FREEZE (a small one: DELETE, then COPY).  A table in several parts is truncated first, then its
  *      parts load in parallel.  Each file's rows are hashed as they go to
@@ -21,6 +22,14 @@
  *   8. the unfinished mark is removed.
  * With --resume, tables whose content already matches the manifest are not
  * loaded again.
+ *
+ * Step 1 is the coordinator's (the calling thread), for every database
+ * before any is touched.  Then the databases run on one job runner: steps
+ * 2 and 3 are a database's start, a unit run ahead of any table, which
+ * queues its tables (archive_import_start); steps 5 to 8 are its finish
+ * step, on a worker once its tables are over (archive_import_finish);
+ * archive_import_end records how it ended.  A tar read as it arrived was loaded before, by
+ * archive_tarload.c; its databases are then finished here like the others.
  */
 #include "archive/archive_import.h"
 #include "archive/archive_import_int.h"
@@ -70,7 +79,7 @@ archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 		.tolerate_existing = db->resuming && part == DDL_POST_DATA, .tmpdir = db->scratch,
 		.exit_on_error = db->o->exit_on_error, .failures = &db->schema_failures,
 		.skip_ids = db->choice ? db->choice->skip_ids : NULL, .nskip = db->choice ? db->choice->nskip : 0};
-	int rc = ddl_restore(NULL, dump, part, db->o->target, "target", db->name, &ro, err);
+	int rc = ddl_restore(NULL, dump, part, db->o->cli.target, "target", db->name, &ro, err);
 	if (rc != 0)
 	{
 		const char *detail = err->detail ? err->detail : "";
@@ -116,7 +125,7 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 		verify_report_schema_unchecked(db->report, db->name);
 	}
 	else if (ddl_dump_toc(tools, want, NULL, NULL, err) != 0
-			 || !(got = ddl_dump_schema(tools, db->o->target, "target", db->name, NULL, NULL, db->scratch, err))
+			 || !(got = ddl_dump_schema(tools, db->o->cli.target, "target", db->name, NULL, NULL, db->scratch, err))
 			 || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
 		goto done;
 	else
@@ -184,7 +193,7 @@ archive_import_db_properties(import_db *db, pgc_err *err)
 		err_set(err, "could not read the table of contents of \"%s\"", db->mdb->schema_file);
 		rc = -1;
 	}
-	else if (has && ddl_restore(NULL, dump, DDL_DATABASE_PROPERTIES, db->o->target, "target", db->name, &ro,
+	else if (has && ddl_restore(NULL, dump, DDL_DATABASE_PROPERTIES, db->o->cli.target, "target", db->name, &ro,
 								&e) != 0)
 	{
 		err_set(err, "could not apply the properties of database \"%s\"", db->name);
@@ -241,8 +250,12 @@ typedef enum import_outcome
 	IMPORT_FAILED				/* refused, or stopped by an error */
 } import_outcome;
 
+/* Statuses of a database's steps besides the exit statuses (err.h). */
+#define IMPORT_LOAD_IT (-1)		/* --resume: none of its tables there yet */
+#define IMPORT_QUEUED (-2)		/* its tables are on the runner */
+
 /* What the databases of one import share, loaded one or several at a time. */
-typedef struct import_runner
+struct import_runner
 {
 	const archive_import_opts *o;
 	const char *root;
@@ -252,19 +265,22 @@ typedef struct import_runner
 	const archive_choice *choices;	/* per database with -n/-N/-t/-T, else NULL */
 	progress   *prog;
 	const char *scratch;
-	int			jobs_per_db;
+	int			jobs_per_db;	/* sessions of a database's post-data */
 	pthread_mutex_t lock;
 	bool		prog_started;
-	int			next;			/* next database to load */
+	job_run    *jobs;			/* the one runner of every database */
+	int			concurrent;		/* databases at work at once, at most */
+	int			inflight;		/* databases started and not ended (lock) */
+	pthread_cond_t over;		/* a database ended (lock) */
+	import_db  *dbs;			/* per database */
 	verify_report *report;
 	archive_tarload *tl;		/* a tar read as it arrived, or NULL */
 	int			nrecorded;		/* entries in report */
-	import_outcome *outcome;	/* per database (each written by the thread
-								 * that loads it, read after every thread
-								 * ended) */
+	import_outcome *outcome;	/* per database (written by the thread that
+								 * ends it, read once the runner is over) */
 	char	  **why;			/* per database: the failure, or NULL */
 	pgc_err		err;			/* with one database: its failure */
-} import_runner;
+};
 
 /*
  * A database with no unfinished mark, met by --resume: an earlier run
@@ -272,19 +288,20 @@ typedef struct import_runner
  * archive is there, it is checked against the archive like a loaded one
  * (tables, sequences, large objects, schema objects) and kept; otherwise
  * it is refused.
- * Returns EXIT_OK, EXIT_DIFFERENT, or EXIT_FAIL with err set; 1 when the
- * database holds none of the archive's tables (then it is loaded as usual).
+ * Returns EXIT_OK, EXIT_DIFFERENT, or EXIT_FAIL with err set;
+ * IMPORT_LOAD_IT when the database holds none of the archive's tables
+ * (then it is loaded as usual).
  */
 static int
 archive_import_check_earlier(import_db *db, pgc_err *err)
 {
-	PGconn *conn = stream_conn_open(db->o->target, db->name, "target", db->mdb->encoding, false, err);
+	PGconn *conn = stream_conn_open(db->o->cli.target, db->name, "target", db->mdb->encoding, false, err);
 	if (!conn)
 		return EXIT_FAIL;
 	int rc = EXIT_FAIL;
 	int schema = archive_import__schema_state(conn, db->mdb, db->name, err);
 	if (schema == 0)
-		rc = 1;
+		rc = IMPORT_LOAD_IT;
 	else if (schema > 0)
 	{
 		log_notice("database \"%s\" on the target was imported by an earlier run: checking it against the archive",
@@ -319,7 +336,7 @@ int
 archive_import__data_target(import_db *db, pgc_err *err)
 {
 	bool exists = false, marked = false;
-	if (archive_target_state(db->o->target, db->name, &exists, &marked, err) != 0)
+	if (archive_target_state(db->o->cli.target, db->name, &exists, &marked, err) != 0)
 		return -1;
 	if (!exists)
 	{
@@ -328,7 +345,7 @@ archive_import__data_target(import_db *db, pgc_err *err)
 		err_hint(err, "Create its schema first (pgcarry import --schema-only), or import without --data-only.");
 		return -1;
 	}
-	PGconn *conn = conn_open(db->o->target, db->name, "target", err);
+	PGconn *conn = conn_open(db->o->cli.target, db->name, "target", err);
 	if (!conn)
 		return -1;
 	int n = db->mdb->ntables;
@@ -350,63 +367,66 @@ archive_import__data_target(import_db *db, pgc_err *err)
 	return rc;
 }
 
+/*
+ * The start of database db (its first unit on the runner): with --resume,
+ * one an earlier run finished is checked against the archive; otherwise
+ * the target is created (or refused) and marked unfinished, pre-data
+ * restored, and its tables queued on the runner (db->job), whose finish
+ * step (archive_import_finish) ends it.  Returns
+ * 1 when the tables were queued; otherwise the database's status for
+ * archive_import_end: EXIT_OK (finished by an earlier run), EXIT_DIFFERENT,
+ * or EXIT_FAIL with err set.
+ */
 static int
-archive_import_database(import_runner *run, int index, const char *name, pgc_err *err)
+archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 {
 	const archive_import_opts *o = run->o;
-	const char *root = run->root;
-	const manifest *m = run->m;
-	const manifest_db *mdb = run->chosen[index];
+	const manifest_db *mdb = db->mdb;
+	const char *name = db->name;
 	progress *prog = run->prog;
-	import_db db = {.o = o, .root = root, .m = m, .mdb = mdb, .name = name, .prog = prog, .index = index,
-		.verify = o->verify, .jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report,
-		.nrecorded = &run->nrecorded, .choice = run->choices ? &run->choices[index] : NULL};
-	db.compressed = strcmp(m->compression, "zstd") == 0;
-	if (archive_tarload_db_state(run->tl, mdb->dir, NULL) == ARCHIVE_TARLOAD_LOADED)
-		db.streamed = archive_tarload_seen(run->tl);
-	db.recorded = xcalloc((size_t) mdb->ntables + 1, sizeof(bool));
-	pthread_mutex_init(&db.lock, NULL);
-	time_t start = time(NULL);
-	int rc = EXIT_FAIL;
-	bool touched = false;		/* the target database was created or marked */
+	int index = db->index;
 	char *cc = NULL, *password = NULL;
 	PGconn *coord = NULL;
-	log_set_database(name);
+	int rc = EXIT_FAIL;
 
-	if (o->resume)
+	if (o->cli.resume)
 	{
 		bool exists = false, marked = false;
-		if (archive_target_state(o->target, name, &exists, &marked, err) != 0)
-			goto done;
+		if (archive_target_state(o->cli.target, name, &exists, &marked, err) != 0)
+			return EXIT_FAIL;
 		if (exists && !marked)
 		{
-			rc = archive_import_check_earlier(&db, err);
-			if (rc != 1)
+			rc = archive_import_check_earlier(db, err);
+			if (rc != IMPORT_LOAD_IT)
 			{
 				if (rc == EXIT_OK)
 				{
 					run->outcome[index] = IMPORT_EARLIER;
 					progress_phase(prog, index, "done");
 					printf("database \"%s\" was imported by an earlier run; %s\n", name,
-						   db.verify == VERIFY_NONE ? "not verified (--verify none)"
+						   db->verify == VERIFY_NONE ? "not verified (--verify none)"
 						   : "verified against the archive");
 					fflush(stdout);
 				}
-				touched = true;	/* its tables are in the report */
-				goto done;
+				/* Its tables are in the report; a refusal before any was
+				 * checked is not (as for any other refusal). */
+				db->touched = rc != EXIT_FAIL;
+				for (int t = 0; t < mdb->ntables && !db->touched; t++)
+					db->touched = db->recorded[t];
+				return rc;
 			}
 			rc = EXIT_FAIL;
 		}
 	}
 	/* A database loaded as the tar went by is the stream's own unfinished
 	 * import: it is finished here, never made again. */
-	archive_target_opts topts = {.clean = o->clean && !db.streamed, .resume = o->resume || db.streamed,
+	archive_target_opts topts = {.clean = o->cli.clean && !db->streamed, .resume = o->cli.resume || db->streamed,
 		.encoding = mdb->encoding, .lc_collate = mdb->lc_collate, .lc_ctype = mdb->lc_ctype, .owner = mdb->owner};
-	if (o->data_only ? archive_import__data_target(&db, err) != 0
-		: archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
-		goto done;
-	touched = true;
-	if (db.resuming && !db.streamed)
+	if (o->data_only ? archive_import__data_target(db, err) != 0
+		: archive_target_prepare(o->cli.target, name, &topts, &db->resuming, err) != 0)
+		return EXIT_FAIL;
+	db->touched = true;
+	if (db->resuming && !db->streamed)
 		log_notice("resuming the import of database \"%s\"", name);
 	/* Progress shows once there is something to load (not for a refusal). */
 	pthread_mutex_lock(&run->lock);
@@ -416,14 +436,14 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		run->prog_started = true;
 	}
 	pthread_mutex_unlock(&run->lock);
-	cc = ddl_conninfo(o->target, name, "target", &password, err);
+	cc = ddl_conninfo(o->cli.target, name, "target", &password, err);
 	if (!cc)
 		goto done;
-	coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
+	coord = stream_conn_open(o->cli.target, name, "target", mdb->encoding, false, err);
 	if (!coord)
 		goto done;
-	int schema = db.resuming ? archive_import__schema_state(coord, db.mdb, db.name, err) : 0;
-	if (schema < 0 && db.resuming)
+	int schema = db->resuming ? archive_import__schema_state(coord, db->mdb, db->name, err) : 0;
+	if (schema < 0 && db->resuming)
 	{
 		/* Our own mark is on it: the earlier run stopped inside pre-data.
 		 * Nothing of it is worth keeping; the database starts again. */
@@ -435,9 +455,9 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		topts.clean = true;
 		topts.clean_why = "--resume: its own unfinished import";
 		topts.resume = false;
-		if (archive_target_prepare(o->target, name, &topts, &db.resuming, err) != 0)
+		if (archive_target_prepare(o->cli.target, name, &topts, &db->resuming, err) != 0)
 			goto done;
-		coord = stream_conn_open(o->target, name, "target", mdb->encoding, false, err);
+		coord = stream_conn_open(o->cli.target, name, "target", mdb->encoding, false, err);
 		if (!coord)
 			goto done;
 		schema = 0;
@@ -452,30 +472,63 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 	}
 	progress_add_total(prog, index, units, 0);
 	progress_phase(prog, index, "schema");
-	if (schema == 0 && !o->data_only && archive_import_restore(&db, DDL_PRE_DATA, err) != 0)
+	if (schema == 0 && !o->data_only && archive_import_restore(db, DDL_PRE_DATA, err) != 0)
 		goto done;
-	db.pre_data_failures = db.schema_failures.n;
+	db->pre_data_failures = db->schema_failures.n;
 	progress_phase(prog, index, "data");
-	if (archive_import__tables(&db, coord, err) != 0)
-		goto done;
+	/* From here its finish step ends it. */
+	archive_import__plan_tables(db, db->job, coord);
+	rc = IMPORT_QUEUED;
+
+done:
+	conn_close(coord);
+	if (password)
+	{
+		memset(password, 0, strlen(password));
+		free(password);
+	}
+	free(cc);
+	return rc;
+}
+
+/*
+ * The rest of database db once its tables are loaded (on a worker, as
+ * the finish step): sequences, large objects, post-data, verification,
+ * database properties, the unfinished mark removed.  Returns EXIT_OK,
+ * EXIT_DIFFERENT, or EXIT_FAIL with err set.
+ */
+static int
+archive_import_complete(import_runner *run, import_db *db, pgc_err *err)
+{
+	const archive_import_opts *o = run->o;
+	const manifest_db *mdb = db->mdb;
+	const char *name = db->name;
+	progress *prog = run->prog;
+	int index = db->index;
+	if (archive_import__loaded(db, err) != 0)
+		return EXIT_FAIL;
+	PGconn *coord = stream_conn_open(o->cli.target, name, "target", mdb->encoding, false, err);
+	if (!coord)
+		return EXIT_FAIL;
+	int rc = EXIT_FAIL;
 	progress_phase(prog, index, "sequences");
 	log_info("setting sequences, loading large objects");
-	if (archive_import__sequences(&db, coord, err) != 0)
+	if (archive_import__sequences(db, coord, err) != 0)
 		goto done;
-	if (archive_import__large_objects(&db, coord, err) != 0)
+	if (archive_import__large_objects(db, coord, err) != 0)
 		goto done;
 	progress_phase(prog, index, "indexes");
 	log_info("restoring indexes, constraints and triggers (post-data)");
-	if (!o->data_only && archive_import_restore(&db, DDL_POST_DATA, err) != 0)
+	if (!o->data_only && archive_import_restore(db, DDL_POST_DATA, err) != 0)
 		goto done;
-	if (archive_import_report_schema_failures(&db) > 0)
+	if (archive_import_report_schema_failures(db) > 0)
 	{
 		err_set(err, "could not restore the %s schema of database \"%s\": %d schema object%s could not be "
-				"created", db.pre_data_failures > 0 ? "pre-data" : "post-data", name, db.schema_failures.n,
-				db.schema_failures.n == 1 ? "" : "s");
+				"created", db->pre_data_failures > 0 ? "pre-data" : "post-data", name, db->schema_failures.n,
+				db->schema_failures.n == 1 ? "" : "s");
 		bool role = false;
-		for (int i = 0; i < db.schema_failures.n && !role; i++)
-			role = strstr(db.schema_failures.items[i].message, "ERROR:  role \"") != NULL;
+		for (int i = 0; i < db->schema_failures.n && !role; i++)
+			role = strstr(db->schema_failures.items[i].message, "ERROR:  role \"") != NULL;
 		if (role)
 			err_hint(err, "A role the archive's objects belong to is missing on the target: import "
 					 "the roles too (--roles), or load without owners (--no-owner).  The database "
@@ -486,50 +539,78 @@ archive_import_database(import_runner *run, int index, const char *name, pgc_err
 		goto done;
 	}
 	progress_phase(prog, index, "verifying");
-	if (db.verify != VERIFY_NONE && archive_import__verify_rest(&db, coord, err) != 0)
+	if (db->verify != VERIFY_NONE && archive_import__verify_rest(db, coord, err) != 0)
 		goto done;
-	if (db.verify != VERIFY_NONE && !o->data_only && archive_import_verify_schema(&db, coord, err) != 0)
+	if (db->verify != VERIFY_NONE && !o->data_only && archive_import_verify_schema(db, coord, err) != 0)
 		goto done;
 	/* Every table of the manifest was loaded and checked, or kept: one
 	 * that was not is a difference, never a silent omission. */
 	for (int t = 0; t < mdb->ntables; t++)
-		if (!db.recorded[t])
+		if (!db->recorded[t])
 		{
 			char *disp = archive_import__display(mdb->tables[t].schema, mdb->tables[t].name);
 			char *msg = xasprintf("table %s of the archive was not loaded into database \"%s\"", disp, name);
 			log_report(LOG_ERROR, msg, NULL, NULL);
 			verify_report_failed(run->report, name, "table", disp, "not loaded");
-			archive_import__recorded(&db);
-			db.recorded[t] = true;
-			db.ndiff++;
+			archive_import__recorded(db);
+			db->recorded[t] = true;
+			db->ndiff++;
 			free(msg);
 			free(disp);
 		}
-	if (db.ndiff > 0)
+	if (db->ndiff > 0)
 	{
-		err_set(err, "database \"%s\" differs from the archive: %d difference%s", name, db.ndiff,
-				db.ndiff == 1 ? "" : "s");
+		err_set(err, "database \"%s\" differs from the archive: %d difference%s", name, db->ndiff,
+				db->ndiff == 1 ? "" : "s");
 		err_hint(err, "The database stays marked unfinished (pgcarry.import); each difference is listed above.");
 		rc = EXIT_DIFFERENT;
 		goto done;
 	}
-	if (!o->data_only && archive_import_db_properties(&db, err) != 0)
+	if (!o->data_only && archive_import_db_properties(db, err) != 0)
 		goto done;
-	if (!o->data_only && archive_target_mark_done(o->target, name, err) != 0)
+	if (!o->data_only && archive_target_mark_done(o->cli.target, name, err) != 0)
 		goto done;
 	progress_phase(prog, index, "done");
 	printf("imported database \"%s\": %d tables, %llu rows loaded%s, %d sequences, %llu large objects; "
-		   "%s in %lld s\n", name, mdb->ntables, (unsigned long long) db.rows,
-		   db.skipped ? " (some kept from an earlier run)" : "", mdb->nsequences,
+		   "%s in %lld s\n", name, mdb->ntables, (unsigned long long) db->rows,
+		   db->skipped ? " (some kept from an earlier run)" : "", mdb->nsequences,
 		   (unsigned long long) (mdb->lo_file ? mdb->lo_count : 0),
-		   db.verify == VERIFY_FULL ? "verified against the archive"
-		   : db.verify == VERIFY_COUNT ? "row counts verified against the archive"
-		   : "not verified (--verify none)", (long long) (time(NULL) - start));
+		   db->verify == VERIFY_FULL ? "verified against the archive"
+		   : db->verify == VERIFY_COUNT ? "row counts verified against the archive"
+		   : "not verified (--verify none)", (long long) (time(NULL) - db->start));
 	fflush(stdout);
 	run->outcome[index] = IMPORT_DONE;
 	rc = EXIT_OK;
 
 done:
+	conn_close(coord);
+	return rc;
+}
+
+/* A database the coordinator let go of is over: another may start. */
+static void
+archive_import_over(import_runner *run)
+{
+	pthread_mutex_lock(&run->lock);
+	run->inflight--;
+	pthread_cond_signal(&run->over);
+	pthread_mutex_unlock(&run->lock);
+}
+
+/*
+ * Ends database db with status rc (err set unless EXIT_OK): its outcome
+ * for the summary, a failure put in the report (every table of the
+ * archive too, none left out), the error said now or, with one database,
+ * kept as the command's own.  err is cleared.
+ */
+static void
+archive_import_end(import_runner *run, import_db *db, int rc, pgc_err *err)
+{
+	const manifest_db *mdb = db->mdb;
+	const char *name = db->name;
+	int index = db->index;
+	db->ended = true;
+	archive_import_over(run);
 	if (rc == EXIT_DIFFERENT)
 		run->outcome[index] = IMPORT_DIFFERENT;
 	else if (rc != EXIT_OK)
@@ -545,42 +626,176 @@ done:
 		else if (!err->set)
 			err_set(err, "import of database \"%s\" failed", name);
 		run->why[index] = xstrdup(err->message);
-		progress_phase(prog, index, "failed");
+		progress_phase(run->prog, index, "failed");
 	}
-	if (rc != EXIT_OK && touched)
+	if (rc != EXIT_OK && db->touched)
 	{
 		/* Every table of the archive is in the report: one that did not
 		 * load (or was not checked) is a problem, never left out. */
 		for (int t = 0; t < mdb->ntables; t++)
-			if (!db.recorded[t])
+			if (!db->recorded[t])
 			{
 				char *disp = archive_import__display(mdb->tables[t].schema, mdb->tables[t].name);
 				verify_report_failed(run->report, name, "table", disp,
 									 rc == EXIT_DIFFERENT ? "not checked" : "not loaded or not checked");
-				archive_import__recorded(&db);
+				archive_import__recorded(db);
 				free(disp);
 			}
 		if (rc != EXIT_DIFFERENT)
 		{
 			char *why = xasprintf("import not finished: %s", err->message);
 			verify_report_failed(run->report, name, "database", name, why);
-			archive_import__recorded(&db);
+			archive_import__recorded(db);
 			free(why);
 		}
 	}
-	ddl_failures_free(&db.schema_failures);
-	conn_close(coord);
-	if (password)
+	pthread_mutex_lock(&run->lock);
+	if (rc != EXIT_OK && run->nchosen == 1)
+		err_move(&run->err, err);	/* the command's own error */
+	else if (rc != EXIT_OK)
+		err_report(err);		/* said now; the summary names it again */
+	pthread_mutex_unlock(&run->lock);
+	err_clear(err);
+}
+
+/* A unit of the runner: a database's start, or a table to load. */
+static void
+archive_import_run_unit(job_worker *w, job_db *jd, void *unit)
+{
+	import_task *t = unit;
+	if (t->table != IMPORT_TASK_START)
 	{
-		memset(password, 0, strlen(password));
-		free(password);
+		archive_import__run_task(w, jd, unit);
+		return;
 	}
-	free(cc);
-	free(db.recorded);
-	err_clear(&db.err);
-	pthread_mutex_destroy(&db.lock);
-	log_set_database(NULL);
-	return rc;
+	import_db *db = t->db;
+	pgc_err err = PGC_ERR_INIT;
+	db->started = true;
+	/* The database's own lines are tagged with it alone, as before the
+	 * runner, whichever worker says them. */
+	log_set_worker(-1);
+	int rc = archive_import_start(db->run, db, &err);
+	if (rc != IMPORT_QUEUED)
+		archive_import_end(db->run, db, rc, &err);
+	log_set_worker(w->id + 1);
+}
+
+/* The runner's finish step of a database whose tables are over (nothing
+ * when its start ended it already). */
+static void
+archive_import_finish(job_worker *w, job_db *jd)
+{
+	import_db *db = job_db_ctx(jd);
+	if (db->ended)
+		return;
+	pgc_err err = PGC_ERR_INIT;
+	log_set_worker(-1);			/* as in archive_import_run_unit */
+	int rc = archive_import_complete(db->run, db, &err);
+	archive_import_end(db->run, db, rc, &err);
+	log_set_worker(w->id + 1);
+}
+
+/* The run was stopped (an interrupt) before the database's finish step:
+ * one whose start never ran stays "not started". */
+static void
+archive_import_abandon(job_db *jd)
+{
+	import_db *db = job_db_ctx(jd);
+	if (!db->started)
+		archive_import_over(db->run);
+	if (db->ended || !db->started)
+		return;
+	pgc_err err = PGC_ERR_INIT;
+	if (archive_import__loaded(db, &err) == 0)
+		err_set(&err, "import interrupted");
+	archive_import_end(db->run, db, EXIT_FAIL, &err);
+}
+
+/* Sets up database i of the import in db, before its turn. */
+static void
+archive_import_db_init(import_runner *run, int i, import_db *db)
+{
+	const archive_import_opts *o = run->o;
+	const manifest_db *mdb = run->chosen[i];
+	*db = (import_db) {.o = o, .root = run->root, .m = run->m, .mdb = mdb,
+		.name = archive_import__target_name(o, mdb->name), .prog = run->prog, .index = i, .verify = o->cli.verify,
+		.jobs = run->jobs_per_db, .scratch = run->scratch, .report = run->report, .nrecorded = &run->nrecorded,
+		.choice = run->choices ? &run->choices[i] : NULL, .run = run, .start = time(NULL)};
+	db->compressed = strcmp(run->m->compression, "zstd") == 0;
+	if (archive_tarload_db_state(run->tl, mdb->dir, NULL) == ARCHIVE_TARLOAD_LOADED)
+		db->streamed = archive_tarload_seen(run->tl);
+	db->recorded = xcalloc((size_t) mdb->ntables + 1, sizeof(bool));
+	pthread_mutex_init(&db->lock, NULL);
+}
+
+/* Frees what archive_import_db_init and the steps left in db (NULL and
+ * a database never set up are allowed). */
+static void
+archive_import_db_free(import_db *db)
+{
+	if (!db || !db->recorded)
+		return;
+	job_db_destroy(db->job);
+	ddl_failures_free(&db->schema_failures);
+	free(db->recorded);
+	free(db->parts_left);
+	err_clear(&db->err);
+	pthread_mutex_destroy(&db->lock);
+}
+
+/*
+ * The databases on one job runner of --jobs sessions: the coordinator (the
+ * calling thread) adds each database with one unit, its start (create,
+ * pre-data, its tables queued), which the workers run ahead of any table;
+ * each database's finish step runs on a worker once its tables are over.
+ * At most run->concurrent databases are at work at once (the coordinator
+ * adds the next when one ends), so that one builds its indexes while
+ * another loads its rows, and with --jobs 1 they go one after another.  A failed database never stops the others; an
+ * interrupt does (a database whose start never ran is "not started").
+ */
+static void
+archive_import_all(import_runner *run)
+{
+	job_ops ops = {.run = archive_import_run_unit, .finish = archive_import_finish, .finish_priority = INT64_MAX,
+		.abandon = archive_import_abandon};
+	const char *ends[2] = {NULL, run->o->cli.target};
+	run->jobs = job_run_create(run->o->cli.jobs, &ops, ends, NULL, run->prog);
+	for (int i = 0; i < run->nchosen && !cleanup_interrupted(); i++)
+	{
+		if (run->outcome[i] == IMPORT_FAILED)
+			continue;			/* its files failed the check */
+		/* At most run->concurrent databases at work at once, as many as
+		 * --jobs allows: one at a time with --jobs 1. */
+		pthread_mutex_lock(&run->lock);
+		while (run->inflight >= run->concurrent && !cleanup_interrupted())
+		{
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 100 * 1000 * 1000;
+			if (until.tv_nsec >= 1000000000L)
+			{
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&run->over, &run->lock, &until);
+		}
+		bool go = !cleanup_interrupted();
+		if (go)
+			run->inflight++;
+		pthread_mutex_unlock(&run->lock);
+		if (!go)
+			break;
+		import_db *db = &run->dbs[i];
+		archive_import_db_init(run, i, db);
+		db->job = job_db_create(run->jobs, i, db->name, db->mdb->encoding, db);
+		import_task *t = xcalloc(1, sizeof *t);
+		*t = (import_task) {.db = db, .table = IMPORT_TASK_START};
+		/* Databases start in the archive's order, before any table. */
+		job_push(db->job, t, INT64_MAX - 1 - i);
+		job_db_planned(db->job);
+	}
+	job_run_destroy(run->jobs);
+	run->jobs = NULL;
 }
 
 int
@@ -593,13 +808,13 @@ archive_import__roles(const archive_import_opts *o, const char *root, const char
 		return 0;
 	}
 	char *password = NULL;
-	char *cc = ddl_conninfo(o->target, "postgres", "target", &password, err);
+	char *cc = ddl_conninfo(o->cli.target, "postgres", "target", &password, err);
 	if (!cc)
 		return -1;
 	/* The importing role itself is left as it is: its password and rights
 	 * on the target are not the source's business. */
 	char *me = NULL;
-	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	PGconn *conn = conn_open(o->cli.target, "postgres", "target", err);
 	if (conn)
 		me = conn_query_value(conn, "SELECT pg_catalog.quote_ident(current_user)", 0, NULL, err);
 	conn_close(conn);
@@ -661,38 +876,6 @@ archive_import__roles(const archive_import_opts *o, const char *root, const char
 	return rc;
 }
 
-/* A loader thread: takes the next database until none is left (a failed
- * database never stops the others; an interrupt does). */
-static void *
-archive_import_runner_main(void *arg)
-{
-	import_runner *run = arg;
-	for (;;)
-	{
-		pthread_mutex_lock(&run->lock);
-		int i = cleanup_interrupted() ? run->nchosen : run->next++;
-		pthread_mutex_unlock(&run->lock);
-		if (i >= run->nchosen)
-			break;
-		if (run->outcome[i] == IMPORT_FAILED)
-			continue;			/* its files failed the check */
-		const char *name = archive_import__target_name(run->o, run->chosen[i]->name);
-		pgc_err err = PGC_ERR_INIT;
-		int r = archive_import_database(run, i, name, &err);
-		if (r != EXIT_OK && run->nchosen == 1)
-			err_move(&run->err, &err);	/* the command's own error */
-		else if (r != EXIT_OK)
-		{
-			/* Said now, with its detail and hint; the summary names it again. */
-			pthread_mutex_lock(&run->lock);
-			err_report(&err);
-			pthread_mutex_unlock(&run->lock);
-		}
-		err_clear(&err);
-	}
-	return NULL;
-}
-
 /* The outcome of every database, on stdout after the report; returns the
  * exit status they add up to and sets err for a failure or difference. */
 static int
@@ -708,12 +891,12 @@ archive_import_summary(import_runner *run, pgc_err *err)
 		switch (run->outcome[i])
 		{
 			case IMPORT_DONE:
-				what = run->o->verify == VERIFY_NONE ? "imported, not verified (--verify none)"
+				what = run->o->cli.verify == VERIFY_NONE ? "imported, not verified (--verify none)"
 					: "imported and verified";
 				ok++;
 				break;
 			case IMPORT_EARLIER:
-				what = run->o->verify == VERIFY_NONE ? "imported by an earlier run, not verified"
+				what = run->o->cli.verify == VERIFY_NONE ? "imported by an earlier run, not verified"
 					: "imported by an earlier run, verified";
 				ok++;
 				break;
@@ -776,10 +959,8 @@ archive_import_not_loaded(verify_report *report, const char *dname, const manife
 const char *
 archive_import__target_name(const archive_import_opts *o, const char *name)
 {
-	for (int i = 0; i < o->nrenames; i++)
-		if (strcmp(o->rename_from[i], name) == 0)
-			return o->rename_to[i];
-	return o->dbname ? o->dbname : name;
+	/* --db and --rename are never given together. */
+	return o->dbname ? o->dbname : cli_rename_target(&o->renames, name);
 }
 
 /* --rename: each OLD is a database being imported, and no two databases
@@ -788,16 +969,16 @@ static int
 archive_import_check_renames(const archive_import_opts *o, const manifest *m, const manifest_db *const *chosen,
 							 int n, pgc_err *err)
 {
-	for (int k = 0; k < o->nrenames; k++)
+	for (int k = 0; k < o->renames.n; k++)
 	{
 		bool in_archive = false, chosen_one = false;
 		for (int i = 0; i < m->ndbs; i++)
-			in_archive = in_archive || strcmp(m->dbs[i].name, o->rename_from[k]) == 0;
+			in_archive = in_archive || strcmp(m->dbs[i].name, o->renames.from[k]) == 0;
 		for (int i = 0; i < n; i++)
-			chosen_one = chosen_one || strcmp(chosen[i]->name, o->rename_from[k]) == 0;
+			chosen_one = chosen_one || strcmp(chosen[i]->name, o->renames.from[k]) == 0;
 		if (!chosen_one)
 		{
-			err_set(err, "--rename %s=%s names a database that is not %s", o->rename_from[k], o->rename_to[k],
+			err_set(err, "--rename %s=%s names a database that is not %s", o->renames.from[k], o->renames.to[k],
 					in_archive ? "being imported" : "in the archive");
 			err_hint(err, "Give --rename OLD=NEW with OLD the name of a database the archive holds "
 					 "and the import loads.");
@@ -823,14 +1004,14 @@ archive_import_check_renames(const archive_import_opts *o, const manifest *m, co
 static int
 archive_import_exclude(const archive_import_opts *o, const manifest_db **chosen, int *n, pgc_err *err)
 {
-	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	PGconn *conn = conn_open(o->cli.target, "postgres", "target", err);
 	if (!conn)
 		return -1;
 	const char **names = xcalloc((size_t) *n + 1, sizeof *names);
 	bool *keep = xcalloc((size_t) *n + 1, sizeof *keep);
 	for (int i = 0; i < *n; i++)
 		names[i] = chosen[i]->name;
-	int rc = catalog_names_exclude(conn, o->exclude_dbs, o->nexclude_dbs, names, *n, keep, err);
+	int rc = catalog_names_exclude(conn, o->cli.exclude_dbs, o->cli.nexclude_dbs, names, *n, keep, err);
 	conn_close(conn);
 	int m = 0;
 	for (int i = 0; rc == 0 && i < *n; i++)
@@ -852,13 +1033,13 @@ static int
 archive_import_choose(const archive_import_opts *o, const char *root, const manifest_db **chosen, int n,
 					  archive_choice *choices, pgc_err *err)
 {
-	PGconn *conn = conn_open(o->target, "postgres", "target", err);
+	PGconn *conn = conn_open(o->cli.target, "postgres", "target", err);
 	if (!conn)
 		return -1;
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i++)
 	{
-		if ((rc = archive_choose(conn, o->filter, o->schema_only, root, chosen[i], &choices[i], err)) != 0)
+		if ((rc = archive_choose(conn, &o->cli.filter, o->schema_only, root, chosen[i], &choices[i], err)) != 0)
 			break;
 		if (o->schema_only)
 		{
@@ -920,12 +1101,12 @@ archive_import_content(const archive_import_opts *o, const manifest *m, archive_
 				 "one; then import this archive into them.");
 		return EXIT_USAGE;
 	}
-	if (o->clean || o->resume)
+	if (o->cli.clean || o->cli.resume)
 	{
 		err_set(err, "archive \"%s\" is data-only: it loads into tables that exist, and cannot be imported "
-				"with %s", input, o->clean ? "--clean" : "--resume");
+				"with %s", input, o->cli.clean ? "--clean" : "--resume");
 		err_hint(err, "Import it without %s, into a database whose tables exist and are empty.",
-				 o->clean ? "--clean" : "--resume");
+				 o->cli.clean ? "--clean" : "--resume");
 		return EXIT_USAGE;
 	}
 	eff->data_only = true;
@@ -995,23 +1176,23 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	int nchosen = 0;
 	import_outcome *outcome = xcalloc((size_t) m->ndbs + 1, sizeof *outcome);
 	char **why = xcalloc((size_t) m->ndbs + 1, sizeof *why);
-	verify_report *report = verify_report_create(o->verify, "archive", "target");
+	verify_report *report = verify_report_create(o->cli.verify, "archive", "target");
 	int nrecorded = 0;
-	if (o->ndbs == 0)
+	if (o->cli.ndbs == 0)
 		for (int i = 0; i < m->ndbs; i++)
 			chosen[nchosen++] = &m->dbs[i];
-	for (int k = 0; k < o->ndbs; k++)
+	for (int k = 0; k < o->cli.ndbs; k++)
 	{
 		const manifest_db *found = NULL;
 		for (int i = 0; i < m->ndbs && !found; i++)
-			if (strcmp(m->dbs[i].name, o->dbs[k]) == 0)
+			if (strcmp(m->dbs[i].name, o->cli.dbs[k]) == 0)
 				found = &m->dbs[i];
 		if (!found)
 		{
 			buf_t names = {0};
 			for (int i = 0; i < m->ndbs; i++)
 				buf_printf(&names, "%s\"%s\"", i ? ", " : "", m->dbs[i].name);
-			err_set(err, "database \"%s\" is not in the archive", o->dbs[k]);
+			err_set(err, "database \"%s\" is not in the archive", o->cli.dbs[k]);
 			err_detail(err, "The archive holds %s.", names.len ? names.data : "no database");
 			buf_free(&names);
 			rc = EXIT_FAIL;
@@ -1019,7 +1200,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		}
 		chosen[nchosen++] = found;
 	}
-	if (o->nexclude_dbs > 0 && archive_import_exclude(o, chosen, &nchosen, err) != 0)
+	if (o->cli.nexclude_dbs > 0 && archive_import_exclude(o, chosen, &nchosen, err) != 0)
 	{
 		rc = EXIT_FAIL;
 		goto done;
@@ -1057,7 +1238,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 	{
 		archive_verify_report rep = {0};
 		if (archive_verify_run_seen(root, m, tl ? archive_tarload_seen(tl) : NULL, chosen[i]->name,
-									o->roles && i == 0, ARCHIVE_VERIFY_FIRST | ARCHIVE_VERIFY_SCHEMA, &rep, err) != 0)
+									o->cli.roles && i == 0, ARCHIVE_VERIFY_FIRST | ARCHIVE_VERIFY_SCHEMA, &rep, err) != 0)
 		{
 			rc = EXIT_FAIL;
 			goto done;
@@ -1122,7 +1303,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 												   "not loaded");
 		}
 	}
-	if (catalog_filter_active(o->filter) || o->schema_only)
+	if (catalog_filter_active(&o->cli.filter) || o->schema_only)
 	{
 		choices = xcalloc((size_t) nchosen, sizeof *choices);
 		if (archive_import_choose(o, root, chosen, nchosen, choices, err) != 0)
@@ -1131,7 +1312,7 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 			goto done;
 		}
 	}
-	if (o->dry_run)
+	if (o->cli.dry_run)
 	{
 		rc = archive_import__plan(o, root, m, chosen, choices, nchosen);
 		goto done;
@@ -1142,34 +1323,32 @@ archive_import_run(const archive_import_opts *o, bool tar, pgc_err *err)
 		rc = EXIT_FAIL;
 		goto done;
 	}
-	if (o->roles && !(tl && archive_tarload_roles_done(tl)) &&
+	if (o->cli.roles && !(tl && archive_tarload_roles_done(tl)) &&
 		archive_import__roles(o, root, m->roles_file, m->roles_passwords, scratch, err) != 0)
 	{
 		rc = EXIT_FAIL;
 		goto done;
 	}
-	prog = progress_create(o->progress, "import", nchosen);
+	prog = progress_create(o->cli.progress, "import", nchosen);
 	for (int i = 0; i < nchosen; i++)
 		progress_db_name(prog, i, archive_import__target_name(o, chosen[i]->name));
 
-	/* Several databases load at a time when there are sessions enough:
-	 * while one builds its indexes, another loads its rows. */
-	int concurrent = nchosen < o->jobs ? nchosen : o->jobs;
+	/* The sessions of one database's post-data (pg_restore -j) and of its
+	 * table parts loaded in parallel: its share of --jobs when several
+	 * databases can be at work at once. */
+	int concurrent = nchosen < o->cli.jobs ? nchosen : o->cli.jobs;
 	if (concurrent < 1)
 		concurrent = 1;
 	runner = (import_runner) {.o = o, .root = root, .m = m, .chosen = chosen, .nchosen = nchosen,
 		.choices = choices,
-		.prog = prog, .scratch = scratch, .jobs_per_db = o->jobs / concurrent,
-		.report = report, .tl = tl, .nrecorded = nrecorded, .outcome = outcome, .why = why};
+		.prog = prog, .scratch = scratch, .jobs_per_db = o->cli.jobs / concurrent,
+		.report = report, .tl = tl, .nrecorded = nrecorded, .outcome = outcome, .why = why,
+		.concurrent = concurrent};
 	pthread_mutex_init(&runner.lock, NULL);
+	pthread_cond_init(&runner.over, NULL);
 	runner_ready = true;
-	pthread_t *threads = xcalloc((size_t) concurrent, sizeof *threads);
-	for (int i = 0; i < concurrent; i++)
-		if (pthread_create(&threads[i], NULL, archive_import_runner_main, &runner) != 0)
-			abort();
-	for (int i = 0; i < concurrent; i++)
-		pthread_join(threads[i], NULL);
-	free(threads);
+	runner.dbs = xcalloc((size_t) nchosen, sizeof *runner.dbs);
+	archive_import_all(&runner);
 	if (runner.prog_started)
 		progress_stop(prog);
 	if (__atomic_load_n(&runner.nrecorded, __ATOMIC_RELAXED) > 0)
@@ -1191,6 +1370,10 @@ done:
 	if (runner_ready)
 	{
 		err_clear(&runner.err);
+		for (int i = 0; runner.dbs && i < nchosen; i++)
+			archive_import_db_free(&runner.dbs[i]);
+		free(runner.dbs);
+		pthread_cond_destroy(&runner.over);
 		pthread_mutex_destroy(&runner.lock);
 	}
 	for (int i = 0; i < nchosen; i++)

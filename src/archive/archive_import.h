@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "cli.h"
 #include "core/catalog.h"
 #include "core/progress.h"
 #include "core/verify.h"
@@ -15,30 +16,24 @@
 
 typedef struct archive_import_opts
 {
-	const char *target;			/* target connection string */
+	cli_shared	cli;			/* --target (target: the checked connection
+								 * string), the databases of the archive to
+								 * load (none: all), -j/--jobs, --roles,
+								 * --clean, --resume, --verify (full, count,
+								 * none), --progress, --dry-run (check and
+								 * print the plan, write nothing),
+								 * -n/-N/-t/-T (empty: everything),
+								 * --exclude-database (as regexes) */
 	const char *input;			/* archive directory, tar file, or "-" */
-	char	  **dbs;			/* databases of the archive to load (none: all) */
-	int			ndbs;
 	const char *dbname;			/* --db: the target name of the one database */
-	char	  **rename_from;	/* --rename OLD=NEW: the archive's names... */
-	char	  **rename_to;		/* ...and those they get on the target */
-	int			nrenames;
-	int			jobs;
-	bool		roles;
-	bool		clean;
-	bool		resume;
+	cli_renames renames;		/* --rename OLD=NEW: the archive's names and
+								 * those they get on the target */
 	bool		no_owner;
 	bool		exit_on_error;	/* stop a database at its first schema object
 								 * that cannot be created */
-	progress_mode progress;		/* --progress */
-	verify_mode verify;			/* --verify: full (default), count, none */
-	bool		dry_run;		/* check and print the plan, write nothing */
 	bool		schema_only;	/* the schema, no rows */
 	bool		data_only;		/* rows only, into the tables of a database
 								 * that exists */
-	const catalog_filter *filter;	/* -n/-N/-t/-T; NULL or empty: everything */
-	char	  **exclude_dbs;	/* --exclude-database, as regexes */
-	int			nexclude_dbs;
 } archive_import_opts;
 
 /*

@@ -407,8 +407,8 @@ archive_import__verify_table(import_db *db, int table, PGconn *conn, pgc_err *er
 /* Runs a unit of the job runner (core/job.h) in the worker's target
  * session: a load that failed before its COMMIT went out is tried again
  * when the failure is connection-class. */
-static void
-archive_import_run_task(job_worker *w, job_db *jd, void *unit)
+void
+archive_import__run_task(job_worker *w, job_db *jd, void *unit)
 {
 	import_task *t = unit;
 	import_db *db = job_db_ctx(jd);
@@ -451,22 +451,11 @@ archive_import_not_created(PGconn *conn, const manifest_table *mt)
 	return missing;
 }
 
-/*
- * Loads every table on --jobs sessions, each verified as soon as it is
- * complete.  A table is one task (its parts one after another, in one
- * transaction, TRUNCATE ONLY then COPY FREEZE), except when there are
- * fewer tables than sessions: then the parts of a big table load in
- * parallel into the table emptied first.
- */
-int
-archive_import__tables(import_db *db, PGconn *coord, pgc_err *err)
+void
+archive_import__plan_tables(import_db *db, job_db *jd, PGconn *coord)
 {
-	job_ops ops = {.run = archive_import_run_task};
-	const char *ends[2] = {NULL, db->o->target};
 	bool split = db->mdb->ntables < db->jobs && !db->streamed;
 	db->parts_left = xcalloc((size_t) db->mdb->ntables + 1, sizeof(int));
-	job_run *q = job_run_create(db->jobs, &ops, ends, NULL, db->prog);
-	job_db *jd = job_db_create(q, db->index, db->name, db->mdb->encoding, db);
 	for (int i = 0; i < db->mdb->ntables && !archive_import_failed(db); i++)
 	{
 		const manifest_table *mt = &db->mdb->tables[i];
@@ -513,16 +502,18 @@ archive_import__tables(import_db *db, PGconn *coord, pgc_err *err)
 			job_push(jd, t, (int64_t) (mt->rows / (uint64_t) mt->nparts));
 		}
 	}
-	job_db_planned(jd);
-	job_run_destroy(q);
-	job_db_destroy(jd);
-	free(db->parts_left);
-	db->parts_left = NULL;
-	if (db->err.set)
-	{
+}
+
+int
+archive_import__loaded(import_db *db, pgc_err *err)
+{
+	pthread_mutex_lock(&db->lock);
+	bool failed = db->err.set;
+	if (failed)
 		err_move(err, &db->err);
+	pthread_mutex_unlock(&db->lock);
+	if (failed)
 		return -1;
-	}
 	if (cleanup_interrupted())
 	{
 		err_set(err, "import interrupted");

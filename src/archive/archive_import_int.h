@@ -1,8 +1,9 @@
 /*
  * archive_import_int.h: what the parts of "pgcarry import" share (not for
- * other modules): archive_import.c, the databases' steps and the runner of
- * several databases, and archive_import_data.c, the data: tables loaded on
- * the job runner and verified, sequences, large objects.
+ * other modules): archive_import.c, each database's steps around its data
+ * (the coordinator's, and the finish step on the job runner), and
+ * archive_import_data.c, the data: tables loaded on the job runner and
+ * verified, sequences, large objects.
  */
 #ifndef PGCARRY_ARCHIVE_IMPORT_INT_H
 #define PGCARRY_ARCHIVE_IMPORT_INT_H
@@ -11,17 +12,22 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "archive/archive_file.h"
 #include "archive/archive_import.h"
 #include "archive/archive_stream.h"
 #include "archive/manifest.h"
 #include "core/ddl.h"
+#include "core/job.h"
 #include "core/progress.h"
 #include "core/stream.h"
 #include "core/verify.h"
 #include "util/err.h"
 #include "util/rowhash.h"
+
+/* What the databases of one import share (archive_import.c). */
+typedef struct import_runner import_runner;
 
 typedef struct import_db
 {
@@ -51,9 +57,17 @@ typedef struct import_db
 											 * NULL: everything */
 	ddl_failures schema_failures;	/* objects pg_restore could not create */
 	int			pre_data_failures;	/* how many of them in pre-data */
+	import_runner *run;			/* the import it belongs to */
+	job_db	   *job;			/* on the runner, once its tables are queued */
+	time_t		start;			/* when its turn came */
+	bool		touched;		/* the target database was created or marked */
+	bool		started;		/* its start unit ran */
+	bool		ended;			/* archive_import_end ran */
 } import_db;
 
-/* A unit of the job runner: load one table, or parts of it. */
+/* A unit of the job runner: load one table, or parts of it; or (table
+ * IMPORT_TASK_START) the database's start, before its tables. */
+#define IMPORT_TASK_START (-1)
 typedef struct import_task
 {
 	import_db  *db;
@@ -81,13 +95,25 @@ void archive_import__record_table(import_db *db, int t, const rowhash *got, cons
 int archive_import__verify_table(import_db *db, int table, PGconn *conn, pgc_err *err);
 
 /*
- * Loads every table on --jobs sessions, each verified as soon as it is
- * complete.  A table is one task (its parts one after another, in one
- * transaction, TRUNCATE ONLY then COPY FREEZE), except when there are
- * fewer tables than sessions: then the parts of a big table load in
- * parallel into the table emptied first.
+ * Queues every table of db on its job_db jd (the runner of the import,
+ * whose units are archive_import__run_task): a table is one unit (its
+ * parts one after another, in one transaction, TRUNCATE ONLY then COPY
+ * FREEZE), except when there are fewer tables than db->jobs: then the parts
+ * of a big table are units of their own, loaded in parallel into the table
+ * emptied first (by coord, the coordinator's session).  Each table is
+ * verified as soon as it is complete.  A failure while planning is kept in
+ * db->err, as a unit's is (archive_import__loaded).
  */
-int archive_import__tables(import_db *db, PGconn *coord, pgc_err *err);
+void archive_import__plan_tables(import_db *db, job_db *jd, PGconn *coord);
+
+/* Runs one unit of the import's job runner (job_ops.run): loads a table or
+ * part of it; the first failure is kept in db->err and the database's other
+ * units then do nothing. */
+void archive_import__run_task(job_worker *w, job_db *jd, void *unit);
+
+/* Once db's units are over: 0 when every table loaded, or -1 with err set
+ * to the first failure (moved out of db->err), or "import interrupted". */
+int archive_import__loaded(import_db *db, pgc_err *err);
 
 /* Sets every sequence of the manifest (setval).  Returns 0, or -1 with err
  * set. */

@@ -92,7 +92,7 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 {
 	const char *name = archive_import__target_name(o, mdb->name);
 	int			problems = 0;
-	archive_target_opts topts = {.clean = o->clean, .resume = o->resume};
+	archive_target_opts topts = {.clean = o->cli.clean, .resume = o->cli.resume};
 	archive_target_action action;
 	pgc_err		e = PGC_ERR_INIT;
 	if (o->data_only)
@@ -110,7 +110,7 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 		}
 		goto tables;
 	}
-	if (archive_target_check(o->target, name, &topts, &action, &e) != 0 && action != ARCHIVE_TARGET_REFUSE)
+	if (archive_target_check(o->cli.target, name, &topts, &action, &e) != 0 && action != ARCHIVE_TARGET_REFUSE)
 	{
 		err_move(err, &e);
 		return -1;
@@ -173,7 +173,7 @@ archive_plan_db(const archive_import_opts *o, const char *root, const manifest *
 	}
 	free(missing);
 	missing = NULL;
-	if (rc == 0 && !o->no_owner && !(o->roles && m->roles_file))
+	if (rc == 0 && !o->no_owner && !(o->cli.roles && m->roles_file))
 	{
 		if (catalog_missing_roles(maint, owners, nowners, &missing, &nmissing, err) != 0)
 			rc = -1;
@@ -224,14 +224,14 @@ archive_import__plan(const archive_import_opts *o, const char *root, const manif
 	int			rc = EXIT_FAIL;
 	bool		can_create = false;
 	ddl_tools  *tools = NULL;
-	PGconn	   *maint = conn_open(o->target, "postgres", "target", &err);
+	PGconn	   *maint = conn_open(o->cli.target, "postgres", "target", &err);
 	if (!maint || !(tools = ddl_tools_find(PQserverVersion(maint), "target", &err))
 		|| catalog_can_create_db(maint, &can_create, &err) != 0)
 		goto done;
 	printf("Plan (dry run: nothing was written)\n");
 	printf("pg_restore from %s (version %d)\n", ddl_tools_bindir(tools), ddl_tools_major(tools));
 	printf("archive \"%s\": %d database%s to import\n", o->input, nchosen, nchosen == 1 ? "" : "s");
-	if (o->roles)
+	if (o->cli.roles)
 		printf(m->roles_file ? "roles would be created from the archive's %s\n"
 			   : "the archive holds no roles%s (it was exported without --roles)\n",
 			   m->roles_file ? m->roles_file : "");

@@ -82,19 +82,19 @@ archive_tarload_prepare(archive_tarload *t, tarload_db *d)
 	const archive_import_opts *o = t->o;
 	pgc_err e = PGC_ERR_INIT;
 	bool exists = false, marked = false, resuming = false;
-	if (archive_target_state(o->target, d->name, &exists, &marked, &e) != 0)
+	if (archive_target_state(o->cli.target, d->name, &exists, &marked, &e) != 0)
 		goto fail;
-	if (o->resume && exists && !marked)
+	if (o->cli.resume && exists && !marked)
 	{
 		d->state = ARCHIVE_TARLOAD_EARLIER;
 		return;
 	}
-	archive_target_opts topts = {.clean = o->clean, .resume = o->resume, .encoding = d->plan.encoding,
+	archive_target_opts topts = {.clean = o->cli.clean, .resume = o->cli.resume, .encoding = d->plan.encoding,
 		.lc_collate = d->plan.lc_collate, .lc_ctype = d->plan.lc_ctype, .owner = d->plan.owner};
-	if (archive_target_prepare(o->target, d->name, &topts, &resuming, &e) != 0)
+	if (archive_target_prepare(o->cli.target, d->name, &topts, &resuming, &e) != 0)
 		goto fail;
-	d->created = !exists || o->clean;
-	d->conn = stream_conn_open(o->target, d->name, "target", d->plan.encoding, false, &e);
+	d->created = !exists || o->cli.clean;
+	d->conn = stream_conn_open(o->cli.target, d->name, "target", d->plan.encoding, false, &e);
 	if (!d->conn)
 		goto fail;
 	if (resuming)
@@ -113,8 +113,8 @@ archive_tarload_prepare(archive_tarload *t, tarload_db *d)
 			topts.resume = false;
 			d->created = true;
 			d->conn = NULL;
-			if (archive_target_prepare(o->target, d->name, &topts, &resuming, &e) != 0 ||
-				!(d->conn = stream_conn_open(o->target, d->name, "target", d->plan.encoding, false, &e)))
+			if (archive_target_prepare(o->cli.target, d->name, &topts, &resuming, &e) != 0 ||
+				!(d->conn = stream_conn_open(o->cli.target, d->name, "target", d->plan.encoding, false, &e)))
 				goto fail;
 		}
 	}
@@ -148,9 +148,9 @@ archive_tarload_plan(archive_tarload *t, const char *path, size_t dirlen, pgc_er
 	t->dbs = xrealloc(t->dbs, sizeof *t->dbs * (size_t) (t->ndbs + 1));
 	t->dbs[t->ndbs++] = d;
 	const archive_import_opts *o = t->o;
-	bool chosen = o->ndbs == 0;
-	for (int k = 0; k < o->ndbs && !chosen; k++)
-		chosen = strcmp(o->dbs[k], d->plan.name) == 0;
+	bool chosen = o->cli.ndbs == 0;
+	for (int k = 0; k < o->cli.ndbs && !chosen; k++)
+		chosen = strcmp(o->cli.dbs[k], d->plan.name) == 0;
 	/* --db names one target: a second database is never loaded into it
 	 * (import then says that --db cannot apply). */
 	if (!chosen || (o->dbname && t->nchosen > 0))
@@ -184,7 +184,7 @@ archive_tarload_pre_data(archive_tarload *t, tarload_db *d)
 	log_set_database(d->name);
 	log_info("restoring the schema of database \"%s\" (pre-data)", d->name);
 	bool role = false;
-	if (ddl_restore(NULL, dump, DDL_PRE_DATA, o->target, "target", d->name, &ro, &e) != 0)
+	if (ddl_restore(NULL, dump, DDL_PRE_DATA, o->cli.target, "target", d->name, &ro, &e) != 0)
 		role = e.detail && strstr(e.detail, "ERROR:  role \"");
 	else if (f.n > 0)
 	{
@@ -226,7 +226,7 @@ archive_tarload_spooled(void *ctx, const char *path, pgc_err *err)
 	if (!slash && strcmp(path, "roles.sql") == 0)
 	{
 		/* Before any database: their objects may belong to these roles. */
-		if (t->o->roles && !t->roles_done && t->stream)
+		if (t->o->cli.roles && !t->roles_done && t->stream)
 		{
 			if (archive_import__roles(t->o, t->spool, path, true, t->scratch, err) != 0)
 				return -1;
@@ -334,7 +334,7 @@ archive_tarload_drop(const archive_tarload *t, tarload_db *d, const char *why)
 	if (!d->created)
 		return !d->name || d->state == ARCHIVE_TARLOAD_EARLIER;
 	pgc_err e = PGC_ERR_INIT;
-	bool ok = archive_target_drop(t->o->target, d->name, why, &e) == 0;
+	bool ok = archive_target_drop(t->o->cli.target, d->name, why, &e) == 0;
 	if (!ok)
 		err_report(&e);
 	err_clear(&e);
@@ -353,8 +353,8 @@ archive_tarload_run(const archive_import_opts *o, const char *spool, const char 
 	 * --exclude-database), --data-only and --schema-only (which load
 	 * otherwise), and --dry-run (which writes nothing) need the manifest
 	 * before anything is loaded: the tar is then kept whole. */
-	t->stream = !o->dry_run && !o->data_only && !o->schema_only && !catalog_filter_active(o->filter) &&
-		o->nexclude_dbs == 0;
+	t->stream = !o->cli.dry_run && !o->data_only && !o->schema_only && !catalog_filter_active(&o->cli.filter) &&
+		o->cli.nexclude_dbs == 0;
 	if (!t->stream)
 		log_info("the tar is kept whole in the private directory (-n/-N/-t/-T, --exclude-database, "
 				 "--data-only, --schema-only or --dry-run)");

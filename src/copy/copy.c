@@ -127,6 +127,7 @@ copy_help(void)
 		   "                           nothing anywhere (exit 0: would work, 1: would fail)\n"
 		   "      --follow             then keep the target in sync through logical replication,\n"
 		   "                           until pgcarry cutover or follow stop (see docs/follow.md);\n"
+		   "                           returns once the target has caught up;\n"
 		   "                           with --resume, an interrupted one goes on or starts again\n"
 		   "\n"
 		   "The source is only read.  A target database that already holds objects is\n"

@@ -188,13 +188,31 @@ ddl_dump_toc_text(const ddl_dump *d)
 	return d->toc;
 }
 
-static bool
-ddl_id_in(int id, const int *ids, int n)
+static int
+ddl_cmp_int(const void *a, const void *b)
 {
-	for (int i = 0; i < n; i++)
-		if (ids[i] == id)
-			return true;
-	return false;
+	int			x = *(const int *) a,
+				y = *(const int *) b;
+	return x < y ? -1 : x > y;
+}
+
+/* A sorted copy of the n ids (free()), or NULL when n is 0. */
+static int *
+ddl_ids_sorted(const int *ids, int n)
+{
+	if (n <= 0)
+		return NULL;
+	int		   *s = xcalloc((size_t) n, sizeof *s);
+	memcpy(s, ids, (size_t) n * sizeof *s);
+	qsort(s, (size_t) n, sizeof *s, ddl_cmp_int);
+	return s;
+}
+
+/* Whether id is among the n sorted ids. */
+static bool
+ddl_id_in(int id, const int *sorted, int n)
+{
+	return n > 0 && bsearch(&id, sorted, (size_t) n, sizeof *sorted, ddl_cmp_int) != NULL;
 }
 
 /* The kind of a "pg_restore --list" entry line ("INDEX ATTACH", ...), as
@@ -719,6 +737,44 @@ typedef struct ddl_restore_run
 	const char *toc;
 } ddl_restore_run;
 
+int
+ddl__select_entries(const char *toc, int step, const int *only, int nonly, const int *skip, int nskip,
+					FILE *out)
+{
+	/* Looked up once per entry: sorted, so that a list of many entries
+	 * against many IDs does not cost their product. */
+	int		   *only_sorted = only ? ddl_ids_sorted(only, nonly) : NULL;
+	int		   *skip_sorted = only ? NULL : ddl_ids_sorted(skip, nskip);
+	int			n = 0;
+	for (const char *p = toc; *p;)
+	{
+		size_t		len = strcspn(p, "\n");
+		ddl_toc_entry e;
+		bool		want = ddl_toc_parse(p, &e);
+		if (want && only)
+			want = ddl_id_in(e.id, only_sorted, nonly);
+		else if (want)
+			want = !ddl_id_in(e.id, skip_sorted, nskip);
+		if (want && step != DDL_STEP_ALL)
+		{
+			char	   *line = xstrndup(p, len);
+			want = ddl_entry_step(line) == step;
+			free(line);
+		}
+		if (want)
+		{
+			fprintf(out, "%.*s\n", (int) len, p);
+			n++;
+		}
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	free(only_sorted);
+	free(skip_sorted);
+	return n;
+}
+
 /* The entries (lines of run->toc) for the step: those not skipped (or,
  * with only, among only), of the step, written as a list file at path.
  * *n receives how many. */
@@ -726,7 +782,6 @@ static int
 ddl_restore_list(const ddl_restore_run *run, int step, const int *only, int nonly,
 				 const char *path, int *n, pgc_err *err)
 {
-	const ddl_restore_opts *o = run->o;
 	FILE	   *f = fopen(path, "w");
 	*n = 0;
 	if (!f)
@@ -734,28 +789,7 @@ ddl_restore_list(const ddl_restore_run *run, int step, const int *only, int nonl
 		err_set(err, "could not create \"%s\": %s", path, strerror(errno));
 		return -1;
 	}
-	for (const char *p = run->toc; *p;)
-	{
-		size_t		len = strcspn(p, "\n");
-		char	   *line = xstrndup(p, len);
-		ddl_toc_entry e;
-		bool		want = ddl_toc_parse(line, &e);
-		if (want && only)
-			want = ddl_id_in(e.id, only, nonly);
-		else if (want)
-			want = !ddl_id_in(e.id, o->skip_ids, o->nskip);
-		if (want && step != DDL_STEP_ALL)
-			want = ddl_entry_step(line) == step;
-		if (want)
-		{
-			fprintf(f, "%s\n", line);
-			(*n)++;
-		}
-		free(line);
-		p += len;
-		if (*p == '\n')
-			p++;
-	}
+	*n = ddl__select_entries(run->toc, step, only, nonly, run->o->skip_ids, run->o->nskip, f);
 	if (fclose(f) != 0)
 	{
 		err_set(err, "could not write \"%s\": %s", path, strerror(errno));

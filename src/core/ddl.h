@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -209,6 +210,17 @@ void		ddl_failures_free(ddl_failures *f);
  * a statement's (the run itself failed).
  */
 bool		ddl__restore_failures(const char *errout, ddl_failures *fails);
+
+/*
+ * Internal, for unit tests: writes to out the entry lines of toc (the
+ * output of pg_restore --list) to restore: with only, those whose dump ID
+ * is among the nonly of only; otherwise those not among the nskip of skip;
+ * and, unless step is 0, of that post-data step only (ddl.c's steps).
+ * Lines stay in toc's order.  Returns how many were written.  Costs one
+ * sort of the IDs and a binary search per entry.
+ */
+int			ddl__select_entries(const char *toc, int step, const int *only, int nonly, const int *skip,
+								int nskip, FILE *out);
 
 typedef struct ddl_restore_opts
 {

@@ -2,10 +2,17 @@
  * test_ddl.c: unit tests of how pgcarry reads pg_restore's report of the
  * objects it could not create (ddl__restore_failures), on stderr text
  * pg_restore 15 printed: serial, parallel with workers' lines mixed, an
- * entry that fails twice, and a run that failed as a whole.
+ * entry that fails twice, and a run that failed as a whole; and how it
+ * picks the entries of a restore from a table of contents
+ * (ddl__select_entries), with the cost of many entries against many IDs.
  */
 #include "core/ddl.h"
+#include "util/buf.h"
 #include "tap.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 /* Reads err into f; checks that every error was a statement's and that
  * want failures came out.  Returns whether they did. */
@@ -112,11 +119,107 @@ test_run_failed(void)
 	TAP_OK(ddl__restore_failures("", &f) && f.n == 0, "nothing printed: nothing failed");
 }
 
+/* What ddl__select_entries writes for toc, as a string (free()). */
+static char *
+select_text(const char *toc, int step, const int *only, int nonly, const int *skip, int nskip, int *n)
+{
+	char	   *text = NULL;
+	size_t		len = 0;
+	FILE	   *out = open_memstream(&text, &len);
+	*n = ddl__select_entries(toc, step, only, nonly, skip, nskip, out);
+	fclose(out);
+	return text;
+}
+
+static void
+test_select(void)
+{
+	const char *toc =
+		";\n"
+		"; Archive created at 2026-12-02 14:00:00 UTC\n"
+		";\n"
+		"215; 1259 16390 TABLE public t1 postgres\n"
+		"3590; 2606 16394 CONSTRAINT public t1 t1_pkey postgres\n"
+		"3591; 1259 16400 INDEX public t1_v postgres\n"
+		"3600; 2606 16402 FK CONSTRAINT public t2 t2_t1_fkey postgres\n"
+		"217; 1259 16396 TABLE public t2 postgres\n";
+	int			n;
+	const int	skip[] = {3600, 215};
+	char	   *got = select_text(toc, 0, NULL, 0, skip, 2, &n);
+	TAP_EQ_INT(n, 3, "skip: the entries not skipped");
+	TAP_EQ_STR(got, "3590; 2606 16394 CONSTRAINT public t1 t1_pkey postgres\n"
+			   "3591; 1259 16400 INDEX public t1_v postgres\n"
+			   "217; 1259 16396 TABLE public t2 postgres\n", "skip: in the order of the table of contents");
+	free(got);
+	const int	only[] = {3600, 3591, 9999};
+	got = select_text(toc, 0, only, 3, skip, 2, &n);
+	TAP_EQ_INT(n, 2, "only: those among only (skip is not looked at)");
+	TAP_EQ_STR(got, "3591; 1259 16400 INDEX public t1_v postgres\n"
+			   "3600; 2606 16402 FK CONSTRAINT public t2 t2_t1_fkey postgres\n", "only: in the order of the table of contents");
+	free(got);
+	got = select_text(toc, 1, NULL, 0, NULL, 0, &n);
+	TAP_EQ_INT(n, 2, "the index step: indexes and constraints, not foreign keys or tables");
+	free(got);
+}
+
+/* CPU seconds of this process. */
+static double
+cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* The CPU seconds of picking, from the table of contents of n tables (a
+ * table and its primary key each), the entries of post-data with the
+ * indexes of every other table built already (skipped), and of a restore
+ * of the indexes of every other table (only); *kept receives how many
+ * entries the first kept. */
+static double
+select_n_tables(int n, int *kept)
+{
+	buf_t		toc = {0};
+	int		   *ids = calloc((size_t) n, sizeof *ids);
+	for (int i = 0; i < n; i++)
+	{
+		buf_printf(&toc, "%d; 1259 %d TABLE public t%d postgres\n", 200000 + i, 16384 + 2 * i, i);
+		buf_printf(&toc, "%d; 2606 %d CONSTRAINT public t%d t%d_pkey postgres\n", 100000 + i, 16385 + 2 * i, i, i);
+	}
+	int			nids = 0;
+	for (int i = 0; i < n; i += 2)
+		ids[nids++] = 100000 + i;
+	FILE	   *devnull = fopen("/dev/null", "w");
+	double		t0 = cpu_seconds();
+	*kept = ddl__select_entries(toc.data, 0, NULL, 0, ids, nids, devnull);
+	int			only = ddl__select_entries(toc.data, 0, ids, nids, NULL, 0, devnull);
+	double		t = cpu_seconds() - t0;
+	fclose(devnull);
+	free(ids);
+	buf_free(&toc);
+	return only == nids ? t : -1;
+}
+
+static void
+test_select_many(void)
+{
+	int			kept1, kept4;
+	double		t1 = select_n_tables(20000, &kept1);
+	double		t4 = select_n_tables(80000, &kept4);
+	TAP_EQ_INT(kept1, 2 * 20000 - 10000, "20,000 tables: the entries not skipped");
+	TAP_EQ_INT(kept4, 2 * 80000 - 40000, "80,000 tables: the entries not skipped");
+	double		ratio = t1 > 0 ? t4 / t1 : 0;
+	printf("# entries of 20,000 tables: %.3f s CPU, of 80,000: %.3f s CPU (%.1fx)\n", t1, t4, ratio);
+	TAP_OK(t1 >= 0 && t4 >= 0 && ratio < 8.0, "4x the tables cost less than 8x the CPU in picking a restore's entries");
+}
+
 int
 main(void)
 {
 	test_serial();
 	test_parallel();
 	test_run_failed();
+	test_select();
+	test_select_many();
 	return TAP_DONE();
 }
