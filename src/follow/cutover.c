@@ -247,7 +247,8 @@ static int	cut_compare(cut_opts *o, const char *const *names, int n, bool schema
  */
 
 /* Reads the schema of d's source as compare reads it.  Returns 0 with
- * *objs, *nobjs and *inv set (the caller frees them), or -1 with err set. */
+ * *objs, *nobjs and *inv set (the caller frees them, on failure too), or
+ * -1 with err set. */
 static int
 cut_schema_read(cut_db *d, catalog_object **objs, int *nobjs, objects **inv, pgc_err *err)
 {
@@ -269,7 +270,10 @@ cut_schema_same(cut_db *d, bool *same, pgc_err *err)
 	int			nobjs = 0;
 	objects    *inv = NULL;
 	if (cut_schema_read(d, &objs, &nobjs, &inv, err) != 0)
+	{
+		catalog_objects_free(objs, nobjs);
 		return -1;
+	}
 	*same = nobjs == d->nobjs;
 	for (int i = 0; i < nobjs && *same; i++)
 		*same = strcmp(objs[i].kind, d->objs[i].kind) == 0 && strcmp(objs[i].name, d->objs[i].name) == 0
