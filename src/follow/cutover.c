@@ -326,8 +326,13 @@ cut_schema_check(cut_opts *o, cut_db *d, pgc_err *err)
 		free(q);
 		return -1;
 	}
-	err_set(err, "could not compare the schema of database \"%s\" on the source and the target", d->name);
-	err_hint(err, "Run cutover again once the servers answer; nothing was fenced.");
+	if (cleanup_interrupted())
+		err_set(err, "cutover interrupted while comparing the schema of database \"%s\"", d->name);
+	else
+	{
+		err_set(err, "could not compare the schema of database \"%s\" on the source and the target", d->name);
+		err_hint(err, "Run cutover again once the servers answer; nothing was fenced.");
+	}
 	return -1;
 }
 

@@ -129,10 +129,13 @@ is "$(pg_sql src tiny "SHOW default_transaction_read_only")" "off" "nothing was 
 
 # The cutover's marker held back on the target: a trigger there (on the
 # helper table, so removed with it) locks the table against reads too, and
-# waits for an advisory lock this test holds.  A cutover that waits too
-# long fails with the way back; one interrupted while it waits says so;
-# one killed while it waits leaves the fence, and the next run finishes.
-pg_psql dst tiny >/dev/null <<'SQL'
+# waits for an advisory lock this test holds there.  It is made on both
+# servers, so that their schemas stay equal for cutover's schema check (on
+# the source it takes the advisory lock no one else holds).  A cutover that
+# waits too long fails with the way back; one interrupted while it waits
+# says so; one killed while it waits leaves the fence, and the next run
+# finishes.
+for server in src dst; do pg_psql $server tiny >/dev/null <<'SQL'
 CREATE FUNCTION pgcarry_follow.hold() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	LOCK TABLE pgcarry_follow.marker IN ACCESS EXCLUSIVE MODE;
@@ -144,6 +147,7 @@ CREATE TRIGGER hold BEFORE INSERT ON pgcarry_follow.marker
 	FOR EACH ROW WHEN (NEW.name LIKE 'cutover%') EXECUTE FUNCTION pgcarry_follow.hold();
 ALTER TABLE pgcarry_follow.marker ENABLE ALWAYS TRIGGER hold;
 SQL
+done
 coproc HOLD { pg_psql dst tiny 2>&1; }
 echo "SELECT pg_advisory_lock(4242), 'held';" >&"${HOLD[1]}"
 read -r -t 20 _ <&"${HOLD[0]}"
@@ -157,7 +161,9 @@ sleep 2
 kill -INT $PGCARRY_PID
 pgcarry_wait
 is "$RC" 1 "a cutover interrupted while it waits: exit 1"
-like "$ERR" "error: cutover interrupted while waiting for the target to apply the last writes of database \"tiny\"" \
+# (the held marker keeps the target's helper table locked, so the schema
+# check, which reads its definition, is where this run waits)
+like "$ERR" "error: cutover interrupted while comparing the schema of database \"tiny\"" \
 	"it says so"
 like "$ERR" "hint: The source is unchanged and still fenced\.  To go back to it, run on the source: ALTER DATABASE \"tiny\" RESET default_transaction_read_only;" \
 	"with the way back"
