@@ -24,6 +24,12 @@
 #   follow   the same again (the fence lifted, the targets dropped), ended
 #   (full)   by pgcarry cutover --verify full
 #
+# After each cutover, with the load stopped and the fence lifted (it is a
+# database setting on the source: the one intended difference), the
+# independent checker (tests/lib/dbcheck.sh) compares every database
+# of the target with the fenced source, and both servers' catalogs are
+# searched for anything of pgcarry's follow mode left behind.
+#
 # Writes the table as markdown into bench/results/follow-STAMP.md, the lag
 # samples into follow-STAMP.dat and the lag over time drawn by gnuplot
 # (gnuplot-nox) into follow-STAMP.png and bench/follow-lag.png
@@ -52,6 +58,8 @@ trap 'exit 143' TERM
 BENCH_NAME=follow-bench
 # shellcheck source=lib.sh
 source "$ROOT/bench/lib.sh"
+# shellcheck source=../tests/lib/dbcheck.sh
+source "$ROOT/tests/lib/dbcheck.sh"
 # Seven subscriptions on the target: seven apply workers.
 BENCH_SETTINGS+=("max_logical_replication_workers = 10" "max_worker_processes = 20")
 bench_start
@@ -135,6 +143,38 @@ lag_mb() {
 		FROM pg_replication_slots WHERE slot_name LIKE 'pgcarry\_%'" | tr '|' ' '
 }
 
+# bench_independent_check: with the load stopped and the fence lifted, the
+# project's independent checker (tests/lib/dbcheck.sh: every
+# table's rows, sequences, large objects, the schema by pg_dump) compares
+# each database on the target with the fenced source, and the catalogs of
+# both servers are read for anything of pgcarry's follow mode left behind
+# (slots, publications, subscriptions, helper schemas).  Materialized views
+# are refreshed on the source first, as the target's were at cutover: their stored rows on the
+# source may be older than its tables.  Sets R_CHECK and R_LEFT.
+bench_independent_check() {
+	local db bad="" left=0 mv
+	left=$(pg_sql src postgres "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgcarry\_%'")
+	left=$((left + $(pg_sql tgt postgres "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgcarry\_%'")))
+	for db in $DBS; do
+		for mv in $(pg_sql src "$db" "SELECT format('%I.%I', schemaname, matviewname) FROM pg_matviews WHERE ispopulated"); do
+			pg_sql src "$db" "REFRESH MATERIALIZED VIEW $mv" >/dev/null
+		done
+		dbcheck_compare src tgt "$db" >"$WORK/dbcheck-$db.txt" 2>&1 || bad="$bad $db"
+		left=$((left + $(pg_sql src "$db" "SELECT (SELECT count(*) FROM pg_publication WHERE pubname LIKE 'pgcarry\_%')
+			+ (SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pgcarry\_%')")))
+		left=$((left + $(pg_sql tgt "$db" "SELECT (SELECT count(*) FROM pg_subscription WHERE subname LIKE 'pgcarry\_%')
+			+ (SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pgcarry\_%')")))
+	done
+	if [ -z "$bad" ]; then
+		R_CHECK="identical (all seven)"
+	else
+		R_CHECK="differ:$bad (see $WORK/dbcheck-*.txt)"
+		cat "$WORK"/dbcheck-*.txt >&2
+	fi
+	R_LEFT=$left
+	bench_say "independent check: $R_CHECK; pgcarry objects left on either server: $R_LEFT"
+}
+
 # follow_run LABEL VERIFY DATFILE: load, copy --follow sampled each second,
 # catch-up, cutover --verify VERIFY.  Sets R_COPY, R_CATCHUP, R_FENCED,
 # R_CUTOVER, R_TX.
@@ -179,9 +219,12 @@ follow_run() {
 	R_STEPS=$(printf '%s\n' "$ERR" | sed -nE 's/.*writes fenced: (.*)/\1/p' | tail -n 1)
 	R_TX=$(($(load_commits) - tx0))
 	load_stop
+	# The fence is the one intended difference (a database setting on the
+	# source): lifted, with the application stopped, before the check.
 	for db in $DBS; do
 		pg_sql src postgres "ALTER DATABASE $db RESET default_transaction_read_only" >/dev/null
 	done
+	bench_independent_check
 	bench_say "$label: caught up $R_CATCHUP s after the copy; cutover --verify $verify fenced writes for $R_FENCED s"
 }
 
@@ -209,9 +252,9 @@ GUIDE=$M_WALL
 bench_say "guide: $GUIDE s of downtime"
 
 follow_run "count" count "$DAT"
-C_COPY=$R_COPY C_CATCHUP=$R_CATCHUP C_FENCED=$R_FENCED C_TX=$R_TX C_STEPS=$R_STEPS C_VERDICT=$R_VERDICT
+C_COPY=$R_COPY C_CATCHUP=$R_CATCHUP C_FENCED=$R_FENCED C_TX=$R_TX C_STEPS=$R_STEPS C_VERDICT=$R_VERDICT C_CHECK=$R_CHECK C_LEFT=$R_LEFT
 follow_run "full" full "$DAT"
-F_COPY=$R_COPY F_CATCHUP=$R_CATCHUP F_FENCED=$R_FENCED F_TX=$R_TX F_STEPS=$R_STEPS F_VERDICT=$R_VERDICT
+F_COPY=$R_COPY F_CATCHUP=$R_CATCHUP F_FENCED=$R_FENCED F_TX=$R_TX F_STEPS=$R_STEPS F_VERDICT=$R_VERDICT F_CHECK=$R_CHECK F_LEFT=$R_LEFT
 
 PNG=$ROOT/bench/results/follow-$stamp.png
 gnuplot <<GP
@@ -231,11 +274,11 @@ cp "$PNG" "$ROOT/bench/follow-lag.png"
 
 RESULT=$ROOT/bench/results/follow-$stamp.md
 {
-	echo "| run | initial copy (s) | caught up after (s) | writes fenced (s) | application transactions | verification |"
-	echo "|---|---:|---:|---:|---:|---|"
-	echo "| guide: pg_dump -F t + pg_restore, one database after another | - | - | **$GUIDE** (down the whole time) | 0 (stopped) | none |"
-	echo "| copy --follow, cutover --verify count | $C_COPY | $C_CATCHUP | **$C_FENCED** | $C_TX | $C_VERDICT |"
-	echo "| copy --follow, cutover --verify full | $F_COPY | $F_CATCHUP | **$F_FENCED** | $F_TX | $F_VERDICT |"
+	echo "| run | initial copy (s) | caught up after (s) | writes fenced (s) | application transactions | pgcarry's verification | independent check, target against the fenced source | pgcarry objects left |"
+	echo "|---|---:|---:|---:|---:|---|---|---:|"
+	echo "| guide: pg_dump -F t + pg_restore, one database after another | - | - | **$GUIDE** (down the whole time) | 0 (stopped) | none | - | - |"
+	echo "| copy --follow, cutover --verify count | $C_COPY | $C_CATCHUP | **$C_FENCED** | $C_TX | $C_VERDICT | $C_CHECK | $C_LEFT |"
+	echo "| copy --follow, cutover --verify full | $F_COPY | $F_CATCHUP | **$F_FENCED** | $F_TX | $F_VERDICT | $F_CHECK | $F_LEFT |"
 	echo
 	echo "Fenced time, --verify count: $C_STEPS."
 	echo

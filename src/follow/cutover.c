@@ -651,6 +651,54 @@ cut_sequences(cut_db *d, pgc_err *err)
 	return rc;
 }
 
+/* The target's large objects with what pg_dump carries of each (owner,
+ * comment, privileges), as JSON for the source's query below. */
+static const char cut_lo_target_sql[] =
+	"SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_object("
+	"  'oid', m.oid, 'owner', pg_catalog.pg_get_userbyid(m.lomowner), "
+	"  'comment', pg_catalog.obj_description(m.oid, 'pg_largeobject'), 'acl', m.lomacl::text)), '[]') "
+	"FROM pg_catalog.pg_largeobject_metadata m";
+
+/*
+ * On the source, given the target's large objects ($1, as above): the
+ * statements that make the target's set and properties the source's.  The
+ * target's objects that the source no longer has are unlinked; the owner,
+ * comment and privileges of every object whose differ are set (pg_dump's
+ * entries gave the target those of the objects the initial copy found; an
+ * object created or changed while following has only its contents carried
+ * by stream_large_objects_copy).  Privileges are granted as the source
+ * holds them, after PUBLIC's are revoked.
+ */
+static const char cut_lo_fix_sql[] =
+	"WITH t AS (SELECT * FROM pg_catalog.json_to_recordset($1::json) "
+	"             AS x(oid oid, owner text, comment text, acl text)), "
+	"     s AS (SELECT m.oid, pg_catalog.pg_get_userbyid(m.lomowner) AS owner, "
+	"                  pg_catalog.obj_description(m.oid, 'pg_largeobject') AS comment, m.lomacl "
+	"             FROM pg_catalog.pg_largeobject_metadata m) "
+	"SELECT COALESCE(pg_catalog.string_agg(q, ' '), '') FROM ("
+	" SELECT pg_catalog.format('SELECT pg_catalog.lo_unlink(%s);', t.oid) AS q "
+	"   FROM t WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.oid = t.oid) "
+	" UNION ALL "
+	" SELECT pg_catalog.format('ALTER LARGE OBJECT %s OWNER TO %I; COMMENT ON LARGE OBJECT %s IS %L;', "
+	"                          s.oid, s.owner, s.oid, s.comment) "
+	"     || CASE WHEN s.lomacl IS NULL THEN '' ELSE "
+	"          pg_catalog.format('REVOKE ALL ON LARGE OBJECT %s FROM PUBLIC;', s.oid) "
+	"          || (SELECT COALESCE(pg_catalog.string_agg(pg_catalog.format('GRANT %s ON LARGE OBJECT %s TO %s%s;', "
+	"                a.privilege_type, s.oid, "
+	"                CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, "
+	"                CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), ' '), '') "
+	"                FROM pg_catalog.aclexplode(s.lomacl) a) END "
+	"   FROM s LEFT JOIN t ON t.oid = s.oid "
+	"  WHERE t.oid IS NULL OR t.owner IS DISTINCT FROM s.owner OR t.comment IS DISTINCT FROM s.comment "
+	"     OR t.acl IS DISTINCT FROM s.lomacl::text) x";
+
+/*
+ * Large objects (logical replication does not carry them): the contents of
+ * every one of the source's copied (stream_large_objects_copy creates the
+ * missing ones), the ones the source no longer has unlinked, and the owner,
+ * comment and privileges of each made the source's, in one transaction on
+ * the target.
+ */
 static int
 cut_large_objects(cut_db *d, pgc_err *err)
 {
@@ -661,13 +709,21 @@ cut_large_objects(cut_db *d, pgc_err *err)
 		return 0;
 	stream_result res;
 	memset(&res, 0, sizeof res);
+	char	   *have = NULL, *fix = NULL;
 	int			rc = conn_exec(d->tgt, "BEGIN", err);
 	if (rc == 0)
-		rc = conn_exec(d->tgt, "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata", err);
-	if (rc == 0)
 		rc = conn_exec(d->src, "BEGIN ISOLATION LEVEL REPEATABLE READ", err);
+	if (rc == 0 && !(have = conn_query_value(d->tgt, cut_lo_target_sql, 0, NULL, err)))
+		rc = -1;
+	const char *params[1] = {have};
+	if (rc == 0 && !(fix = conn_query_value(d->src, cut_lo_fix_sql, 1, params, err)))
+		rc = -1;
 	if (rc == 0)
 		rc = stream_large_objects_copy(d->src, d->tgt, 0, 0, NULL, &res, err);
+	if (rc == 0 && *fix)
+		rc = conn_exec(d->tgt, fix, err);
+	free(have);
+	free(fix);
 	pgc_err		ignore = PGC_ERR_INIT;
 	(void) conn_exec(d->src, "COMMIT", &ignore);
 	err_clear(&ignore);

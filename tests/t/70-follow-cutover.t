@@ -17,6 +17,13 @@ pg_start dst
 pg_sql src postgres "CREATE DATABASE app"
 follow_app_schema src app || bail "could not fill app"
 
+# Large objects with what pg_dump carries of them: a comment on the one the
+# copy finds, one the application unlinks while following, and (below) one
+# created while following with a comment and a privilege.
+pg_sql src app "DO \$\$ BEGIN EXECUTE format('COMMENT ON LARGE OBJECT %s IS %L', (SELECT min(oid) FROM pg_largeobject_metadata), 'the app''s object'); END \$\$"
+pg_sql src app "SELECT lo_from_bytea(424241, 'unlinked while following')" >/dev/null
+for s in src dst; do pg_sql $s postgres "CREATE ROLE lo_reader"; done
+
 # A transaction that begins before the slot and commits after it.
 coproc EARLY { pg_psql src app 2>&1; }
 echo "BEGIN; INSERT INTO accounts VALUES (99999, 42); SELECT 'began';" >&"${EARLY[1]}"
@@ -33,6 +40,13 @@ pgcarry_wait
 is "$RC" 0 "copy --follow under load exits 0" || diag "$ERR"
 like "$ERR" "database \"app\" follows the source" "it returns once the target follows"
 unlike "$ERR" "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "no sanitizer report"
+
+pg_psql src app >/dev/null <<'SQL'
+SELECT lo_unlink(424241);
+SELECT lo_from_bytea(424242, 'made while following');
+COMMENT ON LARGE OBJECT 424242 IS 'new while following';
+GRANT SELECT ON LARGE OBJECT 424242 TO lo_reader;
+SQL
 
 sleep 3
 run_pgcarry follow status --source "$(pg_uri src)" --target "$(pg_uri dst)" --json
@@ -63,7 +77,9 @@ is "$(follow_leftovers dst app)" "0/0" "nothing of pgcarry is left on the target
 # source); with it lifted, the checker compares data and schema whole.
 pg_sql src postgres "ALTER DATABASE app RESET default_transaction_read_only"
 dbcheck_compare src dst app
-is "$?" 0 "the independent checker finds the fenced source and the target identical"
+is "$?" 0 "the independent checker finds the fenced source and the target identical (large objects' comments and privileges included)"
+is "$(pg_sql dst app "SELECT string_agg(oid || '=' || coalesce(obj_description(oid, 'pg_largeobject'), '-'), ' ' ORDER BY oid) FROM pg_largeobject_metadata WHERE oid >= 424241")" \
+	"424242=new while following" "a large object made while following has its comment on the target; the unlinked one is gone"
 
 # A target that drifted: cutover finds the difference, exits 3, keeps the fence.
 pg_sql src postgres "CREATE DATABASE shop"
