@@ -865,6 +865,17 @@ static const char cut_mviews_sql[] =
 	"|| COALESCE(pg_catalog.sum(pg_catalog.hashtextextended(ROW(%s)::text, 0)::numeric), 0)::text " \
 	"FROM %s AS t (%s)"
 
+/* The source's populated materialized views (cut_mviews_sql), or NULL
+ * with err set. */
+static PGresult *
+cut_mviews_list(cut_db *d, pgc_err *err)
+{
+	PGresult   *res = conn_query(d->src, cut_mviews_sql, 0, NULL, err);
+	if (!res)
+		err_prefix(err, "could not list the materialized views of database \"%s\": ", d->name);
+	return res;
+}
+
 /*
  * Logical replication does not carry materialized views: each one the
  * source has populated is refreshed on the target once the last writes
@@ -873,12 +884,9 @@ static const char cut_mviews_sql[] =
 static int
 cut_mviews_refresh(cut_db *d, pgc_err *err)
 {
-	PGresult   *res = conn_query(d->src, cut_mviews_sql, 0, NULL, err);
+	PGresult   *res = cut_mviews_list(d, err);
 	if (!res)
-	{
-		err_prefix(err, "could not list the materialized views of database \"%s\": ", d->name);
 		return -1;
-	}
 	int			rc = 0;
 	for (int i = 0; i < PQntuples(res) && rc == 0; i++)
 	{
@@ -907,12 +915,9 @@ cut_mviews_refresh(cut_db *d, pgc_err *err)
 static int
 cut_mviews_verify(cut_db *d, pgc_err *err)
 {
-	PGresult   *res = conn_query(d->src, cut_mviews_sql, 0, NULL, err);
+	PGresult   *res = cut_mviews_list(d, err);
 	if (!res)
-	{
-		err_prefix(err, "could not list the materialized views of database \"%s\": ", d->name);
 		return -1;
-	}
 	int			rc = 0;
 	for (int i = 0; i < PQntuples(res) && rc == 0; i++)
 	{

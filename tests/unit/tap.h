@@ -9,6 +9,17 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+/* CPU seconds of this process, for the tests that a cost grows no faster
+ * than the work (ratios within one run, never absolute times). */
+static inline double
+tap_cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
 
 static int tap_n = 0;
 static int tap_failed = 0;

@@ -567,15 +567,6 @@ test_dump_detect(void)
 	free(d);
 }
 
-/* CPU seconds of this process. */
-static double
-cpu_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 /* The check of an archive of n one-part tables (files empty, on disk):
  * its CPU seconds; problems found in *problems. */
 static double
@@ -618,9 +609,9 @@ verify_n_tables(int n, int *problems)
 	for (int run = 0; run < 3; run++)
 	{
 		archive_verify_report rep = {0};
-		double t0 = cpu_seconds();
+		double t0 = tap_cpu_seconds();
 		int rc = archive_verify_run(dir, m, NULL, true, 0, &rep, &err);
-		double t = cpu_seconds() - t0;
+		double t = tap_cpu_seconds() - t0;
 		spent = run == 0 || t < spent ? t : spent;
 		*problems = rc == 0 ? (int) rep.nproblems : -1;
 		archive_verify_report_free(&rep);

@@ -162,15 +162,6 @@ test_select(void)
 	free(got);
 }
 
-/* CPU seconds of this process. */
-static double
-cpu_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 /* The CPU seconds of picking, from the table of contents of n tables (a
  * table and its primary key each), the entries of post-data with the
  * indexes of every other table built already (skipped), and of a restore
@@ -190,10 +181,10 @@ select_n_tables(int n, int *kept)
 	for (int i = 0; i < n; i += 2)
 		ids[nids++] = 100000 + i;
 	FILE	   *devnull = fopen("/dev/null", "w");
-	double		t0 = cpu_seconds();
+	double		t0 = tap_cpu_seconds();
 	*kept = ddl__select_entries(toc.data, 0, NULL, 0, ids, nids, devnull);
 	int			only = ddl__select_entries(toc.data, 0, ids, nids, NULL, 0, devnull);
-	double		t = cpu_seconds() - t0;
+	double		t = tap_cpu_seconds() - t0;
 	fclose(devnull);
 	free(ids);
 	buf_free(&toc);
