@@ -385,7 +385,6 @@ archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 	const char *name = db->name;
 	progress *prog = run->prog;
 	int index = db->index;
-	char *cc = NULL, *password = NULL;
 	PGconn *coord = NULL;
 	int rc = EXIT_FAIL;
 
@@ -436,9 +435,6 @@ archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 		run->prog_started = true;
 	}
 	pthread_mutex_unlock(&run->lock);
-	cc = ddl_conninfo(o->cli.target, name, "target", &password, err);
-	if (!cc)
-		goto done;
 	coord = stream_conn_open(o->cli.target, name, "target", mdb->encoding, false, err);
 	if (!coord)
 		goto done;
@@ -482,12 +478,6 @@ archive_import_start(import_runner *run, import_db *db, pgc_err *err)
 
 done:
 	conn_close(coord);
-	if (password)
-	{
-		memset(password, 0, strlen(password));
-		free(password);
-	}
-	free(cc);
 	return rc;
 }
 
