@@ -203,17 +203,31 @@ bench_available() {
 # of many tables is larger.  BENCH_RSS_HOW says how.
 BENCH_RSS_HOW="VmHWM of the pgcarry process itself, read from /proc every 50 ms"
 [ -x /usr/bin/time ] && BENCH_RSS_HOW="$BENCH_RSS_HOW (the programs it ran, pg_dump and pg_restore, apart: GNU time)"
-# _bench_find_comm PID NAME: PID or the first of its descendants (breadth
-# first) whose command name is NAME, or nothing.
-_bench_find_comm() {
-	local queue=("$1") p
+# _bench_find_pgcarry PID: PID or the first of its descendants (breadth
+# first) that runs a pgcarry binary (PGCARRY_BIN or PGCARRY_BEFORE, by the
+# file it executes, whatever it is named), or nothing.  Always succeeds:
+# a process that exits during the walk is skipped, and never ends the
+# step it measures (under set -e a failed read here once did, leaving
+# pgcarry running on behind the next step).
+_bench_find_pgcarry() {
+	local queue=("$1") p exe want=() kids
+	[ -n "${PGCARRY_BIN:-}" ] && want+=("$(readlink -f "$PGCARRY_BIN" 2>/dev/null || true)")
+	[ -n "${PGCARRY_BEFORE:-}" ] && want+=("$(readlink -f "$PGCARRY_BEFORE" 2>/dev/null || true)")
 	while [ ${#queue[@]} -gt 0 ]; do
 		p=${queue[0]}
 		queue=("${queue[@]:1}")
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$2" ] && { echo "$p"; return; }
-		# shellcheck disable=SC2207
-		queue+=($(cat /proc/"$p"/task/*/children 2>/dev/null))
+		exe=$(readlink "/proc/$p/exe" 2>/dev/null || true)
+		for w in "${want[@]}"; do
+			if [ -n "$exe" ] && [ "$exe" = "$w" ]; then
+				echo "$p"
+				return 0
+			fi
+		done
+		kids=$(cat /proc/"$p"/task/*/children 2>/dev/null || true)
+		# shellcheck disable=SC2206
+		queue+=($kids)
 	done
+	return 0
 }
 bench_rss_run() {
 	local rssfile=$1
@@ -224,7 +238,7 @@ bench_rss_run() {
 	"${timer[@]}" "$@" &
 	local pid=$! own="" hwm="" v rc=0
 	while kill -0 "$pid" 2>/dev/null; do
-		[ -n "$own" ] || own=$(_bench_find_comm "$pid" pgcarry)
+		[ -n "$own" ] || own=$(_bench_find_pgcarry "$pid")
 		if [ -n "$own" ]; then
 			v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$own/status" 2>/dev/null || true)
 			[ -n "$v" ] && hwm=$v

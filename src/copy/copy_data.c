@@ -184,7 +184,7 @@ copy_small(const copy_table *ct)
  * COMMIT went out (after which the outcome of a lost connection is unknown).
  */
 static int
-copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool whole,
+copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool whole, int attempt,
 			   stream_result *res, bool *commit_sent, pgc_err *err)
 {
 	copy_db    *d = ct->db;
@@ -192,16 +192,20 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 	*commit_sent = false;
 	if (job_sessions(w, d->job, false, err) != 0)
 		return -1;
-	if (snapshot_attach(w->pair.src, d->snap_id, err) != 0)
+	if (copy_pair_source_snapshot(&w->pair, d->snap_id, err) != 0)
 	{
 		err_prefix(err, "could not attach to the source snapshot: ");
 		err_hint(err, "The source session holding the snapshot may have been lost: "
 				 "run the same command with --resume.");
 		return -1;
 	}
-	if (conn_exec(w->pair.tgt, "BEGIN", err) != 0)
+	/* A small table this run created, on its first attempt, is empty: its
+	 * COPY is its own transaction (one statement instead of BEGIN, DELETE,
+	 * COPY and COMMIT).  A retry empties it first, in one transaction. */
+	bool		fresh = whole && attempt == 0 && copy_small(ct) && !data_only;
+	if (!fresh && conn_exec(w->pair.tgt, "BEGIN", err) != 0)
 		return -1;
-	if (whole)
+	if (whole && !fresh)
 	{
 		/* An extension's configuration table keeps the rows the extension
 		 * put there: only those matching its condition are replaced. */
@@ -242,14 +246,13 @@ copy_load_once(copy_worker *w, copy_table *ct, const stream_range *range, bool w
 	if (rc != 0)
 		return -1;
 	*commit_sent = true;
-	if (conn_exec(w->pair.tgt, "COMMIT", err) != 0)
+	if (!fresh && conn_exec(w->pair.tgt, "COMMIT", err) != 0)
 	{
 		err_prefix(err, "writing to the target: ");
 		return -1;
 	}
-	pgc_err		ignore = PGC_ERR_INIT;
-	(void) snapshot_detach(w->pair.src, &ignore);
-	err_clear(&ignore);
+	/* The source transaction stays open for the worker's next table of
+	 * this snapshot (copy_pair_source_snapshot). */
 	return 0;
 }
 
@@ -480,7 +483,7 @@ copy_do_table(copy_worker *w, copy_task *k)
 	for (int attempt = 0;; attempt++)
 	{
 		bool		commit_sent = false;
-		if (copy_load_once(w, ct, &k->range, whole, &res, &commit_sent, &err) == 0)
+		if (copy_load_once(w, ct, &k->range, whole, attempt, &res, &commit_sent, &err) == 0)
 			break;
 		copy_pair_recover(&w->pair);
 		/* A slice whose COMMIT may have gone through cannot be loaded again
@@ -838,6 +841,8 @@ copy__task_run(job_worker *w, job_db *jd, void *unit)
 	copy_task  *k = unit;
 	copy_db    *d = job_db_ctx(jd);
 	copy_run   *r = d->run;
+	if (k->kind != COPY_TASK_TABLE && k->kind != COPY_TASK_PART)
+		copy_pair_source_release(&w->pair);
 	switch (k->kind)
 	{
 		case COPY_TASK_TABLE:
@@ -872,6 +877,7 @@ void
 copy__task_finish(job_worker *w, job_db *jd)
 {
 	copy_task	k = {.kind = COPY_TASK_FINALIZE, .db = job_db_ctx(jd)};
+	copy_pair_source_release(&w->pair);
 	copy_do_finalize(w, &k);
 }
 

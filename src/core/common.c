@@ -6,6 +6,7 @@
 #include "cleanup.h"
 #include "conn.h"
 #include "core/objects.h"
+#include "core/snapshot.h"
 #include "core/stream.h"
 #include "util/backoff.h"
 #include "util/log.h"
@@ -104,6 +105,40 @@ copy_pair_close(copy_pair *p)
 	conn_close(p->tgt);
 	p->src = p->tgt = NULL;
 	p->key = NULL;
+	p->src_snap = NULL;
+	p->src_snap_uses = 0;
+}
+
+int
+copy_pair_source_snapshot(copy_pair *p, const char *snap_id, pgc_err *err)
+{
+	if (p->src_snap == snap_id && p->src_snap_uses < COPY_SNAPSHOT_REUSE
+		&& PQtransactionStatus(p->src) == PQTRANS_INTRANS)
+	{
+		p->src_snap_uses++;
+		return 0;
+	}
+	copy_pair_source_release(p);
+	if (snapshot_attach(p->src, snap_id, err) != 0)
+		return -1;
+	p->src_snap = snap_id;
+	p->src_snap_uses = 1;
+	return 0;
+}
+
+void
+copy_pair_source_release(copy_pair *p)
+{
+	if (!p->src_snap)
+		return;
+	p->src_snap = NULL;
+	p->src_snap_uses = 0;
+	if (p->src && PQtransactionStatus(p->src) != PQTRANS_IDLE)
+	{
+		pgc_err		e = PGC_ERR_INIT;
+		(void) snapshot_detach(p->src, &e);
+		err_clear(&e);
+	}
 }
 
 static void
@@ -132,6 +167,8 @@ copy_conn_recover(PGconn **c)
 void
 copy_pair_recover(copy_pair *p)
 {
+	p->src_snap = NULL;
+	p->src_snap_uses = 0;
 	copy_conn_recover(&p->src);
 	copy_conn_recover(&p->tgt);
 }

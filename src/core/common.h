@@ -52,6 +52,10 @@ typedef struct copy_pair
 	const void *key;
 	PGconn	   *src;
 	PGconn	   *tgt;
+	const char *src_snap;		/* the snapshot src's open transaction is
+								 * attached to (copy_pair_source_snapshot),
+								 * or NULL */
+	int			src_snap_uses;	/* tables read in that transaction */
 } copy_pair;
 
 /*
@@ -68,6 +72,22 @@ int copy_pair_open(copy_pair *p, const void *key, const char *source, const char
 
 /* Closes both sessions. */
 void copy_pair_close(copy_pair *p);
+
+/*
+ * Puts p->src in a transaction attached to snapshot snap_id, reusing the
+ * one it is already in for that snapshot (one round trip per table saved
+ * twice over, which with many small tables is most of a table's cost).  A
+ * transaction is reused for at most COPY_SNAPSHOT_REUSE tables, so the
+ * locks it holds stay few.  Returns 0, or -1 with err set.
+ */
+int copy_pair_source_snapshot(copy_pair *p, const char *snap_id, pgc_err *err);
+
+/* Ends the transaction copy_pair_source_snapshot left open, if any: before
+ * p->src is used for anything else, and before the worker waits, so that
+ * no session sits idle in a transaction. */
+void copy_pair_source_release(copy_pair *p);
+
+#define COPY_SNAPSHOT_REUSE 64
 
 /* After a failed task: rolls back whatever transaction a session is in, and
  * closes sessions that are broken (the next copy_pair_open reopens them). */

@@ -312,6 +312,8 @@ job_attach(job_worker *w, job_db *d, job_side side, bool tgt_read_only, PGconn *
 	static const char *const names[2] = {"source", "target"};
 	if (job_sessions(w, d, tgt_read_only, err) != 0)
 		return -1;
+	if (side == JOB_SOURCE)
+		copy_pair_source_release(&w->pair);
 	*conn = side == JOB_SOURCE ? w->pair.src : w->pair.tgt;
 	if (d->snap_id[side] && snapshot_attach(*conn, d->snap_id[side], err) != 0)
 	{
@@ -490,6 +492,16 @@ job_worker_end(int worker, void *state, void *ctx)
 	free(w);
 }
 
+/* A worker about to wait for work leaves no transaction open. */
+static void
+job_worker_idle(int worker, void *state, void *ctx)
+{
+	(void) worker;
+	(void) ctx;
+	job_worker *w = state;
+	copy_pair_source_release(&w->pair);
+}
+
 static void
 job_item_run(void *task, int worker, void *state, void *ctx)
 {
@@ -555,7 +567,7 @@ job_run_create(int jobs, const job_ops *ops, const char *const conninfo[2], veri
 	r->conninfo[1] = conninfo[1];
 	r->report = report;
 	r->prog = prog;
-	workq_ops	q = {job_worker_start, job_item_run, job_worker_end, job_item_dropped};
+	workq_ops	q = {job_worker_start, job_item_run, job_worker_end, job_item_dropped, job_worker_idle};
 	r->q = workq_create(jobs, &q, r);
 	return r;
 }

@@ -8,10 +8,9 @@
 
 #include <stdlib.h>
 
-static const char snapshot_begin_sql[] =
-	"BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+#define snapshot_begin_sql "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 static const char snapshot_export_sql[] = "SELECT pg_catalog.pg_export_snapshot()";
-static const char snapshot_import_sql_fmt[] = "SET TRANSACTION SNAPSHOT %s";
+#define snapshot_import_sql_fmt "SET TRANSACTION SNAPSHOT %s"
 
 struct snapshot
 {
@@ -83,21 +82,20 @@ snapshot_release(snapshot *s)
 int
 snapshot_attach(PGconn *conn, const char *id, pgc_err *err)
 {
-	if (conn_exec(conn, snapshot_begin_sql, err) != 0)
-		return -1;
+	/* One round trip: attaching is done once per table or batch, and with
+	 * many small tables each statement's trip counts. */
 	char	   *lit = conn_quote_literal(conn, id);
-	char	   *sql = xasprintf(snapshot_import_sql_fmt, lit);
+	char	   *sql = xasprintf("%s; " snapshot_import_sql_fmt, snapshot_begin_sql, lit);
 	int			rc = conn_exec(conn, sql, err);
 	free(sql);
 	free(lit);
-	if (rc != 0)
+	if (rc != 0 && PQtransactionStatus(conn) != PQTRANS_IDLE)
 	{
 		pgc_err		ignore = PGC_ERR_INIT;
 		(void) conn_exec(conn, "ROLLBACK", &ignore);
 		err_clear(&ignore);
-		return -1;
 	}
-	return 0;
+	return rc;
 }
 
 int

@@ -120,13 +120,25 @@ workq_thread(void *arg)
 
 	void	   *state = q->ops.worker_start ? q->ops.worker_start(worker, q->ctx) : NULL;
 	pthread_mutex_lock(&q->lock);
+	bool		idle_told = false;
 	for (;;)
 	{
 		while (q->len == 0 && !q->shutdown)
+		{
+			if (q->ops.idle && !idle_told)
+			{
+				idle_told = true;
+				pthread_mutex_unlock(&q->lock);
+				q->ops.idle(worker, state, q->ctx);
+				pthread_mutex_lock(&q->lock);
+				continue;
+			}
 			pthread_cond_wait(&q->has_work, &q->lock);
+		}
 		if (q->len == 0 && q->shutdown)
 			break;
 		workq_entry e = workq_heap_pop(q);
+		idle_told = false;
 		q->running++;
 		pthread_mutex_unlock(&q->lock);
 

@@ -36,6 +36,9 @@ typedef struct workq_ops
 	/* Called (under no lock) for every task dropped by workq_stop, so the
 	 * owner can account for it; may be NULL. */
 	void		(*dropped) (void *task, void *ctx);
+	/* Called (under no lock) in a worker that found no task, before it
+	 * waits for one; may be NULL. */
+	void		(*idle) (int worker, void *worker_state, void *ctx);
 } workq_ops;
 
 /*

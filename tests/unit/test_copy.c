@@ -311,7 +311,7 @@ wq_run(void *task, int worker, void *state, void *ctx)
 static void
 test_workq(void)
 {
-	workq_ops	ops = {wq_start, wq_run, NULL, NULL};
+	workq_ops	ops = {wq_start, wq_run, NULL, NULL, NULL};
 	wq_self = workq_create(4, &ops, NULL);
 	for (int i = 1; i <= 50; i++)
 		workq_push(wq_self, (void *) (intptr_t) i, i);

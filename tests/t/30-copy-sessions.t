@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# copy of many small tables: what its sessions leave on the source while
+# it runs, read from the source's own pg_stat_activity.
+#
+# A worker reads its next small table in the transaction it read the last
+# one in (same snapshot), to save round trips.  No session of pgcarry may
+# sit idle in a transaction on the source for longer than it takes to
+# start the next table: not while it waits for work, not while another
+# worker runs the database's finish step (post-data, verification).  And
+# the target still equals the source (an independent check; that all
+# tables are read in one snapshot while the source is written is
+# 30-copy-writer.t's).
+source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/../lib/dbcheck.sh"
+
+pg_start src
+pg_start dst
+export TMPDIR=$T_TMP/tmp
+mkdir -p "$TMPDIR"
+
+NTABLES=400
+pg_sql src postgres "CREATE DATABASE app"
+pg_psql src app >/dev/null <<SQL || bail "could not fill app"
+SELECT format('CREATE TABLE t%s (id int PRIMARY KEY, v text); INSERT INTO t%s SELECT g, md5(g::text) FROM generate_series(1, 3) g;', i, i)
+FROM generate_series(1, $NTABLES) i
+\gexec
+CREATE TABLE big (id int PRIMARY KEY, v text);
+INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 200000) g;
+SQL
+
+# watch: every 50 ms until $T_TMP/stop exists, one line per sample on the
+# source: pgcarry's sessions, and those of its workers (last statement a
+# COPY) idle in a transaction for more than 0.5 s.  (The session that
+# holds the run's snapshot is idle in its transaction by design.)
+watch_source() {
+	while [ ! -e "$T_TMP/stop" ]; do
+		pg_sql src postgres "SELECT count(*) FILTER (WHERE application_name = 'pgcarry' AND datname = 'app'),
+			count(*) FILTER (WHERE application_name = 'pgcarry' AND datname = 'app'
+				AND state = 'idle in transaction' AND query ~ '^COPY'
+				AND now() - state_change > interval '500 ms')
+			FROM pg_stat_activity" 2>/dev/null
+		sleep 0.05
+	done >"$T_TMP/watch"
+}
+watch_source &
+WATCH_PID=$!
+
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none app
+touch "$T_TMP/stop"
+wait "$WATCH_PID" 2>/dev/null
+is "$RC" 0 "copy of $NTABLES small tables and a big one: exit 0" || diag "$ERR"
+
+seen=$(awk -F'|' '$1 > 0' "$T_TMP/watch" | wc -l)
+idle=$(awk -F'|' '$2 > 0' "$T_TMP/watch" | wc -l)
+ok "$([ "$seen" -gt 0 ] && echo 0 || echo 1)" "the watch saw pgcarry's sessions on the source ($seen samples)"
+is "$idle" 0 "no session of pgcarry sat idle in a transaction on the source for over 0.5 s" ||
+	diag "$(awk -F'|' '$2 > 0' "$T_TMP/watch" | head -5)"
+
+out=$(dbcheck_compare src dst app 2>&1)
+is "$?" 0 "the target equals the source (independent check)" || diag "$out"
+
+done_testing
