@@ -729,6 +729,7 @@ archive_import_db_free(import_db *db)
 	ddl_failures_free(&db->schema_failures);
 	free(db->recorded);
 	free(db->parts_left);
+	free(db->tree);
 	err_clear(&db->err);
 	pthread_mutex_destroy(&db->lock);
 }

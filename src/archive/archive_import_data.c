@@ -62,14 +62,25 @@ archive_import__clear_sql(const manifest_table *t, const char *q, bool tree)
 	return t->ext_config ? stream_delete_sql(q, t->condition) : stream_truncate_sql(q, tree);
 }
 
+/* Whether table t of the manifest is partitioned on the target: looked up
+ * for every table at once when the tables were planned, else now. */
+static bool
+archive_import_tree(import_db *db, PGconn *conn, int t, const char *q)
+{
+	if (db->tree && db->tree[t] >= 0)
+		return db->tree[t] == 1;
+	return catalog_is_partitioned(conn, q);
+}
+
 /* The target table's rows and checksum, read whole (an extension's
  * configuration table: the rows matching its condition). */
 static int
-archive_import_table_hash(PGconn *conn, const manifest_table *t, rowhash *out, pgc_err *err)
+archive_import_table_hash(import_db *db, PGconn *conn, int table, rowhash *out, pgc_err *err)
 {
+	const manifest_table *t = &db->mdb->tables[table];
 	char *q, *cols;
 	archive_import__names(conn, t, &q, &cols);
-	stream_range whole = stream_whole(catalog_is_partitioned(conn, q));
+	stream_range whole = stream_whole(archive_import_tree(db, conn, table, q));
 	char *sql = stream_copy_out_sql(q, cols, &whole, t->condition, STREAM_TEXT);
 	stream_result res;
 	memset(&res, 0, sizeof res);
@@ -248,7 +259,7 @@ archive_import__record_table(import_db *db, int t, const rowhash *got, const cha
  * which the outcome of a lost connection is unknown).  Returns 0, or -1
  * with err set. */
 static int
-archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_sent, pgc_err *err)
+archive_import_load(import_db *db, import_task *t, int attempt, PGconn *conn, bool *commit_sent, pgc_err *err)
 {
 	*commit_sent = false;
 	const manifest_table *mt = &db->mdb->tables[t->table];
@@ -270,7 +281,7 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 	if (t->whole && db->resuming)
 	{
 		rowhash h;
-		if (archive_import_table_hash(conn, mt, &h, err) != 0)
+		if (archive_import_table_hash(db, conn, t->table, &h, err) != 0)
 			return -1;
 		if (archive_import_hash_matches(&h, mt->rows, mt->checksum))
 		{
@@ -286,20 +297,25 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 	archive_import__names(conn, mt, &q, &cols);
 	/* Partitions whose hash differs between clusters load through their
 	 * root (catalog.h): no ONLY, no FREEZE. */
-	bool tree = catalog_is_partitioned(conn, q);
-	if (conn_exec(conn, "BEGIN", err) != 0)
+	bool tree = archive_import_tree(db, conn, t->table, q);
+	/* A small table (a few rows, in one file) that this import's pre-data
+	 * created loads with a plain COPY: TRUNCATE would give the table, its
+	 * TOAST table and their indexes new files, and COPY FREEZE a
+	 * visibility map, which for a few rows costs more than the load.  On
+	 * the first attempt the table is empty and the COPY is its own
+	 * transaction (one statement instead of four); a retry, which may
+	 * follow a COPY whose outcome is unknown, empties it first with a
+	 * DELETE in one transaction with the COPY. */
+	bool small = t->whole && !tree && !mt->ext_config && !db->resuming && !db->o->data_only && mt->nparts == 1 &&
+		mt->rows <= ARCHIVE_IMPORT_SMALL_ROWS;
+	bool fresh = small && attempt == 0;
+	if (!fresh && conn_exec(conn, "BEGIN", err) != 0)
 		goto out;
 	/* --data-only: into the user's tables, their foreign keys in place, as
 	 * pg_restore --disable-triggers loads them; they were checked empty. */
 	if ((mt->ext_config || db->o->data_only) && stream_config_load_begin(conn, err) != 0)
 		goto rollback;
-	/* A small table (a few rows, in one file) that this import's pre-data
-	 * created loads with DELETE and a plain COPY: TRUNCATE would give the
-	 * table, its TOAST table and their indexes new files, and COPY FREEZE
-	 * a visibility map, which for a few rows costs more than the load. */
-	bool small = t->whole && !tree && !mt->ext_config && !db->resuming && mt->nparts == 1 &&
-		mt->rows <= ARCHIVE_IMPORT_SMALL_ROWS;
-	if (t->whole && !db->o->data_only)
+	if (t->whole && !db->o->data_only && !fresh)
 	{
 		char *sql = small ? stream_delete_sql(q, NULL) : archive_import__clear_sql(mt, q, tree);
 		int r = conn_exec(conn, sql, err);
@@ -316,9 +332,12 @@ archive_import_load(import_db *db, import_task *t, PGconn *conn, bool *commit_se
 			goto rollback;
 		total += rows;
 	}
-	*commit_sent = true;
-	if (conn_exec(conn, "COMMIT", err) != 0)
-		goto out;
+	if (!fresh)
+	{
+		*commit_sent = true;
+		if (conn_exec(conn, "COMMIT", err) != 0)
+			goto out;
+	}
 	progress_add(db->prog, db->index, 0, (int64_t) total);
 loaded:
 	pthread_mutex_lock(&db->lock);
@@ -362,7 +381,7 @@ archive_import__verify_table(import_db *db, int table, PGconn *conn, pgc_err *er
 	if (db->verify == VERIFY_COUNT)
 	{
 		char *q = conn_qualify(conn, mt->schema, mt->name);
-		char *sql = xasprintf("SELECT count(*) FROM %s%s", catalog_is_partitioned(conn, q) ? "" : "ONLY ", q);
+		char *sql = xasprintf("SELECT count(*) FROM %s%s", archive_import_tree(db, conn, table, q) ? "" : "ONLY ", q);
 		char *n = conn_query_value(conn, sql, 0, NULL, err);
 		free(sql);
 		free(q);
@@ -377,7 +396,7 @@ archive_import__verify_table(import_db *db, int table, PGconn *conn, pgc_err *er
 	}
 	else
 	{
-		if (archive_import_table_hash(conn, mt, &h, err) != 0)
+		if (archive_import_table_hash(db, conn, table, &h, err) != 0)
 		{
 			err_prefix(err, "could not verify table %s.%s: ", mt->schema, mt->name);
 			return -1;
@@ -420,7 +439,7 @@ archive_import__run_task(job_worker *w, job_db *jd, void *unit)
 		PGconn *conn = NULL;
 		bool commit_sent = false;
 		if (job_attach(w, jd, JOB_TARGET, false, &conn, &err) == 0
-			&& archive_import_load(db, t, conn, &commit_sent, &err) == 0)
+			&& archive_import_load(db, t, attempt, conn, &commit_sent, &err) == 0)
 		{
 			progress_unit_done(db->prog, db->index, 0);
 			return;
@@ -451,11 +470,38 @@ archive_import_not_created(PGconn *conn, const manifest_table *mt)
 	return missing;
 }
 
+/* Which of the archive's tables are partitioned on the target, in one
+ * query (db->tree); left to be looked up table by table if it fails. */
+static void
+archive_import_look_up_trees(import_db *db, PGconn *coord)
+{
+	int n = db->mdb->ntables;
+	db->tree = xmalloc((size_t) n + 1);
+	memset(db->tree, -1, (size_t) n + 1);
+	char **keys = NULL;
+	int nkeys = 0;
+	pgc_err e = PGC_ERR_INIT;
+	if (catalog_partitioned_tables(coord, &keys, &nkeys, &e) == 0)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			char *key = catalog_relation_key(db->mdb->tables[i].schema, db->mdb->tables[i].name);
+			db->tree[i] = catalog_key_find(keys, nkeys, key) ? 1 : 0;
+			free(key);
+		}
+	}
+	for (int i = 0; i < nkeys; i++)
+		free(keys[i]);
+	free(keys);
+	err_clear(&e);
+}
+
 void
 archive_import__plan_tables(import_db *db, job_db *jd, PGconn *coord)
 {
 	bool split = db->mdb->ntables < db->jobs && !db->streamed;
 	db->parts_left = xcalloc((size_t) db->mdb->ntables + 1, sizeof(int));
+	archive_import_look_up_trees(db, coord);
 	for (int i = 0; i < db->mdb->ntables && !archive_import_failed(db); i++)
 	{
 		const manifest_table *mt = &db->mdb->tables[i];
@@ -473,7 +519,7 @@ archive_import__plan_tables(import_db *db, job_db *jd, PGconn *coord)
 		rowhash h;
 		if (db->resuming)
 		{
-			if (archive_import_table_hash(coord, mt, &h, &e2) != 0)
+			if (archive_import_table_hash(db, coord, i, &h, &e2) != 0)
 			{
 				archive_import_fail(db, &e2);
 				break;
@@ -488,7 +534,7 @@ archive_import__plan_tables(import_db *db, job_db *jd, PGconn *coord)
 		}
 		char *qn, *cols;
 		archive_import__names(coord, mt, &qn, &cols);
-		char *sql = archive_import__clear_sql(mt, qn, catalog_is_partitioned(coord, qn));
+		char *sql = archive_import__clear_sql(mt, qn, archive_import_tree(db, coord, i, qn));
 		if (conn_exec(coord, sql, &e2) != 0)
 			archive_import_fail(db, &e2);
 		free(sql);

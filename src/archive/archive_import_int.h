@@ -52,6 +52,9 @@ typedef struct import_db
 	verify_report *report;		/* shared by every database of the import */
 	int		   *nrecorded;		/* entries recorded in report (atomic) */
 	int		   *parts_left;		/* per table loaded in parallel parts */
+	signed char *tree;			/* per table: 1 partitioned on the target
+								 * (loaded through its root), 0 not, -1 not
+								 * looked up yet */
 	bool	   *recorded;		/* per table: its entry is in the report */
 	const struct archive_choice *choice;	/* -n/-N/-t/-T: what is chosen;
 											 * NULL: everything */

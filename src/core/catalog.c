@@ -690,6 +690,47 @@ catalog_is_partitioned(PGconn *conn, const char *qualified)
 	return yes;
 }
 
+static const char catalog_partitioned_sql[] =
+	"SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'p'";
+
+char *
+catalog_relation_key(const char *schema, const char *name)
+{
+	return xasprintf("%s\x1f%s", schema, name);
+}
+
+static int
+catalog_key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+bool
+catalog_key_find(char *const *keys, int n, const char *key)
+{
+	return n > 0 && bsearch(&key, keys, (size_t) n, sizeof *keys, catalog_key_cmp) != NULL;
+}
+
+int
+catalog_partitioned_tables(PGconn *conn, char ***keys, int *nkeys, pgc_err *err)
+{
+	*keys = NULL;
+	*nkeys = 0;
+	PGresult   *res = conn_query(conn, catalog_partitioned_sql, 0, NULL, err);
+	if (!res)
+		return -1;
+	int			n = PQntuples(res);
+	char	  **k = xcalloc((size_t) n + 1, sizeof *k);
+	for (int i = 0; i < n; i++)
+		k[i] = catalog_relation_key(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+	PQclear(res);
+	qsort(k, (size_t) n, sizeof *k, catalog_key_cmp);
+	*keys = k;
+	*nkeys = n;
+	return 0;
+}
+
 int
 catalog_matviews(PGconn *conn, catalog_table **out, int *nout, pgc_err *err)
 {

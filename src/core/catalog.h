@@ -170,6 +170,20 @@ void catalog_tables_free(catalog_table *t, int n);
 bool catalog_is_partitioned(PGconn *conn, const char *qualified);
 
 /*
+ * Every partitioned table of conn's database, as keys from
+ * catalog_relation_key, sorted by strcmp (look one up with
+ * catalog_key_find): one query where catalog_is_partitioned would take one
+ * per table.  Returns 0, or -1 with err set.
+ */
+int catalog_partitioned_tables(PGconn *conn, char ***keys, int *nkeys, pgc_err *err);
+
+/* "schema" and "name" as one key (a unit separator between them). */
+char *catalog_relation_key(const char *schema, const char *name);
+
+/* Whether key is among keys[0..n), sorted by strcmp. */
+bool catalog_key_find(char *const *keys, int n, const char *key);
+
+/*
  * The populated materialized views, described like tables (read them with
  * a filter, e.g. "true": COPY cannot read a materialized view by name).
  * Their contents are computed, not carried: compare reads them, copy
