@@ -839,8 +839,10 @@ ddl_restore_step(const ddl_restore_run *run, int step, const int *only, int nonl
 	argv[n++] = run->ci;
 	argv[n++] = run->d->path;
 	argv[n] = NULL;
-	/* --verbose names every entry: keep enough for a big schema's. */
-	ddl_child_io io = {.errout = &errout, .errout_max = 64 * 1024 * 1024, .password = run->password};
+	/* --verbose names every entry: those lines are squeezed, the rest
+	 * kept (a whole schema's failures, each with its statement). */
+	ddl_child_io io = {.errout = &errout, .errout_max = 64 * 1024 * 1024, .errout_squeeze = true,
+	.password = run->password};
 	int			st = ddl_run(argv, &io, err);
 	if (st < 0)
 		rc = -1;

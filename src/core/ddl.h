@@ -71,9 +71,29 @@ typedef struct ddl_child_io
 								 * (NULL: discarded) */
 	buf_t	   *errout;			/* stderr captured here (first 256 kB); NULL: discarded */
 	size_t		errout_max;		/* keep this much of stderr instead; 0: 256 kB */
+	bool		errout_squeeze;	/* pg_restore --verbose: keep only what
+								 * ddl__restore_failures reads
+								 * (ddl_squeeze_feed) */
 	const char *password;		/* PGPASSWORD for the child; NULL: the
 								 * environment's own, if any */
 } ddl_child_io;
+
+/*
+ * pg_restore --verbose names every entry it restores, a line each; of
+ * those only where they stand matters to ddl__restore_failures (a line of
+ * pg_restore's own ends the message of a failed entry).  ddl_squeeze_feed
+ * appends chunk (len bytes; len 0: the end) to out with each run of such
+ * lines made one "pg_restore:" line, so that a schema of 100,000 tables
+ * does not keep megabytes of them.  Lines naming an entry that failed, an
+ * error or a warning, and every line of the server's, are kept whole.
+ */
+typedef struct ddl_squeeze
+{
+	buf_t		partial;		/* the line not ended yet */
+	bool		marked;			/* the last line kept is a squeezed run */
+} ddl_squeeze;
+
+void ddl_squeeze_feed(ddl_squeeze *s, buf_t *out, const char *chunk, size_t len);
 
 /*
  * Runs argv[0] (a path, or a name looked up on PATH; a bare pg_dump,

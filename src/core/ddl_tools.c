@@ -79,6 +79,70 @@ ddl_child_env(const char *password, char **owned)
 	return env;
 }
 
+/* Whether a line of pg_restore --verbose only tells what it does. */
+static bool
+ddl_squeeze_info(const char *line, size_t len)
+{
+	static const char *const keep[] = {"from TOC entry ", "error: ", "warning: "};
+	if (len < 12 || strncmp(line, "pg_restore: ", 12) != 0)
+		return false;
+	for (size_t k = 0; k < sizeof keep / sizeof *keep; k++)
+	{
+		size_t		kl = strlen(keep[k]);
+		for (size_t i = 0; i + kl <= len; i++)
+			if (line[i] == keep[k][0] && strncmp(line + i, keep[k], kl) == 0)
+				return false;
+	}
+	return true;
+}
+
+/* One whole line (with its newline, if any) into out. */
+static void
+ddl_squeeze_line(ddl_squeeze *s, buf_t *out, const char *line, size_t len)
+{
+	if (ddl_squeeze_info(line, len))
+	{
+		if (!s->marked)
+			buf_puts(out, "pg_restore:\n");
+		s->marked = true;
+		return;
+	}
+	buf_append(out, line, len);
+	s->marked = false;
+}
+
+void
+ddl_squeeze_feed(ddl_squeeze *s, buf_t *out, const char *chunk, size_t len)
+{
+	if (len == 0)
+	{
+		if (s->partial.len > 0)
+			ddl_squeeze_line(s, out, s->partial.data, s->partial.len);
+		s->partial.len = 0;
+		return;
+	}
+	const char *p = chunk, *end = chunk + len;
+	while (p < end)
+	{
+		const char *nl = memchr(p, '\n', (size_t) (end - p));
+		if (!nl)
+		{
+			buf_append(&s->partial, p, (size_t) (end - p));
+			return;
+		}
+		size_t		l = (size_t) (nl + 1 - p);
+		if (s->partial.len > 0)
+		{
+			buf_append(&s->partial, p, l);
+			ddl_squeeze_line(s, out, s->partial.data, s->partial.len);
+			s->partial.len = 0;
+		}
+		else
+			ddl_squeeze_line(s, out, p, l);
+		p = nl + 1;
+	}
+}
+
 int
 ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 {
@@ -163,6 +227,7 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 	errp[1] = -1;
 
 	char		chunk[16384];
+	ddl_squeeze squeeze = {0};
 	for (;;)
 	{
 		struct pollfd pf[2];
@@ -207,9 +272,17 @@ ddl_run(const char *const *argv, const ddl_child_io *io, pgc_err *err)
 				buf_append(io->out, chunk, (size_t) got);
 			else if (io && io->errout
 					 && io->errout->len < (io->errout_max ? io->errout_max : DDL_STDERR_MAX))
-				buf_append(io->errout, chunk, (size_t) got);
+			{
+				if (io->errout_squeeze)
+					ddl_squeeze_feed(&squeeze, io->errout, chunk, (size_t) got);
+				else
+					buf_append(io->errout, chunk, (size_t) got);
+			}
 		}
 	}
+	if (io && io->errout && io->errout_squeeze)
+		ddl_squeeze_feed(&squeeze, io->errout, NULL, 0);
+	buf_free(&squeeze.partial);
 	int			status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

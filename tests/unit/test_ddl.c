@@ -10,12 +10,44 @@
 #include "util/buf.h"
 #include "tap.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+/* err as ddl_run keeps it when it squeezes pg_restore --verbose's lines,
+ * read in chunks of step bytes (free()). */
+static char *
+squeezed(const char *err, size_t step)
+{
+	ddl_squeeze sq = {0};
+	buf_t		out = {0};
+	size_t		len = strlen(err);
+	for (size_t i = 0; i < len; i += step)
+		ddl_squeeze_feed(&sq, &out, err + i, len - i < step ? len - i : step);
+	ddl_squeeze_feed(&sq, &out, NULL, 0);
+	buf_free(&sq.partial);
+	return out.data ? buf_steal(&out) : strdup("");
+}
+
+/* Whether a and b name the same failures, in the same order, with the
+ * same messages. */
+static bool
+same_failures(const ddl_failures *a, const ddl_failures *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (a->items[i].id != b->items[i].id || strcmp(a->items[i].object, b->items[i].object) != 0
+			|| strcmp(a->items[i].message, b->items[i].message) != 0)
+			return false;
+	return true;
+}
+
 /* Reads err into f; checks that every error was a statement's and that
- * want failures came out.  Returns whether they did. */
+ * want failures came out, and that squeezing the lines of --verbose, read
+ * in chunks of any size, changes nothing of what is read.  Returns
+ * whether they did. */
 static int
 read_failures(const char *err, ddl_failures *f, int want, const char *what)
 {
@@ -24,7 +56,44 @@ read_failures(const char *err, ddl_failures *f, int want, const char *what)
 	TAP_OK(ddl__restore_failures(err, f), name);
 	snprintf(name, sizeof name, "%s: %d failures", what, want);
 	TAP_EQ_INT(f->n, want, name);
+	static const size_t steps[] = {1, 3, 64, 1 << 20};
+	bool		all = true;
+	for (size_t k = 0; k < sizeof steps / sizeof *steps; k++)
+	{
+		char	   *sq = squeezed(err, steps[k]);
+		ddl_failures g = {0};
+		all = all && ddl__restore_failures(sq, &g) && same_failures(f, &g) && strlen(sq) <= strlen(err);
+		ddl_failures_free(&g);
+		free(sq);
+	}
+	snprintf(name, sizeof name, "%s: the same failures read from the squeezed output", what);
+	TAP_OK(all, name);
 	return f->n == want;
+}
+
+static void
+test_squeeze_many(void)
+{
+	/* 100,000 tables' lines, one failure among them. */
+	buf_t		b = {0};
+	for (int i = 0; i < 100000; i++)
+	{
+		buf_printf(&b, "pg_restore: creating TABLE \"public.t%d\"\n", i);
+		if (i == 50000)
+			buf_puts(&b, "pg_restore: from TOC entry 214; 1259 16397 TABLE blocker postgres\n"
+					 "pg_restore: error: could not execute query: ERROR:  collation \"x\" does not exist\n"
+					 "Command was: CREATE TABLE public.blocker (id integer);\n\n\n");
+	}
+	char	   *sq = squeezed(b.data, 16384);
+	ddl_failures f = {0}, g = {0};
+	TAP_OK(ddl__restore_failures(b.data, &f) && ddl__restore_failures(sq, &g) && f.n == 1 && same_failures(&f, &g),
+		   "100,000 tables: the one failure is read from the squeezed output as from the whole");
+	printf("# --verbose of 100,000 tables: %zu bytes, squeezed %zu\n", b.len, strlen(sq));
+	TAP_OK(strlen(sq) < 1024, "100,000 tables' lines of --verbose are squeezed to under 1 kB");
+	ddl_failures_free(&f);
+	ddl_failures_free(&g);
+	free(sq);
+	buf_free(&b);
 }
 
 static void
@@ -115,6 +184,11 @@ test_run_failed(void)
 		"pg_restore: error: connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n";
 	ddl_failures f = {0};
 	TAP_OK(!ddl__restore_failures(err, &f), "a connection failure is the run's, not an object's");
+	ddl_failures_free(&f);
+	char	   *sq = squeezed(err, 7);
+	TAP_OK(!ddl__restore_failures(sq, &f), "squeezed, a connection failure is still the run's");
+	TAP_CONTAINS(sq, "Connection refused", "squeezed, the run's error is kept whole");
+	free(sq);
 	ddl_failures_free(&f);
 	TAP_OK(ddl__restore_failures("", &f) && f.n == 0, "nothing printed: nothing failed");
 }
@@ -210,6 +284,7 @@ main(void)
 	test_serial();
 	test_parallel();
 	test_run_failed();
+	test_squeeze_many();
 	test_select();
 	test_select_many();
 	return TAP_DONE();
