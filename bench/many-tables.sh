@@ -13,9 +13,11 @@
 #   pgcarry copy           pgcarry copy --jobs N
 #   pgcarry export         pgcarry export --jobs N
 #   pgcarry import         pgcarry import --jobs N of that archive
-#   copy-before            (only when asked for in BENCH_METHODS) pgcarry
-#                          copy with another binary, PGCARRY_BEFORE: before
-#                          and after a change side by side
+#   copy-before, export-before, import-before
+#                          (only when asked for in BENCH_METHODS) the same
+#                          with another binary, PGCARRY_BEFORE: before and
+#                          after a change side by side (both imports load
+#                          the archive of the last export)
 #
 # For each: wall seconds, CPU seconds (client tree and both servers),
 # pgcarry's peak RSS, and a check that the target has as many tables and
@@ -123,14 +125,18 @@ copy_with() {
 	bench_rss_run "$WORK/rss.$2" "$1" copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" many \
 		--jobs "$N" >"$WORK/$2.out" 2>"$WORK/$2.log"
 }
-method_export() {
+method_export() { export_with "$PGCARRY_BIN" export; }
+method_export-before() { export_with "$PGCARRY_BEFORE" export-before; }
+export_with() {
 	rm -rf "$WORK/archive"
-	bench_rss_run "$WORK/rss.export" "$PGCARRY_BIN" export --source "$(pg_uri src)" many \
-		--output "$WORK/archive" --jobs "$N" >"$WORK/export.out" 2>"$WORK/export.log"
+	bench_rss_run "$WORK/rss.$2" "$1" export --source "$(pg_uri src)" many \
+		--output "$WORK/archive" --jobs "$N" >"$WORK/$2.out" 2>"$WORK/$2.log"
 }
-method_import() {
-	bench_rss_run "$WORK/rss.import" "$PGCARRY_BIN" import --target "$(pg_uri tgt)" --input "$WORK/archive" \
-		--jobs "$N" >"$WORK/import.out" 2>"$WORK/import.log"
+method_import() { import_with "$PGCARRY_BIN" import; }
+method_import-before() { import_with "$PGCARRY_BEFORE" import-before; }
+import_with() {
+	bench_rss_run "$WORK/rss.$2" "$1" import --target "$(pg_uri tgt)" --input "$WORK/archive" \
+		--jobs "$N" >"$WORK/$2.out" 2>"$WORK/$2.log"
 }
 
 declare -A R_WALL=() R_CPU=() R_SRV=() R_RSS=() R_TREE=() R_CHECK=() R_LOAD=() R_NOTE=()
@@ -145,8 +151,8 @@ for n in $SIZES; do
 	SOURCE_CENSUS=$(census src)
 	for m in $METHODS; do
 		case $m in
-		pg_dump | copy | copy-before | import) drop_target ;;
-		export) pg_sql src postgres "CHECKPOINT" >/dev/null ;;
+		pg_dump | copy | copy-before | import | import-before) drop_target ;;
+		export | export-before) pg_sql src postgres "CHECKPOINT" >/dev/null ;;
 		*) bench_say "unknown method $m"; exit 2 ;;
 		esac
 		bench_say "$n tables, $m: running"
@@ -161,7 +167,7 @@ for n in $SIZES; do
 		R_TREE[$k]=$(cat "$WORK/rss.$m.tree" 2>/dev/null || true)
 		[ "$m" = pg_dump ] && R_TREE[$k]=$(cat "$WORK/rss.pg_dump.sh.tree" 2>/dev/null || true)
 		case $m in
-		export) R_CHECK[$k]="" ;;
+		export | export-before) R_CHECK[$k]="" ;;
 		*) if [ "$(census tgt)" = "$SOURCE_CENSUS" ]; then R_CHECK[$k]=same; else R_CHECK[$k]=DIFFERENT; fi ;;
 		esac
 		bench_say "$n tables, $m: $M_WALL s wall, $M_CPU s client CPU, $M_SRV s server CPU${R_NOTE[$k]:+, ${R_NOTE[$k]}} ${R_CHECK[$k]}"
@@ -173,7 +179,8 @@ label() {
 	case $1 in
 	pg_dump) echo "pg_dump -F c \| pg_restore" ;;
 	copy) echo "pgcarry copy --jobs $N" ;;
-	copy-before) echo "pgcarry copy --jobs $N (before: ${PGCARRY_BEFORE_LABEL:-$PGCARRY_BEFORE})" ;;
+	copy-before | export-before | import-before)
+		echo "pgcarry ${1%-before} --jobs $N (before: ${PGCARRY_BEFORE_LABEL:-$PGCARRY_BEFORE})" ;;
 	export) echo "pgcarry export --jobs $N" ;;
 	import) echo "pgcarry import --jobs $N" ;;
 	esac

@@ -877,7 +877,6 @@ void
 copy__task_finish(job_worker *w, job_db *jd)
 {
 	copy_task	k = {.kind = COPY_TASK_FINALIZE, .db = job_db_ctx(jd)};
-	copy_pair_source_release(&w->pair);
 	copy_do_finalize(w, &k);
 }
 
