@@ -10,10 +10,13 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/fault.h"
@@ -221,12 +224,54 @@ manifest_paths_free(manifest_paths *s)
  * The builder keeps the first failure (sticky): later calls do nothing, and
  * the document is never written.
  */
+/*
+ * A long array of a document (a database's tables, a list of files): in the
+ * tree only a placeholder string stands for it, and manifest_write_json
+ * writes its elements one by one where the placeholder is, so that a
+ * manifest of 100,000 tables is never held whole as JSON.
+ */
+typedef struct manifest_list
+{
+	const manifest_db *db;		/* its tables; NULL: files */
+	const manifest_file *files;
+	int			nfiles;
+	char	   *path;			/* in the document, for messages */
+} manifest_list;
+
 typedef struct manifest_builder
 {
 	const char *doc;			/* "manifest.json", for messages */
 	pgc_err    *err;
 	bool		failed;
+	manifest_list *lists;		/* placeholders made, by number */
+	int			nlists;
 } manifest_builder;
+
+/* The placeholder of list number i, as it is in the tree and, quoted and
+ * escaped by jansson, in the text: a control character, a random key of
+ * the process (so that no name in the document can pass for one), the
+ * number. */
+#define MANIFEST_LIST_MARK "\x01list-%016llx-"
+#define MANIFEST_LIST_MARK_TEXT "\"\\u0001list-%016llx-"
+
+static unsigned long long manifest_list_key_value;
+static pthread_once_t manifest_list_key_once = PTHREAD_ONCE_INIT;
+
+static void
+manifest_list_key_init(void)
+{
+	unsigned long long k = 0;
+	if (getrandom(&k, sizeof k, 0) != (ssize_t) sizeof k)
+		k = (unsigned long long) time(NULL) * 6364136223846793005ULL ^ (unsigned long long) getpid();
+	manifest_list_key_value = k;
+}
+
+static unsigned long long
+manifest_list_key(void)
+{
+	pthread_once(&manifest_list_key_once, manifest_list_key_init);
+	return manifest_list_key_value;
+}
 
 static void
 manifest_build_fail(manifest_builder *b, const char *path)
@@ -373,19 +418,32 @@ manifest_build_name(manifest_builder *b, json_t *o, const char *key, const char 
 	free(readable);
 }
 
+/* A placeholder for a list (manifest_list): the tables of db, or files. */
 static json_t *
-manifest_files_json(manifest_builder *b, const manifest_file *files, int n, const char *path)
+manifest_list_mark(manifest_builder *b, const manifest_db *db, const manifest_file *files, int nfiles,
+				   const char *path)
 {
-	json_t *a = json_array();
-	for (int i = 0; i < n && !b->failed; i++)
-	{
-		char *p = xasprintf("%s.files[%d]", path, i);
-		manifest_build_append(b, a, json_pack("{s:s, s:I, s:s}", "path", files[i].path,
-											  "size", (json_int_t) files[i].info.size,
-											  "sha256", files[i].info.sha256), p);
-		free(p);
-	}
-	return a;
+	b->lists = xrealloc(b->lists, (size_t) (b->nlists + 1) * sizeof *b->lists);
+	b->lists[b->nlists] = (manifest_list) {db, files, nfiles, xstrdup(path)};
+	char *mark = xasprintf(MANIFEST_LIST_MARK "%d", manifest_list_key(), b->nlists++);
+	json_t *v = json_string(mark);
+	free(mark);
+	return v;
+}
+
+static void
+manifest_builder_free(manifest_builder *b)
+{
+	for (int i = 0; i < b->nlists; i++)
+		free(b->lists[i].path);
+	free(b->lists);
+}
+
+static json_t *
+manifest_file_json(const manifest_file *f)
+{
+	return json_pack("{s:s, s:I, s:s}", "path", f->path, "size", (json_int_t) f->info.size,
+					 "sha256", f->info.sha256);
 }
 
 static json_t *
@@ -457,15 +515,7 @@ manifest_db_json(manifest_builder *b, const manifest_db *db, bool with_files, co
 	manifest_build_name(b, o, "owner", db->owner, path);
 	manifest_build_set(b, o, "schema", manifest_str(db->schema_file), path);
 	manifest_build_set(b, o, "sequences_file", manifest_str(db->sequences_file), path);
-	json_t *tables = json_array();
-	for (int i = 0; i < db->ntables && !b->failed; i++)
-	{
-		FAULT_IF("manifest-drop-table", i == db->ntables - 1) continue;
-		char *tp = xasprintf("%s.tables[%d]", path, i);
-		manifest_build_append(b, tables, manifest_table_json(b, &db->tables[i], tp), tp);
-		free(tp);
-	}
-	manifest_build_set(b, o, "tables", tables, path);
+	manifest_build_set(b, o, "tables", manifest_list_mark(b, db, NULL, 0, path), path);
 	json_t *seqs = json_array();
 	for (int i = 0; i < db->nsequences && !b->failed; i++)
 	{
@@ -487,13 +537,87 @@ manifest_db_json(manifest_builder *b, const manifest_db *db, bool with_files, co
 					   "checksum", db->lo_checksum);
 	manifest_build_set(b, o, "large_objects", lo, path);
 	if (with_files)
-		manifest_build_set(b, o, "files", manifest_files_json(b, db->files, db->nfiles, path), path);
+		manifest_build_set(b, o, "files", manifest_list_mark(b, NULL, db->files, db->nfiles, path), path);
 	return o;
 }
 
-/* Writes a JSON document atomically to root/relpath. */
+/* Element i of list l as JSON (NULL: left out; b->failed: could not be
+ * made). */
+static json_t *
+manifest_list_element(manifest_builder *b, const manifest_list *l, int i)
+{
+	if (!l->db)
+		return manifest_file_json(&l->files[i]);
+	FAULT_IF("manifest-drop-table", i == l->db->ntables - 1) return NULL;
+	char *tp = xasprintf("%s.tables[%d]", l->path, i);
+	json_t *v = manifest_table_json(b, &l->db->tables[i], tp);
+	free(tp);
+	return v;
+}
+
+/* Writes list l's elements as jansson writes an array of them at
+ * JSON_INDENT(2) with its opening line indented by indent spaces: each
+ * element is dumped alone and its lines shifted (a JSON string holds no
+ * raw newline, so every newline of the text is a line of the layout). */
 static int
-manifest_write_json(const char *root, const char *relpath, json_t *doc, pgc_err *err)
+manifest_write_list(manifest_builder *b, archive_file_writer *w, const manifest_list *l, int indent,
+					pgc_err *err)
+{
+	int n = l->db ? l->db->ntables : l->nfiles;
+	buf_t out = {0};
+	int rc = 0, written = 0;
+	buf_puts(&out, "[");
+	for (int i = 0; i < n && rc == 0; i++)
+	{
+		json_t *v = manifest_list_element(b, l, i);
+		if (b->failed || (!v && l->db == NULL))
+		{
+			json_decref(v);
+			char *p = xasprintf("%s.%s[%d]", l->path, l->db ? "tables" : "files", i);
+			manifest_build_fail(b, p);
+			free(p);
+			rc = -1;
+			break;
+		}
+		if (!v)
+			continue;
+		char *text = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_decref(v);
+		if (!text)
+		{
+			err_set(err, "could not format \"%s\"", b->doc);
+			rc = -1;
+			break;
+		}
+		buf_printf(&out, "%s\n%*s", written++ ? "," : "", indent + 2, "");
+		for (const char *t = text; *t; t++)
+		{
+			buf_append(&out, t, 1);
+			if (*t == '\n')
+				buf_printf(&out, "%*s", indent + 2, "");
+		}
+		free(text);
+		if (out.len >= 1 << 16)
+		{
+			rc = archive_file_writer_write(w, out.data, out.len, err);
+			out.len = 0;
+		}
+	}
+	if (rc == 0)
+	{
+		if (written)
+			buf_printf(&out, "\n%*s", indent, "");
+		buf_puts(&out, "]");
+		rc = archive_file_writer_write(w, out.data, out.len, err);
+	}
+	buf_free(&out);
+	return rc;
+}
+
+/* Writes a JSON document atomically to root/relpath: the tree doc, with
+ * each of b's lists written in place of its placeholder. */
+static int
+manifest_write_json(manifest_builder *b, const char *root, const char *relpath, json_t *doc, pgc_err *err)
 {
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (!text)
@@ -502,11 +626,38 @@ manifest_write_json(const char *root, const char *relpath, json_t *doc, pgc_err 
 		return -1;
 	}
 	archive_file_writer *w = archive_file_writer_create(root, relpath, 0, err);
-	int rc = -1;
-	if (w && archive_file_writer_write(w, text, strlen(text), err) == 0 &&
+	int rc = w ? 0 : -1;
+	const char *p = text;
+	char prefix[64];
+	snprintf(prefix, sizeof prefix, MANIFEST_LIST_MARK_TEXT, manifest_list_key());
+	while (rc == 0)
+	{
+		const char *mark = strstr(p, prefix);
+		if (!mark)
+			break;
+		const char *line = mark;
+		while (line > text && line[-1] != '\n')
+			line--;
+		int indent = (int) strspn(line, " ");
+		char *end = NULL;
+		long i = strtol(mark + strlen(prefix), &end, 10);
+		if (i < 0 || i >= b->nlists || !end || *end != '"')
+		{
+			err_set(err, "could not format \"%s\"", relpath);
+			rc = -1;
+			break;
+		}
+		rc = archive_file_writer_write(w, p, (size_t) (mark - p), err);
+		if (rc == 0)
+			rc = manifest_write_list(b, w, &b->lists[i], indent, err);
+		p = end + 1;
+	}
+	if (rc == 0 && archive_file_writer_write(w, p, strlen(p), err) == 0 &&
 		archive_file_writer_write(w, "\n", 1, err) == 0 &&
 		archive_file_writer_finish(w, NULL, err) == 0)
 		rc = 0;
+	else
+		rc = -1;
 	archive_file_writer_destroy(w);
 	free(text);
 	return rc;
@@ -524,7 +675,7 @@ manifest_write(const char *root, manifest *m, pgc_err *err)
 		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
 		m->created_at = xstrdup(ts);
 	}
-	manifest_builder b = {MANIFEST_NAME, err, false};
+	manifest_builder b = {MANIFEST_NAME, err, false, NULL, 0};
 	json_t *doc = json_object();
 	manifest_build_set(&b, doc, "format", json_string(MANIFEST_FORMAT), "$");
 	m->format_version = m->content == MANIFEST_WHOLE ? MANIFEST_FORMAT_VERSION : MANIFEST_FORMAT_VERSION_PARTIAL;
@@ -550,9 +701,10 @@ manifest_write(const char *root, manifest *m, pgc_err *err)
 		free(dp);
 	}
 	manifest_build_set(&b, doc, "databases", dbs, "$");
-	manifest_build_set(&b, doc, "files", manifest_files_json(&b, m->files, m->nfiles, "$"), "$");
-	int rc = b.failed ? -1 : manifest_write_json(root, MANIFEST_NAME, doc, err);
+	manifest_build_set(&b, doc, "files", manifest_list_mark(&b, NULL, m->files, m->nfiles, "$"), "$");
+	int rc = b.failed ? -1 : manifest_write_json(&b, root, MANIFEST_NAME, doc, err);
 	json_decref(doc);
+	manifest_builder_free(&b);
 	return rc;
 }
 
@@ -566,11 +718,12 @@ int
 manifest_db_write_as(const char *root, const manifest_db *db, const char *name, pgc_err *err)
 {
 	char *rel = xasprintf("%s/%s", db->dir, name);
-	manifest_builder b = {rel, err, false};
+	manifest_builder b = {rel, err, false, NULL, 0};
 	json_t *doc = manifest_db_json(&b, db, true, "$");
-	int rc = b.failed ? -1 : manifest_write_json(root, rel, doc, err);
+	int rc = b.failed ? -1 : manifest_write_json(&b, root, rel, doc, err);
 	free(rel);
 	json_decref(doc);
+	manifest_builder_free(&b);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "util/xalloc.h"
 
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +296,97 @@ test_manifest(void)
 
 /* Names in any server encoding travel byte for byte: a LATIN1 "tëst", an
  * SQL_ASCII name that is not UTF-8, an EUC_JP one. */
+/* Whether the file at path is byte for byte what jansson writes of the
+ * document it holds (JSON_INDENT(2), keys in order): the manifest's lists
+ * are written element by element, and must lay out as the whole would. */
+static bool
+laid_out_as_jansson(const char *path)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(path, JSON_PRESERVE_ORDER, &je);
+	if (!doc)
+		return false;
+	char *want = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	FILE *f = fopen(path, "r");
+	char *got = NULL;
+	size_t cap = 0;
+	ssize_t n = f ? getdelim(&got, &cap, '\0', f) : -1;
+	if (f)
+		fclose(f);
+	bool same = want && n > 0 && (size_t) n == strlen(want) + 1 && strncmp(got, want, strlen(want)) == 0
+		&& got[n - 1] == '\n';
+	free(want);
+	free(got);
+	return same;
+}
+
+static void
+test_manifest_layout(void)
+{
+	pgc_err err = PGC_ERR_INIT;
+	char *mroot = xasprintf("%s/layout", root);
+	manifest *m = sample_manifest();
+	/* More tables: one of two parts, one of a schema-only archive (no
+	 * rows, no parts), one with a column that is not UTF-8; a database
+	 * with none; files at the top and in a database. */
+	manifest_db *db = &m->dbs[0];
+	for (int i = 0; i < 3; i++)
+	{
+		manifest_table *t = manifest_db_add_table(db);
+		t->schema = xstrdup("s");
+		t->name = xasprintf("t%d", i);
+		t->columns = xcalloc(2, sizeof(char *));
+		t->columns[t->ncolumns++] = xstrdup(i == 2 ? "c\xff" : "id");
+		if (i == 1)
+			continue;
+		t->rows = 7;
+		strcpy(t->checksum, "00000000000000000000000000000007");
+		for (int p = 0; p < (i == 0 ? 2 : 1); p++)
+		{
+			manifest_part *pt = manifest_table_add_part(t);
+			pt->file = xasprintf("databases/01-accounts/data/t%d.%03d.copy.zst", i, p);
+			pt->rows = 7;
+			strcpy(pt->checksum, t->checksum);
+		}
+	}
+	manifest_db *empty = manifest_add_db(m);
+	empty->name = xstrdup("empty");
+	empty->dir = xstrdup("databases/02-empty");
+	empty->encoding = xstrdup("UTF8");
+	empty->schema_file = xstrdup("databases/02-empty/schema.dump");
+	db = &m->dbs[0];			/* manifest_add_db may have moved it */
+	archive_file_info info = {7, "aa"};
+	memset(info.sha256, 'b', 64);
+	info.sha256[64] = '\0';
+	for (int i = 0; i < 3; i++)
+	{
+		char *fp = xasprintf("databases/01-accounts/f%d", i);
+		manifest_add_file(&m->files, &m->nfiles, fp, &info);
+		manifest_add_file(&db->files, &db->nfiles, fp, &info);
+		free(fp);
+	}
+	TAP_EQ_INT(manifest_write(mroot, m, &err), 0, "a manifest of two databases, one without tables, written");
+	char *mp = xasprintf("%s/manifest.json", mroot);
+	TAP_OK(laid_out_as_jansson(mp), "manifest.json, written list by list, is laid out as jansson lays out the whole");
+	TAP_EQ_INT(manifest_db_write(mroot, db, &err), 0, "its database.json written");
+	char *dp = xasprintf("%s/databases/01-accounts/database.json", mroot);
+	TAP_OK(laid_out_as_jansson(dp), "database.json too");
+	manifest *back = manifest_read(mroot, &err);
+	if (!back)
+		printf("# %s: %s\n", err.message ? err.message : "", err.detail ? err.detail : "");
+	TAP_OK(back && back->ndbs == 2 && back->dbs[0].ntables == 4 && back->dbs[1].ntables == 0 && back->nfiles == 3
+		   && back->dbs[0].tables[1].nparts == 2 && back->dbs[0].tables[3].ncolumns == 1
+		   && strcmp(back->dbs[0].tables[3].columns[0], "c\xff") == 0,
+		   "and it reads back whole: databases, tables, parts, files, a column in hex");
+	manifest_destroy(back);
+	manifest_destroy(m);
+	err_clear(&err);
+	free(dp);
+	free(mp);
+	free(mroot);
+}
+
 static void
 test_manifest_encodings(void)
 {
@@ -686,6 +778,7 @@ main(void)
 	root = xasprintf("%s/archive", tmp);
 	test_files();
 	test_manifest();
+	test_manifest_layout();
 	test_manifest_encodings();
 	test_tar_and_verify();
 	test_dump_detect();
