@@ -9,6 +9,9 @@
 # (an integer key, a text column, BENCH_ROWS rows each, default 3), and
 # these run one after the other:
 #
+#   pg_dump -s             pg_dump --schema-only -F c alone: the reading of
+#                          the schema that every method pays (pgcarry dumps
+#                          its DDL with pg_dump too), as a floor
 #   pg_dump | pg_restore   pg_dump -F c | pg_restore -d (the anchor)
 #   pgcarry copy           pgcarry copy --jobs N
 #   pgcarry export         pgcarry export --jobs N
@@ -36,7 +39,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIZES=${BENCH_TABLES:-10000 30000}
 ROWS=${BENCH_ROWS:-3}
 N=${BENCH_JOBS:-2}
-METHODS=${BENCH_METHODS:-pg_dump copy export import}
+METHODS=${BENCH_METHODS:-schema pg_dump copy export import}
 export PGCARRY_BIN=${PGCARRY_BIN:-$ROOT/pgcarry}
 [ -x "$PGCARRY_BIN" ] || { echo "many-tables: build pgcarry first (make)" >&2; exit 1; }
 
@@ -119,6 +122,10 @@ method_pg_dump() {
 	bench_rss_run "$WORK/rss.pg_dump.sh" bash -c '"$1" -F c -d "$2" | "$3" -d "$4"' pipeline \
 		"$PG_DUMP" "$(pg_uri src many)" "$PG_RESTORE" "$(pg_uri tgt many)"
 }
+method_schema() {
+	"$PG_DUMP" --schema-only -F c -f "$WORK/schema.dump" -d "$(pg_uri src many)"
+	rm -f "$WORK/schema.dump"
+}
 method_copy() { copy_with "$PGCARRY_BIN" copy; }
 method_copy-before() { copy_with "$PGCARRY_BEFORE" copy-before; }
 copy_with() {
@@ -152,7 +159,7 @@ for n in $SIZES; do
 	for m in $METHODS; do
 		case $m in
 		pg_dump | copy | copy-before | import | import-before) drop_target ;;
-		export | export-before) pg_sql src postgres "CHECKPOINT" >/dev/null ;;
+		schema | export | export-before) pg_sql src postgres "CHECKPOINT" >/dev/null ;;
 		*) bench_say "unknown method $m"; exit 2 ;;
 		esac
 		bench_say "$n tables, $m: running"
@@ -167,7 +174,7 @@ for n in $SIZES; do
 		R_TREE[$k]=$(cat "$WORK/rss.$m.tree" 2>/dev/null || true)
 		[ "$m" = pg_dump ] && R_TREE[$k]=$(cat "$WORK/rss.pg_dump.sh.tree" 2>/dev/null || true)
 		case $m in
-		export | export-before) R_CHECK[$k]="" ;;
+		schema | export | export-before) R_CHECK[$k]="" ;;
 		*) if [ "$(census tgt)" = "$SOURCE_CENSUS" ]; then R_CHECK[$k]=same; else R_CHECK[$k]=DIFFERENT; fi ;;
 		esac
 		bench_say "$n tables, $m: $M_WALL s wall, $M_CPU s client CPU, $M_SRV s server CPU${R_NOTE[$k]:+, ${R_NOTE[$k]}} ${R_CHECK[$k]}"
@@ -177,6 +184,7 @@ done
 
 label() {
 	case $1 in
+	schema) echo "pg_dump --schema-only -F c (the schema read alone)" ;;
 	pg_dump) echo "pg_dump -F c \| pg_restore" ;;
 	copy) echo "pgcarry copy --jobs $N" ;;
 	copy-before | export-before | import-before)
