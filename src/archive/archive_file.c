@@ -185,17 +185,6 @@ archive_file_writer *
 archive_file_writer_create(const char *root, const char *relpath, int zstd_level, pgc_err *err)
 {
 	const char *slash = strrchr(relpath, '/');
-	if (slash)
-	{
-		char *dir = xstrndup(relpath, (size_t) (slash - relpath));
-		int rc = archive_file_mkdirs(root, dir, err);
-		free(dir);
-		if (rc != 0)
-			return NULL;
-	}
-	else if (archive_file_mkdirs(root, NULL, err) != 0)
-		return NULL;
-
 	archive_file_writer *w = xcalloc(1, sizeof *w);
 	w->relpath = xstrdup(relpath);
 	w->final_path = xasprintf("%s/%s", root, relpath);
@@ -203,7 +192,21 @@ archive_file_writer_create(const char *root, const char *relpath, int zstd_level
 		w->tmp_path = xasprintf("%s/%.*s/.%s.partial", root, (int) (slash - relpath), relpath, slash + 1);
 	else
 		w->tmp_path = xasprintf("%s/.%s.partial", root, relpath);
+	/* The directories are made when the file cannot be created without
+	 * them: a database's thousands of data files share one. */
 	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (w->fd < 0 && errno == ENOENT)
+	{
+		char *dir = slash ? xstrndup(relpath, (size_t) (slash - relpath)) : NULL;
+		int rc = archive_file_mkdirs(root, dir, err);
+		free(dir);
+		if (rc != 0)
+		{
+			archive_file_writer_destroy(w);
+			return NULL;
+		}
+		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	}
 	if (w->fd < 0)
 	{
 		err_set(err, "could not create archive file \"%s\": %s", w->final_path, strerror(errno));

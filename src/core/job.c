@@ -327,12 +327,26 @@ int
 job_try(job_worker *w, job_db *d, job_side side, bool tgt_read_only,
 		int (*fn) (PGconn *conn, void *arg, pgc_err *err), void *arg, const char *what, pgc_err *err)
 {
+	/* The source's reads stay in the snapshot transaction the worker is
+	 * already in (copy_pair_source_snapshot), as copy's do: one statement
+	 * a table instead of three. */
+	bool		sticky = side == JOB_SOURCE && d->snap_id[JOB_SOURCE];
 	for (int attempt = 0;; attempt++)
 	{
 		PGconn	   *conn = NULL;
-		if (job_attach(w, d, side, tgt_read_only, &conn, err) == 0 && fn(conn, arg, err) == 0)
+		int			rc;
+		if (sticky)
 		{
-			if (d->snap_id[side])
+			rc = job_sessions(w, d, tgt_read_only, err);
+			if (rc == 0 && (rc = copy_pair_source_snapshot(&w->pair, d->snap_id[JOB_SOURCE], err)) != 0)
+				err_prefix(err, "could not attach to the source snapshot: ");
+			conn = w->pair.src;
+		}
+		else
+			rc = job_attach(w, d, side, tgt_read_only, &conn, err);
+		if (rc == 0 && fn(conn, arg, err) == 0)
+		{
+			if (d->snap_id[side] && !sticky)
 				job_detach(conn);
 			return 0;
 		}

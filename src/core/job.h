@@ -236,8 +236,10 @@ int job_attach(job_worker *w, job_db *d, job_side side, bool tgt_read_only, PGco
 /*
  * One unit's read or write with its retries: runs fn(conn, arg, err) in w's
  * session of side, attached to d's snapshot (job_attach), and tries again
- * while job_retry says so (what names the work in the log).  Returns 0, or
- * -1 with err set by the last attempt.
+ * while job_retry says so (what names the work in the log).  On the source
+ * the session stays in its snapshot transaction after fn, for the worker's
+ * next reads (copy_pair_source_snapshot; ended before the worker waits and
+ * before a finish step).  Returns 0, or -1 with err set by the last attempt.
  */
 int job_try(job_worker *w, job_db *d, job_side side, bool tgt_read_only,
 			int (*fn) (PGconn *conn, void *arg, pgc_err *err), void *arg, const char *what, pgc_err *err);
