@@ -221,7 +221,7 @@ BEFORE_LABEL=""
 summary() {
 	echo "| step | wall s | client CPU s | servers CPU s | all CPU s | pgcarry peak RSS MB | archive MB | wall / anchor (aim) | CPU / anchor | load at start |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|"
-	local s a ratio cratio rss
+	local s a ratio cratio rss size
 	for s in $STEPS; do
 		[ -n "${R_WALL[$s]:-}" ] || continue
 		a=$(anchor "$s")
@@ -231,7 +231,11 @@ summary() {
 			cratio=$(awk -v x="${R_CPU[$s]}" -v xs="${R_SRV[$s]}" -v y="${R_CPU[$a]}" -v ys="${R_SRV[$a]}" 'BEGIN { printf "%.2fx", (x + xs) / (y + ys) }')
 		fi
 		[ -s "$WORK/$s.rss" ] && rss=$(($(cat "$WORK/$s.rss") / 1024))
-		echo "| $(label "$s") | ${R_WALL[$s]} | ${R_CPU[$s]} | ${R_SRV[$s]} | $(awk -v a="${R_CPU[$s]}" -v b="${R_SRV[$s]}" 'BEGIN { printf "%.1f", a + b }') | $rss | ${R_SIZE[$s]:--} | $ratio${R_NOTE[$s]:+ (${R_NOTE[$s]})} | $cratio | ${R_LOAD[$s]} |"
+		# restore's archive: pg_dump's compressed dumps it read, the size
+		# export's archive is held to
+		size=${R_SIZE[$s]:--}
+		[ "$s" = restore ] && size=${R_SIZE[dump]:--}
+		echo "| $(label "$s") | ${R_WALL[$s]} | ${R_CPU[$s]} | ${R_SRV[$s]} | $(awk -v a="${R_CPU[$s]}" -v b="${R_SRV[$s]}" 'BEGIN { printf "%.1f", a + b }') | $rss | $size | $ratio${R_NOTE[$s]:+ (${R_NOTE[$s]})} | $cratio | ${R_LOAD[$s]} |"
 	done
 }
 
