@@ -39,7 +39,6 @@ END $$;
 SQL
 
 filenodes() { pg_sql dst app "SELECT string_agg(relname || '=' || relfilenode, ' ' ORDER BY relname) FROM pg_class WHERE relname LIKE 'fast%' AND relkind = 'r'"; }
-sessions() { pg_sql "$1" postgres "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'"; }
 
 slow_loading="SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry' AND query LIKE 'COPY \"public\".\"slow\" %FROM STDIN%'"
 fast_done() { [ "$(grep -c 'info: copied 1000 rows' "$1")" = 8 ]; }
@@ -67,7 +66,8 @@ like "$err" "warning: interrupted: cancelling running statements and stopping" "
 like "$err" "error: copy interrupted" "Ctrl-C: says the copy was interrupted"
 like "$err" "hint: Run the same command with --resume to finish: finished tables are kept\." "Ctrl-C: points to --resume"
 ok "$(pg_wait_for dst "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'" 0; echo $?)" "Ctrl-C: no pgcarry session left on the target"
-is "$(sessions src)" 0 "Ctrl-C: no pgcarry session left on the source"
+# (a backend notices its client is gone a moment after pgcarry exits)
+ok "$(pg_wait_for src "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgcarry'" 0; echo $?)" "Ctrl-C: no pgcarry session left on the source"
 is "$(pg_sql dst app "SELECT count(*) FROM slow")" "0" "Ctrl-C: the table being loaded was rolled back"
 is "$(ls "$TMPDIR")" "" "Ctrl-C: the temporary directory is removed"
 
