@@ -154,6 +154,8 @@ sub backend_phase {
 	return 'materialized view refresh' if $tag =~ /^REFRESH/;
 	if ($tag =~ /^(SELECT|FETCH|DECLARE CURSOR)/) {
 		return 'pg_dump runs (schema reads)' if $client eq 'pg_dump' && $server eq 'src';
+		# pgcarry's check of the schema it made: pg_dump of the target
+		return 'verification: pg_dump of the target schema' if $client eq 'pg_dump';
 		return $server eq 'tgt' ? 'verification read-back (target)' : 'reads on the source (catalog, hashing)';
 	}
 	return 'pre-data DDL' if $server eq 'tgt' && $tag =~ /^(CREATE|ALTER|COMMENT|GRANT|REVOKE|SET|SELECT)/;
