@@ -25,7 +25,7 @@ SELECT format('CREATE TABLE t%s (id int PRIMARY KEY, v text); INSERT INTO t%s SE
 FROM generate_series(1, $NTABLES) i
 \gexec
 CREATE TABLE big (id int PRIMARY KEY, v text);
-INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 200000) g;
+INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 1000000) g;
 SQL
 
 # watch: every 50 ms until $T_TMP/stop exists, one line per sample on the
@@ -42,20 +42,31 @@ watch_source() {
 		sleep 0.05
 	done >"$T_TMP/watch"
 }
-watch_source &
-WATCH_PID=$!
+# watched WHAT ARGS...: pgcarry ARGS with the watch beside it; exit 0 and
+# none of its sessions idle in a transaction for over 0.5 s.  WATCH_SEEN:
+# the samples in which the watch saw its sessions.
+watched() {
+	local what=$1
+	shift
+	rm -f "$T_TMP/stop"
+	watch_source &
+	local watch_pid=$!
+	run_pgcarry "$@"
+	touch "$T_TMP/stop"
+	wait "$watch_pid" 2>/dev/null
+	is "$RC" 0 "$what: exit 0" || diag "$ERR"
+	local idle
+	WATCH_SEEN=$(awk -F'|' '$1 > 0' "$T_TMP/watch" | wc -l)
+	idle=$(awk -F'|' '$2 > 0' "$T_TMP/watch" | wc -l)
+	is "$idle" 0 "$what: no session sat idle in a transaction on the source for over 0.5 s" ||
+		diag "$(awk -F'|' '$2 > 0' "$T_TMP/watch" | head -5)"
+}
 
-run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none app
-touch "$T_TMP/stop"
-wait "$WATCH_PID" 2>/dev/null
-is "$RC" 0 "copy of $NTABLES small tables and a big one: exit 0" || diag "$ERR"
-
-seen=$(awk -F'|' '$1 > 0' "$T_TMP/watch" | wc -l)
-idle=$(awk -F'|' '$2 > 0' "$T_TMP/watch" | wc -l)
-ok "$([ "$seen" -gt 0 ] && echo 0 || echo 1)" "the watch saw pgcarry's sessions on the source ($seen samples)"
-is "$idle" 0 "no session of pgcarry sat idle in a transaction on the source for over 0.5 s" ||
-	diag "$(awk -F'|' '$2 > 0' "$T_TMP/watch" | head -5)"
-
+watched "copy of $NTABLES small tables and a big one" \
+	copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none app
+# (the copy takes long enough for the watch to see it: proof that the
+# watch's query sees pgcarry's sessions at all)
+ok "$([ "$WATCH_SEEN" -gt 0 ] && echo 0 || echo 1)" "the watch saw copy's sessions on the source ($WATCH_SEEN samples)"
 out=$(dbcheck_compare src dst app 2>&1)
 is "$?" 0 "the target equals the source (independent check)" || diag "$out"
 
@@ -65,18 +76,9 @@ is "$?" 0 "the target equals the source (independent check)" || diag "$out"
 # transaction open is caught by the copy half above, which runs through the
 # same runner; this half checks export's own path end to end.)
 pg_sql dst postgres "DROP DATABASE app" >/dev/null
-rm -f "$T_TMP/stop"
-watch_source &
-WATCH_PID=$!
-run_pgcarry export --source "$(pg_uri src)" --output "$T_TMP/archive" --jobs 2 --progress none app
-touch "$T_TMP/stop"
-wait "$WATCH_PID" 2>/dev/null
-is "$RC" 0 "export of the same tables: exit 0" || diag "$ERR"
-seen=$(awk -F'|' '$1 > 0' "$T_TMP/watch" | wc -l)
-idle=$(awk -F'|' '$2 > 0' "$T_TMP/watch" | wc -l)
-ok "$([ "$seen" -gt 0 ] && echo 0 || echo 1)" "the watch saw export's sessions on the source ($seen samples)"
-is "$idle" 0 "no session of export sat idle in a transaction on the source for over 0.5 s" ||
-	diag "$(awk -F'|' '$2 > 0' "$T_TMP/watch" | head -5)"
+watched "export of the same tables" \
+	export --source "$(pg_uri src)" --output "$T_TMP/archive" --jobs 2 --progress none app
+diag "the watch saw export's sessions in $WATCH_SEEN samples"
 run_pgcarry import --target "$(pg_uri dst)" --input "$T_TMP/archive" --jobs 2 --progress none
 is "$RC" 0 "import of that archive: exit 0" || diag "$ERR"
 out=$(dbcheck_compare src dst app 2>&1)
