@@ -5,10 +5,10 @@
  * the column list every COPY uses); sequences with their state; large
  * objects; materialized views; and a list of schema objects for comparing
  * two databases.  Every function takes an open connection and runs plain
- * catalog queries (constants in catalog.c); when the connection is inside a
- * snapshot (snapshot.h), the answers describe that snapshot.  Names come
- * back in the connection's client_encoding; quoted forms use libpq's
- * escaping.
+ * catalog queries (constants in catalog.c, and in catalog_filter.c for
+ * -n/-N/-t/-T); when the connection is inside a snapshot (snapshot.h), the
+ * answers describe that snapshot.  Names come back in the connection's
+ * client_encoding; quoted forms use libpq's escaping.
  *
  * Which tables carry rows: ordinary tables ('r'), including partitions and
  * inheritance children, in every schema but pg_catalog, information_schema,
