@@ -21,7 +21,7 @@ CC       ?= cc
 PG_INC   := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(PG_INC)
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -pthread
+override CFLAGS += -std=c11 -Wall -Wextra -Werror -pthread
 LDLIBS   += -lpq -lzstd -ljansson -lxxhash -lsqlite3 -lcrypto -larchive -lpg_query -lpthread
 
 BUILD    ?= build
