@@ -263,23 +263,63 @@ typedef struct archive_verify_attach
 	char	   *parent;
 } archive_verify_attach;
 
-/* Whether table "S.N" lies below root (both "S.N") through the attach
- * list (partitions of partitions included). */
+static int
+archive_verify_attach_cmp(const void *a, const void *b)
+{
+	return strcmp(((const archive_verify_attach *) a)->child, ((const archive_verify_attach *) b)->child);
+}
+
+static int
+archive_verify_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static int
+archive_verify_toc_cmp(const void *a, const void *b)
+{
+	return strcmp(((const archive_verify_toc_table *) a)->header, ((const archive_verify_toc_table *) b)->header);
+}
+
+/* Whether table "S.N" lies below one of the roots (sorted, each "S.N")
+ * through the attach list (sorted by child; partitions of partitions
+ * included). */
 static bool
-archive_verify_below(const char *table, const char *root, const archive_verify_attach *at, int nat)
+archive_verify_below(const char *table, char *const *roots, int nroots, const archive_verify_attach *at, int nat)
 {
 	const char *cur = table;
-	for (int depth = 0; depth < 64 && cur; depth++)
+	for (int depth = 0; depth < 64 && cur && nat > 0; depth++)
 	{
-		const char *up = NULL;
-		for (int i = 0; i < nat && !up; i++)
-			if (strcmp(at[i].child, cur) == 0)
-				up = at[i].parent;
-		if (up && strcmp(up, root) == 0)
+		archive_verify_attach key = {.child = (char *) cur};
+		const archive_verify_attach *up = bsearch(&key, at, (size_t) nat, sizeof *at, archive_verify_attach_cmp);
+		if (!up)
+			return false;
+		if (nroots > 0 && bsearch(&up->parent, roots, (size_t) nroots, sizeof *roots, archive_verify_str_cmp))
 			return true;
-		cur = up;
+		cur = up->parent;
 	}
 	return false;
+}
+
+/* The first entry of toc (sorted by header) not yet matched whose header
+ * begins with want, or NULL.  Entries sharing a prefix sit together. */
+static archive_verify_toc_table *
+archive_verify_toc_find(archive_verify_toc_table *toc, int ntoc, const char *want)
+{
+	size_t wl = strlen(want);
+	int lo = 0, hi = ntoc;
+	while (lo < hi)
+	{
+		int mid = lo + (hi - lo) / 2;
+		if (strcmp(toc[mid].header, want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (int k = lo; k < ntoc && strncmp(toc[k].header, want, wl) == 0; k++)
+		if (!toc[k].matched)
+			return &toc[k];
+	return NULL;
 }
 
 /*
@@ -315,9 +355,9 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 		free(lines);
 	}
 	archive_verify_toc_table *toc = NULL;
-	int ntoc = 0;
+	int ntoc = 0, toc_cap = 0;
 	archive_verify_attach *at = NULL;
-	int nat = 0;
+	int nat = 0, at_cap = 0;
 	const char *text = out.data ? out.data : "";
 	static const char head[] = "\n-- Name: ";
 	static const char type[] = "; Type: TABLE; Schema: ";
@@ -339,7 +379,11 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 		const char *k = a ? strstr(a, attach_kw) : NULL;
 		if (strstr(hdr, type))
 		{
-			toc = xrealloc(toc, sizeof *toc * (size_t) (ntoc + 1));
+			if (ntoc == toc_cap)
+			{
+				toc_cap = toc_cap ? 2 * toc_cap : 256;
+				toc = xrealloc(toc, sizeof *toc * (size_t) toc_cap);
+			}
 			toc[ntoc].header = hdr;
 			toc[ntoc].partitioned = strstr(body, "\n)\nPARTITION BY ") != NULL;
 			toc[ntoc].matched = false;
@@ -352,7 +396,11 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 												   (size_t) (k - a - (ptrdiff_t) strlen(attach_sql)));
 			if (child && parent)
 			{
-				at = xrealloc(at, sizeof *at * (size_t) (nat + 1));
+				if (nat == at_cap)
+				{
+					at_cap = at_cap ? 2 * at_cap : 64;
+					at = xrealloc(at, sizeof *at * (size_t) at_cap);
+				}
 				at[nat].child = child;
 				at[nat].parent = parent;
 				nat++;
@@ -369,6 +417,14 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 		free(body);
 		p = next;
 	}
+	/* Sorted, so that each table of the manifest is found by a binary
+	 * search: a linear scan per table made this quadratic in the tables. */
+	if (ntoc > 1)
+		qsort(toc, (size_t) ntoc, sizeof *toc, archive_verify_toc_cmp);
+	if (nat > 1)
+		qsort(at, (size_t) nat, sizeof *at, archive_verify_attach_cmp);
+	char	  **roots = NULL;
+	int			nroots = 0, roots_cap = 0;
 	for (int t = 0; st == 0 && t < db->ntables; t++)
 	{
 		const manifest_table *mt = &db->tables[t];
@@ -377,26 +433,23 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 			continue;
 		char *n = archive_verify_toc_name(mt->name), *s = archive_verify_toc_name(mt->schema);
 		char *want = xasprintf("Name: %s%s%s; Owner: ", n, type, s);
-		bool found = false;
-		for (int k = 0; k < ntoc && !found; k++)
-			if (!toc[k].matched && strncmp(toc[k].header, want, strlen(want)) == 0)
-				found = toc[k].matched = true;
-		/* A partitioned table: its partitions' rows are in its file. */
-		for (int k = 0; found && k < ntoc; k++)
-			if (toc[k].partitioned && toc[k].matched && strncmp(toc[k].header, want, strlen(want)) == 0)
+		archive_verify_toc_table *found = archive_verify_toc_find(toc, ntoc, want);
+		if (found)
+		{
+			found->matched = true;
+			/* A partitioned table: its partitions' rows are in its file. */
+			char *root = found->partitioned ? archive_verify_toc_qualified(found->header, type) : NULL;
+			if (root)
 			{
-				char *root = archive_verify_toc_qualified(toc[k].header, type);
-				for (int j = 0; root && j < ntoc; j++)
-					if (!toc[j].partitioned && !toc[j].matched)
-					{
-						char *q = archive_verify_toc_qualified(toc[j].header, type);
-						if (q && archive_verify_below(q, root, at, nat))
-							toc[j].matched = true;
-						free(q);
-					}
-				free(root);
+				if (nroots == roots_cap)
+				{
+					roots_cap = roots_cap ? 2 * roots_cap : 16;
+					roots = xrealloc(roots, sizeof *roots * (size_t) roots_cap);
+				}
+				roots[nroots++] = root;
 			}
-		if (!found)
+		}
+		else
 			archive_verify_add(r, db->schema_file,
 							   xasprintf("table %s.%s of the manifest is not in the schema dump of database \"%s\"",
 										 mt->schema, mt->name, db->name));
@@ -404,6 +457,19 @@ archive_verify_toc(const char *root, const manifest_db *db, archive_verify_repor
 		free(n);
 		free(s);
 	}
+	if (nroots > 1)
+		qsort(roots, (size_t) nroots, sizeof *roots, archive_verify_str_cmp);
+	for (int k = 0; nroots > 0 && k < ntoc; k++)
+		if (!toc[k].partitioned && !toc[k].matched)
+		{
+			char *q = archive_verify_toc_qualified(toc[k].header, type);
+			if (q && archive_verify_below(q, roots, nroots, at, nat))
+				toc[k].matched = true;
+			free(q);
+		}
+	for (int k = 0; k < nroots; k++)
+		free(roots[k]);
+	free(roots);
 	for (int k = 0; k < ntoc; k++)
 	{
 		if (!toc[k].matched && !toc[k].partitioned)
