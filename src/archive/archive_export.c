@@ -93,6 +93,7 @@ typedef struct export_db
 	time_t		start;
 	/* --format tar (under run->lock): data files wait for the schema */
 	bool		schema_sent;
+	bool		schema_only_same;	/* ddl_schema_only_same, in the snapshot */
 	char	  **held;			/* finished data files not yet in the tar */
 	int			nheld;
 } export_db;
@@ -267,6 +268,8 @@ archive_export_schema(export_db *db, pgc_err *err)
 		argv[5] = snap;
 		n--;
 	}
+	else if (db->schema_only_same)
+		argv[n++] = "--schema-only";	/* the same entries, fewer queries */
 	for (int i = 0; i < nfilter; i++)
 		argv[n++] = filter[i];
 	free(filter);
@@ -541,7 +544,8 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 		/* pg_dump leaves large objects out of a dump of chosen tables, and
 		 * out of a schema-only dump */
 		(o->content != MANIFEST_SCHEMA_ONLY && catalog_filter_large_objects(&o->cli.filter) &&
-		 catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0))
+		 catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0) ||
+		ddl_schema_only_same(db->coord, &db->schema_only_same, err) != 0)
 		goto done;
 	db->child_conn = ddl_conninfo(o->cli.source, cdb->name, "source", &db->password, err);
 	if (!db->child_conn)

@@ -97,35 +97,6 @@ archive_import_restore(import_db *db, ddl_part part, pgc_err *err)
 }
 
 /*
- * The pg_dump options for reading the target's schema back.  The archive's
- * schema dump is made with --section=pre-data --section=post-data, which
- * keeps large objects' metadata and materialized views' REFRESH entries;
- * that form also makes pg_dump run its query for materialized views'
- * dependencies, which on a freshly restored catalog with tens of thousands
- * of tables can be planned into most of a minute (seen: 43 to 56 s at
- * 100,000 tables).  A database with neither large objects nor materialized
- * views has the same table of contents under --schema-only, which skips
- * that query (tests/t/49-import-schema-check.t holds pg_dump to this).
- * Sets *args to the extra options (NULL for none) and returns 0, or -1
- * with err set when the target could not be asked.
- */
-static int
-archive_import_schema_dump_args(PGconn *conn, const char *const **args, pgc_err *err)
-{
-	static const char *const schema_only[] = {"--schema-only", NULL};
-	PGresult *res = conn_query(conn, "SELECT EXISTS (SELECT FROM pg_catalog.pg_largeobject_metadata) "
-							   "OR EXISTS (SELECT FROM pg_catalog.pg_class WHERE relkind = 'm')", 0, NULL, err);
-	if (!res)
-	{
-		err_prefix(err, "could not look for large objects and materialized views on the target: ");
-		return -1;
-	}
-	*args = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? NULL : schema_only;
-	PQclear(res);
-	return 0;
-}
-
-/*
  * The schema itself: the table of contents of the archive's schema dump
  * against that of a pg_dump of the target (PostgreSQL's own reading of
  * both, entry by entry), and the target's indexes valid.  The pg_dump is
@@ -141,7 +112,8 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
 	ddl_dump *want = ddl_dump_open(file);
 	ddl_dump *got = NULL;
-	const char *const *args = NULL;
+	static const char *const schema_only[] = {"--schema-only", NULL};
+	bool same = false;		/* ddl_schema_only_same */
 	int rc = -1, n = 0;
 	pgc_err e = PGC_ERR_INIT;
 	ddl_tools *tools = ddl_tools_find(PQserverVersion(conn), "target", &e);
@@ -155,9 +127,9 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 		verify_report_schema_unchecked(db->report, db->name);
 	}
 	else if (ddl_dump_toc(tools, want, NULL, NULL, err) != 0
-			 || archive_import_schema_dump_args(conn, &args, err) != 0
-			 || !(got = ddl_dump_schema(tools, db->o->cli.target, "target", db->name, NULL, args, db->scratch,
-										err))
+			 || ddl_schema_only_same(conn, &same, err) != 0
+			 || !(got = ddl_dump_schema(tools, db->o->cli.target, "target", db->name, NULL,
+										same ? schema_only : NULL, db->scratch, err))
 			 || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
 		goto done;
 	else

@@ -93,6 +93,22 @@ ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, cons
 	return d;
 }
 
+int
+ddl_schema_only_same(PGconn *conn, bool *yes, pgc_err *err)
+{
+	PGresult   *res = conn_query(conn, "SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_largeobject_metadata) "
+								 "AND NOT EXISTS (SELECT FROM pg_catalog.pg_class WHERE relkind = 'm')", 0, NULL,
+								 err);
+	if (!res)
+	{
+		err_prefix(err, "could not look for large objects and materialized views: ");
+		return -1;
+	}
+	*yes = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return 0;
+}
+
 ddl_dump *
 ddl_dump_open(const char *path)
 {

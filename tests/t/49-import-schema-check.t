@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# import's check of the schema it made reads the target back with pg_dump.
-# For a database with neither large objects nor materialized views it asks
-# pg_dump for --schema-only, which skips pg_dump's query for materialized
-# views' dependencies (most of a minute at 100,000 tables on a freshly
-# restored catalog).  That is sound only if pg_dump's table of contents is
-# the same either way for such a database: held here against pg_dump
-# itself on the hard-case database, with and without those two kinds.  Then
-# the import: which form the target's server saw, and that a difference
-# is still found through the --schema-only form.
+# pgcarry's schema dumps (copy's and export's of the source, import's
+# read-back of the target) take pg_dump's pre-data and post-data sections.
+# For a database with neither large objects nor materialized views they add
+# --schema-only, which skips pg_dump's query for materialized views'
+# dependencies (most of a minute at 100,000 tables on a freshly restored
+# catalog).  That is sound only if pg_dump writes the same entries either
+# way for such a database: held here against pg_dump itself on the
+# hard-case database, with and without those two kinds.  Then export,
+# import and copy: which form each server saw, the result judged by the
+# independent checker, and a difference still found through the
+# --schema-only form.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/dbcheck.sh"
 
 FIX=$HARNESS_ROOT/tests/fixtures
-pg_start src
+pg_start src "log_statement = all" "log_line_prefix = '%m [%p] db=%d '"
 pg_start tgt "log_statement = all" "log_line_prefix = '%m [%p] db=%d '"
 for s in src tgt; do pg_psql "$s" postgres -f "$FIX/hardcase-roles.sql" >/dev/null || bail "roles did not load"; done
 for db in hardcase plain; do
@@ -48,9 +50,31 @@ ok "$([ -n "$only" ] && echo 0 || echo 1)" "pg_dump: with them, --schema-only li
 is "$(grep -cvE '^< (BLOB|BLOB METADATA|(COMMENT|ACL|SECURITY LABEL) - LARGE OBJECT|MATERIALIZED VIEW DATA) ' <<<"$only")" 0 \
 	"pg_dump: and only large objects' and materialized views' data entries" || diag "$only"
 
+# sql DB [OPTION]: the SQL pg_restore writes from that dump (without the
+# \restrict key pg_restore draws at random for each run).
+sql() {
+	local db=$1 f=$T_TMP/sql.$RANDOM.dump
+	shift
+	"$PG_BINDIR/pg_dump" --format=custom --create --section=pre-data --section=post-data "$@" -f "$f" \
+		-d "$(pg_uri src "$db")" && "$PG_BINDIR/pg_restore" -f - "$f" | grep -v '^\\\(un\)\?restrict '
+	rm -f "$f"
+}
+ok "$([ "$(sql plain | grep -c '^CREATE TABLE ')" -gt 10 ] && echo 0 || echo 1)" "pg_restore writes plain's tables"
+is "$(diff <(sql plain) <(sql plain --schema-only) | grep -c '^[<>]')" 0 \
+	"pg_dump: and writes the same SQL for each entry"
+
+# mvq SERVER DB: how many times pg_dump's query for materialized views'
+# dependencies ran in DB on SERVER.
+mvq() { grep -c "db=$2 .*WITH RECURSIVE w AS .*relkind = 'm'" "$T_TMP/$1/server.log"; }
+plain0=$(mvq src plain) hard0=$(mvq src hardcase)
+
 A=$T_TMP/archive
 run_pgcarry export --source "$(pg_uri src)" hardcase plain --output "$A" --progress none
 is "$RC" 0 "export exits 0"
+is "$(mvq src plain)" "$plain0" "export dumped plain with --schema-only (no materialized-view query)"
+ok "$([ "$(mvq src hardcase)" -gt "$hard0" ] && echo 0 || echo 1)" "export dumped hardcase with its sections"
+run_pgcarry verify-archive "$A"
+is "$RC" 0 "verify-archive finds the archive whole"
 run_pgcarry import --target "$(pg_uri tgt)" --input "$A" --progress none --jobs 2
 is "$RC" 0 "import exits 0"
 like "$OUT" "plain: .*all equal" "plain is verified equal"
@@ -58,11 +82,10 @@ like "$OUT" "hardcase: .*all equal" "hardcase is verified equal"
 out=$(dbcheck_compare src tgt plain)
 is "$?" 0 "the independent checker finds plain equal" || diag "$out"
 
-LOG=$T_TMP/tgt/server.log
-# pg_dump's query for materialized views' dependencies, per database.
-mvq() { grep -c "db=$1 .*WITH RECURSIVE w AS .*relkind = 'm'" "$LOG"; }
-is "$(mvq plain)" 0 "the target's plain was read back with --schema-only (no materialized-view query)"
-ok "$([ "$(mvq hardcase)" -gt 0 ] && echo 0 || echo 1)" \
+out=$(dbcheck_compare src tgt hardcase)
+is "$?" 0 "the independent checker finds hardcase equal" || diag "$out"
+is "$(mvq tgt plain)" 0 "the target's plain was read back with --schema-only (no materialized-view query)"
+ok "$([ "$(mvq tgt hardcase)" -gt 0 ] && echo 0 || echo 1)" \
 	"the target's hardcase was read back with its sections (large objects' and views' entries kept)"
 
 # A difference on the target is still found through the --schema-only form.
@@ -74,5 +97,18 @@ like "$ERR" 'database "plain" differs from the archive' "the database is named"
 pg_sql tgt plain "DROP TABLE public.stray"
 run_pgcarry import --target "$(pg_uri tgt)" --input "$A" plain --resume --progress none
 is "$RC" 0 "and without it, the check passes again"
+
+# copy dumps the source the same way.
+pg_sql tgt postgres "DROP DATABASE plain" >/dev/null
+pg_sql tgt postgres "DROP DATABASE hardcase" >/dev/null
+plain0=$(mvq src plain) hard0=$(mvq src hardcase)
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" hardcase plain --progress none --jobs 2
+is "$RC" 0 "copy exits 0"
+is "$(mvq src plain)" "$plain0" "copy dumped plain with --schema-only (no materialized-view query)"
+ok "$([ "$(mvq src hardcase)" -gt "$hard0" ] && echo 0 || echo 1)" "copy dumped hardcase with its sections"
+for db in plain hardcase; do
+	out=$(dbcheck_compare src tgt $db)
+	is "$?" 0 "the independent checker finds the copy of $db equal" || diag "$out"
+done
 
 done_testing
