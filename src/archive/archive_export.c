@@ -255,9 +255,10 @@ archive_export_schema(export_db *db, pgc_err *err)
 	char *snap = xasprintf("--snapshot=%s", db->snapshot_id);
 	const char **filter = NULL;
 	int nfilter = catalog_filter_args(&run->o->cli.filter, &filter);
-	const char **argv = xcalloc((size_t) nfilter + 12, sizeof *argv);
-	int n = 0;
 	const char *fixed[] = {run->pg_dump, "-w", "-Fc", "--create", "--section=pre-data", "--section=post-data", snap};
+	/* fixed, --schema-only, the filter, -d and -f with their values, NULL */
+	const char **argv = xcalloc(sizeof fixed / sizeof *fixed + 1 + (size_t) nfilter + 4 + 1, sizeof *argv);
+	int n = 0;
 	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
 		argv[n++] = fixed[i];
 	if (run->o->content == MANIFEST_SCHEMA_ONLY)
