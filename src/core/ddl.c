@@ -613,20 +613,33 @@ ddl_next_line(const char *p)
 	return *p == '\n' ? p + 1 : p;
 }
 
+/* How many times s holds what. */
+static int
+ddl_count(const char *s, const char *what)
+{
+	int			n = 0;
+	for (const char *q = s ? strstr(s, what) : NULL; q; q = strstr(q + 1, what))
+		n++;
+	return n;
+}
+
 /*
  * Reads pg_restore --verbose's stderr: each failed entry goes to *fails
  * (its dump ID, what it is, the server's whole message and statement).  A
  * failed statement pg_restore did not tie to an entry (lines of parallel
- * workers mixed beyond reading) goes with dump ID 0.  Returns false when
+ * workers mixed beyond reading) goes with dump ID 0.  *whole (when not
+ * NULL) tells whether every failed statement pg_restore printed was read
+ * on an error line of its own, after its entry's line.  Returns false when
  * an error is not a statement's (the run itself failed).
  */
 bool
-ddl__restore_failures(const char *errout, ddl_failures *fails)
+ddl__restore_failures(const char *errout, ddl_failures *fails, bool *whole)
 {
 	static const char entry_prefix[] = "pg_restore: from TOC entry ";
 	static const char error_prefix[] = "pg_restore: error: ";
 	static const char query_prefix[] = "could not execute query: ";
 	bool		only_entries = true;
+	int			read = 0;
 	const char *p = errout ? errout : "";
 	while (*p)
 	{
@@ -690,7 +703,10 @@ ddl__restore_failures(const char *errout, ddl_failures *fails)
 			{
 				text = eh + sizeof error_prefix - 1;
 				if (strncmp(text, query_prefix, sizeof query_prefix - 1) == 0)
+				{
 					text += sizeof query_prefix - 1;
+					read += e.id > 0;
+				}
 			}
 			if (l > 0)
 				buf_printf(&msg, "%s%.*s", first ? "" : "\n", (int) (l - (size_t) (text - p)), text);
@@ -705,6 +721,8 @@ ddl__restore_failures(const char *errout, ddl_failures *fails)
 		.message = buf_steal(&msg)};
 		ddl_failures_add(fails, &one);
 	}
+	if (whole)
+		*whole = read == ddl_count(errout, query_prefix);
 	return only_entries;
 }
 
@@ -865,7 +883,29 @@ ddl_restore_step(const ddl_restore_run *run, int step, const int *only, int nonl
 	else if (st != 0)
 	{
 		int			before = fails->n;
-		bool		only_entries = ddl__restore_failures(errout.data, fails);
+		bool		whole = false;
+		bool		only_entries = ddl__restore_failures(errout.data, fails, &whole);
+		/*
+		 * Resuming, the objects an earlier run made fail with "already
+		 * exists", and pg_restore's workers print those at the same
+		 * moment: their lines may run into each other beyond reading.
+		 * The entries are then applied again one at a time, whose report
+		 * is read whole.
+		 */
+		if (o->tolerate_existing && jobs > 1 && nentries > 1 && !(only_entries && whole && fails->n > before)
+			&& !cleanup_interrupted())
+		{
+			while (fails->n > before)
+			{
+				fails->n--;
+				free(fails->items[fails->n].object);
+				free(fails->items[fails->n].message);
+			}
+			log_info("pg_restore's workers' reports in database \"%s\" ran into each other; "
+					 "applying those %d entries again one at a time", run->dbname, nentries);
+			rc = ddl_restore_step(run, step, only, nonly, 1, fails, err);
+			goto done;
+		}
 		if (!only_entries || fails->n == before || cleanup_interrupted())
 		{
 			char	   *lines = ddl_error_lines(errout.data, 12);

@@ -243,10 +243,13 @@ void		ddl_failures_free(ddl_failures *f);
  * Internal, for unit tests: reads the stderr of pg_restore --verbose and
  * appends each failed entry to fails (dump ID, OIDs, what it is, the
  * server's whole message and statement; dump ID 0 for a failed statement
- * pg_restore did not tie to an entry).  Returns false when an error is not
- * a statement's (the run itself failed).
+ * pg_restore did not tie to an entry).  *whole (when not NULL): whether
+ * every failed statement pg_restore printed was read on an error line of
+ * its own after its entry's line (parallel workers' lines can run into each
+ * other).  Returns false when an error is not a statement's (the run itself
+ * failed).
  */
-bool		ddl__restore_failures(const char *errout, ddl_failures *fails);
+bool		ddl__restore_failures(const char *errout, ddl_failures *fails, bool *whole);
 
 /*
  * Internal, for unit tests: writes to out the entry lines of toc (the

@@ -83,7 +83,7 @@ ddl_child_env(const char *password, char **owned)
 static bool
 ddl_squeeze_info(const char *line, size_t len)
 {
-	static const char *const keep[] = {"from TOC entry ", "error: ", "warning: "};
+	static const char *const keep[] = {"from TOC entry ", "error: ", "warning: ", "could not execute query: "};
 	if (len < 12 || strncmp(line, "pg_restore: ", 12) != 0)
 		return false;
 	for (size_t k = 0; k < sizeof keep / sizeof *keep; k++)

@@ -49,11 +49,15 @@ same_failures(const ddl_failures *a, const ddl_failures *b)
  * in chunks of any size, changes nothing of what is read.  Returns
  * whether they did. */
 static int
-read_failures(const char *err, ddl_failures *f, int want, const char *what)
+read_failures(const char *err, ddl_failures *f, int want, bool want_whole, const char *what)
 {
 	char		name[128];
+	bool		whole = !want_whole;
 	snprintf(name, sizeof name, "%s: every error is a statement's", what);
-	TAP_OK(ddl__restore_failures(err, f), name);
+	TAP_OK(ddl__restore_failures(err, f, &whole), name);
+	snprintf(name, sizeof name, "%s: %s", what,
+			 want_whole ? "every failed statement was read after its entry" : "not every failed statement was read after its entry");
+	TAP_OK(whole == want_whole, name);
 	snprintf(name, sizeof name, "%s: %d failures", what, want);
 	TAP_EQ_INT(f->n, want, name);
 	static const size_t steps[] = {1, 3, 64, 1 << 20};
@@ -62,7 +66,9 @@ read_failures(const char *err, ddl_failures *f, int want, const char *what)
 	{
 		char	   *sq = squeezed(err, steps[k]);
 		ddl_failures g = {0};
-		all = all && ddl__restore_failures(sq, &g) && same_failures(f, &g) && strlen(sq) <= strlen(err);
+		bool		sq_whole = !want_whole;
+		all = all && ddl__restore_failures(sq, &g, &sq_whole) && same_failures(f, &g) && sq_whole == want_whole
+			&& strlen(sq) <= strlen(err);
 		ddl_failures_free(&g);
 		free(sq);
 	}
@@ -86,7 +92,7 @@ test_squeeze_many(void)
 	}
 	char	   *sq = squeezed(b.data, 16384);
 	ddl_failures f = {0}, g = {0};
-	TAP_OK(ddl__restore_failures(b.data, &f) && ddl__restore_failures(sq, &g) && f.n == 1 && same_failures(&f, &g),
+	TAP_OK(ddl__restore_failures(b.data, &f, NULL) && ddl__restore_failures(sq, &g, NULL) && f.n == 1 && same_failures(&f, &g),
 		   "100,000 tables: the one failure is read from the squeezed output as from the whole");
 	printf("# --verbose of 100,000 tables: %zu bytes, squeezed %zu\n", b.len, strlen(sq));
 	TAP_OK(strlen(sq) < 1024, "100,000 tables' lines of --verbose are squeezed to under 1 kB");
@@ -126,7 +132,7 @@ test_serial(void)
 		"pg_restore: creating TABLE \"public.t\"\n"
 		"pg_restore: warning: errors ignored on restore: 3\n";
 	ddl_failures f = {0};
-	if (read_failures(err, &f, 2, "serial"))
+	if (read_failures(err, &f, 2, true, "serial"))
 	{
 		TAP_EQ_INT(f.items[0].id, 3052, "the cast's dump ID");
 		TAP_EQ_INT(f.items[0].classid, 2605, "its catalog");
@@ -165,7 +171,7 @@ test_parallel(void)
 		"    ADD CONSTRAINT fast5_pkey PRIMARY KEY (id);\n"
 		"pg_restore: finished main parallel loop\n";
 	ddl_failures f = {0};
-	if (read_failures(err, &f, 3, "parallel"))
+	if (read_failures(err, &f, 3, false, "parallel"))
 	{
 		TAP_EQ_INT(f.items[0].id, 0, "a statement no entry claims has dump ID 0");
 		TAP_CONTAINS(f.items[0].message, "deadlock detected", "and its message");
@@ -177,20 +183,55 @@ test_parallel(void)
 }
 
 static void
+test_parallel_unreadable(void)
+{
+	/* pg_restore -j 2 of a resumed post-data (pg_restore 15, as printed):
+	 * t7_slow's entry line ran into another worker's error prefix, and its
+	 * error lost its own; a third worker's message lost its "error: ". */
+	const char *err =
+		"pg_restore:pg_restore: from TOC entry 3696; 1259 16439 INDEX t6_v postgres\n"
+		"pg_restore:  error: from TOC entry 3699; 1259 16447 INDEX t7_slow postgres\n"
+		"could not execute query: ERROR:  relation \"t6_v\" already exists\n"
+		"Command was: CREATE INDEX t6_v ON public.t6 USING btree (v);\n"
+		"\n"
+		"\n"
+		"pg_restore:pg_restore: finished item 3696 INDEX t6_v\n"
+		"pg_restore:\n"
+		" pg_restore:error: could not execute query: ERROR:  relation \"t7_slow\" already exists\n"
+		"Command was: CREATE UNIQUE INDEX t7_slow ON public.t7 USING btree (public.slow_key(id));\n"
+		"pg_restore: from TOC entry 3701; 1259 16451 INDEX t8_v postgres\n"
+		"pg_restore: error: could not execute query: ERROR:  relation \"t8_v\" already exists\n"
+		"Command was: CREATE INDEX t8_v ON public.t8 USING btree (v);\n"
+		"pg_restore: could not execute query: ERROR:  relation \"t9_v\" already exists\n"
+		"Command was: CREATE INDEX t9_v ON public.t9 USING btree (v);\n"
+		"pg_restore: warning: errors ignored on restore: 4\n";
+	ddl_failures f = {0};
+	if (read_failures(err, &f, 2, false, "lines run together"))
+	{
+		TAP_EQ_INT(f.items[0].id, 3696, "the entry whose error lost its line is still named");
+		TAP_EQ_INT(f.items[1].id, 3701, "the entry read whole");
+	}
+	ddl_failures_free(&f);
+	char	   *sq = squeezed(err, 5);
+	TAP_CONTAINS(sq, "relation \"t9_v\" already exists", "squeezing keeps a failed statement that lost its \"error: \"");
+	free(sq);
+}
+
+static void
 test_run_failed(void)
 {
 	const char *err =
 		"pg_restore: connecting to database for restore\n"
 		"pg_restore: error: connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n";
 	ddl_failures f = {0};
-	TAP_OK(!ddl__restore_failures(err, &f), "a connection failure is the run's, not an object's");
+	TAP_OK(!ddl__restore_failures(err, &f, NULL), "a connection failure is the run's, not an object's");
 	ddl_failures_free(&f);
 	char	   *sq = squeezed(err, 7);
-	TAP_OK(!ddl__restore_failures(sq, &f), "squeezed, a connection failure is still the run's");
+	TAP_OK(!ddl__restore_failures(sq, &f, NULL), "squeezed, a connection failure is still the run's");
 	TAP_CONTAINS(sq, "Connection refused", "squeezed, the run's error is kept whole");
 	free(sq);
 	ddl_failures_free(&f);
-	TAP_OK(ddl__restore_failures("", &f) && f.n == 0, "nothing printed: nothing failed");
+	TAP_OK(ddl__restore_failures("", &f, NULL) && f.n == 0, "nothing printed: nothing failed");
 }
 
 /* What ddl__select_entries writes for toc, as a string (free()). */
@@ -283,6 +324,7 @@ main(void)
 {
 	test_serial();
 	test_parallel();
+	test_parallel_unreadable();
 	test_run_failed();
 	test_squeeze_many();
 	test_select();
