@@ -59,36 +59,30 @@ kill_in_post_data() {
 		diag "the killed run's sessions did not end"
 }
 
-# ------------------------------------------------------------------ copy
+# kill_and_resume WHAT ARGS...: twice, kills "pgcarry ARGS..." in post-data
+# on an empty target, then runs it again with --resume and judges the result.
+kill_and_resume() {
+	local what=$1 round
+	shift
+	for round in 1 2; do
+		pg_sql dst postgres "DROP DATABASE IF EXISTS pd"
+		rm -rf "$STATE"
+		kill_in_post_data "$@"
+		run_pgcarry "$@" --resume --verbose
+		is "$RC" 0 "$what, round $round: --resume after kill -9 in post-data exits 0" || diag "$ERR"
+		like "$ERR" "pg_restore met objects that already exist in database \"pd\" \(left as they are\)" \
+			"$what, round $round: the objects the killed run made are left as they are"
+		out=$(dbcheck_compare src dst pd 2>/dev/null)
+		is "$?" 0 "$what, round $round: every table, index and constraint equal (independent check)" || diag "$out"
+	done
+}
 
-for round in 1 2; do
-	pg_sql dst postgres "DROP DATABASE IF EXISTS pd"
-	rm -rf "$STATE"
-	kill_in_post_data copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none \
-		--state-dir "$STATE" pd
-	run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none \
-		--state-dir "$STATE" --resume --verbose pd
-	is "$RC" 0 "copy, round $round: --resume after kill -9 in post-data exits 0" || diag "$ERR"
-	like "$ERR" "pg_restore met objects that already exist in database \"pd\" \(left as they are\)" \
-		"copy, round $round: the objects the killed run made are left as they are"
-	out=$(dbcheck_compare src dst pd 2>/dev/null)
-	is "$?" 0 "copy, round $round: every table, index and constraint equal (independent check)" || diag "$out"
-done
-
-# ---------------------------------------------------------------- import
+kill_and_resume copy copy --source "$(pg_uri src)" --target "$(pg_uri dst)" --jobs 2 --progress none \
+	--state-dir "$STATE" pd
 
 A=$T_TMP/archive
 run_pgcarry export --source "$(pg_uri src)" --output "$A" --progress none pd
 is "$RC" 0 "export exits 0" || diag "$ERR"
-for round in 1 2; do
-	pg_sql dst postgres "DROP DATABASE IF EXISTS pd"
-	kill_in_post_data import --target "$(pg_uri dst)" --input "$A" --jobs 2 --progress none
-	run_pgcarry import --target "$(pg_uri dst)" --input "$A" --jobs 2 --progress none --resume --verbose
-	is "$RC" 0 "import, round $round: --resume after kill -9 in post-data exits 0" || diag "$ERR"
-	like "$ERR" "pg_restore met objects that already exist in database \"pd\" \(left as they are\)" \
-		"import, round $round: the objects the killed run made are left as they are"
-	out=$(dbcheck_compare src dst pd 2>/dev/null)
-	is "$?" 0 "import, round $round: every table, index and constraint equal (independent check)" || diag "$out"
-done
+kill_and_resume import import --target "$(pg_uri dst)" --input "$A" --jobs 2 --progress none
 
 done_testing
