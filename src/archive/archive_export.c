@@ -62,7 +62,7 @@ typedef struct export_run
 	tarstream_writer *tar;		/* NULL for --format dir */
 	pthread_mutex_t lock;		/* tar and manifest file lists */
 	int			server_version;
-	char	   *pg_dump;		/* paths of PostgreSQL's programs (ddl.h) */
+	ddl_tools  *tools;			/* PostgreSQL's programs for the source (ddl.h) */
 	char	   *pg_dumpall;
 	progress   *prog;
 	job_run    *jobs;			/* one run for every database of a batch */
@@ -74,8 +74,6 @@ typedef struct export_db
 	const catalog_db *cdb;
 	manifest_db *mdb;
 	const char *snapshot_id;
-	char	   *child_conn;
-	char	   *password;
 	pthread_mutex_t lock;
 	pgc_err		err;			/* the first failure of a task */
 	uint64_t	rows;
@@ -252,62 +250,33 @@ archive_export_schema(export_db *db, pgc_err *err)
 	char *rel = xasprintf("%s/schema.dump", db->mdb->dir);
 	char *tmp = xasprintf("%s/%s/.schema.dump.partial", run->root, db->mdb->dir);
 	char *final = xasprintf("%s/%s", run->root, rel);
-	char *snap = xasprintf("--snapshot=%s", db->snapshot_id);
-	const char **filter = NULL;
-	int nfilter = catalog_filter_args(&run->o->cli.filter, &filter);
-	const char *fixed[] = {run->pg_dump, "-w", "-Fc", "--create", "--section=pre-data", "--section=post-data", snap};
-	/* fixed, --schema-only, the filter, -d and -f with their values, NULL */
-	const char **argv = xcalloc(sizeof fixed / sizeof *fixed + 1 + (size_t) nfilter + 4 + 1, sizeof *argv);
-	int n = 0;
-	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-		argv[n++] = fixed[i];
-	if (run->o->content == MANIFEST_SCHEMA_ONLY)
-	{
-		/* pg_dump --schema-only: the same sections without the large
-		 * objects' definitions, as pg_dump --schema-only leaves them. */
-		argv[4] = "--schema-only";
-		argv[5] = snap;
-		n--;
-	}
-	else if (db->schema_only_same)
-		argv[n++] = "--schema-only";	/* the same entries, fewer queries */
-	for (int i = 0; i < nfilter; i++)
-		argv[n++] = filter[i];
-	free(filter);
-	argv[n++] = "-d";
-	argv[n++] = db->child_conn;
-	argv[n++] = "-f";
-	argv[n++] = tmp;
-	argv[n] = NULL;
-	buf_t errout = {0};
-	ddl_child_io io = {.errout = &errout, .password = db->password};
+	const char **extra = NULL;
+	int n = catalog_filter_args(&run->o->cli.filter, &extra);
+	extra = xrealloc(extra, (size_t) (n + 2) * sizeof *extra);
+	/* A schema-only archive takes pg_dump --schema-only: the same sections
+	 * without the large objects' definitions.  Otherwise the same entries
+	 * with fewer queries (ddl_schema_only_same). */
+	if (run->o->content == MANIFEST_SCHEMA_ONLY || db->schema_only_same)
+		extra[n++] = "--schema-only";
+	extra[n] = NULL;
 	int rc = -1;
-	int st = ddl_run(argv, &io, err);
-	if (st > 0)
-	{
-		err_set(err, "could not dump the schema of database \"%s\"", db->cdb->name);
-		char *lines = ddl_error_lines(errout.data, 10);
-		err_detail(err, "%s", lines);
-		free(lines);
-		err_hint(err, "pg_dump must be of the source server's major version or newer.");
-	}
-	else if (st == 0)
+	if (ddl_dump_schema_file(run->tools, run->o->cli.source, "source", db->cdb->name, db->snapshot_id, extra, tmp,
+							 err) == 0)
 	{
 		archive_file_info info;
-		chmod(tmp, 0600);
-		if (archive_file_checksum(tmp, &info, err) == 0 && rename(tmp, final) == 0)
-			rc = archive_export_file_done(db, rel, &info, err);
+		if (archive_file_checksum(tmp, &info, err) != 0)
+			;
+		else if (rename(tmp, final) != 0)
+			err_set(err, "could not write \"%s\": %s", final, strerror(errno));
 		else
-			err_set(err, "could not write \"%s\"", final);
+			rc = archive_export_file_done(db, rel, &info, err);
 	}
 	if (rc != 0)
 		unlink(tmp);
-	buf_free(&errout);
+	free(extra);
 	free(rel);
 	free(tmp);
 	free(final);
-	free(snap);
-	free(argv);
 	return rc;
 }
 
@@ -548,9 +517,6 @@ archive_export_db_start(export_run *run, export_db *db, pgc_err *err)
 		 catalog_large_objects(db->coord, &db->lo_count, &lo_bytes, err) != 0) ||
 		ddl_schema_only_same(db->coord, &db->schema_only_same, err) != 0)
 		goto done;
-	db->child_conn = ddl_conninfo(o->cli.source, cdb->name, "source", &db->password, err);
-	if (!db->child_conn)
-		goto done;
 
 	/* The manifest entries first: tasks fill them in place. */
 	const catalog_table *tables = db->tables;
@@ -763,12 +729,6 @@ archive_export_db_free(export_db *db)
 	job_db_destroy(db->job);
 	catalog_tables_free(db->tables, db->ntables);
 	catalog_sequences_free(db->seqs, db->nseqs);
-	if (db->password)
-	{
-		memset(db->password, 0, strlen(db->password));
-		free(db->password);
-	}
-	free(db->child_conn);
 	for (int i = 0; i < db->nheld; i++)
 		free(db->held[i]);
 	free(db->held);
@@ -1016,12 +976,10 @@ archive_export_run(const archive_export_opts *o, pgc_err *err)
 	if (!conn)
 		goto done;
 	run.server_version = PQserverVersion(conn);
-	ddl_tools *tools = ddl_tools_find(run.server_version, "source", err);
-	if (!tools)
+	run.tools = ddl_tools_find(run.server_version, "source", err);
+	if (!run.tools)
 		goto done;
-	run.pg_dump = ddl_tools_path(tools, "pg_dump");
-	run.pg_dumpall = ddl_tools_path(tools, "pg_dumpall");
-	ddl_tools_free(tools);
+	run.pg_dumpall = ddl_tools_path(run.tools, "pg_dumpall");
 	if (archive_export_dbs(conn, o, &dbs, &ndbs, err) != 0)
 		goto done;
 	m = manifest_create();
@@ -1171,7 +1129,7 @@ done:
 	manifest_destroy(m);
 	catalog_dbs_free(dbs, ndbs);
 	conn_close(conn);
-	free(run.pg_dump);
+	ddl_tools_free(run.tools);
 	free(run.pg_dumpall);
 	pthread_mutex_destroy(&run.lock);
 	return rc;

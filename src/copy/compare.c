@@ -581,7 +581,7 @@ cmp_prepare(cmp_run *r, cmp_db *d, pgc_err *err)
 					n = 0;
 		const char *tmpdir = cleanup_private_tmpdir(err);
 		if (!tmpdir
-			|| copy_filter_schema_compare(&r->o->filter, r->o->source, r->o->target, d->name,
+			|| copy_filter_schema_compare(&r->o->filter, r->o->source, r->o->target, d->name, conn[0], conn[1],
 										  job_db_snapshot_id(d->job, JOB_SOURCE),
 										  job_db_snapshot_id(d->job, JOB_TARGET), NULL, false, tmpdir, r->report, &entries, &n,
 										  err) != 0)

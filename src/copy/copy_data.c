@@ -308,13 +308,13 @@ copy__table_not_created(const copy_db *d, uint32_t oid)
  * options) against a pg_dump of the target with the same options.
  */
 static int
-copy_verify_chosen_objects(copy_db *d, pgc_err *err)
+copy_verify_chosen_objects(copy_worker *w, copy_db *d, pgc_err *err)
 {
 	copy_run   *r = d->run;
 	int			entries = 0,
 				n = 0;
-	if (copy_filter_schema_compare(&r->o->cli.filter, r->o->cli.source, r->o->cli.target, d->target, NULL, NULL,
-								   d->dump, d->ddl.no_owner, r->tmpdir, r->report, &entries, &n, err) != 0)
+	if (copy_filter_schema_compare(&r->o->cli.filter, r->o->cli.source, r->o->cli.target, d->target, NULL,
+								   w->pair.tgt, NULL, NULL, d->dump, d->ddl.no_owner, r->tmpdir, r->report, &entries, &n, err) != 0)
 		return -1;
 	log_info("schema verified: %d entries of pg_dump's choice, %d %s", entries, n,
 			 n == 1 ? "difference" : "differences");
@@ -329,7 +329,7 @@ copy_verify_objects(copy_worker *w, copy_db *d, pgc_err *err)
 {
 	progress_phase(d->run->prog, d->index, "verifying schema");
 	if (catalog_filter_active(&d->run->o->cli.filter))
-		return copy_verify_chosen_objects(d, err);
+		return copy_verify_chosen_objects(w, d, err);
 	objects    *tgt = objects_read(w->pair.tgt, err);
 	if (!tgt)
 	{

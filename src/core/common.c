@@ -33,22 +33,44 @@ copy_report_failure(verify_report *report, const char *db, const char *kind, con
 	free(why);
 }
 
+/* A pg_dump of db on one side with the filter's options, in the form
+ * ddl_schema_only_same chooses for that side's database. */
+static ddl_dump *
+copy_filter_dump(const char *const *args, int nargs, PGconn *conn, const char *conninfo, const char *side,
+				 const char *db, const char *snap, const char *tmpdir, pgc_err *err)
+{
+	bool		same = false;
+	if (ddl_schema_only_same(conn, &same, err) != 0)
+	{
+		err_prefix(err, "on the %s: ", side);
+		return NULL;
+	}
+	const char **argv = xcalloc((size_t) nargs + 2, sizeof *argv);
+	memcpy(argv, args, (size_t) nargs * sizeof *argv);
+	if (same)
+		argv[nargs] = "--schema-only";
+	ddl_dump   *d = ddl_dump_schema(NULL, conninfo, side, db, snap, argv, tmpdir, err);
+	free(argv);
+	return d;
+}
+
 int
 copy_filter_schema_compare(const catalog_filter *f, const char *source, const char *target, const char *db,
+						   PGconn *src_conn, PGconn *tgt_conn,
 						   const char *src_snap, const char *tgt_snap, ddl_dump *src_dump, bool no_owner,
 						   const char *tmpdir, verify_report *report, int *nentries, int *ndiff, pgc_err *err)
 {
 	*ndiff = *nentries = 0;
 	ddl_toc_entry *toc = NULL;
 	const char **args = NULL;
-	catalog_filter_args(f, &args);
+	int			nargs = catalog_filter_args(f, &args);
 	ddl_dump   *mine = NULL,
 			   *got = NULL;
 	int			rc = -1;
 	if (!src_dump)
-		src_dump = mine = ddl_dump_schema(NULL, source, "source", db, src_snap, args, tmpdir, err);
+		src_dump = mine = copy_filter_dump(args, nargs, src_conn, source, "source", db, src_snap, tmpdir, err);
 	if (src_dump && ddl_dump_toc(NULL, src_dump, &toc, nentries, err) == 0
-		&& (got = ddl_dump_schema(NULL, target, "target", db, tgt_snap, args, tmpdir, err))
+		&& (got = copy_filter_dump(args, nargs, tgt_conn, target, "target", db, tgt_snap, tmpdir, err))
 		&& ddl_dump_toc(NULL, got, NULL, NULL, err) == 0)
 	{
 		*ndiff = objects_toc_compare(ddl_dump_toc_text(src_dump), ddl_dump_toc_text(got), no_owner, report, db);

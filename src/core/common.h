@@ -31,11 +31,15 @@ void copy_report_failure(verify_report *report, const char *db, const char *kind
  * src_snap when not NULL; or src_dump, when given, a dump already taken
  * with those options) with that of a pg_dump of db on target (under
  * tgt_snap), entry by entry (objects_toc_compare, owners unless no_owner).
- * Dumps go to tmpdir.  Each difference goes to report; *nentries receives
+ * src_conn and tgt_conn are sessions on each side (in those snapshots when
+ * given), asked which form of dump reads the same entries with fewer
+ * queries (ddl_schema_only_same); src_conn may be NULL when src_dump is
+ * given.  Dumps go to tmpdir.  Each difference goes to report; *nentries receives
  * the number of entries of the source's table of contents, *ndiff that of
  * differences.  Returns 0, or -1 with err set.
  */
 int copy_filter_schema_compare(const catalog_filter *f, const char *source, const char *target, const char *db,
+							   PGconn *src_conn, PGconn *tgt_conn,
 							   const char *src_snap, const char *tgt_snap, ddl_dump *src_dump, bool no_owner,
 							   const char *tmpdir, verify_report *report, int *nentries, int *ndiff, pgc_err *err);
 

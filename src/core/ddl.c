@@ -37,15 +37,14 @@ static atomic_int ddl_file_seq;
  * Database schema
  * ------------------------------------------------------------------------ */
 
-ddl_dump *
-ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, const char *dbname,
-				const char *snapshot_id, const char *const *extra, const char *dir, pgc_err *err)
+int
+ddl_dump_schema_file(const ddl_tools *t, const char *conninfo, const char *side, const char *dbname,
+					 const char *snapshot_id, const char *const *extra, const char *path, pgc_err *err)
 {
 	char	   *password = NULL;
 	char	   *ci = ddl_conninfo(conninfo, dbname, side, &password, err);
 	if (!ci)
-		return NULL;
-	char	   *path = xasprintf("%s/schema-%d.dump", dir, atomic_fetch_add(&ddl_file_seq, 1));
+		return -1;
 	char	   *prog = ddl_tools_path(t, "pg_dump");
 	char	   *snap = snapshot_id ? xasprintf("--snapshot=%s", snapshot_id) : NULL;
 	char	   *what = xasprintf("pg_dump could not read the schema of database \"%s\" on the %s server",
@@ -53,7 +52,8 @@ ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, cons
 	int			nextra = 0;
 	while (extra && extra[nextra])
 		nextra++;
-	const char **argv = xcalloc((size_t) nextra + 16, sizeof *argv);
+	/* the fixed arguments, the snapshot, extra, --file, --dbname, NULL */
+	const char **argv = xcalloc((size_t) nextra + 13, sizeof *argv);
 	int			n = 0;
 	argv[n++] = prog;
 	argv[n++] = "--format=custom";
@@ -61,6 +61,7 @@ ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, cons
 	argv[n++] = "--section=pre-data";
 	argv[n++] = "--section=post-data";
 	argv[n++] = "--no-sync";
+	argv[n++] = "--no-password";
 	if (snap)
 		argv[n++] = snap;
 	for (int i = 0; i < nextra; i++)
@@ -70,26 +71,31 @@ ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, cons
 	argv[n++] = "--dbname";
 	argv[n++] = ci;
 	argv[n] = NULL;
-	ddl_dump   *d = NULL;
-	if (ddl__create_private_file(path, err) == 0
-		&& ddl__run_checked(argv, password, NULL, NULL, what, err) == 0)
-	{
-		d = xcalloc(1, sizeof *d);
-		d->path = path;
-		d->owned = true;
-		path = NULL;
-	}
-	if (path)
-	{
-		unlink(path);
-		free(path);
-	}
+	int			rc = ddl__create_private_file(path, err) == 0
+		&& ddl__run_checked(argv, password, NULL, NULL, what, err) == 0 ? 0 : -1;
 	free(argv);
 	free(what);
 	free(snap);
 	free(prog);
 	free(ci);
 	free(password);
+	return rc;
+}
+
+ddl_dump *
+ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *side, const char *dbname,
+				const char *snapshot_id, const char *const *extra, const char *dir, pgc_err *err)
+{
+	char	   *path = xasprintf("%s/schema-%d.dump", dir, atomic_fetch_add(&ddl_file_seq, 1));
+	if (ddl_dump_schema_file(t, conninfo, side, dbname, snapshot_id, extra, path, err) != 0)
+	{
+		unlink(path);
+		free(path);
+		return NULL;
+	}
+	ddl_dump   *d = xcalloc(1, sizeof *d);
+	d->path = path;
+	d->owned = true;
 	return d;
 }
 

@@ -145,6 +145,13 @@ ddl_dump *ddl_dump_schema(const ddl_tools *t, const char *conninfo, const char *
 						  const char *dbname, const char *snapshot_id, const char *const *extra,
 						  const char *dir, pgc_err *err);
 
+/* The same dump into the file path (created for its owner only, or
+ * emptied), which the caller keeps: export's archive.  Returns 0, or -1 with
+ * err set; a failed dump may leave path behind. */
+int			ddl_dump_schema_file(const ddl_tools *t, const char *conninfo, const char *side,
+								 const char *dbname, const char *snapshot_id, const char *const *extra,
+								 const char *path, pgc_err *err);
+
 /*
  * Whether pg_dump may read the schema of conn's database with
  * --schema-only added.  pgcarry's schema dumps take the pre-data and

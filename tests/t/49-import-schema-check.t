@@ -111,4 +111,27 @@ for db in plain hardcase; do
 	is "$?" 0 "the independent checker finds the copy of $db equal" || diag "$out"
 done
 
+# With -n/-N/-t/-T, copy checks the target (and compare both sides) against
+# a pg_dump taken with the same options: the same choice of form there.
+pg_sql tgt postgres "DROP DATABASE plain" >/dev/null
+pg_sql tgt postgres "DROP DATABASE hardcase" >/dev/null
+plain0=$(mvq src plain) hard0=$(mvq src hardcase) tplain0=$(mvq tgt plain) thard0=$(mvq tgt hardcase)
+run_pgcarry copy --source "$(pg_uri src)" --target "$(pg_uri tgt)" hardcase plain -T app.nopk_bulk --progress none --jobs 2 -v
+is "$RC" 0 "copy -T app.nopk_bulk exits 0" || diag "$ERR"
+like "$ERR" "schema verified: [0-9]+ entries of pg_dump's choice, 0 differences" "copy checked the chosen schema"
+is "$(mvq src plain)" "$plain0" "copy -T app.nopk_bulk dumped plain with --schema-only"
+is "$(mvq tgt plain)" "$tplain0" "and read the target's plain back with --schema-only"
+ok "$([ "$(mvq tgt hardcase)" -gt "$thard0" ] && echo 0 || echo 1)" "and the target's hardcase with its sections"
+plain0=$(mvq src plain) tplain0=$(mvq tgt plain) hard0=$(mvq src hardcase) thard0=$(mvq tgt hardcase)
+run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri tgt)" hardcase plain -T app.nopk_bulk --schema-only --progress none
+is "$RC" 0 "compare -T app.nopk_bulk --schema-only finds both equal" || diag "$OUT$ERR"
+is "$(mvq src plain)$(mvq tgt plain)" "$plain0$tplain0" "compare read plain on both sides with --schema-only"
+ok "$([ "$(mvq src hardcase)" -gt "$hard0" ] && [ "$(mvq tgt hardcase)" -gt "$thard0" ] && echo 0 || echo 1)" \
+	"and hardcase on both sides with its sections"
+pg_sql tgt plain "CREATE TABLE public.stray2 (i int)"
+run_pgcarry compare --source "$(pg_uri src)" --target "$(pg_uri tgt)" plain -T app.nopk_bulk --schema-only --progress none
+is "$RC" 3 "compare -T app.nopk_bulk of plain with a table added on the target exits 3"
+like "$OUT" "stray2" "the added table is named"
+pg_sql tgt plain "DROP TABLE public.stray2"
+
 done_testing
