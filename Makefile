@@ -19,7 +19,8 @@
 
 CC       ?= cc
 PG_INC   := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(PG_INC)
+# -MMD -MP: each object depends on the headers it includes (build/**/*.d).
+CPPFLAGS += -D_GNU_SOURCE -Isrc -I$(PG_INC) -MMD -MP
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -pthread
 LDLIBS   += -lpq -lzstd -ljansson -lxxhash -lsqlite3 -lcrypto -larchive -lpg_query -lpthread
@@ -28,6 +29,9 @@ BUILD    ?= build
 SRCS     := $(sort $(wildcard src/*.c src/*/*.c))
 OBJS     := $(SRCS:%.c=$(BUILD)/%.o)
 LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+# Everything but main() is one static library: the program and the unit
+# tests link the same core.
+LIB      := $(BUILD)/libpgcarry.a
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -59,16 +63,22 @@ all: pgcarry
 pgcarry: $(BUILD)/pgcarry
 	cp $< $@
 
-$(BUILD)/pgcarry: $(OBJS)
+$(BUILD)/pgcarry: $(BUILD)/src/main.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c $(wildcard src/*.h src/*/*.h)
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJS)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d)
 
 unit: $(UNIT_BINS)
 
