@@ -243,14 +243,18 @@ summary() {
 # (one per PERF_PERIOD ns of CPU); pg_dump and pg_restore started by
 # pgcarry are shown apart.
 perf_split() {
-	local s=$1
+	local s=$1 bin=$PGCARRY_BIN self
 	[ -n "$PERF" ] && [ -s "$WORK/$s.perf" ] || return 0
+	[[ $s == *-before ]] && bin=$BEFORE_BIN
+	# The kernel's name of pgcarry's process: its file name, 15 bytes at most
+	# (a copied binary, say pgcarry-5025c20, keeps its own name).
+	self=$(basename "$bin" | cut -c1-15)
 	perf report -i "$WORK/$s.perf" --stdio --no-children -n --sort comm,dso,sym 2>/dev/null |
-		awk -v per="$PERF_PERIOD" '
+		awk -v per="$PERF_PERIOD" -v self="$self" '
 		/^#/ || NF < 5 { next }
 		{
 			n = $2; comm = $3; dso = $4; sym = $0; sub(/.*\] /, "", sym)
-			if (comm != "pgcarry") { what = comm " (started by pgcarry)" }
+			if (comm != self) { what = comm " (started by pgcarry)" }
 			else if (dso ~ /libzstd/) what = "compression, decompression (libzstd)"
 			else if (dso ~ /libxxhash/ || sym ~ /XXH|rowhash/) what = "row hashing (xxHash)"
 			else if (dso ~ /libcrypto/) what = "file checksums (SHA-256, libcrypto)"
@@ -262,7 +266,7 @@ perf_split() {
 			else if (dso ~ /jansson/) what = "jansson (manifest, JSON)"
 			else what = "pgcarry code (" dso ")"
 			c[what] += n; tot += n
-			if (comm == "pgcarry") { top[sym " (" dso ")"] += n }
+			if (comm == self) { top[sym " (" dso ")"] += n }
 		}
 		END {
 			if (tot == 0) exit
