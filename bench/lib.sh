@@ -235,16 +235,35 @@ bench_rss_run() {
 	local timer=()
 	rm -f "$rssfile.tree.raw"
 	[ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%M' -o "$rssfile.tree.raw")
+	# The watch below runs inside the measured step, and its CPU is charged
+	# to it (bash's `times`), so it starts no process per sample: it sleeps
+	# with read's timeout on a FIFO nobody writes and reads VmHWM with
+	# bash's own read.  It looks for a pgcarry process only when CMD names
+	# a pgcarry binary (not for pg_dump | pg_restore), and stops looking
+	# after 2 s.
+	local look=0 a w bins=()
+	[ -n "${PGCARRY_BIN:-}" ] && bins+=("$PGCARRY_BIN")
+	[ -n "${PGCARRY_BEFORE:-}" ] && bins+=("$PGCARRY_BEFORE")
+	for a in "$@"; do for w in "${bins[@]}"; do [ "$a" = "$w" ] && look=40; done; done
 	"${timer[@]}" "$@" &
-	local pid=$! own="" hwm="" v rc=0
+	local pid=$! own="" hwm="" k v rc=0 fifo=$rssfile.tick fd
+	rm -f "$fifo"
+	mkfifo -m 600 "$fifo"
+	exec {fd}<>"$fifo"
+	rm -f "$fifo"
 	while kill -0 "$pid" 2>/dev/null; do
-		[ -n "$own" ] || own=$(_bench_find_pgcarry "$pid")
-		if [ -n "$own" ]; then
-			v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$own/status" 2>/dev/null || true)
-			[ -n "$v" ] && hwm=$v
+		if [ -z "$own" ] && [ "$look" -gt 0 ]; then
+			own=$(_bench_find_pgcarry "$pid")
+			look=$((look - 1))
 		fi
-		sleep 0.05
+		if [ -n "$own" ]; then
+			while read -r k v _; do
+				[ "$k" = VmHWM: ] && hwm=$v && break
+			done 2>/dev/null <"/proc/$own/status" || true
+		fi
+		read -r -t 0.05 -u "$fd" _ || true
 	done
+	exec {fd}<&-
 	wait "$pid" || rc=$?
 	echo "$hwm" >"$rssfile"
 	if [ -f "$rssfile.tree.raw" ]; then tail -n 1 "$rssfile.tree.raw" | tr -cd 0-9 >"$rssfile.tree"; fi
