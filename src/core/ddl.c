@@ -78,7 +78,7 @@ ddl_dump_schema_file(const ddl_tools *t, const char *conninfo, const char *side,
 	free(snap);
 	free(prog);
 	free(ci);
-	free(password);
+	ddl__password_free(password);
 	return rc;
 }
 
@@ -1062,7 +1062,7 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 	{
 		int			rc = ddl_database_part(t, d, ci, password, side, dbname, o, part == DDL_CREATE_DATABASE, err);
 		free(ci);
-		free(password);
+		ddl__password_free(password);
 		free(maint);
 		return rc;
 	}
@@ -1087,7 +1087,7 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 		{
 			buf_free(&b);
 			free(ci);
-			free(password);
+			ddl__password_free(password);
 			return -1;
 		}
 		toc = buf_steal(&b);
@@ -1111,7 +1111,7 @@ ddl_restore(const ddl_tools *t, const ddl_dump *d, ddl_part part, const char *co
 	free(run.stem);
 	free(toc);
 	free(ci);
-	free(password);
+	ddl__password_free(password);
 	free(maint);
 	return rc;
 }
@@ -1147,7 +1147,7 @@ ddl_dump_roles(const ddl_tools *t, const char *conninfo, const char *side, bool 
 	free(what);
 	free(prog);
 	free(ci);
-	free(password);
+	ddl__password_free(password);
 	return rc;
 }
 
@@ -1330,6 +1330,6 @@ ddl_run_script(const ddl_tools *t, const char *path, const char *conninfo, const
 	buf_free(&errout);
 	free(prog);
 	free(ci);
-	free(password);
+	ddl__password_free(password);
 	return failed;
 }

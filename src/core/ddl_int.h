@@ -22,4 +22,8 @@ int ddl__create_private_file(const char *path, pgc_err *err);
 int ddl__run_checked(const char *const *argv, const char *password, const char *stdout_path,
 					 buf_t *out, const char *what, pgc_err *err);
 
+/* Frees a password that ddl_conninfo split off a connection string,
+ * overwriting it first (NULL is allowed). */
+void		ddl__password_free(char *password);
+
 #endif

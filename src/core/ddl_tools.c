@@ -640,6 +640,15 @@ ddl__create_private_file(const char *path, pgc_err *err)
 	return 0;
 }
 
+void
+ddl__password_free(char *password)
+{
+	if (!password)
+		return;
+	explicit_bzero(password, strlen(password));
+	free(password);
+}
+
 int
 ddl__run_checked(const char *const *argv, const char *password, const char *stdout_path,
 				buf_t *out, const char *what, pgc_err *err)
