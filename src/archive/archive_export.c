@@ -250,15 +250,11 @@ archive_export_schema(export_db *db, pgc_err *err)
 	char *rel = xasprintf("%s/schema.dump", db->mdb->dir);
 	char *tmp = xasprintf("%s/%s/.schema.dump.partial", run->root, db->mdb->dir);
 	char *final = xasprintf("%s/%s", run->root, rel);
-	const char **extra = NULL;
-	int n = catalog_filter_args(&run->o->cli.filter, &extra);
-	extra = xrealloc(extra, (size_t) (n + 2) * sizeof *extra);
 	/* A schema-only archive takes pg_dump --schema-only: the same sections
 	 * without the large objects' definitions.  Otherwise the same entries
 	 * with fewer queries (ddl_schema_only_same). */
-	if (run->o->content == MANIFEST_SCHEMA_ONLY || db->schema_only_same)
-		extra[n++] = "--schema-only";
-	extra[n] = NULL;
+	const char **extra = catalog_filter_dump_args(&run->o->cli.filter, false,
+												  run->o->content == MANIFEST_SCHEMA_ONLY || db->schema_only_same);
 	int rc = -1;
 	if (ddl_dump_schema_file(run->tools, run->o->cli.source, "source", db->cdb->name, db->snapshot_id, extra, tmp,
 							 err) == 0)

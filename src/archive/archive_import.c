@@ -112,8 +112,8 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 	char *file = xasprintf("%s/%s", db->root, db->mdb->schema_file);
 	ddl_dump *want = ddl_dump_open(file);
 	ddl_dump *got = NULL;
-	static const char *const schema_only[] = {"--schema-only", NULL};
 	bool same = false;		/* ddl_schema_only_same */
+	const char **opts = NULL;
 	int rc = -1, n = 0;
 	pgc_err e = PGC_ERR_INIT;
 	ddl_tools *tools = ddl_tools_find(PQserverVersion(conn), "target", &e);
@@ -128,8 +128,9 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 	}
 	else if (ddl_dump_toc(tools, want, NULL, NULL, err) != 0
 			 || ddl_schema_only_same(conn, &same, err) != 0
-			 || !(got = ddl_dump_schema(tools, db->o->cli.target, "target", db->name, NULL,
-										same ? schema_only : NULL, db->scratch, err))
+			 || !(opts = catalog_filter_dump_args(NULL, false, same))
+			 || !(got = ddl_dump_schema(tools, db->o->cli.target, "target", db->name, NULL, opts, db->scratch,
+										err))
 			 || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
 		goto done;
 	else
@@ -145,6 +146,7 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 	__atomic_add_fetch(db->nrecorded, n, __ATOMIC_RELAXED);
 	rc = 0;
 done:
+	free(opts);
 	ddl_dump_free(got);
 	ddl_dump_free(want);
 	ddl_tools_free(tools);

@@ -686,20 +686,14 @@ copy_prepare(copy_run *r, copy_db *d, PGconn *tgt_maint, pgc_err *err)
 
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	const char **filter_args = NULL;
-	int			nfilter = catalog_filter_args(&r->o->cli.filter, &filter_args);
 	bool		same = false;
 	if (ddl_schema_only_same(d->snap_conn, &same, err) != 0)
 	{
-		free(filter_args);
+		err_prefix(err, "on the source: ");
 		return -1;
 	}
-	filter_args = xrealloc(filter_args, (size_t) (nfilter + 3) * sizeof *filter_args);
-	if (r->o->schema_only)	/* Large objects are data: not even their definitions. */
-		filter_args[nfilter++] = "--no-blobs";
-	if (same)				/* the same entries, fewer queries (ddl_schema_only_same) */
-		filter_args[nfilter++] = "--schema-only";
-	filter_args[nfilter] = NULL;
+	/* --schema-only copies no large objects: not even their definitions. */
+	const char **filter_args = catalog_filter_dump_args(&r->o->cli.filter, r->o->schema_only, same);
 	d->dump = ddl_dump_schema(r->tools, r->o->cli.source, "source", d->info->name, d->snap_id, filter_args, r->tmpdir,
 							  err);
 	free(filter_args);

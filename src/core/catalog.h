@@ -343,12 +343,15 @@ bool catalog_filter_active(const catalog_filter *f);
 bool catalog_filter_large_objects(const catalog_filter *f);
 
 /*
- * The arguments that give pg_dump the same choice: "--schema=P",
- * "--exclude-schema=P", "--table=P", "--exclude-table=P", in the order
- * given.  *out (NULL-terminated; free the array only, the strings belong
- * to f) receives them; returns how many.  f may be NULL.
+ * The options of a schema dump (ddl_dump_schema) that reads what f
+ * chooses: "--schema=P", "--exclude-schema=P", "--table=P",
+ * "--exclude-table=P" in the order given, then "--no-blobs" when no_blobs
+ * (large objects are data), then "--schema-only" when schema_only (a
+ * schema-only run, or ddl_schema_only_same found that the database reads
+ * the same with it).  NULL-terminated; free the array only, the strings
+ * belong to f.  f may be NULL.
  */
-int catalog_filter_args(const catalog_filter *f, const char ***out);
+const char **catalog_filter_dump_args(const catalog_filter *f, bool no_blobs, bool schema_only);
 
 /* Frees what f holds and leaves it empty. */
 void catalog_filter_free(catalog_filter *f);

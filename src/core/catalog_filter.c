@@ -196,14 +196,18 @@ catalog_filter_large_objects(const catalog_filter *f)
 	return true;
 }
 
-int
-catalog_filter_args(const catalog_filter *f, const char ***out)
+const char **
+catalog_filter_dump_args(const catalog_filter *f, bool no_blobs, bool schema_only)
 {
-	*out = xcalloc((size_t) (f ? f->n : 0) + 1, sizeof **out);
+	const char **out = xcalloc((size_t) (f ? f->n : 0) + 3, sizeof *out);
 	int			n = 0;
 	for (int i = 0; f && i < f->n; i++)
-		(*out)[n++] = f->items[i].arg;
-	return n;
+		out[n++] = f->items[i].arg;
+	if (no_blobs)
+		out[n++] = "--no-blobs";
+	if (schema_only)
+		out[n++] = "--schema-only";
+	return out;
 }
 
 void

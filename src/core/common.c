@@ -33,11 +33,11 @@ copy_report_failure(verify_report *report, const char *db, const char *kind, con
 	free(why);
 }
 
-/* A pg_dump of db on one side with the filter's options, in the form
+/* A pg_dump of db on one side with f's options, in the form
  * ddl_schema_only_same chooses for that side's database. */
 static ddl_dump *
-copy_filter_dump(const char *const *args, int nargs, PGconn *conn, const char *conninfo, const char *side,
-				 const char *db, const char *snap, const char *tmpdir, pgc_err *err)
+copy_filter_dump(const catalog_filter *f, PGconn *conn, const char *conninfo, const char *side, const char *db,
+				 const char *snap, const char *tmpdir, pgc_err *err)
 {
 	bool		same = false;
 	if (ddl_schema_only_same(conn, &same, err) != 0)
@@ -45,10 +45,7 @@ copy_filter_dump(const char *const *args, int nargs, PGconn *conn, const char *c
 		err_prefix(err, "on the %s: ", side);
 		return NULL;
 	}
-	const char **argv = xcalloc((size_t) nargs + 2, sizeof *argv);
-	memcpy(argv, args, (size_t) nargs * sizeof *argv);
-	if (same)
-		argv[nargs] = "--schema-only";
+	const char **argv = catalog_filter_dump_args(f, false, same);
 	ddl_dump   *d = ddl_dump_schema(NULL, conninfo, side, db, snap, argv, tmpdir, err);
 	free(argv);
 	return d;
@@ -62,15 +59,13 @@ copy_filter_schema_compare(const catalog_filter *f, const char *source, const ch
 {
 	*ndiff = *nentries = 0;
 	ddl_toc_entry *toc = NULL;
-	const char **args = NULL;
-	int			nargs = catalog_filter_args(f, &args);
 	ddl_dump   *mine = NULL,
 			   *got = NULL;
 	int			rc = -1;
 	if (!src_dump)
-		src_dump = mine = copy_filter_dump(args, nargs, src_conn, source, "source", db, src_snap, tmpdir, err);
+		src_dump = mine = copy_filter_dump(f, src_conn, source, "source", db, src_snap, tmpdir, err);
 	if (src_dump && ddl_dump_toc(NULL, src_dump, &toc, nentries, err) == 0
-		&& (got = copy_filter_dump(args, nargs, tgt_conn, target, "target", db, tgt_snap, tmpdir, err))
+		&& (got = copy_filter_dump(f, tgt_conn, target, "target", db, tgt_snap, tmpdir, err))
 		&& ddl_dump_toc(NULL, got, NULL, NULL, err) == 0)
 	{
 		*ndiff = objects_toc_compare(ddl_dump_toc_text(src_dump), ddl_dump_toc_text(got), no_owner, report, db);
@@ -79,7 +74,6 @@ copy_filter_schema_compare(const catalog_filter *f, const char *source, const ch
 	free(toc);
 	ddl_dump_free(got);
 	ddl_dump_free(mine);
-	free(args);
 	return rc;
 }
 

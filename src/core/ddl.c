@@ -108,6 +108,9 @@ ddl_schema_only_same(PGconn *conn, bool *yes, pgc_err *err)
 	if (!res)
 	{
 		err_prefix(err, "could not look for large objects and materialized views: ");
+		if (strcmp(err->sqlstate, "42501") == 0)	/* insufficient_privilege */
+			err_hint(err, "Connect as a role that may read the system catalogs (pg_dump reads them too), "
+					 "or have a superuser grant this role SELECT on the catalog named.");
 		return -1;
 	}
 	*yes = strcmp(PQgetvalue(res, 0, 0), "t") == 0;

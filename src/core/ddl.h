@@ -137,7 +137,7 @@ typedef struct ddl_dump ddl_dump;
  * snapshot_id (not NULL), pg_dump reads under that exported snapshot, so the
  * schema matches the data copied under it.  extra (NULL-terminated, may
  * be NULL) is added to pg_dump's arguments: the choice of schemas and
- * tables (catalog_filter_args).  Large object metadata (OIDs, owners,
+ * tables (catalog_filter_dump_args).  Large object metadata (OIDs, owners,
  * grants) is part of pre-data.  Returns the dump (ddl_dump_free removes
  * its file), or NULL with err set.
  */

@@ -25,7 +25,7 @@ SQL
 stby=$T_TMP/stby
 mkdir -p "$stby/sock"
 [ "$(id -u)" = 0 ] && chown -R postgres "$stby"
-as_pg "$PG_BINDIR/pg_basebackup" -h "$(pg_sockdir src)" -p "$(pg_port src)" -U postgres -D "$stby/data" -R -X stream \
+as_pg "$PG_BINDIR/pg_basebackup" -h "$(pg_sockdir src)" -p "$(pg_port src)" -U postgres -D "$stby/data" -R -X stream -c fast \
 	>/dev/null 2>&1 || bail "pg_basebackup failed"
 port=$(free_port)
 {

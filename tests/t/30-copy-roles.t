@@ -75,4 +75,32 @@ dbcheck: roles: role migrator has a password on the source only" \
 out=$(dbcheck_compare src dst3 owned 2>/dev/null)
 is "$?" 0 "independent check: data and schema as on the source" || diag "$out"
 
+# A source role that may not read pg_largeobject_metadata (a catalog
+# hardened with REVOKE ... FROM PUBLIC): before its schema dump, copy asks
+# the source whether the database holds large objects or materialized
+# views; that question fails, and the copy stops there with one message
+# that names it and the way out, and nothing on the target.
+pg_psql src postgres >/dev/null <<'SQL' || bail "could not create the hardened database"
+CREATE ROLE keeper LOGIN PASSWORD 'keeper-pw-30x';
+CREATE DATABASE hardened OWNER keeper;
+SQL
+echo keeper-pw-30x >>"$TEST_LOG_DIR/.passwords"
+echo "127.0.0.1:$(pg_port src):*:keeper:keeper-pw-30x" >>"$PGPASSFILE"
+pg_psql src hardened >/dev/null <<'SQL' || bail "could not fill the hardened database"
+SET ROLE keeper;
+CREATE TABLE kept (id int PRIMARY KEY);
+INSERT INTO kept VALUES (1), (2);
+RESET ROLE;
+REVOKE SELECT ON pg_catalog.pg_largeobject_metadata FROM PUBLIC;
+SQL
+run_pgcarry copy --source "postgresql://keeper@127.0.0.1:$(pg_port src)/hardened" --target "$(pg_uri dst3)" \
+	--progress none --state-dir "$T_TMP/state-hardened" hardened
+is "$RC" 1 "a source role that may not read pg_largeobject_metadata: exit 1"
+like "$ERR" "\[hardened\] error: on the source: could not look for large objects and materialized views: permission denied for table pg_largeobject_metadata" \
+	"the message names the side, the question that failed and the server's reason"
+like "$ERR" "hint: Connect as a role that may read the system catalogs \(pg_dump reads them too\), or have a superuser grant this role SELECT on the catalog named\." \
+	"and the way out"
+is "$(pg_sql dst3 postgres "SELECT count(*) FROM pg_database WHERE datname = 'hardened'")" "0" \
+	"nothing was made on the target"
+
 done_testing

@@ -742,10 +742,56 @@ test_patterns(void)
 	check_pattern("", false, NULL, NULL, "the pattern is empty");
 }
 
+/* A schema dump's options: the filter's in the order given, then
+ * --no-blobs, then --schema-only, NULL-terminated. */
+static char *
+joined_dump_args(const catalog_filter *f, bool no_blobs, bool schema_only)
+{
+	const char **a = catalog_filter_dump_args(f, no_blobs, schema_only);
+	size_t		len = 1;
+	for (int i = 0; a[i]; i++)
+		len += strlen(a[i]) + 1;
+	char	   *s = calloc(1, len);
+	for (int i = 0; a[i]; i++)
+	{
+		if (i)
+			strcat(s, " ");
+		strcat(s, a[i]);
+	}
+	free(a);
+	return s;
+}
+
+static void
+test_dump_args(void)
+{
+	catalog_filter f = {0};
+	pgc_err		err = PGC_ERR_INIT;
+	char	   *s = joined_dump_args(NULL, false, false);
+	TAP_EQ_STR(s, "", "no filter, no option: no argument");
+	free(s);
+	s = joined_dump_args(NULL, false, true);
+	TAP_EQ_STR(s, "--schema-only", "no filter: --schema-only alone");
+	free(s);
+	TAP_OK(catalog_filter_add(&f, CATALOG_FILTER_SCHEMA, "app", &err) == 0
+		   && catalog_filter_add(&f, CATALOG_FILTER_EXCLUDE_TABLE, "app.big", &err) == 0, "a filter of two patterns");
+	s = joined_dump_args(&f, true, true);
+	TAP_EQ_STR(s, "--schema=app --exclude-table=app.big --no-blobs --schema-only",
+			   "the filter's options in the order given, then --no-blobs, then --schema-only");
+	free(s);
+	s = joined_dump_args(&f, false, false);
+	TAP_NOT_CONTAINS(s, "--schema-only", "without schema_only, no --schema-only");
+	TAP_NOT_CONTAINS(s, "--no-blobs", "without no_blobs, no --no-blobs");
+	free(s);
+	catalog_filter_free(&f);
+	err_clear(&err);
+}
+
 int
 main(void)
 {
 	test_patterns();
+	test_dump_args();
 	test_ranges();
 	test_lo_batches();
 	test_sql();
