@@ -45,10 +45,12 @@ INSTALL  ?= install
 PROVE_FLAGS ?=
 TESTS    ?= tests/t/*.t
 # The sanitizer run leaves out what needs no second run: the cross-version
-# oracle (servers of three majors, minutes; the plain build runs it) and the
-# demos (the copy and expand/contract tests cover their code).  A TESTS
-# given on the command line runs as given.
-ASAN_SKIP ?= tests/t/45-oracle-versions.t tests/t/70-follow-versions.t tests/t/90-demo.t tests/t/91-demo-expand.t
+# oracle (servers of three majors, minutes; the plain build runs it), the
+# demos (the copy and expand/contract tests cover their code) and the test
+# of the independent checker, which runs no pgcarry at all.  A TESTS given
+# on the command line runs as given.
+ASAN_SKIP ?= tests/t/20-dbcheck.t tests/t/45-oracle-versions.t tests/t/70-follow-versions.t tests/t/90-demo.t \
+	tests/t/91-demo-expand.t
 ifeq ($(origin TESTS),file)
 ASAN_TESTS := $(filter-out $(ASAN_SKIP),$(wildcard $(TESTS)))
 else
