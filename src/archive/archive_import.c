@@ -113,7 +113,6 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 	ddl_dump *want = ddl_dump_open(file);
 	ddl_dump *got = NULL;
 	bool same = false;		/* ddl_schema_only_same */
-	const char **opts = NULL;
 	int rc = -1, n = 0;
 	pgc_err e = PGC_ERR_INIT;
 	ddl_tools *tools = ddl_tools_find(PQserverVersion(conn), "target", &e);
@@ -126,16 +125,18 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 		err_clear(&e);
 		verify_report_schema_unchecked(db->report, db->name);
 	}
-	else if (ddl_dump_toc(tools, want, NULL, NULL, err) != 0
-			 || ddl_schema_only_same(conn, &same, err) != 0
-			 || !(opts = catalog_filter_dump_args(NULL, false, same))
-			 || !(got = ddl_dump_schema(tools, db->o->cli.target, "target", db->name, NULL, opts, db->scratch,
-										err))
-			 || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
+	else if (ddl_dump_toc(tools, want, NULL, NULL, err) != 0 || ddl_schema_only_same(conn, &same, err) != 0)
 		goto done;
 	else
+	{
+		const char **opts = catalog_filter_dump_args(NULL, false, same);
+		got = ddl_dump_schema(tools, db->o->cli.target, "target", db->name, NULL, opts, db->scratch, err);
+		free(opts);
+		if (!got || ddl_dump_toc(tools, got, NULL, NULL, err) != 0)
+			goto done;
 		n = objects_toc_compare(db->choice ? db->choice->toc : ddl_dump_toc_text(want), ddl_dump_toc_text(got),
 								db->o->no_owner, db->report, db->name);
+	}
 	int invalid = objects_invalid(conn, db->report, db->name, err);
 	if (invalid < 0)
 		goto done;
@@ -146,7 +147,6 @@ archive_import_verify_schema(import_db *db, PGconn *conn, pgc_err *err)
 	__atomic_add_fetch(db->nrecorded, n, __ATOMIC_RELAXED);
 	rc = 0;
 done:
-	free(opts);
 	ddl_dump_free(got);
 	ddl_dump_free(want);
 	ddl_tools_free(tools);
