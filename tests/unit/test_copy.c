@@ -748,18 +748,11 @@ static char *
 joined_dump_args(const catalog_filter *f, bool no_blobs, bool schema_only)
 {
 	const char **a = catalog_filter_dump_args(f, no_blobs, schema_only);
-	size_t		len = 1;
+	buf_t		b = {0};
 	for (int i = 0; a[i]; i++)
-		len += strlen(a[i]) + 1;
-	char	   *s = calloc(1, len);
-	for (int i = 0; a[i]; i++)
-	{
-		if (i)
-			strcat(s, " ");
-		strcat(s, a[i]);
-	}
+		buf_printf(&b, "%s%s", i ? " " : "", a[i]);
 	free(a);
-	return s;
+	return buf_steal(&b);
 }
 
 static void
